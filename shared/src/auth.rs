@@ -1,0 +1,539 @@
+//! Authentication and authorization: API keys in `Authorization: Basic
+//! base64(email:key)`, `Authorization: Bearer key` or `X-Api-Key: key`, optionally
+//! signed (`X-PushGuard-Timestamp` + `X-PushGuard-Sign`), resolved to a [`Principal`]
+//! whose scopes decide which [`Tenant`] operations it may perform.
+
+use crate::{
+    ApiError, ApiResult, AppState, Mode, Tenant, Timestamp, http::MAX_BODY_BYTES,
+    secrets::ApiKeySecret, store,
+};
+use axum::{
+    body::Body,
+    extract::{FromRequestParts, Request, State},
+    http::{HeaderMap, header, request::Parts},
+    middleware::Next,
+    response::Response,
+};
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::Sha256;
+use std::{
+    collections::HashMap,
+    fmt,
+    str::FromStr,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+pub const TIMESTAMP_HEADER: &str = "x-pushguard-timestamp";
+pub const SIGN_HEADER: &str = "x-pushguard-sign";
+
+/// A resource group that scopes grant access to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Group {
+    Account,
+    Webhooks,
+    Events,
+    Products,
+    Categories,
+    Orders,
+    Payments,
+    Blacklists,
+    BlacklistRules,
+    Feedback,
+    Queries,
+}
+
+impl Group {
+    pub const ALL: [Group; 11] = [
+        Group::Account,
+        Group::Webhooks,
+        Group::Events,
+        Group::Products,
+        Group::Categories,
+        Group::Orders,
+        Group::Payments,
+        Group::Blacklists,
+        Group::BlacklistRules,
+        Group::Feedback,
+        Group::Queries,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Group::Account => "account",
+            Group::Webhooks => "webhooks",
+            Group::Events => "events",
+            Group::Products => "products",
+            Group::Categories => "categories",
+            Group::Orders => "orders",
+            Group::Payments => "payments",
+            Group::Blacklists => "blacklists",
+            Group::BlacklistRules => "blacklist_rules",
+            Group::Feedback => "feedback",
+            Group::Queries => "queries",
+        }
+    }
+}
+
+/// Read or write. Write implies read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Level {
+    Read,
+    Write,
+}
+
+/// What a route needs: a level of access to a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Access {
+    pub group: Group,
+    pub level: Level,
+}
+
+impl Access {
+    pub fn read(group: Group) -> Self {
+        Access {
+            group,
+            level: Level::Read,
+        }
+    }
+
+    pub fn write(group: Group) -> Self {
+        Access {
+            group,
+            level: Level::Write,
+        }
+    }
+}
+
+/// A permission carried by a key: `*` or `<group>:read` / `<group>:write`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    All,
+    Grant(Access),
+}
+
+impl Scope {
+    /// Whether this scope permits `access`.
+    pub fn allows(&self, access: Access) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Grant(granted) => {
+                granted.group == access.group
+                    && (granted.level == Level::Write || access.level == Level::Read)
+            }
+        }
+    }
+
+    /// Whether a holder of `held` may hand out this scope (no privilege escalation).
+    pub fn is_covered_by(&self, held: &[Scope]) -> bool {
+        match self {
+            Scope::All => held.contains(&Scope::All),
+            Scope::Grant(access) => held.iter().any(|s| s.allows(*access)),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::All => f.write_str("*"),
+            Scope::Grant(Access { group, level }) => {
+                let level = match level {
+                    Level::Read => "read",
+                    Level::Write => "write",
+                };
+                write!(f, "{}:{level}", group.as_str())
+            }
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "*" {
+            return Ok(Scope::All);
+        }
+        let invalid = || format!("Scope {s:?} is not valid: use \"*\" or \"<group>:read\" / \"<group>:write\"");
+        let (group, level) = s.split_once(':').ok_or_else(invalid)?;
+        let group = Group::ALL
+            .into_iter()
+            .find(|g| g.as_str() == group)
+            .ok_or_else(invalid)?;
+        let level = match level {
+            "read" => Level::Read,
+            "write" => Level::Write,
+            _ => return Err(invalid()),
+        };
+        Ok(Scope::Grant(Access { group, level }))
+    }
+}
+
+impl Serialize for Scope {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Who is calling: the account, the key used and what that key may do.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub account_id: String,
+    pub email: String,
+    pub key_id: String,
+    pub mode: Mode,
+    pub scopes: Vec<Scope>,
+    pub require_signed: bool,
+    /// Set while a rolled key is in its grace period.
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Principal {
+    /// The tenant to act on, if the key's scopes allow `access`; 403 otherwise.
+    pub fn authorize(&self, access: Access) -> ApiResult<Tenant> {
+        if self.scopes.iter().any(|s| s.allows(access)) {
+            Ok(self.tenant())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    /// The tenant this key belongs to, for code that checked scopes itself.
+    fn tenant(&self) -> Tenant {
+        Tenant::new(&self.account_id, self.mode)
+    }
+
+    fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// The authenticated caller, as a handler argument; 401 when the request had no key.
+pub struct Auth(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Auth)
+            .ok_or(ApiError::Unauthenticated)
+    }
+}
+
+/// Credentials as presented.
+#[derive(Debug, PartialEq, Eq)]
+enum Credentials {
+    Basic { email: String, key: String },
+    Key(String),
+}
+
+impl Credentials {
+    fn key(&self) -> &str {
+        match self {
+            Credentials::Basic { key, .. } | Credentials::Key(key) => key,
+        }
+    }
+}
+
+/// Reads credentials from the headers; `None` when there are none, 401 when malformed.
+fn credentials(headers: &HeaderMap) -> ApiResult<Option<Credentials>> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
+        let (scheme, rest) = value.split_once(' ').ok_or(ApiError::Unauthenticated)?;
+        let rest = rest.trim();
+        return if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = BASE64
+                .decode(rest)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or(ApiError::Unauthenticated)?;
+            let (email, key) = decoded.split_once(':').ok_or(ApiError::Unauthenticated)?;
+            Ok(Some(Credentials::Basic {
+                email: email.to_string(),
+                key: key.to_string(),
+            }))
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            Ok(Some(Credentials::Key(rest.to_string())))
+        } else {
+            Err(ApiError::Unauthenticated)
+        };
+    }
+    match headers.get("x-api-key") {
+        Some(value) => {
+            let key = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
+            Ok(Some(Credentials::Key(key.trim().to_string())))
+        }
+        None => Ok(None),
+    }
+}
+
+const CACHE_CAPACITY: usize = 10_000;
+
+/// Resolves keys to principals, caching them briefly in the warm function so most
+/// requests cost no DynamoDB read. Revocation reaches other warm functions within
+/// the cache TTL.
+pub struct Authenticator {
+    ttl: Duration,
+    cache: Mutex<HashMap<String, (Instant, Principal)>>,
+}
+
+impl Authenticator {
+    pub fn new(ttl: Duration) -> Self {
+        Authenticator {
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The principal a key stands for; 401 for unknown, revoked or expired keys.
+    pub async fn resolve(&self, db: &store::Db, key: &ApiKeySecret) -> ApiResult<Principal> {
+        let hash = key.hash();
+        let now = Timestamp::now();
+        if let Some(principal) = self.cached(&hash) {
+            return live(principal, now);
+        }
+        let stored = store::api_keys::find_by_hash(db, &hash)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        let account = store::accounts::get(db, &stored.account_id)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        let principal = Principal {
+            account_id: account.id,
+            email: account.email,
+            key_id: stored.id,
+            mode: stored.mode,
+            scopes: stored.scopes,
+            require_signed: stored.require_signed,
+            expires_at: stored.expires_at,
+        };
+        self.remember(hash, principal.clone());
+        live(principal, now)
+    }
+
+    /// Drops cached entries for these key hashes (after a revoke or roll).
+    pub fn forget<'a>(&self, hashes: impl IntoIterator<Item = &'a String>) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for hash in hashes {
+            cache.remove(hash);
+        }
+    }
+
+    fn cached(&self, hash: &str) -> Option<Principal> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(hash)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, p)| p.clone())
+    }
+
+    fn remember(&self, hash: String, principal: Principal) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            let ttl = self.ttl;
+            cache.retain(|_, (at, _)| at.elapsed() < ttl);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(hash, (Instant::now(), principal));
+    }
+}
+
+fn live(principal: Principal, now: Timestamp) -> ApiResult<Principal> {
+    if principal.is_expired(now) {
+        Err(ApiError::Unauthenticated)
+    } else {
+        Ok(principal)
+    }
+}
+
+/// Middleware: resolves credentials, when present, to a [`Principal`] in the request
+/// extensions, verifying the request signature when one is sent or the key requires it.
+/// Requests without credentials pass through; routes that need a key take [`Auth`].
+pub async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(credentials) = credentials(request.headers())? else {
+        return Ok(next.run(request).await);
+    };
+    let key = ApiKeySecret::parse(credentials.key()).ok_or(ApiError::Unauthenticated)?;
+    let principal = state.auth.resolve(&state.db, &key).await?;
+    if let Credentials::Basic { email, .. } = &credentials
+        && !email.eq_ignore_ascii_case(&principal.email)
+    {
+        return Err(ApiError::Unauthenticated);
+    }
+    let mut request = request;
+    if request.headers().contains_key(SIGN_HEADER) || principal.require_signed {
+        request = verify_signature(&state, &key, request).await?;
+    }
+    request.extensions_mut().insert(principal);
+    Ok(next.run(request).await)
+}
+
+/// Checks `X-PushGuard-Sign` = hex HMAC-SHA256(key, "{timestamp}.{METHOD}.{path?query}.{body}"),
+/// the timestamp window, and that the signature was never seen before.
+async fn verify_signature(
+    state: &AppState,
+    key: &ApiKeySecret,
+    request: Request,
+) -> ApiResult<Request> {
+    let timestamp = header_string(request.headers(), TIMESTAMP_HEADER)?;
+    let signature = header_string(request.headers(), SIGN_HEADER)?;
+    let sent_at: i64 = timestamp.parse().map_err(|_| ApiError::Unauthenticated)?;
+    let now = Timestamp::now();
+    let tolerance = state.config.signed_request_tolerance.as_millis() as i64;
+    if (now.as_millis() - sent_at).abs() > tolerance {
+        return Err(ApiError::Unauthenticated);
+    }
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    let expected = request_signature(key.expose(), &timestamp, parts.method.as_str(), target, &body);
+    let presented = hex::decode(signature.trim()).map_err(|_| ApiError::Unauthenticated)?;
+    if !constant_time_eq(&expected, &presented) {
+        return Err(ApiError::Unauthenticated);
+    }
+    // A signature stays replayable for as long as its timestamp is acceptable.
+    let forget_after = Timestamp::from_millis(sent_at + tolerance);
+    if !store::request_nonces::claim(&state.db, &hex::encode(&expected), forget_after).await? {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(Request::from_parts(parts, Body::from(body)))
+}
+
+fn header_string(headers: &HeaderMap, name: &str) -> ApiResult<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .ok_or(ApiError::Unauthenticated)
+}
+
+/// HMAC-SHA256 of a signed request, as raw bytes.
+pub fn request_signature(key: &str, timestamp: &str, method: &str, target: &str, body: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(method.as_bytes());
+    mac.update(b".");
+    mac.update(target.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn parses_the_three_credential_forms() {
+        let basic = BASE64.encode("me@example.com:pg_test_abc");
+        assert_eq!(
+            credentials(&headers(&[("authorization", &format!("Basic {basic}"))])).unwrap(),
+            Some(Credentials::Basic {
+                email: "me@example.com".into(),
+                key: "pg_test_abc".into()
+            })
+        );
+        assert_eq!(
+            credentials(&headers(&[("authorization", "Bearer pg_live_x")])).unwrap(),
+            Some(Credentials::Key("pg_live_x".into()))
+        );
+        assert_eq!(
+            credentials(&headers(&[("x-api-key", "pg_live_y")])).unwrap(),
+            Some(Credentials::Key("pg_live_y".into()))
+        );
+        assert_eq!(credentials(&headers(&[])).unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_authorization_is_rejected() {
+        for value in ["Basic !!!", "Digest abc", "Bearer", "Basic bm9jb2xvbg=="] {
+            assert!(
+                credentials(&headers(&[("authorization", value)])).is_err(),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn scopes_parse_display_and_imply_read_from_write() {
+        let write: Scope = "webhooks:write".parse().unwrap();
+        assert_eq!(write.to_string(), "webhooks:write");
+        assert!(write.allows(Access::read(Group::Webhooks)));
+        assert!(write.allows(Access::write(Group::Webhooks)));
+        assert!(!write.allows(Access::read(Group::Account)));
+        let read: Scope = "blacklist_rules:read".parse().unwrap();
+        assert!(!read.allows(Access::write(Group::BlacklistRules)));
+        assert!(Scope::All.allows(Access::write(Group::Orders)));
+        for bad in ["", "webhooks", "webhooks:admin", "nope:read", "**"] {
+            assert!(bad.parse::<Scope>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_key_cannot_grant_more_than_it_holds() {
+        let held = ["webhooks:write".parse::<Scope>().unwrap()];
+        assert!("webhooks:read".parse::<Scope>().unwrap().is_covered_by(&held));
+        assert!(!"account:read".parse::<Scope>().unwrap().is_covered_by(&held));
+        assert!(!Scope::All.is_covered_by(&held));
+        assert!(Scope::All.is_covered_by(&[Scope::All]));
+    }
+
+    #[test]
+    fn request_signature_covers_every_part() {
+        let base = request_signature("k", "1", "POST", "/a?b=c", b"{}");
+        assert_eq!(base.len(), 32);
+        assert_ne!(base, request_signature("k2", "1", "POST", "/a?b=c", b"{}"));
+        assert_ne!(base, request_signature("k", "2", "POST", "/a?b=c", b"{}"));
+        assert_ne!(base, request_signature("k", "1", "PUT", "/a?b=c", b"{}"));
+        assert_ne!(base, request_signature("k", "1", "POST", "/a?b=d", b"{}"));
+        assert_ne!(base, request_signature("k", "1", "POST", "/a?b=c", b"{ }"));
+        assert!(constant_time_eq(&base, &base.clone()));
+        assert!(!constant_time_eq(&base, &base[..31]));
+    }
+}

@@ -1,0 +1,141 @@
+//! Configuration read once per cold start from the environment (or, locally, from
+//! the environment that template.yaml declares, resolved by `pushguard serve`).
+
+use std::{str::FromStr, time::Duration};
+
+/// Physical DynamoDB table names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tables {
+    pub accounts: String,
+    pub api_keys: String,
+    pub endpoints: String,
+    pub request_nonces: String,
+}
+
+/// Everything a function needs to know about its surroundings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub tables: Tables,
+    /// Queue that receives `{tenant, event_id}` after an event is committed (outbox).
+    pub events_queue_url: Option<String>,
+    /// Queue for delayed delivery retries.
+    pub deliveries_queue_url: Option<String>,
+    /// Webhook endpoints one tenant may have.
+    pub max_endpoints: u32,
+    /// Allow plain http and loopback/private webhook targets (local development only).
+    pub allow_private_targets: bool,
+    /// How long a resolved API key stays cached in a warm function.
+    pub auth_cache_ttl: Duration,
+    /// How far a signed request's timestamp may be from now.
+    pub signed_request_tolerance: Duration,
+}
+
+/// A missing or malformed environment variable.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration from any name → value lookup (used by `pushguard serve`).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &str| {
+            lookup(name)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| ConfigError(format!("{name} is not set")))
+        };
+        let parsed = |name: &str, default: &str| -> Result<String, ConfigError> {
+            Ok(lookup(name)
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_string()))
+        };
+        Ok(Config {
+            tables: Tables {
+                accounts: required("ACCOUNTS_TABLE")?,
+                api_keys: required("API_KEYS_TABLE")?,
+                endpoints: required("ENDPOINTS_TABLE")?,
+                request_nonces: required("REQUEST_NONCES_TABLE")?,
+            },
+            events_queue_url: lookup("EVENTS_QUEUE_URL").filter(|v| !v.is_empty()),
+            deliveries_queue_url: lookup("DELIVERIES_QUEUE_URL").filter(|v| !v.is_empty()),
+            max_endpoints: number("MAX_ENDPOINTS", &parsed("MAX_ENDPOINTS", "10")?)?,
+            allow_private_targets: flag(
+                "ALLOW_PRIVATE_TARGETS",
+                &parsed("ALLOW_PRIVATE_TARGETS", "false")?,
+            )?,
+            auth_cache_ttl: Duration::from_secs(number(
+                "AUTH_CACHE_TTL_SECONDS",
+                &parsed("AUTH_CACHE_TTL_SECONDS", "30")?,
+            )?),
+            signed_request_tolerance: Duration::from_secs(number(
+                "SIGNED_REQUEST_TOLERANCE_SECONDS",
+                &parsed("SIGNED_REQUEST_TOLERANCE_SECONDS", "180")?,
+            )?),
+        })
+    }
+}
+
+fn number<T: FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError(format!("{name} must be a non-negative integer, got {value:?}")))
+}
+
+fn flag(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(ConfigError(format!("{name} must be true or false, got {value:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const TABLES: [(&str, &str); 4] = [
+        ("ACCOUNTS_TABLE", "a"),
+        ("API_KEYS_TABLE", "k"),
+        ("ENDPOINTS_TABLE", "e"),
+        ("REQUEST_NONCES_TABLE", "n"),
+    ];
+
+    #[test]
+    fn defaults_apply_when_only_tables_are_set() {
+        let config = Config::from_lookup(lookup(&TABLES)).unwrap();
+        assert_eq!(config.max_endpoints, 10);
+        assert!(!config.allow_private_targets);
+        assert_eq!(config.auth_cache_ttl, Duration::from_secs(30));
+        assert_eq!(config.tables.endpoints, "e");
+    }
+
+    #[test]
+    fn missing_table_is_an_error_naming_the_variable() {
+        let err = Config::from_lookup(lookup(&TABLES[..3])).unwrap_err();
+        assert!(err.to_string().contains("REQUEST_NONCES_TABLE"), "{err}");
+    }
+
+    #[test]
+    fn malformed_numbers_and_flags_are_rejected() {
+        let mut pairs = TABLES.to_vec();
+        pairs.push(("MAX_ENDPOINTS", "ten"));
+        assert!(Config::from_lookup(lookup(&pairs)).is_err());
+        let mut pairs = TABLES.to_vec();
+        pairs.push(("ALLOW_PRIVATE_TARGETS", "maybe"));
+        assert!(Config::from_lookup(lookup(&pairs)).is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! The one error type of the API and how it renders.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+/// Result of a handler or of anything a handler calls.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Every error a client can see, with the status and message it renders as.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Validation failed")]
+    Validation(Vec<String>),
+    #[error("Unable to authenticate")]
+    Unauthenticated,
+    #[error("You are not authorized to perform this action")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("Route not found")]
+    RouteNotFound,
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    #[error("Not acceptable: this API only produces application/json")]
+    NotAcceptable,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Request body is larger than 256 KiB")]
+    PayloadTooLarge,
+    #[error("Unsupported media type: send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("Too many requests")]
+    TooManyRequests { retry_after_seconds: u64 },
+    #[error("Service unavailable, try again later")]
+    Unavailable,
+    /// Anything unexpected. The cause is logged, never shown.
+    #[error("Internal server error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// Wraps an unexpected failure; its details go to the log only.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    /// One validation message as a validation error.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![message.into()])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Collects validation messages so every problem is reported at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<String>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, message: impl Into<String>) {
+        self.0.push(message.into());
+    }
+
+    /// `Ok(())` when nothing was added, else a validation error with every message.
+    pub fn finish(self) -> ApiResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match &self {
+            ApiError::Validation(errors) => json!({ "message": self.to_string(), "errors": errors }),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                json!({ "message": self.to_string() })
+            }
+            _ => json!({ "message": self.to_string() }),
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after_seconds } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"PushGuard\""),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn validation_errors_list_every_message() {
+        let (status, body) = body_of(ApiError::Validation(vec![
+            "Url can't be blank".into(),
+            "Events can't be blank".into(),
+        ]))
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["message"], "Validation failed");
+        assert_eq!(body["errors"][1], "Events can't be blank");
+    }
+
+    #[tokio::test]
+    async fn internal_errors_hide_their_cause() {
+        let (status, body) = body_of(ApiError::internal("table xyz missing")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body, json!({ "message": "Internal server error" }));
+    }
+
+    #[test]
+    fn too_many_requests_sets_retry_after() {
+        let response = ApiError::TooManyRequests {
+            retry_after_seconds: 7,
+        }
+        .into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+    }
+}

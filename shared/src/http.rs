@@ -1,0 +1,156 @@
+//! HTTP conventions every function router shares: JSON bodies only (415), at most
+//! 256 KiB (413), JSON responses only (406), JSON errors for unknown routes, and
+//! authentication.
+
+use crate::{ApiError, AppState, auth};
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, FromRequest, Request},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use serde::de::DeserializeOwned;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A JSON request body, with errors in the API's shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(request.headers().get(header::CONTENT_TYPE)) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                _ => ApiError::BadRequest("Could not read the request body".into()),
+            })?;
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))
+    }
+}
+
+/// An optional JSON body: an empty body is `None` (e.g. `POST .../rotate-secret`).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v == "0")
+            || (!request.headers().contains_key(header::CONTENT_TYPE)
+                && !request.headers().contains_key(header::TRANSFER_ENCODING)
+                && !request.headers().contains_key(header::CONTENT_LENGTH));
+        if empty {
+            return Ok(OptionalJson(None));
+        }
+        ApiJson::from_request(request, state)
+            .await
+            .map(|ApiJson(value)| OptionalJson(Some(value)))
+    }
+}
+
+fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Whether an `Accept` header admits a JSON response.
+pub fn accepts_json(accept: &str) -> bool {
+    accept.split(',').any(|range| {
+        let mut params = range.split(';');
+        let media = params.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = params.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        !refused && matches!(media.as_str(), "application/json" | "application/*" | "*/*")
+    })
+}
+
+async fn negotiate(request: Request, next: Next) -> Result<Response, ApiError> {
+    if let Some(accept) = request.headers().get(header::ACCEPT) {
+        let accept = accept.to_str().map_err(|_| ApiError::NotAcceptable)?;
+        if !accepts_json(accept) {
+            return Err(ApiError::NotAcceptable);
+        }
+    }
+    let declared_length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared_length.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let response = next.run(request).await;
+    // axum answers an unsupported method with an empty 405; give it the API's shape.
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        let allow = response.headers().get(header::ALLOW).cloned();
+        let mut json = ApiError::MethodNotAllowed.into_response();
+        if let Some(allow) = allow {
+            json.headers_mut().insert(header::ALLOW, allow);
+        }
+        return Ok(json);
+    }
+    Ok(response)
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+/// Wraps a function's routes in the API's conventions. Every function router and the
+/// local server pass through here, so they behave alike.
+pub fn api(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .fallback(route_not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn(negotiate))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_header_negotiation() {
+        for ok in ["application/json", "*/*", "text/html, application/json;q=0.9", "application/*", "APPLICATION/JSON; charset=utf-8"] {
+            assert!(accepts_json(ok), "{ok}");
+        }
+        for refused in ["text/html", "application/xml", "application/json;q=0", "text/*"] {
+            assert!(!accepts_json(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn json_content_types() {
+        let value = |s: &'static str| header::HeaderValue::from_static(s);
+        assert!(is_json(Some(&value("application/json"))));
+        assert!(is_json(Some(&value("application/json; charset=utf-8"))));
+        assert!(is_json(Some(&value("application/merge-patch+json"))));
+        assert!(!is_json(Some(&value("text/plain"))));
+        assert!(!is_json(Some(&value("application/x-www-form-urlencoded"))));
+        assert!(!is_json(None));
+    }
+}

@@ -1,0 +1,181 @@
+//! Secrets: API keys (shown once, stored as SHA-256 hashes) and webhook signing
+//! secrets (`whsec_` + base64 of 32 random bytes, kept so deliveries can be signed).
+
+use crate::{Mode, Timestamp};
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use rand::{Rng, RngCore, distr::Alphanumeric};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+const KEY_RANDOM_CHARS: usize = 32;
+
+/// A plaintext API key, `pg_live_...` or `pg_test_...`. Exists only while a request is
+/// authenticated or a key is created; only its hash is stored.
+#[derive(Clone)]
+pub struct ApiKeySecret(String);
+
+impl ApiKeySecret {
+    /// A new random key of the given mode (32 alphanumerics: about 190 bits).
+    pub fn generate(mode: Mode) -> Self {
+        let random: String = rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(KEY_RANDOM_CHARS)
+            .map(char::from)
+            .collect();
+        ApiKeySecret(format!("pg_{mode}_{random}"))
+    }
+
+    /// Accepts a key presented by a client or an operator, if it has a valid shape.
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text
+            .strip_prefix("pg_live_")
+            .or_else(|| text.strip_prefix("pg_test_"))?;
+        let valid = (16..=128).contains(&rest.len())
+            && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        valid.then(|| ApiKeySecret(text.to_string()))
+    }
+
+    /// The mode the key's prefix selects.
+    pub fn mode(&self) -> Mode {
+        if self.0.starts_with("pg_live_") {
+            Mode::Live
+        } else {
+            Mode::Test
+        }
+    }
+
+    /// The stored form: lowercase hex SHA-256.
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+
+    /// What lists show so a person can tell keys apart: the prefix and four characters.
+    pub fn redacted(&self) -> String {
+        format!("{}...", &self.0[..12])
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKeySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ApiKeySecret({})", self.redacted())
+    }
+}
+
+/// A new webhook signing secret: `whsec_` + base64 of 32 random bytes.
+pub fn new_signing_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("whsec_{}", BASE64.encode(bytes))
+}
+
+/// A secret that was rotated out and still signs until `expires_at`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredSecret {
+    pub secret: String,
+    pub expires_at: Timestamp,
+}
+
+/// The secrets that sign deliveries: the current one, and the ones rotated out that
+/// are still inside their grace period (receivers may not have switched yet).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningSecrets {
+    pub current: String,
+    #[serde(default)]
+    pub retired: Vec<RetiredSecret>,
+}
+
+impl SigningSecrets {
+    pub fn generate() -> Self {
+        SigningSecrets {
+            current: new_signing_secret(),
+            retired: Vec::new(),
+        }
+    }
+
+    /// Replaces the current secret; the old one keeps signing for `grace`.
+    /// Secrets whose grace has ended are dropped.
+    pub fn rotate(&mut self, now: Timestamp, grace: Duration) {
+        let old = std::mem::replace(&mut self.current, new_signing_secret());
+        self.retired.retain(|r| r.expires_at > now);
+        if !grace.is_zero() {
+            self.retired.push(RetiredSecret {
+                secret: old,
+                expires_at: now.plus(grace),
+            });
+        }
+    }
+
+    /// Every secret that should sign a delivery made at `now`, current first.
+    pub fn signing_at(&self, now: Timestamp) -> impl Iterator<Item = &str> {
+        std::iter::once(self.current.as_str()).chain(
+            self.retired
+                .iter()
+                .filter(move |r| r.expires_at > now)
+                .map(|r| r.secret.as_str()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_carry_their_mode_and_parse_back() {
+        for mode in [Mode::Live, Mode::Test] {
+            let key = ApiKeySecret::generate(mode);
+            let parsed = ApiKeySecret::parse(key.expose()).expect("valid key");
+            assert_eq!(parsed.mode(), mode);
+            assert_eq!(parsed.hash(), key.hash());
+            assert_eq!(key.hash().len(), 64);
+        }
+    }
+
+    #[test]
+    fn malformed_keys_do_not_parse() {
+        for text in ["", "pg_live_", "sk_live_abcdefghijklmnopqrstu", "pg_test_short", "pg_test_has space in it!!"] {
+            assert!(ApiKeySecret::parse(text).is_none(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let key = ApiKeySecret::generate(Mode::Live);
+        let debug = format!("{key:?}");
+        assert!(!debug.contains(&key.expose()[12..]), "{debug}");
+    }
+
+    #[test]
+    fn signing_secrets_are_whsec_and_32_bytes() {
+        let secret = new_signing_secret();
+        let raw = BASE64.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+        assert_eq!(raw.len(), 32);
+    }
+
+    #[test]
+    fn rotation_keeps_the_old_secret_for_the_grace_period_only() {
+        let now = Timestamp::from_millis(1_000_000);
+        let mut secrets = SigningSecrets::generate();
+        let old = secrets.current.clone();
+        secrets.rotate(now, Duration::from_secs(60));
+        assert_ne!(secrets.current, old);
+        let during: Vec<_> = secrets.signing_at(now.plus(Duration::from_secs(59))).collect();
+        assert_eq!(during, vec![secrets.current.as_str(), old.as_str()]);
+        let after: Vec<_> = secrets.signing_at(now.plus(Duration::from_secs(60))).collect();
+        assert_eq!(after, vec![secrets.current.as_str()]);
+    }
+
+    #[test]
+    fn rotation_without_grace_retires_nothing_and_drops_expired() {
+        let now = Timestamp::from_millis(1_000_000);
+        let mut secrets = SigningSecrets::generate();
+        secrets.rotate(now, Duration::from_secs(10));
+        secrets.rotate(now.plus(Duration::from_secs(11)), Duration::ZERO);
+        assert!(secrets.retired.is_empty());
+    }
+}

@@ -1,0 +1,34 @@
+//! What every handler can reach: configuration, the store, the queues, the key cache.
+//! Built once per cold start and shared by reference.
+
+use crate::{Config, auth::Authenticator, store::Db};
+use aws_config::SdkConfig;
+use std::sync::Arc;
+
+/// Shared, cheaply cloned handle to the [`Services`].
+pub type AppState = Arc<Services>;
+
+pub struct Services {
+    pub config: Config,
+    pub db: Db,
+    pub sqs: aws_sdk_sqs::Client,
+    pub auth: Authenticator,
+}
+
+impl Services {
+    pub fn new(config: Config, sdk: &SdkConfig) -> AppState {
+        Arc::new(Services {
+            db: Db::new(aws_sdk_dynamodb::Client::new(sdk), config.tables.clone()),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            auth: Authenticator::new(config.auth_cache_ttl),
+            config,
+        })
+    }
+
+    /// What a Lambda function's `main` calls: configuration and clients from the environment.
+    pub async fn from_env() -> Result<AppState, crate::config::ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = crate::aws::from_env().await;
+        Ok(Self::new(config, &sdk))
+    }
+}

@@ -1,0 +1,101 @@
+//! The accounts table: key `id`. Holds accounts and, under `email#<email>`, a guard
+//! item that keeps emails unique.
+
+use super::{Db, Transaction, failed, from_item, s, to_item};
+use crate::{ApiError, account::Account, secrets::SigningSecrets};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+fn email_guard_id(email: &str) -> String {
+    format!("email#{}", email.to_ascii_lowercase())
+}
+
+/// Creates an account; 409 if the email already has one.
+pub async fn create(db: &Db, account: &Account) -> Result<(), ApiError> {
+    let table = &db.tables.accounts;
+    let put = |item| -> Result<TransactWriteItem, ApiError> {
+        Ok(TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(id)")
+                    .build()
+                    .map_err(ApiError::internal)?,
+            )
+            .build())
+    };
+    let mut guard = std::collections::HashMap::new();
+    guard.insert("id".to_string(), s(email_guard_id(&account.email)));
+    guard.insert("account_id".to_string(), s(&account.id));
+    Transaction::new()
+        .write(put(to_item(account)?)?, Some(ApiError::Conflict("Account id already exists".into())))
+        .write(
+            put(guard)?,
+            Some(ApiError::Conflict(format!("An account with email {} already exists", account.email))),
+        )
+        .commit(db)
+        .await
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Account>, ApiError> {
+    if !crate::ids::looks_like("acct", id) {
+        return Ok(None);
+    }
+    let out = db
+        .client
+        .get_item()
+        .table_name(&db.tables.accounts)
+        .key("id", s(id))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(failed)?;
+    out.item.map(from_item).transpose()
+}
+
+/// The account that owns `email`, if any.
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<Account>, ApiError> {
+    let out = db
+        .client
+        .get_item()
+        .table_name(&db.tables.accounts)
+        .key("id", s(email_guard_id(email)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(failed)?;
+    let Some(account_id) = out
+        .item
+        .and_then(|item| item.get("account_id").and_then(|v| v.as_s().ok()).cloned())
+    else {
+        return Ok(None);
+    };
+    get(db, &account_id).await
+}
+
+/// Stores new webhook secrets for one mode of an account.
+pub async fn set_webhook_secret(
+    db: &Db,
+    account_id: &str,
+    mode: crate::Mode,
+    secrets: &SigningSecrets,
+) -> Result<(), ApiError> {
+    db.client
+        .update_item()
+        .table_name(&db.tables.accounts)
+        .key("id", s(account_id))
+        .update_expression("SET #f = :v")
+        .condition_expression("attribute_exists(id)")
+        .expression_attribute_names("#f", format!("webhook_secret_{mode}"))
+        .expression_attribute_values(":v", super::to_value(secrets)?)
+        .send()
+        .await
+        .map_err(|e| {
+            if super::is_condition_failure(&e) {
+                ApiError::NotFound("Account")
+            } else {
+                failed(e)
+            }
+        })?;
+    Ok(())
+}

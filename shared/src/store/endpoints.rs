@@ -1,0 +1,252 @@
+//! The endpoints table: key (`pk` = tenant, `sk`). Holds endpoints (`ep_...`), one
+//! URL guard per endpoint (`url#<identity>`, keeps URLs unique per tenant) and the
+//! tenant's counter (`#count`: exact list totals, and the quota, enforced atomically).
+
+use super::{
+    Db, Transaction, failed, from_item, is_condition_failure, keyed_item, n,
+    paging::{COUNTER_SORT_KEY, Filter, Listing, counter_write, read_counter},
+    s, to_value,
+};
+use crate::{
+    ApiError, Tenant, Timestamp,
+    pagination::{Page, PageRequest},
+    secrets::SigningSecrets,
+    webhooks::{Endpoint, EventSelector, WebhookUrl},
+};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+
+const ENDPOINT_PREFIX: &str = "ep_";
+
+fn url_guard_key(url: &WebhookUrl) -> String {
+    format!("url#{}", url.identity())
+}
+
+fn duplicate_url() -> ApiError {
+    ApiError::Conflict("An endpoint with this URL already exists".into())
+}
+
+fn changed_concurrently() -> ApiError {
+    ApiError::Conflict("The endpoint was changed by another request at the same time; retry".into())
+}
+
+fn put_new(table: &str, item: super::Item, key: &str) -> Result<TransactWriteItem, ApiError> {
+    Ok(TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression(format!("attribute_not_exists({key})"))
+                .build()
+                .map_err(ApiError::internal)?,
+        )
+        .build())
+}
+
+fn delete_key(table: &str, pk: &str, sk: &str, condition: Option<(&str, u64)>) -> Result<TransactWriteItem, ApiError> {
+    let mut delete = Delete::builder().table_name(table).key("pk", s(pk)).key("sk", s(sk));
+    if let Some((expression, revision)) = condition {
+        delete = delete
+            .condition_expression(expression)
+            .expression_attribute_values(":rev", n(revision));
+    }
+    Ok(TransactWriteItem::builder()
+        .delete(delete.build().map_err(ApiError::internal)?)
+        .build())
+}
+
+fn url_guard(tenant: &Tenant, endpoint: &Endpoint) -> super::Item {
+    let mut guard = super::Item::new();
+    guard.insert("pk".into(), s(tenant.partition()));
+    guard.insert("sk".into(), s(url_guard_key(&endpoint.url)));
+    guard.insert("endpoint_id".into(), s(&endpoint.id));
+    guard
+}
+
+/// Saves a new endpoint: 409 for a URL the tenant already uses, 400 past `max`.
+pub async fn create(db: &Db, tenant: &Tenant, endpoint: &Endpoint, max: u32) -> Result<(), ApiError> {
+    let table = &db.tables.endpoints;
+    let partition = tenant.partition();
+    Transaction::new()
+        .write(
+            put_new(table, keyed_item(&partition, &endpoint.id, endpoint)?, "pk")?,
+            Some(ApiError::Conflict("Endpoint id already exists".into())),
+        )
+        .write(put_new(table, url_guard(tenant, endpoint), "pk")?, Some(duplicate_url()))
+        .write(
+            counter_write(table, &partition, 1, Some(u64::from(max)))?,
+            Some(ApiError::invalid(format!("Endpoints limit reached (maximum is {max} per account and mode)"))),
+        )
+        .commit(db)
+        .await
+}
+
+pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Endpoint>, ApiError> {
+    if !crate::ids::looks_like("ep", id) {
+        return Ok(None);
+    }
+    let out = db
+        .client
+        .get_item()
+        .table_name(&db.tables.endpoints)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(failed)?;
+    out.item.map(from_item).transpose()
+}
+
+/// Narrows a list of endpoints.
+#[derive(Debug, Default)]
+pub struct EndpointFilter {
+    /// URL contains this text.
+    pub url: Option<String>,
+    pub enabled: Option<bool>,
+    /// Subscribed to this selector (endpoints with `*` match every event type).
+    pub event: Option<EventSelector>,
+}
+
+pub async fn list(db: &Db, tenant: &Tenant, filter: &EndpointFilter, page: PageRequest) -> Result<Page<Endpoint>, ApiError> {
+    let mut conditions = Filter::default();
+    if let Some(url) = &filter.url {
+        conditions = conditions.clause("contains(#url, :url)", &[("#url", "url")], vec![(":url", s(url))]);
+    }
+    if let Some(enabled) = filter.enabled {
+        conditions = conditions.clause("#enabled = :enabled", &[("#enabled", "enabled")], vec![(":enabled", AttributeValue::Bool(enabled))]);
+    }
+    if let Some(event) = filter.event {
+        conditions = conditions.clause(
+            "(contains(#events, :event) OR contains(#events, :all))",
+            &[("#events", "events")],
+            vec![(":event", s(event.to_string())), (":all", s(EventSelector::All.to_string()))],
+        );
+    }
+    let listing = Listing {
+        table: &db.tables.endpoints,
+        index: None,
+        partition_attribute: "pk",
+        partition: tenant.partition(),
+        sort_attribute: "sk",
+        sort_prefix: ENDPOINT_PREFIX,
+        filter: conditions,
+    };
+    let counter = if listing_is_unfiltered(filter) {
+        Some(read_counter(db, &db.tables.endpoints, &tenant.partition()).await?)
+    } else {
+        None
+    };
+    listing.fetch(db, page, counter).await
+}
+
+fn listing_is_unfiltered(filter: &EndpointFilter) -> bool {
+    filter.url.is_none() && filter.enabled.is_none() && filter.event.is_none()
+}
+
+/// Writes the client-editable fields of `after` over `before`, atomically moving the
+/// URL guard when the URL changed. 409 if the endpoint changed since `before` was read.
+pub async fn update(db: &Db, tenant: &Tenant, before: &Endpoint, after: &Endpoint) -> Result<(), ApiError> {
+    let table = &db.tables.endpoints;
+    let partition = tenant.partition();
+    let update = Update::builder()
+        .table_name(table)
+        .key("pk", s(&partition))
+        .key("sk", s(&before.id))
+        .update_expression(
+            "SET #url = :url, description = :description, enabled = :enabled, events = :events, \
+             #filter = :filter, headers = :headers, updated_at = :updated_at ADD revision :one",
+        )
+        .condition_expression("revision = :rev")
+        .expression_attribute_names("#url", "url")
+        .expression_attribute_names("#filter", "filter")
+        .expression_attribute_values(":url", to_value(&after.url)?)
+        .expression_attribute_values(":description", to_value(&after.description)?)
+        .expression_attribute_values(":enabled", AttributeValue::Bool(after.enabled))
+        .expression_attribute_values(":events", to_value(&after.events)?)
+        .expression_attribute_values(":filter", to_value(&after.filter)?)
+        .expression_attribute_values(":headers", to_value(&after.headers)?)
+        .expression_attribute_values(":updated_at", to_value(&after.updated_at)?)
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":rev", n(before.revision))
+        .build()
+        .map_err(ApiError::internal)?;
+    let mut transaction = Transaction::new().write(TransactWriteItem::builder().update(update).build(), Some(changed_concurrently()));
+    if before.url.identity() != after.url.identity() {
+        transaction = transaction
+            .write(delete_key(table, &partition, &url_guard_key(&before.url), None)?, None)
+            .write(put_new(table, url_guard(tenant, after), "pk")?, Some(duplicate_url()));
+    }
+    transaction.commit(db).await
+}
+
+/// Enables or disables an endpoint. Enabling clears the error counters and the block.
+pub async fn set_enabled(db: &Db, tenant: &Tenant, id: &str, enabled: bool, now: Timestamp) -> Result<Option<Endpoint>, ApiError> {
+    if !crate::ids::looks_like("ep", id) {
+        return Ok(None);
+    }
+    let expression = if enabled {
+        "SET enabled = :enabled, updated_at = :now, error_count = :zero, error_first_at = :null, \
+         error_last_at = :null, blocked_by_error_count = :false"
+    } else {
+        "SET enabled = :enabled, updated_at = :now"
+    };
+    let mut request = db
+        .client
+        .update_item()
+        .table_name(&db.tables.endpoints)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .update_expression(expression)
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":enabled", AttributeValue::Bool(enabled))
+        .expression_attribute_values(":now", to_value(&now)?)
+        .return_values(ReturnValue::AllNew);
+    if enabled {
+        request = request
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":null", AttributeValue::Null(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false));
+    }
+    match request.send().await {
+        Ok(out) => out.attributes.map(from_item).transpose(),
+        Err(e) if is_condition_failure(&e) => Ok(None),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// Stores rotated secrets, if the endpoint is still as read.
+pub async fn set_secrets(db: &Db, tenant: &Tenant, before: &Endpoint, secrets: &SigningSecrets, now: Timestamp) -> Result<(), ApiError> {
+    db.client
+        .update_item()
+        .table_name(&db.tables.endpoints)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(&before.id))
+        .update_expression("SET secrets = :secrets, updated_at = :now ADD revision :one")
+        .condition_expression("revision = :rev")
+        .expression_attribute_values(":secrets", to_value(secrets)?)
+        .expression_attribute_values(":now", to_value(&now)?)
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":rev", n(before.revision))
+        .send()
+        .await
+        .map_err(|e| if is_condition_failure(&e) { changed_concurrently() } else { failed(e) })?;
+    Ok(())
+}
+
+/// Deletes an endpoint with its URL guard and counts it out, if it is still as read.
+pub async fn delete(db: &Db, tenant: &Tenant, endpoint: &Endpoint) -> Result<(), ApiError> {
+    let table = &db.tables.endpoints;
+    let partition = tenant.partition();
+    Transaction::new()
+        .write(
+            delete_key(table, &partition, &endpoint.id, Some(("revision = :rev", endpoint.revision)))?,
+            Some(changed_concurrently()),
+        )
+        .write(delete_key(table, &partition, &url_guard_key(&endpoint.url), None)?, None)
+        .write(counter_write(table, &partition, -1, None)?, None)
+        .commit(db)
+        .await
+}
+
+#[doc(hidden)]
+pub const COUNTER_KEY: &str = COUNTER_SORT_KEY;

@@ -1,0 +1,87 @@
+//! DynamoDB access, one module per table. Every function that reads or writes
+//! tenant data takes a [`crate::Tenant`]; items are partitioned by it.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod endpoints;
+mod paging;
+pub mod request_nonces;
+mod transaction;
+
+use crate::{ApiError, config::Tables};
+use aws_sdk_dynamodb::{
+    Client,
+    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
+    types::AttributeValue,
+};
+use serde::{Serialize, de::DeserializeOwned};
+use std::collections::HashMap;
+
+pub(crate) use transaction::Transaction;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// The DynamoDB client and the physical table names.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub(crate) client: Client,
+    pub tables: Tables,
+}
+
+impl Db {
+    pub fn new(client: Client, tables: Tables) -> Self {
+        Db { client, tables }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(crate) fn to_item<T: Serialize>(value: &T) -> Result<Item, ApiError> {
+    serde_dynamo::to_item(value).map_err(ApiError::internal)
+}
+
+/// `value` as an item with the table's key attributes added.
+pub(crate) fn keyed_item<T: Serialize>(pk: &str, sk: &str, value: &T) -> Result<Item, ApiError> {
+    let mut item = to_item(value)?;
+    item.insert("pk".into(), s(pk));
+    item.insert("sk".into(), s(sk));
+    Ok(item)
+}
+
+pub(crate) fn to_value<T: Serialize>(value: &T) -> Result<AttributeValue, ApiError> {
+    serde_dynamo::to_attribute_value(value).map_err(ApiError::internal)
+}
+
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
+    serde_dynamo::from_item(item).map_err(ApiError::internal)
+}
+
+/// Whether an SDK error is a failed condition.
+pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error.code() == Some("ConditionalCheckFailedException")
+}
+
+/// An SDK error as the client should see it: throttling is a 503, the rest a 500.
+pub(crate) fn failed<E, R>(error: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match error.code() {
+        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded") => {
+            tracing::warn!(error = %DisplayErrorContext(&error), "DynamoDB throttled");
+            ApiError::Unavailable
+        }
+        _ => ApiError::internal(DisplayErrorContext(&error)),
+    }
+}

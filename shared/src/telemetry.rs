@@ -1,0 +1,23 @@
+//! Logging set-up shared by every binary.
+
+use tracing_subscriber::EnvFilter;
+
+/// JSON logs without ANSI colours in Lambda (CloudWatch), readable logs elsewhere.
+/// `RUST_LOG` overrides the default level (info).
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let result = if in_lambda {
+        builder
+            .json()
+            .with_ansi(false)
+            .without_time()
+            .with_current_span(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+    // A second init (tests, or serve embedding functions) keeps the first subscriber.
+    drop(result);
+}

@@ -1,0 +1,82 @@
+//! Tenants: an account in one mode. Every stored item belongs to exactly one, and
+//! every store call needs one, so no code path can read across tenants.
+
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+/// Live and test data never mix; the API key's prefix selects the mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Live,
+    Test,
+}
+
+impl Mode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Test => "test",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "live" => Ok(Mode::Live),
+            "test" => Ok(Mode::Test),
+            other => Err(format!("Mode must be live or test, got {other:?}")),
+        }
+    }
+}
+
+/// An account in one mode: the partition all of its data lives in.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Tenant {
+    account_id: String,
+    mode: Mode,
+}
+
+impl Tenant {
+    /// Only authentication (and operator tooling) should make tenants.
+    pub fn new(account_id: impl Into<String>, mode: Mode) -> Self {
+        Tenant {
+            account_id: account_id.into(),
+            mode,
+        }
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The partition key value of this tenant's items.
+    pub fn partition(&self) -> String {
+        format!("{}#{}", self.account_id, self.mode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_of_one_account_are_different_partitions() {
+        let live = Tenant::new("acct_1", Mode::Live);
+        let test = Tenant::new("acct_1", Mode::Test);
+        assert_ne!(live.partition(), test.partition());
+        assert_eq!(live.partition(), "acct_1#live");
+    }
+}

@@ -1,0 +1,75 @@
+use super::{CustomHeaders, EventSelector, WebhookUrl};
+use crate::{Timestamp, secrets::SigningSecrets};
+use serde::{Deserialize, Serialize};
+
+/// A merchant's webhook endpoint, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub id: String,
+    pub url: WebhookUrl,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub events: Vec<EventSelector>,
+    pub filter: Option<String>,
+    pub headers: CustomHeaders,
+    pub secrets: SigningSecrets,
+    pub error_count: u32,
+    pub error_first_at: Option<Timestamp>,
+    pub error_last_at: Option<Timestamp>,
+    pub blocked_by_error_count: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Bumped by every client change; guards read-modify-write updates.
+    pub revision: u64,
+}
+
+/// An endpoint as the API shows it: credentials in the URL masked, the secret only
+/// when the route hands it out (create).
+#[derive(Debug, Serialize)]
+pub struct EndpointView<'a> {
+    pub id: &'a str,
+    pub url: String,
+    pub description: Option<&'a str>,
+    pub enabled: bool,
+    pub events: &'a [EventSelector],
+    pub filter: Option<&'a str>,
+    pub headers: &'a CustomHeaders,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub error_count: u32,
+    pub error_first_at: Option<Timestamp>,
+    pub error_last_at: Option<Timestamp>,
+    pub blocked_by_error_count: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<&'a str>,
+}
+
+impl Endpoint {
+    /// The public view, without the secret.
+    pub fn view(&self) -> EndpointView<'_> {
+        EndpointView {
+            id: &self.id,
+            url: self.url.masked(),
+            description: self.description.as_deref(),
+            enabled: self.enabled,
+            events: &self.events,
+            filter: self.filter.as_deref(),
+            headers: &self.headers,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            error_count: self.error_count,
+            error_first_at: self.error_first_at,
+            error_last_at: self.error_last_at,
+            blocked_by_error_count: self.blocked_by_error_count,
+            secret: None,
+        }
+    }
+
+    /// The view with the current secret: only for the create response.
+    pub fn view_with_secret(&self) -> EndpointView<'_> {
+        EndpointView {
+            secret: Some(&self.secrets.current),
+            ..self.view()
+        }
+    }
+}

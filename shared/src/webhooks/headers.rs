@@ -1,0 +1,84 @@
+use axum::http::{HeaderName, HeaderValue};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const MAX_HEADERS: usize = 20;
+const MAX_VALUE_LENGTH: usize = 1024;
+/// Headers PushGuard sets itself; an endpoint may not override them.
+const RESERVED: [&str; 8] = [
+    "content-type",
+    "content-length",
+    "host",
+    "user-agent",
+    "connection",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+];
+const RESERVED_PREFIXES: [&str; 2] = ["webhook-", "x-pushguard-"];
+
+/// Extra headers sent with every delivery to an endpoint, validated.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomHeaders(BTreeMap<String, String>);
+
+impl CustomHeaders {
+    /// Validates every header, reporting each problem; names are lower-cased.
+    pub fn parse(raw: BTreeMap<String, String>) -> Result<Self, Vec<String>> {
+        let mut errors = Vec::new();
+        if raw.len() > MAX_HEADERS {
+            errors.push(format!("Headers are too many (maximum is {MAX_HEADERS})"));
+        }
+        let mut headers = BTreeMap::new();
+        for (name, value) in raw {
+            let lower = name.to_ascii_lowercase();
+            if HeaderName::from_bytes(lower.as_bytes()).is_err() {
+                errors.push(format!("Header name {name:?} is not a valid HTTP header name"));
+                continue;
+            }
+            if RESERVED.contains(&lower.as_str()) || RESERVED_PREFIXES.iter().any(|p| lower.starts_with(p)) {
+                errors.push(format!("Header {name:?} is set by PushGuard and cannot be overridden"));
+                continue;
+            }
+            if value.len() > MAX_VALUE_LENGTH || HeaderValue::from_str(&value).is_err() {
+                errors.push(format!(
+                    "Header {name:?} has an invalid value (printable text up to {MAX_VALUE_LENGTH} characters)"
+                ));
+                continue;
+            }
+            headers.insert(lower, value);
+        }
+        if errors.is_empty() { Ok(CustomHeaders(headers)) } else { Err(errors) }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn valid_headers_are_kept_lower_cased() {
+        let headers = CustomHeaders::parse(map(&[("X-Team", "payments")])).unwrap();
+        assert_eq!(headers.iter().collect::<Vec<_>>(), vec![("x-team", "payments")]);
+    }
+
+    #[test]
+    fn reserved_and_malformed_headers_are_each_reported() {
+        let errors = CustomHeaders::parse(map(&[
+            ("Content-Type", "text/plain"),
+            ("webhook-id", "x"),
+            ("X-PushGuard-Signature", "x"),
+            ("bad name", "x"),
+            ("x-ok", "line\nbreak"),
+        ]))
+        .unwrap_err();
+        assert_eq!(errors.len(), 5, "{errors:?}");
+    }
+}
