@@ -1,1 +1,173 @@
-fn main() {}
+//! `pushguard`: serve the stack locally, provision resources, manage accounts.
+
+use clap::{Args, Parser, Subcommand};
+use pushguard::{
+    BoxError, accounts,
+    provision::{self, physical_name},
+    stack::{Demo, Stack, StackOptions},
+    template::{self, Template},
+};
+use shared::{config::Tables, store::Db};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
+
+#[derive(Parser)]
+#[command(name = "pushguard", version, about = "PushGuard: serve locally, provision, manage accounts")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole stack in one process against an AWS emulator (moto).
+    Serve(ServeArgs),
+    /// Create the tables and queues of template.yaml in an AWS emulator.
+    Provision(LocalArgs),
+    /// Operator tasks on accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Args)]
+struct LocalArgs {
+    /// The emulator's endpoint.
+    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+    aws_endpoint: String,
+    /// Prefix of every table and queue name.
+    #[arg(long, env = "PUSHGUARD_PREFIX", default_value = "pushguard-local-")]
+    prefix: String,
+    /// A template other than the one built into this binary.
+    #[arg(long)]
+    template: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    local: LocalArgs,
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    port: u16,
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Email of the demo account created at start.
+    #[arg(long, default_value = "demo@pushguard.local")]
+    demo_email: String,
+    /// Use exactly this test key for the demo account.
+    #[arg(long, env = "PUSHGUARD_DEMO_API_KEY", hide_env_values = true)]
+    demo_api_key: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account and print its first live and test keys (shown once).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Use an emulator at this URL instead of AWS.
+        #[arg(long)]
+        aws_endpoint: Option<String>,
+        /// Tables named `{prefix}AccountsTable`, ... (as `provision` names them), unless
+        /// ACCOUNTS_TABLE and API_KEYS_TABLE are set (the stack's outputs).
+        #[arg(long, env = "PUSHGUARD_PREFIX", default_value = "pushguard-local-")]
+        prefix: String,
+    },
+}
+
+fn template_source(path: &Option<PathBuf>) -> Result<String, BoxError> {
+    match path {
+        Some(path) => Ok(std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?),
+        None => Ok(template::BUNDLED.to_string()),
+    }
+}
+
+/// Settings the developer set in the environment override the template's defaults.
+fn overrides_from_env(template: &Template) -> Result<BTreeMap<String, String>, BoxError> {
+    Ok(template
+        .environment()?
+        .into_keys()
+        .filter_map(|name| std::env::var(&name).ok().map(|value| (name, value)))
+        .collect())
+}
+
+#[tokio::main]
+async fn main() {
+    shared::telemetry::init();
+    if let Err(error) = run(Cli::parse()).await {
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), BoxError> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Provision(args) => {
+            let template = Template::parse(&template_source(&args.template)?)?;
+            let sdk = shared::aws::for_emulator(&args.aws_endpoint).await;
+            let provisioned = provision::provision(
+                &template,
+                &args.prefix,
+                &aws_sdk_dynamodb::Client::new(&sdk),
+                &aws_sdk_sqs::Client::new(&sdk),
+            )
+            .await?;
+            for (logical, name) in &provisioned.tables {
+                println!("table {logical}: {name}");
+            }
+            for (logical, (url, _)) in &provisioned.queues {
+                println!("queue {logical}: {url}");
+            }
+            Ok(())
+        }
+        Command::Account(AccountCommand::Create {
+            email,
+            aws_endpoint,
+            prefix,
+        }) => {
+            let sdk = match &aws_endpoint {
+                Some(endpoint) => shared::aws::for_emulator(endpoint).await,
+                None => shared::aws::from_env().await,
+            };
+            let table = |variable: &str, logical: &str| std::env::var(variable).unwrap_or_else(|_| physical_name(&prefix, logical));
+            let tables = Tables {
+                accounts: table("ACCOUNTS_TABLE", "AccountsTable"),
+                api_keys: table("API_KEYS_TABLE", "ApiKeysTable"),
+                endpoints: table("ENDPOINTS_TABLE", "EndpointsTable"),
+                request_nonces: table("REQUEST_NONCES_TABLE", "RequestNoncesTable"),
+            };
+            let db = Db::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
+            let created = accounts::create(&db, &email, None).await?;
+            println!("account:  {}", created.account.id);
+            println!("email:    {}", created.account.email);
+            println!("live key: {}", created.live_key.expose());
+            println!("test key: {}", created.test_key.expose());
+            println!("These keys are shown once; store them now.");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), BoxError> {
+    let template_source = template_source(&args.local.template)?;
+    let overrides = overrides_from_env(&Template::parse(&template_source)?)?;
+    let stack = Stack::start(StackOptions {
+        aws_endpoint: args.local.aws_endpoint.clone(),
+        prefix: args.local.prefix,
+        listen: SocketAddr::new(args.host, args.port),
+        template_source,
+        overrides,
+        demo: Some(Demo {
+            email: args.demo_email.clone(),
+            key: args.demo_api_key,
+        }),
+    })
+    .await?;
+    let key = stack.demo_key.as_ref().map(|k| k.expose().to_string()).unwrap_or_default();
+    println!("PushGuard is serving on {}/api/v2 (AWS emulator {})", stack.base_url(), args.local.aws_endpoint);
+    println!("demo account: {}", args.demo_email);
+    println!("demo test key: {key}");
+    println!("try: curl -H 'Authorization: Bearer {key}' {}/api/v2/account", stack.base_url());
+    tokio::signal::ctrl_c().await?;
+    println!("stopping");
+    Ok(())
+}

@@ -1,6 +1,11 @@
 //! Accounts and their API keys.
 
-use crate::{Mode, Timestamp, auth::Scope, secrets::SigningSecrets};
+use crate::{
+    Mode, Timestamp,
+    auth::Scope,
+    ids::new_id,
+    secrets::{ApiKeySecret, SigningSecrets},
+};
 use serde::{Deserialize, Serialize};
 
 /// A merchant account. Created by operators (`pushguard account create`).
@@ -79,5 +84,91 @@ impl ApiKey {
             created_at: self.created_at,
             key: None,
         }
+    }
+}
+
+impl Account {
+    /// A new account with fresh webhook secrets for both modes.
+    pub fn new(email: &str) -> Self {
+        Account {
+            id: new_id("acct"),
+            email: email.trim().to_string(),
+            created_at: Timestamp::now(),
+            webhook_secret_live: SigningSecrets::generate(),
+            webhook_secret_test: SigningSecrets::generate(),
+        }
+    }
+}
+
+/// Whether `email` is plausibly an address: one `@`, a dotted domain, no spaces.
+pub fn is_valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && email.len() <= 254
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// What a new key needs besides its secret.
+#[derive(Clone, Debug)]
+pub struct KeySpec {
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub require_signed: bool,
+}
+
+impl ApiKey {
+    /// The stored record of `secret`, a key of `account_id` in the secret's mode.
+    pub fn for_secret(account_id: &str, id: String, secret: &ApiKeySecret, spec: KeySpec) -> Self {
+        ApiKey {
+            key_hash: secret.hash(),
+            id,
+            account_id: account_id.to_string(),
+            mode: secret.mode(),
+            name: spec.name,
+            scopes: spec.scopes,
+            require_signed: spec.require_signed,
+            redacted: secret.redacted(),
+            created_at: Timestamp::now(),
+            expires_at: None,
+            expires_at_epoch: None,
+            superseded: false,
+        }
+    }
+
+    /// A brand-new key: the record to store and the secret to show once.
+    pub fn generate(account_id: &str, mode: Mode, spec: KeySpec) -> (Self, ApiKeySecret) {
+        let secret = ApiKeySecret::generate(mode);
+        (Self::for_secret(account_id, new_id("key"), &secret, spec), secret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_validation() {
+        for ok in ["demo@pushguard.local", "a.b+c@example.co.uk"] {
+            assert!(is_valid_email(ok), "{ok}");
+        }
+        for bad in ["", "a", "a@", "@b.com", "a@b", "a b@c.com", "a@b@c.com", "a@.com", "a@com."] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn generated_keys_store_only_the_hash() {
+        let spec = KeySpec { name: "ci".into(), scopes: vec![Scope::All], require_signed: false };
+        let (key, secret) = ApiKey::generate("acct_1", Mode::Test, spec);
+        assert_eq!(key.key_hash, secret.hash());
+        assert_eq!(key.mode, Mode::Test);
+        let stored = serde_json::to_string(&key).unwrap();
+        assert!(!stored.contains(secret.expose()));
     }
 }

@@ -86,6 +86,14 @@ impl Violations {
         self.0.push(message.into());
     }
 
+    /// Takes the messages of a validation error (other errors become one message).
+    pub fn absorb(&mut self, error: ApiError) {
+        match error {
+            ApiError::Validation(messages) => self.0.extend(messages),
+            other => self.0.push(other.to_string()),
+        }
+    }
+
     /// `Ok(())` when nothing was added, else a validation error with every message.
     pub fn finish(self) -> ApiResult<()> {
         if self.0.is_empty() {

@@ -154,3 +154,13 @@ mod tests {
         assert!(!is_json(None));
     }
 }
+
+/// For partial updates: distinguishes a field that is absent (`None`) from one set
+/// to null (`Some(None)`). Use with `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}

@@ -85,28 +85,18 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            total: self.total,
-            request: self.request,
-        }
-    }
-
     /// Pages in the whole list; an empty list still has one (empty) page.
     pub fn total_pages(&self) -> u64 {
         self.total.div_ceil(u64::from(self.request.per_page)).max(1)
     }
 
-    /// The response: the items as a JSON array, with the pagination headers; links
-    /// keep the request's other query parameters.
-    pub fn into_response_for(self, uri: &Uri) -> Response
-    where
-        T: Serialize,
-    {
+    /// The response: each item's `view` in a JSON array, with the pagination headers;
+    /// links keep the request's other query parameters.
+    pub fn respond<'a, V: Serialize>(&'a self, uri: &Uri, view: impl FnMut(&'a T) -> V) -> Response {
         let total_pages = self.total_pages();
         let link = link_header(uri, self.request, total_pages);
-        let mut response = Json(self.items).into_response();
+        let views: Vec<V> = self.items.iter().map(view).collect();
+        let mut response = Json(views).into_response();
         let headers = response.headers_mut();
         headers.insert("x-total-count", HeaderValue::from(self.total));
         headers.insert("x-total-pages", HeaderValue::from(total_pages));

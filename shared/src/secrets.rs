@@ -121,9 +121,32 @@ impl SigningSecrets {
     }
 }
 
+const DEFAULT_GRACE_SECONDS: u64 = 86_400;
+/// The longest a rotated-out secret or rolled key keeps working.
+pub const MAX_GRACE_SECONDS: u64 = 7 * 86_400;
+
+/// A client's grace period for a rotation: default one day, at most seven.
+pub fn grace_period(seconds: Option<u64>) -> crate::ApiResult<Duration> {
+    let seconds = seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
+    if seconds > MAX_GRACE_SECONDS {
+        return Err(crate::ApiError::invalid(format!(
+            "Grace period seconds must be between 0 and {MAX_GRACE_SECONDS}"
+        )));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grace_period_is_bounded() {
+        assert_eq!(grace_period(None).unwrap(), Duration::from_secs(86_400));
+        assert_eq!(grace_period(Some(0)).unwrap(), Duration::ZERO);
+        assert!(grace_period(Some(MAX_GRACE_SECONDS)).is_ok());
+        assert!(grace_period(Some(MAX_GRACE_SECONDS + 1)).is_err());
+    }
 
     #[test]
     fn generated_keys_carry_their_mode_and_parse_back() {

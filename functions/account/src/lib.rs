@@ -1,1 +1,223 @@
+//! The account of the calling key, its API keys, and its webhook signing secret.
+//!
+//! `GET /health` (public), `GET /account`, `GET/POST /account/keys`,
+//! `DELETE /account/keys/{id}`, `POST /account/keys/{id}/roll`,
+//! `POST /account/webhook-secret/rotate`.
 
+use axum::{
+    Json, Router,
+    extract::{OriginalUri, Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{delete, get, post},
+};
+use serde::Deserialize;
+use serde_json::json;
+use shared::{
+    ApiError, ApiResult, AppState, Mode, Timestamp,
+    account::{ApiKey, KeySpec},
+    auth::{Access, Auth, Group, Principal, Scope},
+    error::Violations,
+    http::{ApiJson, OptionalJson},
+    pagination::PageParams,
+    secrets::{self, ApiKeySecret},
+    store::{accounts, api_keys},
+};
+use std::time::Duration;
+
+const MAX_NAME_LENGTH: usize = 100;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/health", get(health))
+        .route("/api/v2/account", get(show))
+        .route("/api/v2/account/keys", get(list_keys).post(create_key))
+        .route("/api/v2/account/keys/{id}", delete(revoke_key))
+        .route("/api/v2/account/keys/{id}/roll", post(roll_key))
+        .route("/api/v2/account/webhook-secret/rotate", post(rotate_webhook_secret))
+}
+
+pub fn router(state: AppState) -> Router {
+    shared::http::api(routes(), state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn show(Auth(principal): Auth) -> ApiResult<Json<serde_json::Value>> {
+    principal.authorize(Access::read(Group::Account))?;
+    Ok(Json(json!({
+        "id": principal.account_id,
+        "email": principal.email,
+        "mode": principal.mode,
+        "key": { "id": principal.key_id, "scopes": principal.scopes },
+    })))
+}
+
+/// Test keys administer test keys only: a leaked test key must not reach live data.
+fn manageable_modes(principal: &Principal) -> Option<Mode> {
+    match principal.mode {
+        Mode::Live => None,
+        Mode::Test => Some(Mode::Test),
+    }
+}
+
+async fn list_keys(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<PageParams>,
+) -> ApiResult<Response> {
+    principal.authorize(Access::read(Group::Account))?;
+    let page = params.validate()?;
+    let keys = api_keys::list(&state.db, &principal.account_id, manageable_modes(&principal), page).await?;
+    Ok(keys.respond(&uri, ApiKey::view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyInput {
+    name: Option<String>,
+    scopes: Option<Vec<String>>,
+    mode: Option<String>,
+    #[serde(default)]
+    require_signed: bool,
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(input): ApiJson<KeyInput>,
+) -> ApiResult<Response> {
+    principal.authorize(Access::write(Group::Account))?;
+    let mut errors = Violations::new();
+    let name = input.name.map(|n| n.trim().to_string()).unwrap_or_default();
+    if name.is_empty() {
+        errors.add("Name can't be blank");
+    } else if name.chars().count() > MAX_NAME_LENGTH {
+        errors.add(format!("Name is too long (maximum is {MAX_NAME_LENGTH} characters)"));
+    }
+    let mut scopes = Vec::new();
+    match input.scopes {
+        None => errors.add("Scopes can't be blank"),
+        Some(list) if list.is_empty() => errors.add("Scopes can't be blank"),
+        Some(list) => {
+            for text in list {
+                match text.parse::<Scope>() {
+                    Ok(scope) if !scopes.contains(&scope) => scopes.push(scope),
+                    Ok(_) => {}
+                    Err(message) => errors.add(message),
+                }
+            }
+        }
+    }
+    let mode = match input.mode.as_deref().map(str::parse::<Mode>) {
+        None => principal.mode,
+        Some(Ok(mode)) => mode,
+        Some(Err(message)) => {
+            errors.add(message);
+            principal.mode
+        }
+    };
+    errors.finish()?;
+    let escalates = scopes.iter().any(|s| !s.is_covered_by(&principal.scopes));
+    if escalates || manageable_modes(&principal).is_some_and(|m| m != mode) {
+        return Err(ApiError::Forbidden);
+    }
+    let spec = KeySpec {
+        name,
+        scopes,
+        require_signed: input.require_signed,
+    };
+    let (key, secret) = ApiKey::generate(&principal.account_id, mode, spec);
+    api_keys::create(&state.db, &key).await?;
+    Ok((StatusCode::CREATED, Json(with_secret(&key, &secret))).into_response())
+}
+
+fn with_secret(key: &ApiKey, secret: &ApiKeySecret) -> serde_json::Value {
+    let mut view = key.view();
+    view.key = Some(secret.expose());
+    json!(view)
+}
+
+/// Every stored version of a key the caller may manage; 404 otherwise.
+async fn manageable_key(state: &AppState, principal: &Principal, id: &str) -> ApiResult<Vec<ApiKey>> {
+    let versions = api_keys::versions(&state.db, &principal.account_id, id).await?;
+    let allowed = versions
+        .first()
+        .is_some_and(|k| manageable_modes(principal).is_none_or(|m| m == k.mode));
+    if allowed { Ok(versions) } else { Err(ApiError::NotFound("API key")) }
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    principal.authorize(Access::write(Group::Account))?;
+    let versions = manageable_key(&state, &principal, &id).await?;
+    api_keys::revoke(&state.db, &versions).await?;
+    state.auth.forget(versions.iter().map(|k| &k.key_hash));
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollInput {
+    expires_in: Option<u64>,
+}
+
+async fn roll_key(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    OptionalJson(input): OptionalJson<RollInput>,
+) -> ApiResult<Response> {
+    principal.authorize(Access::write(Group::Account))?;
+    let expires_in = input.and_then(|i| i.expires_in).unwrap_or(0);
+    if expires_in > secrets::MAX_GRACE_SECONDS {
+        return Err(ApiError::invalid(format!(
+            "Expires in must be between 0 and {} seconds",
+            secrets::MAX_GRACE_SECONDS
+        )));
+    }
+    let versions = manageable_key(&state, &principal, &id).await?;
+    let current = versions
+        .iter()
+        .find(|k| !k.superseded)
+        .ok_or(ApiError::NotFound("API key"))?;
+    let secret = ApiKeySecret::generate(current.mode);
+    let spec = KeySpec {
+        name: current.name.clone(),
+        scopes: current.scopes.clone(),
+        require_signed: current.require_signed,
+    };
+    let rolled = ApiKey::for_secret(&principal.account_id, current.id.clone(), &secret, spec);
+    let expires_at = (expires_in > 0).then(|| Timestamp::now().plus(Duration::from_secs(expires_in)));
+    api_keys::roll(&state.db, current, &rolled, expires_at).await?;
+    state.auth.forget([&current.key_hash]);
+    Ok(Json(with_secret(&rolled, &secret)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateInput {
+    grace_period_seconds: Option<u64>,
+}
+
+async fn rotate_webhook_secret(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OptionalJson(input): OptionalJson<RotateInput>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let tenant = principal.authorize(Access::write(Group::Account))?;
+    let grace = secrets::grace_period(input.and_then(|i| i.grace_period_seconds))?;
+    let mut account = accounts::get(&state.db, tenant.account_id())
+        .await?
+        .ok_or(ApiError::NotFound("Account"))?;
+    let secrets = account.webhook_secret_mut(tenant.mode());
+    secrets.rotate(Timestamp::now(), grace);
+    accounts::set_webhook_secret(&state.db, tenant.account_id(), tenant.mode(), secrets).await?;
+    Ok(Json(json!({ "secret": secrets.current })))
+}

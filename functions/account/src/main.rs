@@ -1,1 +1,8 @@
-fn main() {}
+//! The `account` Lambda function.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let state = shared::Services::from_env().await?;
+    lambda_http::run(account::router(state)).await
+}

@@ -1,1 +1,8 @@
-fn main() {}
+//! The `webhook-endpoints` Lambda function.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let state = shared::Services::from_env().await?;
+    lambda_http::run(webhook_endpoints::router(state)).await
+}

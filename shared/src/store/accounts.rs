@@ -2,15 +2,19 @@
 //! item that keeps emails unique.
 
 use super::{Db, Transaction, failed, from_item, s, to_item};
-use crate::{ApiError, account::Account, secrets::SigningSecrets};
+use crate::{
+    ApiError,
+    account::{Account, ApiKey},
+    secrets::SigningSecrets,
+};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 fn email_guard_id(email: &str) -> String {
     format!("email#{}", email.to_ascii_lowercase())
 }
 
-/// Creates an account; 409 if the email already has one.
-pub async fn create(db: &Db, account: &Account) -> Result<(), ApiError> {
+/// Creates an account and its first keys at once; 409 if the email already has one.
+pub async fn create(db: &Db, account: &Account, keys: &[ApiKey]) -> Result<(), ApiError> {
     let table = &db.tables.accounts;
     let put = |item| -> Result<TransactWriteItem, ApiError> {
         Ok(TransactWriteItem::builder()
@@ -27,7 +31,11 @@ pub async fn create(db: &Db, account: &Account) -> Result<(), ApiError> {
     let mut guard = std::collections::HashMap::new();
     guard.insert("id".to_string(), s(email_guard_id(&account.email)));
     guard.insert("account_id".to_string(), s(&account.id));
-    Transaction::new()
+    let mut transaction = Transaction::new();
+    for key in keys {
+        transaction = transaction.write(super::api_keys::put(db, key)?, Some(ApiError::Conflict("Key already exists".into())));
+    }
+    transaction
         .write(put(to_item(account)?)?, Some(ApiError::Conflict("Account id already exists".into())))
         .write(
             put(guard)?,

@@ -29,7 +29,7 @@ pub async fn find_by_hash(db: &Db, key_hash: &str) -> Result<Option<ApiKey>, Api
     out.item.map(from_item).transpose()
 }
 
-fn put(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, ApiError> {
+pub(crate) fn put(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, ApiError> {
     Ok(TransactWriteItem::builder()
         .put(
             Put::builder()

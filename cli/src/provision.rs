@@ -1,0 +1,188 @@
+//! Creates the tables and queues of template.yaml (idempotently) and resolves the
+//! functions' environment against them: the local twin of a CloudFormation deploy.
+
+use crate::{
+    BoxError,
+    template::{EnvValue, QueueSpec, TableSpec, Template},
+};
+use aws_sdk_dynamodb::{
+    error::ProvideErrorMetadata,
+    types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+        ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    },
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use std::collections::BTreeMap;
+
+/// Physical names of what was provisioned, by logical id.
+#[derive(Debug, Default, Clone)]
+pub struct Provisioned {
+    pub tables: BTreeMap<String, String>,
+    /// Queue URL and ARN.
+    pub queues: BTreeMap<String, (String, String)>,
+}
+
+/// Local resources are named `{prefix}{LogicalId}`, so many stacks share one emulator.
+pub fn physical_name(prefix: &str, logical_id: &str) -> String {
+    format!("{prefix}{logical_id}")
+}
+
+pub async fn provision(
+    template: &Template,
+    prefix: &str,
+    dynamo: &aws_sdk_dynamodb::Client,
+    sqs: &aws_sdk_sqs::Client,
+) -> Result<Provisioned, BoxError> {
+    let mut provisioned = Provisioned::default();
+    for table in template.tables()? {
+        let name = physical_name(prefix, &table.logical_id);
+        create_table(dynamo, &name, &table).await?;
+        provisioned.tables.insert(table.logical_id, name);
+    }
+    // Dead-letter queues first: a queue's redrive policy needs its target's ARN.
+    let mut queues = template.queues()?;
+    queues.sort_by_key(|q| q.dead_letter.is_some());
+    for queue in queues {
+        let name = physical_name(prefix, &queue.logical_id);
+        let created = create_queue(sqs, &name, &queue, &provisioned).await?;
+        provisioned.queues.insert(queue.logical_id, created);
+    }
+    Ok(provisioned)
+}
+
+async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, spec: &TableSpec) -> Result<(), BoxError> {
+    let keys = |parts: &[crate::template::KeyPart]| -> Result<Vec<KeySchemaElement>, BoxError> {
+        parts
+            .iter()
+            .map(|k| {
+                Ok(KeySchemaElement::builder()
+                    .attribute_name(&k.attribute)
+                    .key_type(KeyType::from(k.key_type.as_str()))
+                    .build()?)
+            })
+            .collect()
+    };
+    let attributes = spec
+        .attributes
+        .iter()
+        .map(|(name, kind)| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut indexes = Vec::new();
+    for index in &spec.indexes {
+        indexes.push(
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(keys(&index.keys)?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(index.projection.as_str()))
+                        .build(),
+                )
+                .build()?,
+        );
+    }
+    let result = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(attributes))
+        .set_key_schema(Some(keys(&spec.keys)?))
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .send()
+        .await;
+    match result {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("ResourceInUseException") => return Ok(()),
+        Err(e) => return Err(format!("creating table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)).into()),
+    }
+    if let Some(attribute) = &spec.ttl_attribute {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build()?)
+            .send()
+            .await
+            .map_err(|e| format!("enabling TTL on {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    }
+    Ok(())
+}
+
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    spec: &QueueSpec,
+    provisioned: &Provisioned,
+) -> Result<(String, String), BoxError> {
+    let mut request = client.create_queue().queue_name(name);
+    for (attribute, value) in &spec.attributes {
+        request = request.attributes(QueueAttributeName::from(attribute.as_str()), value);
+    }
+    if let Some((target, max_receive)) = &spec.dead_letter {
+        let (_, arn) = provisioned
+            .queues
+            .get(target)
+            .ok_or_else(|| format!("{}: dead-letter queue {target} is not declared", spec.logical_id))?;
+        let policy = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max_receive.to_string() });
+        request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+    }
+    let url = request
+        .send()
+        .await
+        .map_err(|e| format!("creating queue {name}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .queue_url
+        .ok_or("SQS returned no queue URL")?;
+    let arn = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| format!("reading queue {name}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .ok_or("SQS returned no queue ARN")?;
+    Ok((url, arn))
+}
+
+/// The functions' environment with references resolved to what was provisioned.
+/// `overrides` replace settings (parameters and literals), never resource names.
+pub fn environment(
+    template: &Template,
+    provisioned: &Provisioned,
+    overrides: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, BoxError> {
+    let mut resolved = BTreeMap::new();
+    for (name, value) in template.environment()? {
+        let is_resource = matches!(&value, EnvValue::Ref(id) if !template.is_parameter(id))
+            || matches!(value, EnvValue::GetAtt(..));
+        let text = match (overrides.get(&name), value) {
+            (Some(value), _) if !is_resource => value.clone(),
+            (_, EnvValue::Literal(text)) => text,
+            (_, EnvValue::Ref(id)) if template.is_parameter(&id) => template
+                .parameter_default(&id)
+                .ok_or_else(|| format!("parameter {id} has no default"))?,
+            (_, EnvValue::Ref(id)) => provisioned
+                .tables
+                .get(&id)
+                .cloned()
+                .or_else(|| provisioned.queues.get(&id).map(|(url, _)| url.clone()))
+                .ok_or_else(|| format!("{name}: !Ref {id} names nothing provisioned"))?,
+            (_, EnvValue::GetAtt(id, attribute)) => match (provisioned.queues.get(&id), attribute.as_str()) {
+                (Some((url, _)), "QueueUrl") => url.clone(),
+                (Some((_, arn)), "Arn") => arn.clone(),
+                _ => return Err(format!("{name}: !GetAtt {id}.{attribute} is not supported locally").into()),
+            },
+        };
+        resolved.insert(name, text);
+    }
+    for (name, value) in overrides {
+        resolved.entry(name.clone()).or_insert_with(|| value.clone());
+    }
+    Ok(resolved)
+}

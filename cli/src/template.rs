@@ -1,0 +1,298 @@
+//! Reads the tables, queues and function environment that template.yaml declares,
+//! so the local stack is provisioned from the same file that deploys to AWS.
+
+use serde_yaml::{Mapping, Value};
+use std::collections::BTreeMap;
+
+/// The template shipped with this binary (override with `--template`).
+pub const BUNDLED: &str = include_str!("../../template.yaml");
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPart {
+    pub attribute: String,
+    /// `HASH` or `RANGE`.
+    pub key_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: String,
+    pub keys: Vec<KeyPart>,
+    pub projection: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    pub logical_id: String,
+    pub attributes: Vec<(String, String)>,
+    pub keys: Vec<KeyPart>,
+    pub indexes: Vec<IndexSpec>,
+    pub ttl_attribute: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub logical_id: String,
+    /// Queue attributes by SQS attribute name (`VisibilityTimeout`, ...).
+    pub attributes: BTreeMap<String, String>,
+    /// The dead-letter queue's logical id and the receive count that sends messages there.
+    pub dead_letter: Option<(String, u32)>,
+}
+
+/// The value of an environment variable in the template, before resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    Literal(String),
+    Ref(String),
+    GetAtt(String, String),
+}
+
+#[derive(Debug)]
+pub struct Template {
+    resources: Mapping,
+    parameters: Mapping,
+    globals_environment: Mapping,
+}
+
+#[derive(Debug)]
+pub struct TemplateError(pub String);
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "template.yaml: {}", self.0)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+fn err(message: impl Into<String>) -> TemplateError {
+    TemplateError(message.into())
+}
+
+fn get<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    value.as_mapping().and_then(|m| m.get(key))
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+impl Template {
+    pub fn parse(source: &str) -> Result<Self, TemplateError> {
+        let root: Value = serde_yaml::from_str(source).map_err(|e| err(e.to_string()))?;
+        let mapping = |key: &str| get(&root, key).and_then(Value::as_mapping).cloned().unwrap_or_default();
+        let globals_environment = get(&root, "Globals")
+            .and_then(|g| get(g, "Function"))
+            .and_then(|f| get(f, "Environment"))
+            .and_then(|e| get(e, "Variables"))
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
+        Ok(Template {
+            resources: mapping("Resources"),
+            parameters: mapping("Parameters"),
+            globals_environment,
+        })
+    }
+
+    fn resources_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (String, &'a Value)> + 'a {
+        self.resources.iter().filter_map(move |(id, resource)| {
+            let matches = get(resource, "Type").and_then(Value::as_str) == Some(kind);
+            matches.then(|| (id.as_str().unwrap_or_default().to_string(), get(resource, "Properties").unwrap_or(&Value::Null)))
+        })
+    }
+
+    pub fn tables(&self) -> Result<Vec<TableSpec>, TemplateError> {
+        self.resources_of("AWS::DynamoDB::Table")
+            .map(|(logical_id, props)| {
+                let keys = key_schema(get(props, "KeySchema"), &logical_id)?;
+                let attributes = get(props, "AttributeDefinitions")
+                    .and_then(Value::as_sequence)
+                    .ok_or_else(|| err(format!("{logical_id} has no AttributeDefinitions")))?
+                    .iter()
+                    .map(|a| {
+                        Ok((
+                            get(a, "AttributeName").and_then(text).ok_or_else(|| err("AttributeName missing"))?,
+                            get(a, "AttributeType").and_then(text).ok_or_else(|| err("AttributeType missing"))?,
+                        ))
+                    })
+                    .collect::<Result<_, TemplateError>>()?;
+                let indexes = get(props, "GlobalSecondaryIndexes")
+                    .and_then(Value::as_sequence)
+                    .map(|list| {
+                        list.iter()
+                            .map(|index| {
+                                Ok(IndexSpec {
+                                    name: get(index, "IndexName").and_then(text).ok_or_else(|| err("IndexName missing"))?,
+                                    keys: key_schema(get(index, "KeySchema"), &logical_id)?,
+                                    projection: get(index, "Projection")
+                                        .and_then(|p| get(p, "ProjectionType"))
+                                        .and_then(text)
+                                        .unwrap_or_else(|| "ALL".into()),
+                                })
+                            })
+                            .collect::<Result<Vec<_>, TemplateError>>()
+                    })
+                    .transpose()?
+                    .unwrap_or_default();
+                let ttl_attribute = get(props, "TimeToLiveSpecification")
+                    .filter(|t| get(t, "Enabled").and_then(Value::as_bool) == Some(true))
+                    .and_then(|t| get(t, "AttributeName"))
+                    .and_then(text);
+                Ok(TableSpec { logical_id, attributes, keys, indexes, ttl_attribute })
+            })
+            .collect()
+    }
+
+    pub fn queues(&self) -> Result<Vec<QueueSpec>, TemplateError> {
+        const ATTRIBUTES: [&str; 6] = [
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "DelaySeconds",
+            "ReceiveMessageWaitTimeSeconds",
+            "MaximumMessageSize",
+            "FifoQueue",
+        ];
+        self.resources_of("AWS::SQS::Queue")
+            .map(|(logical_id, props)| {
+                let attributes = ATTRIBUTES
+                    .iter()
+                    .filter_map(|name| get(props, name).and_then(text).map(|v| (name.to_string(), v)))
+                    .collect();
+                let dead_letter = match get(props, "RedrivePolicy") {
+                    None => None,
+                    Some(policy) => {
+                        let target = get(policy, "deadLetterTargetArn")
+                            .and_then(env_value)
+                            .and_then(|v| match v {
+                                EnvValue::GetAtt(id, _) | EnvValue::Ref(id) => Some(id),
+                                EnvValue::Literal(_) => None,
+                            })
+                            .ok_or_else(|| err(format!("{logical_id}: deadLetterTargetArn must be !GetAtt Queue.Arn")))?;
+                        let count = get(policy, "maxReceiveCount")
+                            .and_then(text)
+                            .and_then(|c| c.parse().ok())
+                            .ok_or_else(|| err(format!("{logical_id}: maxReceiveCount missing")))?;
+                        Some((target, count))
+                    }
+                };
+                Ok(QueueSpec { logical_id, attributes, dead_letter })
+            })
+            .collect()
+    }
+
+    /// Every environment variable the functions get: the globals, then each function's own.
+    pub fn environment(&self) -> Result<BTreeMap<String, EnvValue>, TemplateError> {
+        let mut variables = BTreeMap::new();
+        let mut add = |mapping: &Mapping| -> Result<(), TemplateError> {
+            for (name, value) in mapping {
+                let name = name.as_str().ok_or_else(|| err("environment variable names must be strings"))?;
+                let value = env_value(value).ok_or_else(|| err(format!("cannot resolve environment variable {name}")))?;
+                variables.insert(name.to_string(), value);
+            }
+            Ok(())
+        };
+        add(&self.globals_environment)?;
+        for (_, props) in self.resources_of("AWS::Serverless::Function") {
+            if let Some(own) = get(props, "Environment").and_then(|e| get(e, "Variables")).and_then(Value::as_mapping) {
+                add(own)?;
+            }
+        }
+        Ok(variables)
+    }
+
+    /// A parameter's default value, as text.
+    pub fn parameter_default(&self, name: &str) -> Option<String> {
+        self.parameters.get(name).and_then(|p| get(p, "Default")).and_then(text)
+    }
+
+    pub fn is_parameter(&self, name: &str) -> bool {
+        self.parameters.contains_key(name)
+    }
+}
+
+fn key_schema(value: Option<&Value>, logical_id: &str) -> Result<Vec<KeyPart>, TemplateError> {
+    value
+        .and_then(Value::as_sequence)
+        .ok_or_else(|| err(format!("{logical_id} has no KeySchema")))?
+        .iter()
+        .map(|k| {
+            Ok(KeyPart {
+                attribute: get(k, "AttributeName").and_then(text).ok_or_else(|| err("AttributeName missing"))?,
+                key_type: get(k, "KeyType").and_then(text).ok_or_else(|| err("KeyType missing"))?,
+            })
+        })
+        .collect()
+}
+
+/// `!Ref X`, `!GetAtt X.Attr`, their long forms, or a literal.
+fn env_value(value: &Value) -> Option<EnvValue> {
+    if let Value::Tagged(tagged) = value {
+        let inner = text(&tagged.value);
+        return match tagged.tag.to_string().as_str() {
+            "!Ref" => inner.map(EnvValue::Ref),
+            "!GetAtt" => inner.and_then(|s| s.split_once('.').map(|(a, b)| EnvValue::GetAtt(a.into(), b.into()))),
+            _ => None,
+        };
+    }
+    if let Some(target) = get(value, "Ref").and_then(text) {
+        return Some(EnvValue::Ref(target));
+    }
+    if let Some(parts) = get(value, "Fn::GetAtt").and_then(Value::as_sequence) {
+        let parts: Vec<String> = parts.iter().filter_map(text).collect();
+        if let [resource, attribute] = parts.as_slice() {
+            return Some(EnvValue::GetAtt(resource.clone(), attribute.clone()));
+        }
+    }
+    text(value).map(EnvValue::Literal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_template_declares_the_tables_and_queues_the_code_uses() {
+        let template = Template::parse(BUNDLED).unwrap();
+        let tables: Vec<String> = template.tables().unwrap().into_iter().map(|t| t.logical_id).collect();
+        for table in ["AccountsTable", "ApiKeysTable", "EndpointsTable", "RequestNoncesTable"] {
+            assert!(tables.contains(&table.to_string()), "{table} missing from {tables:?}");
+        }
+        let queues = template.queues().unwrap();
+        let events = queues.iter().find(|q| q.logical_id == "EventsQueue").unwrap();
+        assert_eq!(events.dead_letter, Some(("EventsDeadLetterQueue".into(), 5)));
+        let env = template.environment().unwrap();
+        assert_eq!(env["ENDPOINTS_TABLE"], EnvValue::Ref("EndpointsTable".into()));
+        assert_eq!(template.parameter_default("MaxEndpoints").as_deref(), Some("10"));
+    }
+
+    #[test]
+    fn key_index_and_ttl_are_read() {
+        let template = Template::parse(BUNDLED).unwrap();
+        let keys = template
+            .tables()
+            .unwrap()
+            .into_iter()
+            .find(|t| t.logical_id == "ApiKeysTable")
+            .unwrap();
+        assert_eq!(keys.keys[0].attribute, "key_hash");
+        assert_eq!(keys.indexes[0].name, "by_account");
+        assert_eq!(keys.indexes[0].keys[1].key_type, "RANGE");
+        assert_eq!(keys.ttl_attribute.as_deref(), Some("expires_at_epoch"));
+    }
+
+    #[test]
+    fn long_form_intrinsics_are_understood() {
+        let value: Value = serde_yaml::from_str("{ Ref: Thing }").unwrap();
+        assert_eq!(env_value(&value), Some(EnvValue::Ref("Thing".into())));
+        let value: Value = serde_yaml::from_str("{ 'Fn::GetAtt': [Queue, Arn] }").unwrap();
+        assert_eq!(env_value(&value), Some(EnvValue::GetAtt("Queue".into(), "Arn".into())));
+        let value: Value = serde_yaml::from_str("!Sub '${X}'").unwrap();
+        assert_eq!(env_value(&value), None);
+    }
+}
