@@ -1,1 +1,160 @@
+//! Test harness: a real moto server (one per test binary, on a free port), a fresh
+//! PushGuard stack per test (its own table and queue names), and an HTTP client.
 
+use pushguard::{
+    accounts,
+    stack::{Stack, StackOptions},
+    template,
+};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use std::{
+    collections::BTreeMap,
+    net::{SocketAddr, TcpListener, TcpStream},
+    process::{Child, Command, Stdio},
+    sync::{Mutex, OnceLock},
+    time::{Duration, Instant},
+};
+
+/// moto's endpoint: `PUSHGUARD_TEST_AWS_ENDPOINT` if set, else a server started here.
+pub fn moto_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| std::env::var("PUSHGUARD_TEST_AWS_ENDPOINT").unwrap_or_else(|_| start_moto()))
+}
+
+/// Keeps the moto supervisor's stdin open for as long as this process lives.
+static MOTO: Mutex<Option<Child>> = Mutex::new(None);
+
+fn start_moto() -> String {
+    let server = std::env::var("MOTO_SERVER")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/moto_server").to_string());
+    assert!(
+        std::path::Path::new(&server).exists(),
+        "moto_server not found at {server}: run the tests with `make test`, which installs it into .venv/"
+    );
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The shell stops moto when our end of its stdin closes, i.e. when this process
+    // exits for any reason, so no test run leaves a server behind.
+    let script = format!(
+        "\"{server}\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read _ || true"
+    );
+    let child = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start moto");
+    *MOTO.lock().unwrap() = Some(child);
+    let address: SocketAddr = ([127, 0, 0, 1], port).into();
+    let started = Instant::now();
+    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60), "moto did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    format!("http://127.0.0.1:{port}")
+}
+
+/// An account made the way operators make them, with both of its first keys.
+pub struct TestAccount {
+    pub id: String,
+    pub email: String,
+    pub live_key: String,
+    pub test_key: String,
+}
+
+/// A running stack on its own tables, and a client for it.
+pub struct TestStack {
+    pub stack: Stack,
+    pub http: reqwest::Client,
+}
+
+impl TestStack {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A stack with some settings changed (e.g. `MAX_ENDPOINTS`).
+    pub async fn start_with(settings: &[(&str, &str)]) -> Self {
+        let prefix = format!("t{}-", ulid::Ulid::new().to_string().to_lowercase());
+        let overrides: BTreeMap<String, String> = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let stack = Stack::start(StackOptions {
+            aws_endpoint: moto_endpoint().to_string(),
+            prefix,
+            listen: ([127, 0, 0, 1], 0).into(),
+            template_source: template::BUNDLED.to_string(),
+            overrides,
+            demo: None,
+        })
+        .await
+        .expect("stack starts");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestStack { stack, http }
+    }
+
+    pub async fn account(&self, email: &str) -> TestAccount {
+        let created = accounts::create(&self.stack.state.db, email, None).await.expect("account created");
+        TestAccount {
+            id: created.account.id,
+            email: created.account.email,
+            live_key: created.live_key.expose().to_string(),
+            test_key: created.test_key.expose().to_string(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v2{path}", self.stack.base_url())
+    }
+
+    /// A request without credentials.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    /// A request authenticated with `Authorization: Bearer key`.
+    pub fn request(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
+        self.anonymous(method, path).bearer_auth(key)
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Response {
+        self.request(Method::GET, path, key).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> Response {
+        self.request(Method::POST, path, key).json(&body).send().await.unwrap()
+    }
+
+    pub async fn put(&self, path: &str, key: &str, body: Value) -> Response {
+        self.request(Method::PUT, path, key).json(&body).send().await.unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> Response {
+        self.request(Method::DELETE, path, key).send().await.unwrap()
+    }
+}
+
+/// The status and JSON body of a response (Null for an empty body).
+pub async fn status_and_json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    (status, body)
+}
+
+/// Asserts the status and returns the JSON body, showing the body when the status differs.
+pub async fn expect(response: Response, status: u16) -> Value {
+    let (actual, body) = status_and_json(response).await;
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    body
+}
+
+/// A header of a response, as text.
+pub fn header(response: &Response, name: &str) -> Option<String> {
+    response.headers().get(name).map(|v| v.to_str().unwrap().to_string())
+}
