@@ -32,9 +32,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
                 _ => ApiError::BadRequest("Could not read the request body".into()),
             })?;
-        serde_json::from_slice(&bytes)
+        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(deserializer)
             .map(ApiJson)
-            .map_err(|e| ApiError::BadRequest(format!("Invalid JSON body: {e}")))
+            .map_err(|e| match e.path().to_string().as_str() {
+                "." => ApiError::BadRequest(format!("Invalid JSON body: {}", e.inner())),
+                path => ApiError::BadRequest(format!("Invalid JSON body at {path}: {}", e.inner())),
+            })
     }
 }
 
