@@ -27,15 +27,27 @@ fn full_access(name: &str) -> KeySpec {
 
 /// Creates an account with a live and a test key (all scopes). `test_key` fixes the
 /// test key's value (the demo account's `PUSHGUARD_DEMO_API_KEY`).
-pub async fn create(db: &Db, email: &str, test_key: Option<ApiKeySecret>) -> Result<CreatedAccount, ApiError> {
+pub async fn create(
+    db: &Db,
+    email: &str,
+    test_key: Option<ApiKeySecret>,
+) -> Result<CreatedAccount, ApiError> {
     let email = email.trim();
     if !is_valid_email(email) {
-        return Err(ApiError::invalid(format!("Email {email:?} is not a valid address")));
+        return Err(ApiError::invalid(format!(
+            "Email {email:?} is not a valid address"
+        )));
     }
     let account = Account::new(email);
-    let (live, live_key) = ApiKey::generate(&account.id, Mode::Live, full_access("Default live key"));
+    let (live, live_key) =
+        ApiKey::generate(&account.id, Mode::Live, full_access("Default live key"));
     let test_key = test_key.unwrap_or_else(|| ApiKeySecret::generate(Mode::Test));
-    let test = ApiKey::for_secret(&account.id, new_id("key"), &test_key, full_access("Default test key"));
+    let test = ApiKey::for_secret(
+        &account.id,
+        new_id("key"),
+        &test_key,
+        full_access("Default test key"),
+    );
     accounts::create(db, &account, &[live, test]).await?;
     Ok(CreatedAccount {
         account,
@@ -46,7 +58,11 @@ pub async fn create(db: &Db, email: &str, test_key: Option<ApiKeySecret>) -> Res
 
 /// Makes sure the demo account exists and returns a test key for it: `fixed_key` if
 /// given (registered if new), else a fresh key, since stored keys cannot be shown again.
-pub async fn ensure_demo(db: &Db, email: &str, fixed_key: Option<&str>) -> Result<ApiKeySecret, ApiError> {
+pub async fn ensure_demo(
+    db: &Db,
+    email: &str,
+    fixed_key: Option<&str>,
+) -> Result<ApiKeySecret, ApiError> {
     let fixed = fixed_key
         .map(|text| {
             ApiKeySecret::parse(text)
@@ -60,9 +76,16 @@ pub async fn ensure_demo(db: &Db, email: &str, fixed_key: Option<&str>) -> Resul
     let key = fixed.unwrap_or_else(|| ApiKeySecret::generate(Mode::Test));
     match api_keys::find_by_hash(db, &key.hash()).await? {
         Some(existing) if existing.account_id == account.id => Ok(key),
-        Some(_) => Err(ApiError::Conflict("That demo key belongs to another account".into())),
+        Some(_) => Err(ApiError::Conflict(
+            "That demo key belongs to another account".into(),
+        )),
         None => {
-            let record = ApiKey::for_secret(&account.id, new_id("key"), &key, full_access("Demo key (pushguard serve)"));
+            let record = ApiKey::for_secret(
+                &account.id,
+                new_id("key"),
+                &key,
+                full_access("Demo key (pushguard serve)"),
+            );
             api_keys::create(db, &record).await?;
             Ok(key)
         }

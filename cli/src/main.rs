@@ -11,7 +11,11 @@ use shared::{config::Tables, store::Db};
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
 
 #[derive(Parser)]
-#[command(name = "pushguard", version, about = "PushGuard: serve locally, provision, manage accounts")]
+#[command(
+    name = "pushguard",
+    version,
+    about = "PushGuard: serve locally, provision, manage accounts"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,7 +35,11 @@ enum Command {
 #[derive(Args)]
 struct LocalArgs {
     /// The emulator's endpoint.
-    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        default_value = "http://127.0.0.1:4566"
+    )]
     aws_endpoint: String,
     /// Prefix of every table and queue name.
     #[arg(long, env = "PUSHGUARD_PREFIX", default_value = "pushguard-local-")]
@@ -75,7 +83,9 @@ enum AccountCommand {
 
 fn template_source(path: &Option<PathBuf>) -> Result<String, BoxError> {
     match path {
-        Some(path) => Ok(std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?),
+        Some(path) => {
+            Ok(std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
         None => Ok(template::BUNDLED.to_string()),
     }
 }
@@ -128,7 +138,9 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 Some(endpoint) => shared::aws::for_emulator(endpoint).await,
                 None => shared::aws::from_env().await,
             };
-            let table = |variable: &str, logical: &str| std::env::var(variable).unwrap_or_else(|_| physical_name(&prefix, logical));
+            let table = |variable: &str, logical: &str| {
+                std::env::var(variable).unwrap_or_else(|_| physical_name(&prefix, logical))
+            };
             let tables = Tables {
                 accounts: table("ACCOUNTS_TABLE", "AccountsTable"),
                 api_keys: table("API_KEYS_TABLE", "ApiKeysTable"),
@@ -162,11 +174,22 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
         }),
     })
     .await?;
-    let key = stack.demo_key.as_ref().map(|k| k.expose().to_string()).unwrap_or_default();
-    println!("PushGuard is serving on {}/api/v2 (AWS emulator {})", stack.base_url(), args.local.aws_endpoint);
+    let key = stack
+        .demo_key
+        .as_ref()
+        .map(|k| k.expose().to_string())
+        .unwrap_or_default();
+    println!(
+        "PushGuard is serving on {}/api/v2 (AWS emulator {})",
+        stack.base_url(),
+        args.local.aws_endpoint
+    );
     println!("demo account: {}", args.demo_email);
     println!("demo test key: {key}");
-    println!("try: curl -H 'Authorization: Bearer {key}' {}/api/v2/account", stack.base_url());
+    println!(
+        "try: curl -H 'Authorization: Bearer {key}' {}/api/v2/account",
+        stack.base_url()
+    );
     tokio::signal::ctrl_c().await?;
     println!("stopping");
     Ok(())

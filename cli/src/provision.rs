@@ -8,8 +8,8 @@ use crate::{
 use aws_sdk_dynamodb::{
     error::ProvideErrorMetadata,
     types::{
-        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-        ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
     },
 };
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -51,7 +51,11 @@ pub async fn provision(
     Ok(provisioned)
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, spec: &TableSpec) -> Result<(), BoxError> {
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    spec: &TableSpec,
+) -> Result<(), BoxError> {
     let keys = |parts: &[crate::template::KeyPart]| -> Result<Vec<KeySchemaElement>, BoxError> {
         parts
             .iter()
@@ -99,16 +103,32 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, spec: &Tabl
     match result {
         Ok(_) => {}
         Err(e) if e.code() == Some("ResourceInUseException") => return Ok(()),
-        Err(e) => return Err(format!("creating table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)).into()),
+        Err(e) => {
+            return Err(format!(
+                "creating table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            )
+            .into());
+        }
     }
     if let Some(attribute) = &spec.ttl_attribute {
         client
             .update_time_to_live()
             .table_name(name)
-            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build()?)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()?,
+            )
             .send()
             .await
-            .map_err(|e| format!("enabling TTL on {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                format!(
+                    "enabling TTL on {name}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            })?;
     }
     Ok(())
 }
@@ -124,17 +144,24 @@ async fn create_queue(
         request = request.attributes(QueueAttributeName::from(attribute.as_str()), value);
     }
     if let Some((target, max_receive)) = &spec.dead_letter {
-        let (_, arn) = provisioned
-            .queues
-            .get(target)
-            .ok_or_else(|| format!("{}: dead-letter queue {target} is not declared", spec.logical_id))?;
+        let (_, arn) = provisioned.queues.get(target).ok_or_else(|| {
+            format!(
+                "{}: dead-letter queue {target} is not declared",
+                spec.logical_id
+            )
+        })?;
         let policy = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max_receive.to_string() });
         request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
     }
     let url = request
         .send()
         .await
-        .map_err(|e| format!("creating queue {name}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .map_err(|e| {
+            format!(
+                "creating queue {name}: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(e)
+            )
+        })?
         .queue_url
         .ok_or("SQS returned no queue URL")?;
     let arn = client
@@ -143,7 +170,12 @@ async fn create_queue(
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| format!("reading queue {name}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .map_err(|e| {
+            format!(
+                "reading queue {name}: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(e)
+            )
+        })?
         .attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
         .ok_or("SQS returned no queue ARN")?;
@@ -173,16 +205,25 @@ pub fn environment(
                 .cloned()
                 .or_else(|| provisioned.queues.get(&id).map(|(url, _)| url.clone()))
                 .ok_or_else(|| format!("{name}: !Ref {id} names nothing provisioned"))?,
-            (_, EnvValue::GetAtt(id, attribute)) => match (provisioned.queues.get(&id), attribute.as_str()) {
-                (Some((url, _)), "QueueUrl") => url.clone(),
-                (Some((_, arn)), "Arn") => arn.clone(),
-                _ => return Err(format!("{name}: !GetAtt {id}.{attribute} is not supported locally").into()),
-            },
+            (_, EnvValue::GetAtt(id, attribute)) => {
+                match (provisioned.queues.get(&id), attribute.as_str()) {
+                    (Some((url, _)), "QueueUrl") => url.clone(),
+                    (Some((_, arn)), "Arn") => arn.clone(),
+                    _ => {
+                        return Err(format!(
+                            "{name}: !GetAtt {id}.{attribute} is not supported locally"
+                        )
+                        .into());
+                    }
+                }
+            }
         };
         resolved.insert(name, text);
     }
     for (name, value) in overrides {
-        resolved.entry(name.clone()).or_insert_with(|| value.clone());
+        resolved
+            .entry(name.clone())
+            .or_insert_with(|| value.clone());
     }
     Ok(resolved)
 }

@@ -65,7 +65,9 @@ impl Stack {
         let config = Config::from_lookup(|name| environment.get(name).cloned())?;
         let state = Services::new(config, &sdk);
         let demo_key = match &options.demo {
-            Some(demo) => Some(accounts::ensure_demo(&state.db, &demo.email, demo.key.as_deref()).await?),
+            Some(demo) => {
+                Some(accounts::ensure_demo(&state.db, &demo.email, demo.key.as_deref()).await?)
+            }
             None => None,
         };
         let listener = TcpListener::bind(options.listen).await?;

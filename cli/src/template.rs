@@ -85,7 +85,12 @@ fn text(value: &Value) -> Option<String> {
 impl Template {
     pub fn parse(source: &str) -> Result<Self, TemplateError> {
         let root: Value = serde_yaml::from_str(source).map_err(|e| err(e.to_string()))?;
-        let mapping = |key: &str| get(&root, key).and_then(Value::as_mapping).cloned().unwrap_or_default();
+        let mapping = |key: &str| {
+            get(&root, key)
+                .and_then(Value::as_mapping)
+                .cloned()
+                .unwrap_or_default()
+        };
         let globals_environment = get(&root, "Globals")
             .and_then(|g| get(g, "Function"))
             .and_then(|f| get(f, "Environment"))
@@ -103,7 +108,12 @@ impl Template {
     fn resources_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (String, &'a Value)> + 'a {
         self.resources.iter().filter_map(move |(id, resource)| {
             let matches = get(resource, "Type").and_then(Value::as_str) == Some(kind);
-            matches.then(|| (id.as_str().unwrap_or_default().to_string(), get(resource, "Properties").unwrap_or(&Value::Null)))
+            matches.then(|| {
+                (
+                    id.as_str().unwrap_or_default().to_string(),
+                    get(resource, "Properties").unwrap_or(&Value::Null),
+                )
+            })
         })
     }
 
@@ -117,8 +127,12 @@ impl Template {
                     .iter()
                     .map(|a| {
                         Ok((
-                            get(a, "AttributeName").and_then(text).ok_or_else(|| err("AttributeName missing"))?,
-                            get(a, "AttributeType").and_then(text).ok_or_else(|| err("AttributeType missing"))?,
+                            get(a, "AttributeName")
+                                .and_then(text)
+                                .ok_or_else(|| err("AttributeName missing"))?,
+                            get(a, "AttributeType")
+                                .and_then(text)
+                                .ok_or_else(|| err("AttributeType missing"))?,
                         ))
                     })
                     .collect::<Result<_, TemplateError>>()?;
@@ -128,7 +142,9 @@ impl Template {
                         list.iter()
                             .map(|index| {
                                 Ok(IndexSpec {
-                                    name: get(index, "IndexName").and_then(text).ok_or_else(|| err("IndexName missing"))?,
+                                    name: get(index, "IndexName")
+                                        .and_then(text)
+                                        .ok_or_else(|| err("IndexName missing"))?,
                                     keys: key_schema(get(index, "KeySchema"), &logical_id)?,
                                     projection: get(index, "Projection")
                                         .and_then(|p| get(p, "ProjectionType"))
@@ -144,7 +160,13 @@ impl Template {
                     .filter(|t| get(t, "Enabled").and_then(Value::as_bool) == Some(true))
                     .and_then(|t| get(t, "AttributeName"))
                     .and_then(text);
-                Ok(TableSpec { logical_id, attributes, keys, indexes, ttl_attribute })
+                Ok(TableSpec {
+                    logical_id,
+                    attributes,
+                    keys,
+                    indexes,
+                    ttl_attribute,
+                })
             })
             .collect()
     }
@@ -162,7 +184,11 @@ impl Template {
             .map(|(logical_id, props)| {
                 let attributes = ATTRIBUTES
                     .iter()
-                    .filter_map(|name| get(props, name).and_then(text).map(|v| (name.to_string(), v)))
+                    .filter_map(|name| {
+                        get(props, name)
+                            .and_then(text)
+                            .map(|v| (name.to_string(), v))
+                    })
                     .collect();
                 let dead_letter = match get(props, "RedrivePolicy") {
                     None => None,
@@ -173,7 +199,11 @@ impl Template {
                                 EnvValue::GetAtt(id, _) | EnvValue::Ref(id) => Some(id),
                                 EnvValue::Literal(_) => None,
                             })
-                            .ok_or_else(|| err(format!("{logical_id}: deadLetterTargetArn must be !GetAtt Queue.Arn")))?;
+                            .ok_or_else(|| {
+                                err(format!(
+                                    "{logical_id}: deadLetterTargetArn must be !GetAtt Queue.Arn"
+                                ))
+                            })?;
                         let count = get(policy, "maxReceiveCount")
                             .and_then(text)
                             .and_then(|c| c.parse().ok())
@@ -181,7 +211,11 @@ impl Template {
                         Some((target, count))
                     }
                 };
-                Ok(QueueSpec { logical_id, attributes, dead_letter })
+                Ok(QueueSpec {
+                    logical_id,
+                    attributes,
+                    dead_letter,
+                })
             })
             .collect()
     }
@@ -191,15 +225,21 @@ impl Template {
         let mut variables = BTreeMap::new();
         let mut add = |mapping: &Mapping| -> Result<(), TemplateError> {
             for (name, value) in mapping {
-                let name = name.as_str().ok_or_else(|| err("environment variable names must be strings"))?;
-                let value = env_value(value).ok_or_else(|| err(format!("cannot resolve environment variable {name}")))?;
+                let name = name
+                    .as_str()
+                    .ok_or_else(|| err("environment variable names must be strings"))?;
+                let value = env_value(value)
+                    .ok_or_else(|| err(format!("cannot resolve environment variable {name}")))?;
                 variables.insert(name.to_string(), value);
             }
             Ok(())
         };
         add(&self.globals_environment)?;
         for (_, props) in self.resources_of("AWS::Serverless::Function") {
-            if let Some(own) = get(props, "Environment").and_then(|e| get(e, "Variables")).and_then(Value::as_mapping) {
+            if let Some(own) = get(props, "Environment")
+                .and_then(|e| get(e, "Variables"))
+                .and_then(Value::as_mapping)
+            {
                 add(own)?;
             }
         }
@@ -208,7 +248,10 @@ impl Template {
 
     /// A parameter's default value, as text.
     pub fn parameter_default(&self, name: &str) -> Option<String> {
-        self.parameters.get(name).and_then(|p| get(p, "Default")).and_then(text)
+        self.parameters
+            .get(name)
+            .and_then(|p| get(p, "Default"))
+            .and_then(text)
     }
 
     pub fn is_parameter(&self, name: &str) -> bool {
@@ -223,8 +266,12 @@ fn key_schema(value: Option<&Value>, logical_id: &str) -> Result<Vec<KeyPart>, T
         .iter()
         .map(|k| {
             Ok(KeyPart {
-                attribute: get(k, "AttributeName").and_then(text).ok_or_else(|| err("AttributeName missing"))?,
-                key_type: get(k, "KeyType").and_then(text).ok_or_else(|| err("KeyType missing"))?,
+                attribute: get(k, "AttributeName")
+                    .and_then(text)
+                    .ok_or_else(|| err("AttributeName missing"))?,
+                key_type: get(k, "KeyType")
+                    .and_then(text)
+                    .ok_or_else(|| err("KeyType missing"))?,
             })
         })
         .collect()
@@ -236,7 +283,10 @@ fn env_value(value: &Value) -> Option<EnvValue> {
         let inner = text(&tagged.value);
         return match tagged.tag.to_string().as_str() {
             "!Ref" => inner.map(EnvValue::Ref),
-            "!GetAtt" => inner.and_then(|s| s.split_once('.').map(|(a, b)| EnvValue::GetAtt(a.into(), b.into()))),
+            "!GetAtt" => inner.and_then(|s| {
+                s.split_once('.')
+                    .map(|(a, b)| EnvValue::GetAtt(a.into(), b.into()))
+            }),
             _ => None,
         };
     }
@@ -259,16 +309,41 @@ mod tests {
     #[test]
     fn bundled_template_declares_the_tables_and_queues_the_code_uses() {
         let template = Template::parse(BUNDLED).unwrap();
-        let tables: Vec<String> = template.tables().unwrap().into_iter().map(|t| t.logical_id).collect();
-        for table in ["AccountsTable", "ApiKeysTable", "EndpointsTable", "RequestNoncesTable"] {
-            assert!(tables.contains(&table.to_string()), "{table} missing from {tables:?}");
+        let tables: Vec<String> = template
+            .tables()
+            .unwrap()
+            .into_iter()
+            .map(|t| t.logical_id)
+            .collect();
+        for table in [
+            "AccountsTable",
+            "ApiKeysTable",
+            "EndpointsTable",
+            "RequestNoncesTable",
+        ] {
+            assert!(
+                tables.contains(&table.to_string()),
+                "{table} missing from {tables:?}"
+            );
         }
         let queues = template.queues().unwrap();
-        let events = queues.iter().find(|q| q.logical_id == "EventsQueue").unwrap();
-        assert_eq!(events.dead_letter, Some(("EventsDeadLetterQueue".into(), 5)));
+        let events = queues
+            .iter()
+            .find(|q| q.logical_id == "EventsQueue")
+            .unwrap();
+        assert_eq!(
+            events.dead_letter,
+            Some(("EventsDeadLetterQueue".into(), 5))
+        );
         let env = template.environment().unwrap();
-        assert_eq!(env["ENDPOINTS_TABLE"], EnvValue::Ref("EndpointsTable".into()));
-        assert_eq!(template.parameter_default("MaxEndpoints").as_deref(), Some("10"));
+        assert_eq!(
+            env["ENDPOINTS_TABLE"],
+            EnvValue::Ref("EndpointsTable".into())
+        );
+        assert_eq!(
+            template.parameter_default("MaxEndpoints").as_deref(),
+            Some("10")
+        );
     }
 
     #[test]
@@ -291,7 +366,10 @@ mod tests {
         let value: Value = serde_yaml::from_str("{ Ref: Thing }").unwrap();
         assert_eq!(env_value(&value), Some(EnvValue::Ref("Thing".into())));
         let value: Value = serde_yaml::from_str("{ 'Fn::GetAtt': [Queue, Arn] }").unwrap();
-        assert_eq!(env_value(&value), Some(EnvValue::GetAtt("Queue".into(), "Arn".into())));
+        assert_eq!(
+            env_value(&value),
+            Some(EnvValue::GetAtt("Queue".into(), "Arn".into()))
+        );
         let value: Value = serde_yaml::from_str("!Sub '${X}'").unwrap();
         assert_eq!(env_value(&value), None);
     }

@@ -144,7 +144,10 @@ impl ApiKey {
     /// A brand-new key: the record to store and the secret to show once.
     pub fn generate(account_id: &str, mode: Mode, spec: KeySpec) -> (Self, ApiKeySecret) {
         let secret = ApiKeySecret::generate(mode);
-        (Self::for_secret(account_id, new_id("key"), &secret, spec), secret)
+        (
+            Self::for_secret(account_id, new_id("key"), &secret, spec),
+            secret,
+        )
     }
 }
 
@@ -157,14 +160,28 @@ mod tests {
         for ok in ["demo@pushguard.local", "a.b+c@example.co.uk"] {
             assert!(is_valid_email(ok), "{ok}");
         }
-        for bad in ["", "a", "a@", "@b.com", "a@b", "a b@c.com", "a@b@c.com", "a@.com", "a@com."] {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.com",
+            "a@b",
+            "a b@c.com",
+            "a@b@c.com",
+            "a@.com",
+            "a@com.",
+        ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }
 
     #[test]
     fn generated_keys_store_only_the_hash() {
-        let spec = KeySpec { name: "ci".into(), scopes: vec![Scope::All], require_signed: false };
+        let spec = KeySpec {
+            name: "ci".into(),
+            scopes: vec![Scope::All],
+            require_signed: false,
+        };
         let (key, secret) = ApiKey::generate("acct_1", Mode::Test, spec);
         assert_eq!(key.key_hash, secret.hash());
         assert_eq!(key.mode, Mode::Test);

@@ -156,7 +156,9 @@ impl FromStr for Scope {
         if s == "*" {
             return Ok(Scope::All);
         }
-        let invalid = || format!("Scope {s:?} is not valid: use \"*\" or \"<group>:read\" / \"<group>:write\"");
+        let invalid = || {
+            format!("Scope {s:?} is not valid: use \"*\" or \"<group>:read\" / \"<group>:write\"")
+        };
         let (group, level) = s.split_once(':').ok_or_else(invalid)?;
         let group = Group::ALL
             .into_iter()
@@ -415,7 +417,13 @@ async fn verify_signature(
         .path_and_query()
         .map(|pq| pq.as_str())
         .unwrap_or("/");
-    let expected = request_signature(key.expose(), &timestamp, parts.method.as_str(), target, &body);
+    let expected = request_signature(
+        key.expose(),
+        &timestamp,
+        parts.method.as_str(),
+        target,
+        &body,
+    );
     let presented = hex::decode(signature.trim()).map_err(|_| ApiError::Unauthenticated)?;
     if !constant_time_eq(&expected, &presented) {
         return Err(ApiError::Unauthenticated);
@@ -437,8 +445,15 @@ fn header_string(headers: &HeaderMap, name: &str) -> ApiResult<String> {
 }
 
 /// HMAC-SHA256 of a signed request, as raw bytes.
-pub fn request_signature(key: &str, timestamp: &str, method: &str, target: &str, body: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+pub fn request_signature(
+    key: &str,
+    timestamp: &str,
+    method: &str,
+    target: &str,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(method.as_bytes());
@@ -518,8 +533,18 @@ mod tests {
     #[test]
     fn a_key_cannot_grant_more_than_it_holds() {
         let held = ["webhooks:write".parse::<Scope>().unwrap()];
-        assert!("webhooks:read".parse::<Scope>().unwrap().is_covered_by(&held));
-        assert!(!"account:read".parse::<Scope>().unwrap().is_covered_by(&held));
+        assert!(
+            "webhooks:read"
+                .parse::<Scope>()
+                .unwrap()
+                .is_covered_by(&held)
+        );
+        assert!(
+            !"account:read"
+                .parse::<Scope>()
+                .unwrap()
+                .is_covered_by(&held)
+        );
         assert!(!Scope::All.is_covered_by(&held));
         assert!(Scope::All.is_covered_by(&[Scope::All]));
     }

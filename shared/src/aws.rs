@@ -13,7 +13,9 @@ pub async fn for_emulator(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "emulator"))
+        .credentials_provider(Credentials::new(
+            "testing", "testing", None, None, "emulator",
+        ))
         .load()
         .await
 }

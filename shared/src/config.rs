@@ -80,17 +80,20 @@ impl Config {
 }
 
 fn number<T: FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| ConfigError(format!("{name} must be a non-negative integer, got {value:?}")))
+    value.trim().parse().map_err(|_| {
+        ConfigError(format!(
+            "{name} must be a non-negative integer, got {value:?}"
+        ))
+    })
 }
 
 fn flag(name: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" => Ok(true),
         "0" | "false" | "no" => Ok(false),
-        _ => Err(ConfigError(format!("{name} must be true or false, got {value:?}"))),
+        _ => Err(ConfigError(format!(
+            "{name} must be true or false, got {value:?}"
+        ))),
     }
 }
 

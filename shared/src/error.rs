@@ -108,7 +108,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = match &self {
-            ApiError::Validation(errors) => json!({ "message": self.to_string(), "errors": errors }),
+            ApiError::Validation(errors) => {
+                json!({ "message": self.to_string(), "errors": errors })
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 json!({ "message": self.to_string() })
@@ -116,7 +118,10 @@ impl IntoResponse for ApiError {
             _ => json!({ "message": self.to_string() }),
         };
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::TooManyRequests { retry_after_seconds } = self {
+        if let ApiError::TooManyRequests {
+            retry_after_seconds,
+        } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));

@@ -26,12 +26,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if !is_json(request.headers().get(header::CONTENT_TYPE)) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-                _ => ApiError::BadRequest("Could not read the request body".into()),
-            })?;
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                    _ => ApiError::BadRequest("Could not read the request body".into()),
+                })?;
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(deserializer)
             .map(ApiJson)
@@ -69,8 +70,14 @@ fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
     let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Whether an `Accept` header admits a JSON response.
@@ -127,10 +134,23 @@ async fn route_not_found() -> ApiError {
 pub fn api(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .fallback(route_not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .layer(middleware::from_fn(negotiate))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// For partial updates: distinguishes a field that is absent (`None`) from one set
+/// to null (`Some(None)`). Use with `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]
@@ -139,10 +159,21 @@ mod tests {
 
     #[test]
     fn accept_header_negotiation() {
-        for ok in ["application/json", "*/*", "text/html, application/json;q=0.9", "application/*", "APPLICATION/JSON; charset=utf-8"] {
+        for ok in [
+            "application/json",
+            "*/*",
+            "text/html, application/json;q=0.9",
+            "application/*",
+            "APPLICATION/JSON; charset=utf-8",
+        ] {
             assert!(accepts_json(ok), "{ok}");
         }
-        for refused in ["text/html", "application/xml", "application/json;q=0", "text/*"] {
+        for refused in [
+            "text/html",
+            "application/xml",
+            "application/json;q=0",
+            "text/*",
+        ] {
             assert!(!accepts_json(refused), "{refused}");
         }
     }
@@ -157,14 +188,4 @@ mod tests {
         assert!(!is_json(Some(&value("application/x-www-form-urlencoded"))));
         assert!(!is_json(None));
     }
-}
-
-/// For partial updates: distinguishes a field that is absent (`None`) from one set
-/// to null (`Some(None)`). Use with `#[serde(default, deserialize_with = "nullable")]`.
-pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }

@@ -92,7 +92,11 @@ impl<T> Page<T> {
 
     /// The response: each item's `view` in a JSON array, with the pagination headers;
     /// links keep the request's other query parameters.
-    pub fn respond<'a, V: Serialize>(&'a self, uri: &Uri, view: impl FnMut(&'a T) -> V) -> Response {
+    pub fn respond<'a, V: Serialize>(
+        &'a self,
+        uri: &Uri,
+        view: impl FnMut(&'a T) -> V,
+    ) -> Response {
         let total_pages = self.total_pages();
         let link = link_header(uri, self.request, total_pages);
         let views: Vec<V> = self.items.iter().map(view).collect();
@@ -108,10 +112,11 @@ impl<T> Page<T> {
 }
 
 fn link_header(uri: &Uri, request: PageRequest, total_pages: u64) -> String {
-    let others: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .filter(|(k, _)| k != "page" && k != "per_page")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let others: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .filter(|(k, _)| k != "page" && k != "per_page")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
     let href = |page: u64| {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         query.extend_pairs(others.iter());
@@ -125,7 +130,10 @@ fn link_header(uri: &Uri, request: PageRequest, total_pages: u64) -> String {
         links.push(format!("{}; rel=\"next\"", href(page + 1)));
     }
     if page > 1 {
-        links.push(format!("{}; rel=\"prev\"", href((page - 1).min(total_pages))));
+        links.push(format!(
+            "{}; rel=\"prev\"",
+            href((page - 1).min(total_pages))
+        ));
     }
     links.push(format!("{}; rel=\"first\"", href(1)));
     links.push(format!("{}; rel=\"last\"", href(total_pages)));
@@ -138,10 +146,16 @@ mod tests {
 
     #[test]
     fn defaults_and_bounds() {
-        assert_eq!(PageRequest::parse(None, None).unwrap(), PageRequest::default());
+        assert_eq!(
+            PageRequest::parse(None, None).unwrap(),
+            PageRequest::default()
+        );
         assert_eq!(
             PageRequest::parse(Some("3"), Some("100")).unwrap(),
-            PageRequest { page: 3, per_page: 100 }
+            PageRequest {
+                page: 3,
+                per_page: 100
+            }
         );
         for (page, per_page) in [
             (Some("0"), None),
@@ -151,7 +165,10 @@ mod tests {
             (None, Some("101")),
             (None, Some("1.5")),
         ] {
-            assert!(PageRequest::parse(page, per_page).is_err(), "{page:?} {per_page:?}");
+            assert!(
+                PageRequest::parse(page, per_page).is_err(),
+                "{page:?} {per_page:?}"
+            );
         }
     }
 
@@ -168,7 +185,10 @@ mod tests {
         let page = |total| Page::<()> {
             items: vec![],
             total,
-            request: PageRequest { page: 1, per_page: 20 },
+            request: PageRequest {
+                page: 1,
+                per_page: 20,
+            },
         };
         assert_eq!(page(0).total_pages(), 1);
         assert_eq!(page(20).total_pages(), 1);
@@ -177,8 +197,17 @@ mod tests {
 
     #[test]
     fn links_keep_filters_and_point_to_neighbours() {
-        let uri: Uri = "/api/v2/webhooks/endpoints?enabled=true&page=2&per_page=5".parse().unwrap();
-        let link = link_header(&uri, PageRequest { page: 2, per_page: 5 }, 3);
+        let uri: Uri = "/api/v2/webhooks/endpoints?enabled=true&page=2&per_page=5"
+            .parse()
+            .unwrap();
+        let link = link_header(
+            &uri,
+            PageRequest {
+                page: 2,
+                per_page: 5,
+            },
+            3,
+        );
         assert_eq!(
             link,
             "</api/v2/webhooks/endpoints?enabled=true&page=3&per_page=5>; rel=\"next\", \
@@ -186,7 +215,14 @@ mod tests {
              </api/v2/webhooks/endpoints?enabled=true&page=1&per_page=5>; rel=\"first\", \
              </api/v2/webhooks/endpoints?enabled=true&page=3&per_page=5>; rel=\"last\""
         );
-        let last = link_header(&uri, PageRequest { page: 3, per_page: 5 }, 3);
+        let last = link_header(
+            &uri,
+            PageRequest {
+                page: 3,
+                per_page: 5,
+            },
+            3,
+        );
         assert!(!last.contains("rel=\"next\""));
     }
 }

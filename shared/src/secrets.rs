@@ -161,7 +161,13 @@ mod tests {
 
     #[test]
     fn malformed_keys_do_not_parse() {
-        for text in ["", "pg_live_", "sk_live_abcdefghijklmnopqrstu", "pg_test_short", "pg_test_has space in it!!"] {
+        for text in [
+            "",
+            "pg_live_",
+            "sk_live_abcdefghijklmnopqrstu",
+            "pg_test_short",
+            "pg_test_has space in it!!",
+        ] {
             assert!(ApiKeySecret::parse(text).is_none(), "{text:?}");
         }
     }
@@ -176,7 +182,9 @@ mod tests {
     #[test]
     fn signing_secrets_are_whsec_and_32_bytes() {
         let secret = new_signing_secret();
-        let raw = BASE64.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+        let raw = BASE64
+            .decode(secret.strip_prefix("whsec_").unwrap())
+            .unwrap();
         assert_eq!(raw.len(), 32);
     }
 
@@ -187,9 +195,13 @@ mod tests {
         let old = secrets.current.clone();
         secrets.rotate(now, Duration::from_secs(60));
         assert_ne!(secrets.current, old);
-        let during: Vec<_> = secrets.signing_at(now.plus(Duration::from_secs(59))).collect();
+        let during: Vec<_> = secrets
+            .signing_at(now.plus(Duration::from_secs(59)))
+            .collect();
         assert_eq!(during, vec![secrets.current.as_str(), old.as_str()]);
-        let after: Vec<_> = secrets.signing_at(now.plus(Duration::from_secs(60))).collect();
+        let after: Vec<_> = secrets
+            .signing_at(now.plus(Duration::from_secs(60)))
+            .collect();
         assert_eq!(after, vec![secrets.current.as_str()]);
     }
 

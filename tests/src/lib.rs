@@ -19,20 +19,27 @@ use std::{
 /// moto's endpoint: `PUSHGUARD_TEST_AWS_ENDPOINT` if set, else a server started here.
 pub fn moto_endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
-    ENDPOINT.get_or_init(|| std::env::var("PUSHGUARD_TEST_AWS_ENDPOINT").unwrap_or_else(|_| start_moto()))
+    ENDPOINT.get_or_init(|| {
+        std::env::var("PUSHGUARD_TEST_AWS_ENDPOINT").unwrap_or_else(|_| start_moto())
+    })
 }
 
 /// Keeps the moto supervisor's stdin open for as long as this process lives.
 static MOTO: Mutex<Option<Child>> = Mutex::new(None);
 
 fn start_moto() -> String {
-    let server = std::env::var("MOTO_SERVER")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/moto_server").to_string());
+    let server = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/moto_server").to_string()
+    });
     assert!(
         std::path::Path::new(&server).exists(),
         "moto_server not found at {server}: run the tests with `make test`, which installs it into .venv/"
     );
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     // The shell stops moto when our end of its stdin closes, i.e. when this process
     // exits for any reason, so no test run leaves a server behind.
     let script = format!(
@@ -48,7 +55,10 @@ fn start_moto() -> String {
     let address: SocketAddr = ([127, 0, 0, 1], port).into();
     let started = Instant::now();
     while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(60), "moto did not start on port {port}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "moto did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     format!("http://127.0.0.1:{port}")
@@ -76,7 +86,10 @@ impl TestStack {
     /// A stack with some settings changed (e.g. `MAX_ENDPOINTS`).
     pub async fn start_with(settings: &[(&str, &str)]) -> Self {
         let prefix = format!("t{}-", ulid::Ulid::new().to_string().to_lowercase());
-        let overrides: BTreeMap<String, String> = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let overrides: BTreeMap<String, String> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let stack = Stack::start(StackOptions {
             aws_endpoint: moto_endpoint().to_string(),
             prefix,
@@ -95,7 +108,9 @@ impl TestStack {
     }
 
     pub async fn account(&self, email: &str) -> TestAccount {
-        let created = accounts::create(&self.stack.state.db, email, None).await.expect("account created");
+        let created = accounts::create(&self.stack.state.db, email, None)
+            .await
+            .expect("account created");
         TestAccount {
             id: created.account.id,
             email: created.account.email,
@@ -123,15 +138,26 @@ impl TestStack {
     }
 
     pub async fn post(&self, path: &str, key: &str, body: Value) -> Response {
-        self.request(Method::POST, path, key).json(&body).send().await.unwrap()
+        self.request(Method::POST, path, key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn put(&self, path: &str, key: &str, body: Value) -> Response {
-        self.request(Method::PUT, path, key).json(&body).send().await.unwrap()
+        self.request(Method::PUT, path, key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn delete(&self, path: &str, key: &str) -> Response {
-        self.request(Method::DELETE, path, key).send().await.unwrap()
+        self.request(Method::DELETE, path, key)
+            .send()
+            .await
+            .unwrap()
     }
 }
 
@@ -142,7 +168,8 @@ pub async fn status_and_json(response: Response) -> (u16, Value) {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
     };
     (status, body)
 }
@@ -156,5 +183,8 @@ pub async fn expect(response: Response, status: u16) -> Value {
 
 /// A header of a response, as text.
 pub fn header(response: &Response, name: &str) -> Option<String> {
-    response.headers().get(name).map(|v| v.to_str().unwrap().to_string())
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
 }

@@ -9,7 +9,15 @@ use shared::auth::request_signature;
 #[tokio::test]
 async fn health_needs_no_key() {
     let stack = TestStack::start().await;
-    let body = expect(stack.anonymous(Method::GET, "/health").send().await.unwrap(), 200).await;
+    let body = expect(
+        stack
+            .anonymous(Method::GET, "/health")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(body["status"], "ok");
 }
 
@@ -31,9 +39,15 @@ async fn every_credential_form_authenticates() {
     let acct = stack.account("forms@example.com").await;
     let basic = BASE64.encode(format!("{}:{}", acct.email, acct.test_key));
     for request in [
-        stack.anonymous(Method::GET, "/account").header("authorization", format!("Basic {basic}")),
-        stack.anonymous(Method::GET, "/account").header("authorization", format!("Bearer {}", acct.test_key)),
-        stack.anonymous(Method::GET, "/account").header("x-api-key", &acct.test_key),
+        stack
+            .anonymous(Method::GET, "/account")
+            .header("authorization", format!("Basic {basic}")),
+        stack
+            .anonymous(Method::GET, "/account")
+            .header("authorization", format!("Bearer {}", acct.test_key)),
+        stack
+            .anonymous(Method::GET, "/account")
+            .header("x-api-key", &acct.test_key),
     ] {
         expect(request.send().await.unwrap(), 200).await;
     }
@@ -48,11 +62,21 @@ async fn bad_credentials_are_refused_with_401() {
     let unknown_key = "pg_test_0000000000000000000000000000";
     for request in [
         stack.anonymous(Method::GET, "/account"),
-        stack.anonymous(Method::GET, "/account").bearer_auth(unknown_key),
-        stack.anonymous(Method::GET, "/account").bearer_auth("not-a-key"),
-        stack.anonymous(Method::GET, "/account").header("authorization", format!("Basic {wrong_email}")),
-        stack.anonymous(Method::GET, "/account").header("authorization", "Basic %%%"),
-        stack.anonymous(Method::GET, "/account").header("authorization", format!("Token {}", acct.test_key)),
+        stack
+            .anonymous(Method::GET, "/account")
+            .bearer_auth(unknown_key),
+        stack
+            .anonymous(Method::GET, "/account")
+            .bearer_auth("not-a-key"),
+        stack
+            .anonymous(Method::GET, "/account")
+            .header("authorization", format!("Basic {wrong_email}")),
+        stack
+            .anonymous(Method::GET, "/account")
+            .header("authorization", "Basic %%%"),
+        stack
+            .anonymous(Method::GET, "/account")
+            .header("authorization", format!("Token {}", acct.test_key)),
     ] {
         let (status, body) = status_and_json(request.send().await.unwrap()).await;
         assert_eq!(status, 401);
@@ -68,20 +92,37 @@ async fn create_key(stack: &TestStack, key: &str, body: serde_json::Value) -> se
 async fn created_keys_are_shown_once_and_work_with_their_scopes() {
     let stack = TestStack::start().await;
     let acct = stack.account("keys@example.com").await;
-    let created = create_key(&stack, &acct.test_key, json!({ "name": "reader", "scopes": ["webhooks:read"] })).await;
+    let created = create_key(
+        &stack,
+        &acct.test_key,
+        json!({ "name": "reader", "scopes": ["webhooks:read"] }),
+    )
+    .await;
     let key = created["key"].as_str().unwrap().to_string();
     assert!(key.starts_with("pg_test_"));
     assert_eq!(created["scopes"], json!(["webhooks:read"]));
     expect(stack.get("/webhooks/endpoints", &key).await, 200).await;
     let (status, body) = status_and_json(
-        stack.post("/webhooks/endpoints", &key, json!({ "url": "https://example.com/h", "events": ["*"] })).await,
+        stack
+            .post(
+                "/webhooks/endpoints",
+                &key,
+                json!({ "url": "https://example.com/h", "events": ["*"] }),
+            )
+            .await,
     )
     .await;
-    assert_eq!((status, body["message"].as_str()), (403, Some("You are not authorized to perform this action")));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (403, Some("You are not authorized to perform this action"))
+    );
     expect(stack.get("/account", &key).await, 403).await;
 
     let listed = expect(stack.get("/account/keys", &acct.test_key).await, 200).await;
-    assert!(!listed.to_string().contains(&key), "lists never show secrets");
+    assert!(
+        !listed.to_string().contains(&key),
+        "lists never show secrets"
+    );
     let listed = listed.as_array().unwrap();
     assert!(listed.iter().all(|k| k.get("key").is_none()));
     assert!(listed.iter().any(|k| k["id"] == created["id"]));
@@ -92,12 +133,23 @@ async fn key_creation_reports_every_invalid_field() {
     let stack = TestStack::start().await;
     let acct = stack.account("invalid@example.com").await;
     let body = expect(
-        stack.post("/account/keys", &acct.test_key, json!({ "scopes": ["webhooks:admin", "*"], "mode": "prod" })).await,
+        stack
+            .post(
+                "/account/keys",
+                &acct.test_key,
+                json!({ "scopes": ["webhooks:admin", "*"], "mode": "prod" }),
+            )
+            .await,
         400,
     )
     .await;
     assert_eq!(body["message"], "Validation failed");
-    let errors: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    let errors: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
     assert_eq!(errors.len(), 3, "{errors:?}");
     assert_eq!(errors[0], "Name can't be blank");
     assert!(errors[1].contains("webhooks:admin"));
@@ -108,25 +160,87 @@ async fn key_creation_reports_every_invalid_field() {
 async fn keys_cannot_grant_more_than_they_hold() {
     let stack = TestStack::start().await;
     let acct = stack.account("escalate@example.com").await;
-    let limited = create_key(&stack, &acct.live_key, json!({ "name": "ops", "scopes": ["account:write"] })).await;
+    let limited = create_key(
+        &stack,
+        &acct.live_key,
+        json!({ "name": "ops", "scopes": ["account:write"] }),
+    )
+    .await;
     let limited = limited["key"].as_str().unwrap();
-    expect(stack.post("/account/keys", limited, json!({ "name": "x", "scopes": ["*"] })).await, 403).await;
-    expect(stack.post("/account/keys", limited, json!({ "name": "x", "scopes": ["webhooks:read"] })).await, 403).await;
-    create_key(&stack, limited, json!({ "name": "x", "scopes": ["account:read"] })).await;
+    expect(
+        stack
+            .post(
+                "/account/keys",
+                limited,
+                json!({ "name": "x", "scopes": ["*"] }),
+            )
+            .await,
+        403,
+    )
+    .await;
+    expect(
+        stack
+            .post(
+                "/account/keys",
+                limited,
+                json!({ "name": "x", "scopes": ["webhooks:read"] }),
+            )
+            .await,
+        403,
+    )
+    .await;
+    create_key(
+        &stack,
+        limited,
+        json!({ "name": "x", "scopes": ["account:read"] }),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn test_keys_cannot_touch_live_keys() {
     let stack = TestStack::start().await;
     let acct = stack.account("modes@example.com").await;
-    expect(stack.post("/account/keys", &acct.test_key, json!({ "name": "x", "scopes": ["*"], "mode": "live" })).await, 403).await;
-    let live = create_key(&stack, &acct.live_key, json!({ "name": "live-only", "scopes": ["*"] })).await;
+    expect(
+        stack
+            .post(
+                "/account/keys",
+                &acct.test_key,
+                json!({ "name": "x", "scopes": ["*"], "mode": "live" }),
+            )
+            .await,
+        403,
+    )
+    .await;
+    let live = create_key(
+        &stack,
+        &acct.live_key,
+        json!({ "name": "live-only", "scopes": ["*"] }),
+    )
+    .await;
     let id = live["id"].as_str().unwrap();
     let test_view = expect(stack.get("/account/keys", &acct.test_key).await, 200).await;
-    assert!(test_view.as_array().unwrap().iter().all(|k| k["mode"] == "test"));
-    expect(stack.delete(&format!("/account/keys/{id}"), &acct.test_key).await, 404).await;
+    assert!(
+        test_view
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["mode"] == "test")
+    );
+    expect(
+        stack
+            .delete(&format!("/account/keys/{id}"), &acct.test_key)
+            .await,
+        404,
+    )
+    .await;
     // A live key may mint test keys.
-    let test = create_key(&stack, &acct.live_key, json!({ "name": "t", "scopes": ["*"], "mode": "test" })).await;
+    let test = create_key(
+        &stack,
+        &acct.live_key,
+        json!({ "name": "t", "scopes": ["*"], "mode": "test" }),
+    )
+    .await;
     assert!(test["key"].as_str().unwrap().starts_with("pg_test_"));
 }
 
@@ -135,25 +249,65 @@ async fn revoked_keys_stop_working_and_others_keys_are_invisible() {
     let stack = TestStack::start().await;
     let acct = stack.account("revoke@example.com").await;
     let other = stack.account("neighbour@example.com").await;
-    let created = create_key(&stack, &acct.test_key, json!({ "name": "temp", "scopes": ["*"] })).await;
-    let (id, key) = (created["id"].as_str().unwrap(), created["key"].as_str().unwrap());
+    let created = create_key(
+        &stack,
+        &acct.test_key,
+        json!({ "name": "temp", "scopes": ["*"] }),
+    )
+    .await;
+    let (id, key) = (
+        created["id"].as_str().unwrap(),
+        created["key"].as_str().unwrap(),
+    );
     expect(stack.get("/account", key).await, 200).await;
-    expect(stack.delete(&format!("/account/keys/{id}"), &other.test_key).await, 404).await;
-    let response = stack.delete(&format!("/account/keys/{id}"), &acct.test_key).await;
+    expect(
+        stack
+            .delete(&format!("/account/keys/{id}"), &other.test_key)
+            .await,
+        404,
+    )
+    .await;
+    let response = stack
+        .delete(&format!("/account/keys/{id}"), &acct.test_key)
+        .await;
     assert_eq!(response.status(), 204);
     assert!(response.bytes().await.unwrap().is_empty());
     expect(stack.get("/account", key).await, 401).await;
-    expect(stack.delete(&format!("/account/keys/{id}"), &acct.test_key).await, 404).await;
+    expect(
+        stack
+            .delete(&format!("/account/keys/{id}"), &acct.test_key)
+            .await,
+        404,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn rolling_a_key_replaces_it_with_an_optional_grace_period() {
     let stack = TestStack::start().await;
     let acct = stack.account("roll@example.com").await;
-    let created = create_key(&stack, &acct.test_key, json!({ "name": "rolling", "scopes": ["account:read"] })).await;
-    let (id, old) = (created["id"].as_str().unwrap(), created["key"].as_str().unwrap().to_string());
+    let created = create_key(
+        &stack,
+        &acct.test_key,
+        json!({ "name": "rolling", "scopes": ["account:read"] }),
+    )
+    .await;
+    let (id, old) = (
+        created["id"].as_str().unwrap(),
+        created["key"].as_str().unwrap().to_string(),
+    );
 
-    let rolled = expect(stack.post(&format!("/account/keys/{id}/roll"), &acct.test_key, json!({ "expires_in": 3600 })).await, 200).await;
+    let rolled = expect(
+        stack
+            .post(
+                &format!("/account/keys/{id}/roll"),
+                &acct.test_key,
+                json!({ "expires_in": 3600 }),
+            )
+            .await,
+        200,
+    )
+    .await;
     let new = rolled["key"].as_str().unwrap().to_string();
     assert_ne!(new, old);
     assert_eq!(rolled["id"], id, "a rolled key keeps its id");
@@ -161,31 +315,80 @@ async fn rolling_a_key_replaces_it_with_an_optional_grace_period() {
     expect(stack.get("/account", &old).await, 200).await;
     expect(stack.get("/account", &new).await, 200).await;
     let listed = expect(stack.get("/account/keys", &acct.test_key).await, 200).await;
-    assert_eq!(listed.as_array().unwrap().iter().filter(|k| k["id"] == id).count(), 1);
+    assert_eq!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["id"] == id)
+            .count(),
+        1
+    );
 
-    let again = expect(stack.post(&format!("/account/keys/{id}/roll"), &acct.test_key, json!({})).await, 200).await;
+    let again = expect(
+        stack
+            .post(
+                &format!("/account/keys/{id}/roll"),
+                &acct.test_key,
+                json!({}),
+            )
+            .await,
+        200,
+    )
+    .await;
     let newest = again["key"].as_str().unwrap();
     expect(stack.get("/account", &new).await, 401).await;
     expect(stack.get("/account", newest).await, 200).await;
     // The first one is still inside its hour.
     expect(stack.get("/account", &old).await, 200).await;
 
-    expect(stack.post(&format!("/account/keys/{id}/roll"), &acct.test_key, json!({ "expires_in": 700000 })).await, 400).await;
+    expect(
+        stack
+            .post(
+                &format!("/account/keys/{id}/roll"),
+                &acct.test_key,
+                json!({ "expires_in": 700000 }),
+            )
+            .await,
+        400,
+    )
+    .await;
     // Revoking removes every version.
-    expect(stack.delete(&format!("/account/keys/{id}"), &acct.test_key).await, 204).await;
+    expect(
+        stack
+            .delete(&format!("/account/keys/{id}"), &acct.test_key)
+            .await,
+        204,
+    )
+    .await;
     expect(stack.get("/account", &old).await, 401).await;
     expect(stack.get("/account", newest).await, 401).await;
 }
 
-fn signed(stack: &TestStack, key: &str, method: Method, path: &str, body: &str, timestamp: i64) -> reqwest::RequestBuilder {
+fn signed(
+    stack: &TestStack,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: &str,
+    timestamp: i64,
+) -> reqwest::RequestBuilder {
     let target = format!("/api/v2{path}");
-    let signature = request_signature(key, &timestamp.to_string(), method.as_str(), &target, body.as_bytes());
+    let signature = request_signature(
+        key,
+        &timestamp.to_string(),
+        method.as_str(),
+        &target,
+        body.as_bytes(),
+    );
     let mut request = stack
         .request(method, path, key)
         .header("x-pushguard-timestamp", timestamp.to_string())
         .header("x-pushguard-sign", hex::encode(signature));
     if !body.is_empty() {
-        request = request.header("content-type", "application/json").body(body.to_string());
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
     }
     request
 }
@@ -198,7 +401,12 @@ fn now_ms() -> i64 {
 async fn keys_that_require_signatures_refuse_unsigned_stale_and_replayed_requests() {
     let stack = TestStack::start().await;
     let acct = stack.account("signed@example.com").await;
-    let created = create_key(&stack, &acct.test_key, json!({ "name": "signer", "scopes": ["*"], "require_signed": true })).await;
+    let created = create_key(
+        &stack,
+        &acct.test_key,
+        json!({ "name": "signer", "scopes": ["*"], "require_signed": true }),
+    )
+    .await;
     let key = created["key"].as_str().unwrap();
     assert_eq!(created["require_signed"], true);
 
@@ -207,14 +415,49 @@ async fn keys_that_require_signatures_refuse_unsigned_stale_and_replayed_request
     let request = signed(&stack, key, Method::GET, "/account", "", now);
     expect(request.try_clone().unwrap().send().await.unwrap(), 200).await;
     expect(request.send().await.unwrap(), 401).await; // replay
-    expect(signed(&stack, key, Method::GET, "/account", "", now - 181_000).send().await.unwrap(), 401).await;
-    expect(signed(&stack, key, Method::GET, "/account", "", now + 181_000).send().await.unwrap(), 401).await;
+    expect(
+        signed(&stack, key, Method::GET, "/account", "", now - 181_000)
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    expect(
+        signed(&stack, key, Method::GET, "/account", "", now + 181_000)
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
 
     let body = r#"{"url":"https://example.com/signed","events":["order:paid"]}"#;
-    expect(signed(&stack, key, Method::POST, "/webhooks/endpoints", body, now_ms()).send().await.unwrap(), 201).await;
+    expect(
+        signed(
+            &stack,
+            key,
+            Method::POST,
+            "/webhooks/endpoints",
+            body,
+            now_ms(),
+        )
+        .send()
+        .await
+        .unwrap(),
+        201,
+    )
+    .await;
     // The signature covers the body: the same headers with another body fail.
-    let tampered = signed(&stack, key, Method::POST, "/webhooks/endpoints", body, now_ms())
-        .body(r#"{"url":"https://example.com/evil","events":["order:paid"]}"#);
+    let tampered = signed(
+        &stack,
+        key,
+        Method::POST,
+        "/webhooks/endpoints",
+        body,
+        now_ms(),
+    )
+    .body(r#"{"url":"https://example.com/evil","events":["order:paid"]}"#);
     expect(tampered.send().await.unwrap(), 401).await;
 }
 
@@ -222,7 +465,21 @@ async fn keys_that_require_signatures_refuse_unsigned_stale_and_replayed_request
 async fn any_key_may_sign_and_a_bad_signature_is_refused() {
     let stack = TestStack::start().await;
     let acct = stack.account("optional-sign@example.com").await;
-    expect(signed(&stack, &acct.test_key, Method::GET, "/account", "", now_ms()).send().await.unwrap(), 200).await;
+    expect(
+        signed(
+            &stack,
+            &acct.test_key,
+            Method::GET,
+            "/account",
+            "",
+            now_ms(),
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
     let forged = stack
         .request(Method::GET, "/account", &acct.test_key)
         .header("x-pushguard-timestamp", now_ms().to_string())
@@ -234,21 +491,75 @@ async fn any_key_may_sign_and_a_bad_signature_is_refused() {
 async fn account_webhook_secret_rotates() {
     let stack = TestStack::start().await;
     let acct = stack.account("secret@example.com").await;
-    let first = expect(stack.post("/account/webhook-secret/rotate", &acct.test_key, json!({})).await, 200).await;
-    let second = expect(stack.request(Method::POST, "/account/webhook-secret/rotate", &acct.test_key).send().await.unwrap(), 200).await;
-    let (first, second) = (first["secret"].as_str().unwrap(), second["secret"].as_str().unwrap());
+    let first = expect(
+        stack
+            .post("/account/webhook-secret/rotate", &acct.test_key, json!({}))
+            .await,
+        200,
+    )
+    .await;
+    let second = expect(
+        stack
+            .request(
+                Method::POST,
+                "/account/webhook-secret/rotate",
+                &acct.test_key,
+            )
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let (first, second) = (
+        first["secret"].as_str().unwrap(),
+        second["secret"].as_str().unwrap(),
+    );
     assert!(first.starts_with("whsec_") && second.starts_with("whsec_"));
     assert_ne!(first, second);
-    let stored = shared::store::accounts::get(&stack.stack.state.db, &acct.id).await.unwrap().unwrap();
+    let stored = shared::store::accounts::get(&stack.stack.state.db, &acct.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.webhook_secret_test.current, second);
-    let signing: Vec<&str> = stored.webhook_secret_test.signing_at(shared::Timestamp::now()).collect();
+    let signing: Vec<&str> = stored
+        .webhook_secret_test
+        .signing_at(shared::Timestamp::now())
+        .collect();
     assert_eq!(signing[0], second, "the current secret signs first");
-    assert!(signing.contains(&first), "the rotated-out secret signs during its grace period");
-    assert_eq!(signing.len(), 3, "the secret made with the account is in its grace period too");
-    let immediate = expect(stack.post("/account/webhook-secret/rotate", &acct.test_key, json!({ "grace_period_seconds": 0 })).await, 200).await;
-    let stored = shared::store::accounts::get(&stack.stack.state.db, &acct.id).await.unwrap().unwrap();
-    let signing: Vec<&str> = stored.webhook_secret_test.signing_at(shared::Timestamp::now()).collect();
-    assert_eq!(signing.len(), 3, "a rotation without grace retires nothing more");
+    assert!(
+        signing.contains(&first),
+        "the rotated-out secret signs during its grace period"
+    );
+    assert_eq!(
+        signing.len(),
+        3,
+        "the secret made with the account is in its grace period too"
+    );
+    let immediate = expect(
+        stack
+            .post(
+                "/account/webhook-secret/rotate",
+                &acct.test_key,
+                json!({ "grace_period_seconds": 0 }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let stored = shared::store::accounts::get(&stack.stack.state.db, &acct.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let signing: Vec<&str> = stored
+        .webhook_secret_test
+        .signing_at(shared::Timestamp::now())
+        .collect();
+    assert_eq!(
+        signing.len(),
+        3,
+        "a rotation without grace retires nothing more"
+    );
     assert_eq!(signing[0], immediate["secret"].as_str().unwrap());
     assert!(!signing.contains(&second));
 }
@@ -258,7 +569,11 @@ async fn operators_cannot_create_two_accounts_for_one_email() {
     let stack = TestStack::start().await;
     stack.account("twice@example.com").await;
     let again = pushguard::accounts::create(&stack.stack.state.db, "TWICE@example.com", None).await;
-    assert!(matches!(again, Err(shared::ApiError::Conflict(_))), "{:?}", again.err());
+    assert!(
+        matches!(again, Err(shared::ApiError::Conflict(_))),
+        "{:?}",
+        again.err()
+    );
     let invalid = pushguard::accounts::create(&stack.stack.state.db, "not-an-email", None).await;
     assert!(matches!(invalid, Err(shared::ApiError::Validation(_))));
 }
@@ -268,12 +583,24 @@ async fn the_demo_key_is_the_one_configured() {
     let stack = TestStack::start().await;
     let db = &stack.stack.state.db;
     let fixed = "pg_test_demoDemoDemoDemoDemo1234";
-    let key = pushguard::accounts::ensure_demo(db, "demo@pushguard.local", Some(fixed)).await.unwrap();
+    let key = pushguard::accounts::ensure_demo(db, "demo@pushguard.local", Some(fixed))
+        .await
+        .unwrap();
     assert_eq!(key.expose(), fixed);
     // A second start finds the account and the key in place.
-    let again = pushguard::accounts::ensure_demo(db, "demo@pushguard.local", Some(fixed)).await.unwrap();
+    let again = pushguard::accounts::ensure_demo(db, "demo@pushguard.local", Some(fixed))
+        .await
+        .unwrap();
     assert_eq!(again.expose(), fixed);
     let body = expect(stack.get("/account", fixed).await, 200).await;
     assert_eq!(body["email"], "demo@pushguard.local");
-    assert!(pushguard::accounts::ensure_demo(db, "demo@pushguard.local", Some("pg_live_demoDemoDemoDemoDemo1234")).await.is_err());
+    assert!(
+        pushguard::accounts::ensure_demo(
+            db,
+            "demo@pushguard.local",
+            Some("pg_live_demoDemoDemoDemoDemo1234")
+        )
+        .await
+        .is_err()
+    );
 }

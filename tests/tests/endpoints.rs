@@ -6,7 +6,17 @@ use serde_json::{Value, json};
 use shared::{Mode, Tenant, Timestamp, store::endpoints as store};
 
 async fn create(stack: &TestStack, key: &str, url: &str) -> Value {
-    expect(stack.post("/webhooks/endpoints", key, json!({ "url": url, "events": ["order:paid"] })).await, 201).await
+    expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": url, "events": ["order:paid"] }),
+            )
+            .await,
+        201,
+    )
+    .await
 }
 
 fn id(endpoint: &Value) -> &str {
@@ -23,7 +33,13 @@ async fn create_returns_the_endpoint_with_its_secret_once() {
         "description": "orders to the ERP",
         "headers": { "X-Team": "erp" },
     });
-    let created = expect(stack.post("/webhooks/endpoints", &acct.test_key, body).await, 201).await;
+    let created = expect(
+        stack
+            .post("/webhooks/endpoints", &acct.test_key, body)
+            .await,
+        201,
+    )
+    .await;
     assert!(id(&created).starts_with("ep_"));
     assert_eq!(created["url"], "https://hooks.example.com/pushguard");
     assert_eq!(created["events"], json!(["order:paid", "order:created"]));
@@ -38,8 +54,20 @@ async fn create_returns_the_endpoint_with_its_secret_once() {
     let secret = created["secret"].as_str().unwrap();
     assert!(secret.starts_with("whsec_"));
 
-    let fetched = expect(stack.get(&format!("/webhooks/endpoints/{}", id(&created)), &acct.test_key).await, 200).await;
-    assert!(fetched.get("secret").is_none(), "the secret is shown on create only");
+    let fetched = expect(
+        stack
+            .get(
+                &format!("/webhooks/endpoints/{}", id(&created)),
+                &acct.test_key,
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert!(
+        fetched.get("secret").is_none(),
+        "the secret is shown on create only"
+    );
     let listed = expect(stack.get("/webhooks/endpoints", &acct.test_key).await, 200).await;
     assert!(!listed.to_string().contains(secret));
     let mut without_secret = created.clone();
@@ -51,17 +79,37 @@ async fn create_returns_the_endpoint_with_its_secret_once() {
 async fn credentials_in_urls_are_masked_everywhere() {
     let stack = TestStack::start().await;
     let acct = stack.account("mask@example.com").await;
-    let created = create(&stack, &acct.test_key, "https://user:hunter2@example.com/hook").await;
+    let created = create(
+        &stack,
+        &acct.test_key,
+        "https://user:hunter2@example.com/hook",
+    )
+    .await;
     assert_eq!(created["url"], "https://****:****@example.com/hook");
     let path = format!("/webhooks/endpoints/{}", id(&created));
     for body in [
         expect(stack.get(&path, &acct.test_key).await, 200).await,
         expect(stack.get("/webhooks/endpoints", &acct.test_key).await, 200).await,
-        expect(stack.put(&path, &acct.test_key, json!({ "description": "x" })).await, 200).await,
-        expect(stack.post(&format!("{path}/disable"), &acct.test_key, json!({})).await, 200).await,
+        expect(
+            stack
+                .put(&path, &acct.test_key, json!({ "description": "x" }))
+                .await,
+            200,
+        )
+        .await,
+        expect(
+            stack
+                .post(&format!("{path}/disable"), &acct.test_key, json!({}))
+                .await,
+            200,
+        )
+        .await,
     ] {
         let text = body.to_string();
-        assert!(!text.contains("hunter2") && !text.contains("user:"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("user:"),
+            "{text}"
+        );
     }
 }
 
@@ -69,8 +117,17 @@ async fn credentials_in_urls_are_masked_everywhere() {
 async fn validation_lists_every_error_and_changes_nothing() {
     let stack = TestStack::start().await;
     let acct = stack.account("validate@example.com").await;
-    let body = expect(stack.post("/webhooks/endpoints", &acct.test_key, json!({})).await, 400).await;
-    assert_eq!(body, json!({ "message": "Validation failed", "errors": ["Url can't be blank", "Events can't be blank"] }));
+    let body = expect(
+        stack
+            .post("/webhooks/endpoints", &acct.test_key, json!({}))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        body,
+        json!({ "message": "Validation failed", "errors": ["Url can't be blank", "Events can't be blank"] })
+    );
 
     let body = expect(
         stack
@@ -88,19 +145,59 @@ async fn validation_lists_every_error_and_changes_nothing() {
         400,
     )
     .await;
-    let errors: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    let errors: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
     assert_eq!(errors.len(), 6, "{errors:?}");
     assert_eq!(errors[0], "Url must use https");
     assert!(errors[1].contains("order:shipped"));
     assert!(errors[2].contains("webhook:ping"));
     assert!(errors[3].starts_with("Description is too long"));
 
-    let empty = expect(stack.post("/webhooks/endpoints", &acct.test_key, json!({ "url": "https://a.example.com", "events": [] })).await, 400).await;
+    let empty = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                &acct.test_key,
+                json!({ "url": "https://a.example.com", "events": [] }),
+            )
+            .await,
+        400,
+    )
+    .await;
     assert_eq!(empty["errors"], json!(["Events can't be blank"]));
-    let unknown_field = expect(stack.post("/webhooks/endpoints", &acct.test_key, json!({ "url": "https://a.example.com", "events": ["*"], "evnts": [] })).await, 400).await;
+    let unknown_field = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                &acct.test_key,
+                json!({ "url": "https://a.example.com", "events": ["*"], "evnts": [] }),
+            )
+            .await,
+        400,
+    )
+    .await;
     assert!(unknown_field["message"].as_str().unwrap().contains("evnts"));
-    let wrong_type = expect(stack.post("/webhooks/endpoints", &acct.test_key, json!({ "url": 5, "events": ["*"] })).await, 400).await;
-    assert!(wrong_type["message"].as_str().unwrap().contains("invalid type"));
+    let wrong_type = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                &acct.test_key,
+                json!({ "url": 5, "events": ["*"] }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert!(
+        wrong_type["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid type")
+    );
 
     let listed = stack.get("/webhooks/endpoints", &acct.test_key).await;
     assert_eq!(header(&listed, "x-total-count").as_deref(), Some("0"));
@@ -110,8 +207,25 @@ async fn validation_lists_every_error_and_changes_nothing() {
 async fn only_https_and_public_hosts_when_private_targets_are_not_allowed() {
     let stack = TestStack::start_with(&[("ALLOW_PRIVATE_TARGETS", "false")]).await;
     let acct = stack.account("https@example.com").await;
-    for url in ["http://example.com/hook", "https://127.0.0.1/hook", "https://localhost/hook", "https://169.254.169.254/latest", "https://[::1]/x", "https://10.0.0.8/x"] {
-        let body = expect(stack.post("/webhooks/endpoints", &acct.test_key, json!({ "url": url, "events": ["*"] })).await, 400).await;
+    for url in [
+        "http://example.com/hook",
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://169.254.169.254/latest",
+        "https://[::1]/x",
+        "https://10.0.0.8/x",
+    ] {
+        let body = expect(
+            stack
+                .post(
+                    "/webhooks/endpoints",
+                    &acct.test_key,
+                    json!({ "url": url, "events": ["*"] }),
+                )
+                .await,
+            400,
+        )
+        .await;
         assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{url}: {body}");
     }
     create(&stack, &acct.test_key, "https://example.com/hook").await;
@@ -130,7 +244,17 @@ async fn urls_are_unique_per_tenant() {
     let acct = stack.account("unique@example.com").await;
     let other = stack.account("unique-other@example.com").await;
     let first = create(&stack, &acct.test_key, "https://example.com/hook").await;
-    let body = expect(stack.post("/webhooks/endpoints", &acct.test_key, json!({ "url": "https://EXAMPLE.com:443/hook", "events": ["*"] })).await, 409).await;
+    let body = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                &acct.test_key,
+                json!({ "url": "https://EXAMPLE.com:443/hook", "events": ["*"] }),
+            )
+            .await,
+        409,
+    )
+    .await;
     assert_eq!(body["message"], "An endpoint with this URL already exists");
     // Other tenants (another account, or this account's live mode) may use it.
     create(&stack, &other.test_key, "https://example.com/hook").await;
@@ -138,10 +262,42 @@ async fn urls_are_unique_per_tenant() {
     // Moving another endpoint onto the URL conflicts too; deleting frees it.
     let second = create(&stack, &acct.test_key, "https://example.com/second").await;
     let path = format!("/webhooks/endpoints/{}", id(&second));
-    expect(stack.put(&path, &acct.test_key, json!({ "url": "https://example.com/hook" })).await, 409).await;
-    assert_eq!(expect(stack.get(&path, &acct.test_key).await, 200).await["url"], "https://example.com/second");
-    expect(stack.delete(&format!("/webhooks/endpoints/{}", id(&first)), &acct.test_key).await, 204).await;
-    expect(stack.put(&path, &acct.test_key, json!({ "url": "https://example.com/hook" })).await, 200).await;
+    expect(
+        stack
+            .put(
+                &path,
+                &acct.test_key,
+                json!({ "url": "https://example.com/hook" }),
+            )
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(
+        expect(stack.get(&path, &acct.test_key).await, 200).await["url"],
+        "https://example.com/second"
+    );
+    expect(
+        stack
+            .delete(
+                &format!("/webhooks/endpoints/{}", id(&first)),
+                &acct.test_key,
+            )
+            .await,
+        204,
+    )
+    .await;
+    expect(
+        stack
+            .put(
+                &path,
+                &acct.test_key,
+                json!({ "url": "https://example.com/hook" }),
+            )
+            .await,
+        200,
+    )
+    .await;
     // The old URL of the moved endpoint is free again.
     create(&stack, &acct.test_key, "https://example.com/second").await;
 }
@@ -152,13 +308,35 @@ async fn the_endpoint_quota_is_enforced_and_freed_by_deletes() {
     let acct = stack.account("quota@example.com").await;
     let mut ids = Vec::new();
     for n in 0..3 {
-        ids.push(id(&create(&stack, &acct.test_key, &format!("https://example.com/{n}")).await).to_string());
+        ids.push(
+            id(&create(&stack, &acct.test_key, &format!("https://example.com/{n}")).await)
+                .to_string(),
+        );
     }
-    let body = expect(stack.post("/webhooks/endpoints", &acct.test_key, json!({ "url": "https://example.com/4", "events": ["*"] })).await, 400).await;
-    assert!(body["errors"][0].as_str().unwrap().contains("maximum is 3"), "{body}");
+    let body = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                &acct.test_key,
+                json!({ "url": "https://example.com/4", "events": ["*"] }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert!(
+        body["errors"][0].as_str().unwrap().contains("maximum is 3"),
+        "{body}"
+    );
     // The quota is per tenant: live mode has its own.
     create(&stack, &acct.live_key, "https://example.com/live").await;
-    expect(stack.delete(&format!("/webhooks/endpoints/{}", ids[0]), &acct.test_key).await, 204).await;
+    expect(
+        stack
+            .delete(&format!("/webhooks/endpoints/{}", ids[0]), &acct.test_key)
+            .await,
+        204,
+    )
+    .await;
     create(&stack, &acct.test_key, "https://example.com/4").await;
 }
 
@@ -172,7 +350,17 @@ async fn update_is_partial_and_validated() {
     )
     .await;
     let path = format!("/webhooks/endpoints/{}", id(&created));
-    let updated = expect(stack.put(&path, &acct.test_key, json!({ "events": ["order:created", "query:replied"] })).await, 200).await;
+    let updated = expect(
+        stack
+            .put(
+                &path,
+                &acct.test_key,
+                json!({ "events": ["order:created", "query:replied"] }),
+            )
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(updated["events"], json!(["order:created", "query:replied"]));
     assert_eq!(updated["url"], "https://example.com/a");
     assert_eq!(updated["description"], "first");
@@ -181,14 +369,38 @@ async fn update_is_partial_and_validated() {
     assert!(updated["updated_at"].as_str().unwrap() >= created["updated_at"].as_str().unwrap());
     assert!(updated.get("secret").is_none());
 
-    let cleared = expect(stack.put(&path, &acct.test_key, json!({ "description": null, "headers": null, "enabled": false })).await, 200).await;
+    let cleared = expect(
+        stack
+            .put(
+                &path,
+                &acct.test_key,
+                json!({ "description": null, "headers": null, "enabled": false }),
+            )
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(cleared["description"], Value::Null);
     assert_eq!(cleared["headers"], json!({}));
     assert_eq!(cleared["enabled"], false);
 
-    let invalid = expect(stack.put(&path, &acct.test_key, json!({ "url": "https://", "events": [] })).await, 400).await;
+    let invalid = expect(
+        stack
+            .put(
+                &path,
+                &acct.test_key,
+                json!({ "url": "https://", "events": [] }),
+            )
+            .await,
+        400,
+    )
+    .await;
     assert_eq!(invalid["errors"].as_array().unwrap().len(), 2, "{invalid}");
-    assert_eq!(expect(stack.get(&path, &acct.test_key).await, 200).await, cleared, "a refused update changes nothing");
+    assert_eq!(
+        expect(stack.get(&path, &acct.test_key).await, 200).await,
+        cleared,
+        "a refused update changes nothing"
+    );
 }
 
 #[tokio::test]
@@ -201,7 +413,17 @@ async fn filters_are_not_accepted_until_the_rule_language_exists() {
     )
     .await;
     assert!(body["errors"][0].as_str().unwrap().contains("Filter"));
-    let created = expect(stack.post("/webhooks/endpoints", &acct.test_key, json!({ "url": "https://example.com/f", "events": ["*"], "filter": null })).await, 201).await;
+    let created = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                &acct.test_key,
+                json!({ "url": "https://example.com/f", "events": ["*"], "filter": null }),
+            )
+            .await,
+        201,
+    )
+    .await;
     assert_eq!(created["filter"], Value::Null);
 }
 
@@ -232,15 +454,22 @@ async fn another_tenants_endpoint_is_indistinguishable_from_a_missing_one() {
         for base in [path.as_str(), missing] {
             let attempts = [
                 stack.get(base, key).await,
-                stack.put(base, key, json!({ "description": "mine now" })).await,
+                stack
+                    .put(base, key, json!({ "description": "mine now" }))
+                    .await,
                 stack.delete(base, key).await,
                 stack.post(&format!("{base}/enable"), key, json!({})).await,
                 stack.post(&format!("{base}/disable"), key, json!({})).await,
-                stack.post(&format!("{base}/rotate-secret"), key, json!({})).await,
+                stack
+                    .post(&format!("{base}/rotate-secret"), key, json!({}))
+                    .await,
             ];
             for response in attempts {
                 let (status, body) = status_and_json(response).await;
-                assert_eq!((status, body), (404, json!({ "message": "Endpoint not found" })));
+                assert_eq!(
+                    (status, body),
+                    (404, json!({ "message": "Endpoint not found" }))
+                );
             }
         }
         let listed = expect(stack.get("/webhooks/endpoints", key).await, 200).await;
@@ -249,7 +478,13 @@ async fn another_tenants_endpoint_is_indistinguishable_from_a_missing_one() {
     let untouched = expect(stack.get(&path, &owner.test_key).await, 200).await;
     assert_eq!(untouched["enabled"], true);
     assert_eq!(untouched["description"], Value::Null);
-    expect(stack.get("/webhooks/endpoints/not-an-id", &owner.test_key).await, 404).await;
+    expect(
+        stack
+            .get("/webhooks/endpoints/not-an-id", &owner.test_key)
+            .await,
+        404,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -260,8 +495,24 @@ async fn live_and_test_data_never_mix() {
     let test = create(&stack, &acct.test_key, "https://example.com/test").await;
     let live_list = expect(stack.get("/webhooks/endpoints", &acct.live_key).await, 200).await;
     let test_list = expect(stack.get("/webhooks/endpoints", &acct.test_key).await, 200).await;
-    assert_eq!(live_list.as_array().unwrap().iter().map(|e| e["id"].clone()).collect::<Vec<_>>(), vec![live["id"].clone()]);
-    assert_eq!(test_list.as_array().unwrap().iter().map(|e| e["id"].clone()).collect::<Vec<_>>(), vec![test["id"].clone()]);
+    assert_eq!(
+        live_list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].clone())
+            .collect::<Vec<_>>(),
+        vec![live["id"].clone()]
+    );
+    assert_eq!(
+        test_list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].clone())
+            .collect::<Vec<_>>(),
+        vec![test["id"].clone()]
+    );
 }
 
 #[tokio::test]
@@ -287,19 +538,49 @@ async fn enabling_clears_error_counters_and_disabling_keeps_them() {
         .await
         .unwrap();
     let blocked = expect(stack.get(&path, &acct.test_key).await, 200).await;
-    assert_eq!((blocked["error_count"].clone(), blocked["blocked_by_error_count"].clone()), (json!(15), json!(true)));
+    assert_eq!(
+        (
+            blocked["error_count"].clone(),
+            blocked["blocked_by_error_count"].clone()
+        ),
+        (json!(15), json!(true))
+    );
 
-    let disabled = expect(stack.post(&format!("{path}/disable"), &acct.test_key, json!({})).await, 200).await;
+    let disabled = expect(
+        stack
+            .post(&format!("{path}/disable"), &acct.test_key, json!({}))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(disabled["enabled"], false);
     assert_eq!(disabled["error_count"], 15);
-    let enabled = expect(stack.request(Method::POST, &format!("{path}/enable"), &acct.test_key).send().await.unwrap(), 200).await;
+    let enabled = expect(
+        stack
+            .request(Method::POST, &format!("{path}/enable"), &acct.test_key)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(enabled["enabled"], true);
     assert_eq!(enabled["error_count"], 0);
     assert_eq!(enabled["error_first_at"], Value::Null);
     assert_eq!(enabled["error_last_at"], Value::Null);
     assert_eq!(enabled["blocked_by_error_count"], false);
     // A client update made before the counters changed does not overwrite them.
-    let after = expect(stack.put(&path, &acct.test_key, json!({ "description": "still fine" })).await, 200).await;
+    let after = expect(
+        stack
+            .put(
+                &path,
+                &acct.test_key,
+                json!({ "description": "still fine" }),
+            )
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(after["error_count"], 0);
 }
 
@@ -310,23 +591,83 @@ async fn rotating_the_secret_keeps_the_old_one_for_the_grace_period() {
     let created = create(&stack, &acct.test_key, "https://example.com/rotate").await;
     let original = created["secret"].as_str().unwrap().to_string();
     let path = format!("/webhooks/endpoints/{}", id(&created));
-    let rotated = expect(stack.post(&format!("{path}/rotate-secret"), &acct.test_key, json!({ "grace_period_seconds": 3600 })).await, 200).await;
+    let rotated = expect(
+        stack
+            .post(
+                &format!("{path}/rotate-secret"),
+                &acct.test_key,
+                json!({ "grace_period_seconds": 3600 }),
+            )
+            .await,
+        200,
+    )
+    .await;
     let current = rotated["secret"].as_str().unwrap().to_string();
     assert!(current.starts_with("whsec_") && current != original);
-    assert_eq!(rotated.as_object().unwrap().len(), 1, "only the secret: {rotated}");
+    assert_eq!(
+        rotated.as_object().unwrap().len(),
+        1,
+        "only the secret: {rotated}"
+    );
 
     let tenant = Tenant::new(&acct.id, Mode::Test);
-    let stored = store::get(&stack.stack.state.db, &tenant, id(&created)).await.unwrap().unwrap();
+    let stored = store::get(&stack.stack.state.db, &tenant, id(&created))
+        .await
+        .unwrap()
+        .unwrap();
     let now = Timestamp::now();
-    assert_eq!(stored.secrets.signing_at(now).collect::<Vec<_>>(), vec![current.as_str(), original.as_str()]);
+    assert_eq!(
+        stored.secrets.signing_at(now).collect::<Vec<_>>(),
+        vec![current.as_str(), original.as_str()]
+    );
     let later = now.plus(std::time::Duration::from_secs(3601));
-    assert_eq!(stored.secrets.signing_at(later).collect::<Vec<_>>(), vec![current.as_str()]);
+    assert_eq!(
+        stored.secrets.signing_at(later).collect::<Vec<_>>(),
+        vec![current.as_str()]
+    );
 
-    let immediate = expect(stack.request(Method::POST, &format!("{path}/rotate-secret"), &acct.test_key).send().await.unwrap(), 200).await;
+    let immediate = expect(
+        stack
+            .request(
+                Method::POST,
+                &format!("{path}/rotate-secret"),
+                &acct.test_key,
+            )
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_ne!(immediate["secret"], rotated["secret"]);
-    expect(stack.post(&format!("{path}/rotate-secret"), &acct.test_key, json!({ "grace_period_seconds": 604801 })).await, 400).await;
-    let body = expect(stack.post(&format!("{path}/rotate-secret"), &acct.test_key, json!({ "grace_period_seconds": -1 })).await, 400).await;
-    assert!(body["message"].as_str().unwrap().contains("grace_period_seconds"));
+    expect(
+        stack
+            .post(
+                &format!("{path}/rotate-secret"),
+                &acct.test_key,
+                json!({ "grace_period_seconds": 604801 }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    let body = expect(
+        stack
+            .post(
+                &format!("{path}/rotate-secret"),
+                &acct.test_key,
+                json!({ "grace_period_seconds": -1 }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("grace_period_seconds")
+    );
 }
 
 #[tokio::test]
@@ -335,21 +676,57 @@ async fn lists_filter_by_url_enabled_and_event() {
     let acct = stack.account("filters@example.com").await;
     let key = &acct.test_key;
     let paid = create(&stack, key, "https://shop.example.com/paid").await;
-    let all = expect(stack.post("/webhooks/endpoints", key, json!({ "url": "https://erp.example.com/all", "events": ["*"] })).await, 201).await;
+    let all = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": "https://erp.example.com/all", "events": ["*"] }),
+            )
+            .await,
+        201,
+    )
+    .await;
     let off = expect(stack.post("/webhooks/endpoints", key, json!({ "url": "https://shop.example.com/off", "events": ["query:created"], "enabled": false })).await, 201).await;
 
-    let ids = |list: Value| list.as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
-    let by_url = expect(stack.get("/webhooks/endpoints?url=shop.example", key).await, 200).await;
+    let ids = |list: Value| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let by_url = expect(
+        stack.get("/webhooks/endpoints?url=shop.example", key).await,
+        200,
+    )
+    .await;
     assert_eq!(ids(by_url), vec![id(&off), id(&paid)], "newest first");
     let disabled = stack.get("/webhooks/endpoints?enabled=false", key).await;
     assert_eq!(header(&disabled, "x-total-count").as_deref(), Some("1"));
     assert_eq!(ids(expect(disabled, 200).await), vec![id(&off)]);
-    let paid_subscribers = expect(stack.get("/webhooks/endpoints?event=order:paid", key).await, 200).await;
+    let paid_subscribers = expect(
+        stack.get("/webhooks/endpoints?event=order:paid", key).await,
+        200,
+    )
+    .await;
     assert_eq!(ids(paid_subscribers), vec![id(&all), id(&paid)]);
-    let combined = expect(stack.get("/webhooks/endpoints?event=query:created&enabled=true", key).await, 200).await;
+    let combined = expect(
+        stack
+            .get("/webhooks/endpoints?event=query:created&enabled=true", key)
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(ids(combined), vec![id(&all)]);
 
-    let bad = expect(stack.get("/webhooks/endpoints?enabled=maybe&event=nope&page=0", key).await, 400).await;
+    let bad = expect(
+        stack
+            .get("/webhooks/endpoints?enabled=maybe&event=nope&page=0", key)
+            .await,
+        400,
+    )
+    .await;
     assert_eq!(bad["errors"].as_array().unwrap().len(), 3, "{bad}");
 }
 
@@ -359,13 +736,19 @@ fn links(response: &reqwest::Response) -> Vec<(String, String)> {
         .split(", ")
         .map(|part| {
             let (target, rel) = part.split_once("; rel=").unwrap();
-            (rel.trim_matches('"').to_string(), target.trim_matches(['<', '>']).to_string())
+            (
+                rel.trim_matches('"').to_string(),
+                target.trim_matches(['<', '>']).to_string(),
+            )
         })
         .collect()
 }
 
 fn link<'a>(links: &'a [(String, String)], rel: &str) -> Option<&'a str> {
-    links.iter().find(|(r, _)| r == rel).map(|(_, t)| t.as_str())
+    links
+        .iter()
+        .find(|(r, _)| r == rel)
+        .map(|(_, t)| t.as_str())
 }
 
 #[tokio::test]
@@ -375,47 +758,119 @@ async fn pagination_totals_and_links_are_exact_across_pages() {
     let mut created = Vec::new();
     for n in 0..7 {
         let body = json!({ "url": format!("https://example.com/{n}"), "events": ["*"], "enabled": n % 2 == 0 });
-        created.push(expect(stack.post("/webhooks/endpoints", &acct.test_key, body).await, 201).await["id"].as_str().unwrap().to_string());
+        created.push(
+            expect(
+                stack
+                    .post("/webhooks/endpoints", &acct.test_key, body)
+                    .await,
+                201,
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     created.reverse(); // newest first
 
     let mut seen = Vec::new();
     for page in 1..=3 {
-        let response = stack.get(&format!("/webhooks/endpoints?per_page=3&page={page}"), &acct.test_key).await;
+        let response = stack
+            .get(
+                &format!("/webhooks/endpoints?per_page=3&page={page}"),
+                &acct.test_key,
+            )
+            .await;
         assert_eq!(header(&response, "x-total-count").as_deref(), Some("7"));
         assert_eq!(header(&response, "x-total-pages").as_deref(), Some("3"));
         let links = links(&response);
-        assert_eq!(link(&links, "first"), Some("/api/v2/webhooks/endpoints?page=1&per_page=3"));
-        assert_eq!(link(&links, "last"), Some("/api/v2/webhooks/endpoints?page=3&per_page=3"));
+        assert_eq!(
+            link(&links, "first"),
+            Some("/api/v2/webhooks/endpoints?page=1&per_page=3")
+        );
+        assert_eq!(
+            link(&links, "last"),
+            Some("/api/v2/webhooks/endpoints?page=3&per_page=3")
+        );
         assert_eq!(link(&links, "next").is_some(), page < 3);
         assert_eq!(link(&links, "prev").is_some(), page > 1);
         if page == 2 {
-            assert_eq!(link(&links, "next"), Some("/api/v2/webhooks/endpoints?page=3&per_page=3"));
-            assert_eq!(link(&links, "prev"), Some("/api/v2/webhooks/endpoints?page=1&per_page=3"));
+            assert_eq!(
+                link(&links, "next"),
+                Some("/api/v2/webhooks/endpoints?page=3&per_page=3")
+            );
+            assert_eq!(
+                link(&links, "prev"),
+                Some("/api/v2/webhooks/endpoints?page=1&per_page=3")
+            );
         }
         let body = expect(response, 200).await;
-        seen.extend(body.as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()));
+        seen.extend(
+            body.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_string()),
+        );
     }
     assert_eq!(seen, created, "every endpoint exactly once, newest first");
 
-    let beyond = stack.get("/webhooks/endpoints?per_page=3&page=4", &acct.test_key).await;
+    let beyond = stack
+        .get("/webhooks/endpoints?per_page=3&page=4", &acct.test_key)
+        .await;
     assert_eq!(header(&beyond, "x-total-count").as_deref(), Some("7"));
     assert_eq!(expect(beyond, 200).await, json!([]));
 
     // Filtered lists page over the matches only (4 enabled of 7), keeping the filter in links.
-    let first = stack.get("/webhooks/endpoints?enabled=true&per_page=3", &acct.test_key).await;
+    let first = stack
+        .get(
+            "/webhooks/endpoints?enabled=true&per_page=3",
+            &acct.test_key,
+        )
+        .await;
     assert_eq!(header(&first, "x-total-count").as_deref(), Some("4"));
     assert_eq!(header(&first, "x-total-pages").as_deref(), Some("2"));
     let next = link(&links(&first), "next").unwrap().to_string();
-    assert_eq!(next, "/api/v2/webhooks/endpoints?enabled=true&page=2&per_page=3");
-    let first_ids: Vec<String> = expect(first, 200).await.as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
-    let second = stack.http.get(format!("{}{next}", stack.stack.base_url())).bearer_auth(&acct.test_key).send().await.unwrap();
-    let second_ids: Vec<String> = expect(second, 200).await.as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
-    let enabled: Vec<String> = created.iter().enumerate().filter(|(i, _)| (6 - i) % 2 == 0).map(|(_, id)| id.clone()).collect();
+    assert_eq!(
+        next,
+        "/api/v2/webhooks/endpoints?enabled=true&page=2&per_page=3"
+    );
+    let first_ids: Vec<String> = expect(first, 200)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    let second = stack
+        .http
+        .get(format!("{}{next}", stack.stack.base_url()))
+        .bearer_auth(&acct.test_key)
+        .send()
+        .await
+        .unwrap();
+    let second_ids: Vec<String> = expect(second, 200)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    let enabled: Vec<String> = created
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (6 - i) % 2 == 0)
+        .map(|(_, id)| id.clone())
+        .collect();
     assert_eq!([first_ids, second_ids].concat(), enabled);
 
     for bad in ["page=0", "per_page=0", "per_page=101", "page=abc"] {
-        expect(stack.get(&format!("/webhooks/endpoints?{bad}"), &acct.test_key).await, 400).await;
+        expect(
+            stack
+                .get(&format!("/webhooks/endpoints?{bad}"), &acct.test_key)
+                .await,
+            400,
+        )
+        .await;
     }
     let default = stack.get("/webhooks/endpoints", &acct.test_key).await;
     assert_eq!(header(&default, "x-total-pages").as_deref(), Some("1"));

@@ -34,7 +34,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v2/account/keys", get(list_keys).post(create_key))
         .route("/api/v2/account/keys/{id}", delete(revoke_key))
         .route("/api/v2/account/keys/{id}/roll", post(roll_key))
-        .route("/api/v2/account/webhook-secret/rotate", post(rotate_webhook_secret))
+        .route(
+            "/api/v2/account/webhook-secret/rotate",
+            post(rotate_webhook_secret),
+        )
 }
 
 pub fn router(state: AppState) -> Router {
@@ -71,7 +74,13 @@ async fn list_keys(
 ) -> ApiResult<Response> {
     principal.authorize(Access::read(Group::Account))?;
     let page = params.validate()?;
-    let keys = api_keys::list(&state.db, &principal.account_id, manageable_modes(&principal), page).await?;
+    let keys = api_keys::list(
+        &state.db,
+        &principal.account_id,
+        manageable_modes(&principal),
+        page,
+    )
+    .await?;
     Ok(keys.respond(&uri, ApiKey::view))
 }
 
@@ -96,7 +105,9 @@ async fn create_key(
     if name.is_empty() {
         errors.add("Name can't be blank");
     } else if name.chars().count() > MAX_NAME_LENGTH {
-        errors.add(format!("Name is too long (maximum is {MAX_NAME_LENGTH} characters)"));
+        errors.add(format!(
+            "Name is too long (maximum is {MAX_NAME_LENGTH} characters)"
+        ));
     }
     let mut scopes = Vec::new();
     match input.scopes {
@@ -142,12 +153,20 @@ fn with_secret(key: &ApiKey, secret: &ApiKeySecret) -> serde_json::Value {
 }
 
 /// Every stored version of a key the caller may manage; 404 otherwise.
-async fn manageable_key(state: &AppState, principal: &Principal, id: &str) -> ApiResult<Vec<ApiKey>> {
+async fn manageable_key(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> ApiResult<Vec<ApiKey>> {
     let versions = api_keys::versions(&state.db, &principal.account_id, id).await?;
     let allowed = versions
         .first()
         .is_some_and(|k| manageable_modes(principal).is_none_or(|m| m == k.mode));
-    if allowed { Ok(versions) } else { Err(ApiError::NotFound("API key")) }
+    if allowed {
+        Ok(versions)
+    } else {
+        Err(ApiError::NotFound("API key"))
+    }
 }
 
 async fn revoke_key(
@@ -194,7 +213,8 @@ async fn roll_key(
         require_signed: current.require_signed,
     };
     let rolled = ApiKey::for_secret(&principal.account_id, current.id.clone(), &secret, spec);
-    let expires_at = (expires_in > 0).then(|| Timestamp::now().plus(Duration::from_secs(expires_in)));
+    let expires_at =
+        (expires_in > 0).then(|| Timestamp::now().plus(Duration::from_secs(expires_in)));
     api_keys::roll(&state.db, current, &rolled, expires_at).await?;
     state.auth.forget([&current.key_hash]);
     Ok(Json(with_secret(&rolled, &secret)).into_response())

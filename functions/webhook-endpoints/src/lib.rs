@@ -36,7 +36,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v2/webhooks/endpoints/{id}/enable", post(enable))
         .route("/api/v2/webhooks/endpoints/{id}/disable", post(disable))
-        .route("/api/v2/webhooks/endpoints/{id}/rotate-secret", post(rotate_secret))
+        .route(
+            "/api/v2/webhooks/endpoints/{id}/rotate-secret",
+            post(rotate_secret),
+        )
 }
 
 /// The deployed function: these routes with the API's conventions.
@@ -117,10 +120,16 @@ struct EndpointFields {
 impl EndpointInput {
     /// Validates this input applied over `current` (none when creating), listing
     /// every problem at once.
-    fn validate(self, current: Option<&Endpoint>, allow_private: bool) -> ApiResult<EndpointFields> {
+    fn validate(
+        self,
+        current: Option<&Endpoint>,
+        allow_private: bool,
+    ) -> ApiResult<EndpointFields> {
         let mut errors = Violations::new();
         let url = match (self.url, current) {
-            (Some(text), _) => WebhookUrl::parse(&text, allow_private).map_err(|e| errors.add(e)).ok(),
+            (Some(text), _) => WebhookUrl::parse(&text, allow_private)
+                .map_err(|e| errors.add(e))
+                .ok(),
             (None, Some(current)) => Some(current.url.clone()),
             (None, None) => {
                 errors.add("Url can't be blank");
@@ -139,8 +148,13 @@ impl EndpointInput {
             Some(text) => text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
             None => current.and_then(|c| c.description.clone()),
         };
-        if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LENGTH) {
-            errors.add(format!("Description is too long (maximum is {MAX_DESCRIPTION_LENGTH} characters)"));
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LENGTH)
+        {
+            errors.add(format!(
+                "Description is too long (maximum is {MAX_DESCRIPTION_LENGTH} characters)"
+            ));
         }
         let headers = match self.headers {
             Some(raw) => CustomHeaders::parse(raw.unwrap_or_default()).unwrap_or_else(|problems| {

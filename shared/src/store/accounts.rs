@@ -33,13 +33,22 @@ pub async fn create(db: &Db, account: &Account, keys: &[ApiKey]) -> Result<(), A
     guard.insert("account_id".to_string(), s(&account.id));
     let mut transaction = Transaction::new();
     for key in keys {
-        transaction = transaction.write(super::api_keys::put(db, key)?, Some(ApiError::Conflict("Key already exists".into())));
+        transaction = transaction.write(
+            super::api_keys::put(db, key)?,
+            Some(ApiError::Conflict("Key already exists".into())),
+        );
     }
     transaction
-        .write(put(to_item(account)?)?, Some(ApiError::Conflict("Account id already exists".into())))
+        .write(
+            put(to_item(account)?)?,
+            Some(ApiError::Conflict("Account id already exists".into())),
+        )
         .write(
             put(guard)?,
-            Some(ApiError::Conflict(format!("An account with email {} already exists", account.email))),
+            Some(ApiError::Conflict(format!(
+                "An account with email {} already exists",
+                account.email
+            ))),
         )
         .commit(db)
         .await

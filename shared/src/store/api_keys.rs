@@ -44,7 +44,10 @@ pub(crate) fn put(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, ApiError> 
 
 pub async fn create(db: &Db, key: &ApiKey) -> Result<(), ApiError> {
     Transaction::new()
-        .write(put(db, key)?, Some(ApiError::Conflict("Key already exists".into())))
+        .write(
+            put(db, key)?,
+            Some(ApiError::Conflict("Key already exists".into())),
+        )
         .commit(db)
         .await
 }
@@ -62,12 +65,27 @@ fn listing<'a>(db: &'a Db, account_id: &str, sort_prefix: &'a str, filter: Filte
 }
 
 /// An account's current keys (rolled-out ones hidden), newest first; `mode` narrows.
-pub async fn list(db: &Db, account_id: &str, mode: Option<Mode>, page: PageRequest) -> Result<Page<ApiKey>, ApiError> {
-    let mut filter = Filter::default().clause("#superseded <> :true", &[("#superseded", "superseded")], vec![(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))]);
+pub async fn list(
+    db: &Db,
+    account_id: &str,
+    mode: Option<Mode>,
+    page: PageRequest,
+) -> Result<Page<ApiKey>, ApiError> {
+    let mut filter = Filter::default().clause(
+        "#superseded <> :true",
+        &[("#superseded", "superseded")],
+        vec![(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))],
+    );
     if let Some(mode) = mode {
-        filter = filter.clause("#mode = :mode", &[("#mode", "mode")], vec![(":mode", s(mode.as_str()))]);
+        filter = filter.clause(
+            "#mode = :mode",
+            &[("#mode", "mode")],
+            vec![(":mode", s(mode.as_str()))],
+        );
     }
-    listing(db, account_id, "key_", filter).fetch(db, page, None).await
+    listing(db, account_id, "key_", filter)
+        .fetch(db, page, None)
+        .await
 }
 
 /// Every stored item of one key id: one, or two while a rolled key is in its grace period.
@@ -86,7 +104,11 @@ pub async fn versions(db: &Db, account_id: &str, key_id: &str) -> Result<Vec<Api
         .send()
         .await
         .map_err(failed)?;
-    out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    out.items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item)
+        .collect()
 }
 
 fn delete(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, ApiError> {
@@ -113,7 +135,12 @@ pub async fn revoke(db: &Db, versions: &[ApiKey]) -> Result<(), ApiError> {
 
 /// Replaces `old` by `new` atomically. The old key is deleted, or with `expires_at`
 /// kept working until then; rolling the same key twice at once fails for one of them.
-pub async fn roll(db: &Db, old: &ApiKey, new: &ApiKey, expires_at: Option<Timestamp>) -> Result<(), ApiError> {
+pub async fn roll(
+    db: &Db,
+    old: &ApiKey,
+    new: &ApiKey,
+    expires_at: Option<Timestamp>,
+) -> Result<(), ApiError> {
     let conflict = || ApiError::Conflict("The key was changed by another request; retry".into());
     let retire = match expires_at {
         None => delete(db, old)?,
@@ -122,10 +149,18 @@ pub async fn roll(db: &Db, old: &ApiKey, new: &ApiKey, expires_at: Option<Timest
                 Update::builder()
                     .table_name(&db.tables.api_keys)
                     .key("key_hash", s(&old.key_hash))
-                    .update_expression("SET superseded = :true, expires_at = :at, expires_at_epoch = :epoch")
+                    .update_expression(
+                        "SET superseded = :true, expires_at = :at, expires_at_epoch = :epoch",
+                    )
                     .condition_expression("attribute_exists(key_hash) AND superseded = :false")
-                    .expression_attribute_values(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-                    .expression_attribute_values(":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
+                    .expression_attribute_values(
+                        ":true",
+                        aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+                    )
+                    .expression_attribute_values(
+                        ":false",
+                        aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+                    )
                     .expression_attribute_values(":at", s(at.to_string()))
                     .expression_attribute_values(":epoch", super::n(at.as_epoch_seconds()))
                     .build()

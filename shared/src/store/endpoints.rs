@@ -13,7 +13,9 @@ use crate::{
     secrets::SigningSecrets,
     webhooks::{Endpoint, EventSelector, WebhookUrl},
 };
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
 
 const ENDPOINT_PREFIX: &str = "ep_";
 
@@ -42,8 +44,16 @@ fn put_new(table: &str, item: super::Item, key: &str) -> Result<TransactWriteIte
         .build())
 }
 
-fn delete_key(table: &str, pk: &str, sk: &str, condition: Option<(&str, u64)>) -> Result<TransactWriteItem, ApiError> {
-    let mut delete = Delete::builder().table_name(table).key("pk", s(pk)).key("sk", s(sk));
+fn delete_key(
+    table: &str,
+    pk: &str,
+    sk: &str,
+    condition: Option<(&str, u64)>,
+) -> Result<TransactWriteItem, ApiError> {
+    let mut delete = Delete::builder()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", s(sk));
     if let Some((expression, revision)) = condition {
         delete = delete
             .condition_expression(expression)
@@ -63,7 +73,12 @@ fn url_guard(tenant: &Tenant, endpoint: &Endpoint) -> super::Item {
 }
 
 /// Saves a new endpoint: 409 for a URL the tenant already uses, 400 past `max`.
-pub async fn create(db: &Db, tenant: &Tenant, endpoint: &Endpoint, max: u32) -> Result<(), ApiError> {
+pub async fn create(
+    db: &Db,
+    tenant: &Tenant,
+    endpoint: &Endpoint,
+    max: u32,
+) -> Result<(), ApiError> {
     let table = &db.tables.endpoints;
     let partition = tenant.partition();
     Transaction::new()
@@ -71,10 +86,15 @@ pub async fn create(db: &Db, tenant: &Tenant, endpoint: &Endpoint, max: u32) -> 
             put_new(table, keyed_item(&partition, &endpoint.id, endpoint)?, "pk")?,
             Some(ApiError::Conflict("Endpoint id already exists".into())),
         )
-        .write(put_new(table, url_guard(tenant, endpoint), "pk")?, Some(duplicate_url()))
+        .write(
+            put_new(table, url_guard(tenant, endpoint), "pk")?,
+            Some(duplicate_url()),
+        )
         .write(
             counter_write(table, &partition, 1, Some(u64::from(max)))?,
-            Some(ApiError::invalid(format!("Endpoints limit reached (maximum is {max} per account and mode)"))),
+            Some(ApiError::invalid(format!(
+                "Endpoints limit reached (maximum is {max} per account and mode)"
+            ))),
         )
         .commit(db)
         .await
@@ -107,19 +127,35 @@ pub struct EndpointFilter {
     pub event: Option<EventSelector>,
 }
 
-pub async fn list(db: &Db, tenant: &Tenant, filter: &EndpointFilter, page: PageRequest) -> Result<Page<Endpoint>, ApiError> {
+pub async fn list(
+    db: &Db,
+    tenant: &Tenant,
+    filter: &EndpointFilter,
+    page: PageRequest,
+) -> Result<Page<Endpoint>, ApiError> {
     let mut conditions = Filter::default();
     if let Some(url) = &filter.url {
-        conditions = conditions.clause("contains(#url, :url)", &[("#url", "url")], vec![(":url", s(url))]);
+        conditions = conditions.clause(
+            "contains(#url, :url)",
+            &[("#url", "url")],
+            vec![(":url", s(url))],
+        );
     }
     if let Some(enabled) = filter.enabled {
-        conditions = conditions.clause("#enabled = :enabled", &[("#enabled", "enabled")], vec![(":enabled", AttributeValue::Bool(enabled))]);
+        conditions = conditions.clause(
+            "#enabled = :enabled",
+            &[("#enabled", "enabled")],
+            vec![(":enabled", AttributeValue::Bool(enabled))],
+        );
     }
     if let Some(event) = filter.event {
         conditions = conditions.clause(
             "(contains(#events, :event) OR contains(#events, :all))",
             &[("#events", "events")],
-            vec![(":event", s(event.to_string())), (":all", s(EventSelector::All.to_string()))],
+            vec![
+                (":event", s(event.to_string())),
+                (":all", s(EventSelector::All.to_string())),
+            ],
         );
     }
     let listing = Listing {
@@ -145,7 +181,12 @@ fn listing_is_unfiltered(filter: &EndpointFilter) -> bool {
 
 /// Writes the client-editable fields of `after` over `before`, atomically moving the
 /// URL guard when the URL changed. 409 if the endpoint changed since `before` was read.
-pub async fn update(db: &Db, tenant: &Tenant, before: &Endpoint, after: &Endpoint) -> Result<(), ApiError> {
+pub async fn update(
+    db: &Db,
+    tenant: &Tenant,
+    before: &Endpoint,
+    after: &Endpoint,
+) -> Result<(), ApiError> {
     let table = &db.tables.endpoints;
     let partition = tenant.partition();
     let update = Update::builder()
@@ -170,17 +211,32 @@ pub async fn update(db: &Db, tenant: &Tenant, before: &Endpoint, after: &Endpoin
         .expression_attribute_values(":rev", n(before.revision))
         .build()
         .map_err(ApiError::internal)?;
-    let mut transaction = Transaction::new().write(TransactWriteItem::builder().update(update).build(), Some(changed_concurrently()));
+    let mut transaction = Transaction::new().write(
+        TransactWriteItem::builder().update(update).build(),
+        Some(changed_concurrently()),
+    );
     if before.url.identity() != after.url.identity() {
         transaction = transaction
-            .write(delete_key(table, &partition, &url_guard_key(&before.url), None)?, None)
-            .write(put_new(table, url_guard(tenant, after), "pk")?, Some(duplicate_url()));
+            .write(
+                delete_key(table, &partition, &url_guard_key(&before.url), None)?,
+                None,
+            )
+            .write(
+                put_new(table, url_guard(tenant, after), "pk")?,
+                Some(duplicate_url()),
+            );
     }
     transaction.commit(db).await
 }
 
 /// Enables or disables an endpoint. Enabling clears the error counters and the block.
-pub async fn set_enabled(db: &Db, tenant: &Tenant, id: &str, enabled: bool, now: Timestamp) -> Result<Option<Endpoint>, ApiError> {
+pub async fn set_enabled(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    enabled: bool,
+    now: Timestamp,
+) -> Result<Option<Endpoint>, ApiError> {
     if !crate::ids::looks_like("ep", id) {
         return Ok(None);
     }
@@ -215,7 +271,13 @@ pub async fn set_enabled(db: &Db, tenant: &Tenant, id: &str, enabled: bool, now:
 }
 
 /// Stores rotated secrets, if the endpoint is still as read.
-pub async fn set_secrets(db: &Db, tenant: &Tenant, before: &Endpoint, secrets: &SigningSecrets, now: Timestamp) -> Result<(), ApiError> {
+pub async fn set_secrets(
+    db: &Db,
+    tenant: &Tenant,
+    before: &Endpoint,
+    secrets: &SigningSecrets,
+    now: Timestamp,
+) -> Result<(), ApiError> {
     db.client
         .update_item()
         .table_name(&db.tables.endpoints)
@@ -229,7 +291,13 @@ pub async fn set_secrets(db: &Db, tenant: &Tenant, before: &Endpoint, secrets: &
         .expression_attribute_values(":rev", n(before.revision))
         .send()
         .await
-        .map_err(|e| if is_condition_failure(&e) { changed_concurrently() } else { failed(e) })?;
+        .map_err(|e| {
+            if is_condition_failure(&e) {
+                changed_concurrently()
+            } else {
+                failed(e)
+            }
+        })?;
     Ok(())
 }
 
@@ -239,10 +307,18 @@ pub async fn delete(db: &Db, tenant: &Tenant, endpoint: &Endpoint) -> Result<(),
     let partition = tenant.partition();
     Transaction::new()
         .write(
-            delete_key(table, &partition, &endpoint.id, Some(("revision = :rev", endpoint.revision)))?,
+            delete_key(
+                table,
+                &partition,
+                &endpoint.id,
+                Some(("revision = :rev", endpoint.revision)),
+            )?,
             Some(changed_concurrently()),
         )
-        .write(delete_key(table, &partition, &url_guard_key(&endpoint.url), None)?, None)
+        .write(
+            delete_key(table, &partition, &url_guard_key(&endpoint.url), None)?,
+            None,
+        )
         .write(counter_write(table, &partition, -1, None)?, None)
         .commit(db)
         .await

@@ -78,7 +78,11 @@ where
     R: std::fmt::Debug,
 {
     match error.code() {
-        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded") => {
+        Some(
+            "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded",
+        ) => {
             tracing::warn!(error = %DisplayErrorContext(&error), "DynamoDB throttled");
             ApiError::Unavailable
         }

@@ -26,8 +26,10 @@ impl Filter {
         values: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
     ) -> Self {
         self.clauses.push(clause.into());
-        self.names.extend(names.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        self.values.extend(values.into_iter().map(|(k, v)| (k.to_string(), v)));
+        self.names
+            .extend(names.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.values
+            .extend(values.into_iter().map(|(k, v)| (k.to_string(), v)));
         self
     }
 
@@ -93,7 +95,11 @@ impl Listing<'_> {
     }
 
     /// The items of one page, newest first.
-    pub(crate) async fn page<T: DeserializeOwned>(&self, db: &Db, request: PageRequest) -> Result<Vec<T>, ApiError> {
+    pub(crate) async fn page<T: DeserializeOwned>(
+        &self,
+        db: &Db,
+        request: PageRequest,
+    ) -> Result<Vec<T>, ApiError> {
         let mut start = None;
         let mut to_skip = request.offset();
         while to_skip > 0 {
@@ -148,7 +154,11 @@ impl Listing<'_> {
         } else {
             self.page(db, request).await?
         };
-        Ok(Page { items, total, request })
+        Ok(Page {
+            items,
+            total,
+            request,
+        })
     }
 }
 
@@ -169,7 +179,11 @@ pub(crate) async fn read_counter(db: &Db, table: &str, partition: &str) -> Resul
         .map_err(failed)?;
     Ok(out
         .item
-        .and_then(|item| item.get("count").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()))
+        .and_then(|item| {
+            item.get("count")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+        })
         .unwrap_or(0))
 }
 

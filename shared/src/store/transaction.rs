@@ -21,7 +21,11 @@ impl Transaction {
     }
 
     /// Adds a write; `on_condition_failed` is returned if its condition is what failed.
-    pub(crate) fn write(mut self, write: TransactWriteItem, on_condition_failed: Option<ApiError>) -> Self {
+    pub(crate) fn write(
+        mut self,
+        write: TransactWriteItem,
+        on_condition_failed: Option<ApiError>,
+    ) -> Self {
         self.writes.push(write);
         self.on_condition_failed.push(on_condition_failed);
         self
@@ -51,11 +55,16 @@ impl Transaction {
                         .on_condition_failed
                         .get_mut(index)
                         .and_then(Option::take)
-                        .unwrap_or_else(|| ApiError::internal(format!("unexpected condition failure on write {index}"))));
+                        .unwrap_or_else(|| {
+                            ApiError::internal(format!(
+                                "unexpected condition failure on write {index}"
+                            ))
+                        }));
                 }
                 Some("TransactionConflict") => {
                     return Err(ApiError::Conflict(
-                        "The resource was changed by another request at the same time; retry".into(),
+                        "The resource was changed by another request at the same time; retry"
+                            .into(),
                     ));
                 }
                 _ => {}

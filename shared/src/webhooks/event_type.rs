@@ -101,7 +101,9 @@ impl FromStr for EventSelector {
         }
         let event: EventType = s.parse()?;
         if !event.is_subscribable() {
-            return Err(format!("Event {s:?} cannot be subscribed to; it is sent only by the test route"));
+            return Err(format!(
+                "Event {s:?} cannot be subscribed to; it is sent only by the test route"
+            ));
         }
         Ok(EventSelector::Only(event))
     }

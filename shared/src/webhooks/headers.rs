@@ -32,11 +32,17 @@ impl CustomHeaders {
         for (name, value) in raw {
             let lower = name.to_ascii_lowercase();
             if HeaderName::from_bytes(lower.as_bytes()).is_err() {
-                errors.push(format!("Header name {name:?} is not a valid HTTP header name"));
+                errors.push(format!(
+                    "Header name {name:?} is not a valid HTTP header name"
+                ));
                 continue;
             }
-            if RESERVED.contains(&lower.as_str()) || RESERVED_PREFIXES.iter().any(|p| lower.starts_with(p)) {
-                errors.push(format!("Header {name:?} is set by PushGuard and cannot be overridden"));
+            if RESERVED.contains(&lower.as_str())
+                || RESERVED_PREFIXES.iter().any(|p| lower.starts_with(p))
+            {
+                errors.push(format!(
+                    "Header {name:?} is set by PushGuard and cannot be overridden"
+                ));
                 continue;
             }
             if value.len() > MAX_VALUE_LENGTH || HeaderValue::from_str(&value).is_err() {
@@ -47,7 +53,11 @@ impl CustomHeaders {
             }
             headers.insert(lower, value);
         }
-        if errors.is_empty() { Ok(CustomHeaders(headers)) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(CustomHeaders(headers))
+        } else {
+            Err(errors)
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -60,13 +70,19 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn valid_headers_are_kept_lower_cased() {
         let headers = CustomHeaders::parse(map(&[("X-Team", "payments")])).unwrap();
-        assert_eq!(headers.iter().collect::<Vec<_>>(), vec![("x-team", "payments")]);
+        assert_eq!(
+            headers.iter().collect::<Vec<_>>(),
+            vec![("x-team", "payments")]
+        );
     }
 
     #[test]

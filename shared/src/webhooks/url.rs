@@ -20,7 +20,9 @@ impl WebhookUrl {
             return Err("Url can't be blank".into());
         }
         if text.len() > MAX_URL_LENGTH {
-            return Err(format!("Url is too long (maximum is {MAX_URL_LENGTH} characters)"));
+            return Err(format!(
+                "Url is too long (maximum is {MAX_URL_LENGTH} characters)"
+            ));
         }
         let url = Url::parse(text).map_err(|e| format!("Url is not a valid URL ({e})"))?;
         match url.scheme() {
@@ -94,7 +96,9 @@ impl TryFrom<String> for WebhookUrl {
     /// Stored URLs were validated when saved; re-reading them must not depend on the
     /// current private-target setting.
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Url::parse(&value).map(WebhookUrl).map_err(|e| e.to_string())
+        Url::parse(&value)
+            .map(WebhookUrl)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -136,9 +140,16 @@ mod tests {
 
     #[test]
     fn blank_long_and_fragment_urls_are_refused() {
-        assert_eq!(WebhookUrl::parse("  ", false).unwrap_err(), "Url can't be blank");
+        assert_eq!(
+            WebhookUrl::parse("  ", false).unwrap_err(),
+            "Url can't be blank"
+        );
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LENGTH));
-        assert!(WebhookUrl::parse(&long, false).unwrap_err().contains("too long"));
+        assert!(
+            WebhookUrl::parse(&long, false)
+                .unwrap_err()
+                .contains("too long")
+        );
         assert!(WebhookUrl::parse("https://example.com/#frag", false).is_err());
         assert!(WebhookUrl::parse("not a url", false).is_err());
     }

@@ -1,0 +1,88 @@
+//! The sample events in events/ go through each function's deployed router, as
+//! `sam local invoke` would hand them over (no Docker needed).
+
+use harness::TestStack;
+use serde_json::Value;
+use std::path::PathBuf;
+use tower::ServiceExt;
+
+const SAMPLE_KEY: &str = "pg_test_SampleEventsKey0000000000000";
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
+}
+
+/// Runs one event file through a router; returns the status and JSON body.
+async fn invoke(router: axum::Router, file: &str) -> (u16, Value) {
+    let text = std::fs::read_to_string(events_dir().join(file)).unwrap();
+    let request = lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("{file} is not a valid API Gateway event: {e}"));
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn every_sample_event_is_handled_by_its_function() {
+    let stack = TestStack::start().await;
+    let state = stack.stack.state.clone();
+    let created = pushguard::accounts::create(
+        &state.db,
+        "events@example.com",
+        shared::secrets::ApiKeySecret::parse(SAMPLE_KEY),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.test_key.expose(), SAMPLE_KEY);
+
+    let (status, body) = invoke(account::router(state.clone()), "account-health.json").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, body) = invoke(account::router(state.clone()), "account-show.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "events@example.com");
+    let (status, body) = invoke(account::router(state.clone()), "account-create-key.json").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["scopes"], serde_json::json!(["webhooks:read"]));
+
+    let (status, body) = invoke(
+        webhook_endpoints::router(state.clone()),
+        "webhook-endpoints-create.json",
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["url"], "https://example.com/pushguard");
+    let (status, body) = invoke(
+        webhook_endpoints::router(state.clone()),
+        "webhook-endpoints-list.json",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(1));
+
+    // A function answers only its own routes, as API Gateway routes them.
+    let (status, _) = invoke(account::router(state), "webhook-endpoints-list.json").await;
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn every_event_file_is_covered_above() {
+    let mut files: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    files.sort();
+    let source = include_str!("lambda_events.rs");
+    for file in files {
+        assert!(
+            source.contains(&format!("\"{file}\"")),
+            "{file} is not exercised by a test"
+        );
+    }
+}
