@@ -148,7 +148,12 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 request_nonces: table("REQUEST_NONCES_TABLE", "RequestNoncesTable"),
             };
             let db = Db::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
-            let created = accounts::create(&db, &email, None).await?;
+            let created = accounts::create(&db, &email, None)
+                .await
+                .map_err(|e| match e {
+                    shared::ApiError::Validation(messages) => messages.join("; "),
+                    other => other.to_string(),
+                })?;
             println!("account:  {}", created.account.id);
             println!("email:    {}", created.account.email);
             println!("live key: {}", created.live_key.expose());
