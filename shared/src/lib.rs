@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod pagination;
+pub mod rules;
 pub mod secrets;
 pub mod state;
 pub mod store;

@@ -404,27 +404,63 @@ async fn update_is_partial_and_validated() {
 }
 
 #[tokio::test]
-async fn filters_are_not_accepted_until_the_rule_language_exists() {
+async fn filters_are_parsed_when_saved_and_errors_give_the_position() {
     let stack = TestStack::start().await;
     let acct = stack.account("filter@example.com").await;
     let body = expect(
-        stack.post("/webhooks/endpoints", &acct.test_key, json!({ "url": "https://example.com/f", "events": ["*"], "filter": "order.value > 10" })).await,
+        stack
+            .post(
+                "/webhooks/endpoints",
+                &acct.test_key,
+                json!({ "url": "https://example.com/f", "events": ["*"], "filter": "value > " }),
+            )
+            .await,
         400,
     )
     .await;
-    assert!(body["errors"][0].as_str().unwrap().contains("Filter"));
+    assert_eq!(
+        body["errors"],
+        json!([
+            "Filter is invalid: expected a value to compare with, found the end of the rule at position 9"
+        ])
+    );
+    let filter = r#"value >= 10 and customer.email ends_with "@example.com""#;
     let created = expect(
         stack
             .post(
                 "/webhooks/endpoints",
                 &acct.test_key,
-                json!({ "url": "https://example.com/f", "events": ["*"], "filter": null }),
+                json!({ "url": "https://example.com/f", "events": ["*"], "filter": filter }),
             )
             .await,
         201,
     )
     .await;
-    assert_eq!(created["filter"], Value::Null);
+    assert_eq!(created["filter"], filter);
+    let path = format!("/webhooks/endpoints/{}", id(&created));
+    expect(
+        stack
+            .put(
+                &path,
+                &acct.test_key,
+                json!({ "filter": "value matches '['" }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        expect(stack.get(&path, &acct.test_key).await, 200).await["filter"],
+        filter
+    );
+    let cleared = expect(
+        stack
+            .put(&path, &acct.test_key, json!({ "filter": null }))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(cleared["filter"], Value::Null);
 }
 
 #[tokio::test]

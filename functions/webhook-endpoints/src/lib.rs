@@ -18,6 +18,7 @@ use shared::{
     http::{ApiJson, OptionalJson, nullable},
     ids::new_id,
     pagination::PageParams,
+    rules::Rule,
     secrets::{self, SigningSecrets},
     store::endpoints::{self as store, EndpointFilter},
     webhooks::{CustomHeaders, Endpoint, EventSelector, WebhookUrl},
@@ -167,9 +168,8 @@ impl EndpointInput {
             Some(text) => text.filter(|t| !t.trim().is_empty()),
             None => current.and_then(|c| c.filter.clone()),
         };
-        if filter.is_some() {
-            // The rule language arrives with delivery; refusing beats storing a filter that is ignored.
-            errors.add("Filter is not supported yet; leave it null");
+        if let Some(Err(error)) = filter.as_deref().map(Rule::parse) {
+            errors.add(format!("Filter is invalid: {error}"));
         }
         errors.finish()?;
         Ok(EndpointFields {
