@@ -10,6 +10,8 @@ pub struct Tables {
     pub api_keys: String,
     pub endpoints: String,
     pub request_nonces: String,
+    pub events: String,
+    pub webhook_logs: String,
 }
 
 /// Everything a function needs to know about its surroundings.
@@ -28,6 +30,25 @@ pub struct Config {
     pub auth_cache_ttl: Duration,
     /// How far a signed request's timestamp may be from now.
     pub signed_request_tolerance: Duration,
+    pub delivery: DeliveryConfig,
+    /// Days that events and delivery logs are kept.
+    pub retention_days: u32,
+    /// An event still pending this long after its commit is re-sent by the scheduler.
+    pub pending_event_grace: Duration,
+}
+
+/// How deliveries are made, retried, and when endpoints are disabled.
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    pub timeout: Duration,
+    pub retry_schedule: crate::webhooks::retry::RetrySchedule,
+    /// Consecutive failed attempts that disable an endpoint ...
+    pub disable_after_failures: u32,
+    /// ... provided they span at least this long.
+    pub disable_after: Duration,
+    /// Delays up to this wait on the deliveries queue (SQS's maximum is 15 minutes);
+    /// longer ones wait in the logs table for the scheduler.
+    pub max_queue_delay: Duration,
 }
 
 /// A missing or malformed environment variable.
@@ -59,6 +80,8 @@ impl Config {
                 api_keys: required("API_KEYS_TABLE")?,
                 endpoints: required("ENDPOINTS_TABLE")?,
                 request_nonces: required("REQUEST_NONCES_TABLE")?,
+                events: required("EVENTS_TABLE")?,
+                webhook_logs: required("WEBHOOK_LOGS_TABLE")?,
             },
             events_queue_url: lookup("EVENTS_QUEUE_URL").filter(|v| !v.is_empty()),
             deliveries_queue_url: lookup("DELIVERIES_QUEUE_URL").filter(|v| !v.is_empty()),
@@ -74,6 +97,35 @@ impl Config {
             signed_request_tolerance: Duration::from_secs(number(
                 "SIGNED_REQUEST_TOLERANCE_SECONDS",
                 &parsed("SIGNED_REQUEST_TOLERANCE_SECONDS", "180")?,
+            )?),
+            delivery: DeliveryConfig {
+                timeout: Duration::from_secs(number(
+                    "DELIVERY_TIMEOUT_SECONDS",
+                    &parsed("DELIVERY_TIMEOUT_SECONDS", "15")?,
+                )?),
+                retry_schedule: crate::webhooks::retry::RetrySchedule::parse(
+                    &parsed("RETRY_SCHEDULE", crate::webhooks::retry::DEFAULT_SCHEDULE)?,
+                    number("RETRY_JITTER", &parsed("RETRY_JITTER", "0.1")?)?,
+                )
+                .map_err(|e| ConfigError(format!("RETRY_SCHEDULE: {e}")))?,
+                disable_after_failures: number(
+                    "DISABLE_AFTER_FAILURES",
+                    &parsed("DISABLE_AFTER_FAILURES", "15")?,
+                )?,
+                disable_after: Duration::from_secs(number(
+                    "DISABLE_AFTER_SECONDS",
+                    &parsed("DISABLE_AFTER_SECONDS", "86400")?,
+                )?),
+                max_queue_delay: Duration::from_secs(number(
+                    "MAX_QUEUE_DELAY_SECONDS",
+                    &parsed("MAX_QUEUE_DELAY_SECONDS", "900")?,
+                )?)
+                .min(Duration::from_secs(900)),
+            },
+            retention_days: number("RETENTION_DAYS", &parsed("RETENTION_DAYS", "30")?)?,
+            pending_event_grace: Duration::from_secs(number(
+                "PENDING_EVENT_GRACE_SECONDS",
+                &parsed("PENDING_EVENT_GRACE_SECONDS", "60")?,
             )?),
         })
     }
@@ -110,11 +162,13 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    const TABLES: [(&str, &str); 4] = [
+    const TABLES: [(&str, &str); 6] = [
         ("ACCOUNTS_TABLE", "a"),
         ("API_KEYS_TABLE", "k"),
         ("ENDPOINTS_TABLE", "e"),
         ("REQUEST_NONCES_TABLE", "n"),
+        ("EVENTS_TABLE", "v"),
+        ("WEBHOOK_LOGS_TABLE", "l"),
     ];
 
     #[test]
@@ -124,12 +178,27 @@ mod tests {
         assert!(!config.allow_private_targets);
         assert_eq!(config.auth_cache_ttl, Duration::from_secs(30));
         assert_eq!(config.tables.endpoints, "e");
+        assert_eq!(config.delivery.retry_schedule.retry_limit(), 10);
+        assert_eq!(config.delivery.disable_after_failures, 15);
+        assert_eq!(config.delivery.timeout, Duration::from_secs(15));
+        assert_eq!(config.retention_days, 30);
+    }
+
+    #[test]
+    fn tests_can_shrink_the_schedule() {
+        let mut pairs = TABLES.to_vec();
+        pairs.extend([("RETRY_SCHEDULE", "1s,2s"), ("RETRY_JITTER", "0"), ("MAX_QUEUE_DELAY_SECONDS", "5000")]);
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(config.delivery.retry_schedule.retry_limit(), 2);
+        assert_eq!(config.delivery.max_queue_delay, Duration::from_secs(900), "SQS cannot delay longer");
+        pairs.push(("RETRY_SCHEDULE", "soon"));
+        assert!(Config::from_lookup(lookup(&pairs)).is_err());
     }
 
     #[test]
     fn missing_table_is_an_error_naming_the_variable() {
-        let err = Config::from_lookup(lookup(&TABLES[..3])).unwrap_err();
-        assert!(err.to_string().contains("REQUEST_NONCES_TABLE"), "{err}");
+        let err = Config::from_lookup(lookup(&TABLES[..5])).unwrap_err();
+        assert!(err.to_string().contains("WEBHOOK_LOGS_TABLE"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod ids;
 pub mod pagination;

@@ -62,6 +62,13 @@ impl Tenant {
         self.mode
     }
 
+    /// The tenant a partition key value names (queue messages carry it).
+    pub fn from_partition(partition: &str) -> Option<Self> {
+        let (account_id, mode) = partition.rsplit_once('#')?;
+        crate::ids::looks_like("acct", account_id).then_some(())?;
+        Some(Tenant::new(account_id, mode.parse().ok()?))
+    }
+
     /// The partition key value of this tenant's items.
     pub fn partition(&self) -> String {
         format!("{}#{}", self.account_id, self.mode)
@@ -78,5 +85,13 @@ mod tests {
         let test = Tenant::new("acct_1", Mode::Test);
         assert_ne!(live.partition(), test.partition());
         assert_eq!(live.partition(), "acct_1#live");
+    }
+
+    #[test]
+    fn partitions_parse_back() {
+        let tenant = Tenant::new(crate::ids::new_id("acct"), Mode::Test);
+        assert_eq!(Tenant::from_partition(&tenant.partition()), Some(tenant));
+        assert_eq!(Tenant::from_partition("acct_1#staging"), None);
+        assert_eq!(Tenant::from_partition("nonsense"), None);
     }
 }

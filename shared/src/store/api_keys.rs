@@ -60,6 +60,7 @@ fn listing<'a>(db: &'a Db, account_id: &str, sort_prefix: &'a str, filter: Filte
         partition: account_id.to_string(),
         sort_attribute: "id",
         sort_prefix,
+        sort_from: None,
         filter,
     }
 }

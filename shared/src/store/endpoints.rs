@@ -165,6 +165,7 @@ pub async fn list(
         partition: tenant.partition(),
         sort_attribute: "sk",
         sort_prefix: ENDPOINT_PREFIX,
+        sort_from: None,
         filter: conditions,
     };
     let counter = if listing_is_unfiltered(filter) {

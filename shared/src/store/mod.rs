@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod endpoints;
+pub mod events;
+pub mod logs;
 mod paging;
 pub mod request_nonces;
 mod transaction;

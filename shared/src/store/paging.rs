@@ -46,6 +46,8 @@ pub(crate) struct Listing<'a> {
     pub partition: String,
     pub sort_attribute: &'a str,
     pub sort_prefix: &'a str,
+    /// Only sort keys from this one on (a retention window), when set.
+    pub sort_from: Option<String>,
     pub filter: Filter,
 }
 
@@ -56,12 +58,20 @@ impl Listing<'_> {
             .query()
             .table_name(self.table)
             .set_index_name(self.index.map(str::to_string))
-            .key_condition_expression("#kp = :kp AND begins_with(#ks, :ks)")
             .expression_attribute_names("#kp", self.partition_attribute)
             .expression_attribute_names("#ks", self.sort_attribute)
             .expression_attribute_values(":kp", s(&self.partition))
-            .expression_attribute_values(":ks", s(self.sort_prefix))
             .scan_index_forward(false);
+        query = match &self.sort_from {
+            None => query
+                .key_condition_expression("#kp = :kp AND begins_with(#ks, :ks)")
+                .expression_attribute_values(":ks", s(self.sort_prefix)),
+            // '~' sorts after every id character, closing the prefix's range.
+            Some(from) => query
+                .key_condition_expression("#kp = :kp AND #ks BETWEEN :from AND :to")
+                .expression_attribute_values(":from", s(from))
+                .expression_attribute_values(":to", s(format!("{}~", self.sort_prefix))),
+        };
         if !self.filter.is_empty() {
             query = query.filter_expression(self.filter.clauses.join(" AND "));
             for (k, v) in &self.filter.names {
@@ -210,4 +220,96 @@ pub(crate) fn counter_write(
     Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
         .update(update.build().map_err(ApiError::internal)?)
         .build())
+}
+
+/// The first instant of the retention window: the start of the UTC day `days - 1`
+/// days before `now`. Items of earlier days are no longer listed or counted.
+pub(crate) fn window_start(now: crate::Timestamp, days: u32) -> crate::Timestamp {
+    const DAY_MS: i64 = 86_400_000;
+    let today = now.as_millis().div_euclid(DAY_MS);
+    crate::Timestamp::from_millis((today - i64::from(days.max(1)) + 1) * DAY_MS)
+}
+
+/// When DynamoDB may delete an item created at `created`: a day after it left the window.
+pub(crate) fn expiry_epoch(created: crate::Timestamp, days: u32) -> i64 {
+    const DAY_S: i64 = 86_400;
+    (created.as_epoch_seconds().div_euclid(DAY_S) + i64::from(days) + 1) * DAY_S
+}
+
+/// The smallest sort key of an id made at or after `from` (`{prefix}{ULID}`).
+pub(crate) fn first_id_at(prefix: &str, from: crate::Timestamp) -> String {
+    format!("{prefix}{}", ulid::Ulid::from_parts(from.as_millis().max(0) as u64, 0))
+}
+
+fn day_of(at: crate::Timestamp) -> String {
+    at.to_string()[..10].to_string()
+}
+
+/// A write that counts one more item created on `at`'s day.
+pub(crate) fn day_counter_write(table: &str, partition: &str, at: crate::Timestamp) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, ApiError> {
+    let update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(table)
+        .key("pk", s(partition))
+        .key("sk", s(format!("{COUNTER_SORT_KEY}#{}", day_of(at))))
+        .update_expression("ADD #c :one")
+        .expression_attribute_names("#c", "count")
+        .expression_attribute_values(":one", n(1))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build())
+}
+
+/// Items counted on the days from `from` on: the exact size of an unfiltered list.
+pub(crate) async fn sum_day_counters(db: &Db, table: &str, partition: &str, from: crate::Timestamp) -> Result<u64, ApiError> {
+    let mut total = 0;
+    let mut start = None;
+    loop {
+        let out = db
+            .client
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":from", s(format!("{COUNTER_SORT_KEY}#{}", day_of(from))))
+            .expression_attribute_values(":to", s(format!("{COUNTER_SORT_KEY}#~")))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(failed)?;
+        total += out
+            .items()
+            .iter()
+            .filter_map(|item| item.get("count").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok()))
+            .sum::<u64>();
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(total);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Timestamp;
+
+    #[test]
+    fn the_window_starts_at_midnight_and_expiry_follows_it() {
+        let now = Timestamp::parse("2026-11-21T15:30:00.000+00:00").unwrap();
+        assert_eq!(window_start(now, 30).to_string(), "2026-10-23T00:00:00.000+00:00");
+        assert_eq!(window_start(now, 1).to_string(), "2026-11-21T00:00:00.000+00:00");
+        let expiry = Timestamp::from_millis(expiry_epoch(now, 30) * 1000);
+        assert_eq!(expiry.to_string(), "2026-12-22T00:00:00.000+00:00");
+        assert!(window_start(expiry, 30) > now, "expired items are outside the window");
+    }
+
+    #[test]
+    fn ids_made_from_the_window_start_on_sort_after_its_bound() {
+        let from = Timestamp::parse("2026-11-21T00:00:00.000+00:00").unwrap();
+        let bound = first_id_at("evt_", from);
+        let later = format!("evt_{}", ulid::Ulid::from_parts(from.as_millis() as u64 + 1, 5));
+        let earlier = format!("evt_{}", ulid::Ulid::from_parts(from.as_millis() as u64 - 1, u128::MAX >> 48));
+        assert!(bound < later && earlier < bound);
+    }
 }

@@ -3,10 +3,15 @@
 mod endpoint;
 mod event_type;
 mod headers;
+pub mod log;
 pub mod net;
+pub mod outbound;
+pub mod retry;
+pub mod signing;
 mod url;
 
 pub use endpoint::{Endpoint, EndpointView};
 pub use event_type::{EventSelector, EventType};
 pub use headers::CustomHeaders;
+pub use log::{LogStatus, WebhookLog, WebhookLogView};
 pub use url::WebhookUrl;

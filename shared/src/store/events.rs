@@ -1,0 +1,187 @@
+//! The events table: key (`pk` = tenant, `sk` = event id), per-day counters, and the
+//! sparse `pending` index (`pending_shard`, `pending_since`) holding only events not
+//! yet dispatched, which the scheduler re-sends if their queue message was lost.
+
+use super::{
+    Db, Item, Transaction, failed, from_item, keyed_item, n,
+    paging::{Filter, Listing, day_counter_write, expiry_epoch, first_id_at, sum_day_counters, window_start},
+    s,
+};
+use crate::{
+    ApiError, Tenant, Timestamp,
+    events::{DispatchMessage, Event, EventStatus},
+    pagination::{Page, PageRequest},
+};
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use sha2::{Digest, Sha256};
+
+pub const PENDING_INDEX: &str = "pending";
+/// The pending index is spread over this many partitions.
+pub const PENDING_SHARDS: u8 = 4;
+const EVENT_PREFIX: &str = "evt_";
+
+fn pending_shard(event_id: &str) -> String {
+    format!("p{}", Sha256::digest(event_id.as_bytes())[0] % PENDING_SHARDS)
+}
+
+fn with_pending(mut item: Item, event: &Event) -> Item {
+    item.insert("pending_shard".into(), s(pending_shard(&event.id)));
+    item.insert("pending_since".into(), s(Timestamp::now().to_string()));
+    item
+}
+
+impl Transaction {
+    /// Adds `event` to this transaction: the outbox. It commits with the change that
+    /// caused it, or not at all. Send it with [`enqueue`] after the commit.
+    pub(crate) fn with_event(self, db: &Db, tenant: &Tenant, event: &Event, retention_days: u32) -> Result<Self, ApiError> {
+        let partition = tenant.partition();
+        let mut item = with_pending(keyed_item(&partition, &event.id, event)?, event);
+        item.insert("expires_at_epoch".into(), n(expiry_epoch(event.created_at, retention_days)));
+        let put = Put::builder()
+            .table_name(&db.tables.events)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(ApiError::internal)?;
+        Ok(self
+            .write(TransactWriteItem::builder().put(put).build(), Some(ApiError::Conflict("Event id already exists".into())))
+            .write(day_counter_write(&db.tables.events, &partition, event.created_at)?, None))
+    }
+}
+
+/// Records a published event (`POST /events`): the event alone is the change.
+pub async fn create(db: &Db, tenant: &Tenant, event: &Event, retention_days: u32) -> Result<(), ApiError> {
+    Transaction::new().with_event(db, tenant, event, retention_days)?.commit(db).await
+}
+
+/// Hands a committed event to the dispatcher. A lost message is not lost work: the
+/// scheduler re-sends events still pending after a grace period.
+pub async fn enqueue(sqs: &aws_sdk_sqs::Client, queue_url: Option<&str>, message: &DispatchMessage) {
+    let Some(queue_url) = queue_url else {
+        tracing::warn!(event_id = %message.event_id, "EVENTS_QUEUE_URL is not set; the scheduler will dispatch the event");
+        return;
+    };
+    let body = serde_json::to_string(message).unwrap_or_default();
+    if let Err(error) = sqs.send_message().queue_url(queue_url).message_body(body).send().await {
+        tracing::warn!(event_id = %message.event_id, error = %aws_sdk_sqs::error::DisplayErrorContext(error), "enqueue failed; the scheduler will retry");
+    }
+}
+
+pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, ApiError> {
+    if !crate::ids::looks_like("evt", id) {
+        return Ok(None);
+    }
+    let out = db
+        .client
+        .get_item()
+        .table_name(&db.tables.events)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(failed)?;
+    out.item.map(from_item).transpose()
+}
+
+/// Events of the retention window, newest first; `event_type` narrows.
+pub async fn list(db: &Db, tenant: &Tenant, event_type: Option<&str>, page: PageRequest, retention_days: u32) -> Result<Page<Event>, ApiError> {
+    let from = window_start(Timestamp::now(), retention_days);
+    let mut filter = Filter::default();
+    if let Some(event_type) = event_type {
+        filter = filter.clause("#type = :type", &[("#type", "type")], vec![(":type", s(event_type))]);
+    }
+    let listing = Listing {
+        table: &db.tables.events,
+        index: None,
+        partition_attribute: "pk",
+        partition: tenant.partition(),
+        sort_attribute: "sk",
+        sort_prefix: EVENT_PREFIX,
+        sort_from: Some(first_id_at(EVENT_PREFIX, from)),
+        filter,
+    };
+    let counter = if listing.filter.is_empty() {
+        Some(sum_day_counters(db, &db.tables.events, &tenant.partition(), from).await?)
+    } else {
+        None
+    };
+    listing.fetch(db, page, counter).await
+}
+
+/// Marks a replay of an event dispatched, leaving the pending index. A newer replay
+/// that started meanwhile stays pending.
+pub async fn mark_dispatched(db: &Db, tenant: &Tenant, id: &str, replay: u32) -> Result<(), ApiError> {
+    let result = db
+        .client
+        .update_item()
+        .table_name(&db.tables.events)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .update_expression("SET #status = :dispatched, dispatched_at = :now REMOVE pending_shard, pending_since")
+        .condition_expression("attribute_exists(pk) AND replays = :replay")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":dispatched", s("dispatched"))
+        .expression_attribute_values(":now", s(Timestamp::now().to_string()))
+        .expression_attribute_values(":replay", n(replay))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if super::is_condition_failure(&e) => Ok(()),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// Starts a replay: the event is pending again under a new replay number.
+pub async fn start_replay(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, ApiError> {
+    if !crate::ids::looks_like("evt", id) {
+        return Ok(None);
+    }
+    let result = db
+        .client
+        .update_item()
+        .table_name(&db.tables.events)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .update_expression("SET #status = :pending, pending_shard = :shard, pending_since = :since ADD replays :one REMOVE dispatched_at")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":pending", s("pending"))
+        .expression_attribute_values(":shard", s(pending_shard(id)))
+        .expression_attribute_values(":since", s(Timestamp::now().to_string()))
+        .expression_attribute_values(":one", n(1))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(out) => out.attributes.map(from_item).transpose(),
+        Err(e) if super::is_condition_failure(&e) => Ok(None),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// Events of one shard of the pending index committed before `before`, oldest first.
+pub async fn pending_before(db: &Db, shard: u8, before: Timestamp, limit: i32) -> Result<Vec<DispatchMessage>, ApiError> {
+    let out = db
+        .client
+        .query()
+        .table_name(&db.tables.events)
+        .index_name(PENDING_INDEX)
+        .key_condition_expression("pending_shard = :shard AND pending_since < :before")
+        .expression_attribute_values(":shard", s(format!("p{shard}")))
+        .expression_attribute_values(":before", s(before.to_string()))
+        .limit(limit)
+        .send()
+        .await
+        .map_err(failed)?;
+    Ok(out
+        .items()
+        .iter()
+        .filter_map(|item| {
+            let tenant = item.get("pk")?.as_s().ok()?.clone();
+            let event: Event = serde_dynamo::from_item(item.clone()).ok()?;
+            (event.status == EventStatus::Pending).then(|| DispatchMessage { tenant, event_id: event.id, replay: event.replays })
+        })
+        .collect())
+}

@@ -1,0 +1,158 @@
+use crate::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStatus {
+    /// Created; the first attempt has not finished.
+    Pending,
+    /// An attempt failed and another is scheduled (`next_retry_at`).
+    Retrying,
+    Succeeded,
+    /// Retries are exhausted, the receiver answered 410, or the endpoint went away.
+    Failed,
+}
+
+impl std::str::FromStr for LogStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(LogStatus::Pending),
+            "retrying" => Ok(LogStatus::Retrying),
+            "succeeded" => Ok(LogStatus::Succeeded),
+            "failed" => Ok(LogStatus::Failed),
+            _ => Err(format!("Status must be one of pending, retrying, succeeded, failed; got {s:?}")),
+        }
+    }
+}
+
+/// One delivery of one event to one target, with the outcome of its latest attempt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookLog {
+    pub id: String,
+    /// The endpoint delivered to; `None` for a product's or payment's `webhook_url`
+    /// (and simulations), which the account's webhook secret signs.
+    pub endpoint_id: Option<String>,
+    /// The target as stored (credentials included); views mask it.
+    pub url: String,
+    pub event: String,
+    pub event_id: Option<String>,
+    pub payload: Value,
+    pub status: LogStatus,
+    /// 0 until an attempt got a response.
+    pub response_code: u16,
+    pub response: Option<String>,
+    pub response_headers: BTreeMap<String, String>,
+    pub duration_ms: u64,
+    /// Attempts made so far; the API shows `retries` = attempts after the first.
+    pub attempts: u32,
+    pub retry_limit: u32,
+    pub next_retry_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A log as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct WebhookLogView<'a> {
+    pub id: &'a str,
+    pub endpoint_id: Option<&'a str>,
+    pub url: String,
+    pub event: &'a str,
+    pub event_id: Option<&'a str>,
+    pub payload: &'a Value,
+    pub status: LogStatus,
+    pub response_code: u16,
+    pub response: Option<&'a str>,
+    pub response_headers: &'a BTreeMap<String, String>,
+    pub duration_ms: u64,
+    pub retries: u32,
+    pub retry_limit: u32,
+    pub next_retry_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl WebhookLog {
+    /// A pending delivery of `event` (type, id, payload) to `url`.
+    pub fn pending(id: String, endpoint_id: Option<String>, url: String, event: &str, event_id: Option<&str>, payload: Value, retry_limit: u32) -> Self {
+        let now = Timestamp::now();
+        WebhookLog {
+            id,
+            endpoint_id,
+            url,
+            event: event.to_string(),
+            event_id: event_id.map(str::to_string),
+            payload,
+            status: LogStatus::Pending,
+            response_code: 0,
+            response: None,
+            response_headers: BTreeMap::new(),
+            duration_ms: 0,
+            attempts: 0,
+            retry_limit,
+            next_retry_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn view(&self) -> WebhookLogView<'_> {
+        let url = url::Url::parse(&self.url)
+            .map(|u| super::url::mask(&u))
+            .unwrap_or_else(|_| self.url.clone());
+        WebhookLogView {
+            id: &self.id,
+            endpoint_id: self.endpoint_id.as_deref(),
+            url,
+            event: &self.event,
+            event_id: self.event_id.as_deref(),
+            payload: &self.payload,
+            status: self.status,
+            response_code: self.response_code,
+            response: self.response.as_deref(),
+            response_headers: &self.response_headers,
+            duration_ms: self.duration_ms,
+            retries: self.attempts.saturating_sub(1),
+            retry_limit: self.retry_limit,
+            next_retry_at: self.next_retry_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// The id of the delivery of one event (one replay of it) to one target. Derived, so
+/// a redelivered queue message finds the log it already created instead of a new one;
+/// it starts with the event's ULID, so logs sort by event time.
+pub fn delivery_id(event_id: &str, replay: u32, target: &str) -> String {
+    let time_part = event_id.strip_prefix("evt_").unwrap_or(event_id);
+    let digest = Sha256::digest(format!("{replay}\n{target}").as_bytes());
+    format!("log_{time_part}_{}", &hex::encode(digest)[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_ids_are_stable_per_target_and_replay() {
+        let a = delivery_id("evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", 0, "ep_1");
+        assert_eq!(a, delivery_id("evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", 0, "ep_1"));
+        assert_ne!(a, delivery_id("evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", 1, "ep_1"));
+        assert_ne!(a, delivery_id("evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", 0, "ep_2"));
+        assert!(a.starts_with("log_01ARZ3NDEKTSV4RRFFQ69G5FAV_"));
+    }
+
+    #[test]
+    fn views_mask_credentials_and_count_retries() {
+        let mut log = WebhookLog::pending("log_1".into(), None, "https://u:p@example.com/x".into(), "order:paid", None, Value::Null, 10);
+        log.attempts = 3;
+        let view = log.view();
+        assert_eq!(view.url, "https://****:****@example.com/x");
+        assert_eq!(view.retries, 2);
+    }
+}

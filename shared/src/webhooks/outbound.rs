@@ -1,0 +1,161 @@
+//! Outbound HTTP for deliveries: 15 s timeout, no redirects, response body cut at
+//! 8 KiB, and an SSRF guard applied where the connection is made. Host names resolve
+//! through a resolver that drops non-global addresses, so a name that resolves (or
+//! re-resolves: DNS rebinding) to a private address is never connected to.
+
+use super::net;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use url::{Host, Url};
+
+/// Response bodies are kept up to this size.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024;
+
+/// What one HTTP attempt produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Attempt {
+    /// The response status, or `None` when no response arrived.
+    pub status: Option<u16>,
+    pub headers: BTreeMap<String, String>,
+    /// The response body (at most 8 KiB), or what went wrong.
+    pub body: String,
+    pub duration_ms: u64,
+    /// `Retry-After` of a 429 or 503, in seconds.
+    pub retry_after: Option<Duration>,
+}
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+
+    /// `410 Gone`: the receiver asks never to be called again.
+    pub fn gone(&self) -> bool {
+        self.status == Some(410)
+    }
+
+    fn failure(message: String, started: Instant) -> Self {
+        Attempt {
+            body: message,
+            duration_ms: started.elapsed().as_millis() as u64,
+            ..Attempt::default()
+        }
+    }
+}
+
+/// The client deliveries go through. Built once per cold start.
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+#[derive(Debug)]
+struct GlobalOnly;
+
+impl Resolve for GlobalOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found.into_iter().filter(|a| net::is_global(a.ip())).collect();
+            if allowed.is_empty() {
+                return Err(format!("{host} resolves only to private, loopback or otherwise non-global addresses").into());
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+impl Outbound {
+    pub fn new(timeout: Duration, allow_private: bool) -> Self {
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .pool_idle_timeout(Duration::from_secs(30));
+        if !allow_private {
+            builder = builder.dns_resolver(Arc::new(GlobalOnly));
+        }
+        Outbound {
+            client: builder.build().expect("TLS backend initialises"),
+            allow_private,
+        }
+    }
+
+    /// POSTs `body` to `url` with `headers`; never fails, the outcome is in the attempt.
+    pub async fn post(&self, url: &Url, headers: &[(String, String)], body: Vec<u8>) -> Attempt {
+        let started = Instant::now();
+        if !self.allow_private
+            && let Some(ip) = literal_ip(url)
+            && !net::is_global(ip)
+        {
+            return Attempt::failure(format!("refused: {ip} is a private, loopback or otherwise non-global address"), started);
+        }
+        let mut request = self.client.post(url.clone()).body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => return Attempt::failure(describe(&error), started),
+        };
+        let status = response.status().as_u16();
+        let headers: BTreeMap<String, String> = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let retry_after = matches!(status, 429 | 503)
+            .then(|| headers.get("retry-after").and_then(|v| v.trim().parse::<u64>().ok()))
+            .flatten()
+            .map(Duration::from_secs);
+        let mut body = Vec::new();
+        // Read only what is kept; a huge (or endless) body costs nothing more.
+        while body.len() < MAX_RESPONSE_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(MAX_RESPONSE_BYTES - body.len())]),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Attempt {
+            status: Some(status),
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            retry_after,
+        }
+    }
+}
+
+fn literal_ip(url: &Url) -> Option<IpAddr> {
+    match url.host()? {
+        Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        Host::Domain(_) => None,
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut message = kind.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
