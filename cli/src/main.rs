@@ -63,6 +63,13 @@ struct ServeArgs {
     /// Use exactly this test key for the demo account.
     #[arg(long, env = "PUSHGUARD_DEMO_API_KEY", hide_env_values = true)]
     demo_api_key: Option<String>,
+    /// Seconds between scheduler runs (every minute in AWS).
+    #[arg(
+        long,
+        env = "PUSHGUARD_SCHEDULER_INTERVAL_SECONDS",
+        default_value_t = 60
+    )]
+    scheduler_interval: u64,
 }
 
 #[derive(Subcommand)]
@@ -146,6 +153,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 api_keys: table("API_KEYS_TABLE", "ApiKeysTable"),
                 endpoints: table("ENDPOINTS_TABLE", "EndpointsTable"),
                 request_nonces: table("REQUEST_NONCES_TABLE", "RequestNoncesTable"),
+                events: table("EVENTS_TABLE", "EventsTable"),
+                webhook_logs: table("WEBHOOK_LOGS_TABLE", "WebhookLogsTable"),
             };
             let db = Db::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
             let created = accounts::create(&db, &email, None)
@@ -177,6 +186,7 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
             email: args.demo_email.clone(),
             key: args.demo_api_key,
         }),
+        scheduler_interval: std::time::Duration::from_secs(args.scheduler_interval.max(1)),
     })
     .await?;
     let key = stack

@@ -7,15 +7,86 @@ use crate::{
     provision::{self, Provisioned},
     template::Template,
 };
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use axum::Router;
 use shared::{AppState, Config, Services, secrets::ApiKeySecret};
-use std::{collections::BTreeMap, net::SocketAddr};
+use std::{collections::BTreeMap, collections::HashSet, net::SocketAddr, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
 
 /// Every function's routes behind the API's conventions, as API Gateway would route them.
 pub fn app(state: AppState) -> Router {
-    let routes = account::routes().merge(webhook_endpoints::routes());
+    let routes = account::routes()
+        .merge(webhook_endpoints::routes())
+        .merge(webhook_logs::routes())
+        .merge(events::routes());
     shared::http::api(routes, state)
+}
+
+/// Feeds a queue to the dispatcher as Lambda's SQS event source would: batches of up
+/// to 10, and only the messages not reported as failed are deleted.
+async fn poll(state: AppState, queue_url: String) {
+    loop {
+        let received = state
+            .sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .visibility_timeout(60)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(out) => out.messages.unwrap_or_default(),
+            Err(error) => {
+                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(error), "receiving from {queue_url}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        let mut batch = SqsEvent::default();
+        for message in &messages {
+            let mut record = SqsMessage::default();
+            record.message_id = message.message_id.clone();
+            record.receipt_handle = message.receipt_handle.clone();
+            record.body = message.body.clone();
+            batch.records.push(record);
+        }
+        let response = dispatcher::handle(&state, batch).await;
+        let failed: HashSet<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        for message in messages {
+            if failed.contains(message.message_id().unwrap_or_default()) {
+                continue;
+            }
+            if let Some(handle) = message.receipt_handle {
+                let _ = state
+                    .sqs
+                    .delete_message()
+                    .queue_url(&queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+            }
+        }
+    }
+}
+
+/// Runs the scheduler every `interval`, as the EventBridge schedule would.
+async fn schedule(state: AppState, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = scheduler::run(&state).await {
+            tracing::warn!(%error, "scheduler run failed");
+        }
+    }
 }
 
 /// The demo account to make sure of at start.
@@ -37,6 +108,8 @@ pub struct StackOptions {
     /// Settings that replace the template's defaults (never resource names).
     pub overrides: BTreeMap<String, String>,
     pub demo: Option<Demo>,
+    /// How often the scheduler runs (every minute in AWS).
+    pub scheduler_interval: Duration,
 }
 
 /// A running local stack. Dropping it stops the server.
@@ -46,7 +119,7 @@ pub struct Stack {
     pub provisioned: Provisioned,
     pub environment: BTreeMap<String, String>,
     pub demo_key: Option<ApiKeySecret>,
-    server: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Stack {
@@ -73,18 +146,29 @@ impl Stack {
         let listener = TcpListener::bind(options.listen).await?;
         let addr = listener.local_addr()?;
         let router = app(state.clone());
-        let server = tokio::spawn(async move {
+        let mut tasks = vec![tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
                 tracing::error!(%error, "local server stopped");
             }
-        });
+        })];
+        let queues = [
+            &state.config.events_queue_url,
+            &state.config.deliveries_queue_url,
+        ];
+        for queue in queues.into_iter().flatten() {
+            tasks.push(tokio::spawn(poll(state.clone(), queue.clone())));
+        }
+        tasks.push(tokio::spawn(schedule(
+            state.clone(),
+            options.scheduler_interval,
+        )));
         Ok(Stack {
             addr,
             state,
             provisioned,
             environment,
             demo_key,
-            server,
+            tasks,
         })
     }
 
@@ -95,6 +179,8 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        self.server.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }

@@ -187,10 +187,18 @@ mod tests {
     #[test]
     fn tests_can_shrink_the_schedule() {
         let mut pairs = TABLES.to_vec();
-        pairs.extend([("RETRY_SCHEDULE", "1s,2s"), ("RETRY_JITTER", "0"), ("MAX_QUEUE_DELAY_SECONDS", "5000")]);
+        pairs.extend([
+            ("RETRY_SCHEDULE", "1s,2s"),
+            ("RETRY_JITTER", "0"),
+            ("MAX_QUEUE_DELAY_SECONDS", "5000"),
+        ]);
         let config = Config::from_lookup(lookup(&pairs)).unwrap();
         assert_eq!(config.delivery.retry_schedule.retry_limit(), 2);
-        assert_eq!(config.delivery.max_queue_delay, Duration::from_secs(900), "SQS cannot delay longer");
+        assert_eq!(
+            config.delivery.max_queue_delay,
+            Duration::from_secs(900),
+            "SQS cannot delay longer"
+        );
         pairs.push(("RETRY_SCHEDULE", "soon"));
         assert!(Config::from_lookup(lookup(&pairs)).is_err());
     }

@@ -116,12 +116,18 @@ mod tests {
 
     #[test]
     fn queue_messages_are_told_apart_by_shape() {
-        let retry: QueueMessage = serde_json::from_str(r#"{"tenant":"t","log_id":"log_1"}"#).unwrap();
+        let retry: QueueMessage =
+            serde_json::from_str(r#"{"tenant":"t","log_id":"log_1"}"#).unwrap();
         assert!(matches!(retry, QueueMessage::Retry(_)));
-        let dispatch: QueueMessage = serde_json::from_str(r#"{"tenant":"t","event_id":"evt_1"}"#).unwrap();
+        let dispatch: QueueMessage =
+            serde_json::from_str(r#"{"tenant":"t","event_id":"evt_1"}"#).unwrap();
         assert_eq!(
             dispatch,
-            QueueMessage::Dispatch(DispatchMessage { tenant: "t".into(), event_id: "evt_1".into(), replay: 0 })
+            QueueMessage::Dispatch(DispatchMessage {
+                tenant: "t".into(),
+                event_id: "evt_1".into(),
+                replay: 0
+            })
         );
     }
 }

@@ -1,7 +1,7 @@
 //! What every handler can reach: configuration, the store, the queues, the key cache.
 //! Built once per cold start and shared by reference.
 
-use crate::{Config, auth::Authenticator, store::Db};
+use crate::{Config, auth::Authenticator, store::Db, webhooks::outbound::Outbound};
 use aws_config::SdkConfig;
 use std::sync::Arc;
 
@@ -13,6 +13,8 @@ pub struct Services {
     pub db: Db,
     pub sqs: aws_sdk_sqs::Client,
     pub auth: Authenticator,
+    /// The HTTP client deliveries go through (SSRF guard unless private targets are allowed).
+    pub outbound: Outbound,
 }
 
 impl Services {
@@ -21,6 +23,7 @@ impl Services {
             db: Db::new(aws_sdk_dynamodb::Client::new(sdk), config.tables.clone()),
             sqs: aws_sdk_sqs::Client::new(sdk),
             auth: Authenticator::new(config.auth_cache_ttl),
+            outbound: Outbound::new(config.delivery.timeout, config.allow_private_targets),
             config,
         })
     }

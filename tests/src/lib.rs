@@ -97,6 +97,7 @@ impl TestStack {
             template_source: template::BUNDLED.to_string(),
             overrides,
             demo: None,
+            scheduler_interval: Duration::from_secs(1),
         })
         .await
         .expect("stack starts");

@@ -1,7 +1,8 @@
 //! Webhook endpoints: where a merchant's events are delivered.
 //!
 //! `GET/POST /webhooks/endpoints`, `GET/PUT/DELETE /webhooks/endpoints/{id}`,
-//! `POST .../{id}/enable`, `.../{id}/disable`, `.../{id}/rotate-secret`.
+//! `POST .../{id}/enable`, `.../{id}/disable`, `.../{id}/rotate-secret`,
+//! `.../{id}/test` (a ping, now) and `.../{id}/recover` (re-send failed deliveries).
 
 use axum::{
     Json, Router,
@@ -15,13 +16,21 @@ use shared::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
     auth::{Access, Auth, Group},
     error::Violations,
+    events::RetryMessage,
     http::{ApiJson, OptionalJson, nullable},
     ids::new_id,
     pagination::PageParams,
     rules::Rule,
     secrets::{self, SigningSecrets},
-    store::endpoints::{self as store, EndpointFilter},
-    webhooks::{CustomHeaders, Endpoint, EventSelector, WebhookUrl},
+    store::{
+        endpoints::{self as store, EndpointFilter},
+        logs::{self, LogFilter},
+    },
+    webhooks::{
+        CustomHeaders, Endpoint, EventSelector, EventType, LogStatus, WebhookUrl,
+        dispatch::{self, Target, TestResult},
+        samples,
+    },
 };
 use std::collections::BTreeMap;
 
@@ -41,6 +50,8 @@ pub fn routes() -> Router<AppState> {
             "/api/v2/webhooks/endpoints/{id}/rotate-secret",
             post(rotate_secret),
         )
+        .route("/api/v2/webhooks/endpoints/{id}/test", post(test))
+        .route("/api/v2/webhooks/endpoints/{id}/recover", post(recover))
 }
 
 /// The deployed function: these routes with the API's conventions.
@@ -319,6 +330,94 @@ async fn rotate_secret(
     secrets.rotate(now, grace);
     store::set_secrets(&state.db, &tenant, &endpoint, &secrets, now).await?;
     Ok(Json(serde_json::json!({ "secret": secrets.current })).into_response())
+}
+
+/// Sends a `webhook:ping` to the endpoint now (enabled or not) and reports how it went.
+async fn test(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TestResult>> {
+    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
+    let endpoint = find(&state, &tenant, &id).await?;
+    let payload = samples::payload(EventType::WebhookPing);
+    let log = dispatch::deliver_once(
+        &state,
+        &tenant,
+        &Target::Endpoint(endpoint),
+        EventType::WebhookPing.as_str(),
+        payload,
+    )
+    .await?;
+    Ok(Json(TestResult::from(&log)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverInput {
+    since: Option<String>,
+}
+
+/// The most failed deliveries one `/recover` call re-sends; call again for more.
+const MAX_RECOVER: u32 = 1_000;
+
+/// Re-sends every failed delivery to this endpoint since `since`, through the queue.
+async fn recover(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RecoverInput>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
+    let since = match input.since.as_deref().map(Timestamp::parse) {
+        Some(Some(since)) if since <= Timestamp::now() => since,
+        Some(Some(_)) => return Err(ApiError::invalid("Since must not be in the future")),
+        Some(None) => return Err(ApiError::invalid("Since must be an RFC 3339 timestamp")),
+        None => return Err(ApiError::invalid("Since can't be blank")),
+    };
+    let endpoint = find(&state, &tenant, &id).await?;
+    let filter = LogFilter {
+        endpoint_id: Some(endpoint.id.clone()),
+        status: Some(LogStatus::Failed),
+        since: Some(since),
+        ..LogFilter::default()
+    };
+    let failed = logs::all(
+        &state.db,
+        &tenant,
+        &filter,
+        state.config.retention_days,
+        MAX_RECOVER,
+    )
+    .await?;
+    let queue = state
+        .config
+        .deliveries_queue_url
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("DELIVERIES_QUEUE_URL is not set"))?;
+    let mut recovered = 0;
+    for log in failed {
+        if logs::requeue(&state.db, &tenant, &log).await? {
+            let message = RetryMessage {
+                tenant: tenant.partition(),
+                log_id: log.id.clone(),
+            };
+            state
+                .sqs
+                .send_message()
+                .queue_url(queue)
+                .message_body(serde_json::to_string(&message).map_err(ApiError::internal)?)
+                .send()
+                .await
+                .map_err(|e| ApiError::internal(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            recovered += 1;
+        }
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "recovered": recovered })),
+    )
+        .into_response())
 }
 
 #[cfg(test)]

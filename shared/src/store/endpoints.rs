@@ -4,7 +4,7 @@
 
 use super::{
     Db, Transaction, failed, from_item, is_condition_failure, keyed_item, n,
-    paging::{COUNTER_SORT_KEY, Filter, Listing, counter_write, read_counter},
+    paging::{Filter, Listing, counter_write, read_counter},
     s, to_value,
 };
 use crate::{
@@ -242,8 +242,8 @@ pub async fn set_enabled(
         return Ok(None);
     }
     let expression = if enabled {
-        "SET enabled = :enabled, updated_at = :now, error_count = :zero, error_first_at = :null, \
-         error_last_at = :null, blocked_by_error_count = :false"
+        "SET enabled = :enabled, updated_at = :now, error_count = :zero, blocked_by_error_count = :false \
+         REMOVE error_first_at, error_last_at"
     } else {
         "SET enabled = :enabled, updated_at = :now"
     };
@@ -261,7 +261,6 @@ pub async fn set_enabled(
     if enabled {
         request = request
             .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":null", AttributeValue::Null(true))
             .expression_attribute_values(":false", AttributeValue::Bool(false));
     }
     match request.send().await {
@@ -325,5 +324,128 @@ pub async fn delete(db: &Db, tenant: &Tenant, endpoint: &Endpoint) -> Result<(),
         .await
 }
 
-#[doc(hidden)]
-pub const COUNTER_KEY: &str = COUNTER_SORT_KEY;
+/// Every endpoint of a tenant (the quota keeps this small): the dispatcher's fan-out.
+pub async fn all(db: &Db, tenant: &Tenant) -> Result<Vec<Endpoint>, ApiError> {
+    let mut endpoints = Vec::new();
+    let mut start = None;
+    loop {
+        let out = db
+            .client
+            .query()
+            .table_name(&db.tables.endpoints)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(tenant.partition()))
+            .expression_attribute_values(":prefix", s(ENDPOINT_PREFIX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(failed)?;
+        for item in out.items.unwrap_or_default() {
+            endpoints.push(from_item(item)?);
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(endpoints);
+        }
+    }
+}
+
+/// A delivery succeeded: the failure streak is over (written only if there was one).
+pub async fn record_success(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiError> {
+    let result = db
+        .client
+        .update_item()
+        .table_name(&db.tables.endpoints)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .update_expression("SET error_count = :zero REMOVE error_first_at, error_last_at")
+        .condition_expression("attribute_exists(pk) AND error_count > :zero")
+        .expression_attribute_values(":zero", n(0))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_condition_failure(&e) => Ok(()),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// When consecutive failures disable an endpoint.
+#[derive(Clone, Copy, Debug)]
+pub struct DisableRule {
+    pub after_failures: u32,
+    pub after: std::time::Duration,
+}
+
+/// Counts a failed attempt. `gone` (410) disables the endpoint at once; otherwise it is
+/// disabled and marked blocked once the streak reaches the rule's count and duration.
+/// Returns whether this call disabled it.
+pub async fn record_failure(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    now: Timestamp,
+    gone: bool,
+    rule: DisableRule,
+) -> Result<bool, ApiError> {
+    let mut request = db
+        .client
+        .update_item()
+        .table_name(&db.tables.endpoints)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .update_expression(if gone {
+            "SET error_last_at = :now, error_first_at = if_not_exists(error_first_at, :now), enabled = :false ADD error_count :one"
+        } else {
+            "SET error_last_at = :now, error_first_at = if_not_exists(error_first_at, :now) ADD error_count :one"
+        })
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":now", to_value(&now)?)
+        .expression_attribute_values(":one", n(1))
+        .return_values(ReturnValue::AllNew);
+    if gone {
+        request = request.expression_attribute_values(":false", AttributeValue::Bool(false));
+    }
+    let endpoint: Endpoint = match request.send().await {
+        Ok(out) => match out.attributes {
+            Some(item) => from_item(item)?,
+            None => return Ok(false),
+        },
+        Err(e) if is_condition_failure(&e) => return Ok(false),
+        Err(e) => return Err(failed(e)),
+    };
+    if gone {
+        return Ok(true);
+    }
+    let streak = endpoint
+        .error_first_at
+        .map(|first| now.as_millis() - first.as_millis())
+        .unwrap_or_default();
+    let due = endpoint.enabled
+        && endpoint.error_count >= rule.after_failures
+        && streak >= rule.after.as_millis() as i64;
+    if !due {
+        return Ok(false);
+    }
+    let result = db
+        .client
+        .update_item()
+        .table_name(&db.tables.endpoints)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .update_expression(
+            "SET enabled = :false, blocked_by_error_count = :true, updated_at = :now",
+        )
+        .condition_expression("enabled = :true AND error_count >= :count")
+        .expression_attribute_values(":false", AttributeValue::Bool(false))
+        .expression_attribute_values(":true", AttributeValue::Bool(true))
+        .expression_attribute_values(":now", to_value(&now)?)
+        .expression_attribute_values(":count", n(rule.after_failures))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(failed(e)),
+    }
+}

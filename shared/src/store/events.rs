@@ -4,7 +4,10 @@
 
 use super::{
     Db, Item, Transaction, failed, from_item, keyed_item, n,
-    paging::{Filter, Listing, day_counter_write, expiry_epoch, first_id_at, sum_day_counters, window_start},
+    paging::{
+        Filter, Listing, day_counter_write, expiry_epoch, first_id_at, sum_day_counters,
+        window_start,
+    },
     s,
 };
 use crate::{
@@ -21,7 +24,10 @@ pub const PENDING_SHARDS: u8 = 4;
 const EVENT_PREFIX: &str = "evt_";
 
 fn pending_shard(event_id: &str) -> String {
-    format!("p{}", Sha256::digest(event_id.as_bytes())[0] % PENDING_SHARDS)
+    format!(
+        "p{}",
+        Sha256::digest(event_id.as_bytes())[0] % PENDING_SHARDS
+    )
 }
 
 fn with_pending(mut item: Item, event: &Event) -> Item {
@@ -33,10 +39,19 @@ fn with_pending(mut item: Item, event: &Event) -> Item {
 impl Transaction {
     /// Adds `event` to this transaction: the outbox. It commits with the change that
     /// caused it, or not at all. Send it with [`enqueue`] after the commit.
-    pub(crate) fn with_event(self, db: &Db, tenant: &Tenant, event: &Event, retention_days: u32) -> Result<Self, ApiError> {
+    pub(crate) fn with_event(
+        self,
+        db: &Db,
+        tenant: &Tenant,
+        event: &Event,
+        retention_days: u32,
+    ) -> Result<Self, ApiError> {
         let partition = tenant.partition();
         let mut item = with_pending(keyed_item(&partition, &event.id, event)?, event);
-        item.insert("expires_at_epoch".into(), n(expiry_epoch(event.created_at, retention_days)));
+        item.insert(
+            "expires_at_epoch".into(),
+            n(expiry_epoch(event.created_at, retention_days)),
+        );
         let put = Put::builder()
             .table_name(&db.tables.events)
             .set_item(Some(item))
@@ -44,25 +59,49 @@ impl Transaction {
             .build()
             .map_err(ApiError::internal)?;
         Ok(self
-            .write(TransactWriteItem::builder().put(put).build(), Some(ApiError::Conflict("Event id already exists".into())))
-            .write(day_counter_write(&db.tables.events, &partition, event.created_at)?, None))
+            .write(
+                TransactWriteItem::builder().put(put).build(),
+                Some(ApiError::Conflict("Event id already exists".into())),
+            )
+            .write(
+                day_counter_write(&db.tables.events, &partition, event.created_at)?,
+                None,
+            ))
     }
 }
 
 /// Records a published event (`POST /events`): the event alone is the change.
-pub async fn create(db: &Db, tenant: &Tenant, event: &Event, retention_days: u32) -> Result<(), ApiError> {
-    Transaction::new().with_event(db, tenant, event, retention_days)?.commit(db).await
+pub async fn create(
+    db: &Db,
+    tenant: &Tenant,
+    event: &Event,
+    retention_days: u32,
+) -> Result<(), ApiError> {
+    Transaction::new()
+        .with_event(db, tenant, event, retention_days)?
+        .commit(db)
+        .await
 }
 
 /// Hands a committed event to the dispatcher. A lost message is not lost work: the
 /// scheduler re-sends events still pending after a grace period.
-pub async fn enqueue(sqs: &aws_sdk_sqs::Client, queue_url: Option<&str>, message: &DispatchMessage) {
+pub async fn enqueue(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: Option<&str>,
+    message: &DispatchMessage,
+) {
     let Some(queue_url) = queue_url else {
         tracing::warn!(event_id = %message.event_id, "EVENTS_QUEUE_URL is not set; the scheduler will dispatch the event");
         return;
     };
     let body = serde_json::to_string(message).unwrap_or_default();
-    if let Err(error) = sqs.send_message().queue_url(queue_url).message_body(body).send().await {
+    if let Err(error) = sqs
+        .send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .send()
+        .await
+    {
         tracing::warn!(event_id = %message.event_id, error = %aws_sdk_sqs::error::DisplayErrorContext(error), "enqueue failed; the scheduler will retry");
     }
 }
@@ -85,11 +124,21 @@ pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, Ap
 }
 
 /// Events of the retention window, newest first; `event_type` narrows.
-pub async fn list(db: &Db, tenant: &Tenant, event_type: Option<&str>, page: PageRequest, retention_days: u32) -> Result<Page<Event>, ApiError> {
+pub async fn list(
+    db: &Db,
+    tenant: &Tenant,
+    event_type: Option<&str>,
+    page: PageRequest,
+    retention_days: u32,
+) -> Result<Page<Event>, ApiError> {
     let from = window_start(Timestamp::now(), retention_days);
     let mut filter = Filter::default();
     if let Some(event_type) = event_type {
-        filter = filter.clause("#type = :type", &[("#type", "type")], vec![(":type", s(event_type))]);
+        filter = filter.clause(
+            "#type = :type",
+            &[("#type", "type")],
+            vec![(":type", s(event_type))],
+        );
     }
     let listing = Listing {
         table: &db.tables.events,
@@ -111,14 +160,21 @@ pub async fn list(db: &Db, tenant: &Tenant, event_type: Option<&str>, page: Page
 
 /// Marks a replay of an event dispatched, leaving the pending index. A newer replay
 /// that started meanwhile stays pending.
-pub async fn mark_dispatched(db: &Db, tenant: &Tenant, id: &str, replay: u32) -> Result<(), ApiError> {
+pub async fn mark_dispatched(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    replay: u32,
+) -> Result<(), ApiError> {
     let result = db
         .client
         .update_item()
         .table_name(&db.tables.events)
         .key("pk", s(tenant.partition()))
         .key("sk", s(id))
-        .update_expression("SET #status = :dispatched, dispatched_at = :now REMOVE pending_shard, pending_since")
+        .update_expression(
+            "SET #status = :dispatched, dispatched_at = :now REMOVE pending_shard, pending_since",
+        )
         .condition_expression("attribute_exists(pk) AND replays = :replay")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":dispatched", s("dispatched"))
@@ -162,7 +218,12 @@ pub async fn start_replay(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<E
 }
 
 /// Events of one shard of the pending index committed before `before`, oldest first.
-pub async fn pending_before(db: &Db, shard: u8, before: Timestamp, limit: i32) -> Result<Vec<DispatchMessage>, ApiError> {
+pub async fn pending_before(
+    db: &Db,
+    shard: u8,
+    before: Timestamp,
+    limit: i32,
+) -> Result<Vec<DispatchMessage>, ApiError> {
     let out = db
         .client
         .query()
@@ -181,7 +242,11 @@ pub async fn pending_before(db: &Db, shard: u8, before: Timestamp, limit: i32) -
         .filter_map(|item| {
             let tenant = item.get("pk")?.as_s().ok()?.clone();
             let event: Event = serde_dynamo::from_item(item.clone()).ok()?;
-            (event.status == EventStatus::Pending).then(|| DispatchMessage { tenant, event_id: event.id, replay: event.replays })
+            (event.status == EventStatus::Pending).then(|| DispatchMessage {
+                tenant,
+                event_id: event.id,
+                replay: event.replays,
+            })
         })
         .collect())
 }

@@ -4,7 +4,10 @@
 
 use super::{
     Db, Transaction, failed, from_item, is_condition_failure, keyed_item, n,
-    paging::{Filter, Listing, day_counter_write, expiry_epoch, first_id_at, sum_day_counters, window_start},
+    paging::{
+        Filter, Listing, day_counter_write, expiry_epoch, first_id_at, sum_day_counters,
+        window_start,
+    },
     s, to_value,
 };
 use crate::{
@@ -21,14 +24,25 @@ pub const DUE_SHARDS: u8 = 4;
 const LOG_PREFIX: &str = "log_";
 
 fn due_shard(log_id: &str) -> String {
-    format!("d{}", log_id.bytes().map(u32::from).sum::<u32>() % u32::from(DUE_SHARDS))
+    format!(
+        "d{}",
+        log_id.bytes().map(u32::from).sum::<u32>() % u32::from(DUE_SHARDS)
+    )
 }
 
 /// Creates a log unless it exists (an SQS redelivery finds the first one): `true` if created.
-pub async fn create(db: &Db, tenant: &Tenant, log: &WebhookLog, retention_days: u32) -> Result<bool, ApiError> {
+pub async fn create(
+    db: &Db,
+    tenant: &Tenant,
+    log: &WebhookLog,
+    retention_days: u32,
+) -> Result<bool, ApiError> {
     let partition = tenant.partition();
     let mut item = keyed_item(&partition, &log.id, log)?;
-    item.insert("expires_at_epoch".into(), n(expiry_epoch(log.created_at, retention_days)));
+    item.insert(
+        "expires_at_epoch".into(),
+        n(expiry_epoch(log.created_at, retention_days)),
+    );
     let put = Put::builder()
         .table_name(&db.tables.webhook_logs)
         .set_item(Some(item))
@@ -38,7 +52,10 @@ pub async fn create(db: &Db, tenant: &Tenant, log: &WebhookLog, retention_days: 
     let exists = ApiError::Conflict("log exists".into());
     let result = Transaction::new()
         .write(TransactWriteItem::builder().put(put).build(), Some(exists))
-        .write(day_counter_write(&db.tables.webhook_logs, &partition, log.created_at)?, None)
+        .write(
+            day_counter_write(&db.tables.webhook_logs, &partition, log.created_at)?,
+            None,
+        )
         .commit(db)
         .await;
     match result {
@@ -67,7 +84,13 @@ pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<WebhookLog
 
 /// Stores the outcome of an attempt, if no other attempt was recorded meanwhile
 /// (`false` then). A retry due beyond the queue's reach is parked on the due index.
-pub async fn record(db: &Db, tenant: &Tenant, attempts_before: u32, log: &WebhookLog, park: bool) -> Result<bool, ApiError> {
+pub async fn record(
+    db: &Db,
+    tenant: &Tenant,
+    attempts_before: u32,
+    log: &WebhookLog,
+    park: bool,
+) -> Result<bool, ApiError> {
     let parking = if park {
         "SET due_shard = :shard, due_at = :due"
     } else {
@@ -75,7 +98,11 @@ pub async fn record(db: &Db, tenant: &Tenant, attempts_before: u32, log: &Webhoo
     };
     let fields = "#status = :status, response_code = :code, #response = :response, response_headers = :headers, \
                   duration_ms = :duration, attempts = :attempts, next_retry_at = :next, updated_at = :updated";
-    let expression = if park { format!("{parking}, {fields}") } else { format!("{parking} {fields}") };
+    let expression = if park {
+        format!("{parking}, {fields}")
+    } else {
+        format!("{parking} {fields}")
+    };
     let mut request = db
         .client
         .update_item()
@@ -96,7 +123,9 @@ pub async fn record(db: &Db, tenant: &Tenant, attempts_before: u32, log: &Webhoo
         .expression_attribute_values(":updated", to_value(&log.updated_at)?)
         .expression_attribute_values(":before", n(attempts_before));
     if park {
-        let due = log.next_retry_at.ok_or_else(|| ApiError::internal("parking a log without next_retry_at"))?;
+        let due = log
+            .next_retry_at
+            .ok_or_else(|| ApiError::internal("parking a log without next_retry_at"))?;
         request = request
             .expression_attribute_values(":shard", s(due_shard(&log.id)))
             .expression_attribute_values(":due", s(due.to_string()));
@@ -118,16 +147,33 @@ pub struct LogFilter {
     pub since: Option<Timestamp>,
 }
 
-fn listing<'a>(db: &'a Db, tenant: &Tenant, filter: &LogFilter, retention_days: u32) -> Result<Listing<'a>, ApiError> {
+fn listing<'a>(
+    db: &'a Db,
+    tenant: &Tenant,
+    filter: &LogFilter,
+    retention_days: u32,
+) -> Result<Listing<'a>, ApiError> {
     let mut conditions = Filter::default();
     if let Some(endpoint_id) = &filter.endpoint_id {
-        conditions = conditions.clause("endpoint_id = :endpoint", &[], vec![(":endpoint", s(endpoint_id))]);
+        conditions = conditions.clause(
+            "endpoint_id = :endpoint",
+            &[],
+            vec![(":endpoint", s(endpoint_id))],
+        );
     }
     if let Some(event) = &filter.event {
-        conditions = conditions.clause("#event = :event", &[("#event", "event")], vec![(":event", s(event))]);
+        conditions = conditions.clause(
+            "#event = :event",
+            &[("#event", "event")],
+            vec![(":event", s(event))],
+        );
     }
     if let Some(status) = filter.status {
-        conditions = conditions.clause("#status = :status", &[("#status", "status")], vec![(":status", to_value(&status)?)]);
+        conditions = conditions.clause(
+            "#status = :status",
+            &[("#status", "status")],
+            vec![(":status", to_value(&status)?)],
+        );
     }
     let window = window_start(Timestamp::now(), retention_days);
     let from = filter.since.map_or(window, |since| since.max(window));
@@ -144,7 +190,13 @@ fn listing<'a>(db: &'a Db, tenant: &Tenant, filter: &LogFilter, retention_days: 
 }
 
 /// Logs of the retention window, newest first.
-pub async fn list(db: &Db, tenant: &Tenant, filter: &LogFilter, page: PageRequest, retention_days: u32) -> Result<Page<WebhookLog>, ApiError> {
+pub async fn list(
+    db: &Db,
+    tenant: &Tenant,
+    filter: &LogFilter,
+    page: PageRequest,
+    retention_days: u32,
+) -> Result<Page<WebhookLog>, ApiError> {
     let listing = listing(db, tenant, filter, retention_days)?;
     let counter = if listing.filter.is_empty() && filter.since.is_none() {
         let from = window_start(Timestamp::now(), retention_days);
@@ -156,13 +208,32 @@ pub async fn list(db: &Db, tenant: &Tenant, filter: &LogFilter, page: PageReques
 }
 
 /// Every log matching `filter` (for `/recover`), at most `limit`.
-pub async fn all(db: &Db, tenant: &Tenant, filter: &LogFilter, retention_days: u32, limit: u32) -> Result<Vec<WebhookLog>, ApiError> {
+pub async fn all(
+    db: &Db,
+    tenant: &Tenant,
+    filter: &LogFilter,
+    retention_days: u32,
+    limit: u32,
+) -> Result<Vec<WebhookLog>, ApiError> {
     let listing = listing(db, tenant, filter, retention_days)?;
-    listing.page(db, PageRequest { page: 1, per_page: limit }).await
+    listing
+        .page(
+            db,
+            PageRequest {
+                page: 1,
+                per_page: limit,
+            },
+        )
+        .await
 }
 
 /// Parked retries of one shard due by `now`.
-pub async fn due(db: &Db, shard: u8, now: Timestamp, limit: i32) -> Result<Vec<RetryMessage>, ApiError> {
+pub async fn due(
+    db: &Db,
+    shard: u8,
+    now: Timestamp,
+    limit: i32,
+) -> Result<Vec<RetryMessage>, ApiError> {
     let out = db
         .client
         .query()
@@ -231,4 +302,3 @@ pub async fn requeue(db: &Db, tenant: &Tenant, log: &WebhookLog) -> Result<bool,
         Err(e) => Err(failed(e)),
     }
 }
-

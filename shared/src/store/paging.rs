@@ -238,7 +238,10 @@ pub(crate) fn expiry_epoch(created: crate::Timestamp, days: u32) -> i64 {
 
 /// The smallest sort key of an id made at or after `from` (`{prefix}{ULID}`).
 pub(crate) fn first_id_at(prefix: &str, from: crate::Timestamp) -> String {
-    format!("{prefix}{}", ulid::Ulid::from_parts(from.as_millis().max(0) as u64, 0))
+    format!(
+        "{prefix}{}",
+        ulid::Ulid::from_parts(from.as_millis().max(0) as u64, 0)
+    )
 }
 
 fn day_of(at: crate::Timestamp) -> String {
@@ -246,7 +249,11 @@ fn day_of(at: crate::Timestamp) -> String {
 }
 
 /// A write that counts one more item created on `at`'s day.
-pub(crate) fn day_counter_write(table: &str, partition: &str, at: crate::Timestamp) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, ApiError> {
+pub(crate) fn day_counter_write(
+    table: &str,
+    partition: &str,
+    at: crate::Timestamp,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, ApiError> {
     let update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(table)
         .key("pk", s(partition))
@@ -256,11 +263,18 @@ pub(crate) fn day_counter_write(table: &str, partition: &str, at: crate::Timesta
         .expression_attribute_values(":one", n(1))
         .build()
         .map_err(ApiError::internal)?;
-    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build())
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .update(update)
+        .build())
 }
 
 /// Items counted on the days from `from` on: the exact size of an unfiltered list.
-pub(crate) async fn sum_day_counters(db: &Db, table: &str, partition: &str, from: crate::Timestamp) -> Result<u64, ApiError> {
+pub(crate) async fn sum_day_counters(
+    db: &Db,
+    table: &str,
+    partition: &str,
+    from: crate::Timestamp,
+) -> Result<u64, ApiError> {
     let mut total = 0;
     let mut start = None;
     loop {
@@ -280,7 +294,11 @@ pub(crate) async fn sum_day_counters(db: &Db, table: &str, partition: &str, from
         total += out
             .items()
             .iter()
-            .filter_map(|item| item.get("count").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok()))
+            .filter_map(|item| {
+                item.get("count")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
             .sum::<u64>();
         start = out.last_evaluated_key;
         if start.is_none() {
@@ -297,19 +315,34 @@ mod tests {
     #[test]
     fn the_window_starts_at_midnight_and_expiry_follows_it() {
         let now = Timestamp::parse("2026-11-21T15:30:00.000+00:00").unwrap();
-        assert_eq!(window_start(now, 30).to_string(), "2026-10-23T00:00:00.000+00:00");
-        assert_eq!(window_start(now, 1).to_string(), "2026-11-21T00:00:00.000+00:00");
+        assert_eq!(
+            window_start(now, 30).to_string(),
+            "2026-10-23T00:00:00.000+00:00"
+        );
+        assert_eq!(
+            window_start(now, 1).to_string(),
+            "2026-11-21T00:00:00.000+00:00"
+        );
         let expiry = Timestamp::from_millis(expiry_epoch(now, 30) * 1000);
         assert_eq!(expiry.to_string(), "2026-12-22T00:00:00.000+00:00");
-        assert!(window_start(expiry, 30) > now, "expired items are outside the window");
+        assert!(
+            window_start(expiry, 30) > now,
+            "expired items are outside the window"
+        );
     }
 
     #[test]
     fn ids_made_from_the_window_start_on_sort_after_its_bound() {
         let from = Timestamp::parse("2026-11-21T00:00:00.000+00:00").unwrap();
         let bound = first_id_at("evt_", from);
-        let later = format!("evt_{}", ulid::Ulid::from_parts(from.as_millis() as u64 + 1, 5));
-        let earlier = format!("evt_{}", ulid::Ulid::from_parts(from.as_millis() as u64 - 1, u128::MAX >> 48));
+        let later = format!(
+            "evt_{}",
+            ulid::Ulid::from_parts(from.as_millis() as u64 + 1, 5)
+        );
+        let earlier = format!(
+            "evt_{}",
+            ulid::Ulid::from_parts(from.as_millis() as u64 - 1, u128::MAX >> 48)
+        );
         assert!(bound < later && earlier < bound);
     }
 }

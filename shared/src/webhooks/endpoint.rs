@@ -14,7 +14,10 @@ pub struct Endpoint {
     pub headers: CustomHeaders,
     pub secrets: SigningSecrets,
     pub error_count: u32,
+    // Absent rather than null when unset, so failure counting can use if_not_exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_first_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_last_at: Option<Timestamp>,
     pub blocked_by_error_count: bool,
     pub created_at: Timestamp,
@@ -45,6 +48,18 @@ pub struct EndpointView<'a> {
 }
 
 impl Endpoint {
+    /// Whether this endpoint should receive an event of `event_type` about `payload`.
+    pub fn wants(&self, event_type: &str, payload: &serde_json::Value) -> bool {
+        self.enabled
+            && self
+                .events
+                .iter()
+                .any(|selector| selector.matches_name(event_type))
+            && self.filter.as_deref().is_none_or(|text| {
+                crate::rules::Rule::parse(text).is_ok_and(|rule| rule.evaluate(payload))
+            })
+    }
+
     /// The public view, without the secret.
     pub fn view(&self) -> EndpointView<'_> {
         EndpointView {

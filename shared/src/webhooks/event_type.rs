@@ -84,6 +84,14 @@ impl EventSelector {
     }
 }
 
+impl EventSelector {
+    /// Matches an event by its type name (published events carry names).
+    pub fn matches_name(&self, name: &str) -> bool {
+        name.parse::<EventType>()
+            .is_ok_and(|event| self.matches(event))
+    }
+}
+
 impl fmt::Display for EventSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

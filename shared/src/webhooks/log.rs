@@ -24,7 +24,9 @@ impl std::str::FromStr for LogStatus {
             "retrying" => Ok(LogStatus::Retrying),
             "succeeded" => Ok(LogStatus::Succeeded),
             "failed" => Ok(LogStatus::Failed),
-            _ => Err(format!("Status must be one of pending, retrying, succeeded, failed; got {s:?}")),
+            _ => Err(format!(
+                "Status must be one of pending, retrying, succeeded, failed; got {s:?}"
+            )),
         }
     }
 }
@@ -78,7 +80,15 @@ pub struct WebhookLogView<'a> {
 
 impl WebhookLog {
     /// A pending delivery of `event` (type, id, payload) to `url`.
-    pub fn pending(id: String, endpoint_id: Option<String>, url: String, event: &str, event_id: Option<&str>, payload: Value, retry_limit: u32) -> Self {
+    pub fn pending(
+        id: String,
+        endpoint_id: Option<String>,
+        url: String,
+        event: &str,
+        event_id: Option<&str>,
+        payload: Value,
+        retry_limit: u32,
+    ) -> Self {
         let now = Timestamp::now();
         WebhookLog {
             id,
@@ -149,7 +159,15 @@ mod tests {
 
     #[test]
     fn views_mask_credentials_and_count_retries() {
-        let mut log = WebhookLog::pending("log_1".into(), None, "https://u:p@example.com/x".into(), "order:paid", None, Value::Null, 10);
+        let mut log = WebhookLog::pending(
+            "log_1".into(),
+            None,
+            "https://u:p@example.com/x".into(),
+            "order:paid",
+            None,
+            Value::Null,
+            10,
+        );
         log.attempts = 3;
         let view = log.view();
         assert_eq!(view.url, "https://****:****@example.com/x");

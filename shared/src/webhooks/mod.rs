@@ -1,5 +1,6 @@
 //! The webhook domain: event types, endpoint URLs and headers, endpoints.
 
+pub mod dispatch;
 mod endpoint;
 mod event_type;
 mod headers;
@@ -7,6 +8,7 @@ pub mod log;
 pub mod net;
 pub mod outbound;
 pub mod retry;
+pub mod samples;
 pub mod signing;
 mod url;
 

@@ -62,10 +62,17 @@ impl Resolve for GlobalOnly {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = found.into_iter().filter(|a| net::is_global(a.ip())).collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| net::is_global(a.ip()))
+                .collect();
             if allowed.is_empty() {
-                return Err(format!("{host} resolves only to private, loopback or otherwise non-global addresses").into());
+                return Err(format!(
+                    "{host} resolves only to private, loopback or otherwise non-global addresses"
+                )
+                .into());
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
@@ -96,7 +103,10 @@ impl Outbound {
             && let Some(ip) = literal_ip(url)
             && !net::is_global(ip)
         {
-            return Attempt::failure(format!("refused: {ip} is a private, loopback or otherwise non-global address"), started);
+            return Attempt::failure(
+                format!("refused: {ip} is a private, loopback or otherwise non-global address"),
+                started,
+            );
         }
         let mut request = self.client.post(url.clone()).body(body);
         for (name, value) in headers {
@@ -110,17 +120,27 @@ impl Outbound {
         let headers: BTreeMap<String, String> = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let retry_after = matches!(status, 429 | 503)
-            .then(|| headers.get("retry-after").and_then(|v| v.trim().parse::<u64>().ok()))
+            .then(|| {
+                headers
+                    .get("retry-after")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })
             .flatten()
             .map(Duration::from_secs);
         let mut body = Vec::new();
         // Read only what is kept; a huge (or endless) body costs nothing more.
         while body.len() < MAX_RESPONSE_BYTES {
             match response.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(MAX_RESPONSE_BYTES - body.len())]),
+                Ok(Some(chunk)) => body
+                    .extend_from_slice(&chunk[..chunk.len().min(MAX_RESPONSE_BYTES - body.len())]),
                 Ok(None) | Err(_) => break,
             }
         }

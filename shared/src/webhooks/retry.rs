@@ -17,10 +17,15 @@ impl RetrySchedule {
     pub fn parse(text: &str, jitter: f64) -> Result<Self, String> {
         let delays = text
             .split(',')
-            .map(|part| parse_duration(part.trim()).ok_or_else(|| format!("invalid delay {part:?} in the retry schedule")))
+            .map(|part| {
+                parse_duration(part.trim())
+                    .ok_or_else(|| format!("invalid delay {part:?} in the retry schedule"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if !(0.0..1.0).contains(&jitter) {
-            return Err(format!("retry jitter must be at least 0 and below 1, got {jitter}"));
+            return Err(format!(
+                "retry jitter must be at least 0 and below 1, got {jitter}"
+            ));
         }
         Ok(RetrySchedule { delays, jitter })
     }
@@ -34,7 +39,12 @@ impl RetrySchedule {
     /// attempt failed), or `None` when retries are exhausted. `unit` is a random number
     /// in [0, 1) for the jitter; a receiver's `Retry-After` lengthens the delay, up to
     /// the schedule's longest step.
-    pub fn next_delay(&self, failed_attempts: u32, unit: f64, retry_after: Option<Duration>) -> Option<Duration> {
+    pub fn next_delay(
+        &self,
+        failed_attempts: u32,
+        unit: f64,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
         let base = *self.delays.get(failed_attempts.checked_sub(1)? as usize)?;
         let factor = 1.0 + self.jitter * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
         let jittered = base.mul_f64(factor);
@@ -69,26 +79,59 @@ mod tests {
     fn the_default_schedule_is_the_contracts() {
         let schedule = RetrySchedule::parse(DEFAULT_SCHEDULE, 0.0).unwrap();
         assert_eq!(schedule.retry_limit(), 10);
-        let delays: Vec<u64> = (1..=10).map(|n| schedule.next_delay(n, 0.5, None).unwrap().as_secs()).collect();
-        assert_eq!(delays, vec![5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]);
-        assert_eq!(schedule.next_delay(11, 0.5, None), None, "exhausted after the retry limit");
+        let delays: Vec<u64> = (1..=10)
+            .map(|n| schedule.next_delay(n, 0.5, None).unwrap().as_secs())
+            .collect();
+        assert_eq!(
+            delays,
+            vec![5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]
+        );
+        assert_eq!(
+            schedule.next_delay(11, 0.5, None),
+            None,
+            "exhausted after the retry limit"
+        );
         assert_eq!(schedule.next_delay(0, 0.5, None), None);
     }
 
     #[test]
     fn jitter_stays_within_ten_percent() {
         let schedule = RetrySchedule::parse("100s", 0.1).unwrap();
-        assert_eq!(schedule.next_delay(1, 0.0, None).unwrap(), Duration::from_secs(90));
-        assert_eq!(schedule.next_delay(1, 1.0, None).unwrap(), Duration::from_secs(110));
-        assert_eq!(schedule.next_delay(1, 0.5, None).unwrap(), Duration::from_secs(100));
+        assert_eq!(
+            schedule.next_delay(1, 0.0, None).unwrap(),
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            schedule.next_delay(1, 1.0, None).unwrap(),
+            Duration::from_secs(110)
+        );
+        assert_eq!(
+            schedule.next_delay(1, 0.5, None).unwrap(),
+            Duration::from_secs(100)
+        );
     }
 
     #[test]
     fn retry_after_lengthens_but_is_capped() {
         let schedule = RetrySchedule::parse("5s,1h", 0.0).unwrap();
-        assert_eq!(schedule.next_delay(1, 0.5, Some(Duration::from_secs(60))).unwrap(), Duration::from_secs(60));
-        assert_eq!(schedule.next_delay(1, 0.5, Some(Duration::from_secs(1))).unwrap(), Duration::from_secs(5));
-        assert_eq!(schedule.next_delay(1, 0.5, Some(Duration::from_secs(86_400))).unwrap(), Duration::from_secs(3600));
+        assert_eq!(
+            schedule
+                .next_delay(1, 0.5, Some(Duration::from_secs(60)))
+                .unwrap(),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            schedule
+                .next_delay(1, 0.5, Some(Duration::from_secs(1)))
+                .unwrap(),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            schedule
+                .next_delay(1, 0.5, Some(Duration::from_secs(86_400)))
+                .unwrap(),
+            Duration::from_secs(3600)
+        );
     }
 
     #[test]

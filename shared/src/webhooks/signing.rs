@@ -12,7 +12,8 @@ use sha2::{Sha256, Sha512};
 
 /// `X-PushGuard-Signature` for `body` under the current secret.
 pub fn pushguard_signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }
@@ -20,12 +21,15 @@ pub fn pushguard_signature(secret: &str, body: &[u8]) -> String {
 /// The key bytes of a `whsec_` secret (a secret without the prefix is used as is).
 fn standard_key(secret: &str) -> Vec<u8> {
     let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
-    BASE64.decode(encoded).unwrap_or_else(|_| encoded.as_bytes().to_vec())
+    BASE64
+        .decode(encoded)
+        .unwrap_or_else(|_| encoded.as_bytes().to_vec())
 }
 
 /// One Standard Webhooks signature entry, `v1,<base64>`.
 pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&standard_key(secret)).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(&standard_key(secret)).expect("HMAC takes any key length");
     mac.update(id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.to_string().as_bytes());
@@ -35,7 +39,12 @@ pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -
 }
 
 /// The `webhook-signature` header: one entry per secret, current first.
-pub fn standard_signature_header<'a>(secrets: impl IntoIterator<Item = &'a str>, id: &str, timestamp: i64, body: &[u8]) -> String {
+pub fn standard_signature_header<'a>(
+    secrets: impl IntoIterator<Item = &'a str>,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
     secrets
         .into_iter()
         .map(|secret| standard_signature(secret, id, timestamp, body))
@@ -69,7 +78,12 @@ mod tests {
 
     #[test]
     fn every_valid_secret_signs_during_a_rotation() {
-        let header = standard_signature_header(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_AAAA"], "id", 1, b"{}");
+        let header = standard_signature_header(
+            ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_AAAA"],
+            "id",
+            1,
+            b"{}",
+        );
         let entries: Vec<&str> = header.split(' ').collect();
         assert_eq!(entries.len(), 2);
         assert!(entries.iter().all(|e| e.starts_with("v1,")));

@@ -1,0 +1,72 @@
+//! The scheduler, run every minute by EventBridge: re-enqueues parked retries that are
+//! due, and re-sends events still pending after a grace period (their queue message was
+//! lost between commit and enqueue), so nothing committed is ever lost.
+
+use serde::Serialize;
+use shared::{
+    ApiError, ApiResult, Services, Tenant, Timestamp,
+    store::{events, logs},
+};
+
+/// What one run did.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub retries_enqueued: usize,
+    pub events_resent: usize,
+}
+
+/// Items taken per shard and run; the next run takes the rest.
+const BATCH: i32 = 500;
+
+pub async fn run(state: &Services) -> ApiResult<Summary> {
+    let mut summary = Summary::default();
+    let now = Timestamp::now();
+    let deliveries = state.config.deliveries_queue_url.as_deref();
+    for shard in 0..logs::DUE_SHARDS {
+        for message in logs::due(&state.db, shard, now, BATCH).await? {
+            let Some(tenant) = Tenant::from_partition(&message.tenant) else {
+                continue;
+            };
+            // Unpark first: of two overlapping runs, only one enqueues.
+            if logs::unpark(&state.db, &tenant, &message.log_id).await? {
+                send(
+                    state,
+                    deliveries,
+                    &serde_json::to_string(&message).map_err(ApiError::internal)?,
+                )
+                .await?;
+                summary.retries_enqueued += 1;
+            }
+        }
+    }
+    let grace = state.config.pending_event_grace;
+    let before = Timestamp::from_millis(now.as_millis() - grace.as_millis() as i64);
+    for shard in 0..events::PENDING_SHARDS {
+        for message in events::pending_before(&state.db, shard, before, BATCH).await? {
+            events::enqueue(
+                &state.sqs,
+                state.config.events_queue_url.as_deref(),
+                &message,
+            )
+            .await;
+            summary.events_resent += 1;
+        }
+    }
+    if summary != Summary::default() {
+        tracing::info!(?summary, "scheduler run");
+    }
+    Ok(summary)
+}
+
+async fn send(state: &Services, queue: Option<&str>, body: &str) -> ApiResult<()> {
+    let queue = queue.ok_or_else(|| ApiError::internal("DELIVERIES_QUEUE_URL is not set"))?;
+    state
+        .sqs
+        .send_message()
+        .queue_url(queue)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| ApiError::internal(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+    Ok(())
+}

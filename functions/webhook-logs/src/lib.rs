@@ -1,0 +1,160 @@
+//! Delivery logs and deliveries made on request.
+//!
+//! `GET /webhooks/logs` (filters `endpoint_id`, `event`, `status`), `GET /webhooks/logs/{id}`,
+//! `POST /webhooks/logs/{id}/retry` (deliver again now), `POST /webhooks/simulate`
+//! (send an event's sample payload to any URL now).
+
+use axum::{
+    Json, Router,
+    extract::{OriginalUri, Path, Query, State},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use shared::{
+    ApiError, ApiResult, AppState,
+    auth::{Access, Auth, Group},
+    error::Violations,
+    http::ApiJson,
+    pagination::PageParams,
+    store::logs::{self, LogFilter},
+    webhooks::{
+        EventType, LogStatus, WebhookLog, WebhookUrl,
+        dispatch::{self, TestResult},
+        samples,
+    },
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/webhooks/logs", get(list))
+        .route("/api/v2/webhooks/logs/{id}", get(retrieve))
+        .route("/api/v2/webhooks/logs/{id}/retry", post(retry))
+        .route("/api/v2/webhooks/simulate", post(simulate))
+}
+
+pub fn router(state: AppState) -> Router {
+    shared::http::api(routes(), state)
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    endpoint_id: Option<String>,
+    event: Option<String>,
+    status: Option<String>,
+    #[serde(flatten)]
+    page: PageParams,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::read(Group::Webhooks))?;
+    let mut errors = Violations::new();
+    let page = params.page.validate().map_err(|e| errors.absorb(e)).ok();
+    let status = match params.status.as_deref().map(str::parse::<LogStatus>) {
+        None => None,
+        Some(Ok(status)) => Some(status),
+        Some(Err(message)) => {
+            errors.add(message);
+            None
+        }
+    };
+    if let Some(Err(message)) = params.event.as_deref().map(str::parse::<EventType>) {
+        errors.add(message);
+    }
+    errors.finish()?;
+    let filter = LogFilter {
+        endpoint_id: params.endpoint_id.filter(|e| !e.is_empty()),
+        event: params.event,
+        status,
+        since: None,
+    };
+    let page = logs::list(
+        &state.db,
+        &tenant,
+        &filter,
+        page.unwrap_or_default(),
+        state.config.retention_days,
+    )
+    .await?;
+    Ok(page.respond(&uri, WebhookLog::view))
+}
+
+async fn retrieve(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::read(Group::Webhooks))?;
+    let log = logs::get(&state.db, &tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound("Webhook log"))?;
+    Ok(Json(log.view()).into_response())
+}
+
+/// Delivers again now, whatever the log's status; answers with the updated log.
+async fn retry(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
+    let log = logs::get(&state.db, &tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound("Webhook log"))?;
+    let log = dispatch::deliver_again(&state, &tenant, log).await?;
+    Ok(Json(log.view()).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimulateInput {
+    url: Option<String>,
+    event: Option<String>,
+}
+
+/// Sends the sample payload of `event` to `url`, signed with the account's webhook secret.
+async fn simulate(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(input): ApiJson<SimulateInput>,
+) -> ApiResult<Json<TestResult>> {
+    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
+    let mut errors = Violations::new();
+    let url = WebhookUrl::parse(
+        input.url.as_deref().unwrap_or_default(),
+        state.config.allow_private_targets,
+    )
+    .map_err(|e| errors.add(e))
+    .ok();
+    let event = match input.event.as_deref().map(str::parse::<EventType>) {
+        None => {
+            errors.add("Event can't be blank");
+            None
+        }
+        Some(Ok(event)) => Some(event),
+        Some(Err(message)) => {
+            errors.add(message);
+            None
+        }
+    };
+    errors.finish()?;
+    let (url, event) = (
+        url.expect("reported when missing"),
+        event.expect("reported when missing"),
+    );
+    let target = dispatch::account_target(&state, &tenant, url.as_url().clone()).await?;
+    let log = dispatch::deliver_once(
+        &state,
+        &tenant,
+        &target,
+        event.as_str(),
+        samples::payload(event),
+    )
+    .await?;
+    Ok(Json(TestResult::from(&log)))
+}

@@ -1,0 +1,406 @@
+//! The delivery engine: fans an event out to its targets, makes each delivery (signed,
+//! logged), records the outcome, schedules retries and keeps endpoints' failure streaks.
+//! The dispatcher function drives it from the queues; `/test`, log retries and
+//! `/webhooks/simulate` call it directly.
+
+use super::{
+    Endpoint, LogStatus, WebhookLog,
+    log::delivery_id,
+    outbound::Attempt,
+    signing::{pushguard_signature, standard_signature_header},
+};
+use crate::{
+    ApiError, ApiResult, Services, Tenant, Timestamp,
+    events::{DispatchMessage, Event, EventStatus, RetryMessage},
+    secrets::SigningSecrets,
+    store::{
+        accounts,
+        endpoints::{self, DisableRule},
+        events, logs,
+    },
+};
+use std::time::Duration;
+use url::Url;
+
+pub const USER_AGENT: &str = concat!("PushGuard-Webhooks/", env!("CARGO_PKG_VERSION"));
+
+/// Where a delivery goes and what signs it.
+#[derive(Clone, Debug)]
+pub enum Target {
+    Endpoint(Endpoint),
+    /// A product's or payment's `webhook_url`, signed with the account's secret.
+    Url {
+        url: Url,
+        secrets: SigningSecrets,
+    },
+}
+
+impl Target {
+    fn key(&self) -> String {
+        match self {
+            Target::Endpoint(endpoint) => endpoint.id.clone(),
+            Target::Url { url, .. } => url.to_string(),
+        }
+    }
+
+    fn url(&self) -> &Url {
+        match self {
+            Target::Endpoint(endpoint) => endpoint.url.as_url(),
+            Target::Url { url, .. } => url,
+        }
+    }
+
+    fn endpoint_id(&self) -> Option<String> {
+        match self {
+            Target::Endpoint(endpoint) => Some(endpoint.id.clone()),
+            Target::Url { .. } => None,
+        }
+    }
+
+    fn secrets(&self) -> &SigningSecrets {
+        match self {
+            Target::Endpoint(endpoint) => &endpoint.secrets,
+            Target::Url { secrets, .. } => secrets,
+        }
+    }
+}
+
+/// The account's webhook secrets for `tenant`'s mode.
+async fn account_secrets(state: &Services, tenant: &Tenant) -> ApiResult<SigningSecrets> {
+    let account = accounts::get(&state.db, tenant.account_id())
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("account {} is gone", tenant.account_id())))?;
+    Ok(account.webhook_secret(tenant.mode()).clone())
+}
+
+/// Everything that should receive `event`: enabled endpoints subscribed to its type whose
+/// filter matches, and its `webhook_url` if it has one.
+pub async fn targets(state: &Services, tenant: &Tenant, event: &Event) -> ApiResult<Vec<Target>> {
+    let mut targets: Vec<Target> = endpoints::all(&state.db, tenant)
+        .await?
+        .into_iter()
+        .filter(|endpoint| endpoint.wants(&event.event_type, &event.payload))
+        .map(Target::Endpoint)
+        .collect();
+    if let Some(url) = event
+        .webhook_url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+    {
+        targets.push(Target::Url {
+            url,
+            secrets: account_secrets(state, tenant).await?,
+        });
+    }
+    Ok(targets)
+}
+
+/// Handles one message of the events queue. Safe to run twice: each delivery's log id
+/// is derived from the event and target, so a second run finds the first run's logs.
+pub async fn dispatch_event(state: &Services, message: &DispatchMessage) -> ApiResult<()> {
+    let tenant = Tenant::from_partition(&message.tenant)
+        .ok_or_else(|| ApiError::internal("bad tenant in message"))?;
+    let Some(event) = events::get(&state.db, &tenant, &message.event_id).await? else {
+        return Ok(()); // expired, or never committed
+    };
+    if message.replay < event.replays
+        || (event.status == EventStatus::Dispatched && message.replay == event.replays)
+    {
+        return Ok(()); // superseded by a replay, or already done
+    }
+    let body = serde_json::to_vec(&event.payload).map_err(ApiError::internal)?;
+    let retry_limit = state.config.delivery.retry_schedule.retry_limit();
+    let deliveries = targets(state, &tenant, &event)
+        .await?
+        .into_iter()
+        .map(|target| {
+            let tenant = &tenant;
+            let event = &event;
+            let body = &body;
+            async move {
+                let log = WebhookLog::pending(
+                    delivery_id(&event.id, message.replay, &target.key()),
+                    target.endpoint_id(),
+                    target.url().to_string(),
+                    &event.event_type,
+                    Some(&event.id),
+                    event.payload.clone(),
+                    retry_limit,
+                );
+                let log = if logs::create(&state.db, tenant, &log, state.config.retention_days)
+                    .await?
+                {
+                    log
+                } else {
+                    match logs::get(&state.db, tenant, &log.id).await? {
+                        // Created by an earlier run that stopped before its first attempt.
+                        Some(existing)
+                            if existing.status == LogStatus::Pending && existing.attempts == 0 =>
+                        {
+                            existing
+                        }
+                        _ => return Ok(()),
+                    }
+                };
+                attempt(state, tenant, log, &target, body, true)
+                    .await
+                    .map(drop)
+            }
+        });
+    let results = futures::future::join_all(deliveries).await;
+    results.into_iter().collect::<ApiResult<Vec<()>>>()?;
+    events::mark_dispatched(&state.db, &tenant, &event.id, message.replay).await
+}
+
+/// Handles one message of the deliveries queue: the next attempt of a delivery.
+pub async fn retry_delivery(state: &Services, message: &RetryMessage) -> ApiResult<()> {
+    let tenant = Tenant::from_partition(&message.tenant)
+        .ok_or_else(|| ApiError::internal("bad tenant in message"))?;
+    let Some(log) = logs::get(&state.db, &tenant, &message.log_id).await? else {
+        return Ok(());
+    };
+    if log.status != LogStatus::Retrying {
+        return Ok(()); // delivered meanwhile (a manual retry), or given up
+    }
+    deliver_again(state, &tenant, log).await.map(drop)
+}
+
+/// Makes the next attempt of an existing delivery now (manual retries and queued retries).
+pub async fn deliver_again(
+    state: &Services,
+    tenant: &Tenant,
+    log: WebhookLog,
+) -> ApiResult<WebhookLog> {
+    let target = match &log.endpoint_id {
+        Some(id) => match endpoints::get(&state.db, tenant, id).await? {
+            Some(endpoint) if endpoint.enabled => Target::Endpoint(endpoint),
+            found => {
+                let reason = if found.is_some() {
+                    "endpoint is disabled"
+                } else {
+                    "endpoint was deleted"
+                };
+                return give_up(state, tenant, log, reason).await;
+            }
+        },
+        None => Target::Url {
+            url: Url::parse(&log.url).map_err(ApiError::internal)?,
+            secrets: account_secrets(state, tenant).await?,
+        },
+    };
+    let body = serde_json::to_vec(&log.payload).map_err(ApiError::internal)?;
+    attempt(state, tenant, log, &target, &body, true).await
+}
+
+/// Ends a delivery that can no longer be made.
+async fn give_up(
+    state: &Services,
+    tenant: &Tenant,
+    mut log: WebhookLog,
+    reason: &str,
+) -> ApiResult<WebhookLog> {
+    let before = log.attempts;
+    log.status = LogStatus::Failed;
+    log.response = Some(reason.to_string());
+    log.next_retry_at = None;
+    log.updated_at = Timestamp::now();
+    logs::record(&state.db, tenant, before, &log, false).await?;
+    Ok(log)
+}
+
+/// The headers of a delivery of `body` as `log`, signed with `secrets` at `timestamp`.
+pub fn delivery_headers(
+    log: &WebhookLog,
+    target: &Target,
+    body: &[u8],
+    timestamp: i64,
+) -> Vec<(String, String)> {
+    let secrets = target.secrets();
+    let now = Timestamp::now();
+    let mut headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("user-agent".to_string(), USER_AGENT.to_string()),
+        ("x-pushguard-event".to_string(), log.event.clone()),
+        ("x-pushguard-webhook".to_string(), log.id.clone()),
+        (
+            "x-pushguard-signature".to_string(),
+            pushguard_signature(&secrets.current, body),
+        ),
+        ("webhook-id".to_string(), log.id.clone()),
+        ("webhook-timestamp".to_string(), timestamp.to_string()),
+        (
+            "webhook-signature".to_string(),
+            standard_signature_header(secrets.signing_at(now), &log.id, timestamp, body),
+        ),
+    ];
+    if let Target::Endpoint(endpoint) = target {
+        headers.extend(
+            endpoint
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+    }
+    headers
+}
+
+/// Makes one attempt of `log` to `target` and records it: the log's outcome, the next
+/// retry (on the deliveries queue, or parked when beyond its delay), the endpoint's
+/// failure streak (`count_errors`) and an immediate disable on `410 Gone`.
+pub async fn attempt(
+    state: &Services,
+    tenant: &Tenant,
+    mut log: WebhookLog,
+    target: &Target,
+    body: &[u8],
+    count_errors: bool,
+) -> ApiResult<WebhookLog> {
+    let now = Timestamp::now();
+    let headers = delivery_headers(&log, target, body, now.as_epoch_seconds());
+    let outcome = state
+        .outbound
+        .post(target.url(), &headers, body.to_vec())
+        .await;
+    let before = log.attempts;
+    apply(&mut log, &outcome, state, Timestamp::now());
+    let delay = log
+        .next_retry_at
+        .map(|at| Duration::from_millis((at.as_millis() - now.as_millis()).max(0) as u64));
+    let park = delay.is_some_and(|d| d > state.config.delivery.max_queue_delay);
+    if !logs::record(&state.db, tenant, before, &log, park).await? {
+        return Ok(log); // another worker recorded this attempt first
+    }
+    if let (Some(delay), false) = (delay, park) {
+        enqueue_retry(state, tenant, &log, delay).await?;
+    }
+    if let (Target::Endpoint(endpoint), true) = (target, count_errors) {
+        let db = &state.db;
+        if outcome.succeeded() {
+            if endpoint.error_count > 0 {
+                endpoints::record_success(db, tenant, &endpoint.id).await?;
+            }
+        } else {
+            let rule = DisableRule {
+                after_failures: state.config.delivery.disable_after_failures,
+                after: state.config.delivery.disable_after,
+            };
+            if endpoints::record_failure(
+                db,
+                tenant,
+                &endpoint.id,
+                Timestamp::now(),
+                outcome.gone(),
+                rule,
+            )
+            .await?
+            {
+                tracing::info!(endpoint = %endpoint.id, gone = outcome.gone(), "endpoint disabled");
+            }
+        }
+    }
+    Ok(log)
+}
+
+/// Folds an attempt's outcome into the log: status, response, and when to retry.
+fn apply(log: &mut WebhookLog, outcome: &Attempt, state: &Services, now: Timestamp) {
+    log.attempts += 1;
+    log.response_code = outcome.status.unwrap_or(0);
+    log.response = Some(outcome.body.clone());
+    log.response_headers = outcome.headers.clone();
+    log.duration_ms = outcome.duration_ms;
+    log.updated_at = now;
+    log.next_retry_at = None;
+    log.status = if outcome.succeeded() {
+        LogStatus::Succeeded
+    } else if outcome.gone() || log.attempts > log.retry_limit {
+        LogStatus::Failed
+    } else {
+        let schedule = &state.config.delivery.retry_schedule;
+        let step = log.attempts.min(schedule.retry_limit());
+        match schedule.next_delay(step, rand::random::<f64>(), outcome.retry_after) {
+            Some(delay) => {
+                log.next_retry_at = Some(now.plus(delay));
+                LogStatus::Retrying
+            }
+            None => LogStatus::Failed,
+        }
+    };
+}
+
+async fn enqueue_retry(
+    state: &Services,
+    tenant: &Tenant,
+    log: &WebhookLog,
+    delay: Duration,
+) -> ApiResult<()> {
+    let queue = state
+        .config
+        .deliveries_queue_url
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("DELIVERIES_QUEUE_URL is not set"))?;
+    let message = RetryMessage {
+        tenant: tenant.partition(),
+        log_id: log.id.clone(),
+    };
+    state
+        .sqs
+        .send_message()
+        .queue_url(queue)
+        .message_body(serde_json::to_string(&message).map_err(ApiError::internal)?)
+        .delay_seconds(delay.as_secs_f64().ceil() as i32)
+        .send()
+        .await
+        .map_err(|e| ApiError::internal(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+    Ok(())
+}
+
+/// One synchronous delivery with no retries that leaves the endpoint's failure streak
+/// alone: `/test` pings and `/webhooks/simulate`. Logged like any delivery.
+pub async fn deliver_once(
+    state: &Services,
+    tenant: &Tenant,
+    target: &Target,
+    event_type: &str,
+    payload: serde_json::Value,
+) -> ApiResult<WebhookLog> {
+    let log = WebhookLog::pending(
+        crate::ids::new_id("log"),
+        target.endpoint_id(),
+        target.url().to_string(),
+        event_type,
+        None,
+        payload,
+        0,
+    );
+    logs::create(&state.db, tenant, &log, state.config.retention_days).await?;
+    let body = serde_json::to_vec(&log.payload).map_err(ApiError::internal)?;
+    attempt(state, tenant, log, target, &body, false).await
+}
+
+/// What `/test` and `/webhooks/simulate` answer.
+#[derive(Debug, serde::Serialize)]
+pub struct TestResult {
+    pub delivered: bool,
+    pub response_code: u16,
+    pub response_time_ms: u64,
+    pub log_id: String,
+}
+
+impl From<&WebhookLog> for TestResult {
+    fn from(log: &WebhookLog) -> Self {
+        TestResult {
+            delivered: log.status == LogStatus::Succeeded,
+            response_code: log.response_code,
+            response_time_ms: log.duration_ms,
+            log_id: log.id.clone(),
+        }
+    }
+}
+
+/// The account's signing secrets as a target for `url` (simulations).
+pub async fn account_target(state: &Services, tenant: &Tenant, url: Url) -> ApiResult<Target> {
+    Ok(Target::Url {
+        url,
+        secrets: account_secrets(state, tenant).await?,
+    })
+}
