@@ -242,7 +242,7 @@ pub async fn pending_before(
         .filter_map(|item| {
             let tenant = item.get("pk")?.as_s().ok()?.clone();
             let event: Event = serde_dynamo::from_item(item.clone()).ok()?;
-            (event.status == EventStatus::Pending).then(|| DispatchMessage {
+            (event.status == EventStatus::Pending).then_some(DispatchMessage {
                 tenant,
                 event_id: event.id,
                 replay: event.replays,
