@@ -189,3 +189,192 @@ pub fn header(response: &Response, name: &str) -> Option<String> {
         .get(name)
         .map(|v| v.to_str().unwrap().to_string())
 }
+
+/// What a receiver endpoint path does with a delivery.
+#[derive(Clone, Debug)]
+pub enum Behaviour {
+    /// 200 with a small JSON body.
+    Accept,
+    /// Answer `status` this many times, then accept.
+    FailTimes(u32, u16),
+    /// Always answer `status` (with `Retry-After` if given).
+    Always(u16, Option<u64>),
+    /// Wait this long before answering 200.
+    Hang(Duration),
+    /// 302 to another path of the receiver.
+    Redirect,
+    /// 200 with a body of this many bytes.
+    Huge(usize),
+}
+
+/// One request a receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub headers: std::collections::HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    behaviours: std::collections::HashMap<String, Behaviour>,
+    answered: std::collections::HashMap<String, u32>,
+    received: Vec<Received>,
+}
+
+/// A real HTTP server on 127.0.0.1 that records every delivery and answers as told.
+#[derive(Clone)]
+pub struct Receiver {
+    pub base: String,
+    state: std::sync::Arc<Mutex<ReceiverState>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        use axum::{
+            body::Bytes,
+            extract::State,
+            http::{HeaderMap, StatusCode, Uri},
+            response::IntoResponse,
+        };
+        let state = std::sync::Arc::new(Mutex::new(ReceiverState::default()));
+        async fn handle(
+            State(state): State<std::sync::Arc<Mutex<ReceiverState>>>,
+            uri: Uri,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> axum::response::Response {
+            let path = uri.path().to_string();
+            let behaviour = {
+                let mut s = state.lock().unwrap();
+                s.received.push(Received {
+                    path: path.clone(),
+                    headers: headers
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_string(),
+                                v.to_str().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect(),
+                    body: body.to_vec(),
+                });
+                let count = s.answered.entry(path.clone()).or_default();
+                *count += 1;
+                let count = *count;
+                match s
+                    .behaviours
+                    .get(&path)
+                    .cloned()
+                    .unwrap_or(Behaviour::Accept)
+                {
+                    Behaviour::FailTimes(times, status) if count <= times => {
+                        Behaviour::Always(status, None)
+                    }
+                    Behaviour::FailTimes(..) => Behaviour::Accept,
+                    other => other,
+                }
+            };
+            match behaviour {
+                Behaviour::Accept | Behaviour::FailTimes(..) => {
+                    (StatusCode::OK, "{\"received\":true}").into_response()
+                }
+                Behaviour::Always(status, retry_after) => {
+                    let mut response =
+                        (StatusCode::from_u16(status).unwrap(), "nope").into_response();
+                    if let Some(seconds) = retry_after {
+                        response.headers_mut().insert("retry-after", seconds.into());
+                    }
+                    response
+                }
+                Behaviour::Hang(wait) => {
+                    tokio::time::sleep(wait).await;
+                    (StatusCode::OK, "late").into_response()
+                }
+                Behaviour::Redirect => {
+                    (StatusCode::FOUND, [("location", "/redirected")]).into_response()
+                }
+                Behaviour::Huge(size) => (StatusCode::OK, "x".repeat(size)).into_response(),
+            }
+        }
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { base, state }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn set(&self, path: &str, behaviour: Behaviour) {
+        let mut s = self.state.lock().unwrap();
+        s.behaviours.insert(path.to_string(), behaviour);
+        s.answered.remove(path);
+    }
+
+    /// Every request to `path` so far.
+    pub fn received(&self, path: &str) -> Vec<Received> {
+        self.state
+            .lock()
+            .unwrap()
+            .received
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `path` has received `count` requests (failing after a generous
+    /// bound, which only catches a delivery that never comes).
+    pub async fn wait_for(&self, path: &str, count: usize) -> Vec<Received> {
+        let started = Instant::now();
+        loop {
+            let received = self.received(path);
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{path} got {} of {count} deliveries",
+                received.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some`, for state that settles asynchronously.
+pub async fn eventually<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

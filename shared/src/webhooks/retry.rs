@@ -9,6 +9,9 @@ pub struct RetrySchedule {
     jitter: f64,
 }
 
+/// The longest a receiver's `Retry-After` can postpone a retry.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(12 * 3600);
+
 /// 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 12 h.
 pub const DEFAULT_SCHEDULE: &str = "5s,30s,2m,10m,30m,1h,2h,4h,8h,12h";
 
@@ -38,7 +41,7 @@ impl RetrySchedule {
     /// The delay before the next try after `failed_attempts` failures (1 = the first
     /// attempt failed), or `None` when retries are exhausted. `unit` is a random number
     /// in [0, 1) for the jitter; a receiver's `Retry-After` lengthens the delay, up to
-    /// the schedule's longest step.
+    /// [`MAX_RETRY_AFTER`].
     pub fn next_delay(
         &self,
         failed_attempts: u32,
@@ -48,9 +51,8 @@ impl RetrySchedule {
         let base = *self.delays.get(failed_attempts.checked_sub(1)? as usize)?;
         let factor = 1.0 + self.jitter * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
         let jittered = base.mul_f64(factor);
-        let longest = self.delays.iter().max().copied().unwrap_or_default();
         Some(match retry_after {
-            Some(wait) if wait > jittered => wait.min(longest.max(jittered)),
+            Some(wait) if wait > jittered => wait.min(MAX_RETRY_AFTER.max(jittered)),
             _ => jittered,
         })
     }
@@ -130,7 +132,15 @@ mod tests {
             schedule
                 .next_delay(1, 0.5, Some(Duration::from_secs(86_400)))
                 .unwrap(),
-            Duration::from_secs(3600)
+            MAX_RETRY_AFTER
+        );
+        let short = RetrySchedule::parse("1s", 0.0).unwrap();
+        assert_eq!(
+            short
+                .next_delay(1, 0.5, Some(Duration::from_secs(7)))
+                .unwrap(),
+            Duration::from_secs(7),
+            "not capped by a short schedule"
         );
     }
 

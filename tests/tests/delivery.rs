@@ -1,0 +1,992 @@
+//! Delivery end to end: the outbox, the queues, the dispatcher and scheduler as
+//! `pushguard serve` runs them, a real receiver, and independent signature checks.
+
+use harness::{Behaviour, Received, Receiver, TestStack, eventually, expect};
+use reqwest::Method;
+use serde_json::{Value, json};
+use shared::{Mode, Tenant};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Retries every second, no jitter, short timeout: the schedule shrunk for tests.
+const FAST: [(&str, &str); 4] = [
+    ("RETRY_SCHEDULE", "1s,1s,1s"),
+    ("RETRY_JITTER", "0"),
+    ("DELIVERY_TIMEOUT_SECONDS", "2"),
+    ("PENDING_EVENT_GRACE_SECONDS", "1"),
+];
+
+async fn fast_stack(extra: &[(&str, &str)]) -> TestStack {
+    let mut settings = FAST.to_vec();
+    settings.extend_from_slice(extra);
+    TestStack::start_with(&settings).await
+}
+
+async fn endpoint(stack: &TestStack, key: &str, url: &str, events: Value) -> Value {
+    expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": url, "events": events }),
+            )
+            .await,
+        201,
+    )
+    .await
+}
+
+async fn publish(stack: &TestStack, key: &str, event_type: &str, payload: Value) -> Value {
+    expect(
+        stack
+            .post(
+                "/events",
+                key,
+                json!({ "type": event_type, "payload": payload }),
+            )
+            .await,
+        202,
+    )
+    .await
+}
+
+/// The seed's check, computed by Python's hmac module (not our code).
+fn python_hmac_sha512(secret: &str, body: &[u8]) -> String {
+    let mut child = Command::new("python3")
+        .args(["-c", "import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha512).hexdigest())", secret])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// Verifies the Standard Webhooks headers with the `standardwebhooks` crate.
+fn verify_standard(secret: &str, delivery: &Received) -> Result<(), String> {
+    let mut headers = http::HeaderMap::new();
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        headers.insert(name, delivery.header(name).parse().unwrap());
+    }
+    standardwebhooks::Webhook::new(secret)
+        .map_err(|e| format!("{e:?}"))?
+        .verify(&delivery.body, &headers)
+        .map_err(|e| format!("{e:?}"))
+}
+
+async fn log(stack: &TestStack, key: &str, id: &str) -> Value {
+    expect(stack.get(&format!("/webhooks/logs/{id}"), key).await, 200).await
+}
+
+#[tokio::test]
+async fn an_event_reaches_its_endpoint_signed_both_ways_and_logged() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("signed@example.com").await;
+    let created = expect(
+        stack
+            .post("/webhooks/endpoints", &acct.test_key, json!({ "url": receiver.url("/hook"), "events": ["order:paid"], "headers": { "X-Team": "erp" } }))
+            .await,
+        201,
+    )
+    .await;
+    let secret = created["secret"].as_str().unwrap();
+    let payload = json!({ "id": "ord_1", "status": 100, "value": "10.00", "note": "ünïcode" });
+    let event = publish(&stack, &acct.test_key, "order:paid", payload.clone()).await;
+    assert_eq!(event["status"], "pending");
+
+    let delivery = receiver.wait_for("/hook", 1).await.remove(0);
+    assert_eq!(
+        delivery.json(),
+        payload,
+        "the body is the event's resource object"
+    );
+    assert_eq!(delivery.header("content-type"), "application/json");
+    assert!(
+        delivery
+            .header("user-agent")
+            .starts_with("PushGuard-Webhooks/")
+    );
+    assert_eq!(delivery.header("x-pushguard-event"), "order:paid");
+    assert_eq!(delivery.header("x-team"), "erp");
+    let log_id = delivery.header("x-pushguard-webhook").to_string();
+    assert_eq!(delivery.header("webhook-id"), log_id);
+    let sent_at: i64 = delivery.header("webhook-timestamp").parse().unwrap();
+    assert!((sent_at - shared::Timestamp::now().as_epoch_seconds()).abs() < 60);
+    verify_standard(secret, &delivery).expect("standardwebhooks verifies the delivery");
+    assert_eq!(
+        delivery.header("x-pushguard-signature"),
+        python_hmac_sha512(secret, &delivery.body)
+    );
+    assert!(
+        verify_standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &delivery).is_err(),
+        "another secret does not verify"
+    );
+
+    let logged = eventually("the log records the success", || async {
+        let logged = log(&stack, &acct.test_key, &log_id).await;
+        (logged["status"] == "succeeded").then_some(logged)
+    })
+    .await;
+    assert_eq!(logged["response_code"], 200);
+    assert_eq!(logged["response"], "{\"received\":true}");
+    assert_eq!(logged["event"], "order:paid");
+    assert_eq!(logged["endpoint_id"], created["id"]);
+    assert_eq!(logged["payload"], payload);
+    assert_eq!(logged["retries"], 0);
+    assert_eq!(logged["retry_limit"], 3);
+    assert_eq!(logged["next_retry_at"], Value::Null);
+    let event_path = format!("/events/{}", event["id"].as_str().unwrap());
+    eventually("the event is marked dispatched", || async {
+        (expect(stack.get(&event_path, &acct.test_key).await, 200).await["status"] == "dispatched")
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_enabled_subscribed_endpoints_whose_filter_matches_receive_it() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("fanout@example.com").await;
+    let key = &acct.test_key;
+    endpoint(
+        &stack,
+        key,
+        &receiver.url("/subscribed"),
+        json!(["order:paid"]),
+    )
+    .await;
+    endpoint(&stack, key, &receiver.url("/everything"), json!(["*"])).await;
+    endpoint(
+        &stack,
+        key,
+        &receiver.url("/other-event"),
+        json!(["order:created"]),
+    )
+    .await;
+    let disabled = endpoint(
+        &stack,
+        key,
+        &receiver.url("/disabled"),
+        json!(["order:paid"]),
+    )
+    .await;
+    expect(
+        stack
+            .post(
+                &format!(
+                    "/webhooks/endpoints/{}/disable",
+                    disabled["id"].as_str().unwrap()
+                ),
+                key,
+                json!({}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let filtered = json!({ "url": receiver.url("/filtered-out"), "events": ["order:paid"], "filter": "value > 100" });
+    expect(stack.post("/webhooks/endpoints", key, filtered).await, 201).await;
+    let matching = json!({ "url": receiver.url("/filtered-in"), "events": ["order:paid"], "filter": "value <= 100 and customer.email ends_with '@example.com'" });
+    expect(stack.post("/webhooks/endpoints", key, matching).await, 201).await;
+    // Another tenant's endpoint for the same event type.
+    endpoint(
+        &stack,
+        &acct.live_key,
+        &receiver.url("/live-mode"),
+        json!(["*"]),
+    )
+    .await;
+
+    let event = publish(
+        &stack,
+        key,
+        "order:paid",
+        json!({ "value": 10, "customer": { "email": "a@example.com" } }),
+    )
+    .await;
+    for path in ["/subscribed", "/everything", "/filtered-in"] {
+        receiver.wait_for(path, 1).await;
+    }
+    let event_path = format!("/events/{}", event["id"].as_str().unwrap());
+    eventually("dispatched", || async {
+        (expect(stack.get(&event_path, key).await, 200).await["status"] == "dispatched")
+            .then_some(())
+    })
+    .await;
+    for path in ["/other-event", "/disabled", "/filtered-out", "/live-mode"] {
+        assert!(
+            receiver.received(path).is_empty(),
+            "{path} must receive nothing"
+        );
+    }
+    let logs = expect(stack.get("/webhooks/logs", key).await, 200).await;
+    assert_eq!(
+        logs.as_array().unwrap().len(),
+        3,
+        "one log per delivery: {logs}"
+    );
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_with_one_id_until_they_succeed() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    receiver.set("/flaky", Behaviour::FailTimes(2, 500));
+    let acct = stack.account("retry@example.com").await;
+    let created = endpoint(
+        &stack,
+        &acct.test_key,
+        &receiver.url("/flaky"),
+        json!(["order:paid"]),
+    )
+    .await;
+    publish(&stack, &acct.test_key, "order:paid", json!({ "id": 1 })).await;
+
+    let deliveries = receiver.wait_for("/flaky", 3).await;
+    let ids: Vec<&str> = deliveries.iter().map(|d| d.header("webhook-id")).collect();
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "a retry keeps its webhook-id: {ids:?}"
+    );
+    let secret = created["secret"].as_str().unwrap();
+    for delivery in &deliveries {
+        verify_standard(secret, delivery).unwrap();
+    }
+    let logged = eventually("succeeded after two retries", || async {
+        let logged = log(&stack, &acct.test_key, ids[0]).await;
+        (logged["status"] == "succeeded").then_some(logged)
+    })
+    .await;
+    assert_eq!(logged["retries"], 2);
+    assert_eq!(logged["response_code"], 200);
+    let path = format!("/webhooks/endpoints/{}", created["id"].as_str().unwrap());
+    let after = expect(stack.get(&path, &acct.test_key).await, 200).await;
+    assert_eq!(
+        (
+            after["error_count"].clone(),
+            after["error_first_at"].clone()
+        ),
+        (json!(0), Value::Null),
+        "a success ends the streak"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_fails_its_deliveries_and_is_disabled() {
+    let stack = fast_stack(&[
+        ("DISABLE_AFTER_FAILURES", "4"),
+        ("DISABLE_AFTER_SECONDS", "0"),
+    ])
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.set("/dead", Behaviour::Always(503, None));
+    let acct = stack.account("dead@example.com").await;
+    let created = endpoint(&stack, &acct.test_key, &receiver.url("/dead"), json!(["*"])).await;
+    publish(
+        &stack,
+        &acct.test_key,
+        "query:created",
+        json!({ "id": "q1" }),
+    )
+    .await;
+
+    let deliveries = receiver.wait_for("/dead", 4).await;
+    let log_id = deliveries[0].header("webhook-id").to_string();
+    let logged = eventually("the log fails after its retries", || async {
+        let logged = log(&stack, &acct.test_key, &log_id).await;
+        (logged["status"] == "failed").then_some(logged)
+    })
+    .await;
+    assert_eq!(logged["retries"], 3);
+    assert_eq!(logged["response_code"], 503);
+    assert_eq!(logged["next_retry_at"], Value::Null);
+    let path = format!("/webhooks/endpoints/{}", created["id"].as_str().unwrap());
+    let endpoint = eventually("the endpoint is disabled", || async {
+        let endpoint = expect(stack.get(&path, &acct.test_key).await, 200).await;
+        (endpoint["enabled"] == false).then_some(endpoint)
+    })
+    .await;
+    assert_eq!(endpoint["blocked_by_error_count"], true);
+    assert_eq!(endpoint["error_count"], 4);
+    assert!(endpoint["error_first_at"].is_string() && endpoint["error_last_at"].is_string());
+    // Disabled endpoints receive nothing more.
+    publish(
+        &stack,
+        &acct.test_key,
+        "query:created",
+        json!({ "id": "q2" }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(receiver.received("/dead").len(), 4);
+    let enabled = expect(
+        stack
+            .post(&format!("{path}/enable"), &acct.test_key, json!({}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            enabled["error_count"].clone(),
+            enabled["blocked_by_error_count"].clone()
+        ),
+        (json!(0), json!(false))
+    );
+}
+
+#[tokio::test]
+async fn gone_redirect_timeout_and_huge_bodies() {
+    let stack = fast_stack(&[("RETRY_SCHEDULE", "30s")]).await;
+    let receiver = Receiver::start().await;
+    receiver.set("/gone", Behaviour::Always(410, None));
+    receiver.set("/moved", Behaviour::Redirect);
+    receiver.set("/slow", Behaviour::Hang(std::time::Duration::from_secs(5)));
+    receiver.set("/huge", Behaviour::Huge(100 * 1024));
+    let acct = stack.account("edges@example.com").await;
+    let key = &acct.test_key;
+    let mut ids = std::collections::HashMap::new();
+    for path in ["/gone", "/moved", "/slow", "/huge"] {
+        ids.insert(
+            path,
+            endpoint(&stack, key, &receiver.url(path), json!(["order:created"])).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    publish(&stack, key, "order:created", json!({ "id": "o1" })).await;
+    let settled = |path: &'static str| {
+        let stack = &stack;
+        let receiver = &receiver;
+        async move {
+            let log_id = receiver.wait_for(path, 1).await[0]
+                .header("webhook-id")
+                .to_string();
+            eventually(path, || async {
+                let logged = log(stack, key, &log_id).await;
+                (logged["status"] != "pending").then_some(logged)
+            })
+            .await
+        }
+    };
+    let gone = settled("/gone").await;
+    assert_eq!(
+        (gone["status"].as_str(), gone["response_code"].as_u64()),
+        (Some("failed"), Some(410)),
+        "410 is final"
+    );
+    let endpoint = expect(
+        stack
+            .get(&format!("/webhooks/endpoints/{}", ids["/gone"]), key)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(endpoint["enabled"], false, "410 disables at once");
+
+    let moved = settled("/moved").await;
+    assert_eq!(
+        (moved["status"].as_str(), moved["response_code"].as_u64()),
+        (Some("retrying"), Some(302)),
+        "3xx is a failure"
+    );
+    assert!(
+        receiver.received("/redirected").is_empty(),
+        "redirects are not followed"
+    );
+
+    let slow = settled("/slow").await;
+    assert_eq!(
+        (slow["status"].as_str(), slow["response_code"].as_u64()),
+        (Some("retrying"), Some(0))
+    );
+    assert!(
+        slow["response"].as_str().unwrap().contains("timed out"),
+        "{}",
+        slow["response"]
+    );
+
+    let huge = settled("/huge").await;
+    assert_eq!(huge["status"], "succeeded");
+    assert_eq!(
+        huge["response"].as_str().unwrap().len(),
+        8 * 1024,
+        "bodies are cut at 8 KiB"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    receiver.set("/busy", Behaviour::Always(429, Some(7)));
+    let acct = stack.account("busy@example.com").await;
+    endpoint(&stack, &acct.test_key, &receiver.url("/busy"), json!(["*"])).await;
+    publish(
+        &stack,
+        &acct.test_key,
+        "order:updated",
+        json!({ "id": "o" }),
+    )
+    .await;
+    let log_id = receiver.wait_for("/busy", 1).await[0]
+        .header("webhook-id")
+        .to_string();
+    let logged = eventually("retrying", || async {
+        let logged = log(&stack, &acct.test_key, &log_id).await;
+        (logged["status"] == "retrying").then_some(logged)
+    })
+    .await;
+    let next = shared::Timestamp::parse(logged["next_retry_at"].as_str().unwrap()).unwrap();
+    let at = shared::Timestamp::parse(logged["updated_at"].as_str().unwrap()).unwrap();
+    assert!(
+        next.as_millis() - at.as_millis() >= 6_900,
+        "Retry-After: 7 beats the 1 s schedule: {logged}"
+    );
+}
+
+#[tokio::test]
+async fn retries_beyond_the_queue_delay_are_parked_and_released_by_the_scheduler() {
+    let stack = fast_stack(&[("RETRY_SCHEDULE", "2s"), ("MAX_QUEUE_DELAY_SECONDS", "1")]).await;
+    let receiver = Receiver::start().await;
+    receiver.set("/parked", Behaviour::FailTimes(1, 500));
+    let acct = stack.account("parked@example.com").await;
+    endpoint(
+        &stack,
+        &acct.test_key,
+        &receiver.url("/parked"),
+        json!(["*"]),
+    )
+    .await;
+    publish(
+        &stack,
+        &acct.test_key,
+        "feedback:created",
+        json!({ "id": "f" }),
+    )
+    .await;
+    let deliveries = receiver.wait_for("/parked", 2).await;
+    assert_eq!(
+        deliveries[0].header("webhook-id"),
+        deliveries[1].header("webhook-id")
+    );
+    let log_id = deliveries[0].header("webhook-id");
+    eventually("succeeded", || async {
+        (log(&stack, &acct.test_key, log_id).await["status"] == "succeeded").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_redelivered_queue_message_sends_nothing_twice_and_a_replay_sends_again() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("dedupe@example.com").await;
+    endpoint(&stack, &acct.test_key, &receiver.url("/once"), json!(["*"])).await;
+    let event = publish(&stack, &acct.test_key, "order:paid", json!({ "id": "o" })).await;
+    let first = receiver.wait_for("/once", 1).await.remove(0);
+    let event_id = event["id"].as_str().unwrap();
+
+    // The same message again, twice in one batch, as an SQS redelivery would bring it.
+    let message =
+        json!({ "tenant": Tenant::new(&acct.id, Mode::Test).partition(), "event_id": event_id })
+            .to_string();
+    let mut batch = aws_lambda_events::event::sqs::SqsEvent::default();
+    for n in 0..2 {
+        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+        record.message_id = Some(format!("m{n}"));
+        record.body = Some(message.clone());
+        batch.records.push(record);
+    }
+    let response = dispatcher::handle(&stack.stack.state, batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(receiver.received("/once").len(), 1, "no duplicate delivery");
+
+    let replayed = expect(
+        stack
+            .post(
+                &format!("/events/{event_id}/replay"),
+                &acct.test_key,
+                json!({}),
+            )
+            .await,
+        202,
+    )
+    .await;
+    assert_eq!(replayed["replays"], 1);
+    let deliveries = receiver.wait_for("/once", 2).await;
+    assert_ne!(
+        deliveries[1].header("webhook-id"),
+        first.header("webhook-id"),
+        "a replay is a new delivery"
+    );
+    let logs = expect(stack.get("/webhooks/logs", &acct.test_key).await, 200).await;
+    assert_eq!(logs.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_event_whose_enqueue_was_lost_is_delivered_by_the_scheduler() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("lost@example.com").await;
+    endpoint(
+        &stack,
+        &acct.test_key,
+        &receiver.url("/recovered"),
+        json!(["order:created"]),
+    )
+    .await;
+    // Committed to the outbox, but the process "crashed" before sending to the queue.
+    let event = shared::events::Event::new("order:created", json!({ "id": "o-lost" }));
+    let tenant = Tenant::new(&acct.id, Mode::Test);
+    shared::store::events::create(&stack.stack.state.db, &tenant, &event, 30)
+        .await
+        .unwrap();
+    let delivery = receiver.wait_for("/recovered", 1).await.remove(0);
+    assert_eq!(delivery.json(), json!({ "id": "o-lost" }));
+}
+
+#[tokio::test]
+async fn rotated_secrets_sign_alongside_the_new_one_during_the_grace_period() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("rotation@example.com").await;
+    let created = endpoint(
+        &stack,
+        &acct.test_key,
+        &receiver.url("/rotating"),
+        json!(["*"]),
+    )
+    .await;
+    let old = created["secret"].as_str().unwrap().to_string();
+    let path = format!(
+        "/webhooks/endpoints/{}/rotate-secret",
+        created["id"].as_str().unwrap()
+    );
+    let new = expect(
+        stack
+            .post(
+                &path,
+                &acct.test_key,
+                json!({ "grace_period_seconds": 600 }),
+            )
+            .await,
+        200,
+    )
+    .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    publish(&stack, &acct.test_key, "order:paid", json!({ "id": "r" })).await;
+    let delivery = receiver.wait_for("/rotating", 1).await.remove(0);
+    assert_eq!(delivery.header("webhook-signature").split(' ').count(), 2);
+    verify_standard(&new, &delivery).expect("the new secret verifies");
+    verify_standard(&old, &delivery).expect("the old secret still verifies");
+    assert_eq!(
+        delivery.header("x-pushguard-signature"),
+        python_hmac_sha512(&new, &delivery.body)
+    );
+}
+
+#[tokio::test]
+async fn test_route_pings_now_and_reports() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    receiver.set("/down", Behaviour::Always(500, None));
+    let acct = stack.account("ping@example.com").await;
+    let up = endpoint(
+        &stack,
+        &acct.test_key,
+        &receiver.url("/up"),
+        json!(["order:paid"]),
+    )
+    .await;
+    let result = expect(
+        stack
+            .post(
+                &format!("/webhooks/endpoints/{}/test", up["id"].as_str().unwrap()),
+                &acct.test_key,
+                json!({}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(result["delivered"], true);
+    assert_eq!(result["response_code"], 200);
+    assert!(result["response_time_ms"].is_u64());
+    let delivery = receiver.received("/up").remove(0);
+    assert_eq!(delivery.header("x-pushguard-event"), "webhook:ping");
+    assert_eq!(
+        delivery.header("webhook-id"),
+        result["log_id"].as_str().unwrap()
+    );
+    verify_standard(up["secret"].as_str().unwrap(), &delivery).unwrap();
+    let logged = log(&stack, &acct.test_key, result["log_id"].as_str().unwrap()).await;
+    assert_eq!(
+        (logged["event"].as_str(), logged["status"].as_str()),
+        (Some("webhook:ping"), Some("succeeded"))
+    );
+
+    let down = endpoint(
+        &stack,
+        &acct.test_key,
+        &receiver.url("/down"),
+        json!(["order:paid"]),
+    )
+    .await;
+    let down_path = format!("/webhooks/endpoints/{}", down["id"].as_str().unwrap());
+    let result = expect(
+        stack
+            .post(&format!("{down_path}/test"), &acct.test_key, json!({}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (result["delivered"].clone(), result["response_code"].clone()),
+        (json!(false), json!(500))
+    );
+    let logged = log(&stack, &acct.test_key, result["log_id"].as_str().unwrap()).await;
+    assert_eq!(logged["status"], "failed", "a ping is not retried");
+    assert_eq!(
+        expect(stack.get(&down_path, &acct.test_key).await, 200).await["error_count"],
+        0,
+        "pings do not count toward disabling"
+    );
+    expect(
+        stack
+            .post(
+                "/webhooks/endpoints/ep_01ARZ3NDEKTSV4RRFFQ69G5FAV/test",
+                &acct.test_key,
+                json!({}),
+            )
+            .await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn recover_resends_failed_deliveries_and_manual_retry_delivers_now() {
+    let stack = fast_stack(&[("RETRY_SCHEDULE", "1s")]).await;
+    let receiver = Receiver::start().await;
+    receiver.set("/broken", Behaviour::Always(500, None));
+    let acct = stack.account("recover@example.com").await;
+    let created = endpoint(
+        &stack,
+        &acct.test_key,
+        &receiver.url("/broken"),
+        json!(["*"]),
+    )
+    .await;
+    let since = shared::Timestamp::now().to_string();
+    publish(&stack, &acct.test_key, "order:paid", json!({ "n": 1 })).await;
+    publish(&stack, &acct.test_key, "order:paid", json!({ "n": 2 })).await;
+    let failed = eventually("both deliveries fail", || async {
+        let logs = expect(
+            stack
+                .get("/webhooks/logs?status=failed", &acct.test_key)
+                .await,
+            200,
+        )
+        .await;
+        (logs.as_array().unwrap().len() == 2).then_some(logs)
+    })
+    .await;
+
+    receiver.set("/broken", Behaviour::Accept);
+    let manual = failed[0]["id"].as_str().unwrap();
+    let retried = expect(
+        stack
+            .post(
+                &format!("/webhooks/logs/{manual}/retry"),
+                &acct.test_key,
+                json!({}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (retried["status"].as_str(), retried["retries"].as_u64()),
+        (Some("succeeded"), Some(2))
+    );
+
+    let path = format!(
+        "/webhooks/endpoints/{}/recover",
+        created["id"].as_str().unwrap()
+    );
+    expect(stack.post(&path, &acct.test_key, json!({})).await, 400).await;
+    expect(
+        stack
+            .post(&path, &acct.test_key, json!({ "since": "yesterday" }))
+            .await,
+        400,
+    )
+    .await;
+    let recovered = expect(
+        stack
+            .post(&path, &acct.test_key, json!({ "since": since }))
+            .await,
+        202,
+    )
+    .await;
+    assert_eq!(recovered["recovered"], 1, "only the still-failed delivery");
+    eventually("the recovered delivery succeeds", || async {
+        let logs = expect(
+            stack
+                .get("/webhooks/logs?status=succeeded", &acct.test_key)
+                .await,
+            200,
+        )
+        .await;
+        (logs.as_array().unwrap().len() == 2).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn logs_list_filters_and_are_private_to_their_tenant() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    receiver.set("/no", Behaviour::Always(500, None));
+    let acct = stack.account("logs@example.com").await;
+    let other = stack.account("logs-other@example.com").await;
+    let yes = endpoint(&stack, &acct.test_key, &receiver.url("/yes"), json!(["*"])).await;
+    endpoint(
+        &stack,
+        &acct.test_key,
+        &receiver.url("/no"),
+        json!(["order:paid"]),
+    )
+    .await;
+    publish(&stack, &acct.test_key, "order:paid", json!({})).await;
+    publish(&stack, &acct.test_key, "query:replied", json!({})).await;
+    receiver.wait_for("/yes", 2).await;
+    let key = &acct.test_key;
+    let all = eventually("three logs", || async {
+        let response = stack.get("/webhooks/logs", key).await;
+        let total = harness::header(&response, "x-total-count");
+        let body = expect(response, 200).await;
+        (total.as_deref() == Some("3")).then_some(body)
+    })
+    .await;
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    let by_endpoint = expect(
+        stack
+            .get(
+                &format!("/webhooks/logs?endpoint_id={}", yes["id"].as_str().unwrap()),
+                key,
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(by_endpoint.as_array().unwrap().len(), 2);
+    let by_event = expect(
+        stack.get("/webhooks/logs?event=query:replied", key).await,
+        200,
+    )
+    .await;
+    assert_eq!(by_event.as_array().unwrap().len(), 1);
+    expect(
+        stack
+            .get("/webhooks/logs?status=lost&event=nope", key)
+            .await,
+        400,
+    )
+    .await;
+    let paged = stack.get("/webhooks/logs?per_page=2&page=2", key).await;
+    assert_eq!(
+        harness::header(&paged, "x-total-pages").as_deref(),
+        Some("2")
+    );
+    assert_eq!(expect(paged, 200).await.as_array().unwrap().len(), 1);
+
+    let id = all[0]["id"].as_str().unwrap();
+    expect(
+        stack
+            .get(&format!("/webhooks/logs/{id}"), &other.test_key)
+            .await,
+        404,
+    )
+    .await;
+    expect(
+        stack
+            .get(&format!("/webhooks/logs/{id}"), &acct.live_key)
+            .await,
+        404,
+    )
+    .await;
+    expect(
+        stack
+            .post(
+                &format!("/webhooks/logs/{id}/retry"),
+                &other.test_key,
+                json!({}),
+            )
+            .await,
+        404,
+    )
+    .await;
+    assert_eq!(
+        expect(stack.get("/webhooks/logs", &other.test_key).await, 200).await,
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn simulate_sends_a_sample_signed_with_the_account_secret() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("simulate@example.com").await;
+    let secret = expect(
+        stack
+            .post(
+                "/account/webhook-secret/rotate",
+                &acct.test_key,
+                json!({ "grace_period_seconds": 0 }),
+            )
+            .await,
+        200,
+    )
+    .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let result = expect(
+        stack
+            .post(
+                "/webhooks/simulate",
+                &acct.test_key,
+                json!({ "url": receiver.url("/sim"), "event": "order:paid" }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(result["delivered"], true);
+    let delivery = receiver.received("/sim").remove(0);
+    assert_eq!(
+        delivery.json()["status"],
+        100,
+        "the order:paid sample is a paid order"
+    );
+    assert_eq!(delivery.header("x-pushguard-event"), "order:paid");
+    verify_standard(&secret, &delivery).unwrap();
+    let invalid = expect(
+        stack
+            .post(
+                "/webhooks/simulate",
+                &acct.test_key,
+                json!({ "url": "ftp://x", "event": "order:shipped" }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(invalid["errors"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn events_are_listed_retrieved_and_validated() {
+    let stack = fast_stack(&[]).await;
+    let acct = stack.account("events@example.com").await;
+    let key = &acct.test_key;
+    let first = publish(&stack, key, "order:created", json!({ "id": 1 })).await;
+    let second = publish(&stack, key, "query:created", json!({ "id": 2 })).await;
+    let listed = stack.get("/events", key).await;
+    assert_eq!(
+        harness::header(&listed, "x-total-count").as_deref(),
+        Some("2")
+    );
+    let listed = expect(listed, 200).await;
+    assert_eq!(listed[0]["id"], second["id"], "newest first");
+    let filtered = expect(stack.get("/events?type=order:created", key).await, 200).await;
+    assert_eq!(filtered.as_array().unwrap().len(), 1);
+    assert_eq!(filtered[0]["id"], first["id"]);
+    let fetched = expect(
+        stack
+            .get(&format!("/events/{}", first["id"].as_str().unwrap()), key)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(fetched["payload"], json!({ "id": 1 }));
+    expect(
+        stack
+            .get(
+                &format!("/events/{}", first["id"].as_str().unwrap()),
+                &acct.live_key,
+            )
+            .await,
+        404,
+    )
+    .await;
+    expect(
+        stack
+            .post(
+                "/events/evt_01ARZ3NDEKTSV4RRFFQ69G5FAV/replay",
+                key,
+                json!({}),
+            )
+            .await,
+        404,
+    )
+    .await;
+    let invalid = expect(
+        stack
+            .post(
+                "/events",
+                key,
+                json!({ "type": "order:shipped", "payload": [1] }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(invalid["errors"].as_array().unwrap().len(), 2);
+    expect(
+        stack
+            .post(
+                "/events",
+                key,
+                json!({ "type": "webhook:ping", "payload": {} }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    expect(stack.get("/events?type=nope", key).await, 400).await;
+    let reader = expect(
+        stack
+            .post(
+                "/account/keys",
+                key,
+                json!({ "name": "r", "scopes": ["events:read"] }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let reader = reader["key"].as_str().unwrap();
+    expect(stack.get("/events", reader).await, 200).await;
+    expect(
+        stack
+            .post(
+                "/events",
+                reader,
+                json!({ "type": "order:created", "payload": {} }),
+            )
+            .await,
+        403,
+    )
+    .await;
+    let _ = Method::GET;
+}
