@@ -6,7 +6,7 @@ PORT ?= 3000
 MOTO_PORT ?= 4566
 export MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 
-.PHONY: run test lint fmt fmt-check clippy cfn-lint unit-and-integration provision build deploy clean
+.PHONY: bench-delivery run test lint fmt fmt-check clippy cfn-lint unit-and-integration provision build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -48,6 +48,10 @@ lint: fmt-check clippy cfn-lint
 # Integration tests start their own moto on a free port ($$MOTO_SERVER).
 unit-and-integration: $(VENV)/.installed
 	cargo test --workspace
+
+## Delivery benchmark: prints throughput, latency and AWS calls per delivery (BENCH_* settings)
+bench-delivery: $(VENV)/.installed
+	cargo bench -p pushguard-tests --bench delivery
 
 ## Lambda artifacts (arm64) with SAM and cargo-lambda, from .venv
 build: $(VENV)/.deploy-tools

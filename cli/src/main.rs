@@ -187,6 +187,8 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
             key: args.demo_api_key,
         }),
         scheduler_interval: std::time::Duration::from_secs(args.scheduler_interval.max(1)),
+        pollers: 2,
+        call_counter: None,
     })
     .await?;
     let key = stack

@@ -60,18 +60,27 @@ async fn poll(state: AppState, queue_url: String) {
             .into_iter()
             .map(|f| f.item_identifier)
             .collect();
-        for message in messages {
-            if failed.contains(message.message_id().unwrap_or_default()) {
-                continue;
-            }
-            if let Some(handle) = message.receipt_handle {
-                let _ = state
-                    .sqs
-                    .delete_message()
-                    .queue_url(&queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await;
+        let done: Vec<_> = messages
+            .into_iter()
+            .filter(|m| !failed.contains(m.message_id().unwrap_or_default()))
+            .filter_map(|m| {
+                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(m.message_id?)
+                    .receipt_handle(m.receipt_handle?)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if !done.is_empty() {
+            let deleted = state
+                .sqs
+                .delete_message_batch()
+                .queue_url(&queue_url)
+                .set_entries(Some(done))
+                .send()
+                .await;
+            if let Err(error) = deleted {
+                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(error), "deleting from {queue_url}");
             }
         }
     }
@@ -110,6 +119,10 @@ pub struct StackOptions {
     pub demo: Option<Demo>,
     /// How often the scheduler runs (every minute in AWS).
     pub scheduler_interval: Duration,
+    /// Concurrent pollers per queue (Lambda runs as many invocations as the load needs).
+    pub pollers: usize,
+    /// Counts every AWS call the stack makes (benchmarks).
+    pub call_counter: Option<std::sync::Arc<shared::aws::CallCounter>>,
 }
 
 /// A running local stack. Dropping it stops the server.
@@ -136,7 +149,7 @@ impl Stack {
             .or_insert_with(|| "true".into());
         let environment = provision::environment(&template, &provisioned, &overrides)?;
         let config = Config::from_lookup(|name| environment.get(name).cloned())?;
-        let state = Services::new(config, &sdk);
+        let state = Services::counted(config, &sdk, options.call_counter.as_ref());
         let demo_key = match &options.demo {
             Some(demo) => {
                 Some(accounts::ensure_demo(&state.db, &demo.email, demo.key.as_deref()).await?)
@@ -156,7 +169,9 @@ impl Stack {
             &state.config.deliveries_queue_url,
         ];
         for queue in queues.into_iter().flatten() {
-            tasks.push(tokio::spawn(poll(state.clone(), queue.clone())));
+            for _ in 0..options.pollers.max(1) {
+                tasks.push(tokio::spawn(poll(state.clone(), queue.clone())));
+            }
         }
         tasks.push(tokio::spawn(schedule(
             state.clone(),

@@ -19,3 +19,66 @@ pub async fn for_emulator(endpoint: &str) -> SdkConfig {
         .load()
         .await
 }
+
+/// Counts the AWS calls a process makes, by `Service.Operation`: how benchmarks
+/// measure what each delivery costs.
+#[derive(Debug, Default)]
+pub struct CallCounter {
+    counts: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl CallCounter {
+    /// Calls so far, by `Service.Operation`.
+    pub fn snapshot(&self) -> std::collections::BTreeMap<String, u64> {
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Calls so far to one service (`DynamoDB`, `SQS`).
+    pub fn total(&self, service: &str) -> u64 {
+        self.snapshot()
+            .iter()
+            .filter(|(name, _)| name.split('.').next() == Some(service))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// An interceptor feeding this counter, for any SDK client's config.
+    pub fn interceptor(
+        self: &std::sync::Arc<Self>,
+    ) -> aws_smithy_runtime_api::client::interceptors::SharedInterceptor {
+        aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(Counting(self.clone()))
+    }
+}
+
+#[derive(Debug)]
+struct Counting(std::sync::Arc<CallCounter>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for Counting {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    // Once per attempt that reaches the wire; by then the operation's metadata is loaded.
+    fn read_before_transmit(
+        &self,
+        _: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let name = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| format!("{}.{}", m.service(), m.name()))
+            .unwrap_or_else(|| "unknown".into());
+        *self
+            .0
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(name)
+            .or_default() += 1;
+        Ok(())
+    }
+}

@@ -19,9 +19,27 @@ pub struct Services {
 
 impl Services {
     pub fn new(config: Config, sdk: &SdkConfig) -> AppState {
+        Self::counted(config, sdk, None)
+    }
+
+    /// Like [`Services::new`], with every AWS call counted by `counter` (benchmarks).
+    pub fn counted(
+        config: Config,
+        sdk: &SdkConfig,
+        counter: Option<&Arc<crate::aws::CallCounter>>,
+    ) -> AppState {
+        let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk);
+        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
+        if let Some(counter) = counter {
+            dynamo = dynamo.interceptor(counter.interceptor());
+            sqs = sqs.interceptor(counter.interceptor());
+        }
         Arc::new(Services {
-            db: Db::new(aws_sdk_dynamodb::Client::new(sdk), config.tables.clone()),
-            sqs: aws_sdk_sqs::Client::new(sdk),
+            db: Db::new(
+                aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
+                config.tables.clone(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             auth: Authenticator::new(config.auth_cache_ttl),
             outbound: Outbound::new(config.delivery.timeout, config.allow_private_targets),
             config,

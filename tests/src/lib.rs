@@ -85,6 +85,15 @@ impl TestStack {
 
     /// A stack with some settings changed (e.g. `MAX_ENDPOINTS`).
     pub async fn start_with(settings: &[(&str, &str)]) -> Self {
+        Self::start_counted(settings, None, 2).await
+    }
+
+    /// A stack whose AWS calls are counted, with `pollers` per queue (benchmarks).
+    pub async fn start_counted(
+        settings: &[(&str, &str)],
+        counter: Option<std::sync::Arc<shared::aws::CallCounter>>,
+        pollers: usize,
+    ) -> Self {
         let prefix = format!("t{}-", ulid::Ulid::new().to_string().to_lowercase());
         let overrides: BTreeMap<String, String> = settings
             .iter()
@@ -98,6 +107,8 @@ impl TestStack {
             overrides,
             demo: None,
             scheduler_interval: Duration::from_secs(1),
+            pollers,
+            call_counter: counter,
         })
         .await
         .expect("stack starts");
@@ -210,6 +221,7 @@ pub enum Behaviour {
 /// One request a receiver got.
 #[derive(Clone, Debug)]
 pub struct Received {
+    pub at: Instant,
     pub path: String,
     pub headers: std::collections::HashMap<String, String>,
     pub body: Vec<u8>,
@@ -261,6 +273,7 @@ impl Receiver {
             let behaviour = {
                 let mut s = state.lock().unwrap();
                 s.received.push(Received {
+                    at: Instant::now(),
                     path: path.clone(),
                     headers: headers
                         .iter()
@@ -328,6 +341,11 @@ impl Receiver {
         let mut s = self.state.lock().unwrap();
         s.behaviours.insert(path.to_string(), behaviour);
         s.answered.remove(path);
+    }
+
+    /// Every request so far, to any path.
+    pub fn all(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
     }
 
     /// Every request to `path` so far.

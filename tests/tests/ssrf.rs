@@ -25,7 +25,9 @@ async fn private_targets_are_refused_at_connect_time() {
         "http://169.254.169.254/latest/meta-data".to_string(),
         "http://10.0.0.1/internal".to_string(),
     ] {
-        let attempt = guarded.post(&Url::parse(&target).unwrap(), &[], b"{}".to_vec()).await;
+        let attempt = guarded
+            .post(&Url::parse(&target).unwrap(), &[], b"{}".to_vec())
+            .await;
         assert_eq!(attempt.status, None, "{target} must not be reached");
         assert!(
             attempt.body.contains("non-global") || attempt.body.contains("private"),
@@ -43,7 +45,13 @@ async fn private_targets_are_reached_where_they_are_allowed() {
     let receiver = Receiver::start().await;
     let open = Outbound::new(Duration::from_secs(2), true);
     let url = Url::parse(&format!("http://localhost:{}/local", port_of(&receiver))).unwrap();
-    let attempt = open.post(&url, &[("content-type".into(), "application/json".into())], b"{}".to_vec()).await;
+    let attempt = open
+        .post(
+            &url,
+            &[("content-type".into(), "application/json".into())],
+            b"{}".to_vec(),
+        )
+        .await;
     assert_eq!(attempt.status, Some(200));
     assert_eq!(receiver.received("/local").len(), 1);
 }

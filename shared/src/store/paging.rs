@@ -268,7 +268,7 @@ pub(crate) fn day_counter_write(
         .build())
 }
 
-/// Items counted on the days from `from` on: the exact size of an unfiltered list.
+/// Items counted on the days from `from` on (every shard): the exact size of an unfiltered list.
 pub(crate) async fn sum_day_counters(
     db: &Db,
     table: &str,
