@@ -990,3 +990,118 @@ async fn events_are_listed_retrieved_and_validated() {
     .await;
     let _ = Method::GET;
 }
+
+#[tokio::test]
+async fn custom_event_types_are_registered_subscribed_to_and_delivered() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("types@example.com").await;
+    let key = &acct.test_key;
+    // Unregistered custom types can be neither subscribed to nor published.
+    let unregistered = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": receiver.url("/custom"), "events": ["invoice:sent"] }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert!(
+        unregistered["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("not registered"),
+        "{unregistered}"
+    );
+    expect(
+        stack
+            .post(
+                "/events",
+                key,
+                json!({ "type": "invoice:sent", "payload": {} }),
+            )
+            .await,
+        400,
+    )
+    .await;
+
+    let created = expect(
+        stack
+            .post(
+                "/event-types",
+                key,
+                json!({ "name": "invoice:sent", "description": "An invoice was emailed" }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(created["name"], "invoice:sent");
+    expect(
+        stack
+            .post("/event-types", key, json!({ "name": "invoice:sent" }))
+            .await,
+        409,
+    )
+    .await;
+    let invalid = expect(
+        stack
+            .post("/event-types", key, json!({ "name": "order:paid" }))
+            .await,
+        400,
+    )
+    .await;
+    assert!(invalid["errors"][0].as_str().unwrap().contains("catalogue"));
+    expect(
+        stack
+            .post("/event-types", key, json!({ "name": "Invoice Sent" }))
+            .await,
+        400,
+    )
+    .await;
+    let listed = expect(stack.get("/event-types", key).await, 200).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(
+        expect(stack.get("/event-types", &acct.live_key).await, 200).await,
+        json!([]),
+        "registries are per tenant"
+    );
+
+    endpoint(
+        &stack,
+        key,
+        &receiver.url("/custom"),
+        json!(["invoice:sent"]),
+    )
+    .await;
+    endpoint(&stack, key, &receiver.url("/star"), json!(["*"])).await;
+    endpoint(&stack, key, &receiver.url("/orders"), json!(["order:paid"])).await;
+    publish(&stack, key, "invoice:sent", json!({ "invoice": "inv_1" })).await;
+    let delivery = receiver.wait_for("/custom", 1).await.remove(0);
+    assert_eq!(delivery.header("x-pushguard-event"), "invoice:sent");
+    receiver.wait_for("/star", 1).await;
+    let logs = expect(
+        stack.get("/webhooks/logs?event=invoice:sent", key).await,
+        200,
+    )
+    .await;
+    assert_eq!(logs.as_array().unwrap().len(), 2);
+    assert!(receiver.received("/orders").is_empty());
+
+    expect(stack.delete("/event-types/invoice:sent", key).await, 204).await;
+    expect(stack.delete("/event-types/invoice:sent", key).await, 404).await;
+    expect(
+        stack
+            .post(
+                "/events",
+                key,
+                json!({ "type": "invoice:sent", "payload": {} }),
+            )
+            .await,
+        400,
+    )
+    .await;
+}

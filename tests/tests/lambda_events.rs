@@ -70,6 +70,48 @@ async fn every_sample_event_is_handled_by_its_function() {
     assert_eq!(status, 404);
 }
 
+#[tokio::test]
+async fn the_dispatcher_and_scheduler_take_their_sample_events() {
+    let stack = TestStack::start().await;
+    let state = stack.stack.state.clone();
+    let created = pushguard::accounts::create(&state.db, "queue-events@example.com", None)
+        .await
+        .unwrap();
+    let tenant = shared::Tenant::new(&created.account.id, shared::Mode::Test);
+    let event = shared::events::Event::new("order:paid", serde_json::json!({ "id": "o" }));
+    shared::store::events::create(&state.db, &tenant, &event, 30)
+        .await
+        .unwrap();
+
+    let text = std::fs::read_to_string(events_dir().join("dispatcher-sqs.json"))
+        .unwrap()
+        .replace("ACCOUNT", &created.account.id)
+        .replace("EVENT_ID", &event.id);
+    let batch: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(&text).expect("a valid SQS event");
+    let response = dispatcher::handle(&state, batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    let dispatched = shared::store::events::get(&state.db, &tenant, &event.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dispatched.status, shared::events::EventStatus::Dispatched);
+
+    let text = std::fs::read_to_string(events_dir().join("scheduler-schedule.json")).unwrap();
+    let _: serde_json::Value = serde_json::from_str(&text).expect("a valid scheduled event");
+    scheduler::run(&state).await.expect("the scheduler runs");
+
+    // A message nobody can read is reported, so SQS retries it and then dead-letters it.
+    let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+    record.message_id = Some("poison".into());
+    record.body = Some("not json".into());
+    let mut poison = aws_lambda_events::event::sqs::SqsEvent::default();
+    poison.records.push(record);
+    let response = dispatcher::handle(&state, poison).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(response.batch_item_failures[0].item_identifier, "poison");
+}
+
 #[test]
 fn every_event_file_is_covered_above() {
     let mut files: Vec<String> = std::fs::read_dir(events_dir())

@@ -1,7 +1,8 @@
 //! The event log: every change as an event, and publishing events directly.
 //!
 //! `GET /events` (filter `type`), `GET /events/{id}`, `POST /events/{id}/replay`,
-//! `POST /events` (`{type, payload}`).
+//! `POST /events` (`{type, payload}`), and the registry of custom event types:
+//! `GET/POST /event-types`, `DELETE /event-types/{name}`.
 
 use axum::{
     Json, Router,
@@ -18,8 +19,11 @@ use shared::{
     events::{DispatchMessage, Event},
     http::ApiJson,
     pagination::PageParams,
-    store::events,
-    webhooks::EventType,
+    store::{
+        event_types::{self, EventTypeRecord},
+        events,
+    },
+    webhooks::{EventType, is_custom_name},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -27,6 +31,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v2/events", get(list).post(publish))
         .route("/api/v2/events/{id}", get(retrieve))
         .route("/api/v2/events/{id}/replay", post(replay))
+        .route("/api/v2/event-types", get(list_types).post(register_type))
+        .route(
+            "/api/v2/event-types/{name}",
+            axum::routing::delete(delete_type),
+        )
 }
 
 pub fn router(state: AppState) -> Router {
@@ -50,8 +59,11 @@ async fn list(
     let tenant = principal.authorize(Access::read(Group::Events))?;
     let mut errors = Violations::new();
     let page = params.page.validate().map_err(|e| errors.absorb(e)).ok();
-    if let Some(Err(message)) = params.event_type.as_deref().map(str::parse::<EventType>) {
-        errors.add(message);
+    if let Some(name) = params.event_type.as_deref()
+        && name.parse::<EventType>().is_err()
+        && !is_custom_name(name)
+    {
+        errors.add(format!("Type {name:?} is not an event type"));
     }
     errors.finish()?;
     let page = events::list(
@@ -112,19 +124,32 @@ async fn publish(
 ) -> ApiResult<Response> {
     let tenant = principal.authorize(Access::write(Group::Events))?;
     let mut errors = Violations::new();
-    let event_type = match input.event_type.as_deref().map(str::parse::<EventType>) {
+    let event_type = match input.event_type.as_deref() {
         None => {
             errors.add("Type can't be blank");
             None
         }
-        Some(Ok(EventType::WebhookPing)) => {
-            errors.add("Type webhook:ping is sent only by the test route");
-            None
-        }
-        Some(Ok(event_type)) => Some(event_type),
-        Some(Err(message)) => {
-            errors.add(message);
-            None
+        Some(name) => {
+            match name.parse::<EventType>() {
+                Ok(EventType::WebhookPing) => {
+                    errors.add("Type webhook:ping is sent only by the test route");
+                    None
+                }
+                Ok(event_type) => Some(event_type.as_str().to_string()),
+                Err(_) if is_custom_name(name) => {
+                    match event_types::get(&state.db, &tenant, name).await? {
+                        Some(_) => Some(name.to_string()),
+                        None => {
+                            errors.add(format!("Type {name:?} is not registered; register it with POST /event-types"));
+                            None
+                        }
+                    }
+                }
+                Err(message) => {
+                    errors.add(message);
+                    None
+                }
+            }
         }
     };
     match &input.payload {
@@ -145,4 +170,76 @@ async fn publish(
     )
     .await;
     Ok((StatusCode::ACCEPTED, Json(event.view())).into_response())
+}
+
+async fn list_types(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<PageParams>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::read(Group::Events))?;
+    let page = event_types::list(&state.db, &tenant, params.validate()?).await?;
+    Ok(page.respond(&uri, |record| record))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypeInput {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+const MAX_TYPE_DESCRIPTION: usize = 512;
+
+async fn register_type(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(input): ApiJson<TypeInput>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Events))?;
+    let mut errors = Violations::new();
+    let name = input.name.unwrap_or_default();
+    if name.is_empty() {
+        errors.add("Name can't be blank");
+    } else if name.parse::<EventType>().is_ok() {
+        errors.add(format!("Name {name:?} is a catalogue event type"));
+    } else if !is_custom_name(&name) {
+        errors.add(format!(
+            "Name {name:?} must look like resource:action (lower case, e.g. invoice:sent)"
+        ));
+    }
+    let description = input
+        .description
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_TYPE_DESCRIPTION)
+    {
+        errors.add(format!(
+            "Description is too long (maximum is {MAX_TYPE_DESCRIPTION} characters)"
+        ));
+    }
+    errors.finish()?;
+    let record = EventTypeRecord {
+        name,
+        description,
+        created_at: shared::Timestamp::now(),
+    };
+    event_types::create(&state.db, &tenant, &record).await?;
+    Ok((StatusCode::CREATED, Json(record)).into_response())
+}
+
+async fn delete_type(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    let tenant = principal.authorize(Access::write(Group::Events))?;
+    if event_types::delete(&state.db, &tenant, &name).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("Event type"))
+    }
 }

@@ -216,6 +216,7 @@ async fn create(
 ) -> ApiResult<Response> {
     let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     let fields = input.validate(None, state.config.allow_private_targets)?;
+    require_registered(&state, &tenant, &fields.events).await?;
     let now = Timestamp::now();
     let endpoint = Endpoint {
         id: new_id("ep"),
@@ -236,6 +237,21 @@ async fn create(
     };
     store::create(&state.db, &tenant, &endpoint, state.config.max_endpoints).await?;
     Ok((StatusCode::CREATED, Json(endpoint.view_with_secret())).into_response())
+}
+
+/// Custom types an endpoint subscribes to must be registered by its tenant.
+async fn require_registered(
+    state: &AppState,
+    tenant: &Tenant,
+    events: &[EventSelector],
+) -> ApiResult<()> {
+    let custom = events.iter().filter_map(EventSelector::custom);
+    match shared::store::event_types::first_unregistered(&state.db, tenant, custom).await? {
+        Some(name) => Err(ApiError::invalid(format!(
+            "Event {name:?} is not registered; register it with POST /event-types"
+        ))),
+        None => Ok(()),
+    }
 }
 
 async fn find(state: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Endpoint> {
@@ -263,6 +279,7 @@ async fn update(
     let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     let before = find(&state, &tenant, &id).await?;
     let fields = input.validate(Some(&before), state.config.allow_private_targets)?;
+    require_registered(&state, &tenant, &fields.events).await?;
     let after = Endpoint {
         url: fields.url,
         events: fields.events,

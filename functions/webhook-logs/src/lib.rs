@@ -63,8 +63,11 @@ async fn list(
             None
         }
     };
-    if let Some(Err(message)) = params.event.as_deref().map(str::parse::<EventType>) {
-        errors.add(message);
+    if let Some(name) = params.event.as_deref()
+        && name.parse::<EventType>().is_err()
+        && !shared::webhooks::is_custom_name(name)
+    {
+        errors.add(format!("Event {name:?} is not an event type"));
     }
     errors.finish()?;
     let filter = LogFilter {

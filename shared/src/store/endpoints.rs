@@ -148,7 +148,7 @@ pub async fn list(
             vec![(":enabled", AttributeValue::Bool(enabled))],
         );
     }
-    if let Some(event) = filter.event {
+    if let Some(event) = &filter.event {
         conditions = conditions.clause(
             "(contains(#events, :event) OR contains(#events, :all))",
             &[("#events", "events")],

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod endpoints;
+pub mod event_types;
 pub mod events;
 pub mod logs;
 mod paging;

@@ -68,27 +68,52 @@ impl FromStr for EventType {
     }
 }
 
-/// One entry of an endpoint's `events`: a type, or `*` for every type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Whether `name` has the shape of a custom event type: `^[a-z][a-z0-9_]*:[a-z][a-z0-9_.]*$`.
+pub fn is_custom_name(name: &str) -> bool {
+    let Some((resource, action)) = name.split_once(':') else {
+        return false;
+    };
+    let starts_lower = |s: &str| s.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    let body = |s: &str, extra: &[char]| {
+        s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || extra.contains(&c))
+    };
+    name.len() <= 100
+        && starts_lower(resource)
+        && starts_lower(action)
+        && body(resource, &[])
+        && body(action, &['.'])
+}
+
+/// One entry of an endpoint's `events`: `*` (every type), a catalogue type, or a custom
+/// type the tenant registered (checked against the registry when the endpoint is saved).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventSelector {
     All,
     Only(EventType),
+    Custom(String),
 }
 
 impl EventSelector {
     pub fn matches(&self, event: EventType) -> bool {
-        match self {
-            EventSelector::All => event.is_subscribable(),
-            EventSelector::Only(t) => *t == event,
-        }
+        self.matches_name(event.as_str())
     }
-}
 
-impl EventSelector {
     /// Matches an event by its type name (published events carry names).
     pub fn matches_name(&self, name: &str) -> bool {
-        name.parse::<EventType>()
-            .is_ok_and(|event| self.matches(event))
+        match self {
+            EventSelector::All => name != EventType::WebhookPing.as_str(),
+            EventSelector::Only(t) => t.as_str() == name,
+            EventSelector::Custom(custom) => custom == name,
+        }
+    }
+
+    /// The custom type this selects, if it is one.
+    pub fn custom(&self) -> Option<&str> {
+        match self {
+            EventSelector::Custom(name) => Some(name),
+            _ => None,
+        }
     }
 }
 
@@ -97,6 +122,7 @@ impl fmt::Display for EventSelector {
         match self {
             EventSelector::All => f.write_str("*"),
             EventSelector::Only(t) => t.fmt(f),
+            EventSelector::Custom(name) => f.write_str(name),
         }
     }
 }
@@ -107,13 +133,14 @@ impl FromStr for EventSelector {
         if s == "*" {
             return Ok(EventSelector::All);
         }
-        let event: EventType = s.parse()?;
-        if !event.is_subscribable() {
-            return Err(format!(
+        match s.parse::<EventType>() {
+            Ok(event) if event.is_subscribable() => Ok(EventSelector::Only(event)),
+            Ok(_) => Err(format!(
                 "Event {s:?} cannot be subscribed to; it is sent only by the test route"
-            ));
+            )),
+            Err(_) if is_custom_name(s) => Ok(EventSelector::Custom(s.to_string())),
+            Err(message) => Err(message),
         }
-        Ok(EventSelector::Only(event))
     }
 }
 
@@ -155,5 +182,36 @@ mod tests {
     #[test]
     fn ping_is_not_subscribable() {
         assert!("webhook:ping".parse::<EventSelector>().is_err());
+    }
+
+    #[test]
+    fn custom_names_follow_the_pattern() {
+        for ok in ["invoice:sent", "a1_b:c.d_2", "shipment:label.printed"] {
+            assert!(is_custom_name(ok), "{ok}");
+            assert_eq!(
+                ok.parse::<EventSelector>().unwrap(),
+                EventSelector::Custom(ok.into())
+            );
+        }
+        for bad in [
+            "invoice",
+            "Invoice:sent",
+            "1a:b",
+            "a:",
+            ":b",
+            "a:B",
+            "a:b:c",
+            "a-b:c",
+            "a:.b",
+        ] {
+            assert!(!is_custom_name(bad), "{bad}");
+            assert!(bad.parse::<EventSelector>().is_err(), "{bad}");
+        }
+        assert!(EventSelector::Custom("invoice:sent".into()).matches_name("invoice:sent"));
+        assert!(!EventSelector::Custom("invoice:sent".into()).matches_name("invoice:paid"));
+        assert!(
+            EventSelector::All.matches_name("invoice:sent"),
+            "* includes custom types"
+        );
     }
 }
