@@ -9,8 +9,15 @@ pub async fn from_env() -> SdkConfig {
 }
 
 /// An emulator at `endpoint` (moto locally and in tests): fixed region and dummy keys.
+/// moto is not thread-safe under concurrent transactions (it deep-copies tables while
+/// other requests change them) and answers some with a 500, which the SDK retries as
+/// transient; a larger retry budget absorbs that locally.
 pub async fn for_emulator(endpoint: &str) -> SdkConfig {
+    let retries = aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(10)
+        .with_initial_backoff(std::time::Duration::from_millis(20));
     aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retries)
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(

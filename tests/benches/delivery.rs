@@ -28,6 +28,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() {
+    shared::telemetry::init();
     let events = setting("BENCH_EVENTS", 200);
     let endpoints = setting("BENCH_ENDPOINTS", 5);
     let delay = Duration::from_millis(setting("BENCH_RECEIVER_DELAY_MS", 0) as u64);

@@ -26,7 +26,7 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
             ))),
         };
         outcome.map_err(|error| {
-            tracing::error!(message_id = %id, %error, "message failed; SQS will redeliver it");
+            tracing::error!(message_id = %id, ?error, "message failed; SQS will redeliver it");
             id
         })
     });

@@ -4,9 +4,11 @@
 
 use serde::Serialize;
 use shared::{
-    ApiError, ApiResult, Services, Tenant, Timestamp,
+    ApiResult, Services, Tenant, Timestamp,
     store::{events, logs},
+    webhooks::dispatch::enqueue_retry,
 };
+use std::time::Duration;
 
 /// What one run did.
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
@@ -21,7 +23,6 @@ const BATCH: i32 = 500;
 pub async fn run(state: &Services) -> ApiResult<Summary> {
     let mut summary = Summary::default();
     let now = Timestamp::now();
-    let deliveries = state.config.deliveries_queue_url.as_deref();
     for shard in 0..logs::DUE_SHARDS {
         for message in logs::due(&state.db, shard, now, BATCH).await? {
             let Some(tenant) = Tenant::from_partition(&message.tenant) else {
@@ -29,12 +30,7 @@ pub async fn run(state: &Services) -> ApiResult<Summary> {
             };
             // Unpark first: of two overlapping runs, only one enqueues.
             if logs::unpark(&state.db, &tenant, &message.log_id).await? {
-                send(
-                    state,
-                    deliveries,
-                    &serde_json::to_string(&message).map_err(ApiError::internal)?,
-                )
-                .await?;
+                enqueue_retry(state, &message, Duration::ZERO).await?;
                 summary.retries_enqueued += 1;
             }
         }
@@ -56,17 +52,4 @@ pub async fn run(state: &Services) -> ApiResult<Summary> {
         tracing::info!(?summary, "scheduler run");
     }
     Ok(summary)
-}
-
-async fn send(state: &Services, queue: Option<&str>, body: &str) -> ApiResult<()> {
-    let queue = queue.ok_or_else(|| ApiError::internal("DELIVERIES_QUEUE_URL is not set"))?;
-    state
-        .sqs
-        .send_message()
-        .queue_url(queue)
-        .message_body(body)
-        .send()
-        .await
-        .map_err(|e| ApiError::internal(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
-    Ok(())
 }

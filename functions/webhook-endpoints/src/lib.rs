@@ -132,10 +132,12 @@ struct EndpointFields {
 impl EndpointInput {
     /// Validates this input applied over `current` (none when creating), listing
     /// every problem at once.
+    /// `unregistered` lists the custom types the tenant has not registered.
     fn validate(
         self,
         current: Option<&Endpoint>,
         allow_private: bool,
+        unregistered: &[String],
     ) -> ApiResult<EndpointFields> {
         let mut errors = Violations::new();
         let url = match (self.url, current) {
@@ -149,7 +151,7 @@ impl EndpointInput {
             }
         };
         let events = match (self.events, current) {
-            (Some(names), _) => parse_events(names, &mut errors),
+            (Some(names), _) => parse_events(names, unregistered, &mut errors),
             (None, Some(current)) => current.events.clone(),
             (None, None) => {
                 errors.add("Events can't be blank");
@@ -194,13 +196,20 @@ impl EndpointInput {
     }
 }
 
-fn parse_events(names: Vec<String>, errors: &mut Violations) -> Vec<EventSelector> {
+fn parse_events(
+    names: Vec<String>,
+    unregistered: &[String],
+    errors: &mut Violations,
+) -> Vec<EventSelector> {
     if names.is_empty() {
         errors.add("Events can't be blank");
     }
     let mut events = Vec::with_capacity(names.len());
     for name in names {
         match name.parse::<EventSelector>() {
+            Ok(EventSelector::Custom(name)) if unregistered.contains(&name) => errors.add(format!(
+                "Event {name:?} is not registered; register it with POST /event-types"
+            )),
             Ok(event) if !events.contains(&event) => events.push(event),
             Ok(_) => {}
             Err(message) => errors.add(message),
@@ -215,8 +224,8 @@ async fn create(
     ApiJson(input): ApiJson<EndpointInput>,
 ) -> ApiResult<Response> {
     let tenant = principal.authorize(Access::write(Group::Webhooks))?;
-    let fields = input.validate(None, state.config.allow_private_targets)?;
-    require_registered(&state, &tenant, &fields.events).await?;
+    let unregistered = unregistered(&state, &tenant, &input).await?;
+    let fields = input.validate(None, state.config.allow_private_targets, &unregistered)?;
     let now = Timestamp::now();
     let endpoint = Endpoint {
         id: new_id("ep"),
@@ -239,19 +248,23 @@ async fn create(
     Ok((StatusCode::CREATED, Json(endpoint.view_with_secret())).into_response())
 }
 
-/// Custom types an endpoint subscribes to must be registered by its tenant.
-async fn require_registered(
+/// The custom event types in `input` that the tenant has not registered.
+async fn unregistered(
     state: &AppState,
     tenant: &Tenant,
-    events: &[EventSelector],
-) -> ApiResult<()> {
-    let custom = events.iter().filter_map(EventSelector::custom);
-    match shared::store::event_types::first_unregistered(&state.db, tenant, custom).await? {
-        Some(name) => Err(ApiError::invalid(format!(
-            "Event {name:?} is not registered; register it with POST /event-types"
-        ))),
-        None => Ok(()),
+    input: &EndpointInput,
+) -> ApiResult<Vec<String>> {
+    let mut missing = Vec::new();
+    for name in input.events.iter().flatten() {
+        if let Ok(EventSelector::Custom(custom)) = name.parse::<EventSelector>()
+            && shared::store::event_types::get(&state.db, tenant, &custom)
+                .await?
+                .is_none()
+        {
+            missing.push(custom);
+        }
     }
+    Ok(missing)
 }
 
 async fn find(state: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Endpoint> {
@@ -278,8 +291,12 @@ async fn update(
 ) -> ApiResult<Response> {
     let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     let before = find(&state, &tenant, &id).await?;
-    let fields = input.validate(Some(&before), state.config.allow_private_targets)?;
-    require_registered(&state, &tenant, &fields.events).await?;
+    let unregistered = unregistered(&state, &tenant, &input).await?;
+    let fields = input.validate(
+        Some(&before),
+        state.config.allow_private_targets,
+        &unregistered,
+    )?;
     let after = Endpoint {
         url: fields.url,
         events: fields.events,
@@ -407,11 +424,6 @@ async fn recover(
         MAX_RECOVER,
     )
     .await?;
-    let queue = state
-        .config
-        .deliveries_queue_url
-        .as_deref()
-        .ok_or_else(|| ApiError::internal("DELIVERIES_QUEUE_URL is not set"))?;
     let mut recovered = 0;
     for log in failed {
         if logs::requeue(&state.db, &tenant, &log).await? {
@@ -419,14 +431,7 @@ async fn recover(
                 tenant: tenant.partition(),
                 log_id: log.id.clone(),
             };
-            state
-                .sqs
-                .send_message()
-                .queue_url(queue)
-                .message_body(serde_json::to_string(&message).map_err(ApiError::internal)?)
-                .send()
-                .await
-                .map_err(|e| ApiError::internal(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            dispatch::enqueue_retry(&state, &message, std::time::Duration::ZERO).await?;
             recovered += 1;
         }
     }
@@ -451,7 +456,7 @@ mod tests {
 
     #[test]
     fn create_reports_every_missing_field_at_once() {
-        let errors = messages(EndpointInput::default().validate(None, false));
+        let errors = messages(EndpointInput::default().validate(None, false, &[]));
         assert_eq!(errors, vec!["Url can't be blank", "Events can't be blank"]);
     }
 
@@ -459,12 +464,17 @@ mod tests {
     fn unknown_events_and_bad_headers_are_listed() {
         let input = EndpointInput {
             url: Some("http://example.com".into()),
-            events: Some(vec!["order:paid".into(), "order:shipped".into()]),
+            events: Some(vec![
+                "order:paid".into(),
+                "Order Shipped".into(),
+                "invoice:sent".into(),
+            ]),
             headers: Some(Some([("Content-Type".to_string(), "x".to_string())].into())),
             ..Default::default()
         };
-        let errors = messages(input.validate(None, false));
-        assert_eq!(errors.len(), 3, "{errors:?}");
+        let errors = messages(input.validate(None, false, &["invoice:sent".to_string()]));
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(errors[2].contains("not registered"), "{errors:?}");
         assert_eq!(errors[0], "Url must use https");
     }
 
@@ -475,7 +485,7 @@ mod tests {
             events: Some(vec!["order:paid".into(), "order:paid".into(), "*".into()]),
             ..Default::default()
         };
-        let fields = input.validate(None, false).unwrap();
+        let fields = input.validate(None, false, &[]).unwrap();
         assert_eq!(fields.events.len(), 2);
         assert!(fields.enabled);
     }

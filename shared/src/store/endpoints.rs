@@ -104,17 +104,7 @@ pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Endpoint>,
     if !crate::ids::looks_like("ep", id) {
         return Ok(None);
     }
-    let out = db
-        .client
-        .get_item()
-        .table_name(&db.tables.endpoints)
-        .key("pk", s(tenant.partition()))
-        .key("sk", s(id))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(failed)?;
-    out.item.map(from_item).transpose()
+    super::get_keyed(db, &db.tables.endpoints, &tenant.partition(), id).await
 }
 
 /// Narrows a list of endpoints.
@@ -363,11 +353,7 @@ pub async fn record_success(db: &Db, tenant: &Tenant, id: &str) -> Result<(), Ap
         .expression_attribute_values(":zero", n(0))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if is_condition_failure(&e) => Ok(()),
-        Err(e) => Err(failed(e)),
-    }
+    super::conditional(result).map(drop)
 }
 
 /// When consecutive failures disable an endpoint.
@@ -443,9 +429,5 @@ pub async fn record_failure(
         .expression_attribute_values(":count", n(rule.after_failures))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if is_condition_failure(&e) => Ok(false),
-        Err(e) => Err(failed(e)),
-    }
+    super::conditional(result)
 }

@@ -2,7 +2,7 @@
 //! `type#<name>` in the tenant's partition.
 
 use super::{
-    Db, failed, from_item, is_condition_failure, keyed_item,
+    Db, failed, is_condition_failure, keyed_item,
     paging::{Filter, Listing},
     s,
 };
@@ -55,31 +55,7 @@ pub async fn get(
     tenant: &Tenant,
     name: &str,
 ) -> Result<Option<EventTypeRecord>, ApiError> {
-    let out = db
-        .client
-        .get_item()
-        .table_name(&db.tables.events)
-        .key("pk", s(tenant.partition()))
-        .key("sk", s(key(name)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(failed)?;
-    out.item.map(from_item).transpose()
-}
-
-/// Whether every one of `names` is registered; the first that is not, otherwise.
-pub async fn first_unregistered<'a>(
-    db: &Db,
-    tenant: &Tenant,
-    names: impl IntoIterator<Item = &'a str>,
-) -> Result<Option<&'a str>, ApiError> {
-    for name in names {
-        if get(db, tenant, name).await?.is_none() {
-            return Ok(Some(name));
-        }
-    }
-    Ok(None)
+    super::get_keyed(db, &db.tables.events, &tenant.partition(), &key(name)).await
 }
 
 /// Registered types, by name (reverse order, as every list here is newest-key first).
@@ -113,9 +89,5 @@ pub async fn delete(db: &Db, tenant: &Tenant, name: &str) -> Result<bool, ApiErr
         .condition_expression("attribute_exists(pk)")
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if is_condition_failure(&e) => Ok(false),
-        Err(e) => Err(failed(e)),
-    }
+    super::conditional(result)
 }

@@ -110,17 +110,7 @@ pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, Ap
     if !crate::ids::looks_like("evt", id) {
         return Ok(None);
     }
-    let out = db
-        .client
-        .get_item()
-        .table_name(&db.tables.events)
-        .key("pk", s(tenant.partition()))
-        .key("sk", s(id))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(failed)?;
-    out.item.map(from_item).transpose()
+    super::get_keyed(db, &db.tables.events, &tenant.partition(), id).await
 }
 
 /// Events of the retention window, newest first; `event_type` narrows.
@@ -182,11 +172,7 @@ pub async fn mark_dispatched(
         .expression_attribute_values(":replay", n(replay))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if super::is_condition_failure(&e) => Ok(()),
-        Err(e) => Err(failed(e)),
-    }
+    super::conditional(result).map(drop)
 }
 
 /// Starts a replay: the event is pending again under a new replay number.

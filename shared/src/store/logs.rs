@@ -3,7 +3,7 @@
 //! longer than the deliveries queue can delay them.
 
 use super::{
-    Db, Transaction, failed, from_item, is_condition_failure, keyed_item, n,
+    Db, Transaction, failed, keyed_item, n,
     paging::{
         Filter, Listing, day_counter_write, expiry_epoch, first_id_at, sum_day_counters,
         window_start,
@@ -69,17 +69,7 @@ pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<WebhookLog
     if !id.starts_with(LOG_PREFIX) || id.len() > 64 {
         return Ok(None);
     }
-    let out = db
-        .client
-        .get_item()
-        .table_name(&db.tables.webhook_logs)
-        .key("pk", s(tenant.partition()))
-        .key("sk", s(id))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(failed)?;
-    out.item.map(from_item).transpose()
+    super::get_keyed(db, &db.tables.webhook_logs, &tenant.partition(), id).await
 }
 
 /// Stores the outcome of an attempt, if no other attempt was recorded meanwhile
@@ -130,11 +120,7 @@ pub async fn record(
             .expression_attribute_values(":shard", s(due_shard(&log.id)))
             .expression_attribute_values(":due", s(due.to_string()));
     }
-    match request.send().await {
-        Ok(_) => Ok(true),
-        Err(e) if is_condition_failure(&e) => Ok(false),
-        Err(e) => Err(failed(e)),
-    }
+    super::conditional(request.send().await)
 }
 
 /// Narrows a list of logs.
@@ -270,11 +256,7 @@ pub async fn unpark(db: &Db, tenant: &Tenant, log_id: &str) -> Result<bool, ApiE
         .condition_expression("attribute_exists(due_shard)")
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if is_condition_failure(&e) => Ok(false),
-        Err(e) => Err(failed(e)),
-    }
+    super::conditional(result)
 }
 
 /// Puts a failed delivery back in line (for `/recover` and manual retries): status
@@ -296,9 +278,5 @@ pub async fn requeue(db: &Db, tenant: &Tenant, log: &WebhookLog) -> Result<bool,
         .expression_attribute_values(":attempts", n(log.attempts))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if is_condition_failure(&e) => Ok(false),
-        Err(e) => Err(failed(e)),
-    }
+    super::conditional(result)
 }

@@ -74,6 +74,39 @@ pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<
     error.code() == Some("ConditionalCheckFailedException")
 }
 
+/// The outcome of a conditional write: `Ok(false)` when its condition failed.
+pub(crate) fn conditional<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// The item of a `pk`/`sk` table, read consistently.
+pub(crate) async fn get_keyed<T: DeserializeOwned>(
+    db: &Db,
+    table: &str,
+    pk: &str,
+    sk: &str,
+) -> Result<Option<T>, ApiError> {
+    let out = db
+        .client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", s(sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(failed)?;
+    out.item.map(from_item).transpose()
+}
+
 /// An SDK error as the client should see it: throttling is a 503, the rest a 500.
 pub(crate) fn failed<E, R>(error: SdkError<E, R>) -> ApiError
 where

@@ -1,6 +1,6 @@
 //! The replay cache of signed requests: key `signature`, expired by TTL.
 
-use super::{Db, failed, is_condition_failure, n, s};
+use super::{Db, n, s};
 use crate::{ApiError, Timestamp};
 
 /// Records a request signature; `false` if it was seen before (a replay).
@@ -14,9 +14,5 @@ pub async fn claim(db: &Db, signature: &str, forget_after: Timestamp) -> Result<
         .condition_expression("attribute_not_exists(signature)")
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if is_condition_failure(&e) => Ok(false),
-        Err(e) => Err(failed(e)),
-    }
+    super::conditional(result)
 }

@@ -271,7 +271,11 @@ pub async fn attempt(
         return Ok(log); // another worker recorded this attempt first
     }
     if let (Some(delay), false) = (delay, park) {
-        enqueue_retry(state, tenant, &log, delay).await?;
+        let message = RetryMessage {
+            tenant: tenant.partition(),
+            log_id: log.id.clone(),
+        };
+        enqueue_retry(state, &message, delay).await?;
     }
     if let (Target::Endpoint(endpoint), true) = (target, count_errors) {
         let db = &state.db;
@@ -327,10 +331,10 @@ fn apply(log: &mut WebhookLog, outcome: &Attempt, state: &Services, now: Timesta
     };
 }
 
-async fn enqueue_retry(
+/// Puts a delivery on the deliveries queue, due after `delay` (at most 15 minutes).
+pub async fn enqueue_retry(
     state: &Services,
-    tenant: &Tenant,
-    log: &WebhookLog,
+    message: &RetryMessage,
     delay: Duration,
 ) -> ApiResult<()> {
     let queue = state
@@ -338,16 +342,12 @@ async fn enqueue_retry(
         .deliveries_queue_url
         .as_deref()
         .ok_or_else(|| ApiError::internal("DELIVERIES_QUEUE_URL is not set"))?;
-    let message = RetryMessage {
-        tenant: tenant.partition(),
-        log_id: log.id.clone(),
-    };
     state
         .sqs
         .send_message()
         .queue_url(queue)
-        .message_body(serde_json::to_string(&message).map_err(ApiError::internal)?)
-        .delay_seconds(delay.as_secs_f64().ceil() as i32)
+        .message_body(serde_json::to_string(message).map_err(ApiError::internal)?)
+        .delay_seconds(delay.as_secs_f64().ceil().min(900.0) as i32)
         .send()
         .await
         .map_err(|e| ApiError::internal(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
