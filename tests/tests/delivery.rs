@@ -1105,3 +1105,59 @@ async fn custom_event_types_are_registered_subscribed_to_and_delivered() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_events_webhook_url_receives_it_signed_with_the_account_secret() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("webhook-url@example.com").await;
+    let secret = expect(
+        stack
+            .post(
+                "/account/webhook-secret/rotate",
+                &acct.test_key,
+                json!({ "grace_period_seconds": 0 }),
+            )
+            .await,
+        200,
+    )
+    .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    endpoint(
+        &stack,
+        &acct.test_key,
+        &receiver.url("/endpoint"),
+        json!(["order:paid"]),
+    )
+    .await;
+    // What a payment with `webhook_url` commits (the commerce functions produce these).
+    let mut event =
+        shared::events::Event::new("order:paid", json!({ "id": "ord_9", "status": 100 }));
+    event.webhook_url = Some(receiver.url("/per-payment"));
+    let tenant = Tenant::new(&acct.id, Mode::Test);
+    shared::store::events::create(&stack.stack.state.db, &tenant, &event, 30)
+        .await
+        .unwrap();
+    shared::store::events::enqueue(
+        &stack.stack.state.sqs,
+        stack
+            .stack
+            .environment
+            .get("EVENTS_QUEUE_URL")
+            .map(String::as_str),
+        &shared::events::DispatchMessage::new(&tenant, &event),
+    )
+    .await;
+    let delivery = receiver.wait_for("/per-payment", 1).await.remove(0);
+    assert_eq!(delivery.json()["id"], "ord_9");
+    verify_standard(&secret, &delivery).expect("signed with the account's webhook secret");
+    assert_eq!(
+        delivery.header("x-pushguard-signature"),
+        python_hmac_sha512(&secret, &delivery.body)
+    );
+    receiver.wait_for("/endpoint", 1).await;
+    let logged = log(&stack, &acct.test_key, delivery.header("webhook-id")).await;
+    assert_eq!(logged["endpoint_id"], Value::Null);
+}
