@@ -2,7 +2,6 @@
 //! `pushguard serve` runs them, a real receiver, and independent signature checks.
 
 use harness::{Behaviour, Received, Receiver, TestStack, eventually, expect};
-use reqwest::Method;
 use serde_json::{Value, json};
 use shared::{Mode, Tenant};
 use std::io::Write;
@@ -988,7 +987,6 @@ async fn events_are_listed_retrieved_and_validated() {
         403,
     )
     .await;
-    let _ = Method::GET;
 }
 
 #[tokio::test]
