@@ -210,36 +210,46 @@ const RESERVED: [&str; 11] = [
 ];
 
 fn expression(input: &mut In<'_>) -> ModalResult<Expr> {
-    let first = conjunction(input)?;
-    let rest: Vec<Expr> = repeat(
-        0..,
-        preceded(
-            (multispace0, keyword("or"), multispace0),
-            cut_err(conjunction.context(expected("an expression after \"or\""))),
-        ),
+    chain(
+        input,
+        "or",
+        "an expression after \"or\"",
+        conjunction,
+        Expr::Or,
     )
-    .parse_next(input)?;
-    Ok(if rest.is_empty() {
-        first
-    } else {
-        Expr::Or(std::iter::once(first).chain(rest).collect())
-    })
 }
 
 fn conjunction(input: &mut In<'_>) -> ModalResult<Expr> {
-    let first = negation(input)?;
+    chain(
+        input,
+        "and",
+        "an expression after \"and\"",
+        negation,
+        Expr::And,
+    )
+}
+
+/// `operand (word operand)*`, joined when there is more than one.
+fn chain(
+    input: &mut In<'_>,
+    word: &'static str,
+    after: &'static str,
+    operand: fn(&mut In<'_>) -> ModalResult<Expr>,
+    join: fn(Vec<Expr>) -> Expr,
+) -> ModalResult<Expr> {
+    let first = operand(input)?;
     let rest: Vec<Expr> = repeat(
         0..,
         preceded(
-            (multispace0, keyword("and"), multispace0),
-            cut_err(negation.context(expected("an expression after \"and\""))),
+            (multispace0, keyword(word), multispace0),
+            cut_err(operand.context(expected(after))),
         ),
     )
     .parse_next(input)?;
     Ok(if rest.is_empty() {
         first
     } else {
-        Expr::And(std::iter::once(first).chain(rest).collect())
+        join(std::iter::once(first).chain(rest).collect())
     })
 }
 
