@@ -94,6 +94,18 @@ impl Violations {
         }
     }
 
+    /// Parses an optional value, recording why it is invalid; `None` when absent or invalid.
+    pub fn parse<T: std::str::FromStr<Err = String>>(&mut self, text: Option<&str>) -> Option<T> {
+        match text.map(str::parse) {
+            Some(Ok(value)) => Some(value),
+            Some(Err(message)) => {
+                self.add(message);
+                None
+            }
+            None => None,
+        }
+    }
+
     /// `Ok(())` when nothing was added, else a validation error with every message.
     pub fn finish(self) -> ApiResult<()> {
         if self.0.is_empty() {

@@ -178,6 +178,31 @@ fn check_nesting(source: &str) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// Parsed rules by their text, so a warm function parses each filter once, not once
+/// per event. Bounded: emptied when full, as filters change rarely.
+#[derive(Debug, Default)]
+pub struct RuleCache {
+    rules: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Rule>>>,
+}
+
+const RULE_CACHE_CAPACITY: usize = 1024;
+
+impl RuleCache {
+    /// The parsed rule of `source`; `None` if it does not parse.
+    pub fn get(&self, source: &str) -> Option<std::sync::Arc<Rule>> {
+        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(rule) = rules.get(source) {
+            return Some(rule.clone());
+        }
+        let rule = std::sync::Arc::new(Rule::parse(source).ok()?);
+        if rules.len() >= RULE_CACHE_CAPACITY {
+            rules.clear();
+        }
+        rules.insert(source.to_string(), rule.clone());
+        Some(rule)
+    }
+}
+
 // ---- parser ----
 
 type In<'a> = &'a str;
@@ -565,6 +590,15 @@ mod tests {
             "customer": { "email": "ann+shop@gmail.com", "email_domain": "gmail.com", "country": "US", "vip": true, "tags": ["new", "eu"] },
             "order": { "value": 120.5, "quantity": 3, "status": 0, "items": [{ "sku": "A-1" }, { "sku": "B-2" }], "note": "" },
         })
+    }
+
+    #[test]
+    fn the_cache_parses_each_rule_once_and_refuses_broken_ones() {
+        let cache = RuleCache::default();
+        let first = cache.get("a == 1").unwrap();
+        let again = cache.get("a == 1").unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &again));
+        assert!(cache.get("a == ").is_none());
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub struct Services {
     pub auth: Authenticator,
     /// The HTTP client deliveries go through (SSRF guard unless private targets are allowed).
     pub outbound: Outbound,
+    /// Endpoint filters, parsed once per warm function.
+    pub rules: crate::rules::RuleCache,
 }
 
 impl Services {
@@ -42,6 +44,7 @@ impl Services {
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             auth: Authenticator::new(config.auth_cache_ttl),
             outbound: Outbound::new(config.delivery.timeout, config.allow_private_targets),
+            rules: crate::rules::RuleCache::default(),
             config,
         })
     }

@@ -123,14 +123,9 @@ async fn create_key(
             }
         }
     }
-    let mode = match input.mode.as_deref().map(str::parse::<Mode>) {
-        None => principal.mode,
-        Some(Ok(mode)) => mode,
-        Some(Err(message)) => {
-            errors.add(message);
-            principal.mode
-        }
-    };
+    let mode = errors
+        .parse::<Mode>(input.mode.as_deref())
+        .unwrap_or(principal.mode);
     errors.finish()?;
     let escalates = scopes.iter().any(|s| !s.is_covered_by(&principal.scopes));
     if escalates || manageable_modes(&principal).is_some_and(|m| m != mode) {

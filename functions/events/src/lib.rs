@@ -23,7 +23,7 @@ use shared::{
         event_types::{self, EventTypeRecord},
         events,
     },
-    webhooks::{EventType, is_custom_name},
+    webhooks::{EventType, is_custom_name, is_event_name},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -60,8 +60,7 @@ async fn list(
     let mut errors = Violations::new();
     let page = params.page.validate().map_err(|e| errors.absorb(e)).ok();
     if let Some(name) = params.event_type.as_deref()
-        && name.parse::<EventType>().is_err()
-        && !is_custom_name(name)
+        && !is_event_name(name)
     {
         errors.add(format!("Type {name:?} is not an event type"));
     }

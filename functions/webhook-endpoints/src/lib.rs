@@ -86,14 +86,7 @@ async fn list(
             None
         }
     };
-    let event = match params.event.as_deref().map(str::parse::<EventSelector>) {
-        None => None,
-        Some(Ok(event)) => Some(event),
-        Some(Err(message)) => {
-            errors.add(message);
-            None
-        }
-    };
+    let event = errors.parse::<EventSelector>(params.event.as_deref());
     errors.finish()?;
     let filter = EndpointFilter {
         url: params.url.filter(|u| !u.is_empty()),

@@ -21,7 +21,7 @@ use shared::{
     webhooks::{
         EventType, LogStatus, WebhookLog, WebhookUrl,
         dispatch::{self, TestResult},
-        samples,
+        is_event_name, samples,
     },
 };
 
@@ -55,17 +55,9 @@ async fn list(
     let tenant = principal.authorize(Access::read(Group::Webhooks))?;
     let mut errors = Violations::new();
     let page = params.page.validate().map_err(|e| errors.absorb(e)).ok();
-    let status = match params.status.as_deref().map(str::parse::<LogStatus>) {
-        None => None,
-        Some(Ok(status)) => Some(status),
-        Some(Err(message)) => {
-            errors.add(message);
-            None
-        }
-    };
+    let status = errors.parse::<LogStatus>(params.status.as_deref());
     if let Some(name) = params.event.as_deref()
-        && name.parse::<EventType>().is_err()
-        && !shared::webhooks::is_custom_name(name)
+        && !is_event_name(name)
     {
         errors.add(format!("Event {name:?} is not an event type"));
     }
@@ -134,17 +126,10 @@ async fn simulate(
     )
     .map_err(|e| errors.add(e))
     .ok();
-    let event = match input.event.as_deref().map(str::parse::<EventType>) {
-        None => {
-            errors.add("Event can't be blank");
-            None
-        }
-        Some(Ok(event)) => Some(event),
-        Some(Err(message)) => {
-            errors.add(message);
-            None
-        }
-    };
+    if input.event.is_none() {
+        errors.add("Event can't be blank");
+    }
+    let event = errors.parse::<EventType>(input.event.as_deref());
     errors.finish()?;
     let (url, event) = (
         url.expect("reported when missing"),

@@ -79,7 +79,7 @@ pub async fn targets(state: &Services, tenant: &Tenant, event: &Event) -> ApiRes
     let mut targets: Vec<Target> = endpoints::all(&state.db, tenant)
         .await?
         .into_iter()
-        .filter(|endpoint| endpoint.wants(&event.event_type, &event.payload))
+        .filter(|endpoint| endpoint.wants(&event.event_type, &event.payload, &state.rules))
         .map(Target::Endpoint)
         .collect();
     if let Some(url) = event
@@ -208,15 +208,15 @@ async fn give_up(
     Ok(log)
 }
 
-/// The headers of a delivery of `body` as `log`, signed with `secrets` at `timestamp`.
+/// The headers of a delivery of `body` as `log`, signed with the target's secrets at `now`.
 pub fn delivery_headers(
     log: &WebhookLog,
     target: &Target,
     body: &[u8],
-    timestamp: i64,
+    now: Timestamp,
 ) -> Vec<(String, String)> {
     let secrets = target.secrets();
-    let now = Timestamp::now();
+    let timestamp = now.as_epoch_seconds();
     let mut headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
         ("user-agent".to_string(), USER_AGENT.to_string()),
@@ -256,7 +256,7 @@ pub async fn attempt(
     count_errors: bool,
 ) -> ApiResult<WebhookLog> {
     let now = Timestamp::now();
-    let headers = delivery_headers(&log, target, body, now.as_epoch_seconds());
+    let headers = delivery_headers(&log, target, body, now);
     let outcome = state
         .outbound
         .post(target.url(), &headers, body.to_vec())

@@ -49,15 +49,22 @@ pub struct EndpointView<'a> {
 
 impl Endpoint {
     /// Whether this endpoint should receive an event of `event_type` about `payload`.
-    pub fn wants(&self, event_type: &str, payload: &serde_json::Value) -> bool {
+    /// Filters come parsed from `rules`; one that no longer parses matches nothing.
+    pub fn wants(
+        &self,
+        event_type: &str,
+        payload: &serde_json::Value,
+        rules: &crate::rules::RuleCache,
+    ) -> bool {
         self.enabled
             && self
                 .events
                 .iter()
                 .any(|selector| selector.matches_name(event_type))
-            && self.filter.as_deref().is_none_or(|text| {
-                crate::rules::Rule::parse(text).is_ok_and(|rule| rule.evaluate(payload))
-            })
+            && self
+                .filter
+                .as_deref()
+                .is_none_or(|text| rules.get(text).is_some_and(|rule| rule.evaluate(payload)))
     }
 
     /// The public view, without the secret.

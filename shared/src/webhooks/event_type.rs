@@ -85,6 +85,11 @@ pub fn is_custom_name(name: &str) -> bool {
         && body(action, &['.'])
 }
 
+/// Whether `name` can be an event's type: a catalogue type or a custom type's name.
+pub fn is_event_name(name: &str) -> bool {
+    name.parse::<EventType>().is_ok() || is_custom_name(name)
+}
+
 /// One entry of an endpoint's `events`: `*` (every type), a catalogue type, or a custom
 /// type the tenant registered (checked against the registry when the endpoint is saved).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

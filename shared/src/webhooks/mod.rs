@@ -13,7 +13,7 @@ pub mod signing;
 mod url;
 
 pub use endpoint::{Endpoint, EndpointView};
-pub use event_type::{EventSelector, EventType, is_custom_name};
+pub use event_type::{EventSelector, EventType, is_custom_name, is_event_name};
 pub use headers::CustomHeaders;
 pub use log::{LogStatus, WebhookLog, WebhookLogView};
 pub use url::WebhookUrl;
