@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PORT ?= 3000
 MOTO_PORT ?= 4566
-export MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
+export MOTO_SERVER := $(CURDIR)/scripts/moto-server
 
 .PHONY: bench-delivery run test lint fmt fmt-check clippy cfn-lint unit-and-integration provision build deploy clean
 

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod auth;
 pub mod aws;
+pub mod commerce;
 pub mod config;
 pub mod error;
 pub mod events;

@@ -29,7 +29,7 @@ static MOTO: Mutex<Option<Child>> = Mutex::new(None);
 
 fn start_moto() -> String {
     let server = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/moto_server").to_string()
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/moto-server").to_string()
     });
     assert!(
         std::path::Path::new(&server).exists(),

@@ -1,0 +1,160 @@
+//! Orders: what a payment creates, and what its status changes are.
+
+use super::money::{Amount, Currency};
+use crate::Timestamp;
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use serde_json::Value;
+
+/// The seed's order status codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderStatus {
+    NotPaid = 0,
+    Chargeback = 51,
+    HighRisk = 52,
+    PartiallyPaid = 53,
+    AwaitingConfirmations = 54,
+    PendingPaypal = 55,
+    Refunded = 56,
+    Paid = 100,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 8] = [
+        OrderStatus::NotPaid,
+        OrderStatus::Chargeback,
+        OrderStatus::HighRisk,
+        OrderStatus::PartiallyPaid,
+        OrderStatus::AwaitingConfirmations,
+        OrderStatus::PendingPaypal,
+        OrderStatus::Refunded,
+        OrderStatus::Paid,
+    ];
+
+    pub fn code(&self) -> u16 {
+        *self as u16
+    }
+
+    pub fn from_code(code: u64) -> Option<OrderStatus> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|s| u64::from(s.code()) == code)
+    }
+
+    /// What the hosted payment page says.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            OrderStatus::NotPaid => "Not paid",
+            OrderStatus::Chargeback => "Chargeback/Reversed",
+            OrderStatus::HighRisk => "High risk",
+            OrderStatus::PartiallyPaid => "Partially paid",
+            OrderStatus::AwaitingConfirmations => "Awaiting Cryptocurrency confirmations",
+            OrderStatus::PendingPaypal => "Pending - PayPal",
+            OrderStatus::Refunded => "Refunded",
+            OrderStatus::Paid => "Successful and completed",
+        }
+    }
+
+    /// Whether an order may move from `self` to `next`. Paid is final except for the
+    /// money coming back (refund, chargeback); those are final too.
+    pub fn may_become(&self, next: OrderStatus) -> bool {
+        match self {
+            OrderStatus::Paid => matches!(
+                next,
+                OrderStatus::Paid | OrderStatus::Refunded | OrderStatus::Chargeback
+            ),
+            OrderStatus::Refunded | OrderStatus::Chargeback => *self == next,
+            _ => true,
+        }
+    }
+}
+
+impl Serialize for OrderStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u16(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = u64::deserialize(deserializer)?;
+        OrderStatus::from_code(code)
+            .ok_or_else(|| de::Error::custom(format!("unknown order status {code}")))
+    }
+}
+
+/// `product_id` of an order that buys no product: a plain payment.
+pub const PAY_PRODUCT_ID: &str = "pay";
+
+/// An order, as stored and as the API shows it (the seed's field names, plus the
+/// payment's customer, return and webhook details).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub title: String,
+    /// The product bought, or `"pay"`.
+    pub product_id: String,
+    pub product_title: Option<String>,
+    pub email: String,
+    pub ip_address: Option<String>,
+    pub country_code: Option<String>,
+    pub user_agent: Option<String>,
+    /// The total charged (price × quantity when a product is bought).
+    pub value: Amount,
+    pub quantity: u32,
+    pub currency: Currency,
+    /// As the seed shows it: `"PayPal"`, `"Bitcoin"`, ...
+    pub gateway: String,
+    pub risk_level: u32,
+    pub status: OrderStatus,
+    /// What was handed over: serials taken from the product, or the merchant's text.
+    pub delivered: Option<String>,
+    pub crypto_value: Option<String>,
+    pub crypto_address: Option<String>,
+    pub crypto_channel: Option<String>,
+    pub crypto_received: u64,
+    pub crypto_confirmations: u32,
+    pub referral: Option<String>,
+    /// Known only for USD orders: PushGuard has no exchange rates.
+    pub usd_value: Option<Amount>,
+    pub exchange_rate: Option<String>,
+    pub coupon_id: Option<String>,
+    pub custom: Value,
+    pub return_url: Option<String>,
+    pub webhook_url: Option<String>,
+    pub white_label: bool,
+    /// Set when the payment was cancelled (`DELETE /payments/{id}`); it can no longer be paid.
+    pub cancelled_at: Option<Timestamp>,
+    /// Set when the order was paid (status 100): stock was taken then.
+    pub paid_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Order {
+    pub fn is_product_order(&self) -> bool {
+        self.product_id != PAY_PRODUCT_ID
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_the_seed_codes() {
+        let codes: Vec<u16> = OrderStatus::ALL.iter().map(OrderStatus::code).collect();
+        assert_eq!(codes, [0, 51, 52, 53, 54, 55, 56, 100]);
+        assert_eq!(OrderStatus::from_code(52), Some(OrderStatus::HighRisk));
+        assert_eq!(OrderStatus::from_code(1), None);
+        assert_eq!(serde_json::to_string(&OrderStatus::Paid).unwrap(), "100");
+    }
+
+    #[test]
+    fn a_paid_order_can_only_be_refunded_or_reversed() {
+        assert!(OrderStatus::NotPaid.may_become(OrderStatus::Paid));
+        assert!(OrderStatus::HighRisk.may_become(OrderStatus::Paid));
+        assert!(OrderStatus::Paid.may_become(OrderStatus::Refunded));
+        assert!(!OrderStatus::Paid.may_become(OrderStatus::NotPaid));
+        assert!(!OrderStatus::Refunded.may_become(OrderStatus::Paid));
+    }
+}
