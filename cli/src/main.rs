@@ -155,6 +155,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 request_nonces: table("REQUEST_NONCES_TABLE", "RequestNoncesTable"),
                 events: table("EVENTS_TABLE", "EventsTable"),
                 webhook_logs: table("WEBHOOK_LOGS_TABLE", "WebhookLogsTable"),
+                products: table("PRODUCTS_TABLE", "ProductsTable"),
+                categories: table("CATEGORIES_TABLE", "CategoriesTable"),
+                orders: table("ORDERS_TABLE", "OrdersTable"),
+                blacklists: table("BLACKLISTS_TABLE", "BlacklistsTable"),
+                blacklist_rules: table("BLACKLIST_RULES_TABLE", "BlacklistRulesTable"),
+                feedback: table("FEEDBACK_TABLE", "FeedbackTable"),
+                queries: table("QUERIES_TABLE", "QueriesTable"),
             };
             let db = Db::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
             let created = accounts::create(&db, &email, None)

@@ -12,6 +12,14 @@ pub struct Tables {
     pub request_nonces: String,
     pub events: String,
     pub webhook_logs: String,
+    pub products: String,
+    pub categories: String,
+    /// Orders, and the tokens of their hosted payment pages.
+    pub orders: String,
+    pub blacklists: String,
+    pub blacklist_rules: String,
+    pub feedback: String,
+    pub queries: String,
 }
 
 /// Everything a function needs to know about its surroundings.
@@ -82,6 +90,13 @@ impl Config {
                 request_nonces: required("REQUEST_NONCES_TABLE")?,
                 events: required("EVENTS_TABLE")?,
                 webhook_logs: required("WEBHOOK_LOGS_TABLE")?,
+                products: required("PRODUCTS_TABLE")?,
+                categories: required("CATEGORIES_TABLE")?,
+                orders: required("ORDERS_TABLE")?,
+                blacklists: required("BLACKLISTS_TABLE")?,
+                blacklist_rules: required("BLACKLIST_RULES_TABLE")?,
+                feedback: required("FEEDBACK_TABLE")?,
+                queries: required("QUERIES_TABLE")?,
             },
             events_queue_url: lookup("EVENTS_QUEUE_URL").filter(|v| !v.is_empty()),
             deliveries_queue_url: lookup("DELIVERIES_QUEUE_URL").filter(|v| !v.is_empty()),
@@ -162,13 +177,20 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    const TABLES: [(&str, &str); 6] = [
+    const TABLES: [(&str, &str); 13] = [
         ("ACCOUNTS_TABLE", "a"),
         ("API_KEYS_TABLE", "k"),
         ("ENDPOINTS_TABLE", "e"),
         ("REQUEST_NONCES_TABLE", "n"),
         ("EVENTS_TABLE", "v"),
         ("WEBHOOK_LOGS_TABLE", "l"),
+        ("PRODUCTS_TABLE", "p"),
+        ("CATEGORIES_TABLE", "c"),
+        ("ORDERS_TABLE", "o"),
+        ("BLACKLISTS_TABLE", "b"),
+        ("BLACKLIST_RULES_TABLE", "r"),
+        ("FEEDBACK_TABLE", "f"),
+        ("QUERIES_TABLE", "q"),
     ];
 
     #[test]

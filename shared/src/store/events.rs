@@ -37,36 +37,49 @@ fn with_pending(mut item: Item, event: &Event) -> Item {
 }
 
 impl Transaction {
-    /// Adds `event` to this transaction: the outbox. It commits with the change that
-    /// caused it, or not at all. Send it with [`enqueue`] after the commit.
-    pub(crate) fn with_event(
-        self,
+    /// Adds `events` to this transaction: the outbox. They commit with the change that
+    /// caused them, or not at all. Send them with [`enqueue`] after the commit.
+    pub(crate) fn with_events(
+        mut self,
         db: &Db,
         tenant: &Tenant,
-        event: &Event,
+        events: &[Event],
         retention_days: u32,
     ) -> Result<Self, ApiError> {
         let partition = tenant.partition();
-        let mut item = with_pending(keyed_item(&partition, &event.id, event)?, event);
-        item.insert(
-            "expires_at_epoch".into(),
-            n(expiry_epoch(event.created_at, retention_days)),
-        );
-        let put = Put::builder()
-            .table_name(&db.tables.events)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(ApiError::internal)?;
-        Ok(self
-            .write(
+        for event in events {
+            let mut item = with_pending(keyed_item(&partition, &event.id, event)?, event);
+            item.insert(
+                "expires_at_epoch".into(),
+                n(expiry_epoch(event.created_at, retention_days)),
+            );
+            let put = Put::builder()
+                .table_name(&db.tables.events)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(ApiError::internal)?;
+            self = self.write(
                 TransactWriteItem::builder().put(put).build(),
                 Some(ApiError::Conflict("Event id already exists".into())),
-            )
-            .write(
-                day_counter_write(&db.tables.events, &partition, event.created_at)?,
+            );
+        }
+        // One counter write per day: a transaction may touch an item only once.
+        let mut days: Vec<(String, Timestamp, u64)> = Vec::new();
+        for event in events {
+            let day = event.created_at.to_string()[..10].to_string();
+            match days.iter_mut().find(|(d, _, _)| *d == day) {
+                Some((_, _, count)) => *count += 1,
+                None => days.push((day, event.created_at, 1)),
+            }
+        }
+        for (_, at, count) in days {
+            self = self.write(
+                day_counter_write(&db.tables.events, &partition, at, count)?,
                 None,
-            ))
+            );
+        }
+        Ok(self)
     }
 }
 
@@ -78,7 +91,7 @@ pub async fn create(
     retention_days: u32,
 ) -> Result<(), ApiError> {
     Transaction::new()
-        .with_event(db, tenant, event, retention_days)?
+        .with_events(db, tenant, std::slice::from_ref(event), retention_days)?
         .commit(db)
         .await
 }

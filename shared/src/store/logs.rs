@@ -53,7 +53,7 @@ pub async fn create(
     let result = Transaction::new()
         .write(TransactWriteItem::builder().put(put).build(), Some(exists))
         .write(
-            day_counter_write(&db.tables.webhook_logs, &partition, log.created_at)?,
+            day_counter_write(&db.tables.webhook_logs, &partition, log.created_at, 1)?,
             None,
         )
         .commit(db)

@@ -7,8 +7,10 @@ pub mod endpoints;
 pub mod event_types;
 pub mod events;
 pub mod logs;
+pub mod orders;
 mod paging;
 pub mod request_nonces;
+pub mod resources;
 mod transaction;
 
 use crate::{ApiError, config::Tables};

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 /// A filter on top of the key condition; placeholders must not start with `#k`/`:k`.
 #[derive(Default)]
-pub(crate) struct Filter {
+pub struct Filter {
     clauses: Vec<String>,
     names: HashMap<String, String>,
     values: Item,
@@ -35,6 +35,10 @@ impl Filter {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.clauses.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.clauses.len()
     }
 }
 
@@ -248,19 +252,20 @@ fn day_of(at: crate::Timestamp) -> String {
     at.to_string()[..10].to_string()
 }
 
-/// A write that counts one more item created on `at`'s day.
+/// A write that counts `count` more items created on `at`'s day.
 pub(crate) fn day_counter_write(
     table: &str,
     partition: &str,
     at: crate::Timestamp,
+    count: u64,
 ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, ApiError> {
     let update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(table)
         .key("pk", s(partition))
         .key("sk", s(format!("{COUNTER_SORT_KEY}#{}", day_of(at))))
-        .update_expression("ADD #c :one")
+        .update_expression("ADD #c :count")
         .expression_attribute_names("#c", "count")
-        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":count", n(count))
         .build()
         .map_err(ApiError::internal)?;
     Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()

@@ -1,0 +1,354 @@
+//! The merchant's resources (products, categories, orders, blacklists, rules, feedback,
+//! queries): one table each, key (`pk` = tenant, `sk` = id), a `#count` item for exact
+//! list totals, and a `revision` on every item so an update or delete applies only to
+//! the version that was read (optimistic locking, never read-then-write).
+//!
+//! Writes are composed into a [`Change`]: the resources it creates, updates, deletes or
+//! requires, and the events they cause, committed in one transaction (the outbox).
+
+use super::{
+    Db, Item, Transaction, events,
+    failed, from_item, keyed_item, n,
+    paging::{Filter, Listing, counter_write, read_counter},
+    s,
+};
+use crate::{
+    ApiError, Services, Tenant,
+    commerce::{Blacklist, BlacklistRule, Category, Feedback, Order, Product, Query},
+    config::Tables,
+    events::{DispatchMessage, Event},
+    pagination::{Page, PageRequest},
+};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
+use serde::{Serialize, de::DeserializeOwned};
+
+/// A resource kept in its own table, partitioned by tenant.
+pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
+    /// How errors name it: "Product not found".
+    const NAME: &'static str;
+    /// Its id prefix: `prd` makes `prd_01J...`.
+    const KIND: &'static str;
+    /// `KIND` and the underscore: where its ids start.
+    const PREFIX: &'static str;
+    fn table(tables: &Tables) -> &str;
+    fn id(&self) -> &str;
+}
+
+macro_rules! resource {
+    ($type:ty, $name:literal, $kind:literal, $table:ident) => {
+        impl Resource for $type {
+            const NAME: &'static str = $name;
+            const KIND: &'static str = $kind;
+            const PREFIX: &'static str = concat!($kind, "_");
+            fn table(tables: &Tables) -> &str {
+                &tables.$table
+            }
+            fn id(&self) -> &str {
+                &self.id
+            }
+        }
+    };
+}
+
+resource!(Product, "Product", "prd", products);
+resource!(Category, "Category", "cat", categories);
+resource!(Order, "Order", "ord", orders);
+resource!(Blacklist, "Blacklist", "bl", blacklists);
+resource!(BlacklistRule, "Blacklist rule", "rule", blacklist_rules);
+resource!(Feedback, "Feedback", "fb", feedback);
+resource!(Query, "Query", "qry", queries);
+
+/// A resource as read, with the revision an update must still find.
+#[derive(Clone, Debug)]
+pub struct Stored<R> {
+    pub value: R,
+    pub revision: u64,
+}
+
+fn stored<R: Resource>(mut item: Item) -> Result<Stored<R>, ApiError> {
+    let revision = item
+        .remove("revision")
+        .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
+        .unwrap_or(0);
+    Ok(Stored {
+        value: from_item(item)?,
+        revision,
+    })
+}
+
+/// The resource with this id, if the tenant has it (ids of another kind are not looked up).
+pub async fn get<R: Resource>(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<Option<Stored<R>>, ApiError> {
+    if !crate::ids::looks_like(R::KIND, id) {
+        return Ok(None);
+    }
+    let out = db
+        .client
+        .get_item()
+        .table_name(R::table(&db.tables))
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(failed)?;
+    out.item.map(stored).transpose()
+}
+
+/// Like [`get`], with a 404 naming the resource when it does not exist.
+pub async fn find<R: Resource>(db: &Db, tenant: &Tenant, id: &str) -> Result<Stored<R>, ApiError> {
+    get(db, tenant, id).await?.ok_or(ApiError::NotFound(R::NAME))
+}
+
+/// The ids among `ids` that the tenant has no resource for.
+pub async fn missing<R: Resource>(
+    db: &Db,
+    tenant: &Tenant,
+    ids: &[String],
+) -> Result<Vec<String>, ApiError> {
+    let mut missing = Vec::new();
+    for id in ids {
+        if get::<R>(db, tenant, id).await?.is_none() {
+            missing.push(id.clone());
+        }
+    }
+    Ok(missing)
+}
+
+fn listing<'a, R: Resource>(db: &'a Db, tenant: &Tenant, filter: Filter) -> Listing<'a> {
+    Listing {
+        table: R::table(&db.tables),
+        index: None,
+        partition_attribute: "pk",
+        partition: tenant.partition(),
+        sort_attribute: "sk",
+        sort_prefix: R::PREFIX,
+        sort_from: None,
+        filter,
+    }
+}
+
+/// One page of the tenant's resources, newest first; the total is exact.
+pub async fn list<R: Resource>(
+    db: &Db,
+    tenant: &Tenant,
+    filter: Filter,
+    page: PageRequest,
+) -> Result<Page<R>, ApiError> {
+    let counter = if filter.is_empty() {
+        Some(read_counter(db, R::table(&db.tables), &tenant.partition()).await?)
+    } else {
+        None
+    };
+    listing::<R>(db, tenant, filter).fetch(db, page, counter).await
+}
+
+/// Every resource of the tenant (for small sets: rules and blacklists when screening).
+pub async fn all<R: Resource>(db: &Db, tenant: &Tenant) -> Result<Vec<R>, ApiError> {
+    let listing = listing::<R>(db, tenant, Filter::default());
+    let total = read_counter(db, R::table(&db.tables), &tenant.partition()).await?;
+    // The counter bounds the read; a page past it is empty, so ask for everything.
+    let request = PageRequest {
+        page: 1,
+        per_page: (total as u32).saturating_add(100),
+    };
+    listing.page(db, request).await
+}
+
+pub use super::paging::Filter as ListFilter;
+
+impl ListFilter {
+    /// Items whose `attribute` equals `value`.
+    pub fn equals(self, attribute: &str, value: aws_sdk_dynamodb::types::AttributeValue) -> Self {
+        let index = self.len();
+        self.clause(
+            format!("#f{index} = :f{index}"),
+            &[(&format!("#f{index}"), attribute)],
+            vec![(&format!(":f{index}"), value)],
+        )
+    }
+
+    /// Items whose list or string `attribute` contains `value`.
+    pub fn contains(self, attribute: &str, value: &str) -> Self {
+        let index = self.len();
+        self.clause(
+            format!("contains(#f{index}, :f{index})"),
+            &[(&format!("#f{index}"), attribute)],
+            vec![(&format!(":f{index}"), s(value))],
+        )
+    }
+}
+
+/// A change to the tenant's data and the events it causes, all committed or none.
+#[must_use = "a change does nothing until committed"]
+pub struct Change<'a> {
+    db: &'a Db,
+    tenant: &'a Tenant,
+    transaction: Transaction,
+    events: Vec<Event>,
+}
+
+fn changed_concurrently(name: &str) -> ApiError {
+    ApiError::Conflict(format!(
+        "The {} was changed by another request at the same time; retry",
+        name.to_lowercase()
+    ))
+}
+
+impl<'a> Change<'a> {
+    pub fn new(db: &'a Db, tenant: &'a Tenant) -> Self {
+        Change {
+            db,
+            tenant,
+            transaction: Transaction::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn versioned<R: Resource>(&self, value: &R, revision: u64) -> Result<Item, ApiError> {
+        let mut item = keyed_item(&self.tenant.partition(), value.id(), value)?;
+        item.insert("revision".into(), n(revision));
+        Ok(item)
+    }
+
+    /// Creates `value`; with `max`, refuses to pass that many of its kind per tenant.
+    pub fn create<R: Resource>(mut self, value: &R, max: Option<u64>) -> Result<Self, ApiError> {
+        let table = R::table(&self.db.tables);
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(self.versioned(value, 0)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(ApiError::internal)?;
+        let limit = max.map(|max| {
+            ApiError::invalid(format!(
+                "{} limit reached (maximum is {max} per account and mode)",
+                R::NAME
+            ))
+        });
+        self.transaction = self
+            .transaction
+            .write(
+                TransactWriteItem::builder().put(put).build(),
+                Some(ApiError::Conflict(format!("{} id already exists", R::NAME))),
+            )
+            .write(counter_write(table, &self.tenant.partition(), 1, max)?, limit);
+        Ok(self)
+    }
+
+    /// Replaces `before` with `after`, if `before` is still the stored version.
+    pub fn update<R: Resource>(mut self, before: &Stored<R>, after: &R) -> Result<Self, ApiError> {
+        let put = Put::builder()
+            .table_name(R::table(&self.db.tables))
+            .set_item(Some(self.versioned(after, before.revision + 1)?))
+            .condition_expression("revision = :rev")
+            .expression_attribute_values(":rev", n(before.revision))
+            .build()
+            .map_err(ApiError::internal)?;
+        self.transaction = self.transaction.write(
+            TransactWriteItem::builder().put(put).build(),
+            Some(changed_concurrently(R::NAME)),
+        );
+        Ok(self)
+    }
+
+    /// Deletes `before`, if it is still the stored version.
+    pub fn delete<R: Resource>(mut self, before: &Stored<R>) -> Result<Self, ApiError> {
+        let table = R::table(&self.db.tables);
+        let delete = Delete::builder()
+            .table_name(table)
+            .key("pk", s(self.tenant.partition()))
+            .key("sk", s(before.value.id()))
+            .condition_expression("revision = :rev")
+            .expression_attribute_values(":rev", n(before.revision))
+            .build()
+            .map_err(ApiError::internal)?;
+        self.transaction = self
+            .transaction
+            .write(
+                TransactWriteItem::builder().delete(delete).build(),
+                Some(changed_concurrently(R::NAME)),
+            )
+            .write(counter_write(table, &self.tenant.partition(), -1, None)?, None);
+        Ok(self)
+    }
+
+    /// Requires the resource `id` to exist when the change commits (a reference).
+    pub fn require<R: Resource>(mut self, id: &str) -> Result<Self, ApiError> {
+        let check = ConditionCheck::builder()
+            .table_name(R::table(&self.db.tables))
+            .key("pk", s(self.tenant.partition()))
+            .key("sk", s(id))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(ApiError::internal)?;
+        self.transaction = self.transaction.write(
+            TransactWriteItem::builder().condition_check(check).build(),
+            Some(ApiError::invalid(format!(
+                "{} {id:?} does not exist (it was deleted meanwhile)",
+                R::NAME
+            ))),
+        );
+        Ok(self)
+    }
+
+    /// Adds a write built elsewhere in the store (e.g. a payment page token).
+    pub(crate) fn write(mut self, write: TransactWriteItem, on_condition_failed: Option<ApiError>) -> Self {
+        self.transaction = self.transaction.write(write, on_condition_failed);
+        self
+    }
+
+    /// An event this change causes; it is committed with the change.
+    pub fn emit(mut self, event: Event) -> Self {
+        self.events.push(event);
+        self
+    }
+
+    /// Commits the change and its events, then hands the events to the dispatcher.
+    /// Returns the committed events.
+    pub async fn commit(self, state: &Services) -> Result<Vec<Event>, ApiError> {
+        let Change {
+            db,
+            tenant,
+            transaction,
+            events,
+        } = self;
+        transaction
+            .with_events(db, tenant, &events, state.config.retention_days)?
+            .commit(db)
+            .await?;
+        for event in &events {
+            events::enqueue(
+                &state.sqs,
+                state.config.events_queue_url.as_deref(),
+                &DispatchMessage::new(tenant, event),
+            )
+            .await;
+        }
+        Ok(events)
+    }
+}
+
+/// Retries `attempt` while it fails with a conflict (another request changed what it
+/// read), a few times, re-reading each time.
+pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    const ATTEMPTS: u32 = 8;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(ApiError::Conflict(_)) if tries < ATTEMPTS => {
+                let jitter = rand::random_range(0..=(5u64 << tries.min(5)));
+                tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+            }
+            other => return other,
+        }
+    }
+}
