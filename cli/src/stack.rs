@@ -18,8 +18,15 @@ pub fn app(state: AppState) -> Router {
     let routes = account::routes()
         .merge(webhook_endpoints::routes())
         .merge(webhook_logs::routes())
-        .merge(events::routes());
-    shared::http::api(routes, state)
+        .merge(events::routes())
+        .merge(products::routes())
+        .merge(categories::routes())
+        .merge(orders::routes())
+        .merge(payments::routes())
+        .merge(blacklists::routes())
+        .merge(blacklist_rules::routes())
+        .merge(feedback::routes());
+    shared::http::api(routes, state.clone()).merge(payments::pages(state))
 }
 
 /// Feeds a queue to the dispatcher as Lambda's SQS event source would: batches of up

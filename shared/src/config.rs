@@ -43,6 +43,9 @@ pub struct Config {
     pub retention_days: u32,
     /// An event still pending this long after its commit is re-sent by the scheduler.
     pub pending_event_grace: Duration,
+    /// Where hosted payment pages are served (`https://pay.example.com`); when unset,
+    /// the request's own host.
+    pub public_url: Option<String>,
 }
 
 /// How deliveries are made, retried, and when endpoints are disabled.
@@ -142,6 +145,9 @@ impl Config {
                 "PENDING_EVENT_GRACE_SECONDS",
                 &parsed("PENDING_EVENT_GRACE_SECONDS", "60")?,
             )?),
+            public_url: lookup("PUBLIC_URL")
+                .map(|v| v.trim().trim_end_matches('/').to_string())
+                .filter(|v| !v.is_empty()),
         })
     }
 }

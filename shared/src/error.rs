@@ -21,6 +21,9 @@ pub enum ApiError {
     Unauthenticated,
     #[error("You are not authorized to perform this action")]
     Forbidden,
+    /// A request the caller may make, refused for what it carries (a blacklisted customer).
+    #[error("{0}")]
+    Refused(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("Route not found")]
@@ -59,7 +62,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::Refused(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
@@ -84,6 +87,11 @@ impl Violations {
 
     pub fn add(&mut self, message: impl Into<String>) {
         self.0.push(message.into());
+    }
+
+    /// Whether a message mentioning `subject` was already added.
+    pub fn has(&self, subject: &str) -> bool {
+        self.0.iter().any(|m| m.contains(subject))
     }
 
     /// Takes the messages of a validation error (other errors become one message).

@@ -23,10 +23,10 @@ pub struct Event {
     /// The resource object the deliveries carry as their body.
     pub payload: Value,
     pub status: EventStatus,
-    /// A per-product or per-payment `webhook_url` that also receives this event,
+    /// The per-payment and per-product `webhook_url`s that also receive this event,
     /// signed with the account's webhook secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook_urls: Vec<String>,
     /// Incremented by each replay; a replay's deliveries are new ones.
     #[serde(default)]
     pub replays: u32,
@@ -56,7 +56,7 @@ impl Event {
             event_type: event_type.into(),
             payload,
             status: EventStatus::Pending,
-            webhook_url: None,
+            webhook_urls: Vec::new(),
             replays: 0,
             created_at: Timestamp::now(),
             dispatched_at: None,

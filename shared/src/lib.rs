@@ -7,6 +7,7 @@ pub mod auth;
 pub mod aws;
 pub mod commerce;
 pub mod config;
+pub mod crud;
 pub mod error;
 pub mod events;
 pub mod http;

@@ -781,11 +781,17 @@ mod tests {
     fn in_cidr_matches_addresses_in_ranges() {
         let ctx = json!({ "customer": { "ip": "10.20.30.40" }, "v6": "2001:db8::5", "bad": "x" });
         assert!(holds(r#"customer.ip in_cidr "10.0.0.0/8""#, &ctx));
-        assert!(holds(r#"customer.ip in_cidr ["192.168.0.0/16", "10.20.30.40"]"#, &ctx));
+        assert!(holds(
+            r#"customer.ip in_cidr ["192.168.0.0/16", "10.20.30.40"]"#,
+            &ctx
+        ));
         assert!(!holds(r#"customer.ip in_cidr "10.20.31.0/24""#, &ctx));
         assert!(holds(r#"v6 in_cidr "2001:db8::/32""#, &ctx));
         assert!(!holds(r#"bad in_cidr "0.0.0.0/0""#, &ctx), "not an address");
-        assert!(!holds(r#"missing in_cidr "0.0.0.0/0""#, &ctx), "unknown paths are null");
+        assert!(
+            !holds(r#"missing in_cidr "0.0.0.0/0""#, &ctx),
+            "unknown paths are null"
+        );
         assert!(holds(r#"not customer.ip in_cidr "172.16.0.0/12""#, &ctx));
         let err = error(r#"customer.ip in_cidr "10.0.0.0/33""#);
         assert_eq!(err.position, 21, "{err}");

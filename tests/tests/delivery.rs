@@ -1139,7 +1139,7 @@ async fn an_events_webhook_url_receives_it_signed_with_the_account_secret() {
     // What a payment with `webhook_url` commits (the commerce functions produce these).
     let mut event =
         shared::events::Event::new("order:paid", json!({ "id": "ord_9", "status": 100 }));
-    event.webhook_url = Some(receiver.url("/per-payment"));
+    event.webhook_urls = vec![receiver.url("/per-payment")];
     let tenant = Tenant::new(&acct.id, Mode::Test);
     shared::store::events::create(&stack.stack.state.db, &tenant, &event, 30)
         .await

@@ -303,7 +303,7 @@ mod tests {
             entry(BlacklistType::Country, "zw"),
         ] {
             assert!(
-                matches!(verdict(&[], &[list.clone()], &who), Verdict::Block(_)),
+                matches!(verdict(&[], std::slice::from_ref(&list), &who), Verdict::Block(_)),
                 "{list:?}"
             );
         }

@@ -67,7 +67,11 @@ pub async fn by_payment_token(
     db: &Db,
     token: &str,
 ) -> Result<Option<(Tenant, Stored<Order>)>, ApiError> {
-    if token.len() != 43 || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if token.len() != 43
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Ok(None);
     }
     let Some(found) =
@@ -82,4 +86,3 @@ pub async fn by_payment_token(
         .await?
         .map(|order| (tenant, order)))
 }
-

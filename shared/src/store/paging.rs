@@ -56,7 +56,7 @@ pub(crate) struct Listing<'a> {
 }
 
 impl Listing<'_> {
-    fn query(&self, db: &Db) -> QueryFluentBuilder {
+    pub(crate) fn query(&self, db: &Db) -> QueryFluentBuilder {
         let mut query = db
             .client
             .query()

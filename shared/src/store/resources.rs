@@ -7,8 +7,7 @@
 //! requires, and the events they cause, committed in one transaction (the outbox).
 
 use super::{
-    Db, Item, Transaction, events,
-    failed, from_item, keyed_item, n,
+    Db, Item, Transaction, events, failed, from_item, keyed_item, n,
     paging::{Filter, Listing, counter_write, read_counter},
     s,
 };
@@ -100,7 +99,9 @@ pub async fn get<R: Resource>(
 
 /// Like [`get`], with a 404 naming the resource when it does not exist.
 pub async fn find<R: Resource>(db: &Db, tenant: &Tenant, id: &str) -> Result<Stored<R>, ApiError> {
-    get(db, tenant, id).await?.ok_or(ApiError::NotFound(R::NAME))
+    get(db, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound(R::NAME))
 }
 
 /// The ids among `ids` that the tenant has no resource for.
@@ -143,7 +144,35 @@ pub async fn list<R: Resource>(
     } else {
         None
     };
-    listing::<R>(db, tenant, filter).fetch(db, page, counter).await
+    listing::<R>(db, tenant, filter)
+        .fetch(db, page, counter)
+        .await
+}
+
+/// Every resource of the tenant that `filter` keeps, as stored (to change them).
+pub async fn all_matching<R: Resource>(
+    db: &Db,
+    tenant: &Tenant,
+    filter: Filter,
+) -> Result<Vec<Stored<R>>, ApiError> {
+    let mut found = Vec::new();
+    let mut start = None;
+    let listing = listing::<R>(db, tenant, filter);
+    loop {
+        let out = listing
+            .query(db)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(failed)?;
+        for item in out.items.unwrap_or_default() {
+            found.push(stored(item)?);
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(found);
+        }
+    }
 }
 
 /// Every resource of the tenant (for small sets: rules and blacklists when screening).
@@ -162,13 +191,23 @@ pub use super::paging::Filter as ListFilter;
 
 impl ListFilter {
     /// Items whose `attribute` equals `value`.
-    pub fn equals(self, attribute: &str, value: aws_sdk_dynamodb::types::AttributeValue) -> Self {
+    fn equals(self, attribute: &str, value: aws_sdk_dynamodb::types::AttributeValue) -> Self {
         let index = self.len();
         self.clause(
             format!("#f{index} = :f{index}"),
             &[(&format!("#f{index}"), attribute)],
             vec![(&format!(":f{index}"), value)],
         )
+    }
+
+    /// Items whose number `attribute` equals `value`.
+    pub fn equals_number(self, attribute: &str, value: u64) -> Self {
+        self.equals(attribute, n(value))
+    }
+
+    /// Items whose string `attribute` equals `value`.
+    pub fn equals_text(self, attribute: &str, value: &str) -> Self {
+        self.equals(attribute, s(value))
     }
 
     /// Items whose list or string `attribute` contains `value`.
@@ -235,7 +274,10 @@ impl<'a> Change<'a> {
                 TransactWriteItem::builder().put(put).build(),
                 Some(ApiError::Conflict(format!("{} id already exists", R::NAME))),
             )
-            .write(counter_write(table, &self.tenant.partition(), 1, max)?, limit);
+            .write(
+                counter_write(table, &self.tenant.partition(), 1, max)?,
+                limit,
+            );
         Ok(self)
     }
 
@@ -272,7 +314,10 @@ impl<'a> Change<'a> {
                 TransactWriteItem::builder().delete(delete).build(),
                 Some(changed_concurrently(R::NAME)),
             )
-            .write(counter_write(table, &self.tenant.partition(), -1, None)?, None);
+            .write(
+                counter_write(table, &self.tenant.partition(), -1, None)?,
+                None,
+            );
         Ok(self)
     }
 
@@ -296,7 +341,11 @@ impl<'a> Change<'a> {
     }
 
     /// Adds a write built elsewhere in the store (e.g. a payment page token).
-    pub(crate) fn write(mut self, write: TransactWriteItem, on_condition_failed: Option<ApiError>) -> Self {
+    pub(crate) fn write(
+        mut self,
+        write: TransactWriteItem,
+        on_condition_failed: Option<ApiError>,
+    ) -> Self {
         self.transaction = self.transaction.write(write, on_condition_failed);
         self
     }

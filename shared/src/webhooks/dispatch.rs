@@ -74,7 +74,7 @@ async fn account_secrets(state: &Services, tenant: &Tenant) -> ApiResult<Signing
 }
 
 /// Everything that should receive `event`: enabled endpoints subscribed to its type whose
-/// filter matches, and its `webhook_url` if it has one.
+/// filter matches, and the `webhook_url`s of its payment and product.
 pub async fn targets(state: &Services, tenant: &Tenant, event: &Event) -> ApiResult<Vec<Target>> {
     let mut targets: Vec<Target> = endpoints::all(&state.db, tenant)
         .await?
@@ -82,15 +82,18 @@ pub async fn targets(state: &Services, tenant: &Tenant, event: &Event) -> ApiRes
         .filter(|endpoint| endpoint.wants(&event.event_type, &event.payload, &state.rules))
         .map(Target::Endpoint)
         .collect();
-    if let Some(url) = event
-        .webhook_url
-        .as_deref()
-        .and_then(|u| Url::parse(u).ok())
-    {
-        targets.push(Target::Url {
+    let mut urls: Vec<Url> = event
+        .webhook_urls
+        .iter()
+        .filter_map(|u| Url::parse(u).ok())
+        .collect();
+    urls.dedup();
+    if !urls.is_empty() {
+        let secrets = account_secrets(state, tenant).await?;
+        targets.extend(urls.into_iter().map(|url| Target::Url {
             url,
-            secrets: account_secrets(state, tenant).await?,
-        });
+            secrets: secrets.clone(),
+        }));
     }
     Ok(targets)
 }

@@ -1,0 +1,237 @@
+//! Blacklist rules: expressions in the rule language that block, allow or flag a
+//! payment, evaluated by priority (1 first), then by creation.
+//!
+//! `GET/POST /blacklist-rules`, `GET/PUT/DELETE /blacklist-rules/{id}`.
+
+use axum::{
+    Json, Router,
+    extract::{OriginalUri, Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use shared::{
+    ApiResult, AppState, Timestamp,
+    auth::{Access, Auth, Group},
+    commerce::{BlacklistRule, RuleAction, blacklist::rule_order},
+    crud::{self, text},
+    error::Violations,
+    http::ApiJson,
+    ids::new_id,
+    pagination::{Page, PageParams},
+    rules::Rule,
+    store::resources::{self, Change},
+};
+
+/// Rules one tenant may have: every payment evaluates all of them, in order.
+pub const MAX_RULES: u64 = 100;
+const MAX_NAME: usize = 255;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/blacklist-rules", get(list).post(create))
+        .route(
+            "/api/v2/blacklist-rules/{id}",
+            get(retrieve).put(update).delete(destroy),
+        )
+}
+
+pub fn router(state: AppState) -> Router {
+    shared::http::api(routes(), state)
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    #[serde(flatten)]
+    page: PageParams,
+}
+
+/// Sorted by priority, then creation: the order they are evaluated in. The quota keeps
+/// the set small, so it is read whole and sorted here.
+async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::read(Group::BlacklistRules))?;
+    let request = params.page.validate()?;
+    let mut rules = resources::all::<BlacklistRule>(&state.db, &tenant).await?;
+    rules.sort_by(rule_order);
+    let total = rules.len() as u64;
+    let items = rules
+        .into_iter()
+        .skip(request.offset() as usize)
+        .take(request.per_page as usize)
+        .collect();
+    let page = Page {
+        items,
+        total,
+        request,
+    };
+    Ok(page.respond(&uri, |rule| rule))
+}
+
+async fn retrieve(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    crud::retrieve::<BlacklistRule>(&state, &principal, Group::BlacklistRules, &id).await
+}
+
+async fn destroy(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    crud::destroy::<BlacklistRule>(&state, &principal, Group::BlacklistRules, &id).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleInput {
+    name: Option<String>,
+    rule: Option<String>,
+    action_type: Option<String>,
+    priority: Option<u32>,
+    enabled: Option<bool>,
+}
+
+impl RuleInput {
+    fn apply(self, current: Option<&BlacklistRule>, now: Timestamp) -> ApiResult<BlacklistRule> {
+        let mut errors = Violations::new();
+        let name = text(self.name).or(current.map(|c| c.name.clone()));
+        match name.as_deref().map(|n| n.chars().count()) {
+            None => errors.add("Name can't be blank"),
+            Some(n) if n > MAX_NAME => errors.add(format!(
+                "Name is too long (maximum is {MAX_NAME} characters)"
+            )),
+            _ => {}
+        }
+        let rule = match (self.rule, current) {
+            (Some(source), _) if source.trim().is_empty() => {
+                errors.add("Rule can't be blank");
+                None
+            }
+            (Some(source), _) => match Rule::parse(&source) {
+                Ok(_) => Some(source),
+                Err(e) => {
+                    errors.add(format!("Rule is invalid: {e}"));
+                    None
+                }
+            },
+            (None, Some(c)) => Some(c.rule.clone()),
+            (None, None) => {
+                errors.add("Rule can't be blank");
+                None
+            }
+        };
+        let action_type = match (self.action_type, current) {
+            (Some(text), _) => errors.parse::<RuleAction>(Some(&text)),
+            (None, Some(c)) => Some(c.action_type),
+            (None, None) => {
+                errors.add("Action type can't be blank (block, allow or flag)");
+                None
+            }
+        };
+        let priority = self.priority.or(current.map(|c| c.priority)).unwrap_or(1);
+        if priority == 0 {
+            errors.add("Priority must be 1 or more (1 is evaluated first)");
+        }
+        errors.finish()?;
+        let (Some(name), Some(rule), Some(action_type)) = (name, rule, action_type) else {
+            unreachable!("reported above");
+        };
+        Ok(BlacklistRule {
+            id: current
+                .map(|c| c.id.clone())
+                .unwrap_or_else(|| new_id("rule")),
+            name,
+            rule,
+            action_type,
+            priority,
+            enabled: self.enabled.or(current.map(|c| c.enabled)).unwrap_or(true),
+            created_at: current.map(|c| c.created_at).unwrap_or(now),
+            updated_at: now,
+        })
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(input): ApiJson<RuleInput>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::BlacklistRules))?;
+    let rule = input.apply(None, Timestamp::now())?;
+    Change::new(&state.db, &tenant)
+        .create(&rule, Some(MAX_RULES))?
+        .commit(&state)
+        .await?;
+    Ok(crud::created(&rule))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RuleInput>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::BlacklistRules))?;
+    let before = crud::find::<BlacklistRule>(&state, &tenant, &id).await?;
+    let after = input.apply(Some(&before.value), Timestamp::now())?;
+    Change::new(&state.db, &tenant)
+        .update(&before, &after)?
+        .commit(&state)
+        .await?;
+    Ok(Json(after).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(input: RuleInput) -> Vec<String> {
+        match input.apply(None, Timestamp::now()) {
+            Err(shared::ApiError::Validation(errors)) => errors,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rule_that_does_not_parse_reports_its_position() {
+        let errors = errors(RuleInput {
+            name: Some("gmail".into()),
+            rule: Some(r#"customer.email_domain == "#.into()),
+            action_type: Some("block".into()),
+            ..Default::default()
+        });
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].starts_with("Rule is invalid:") && errors[0].ends_with("at position 26"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn every_missing_field_and_a_bad_action_are_listed() {
+        assert_eq!(
+            errors(RuleInput::default()),
+            [
+                "Name can't be blank",
+                "Rule can't be blank",
+                "Action type can't be blank (block, allow or flag)"
+            ]
+        );
+        let bad = errors(RuleInput {
+            name: Some("x".into()),
+            rule: Some("true".into()),
+            action_type: Some("deny".into()),
+            priority: Some(0),
+            ..Default::default()
+        });
+        assert_eq!(bad.len(), 2, "{bad:?}");
+    }
+}

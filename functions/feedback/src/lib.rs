@@ -1,0 +1,429 @@
+//! Feedback on orders and customers' queries, with the merchant's replies.
+//!
+//! `GET/POST /feedback`, `GET /feedback/{id}`, `PUT /feedback/{id}` `{reply}`;
+//! `GET/POST /queries`, `GET /queries/{id}`, `PUT /queries/{id}` `{status}`,
+//! `POST /queries/{id}/reply` `{message}`. Events: `feedback:created`,
+//! `feedback:updated`, `query:created`, `query:updated`, `query:replied`.
+
+use axum::{
+    Json, Router,
+    extract::{OriginalUri, Path, Query as QueryString, State},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use shared::{
+    ApiError, ApiResult, AppState, Timestamp,
+    account::is_valid_email,
+    auth::{Access, Auth, Group},
+    commerce::{
+        Feedback, Order, Query, QueryStatus, event,
+        support::{QueryMessage, Sentiment},
+    },
+    crud::{self, text},
+    error::Violations,
+    http::ApiJson,
+    ids::new_id,
+    pagination::PageParams,
+    store::resources::{self, Change, ListFilter},
+    webhooks::EventType,
+};
+
+const MAX_MESSAGE: usize = 5_000;
+const MAX_TITLE: usize = 255;
+/// Messages one query keeps (an item must stay under DynamoDB's 400 KB).
+const MAX_MESSAGES: usize = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/feedback", get(list_feedback).post(create_feedback))
+        .route(
+            "/api/v2/feedback/{id}",
+            get(retrieve_feedback).put(reply_to_feedback),
+        )
+        .route("/api/v2/queries", get(list_queries).post(create_query))
+        .route(
+            "/api/v2/queries/{id}",
+            get(retrieve_query).put(update_query),
+        )
+        .route("/api/v2/queries/{id}/reply", post(reply_to_query))
+}
+
+pub fn router(state: AppState) -> Router {
+    shared::http::api(routes(), state)
+}
+
+/// A required message of at most [`MAX_MESSAGE`] characters.
+fn message(errors: &mut Violations, field: &str, value: Option<String>) -> Option<String> {
+    match text(value) {
+        None => {
+            errors.add(format!("{field} can't be blank"));
+            None
+        }
+        Some(m) if m.chars().count() > MAX_MESSAGE => {
+            errors.add(format!(
+                "{field} is too long (maximum is {MAX_MESSAGE} characters)"
+            ));
+            None
+        }
+        Some(m) => Some(m),
+    }
+}
+
+// ---- feedback ----
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    #[serde(flatten)]
+    page: PageParams,
+}
+
+async fn list_feedback(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    QueryString(params): QueryString<ListParams>,
+) -> ApiResult<Response> {
+    if params.status.is_some() {
+        return Err(ApiError::invalid("Feedback has no status filter"));
+    }
+    crud::list::<Feedback>(
+        &state,
+        &principal,
+        Group::Feedback,
+        &uri,
+        &params.page,
+        ListFilter::default(),
+    )
+    .await
+}
+
+async fn retrieve_feedback(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    crud::retrieve::<Feedback>(&state, &principal, Group::Feedback, &id).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackInput {
+    order_id: Option<String>,
+    message: Option<String>,
+    score: Option<u8>,
+}
+
+/// One feedback per order: its id is derived from the order's.
+fn feedback_id(order_id: &str) -> String {
+    format!("fb_{}", order_id.trim_start_matches("ord_"))
+}
+
+async fn create_feedback(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(input): ApiJson<FeedbackInput>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Feedback))?;
+    let mut errors = Violations::new();
+    let order = match text(input.order_id) {
+        None => {
+            errors.add("Order id can't be blank");
+            None
+        }
+        Some(id) => {
+            let order = resources::get::<Order>(&state.db, &tenant, &id).await?;
+            if order.is_none() {
+                errors.add(format!("Order {id:?} does not exist"));
+            }
+            order
+        }
+    };
+    let message = message(&mut errors, "Message", input.message);
+    match input.score {
+        None => errors.add("Score can't be blank (1 to 5)"),
+        Some(score) if !(1..=5).contains(&score) => errors.add("Score must be between 1 and 5"),
+        _ => {}
+    }
+    errors.finish()?;
+    let (Some(order), Some(message), Some(score)) = (order, message, input.score) else {
+        unreachable!("reported above");
+    };
+    let now = Timestamp::now();
+    let feedback = Feedback {
+        id: feedback_id(&order.value.id),
+        order_id: order.value.id.clone(),
+        product_id: order.value.product_id.clone(),
+        message,
+        score,
+        feedback: Sentiment::of(score),
+        reply: None,
+        created_at: now,
+        updated_at: now,
+    };
+    Change::new(&state.db, &tenant)
+        .create(&feedback, None)?
+        .emit(event(EventType::FeedbackCreated, &feedback))
+        .commit(&state)
+        .await
+        .map_err(|e| match e {
+            ApiError::Conflict(m) if m.contains("already exists") => {
+                ApiError::Conflict("This order already has feedback".into())
+            }
+            other => other,
+        })?;
+    Ok(crud::created(&feedback))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackReply {
+    reply: Option<String>,
+}
+
+/// The merchant's public reply (replacing an earlier one).
+async fn reply_to_feedback(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<FeedbackReply>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Feedback))?;
+    let mut errors = Violations::new();
+    let reply = message(&mut errors, "Reply", input.reply);
+    errors.finish()?;
+    let before = crud::find::<Feedback>(&state, &tenant, &id).await?;
+    let after = Feedback {
+        reply,
+        updated_at: Timestamp::now(),
+        ..before.value.clone()
+    };
+    Change::new(&state.db, &tenant)
+        .update(&before, &after)?
+        .emit(event(EventType::FeedbackUpdated, &after))
+        .commit(&state)
+        .await?;
+    Ok(Json(after).into_response())
+}
+
+// ---- queries ----
+
+async fn list_queries(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    QueryString(params): QueryString<ListParams>,
+) -> ApiResult<Response> {
+    let mut filter = ListFilter::default();
+    if let Some(status) = params.status.as_deref() {
+        let status: QueryStatus = status.parse().map_err(ApiError::invalid)?;
+        let name = serde_json::to_value(status).map_err(ApiError::internal)?;
+        filter = filter.equals_text("status", name.as_str().unwrap_or_default());
+    }
+    crud::list::<Query>(
+        &state,
+        &principal,
+        Group::Queries,
+        &uri,
+        &params.page,
+        filter,
+    )
+    .await
+}
+
+async fn retrieve_query(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    crud::retrieve::<Query>(&state, &principal, Group::Queries, &id).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryInput {
+    title: Option<String>,
+    email: Option<String>,
+    message: Option<String>,
+    order_id: Option<String>,
+}
+
+async fn create_query(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(input): ApiJson<QueryInput>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Queries))?;
+    let mut errors = Violations::new();
+    let title = text(input.title);
+    match title.as_deref().map(|t| t.chars().count()) {
+        None => errors.add("Title can't be blank"),
+        Some(n) if n > MAX_TITLE => errors.add(format!(
+            "Title is too long (maximum is {MAX_TITLE} characters)"
+        )),
+        _ => {}
+    }
+    let email = text(input.email).map(|e| e.to_ascii_lowercase());
+    match email.as_deref() {
+        None => errors.add("Email can't be blank"),
+        Some(e) if !is_valid_email(e) => errors.add("Email is not a valid email address"),
+        _ => {}
+    }
+    let first = message(&mut errors, "Message", input.message);
+    let order_id = text(input.order_id);
+    if let Some(id) = &order_id
+        && resources::get::<Order>(&state.db, &tenant, id)
+            .await?
+            .is_none()
+    {
+        errors.add(format!("Order {id:?} does not exist"));
+    }
+    errors.finish()?;
+    let (Some(title), Some(email), Some(first)) = (title, email, first) else {
+        unreachable!("reported above");
+    };
+    let now = Timestamp::now();
+    let query = Query {
+        id: new_id("qry"),
+        title,
+        email,
+        order_id,
+        status: QueryStatus::Pending,
+        messages: vec![QueryMessage {
+            role: "customer".into(),
+            message: first,
+            created_at: now,
+        }],
+        created_at: now,
+        updated_at: now,
+    };
+    Change::new(&state.db, &tenant)
+        .create(&query, None)?
+        .emit(event(EventType::QueryCreated, &query))
+        .commit(&state)
+        .await?;
+    Ok(crud::created(&query))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryUpdate {
+    status: Option<String>,
+}
+
+/// Changes the status (e.g. closes the query): `query:updated`.
+async fn update_query(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<QueryUpdate>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Queries))?;
+    let status: QueryStatus = match input.status.as_deref() {
+        None => {
+            return Err(ApiError::invalid(
+                "Status can't be blank (pending, answered or closed)",
+            ));
+        }
+        Some(text) => text.parse().map_err(ApiError::invalid)?,
+    };
+    let before = crud::find::<Query>(&state, &tenant, &id).await?;
+    if before.value.status == status {
+        return Ok(Json(before.value).into_response());
+    }
+    let after = Query {
+        status,
+        updated_at: Timestamp::now(),
+        ..before.value.clone()
+    };
+    Change::new(&state.db, &tenant)
+        .update(&before, &after)?
+        .emit(event(EventType::QueryUpdated, &after))
+        .commit(&state)
+        .await?;
+    Ok(Json(after).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryReply {
+    message: Option<String>,
+}
+
+/// The merchant answers: the message is added and the query is answered (`query:replied`).
+async fn reply_to_query(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<QueryReply>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Queries))?;
+    let mut errors = Violations::new();
+    let reply = message(&mut errors, "Message", input.message);
+    errors.finish()?;
+    let before = crud::find::<Query>(&state, &tenant, &id).await?;
+    if before.value.status == QueryStatus::Closed {
+        return Err(ApiError::Conflict(
+            "The query is closed; reopen it (status pending) to reply".into(),
+        ));
+    }
+    if before.value.messages.len() >= MAX_MESSAGES {
+        return Err(ApiError::Conflict(format!(
+            "The query has {MAX_MESSAGES} messages, the most it can keep"
+        )));
+    }
+    let now = Timestamp::now();
+    let mut after = Query {
+        status: QueryStatus::Answered,
+        updated_at: now,
+        ..before.value.clone()
+    };
+    after.messages.push(QueryMessage {
+        role: "merchant".into(),
+        message: reply.unwrap_or_default(),
+        created_at: now,
+    });
+    Change::new(&state.db, &tenant)
+        .update(&before, &after)?
+        .emit(event(EventType::QueryReplied, &after))
+        .commit(&state)
+        .await?;
+    Ok(Json(after).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feedback_ids_follow_their_order() {
+        let id = feedback_id("ord_01J9ZQ5X7Y8W6V5T4S3R2Q1P0N");
+        assert_eq!(id, "fb_01J9ZQ5X7Y8W6V5T4S3R2Q1P0N");
+        assert!(shared::ids::looks_like("fb", &id));
+    }
+
+    #[test]
+    fn messages_must_be_present_and_bounded() {
+        let mut errors = Violations::new();
+        assert_eq!(message(&mut errors, "Message", Some("  ".into())), None);
+        assert_eq!(
+            message(&mut errors, "Reply", Some("x".repeat(MAX_MESSAGE + 1))),
+            None
+        );
+        assert_eq!(
+            message(&mut errors, "Message", Some(" hi ".into())).as_deref(),
+            Some("hi")
+        );
+        match errors.finish() {
+            Err(ApiError::Validation(found)) => assert_eq!(
+                found,
+                [
+                    "Message can't be blank",
+                    "Reply is too long (maximum is 5000 characters)"
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}

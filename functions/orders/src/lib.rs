@@ -1,0 +1,307 @@
+//! Orders: created by payments, changed by the merchant.
+//!
+//! `GET /orders` (filters `status`, `product_id`, `email`), `GET /orders/{id}`,
+//! `PUT /orders/{id}` `{status, delivered, custom}`. Every change emits `order:updated`;
+//! becoming paid (100) also takes the product's stock, in the same transaction, never
+//! below zero, and emits `order:paid` (and `product:out_of_stock` when it empties).
+
+use axum::{
+    Json, Router,
+    extract::{OriginalUri, Path, Query, State},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use shared::{
+    ApiError, ApiResult, AppState, Tenant, Timestamp,
+    auth::{Access, Auth, Group},
+    commerce::{Order, OrderStatus, Product, order_event, product_event},
+    crud,
+    error::Violations,
+    http::{ApiJson, nullable},
+    pagination::PageParams,
+    store::resources::{self, Change, ListFilter, Stored, retrying},
+    webhooks::EventType,
+};
+
+const MAX_DELIVERED: usize = 10_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/orders", get(list))
+        .route("/api/v2/orders/{id}", get(retrieve).put(update))
+}
+
+pub fn router(state: AppState) -> Router {
+    shared::http::api(routes(), state)
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    product_id: Option<String>,
+    email: Option<String>,
+    #[serde(flatten)]
+    page: PageParams,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Response> {
+    let mut filter = ListFilter::default();
+    if let Some(status) = params.status.as_deref() {
+        let status = status
+            .parse::<u64>()
+            .ok()
+            .and_then(OrderStatus::from_code)
+            .ok_or_else(|| {
+                ApiError::invalid("Status must be one of 0, 51, 52, 53, 54, 55, 56, 100")
+            })?;
+        filter = filter.equals_number("status", u64::from(status.code()));
+    }
+    if let Some(product_id) = params.product_id.as_deref().filter(|p| !p.is_empty()) {
+        filter = filter.equals_text("product_id", product_id);
+    }
+    if let Some(email) = params.email.as_deref().filter(|e| !e.is_empty()) {
+        filter = filter.equals_text("email", &email.to_ascii_lowercase());
+    }
+    crud::list::<Order>(
+        &state,
+        &principal,
+        Group::Orders,
+        &uri,
+        &params.page,
+        filter,
+    )
+    .await
+}
+
+async fn retrieve(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    crud::retrieve::<Order>(&state, &principal, Group::Orders, &id).await
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrderInput {
+    status: Option<u64>,
+    #[serde(default, deserialize_with = "nullable")]
+    delivered: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    custom: Option<Option<Value>>,
+}
+
+impl OrderInput {
+    /// The order with this input applied, or every reason it cannot be.
+    fn apply(self, before: &Order, now: Timestamp) -> ApiResult<Order> {
+        let mut errors = Violations::new();
+        let status = match self.status {
+            None => before.status,
+            Some(code) => match OrderStatus::from_code(code) {
+                Some(next) if before.status.may_become(next) => next,
+                Some(next) => {
+                    errors.add(format!(
+                        "Status cannot change from {} ({}) to {} ({})",
+                        before.status.code(),
+                        before.status.describe(),
+                        next.code(),
+                        next.describe()
+                    ));
+                    before.status
+                }
+                None => {
+                    errors.add("Status must be one of 0, 51, 52, 53, 54, 55, 56, 100");
+                    before.status
+                }
+            },
+        };
+        let delivered = match self.delivered {
+            Some(text) => text.filter(|t| !t.is_empty()),
+            None => before.delivered.clone(),
+        };
+        if delivered
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DELIVERED)
+        {
+            errors.add(format!(
+                "Delivered is too long (maximum is {MAX_DELIVERED} characters)"
+            ));
+        }
+        let custom = match self.custom {
+            None => before.custom.clone(),
+            Some(None) => Value::Object(Default::default()),
+            Some(Some(value @ Value::Object(_))) => value,
+            Some(Some(_)) => {
+                errors.add("Custom must be an object");
+                Value::Null
+            }
+        };
+        errors.finish()?;
+        Ok(Order {
+            status,
+            delivered,
+            custom,
+            updated_at: now,
+            ..before.clone()
+        })
+    }
+}
+
+fn unchanged(before: &Order, after: &Order) -> bool {
+    Order {
+        updated_at: before.updated_at,
+        ..after.clone()
+    } == *before
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<OrderInput>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Orders))?;
+    // Paying races other payments for the same stock: on a conflict, read again and retry.
+    let order = retrying(|| change_order(&state, &tenant, &id, input.clone())).await?;
+    Ok(Json(order).into_response())
+}
+
+/// One attempt at applying `input` to the order as it is now.
+async fn change_order(
+    state: &AppState,
+    tenant: &Tenant,
+    id: &str,
+    input: OrderInput,
+) -> ApiResult<Order> {
+    let before = crud::find::<Order>(state, tenant, id).await?;
+    if before.value.cancelled_at.is_some() {
+        return Err(ApiError::Conflict(
+            "The payment of this order was cancelled; the order can no longer change".into(),
+        ));
+    }
+    let now = Timestamp::now();
+    let mut after = input.apply(&before.value, now)?;
+    if unchanged(&before.value, &after) {
+        return Ok(before.value);
+    }
+    let product: Option<Stored<Product>> = if before.value.is_product_order() {
+        resources::get(&state.db, tenant, &before.value.product_id).await?
+    } else {
+        None
+    };
+    let mut change = Change::new(&state.db, tenant);
+    let paying = after.status == OrderStatus::Paid && before.value.status != OrderStatus::Paid;
+    let mut paid_events = Vec::new();
+    if paying {
+        after.paid_at = Some(now);
+        if before.value.is_product_order() {
+            let Some(product) = &product else {
+                return Err(ApiError::Conflict(format!(
+                    "The product {} of this order no longer exists; its stock cannot be taken",
+                    before.value.product_id
+                )));
+            };
+            let Some((mut taken, delivered)) = product.value.take(before.value.quantity) else {
+                return Err(ApiError::Conflict(format!(
+                    "Not enough stock: {} wanted, {} left",
+                    before.value.quantity,
+                    serde_json::to_string(&product.value.stock).unwrap_or_default()
+                )));
+            };
+            taken.updated_at = now;
+            if delivered.is_some() {
+                after.delivered = delivered;
+            }
+            if Product::ran_out(&product.value, &taken) {
+                paid_events.push(product_event(EventType::ProductOutOfStock, &taken));
+            }
+            change = change.update(product, &taken)?;
+        }
+    }
+    let product = product.as_ref().map(|p| &p.value);
+    change =
+        change
+            .update(&before, &after)?
+            .emit(order_event(EventType::OrderUpdated, &after, product));
+    if paying {
+        change = change.emit(order_event(EventType::OrderPaid, &after, product));
+    }
+    for event in paid_events {
+        change = change.emit(event);
+    }
+    change.commit(state).await?;
+    Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn order(status: OrderStatus) -> Order {
+        serde_json::from_value(json!({
+            "id": "ord_01J0000000000000000000000A", "title": "T", "product_id": "pay",
+            "product_title": null, "email": "a@b.co", "ip_address": null, "country_code": null,
+            "user_agent": null, "value": "10", "quantity": 1, "currency": "USD", "gateway": "PayPal",
+            "risk_level": 0, "status": status.code(), "delivered": null, "crypto_value": null,
+            "crypto_address": null, "crypto_channel": null, "crypto_received": 0,
+            "crypto_confirmations": 0, "referral": null, "usd_value": "10", "exchange_rate": "1.0",
+            "coupon_id": null, "custom": {}, "return_url": null, "webhook_url": null,
+            "white_label": false, "cancelled_at": null, "paid_at": null,
+            "created_at": "2026-11-22T00:00:00.000+00:00", "updated_at": "2026-11-22T00:00:00.000+00:00"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn unknown_statuses_and_forbidden_moves_are_refused() {
+        let input = OrderInput {
+            status: Some(7),
+            custom: Some(Some(json!([1]))),
+            ..Default::default()
+        };
+        match input.apply(&order(OrderStatus::NotPaid), Timestamp::now()) {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors.len(), 2, "{errors:?}"),
+            other => panic!("{other:?}"),
+        }
+        let back = OrderInput {
+            status: Some(0),
+            ..Default::default()
+        };
+        match back.apply(&order(OrderStatus::Paid), Timestamp::now()) {
+            Err(ApiError::Validation(errors)) => {
+                assert_eq!(
+                    errors,
+                    ["Status cannot change from 100 (Successful and completed) to 0 (Not paid)"]
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn setting_what_is_already_set_changes_nothing() {
+        let before = order(OrderStatus::Paid);
+        let same = OrderInput {
+            status: Some(100),
+            ..Default::default()
+        }
+        .apply(&before, Timestamp::now())
+        .unwrap();
+        assert!(unchanged(&before, &same));
+        let delivered = OrderInput {
+            delivered: Some(Some("key".into())),
+            ..Default::default()
+        }
+        .apply(&before, Timestamp::now())
+        .unwrap();
+        assert!(!unchanged(&before, &delivered));
+    }
+}

@@ -1,0 +1,8 @@
+//! The `orders` Lambda function.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let state = shared::Services::from_env().await?;
+    lambda_http::run(orders::router(state)).await
+}

@@ -1,0 +1,512 @@
+//! Payments: a customer's checkout. Creating one screens the customer against the
+//! tenant's blacklist rules and blacklists, then creates the order (`order:created`)
+//! and its hosted payment page.
+//!
+//! `POST /payments` → `{url}`, or with `white_label` the order itself with `url`;
+//! `DELETE /payments/{id}` cancels an unpaid one; `GET /pay/{token}` is the public page
+//! and `GET /pay/{token}/status` the JSON it polls for live status.
+
+mod page;
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{delete, get, post},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::{
+    ApiError, ApiResult, AppState, Tenant, Timestamp,
+    account::is_valid_email,
+    auth::{Access, Auth, Group},
+    commerce::{
+        Amount, Blacklist, BlacklistRule, Currency, Customer, Gateway, Order, OrderStatus, Product,
+        Verdict,
+        blacklist::{is_country_code, screen},
+        order::PAY_PRODUCT_ID,
+        order_event,
+    },
+    crud::{self, text},
+    error::Violations,
+    http::ApiJson,
+    ids::new_id,
+    store::{
+        orders::{by_payment_token, new_payment_token},
+        resources::{self, Change, Stored},
+    },
+    webhooks::{EventType, WebhookUrl},
+};
+use std::net::IpAddr;
+
+const MAX_TITLE: usize = 255;
+const MAX_QUANTITY: u32 = 10_000;
+const MAX_USER_AGENT: usize = 512;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/payments", post(create))
+        .route("/api/v2/payments/{id}", delete(cancel))
+}
+
+/// The public payment page: no API key, HTML, so outside the API's conventions.
+pub fn pages(state: AppState) -> Router {
+    Router::new()
+        .route("/pay/{token}", get(page::show))
+        .route("/pay/{token}/status", get(page::status))
+        .with_state(state)
+}
+
+pub fn router(state: AppState) -> Router {
+    shared::http::api(routes(), state.clone()).merge(pages(state))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaymentInput {
+    title: Option<String>,
+    gateway: Option<String>,
+    value: Option<Value>,
+    currency: Option<String>,
+    quantity: Option<u32>,
+    email: Option<String>,
+    ip_address: Option<String>,
+    country_code: Option<String>,
+    user_agent: Option<String>,
+    return_url: Option<String>,
+    white_label: Option<bool>,
+    webhook_url: Option<String>,
+    custom: Option<Value>,
+    product_id: Option<String>,
+}
+
+/// A validated payment, before screening.
+struct Checkout {
+    order: Order,
+    customer: Customer,
+    product: Option<Stored<Product>>,
+}
+
+impl PaymentInput {
+    /// Every problem with this payment at once. `product` is what `product_id` names,
+    /// if the tenant has it.
+    fn validate(
+        self,
+        product: Option<Stored<Product>>,
+        allow_private: bool,
+        now: Timestamp,
+    ) -> ApiResult<Checkout> {
+        let mut errors = Violations::new();
+        let buying = product.as_ref().map(|p| &p.value);
+        if self.product_id.is_some() && buying.is_none() {
+            errors.add(format!(
+                "Product {:?} does not exist",
+                self.product_id.as_deref().unwrap_or_default()
+            ));
+        }
+        let title = text(self.title).or(buying.map(|p| p.title.clone()));
+        match title.as_deref().map(|t| t.chars().count()) {
+            None => errors.add("Title can't be blank"),
+            Some(n) if n < 2 => errors.add("Title is too short (minimum is 2 characters)"),
+            Some(n) if n > MAX_TITLE => errors.add(format!(
+                "Title is too long (maximum is {MAX_TITLE} characters)"
+            )),
+            _ => {}
+        }
+        let gateway = match self.gateway.as_deref() {
+            None => {
+                errors.add("Gateway can't be blank");
+                None
+            }
+            Some(name) => name.parse::<Gateway>().map_err(|e| errors.add(e)).ok(),
+        };
+        if let (Some(product), Some(gateway)) = (buying, gateway)
+            && !product.gateways.contains(&gateway)
+        {
+            errors.add(format!(
+                "Gateway {} is not accepted for this product",
+                gateway.as_str()
+            ));
+        }
+        let quantity = self.quantity.unwrap_or(1);
+        if !(1..=MAX_QUANTITY).contains(&quantity) {
+            errors.add(format!("Quantity must be between 1 and {MAX_QUANTITY}"));
+        }
+        let (value, currency) = match buying {
+            Some(product) => {
+                if self.value.is_some() || self.currency.is_some() {
+                    errors.add("Value and currency come from the product's price; leave them out when buying a product");
+                }
+                if quantity < product.minimum_quantity
+                    || product.maximum_quantity.is_some_and(|max| quantity > max)
+                {
+                    errors.add(format!(
+                        "Quantity must be between {} and {} for this product",
+                        product.minimum_quantity,
+                        product
+                            .maximum_quantity
+                            .map_or("any".to_string(), |m| m.to_string())
+                    ));
+                }
+                if !product.stock.covers(quantity) {
+                    errors.add("Not enough stock for this quantity");
+                }
+                (
+                    Some(product.price.times(quantity)),
+                    Some(product.currency.clone()),
+                )
+            }
+            None => {
+                let value = match self.value {
+                    None => {
+                        errors.add("Value can't be blank");
+                        None
+                    }
+                    Some(value) => match Amount::from_json(&value) {
+                        Ok(amount) if amount.is_zero() => {
+                            errors.add("Value must be greater than 0");
+                            None
+                        }
+                        Ok(amount) => Some(amount),
+                        Err(e) => {
+                            errors.add(format!("Value {e}"));
+                            None
+                        }
+                    },
+                };
+                let currency = match self.currency.as_deref() {
+                    None => {
+                        errors.add("Currency can't be blank");
+                        None
+                    }
+                    Some(code) => code.parse::<Currency>().map_err(|e| errors.add(e)).ok(),
+                };
+                (value, currency)
+            }
+        };
+        let email = text(self.email).map(|e| e.to_ascii_lowercase());
+        match email.as_deref() {
+            None => errors.add("Email can't be blank"),
+            Some(email) if !is_valid_email(email) => {
+                errors.add("Email is not a valid email address")
+            }
+            _ => {}
+        }
+        let ip = text(self.ip_address).and_then(|ip| {
+            ip.parse::<IpAddr>()
+                .map_err(|_| errors.add(format!("Ip address {ip:?} is not an IP address")))
+                .ok()
+        });
+        let country = text(self.country_code).and_then(|code| {
+            if is_country_code(&code) {
+                Some(code.to_ascii_uppercase())
+            } else {
+                errors.add(format!(
+                    "Country code {code:?} is not a two-letter country code"
+                ));
+                None
+            }
+        });
+        let user_agent = text(self.user_agent);
+        if user_agent
+            .as_ref()
+            .is_some_and(|u| u.chars().count() > MAX_USER_AGENT)
+        {
+            errors.add(format!(
+                "User agent is too long (maximum is {MAX_USER_AGENT} characters)"
+            ));
+        }
+        let return_url = text(self.return_url).and_then(|url| match url::Url::parse(&url) {
+            Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => Some(parsed.to_string()),
+            _ => {
+                errors.add("Return url must be an absolute http(s) URL");
+                None
+            }
+        });
+        let webhook_url =
+            text(self.webhook_url).and_then(|url| match WebhookUrl::parse(&url, allow_private) {
+                Ok(url) => Some(url.as_url().to_string()),
+                Err(e) => {
+                    errors.add(e.replacen("Url", "Webhook url", 1));
+                    None
+                }
+            });
+        let custom = match self.custom {
+            None | Some(Value::Null) => Value::Object(Default::default()),
+            Some(value @ Value::Object(_)) => value,
+            Some(_) => {
+                errors.add("Custom must be an object");
+                Value::Null
+            }
+        };
+        errors.finish()?;
+        let (Some(title), Some(gateway), Some(value), Some(currency), Some(email)) =
+            (title, gateway, value, currency, email)
+        else {
+            unreachable!("every missing field was reported");
+        };
+        let usd = currency.as_str() == "USD";
+        let order = Order {
+            id: new_id("ord"),
+            title,
+            product_id: buying.map_or(PAY_PRODUCT_ID.to_string(), |p| p.id.clone()),
+            product_title: buying.map(|p| p.title.clone()),
+            email: email.clone(),
+            ip_address: ip.map(|ip| ip.to_string()),
+            country_code: country.clone(),
+            user_agent,
+            usd_value: usd.then(|| value.clone()),
+            exchange_rate: usd.then(|| "1.0".to_string()),
+            value,
+            quantity,
+            currency,
+            gateway: gateway.display_name().to_string(),
+            risk_level: 0,
+            status: OrderStatus::NotPaid,
+            delivered: None,
+            crypto_value: None,
+            crypto_address: None,
+            crypto_channel: None,
+            crypto_received: 0,
+            crypto_confirmations: 0,
+            referral: None,
+            coupon_id: None,
+            custom,
+            return_url,
+            webhook_url,
+            white_label: self.white_label.unwrap_or(false),
+            cancelled_at: None,
+            paid_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(Checkout {
+            order,
+            customer: Customer { email, ip, country },
+            product,
+        })
+    }
+}
+
+/// What rules see of the order: `order.value` is a number so `order.value > 100` works.
+fn rule_context(order: &Order, customer: &Customer) -> Value {
+    customer.context(json!({
+        "title": order.title,
+        "value": order.value.approximate(),
+        "currency": order.currency.as_str(),
+        "quantity": order.quantity,
+        "gateway": order.gateway.to_ascii_lowercase(),
+        "product_id": order.product_id,
+    }))
+}
+
+/// Where the hosted pages are: `PUBLIC_URL`, else the host this request came to.
+fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.clone();
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let proto = header("x-forwarded-proto").unwrap_or("http");
+    let host = header(header::HOST.as_str()).unwrap_or("localhost");
+    format!("{proto}://{host}")
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<PaymentInput>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Payments))?;
+    let product = match input.product_id.as_deref() {
+        Some(id) => resources::get::<Product>(&state.db, &tenant, id).await?,
+        None => None,
+    };
+    let Checkout {
+        mut order,
+        customer,
+        product,
+    } = input.validate(
+        product,
+        state.config.allow_private_targets,
+        Timestamp::now(),
+    )?;
+    match screening(&state, &tenant, &order, &customer).await? {
+        Verdict::Block(reason) => return Err(ApiError::Refused(reason)),
+        Verdict::Accept {
+            flagged_by: Some(rule),
+        } => {
+            tracing::info!(order = %order.id, rule, "payment flagged as high risk");
+            order.status = OrderStatus::HighRisk;
+        }
+        Verdict::Accept { flagged_by: None } => {}
+    }
+    let token = new_payment_token();
+    let event = order_event(
+        EventType::OrderCreated,
+        &order,
+        product.as_ref().map(|p| &p.value),
+    );
+    Change::new(&state.db, &tenant)
+        .create(&order, None)?
+        .with_payment_token(&state.db, &tenant, &token, &order)?
+        .emit(event)
+        .commit(&state)
+        .await?;
+    let url = format!("{}/pay/{token}", public_base(&state, &headers));
+    let body = if order.white_label {
+        let mut raw = serde_json::to_value(&order).map_err(ApiError::internal)?;
+        raw["url"] = Value::String(url);
+        raw
+    } else {
+        json!({ "url": url })
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// The tenant's rules and blacklists against this customer.
+async fn screening(
+    state: &AppState,
+    tenant: &Tenant,
+    order: &Order,
+    customer: &Customer,
+) -> ApiResult<Verdict> {
+    let rules = resources::all::<BlacklistRule>(&state.db, tenant).await?;
+    let blacklists = resources::all::<Blacklist>(&state.db, tenant).await?;
+    let context = rule_context(order, customer);
+    Ok(screen(
+        &rules,
+        &blacklists,
+        customer,
+        &context,
+        &state.rules,
+    ))
+}
+
+/// Cancels an unpaid payment: its page stops offering payment and its order can no
+/// longer change. Cancelling twice is fine; a paid order cannot be cancelled.
+async fn cancel(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let tenant = principal.authorize(Access::write(Group::Payments))?;
+    let before = crud::find::<Order>(&state, &tenant, &id).await?;
+    if before.value.cancelled_at.is_some() {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    if matches!(
+        before.value.status,
+        OrderStatus::Paid | OrderStatus::Refunded | OrderStatus::Chargeback
+    ) {
+        return Err(ApiError::Conflict(
+            "The order is paid; refund it instead of cancelling the payment".into(),
+        ));
+    }
+    let now = Timestamp::now();
+    let after = Order {
+        cancelled_at: Some(now),
+        updated_at: now,
+        ..before.value.clone()
+    };
+    let product = if after.is_product_order() {
+        resources::get::<Product>(&state.db, &tenant, &after.product_id).await?
+    } else {
+        None
+    };
+    Change::new(&state.db, &tenant)
+        .update(&before, &after)?
+        .emit(order_event(
+            EventType::OrderUpdated,
+            &after,
+            product.as_ref().map(|p| &p.value),
+        ))
+        .commit(&state)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The order a page token opens.
+async fn order_for(state: &AppState, token: &str) -> ApiResult<Option<Order>> {
+    Ok(by_payment_token(&state.db, token)
+        .await?
+        .map(|(_, order)| order.value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(input: PaymentInput) -> Vec<String> {
+        match input.validate(None, false, Timestamp::now()) {
+            Err(ApiError::Validation(errors)) => errors,
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("expected errors"),
+        }
+    }
+
+    #[test]
+    fn an_empty_payment_lists_every_missing_field() {
+        assert_eq!(
+            errors(PaymentInput::default()),
+            [
+                "Title can't be blank",
+                "Gateway can't be blank",
+                "Value can't be blank",
+                "Currency can't be blank",
+                "Email can't be blank"
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_customer_details_are_each_reported() {
+        let errors = errors(PaymentInput {
+            title: Some("Pay".into()),
+            gateway: Some("bitcoin".into()),
+            value: Some(json!(0)),
+            currency: Some("USD".into()),
+            email: Some("nobody".into()),
+            ip_address: Some("999.1.1.1".into()),
+            country_code: Some("USA".into()),
+            return_url: Some("javascript:alert(1)".into()),
+            custom: Some(json!("x")),
+            ..Default::default()
+        });
+        assert_eq!(errors.len(), 6, "{errors:?}");
+    }
+
+    #[test]
+    fn a_valid_payment_becomes_an_unpaid_order() {
+        let checkout = PaymentInput {
+            title: Some("Consulting".into()),
+            gateway: Some("PayPal".into()),
+            value: Some(json!(10.5)),
+            currency: Some("usd".into()),
+            email: Some("Ann@Example.com".into()),
+            ip_address: Some("41.117.222.111".into()),
+            country_code: Some("us".into()),
+            ..Default::default()
+        }
+        .validate(None, false, Timestamp::now())
+        .unwrap();
+        let order = checkout.order;
+        assert_eq!(
+            (
+                order.product_id.as_str(),
+                order.gateway.as_str(),
+                order.value.as_str()
+            ),
+            ("pay", "PayPal", "10.5")
+        );
+        assert_eq!(
+            (order.email.as_str(), order.country_code.as_deref()),
+            ("ann@example.com", Some("US"))
+        );
+        assert_eq!(order.usd_value.as_ref().map(Amount::as_str), Some("10.5"));
+        let context = rule_context(&order, &checkout.customer);
+        assert_eq!(context["customer"]["email_domain"], "example.com");
+        assert_eq!(context["order"]["value"], 10.5);
+    }
+}

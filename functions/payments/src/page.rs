@@ -1,0 +1,168 @@
+//! The hosted payment page. Public: the token in its URL is the only key, and the page
+//! shows nothing a customer does not already know about their own payment.
+
+use super::order_for;
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use shared::{
+    ApiResult, AppState,
+    commerce::{Order, OrderStatus},
+};
+use std::sync::LazyLock;
+
+/// Polls the status every 5 s and updates the page until the status is final.
+const SCRIPT: &str = r#"(function(){var b=document.body,s=document.getElementById("status");function poll(){fetch(b.dataset.statusUrl,{headers:{Accept:"application/json"}}).then(function(r){return r.json()}).then(function(j){s.textContent=j.status_text;s.dataset.status=j.status;if(!j.final){setTimeout(poll,5000)}else{location.reload()}}).catch(function(){setTimeout(poll,10000)})}if(b.dataset.final!=="true"){setTimeout(poll,5000)}})();"#;
+
+/// The page's Content-Security-Policy: only this script, no other origin.
+static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let hash = STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
+    HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; script-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ))
+    .expect("a valid header")
+});
+
+/// What the customer reads as the payment's state.
+fn status_text(order: &Order) -> &'static str {
+    if order.cancelled_at.is_some() {
+        "Cancelled"
+    } else {
+        order.status.describe()
+    }
+}
+
+/// Whether the page can stop polling.
+fn is_final(order: &Order) -> bool {
+    order.cancelled_at.is_some()
+        || matches!(
+            order.status,
+            OrderStatus::Paid | OrderStatus::Refunded | OrderStatus::Chargeback
+        )
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn render(order: &Order, token: &str) -> String {
+    let done = order.status == OrderStatus::Paid;
+    let back = match (&order.return_url, done) {
+        (Some(url), true) => format!(r#"<p><a href="{}">Return to the shop</a></p>"#, escape(url)),
+        _ => String::new(),
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>{title} · PushGuard Pay</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}}dl{{display:grid;grid-template-columns:auto 1fr;gap:.5rem 1rem}}dt{{color:#57606a}}#status{{font-weight:600}}</style>
+</head><body data-status-url="/pay/{token}/status" data-final="{final_}">
+<h1>{title}</h1>
+<dl><dt>Amount</dt><dd>{value} {currency}</dd><dt>Quantity</dt><dd>{quantity}</dd><dt>Gateway</dt><dd>{gateway}</dd><dt>Status</dt><dd id="status" data-status="{code}">{status}</dd><dt>Order</dt><dd>{id}</dd></dl>
+{back}<noscript><p>Reload this page to see the latest status.</p></noscript>
+<script>{SCRIPT}</script>
+</body></html>"#,
+        title = escape(&order.title),
+        token = escape(token),
+        final_ = is_final(order),
+        value = escape(order.value.as_str()),
+        currency = escape(order.currency.as_str()),
+        quantity = order.quantity,
+        gateway = escape(&order.gateway),
+        code = order.status.code(),
+        status = status_text(order),
+        id = escape(&order.id),
+    )
+}
+
+fn not_found() -> Response {
+    let mut response = (
+        StatusCode::NOT_FOUND,
+        Html("<!doctype html><title>Not found</title><p>This payment does not exist.</p>"),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, CSP.clone());
+    response
+}
+
+/// `GET /pay/{token}`.
+pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
+    let Some(order) = order_for(&state, &token).await? else {
+        return Ok(not_found());
+    };
+    let mut response = Html(render(&order, &token)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, CSP.clone());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+/// `GET /pay/{token}/status`: what the page polls.
+pub async fn status(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> ApiResult<Response> {
+    let Some(order) = order_for(&state, &token).await? else {
+        return Err(shared::ApiError::NotFound("Payment"));
+    };
+    let mut response = Json(json!({
+        "status": order.status.code(),
+        "status_text": status_text(&order),
+        "final": is_final(&order),
+    }))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_from_the_merchant_is_escaped() {
+        assert_eq!(
+            escape(r#"<script>"a" & 'b'</script>"#),
+            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn the_policy_allows_exactly_the_page_script() {
+        let csp = CSP.to_str().unwrap();
+        let script_src = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src"));
+        let hash = STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
+        assert_eq!(
+            script_src,
+            Some(format!("script-src 'sha256-{hash}'").as_str())
+        );
+    }
+}

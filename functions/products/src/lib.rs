@@ -1,0 +1,516 @@
+//! Products: what a merchant sells.
+//!
+//! `GET/POST /products`, `GET/PUT/DELETE /products/{id}`. Stock reaching 0 (by an
+//! update here, or by a paid order) emits `product:out_of_stock`.
+
+use axum::{
+    Json, Router,
+    extract::{OriginalUri, Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use shared::{
+    ApiResult, AppState, Timestamp,
+    auth::{Access, Auth, Group},
+    commerce::{
+        Amount, Category, Currency, Gateway, Product, ProductType, Stock, product::serials,
+        product_event,
+    },
+    crud::{self, text},
+    error::Violations,
+    events::Event,
+    http::{ApiJson, nullable},
+    ids::new_id,
+    pagination::PageParams,
+    store::resources::{self, Change, ListFilter},
+    webhooks::{EventType, WebhookUrl},
+};
+
+const MAX_TITLE: usize = 255;
+const MAX_DESCRIPTION: usize = 10_000;
+const MAX_NOTE: usize = 1_000;
+const MAX_INFO: usize = 100_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/products", get(list).post(create))
+        .route(
+            "/api/v2/products/{id}",
+            get(retrieve).put(update).delete(destroy),
+        )
+}
+
+pub fn router(state: AppState) -> Router {
+    shared::http::api(routes(), state)
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    #[serde(flatten)]
+    page: PageParams,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Response> {
+    crud::list::<Product>(
+        &state,
+        &principal,
+        Group::Products,
+        &uri,
+        &params.page,
+        ListFilter::default(),
+    )
+    .await
+}
+
+async fn retrieve(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    crud::retrieve::<Product>(&state, &principal, Group::Products, &id).await
+}
+
+/// The body of create and update; every field optional so update can be partial.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductInput {
+    title: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    description: Option<Option<String>>,
+    price: Option<Value>,
+    currency: Option<String>,
+    gateways: Option<Vec<String>>,
+    product_type: Option<u64>,
+    stock: Option<Value>,
+    #[serde(default, deserialize_with = "nullable")]
+    info: Option<Option<String>>,
+    stock_delimiter: Option<String>,
+    private: Option<bool>,
+    unlisted: Option<bool>,
+    vpn_block: Option<bool>,
+    paypal_email_delivery: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    seller_note: Option<Option<String>>,
+    minimum_quantity: Option<u32>,
+    #[serde(default, deserialize_with = "nullable")]
+    maximum_quantity: Option<Option<u32>>,
+    theme: Option<u32>,
+    crypto_confirmations: Option<u32>,
+    max_risk_level: Option<u32>,
+    #[serde(default, deserialize_with = "nullable")]
+    dynamic_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    webhook_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    custom: Option<Option<Value>>,
+}
+
+fn too_long(errors: &mut Violations, field: &str, value: Option<&str>, max: usize) {
+    if value.is_some_and(|v| v.chars().count() > max) {
+        errors.add(format!("{field} is too long (maximum is {max} characters)"));
+    }
+}
+
+fn https_url(
+    errors: &mut Violations,
+    field: &str,
+    value: Option<String>,
+    allow_private: bool,
+) -> Option<String> {
+    let value = text(value)?;
+    match WebhookUrl::parse(&value, allow_private) {
+        Ok(url) => Some(url.as_url().to_string()),
+        Err(e) => {
+            errors.add(e.replacen("Url", field, 1));
+            None
+        }
+    }
+}
+
+impl ProductInput {
+    /// This input applied over `current` (none when creating), every problem listed.
+    fn apply(
+        self,
+        current: Option<&Product>,
+        allow_private: bool,
+        now: Timestamp,
+    ) -> ApiResult<Product> {
+        let mut errors = Violations::new();
+        let title = match (text(self.title), current) {
+            (Some(t), _) => Some(t),
+            (None, Some(c)) => Some(c.title.clone()),
+            (None, None) => None,
+        };
+        match title.as_deref().map(|t| t.chars().count()) {
+            None => errors.add("Title can't be blank"),
+            Some(n) if n < 2 => errors.add("Title is too short (minimum is 2 characters)"),
+            Some(n) if n > MAX_TITLE => errors.add(format!(
+                "Title is too long (maximum is {MAX_TITLE} characters)"
+            )),
+            _ => {}
+        }
+        let description = match self.description {
+            Some(d) => text(d),
+            None => current.and_then(|c| c.description.clone()),
+        };
+        too_long(
+            &mut errors,
+            "Description",
+            description.as_deref(),
+            MAX_DESCRIPTION,
+        );
+        let price = match (self.price, current) {
+            (Some(value), _) => Amount::from_json(&value)
+                .map_err(|e| errors.add(format!("Price {e}")))
+                .ok(),
+            (None, Some(c)) => Some(c.price.clone()),
+            (None, None) => {
+                errors.add("Price can't be blank");
+                None
+            }
+        };
+        let currency = match (self.currency, current) {
+            (Some(code), _) => code.parse::<Currency>().map_err(|e| errors.add(e)).ok(),
+            (None, Some(c)) => Some(c.currency.clone()),
+            (None, None) => {
+                errors.add("Currency can't be blank");
+                None
+            }
+        };
+        let gateways = match (self.gateways, current) {
+            (Some(names), _) => {
+                let mut gateways = Vec::new();
+                for name in names {
+                    match name.parse::<Gateway>() {
+                        Ok(g) if !gateways.contains(&g) => gateways.push(g),
+                        Ok(_) => {}
+                        Err(e) => errors.add(e),
+                    }
+                }
+                gateways
+            }
+            (None, Some(c)) => c.gateways.clone(),
+            (None, None) => Vec::new(),
+        };
+        if gateways.is_empty() && !errors.has("Gateway") {
+            errors.add("Gateways can't be blank (one or more of paypal, stripe, bitcoin, ethereum, litecoin)");
+        }
+        let product_type = match (self.product_type, current) {
+            (Some(code), _) => ProductType::try_from(code).map_err(|e| errors.add(e)).ok(),
+            (None, Some(c)) => Some(c.product_type),
+            (None, None) => Some(ProductType::File),
+        };
+        let stock_delimiter = self
+            .stock_delimiter
+            .or(current.map(|c| c.stock_delimiter.clone()))
+            .unwrap_or_else(|| ",".into());
+        if stock_delimiter.trim().is_empty() || stock_delimiter.chars().count() > 8 {
+            errors.add("Stock delimiter must be 1 to 8 characters, not only spaces");
+        }
+        let info = match self.info {
+            Some(info) => text(info),
+            None => current.and_then(|c| c.info.clone()),
+        };
+        too_long(&mut errors, "Info", info.as_deref(), MAX_INFO);
+        let serial = product_type == Some(ProductType::Serials);
+        let stock = match (self.stock, current) {
+            (Some(_), _) if serial => {
+                errors.add(
+                    "Stock of a serials product is the number of serials in info; set info instead",
+                );
+                None
+            }
+            (Some(value), _) => serde_json::from_value::<Stock>(value)
+                .map_err(|_| errors.add("Stock must be \"∞\" or a non-negative integer"))
+                .ok(),
+            (None, Some(c)) => Some(c.stock),
+            (None, None) => Some(Stock::Unlimited),
+        };
+        let stock = if serial {
+            Some(Stock::Count(
+                serials(info.as_deref().unwrap_or_default(), &stock_delimiter).count() as u64,
+            ))
+        } else {
+            stock
+        };
+        let minimum_quantity = self
+            .minimum_quantity
+            .or(current.map(|c| c.minimum_quantity))
+            .unwrap_or(1);
+        if minimum_quantity == 0 {
+            errors.add("Minimum quantity must be at least 1");
+        }
+        let maximum_quantity = match self.maximum_quantity {
+            Some(max) => max,
+            None => current.and_then(|c| c.maximum_quantity),
+        };
+        if maximum_quantity.is_some_and(|max| max < minimum_quantity) {
+            errors.add("Maximum quantity must not be less than the minimum quantity");
+        }
+        let max_risk_level = self
+            .max_risk_level
+            .or(current.map(|c| c.max_risk_level))
+            .unwrap_or(30);
+        if max_risk_level > 100 {
+            errors.add("Max risk level must be between 0 and 100");
+        }
+        let crypto_confirmations = self
+            .crypto_confirmations
+            .or(current.map(|c| c.crypto_confirmations))
+            .unwrap_or(1);
+        if !(1..=100).contains(&crypto_confirmations) {
+            errors.add("Crypto confirmations must be between 1 and 100");
+        }
+        let seller_note = match self.seller_note {
+            Some(note) => text(note),
+            None => current.and_then(|c| c.seller_note.clone()),
+        };
+        too_long(&mut errors, "Seller note", seller_note.as_deref(), MAX_NOTE);
+        let dynamic_url = match self.dynamic_url {
+            Some(url) => https_url(&mut errors, "Dynamic url", url, allow_private),
+            None => current.and_then(|c| c.dynamic_url.clone()),
+        };
+        if product_type == Some(ProductType::Dynamic)
+            && dynamic_url.is_none()
+            && !errors.has("Dynamic url")
+        {
+            errors.add("Dynamic url can't be blank for a dynamic product");
+        }
+        let webhook_url = match self.webhook_url {
+            Some(url) => https_url(&mut errors, "Webhook url", url, allow_private),
+            None => current.and_then(|c| c.webhook_url.clone()),
+        };
+        let custom = match self.custom {
+            Some(Some(value @ Value::Object(_))) => value,
+            Some(None) => Value::Object(Default::default()),
+            Some(Some(_)) => {
+                errors.add("Custom must be an object");
+                Value::Null
+            }
+            None => current
+                .map(|c| c.custom.clone())
+                .unwrap_or_else(|| Value::Object(Default::default())),
+        };
+        errors.finish()?;
+        let (Some(title), Some(price), Some(currency), Some(product_type), Some(stock)) =
+            (title, price, currency, product_type, stock)
+        else {
+            unreachable!("every missing field was reported");
+        };
+        Ok(Product {
+            id: current
+                .map(|c| c.id.clone())
+                .unwrap_or_else(|| new_id("prd")),
+            title,
+            description,
+            stock,
+            price,
+            currency,
+            product_type,
+            gateways,
+            private: self.private.or(current.map(|c| c.private)).unwrap_or(false),
+            unlisted: self
+                .unlisted
+                .or(current.map(|c| c.unlisted))
+                .unwrap_or(false),
+            vpn_block: self
+                .vpn_block
+                .or(current.map(|c| c.vpn_block))
+                .unwrap_or(false),
+            seller_note,
+            maximum_quantity,
+            minimum_quantity,
+            stock_delimiter,
+            stock_amount: None,
+            image: Value::Null,
+            theme: self.theme.or(current.map(|c| c.theme)).unwrap_or(1),
+            crypto_confirmations,
+            max_risk_level,
+            dynamic_url,
+            info,
+            file: Value::Null,
+            paypal_email_delivery: self
+                .paypal_email_delivery
+                .or(current.map(|c| c.paypal_email_delivery))
+                .unwrap_or(false),
+            webhook_url,
+            custom,
+            created_at: current.map(|c| c.created_at).unwrap_or(now),
+            updated_at: now,
+        })
+    }
+}
+
+/// `product:out_of_stock` when this change empties the product's stock.
+fn out_of_stock(before: Option<&Product>, after: &Product) -> Option<Event> {
+    let emptied = match before {
+        Some(before) => Product::ran_out(before, after),
+        None => after.stock == Stock::Count(0),
+    };
+    emptied.then(|| product_event(EventType::ProductOutOfStock, after))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(input): ApiJson<ProductInput>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Products))?;
+    let product = input.apply(None, state.config.allow_private_targets, Timestamp::now())?;
+    let mut change = Change::new(&state.db, &tenant).create(&product, None)?;
+    if let Some(event) = out_of_stock(None, &product) {
+        change = change.emit(event);
+    }
+    change.commit(&state).await?;
+    Ok(crud::created(&product))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ProductInput>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(Group::Products))?;
+    let before = crud::find::<Product>(&state, &tenant, &id).await?;
+    let after = input.apply(
+        Some(&before.value),
+        state.config.allow_private_targets,
+        Timestamp::now(),
+    )?;
+    let mut change = Change::new(&state.db, &tenant).update(&before, &after)?;
+    if let Some(event) = out_of_stock(Some(&before.value), &after) {
+        change = change.emit(event);
+    }
+    change.commit(&state).await?;
+    Ok(Json(after).into_response())
+}
+
+/// Deletes the product and takes it out of every category that lists it, atomically.
+async fn destroy(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let tenant = principal.authorize(Access::write(Group::Products))?;
+    let product = crud::find::<Product>(&state, &tenant, &id).await?;
+    let listing = resources::all_matching::<Category>(
+        &state.db,
+        &tenant,
+        ListFilter::default().contains("product_ids", &id),
+    )
+    .await?;
+    let mut change = Change::new(&state.db, &tenant).delete(&product)?;
+    let now = Timestamp::now();
+    for category in &listing {
+        let mut after = category.value.clone();
+        after.product_ids.retain(|p| *p != id);
+        after.updated_at = now;
+        change = change.update(category, &after)?;
+    }
+    change.commit(&state).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input(value: Value) -> ProductInput {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn errors(result: ApiResult<Product>) -> Vec<String> {
+        match result {
+            Err(shared::ApiError::Validation(errors)) => errors,
+            other => panic!("expected validation errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_missing_field_is_reported_at_once() {
+        let errors = errors(input(json!({})).apply(None, false, Timestamp::now()));
+        assert_eq!(
+            errors,
+            [
+                "Title can't be blank",
+                "Price can't be blank",
+                "Currency can't be blank",
+                "Gateways can't be blank (one or more of paypal, stripe, bitcoin, ethereum, litecoin)"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_each_named() {
+        let errors = errors(
+            input(json!({
+                "title": "x", "price": "9.999999999", "currency": "DOLLARS",
+                "gateways": ["paypal", "venmo"], "stock": -2, "product_type": 9,
+                "minimum_quantity": 5, "maximum_quantity": 2, "webhook_url": "http://example.com"
+            }))
+            .apply(None, false, Timestamp::now()),
+        );
+        assert_eq!(errors.len(), 8, "{errors:?}");
+        for part in [
+            "Title is too short",
+            "Price has more than 8",
+            "ISO 4217",
+            "venmo",
+            "Product type",
+            "Stock must",
+            "Maximum quantity",
+            "Webhook url must use https",
+        ] {
+            assert!(
+                errors.iter().any(|e| e.contains(part)),
+                "{part} missing from {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn serial_products_count_their_serials() {
+        let product = input(json!({
+            "title": "Keys", "price": "9.99", "currency": "usd", "gateways": ["bitcoin"],
+            "product_type": 2, "info": "A, B, C", "stock_delimiter": ","
+        }))
+        .apply(None, false, Timestamp::now())
+        .unwrap();
+        assert_eq!(product.stock, Stock::Count(3));
+        assert_eq!(product.currency.as_str(), "USD");
+        let refused =
+            errors(input(json!({ "stock": 10 })).apply(Some(&product), false, Timestamp::now()));
+        assert!(refused[0].contains("number of serials"), "{refused:?}");
+    }
+
+    #[test]
+    fn updates_are_partial_and_stock_reaching_zero_is_an_event() {
+        let before = input(json!({ "title": "Mug", "price": 12.5, "currency": "EUR", "gateways": ["paypal"], "stock": 2 }))
+            .apply(None, false, Timestamp::now())
+            .unwrap();
+        assert_eq!(before.price.as_str(), "12.5");
+        let after = input(json!({ "stock": 0 }))
+            .apply(Some(&before), false, Timestamp::now())
+            .unwrap();
+        assert_eq!(
+            (after.title.as_str(), after.id.as_str()),
+            ("Mug", before.id.as_str())
+        );
+        let event = out_of_stock(Some(&before), &after).expect("stock reached zero");
+        assert_eq!(event.event_type, "product:out_of_stock");
+        assert!(
+            out_of_stock(Some(&after), &after).is_none(),
+            "already empty"
+        );
+    }
+}
