@@ -8,8 +8,10 @@ use pushguard::{
 };
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
+
 use std::{
     collections::BTreeMap,
+    io::Write,
     net::{SocketAddr, TcpListener, TcpStream},
     process::{Child, Command, Stdio},
     sync::{Mutex, OnceLock},
@@ -395,4 +397,29 @@ pub async fn eventually<T, F: Future<Output = Option<T>>>(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The seed's check, computed by Python's hmac module (not our code).
+pub fn python_hmac_sha512(secret: &str, body: &[u8]) -> String {
+    let mut child = Command::new("python3")
+        .args(["-c", "import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha512).hexdigest())", secret])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// Verifies the Standard Webhooks headers with the `standardwebhooks` crate.
+pub fn verify_standard(secret: &str, delivery: &Received) -> Result<(), String> {
+    let mut headers = http::HeaderMap::new();
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        headers.insert(name, delivery.header(name).parse().unwrap());
+    }
+    standardwebhooks::Webhook::new(secret)
+        .map_err(|e| format!("{e:?}"))?
+        .verify(&delivery.body, &headers)
+        .map_err(|e| format!("{e:?}"))
 }

@@ -1,11 +1,11 @@
 //! Delivery end to end: the outbox, the queues, the dispatcher and scheduler as
 //! `pushguard serve` runs them, a real receiver, and independent signature checks.
 
-use harness::{Behaviour, Received, Receiver, TestStack, eventually, expect};
+use harness::{
+    Behaviour, Receiver, TestStack, eventually, expect, python_hmac_sha512, verify_standard,
+};
 use serde_json::{Value, json};
 use shared::{Mode, Tenant};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 /// Retries every second, no jitter, short timeout: the schedule shrunk for tests.
 const FAST: [(&str, &str); 4] = [
@@ -47,31 +47,6 @@ async fn publish(stack: &TestStack, key: &str, event_type: &str, payload: Value)
         202,
     )
     .await
-}
-
-/// The seed's check, computed by Python's hmac module (not our code).
-fn python_hmac_sha512(secret: &str, body: &[u8]) -> String {
-    let mut child = Command::new("python3")
-        .args(["-c", "import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha512).hexdigest())", secret])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    child.stdin.take().unwrap().write_all(body).unwrap();
-    let output = child.wait_with_output().unwrap();
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
-}
-
-/// Verifies the Standard Webhooks headers with the `standardwebhooks` crate.
-fn verify_standard(secret: &str, delivery: &Received) -> Result<(), String> {
-    let mut headers = http::HeaderMap::new();
-    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
-        headers.insert(name, delivery.header(name).parse().unwrap());
-    }
-    standardwebhooks::Webhook::new(secret)
-        .map_err(|e| format!("{e:?}"))?
-        .verify(&delivery.body, &headers)
-        .map_err(|e| format!("{e:?}"))
 }
 
 async fn log(stack: &TestStack, key: &str, id: &str) -> Value {

@@ -303,7 +303,10 @@ mod tests {
             entry(BlacklistType::Country, "zw"),
         ] {
             assert!(
-                matches!(verdict(&[], std::slice::from_ref(&list), &who), Verdict::Block(_)),
+                matches!(
+                    verdict(&[], std::slice::from_ref(&list), &who),
+                    Verdict::Block(_)
+                ),
                 "{list:?}"
             );
         }

@@ -1,0 +1,1086 @@
+//! The commerce API over HTTP: products, categories, orders, payments, blacklists and
+//! their rules, feedback and queries, and the events they cause, delivered to a real
+//! receiver and checked with independent verifiers.
+
+use harness::{
+    Receiver, TestAccount, TestStack, eventually, expect, header, python_hmac_sha512,
+    status_and_json, verify_standard,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Deliveries without waiting: the pending-event sweep runs every second.
+const FAST: [(&str, &str); 3] = [
+    ("RETRY_SCHEDULE", "1s,1s"),
+    ("RETRY_JITTER", "0"),
+    ("PENDING_EVENT_GRACE_SECONDS", "1"),
+];
+
+async fn stack() -> TestStack {
+    TestStack::start_with(&FAST).await
+}
+
+async fn product(stack: &TestStack, key: &str, body: Value) -> Value {
+    let mut fields = json!({
+        "title": "Example product", "price": "9.99", "currency": "USD",
+        "gateways": ["paypal", "bitcoin"]
+    });
+    fields
+        .as_object_mut()
+        .unwrap()
+        .extend(body.as_object().unwrap().clone());
+    expect(stack.post("/products", key, fields).await, 201).await
+}
+
+async fn pay(stack: &TestStack, key: &str, body: Value) -> Value {
+    let mut fields = json!({
+        "title": "Consulting", "gateway": "paypal", "value": "25.00", "currency": "USD",
+        "email": "customer@example.com", "white_label": true
+    });
+    fields
+        .as_object_mut()
+        .unwrap()
+        .extend(body.as_object().unwrap().clone());
+    expect(stack.post("/payments", key, fields).await, 201).await
+}
+
+/// An endpoint subscribed to everything, and its signing secret.
+async fn subscribe(stack: &TestStack, key: &str, receiver: &Receiver, path: &str) -> String {
+    let endpoint = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": receiver.url(path), "events": ["*"] }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    endpoint["secret"].as_str().unwrap().to_string()
+}
+
+fn errors(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {body}"))
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn total(stack: &TestStack, path: &str, key: &str) -> u64 {
+    let response = stack.get(path, key).await;
+    let count = header(&response, "x-total-count").unwrap().parse().unwrap();
+    expect(response, 200).await;
+    count
+}
+
+/// The types of the deliveries `path` received, in arrival order.
+fn received_types(receiver: &Receiver, path: &str) -> Vec<String> {
+    receiver
+        .received(path)
+        .iter()
+        .map(|d| d.header("x-pushguard-event").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn products_are_created_validated_listed_updated_and_destroyed() {
+    let stack = stack().await;
+    let acct = stack.account("products@example.com").await;
+    let key = &acct.test_key;
+    let created = product(
+        &stack,
+        key,
+        json!({ "price": 12.5, "stock": 4, "custom": { "sku": "A1" } }),
+    )
+    .await;
+    assert_eq!(created["price"], "12.5", "a JSON number keeps its digits");
+    assert_eq!(
+        (created["stock"].clone(), created["currency"].clone()),
+        (json!(4), json!("USD"))
+    );
+    assert_eq!(created["gateways"], json!(["paypal", "bitcoin"]));
+    assert_eq!(created["custom"]["sku"], "A1");
+    let id = created["id"].as_str().unwrap();
+
+    let invalid = expect(
+        stack
+            .post("/products", key, json!({ "title": "x", "price": "1.2.3", "currency": "XXX", "gateways": ["cash"], "stock": -1 }))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(invalid["message"], "Validation failed");
+    assert_eq!(errors(&invalid).len(), 5, "{invalid}");
+    assert_eq!(
+        total(&stack, "/products", key).await,
+        1,
+        "the invalid product was not saved"
+    );
+
+    for n in 0..3 {
+        product(&stack, key, json!({ "title": format!("Product {n}") })).await;
+    }
+    let response = stack.get("/products?per_page=2&page=2", key).await;
+    assert_eq!(header(&response, "x-total-count").as_deref(), Some("4"));
+    assert_eq!(header(&response, "x-total-pages").as_deref(), Some("2"));
+    let page = expect(response, 200).await;
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    assert_eq!(
+        page[1]["id"], created["id"],
+        "newest first: the first product is last"
+    );
+    expect(stack.get("/products?per_page=0", key).await, 400).await;
+
+    let updated = expect(
+        stack
+            .put(
+                &format!("/products/{id}"),
+                key,
+                json!({ "title": "Renamed", "stock": "∞" }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            updated["title"].clone(),
+            updated["stock"].clone(),
+            updated["price"].clone()
+        ),
+        (json!("Renamed"), json!("∞"), json!("12.5"))
+    );
+    assert_eq!(
+        expect(stack.get(&format!("/products/{id}"), key).await, 200).await,
+        updated
+    );
+
+    let other = stack.account("other-products@example.com").await;
+    expect(
+        stack.get(&format!("/products/{id}"), &other.test_key).await,
+        404,
+    )
+    .await;
+    expect(
+        stack.get(&format!("/products/{id}"), &acct.live_key).await,
+        404,
+    )
+    .await;
+    expect(
+        stack
+            .put(
+                &format!("/products/{id}"),
+                &other.test_key,
+                json!({ "title": "Mine" }),
+            )
+            .await,
+        404,
+    )
+    .await;
+    expect(
+        stack
+            .delete(&format!("/products/{id}"), &other.test_key)
+            .await,
+        404,
+    )
+    .await;
+
+    assert_eq!(
+        stack.delete(&format!("/products/{id}"), key).await.status(),
+        204
+    );
+    expect(stack.get(&format!("/products/{id}"), key).await, 404).await;
+    assert_eq!(total(&stack, "/products", key).await, 3);
+}
+
+#[tokio::test]
+async fn categories_accept_only_the_tenants_products_and_forget_deleted_ones() {
+    let stack = stack().await;
+    let acct = stack.account("categories@example.com").await;
+    let key = &acct.test_key;
+    let other = stack.account("categories-other@example.com").await;
+    let mine = product(&stack, key, json!({})).await;
+    let theirs = product(&stack, &other.test_key, json!({})).await;
+    let (mine_id, theirs_id) = (mine["id"].as_str().unwrap(), theirs["id"].as_str().unwrap());
+
+    let refused = expect(
+        stack
+            .post(
+                "/categories",
+                key,
+                json!({ "title": "Mixed", "product_ids": [mine_id, theirs_id, "prd_nope"] }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        errors(&refused),
+        [
+            format!("Product {theirs_id:?} does not exist"),
+            "Product \"prd_nope\" does not exist".to_string()
+        ]
+    );
+    assert_eq!(total(&stack, "/categories", key).await, 0);
+
+    let category = expect(
+        stack
+            .post(
+                "/categories",
+                key,
+                json!({ "title": "Demo category", "product_ids": [mine_id], "unlisted": true }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        (category["image"].clone(), category["unlisted"].clone()),
+        (Value::Null, json!(true))
+    );
+    let path = format!("/categories/{}", category["id"].as_str().unwrap());
+    let renamed = expect(
+        stack
+            .put(&path, key, json!({ "title": "Updated title" }))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(renamed["product_ids"], json!([mine_id]));
+    expect(stack.get(&path, &other.test_key).await, 404).await;
+
+    assert_eq!(
+        stack
+            .delete(&format!("/products/{mine_id}"), key)
+            .await
+            .status(),
+        204
+    );
+    let after = expect(stack.get(&path, key).await, 200).await;
+    assert_eq!(
+        after["product_ids"],
+        json!([]),
+        "a deleted product leaves its categories"
+    );
+    assert_eq!(stack.delete(&path, key).await.status(), 204);
+    expect(stack.get(&path, key).await, 404).await;
+}
+
+#[tokio::test]
+async fn a_payment_creates_an_order_with_a_live_hosted_page_and_order_created() {
+    let stack = stack().await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("pay@example.com").await;
+    let key = &acct.test_key;
+    let secret = subscribe(&stack, key, &receiver, "/all").await;
+    let account_secret = expect(
+        stack
+            .post(
+                "/account/webhook-secret/rotate",
+                key,
+                json!({ "grace_period_seconds": 0 }),
+            )
+            .await,
+        200,
+    )
+    .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let created = expect(
+        stack
+            .post(
+                "/payments",
+                key,
+                json!({ "title": "PushGuard <Pay> Example", "gateway": "Bitcoin", "value": 10.00, "currency": "USD",
+                        "email": "buyer@example.com", "return_url": "https://website.com/return",
+                        "webhook_url": receiver.url("/per-payment") }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let url = created["url"].as_str().unwrap();
+    assert_eq!(
+        created.as_object().unwrap().len(),
+        1,
+        "only the url: {created}"
+    );
+    assert!(
+        url.starts_with(&stack.stack.base_url()) && url.contains("/pay/"),
+        "{url}"
+    );
+
+    let page = stack
+        .http
+        .get(url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        header(&page, "content-security-policy")
+            .unwrap()
+            .contains("script-src 'sha256-")
+    );
+    let html = page.text().await.unwrap();
+    for part in [
+        "PushGuard &lt;Pay&gt; Example",
+        "10.0 USD",
+        "Bitcoin",
+        "Not paid",
+    ] {
+        assert!(html.contains(part), "{part:?} missing from the page");
+    }
+    assert!(!html.contains("<Pay>"), "merchant text is escaped");
+    let status = expect(
+        stack
+            .http
+            .get(format!("{url}/status"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        status,
+        json!({ "status": 0, "status_text": "Not paid", "final": false })
+    );
+    let missing = stack
+        .http
+        .get(format!("{}/pay/{}", stack.stack.base_url(), "A".repeat(43)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let orders = expect(stack.get("/orders", key).await, 200).await;
+    let order = &orders[0];
+    assert_eq!(
+        (
+            order["status"].clone(),
+            order["product_id"].clone(),
+            order["gateway"].clone()
+        ),
+        (json!(0), json!("pay"), json!("Bitcoin"))
+    );
+    assert_eq!(
+        (
+            order["value"].clone(),
+            order["usd_value"].clone(),
+            order["email"].clone()
+        ),
+        (json!("10.0"), json!("10.0"), json!("buyer@example.com"))
+    );
+
+    let delivery = receiver.wait_for("/all", 1).await.remove(0);
+    assert_eq!(delivery.header("x-pushguard-event"), "order:created");
+    assert_eq!(
+        delivery.json(),
+        *order,
+        "the body is the order as the API shows it"
+    );
+    verify_standard(&secret, &delivery).expect("standard webhooks signature");
+    let per_payment = receiver.wait_for("/per-payment", 1).await.remove(0);
+    assert_eq!(per_payment.json()["id"], order["id"]);
+    verify_standard(&account_secret, &per_payment).expect("signed with the account secret");
+    assert_eq!(
+        per_payment.header("x-pushguard-signature"),
+        python_hmac_sha512(&account_secret, &per_payment.body)
+    );
+}
+
+#[tokio::test]
+async fn white_label_payments_return_the_order_and_bad_payments_change_nothing() {
+    let stack = stack().await;
+    let acct = stack.account("white-label@example.com").await;
+    let key = &acct.test_key;
+    let order = pay(
+        &stack,
+        key,
+        json!({ "quantity": 2, "custom": { "ref": "r-1" } }),
+    )
+    .await;
+    assert!(order["id"].as_str().unwrap().starts_with("ord_"));
+    assert!(order["url"].as_str().unwrap().contains("/pay/"));
+    assert_eq!(
+        (
+            order["status"].clone(),
+            order["quantity"].clone(),
+            order["value"].clone()
+        ),
+        (json!(0), json!(2), json!("25.00"))
+    );
+    assert_eq!(order["custom"]["ref"], "r-1");
+
+    let refused = expect(
+        stack
+            .post("/payments", key, json!({ "gateway": "cash", "value": "-1", "currency": "usd", "email": "x", "ip_address": "1.2.3" }))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(errors(&refused).len(), 5, "{refused}");
+    expect(
+        stack
+            .post("/payments", key, json!({ "title": "T", "nonsense": 1 }))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(total(&stack, "/orders", key).await, 1);
+    assert_eq!(
+        total(&stack, "/events", key).await,
+        1,
+        "only the first payment's order:created"
+    );
+}
+
+#[tokio::test]
+async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_stock() {
+    let stack = stack().await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("paid@example.com").await;
+    let key = &acct.test_key;
+    let secret = subscribe(&stack, key, &receiver, "/all").await;
+    let account_secret = expect(
+        stack
+            .post(
+                "/account/webhook-secret/rotate",
+                key,
+                json!({ "grace_period_seconds": 0 }),
+            )
+            .await,
+        200,
+    )
+    .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let keys = product(
+        &stack,
+        key,
+        json!({ "title": "Licence keys", "price": "0.10", "product_type": 2, "info": "AAA,BBB,CCC", "webhook_url": receiver.url("/product") }),
+    )
+    .await;
+    assert_eq!(keys["stock"], 3);
+    let product_id = keys["id"].as_str().unwrap();
+
+    let refused = expect(stack.post("/payments", key, json!({ "product_id": product_id, "gateway": "stripe", "email": "a@example.com", "quantity": 4 })).await, 400).await;
+    assert_eq!(
+        errors(&refused),
+        [
+            "Gateway stripe is not accepted for this product",
+            "Not enough stock for this quantity"
+        ]
+    );
+
+    let order = pay(&stack, key, json!({ "product_id": product_id, "quantity": 3, "title": null, "value": null, "currency": null })).await;
+    assert_eq!(
+        (
+            order["product_title"].clone(),
+            order["value"].clone(),
+            order["title"].clone()
+        ),
+        (json!("Licence keys"), json!("0.30"), json!("Licence keys"))
+    );
+    let path = format!("/orders/{}", order["id"].as_str().unwrap());
+
+    let paid = expect(stack.put(&path, key, json!({ "status": 100 })).await, 200).await;
+    assert_eq!(paid["status"], 100);
+    assert_eq!(paid["delivered"], "AAA\nBBB\nCCC", "the serials sold");
+    let after = expect(
+        stack.get(&format!("/products/{product_id}"), key).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (after["stock"].clone(), after["info"].clone()),
+        (json!(0), json!(""))
+    );
+
+    let deliveries = receiver.wait_for("/all", 4).await;
+    let mut types = received_types(&receiver, "/all");
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "order:created",
+            "order:paid",
+            "order:updated",
+            "product:out_of_stock"
+        ]
+    );
+    let paid_delivery = deliveries
+        .iter()
+        .find(|d| d.header("x-pushguard-event") == "order:paid")
+        .unwrap();
+    assert_eq!(paid_delivery.json(), paid);
+    verify_standard(&secret, paid_delivery).expect("signed for the endpoint");
+    assert_eq!(
+        paid_delivery.header("x-pushguard-signature"),
+        python_hmac_sha512(&secret, &paid_delivery.body)
+    );
+    let emptied = deliveries
+        .iter()
+        .find(|d| d.header("x-pushguard-event") == "product:out_of_stock")
+        .unwrap();
+    assert_eq!(emptied.json()["id"], keys["id"]);
+    assert_eq!(emptied.json()["stock"], 0);
+
+    // The product's webhook_url gets its order's events and its own, signed by the account.
+    receiver.wait_for("/product", 4).await;
+    let mut product_types = received_types(&receiver, "/product");
+    product_types.sort();
+    assert_eq!(
+        product_types,
+        [
+            "order:created",
+            "order:paid",
+            "order:updated",
+            "product:out_of_stock"
+        ]
+    );
+    for delivery in receiver.received("/product") {
+        verify_standard(&account_secret, &delivery).expect("signed with the account secret");
+    }
+
+    let again = expect(stack.put(&path, key, json!({ "status": 100 })).await, 200).await;
+    assert_eq!(
+        again["updated_at"], paid["updated_at"],
+        "paying twice changes nothing"
+    );
+    let back = expect(stack.put(&path, key, json!({ "status": 0 })).await, 400).await;
+    assert!(errors(&back)[0].starts_with("Status cannot change from 100"));
+    let refunded = expect(stack.put(&path, key, json!({ "status": 56 })).await, 200).await;
+    assert_eq!(refunded["status"], 56);
+    eventually("the refund's order:updated", || async {
+        (received_types(&receiver, "/all").len() == 5).then_some(())
+    })
+    .await;
+    assert_eq!(total(&stack, "/events", key).await, 5);
+}
+
+#[tokio::test]
+async fn stock_never_goes_negative_under_concurrent_paid_orders() {
+    let stack = stack().await;
+    let acct = stack.account("race@example.com").await;
+    let key = acct.test_key.clone();
+    let item = product(&stack, &key, json!({ "title": "Last ones", "stock": 3 })).await;
+    let product_id = item["id"].as_str().unwrap().to_string();
+    let mut orders = Vec::new();
+    for _ in 0..8 {
+        let order = pay(
+            &stack,
+            &key,
+            json!({ "product_id": product_id, "title": null, "value": null, "currency": null }),
+        )
+        .await;
+        orders.push(order["id"].as_str().unwrap().to_string());
+    }
+    let stack = std::sync::Arc::new(stack);
+    let attempts = orders.iter().map(|id| {
+        let (stack, key, path) = (stack.clone(), key.clone(), format!("/orders/{id}"));
+        tokio::spawn(async move {
+            status_and_json(stack.put(&path, &key, json!({ "status": 100 })).await).await
+        })
+    });
+    let results: Vec<(u16, Value)> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let paid = results.iter().filter(|(status, _)| *status == 200).count();
+    let refused: Vec<&Value> = results
+        .iter()
+        .filter(|(status, _)| *status == 409)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(paid, 3, "exactly the stock is sold: {results:?}");
+    assert_eq!(refused.len(), 5, "{results:?}");
+    assert!(
+        refused.iter().all(|body| body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Not enough stock")),
+        "{refused:?}"
+    );
+    let after = expect(
+        stack.get(&format!("/products/{product_id}"), &key).await,
+        200,
+    )
+    .await;
+    assert_eq!(after["stock"], 0);
+    assert_eq!(total(&stack, "/orders?status=100", &key).await, 3);
+    assert_eq!(total(&stack, "/orders?status=0", &key).await, 5);
+    assert_eq!(
+        total(&stack, "/events?type=product:out_of_stock", &key).await,
+        1
+    );
+}
+
+async fn blacklist(stack: &TestStack, key: &str, kind: u8, data: &str) -> Value {
+    expect(
+        stack
+            .post(
+                "/blacklists",
+                key,
+                json!({ "blacklist_type": kind, "blocked_data": data, "note": "demo" }),
+            )
+            .await,
+        201,
+    )
+    .await
+}
+
+async fn rule(
+    stack: &TestStack,
+    key: &str,
+    name: &str,
+    text: &str,
+    action: &str,
+    priority: u32,
+) -> Value {
+    expect(
+        stack
+            .post(
+                "/blacklist-rules",
+                key,
+                json!({ "name": name, "rule": text, "action_type": action, "priority": priority }),
+            )
+            .await,
+        201,
+    )
+    .await
+}
+
+async fn refused_payment(stack: &TestStack, key: &str, body: Value) -> String {
+    let mut fields = json!({ "title": "Blocked?", "gateway": "paypal", "value": "5", "currency": "EUR", "email": "someone@example.com" });
+    fields
+        .as_object_mut()
+        .unwrap()
+        .extend(body.as_object().unwrap().clone());
+    let refused = expect(stack.post("/payments", key, fields).await, 403).await;
+    refused["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn blacklisted_customers_are_refused_before_any_order_exists() {
+    let stack = stack().await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("blacklists@example.com").await;
+    let key = &acct.test_key;
+    subscribe(&stack, key, &receiver, "/all").await;
+    let email = blacklist(&stack, key, 1, "Fraud@Example.com").await;
+    assert_eq!(email["blocked_data"], "fraud@example.com");
+    blacklist(&stack, key, 2, "10.0.0.0/8").await;
+    let country = blacklist(&stack, key, 3, "zw").await;
+    assert_eq!(country["blocked_data"], "ZW");
+
+    let invalid = expect(
+        stack
+            .post(
+                "/blacklists",
+                key,
+                json!({ "blacklist_type": 2, "blocked_data": "10.0.0.0/40" }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        errors(&invalid),
+        ["Blocked data \"10.0.0.0/40\" is not an IP address or CIDR range"]
+    );
+    expect(
+        stack
+            .post(
+                "/blacklists",
+                key,
+                json!({ "blacklist_type": 9, "blocked_data": "x" }),
+            )
+            .await,
+        400,
+    )
+    .await;
+
+    assert!(
+        refused_payment(&stack, key, json!({ "email": "FRAUD@example.com" }))
+            .await
+            .contains("email address is blacklisted")
+    );
+    assert!(
+        refused_payment(&stack, key, json!({ "ip_address": "10.1.2.3" }))
+            .await
+            .contains("IP address is blacklisted")
+    );
+    assert!(
+        refused_payment(&stack, key, json!({ "country_code": "ZW" }))
+            .await
+            .contains("country is blacklisted")
+    );
+    assert_eq!(total(&stack, "/orders", key).await, 0, "no order");
+    assert_eq!(total(&stack, "/events", key).await, 0, "no event");
+
+    pay(
+        &stack,
+        key,
+        json!({ "ip_address": "11.0.0.1", "country_code": "US" }),
+    )
+    .await;
+    receiver.wait_for("/all", 1).await;
+    assert_eq!(total(&stack, "/blacklists", key).await, 3);
+    assert_eq!(total(&stack, "/blacklists?blacklist_type=2", key).await, 1);
+    let path = format!("/blacklists/{}", country["id"].as_str().unwrap());
+    let updated = expect(
+        stack.put(&path, key, json!({ "blocked_data": "gr" })).await,
+        200,
+    )
+    .await;
+    assert_eq!(updated["blocked_data"], "GR");
+    let other = stack.account("blacklists-other@example.com").await;
+    expect(stack.get(&path, &other.test_key).await, 404).await;
+    assert_eq!(stack.delete(&path, key).await.status(), 204);
+    pay(&stack, key, json!({ "country_code": "ZW" })).await;
+}
+
+#[tokio::test]
+async fn rules_block_allow_and_flag_in_priority_order() {
+    let stack = stack().await;
+    let acct = stack.account("rules@example.com").await;
+    let key = &acct.test_key;
+    let invalid = expect(
+        stack
+            .post("/blacklist-rules", key, json!({ "name": "broken", "rule": "customer.email contains", "action_type": "block" }))
+            .await,
+        400,
+    )
+    .await;
+    assert!(errors(&invalid)[0].ends_with("at position 24"), "{invalid}");
+
+    let block = rule(
+        &stack,
+        key,
+        "Block gmail customers if using \"+\" bypass",
+        r#"customer.email_domain == "gmail.com" and customer.email contains "+""#,
+        "block",
+        2,
+    )
+    .await;
+    let message = refused_payment(&stack, key, json!({ "email": "ann+1@gmail.com" })).await;
+    assert!(message.contains("Block gmail customers"), "{message}");
+
+    let allow = rule(
+        &stack,
+        key,
+        "Trusted office",
+        r#"customer.ip in_cidr "192.168.0.0/16""#,
+        "allow",
+        1,
+    )
+    .await;
+    blacklist(&stack, key, 3, "FR").await;
+    let allowed = pay(
+        &stack,
+        key,
+        json!({ "email": "ann+2@gmail.com", "ip_address": "192.168.4.4", "country_code": "FR" }),
+    )
+    .await;
+    assert_eq!(
+        allowed["status"], 0,
+        "allow stops evaluation: later rules and the blacklists are skipped"
+    );
+
+    rule(&stack, key, "Big orders", "order.value >= 100", "flag", 3).await;
+    let flagged = pay(&stack, key, json!({ "value": "150" })).await;
+    assert_eq!(flagged["status"], 52, "flagged orders are high risk");
+    let small = pay(&stack, key, json!({ "value": "99.99" })).await;
+    assert_eq!(small["status"], 0);
+
+    let listed = expect(stack.get("/blacklist-rules", key).await, 200).await;
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Trusted office",
+            "Block gmail customers if using \"+\" bypass",
+            "Big orders"
+        ]
+    );
+
+    let path = format!("/blacklist-rules/{}", block["id"].as_str().unwrap());
+    let disabled = expect(
+        stack.put(&path, key, json!({ "enabled": false })).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (disabled["enabled"].clone(), disabled["rule"].clone()),
+        (json!(false), block["rule"].clone())
+    );
+    pay(&stack, key, json!({ "email": "ann+3@gmail.com" })).await;
+    expect(
+        stack
+            .put(&path, key, json!({ "rule": "order.value >" }))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        stack
+            .delete(
+                &format!("/blacklist-rules/{}", allow["id"].as_str().unwrap()),
+                key
+            )
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(total(&stack, "/blacklist-rules", key).await, 2);
+}
+
+#[tokio::test]
+async fn a_cancelled_payment_stays_unpaid_and_says_so() {
+    let stack = stack().await;
+    let acct = stack.account("cancel@example.com").await;
+    let key = &acct.test_key;
+    let order = pay(&stack, key, json!({})).await;
+    let id = order["id"].as_str().unwrap();
+    assert_eq!(
+        stack.delete(&format!("/payments/{id}"), key).await.status(),
+        204
+    );
+    assert_eq!(
+        stack.delete(&format!("/payments/{id}"), key).await.status(),
+        204,
+        "cancelling again is harmless"
+    );
+    let page = stack
+        .http
+        .get(order["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Cancelled"));
+    let refused = expect(
+        stack
+            .put(&format!("/orders/{id}"), key, json!({ "status": 100 }))
+            .await,
+        409,
+    )
+    .await;
+    assert!(refused["message"].as_str().unwrap().contains("cancelled"));
+
+    let paid = pay(&stack, key, json!({})).await;
+    let paid_id = paid["id"].as_str().unwrap();
+    expect(
+        stack
+            .put(&format!("/orders/{paid_id}"), key, json!({ "status": 100 }))
+            .await,
+        200,
+    )
+    .await;
+    expect(
+        stack.delete(&format!("/payments/{paid_id}"), key).await,
+        409,
+    )
+    .await;
+    let other = stack.account("cancel-other@example.com").await;
+    expect(
+        stack
+            .delete(&format!("/payments/{paid_id}"), &other.test_key)
+            .await,
+        404,
+    )
+    .await;
+    assert_eq!(
+        total(&stack, "/events?type=order:updated", key).await,
+        2,
+        "the cancel and the payment"
+    );
+}
+
+#[tokio::test]
+async fn feedback_and_queries_emit_their_events() {
+    let stack = stack().await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("support@example.com").await;
+    let key = &acct.test_key;
+    let order = pay(&stack, key, json!({})).await;
+    subscribe(&stack, key, &receiver, "/all").await;
+
+    let invalid = expect(
+        stack
+            .post(
+                "/feedback",
+                key,
+                json!({ "order_id": "ord_nope", "message": "", "score": 9 }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(errors(&invalid).len(), 3, "{invalid}");
+    let feedback = expect(
+        stack
+            .post(
+                "/feedback",
+                key,
+                json!({ "order_id": order["id"], "message": "Great!", "score": 5 }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        (feedback["feedback"].clone(), feedback["reply"].clone()),
+        (json!("positive"), Value::Null)
+    );
+    expect(
+        stack
+            .post(
+                "/feedback",
+                key,
+                json!({ "order_id": order["id"], "message": "Again", "score": 1 }),
+            )
+            .await,
+        409,
+    )
+    .await;
+    let replied = expect(
+        stack
+            .put(
+                &format!("/feedback/{}", feedback["id"].as_str().unwrap()),
+                key,
+                json!({ "reply": "Thanks" }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(replied["reply"], "Thanks");
+
+    let query = expect(stack.post("/queries", key, json!({ "title": "Where is my key?", "email": "Buyer@Example.com", "message": "Paid an hour ago", "order_id": order["id"] })).await, 201).await;
+    assert_eq!(
+        (query["status"].clone(), query["email"].clone()),
+        (json!("pending"), json!("buyer@example.com"))
+    );
+    let path = format!("/queries/{}", query["id"].as_str().unwrap());
+    let answered = expect(
+        stack
+            .request(Method::POST, &format!("{path}/reply"), key)
+            .json(&json!({ "message": "Sent again" }))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(answered["status"], "answered");
+    assert_eq!(answered["messages"][1]["role"], "merchant");
+    let closed = expect(
+        stack.put(&path, key, json!({ "status": "closed" })).await,
+        200,
+    )
+    .await;
+    assert_eq!(closed["status"], "closed");
+    expect(
+        stack
+            .request(Method::POST, &format!("{path}/reply"), key)
+            .json(&json!({ "message": "late" }))
+            .send()
+            .await
+            .unwrap(),
+        409,
+    )
+    .await;
+    assert_eq!(total(&stack, "/queries?status=closed", key).await, 1);
+    assert_eq!(total(&stack, "/feedback", key).await, 1);
+
+    // The payment's order:created may be dispatched after the endpoint exists; skip it.
+    let support_events = || {
+        let mut types = received_types(&receiver, "/all");
+        types.retain(|t| t != "order:created");
+        types
+    };
+    eventually("five support events", || async {
+        (support_events().len() >= 5).then_some(())
+    })
+    .await;
+    let mut types = support_events();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "feedback:created",
+            "feedback:updated",
+            "query:created",
+            "query:replied",
+            "query:updated"
+        ]
+    );
+    let reply = receiver
+        .received("/all")
+        .into_iter()
+        .find(|d| d.header("x-pushguard-event") == "query:replied")
+        .unwrap();
+    assert_eq!(reply.json()["messages"][1]["message"], "Sent again");
+}
+
+#[tokio::test]
+async fn commerce_routes_need_their_scopes() {
+    let stack = stack().await;
+    let acct: TestAccount = stack.account("scopes@example.com").await;
+    let read_only = expect(
+        stack
+            .post(
+                "/account/keys",
+                &acct.test_key,
+                json!({ "name": "catalogue reader", "scopes": ["products:read"], "mode": "test" }),
+            )
+            .await,
+        201,
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let item = product(&stack, &acct.test_key, json!({})).await;
+    expect(
+        stack
+            .get(
+                &format!("/products/{}", item["id"].as_str().unwrap()),
+                &read_only,
+            )
+            .await,
+        200,
+    )
+    .await;
+    expect(stack.post("/products", &read_only, json!({})).await, 403).await;
+    expect(stack.get("/orders", &read_only).await, 403).await;
+    expect(stack.post("/payments", &read_only, json!({})).await, 403).await;
+    expect(stack.get("/blacklists", &read_only).await, 403).await;
+    expect(
+        stack
+            .anonymous(Method::GET, "/products")
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+}
