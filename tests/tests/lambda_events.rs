@@ -71,6 +71,51 @@ async fn every_sample_event_is_handled_by_its_function() {
 }
 
 #[tokio::test]
+async fn the_commerce_sample_events_go_through_their_functions() {
+    let stack = TestStack::start().await;
+    let state = stack.stack.state.clone();
+    pushguard::accounts::create(
+        &state.db,
+        "commerce-events@example.com",
+        shared::secrets::ApiKeySecret::parse(SAMPLE_KEY),
+    )
+    .await
+    .unwrap();
+
+    let (status, body) = invoke(products::router(state.clone()), "products-create.json").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["stock"].clone(), body["product_type"].clone()),
+        (3.into(), 2.into())
+    );
+    let (status, body) = invoke(categories::router(state.clone()), "categories-list.json").await;
+    assert_eq!((status, body), (200, serde_json::json!([])));
+    let (status, body) = invoke(payments::router(state.clone()), "payments-create.json").await;
+    assert_eq!(status, 201, "{body}");
+    let url = body["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://abc123.execute-api.us-east-1.amazonaws.com/pay/"),
+        "{url}"
+    );
+    let (status, body) = invoke(orders::router(state.clone()), "orders-list.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body[0]["value"].clone(), body[0]["gateway"].clone()),
+        ("10.0".into(), "Bitcoin".into())
+    );
+    let (status, body) = invoke(blacklists::router(state.clone()), "blacklists-create.json").await;
+    assert_eq!((status, body["blocked_data"].clone()), (201, "ZW".into()));
+    let (status, body) = invoke(
+        blacklist_rules::router(state.clone()),
+        "blacklist-rules-create.json",
+    )
+    .await;
+    assert_eq!((status, body["action_type"].clone()), (201, "block".into()));
+    let (status, body) = invoke(feedback::router(state.clone()), "queries-create.json").await;
+    assert_eq!((status, body["status"].clone()), (201, "pending".into()));
+}
+
+#[tokio::test]
 async fn the_dispatcher_and_scheduler_take_their_sample_events() {
     let stack = TestStack::start().await;
     let state = stack.stack.state.clone();
