@@ -117,6 +117,24 @@ impl Template {
         })
     }
 
+    /// Every API route the template gives a function: `(function, method, path)`.
+    pub fn http_routes(&self) -> Vec<(String, String, String)> {
+        let mut routes = Vec::new();
+        for (function, props) in self.resources_of("AWS::Serverless::Function") {
+            let events = get(props, "Events").and_then(Value::as_mapping);
+            for event in events.into_iter().flat_map(|m| m.values()) {
+                if get(event, "Type").and_then(Value::as_str) != Some("HttpApi") {
+                    continue;
+                }
+                let props = get(event, "Properties").unwrap_or(&Value::Null);
+                let method = get(props, "Method").and_then(text).unwrap_or_default();
+                let path = get(props, "Path").and_then(text).unwrap_or_default();
+                routes.push((function.clone(), method, path));
+            }
+        }
+        routes
+    }
+
     pub fn tables(&self) -> Result<Vec<TableSpec>, TemplateError> {
         self.resources_of("AWS::DynamoDB::Table")
             .map(|(logical_id, props)| {

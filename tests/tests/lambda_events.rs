@@ -157,6 +157,51 @@ async fn the_dispatcher_and_scheduler_take_their_sample_events() {
     assert_eq!(response.batch_item_failures[0].item_identifier, "poison");
 }
 
+/// Each route template.yaml gives a function reaches a handler of that function.
+#[tokio::test]
+async fn every_template_route_is_served_by_its_function() {
+    let stack = TestStack::start().await;
+    let state = stack.stack.state.clone();
+    let template = pushguard::template::Template::parse(pushguard::template::BUNDLED).unwrap();
+    let routes = template.http_routes();
+    assert!(routes.len() > 40, "{routes:?}");
+    for (function, method, path) in routes {
+        let router = match function.as_str() {
+            "AccountFunction" => account::router(state.clone()),
+            "WebhookEndpointsFunction" => webhook_endpoints::router(state.clone()),
+            "WebhookLogsFunction" => webhook_logs::router(state.clone()),
+            "EventsFunction" => events::router(state.clone()),
+            "ProductsFunction" => products::router(state.clone()),
+            "CategoriesFunction" => categories::router(state.clone()),
+            "OrdersFunction" => orders::router(state.clone()),
+            "PaymentsFunction" => payments::router(state.clone()),
+            "BlacklistsFunction" => blacklists::router(state.clone()),
+            "BlacklistRulesFunction" => blacklist_rules::router(state.clone()),
+            "FeedbackFunction" => feedback::router(state.clone()),
+            other => panic!("{other} has HTTP routes but no router here"),
+        };
+        let uri = path
+            .replace("{id}", "x")
+            .replace("{token}", "x")
+            .replace("{name}", "x");
+        let request = axum::http::Request::builder()
+            .method(method.as_str())
+            .uri(&uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            status != 405 && !body.contains("Route not found"),
+            "{function} does not serve {method} {path}: {status} {body}"
+        );
+    }
+}
+
 #[test]
 fn every_event_file_is_covered_above() {
     let mut files: Vec<String> = std::fs::read_dir(events_dir())
