@@ -34,6 +34,9 @@ pub enum ApiError {
     NotAcceptable,
     #[error("{0}")]
     Conflict(String),
+    /// Another request changed what this one read; trying again may succeed.
+    #[error("{0}")]
+    ConcurrentChange(String),
     #[error("Request body is larger than 256 KiB")]
     PayloadTooLarge,
     #[error("Unsupported media type: send the body as application/json")]
@@ -66,7 +69,7 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::ConcurrentChange(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

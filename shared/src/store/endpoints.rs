@@ -28,7 +28,9 @@ fn duplicate_url() -> ApiError {
 }
 
 fn changed_concurrently() -> ApiError {
-    ApiError::Conflict("The endpoint was changed by another request at the same time; retry".into())
+    ApiError::ConcurrentChange(
+        "The endpoint was changed by another request at the same time; retry".into(),
+    )
 }
 
 fn put_new(table: &str, item: super::Item, key: &str) -> Result<TransactWriteItem, ApiError> {

@@ -231,7 +231,7 @@ pub struct Change<'a> {
 }
 
 fn changed_concurrently(name: &str) -> ApiError {
-    ApiError::Conflict(format!(
+    ApiError::ConcurrentChange(format!(
         "The {} was changed by another request at the same time; retry",
         name.to_lowercase()
     ))
@@ -381,8 +381,8 @@ impl<'a> Change<'a> {
     }
 }
 
-/// Retries `attempt` while it fails with a conflict (another request changed what it
-/// read), a few times, re-reading each time.
+/// Retries `attempt` while another request changed what it read (a few times, reading
+/// again each time). Other conflicts, such as too little stock, are final.
 pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
@@ -393,7 +393,7 @@ where
     loop {
         tries += 1;
         match attempt().await {
-            Err(ApiError::Conflict(_)) if tries < ATTEMPTS => {
+            Err(ApiError::ConcurrentChange(_)) if tries < ATTEMPTS => {
                 let jitter = rand::random_range(0..=(5u64 << tries.min(5)));
                 tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
             }

@@ -62,7 +62,7 @@ impl Transaction {
                         }));
                 }
                 Some("TransactionConflict") => {
-                    return Err(ApiError::Conflict(
+                    return Err(ApiError::ConcurrentChange(
                         "The resource was changed by another request at the same time; retry"
                             .into(),
                     ));
