@@ -1,59 +1,112 @@
-//! The handler steps every resource route repeats: authorise, read or delete by id,
-//! list a page, answer 201 with the created object.
+//! The routes every resource repeats, as generic handlers: list, retrieve and destroy
+//! for any [`Resource`], create and update for any [`Form`] (its validated input).
+//! A function crate routes them, e.g. `get(crud::retrieve::<Blacklist>)`, and writes
+//! by hand only what is particular to it.
 
 use crate::{
-    ApiResult, AppState, Tenant,
-    auth::{Access, Group, Principal},
+    ApiResult, AppState, Tenant, Timestamp,
+    auth::{Access, Auth, Principal},
+    http::ApiJson,
     pagination::PageParams,
     store::resources::{self, Change, ListFilter, Resource, Stored},
 };
 use axum::{
     Json,
+    extract::{OriginalUri, Path, Query, State},
     http::{StatusCode, Uri},
     response::{IntoResponse, Response},
 };
+use serde::de::DeserializeOwned;
 
-/// `GET /<resources>`: one page, newest first, with the pagination headers.
-pub async fn list<R: Resource>(
+/// A resource's client-editable input: what create and update accept.
+pub trait Form: DeserializeOwned + Send + 'static {
+    type Resource: Resource;
+    /// At most this many per tenant and mode.
+    const MAX: Option<u64> = None;
+    /// This input over `current` (none when creating), with every problem listed.
+    fn apply(self, current: Option<&Self::Resource>, now: Timestamp) -> ApiResult<Self::Resource>;
+}
+
+/// One page of the resources `filter` keeps, newest first, with the pagination headers.
+pub async fn list_filtered<R: Resource>(
     state: &AppState,
     principal: &Principal,
-    group: Group,
     uri: &Uri,
     page: &PageParams,
     filter: ListFilter,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(group))?;
+    let tenant = principal.authorize(Access::read(R::GROUP))?;
     let page = page.validate()?;
     let page = resources::list::<R>(&state.db, &tenant, filter, page).await?;
     Ok(page.respond(uri, |item| item))
 }
 
+/// `GET /<resources>`.
+pub async fn list<R: Resource>(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    Query(page): Query<PageParams>,
+) -> ApiResult<Response> {
+    list_filtered::<R>(&state, &principal, &uri, &page, ListFilter::default()).await
+}
+
 /// `GET /<resources>/{id}`.
 pub async fn retrieve<R: Resource>(
-    state: &AppState,
-    principal: &Principal,
-    group: Group,
-    id: &str,
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(group))?;
-    let found = resources::find::<R>(&state.db, &tenant, id).await?;
+    let tenant = principal.authorize(Access::read(R::GROUP))?;
+    let found = find::<R>(&state, &tenant, &id).await?;
     Ok(Json(found.value).into_response())
 }
 
-/// `DELETE /<resources>/{id}` for a resource whose deletion touches nothing else.
+/// `DELETE /<resources>/{id}`, for a resource whose deletion touches nothing else.
 pub async fn destroy<R: Resource>(
-    state: &AppState,
-    principal: &Principal,
-    group: Group,
-    id: &str,
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let tenant = principal.authorize(Access::write(group))?;
-    let found: Stored<R> = resources::find(&state.db, &tenant, id).await?;
+    let tenant = principal.authorize(Access::write(R::GROUP))?;
+    let found = find::<R>(&state, &tenant, &id).await?;
     Change::new(&state.db, &tenant)
         .delete(&found)?
-        .commit(state)
+        .commit(&state)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /<resources>` → 201 with the object.
+pub async fn create<F: Form>(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(input): ApiJson<F>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(F::Resource::GROUP))?;
+    let created = input.apply(None, Timestamp::now())?;
+    Change::new(&state.db, &tenant)
+        .create(&created, F::MAX)?
+        .commit(&state)
+        .await?;
+    Ok(self::created(&created))
+}
+
+/// `PUT /<resources>/{id}`: a partial update, applied only to the version read.
+pub async fn update<F: Form>(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<F>,
+) -> ApiResult<Response> {
+    let tenant = principal.authorize(Access::write(F::Resource::GROUP))?;
+    let before = find::<F::Resource>(&state, &tenant, &id).await?;
+    let after = input.apply(Some(&before.value), Timestamp::now())?;
+    Change::new(&state.db, &tenant)
+        .update(&before, &after)?
+        .commit(&state)
+        .await?;
+    Ok(Json(after).into_response())
 }
 
 /// The resource `id` of the tenant, or a 404 naming it.

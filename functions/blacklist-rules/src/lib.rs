@@ -4,10 +4,9 @@
 //! `GET/POST /blacklist-rules`, `GET/PUT/DELETE /blacklist-rules/{id}`.
 
 use axum::{
-    Json, Router,
-    extract::{OriginalUri, Path, Query, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    Router,
+    extract::{OriginalUri, Query, State},
+    response::Response,
     routing::get,
 };
 use serde::Deserialize;
@@ -15,13 +14,12 @@ use shared::{
     ApiResult, AppState, Timestamp,
     auth::{Access, Auth, Group},
     commerce::{BlacklistRule, RuleAction, blacklist::rule_order},
-    crud::{self, text},
+    crud::{self, Form, text},
     error::Violations,
-    http::ApiJson,
     ids::new_id,
     pagination::{Page, PageParams},
     rules::Rule,
-    store::resources::{self, Change},
+    store::resources,
 };
 
 /// Rules one tenant may have: every payment evaluates all of them, in order.
@@ -30,10 +28,15 @@ const MAX_NAME: usize = 255;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v2/blacklist-rules", get(list).post(create))
+        .route(
+            "/api/v2/blacklist-rules",
+            get(list).post(crud::create::<RuleInput>),
+        )
         .route(
             "/api/v2/blacklist-rules/{id}",
-            get(retrieve).put(update).delete(destroy),
+            get(crud::retrieve::<BlacklistRule>)
+                .put(crud::update::<RuleInput>)
+                .delete(crud::destroy::<BlacklistRule>),
         )
 }
 
@@ -73,22 +76,6 @@ async fn list(
     Ok(page.respond(&uri, |rule| rule))
 }
 
-async fn retrieve(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    crud::retrieve::<BlacklistRule>(&state, &principal, Group::BlacklistRules, &id).await
-}
-
-async fn destroy(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    crud::destroy::<BlacklistRule>(&state, &principal, Group::BlacklistRules, &id).await
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleInput {
@@ -99,7 +86,10 @@ struct RuleInput {
     enabled: Option<bool>,
 }
 
-impl RuleInput {
+impl Form for RuleInput {
+    type Resource = BlacklistRule;
+    const MAX: Option<u64> = Some(MAX_RULES);
+
     fn apply(self, current: Option<&BlacklistRule>, now: Timestamp) -> ApiResult<BlacklistRule> {
         let mut errors = Violations::new();
         let name = text(self.name).or(current.map(|c| c.name.clone()));
@@ -157,36 +147,6 @@ impl RuleInput {
             updated_at: now,
         })
     }
-}
-
-async fn create(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    ApiJson(input): ApiJson<RuleInput>,
-) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::BlacklistRules))?;
-    let rule = input.apply(None, Timestamp::now())?;
-    Change::new(&state.db, &tenant)
-        .create(&rule, Some(MAX_RULES))?
-        .commit(&state)
-        .await?;
-    Ok(crud::created(&rule))
-}
-
-async fn update(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<RuleInput>,
-) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::BlacklistRules))?;
-    let before = crud::find::<BlacklistRule>(&state, &tenant, &id).await?;
-    let after = input.apply(Some(&before.value), Timestamp::now())?;
-    Change::new(&state.db, &tenant)
-        .update(&before, &after)?
-        .commit(&state)
-        .await?;
-    Ok(Json(after).into_response())
 }
 
 #[cfg(test)]

@@ -3,23 +3,22 @@
 //! `GET/POST /blacklists`, `GET/PUT/DELETE /blacklists/{id}`.
 
 use axum::{
-    Json, Router,
-    extract::{OriginalUri, Path, Query, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    Router,
+    extract::{OriginalUri, Query, State},
+    response::Response,
     routing::get,
 };
 use serde::Deserialize;
 use shared::{
     ApiResult, AppState, Timestamp,
-    auth::{Access, Auth, Group},
+    auth::Auth,
     commerce::{Blacklist, BlacklistType},
-    crud::{self, text},
+    crud::{self, Form, text},
     error::Violations,
-    http::{ApiJson, nullable},
+    http::nullable,
     ids::new_id,
     pagination::PageParams,
-    store::resources::{Change, ListFilter},
+    store::resources::ListFilter,
 };
 
 /// Entries one tenant may have: payments screen against all of them.
@@ -28,10 +27,15 @@ const MAX_NOTE: usize = 1_000;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v2/blacklists", get(list).post(create))
+        .route(
+            "/api/v2/blacklists",
+            get(list).post(crud::create::<BlacklistInput>),
+        )
         .route(
             "/api/v2/blacklists/{id}",
-            get(retrieve).put(update).delete(destroy),
+            get(crud::retrieve::<Blacklist>)
+                .put(crud::update::<BlacklistInput>)
+                .delete(crud::destroy::<Blacklist>),
         )
 }
 
@@ -61,31 +65,7 @@ async fn list(
             .map_err(shared::ApiError::invalid)?;
         filter = filter.equals_number("blacklist_type", kind as u64);
     }
-    crud::list::<Blacklist>(
-        &state,
-        &principal,
-        Group::Blacklists,
-        &uri,
-        &params.page,
-        filter,
-    )
-    .await
-}
-
-async fn retrieve(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    crud::retrieve::<Blacklist>(&state, &principal, Group::Blacklists, &id).await
-}
-
-async fn destroy(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    crud::destroy::<Blacklist>(&state, &principal, Group::Blacklists, &id).await
+    crud::list_filtered::<Blacklist>(&state, &principal, &uri, &params.page, filter).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,7 +77,10 @@ struct BlacklistInput {
     note: Option<Option<String>>,
 }
 
-impl BlacklistInput {
+impl Form for BlacklistInput {
+    type Resource = Blacklist;
+    const MAX: Option<u64> = Some(MAX_BLACKLISTS);
+
     fn apply(self, current: Option<&Blacklist>, now: Timestamp) -> ApiResult<Blacklist> {
         let mut errors = Violations::new();
         let kind = match (self.blacklist_type, current) {
@@ -143,36 +126,6 @@ impl BlacklistInput {
             updated_at: now,
         })
     }
-}
-
-async fn create(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    ApiJson(input): ApiJson<BlacklistInput>,
-) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Blacklists))?;
-    let blacklist = input.apply(None, Timestamp::now())?;
-    Change::new(&state.db, &tenant)
-        .create(&blacklist, Some(MAX_BLACKLISTS))?
-        .commit(&state)
-        .await?;
-    Ok(crud::created(&blacklist))
-}
-
-async fn update(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<BlacklistInput>,
-) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Blacklists))?;
-    let before = crud::find::<Blacklist>(&state, &tenant, &id).await?;
-    let after = input.apply(Some(&before.value), Timestamp::now())?;
-    Change::new(&state.db, &tenant)
-        .update(&before, &after)?
-        .commit(&state)
-        .await?;
-    Ok(Json(after).into_response())
 }
 
 #[cfg(test)]

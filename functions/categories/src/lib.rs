@@ -5,8 +5,7 @@
 
 use axum::{
     Json, Router,
-    extract::{OriginalUri, Path, Query, State},
-    http::StatusCode,
+    extract::{Path, State},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -20,8 +19,7 @@ use shared::{
     error::Violations,
     http::ApiJson,
     ids::new_id,
-    pagination::PageParams,
-    store::resources::{self, Change, ListFilter},
+    store::resources::{self, Change},
 };
 
 const MAX_TITLE: usize = 255;
@@ -30,54 +28,20 @@ pub const MAX_PRODUCTS: usize = 90;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v2/categories", get(list).post(create))
+        .route(
+            "/api/v2/categories",
+            get(crud::list::<Category>).post(create),
+        )
         .route(
             "/api/v2/categories/{id}",
-            get(retrieve).put(update).delete(destroy),
+            get(crud::retrieve::<Category>)
+                .put(update)
+                .delete(crud::destroy::<Category>),
         )
 }
 
 pub fn router(state: AppState) -> Router {
     shared::http::api(routes(), state)
-}
-
-#[derive(Debug, Deserialize)]
-struct ListParams {
-    #[serde(flatten)]
-    page: PageParams,
-}
-
-async fn list(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    OriginalUri(uri): OriginalUri,
-    Query(params): Query<ListParams>,
-) -> ApiResult<Response> {
-    crud::list::<Category>(
-        &state,
-        &principal,
-        Group::Categories,
-        &uri,
-        &params.page,
-        ListFilter::default(),
-    )
-    .await
-}
-
-async fn retrieve(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    crud::retrieve::<Category>(&state, &principal, Group::Categories, &id).await
-}
-
-async fn destroy(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    crud::destroy::<Category>(&state, &principal, Group::Categories, &id).await
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -36,15 +36,18 @@ const MAX_MESSAGES: usize = 50;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v2/feedback", get(list_feedback).post(create_feedback))
+        .route(
+            "/api/v2/feedback",
+            get(crud::list::<Feedback>).post(create_feedback),
+        )
         .route(
             "/api/v2/feedback/{id}",
-            get(retrieve_feedback).put(reply_to_feedback),
+            get(crud::retrieve::<Feedback>).put(reply_to_feedback),
         )
         .route("/api/v2/queries", get(list_queries).post(create_query))
         .route(
             "/api/v2/queries/{id}",
-            get(retrieve_query).put(update_query),
+            get(crud::retrieve::<Query>).put(update_query),
         )
         .route("/api/v2/queries/{id}/reply", post(reply_to_query))
 }
@@ -71,41 +74,6 @@ fn message(errors: &mut Violations, field: &str, value: Option<String>) -> Optio
 }
 
 // ---- feedback ----
-
-#[derive(Debug, Deserialize)]
-struct ListParams {
-    status: Option<String>,
-    #[serde(flatten)]
-    page: PageParams,
-}
-
-async fn list_feedback(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    OriginalUri(uri): OriginalUri,
-    QueryString(params): QueryString<ListParams>,
-) -> ApiResult<Response> {
-    if params.status.is_some() {
-        return Err(ApiError::invalid("Feedback has no status filter"));
-    }
-    crud::list::<Feedback>(
-        &state,
-        &principal,
-        Group::Feedback,
-        &uri,
-        &params.page,
-        ListFilter::default(),
-    )
-    .await
-}
-
-async fn retrieve_feedback(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    crud::retrieve::<Feedback>(&state, &principal, Group::Feedback, &id).await
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -209,11 +177,18 @@ async fn reply_to_feedback(
 
 // ---- queries ----
 
+#[derive(Debug, Deserialize)]
+struct QueryListParams {
+    status: Option<String>,
+    #[serde(flatten)]
+    page: PageParams,
+}
+
 async fn list_queries(
     State(state): State<AppState>,
     Auth(principal): Auth,
     OriginalUri(uri): OriginalUri,
-    QueryString(params): QueryString<ListParams>,
+    QueryString(params): QueryString<QueryListParams>,
 ) -> ApiResult<Response> {
     let mut filter = ListFilter::default();
     if let Some(status) = params.status.as_deref() {
@@ -221,23 +196,7 @@ async fn list_queries(
         let name = serde_json::to_value(status).map_err(ApiError::internal)?;
         filter = filter.equals_text("status", name.as_str().unwrap_or_default());
     }
-    crud::list::<Query>(
-        &state,
-        &principal,
-        Group::Queries,
-        &uri,
-        &params.page,
-        filter,
-    )
-    .await
-}
-
-async fn retrieve_query(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    crud::retrieve::<Query>(&state, &principal, Group::Queries, &id).await
+    crud::list_filtered::<Query>(&state, &principal, &uri, &params.page, filter).await
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -28,9 +28,10 @@ use shared::{
 const MAX_DELIVERED: usize = 10_000;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/orders", get(list))
-        .route("/api/v2/orders/{id}", get(retrieve).put(update))
+    Router::new().route("/api/v2/orders", get(list)).route(
+        "/api/v2/orders/{id}",
+        get(crud::retrieve::<Order>).put(update),
+    )
 }
 
 pub fn router(state: AppState) -> Router {
@@ -69,23 +70,7 @@ async fn list(
     if let Some(email) = params.email.as_deref().filter(|e| !e.is_empty()) {
         filter = filter.equals_text("email", &email.to_ascii_lowercase());
     }
-    crud::list::<Order>(
-        &state,
-        &principal,
-        Group::Orders,
-        &uri,
-        &params.page,
-        filter,
-    )
-    .await
-}
-
-async fn retrieve(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    crud::retrieve::<Order>(&state, &principal, Group::Orders, &id).await
+    crud::list_filtered::<Order>(&state, &principal, &uri, &params.page, filter).await
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

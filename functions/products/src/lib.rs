@@ -5,7 +5,7 @@
 
 use axum::{
     Json, Router,
-    extract::{OriginalUri, Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
@@ -24,7 +24,6 @@ use shared::{
     events::Event,
     http::{ApiJson, nullable},
     ids::new_id,
-    pagination::PageParams,
     store::resources::{self, Change, ListFilter},
     webhooks::{EventType, WebhookUrl},
 };
@@ -36,46 +35,15 @@ const MAX_INFO: usize = 100_000;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v2/products", get(list).post(create))
+        .route("/api/v2/products", get(crud::list::<Product>).post(create))
         .route(
             "/api/v2/products/{id}",
-            get(retrieve).put(update).delete(destroy),
+            get(crud::retrieve::<Product>).put(update).delete(destroy),
         )
 }
 
 pub fn router(state: AppState) -> Router {
     shared::http::api(routes(), state)
-}
-
-#[derive(Debug, Deserialize)]
-struct ListParams {
-    #[serde(flatten)]
-    page: PageParams,
-}
-
-async fn list(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    OriginalUri(uri): OriginalUri,
-    Query(params): Query<ListParams>,
-) -> ApiResult<Response> {
-    crud::list::<Product>(
-        &state,
-        &principal,
-        Group::Products,
-        &uri,
-        &params.page,
-        ListFilter::default(),
-    )
-    .await
-}
-
-async fn retrieve(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    crud::retrieve::<Product>(&state, &principal, Group::Products, &id).await
 }
 
 /// The body of create and update; every field optional so update can be partial.

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::{
     ApiError, Services, Tenant,
+    auth::Group,
     commerce::{Blacklist, BlacklistRule, Category, Feedback, Order, Product, Query},
     config::Tables,
     events::{DispatchMessage, Event},
@@ -29,16 +30,19 @@ pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
     const KIND: &'static str;
     /// `KIND` and the underscore: where its ids start.
     const PREFIX: &'static str;
+    /// The scope group that reads and writes it.
+    const GROUP: Group;
     fn table(tables: &Tables) -> &str;
     fn id(&self) -> &str;
 }
 
 macro_rules! resource {
-    ($type:ty, $name:literal, $kind:literal, $table:ident) => {
+    ($type:ty, $name:literal, $kind:literal, $table:ident, $group:ident) => {
         impl Resource for $type {
             const NAME: &'static str = $name;
             const KIND: &'static str = $kind;
             const PREFIX: &'static str = concat!($kind, "_");
+            const GROUP: Group = Group::$group;
             fn table(tables: &Tables) -> &str {
                 &tables.$table
             }
@@ -49,13 +53,19 @@ macro_rules! resource {
     };
 }
 
-resource!(Product, "Product", "prd", products);
-resource!(Category, "Category", "cat", categories);
-resource!(Order, "Order", "ord", orders);
-resource!(Blacklist, "Blacklist", "bl", blacklists);
-resource!(BlacklistRule, "Blacklist rule", "rule", blacklist_rules);
-resource!(Feedback, "Feedback", "fb", feedback);
-resource!(Query, "Query", "qry", queries);
+resource!(Product, "Product", "prd", products, Products);
+resource!(Category, "Category", "cat", categories, Categories);
+resource!(Order, "Order", "ord", orders, Orders);
+resource!(Blacklist, "Blacklist", "bl", blacklists, Blacklists);
+resource!(
+    BlacklistRule,
+    "Blacklist rule",
+    "rule",
+    blacklist_rules,
+    BlacklistRules
+);
+resource!(Feedback, "Feedback", "fb", feedback, Feedback);
+resource!(Query, "Query", "qry", queries, Queries);
 
 /// A resource as read, with the revision an update must still find.
 #[derive(Clone, Debug)]
