@@ -92,6 +92,21 @@ impl Violations {
         self.0.push(message.into());
     }
 
+    /// Checks a text field's length in characters: absent is "can't be blank" when
+    /// `min` is above 0, then too short below `min` and too long above `max`.
+    pub fn length(&mut self, field: &str, value: Option<&str>, min: usize, max: usize) {
+        match value.map(|v| v.chars().count()) {
+            None if min > 0 => self.add(format!("{field} can't be blank")),
+            Some(n) if n < min => self.add(format!(
+                "{field} is too short (minimum is {min} characters)"
+            )),
+            Some(n) if n > max => {
+                self.add(format!("{field} is too long (maximum is {max} characters)"))
+            }
+            _ => {}
+        }
+    }
+
     /// Whether a message mentioning `subject` was already added.
     pub fn has(&self, subject: &str) -> bool {
         self.0.iter().any(|m| m.contains(subject))

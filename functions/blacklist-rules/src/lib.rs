@@ -93,13 +93,7 @@ impl Form for RuleInput {
     fn apply(self, current: Option<&BlacklistRule>, now: Timestamp) -> ApiResult<BlacklistRule> {
         let mut errors = Violations::new();
         let name = text(self.name).or(current.map(|c| c.name.clone()));
-        match name.as_deref().map(|n| n.chars().count()) {
-            None => errors.add("Name can't be blank"),
-            Some(n) if n > MAX_NAME => errors.add(format!(
-                "Name is too long (maximum is {MAX_NAME} characters)"
-            )),
-            _ => {}
-        }
+        errors.length("Name", name.as_deref(), 1, MAX_NAME);
         let rule = match (self.rule, current) {
             (Some(source), _) if source.trim().is_empty() => {
                 errors.add("Rule can't be blank");

@@ -106,11 +106,7 @@ impl Form for BlacklistInput {
             Some(note) => text(note),
             None => current.and_then(|c| c.note.clone()),
         };
-        if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
-            errors.add(format!(
-                "Note is too long (maximum is {MAX_NOTE} characters)"
-            ));
-        }
+        errors.length("Note", note.as_deref(), 0, MAX_NOTE);
         errors.finish()?;
         let (Some(kind), Some(blocked_data)) = (kind, blocked_data) else {
             unreachable!("reported above");

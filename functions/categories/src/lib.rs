@@ -62,13 +62,7 @@ impl CategoryInput {
     ) -> ApiResult<Category> {
         let mut errors = Violations::new();
         let title = text(self.title).or(current.map(|c| c.title.clone()));
-        match title.as_deref().map(|t| t.chars().count()) {
-            None => errors.add("Title can't be blank"),
-            Some(n) if n > MAX_TITLE => errors.add(format!(
-                "Title is too long (maximum is {MAX_TITLE} characters)"
-            )),
-            _ => {}
-        }
+        errors.length("Title", title.as_deref(), 1, MAX_TITLE);
         let mut product_ids = self
             .product_ids
             .or(current.map(|c| c.product_ids.clone()))

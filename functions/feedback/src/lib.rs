@@ -58,19 +58,9 @@ pub fn router(state: AppState) -> Router {
 
 /// A required message of at most [`MAX_MESSAGE`] characters.
 fn message(errors: &mut Violations, field: &str, value: Option<String>) -> Option<String> {
-    match text(value) {
-        None => {
-            errors.add(format!("{field} can't be blank"));
-            None
-        }
-        Some(m) if m.chars().count() > MAX_MESSAGE => {
-            errors.add(format!(
-                "{field} is too long (maximum is {MAX_MESSAGE} characters)"
-            ));
-            None
-        }
-        Some(m) => Some(m),
-    }
+    let message = text(value);
+    errors.length(field, message.as_deref(), 1, MAX_MESSAGE);
+    message.filter(|m| m.chars().count() <= MAX_MESSAGE)
 }
 
 // ---- feedback ----
@@ -131,16 +121,14 @@ async fn create_feedback(
         updated_at: now,
     };
     Change::new(&state.db, &tenant)
-        .create(&feedback, None)?
+        .create_unique(
+            &feedback,
+            None,
+            ApiError::Conflict("This order already has feedback".into()),
+        )?
         .emit(event(EventType::FeedbackCreated, &feedback))
         .commit(&state)
-        .await
-        .map_err(|e| match e {
-            ApiError::Conflict(m) if m.contains("already exists") => {
-                ApiError::Conflict("This order already has feedback".into())
-            }
-            other => other,
-        })?;
+        .await?;
     Ok(crud::created(&feedback))
 }
 
@@ -216,13 +204,7 @@ async fn create_query(
     let tenant = principal.authorize(Access::write(Group::Queries))?;
     let mut errors = Violations::new();
     let title = text(input.title);
-    match title.as_deref().map(|t| t.chars().count()) {
-        None => errors.add("Title can't be blank"),
-        Some(n) if n > MAX_TITLE => errors.add(format!(
-            "Title is too long (maximum is {MAX_TITLE} characters)"
-        )),
-        _ => {}
-    }
+    errors.length("Title", title.as_deref(), 1, MAX_TITLE);
     let email = text(input.email).map(|e| e.to_ascii_lowercase());
     match email.as_deref() {
         None => errors.add("Email can't be blank"),

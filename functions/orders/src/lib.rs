@@ -111,14 +111,7 @@ impl OrderInput {
             Some(text) => text.filter(|t| !t.is_empty()),
             None => before.delivered.clone(),
         };
-        if delivered
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > MAX_DELIVERED)
-        {
-            errors.add(format!(
-                "Delivered is too long (maximum is {MAX_DELIVERED} characters)"
-            ));
-        }
+        errors.length("Delivered", delivered.as_deref(), 0, MAX_DELIVERED);
         let custom = match self.custom {
             None => before.custom.clone(),
             Some(None) => Value::Object(Default::default()),

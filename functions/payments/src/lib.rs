@@ -106,14 +106,7 @@ impl PaymentInput {
             ));
         }
         let title = text(self.title).or(buying.map(|p| p.title.clone()));
-        match title.as_deref().map(|t| t.chars().count()) {
-            None => errors.add("Title can't be blank"),
-            Some(n) if n < 2 => errors.add("Title is too short (minimum is 2 characters)"),
-            Some(n) if n > MAX_TITLE => errors.add(format!(
-                "Title is too long (maximum is {MAX_TITLE} characters)"
-            )),
-            _ => {}
-        }
+        errors.length("Title", title.as_deref(), 2, MAX_TITLE);
         let gateway = match self.gateway.as_deref() {
             None => {
                 errors.add("Gateway can't be blank");
@@ -209,14 +202,7 @@ impl PaymentInput {
             }
         });
         let user_agent = text(self.user_agent);
-        if user_agent
-            .as_ref()
-            .is_some_and(|u| u.chars().count() > MAX_USER_AGENT)
-        {
-            errors.add(format!(
-                "User agent is too long (maximum is {MAX_USER_AGENT} characters)"
-            ));
-        }
+        errors.length("User agent", user_agent.as_deref(), 0, MAX_USER_AGENT);
         let return_url = text(self.return_url).and_then(|url| match url::Url::parse(&url) {
             Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => Some(parsed.to_string()),
             _ => {
@@ -224,14 +210,12 @@ impl PaymentInput {
                 None
             }
         });
-        let webhook_url =
-            text(self.webhook_url).and_then(|url| match WebhookUrl::parse(&url, allow_private) {
-                Ok(url) => Some(url.as_url().to_string()),
-                Err(e) => {
-                    errors.add(e.replacen("Url", "Webhook url", 1));
-                    None
-                }
-            });
+        let webhook_url = text(self.webhook_url).and_then(|url| {
+            WebhookUrl::parse_named(&url, "Webhook url", allow_private)
+                .map(|url| url.as_url().to_string())
+                .map_err(|e| errors.add(e))
+                .ok()
+        });
         let custom = match self.custom {
             None | Some(Value::Null) => Value::Object(Default::default()),
             Some(value @ Value::Object(_)) => value,
@@ -372,8 +356,10 @@ async fn screening(
     order: &Order,
     customer: &Customer,
 ) -> ApiResult<Verdict> {
-    let rules = resources::all::<BlacklistRule>(&state.db, tenant).await?;
-    let blacklists = resources::all::<Blacklist>(&state.db, tenant).await?;
+    let (rules, blacklists) = futures::try_join!(
+        resources::all::<BlacklistRule>(&state.db, tenant),
+        resources::all::<Blacklist>(&state.db, tenant),
+    )?;
     let context = rule_context(order, customer);
     Ok(screen(
         &rules,

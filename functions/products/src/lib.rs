@@ -81,26 +81,17 @@ struct ProductInput {
     custom: Option<Option<Value>>,
 }
 
-fn too_long(errors: &mut Violations, field: &str, value: Option<&str>, max: usize) {
-    if value.is_some_and(|v| v.chars().count() > max) {
-        errors.add(format!("{field} is too long (maximum is {max} characters)"));
-    }
-}
-
+/// A URL field with webhook URL rules (https, a public host), named `field` in errors.
 fn https_url(
     errors: &mut Violations,
     field: &str,
     value: Option<String>,
     allow_private: bool,
 ) -> Option<String> {
-    let value = text(value)?;
-    match WebhookUrl::parse(&value, allow_private) {
-        Ok(url) => Some(url.as_url().to_string()),
-        Err(e) => {
-            errors.add(e.replacen("Url", field, 1));
-            None
-        }
-    }
+    WebhookUrl::parse_named(&text(value)?, field, allow_private)
+        .map(|url| url.as_url().to_string())
+        .map_err(|e| errors.add(e))
+        .ok()
 }
 
 impl ProductInput {
@@ -117,24 +108,12 @@ impl ProductInput {
             (None, Some(c)) => Some(c.title.clone()),
             (None, None) => None,
         };
-        match title.as_deref().map(|t| t.chars().count()) {
-            None => errors.add("Title can't be blank"),
-            Some(n) if n < 2 => errors.add("Title is too short (minimum is 2 characters)"),
-            Some(n) if n > MAX_TITLE => errors.add(format!(
-                "Title is too long (maximum is {MAX_TITLE} characters)"
-            )),
-            _ => {}
-        }
+        errors.length("Title", title.as_deref(), 2, MAX_TITLE);
         let description = match self.description {
             Some(d) => text(d),
             None => current.and_then(|c| c.description.clone()),
         };
-        too_long(
-            &mut errors,
-            "Description",
-            description.as_deref(),
-            MAX_DESCRIPTION,
-        );
+        errors.length("Description", description.as_deref(), 0, MAX_DESCRIPTION);
         let price = match (self.price, current) {
             (Some(value), _) => Amount::from_json(&value)
                 .map_err(|e| errors.add(format!("Price {e}")))
@@ -187,7 +166,7 @@ impl ProductInput {
             Some(info) => text(info),
             None => current.and_then(|c| c.info.clone()),
         };
-        too_long(&mut errors, "Info", info.as_deref(), MAX_INFO);
+        errors.length("Info", info.as_deref(), 0, MAX_INFO);
         let serial = product_type == Some(ProductType::Serials);
         let stock = match (self.stock, current) {
             (Some(_), _) if serial => {
@@ -241,7 +220,7 @@ impl ProductInput {
             Some(note) => text(note),
             None => current.and_then(|c| c.seller_note.clone()),
         };
-        too_long(&mut errors, "Seller note", seller_note.as_deref(), MAX_NOTE);
+        errors.length("Seller note", seller_note.as_deref(), 0, MAX_NOTE);
         let dynamic_url = match self.dynamic_url {
             Some(url) => https_url(&mut errors, "Dynamic url", url, allow_private),
             None => current.and_then(|c| c.dynamic_url.clone()),

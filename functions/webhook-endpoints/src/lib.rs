@@ -152,7 +152,7 @@ impl EndpointInput {
             }
         };
         let description = match self.description {
-            Some(text) => text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+            Some(text) => shared::crud::text(text),
             None => current.and_then(|c| c.description.clone()),
         };
         if description

@@ -178,13 +178,6 @@ impl Gateway {
             Gateway::Litecoin => "Litecoin",
         }
     }
-
-    pub fn is_crypto(&self) -> bool {
-        matches!(
-            self,
-            Gateway::Bitcoin | Gateway::Ethereum | Gateway::Litecoin
-        )
-    }
 }
 
 impl FromStr for Gateway {

@@ -150,7 +150,18 @@ pub async fn list(
             ],
         );
     }
-    let listing = Listing {
+    let listing = listing(db, tenant, conditions);
+    let counter = if listing_is_unfiltered(filter) {
+        Some(read_counter(db, &db.tables.endpoints, &tenant.partition()).await?)
+    } else {
+        None
+    };
+    listing.fetch(db, page, counter).await
+}
+
+/// The tenant's endpoints that `filter` keeps.
+fn listing<'a>(db: &'a Db, tenant: &Tenant, filter: Filter) -> Listing<'a> {
+    Listing {
         table: &db.tables.endpoints,
         index: None,
         partition_attribute: "pk",
@@ -158,14 +169,8 @@ pub async fn list(
         sort_attribute: "sk",
         sort_prefix: ENDPOINT_PREFIX,
         sort_from: None,
-        filter: conditions,
-    };
-    let counter = if listing_is_unfiltered(filter) {
-        Some(read_counter(db, &db.tables.endpoints, &tenant.partition()).await?)
-    } else {
-        None
-    };
-    listing.fetch(db, page, counter).await
+        filter,
+    }
 }
 
 fn listing_is_unfiltered(filter: &EndpointFilter) -> bool {
@@ -318,28 +323,12 @@ pub async fn delete(db: &Db, tenant: &Tenant, endpoint: &Endpoint) -> Result<(),
 
 /// Every endpoint of a tenant (the quota keeps this small): the dispatcher's fan-out.
 pub async fn all(db: &Db, tenant: &Tenant) -> Result<Vec<Endpoint>, ApiError> {
-    let mut endpoints = Vec::new();
-    let mut start = None;
-    loop {
-        let out = db
-            .client
-            .query()
-            .table_name(&db.tables.endpoints)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(tenant.partition()))
-            .expression_attribute_values(":prefix", s(ENDPOINT_PREFIX))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(failed)?;
-        for item in out.items.unwrap_or_default() {
-            endpoints.push(from_item(item)?);
-        }
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(endpoints);
-        }
-    }
+    listing(db, tenant, Filter::default())
+        .all_items(db)
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
 }
 
 /// A delivery succeeded: the failure streak is over (written only if there was one).

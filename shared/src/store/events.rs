@@ -5,7 +5,7 @@
 use super::{
     Db, Item, Transaction, failed, from_item, keyed_item, n,
     paging::{
-        Filter, Listing, day_counter_write, expiry_epoch, first_id_at, sum_day_counters,
+        Filter, Listing, day_counter_write, day_of, expiry_epoch, first_id_at, sum_day_counters,
         window_start,
     },
     s,
@@ -67,7 +67,7 @@ impl Transaction {
         // One counter write per day: a transaction may touch an item only once.
         let mut days: Vec<(String, Timestamp, u64)> = Vec::new();
         for event in events {
-            let day = event.created_at.to_string()[..10].to_string();
+            let day = day_of(event.created_at);
             match days.iter_mut().find(|(d, _, _)| *d == day) {
                 Some((_, _, count)) => *count += 1,
                 None => days.push((day, event.created_at, 1)),

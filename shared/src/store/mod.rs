@@ -96,6 +96,19 @@ pub(crate) async fn get_keyed<T: DeserializeOwned>(
     pk: &str,
     sk: &str,
 ) -> Result<Option<T>, ApiError> {
+    get_item(db, table, pk, sk)
+        .await?
+        .map(from_item)
+        .transpose()
+}
+
+/// The raw item of a `pk`/`sk` table, read consistently.
+pub(crate) async fn get_item(
+    db: &Db,
+    table: &str,
+    pk: &str,
+    sk: &str,
+) -> Result<Option<Item>, ApiError> {
     let out = db
         .client
         .get_item()
@@ -106,7 +119,7 @@ pub(crate) async fn get_keyed<T: DeserializeOwned>(
         .send()
         .await
         .map_err(failed)?;
-    out.item.map(from_item).transpose()
+    Ok(out.item)
 }
 
 /// An SDK error as the client should see it: throttling is a 503, the rest a 500.

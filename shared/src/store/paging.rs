@@ -56,7 +56,7 @@ pub(crate) struct Listing<'a> {
 }
 
 impl Listing<'_> {
-    pub(crate) fn query(&self, db: &Db) -> QueryFluentBuilder {
+    fn query(&self, db: &Db) -> QueryFluentBuilder {
         let mut query = db
             .client
             .query()
@@ -86,6 +86,25 @@ impl Listing<'_> {
             }
         }
         query
+    }
+
+    /// Every matching item (for sets bounded by a quota).
+    pub(crate) async fn all_items(&self, db: &Db) -> Result<Vec<Item>, ApiError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .query(db)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(failed)?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 
     /// The exact number of matching items (reads the partition; use a counter when unfiltered).
@@ -248,7 +267,8 @@ pub(crate) fn first_id_at(prefix: &str, from: crate::Timestamp) -> String {
     )
 }
 
-fn day_of(at: crate::Timestamp) -> String {
+/// The UTC day of `at`, `YYYY-MM-DD`: what per-day counters are keyed by.
+pub(crate) fn day_of(at: crate::Timestamp) -> String {
     at.to_string()[..10].to_string()
 }
 

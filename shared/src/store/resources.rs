@@ -7,7 +7,7 @@
 //! requires, and the events they cause, committed in one transaction (the outbox).
 
 use super::{
-    Db, Item, Transaction, events, failed, from_item, keyed_item, n,
+    Db, Item, Transaction, events, from_item, keyed_item, n,
     paging::{Filter, Listing, counter_write, read_counter},
     s,
 };
@@ -94,17 +94,10 @@ pub async fn get<R: Resource>(
     if !crate::ids::looks_like(R::KIND, id) {
         return Ok(None);
     }
-    let out = db
-        .client
-        .get_item()
-        .table_name(R::table(&db.tables))
-        .key("pk", s(tenant.partition()))
-        .key("sk", s(id))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(failed)?;
-    out.item.map(stored).transpose()
+    super::get_item(db, R::table(&db.tables), &tenant.partition(), id)
+        .await?
+        .map(stored)
+        .transpose()
 }
 
 /// Like [`get`], with a 404 naming the resource when it does not exist.
@@ -120,13 +113,14 @@ pub async fn missing<R: Resource>(
     tenant: &Tenant,
     ids: &[String],
 ) -> Result<Vec<String>, ApiError> {
-    let mut missing = Vec::new();
-    for id in ids {
-        if get::<R>(db, tenant, id).await?.is_none() {
-            missing.push(id.clone());
-        }
-    }
-    Ok(missing)
+    let found =
+        futures::future::try_join_all(ids.iter().map(|id| get::<R>(db, tenant, id))).await?;
+    Ok(ids
+        .iter()
+        .zip(found)
+        .filter(|(_, found)| found.is_none())
+        .map(|(id, _)| id.clone())
+        .collect())
 }
 
 fn listing<'a, R: Resource>(db: &'a Db, tenant: &Tenant, filter: Filter) -> Listing<'a> {
@@ -165,36 +159,21 @@ pub async fn all_matching<R: Resource>(
     tenant: &Tenant,
     filter: Filter,
 ) -> Result<Vec<Stored<R>>, ApiError> {
-    let mut found = Vec::new();
-    let mut start = None;
-    let listing = listing::<R>(db, tenant, filter);
-    loop {
-        let out = listing
-            .query(db)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(failed)?;
-        for item in out.items.unwrap_or_default() {
-            found.push(stored(item)?);
-        }
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(found);
-        }
-    }
+    listing::<R>(db, tenant, filter)
+        .all_items(db)
+        .await?
+        .into_iter()
+        .map(stored)
+        .collect()
 }
 
 /// Every resource of the tenant (for small sets: rules and blacklists when screening).
 pub async fn all<R: Resource>(db: &Db, tenant: &Tenant) -> Result<Vec<R>, ApiError> {
-    let listing = listing::<R>(db, tenant, Filter::default());
-    let total = read_counter(db, R::table(&db.tables), &tenant.partition()).await?;
-    // The counter bounds the read; a page past it is empty, so ask for everything.
-    let request = PageRequest {
-        page: 1,
-        per_page: (total as u32).saturating_add(100),
-    };
-    listing.page(db, request).await
+    Ok(all_matching::<R>(db, tenant, Filter::default())
+        .await?
+        .into_iter()
+        .map(|stored| stored.value)
+        .collect())
 }
 
 pub use super::paging::Filter as ListFilter;
@@ -264,7 +243,19 @@ impl<'a> Change<'a> {
     }
 
     /// Creates `value`; with `max`, refuses to pass that many of its kind per tenant.
-    pub fn create<R: Resource>(mut self, value: &R, max: Option<u64>) -> Result<Self, ApiError> {
+    pub fn create<R: Resource>(self, value: &R, max: Option<u64>) -> Result<Self, ApiError> {
+        let duplicate = ApiError::Conflict(format!("{} id already exists", R::NAME));
+        self.create_unique(value, max, duplicate)
+    }
+
+    /// Like [`Change::create`], answering `duplicate` when the id exists already (for
+    /// ids derived from something that may be used once, e.g. one feedback per order).
+    pub fn create_unique<R: Resource>(
+        mut self,
+        value: &R,
+        max: Option<u64>,
+        duplicate: ApiError,
+    ) -> Result<Self, ApiError> {
         let table = R::table(&self.db.tables);
         let put = Put::builder()
             .table_name(table)
@@ -282,7 +273,7 @@ impl<'a> Change<'a> {
             .transaction
             .write(
                 TransactWriteItem::builder().put(put).build(),
-                Some(ApiError::Conflict(format!("{} id already exists", R::NAME))),
+                Some(duplicate),
             )
             .write(
                 counter_write(table, &self.tenant.partition(), 1, max)?,

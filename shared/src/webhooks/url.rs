@@ -40,6 +40,12 @@ impl WebhookUrl {
         Ok(WebhookUrl(url))
     }
 
+    /// Like [`WebhookUrl::parse`], for a field with another name (`"Webhook url"`):
+    /// the messages name that field.
+    pub fn parse_named(text: &str, field: &str, allow_private: bool) -> Result<Self, String> {
+        Self::parse(text, allow_private).map_err(|e| e.replacen("Url", field, 1))
+    }
+
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
