@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod provision;
 pub mod stack;
+pub mod strict;
 pub mod template;
 
 /// Errors of the command line and start-up: reported, never handled.

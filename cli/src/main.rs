@@ -5,6 +5,7 @@ use pushguard::{
     BoxError, accounts,
     provision::{self, physical_name},
     stack::{Demo, Stack, StackOptions},
+    strict::{Faults, Strictness},
     template::{self, Template},
 };
 use shared::{config::Tables, store::Db};
@@ -70,6 +71,13 @@ struct ServeArgs {
         default_value_t = 60
     )]
     scheduler_interval: u64,
+    /// Milliseconds a DynamoDB transaction's items stay in flight (overlapping writes conflict).
+    #[arg(long, env = "PUSHGUARD_TRANSACTION_MS", default_value_t = 20)]
+    transaction_ms: u64,
+    /// The fault mode: `throttle=R,error=R,redelivery=R` with rates from 0 to 1 (e.g.
+    /// `throttle=0.05,error=0.02,redelivery=0.05`); off by default.
+    #[arg(long, env = "PUSHGUARD_FAULTS", default_value = "off", value_parser = Faults::parse)]
+    faults: Faults,
 }
 
 #[derive(Subcommand)]
@@ -196,6 +204,11 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
         scheduler_interval: std::time::Duration::from_secs(args.scheduler_interval.max(1)),
         pollers: 2,
         call_counter: None,
+        strictness: Strictness {
+            in_flight: std::time::Duration::from_millis(args.transaction_ms),
+            faults: args.faults,
+        },
+        visibility_timeout: std::time::Duration::from_secs(60),
     })
     .await?;
     let key = stack
@@ -207,6 +220,11 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
         "PushGuard is serving on {}/api/v2 (AWS emulator {})",
         stack.base_url(),
         args.local.aws_endpoint
+    );
+    println!(
+        "each function reaches AWS through the strict layer at {} (IAM from the template, \
+         {} ms transactions, faults: {:?})",
+        stack.strict.url, args.transaction_ms, args.faults
     );
     println!("demo account: {}", args.demo_email);
     println!("demo test key: {key}");

@@ -182,15 +182,25 @@ async fn create_queue(
     Ok((url, arn))
 }
 
-/// The functions' environment with references resolved to what was provisioned.
+/// Every function's environment with references resolved to what was provisioned.
 /// `overrides` replace settings (parameters and literals), never resource names.
 pub fn environment(
     template: &Template,
     provisioned: &Provisioned,
     overrides: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, BoxError> {
+    resolve(template, template.environment()?, provisioned, overrides)
+}
+
+/// `variables` (one function's, say) resolved as [`environment`] resolves them.
+pub fn resolve(
+    template: &Template,
+    variables: BTreeMap<String, EnvValue>,
+    provisioned: &Provisioned,
+    overrides: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, BoxError> {
     let mut resolved = BTreeMap::new();
-    for (name, value) in template.environment()? {
+    for (name, value) in variables {
         let is_resource = matches!(&value, EnvValue::Ref(id) if !template.is_parameter(id))
             || matches!(value, EnvValue::GetAtt(..));
         let text = match (overrides.get(&name), value) {

@@ -1,37 +1,83 @@
-//! The local stack: provision what template.yaml declares in the emulator, resolve the
-//! functions' environment against it, and serve every function's routes on one port.
-//! The handlers are the deployed ones; only the AWS endpoint differs.
+//! The local stack: provision what template.yaml declares in the emulator, resolve each
+//! function's environment against it, and serve every function's routes on one port.
+//! The handlers are the deployed ones; only the AWS endpoint differs. Each function
+//! reaches AWS through the strict layer with credentials naming it, so it may do exactly
+//! what its role in template.yaml allows, under DynamoDB's conflicts (and, on request,
+//! faults).
 
 use crate::{
     BoxError, accounts,
     provision::{self, Provisioned},
+    strict::{LOCAL_SECRET, StrictLayer, Strictness},
     template::Template,
 };
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use axum::Router;
 use shared::{AppState, Config, Services, secrets::ApiKeySecret};
-use std::{collections::BTreeMap, collections::HashSet, net::SocketAddr, time::Duration};
+use std::{
+    collections::{BTreeMap, HashSet},
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 use tokio::{net::TcpListener, task::JoinHandle};
 
-/// Every function's routes behind the API's conventions, as API Gateway would route them.
-pub fn app(state: AppState) -> Router {
-    let routes = account::routes()
-        .merge(webhook_endpoints::routes())
-        .merge(webhook_logs::routes())
-        .merge(events::routes())
-        .merge(products::routes())
-        .merge(categories::routes())
-        .merge(orders::routes())
-        .merge(payments::routes())
-        .merge(blacklists::routes())
-        .merge(blacklist_rules::routes())
-        .merge(feedback::routes());
-    shared::http::api(routes, state.clone()).merge(payments::pages(state))
+/// The routes of an HTTP function, by the binary template.yaml builds it from.
+fn routes_of(binary: &str) -> Option<Router<AppState>> {
+    Some(match binary {
+        "account" => account::routes(),
+        "webhook-endpoints" => webhook_endpoints::routes(),
+        "webhook-logs" => webhook_logs::routes(),
+        "events" => events::routes(),
+        "products" => products::routes(),
+        "categories" => categories::routes(),
+        "orders" => orders::routes(),
+        "payments" => payments::routes(),
+        "blacklists" => blacklists::routes(),
+        "blacklist-rules" => blacklist_rules::routes(),
+        "feedback" => feedback::routes(),
+        _ => return None,
+    })
+}
+
+/// Every HTTP function's routes, each with its own state, in the API's conventions: what
+/// API Gateway routes to the functions.
+fn app(functions: &BTreeMap<String, LocalFunction>) -> Router {
+    let mut api = Router::new();
+    let mut pages = Router::new();
+    for function in functions.values() {
+        if let Some(routes) = routes_of(&function.binary) {
+            api = api.merge(shared::http::authenticated(routes, function.state.clone()));
+        }
+        if function.binary == "payments" {
+            pages = payments::pages(function.state.clone());
+        }
+    }
+    shared::http::conventions(api).merge(pages)
+}
+
+/// A function of the template, running in this process.
+#[derive(Clone)]
+pub struct LocalFunction {
+    pub binary: String,
+    pub state: AppState,
+    /// Its resolved environment, as Lambda would set it.
+    pub environment: BTreeMap<String, String>,
+    /// URLs of the queues that invoke it.
+    pub queues: Vec<String>,
 }
 
 /// Feeds a queue to the dispatcher as Lambda's SQS event source would: batches of up
 /// to 10, and only the messages not reported as failed are deleted.
-async fn poll(state: AppState, queue_url: String) {
+async fn poll(
+    state: AppState,
+    queue_url: String,
+    visibility_timeout: Duration,
+    failed_messages: Arc<AtomicU64>,
+) {
     loop {
         let received = state
             .sqs
@@ -39,7 +85,7 @@ async fn poll(state: AppState, queue_url: String) {
             .queue_url(&queue_url)
             .max_number_of_messages(10)
             .wait_time_seconds(1)
-            .visibility_timeout(60)
+            .visibility_timeout(visibility_timeout.as_secs().max(1) as i32)
             .send()
             .await;
         let messages = match received {
@@ -67,6 +113,7 @@ async fn poll(state: AppState, queue_url: String) {
             .into_iter()
             .map(|f| f.item_identifier)
             .collect();
+        failed_messages.fetch_add(failed.len() as u64, Ordering::Relaxed);
         let done: Vec<_> = messages
             .into_iter()
             .filter(|m| !failed.contains(m.message_id().unwrap_or_default()))
@@ -128,17 +175,30 @@ pub struct StackOptions {
     pub scheduler_interval: Duration,
     /// Concurrent pollers per queue (Lambda runs as many invocations as the load needs).
     pub pollers: usize,
-    /// Counts every AWS call the stack makes (benchmarks).
+    /// Counts every AWS call the functions make (benchmarks).
     pub call_counter: Option<std::sync::Arc<shared::aws::CallCounter>>,
+    /// How strict the layer between the functions and the emulator is.
+    pub strictness: Strictness,
+    /// How long a message the local event source received stays invisible (the queue's
+    /// own timeout in AWS; shorter locally so a crashed batch comes back soon).
+    pub visibility_timeout: Duration,
 }
 
-/// A running local stack. Dropping it stops the server.
+/// A running local stack. Dropping it stops the server, the pollers and the scheduler.
 pub struct Stack {
     pub addr: SocketAddr,
+    /// The operator's view: straight to the emulator, every permission (provisioning,
+    /// accounts, and what tests set up and check). No function runs with it.
     pub state: AppState,
+    /// Every function of the template by logical id, each with its own role.
+    pub functions: BTreeMap<String, LocalFunction>,
     pub provisioned: Provisioned,
+    /// Every function's environment merged (what `pushguard serve` prints and tests read).
     pub environment: BTreeMap<String, String>,
     pub demo_key: Option<ApiKeySecret>,
+    pub strict: StrictLayer,
+    /// Messages the dispatcher failed back to their queue (to be received again).
+    pub failed_messages: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -156,7 +216,46 @@ impl Stack {
             .or_insert_with(|| "true".into());
         let environment = provision::environment(&template, &provisioned, &overrides)?;
         let config = Config::from_lookup(|name| environment.get(name).cloned())?;
-        let state = Services::counted(config, &sdk, options.call_counter.as_ref());
+        let state = Services::new(config, &sdk);
+        let strict = StrictLayer::start(
+            &options.aws_endpoint,
+            &template,
+            &provisioned,
+            options.strictness,
+        )
+        .await?;
+        let mut functions = BTreeMap::new();
+        for function in template.functions()? {
+            let environment =
+                provision::resolve(&template, function.environment, &provisioned, &overrides)?;
+            let config = Config::from_lookup(|name| environment.get(name).cloned())
+                .map_err(|e| format!("{}: {e}", function.logical_id))?;
+            let sdk =
+                shared::aws::for_local_function(&strict.url, &function.logical_id, LOCAL_SECRET)
+                    .await;
+            let queues = function
+                .sqs_queues
+                .iter()
+                .map(|queue| {
+                    provisioned
+                        .queues
+                        .get(queue)
+                        .map(|(url, _)| url.clone())
+                        .ok_or_else(|| {
+                            format!("{}: queue {queue} is not provisioned", function.logical_id)
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+            functions.insert(
+                function.logical_id,
+                LocalFunction {
+                    binary: function.binary,
+                    state: Services::counted(config, &sdk, options.call_counter.as_ref()),
+                    environment,
+                    queues,
+                },
+            );
+        }
         let demo_key = match &options.demo {
             Some(demo) => {
                 Some(accounts::ensure_demo(&state.db, &demo.email, demo.key.as_deref()).await?)
@@ -165,37 +264,68 @@ impl Stack {
         };
         let listener = TcpListener::bind(options.listen).await?;
         let addr = listener.local_addr()?;
-        let router = app(state.clone());
+        let router = app(&functions);
         let mut tasks = vec![tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
                 tracing::error!(%error, "local server stopped");
             }
         })];
-        let queues = [
-            &state.config.events_queue_url,
-            &state.config.deliveries_queue_url,
-        ];
-        for queue in queues.into_iter().flatten() {
-            for _ in 0..options.pollers.max(1) {
-                tasks.push(tokio::spawn(poll(state.clone(), queue.clone())));
+        let failed_messages = Arc::new(AtomicU64::new(0));
+        for function in functions.values() {
+            match function.binary.as_str() {
+                "dispatcher" => {
+                    for queue in &function.queues {
+                        for _ in 0..options.pollers.max(1) {
+                            tasks.push(tokio::spawn(poll(
+                                function.state.clone(),
+                                queue.clone(),
+                                options.visibility_timeout,
+                                failed_messages.clone(),
+                            )));
+                        }
+                    }
+                }
+                "scheduler" => tasks.push(tokio::spawn(schedule(
+                    function.state.clone(),
+                    options.scheduler_interval,
+                ))),
+                binary if routes_of(binary).is_some() => {}
+                other => {
+                    return Err(
+                        format!("the function built from {other} cannot run locally").into(),
+                    );
+                }
             }
         }
-        tasks.push(tokio::spawn(schedule(
-            state.clone(),
-            options.scheduler_interval,
-        )));
         Ok(Stack {
             addr,
             state,
+            functions,
             provisioned,
             environment,
             demo_key,
+            strict,
+            failed_messages,
             tasks,
         })
     }
 
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The state a function runs with (its role, its environment).
+    pub fn function(&self, logical_id: &str) -> AppState {
+        self.functions
+            .get(logical_id)
+            .unwrap_or_else(|| panic!("template.yaml has no function {logical_id}"))
+            .state
+            .clone()
+    }
+
+    /// Messages failed back to their queue so far.
+    pub fn failed_messages(&self) -> u64 {
+        self.failed_messages.load(Ordering::Relaxed)
     }
 }
 

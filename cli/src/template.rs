@@ -39,6 +39,20 @@ pub struct QueueSpec {
     pub dead_letter: Option<(String, u32)>,
 }
 
+/// A function as the template declares it.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub logical_id: String,
+    /// The cargo binary it is built from (`Metadata.BuildProperties.Binary`).
+    pub binary: String,
+    /// `Policies` as written: inline documents, SAM policy templates, managed policy names.
+    pub policies: Vec<Value>,
+    /// Logical ids of the queues whose SQS event sources invoke it.
+    pub sqs_queues: Vec<String>,
+    /// Its environment: the globals, then its own variables.
+    pub environment: BTreeMap<String, EnvValue>,
+}
+
 /// The value of an environment variable in the template, before resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvValue {
@@ -133,6 +147,65 @@ impl Template {
             }
         }
         routes
+    }
+
+    /// Every `AWS::Serverless::Function`, with what IAM and the local stack need of it.
+    pub fn functions(&self) -> Result<Vec<FunctionSpec>, TemplateError> {
+        self.resources_of("AWS::Serverless::Function")
+            .map(|(logical_id, props)| {
+                let binary = self
+                    .resources
+                    .get(logical_id.as_str())
+                    .and_then(|r| get(r, "Metadata"))
+                    .and_then(|m| get(m, "BuildProperties"))
+                    .and_then(|b| get(b, "Binary"))
+                    .and_then(text)
+                    .ok_or_else(|| {
+                        err(format!(
+                            "{logical_id} has no Metadata.BuildProperties.Binary"
+                        ))
+                    })?;
+                let policies = get(props, "Policies")
+                    .and_then(Value::as_sequence)
+                    .cloned()
+                    .unwrap_or_default();
+                let sqs_queues = get(props, "Events")
+                    .and_then(Value::as_mapping)
+                    .into_iter()
+                    .flat_map(|events| events.values())
+                    .filter(|event| get(event, "Type").and_then(Value::as_str) == Some("SQS"))
+                    .map(|event| {
+                        get(event, "Properties")
+                            .and_then(|p| get(p, "Queue"))
+                            .and_then(env_value)
+                            .and_then(|v| match v {
+                                EnvValue::GetAtt(id, _) | EnvValue::Ref(id) => Some(id),
+                                EnvValue::Literal(_) => None,
+                            })
+                            .ok_or_else(|| {
+                                err(format!(
+                                    "{logical_id}: an SQS event's Queue must be !GetAtt Queue.Arn"
+                                ))
+                            })
+                    })
+                    .collect::<Result<_, _>>()?;
+                let mut environment = BTreeMap::new();
+                add_variables(&mut environment, &self.globals_environment)?;
+                if let Some(own) = get(props, "Environment")
+                    .and_then(|e| get(e, "Variables"))
+                    .and_then(Value::as_mapping)
+                {
+                    add_variables(&mut environment, own)?;
+                }
+                Ok(FunctionSpec {
+                    logical_id,
+                    binary,
+                    policies,
+                    sqs_queues,
+                    environment,
+                })
+            })
+            .collect()
     }
 
     pub fn tables(&self) -> Result<Vec<TableSpec>, TemplateError> {
@@ -238,28 +311,11 @@ impl Template {
             .collect()
     }
 
-    /// Every environment variable the functions get: the globals, then each function's own.
+    /// Every environment variable any function gets: the globals, then each function's own.
     pub fn environment(&self) -> Result<BTreeMap<String, EnvValue>, TemplateError> {
         let mut variables = BTreeMap::new();
-        let mut add = |mapping: &Mapping| -> Result<(), TemplateError> {
-            for (name, value) in mapping {
-                let name = name
-                    .as_str()
-                    .ok_or_else(|| err("environment variable names must be strings"))?;
-                let value = env_value(value)
-                    .ok_or_else(|| err(format!("cannot resolve environment variable {name}")))?;
-                variables.insert(name.to_string(), value);
-            }
-            Ok(())
-        };
-        add(&self.globals_environment)?;
-        for (_, props) in self.resources_of("AWS::Serverless::Function") {
-            if let Some(own) = get(props, "Environment")
-                .and_then(|e| get(e, "Variables"))
-                .and_then(Value::as_mapping)
-            {
-                add(own)?;
-            }
+        for function in self.functions()? {
+            variables.extend(function.environment);
         }
         Ok(variables)
     }
@@ -275,6 +331,21 @@ impl Template {
     pub fn is_parameter(&self, name: &str) -> bool {
         self.parameters.contains_key(name)
     }
+}
+
+fn add_variables(
+    variables: &mut BTreeMap<String, EnvValue>,
+    mapping: &Mapping,
+) -> Result<(), TemplateError> {
+    for (name, value) in mapping {
+        let name = name
+            .as_str()
+            .ok_or_else(|| err("environment variable names must be strings"))?;
+        let value = env_value(value)
+            .ok_or_else(|| err(format!("cannot resolve environment variable {name}")))?;
+        variables.insert(name.to_string(), value);
+    }
+    Ok(())
 }
 
 fn key_schema(value: Option<&Value>, logical_id: &str) -> Result<Vec<KeyPart>, TemplateError> {

@@ -27,6 +27,17 @@ pub async fn for_emulator(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// A function of the local stack: the SDK's defaults, as in Lambda, but for the endpoint
+/// (the strict layer) and credentials naming the function (its role, for IAM).
+pub async fn for_local_function(endpoint: &str, function: &str, secret: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(function, secret, None, None, "local-role"))
+        .load()
+        .await
+}
+
 /// Counts the AWS calls a process makes, by `Service.Operation`: how benchmarks
 /// measure what each delivery costs.
 #[derive(Debug, Default)]

@@ -60,6 +60,10 @@ pub struct DeliveryConfig {
     /// Delays up to this wait on the deliveries queue (SQS's maximum is 15 minutes);
     /// longer ones wait in the logs table for the scheduler.
     pub max_queue_delay: Duration,
+    /// A retry that should be on the deliveries queue but has not run this long after it
+    /// was due (its message was lost, or ended in the dead-letter queue) is re-sent by the
+    /// scheduler; parked retries are leased to a scheduler run for this long.
+    pub retry_sweep_grace: Duration,
 }
 
 /// A missing or malformed environment variable.
@@ -139,6 +143,10 @@ impl Config {
                     &parsed("MAX_QUEUE_DELAY_SECONDS", "900")?,
                 )?)
                 .min(Duration::from_secs(900)),
+                retry_sweep_grace: Duration::from_secs(number(
+                    "RETRY_SWEEP_GRACE_SECONDS",
+                    &parsed("RETRY_SWEEP_GRACE_SECONDS", "300")?,
+                )?),
             },
             retention_days: number("RETENTION_DAYS", &parsed("RETENTION_DAYS", "30")?)?,
             pending_event_grace: Duration::from_secs(number(

@@ -115,7 +115,7 @@ pub async fn find<R: Resource>(
     tenant: &Tenant,
     id: &str,
 ) -> ApiResult<Stored<R>> {
-    resources::find(&state.db, tenant, id).await
+    Ok(resources::find(&state.db, tenant, id).await?)
 }
 
 /// 201 with the object.

@@ -129,18 +129,28 @@ async fn route_not_found() -> ApiError {
     ApiError::RouteNotFound
 }
 
-/// Wraps a function's routes in the API's conventions. Every function router and the
-/// local server pass through here, so they behave alike.
-pub fn api(routes: Router<AppState>, state: AppState) -> Router {
+/// A function's routes behind its authentication, served with its state.
+pub fn authenticated(routes: Router<AppState>, state: AppState) -> Router {
     routes
-        .fallback(route_not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
+        .with_state(state)
+}
+
+/// The API's conventions around routes: a JSON 404 for unknown routes, content
+/// negotiation, the body limit. The local server wraps every function's routes once.
+pub fn conventions(routes: Router) -> Router {
+    routes
+        .fallback(route_not_found)
         .layer(middleware::from_fn(negotiate))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+}
+
+/// A function's router as deployed: its authenticated routes in the API's conventions.
+pub fn api(routes: Router<AppState>, state: AppState) -> Router {
+    conventions(authenticated(routes, state))
 }
 
 /// For partial updates: distinguishes a field that is absent (`None`) from one set

@@ -21,3 +21,15 @@ pub fn init() {
     // A second init (tests, or serve embedding functions) keeps the first subscriber.
     drop(result);
 }
+
+/// Readable logs captured per test (shown for a failing test), warnings and up unless
+/// `RUST_LOG` says otherwise: what a test binary calls once.
+pub fn init_for_tests() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    drop(
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init(),
+    );
+}

@@ -4,6 +4,7 @@
 use pushguard::{
     accounts,
     stack::{Stack, StackOptions},
+    strict::{Faults, Strictness},
     template,
 };
 use reqwest::{Method, RequestBuilder, Response};
@@ -16,6 +17,15 @@ use std::{
     process::{Child, Command, Stdio},
     sync::{Mutex, OnceLock},
     time::{Duration, Instant},
+};
+
+/// The fault mode the concurrency and fault tests run under: on top of DynamoDB's
+/// conflicts, some calls are throttled or fail with a 500, and some received messages
+/// are handed to a second consumer.
+pub const FAULTS: Faults = Faults {
+    throttle: 0.05,
+    server_error: 0.03,
+    redelivery: 0.1,
 };
 
 /// moto's endpoint: `PUSHGUARD_TEST_AWS_ENDPOINT` if set, else a server started here.
@@ -96,24 +106,53 @@ impl TestStack {
         counter: Option<std::sync::Arc<shared::aws::CallCounter>>,
         pollers: usize,
     ) -> Self {
+        Self::start_options(settings, |options| {
+            options.call_counter = counter;
+            options.pollers = pollers;
+        })
+        .await
+    }
+
+    /// A stack whose strict layer also injects `faults` (the fault mode).
+    pub async fn start_with_faults(settings: &[(&str, &str)], faults: Faults) -> Self {
+        Self::start_options(settings, |options| options.strictness.faults = faults).await
+    }
+
+    /// A stack on its own tables and queues, with the options `adjust` changes.
+    pub async fn start_options(
+        settings: &[(&str, &str)],
+        adjust: impl FnOnce(&mut StackOptions),
+    ) -> Self {
         let prefix = format!("t{}-", ulid::Ulid::new().to_string().to_lowercase());
+        Self::start_on(&prefix, settings, adjust).await
+    }
+
+    /// A stack on the tables and queues named with `prefix` (a restart keeps them).
+    pub async fn start_on(
+        prefix: &str,
+        settings: &[(&str, &str)],
+        adjust: impl FnOnce(&mut StackOptions),
+    ) -> Self {
+        shared::telemetry::init_for_tests();
         let overrides: BTreeMap<String, String> = settings
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let stack = Stack::start(StackOptions {
+        let mut options = StackOptions {
             aws_endpoint: moto_endpoint().to_string(),
-            prefix,
+            prefix: prefix.to_string(),
             listen: ([127, 0, 0, 1], 0).into(),
             template_source: template::BUNDLED.to_string(),
             overrides,
             demo: None,
             scheduler_interval: Duration::from_secs(1),
-            pollers,
-            call_counter: counter,
-        })
-        .await
-        .expect("stack starts");
+            pollers: 2,
+            call_counter: None,
+            strictness: Strictness::default(),
+            visibility_timeout: Duration::from_secs(60),
+        };
+        adjust(&mut options);
+        let stack = Stack::start(options).await.expect("stack starts");
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -423,3 +462,4 @@ pub fn verify_standard(secret: &str, delivery: &Received) -> Result<(), String> 
         .verify(&delivery.body, &headers)
         .map_err(|e| format!("{e:?}"))
 }
+pub use pushguard::strict::Tally;

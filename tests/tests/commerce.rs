@@ -569,7 +569,8 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
 
 #[tokio::test]
 async fn stock_never_goes_negative_under_concurrent_paid_orders() {
-    let stack = stack().await;
+    // DynamoDB's conflicts plus throttling, 500s and redeliveries.
+    let stack = TestStack::start_with_faults(&FAST, harness::FAULTS).await;
     let acct = stack.account("race@example.com").await;
     let key = acct.test_key.clone();
     let item = product(&stack, &key, json!({ "title": "Last ones", "stock": 3 })).await;
@@ -610,6 +611,11 @@ async fn stock_never_goes_negative_under_concurrent_paid_orders() {
             .unwrap()
             .starts_with("Not enough stock")),
         "{refused:?}"
+    );
+    println!(
+        "8 concurrent payments of a stock of 3: {paid} paid, {} refused; strict layer: {}",
+        refused.len(),
+        stack.stack.strict.tally
     );
     let after = expect(
         stack.get(&format!("/products/{product_id}"), &key).await,

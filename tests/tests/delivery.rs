@@ -482,7 +482,7 @@ async fn a_redelivered_queue_message_sends_nothing_twice_and_a_replay_sends_agai
         record.body = Some(message.clone());
         batch.records.push(record);
     }
-    let response = dispatcher::handle(&stack.stack.state, batch).await;
+    let response = dispatcher::handle(&stack.stack.function("DispatcherFunction"), batch).await;
     assert!(response.batch_item_failures.is_empty());
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert_eq!(receiver.received("/once").len(), 1, "no duplicate delivery");

@@ -31,9 +31,8 @@ async fn invoke(router: axum::Router, file: &str) -> (u16, Value) {
 #[tokio::test]
 async fn every_sample_event_is_handled_by_its_function() {
     let stack = TestStack::start().await;
-    let state = stack.stack.state.clone();
     let created = pushguard::accounts::create(
-        &state.db,
+        &stack.stack.state.db,
         "events@example.com",
         shared::secrets::ApiKeySecret::parse(SAMPLE_KEY),
     )
@@ -41,24 +40,37 @@ async fn every_sample_event_is_handled_by_its_function() {
     .unwrap();
     assert_eq!(created.test_key.expose(), SAMPLE_KEY);
 
-    let (status, body) = invoke(account::router(state.clone()), "account-health.json").await;
+    let state = |function: &str| stack.stack.function(function);
+    let (status, body) = invoke(
+        account::router(state("AccountFunction")),
+        "account-health.json",
+    )
+    .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
-    let (status, body) = invoke(account::router(state.clone()), "account-show.json").await;
+    let (status, body) = invoke(
+        account::router(state("AccountFunction")),
+        "account-show.json",
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["email"], "events@example.com");
-    let (status, body) = invoke(account::router(state.clone()), "account-create-key.json").await;
+    let (status, body) = invoke(
+        account::router(state("AccountFunction")),
+        "account-create-key.json",
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["scopes"], serde_json::json!(["webhooks:read"]));
 
     let (status, body) = invoke(
-        webhook_endpoints::router(state.clone()),
+        webhook_endpoints::router(state("WebhookEndpointsFunction")),
         "webhook-endpoints-create.json",
     )
     .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["url"], "https://example.com/pushguard");
     let (status, body) = invoke(
-        webhook_endpoints::router(state.clone()),
+        webhook_endpoints::router(state("WebhookEndpointsFunction")),
         "webhook-endpoints-list.json",
     )
     .await;
@@ -66,67 +78,92 @@ async fn every_sample_event_is_handled_by_its_function() {
     assert_eq!(body.as_array().map(Vec::len), Some(1));
 
     // A function answers only its own routes, as API Gateway routes them.
-    let (status, _) = invoke(account::router(state), "webhook-endpoints-list.json").await;
+    let (status, _) = invoke(
+        account::router(state("AccountFunction")),
+        "webhook-endpoints-list.json",
+    )
+    .await;
     assert_eq!(status, 404);
 }
 
 #[tokio::test]
 async fn the_commerce_sample_events_go_through_their_functions() {
     let stack = TestStack::start().await;
-    let state = stack.stack.state.clone();
     pushguard::accounts::create(
-        &state.db,
+        &stack.stack.state.db,
         "commerce-events@example.com",
         shared::secrets::ApiKeySecret::parse(SAMPLE_KEY),
     )
     .await
     .unwrap();
+    let state = |function: &str| stack.stack.function(function);
 
-    let (status, body) = invoke(products::router(state.clone()), "products-create.json").await;
+    let (status, body) = invoke(
+        products::router(state("ProductsFunction")),
+        "products-create.json",
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         (body["stock"].clone(), body["product_type"].clone()),
         (3.into(), 2.into())
     );
-    let (status, body) = invoke(categories::router(state.clone()), "categories-list.json").await;
+    let (status, body) = invoke(
+        categories::router(state("CategoriesFunction")),
+        "categories-list.json",
+    )
+    .await;
     assert_eq!((status, body), (200, serde_json::json!([])));
-    let (status, body) = invoke(payments::router(state.clone()), "payments-create.json").await;
+    let (status, body) = invoke(
+        payments::router(state("PaymentsFunction")),
+        "payments-create.json",
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     let url = body["url"].as_str().unwrap();
     assert!(
         url.starts_with("https://abc123.execute-api.us-east-1.amazonaws.com/pay/"),
         "{url}"
     );
-    let (status, body) = invoke(orders::router(state.clone()), "orders-list.json").await;
+    let (status, body) = invoke(orders::router(state("OrdersFunction")), "orders-list.json").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (body[0]["value"].clone(), body[0]["gateway"].clone()),
         ("10.0".into(), "Bitcoin".into())
     );
-    let (status, body) = invoke(blacklists::router(state.clone()), "blacklists-create.json").await;
+    let (status, body) = invoke(
+        blacklists::router(state("BlacklistsFunction")),
+        "blacklists-create.json",
+    )
+    .await;
     assert_eq!((status, body["blocked_data"].clone()), (201, "ZW".into()));
     let (status, body) = invoke(
-        blacklist_rules::router(state.clone()),
+        blacklist_rules::router(state("BlacklistRulesFunction")),
         "blacklist-rules-create.json",
     )
     .await;
     assert_eq!((status, body["action_type"].clone()), (201, "block".into()));
-    let (status, body) = invoke(feedback::router(state.clone()), "queries-create.json").await;
+    let (status, body) = invoke(
+        feedback::router(state("FeedbackFunction")),
+        "queries-create.json",
+    )
+    .await;
     assert_eq!((status, body["status"].clone()), (201, "pending".into()));
 }
 
 #[tokio::test]
 async fn the_dispatcher_and_scheduler_take_their_sample_events() {
     let stack = TestStack::start().await;
-    let state = stack.stack.state.clone();
-    let created = pushguard::accounts::create(&state.db, "queue-events@example.com", None)
+    let operator = stack.stack.state.clone();
+    let created = pushguard::accounts::create(&operator.db, "queue-events@example.com", None)
         .await
         .unwrap();
     let tenant = shared::Tenant::new(&created.account.id, shared::Mode::Test);
     let event = shared::events::Event::new("order:paid", serde_json::json!({ "id": "o" }));
-    shared::store::events::create(&state.db, &tenant, &event, 30)
+    shared::store::events::create(&operator.db, &tenant, &event, 30)
         .await
         .unwrap();
+    let dispatcher_state = stack.stack.function("DispatcherFunction");
 
     let text = std::fs::read_to_string(events_dir().join("dispatcher-sqs.json"))
         .unwrap()
@@ -134,9 +171,9 @@ async fn the_dispatcher_and_scheduler_take_their_sample_events() {
         .replace("EVENT_ID", &event.id);
     let batch: aws_lambda_events::event::sqs::SqsEvent =
         serde_json::from_str(&text).expect("a valid SQS event");
-    let response = dispatcher::handle(&state, batch).await;
+    let response = dispatcher::handle(&dispatcher_state, batch).await;
     assert!(response.batch_item_failures.is_empty());
-    let dispatched = shared::store::events::get(&state.db, &tenant, &event.id)
+    let dispatched = shared::store::events::get(&operator.db, &tenant, &event.id)
         .await
         .unwrap()
         .unwrap();
@@ -144,7 +181,9 @@ async fn the_dispatcher_and_scheduler_take_their_sample_events() {
 
     let text = std::fs::read_to_string(events_dir().join("scheduler-schedule.json")).unwrap();
     let _: serde_json::Value = serde_json::from_str(&text).expect("a valid scheduled event");
-    scheduler::run(&state).await.expect("the scheduler runs");
+    scheduler::run(&stack.stack.function("SchedulerFunction"))
+        .await
+        .expect("the scheduler runs");
 
     // A message nobody can read is reported, so SQS retries it and then dead-letters it.
     let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
@@ -152,7 +191,7 @@ async fn the_dispatcher_and_scheduler_take_their_sample_events() {
     record.body = Some("not json".into());
     let mut poison = aws_lambda_events::event::sqs::SqsEvent::default();
     poison.records.push(record);
-    let response = dispatcher::handle(&state, poison).await;
+    let response = dispatcher::handle(&dispatcher_state, poison).await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(response.batch_item_failures[0].item_identifier, "poison");
 }
@@ -161,23 +200,25 @@ async fn the_dispatcher_and_scheduler_take_their_sample_events() {
 #[tokio::test]
 async fn every_template_route_is_served_by_its_function() {
     let stack = TestStack::start().await;
-    let state = stack.stack.state.clone();
+    let state = |function: &str| stack.stack.function(function);
     let template = pushguard::template::Template::parse(pushguard::template::BUNDLED).unwrap();
     let routes = template.http_routes();
     assert!(routes.len() > 40, "{routes:?}");
     for (function, method, path) in routes {
         let router = match function.as_str() {
-            "AccountFunction" => account::router(state.clone()),
-            "WebhookEndpointsFunction" => webhook_endpoints::router(state.clone()),
-            "WebhookLogsFunction" => webhook_logs::router(state.clone()),
-            "EventsFunction" => events::router(state.clone()),
-            "ProductsFunction" => products::router(state.clone()),
-            "CategoriesFunction" => categories::router(state.clone()),
-            "OrdersFunction" => orders::router(state.clone()),
-            "PaymentsFunction" => payments::router(state.clone()),
-            "BlacklistsFunction" => blacklists::router(state.clone()),
-            "BlacklistRulesFunction" => blacklist_rules::router(state.clone()),
-            "FeedbackFunction" => feedback::router(state.clone()),
+            "AccountFunction" => account::router(state("AccountFunction")),
+            "WebhookEndpointsFunction" => {
+                webhook_endpoints::router(state("WebhookEndpointsFunction"))
+            }
+            "WebhookLogsFunction" => webhook_logs::router(state(&function)),
+            "EventsFunction" => events::router(state(&function)),
+            "ProductsFunction" => products::router(state("ProductsFunction")),
+            "CategoriesFunction" => categories::router(state("CategoriesFunction")),
+            "OrdersFunction" => orders::router(state("OrdersFunction")),
+            "PaymentsFunction" => payments::router(state("PaymentsFunction")),
+            "BlacklistsFunction" => blacklists::router(state("BlacklistsFunction")),
+            "BlacklistRulesFunction" => blacklist_rules::router(state("BlacklistRulesFunction")),
+            "FeedbackFunction" => feedback::router(state("FeedbackFunction")),
             other => panic!("{other} has HTTP routes but no router here"),
         };
         let uri = path

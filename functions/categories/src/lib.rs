@@ -103,7 +103,7 @@ async fn missing(
 ) -> ApiResult<Vec<String>> {
     match &input.product_ids {
         Some(ids) if ids.len() <= MAX_PRODUCTS => {
-            resources::missing::<Product>(&state.db, tenant, ids).await
+            Ok(resources::missing::<Product>(&state.db, tenant, ids).await?)
         }
         _ => Ok(Vec::new()),
     }

@@ -124,7 +124,7 @@ async fn create_feedback(
         .create_unique(
             &feedback,
             None,
-            ApiError::Conflict("This order already has feedback".into()),
+            shared::store::Rejection::Conflict("This order already has feedback".into()),
         )?
         .emit(event(EventType::FeedbackCreated, &feedback))
         .commit(&state)

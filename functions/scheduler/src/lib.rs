@@ -1,5 +1,6 @@
-//! The scheduler, run every minute by EventBridge: re-enqueues parked retries that are
-//! due, and re-sends events still pending after a grace period (their queue message was
+//! The scheduler, run every minute by EventBridge: re-enqueues retries that are due
+//! (parked ones, and queued ones whose message was lost or dead-lettered), and re-sends
+//! events still pending after a grace period (their queue message was
 //! lost between commit and enqueue), so nothing committed is ever lost.
 
 use serde::Serialize;
@@ -23,15 +24,21 @@ const BATCH: i32 = 500;
 pub async fn run(state: &Services) -> ApiResult<Summary> {
     let mut summary = Summary::default();
     let now = Timestamp::now();
+    let lease_until = now.plus(state.config.delivery.retry_sweep_grace);
     for shard in 0..logs::DUE_SHARDS {
-        for message in logs::due(&state.db, shard, now, BATCH).await? {
-            let Some(tenant) = Tenant::from_partition(&message.tenant) else {
+        for retry in logs::due(&state.db, shard, now, BATCH).await? {
+            let Some(tenant) = Tenant::from_partition(&retry.message.tenant) else {
                 continue;
             };
-            // Unpark first: of two overlapping runs, only one enqueues.
-            if logs::unpark(&state.db, &tenant, &message.log_id).await? {
-                enqueue_retry(state, &message, Duration::ZERO).await?;
-                summary.retries_enqueued += 1;
+            // Lease first: of two overlapping runs, only one enqueues; if the enqueue
+            // fails, the lease runs out and a later run sends it.
+            if logs::lease(&state.db, &tenant, &retry, lease_until).await? {
+                match enqueue_retry(state, &retry.message, Duration::ZERO).await {
+                    Ok(()) => summary.retries_enqueued += 1,
+                    Err(error) => {
+                        tracing::warn!(log = %retry.message.log_id, ?error, "re-enqueue failed; a later run retries it");
+                    }
+                }
             }
         }
     }

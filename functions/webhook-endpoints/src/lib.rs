@@ -419,7 +419,8 @@ async fn recover(
     .await?;
     let mut recovered = 0;
     for log in failed {
-        if logs::requeue(&state.db, &tenant, &log).await? {
+        let sweep_at = Timestamp::now().plus(state.config.delivery.retry_sweep_grace);
+        if logs::requeue(&state.db, &tenant, &log, sweep_at).await? {
             let message = RetryMessage {
                 tenant: tenant.partition(),
                 log_id: log.id.clone(),

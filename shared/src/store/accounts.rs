@@ -1,9 +1,8 @@
 //! The accounts table: key `id`. Holds accounts and, under `email#<email>`, a guard
 //! item that keeps emails unique.
 
-use super::{Db, Transaction, failed, from_item, s, to_item};
+use super::{Db, Rejection, StoreError, Transaction, error::Sent, from_item, s, to_item};
 use crate::{
-    ApiError,
     account::{Account, ApiKey},
     secrets::SigningSecrets,
 };
@@ -14,9 +13,9 @@ fn email_guard_id(email: &str) -> String {
 }
 
 /// Creates an account and its first keys at once; 409 if the email already has one.
-pub async fn create(db: &Db, account: &Account, keys: &[ApiKey]) -> Result<(), ApiError> {
+pub async fn create(db: &Db, account: &Account, keys: &[ApiKey]) -> Result<(), StoreError> {
     let table = &db.tables.accounts;
-    let put = |item| -> Result<TransactWriteItem, ApiError> {
+    let put = |item| -> Result<TransactWriteItem, StoreError> {
         Ok(TransactWriteItem::builder()
             .put(
                 Put::builder()
@@ -24,7 +23,7 @@ pub async fn create(db: &Db, account: &Account, keys: &[ApiKey]) -> Result<(), A
                     .set_item(Some(item))
                     .condition_expression("attribute_not_exists(id)")
                     .build()
-                    .map_err(ApiError::internal)?,
+                    .map_err(StoreError::internal)?,
             )
             .build())
     };
@@ -35,17 +34,17 @@ pub async fn create(db: &Db, account: &Account, keys: &[ApiKey]) -> Result<(), A
     for key in keys {
         transaction = transaction.write(
             super::api_keys::put(db, key)?,
-            Some(ApiError::Conflict("Key already exists".into())),
+            Some(Rejection::Conflict("Key already exists".into())),
         );
     }
     transaction
         .write(
             put(to_item(account)?)?,
-            Some(ApiError::Conflict("Account id already exists".into())),
+            Some(Rejection::Conflict("Account id already exists".into())),
         )
         .write(
             put(guard)?,
-            Some(ApiError::Conflict(format!(
+            Some(Rejection::Conflict(format!(
                 "An account with email {} already exists",
                 account.email
             ))),
@@ -54,7 +53,7 @@ pub async fn create(db: &Db, account: &Account, keys: &[ApiKey]) -> Result<(), A
         .await
 }
 
-pub async fn get(db: &Db, id: &str) -> Result<Option<Account>, ApiError> {
+pub async fn get(db: &Db, id: &str) -> Result<Option<Account>, StoreError> {
     if !crate::ids::looks_like("acct", id) {
         return Ok(None);
     }
@@ -64,23 +63,21 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Account>, ApiError> {
         .table_name(&db.tables.accounts)
         .key("id", s(id))
         .consistent_read(true)
-        .send()
-        .await
-        .map_err(failed)?;
+        .sent()
+        .await?;
     out.item.map(from_item).transpose()
 }
 
 /// The account that owns `email`, if any.
-pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<Account>, ApiError> {
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<Account>, StoreError> {
     let out = db
         .client
         .get_item()
         .table_name(&db.tables.accounts)
         .key("id", s(email_guard_id(email)))
         .consistent_read(true)
-        .send()
-        .await
-        .map_err(failed)?;
+        .sent()
+        .await?;
     let Some(account_id) = out
         .item
         .and_then(|item| item.get("account_id").and_then(|v| v.as_s().ok()).cloned())
@@ -96,7 +93,7 @@ pub async fn set_webhook_secret(
     account_id: &str,
     mode: crate::Mode,
     secrets: &SigningSecrets,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     db.client
         .update_item()
         .table_name(&db.tables.accounts)
@@ -105,14 +102,8 @@ pub async fn set_webhook_secret(
         .condition_expression("attribute_exists(id)")
         .expression_attribute_names("#f", format!("webhook_secret_{mode}"))
         .expression_attribute_values(":v", super::to_value(secrets)?)
-        .send()
+        .sent()
         .await
-        .map_err(|e| {
-            if super::is_condition_failure(&e) {
-                ApiError::NotFound("Account")
-            } else {
-                failed(e)
-            }
-        })?;
+        .map_err(|e| e.or_rejection(Rejection::NotFound("Account")))?;
     Ok(())
 }

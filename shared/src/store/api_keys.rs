@@ -2,12 +2,14 @@
 //! `by_account` index (`account_id`, `id`) for listing and managing an account's keys.
 
 use super::{
-    Db, Transaction, failed, from_item,
+    Db, Rejection, StoreError, Transaction,
+    error::Sent,
+    from_item,
     paging::{Filter, Listing},
     s, to_item,
 };
 use crate::{
-    ApiError, Mode, Timestamp,
+    Mode, Timestamp,
     account::ApiKey,
     pagination::{Page, PageRequest},
 };
@@ -16,20 +18,19 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 pub const BY_ACCOUNT_INDEX: &str = "by_account";
 
 /// The key with this hash, read consistently (a key works as soon as it is created).
-pub async fn find_by_hash(db: &Db, key_hash: &str) -> Result<Option<ApiKey>, ApiError> {
+pub async fn find_by_hash(db: &Db, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
     let out = db
         .client
         .get_item()
         .table_name(&db.tables.api_keys)
         .key("key_hash", s(key_hash))
         .consistent_read(true)
-        .send()
-        .await
-        .map_err(failed)?;
+        .sent()
+        .await?;
     out.item.map(from_item).transpose()
 }
 
-pub(crate) fn put(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, ApiError> {
+pub(crate) fn put(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, StoreError> {
     Ok(TransactWriteItem::builder()
         .put(
             Put::builder()
@@ -37,16 +38,16 @@ pub(crate) fn put(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, ApiError> 
                 .set_item(Some(to_item(key)?))
                 .condition_expression("attribute_not_exists(key_hash)")
                 .build()
-                .map_err(ApiError::internal)?,
+                .map_err(StoreError::internal)?,
         )
         .build())
 }
 
-pub async fn create(db: &Db, key: &ApiKey) -> Result<(), ApiError> {
+pub async fn create(db: &Db, key: &ApiKey) -> Result<(), StoreError> {
     Transaction::new()
         .write(
             put(db, key)?,
-            Some(ApiError::Conflict("Key already exists".into())),
+            Some(Rejection::Conflict("Key already exists".into())),
         )
         .commit(db)
         .await
@@ -71,7 +72,7 @@ pub async fn list(
     account_id: &str,
     mode: Option<Mode>,
     page: PageRequest,
-) -> Result<Page<ApiKey>, ApiError> {
+) -> Result<Page<ApiKey>, StoreError> {
     let mut filter = Filter::default().clause(
         "#superseded <> :true",
         &[("#superseded", "superseded")],
@@ -90,7 +91,7 @@ pub async fn list(
 }
 
 /// Every stored item of one key id: one, or two while a rolled key is in its grace period.
-pub async fn versions(db: &Db, account_id: &str, key_id: &str) -> Result<Vec<ApiKey>, ApiError> {
+pub async fn versions(db: &Db, account_id: &str, key_id: &str) -> Result<Vec<ApiKey>, StoreError> {
     if !crate::ids::looks_like("key", key_id) {
         return Ok(Vec::new());
     }
@@ -102,9 +103,8 @@ pub async fn versions(db: &Db, account_id: &str, key_id: &str) -> Result<Vec<Api
         .key_condition_expression("account_id = :a AND id = :i")
         .expression_attribute_values(":a", s(account_id))
         .expression_attribute_values(":i", s(key_id))
-        .send()
-        .await
-        .map_err(failed)?;
+        .sent()
+        .await?;
     out.items
         .unwrap_or_default()
         .into_iter()
@@ -112,7 +112,7 @@ pub async fn versions(db: &Db, account_id: &str, key_id: &str) -> Result<Vec<Api
         .collect()
 }
 
-fn delete(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, ApiError> {
+fn delete(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, StoreError> {
     Ok(TransactWriteItem::builder()
         .delete(
             Delete::builder()
@@ -120,16 +120,16 @@ fn delete(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, ApiError> {
                 .key("key_hash", s(&key.key_hash))
                 .condition_expression("attribute_exists(key_hash)")
                 .build()
-                .map_err(ApiError::internal)?,
+                .map_err(StoreError::internal)?,
         )
         .build())
 }
 
 /// Deletes every version of a key at once.
-pub async fn revoke(db: &Db, versions: &[ApiKey]) -> Result<(), ApiError> {
+pub async fn revoke(db: &Db, versions: &[ApiKey]) -> Result<(), StoreError> {
     let mut transaction = Transaction::new();
     for key in versions {
-        transaction = transaction.write(delete(db, key)?, Some(ApiError::NotFound("API key")));
+        transaction = transaction.write(delete(db, key)?, Some(Rejection::NotFound("API key")));
     }
     transaction.commit(db).await
 }
@@ -141,8 +141,8 @@ pub async fn roll(
     old: &ApiKey,
     new: &ApiKey,
     expires_at: Option<Timestamp>,
-) -> Result<(), ApiError> {
-    let conflict = || ApiError::Conflict("The key was changed by another request; retry".into());
+) -> Result<(), StoreError> {
+    let conflict = || Rejection::Conflict("The key was changed by another request; retry".into());
     let retire = match expires_at {
         None => delete(db, old)?,
         Some(at) => TransactWriteItem::builder()
@@ -165,7 +165,7 @@ pub async fn roll(
                     .expression_attribute_values(":at", s(at.to_string()))
                     .expression_attribute_values(":epoch", super::n(at.as_epoch_seconds()))
                     .build()
-                    .map_err(ApiError::internal)?,
+                    .map_err(StoreError::internal)?,
             )
             .build(),
     };

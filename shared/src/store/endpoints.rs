@@ -3,12 +3,15 @@
 //! tenant's counter (`#count`: exact list totals, and the quota, enforced atomically).
 
 use super::{
-    Db, Transaction, failed, from_item, is_condition_failure, keyed_item, n,
-    paging::{Filter, Listing, counter_write, read_counter},
+    Db, Rejection, StoreError, Transaction,
+    counters::{Quota, read_total, total_write},
+    error::Sent,
+    from_item, keyed_item, n,
+    paging::{Filter, Listing},
     s, to_value,
 };
 use crate::{
-    ApiError, Tenant, Timestamp,
+    Tenant, Timestamp,
     pagination::{Page, PageRequest},
     secrets::SigningSecrets,
     webhooks::{Endpoint, EventSelector, WebhookUrl},
@@ -23,17 +26,15 @@ fn url_guard_key(url: &WebhookUrl) -> String {
     format!("url#{}", url.identity())
 }
 
-fn duplicate_url() -> ApiError {
-    ApiError::Conflict("An endpoint with this URL already exists".into())
+fn duplicate_url() -> Rejection {
+    Rejection::Conflict("An endpoint with this URL already exists".into())
 }
 
-fn changed_concurrently() -> ApiError {
-    ApiError::ConcurrentChange(
-        "The endpoint was changed by another request at the same time; retry".into(),
-    )
+fn changed_concurrently() -> Rejection {
+    Rejection::Changed("The endpoint was changed by another request at the same time; retry".into())
 }
 
-fn put_new(table: &str, item: super::Item, key: &str) -> Result<TransactWriteItem, ApiError> {
+fn put_new(table: &str, item: super::Item, key: &str) -> Result<TransactWriteItem, StoreError> {
     Ok(TransactWriteItem::builder()
         .put(
             Put::builder()
@@ -41,7 +42,7 @@ fn put_new(table: &str, item: super::Item, key: &str) -> Result<TransactWriteIte
                 .set_item(Some(item))
                 .condition_expression(format!("attribute_not_exists({key})"))
                 .build()
-                .map_err(ApiError::internal)?,
+                .map_err(StoreError::internal)?,
         )
         .build())
 }
@@ -51,7 +52,7 @@ fn delete_key(
     pk: &str,
     sk: &str,
     condition: Option<(&str, u64)>,
-) -> Result<TransactWriteItem, ApiError> {
+) -> Result<TransactWriteItem, StoreError> {
     let mut delete = Delete::builder()
         .table_name(table)
         .key("pk", s(pk))
@@ -62,7 +63,7 @@ fn delete_key(
             .expression_attribute_values(":rev", n(revision));
     }
     Ok(TransactWriteItem::builder()
-        .delete(delete.build().map_err(ApiError::internal)?)
+        .delete(delete.build().map_err(StoreError::internal)?)
         .build())
 }
 
@@ -80,21 +81,21 @@ pub async fn create(
     tenant: &Tenant,
     endpoint: &Endpoint,
     max: u32,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let table = &db.tables.endpoints;
     let partition = tenant.partition();
     Transaction::new()
         .write(
             put_new(table, keyed_item(&partition, &endpoint.id, endpoint)?, "pk")?,
-            Some(ApiError::Conflict("Endpoint id already exists".into())),
+            Some(Rejection::Conflict("Endpoint id already exists".into())),
         )
         .write(
             put_new(table, url_guard(tenant, endpoint), "pk")?,
             Some(duplicate_url()),
         )
         .write(
-            counter_write(table, &partition, 1, Some(u64::from(max)))?,
-            Some(ApiError::invalid(format!(
+            total_write(table, &partition, 1, Quota::Limited(Some(u64::from(max))))?,
+            Some(Rejection::Invalid(format!(
                 "Endpoints limit reached (maximum is {max} per account and mode)"
             ))),
         )
@@ -102,7 +103,7 @@ pub async fn create(
         .await
 }
 
-pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Endpoint>, ApiError> {
+pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Endpoint>, StoreError> {
     if !crate::ids::looks_like("ep", id) {
         return Ok(None);
     }
@@ -124,7 +125,7 @@ pub async fn list(
     tenant: &Tenant,
     filter: &EndpointFilter,
     page: PageRequest,
-) -> Result<Page<Endpoint>, ApiError> {
+) -> Result<Page<Endpoint>, StoreError> {
     let mut conditions = Filter::default();
     if let Some(url) = &filter.url {
         conditions = conditions.clause(
@@ -152,7 +153,7 @@ pub async fn list(
     }
     let listing = listing(db, tenant, conditions);
     let counter = if listing_is_unfiltered(filter) {
-        Some(read_counter(db, &db.tables.endpoints, &tenant.partition()).await?)
+        Some(read_total(db, &db.tables.endpoints, &tenant.partition()).await?)
     } else {
         None
     };
@@ -184,7 +185,7 @@ pub async fn update(
     tenant: &Tenant,
     before: &Endpoint,
     after: &Endpoint,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let table = &db.tables.endpoints;
     let partition = tenant.partition();
     let update = Update::builder()
@@ -208,7 +209,7 @@ pub async fn update(
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":rev", n(before.revision))
         .build()
-        .map_err(ApiError::internal)?;
+        .map_err(StoreError::internal)?;
     let mut transaction = Transaction::new().write(
         TransactWriteItem::builder().update(update).build(),
         Some(changed_concurrently()),
@@ -234,7 +235,7 @@ pub async fn set_enabled(
     id: &str,
     enabled: bool,
     now: Timestamp,
-) -> Result<Option<Endpoint>, ApiError> {
+) -> Result<Option<Endpoint>, StoreError> {
     if !crate::ids::looks_like("ep", id) {
         return Ok(None);
     }
@@ -260,10 +261,10 @@ pub async fn set_enabled(
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":false", AttributeValue::Bool(false));
     }
-    match request.send().await {
+    match request.sent().await {
         Ok(out) => out.attributes.map(from_item).transpose(),
-        Err(e) if is_condition_failure(&e) => Ok(None),
-        Err(e) => Err(failed(e)),
+        Err(StoreError::ConditionFailed { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -274,7 +275,7 @@ pub async fn set_secrets(
     before: &Endpoint,
     secrets: &SigningSecrets,
     now: Timestamp,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     db.client
         .update_item()
         .table_name(&db.tables.endpoints)
@@ -286,20 +287,14 @@ pub async fn set_secrets(
         .expression_attribute_values(":now", to_value(&now)?)
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":rev", n(before.revision))
-        .send()
+        .sent()
         .await
-        .map_err(|e| {
-            if is_condition_failure(&e) {
-                changed_concurrently()
-            } else {
-                failed(e)
-            }
-        })?;
+        .map_err(|e| e.or_rejection(changed_concurrently()))?;
     Ok(())
 }
 
 /// Deletes an endpoint with its URL guard and counts it out, if it is still as read.
-pub async fn delete(db: &Db, tenant: &Tenant, endpoint: &Endpoint) -> Result<(), ApiError> {
+pub async fn delete(db: &Db, tenant: &Tenant, endpoint: &Endpoint) -> Result<(), StoreError> {
     let table = &db.tables.endpoints;
     let partition = tenant.partition();
     Transaction::new()
@@ -316,13 +311,16 @@ pub async fn delete(db: &Db, tenant: &Tenant, endpoint: &Endpoint) -> Result<(),
             delete_key(table, &partition, &url_guard_key(&endpoint.url), None)?,
             None,
         )
-        .write(counter_write(table, &partition, -1, None)?, None)
+        .write(
+            total_write(table, &partition, -1, Quota::Limited(None))?,
+            None,
+        )
         .commit(db)
         .await
 }
 
 /// Every endpoint of a tenant (the quota keeps this small): the dispatcher's fan-out.
-pub async fn all(db: &Db, tenant: &Tenant) -> Result<Vec<Endpoint>, ApiError> {
+pub async fn all(db: &Db, tenant: &Tenant) -> Result<Vec<Endpoint>, StoreError> {
     listing(db, tenant, Filter::default())
         .all_items(db)
         .await?
@@ -332,7 +330,7 @@ pub async fn all(db: &Db, tenant: &Tenant) -> Result<Vec<Endpoint>, ApiError> {
 }
 
 /// A delivery succeeded: the failure streak is over (written only if there was one).
-pub async fn record_success(db: &Db, tenant: &Tenant, id: &str) -> Result<(), ApiError> {
+pub async fn record_success(db: &Db, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
     let result = db
         .client
         .update_item()
@@ -342,7 +340,7 @@ pub async fn record_success(db: &Db, tenant: &Tenant, id: &str) -> Result<(), Ap
         .update_expression("SET error_count = :zero REMOVE error_first_at, error_last_at")
         .condition_expression("attribute_exists(pk) AND error_count > :zero")
         .expression_attribute_values(":zero", n(0))
-        .send()
+        .sent()
         .await;
     super::conditional(result).map(drop)
 }
@@ -364,7 +362,7 @@ pub async fn record_failure(
     now: Timestamp,
     gone: bool,
     rule: DisableRule,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let mut request = db
         .client
         .update_item()
@@ -383,13 +381,13 @@ pub async fn record_failure(
     if gone {
         request = request.expression_attribute_values(":false", AttributeValue::Bool(false));
     }
-    let endpoint: Endpoint = match request.send().await {
+    let endpoint: Endpoint = match request.sent().await {
         Ok(out) => match out.attributes {
             Some(item) => from_item(item)?,
             None => return Ok(false),
         },
-        Err(e) if is_condition_failure(&e) => return Ok(false),
-        Err(e) => return Err(failed(e)),
+        Err(StoreError::ConditionFailed { .. }) => return Ok(false),
+        Err(e) => return Err(e),
     };
     if gone {
         return Ok(true);
@@ -418,7 +416,7 @@ pub async fn record_failure(
         .expression_attribute_values(":true", AttributeValue::Bool(true))
         .expression_attribute_values(":now", to_value(&now)?)
         .expression_attribute_values(":count", n(rule.after_failures))
-        .send()
+        .sent()
         .await;
     super::conditional(result)
 }

@@ -2,12 +2,14 @@
 //! `type#<name>` in the tenant's partition.
 
 use super::{
-    Db, failed, is_condition_failure, keyed_item,
+    Db, Rejection, StoreError,
+    error::Sent,
+    keyed_item,
     paging::{Filter, Listing},
     s,
 };
 use crate::{
-    ApiError, Tenant, Timestamp,
+    Tenant, Timestamp,
     pagination::{Page, PageRequest},
 };
 use serde::{Deserialize, Serialize};
@@ -27,7 +29,7 @@ fn key(name: &str) -> String {
 }
 
 /// Registers a type; 409 if the tenant already has it.
-pub async fn create(db: &Db, tenant: &Tenant, record: &EventTypeRecord) -> Result<(), ApiError> {
+pub async fn create(db: &Db, tenant: &Tenant, record: &EventTypeRecord) -> Result<(), StoreError> {
     let result = db
         .client
         .put_item()
@@ -38,23 +40,21 @@ pub async fn create(db: &Db, tenant: &Tenant, record: &EventTypeRecord) -> Resul
             record,
         )?))
         .condition_expression("attribute_not_exists(pk)")
-        .send()
+        .sent()
         .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if is_condition_failure(&e) => Err(ApiError::Conflict(format!(
+    result.map(drop).map_err(|e| {
+        e.or_rejection(Rejection::Conflict(format!(
             "Event type {} is already registered",
             record.name
-        ))),
-        Err(e) => Err(failed(e)),
-    }
+        )))
+    })
 }
 
 pub async fn get(
     db: &Db,
     tenant: &Tenant,
     name: &str,
-) -> Result<Option<EventTypeRecord>, ApiError> {
+) -> Result<Option<EventTypeRecord>, StoreError> {
     super::get_keyed(db, &db.tables.events, &tenant.partition(), &key(name)).await
 }
 
@@ -63,7 +63,7 @@ pub async fn list(
     db: &Db,
     tenant: &Tenant,
     page: PageRequest,
-) -> Result<Page<EventTypeRecord>, ApiError> {
+) -> Result<Page<EventTypeRecord>, StoreError> {
     Listing {
         table: &db.tables.events,
         index: None,
@@ -79,7 +79,7 @@ pub async fn list(
 }
 
 /// Removes a type; `false` if it was not registered.
-pub async fn delete(db: &Db, tenant: &Tenant, name: &str) -> Result<bool, ApiError> {
+pub async fn delete(db: &Db, tenant: &Tenant, name: &str) -> Result<bool, StoreError> {
     let result = db
         .client
         .delete_item()
@@ -87,7 +87,7 @@ pub async fn delete(db: &Db, tenant: &Tenant, name: &str) -> Result<bool, ApiErr
         .key("pk", s(tenant.partition()))
         .key("sk", s(key(name)))
         .condition_expression("attribute_exists(pk)")
-        .send()
+        .sent()
         .await;
     super::conditional(result)
 }

@@ -3,15 +3,15 @@
 //! yet dispatched, which the scheduler re-sends if their queue message was lost.
 
 use super::{
-    Db, Item, Transaction, failed, from_item, keyed_item, n,
-    paging::{
-        Filter, Listing, day_counter_write, day_of, expiry_epoch, first_id_at, sum_day_counters,
-        window_start,
-    },
+    Db, Item, Rejection, StoreError, Transaction,
+    counters::{day_write, read_days},
+    error::Sent,
+    from_item, keyed_item, n,
+    paging::{Filter, Listing, day_of, expiry_epoch, first_id_at, window_start},
     s,
 };
 use crate::{
-    ApiError, Tenant, Timestamp,
+    Tenant, Timestamp,
     events::{DispatchMessage, Event, EventStatus},
     pagination::{Page, PageRequest},
 };
@@ -45,7 +45,7 @@ impl Transaction {
         tenant: &Tenant,
         events: &[Event],
         retention_days: u32,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, StoreError> {
         let partition = tenant.partition();
         for event in events {
             let mut item = with_pending(keyed_item(&partition, &event.id, event)?, event);
@@ -58,10 +58,10 @@ impl Transaction {
                 .set_item(Some(item))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
-                .map_err(ApiError::internal)?;
+                .map_err(StoreError::internal)?;
             self = self.write(
                 TransactWriteItem::builder().put(put).build(),
-                Some(ApiError::Conflict("Event id already exists".into())),
+                Some(Rejection::Conflict("Event id already exists".into())),
             );
         }
         // One counter write per day: a transaction may touch an item only once.
@@ -74,10 +74,7 @@ impl Transaction {
             }
         }
         for (_, at, count) in days {
-            self = self.write(
-                day_counter_write(&db.tables.events, &partition, at, count)?,
-                None,
-            );
+            self = self.write(day_write(&db.tables.events, &partition, at, count)?, None);
         }
         Ok(self)
     }
@@ -89,7 +86,7 @@ pub async fn create(
     tenant: &Tenant,
     event: &Event,
     retention_days: u32,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     Transaction::new()
         .with_events(db, tenant, std::slice::from_ref(event), retention_days)?
         .commit(db)
@@ -119,7 +116,7 @@ pub async fn enqueue(
     }
 }
 
-pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, ApiError> {
+pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, StoreError> {
     if !crate::ids::looks_like("evt", id) {
         return Ok(None);
     }
@@ -133,7 +130,7 @@ pub async fn list(
     event_type: Option<&str>,
     page: PageRequest,
     retention_days: u32,
-) -> Result<Page<Event>, ApiError> {
+) -> Result<Page<Event>, StoreError> {
     let from = window_start(Timestamp::now(), retention_days);
     let mut filter = Filter::default();
     if let Some(event_type) = event_type {
@@ -154,7 +151,7 @@ pub async fn list(
         filter,
     };
     let counter = if listing.filter.is_empty() {
-        Some(sum_day_counters(db, &db.tables.events, &tenant.partition(), from).await?)
+        Some(read_days(db, &db.tables.events, &tenant.partition(), from).await?)
     } else {
         None
     };
@@ -168,7 +165,7 @@ pub async fn mark_dispatched(
     tenant: &Tenant,
     id: &str,
     replay: u32,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let result = db
         .client
         .update_item()
@@ -183,13 +180,13 @@ pub async fn mark_dispatched(
         .expression_attribute_values(":dispatched", s("dispatched"))
         .expression_attribute_values(":now", s(Timestamp::now().to_string()))
         .expression_attribute_values(":replay", n(replay))
-        .send()
+        .sent()
         .await;
     super::conditional(result).map(drop)
 }
 
 /// Starts a replay: the event is pending again under a new replay number.
-pub async fn start_replay(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, ApiError> {
+pub async fn start_replay(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, StoreError> {
     if !crate::ids::looks_like("evt", id) {
         return Ok(None);
     }
@@ -207,12 +204,12 @@ pub async fn start_replay(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<E
         .expression_attribute_values(":since", s(Timestamp::now().to_string()))
         .expression_attribute_values(":one", n(1))
         .return_values(ReturnValue::AllNew)
-        .send()
+        .sent()
         .await;
     match result {
         Ok(out) => out.attributes.map(from_item).transpose(),
-        Err(e) if super::is_condition_failure(&e) => Ok(None),
-        Err(e) => Err(failed(e)),
+        Err(StoreError::ConditionFailed { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -222,7 +219,7 @@ pub async fn pending_before(
     shard: u8,
     before: Timestamp,
     limit: i32,
-) -> Result<Vec<DispatchMessage>, ApiError> {
+) -> Result<Vec<DispatchMessage>, StoreError> {
     let out = db
         .client
         .query()
@@ -232,9 +229,8 @@ pub async fn pending_before(
         .expression_attribute_values(":shard", s(format!("p{shard}")))
         .expression_attribute_values(":before", s(before.to_string()))
         .limit(limit)
-        .send()
-        .await
-        .map_err(failed)?;
+        .sent()
+        .await?;
     Ok(out
         .items()
         .iter()

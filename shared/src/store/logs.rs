@@ -3,15 +3,15 @@
 //! longer than the deliveries queue can delay them.
 
 use super::{
-    Db, Transaction, failed, keyed_item, n,
-    paging::{
-        Filter, Listing, day_counter_write, expiry_epoch, first_id_at, sum_day_counters,
-        window_start,
-    },
+    Db, Rejection, StoreError, Transaction,
+    counters::{day_write, read_days},
+    error::Sent,
+    keyed_item, n,
+    paging::{Filter, Listing, expiry_epoch, first_id_at, window_start},
     s, to_value,
 };
 use crate::{
-    ApiError, Tenant, Timestamp,
+    Tenant, Timestamp,
     events::RetryMessage,
     pagination::{Page, PageRequest},
     webhooks::{LogStatus, WebhookLog},
@@ -36,7 +36,7 @@ pub async fn create(
     tenant: &Tenant,
     log: &WebhookLog,
     retention_days: u32,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let partition = tenant.partition();
     let mut item = keyed_item(&partition, &log.id, log)?;
     item.insert(
@@ -48,24 +48,26 @@ pub async fn create(
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(pk)")
         .build()
-        .map_err(ApiError::internal)?;
-    let exists = ApiError::Conflict("log exists".into());
+        .map_err(StoreError::internal)?;
+    let exists = Rejection::Conflict("log exists".into());
     let result = Transaction::new()
         .write(TransactWriteItem::builder().put(put).build(), Some(exists))
         .write(
-            day_counter_write(&db.tables.webhook_logs, &partition, log.created_at, 1)?,
+            day_write(&db.tables.webhook_logs, &partition, log.created_at, 1)?,
             None,
         )
         .commit(db)
         .await;
     match result {
         Ok(()) => Ok(true),
-        Err(ApiError::Conflict(message)) if message == "log exists" => Ok(false),
+        Err(StoreError::Rejected(Rejection::Conflict(message))) if message == "log exists" => {
+            Ok(false)
+        }
         Err(other) => Err(other),
     }
 }
 
-pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<WebhookLog>, ApiError> {
+pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<WebhookLog>, StoreError> {
     if !id.starts_with(LOG_PREFIX) || id.len() > 64 {
         return Ok(None);
     }
@@ -73,25 +75,21 @@ pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<WebhookLog
 }
 
 /// Stores the outcome of an attempt, if no other attempt was recorded meanwhile
-/// (`false` then). A retry due beyond the queue's reach is parked on the due index.
+/// (`false` then). A retrying delivery stays on the due index until `due`, when the
+/// scheduler re-sends it unless an attempt was recorded before: so a retry whose queue
+/// message is lost is never stuck.
 pub async fn record(
     db: &Db,
     tenant: &Tenant,
     attempts_before: u32,
     log: &WebhookLog,
-    park: bool,
-) -> Result<bool, ApiError> {
-    let parking = if park {
-        "SET due_shard = :shard, due_at = :due"
-    } else {
-        "REMOVE due_shard, due_at SET"
-    };
+    due: Option<Timestamp>,
+) -> Result<bool, StoreError> {
     let fields = "#status = :status, response_code = :code, #response = :response, response_headers = :headers, \
                   duration_ms = :duration, attempts = :attempts, next_retry_at = :next, updated_at = :updated";
-    let expression = if park {
-        format!("{parking}, {fields}")
-    } else {
-        format!("{parking} {fields}")
+    let expression = match due {
+        Some(_) => format!("SET due_shard = :shard, due_at = :due, {fields}"),
+        None => format!("REMOVE due_shard, due_at SET {fields}"),
     };
     let mut request = db
         .client
@@ -112,15 +110,12 @@ pub async fn record(
         .expression_attribute_values(":next", to_value(&log.next_retry_at)?)
         .expression_attribute_values(":updated", to_value(&log.updated_at)?)
         .expression_attribute_values(":before", n(attempts_before));
-    if park {
-        let due = log
-            .next_retry_at
-            .ok_or_else(|| ApiError::internal("parking a log without next_retry_at"))?;
+    if let Some(due) = due {
         request = request
             .expression_attribute_values(":shard", s(due_shard(&log.id)))
             .expression_attribute_values(":due", s(due.to_string()));
     }
-    super::conditional(request.send().await)
+    super::conditional(request.sent().await)
 }
 
 /// Narrows a list of logs.
@@ -138,7 +133,7 @@ fn listing<'a>(
     tenant: &Tenant,
     filter: &LogFilter,
     retention_days: u32,
-) -> Result<Listing<'a>, ApiError> {
+) -> Result<Listing<'a>, StoreError> {
     let mut conditions = Filter::default();
     if let Some(endpoint_id) = &filter.endpoint_id {
         conditions = conditions.clause(
@@ -182,11 +177,11 @@ pub async fn list(
     filter: &LogFilter,
     page: PageRequest,
     retention_days: u32,
-) -> Result<Page<WebhookLog>, ApiError> {
+) -> Result<Page<WebhookLog>, StoreError> {
     let listing = listing(db, tenant, filter, retention_days)?;
     let counter = if listing.filter.is_empty() && filter.since.is_none() {
         let from = window_start(Timestamp::now(), retention_days);
-        Some(sum_day_counters(db, &db.tables.webhook_logs, &tenant.partition(), from).await?)
+        Some(read_days(db, &db.tables.webhook_logs, &tenant.partition(), from).await?)
     } else {
         None
     };
@@ -200,7 +195,7 @@ pub async fn all(
     filter: &LogFilter,
     retention_days: u32,
     limit: u32,
-) -> Result<Vec<WebhookLog>, ApiError> {
+) -> Result<Vec<WebhookLog>, StoreError> {
     let listing = listing(db, tenant, filter, retention_days)?;
     listing
         .page(
@@ -213,13 +208,21 @@ pub async fn all(
         .await
 }
 
-/// Parked retries of one shard due by `now`.
+/// A retry the scheduler found due, with the due instant it was found under.
+#[derive(Clone, Debug)]
+pub struct DueRetry {
+    pub message: RetryMessage,
+    pub due_at: String,
+}
+
+/// Retries of one shard due by `now`: parked ones whose time has come, and queued ones
+/// whose message never ran.
 pub async fn due(
     db: &Db,
     shard: u8,
     now: Timestamp,
     limit: i32,
-) -> Result<Vec<RetryMessage>, ApiError> {
+) -> Result<Vec<DueRetry>, StoreError> {
     let out = db
         .client
         .query()
@@ -229,46 +232,63 @@ pub async fn due(
         .expression_attribute_values(":shard", s(format!("d{shard}")))
         .expression_attribute_values(":now", s(now.to_string()))
         .limit(limit)
-        .send()
-        .await
-        .map_err(failed)?;
+        .sent()
+        .await?;
     Ok(out
         .items()
         .iter()
         .filter_map(|item| {
-            Some(RetryMessage {
-                tenant: item.get("pk")?.as_s().ok()?.clone(),
-                log_id: item.get("sk")?.as_s().ok()?.clone(),
+            Some(DueRetry {
+                message: RetryMessage {
+                    tenant: item.get("pk")?.as_s().ok()?.clone(),
+                    log_id: item.get("sk")?.as_s().ok()?.clone(),
+                },
+                due_at: item.get("due_at")?.as_s().ok()?.clone(),
             })
         })
         .collect())
 }
 
-/// Takes a parked retry off the due index; `false` if another scheduler run already did.
-pub async fn unpark(db: &Db, tenant: &Tenant, log_id: &str) -> Result<bool, ApiError> {
+/// Leases a due retry to this scheduler run until `until`: `false` if another run took
+/// it, or an attempt was recorded meanwhile. If the re-send fails, the lease runs out
+/// and a later run takes it again.
+pub async fn lease(
+    db: &Db,
+    tenant: &Tenant,
+    retry: &DueRetry,
+    until: Timestamp,
+) -> Result<bool, StoreError> {
     let result = db
         .client
         .update_item()
         .table_name(&db.tables.webhook_logs)
         .key("pk", s(tenant.partition()))
-        .key("sk", s(log_id))
-        .update_expression("REMOVE due_shard, due_at")
-        .condition_expression("attribute_exists(due_shard)")
-        .send()
+        .key("sk", s(&retry.message.log_id))
+        .update_expression("SET due_at = :until")
+        .condition_expression("due_at = :seen")
+        .expression_attribute_values(":until", s(until.to_string()))
+        .expression_attribute_values(":seen", s(&retry.due_at))
+        .sent()
         .await;
     super::conditional(result)
 }
 
-/// Puts a failed delivery back in line (for `/recover` and manual retries): status
-/// retrying, one more attempt allowed beyond what it had.
-pub async fn requeue(db: &Db, tenant: &Tenant, log: &WebhookLog) -> Result<bool, ApiError> {
+/// Puts a failed delivery back in line (for `/recover`): status retrying, one more
+/// attempt allowed beyond what it had, and on the due index by `sweep_at` in case its
+/// queue message is lost.
+pub async fn requeue(
+    db: &Db,
+    tenant: &Tenant,
+    log: &WebhookLog,
+    sweep_at: Timestamp,
+) -> Result<bool, StoreError> {
     let result = db
         .client
         .update_item()
         .table_name(&db.tables.webhook_logs)
         .key("pk", s(tenant.partition()))
         .key("sk", s(&log.id))
-        .update_expression("SET #status = :retrying, retry_limit = :limit, next_retry_at = :now, updated_at = :now")
+        .update_expression("SET #status = :retrying, retry_limit = :limit, next_retry_at = :now, updated_at = :now, due_shard = :shard, due_at = :sweep")
         .condition_expression("#status = :failed AND attempts = :attempts")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":retrying", to_value(&LogStatus::Retrying)?)
@@ -276,7 +296,9 @@ pub async fn requeue(db: &Db, tenant: &Tenant, log: &WebhookLog) -> Result<bool,
         .expression_attribute_values(":limit", n(log.attempts.max(log.retry_limit)))
         .expression_attribute_values(":now", to_value(&Timestamp::now())?)
         .expression_attribute_values(":attempts", n(log.attempts))
-        .send()
+        .expression_attribute_values(":shard", s(due_shard(&log.id)))
+        .expression_attribute_values(":sweep", s(sweep_at.to_string()))
+        .sent()
         .await;
     super::conditional(result)
 }

@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod api_keys;
+mod counters;
 pub mod endpoints;
+pub mod error;
 pub mod event_types;
 pub mod events;
 pub mod logs;
@@ -13,15 +15,13 @@ pub mod request_nonces;
 pub mod resources;
 mod transaction;
 
-use crate::{ApiError, config::Tables};
-use aws_sdk_dynamodb::{
-    Client,
-    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
-    types::AttributeValue,
-};
+use crate::config::Tables;
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use error::Sent;
 use serde::{Serialize, de::DeserializeOwned};
 use std::collections::HashMap;
 
+pub use error::{Rejection, StoreError};
 pub(crate) use transaction::Transaction;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -51,41 +51,32 @@ pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-pub(crate) fn to_item<T: Serialize>(value: &T) -> Result<Item, ApiError> {
-    serde_dynamo::to_item(value).map_err(ApiError::internal)
+pub(crate) fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(StoreError::internal)
 }
 
 /// `value` as an item with the table's key attributes added.
-pub(crate) fn keyed_item<T: Serialize>(pk: &str, sk: &str, value: &T) -> Result<Item, ApiError> {
+pub(crate) fn keyed_item<T: Serialize>(pk: &str, sk: &str, value: &T) -> Result<Item, StoreError> {
     let mut item = to_item(value)?;
     item.insert("pk".into(), s(pk));
     item.insert("sk".into(), s(sk));
     Ok(item)
 }
 
-pub(crate) fn to_value<T: Serialize>(value: &T) -> Result<AttributeValue, ApiError> {
-    serde_dynamo::to_attribute_value(value).map_err(ApiError::internal)
+pub(crate) fn to_value<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(StoreError::internal)
 }
 
-pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
-    serde_dynamo::from_item(item).map_err(ApiError::internal)
-}
-
-/// Whether an SDK error is a failed condition.
-pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
-    error.code() == Some("ConditionalCheckFailedException")
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(StoreError::internal)
 }
 
 /// The outcome of a conditional write: `Ok(false)` when its condition failed.
-pub(crate) fn conditional<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, ApiError>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
+pub(crate) fn conditional<O>(result: Result<O, StoreError>) -> Result<bool, StoreError> {
     match result {
         Ok(_) => Ok(true),
-        Err(e) if is_condition_failure(&e) => Ok(false),
-        Err(e) => Err(failed(e)),
+        Err(StoreError::ConditionFailed { .. }) => Ok(false),
+        Err(other) => Err(other),
     }
 }
 
@@ -95,7 +86,7 @@ pub(crate) async fn get_keyed<T: DeserializeOwned>(
     table: &str,
     pk: &str,
     sk: &str,
-) -> Result<Option<T>, ApiError> {
+) -> Result<Option<T>, StoreError> {
     get_item(db, table, pk, sk)
         .await?
         .map(from_item)
@@ -108,7 +99,7 @@ pub(crate) async fn get_item(
     table: &str,
     pk: &str,
     sk: &str,
-) -> Result<Option<Item>, ApiError> {
+) -> Result<Option<Item>, StoreError> {
     let out = db
         .client
         .get_item()
@@ -116,27 +107,7 @@ pub(crate) async fn get_item(
         .key("pk", s(pk))
         .key("sk", s(sk))
         .consistent_read(true)
-        .send()
-        .await
-        .map_err(failed)?;
+        .sent()
+        .await?;
     Ok(out.item)
-}
-
-/// An SDK error as the client should see it: throttling is a 503, the rest a 500.
-pub(crate) fn failed<E, R>(error: SdkError<E, R>) -> ApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    match error.code() {
-        Some(
-            "ProvisionedThroughputExceededException"
-            | "ThrottlingException"
-            | "RequestLimitExceeded",
-        ) => {
-            tracing::warn!(error = %DisplayErrorContext(&error), "DynamoDB throttled");
-            ApiError::Unavailable
-        }
-        _ => ApiError::internal(DisplayErrorContext(&error)),
-    }
 }

@@ -3,10 +3,10 @@
 //! stored hashed, like API keys: the table alone does not open anyone's payment page.
 
 use super::{
-    Db, get_keyed,
+    Db, Rejection, StoreError, get_keyed,
     resources::{Change, Stored, get},
 };
-use crate::{ApiError, Tenant, commerce::Order};
+use crate::{Tenant, commerce::Order};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
@@ -40,7 +40,7 @@ impl Change<'_> {
         tenant: &Tenant,
         token: &str,
         order: &Order,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, StoreError> {
         let item = super::keyed_item(
             &token_key(token),
             TOKEN_SORT_KEY,
@@ -54,10 +54,10 @@ impl Change<'_> {
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(ApiError::internal)?;
+            .map_err(StoreError::internal)?;
         Ok(self.write(
             TransactWriteItem::builder().put(put).build(),
-            Some(ApiError::Conflict("Payment token already exists".into())),
+            Some(Rejection::Conflict("Payment token already exists".into())),
         ))
     }
 }
@@ -66,7 +66,7 @@ impl Change<'_> {
 pub async fn by_payment_token(
     db: &Db,
     token: &str,
-) -> Result<Option<(Tenant, Stored<Order>)>, ApiError> {
+) -> Result<Option<(Tenant, Stored<Order>)>, StoreError> {
     if token.len() != 43
         || !token
             .bytes()
@@ -80,7 +80,7 @@ pub async fn by_payment_token(
         return Ok(None);
     };
     let Some(tenant) = Tenant::from_partition(&found.tenant) else {
-        return Err(ApiError::internal("bad tenant on a payment token"));
+        return Err(StoreError::internal("bad tenant on a payment token"));
     };
     Ok(get::<Order>(db, &tenant, &found.order_id)
         .await?

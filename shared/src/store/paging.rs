@@ -1,11 +1,8 @@
 //! Page-numbered listing over a partition. DynamoDB has no OFFSET: earlier pages are
 //! skipped with COUNT queries (no items transferred), then one page is read.
 
-use super::{Db, Item, failed, from_item, n, s};
-use crate::{
-    ApiError,
-    pagination::{Page, PageRequest},
-};
+use super::{Db, Item, StoreError, error::Sent, from_item, s};
+use crate::pagination::{Page, PageRequest};
 use aws_sdk_dynamodb::{operation::query::builders::QueryFluentBuilder, types::Select};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -89,16 +86,11 @@ impl Listing<'_> {
     }
 
     /// Every matching item (for sets bounded by a quota).
-    pub(crate) async fn all_items(&self, db: &Db) -> Result<Vec<Item>, ApiError> {
+    pub(crate) async fn all_items(&self, db: &Db) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self
-                .query(db)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(failed)?;
+            let out = self.query(db).set_exclusive_start_key(start).sent().await?;
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -108,7 +100,7 @@ impl Listing<'_> {
     }
 
     /// The exact number of matching items (reads the partition; use a counter when unfiltered).
-    pub(crate) async fn count(&self, db: &Db) -> Result<u64, ApiError> {
+    pub(crate) async fn count(&self, db: &Db) -> Result<u64, StoreError> {
         let mut total = 0u64;
         let mut start = None;
         loop {
@@ -116,9 +108,8 @@ impl Listing<'_> {
                 .query(db)
                 .select(Select::Count)
                 .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(failed)?;
+                .sent()
+                .await?;
             total += out.count().max(0) as u64;
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -132,7 +123,7 @@ impl Listing<'_> {
         &self,
         db: &Db,
         request: PageRequest,
-    ) -> Result<Vec<T>, ApiError> {
+    ) -> Result<Vec<T>, StoreError> {
         let mut start = None;
         let mut to_skip = request.offset();
         while to_skip > 0 {
@@ -142,9 +133,8 @@ impl Listing<'_> {
                 .select(Select::Count)
                 .limit(to_skip.min(1_000) as i32)
                 .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(failed)?;
+                .sent()
+                .await?;
             to_skip -= (out.count().max(0) as u64).min(to_skip);
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -158,9 +148,8 @@ impl Listing<'_> {
                 .query(db)
                 .limit((wanted - items.len()) as i32)
                 .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(failed)?;
+                .sent()
+                .await?;
             for item in out.items.unwrap_or_default() {
                 items.push(from_item(item)?);
             }
@@ -177,7 +166,7 @@ impl Listing<'_> {
         db: &Db,
         request: PageRequest,
         counter: Option<u64>,
-    ) -> Result<Page<T>, ApiError> {
+    ) -> Result<Page<T>, StoreError> {
         let total = match counter {
             Some(total) if self.filter.is_empty() => total,
             _ => self.count(db).await?,
@@ -193,56 +182,6 @@ impl Listing<'_> {
             request,
         })
     }
-}
-
-/// Attribute values of a counter item.
-pub(crate) const COUNTER_SORT_KEY: &str = "#count";
-
-/// The count kept on a partition's counter item (0 when there is none yet).
-pub(crate) async fn read_counter(db: &Db, table: &str, partition: &str) -> Result<u64, ApiError> {
-    let out = db
-        .client
-        .get_item()
-        .table_name(table)
-        .key("pk", s(partition))
-        .key("sk", s(COUNTER_SORT_KEY))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(failed)?;
-    Ok(out
-        .item
-        .and_then(|item| {
-            item.get("count")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0))
-}
-
-/// A write that moves a partition's counter by `delta`, refusing to pass `max`.
-pub(crate) fn counter_write(
-    table: &str,
-    partition: &str,
-    delta: i64,
-    max: Option<u64>,
-) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, ApiError> {
-    let mut update = aws_sdk_dynamodb::types::Update::builder()
-        .table_name(table)
-        .key("pk", s(partition))
-        .key("sk", s(COUNTER_SORT_KEY))
-        .update_expression("SET #c = if_not_exists(#c, :zero) + :delta")
-        .expression_attribute_names("#c", "count")
-        .expression_attribute_values(":zero", n(0))
-        .expression_attribute_values(":delta", n(delta));
-    if let Some(max) = max {
-        update = update
-            .condition_expression("attribute_not_exists(#c) OR #c < :max")
-            .expression_attribute_values(":max", n(max));
-    }
-    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-        .update(update.build().map_err(ApiError::internal)?)
-        .build())
 }
 
 /// The first instant of the retention window: the start of the UTC day `days - 1`
@@ -270,66 +209,6 @@ pub(crate) fn first_id_at(prefix: &str, from: crate::Timestamp) -> String {
 /// The UTC day of `at`, `YYYY-MM-DD`: what per-day counters are keyed by.
 pub(crate) fn day_of(at: crate::Timestamp) -> String {
     at.to_string()[..10].to_string()
-}
-
-/// A write that counts `count` more items created on `at`'s day.
-pub(crate) fn day_counter_write(
-    table: &str,
-    partition: &str,
-    at: crate::Timestamp,
-    count: u64,
-) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, ApiError> {
-    let update = aws_sdk_dynamodb::types::Update::builder()
-        .table_name(table)
-        .key("pk", s(partition))
-        .key("sk", s(format!("{COUNTER_SORT_KEY}#{}", day_of(at))))
-        .update_expression("ADD #c :count")
-        .expression_attribute_names("#c", "count")
-        .expression_attribute_values(":count", n(count))
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-        .update(update)
-        .build())
-}
-
-/// Items counted on the days from `from` on (every shard): the exact size of an unfiltered list.
-pub(crate) async fn sum_day_counters(
-    db: &Db,
-    table: &str,
-    partition: &str,
-    from: crate::Timestamp,
-) -> Result<u64, ApiError> {
-    let mut total = 0;
-    let mut start = None;
-    loop {
-        let out = db
-            .client
-            .query()
-            .table_name(table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(partition))
-            .expression_attribute_values(":from", s(format!("{COUNTER_SORT_KEY}#{}", day_of(from))))
-            .expression_attribute_values(":to", s(format!("{COUNTER_SORT_KEY}#~")))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(failed)?;
-        total += out
-            .items()
-            .iter()
-            .filter_map(|item| {
-                item.get("count")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-            })
-            .sum::<u64>();
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(total);
-        }
-    }
 }
 
 #[cfg(test)]

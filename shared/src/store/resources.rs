@@ -7,12 +7,14 @@
 //! requires, and the events they cause, committed in one transaction (the outbox).
 
 use super::{
-    Db, Item, Transaction, events, from_item, keyed_item, n,
-    paging::{Filter, Listing, counter_write, read_counter},
+    Db, Item, Rejection, StoreError, Transaction,
+    counters::{Quota, read_total, total_write},
+    events, from_item, keyed_item, n,
+    paging::{Filter, Listing},
     s,
 };
 use crate::{
-    ApiError, Services, Tenant,
+    Services, Tenant,
     auth::Group,
     commerce::{Blacklist, BlacklistRule, Category, Feedback, Order, Product, Query},
     config::Tables,
@@ -32,17 +34,24 @@ pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
     const PREFIX: &'static str;
     /// The scope group that reads and writes it.
     const GROUP: Group;
+    /// Whether a quota limits how many a tenant has (its total is then one item, which
+    /// the quota's condition reads).
+    const LIMITED: bool;
     fn table(tables: &Tables) -> &str;
     fn id(&self) -> &str;
 }
 
 macro_rules! resource {
     ($type:ty, $name:literal, $kind:literal, $table:ident, $group:ident) => {
+        resource!($type, $name, $kind, $table, $group, false);
+    };
+    ($type:ty, $name:literal, $kind:literal, $table:ident, $group:ident, $limited:literal) => {
         impl Resource for $type {
             const NAME: &'static str = $name;
             const KIND: &'static str = $kind;
             const PREFIX: &'static str = concat!($kind, "_");
             const GROUP: Group = Group::$group;
+            const LIMITED: bool = $limited;
             fn table(tables: &Tables) -> &str {
                 &tables.$table
             }
@@ -56,13 +65,14 @@ macro_rules! resource {
 resource!(Product, "Product", "prd", products, Products);
 resource!(Category, "Category", "cat", categories, Categories);
 resource!(Order, "Order", "ord", orders, Orders);
-resource!(Blacklist, "Blacklist", "bl", blacklists, Blacklists);
+resource!(Blacklist, "Blacklist", "bl", blacklists, Blacklists, true);
 resource!(
     BlacklistRule,
     "Blacklist rule",
     "rule",
     blacklist_rules,
-    BlacklistRules
+    BlacklistRules,
+    true
 );
 resource!(Feedback, "Feedback", "fb", feedback, Feedback);
 resource!(Query, "Query", "qry", queries, Queries);
@@ -74,7 +84,7 @@ pub struct Stored<R> {
     pub revision: u64,
 }
 
-fn stored<R: Resource>(mut item: Item) -> Result<Stored<R>, ApiError> {
+fn stored<R: Resource>(mut item: Item) -> Result<Stored<R>, StoreError> {
     let revision = item
         .remove("revision")
         .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
@@ -90,7 +100,7 @@ pub async fn get<R: Resource>(
     db: &Db,
     tenant: &Tenant,
     id: &str,
-) -> Result<Option<Stored<R>>, ApiError> {
+) -> Result<Option<Stored<R>>, StoreError> {
     if !crate::ids::looks_like(R::KIND, id) {
         return Ok(None);
     }
@@ -101,10 +111,14 @@ pub async fn get<R: Resource>(
 }
 
 /// Like [`get`], with a 404 naming the resource when it does not exist.
-pub async fn find<R: Resource>(db: &Db, tenant: &Tenant, id: &str) -> Result<Stored<R>, ApiError> {
+pub async fn find<R: Resource>(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<Stored<R>, StoreError> {
     get(db, tenant, id)
         .await?
-        .ok_or(ApiError::NotFound(R::NAME))
+        .ok_or(StoreError::Rejected(Rejection::NotFound(R::NAME)))
 }
 
 /// The ids among `ids` that the tenant has no resource for.
@@ -112,7 +126,7 @@ pub async fn missing<R: Resource>(
     db: &Db,
     tenant: &Tenant,
     ids: &[String],
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<String>, StoreError> {
     let found =
         futures::future::try_join_all(ids.iter().map(|id| get::<R>(db, tenant, id))).await?;
     Ok(ids
@@ -142,9 +156,9 @@ pub async fn list<R: Resource>(
     tenant: &Tenant,
     filter: Filter,
     page: PageRequest,
-) -> Result<Page<R>, ApiError> {
+) -> Result<Page<R>, StoreError> {
     let counter = if filter.is_empty() {
-        Some(read_counter(db, R::table(&db.tables), &tenant.partition()).await?)
+        Some(read_total(db, R::table(&db.tables), &tenant.partition()).await?)
     } else {
         None
     };
@@ -158,7 +172,7 @@ pub async fn all_matching<R: Resource>(
     db: &Db,
     tenant: &Tenant,
     filter: Filter,
-) -> Result<Vec<Stored<R>>, ApiError> {
+) -> Result<Vec<Stored<R>>, StoreError> {
     listing::<R>(db, tenant, filter)
         .all_items(db)
         .await?
@@ -168,7 +182,7 @@ pub async fn all_matching<R: Resource>(
 }
 
 /// Every resource of the tenant (for small sets: rules and blacklists when screening).
-pub async fn all<R: Resource>(db: &Db, tenant: &Tenant) -> Result<Vec<R>, ApiError> {
+pub async fn all<R: Resource>(db: &Db, tenant: &Tenant) -> Result<Vec<R>, StoreError> {
     Ok(all_matching::<R>(db, tenant, Filter::default())
         .await?
         .into_iter()
@@ -210,6 +224,15 @@ impl ListFilter {
     }
 }
 
+/// How a write of `R` counts: against its quota (`max` on creates) if it has one.
+fn quota<R: Resource>(max: Option<u64>) -> Quota {
+    if R::LIMITED || max.is_some() {
+        Quota::Limited(max)
+    } else {
+        Quota::None
+    }
+}
+
 /// A change to the tenant's data and the events it causes, all committed or none.
 #[must_use = "a change does nothing until committed"]
 pub struct Change<'a> {
@@ -219,8 +242,8 @@ pub struct Change<'a> {
     events: Vec<Event>,
 }
 
-fn changed_concurrently(name: &str) -> ApiError {
-    ApiError::ConcurrentChange(format!(
+fn changed_concurrently(name: &str) -> Rejection {
+    Rejection::Changed(format!(
         "The {} was changed by another request at the same time; retry",
         name.to_lowercase()
     ))
@@ -236,15 +259,15 @@ impl<'a> Change<'a> {
         }
     }
 
-    fn versioned<R: Resource>(&self, value: &R, revision: u64) -> Result<Item, ApiError> {
+    fn versioned<R: Resource>(&self, value: &R, revision: u64) -> Result<Item, StoreError> {
         let mut item = keyed_item(&self.tenant.partition(), value.id(), value)?;
         item.insert("revision".into(), n(revision));
         Ok(item)
     }
 
     /// Creates `value`; with `max`, refuses to pass that many of its kind per tenant.
-    pub fn create<R: Resource>(self, value: &R, max: Option<u64>) -> Result<Self, ApiError> {
-        let duplicate = ApiError::Conflict(format!("{} id already exists", R::NAME));
+    pub fn create<R: Resource>(self, value: &R, max: Option<u64>) -> Result<Self, StoreError> {
+        let duplicate = Rejection::Conflict(format!("{} id already exists", R::NAME));
         self.create_unique(value, max, duplicate)
     }
 
@@ -254,17 +277,17 @@ impl<'a> Change<'a> {
         mut self,
         value: &R,
         max: Option<u64>,
-        duplicate: ApiError,
-    ) -> Result<Self, ApiError> {
+        duplicate: Rejection,
+    ) -> Result<Self, StoreError> {
         let table = R::table(&self.db.tables);
         let put = Put::builder()
             .table_name(table)
             .set_item(Some(self.versioned(value, 0)?))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(ApiError::internal)?;
+            .map_err(StoreError::internal)?;
         let limit = max.map(|max| {
-            ApiError::invalid(format!(
+            Rejection::Invalid(format!(
                 "{} limit reached (maximum is {max} per account and mode)",
                 R::NAME
             ))
@@ -276,21 +299,25 @@ impl<'a> Change<'a> {
                 Some(duplicate),
             )
             .write(
-                counter_write(table, &self.tenant.partition(), 1, max)?,
+                total_write(table, &self.tenant.partition(), 1, quota::<R>(max))?,
                 limit,
             );
         Ok(self)
     }
 
     /// Replaces `before` with `after`, if `before` is still the stored version.
-    pub fn update<R: Resource>(mut self, before: &Stored<R>, after: &R) -> Result<Self, ApiError> {
+    pub fn update<R: Resource>(
+        mut self,
+        before: &Stored<R>,
+        after: &R,
+    ) -> Result<Self, StoreError> {
         let put = Put::builder()
             .table_name(R::table(&self.db.tables))
             .set_item(Some(self.versioned(after, before.revision + 1)?))
             .condition_expression("revision = :rev")
             .expression_attribute_values(":rev", n(before.revision))
             .build()
-            .map_err(ApiError::internal)?;
+            .map_err(StoreError::internal)?;
         self.transaction = self.transaction.write(
             TransactWriteItem::builder().put(put).build(),
             Some(changed_concurrently(R::NAME)),
@@ -299,7 +326,7 @@ impl<'a> Change<'a> {
     }
 
     /// Deletes `before`, if it is still the stored version.
-    pub fn delete<R: Resource>(mut self, before: &Stored<R>) -> Result<Self, ApiError> {
+    pub fn delete<R: Resource>(mut self, before: &Stored<R>) -> Result<Self, StoreError> {
         let table = R::table(&self.db.tables);
         let delete = Delete::builder()
             .table_name(table)
@@ -308,7 +335,7 @@ impl<'a> Change<'a> {
             .condition_expression("revision = :rev")
             .expression_attribute_values(":rev", n(before.revision))
             .build()
-            .map_err(ApiError::internal)?;
+            .map_err(StoreError::internal)?;
         self.transaction = self
             .transaction
             .write(
@@ -316,24 +343,24 @@ impl<'a> Change<'a> {
                 Some(changed_concurrently(R::NAME)),
             )
             .write(
-                counter_write(table, &self.tenant.partition(), -1, None)?,
+                total_write(table, &self.tenant.partition(), -1, quota::<R>(None))?,
                 None,
             );
         Ok(self)
     }
 
     /// Requires the resource `id` to exist when the change commits (a reference).
-    pub fn require<R: Resource>(mut self, id: &str) -> Result<Self, ApiError> {
+    pub fn require<R: Resource>(mut self, id: &str) -> Result<Self, StoreError> {
         let check = ConditionCheck::builder()
             .table_name(R::table(&self.db.tables))
             .key("pk", s(self.tenant.partition()))
             .key("sk", s(id))
             .condition_expression("attribute_exists(pk)")
             .build()
-            .map_err(ApiError::internal)?;
+            .map_err(StoreError::internal)?;
         self.transaction = self.transaction.write(
             TransactWriteItem::builder().condition_check(check).build(),
-            Some(ApiError::invalid(format!(
+            Some(Rejection::Invalid(format!(
                 "{} {id:?} does not exist (it was deleted meanwhile)",
                 R::NAME
             ))),
@@ -345,7 +372,7 @@ impl<'a> Change<'a> {
     pub(crate) fn write(
         mut self,
         write: TransactWriteItem,
-        on_condition_failed: Option<ApiError>,
+        on_condition_failed: Option<Rejection>,
     ) -> Self {
         self.transaction = self.transaction.write(write, on_condition_failed);
         self
@@ -359,7 +386,7 @@ impl<'a> Change<'a> {
 
     /// Commits the change and its events, then hands the events to the dispatcher.
     /// Returns the committed events.
-    pub async fn commit(self, state: &Services) -> Result<Vec<Event>, ApiError> {
+    pub async fn commit(self, state: &Services) -> Result<Vec<Event>, StoreError> {
         let Change {
             db,
             tenant,
@@ -384,17 +411,17 @@ impl<'a> Change<'a> {
 
 /// Retries `attempt` while another request changed what it read (a few times, reading
 /// again each time). Other conflicts, such as too little stock, are final.
-pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, crate::ApiError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ApiError>>,
+    Fut: std::future::Future<Output = Result<T, crate::ApiError>>,
 {
     const ATTEMPTS: u32 = 8;
     let mut tries = 0;
     loop {
         tries += 1;
         match attempt().await {
-            Err(ApiError::ConcurrentChange(_)) if tries < ATTEMPTS => {
+            Err(crate::ApiError::ConcurrentChange(_)) if tries < ATTEMPTS => {
                 let jitter = rand::random_range(0..=(5u64 << tries.min(5)));
                 tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
             }

@@ -1,18 +1,21 @@
-//! Atomic multi-item writes. Each write may carry the error a client sees when its
-//! condition fails, so uniqueness, quotas and optimistic locking read as domain errors.
-//! This is also where an event joins the change that caused it (the outbox).
+//! Atomic multi-item writes. Each write may carry the [`Rejection`] a client sees when
+//! its condition fails, so uniqueness, quotas and optimistic locking read as domain
+//! errors. A transaction cancelled only by what passes (a conflict with another one in
+//! flight, throttling) is sent again. This is also where an event joins the change that
+//! caused it (the outbox).
 
-use super::{Db, failed};
-use crate::ApiError;
+use super::{
+    Db,
+    error::{RETRIES, RETRYABLE_REASONS, Rejection, StoreError, backoff},
+};
 use aws_sdk_dynamodb::{
-    error::ProvideErrorMetadata, operation::transact_write_items::TransactWriteItemsError,
-    types::TransactWriteItem,
+    operation::transact_write_items::TransactWriteItemsError, types::TransactWriteItem,
 };
 
 #[derive(Default)]
 pub(crate) struct Transaction {
     writes: Vec<TransactWriteItem>,
-    on_condition_failed: Vec<Option<ApiError>>,
+    on_condition_failed: Vec<Option<Rejection>>,
 }
 
 impl Transaction {
@@ -24,55 +27,73 @@ impl Transaction {
     pub(crate) fn write(
         mut self,
         write: TransactWriteItem,
-        on_condition_failed: Option<ApiError>,
+        on_condition_failed: Option<Rejection>,
     ) -> Self {
         self.writes.push(write);
         self.on_condition_failed.push(on_condition_failed);
         self
     }
 
-    pub(crate) async fn commit(mut self, db: &Db) -> Result<(), ApiError> {
-        let result = db
+    pub(crate) async fn commit(mut self, db: &Db) -> Result<(), StoreError> {
+        let request = db
             .client
             .transact_write_items()
-            .set_transact_items(Some(std::mem::take(&mut self.writes)))
-            .send()
-            .await;
-        let Err(error) = result else { return Ok(()) };
-        let reasons = error
-            .as_service_error()
-            .and_then(|e| match e {
-                TransactWriteItemsError::TransactionCanceledException(canceled) => {
-                    Some(canceled.cancellation_reasons().to_vec())
-                }
-                _ => None,
-            })
-            .unwrap_or_default();
-        for (index, reason) in reasons.iter().enumerate() {
-            match reason.code() {
-                Some("ConditionalCheckFailed") => {
-                    return Err(self
+            .set_transact_items(Some(std::mem::take(&mut self.writes)));
+        let mut retry = 0;
+        loop {
+            let Err(error) = request.clone().send().await else {
+                return Ok(());
+            };
+            let reasons: Vec<Option<String>> = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if let Some(index) = reasons
+                .iter()
+                .position(|code| code.as_deref() == Some("ConditionalCheckFailed"))
+            {
+                return Err(
+                    match self
                         .on_condition_failed
                         .get_mut(index)
                         .and_then(Option::take)
-                        .unwrap_or_else(|| {
-                            ApiError::internal(format!(
-                                "unexpected condition failure on write {index}"
-                            ))
-                        }));
-                }
-                Some("TransactionConflict") => {
-                    return Err(ApiError::ConcurrentChange(
-                        "The resource was changed by another request at the same time; retry"
-                            .into(),
-                    ));
-                }
-                _ => {}
+                    {
+                        Some(rejection) => StoreError::Rejected(rejection),
+                        None => StoreError::internal(format!(
+                            "unexpected condition failure on write {index}"
+                        )),
+                    },
+                );
             }
+            let error = if reasons.is_empty() {
+                StoreError::from_sdk("TransactWriteItems", error)
+            } else if reasons
+                .iter()
+                .flatten()
+                .any(|code| RETRYABLE_REASONS.contains(&code.as_str()))
+            {
+                StoreError::Transient {
+                    operation: "TransactWriteItems",
+                    code: Some("TransactionCanceledException".into()),
+                    cause: format!("cancelled: {reasons:?}"),
+                }
+            } else {
+                StoreError::Failed {
+                    operation: "TransactWriteItems",
+                    code: Some("TransactionCanceledException".into()),
+                    cause: format!("cancelled: {reasons:?}"),
+                }
+            };
+            if !error.is_retryable() || retry >= RETRIES {
+                return Err(error);
+            }
+            retry += 1;
+            tracing::debug!(%error, retry, "retrying a transaction");
+            tokio::time::sleep(backoff(retry)).await;
         }
-        if error.code() == Some("TransactionCanceledException") && reasons.is_empty() {
-            tracing::warn!("transaction canceled without reasons");
-        }
-        Err(failed(error))
     }
 }

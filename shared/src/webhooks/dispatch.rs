@@ -152,7 +152,7 @@ pub async fn dispatch_event(state: &Services, message: &DispatchMessage) -> ApiR
         });
     let results = futures::future::join_all(deliveries).await;
     results.into_iter().collect::<ApiResult<Vec<()>>>()?;
-    events::mark_dispatched(&state.db, &tenant, &event.id, message.replay).await
+    Ok(events::mark_dispatched(&state.db, &tenant, &event.id, message.replay).await?)
 }
 
 /// Handles one message of the deliveries queue: the next attempt of a delivery.
@@ -207,7 +207,7 @@ async fn give_up(
     log.response = Some(reason.to_string());
     log.next_retry_at = None;
     log.updated_at = Timestamp::now();
-    logs::record(&state.db, tenant, before, &log, false).await?;
+    logs::record(&state.db, tenant, before, &log, None).await?;
     Ok(log)
 }
 
@@ -270,7 +270,30 @@ pub async fn attempt(
         .next_retry_at
         .map(|at| Duration::from_millis((at.as_millis() - now.as_millis()).max(0) as u64));
     let park = delay.is_some_and(|d| d > state.config.delivery.max_queue_delay);
-    if !logs::record(&state.db, tenant, before, &log, park).await? {
+    // Parked retries wait for the scheduler; queued ones are swept if their message is lost.
+    let due = log.next_retry_at.map(|at| {
+        if park {
+            at
+        } else {
+            at.plus(state.config.delivery.retry_sweep_grace)
+        }
+    });
+    let recorded = match logs::record(&state.db, tenant, before, &log, due).await {
+        Ok(recorded) => recorded,
+        Err(error) if !error.is_retryable() => {
+            // What the receiver answered cannot be stored (e.g. past the item size limit):
+            // the delivery ends failed rather than being redelivered until it expires.
+            tracing::warn!(log = %log.id, %error, "the attempt could not be recorded; ending the delivery as failed");
+            log.status = LogStatus::Failed;
+            log.response = Some("The receiver's response could not be recorded".into());
+            log.response_headers.clear();
+            log.next_retry_at = None;
+            logs::record(&state.db, tenant, before, &log, None).await?;
+            return Ok(log);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if !recorded {
         return Ok(log); // another worker recorded this attempt first
     }
     if let (Some(delay), false) = (delay, park) {

@@ -15,6 +15,11 @@ use url::{Host, Url};
 
 /// Response bodies are kept up to this size.
 pub const MAX_RESPONSE_BYTES: usize = 8 * 1024;
+/// Response headers kept on a log, at most this many ...
+pub const MAX_RESPONSE_HEADERS: usize = 64;
+/// ... and this many bytes of names and values: a receiver cannot push a log past
+/// DynamoDB's 400 KB item limit.
+pub const MAX_RESPONSE_HEADER_BYTES: usize = 8 * 1024;
 
 /// What one HTTP attempt produced.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -117,16 +122,7 @@ impl Outbound {
             Err(error) => return Attempt::failure(describe(&error), started),
         };
         let status = response.status().as_u16();
-        let headers: BTreeMap<String, String> = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = kept_headers(response.headers());
         let retry_after = matches!(status, 429 | 503)
             .then(|| {
                 headers
@@ -154,6 +150,28 @@ impl Outbound {
     }
 }
 
+/// The response headers a log keeps: the first [`MAX_RESPONSE_HEADERS`], as long as
+/// they fit in [`MAX_RESPONSE_HEADER_BYTES`] (a value that does not fit is cut).
+fn kept_headers(headers: &reqwest::header::HeaderMap) -> BTreeMap<String, String> {
+    let mut kept = BTreeMap::new();
+    let mut room = MAX_RESPONSE_HEADER_BYTES;
+    for (name, value) in headers.iter().take(MAX_RESPONSE_HEADERS) {
+        let name = name.as_str();
+        if name.len() >= room {
+            break;
+        }
+        room -= name.len();
+        let value = String::from_utf8_lossy(value.as_bytes());
+        let mut cut = value.len().min(room);
+        while !value.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        room -= cut;
+        kept.insert(name.to_string(), value[..cut].to_string());
+    }
+    kept
+}
+
 fn literal_ip(url: &Url) -> Option<IpAddr> {
     match url.host()? {
         Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
@@ -178,4 +196,32 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_headers_are_capped_in_count_and_bytes() {
+        let mut many = reqwest::header::HeaderMap::new();
+        for n in 0..200 {
+            many.insert(
+                reqwest::header::HeaderName::from_bytes(format!("x-h{n}").as_bytes()).unwrap(),
+                "v".parse().unwrap(),
+            );
+        }
+        assert_eq!(kept_headers(&many).len(), MAX_RESPONSE_HEADERS);
+        let mut huge = reqwest::header::HeaderMap::new();
+        for n in 0..5 {
+            huge.insert(
+                reqwest::header::HeaderName::from_bytes(format!("x-big{n}").as_bytes()).unwrap(),
+                reqwest::header::HeaderValue::from_bytes("é".repeat(3_000).as_bytes()).unwrap(),
+            );
+        }
+        let kept = kept_headers(&huge);
+        let bytes: usize = kept.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(bytes <= MAX_RESPONSE_HEADER_BYTES, "{bytes}");
+        assert!(!kept.is_empty());
+    }
 }

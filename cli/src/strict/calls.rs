@@ -1,0 +1,322 @@
+//! What an AWS call asks for, read from its JSON request: the IAM actions it needs on
+//! which resources (a transaction's items each by their own action, a query on an index
+//! by the index's ARN), and the items it writes (for the conflict model).
+
+use super::iam::{kms_arn, queue_arn, table_arn};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// DynamoDB's limits that the emulator does not enforce on its own.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    DynamoDb,
+    Sqs,
+    Kms,
+}
+
+impl Service {
+    /// The service of an `X-Amz-Target` prefix.
+    pub fn of_target(prefix: &str) -> Option<Self> {
+        match prefix {
+            "DynamoDB_20120810" => Some(Service::DynamoDb),
+            "AmazonSQS" => Some(Service::Sqs),
+            "TrentService" => Some(Service::Kms),
+            _ => None,
+        }
+    }
+}
+
+/// One item of one table, as DynamoDB locks it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ItemKey(String);
+
+/// The items a call writes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Writes {
+    None,
+    Single(ItemKey),
+    Transaction(Vec<ItemKey>),
+}
+
+/// A call as the strict layer judges it.
+#[derive(Debug)]
+pub struct Call {
+    pub service: Service,
+    pub operation: String,
+    /// `(action, resource)` pairs IAM must all allow.
+    pub needs: Vec<(String, String)>,
+    pub writes: Writes,
+}
+
+/// A request DynamoDB itself would refuse (`ValidationException`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+/// Key attribute names by physical table name.
+pub type KeySchemas = HashMap<String, Vec<String>>;
+
+impl Call {
+    pub fn read(
+        service: Service,
+        operation: &str,
+        body: &Value,
+        keys: &KeySchemas,
+    ) -> Result<Self, Invalid> {
+        let mut call = Call {
+            service,
+            operation: operation.to_string(),
+            needs: Vec::new(),
+            writes: Writes::None,
+        };
+        match service {
+            Service::DynamoDb => call.read_dynamodb(body, keys)?,
+            Service::Sqs => {
+                // A batch is authorised as its single-message action.
+                let action = operation.strip_suffix("Batch").unwrap_or(operation);
+                let queue = text(body, "QueueUrl")
+                    .map(|url| url.rsplit('/').next().unwrap_or_default().to_string())
+                    .or_else(|| text(body, "QueueName").map(str::to_string));
+                let resource = queue.map_or_else(|| "*".to_string(), |name| queue_arn(&name));
+                call.needs.push((format!("sqs:{action}"), resource));
+            }
+            Service::Kms => {
+                let resource = text(body, "KeyId").map_or_else(|| "*".to_string(), kms_arn);
+                call.needs.push((format!("kms:{operation}"), resource));
+            }
+        }
+        Ok(call)
+    }
+
+    fn read_dynamodb(&mut self, body: &Value, keys: &KeySchemas) -> Result<(), Invalid> {
+        let operation = self.operation.clone();
+        let table = text(body, "TableName").unwrap_or_default().to_string();
+        match operation.as_str() {
+            "TransactWriteItems" => {
+                let items = body
+                    .get("TransactItems")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| Invalid("TransactItems is required".into()))?;
+                if items.len() > MAX_TRANSACTION_ITEMS {
+                    return Err(Invalid(format!(
+                        "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: \
+                         Member must have length less than or equal to {MAX_TRANSACTION_ITEMS}"
+                    )));
+                }
+                let mut written = Vec::with_capacity(items.len());
+                for item in items {
+                    let (kind, write) = item
+                        .as_object()
+                        .and_then(|o| o.iter().next())
+                        .ok_or_else(|| Invalid("an empty TransactItem".into()))?;
+                    let action = match kind.as_str() {
+                        "Put" => "PutItem",
+                        "Update" => "UpdateItem",
+                        "Delete" => "DeleteItem",
+                        "ConditionCheck" => "ConditionCheckItem",
+                        other => return Err(Invalid(format!("unknown TransactItem {other}"))),
+                    };
+                    let table = text(write, "TableName").unwrap_or_default();
+                    self.needs
+                        .push((format!("dynamodb:{action}"), table_arn(table, None)));
+                    let key = item_key(table, write, keys)?;
+                    if written.contains(&key) {
+                        return Err(Invalid(
+                            "Transaction request cannot include multiple operations on one item"
+                                .into(),
+                        ));
+                    }
+                    written.push(key);
+                }
+                self.writes = Writes::Transaction(written);
+            }
+            "TransactGetItems" => {
+                for item in body
+                    .get("TransactItems")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let table = item
+                        .get("Get")
+                        .and_then(|g| text(g, "TableName"))
+                        .unwrap_or_default();
+                    self.needs
+                        .push(("dynamodb:GetItem".into(), table_arn(table, None)));
+                }
+            }
+            "BatchGetItem" | "BatchWriteItem" => {
+                for table in body
+                    .get("RequestItems")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flat_map(Map::keys)
+                {
+                    self.needs
+                        .push((format!("dynamodb:{operation}"), table_arn(table, None)));
+                }
+            }
+            "PutItem" | "UpdateItem" | "DeleteItem" => {
+                self.needs
+                    .push((format!("dynamodb:{operation}"), table_arn(&table, None)));
+                self.writes = Writes::Single(item_key(&table, body, keys)?);
+            }
+            "Query" | "Scan" => {
+                let index = text(body, "IndexName");
+                self.needs
+                    .push((format!("dynamodb:{operation}"), table_arn(&table, index)));
+            }
+            _ if !table.is_empty() => {
+                self.needs
+                    .push((format!("dynamodb:{operation}"), table_arn(&table, None)));
+            }
+            _ => self
+                .needs
+                .push((format!("dynamodb:{operation}"), "*".into())),
+        }
+        Ok(())
+    }
+}
+
+fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+    value.get(key).and_then(Value::as_str)
+}
+
+/// The item a write names: its key, or the key attributes of the item it puts (whose
+/// size is checked against DynamoDB's limit on the way).
+fn item_key(table: &str, write: &Value, keys: &KeySchemas) -> Result<ItemKey, Invalid> {
+    let (source, is_put) = match (write.get("Key"), write.get("Item")) {
+        (Some(key), _) => (key, false),
+        (None, Some(item)) => (item, true),
+        (None, None) => return Err(Invalid("a write names no Key or Item".into())),
+    };
+    let source = source
+        .as_object()
+        .ok_or_else(|| Invalid("Key and Item must be maps".into()))?;
+    if is_put && item_size(source) > MAX_ITEM_BYTES {
+        return Err(Invalid(
+            "Item size has exceeded the maximum allowed size".into(),
+        ));
+    }
+    let names = keys
+        .get(table)
+        .ok_or_else(|| Invalid(format!("Requested resource not found: {table}")))?;
+    let mut key = table.to_string();
+    for name in names {
+        let value = source.get(name).ok_or_else(|| {
+            Invalid(format!(
+                "One of the required keys was not given a value: {name}"
+            ))
+        })?;
+        key.push('\u{0}');
+        key.push_str(&value.to_string());
+    }
+    Ok(ItemKey(key))
+}
+
+/// An item's size as DynamoDB counts it (names plus values; containers add a few bytes).
+pub fn item_size(item: &Map<String, Value>) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
+}
+
+fn value_size(value: &Value) -> usize {
+    let Some((kind, inner)) = value.as_object().and_then(|o| o.iter().next()) else {
+        return 0;
+    };
+    match (kind.as_str(), inner) {
+        ("S" | "N" | "B", Value::String(s)) => s.len(),
+        ("BOOL" | "NULL", _) => 1,
+        ("SS" | "NS" | "BS", Value::Array(items)) => {
+            items.iter().map(|i| i.as_str().map_or(0, str::len)).sum()
+        }
+        ("L", Value::Array(items)) => 3 + items.iter().map(|i| 1 + value_size(i)).sum::<usize>(),
+        ("M", Value::Object(map)) => 3 + map.len() + item_size(map),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn keys() -> KeySchemas {
+        HashMap::from([
+            ("t".to_string(), vec!["pk".to_string(), "sk".to_string()]),
+            ("u".to_string(), vec!["id".to_string()]),
+        ])
+    }
+
+    #[test]
+    fn each_transaction_item_needs_its_own_action_on_its_table() {
+        let body = json!({ "TransactItems": [
+            { "Put": { "TableName": "t", "Item": { "pk": {"S": "a"}, "sk": {"S": "1"}, "x": {"N": "1"} } } },
+            { "Update": { "TableName": "t", "Key": { "pk": {"S": "a"}, "sk": {"S": "#count"} } } },
+            { "Delete": { "TableName": "u", "Key": { "id": {"S": "z"} } } },
+            { "ConditionCheck": { "TableName": "u", "Key": { "id": {"S": "y"} } } },
+        ]});
+        let call = Call::read(Service::DynamoDb, "TransactWriteItems", &body, &keys()).unwrap();
+        let actions: Vec<&str> = call.needs.iter().map(|(a, _)| a.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:ConditionCheckItem"
+            ]
+        );
+        assert!(call.needs[2].1.ends_with(":table/u"));
+        let Writes::Transaction(items) = call.writes else {
+            panic!("a transaction")
+        };
+        assert_eq!(items.len(), 4);
+        assert_ne!(items[0], items[1], "same partition, other sort key");
+    }
+
+    #[test]
+    fn a_transaction_may_touch_an_item_once_and_hold_a_hundred() {
+        let put = json!({ "Put": { "TableName": "u", "Item": { "id": {"S": "a"} } } });
+        let twice = json!({ "TransactItems": [put.clone(), put.clone()] });
+        assert!(Call::read(Service::DynamoDb, "TransactWriteItems", &twice, &keys()).is_err());
+        let many: Vec<Value> = (0..101)
+            .map(|i| json!({ "Put": { "TableName": "u", "Item": { "id": {"S": i.to_string()} } } }))
+            .collect();
+        let err = Call::read(
+            Service::DynamoDb,
+            "TransactWriteItems",
+            &json!({ "TransactItems": many }),
+            &keys(),
+        )
+        .unwrap_err();
+        assert!(err.0.contains("less than or equal to 100"), "{err:?}");
+    }
+
+    #[test]
+    fn an_item_over_400_kb_is_refused() {
+        let big = "x".repeat(MAX_ITEM_BYTES);
+        let body = json!({ "TableName": "u", "Item": { "id": {"S": "a"}, "blob": {"S": big} } });
+        assert!(Call::read(Service::DynamoDb, "PutItem", &body, &keys()).is_err());
+        let small = json!({ "TableName": "u", "Item": { "id": {"S": "a"}, "m": {"M": {"k": {"L": [{"S": "v"}]}}} } });
+        let call = Call::read(Service::DynamoDb, "PutItem", &small, &keys()).unwrap();
+        assert!(matches!(call.writes, Writes::Single(_)));
+    }
+
+    #[test]
+    fn queries_on_an_index_need_the_index_arn_and_sqs_batches_their_single_action() {
+        let body = json!({ "TableName": "t", "IndexName": "due" });
+        let call = Call::read(Service::DynamoDb, "Query", &body, &keys()).unwrap();
+        assert!(call.needs[0].1.ends_with(":table/t/index/due"));
+        let body =
+            json!({ "QueueUrl": "http://127.0.0.1:4566/123456789012/p-Events", "Entries": [] });
+        let call = Call::read(Service::Sqs, "SendMessageBatch", &body, &keys()).unwrap();
+        assert_eq!(
+            call.needs,
+            vec![("sqs:SendMessage".into(), queue_arn("p-Events"))]
+        );
+    }
+}

@@ -1,0 +1,629 @@
+//! IAM as AWS evaluates a function's role: the policies template.yaml gives the function
+//! (inline documents, SAM policy templates, the managed policies SAM attaches), with every
+//! intrinsic resolved to what the local stack provisioned. An explicit deny wins, then
+//! any allow; anything else is denied.
+
+use crate::{
+    provision::Provisioned,
+    template::{FunctionSpec, Template, TemplateError},
+};
+use serde_yaml::Value;
+use std::collections::BTreeMap;
+
+/// The account and region the emulator answers as (moto's defaults).
+pub const ACCOUNT_ID: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+const PARTITION: &str = "aws";
+
+fn err(message: impl Into<String>) -> TemplateError {
+    TemplateError(message.into())
+}
+
+/// The ARN of a table, or of one of its indexes.
+pub fn table_arn(table: &str, index: Option<&str>) -> String {
+    let base = format!("arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT_ID}:table/{table}");
+    match index {
+        Some(index) => format!("{base}/index/{index}"),
+        None => base,
+    }
+}
+
+/// The ARN of a queue, from its name.
+pub fn queue_arn(name: &str) -> String {
+    format!("arn:{PARTITION}:sqs:{REGION}:{ACCOUNT_ID}:{name}")
+}
+
+/// The ARN of a KMS key, from a key id, key ARN, alias name or alias ARN.
+pub fn kms_arn(key: &str) -> String {
+    if key.starts_with("arn:") {
+        key.to_string()
+    } else if key.starts_with("alias/") {
+        format!("arn:{PARTITION}:kms:{REGION}:{ACCOUNT_ID}:{key}")
+    } else {
+        format!("arn:{PARTITION}:kms:{REGION}:{ACCOUNT_ID}:key/{key}")
+    }
+}
+
+/// Resolves the template's intrinsics (`!Ref`, `!GetAtt`, `!Sub`, their long forms) to
+/// the names and ARNs of what was provisioned.
+pub struct Resolver<'a> {
+    pub template: &'a Template,
+    pub provisioned: &'a Provisioned,
+}
+
+impl Resolver<'_> {
+    fn reference(
+        &self,
+        name: &str,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<String, TemplateError> {
+        if let Some(value) = vars.get(name) {
+            return Ok(value.clone());
+        }
+        match name {
+            "AWS::Region" => return Ok(REGION.into()),
+            "AWS::AccountId" => return Ok(ACCOUNT_ID.into()),
+            "AWS::Partition" => return Ok(PARTITION.into()),
+            "AWS::URLSuffix" => return Ok("amazonaws.com".into()),
+            _ => {}
+        }
+        if self.template.is_parameter(name) {
+            return self
+                .template
+                .parameter_default(name)
+                .ok_or_else(|| err(format!("parameter {name} has no default")));
+        }
+        if let Some(table) = self.provisioned.tables.get(name) {
+            return Ok(table.clone());
+        }
+        if let Some((url, _)) = self.provisioned.queues.get(name) {
+            return Ok(url.clone());
+        }
+        Err(err(format!("!Ref {name} names nothing provisioned")))
+    }
+
+    fn attribute(&self, resource: &str, attribute: &str) -> Result<String, TemplateError> {
+        if let Some(table) = self.provisioned.tables.get(resource)
+            && attribute == "Arn"
+        {
+            return Ok(table_arn(table, None));
+        }
+        if let Some((url, arn)) = self.provisioned.queues.get(resource) {
+            match attribute {
+                "Arn" => return Ok(arn.clone()),
+                "QueueUrl" => return Ok(url.clone()),
+                "QueueName" => return Ok(url.rsplit('/').next().unwrap_or_default().into()),
+                _ => {}
+            }
+        }
+        Err(err(format!(
+            "!GetAtt {resource}.{attribute} is not modelled locally"
+        )))
+    }
+
+    fn substitute(
+        &self,
+        text: &str,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| err(format!("unclosed ${{ in !Sub {text:?}")))?;
+            let name = &after[..end];
+            if let Some(literal) = name.strip_prefix('!') {
+                out.push_str("${");
+                out.push_str(literal);
+                out.push('}');
+            } else if vars.contains_key(name) || !name.contains('.') {
+                out.push_str(&self.reference(name, vars)?);
+            } else {
+                let (resource, attribute) = name.split_once('.').unwrap_or((name, ""));
+                out.push_str(&self.attribute(resource, attribute)?);
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// A template value as the text CloudFormation would put there.
+    pub fn resolve(
+        &self,
+        value: &Value,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<String, TemplateError> {
+        let (tag, inner) = match value {
+            Value::String(text) => return Ok(text.clone()),
+            Value::Number(n) => return Ok(n.to_string()),
+            Value::Bool(b) => return Ok(b.to_string()),
+            Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
+            Value::Mapping(mapping) if mapping.len() == 1 => {
+                let (key, inner) = mapping.iter().next().expect("one entry");
+                let tag = match key.as_str() {
+                    Some("Ref") => "!Ref",
+                    Some("Fn::GetAtt") => "!GetAtt",
+                    Some("Fn::Sub") => "!Sub",
+                    _ => return Err(err(format!("cannot resolve {value:?}"))),
+                };
+                (tag.to_string(), inner)
+            }
+            other => return Err(err(format!("cannot resolve {other:?}"))),
+        };
+        match (tag.as_str(), inner) {
+            ("!Ref", Value::String(name)) => self.reference(name, vars),
+            ("!GetAtt", Value::String(path)) => {
+                let (resource, attribute) = path
+                    .split_once('.')
+                    .ok_or_else(|| err(format!("!GetAtt {path} needs Resource.Attribute")))?;
+                self.attribute(resource, attribute)
+            }
+            ("!GetAtt", Value::Sequence(parts)) => match parts.as_slice() {
+                [Value::String(resource), Value::String(attribute)] => {
+                    self.attribute(resource, attribute)
+                }
+                _ => Err(err(format!(
+                    "!GetAtt {parts:?} needs [Resource, Attribute]"
+                ))),
+            },
+            ("!Sub", Value::String(text)) => self.substitute(text, vars),
+            ("!Sub", Value::Sequence(parts)) => match parts.as_slice() {
+                [Value::String(text), Value::Mapping(own)] => {
+                    let mut scope = vars.clone();
+                    for (name, value) in own {
+                        let name = name
+                            .as_str()
+                            .ok_or_else(|| err("!Sub variable names must be strings"))?;
+                        scope.insert(name.to_string(), self.resolve(value, vars)?);
+                    }
+                    self.substitute(text, &scope)
+                }
+                _ => Err(err(format!("!Sub {parts:?} needs [text, variables]"))),
+            },
+            (tag, inner) => Err(err(format!("{tag} {inner:?} is not modelled locally"))),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Clone, Debug)]
+struct Statement {
+    effect: Effect,
+    actions: Vec<String>,
+    resources: Vec<String>,
+}
+
+impl Statement {
+    fn allow(actions: &[&str], resources: Vec<String>) -> Self {
+        Statement {
+            effect: Effect::Allow,
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            resources,
+        }
+    }
+
+    fn matches(&self, action: &str, resource: &str) -> bool {
+        self.actions.iter().any(|pattern| {
+            wildcard_match(&pattern.to_ascii_lowercase(), &action.to_ascii_lowercase())
+        }) && self
+            .resources
+            .iter()
+            .any(|pattern| wildcard_match(pattern, resource))
+    }
+}
+
+/// IAM's wildcards: `*` any run of characters, `?` any one character.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            backtrack = Some((pi, ti));
+            pi += 1;
+        } else if let Some((star, matched)) = backtrack {
+            pi = star + 1;
+            ti = matched + 1;
+            backtrack = Some((star, matched + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// What IAM decides for one action on one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// A statement denies it.
+    ExplicitDeny,
+    /// No statement allows it.
+    ImplicitDeny,
+}
+
+/// Every statement of a role.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    statements: Vec<Statement>,
+}
+
+impl Policy {
+    /// The role SAM makes for `function`: its `Policies`, the basic execution role, and
+    /// the SQS execution role when a queue invokes it.
+    pub fn for_function(
+        function: &FunctionSpec,
+        resolver: &Resolver,
+    ) -> Result<Self, TemplateError> {
+        let mut policy = Policy::default();
+        policy.add_managed("AWSLambdaBasicExecutionRole")?;
+        if !function.sqs_queues.is_empty() {
+            policy.add_managed("AWSLambdaSQSQueueExecutionRole")?;
+        }
+        for entry in &function.policies {
+            policy
+                .add_entry(entry, resolver)
+                .map_err(|e| err(format!("{}: Policies: {}", function.logical_id, e.0)))?;
+        }
+        Ok(policy)
+    }
+
+    pub fn decide(&self, action: &str, resource: &str) -> Decision {
+        let matching = || {
+            self.statements
+                .iter()
+                .filter(|s| s.matches(action, resource))
+        };
+        if matching().any(|s| s.effect == Effect::Deny) {
+            Decision::ExplicitDeny
+        } else if matching().next().is_some() {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        }
+    }
+
+    fn add_entry(&mut self, entry: &Value, resolver: &Resolver) -> Result<(), TemplateError> {
+        if let Some(name) = entry.as_str() {
+            return self.add_managed(name);
+        }
+        let mapping = entry
+            .as_mapping()
+            .ok_or_else(|| err(format!("cannot read policy {entry:?}")))?;
+        if mapping.contains_key("Statement") {
+            return self.add_document(entry, resolver);
+        }
+        match mapping.iter().next() {
+            Some((Value::String(name), parameters)) if mapping.len() == 1 => {
+                self.add_sam_template(name, parameters, resolver)
+            }
+            _ => Err(err(format!("cannot read policy {entry:?}"))),
+        }
+    }
+
+    fn add_document(&mut self, document: &Value, resolver: &Resolver) -> Result<(), TemplateError> {
+        let statements = match document.get("Statement") {
+            Some(Value::Sequence(list)) => list.clone(),
+            Some(one @ Value::Mapping(_)) => vec![one.clone()],
+            _ => return Err(err("Statement must be a list or a mapping")),
+        };
+        for statement in statements {
+            for unsupported in [
+                "NotAction",
+                "NotResource",
+                "Condition",
+                "Principal",
+                "NotPrincipal",
+            ] {
+                if statement.get(unsupported).is_some() {
+                    return Err(err(format!(
+                        "{unsupported} is not modelled locally; write the statement without it"
+                    )));
+                }
+            }
+            let effect = match statement.get("Effect").and_then(Value::as_str) {
+                Some("Allow") => Effect::Allow,
+                Some("Deny") => Effect::Deny,
+                other => return Err(err(format!("Effect must be Allow or Deny, not {other:?}"))),
+            };
+            let list = |key: &str| -> Result<Vec<String>, TemplateError> {
+                match statement.get(key) {
+                    Some(Value::Sequence(values)) => values
+                        .iter()
+                        .map(|v| resolver.resolve(v, &BTreeMap::new()))
+                        .collect(),
+                    Some(one) => Ok(vec![resolver.resolve(one, &BTreeMap::new())?]),
+                    None => Err(err(format!("a statement has no {key}"))),
+                }
+            };
+            self.statements.push(Statement {
+                effect,
+                actions: list("Action")?,
+                resources: list("Resource")?,
+            });
+        }
+        Ok(())
+    }
+
+    /// The SAM policy templates PushGuard may use, expanded as SAM's policy_templates.json does.
+    fn add_sam_template(
+        &mut self,
+        name: &str,
+        parameters: &Value,
+        resolver: &Resolver,
+    ) -> Result<(), TemplateError> {
+        let parameter = |key: &str| -> Result<String, TemplateError> {
+            let value = parameters
+                .get(key)
+                .ok_or_else(|| err(format!("{name} needs {key}")))?;
+            resolver.resolve(value, &BTreeMap::new())
+        };
+        let table = |name: &str| {
+            vec![
+                table_arn(name, None),
+                format!("{}/index/*", table_arn(name, None)),
+            ]
+        };
+        let statement = match name {
+            "DynamoDBCrudPolicy" => Statement::allow(
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:Scan",
+                    "dynamodb:Query",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:DescribeTable",
+                    "dynamodb:ConditionCheckItem",
+                ],
+                table(&parameter("TableName")?),
+            ),
+            "DynamoDBReadPolicy" => Statement::allow(
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:Scan",
+                    "dynamodb:Query",
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:DescribeTable",
+                ],
+                table(&parameter("TableName")?),
+            ),
+            "DynamoDBWritePolicy" => Statement::allow(
+                &[
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:BatchWriteItem",
+                ],
+                table(&parameter("TableName")?),
+            ),
+            "SQSSendMessagePolicy" => Statement::allow(
+                &["sqs:SendMessage*"],
+                vec![queue_arn(&parameter("QueueName")?)],
+            ),
+            "SQSPollerPolicy" => Statement::allow(
+                &[
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:ChangeMessageVisibilityBatch",
+                    "sqs:DeleteMessage",
+                    "sqs:DeleteMessageBatch",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ReceiveMessage",
+                ],
+                vec![queue_arn(&parameter("QueueName")?)],
+            ),
+            "KMSDecryptPolicy" => {
+                Statement::allow(&["kms:Decrypt"], vec![kms_arn(&parameter("KeyId")?)])
+            }
+            "KMSEncryptPolicy" => {
+                Statement::allow(&["kms:Encrypt"], vec![kms_arn(&parameter("KeyId")?)])
+            }
+            other => {
+                return Err(err(format!(
+                    "the SAM policy template {other} is not modelled locally"
+                )));
+            }
+        };
+        self.statements.push(statement);
+        Ok(())
+    }
+
+    /// The AWS managed policies SAM attaches (by name or ARN).
+    fn add_managed(&mut self, name: &str) -> Result<(), TemplateError> {
+        let logs = [
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+        ];
+        let statement = match name.rsplit('/').next().unwrap_or(name) {
+            "AWSLambdaBasicExecutionRole" => Statement::allow(&logs, vec!["*".into()]),
+            "AWSLambdaSQSQueueExecutionRole" => Statement::allow(
+                &[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                ],
+                vec!["*".into()],
+            ),
+            "AWSXrayWriteOnlyAccess" | "AWSXRayDaemonWriteAccess" => Statement::allow(
+                &[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                    "xray:GetSamplingStatisticSummaries",
+                ],
+                vec!["*".into()],
+            ),
+            other => {
+                return Err(err(format!(
+                    "the managed policy {other} is not modelled locally; write its statements inline"
+                )));
+            }
+        };
+        self.statements.push(statement);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack() -> (Template, Provisioned) {
+        let template = Template::parse(
+            r#"
+Parameters:
+  Level: { Type: String, Default: info }
+Resources:
+  Things:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{ AttributeName: pk, AttributeType: S }]
+      KeySchema: [{ AttributeName: pk, KeyType: HASH }]
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties: {}
+  Worker:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: worker } }
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: [dynamodb:GetItem, "dynamodb:Put*"]
+              Resource: !GetAtt Things.Arn
+            - Effect: Allow
+              Action: dynamodb:Query
+              Resource: !Sub "${Things.Arn}/index/by_owner"
+            - Effect: Deny
+              Action: dynamodb:PutItem
+              Resource: !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${Things}"
+        - SQSSendMessagePolicy:
+            QueueName: !GetAtt Jobs.QueueName
+      Events:
+        Work:
+          Type: SQS
+          Properties: { Queue: !GetAtt Jobs.Arn }
+"#,
+        )
+        .unwrap();
+        let mut provisioned = Provisioned::default();
+        provisioned
+            .tables
+            .insert("Things".into(), "p-Things".into());
+        provisioned.queues.insert(
+            "Jobs".into(),
+            (
+                "http://127.0.0.1:1/123456789012/p-Jobs".into(),
+                queue_arn("p-Jobs"),
+            ),
+        );
+        (template, provisioned)
+    }
+
+    #[test]
+    fn a_function_may_do_what_its_statements_allow_and_nothing_else() {
+        let (template, provisioned) = stack();
+        let function = &template.functions().unwrap()[0];
+        assert_eq!(function.sqs_queues, vec!["Jobs".to_string()]);
+        let policy = Policy::for_function(
+            function,
+            &Resolver {
+                template: &template,
+                provisioned: &provisioned,
+            },
+        )
+        .unwrap();
+        let table = table_arn("p-Things", None);
+        assert_eq!(policy.decide("dynamodb:GetItem", &table), Decision::Allow);
+        assert_eq!(
+            policy.decide("DynamoDB:getitem", &table),
+            Decision::Allow,
+            "actions ignore case"
+        );
+        assert_eq!(
+            policy.decide("dynamodb:UpdateItem", &table),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            policy.decide("dynamodb:PutItem", &table),
+            Decision::ExplicitDeny,
+            "a deny wins"
+        );
+        assert_eq!(
+            policy.decide("dynamodb:GetItem", &table_arn("p-Other", None)),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            policy.decide("dynamodb:Query", &table),
+            Decision::ImplicitDeny,
+            "a query on the table is not one on its index"
+        );
+        assert_eq!(
+            policy.decide("dynamodb:Query", &table_arn("p-Things", Some("by_owner"))),
+            Decision::Allow
+        );
+        assert_eq!(
+            policy.decide("sqs:SendMessage", &queue_arn("p-Jobs")),
+            Decision::Allow
+        );
+        assert_eq!(
+            policy.decide("sqs:ReceiveMessage", &queue_arn("p-Jobs")),
+            Decision::Allow,
+            "the SQS event source's role"
+        );
+        assert_eq!(
+            policy.decide("sqs:PurgeQueue", &queue_arn("p-Jobs")),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn unmodelled_policies_are_refused_rather_than_guessed() {
+        let (template, provisioned) = stack();
+        let resolver = Resolver {
+            template: &template,
+            provisioned: &provisioned,
+        };
+        let mut policy = Policy::default();
+        assert!(policy.add_managed("AdministratorAccess").is_err());
+        let condition: Value = serde_yaml::from_str(
+            "{ Statement: [{ Effect: Allow, Action: '*', Resource: '*', Condition: {} }] }",
+        )
+        .unwrap();
+        assert!(policy.add_entry(&condition, &resolver).is_err());
+        let unknown: Value = serde_yaml::from_str("{ S3CrudPolicy: { BucketName: b } }").unwrap();
+        assert!(policy.add_entry(&unknown, &resolver).is_err());
+    }
+
+    #[test]
+    fn wildcards_match_as_iam_matches_them() {
+        assert!(wildcard_match("dynamodb:*", "dynamodb:GetItem"));
+        assert!(wildcard_match(
+            "arn:aws:sqs:*:*:p-*",
+            "arn:aws:sqs:us-east-1:1:p-Jobs"
+        ));
+        assert!(wildcard_match("a?c", "abc"));
+        assert!(!wildcard_match("a?c", "abbc"));
+        assert!(wildcard_match("*", ""));
+        assert!(!wildcard_match("table/x", "table/x/index/y"));
+        assert!(wildcard_match("table/x*", "table/x/index/y"));
+    }
+}

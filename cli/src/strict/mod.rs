@@ -1,0 +1,674 @@
+//! The strict layer: a proxy in front of the emulator that makes it refuse what AWS
+//! refuses. Every function reaches DynamoDB, SQS and KMS through it with credentials
+//! naming the function, and gets:
+//! - **IAM** from template.yaml: each call (each transaction item by its own action) is
+//!   allowed only if the function's role allows it, else `AccessDeniedException`;
+//! - **DynamoDB's concurrency**: a transaction's items stay in flight for a while, an
+//!   overlapping transaction is cancelled (`TransactionConflict`) and a single write to
+//!   such an item fails with `TransactionConflictException`;
+//! - **limits** the emulator does not check (100 items per transaction, one operation
+//!   per item, 400 KB per item);
+//! - optionally **faults**: throttling, 500s, and SQS messages visible again at once.
+
+pub mod calls;
+pub mod iam;
+
+use crate::{BoxError, provision::Provisioned, template::Template};
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use calls::{Call, Invalid, KeySchemas, Service, Writes};
+use iam::{Decision, Policy, Resolver};
+use serde_json::{Value, json};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+/// The secret every local function's credentials carry (requests are not re-signed).
+pub const LOCAL_SECRET: &str = "local-function-secret";
+
+/// How often the fault mode injects each fault, from 0 (never) to 1 (always).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// DynamoDB answers `ProvisionedThroughputExceededException`.
+    pub throttle: f64,
+    /// DynamoDB or SQS answers 500 without doing anything.
+    pub server_error: f64,
+    /// A message SQS hands out is visible again at once (another consumer gets it too).
+    pub redelivery: f64,
+}
+
+impl Faults {
+    /// Reads `throttle=0.05,error=0.02,redelivery=0.05` (any subset; `off` or empty: none).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut faults = Faults::default();
+        for part in text
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty() && *p != "off")
+        {
+            let (name, rate) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?}: expected name=rate"))?;
+            let rate: f64 = rate
+                .trim()
+                .parse()
+                .ok()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or_else(|| format!("{part:?}: the rate must be a number from 0 to 1"))?;
+            match name.trim() {
+                "throttle" => faults.throttle = rate,
+                "error" => faults.server_error = rate,
+                "redelivery" => faults.redelivery = rate,
+                other => {
+                    return Err(format!(
+                        "unknown fault {other:?} (throttle, error, redelivery)"
+                    ));
+                }
+            }
+        }
+        Ok(faults)
+    }
+
+    fn strikes(rate: f64) -> bool {
+        rate > 0.0 && rand::random::<f64>() < rate
+    }
+}
+
+/// How strict the layer is.
+#[derive(Clone, Copy, Debug)]
+pub struct Strictness {
+    /// How long a transaction's items stay in flight (DynamoDB: tens of milliseconds).
+    pub in_flight: Duration,
+    pub faults: Faults,
+}
+
+impl Default for Strictness {
+    fn default() -> Self {
+        Strictness {
+            in_flight: Duration::from_millis(20),
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// What the layer refused or injected, for tests and benchmarks to print.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub calls: AtomicU64,
+    pub denied: AtomicU64,
+    pub transactions_cancelled: AtomicU64,
+    pub writes_conflicted: AtomicU64,
+    pub throttled: AtomicU64,
+    pub server_errors: AtomicU64,
+    pub redelivered: AtomicU64,
+}
+
+impl Tally {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} calls, {} denied, {} transactions cancelled by conflicts, {} writes conflicted, \
+             {} throttled, {} server errors, {} messages redelivered (injected)",
+            Self::get(&self.calls),
+            Self::get(&self.denied),
+            Self::get(&self.transactions_cancelled),
+            Self::get(&self.writes_conflicted),
+            Self::get(&self.throttled),
+            Self::get(&self.server_errors),
+            Self::get(&self.redelivered),
+        )
+    }
+}
+
+/// A function's role, as the layer knows it from the access key of its credentials.
+struct Role {
+    function: String,
+    policy: Policy,
+}
+
+#[derive(Default)]
+struct Holds {
+    transactions: u32,
+    singles: u32,
+}
+
+/// The items writes hold right now.
+#[derive(Default)]
+struct InFlight(Mutex<HashMap<calls::ItemKey, Holds>>);
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<calls::ItemKey, Holds>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Holds every item of a transaction, or returns which of them another write holds.
+    fn hold_transaction(self: &Arc<Self>, items: &[calls::ItemKey]) -> Result<Hold, Vec<bool>> {
+        let mut held = self.lock();
+        let busy: Vec<bool> = items.iter().map(|item| held.contains_key(item)).collect();
+        if busy.iter().any(|b| *b) {
+            return Err(busy);
+        }
+        for item in items {
+            held.entry(item.clone()).or_default().transactions += 1;
+        }
+        Ok(Hold {
+            in_flight: self.clone(),
+            items: items.to_vec(),
+            transaction: true,
+        })
+    }
+
+    /// Holds an item for a single write, unless a transaction holds it. Single writes
+    /// to one item do not conflict with each other: DynamoDB serialises them.
+    fn hold_single(self: &Arc<Self>, item: &calls::ItemKey) -> Option<Hold> {
+        let mut held = self.lock();
+        let holds = held.entry(item.clone()).or_default();
+        if holds.transactions > 0 {
+            return None;
+        }
+        holds.singles += 1;
+        Some(Hold {
+            in_flight: self.clone(),
+            items: vec![item.clone()],
+            transaction: false,
+        })
+    }
+}
+
+/// Items held until dropped.
+struct Hold {
+    in_flight: Arc<InFlight>,
+    items: Vec<calls::ItemKey>,
+    transaction: bool,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let mut held = self.in_flight.lock();
+        for item in &self.items {
+            if let Some(holds) = held.get_mut(item) {
+                if self.transaction {
+                    holds.transactions -= 1;
+                } else {
+                    holds.singles -= 1;
+                }
+                if holds.transactions == 0 && holds.singles == 0 {
+                    held.remove(item);
+                }
+            }
+        }
+    }
+}
+
+struct Layer {
+    upstream: String,
+    client: reqwest::Client,
+    roles: HashMap<String, Role>,
+    keys: KeySchemas,
+    in_flight: Arc<InFlight>,
+    strictness: Strictness,
+    tally: Arc<Tally>,
+}
+
+/// A running strict layer. Dropping it stops it.
+pub struct StrictLayer {
+    pub url: String,
+    pub tally: Arc<Tally>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for StrictLayer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl StrictLayer {
+    /// Serves on a free loopback port, in front of the emulator at `upstream`. Each
+    /// function of `template` is known by an access key equal to its logical id.
+    pub async fn start(
+        upstream: &str,
+        template: &Template,
+        provisioned: &Provisioned,
+        strictness: Strictness,
+    ) -> Result<Self, BoxError> {
+        let resolver = Resolver {
+            template,
+            provisioned,
+        };
+        let mut roles = HashMap::new();
+        for function in template.functions()? {
+            let policy = Policy::for_function(&function, &resolver)?;
+            roles.insert(
+                function.logical_id.clone(),
+                Role {
+                    function: function.logical_id,
+                    policy,
+                },
+            );
+        }
+        let mut keys = KeySchemas::new();
+        for table in template.tables()? {
+            if let Some(name) = provisioned.tables.get(&table.logical_id) {
+                keys.insert(
+                    name.clone(),
+                    table.keys.into_iter().map(|k| k.attribute).collect(),
+                );
+            }
+        }
+        let tally = Arc::new(Tally::default());
+        let layer = Arc::new(Layer {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            client: reqwest::Client::builder().no_proxy().build()?,
+            roles,
+            keys,
+            in_flight: Arc::default(),
+            strictness,
+            tally: tally.clone(),
+        });
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let app = Router::new().fallback(handle).with_state(layer);
+        let task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "strict layer stopped");
+            }
+        });
+        Ok(StrictLayer { url, tally, task })
+    }
+}
+
+/// An error in the shape the service's SDK parses.
+fn refuse(
+    service: Service,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    extra: Value,
+) -> Response {
+    let (content_type, kind) = match service {
+        Service::DynamoDb => (
+            "application/x-amz-json-1.0",
+            match code {
+                "AccessDeniedException" | "UnrecognizedClientException" => {
+                    format!("com.amazon.coral.service#{code}")
+                }
+                _ => format!("com.amazonaws.dynamodb.v20120810#{code}"),
+            },
+        ),
+        Service::Sqs => (
+            "application/x-amz-json-1.0",
+            format!("com.amazonaws.sqs#{code}"),
+        ),
+        Service::Kms => ("application/x-amz-json-1.1", code.to_string()),
+    };
+    let mut body = json!({ "__type": kind, "message": message });
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if service == Service::Sqs
+        && let Ok(value) = HeaderValue::from_str(&format!("{code};Sender"))
+    {
+        response.headers_mut().insert("x-amzn-query-error", value);
+    }
+    response
+}
+
+/// The access key of a SigV4 `Authorization` header.
+fn access_key(headers: &HeaderMap) -> Option<&str> {
+    let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let credential = authorization.split("Credential=").nth(1)?;
+    credential.split('/').next()
+}
+
+async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
+        Ok(body) => body,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request too large").into_response(),
+    };
+    layer.tally.calls.fetch_add(1, Ordering::Relaxed);
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let Some((service, operation)) = target
+        .split_once('.')
+        .and_then(|(prefix, op)| Service::of_target(prefix).map(|s| (s, op.to_string())))
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("the strict layer reads AWS JSON requests only (X-Amz-Target {target:?})"),
+        )
+            .into_response();
+    };
+    let Some(role) = access_key(&parts.headers).and_then(|key| layer.roles.get(key)) else {
+        return refuse(
+            service,
+            StatusCode::BAD_REQUEST,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+            Value::Null,
+        );
+    };
+    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let call = match Call::read(service, &operation, &json, &layer.keys) {
+        Ok(call) => call,
+        Err(Invalid(message)) => {
+            return refuse(
+                service,
+                StatusCode::BAD_REQUEST,
+                "ValidationException",
+                &message,
+                Value::Null,
+            );
+        }
+    };
+    for (action, resource) in &call.needs {
+        if role.policy.decide(action, resource) != Decision::Allow {
+            layer.tally.denied.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                function = %role.function,
+                %action,
+                %resource,
+                "AccessDenied: the function's policy in template.yaml does not allow this"
+            );
+            let message = format!(
+                "User: arn:aws:sts::{}:assumed-role/{}Role/{} is not authorized to perform: {action} on resource: {resource} \
+                 because no identity-based policy allows the {action} action",
+                iam::ACCOUNT_ID,
+                role.function,
+                role.function
+            );
+            return refuse(
+                service,
+                StatusCode::BAD_REQUEST,
+                "AccessDeniedException",
+                &message,
+                Value::Null,
+            );
+        }
+    }
+    if let Some(injected) = inject_fault(&layer, service) {
+        return injected;
+    }
+    let started = Instant::now();
+    let _hold = match &call.writes {
+        Writes::None => None,
+        Writes::Single(item) => match layer.in_flight.hold_single(item) {
+            Some(hold) => Some(hold),
+            None => {
+                layer
+                    .tally
+                    .writes_conflicted
+                    .fetch_add(1, Ordering::Relaxed);
+                return refuse(
+                    service,
+                    StatusCode::BAD_REQUEST,
+                    "TransactionConflictException",
+                    "Transaction is ongoing for the item",
+                    Value::Null,
+                );
+            }
+        },
+        Writes::Transaction(items) => match layer.in_flight.hold_transaction(items) {
+            Ok(hold) => Some(hold),
+            Err(busy) => {
+                layer
+                    .tally
+                    .transactions_cancelled
+                    .fetch_add(1, Ordering::Relaxed);
+                return cancelled(&busy);
+            }
+        },
+    };
+    let response = match forward(&layer, &parts, body).await {
+        Ok(response) => response,
+        Err(error) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("emulator unreachable: {error}"),
+            )
+                .into_response();
+        }
+    };
+    if matches!(call.writes, Writes::Transaction(_)) {
+        // The items stay in flight for the transaction's duration, as in DynamoDB.
+        tokio::time::sleep(layer.strictness.in_flight.saturating_sub(started.elapsed())).await;
+    }
+    if service == Service::Sqs && operation == "ReceiveMessage" {
+        return redeliver_some(&layer, &parts.headers, &json, response).await;
+    }
+    response
+}
+
+fn inject_fault(layer: &Layer, service: Service) -> Option<Response> {
+    let faults = layer.strictness.faults;
+    if service == Service::DynamoDb && Faults::strikes(faults.throttle) {
+        layer.tally.throttled.fetch_add(1, Ordering::Relaxed);
+        return Some(refuse(
+            service,
+            StatusCode::BAD_REQUEST,
+            "ProvisionedThroughputExceededException",
+            "The level of configured provisioned throughput for the table was exceeded (injected)",
+            Value::Null,
+        ));
+    }
+    if service != Service::Kms && Faults::strikes(faults.server_error) {
+        layer.tally.server_errors.fetch_add(1, Ordering::Relaxed);
+        let code = if service == Service::DynamoDb {
+            "InternalServerError"
+        } else {
+            "InternalError"
+        };
+        return Some(refuse(
+            service,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code,
+            "Internal server error (injected)",
+            Value::Null,
+        ));
+    }
+    None
+}
+
+/// DynamoDB's answer to a transaction that overlaps one in flight.
+fn cancelled(busy: &[bool]) -> Response {
+    let reasons: Vec<Value> = busy
+        .iter()
+        .map(|b| {
+            if *b {
+                json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" })
+            } else {
+                json!({ "Code": "None" })
+            }
+        })
+        .collect();
+    let codes: Vec<&str> = busy
+        .iter()
+        .map(|b| if *b { "TransactionConflict" } else { "None" })
+        .collect();
+    refuse(
+        Service::DynamoDb,
+        StatusCode::BAD_REQUEST,
+        "TransactionCanceledException",
+        &format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+        json!({ "CancellationReasons": reasons }),
+    )
+}
+
+async fn forward(
+    layer: &Layer,
+    parts: &axum::http::request::Parts,
+    body: Bytes,
+) -> Result<Response, reqwest::Error> {
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut request = layer
+        .client
+        .request(parts.method.clone(), format!("{}{path}", layer.upstream))
+        .body(body);
+    for (name, value) in &parts.headers {
+        if name != header::HOST && name != header::CONTENT_LENGTH && name != header::CONNECTION {
+            request = request.header(name, value);
+        }
+    }
+    let upstream = request.send().await?;
+    let status = upstream.status();
+    let headers = upstream.headers().clone();
+    let bytes = upstream.bytes().await?;
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if name != header::CONTENT_LENGTH
+            && name != header::TRANSFER_ENCODING
+            && name != header::CONNECTION
+        {
+            response.headers_mut().append(name, value.clone());
+        }
+    }
+    Ok(response)
+}
+
+/// The redelivery fault: some received messages are made visible again at once, so
+/// another consumer receives them while this one works on them.
+async fn redeliver_some(
+    layer: &Layer,
+    headers: &HeaderMap,
+    request: &Value,
+    response: Response,
+) -> Response {
+    let rate = layer.strictness.faults.redelivery;
+    if rate <= 0.0 || !response.status().is_success() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    let received: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let queue_url = request.get("QueueUrl").cloned().unwrap_or(Value::Null);
+    for message in received
+        .get("Messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if !Faults::strikes(rate) {
+            continue;
+        }
+        let mut visible = layer
+            .client
+            .post(format!("{}/", layer.upstream))
+            .header("x-amz-target", "AmazonSQS.ChangeMessageVisibility")
+            .header(header::CONTENT_TYPE, "application/x-amz-json-1.0")
+            .body(
+                json!({
+                    "QueueUrl": queue_url,
+                    "ReceiptHandle": message.get("ReceiptHandle"),
+                    "VisibilityTimeout": 0
+                })
+                .to_string(),
+            );
+        if let Some(authorization) = headers.get(header::AUTHORIZATION) {
+            visible = visible.header(header::AUTHORIZATION, authorization);
+        }
+        if visible.send().await.is_ok_and(|r| r.status().is_success()) {
+            layer.tally.redelivered.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> calls::ItemKey {
+        let keys = KeySchemas::from([("t".to_string(), vec!["id".to_string()])]);
+        let body = json!({ "TableName": "t", "Key": { "id": { "S": n.to_string() } } });
+        match Call::read(Service::DynamoDb, "DeleteItem", &body, &keys)
+            .unwrap()
+            .writes
+        {
+            Writes::Single(item) => item,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn overlapping_transactions_conflict_and_single_writes_wait_only_for_transactions() {
+        let in_flight = Arc::new(InFlight::default());
+        let first = in_flight.hold_transaction(&[key(1), key(2)]).unwrap();
+        assert_eq!(
+            in_flight.hold_transaction(&[key(3), key(2)]).err(),
+            Some(vec![false, true])
+        );
+        assert!(
+            in_flight.hold_single(&key(1)).is_none(),
+            "a write to an item in a transaction"
+        );
+        let single = in_flight.hold_single(&key(3)).unwrap();
+        assert!(
+            in_flight.hold_single(&key(3)).is_some(),
+            "single writes serialise, never conflict"
+        );
+        assert!(
+            in_flight.hold_transaction(&[key(3)]).is_err(),
+            "a transaction meets a write in progress"
+        );
+        drop(first);
+        drop(single);
+        assert!(
+            in_flight
+                .hold_transaction(&[key(1), key(2), key(3)])
+                .is_ok()
+        );
+        assert!(
+            in_flight.lock().is_empty(),
+            "released holds leave nothing behind"
+        );
+    }
+
+    #[test]
+    fn fault_rates_are_read_and_checked() {
+        assert_eq!(Faults::parse("").unwrap(), Faults::default());
+        assert_eq!(Faults::parse("off").unwrap(), Faults::default());
+        let faults = Faults::parse("throttle=0.05, error=0.02,redelivery=1").unwrap();
+        assert_eq!(
+            (faults.throttle, faults.server_error, faults.redelivery),
+            (0.05, 0.02, 1.0)
+        );
+        assert!(Faults::parse("throttle=2").is_err());
+        assert!(Faults::parse("latency=0.1").is_err());
+    }
+}

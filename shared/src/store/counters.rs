@@ -1,0 +1,143 @@
+//! Exact totals without hot items.
+//!
+//! DynamoDB serialises the writes to one item and cancels transactions that meet on
+//! one, so a count that every create writes would be a queue all of a tenant's writes
+//! stand in. Totals are therefore spread over [`SHARDS`] items, each write adding to one
+//! at random, and read as their sum in one query. Only a total that enforces a quota is
+//! kept in one item, since the quota's condition must see the whole count; what has a
+//! quota (endpoints, blacklists, rules) is created rarely, and the conflicts that remain
+//! are retried by the transaction.
+
+use super::{Db, Item, error::Sent, error::StoreError, n, s};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
+/// Shards of an unlimited total and of each day's count.
+pub(crate) const SHARDS: u32 = 16;
+const TOTAL: &str = "#total";
+const DAY: &str = "#day#";
+
+/// Whether a partition's total enforces a quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Quota {
+    /// No quota: the total is sharded.
+    None,
+    /// The total is one item; `Some(max)` refuses to pass `max` (creates), `None` only
+    /// counts (deletes of a limited kind).
+    Limited(Option<u64>),
+}
+
+fn shard() -> u32 {
+    rand::random_range(0..SHARDS)
+}
+
+/// A write that moves a partition's total by `delta`.
+pub(crate) fn total_write(
+    table: &str,
+    partition: &str,
+    delta: i64,
+    quota: Quota,
+) -> Result<TransactWriteItem, StoreError> {
+    let key = match quota {
+        Quota::None => format!("{TOTAL}#{:02}", shard()),
+        Quota::Limited(_) => TOTAL.to_string(),
+    };
+    let mut update = Update::builder()
+        .table_name(table)
+        .key("pk", s(partition))
+        .key("sk", s(key))
+        .update_expression("ADD #c :delta")
+        .expression_attribute_names("#c", "count")
+        .expression_attribute_values(":delta", n(delta));
+    if let Quota::Limited(Some(max)) = quota {
+        update = update
+            .condition_expression("attribute_not_exists(#c) OR #c < :max")
+            .expression_attribute_values(":max", n(max));
+    }
+    Ok(TransactWriteItem::builder()
+        .update(update.build().map_err(StoreError::internal)?)
+        .build())
+}
+
+fn count_of(item: &Item) -> i64 {
+    item.get("count")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The sum of the counters whose sort keys lie from `from` to `to`, read consistently.
+async fn sum(
+    db: &Db,
+    table: &str,
+    partition: &str,
+    from: String,
+    to: String,
+) -> Result<u64, StoreError> {
+    let mut total = 0i64;
+    let mut start = None;
+    loop {
+        let out = db
+            .client
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":from", s(&from))
+            .expression_attribute_values(":to", s(&to))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .sent()
+            .await?;
+        total += out.items().iter().map(count_of).sum::<i64>();
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            // One shard may count more deletes than creates; the sum is exact.
+            return Ok(total.max(0) as u64);
+        }
+    }
+}
+
+/// A partition's total: every shard (and the single item of a limited kind).
+pub(crate) async fn read_total(db: &Db, table: &str, partition: &str) -> Result<u64, StoreError> {
+    sum(
+        db,
+        table,
+        partition,
+        TOTAL.to_string(),
+        format!("{TOTAL}#~"),
+    )
+    .await
+}
+
+/// A write that counts `count` more items created on `at`'s day.
+pub(crate) fn day_write(
+    table: &str,
+    partition: &str,
+    at: crate::Timestamp,
+    count: u64,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .key("pk", s(partition))
+        .key(
+            "sk",
+            s(format!("{DAY}{}#{:02}", super::paging::day_of(at), shard())),
+        )
+        .update_expression("ADD #c :count")
+        .expression_attribute_names("#c", "count")
+        .expression_attribute_values(":count", n(count))
+        .build()
+        .map_err(StoreError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Items counted on the days from `from`'s on: the exact size of an unfiltered list.
+pub(crate) async fn read_days(
+    db: &Db,
+    table: &str,
+    partition: &str,
+    from: crate::Timestamp,
+) -> Result<u64, StoreError> {
+    let first = format!("{DAY}{}", super::paging::day_of(from));
+    sum(db, table, partition, first, format!("{DAY}~")).await
+}

@@ -1,0 +1,214 @@
+//! The local stack is as strict as AWS: each function may do only what its role in
+//! template.yaml allows, and concurrent writes of one tenant meet DynamoDB's transaction
+//! conflicts (plus, in the fault mode, throttling, 500s and redeliveries) and still
+//! all succeed, exactly once, with exact totals.
+
+use harness::{FAULTS, Receiver, TestStack, expect, header, status_and_json};
+use serde_json::{Value, json};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+fn payment() -> Value {
+    json!({
+        "title": "Consulting", "gateway": "paypal", "value": "25.00", "currency": "USD",
+        "email": "customer@example.com", "white_label": true
+    })
+}
+
+async fn total(stack: &TestStack, path: &str, key: &str) -> u64 {
+    let response = stack.get(path, key).await;
+    let count = header(&response, "x-total-count").unwrap().parse().unwrap();
+    expect(response, 200).await;
+    count
+}
+
+#[tokio::test]
+async fn a_permission_removed_from_the_template_fails_the_route_that_needs_it() {
+    // PaymentsFunction's right to count the orders it creates, and nothing else, removed.
+    let anchor = "            # UpdateItem: creating an order also counts it (a shard of the orders total).\n            - Sid: ManageOrders\n              Effect: Allow\n              Action:\n                - dynamodb:GetItem\n                - dynamodb:PutItem\n                - dynamodb:UpdateItem\n";
+    let bundled = pushguard::template::BUNDLED;
+    assert!(
+        bundled.contains(anchor),
+        "the template changed; update this test"
+    );
+    let narrowed = bundled.replace(
+        anchor,
+        &anchor.replace("                - dynamodb:UpdateItem\n", ""),
+    );
+    let stack = TestStack::start_options(&[], |options| options.template_source = narrowed).await;
+    let acct = stack.account("narrowed@example.com").await;
+    let key = &acct.test_key;
+
+    let (status, body) = status_and_json(stack.post("/payments", key, payment()).await).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(
+        body,
+        json!({ "message": "Internal server error" }),
+        "no internals shown"
+    );
+    assert!(
+        harness::Tally::get(&stack.stack.strict.tally.denied) >= 1,
+        "{}",
+        stack.stack.strict.tally
+    );
+    assert_eq!(
+        total(&stack, "/orders", key).await,
+        0,
+        "the refused write changed nothing"
+    );
+    // Routes whose functions keep their permissions are unaffected.
+    expect(stack.get("/products", key).await, 200).await;
+
+    let full = TestStack::start().await;
+    let acct = full.account("full@example.com").await;
+    expect(full.post("/payments", &acct.test_key, payment()).await, 201).await;
+    assert_eq!(harness::Tally::get(&full.stack.strict.tally.denied), 0);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_payments_of_one_tenant_all_succeed_and_are_counted_exactly() {
+    let stack = Arc::new(TestStack::start_with_faults(&[], FAULTS).await);
+    let acct = stack.account("busy-merchant@example.com").await;
+    let key = acct.test_key.clone();
+    let before = total(&stack, "/orders", &key).await;
+    let payments = (0..20).map(|_| {
+        let (stack, key) = (stack.clone(), key.clone());
+        tokio::spawn(async move {
+            status_and_json(stack.post("/payments", &key, payment()).await).await
+        })
+    });
+    let results: Vec<(u16, Value)> = futures::future::join_all(payments)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let created = results.iter().filter(|(status, _)| *status == 201).count();
+    println!(
+        "20 concurrent payments: {created} created; strict layer: {}",
+        stack.stack.strict.tally
+    );
+    assert_eq!(created, 20, "{results:?}");
+    assert_eq!(total(&stack, "/orders", &key).await, before + 20);
+    assert_eq!(total(&stack, "/events?type=order:created", &key).await, 20);
+    assert_eq!(
+        total(&stack, "/events", &key).await,
+        20,
+        "the events' day counts are exact too"
+    );
+}
+
+#[tokio::test]
+async fn fourteen_concurrent_endpoint_creates_against_a_quota_of_ten_make_exactly_ten() {
+    let stack = Arc::new(TestStack::start_with_faults(&[("MAX_ENDPOINTS", "10")], FAULTS).await);
+    let acct = stack.account("quota@example.com").await;
+    let key = acct.test_key.clone();
+    let creates = (0..14).map(|n| {
+        let (stack, key) = (stack.clone(), key.clone());
+        tokio::spawn(async move {
+            let body = json!({ "url": format!("https://example.com/hook/{n}"), "events": ["*"] });
+            status_and_json(stack.post("/webhooks/endpoints", &key, body).await).await
+        })
+    });
+    let results: Vec<(u16, Value)> = futures::future::join_all(creates)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let created = results.iter().filter(|(s, _)| *s == 201).count();
+    let refused: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == 400)
+        .map(|(_, b)| b)
+        .collect();
+    println!(
+        "14 concurrent endpoint creates, quota 10: {created} created, {} refused; strict layer: {}",
+        refused.len(),
+        stack.stack.strict.tally
+    );
+    assert_eq!(created, 10, "{results:?}");
+    assert_eq!(refused.len(), 4, "{results:?}");
+    assert!(
+        refused.iter().all(|body| body["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Endpoints limit reached")),
+        "{refused:?}"
+    );
+    assert_eq!(total(&stack, "/webhooks/endpoints", &key).await, 10);
+}
+
+#[tokio::test]
+async fn ten_events_fanned_out_to_ten_endpoints_all_arrive_without_waiting_for_a_redelivery() {
+    // A message failed back to SQS would only come back after this: the test must not need it.
+    let visibility = Duration::from_secs(120);
+    let stack = Arc::new(
+        TestStack::start_options(&[("MAX_ENDPOINTS", "10")], |options| {
+            options.strictness.faults = FAULTS;
+            options.visibility_timeout = visibility;
+        })
+        .await,
+    );
+    let acct = stack.account("fan-out@example.com").await;
+    let key = acct.test_key.clone();
+    let receiver = Receiver::start().await;
+    for n in 0..10 {
+        let body =
+            json!({ "url": receiver.url(&format!("/endpoint/{n}")), "events": ["order:created"] });
+        expect(stack.post("/webhooks/endpoints", &key, body).await, 201).await;
+    }
+    let started = Instant::now();
+    let payments = (0..10).map(|_| {
+        let (stack, key) = (stack.clone(), key.clone());
+        tokio::spawn(
+            async move { expect(stack.post("/payments", &key, payment()).await, 201).await },
+        )
+    });
+    let orders: BTreeSet<String> = futures::future::join_all(payments)
+        .await
+        .into_iter()
+        .map(|order| order.unwrap()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(orders.len(), 10);
+
+    // Every (order, endpoint) once at least, each repeat under the same webhook-id.
+    let mut ids: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut received = 0;
+    while started.elapsed() < visibility / 2 {
+        ids.clear();
+        let all = receiver.all();
+        received = all.len();
+        for delivery in &all {
+            let order = delivery.json()["id"].as_str().unwrap().to_string();
+            ids.entry((order, delivery.path.clone()))
+                .or_default()
+                .insert(delivery.header("webhook-id").to_string());
+        }
+        if ids.len() == 100 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let duplicates = received - ids.len();
+    println!(
+        "fan-out of 10 events to 10 endpoints: sent 100, received {received} in {:?} \
+         ({} distinct, {duplicates} duplicated, {} lost), {} messages failed back to SQS; strict layer: {}",
+        started.elapsed(),
+        ids.len(),
+        100 - ids.len(),
+        stack.stack.failed_messages(),
+        stack.stack.strict.tally
+    );
+    assert_eq!(
+        ids.len(),
+        100,
+        "every delivery arrived before any redelivery could"
+    );
+    assert!(
+        ids.values().all(|webhook_ids| webhook_ids.len() == 1),
+        "every repeat of a delivery carries its webhook-id: {ids:?}"
+    );
+    assert!(ids.keys().all(|(order, _)| orders.contains(order)));
+}
