@@ -257,6 +257,8 @@ pub enum Behaviour {
     Redirect,
     /// 200 with a body of this many bytes.
     Huge(usize),
+    /// 200 with headers of about this many bytes in all (in 3 KB values).
+    HugeHeaders(usize),
 }
 
 /// One request a receiver got.
@@ -363,6 +365,17 @@ impl Receiver {
                     (StatusCode::FOUND, [("location", "/redirected")]).into_response()
                 }
                 Behaviour::Huge(size) => (StatusCode::OK, "x".repeat(size)).into_response(),
+                Behaviour::HugeHeaders(size) => {
+                    let mut response = (StatusCode::OK, "ok").into_response();
+                    for n in 0..size.div_ceil(3_000) {
+                        response.headers_mut().insert(
+                            axum::http::HeaderName::from_bytes(format!("x-filler-{n}").as_bytes())
+                                .unwrap(),
+                            "y".repeat(3_000).parse().unwrap(),
+                        );
+                    }
+                    response
+                }
             }
         }
         let app = axum::Router::new()

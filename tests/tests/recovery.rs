@@ -1,0 +1,248 @@
+//! Nothing lost, nothing stuck: a retry whose queue message is lost is swept by the
+//! scheduler, a receiver cannot push a log past DynamoDB's item limit, and a stack
+//! killed in the middle of a fan-out delivers everything once restarted.
+
+use harness::{Behaviour, FAULTS, Receiver, TestStack, eventually, expect};
+use serde_json::{Value, json};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::{Duration, Instant},
+};
+
+const FAST: [(&str, &str); 5] = [
+    ("RETRY_SCHEDULE", "2s,2s"),
+    ("RETRY_JITTER", "0"),
+    ("PENDING_EVENT_GRACE_SECONDS", "1"),
+    ("RETRY_SWEEP_GRACE_SECONDS", "1"),
+    ("DISABLE_AFTER_FAILURES", "100"),
+];
+
+async fn subscribe(stack: &TestStack, key: &str, url: &str) -> Value {
+    expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": url, "events": ["order:created"] }),
+            )
+            .await,
+        201,
+    )
+    .await
+}
+
+async fn pay(stack: &TestStack, key: &str) -> Value {
+    let body = json!({
+        "title": "Consulting", "gateway": "paypal", "value": "25.00", "currency": "USD",
+        "email": "customer@example.com", "white_label": true
+    });
+    expect(stack.post("/payments", key, body).await, 201).await
+}
+
+async fn queue_is_empty(stack: &TestStack, queue_url: &str) -> bool {
+    let attributes = stack
+        .stack
+        .state
+        .sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default();
+    [
+        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .all(|name| attributes.get(name).map(String::as_str) == Some("0"))
+}
+
+#[tokio::test]
+async fn a_retry_whose_queue_message_is_lost_is_swept_by_the_scheduler() {
+    let stack = TestStack::start_with(&FAST).await;
+    let acct = stack.account("lost-retry@example.com").await;
+    let key = &acct.test_key;
+    let receiver = Receiver::start().await;
+    receiver.set("/flaky", Behaviour::FailTimes(1, 500));
+    subscribe(&stack, key, &receiver.url("/flaky")).await;
+    pay(&stack, key).await;
+
+    let first = receiver.wait_for("/flaky", 1).await.remove(0);
+    let log_id = first.header("webhook-id").to_string();
+    eventually("the failed attempt is recorded", || async {
+        let log = expect(
+            stack.get(&format!("/webhooks/logs/{log_id}"), key).await,
+            200,
+        )
+        .await;
+        (log["status"] == "retrying").then_some(())
+    })
+    .await;
+    // The retry's message is lost (as if the send had failed, or it had been dead-lettered).
+    let deliveries = stack.stack.environment["DELIVERIES_QUEUE_URL"].clone();
+    stack
+        .stack
+        .state
+        .sqs
+        .purge_queue()
+        .queue_url(&deliveries)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        queue_is_empty(&stack, &deliveries).await,
+        "nothing is left to deliver it"
+    );
+
+    let retried = receiver.wait_for("/flaky", 2).await;
+    assert_eq!(
+        retried[1].header("webhook-id"),
+        log_id,
+        "the same delivery, swept"
+    );
+    let log = eventually("the swept retry succeeds", || async {
+        let log = expect(
+            stack.get(&format!("/webhooks/logs/{log_id}"), key).await,
+            200,
+        )
+        .await;
+        (log["status"] == "succeeded").then_some(log)
+    })
+    .await;
+    assert_eq!(log["retries"], 1);
+}
+
+#[tokio::test]
+async fn a_receiver_answering_with_huge_headers_cannot_push_its_log_past_the_item_limit() {
+    let stack = TestStack::start_with(&FAST).await;
+    let acct = stack.account("huge-headers@example.com").await;
+    let key = &acct.test_key;
+    let receiver = Receiver::start().await;
+    receiver.set("/chatty", Behaviour::HugeHeaders(60_000));
+    subscribe(&stack, key, &receiver.url("/chatty")).await;
+    // 300 KB of headers: the HTTP client refuses the head, a failed attempt like any other.
+    receiver.set("/enormous", Behaviour::HugeHeaders(300_000));
+    subscribe(&stack, key, &receiver.url("/enormous")).await;
+    pay(&stack, key).await;
+
+    let log_id = receiver.wait_for("/enormous", 1).await[0]
+        .header("webhook-id")
+        .to_string();
+    let log = eventually("the refused head is recorded", || async {
+        let log = expect(
+            stack.get(&format!("/webhooks/logs/{log_id}"), key).await,
+            200,
+        )
+        .await;
+        (log["status"] != "pending").then_some(log)
+    })
+    .await;
+    assert_eq!(log["response_code"], 0, "{log}");
+    assert!(
+        log["response"].as_str().unwrap().contains("too large"),
+        "{log}"
+    );
+
+    let log_id = receiver.wait_for("/chatty", 1).await[0]
+        .header("webhook-id")
+        .to_string();
+    let log = eventually("the delivery is recorded", || async {
+        let log = expect(
+            stack.get(&format!("/webhooks/logs/{log_id}"), key).await,
+            200,
+        )
+        .await;
+        (log["status"] != "pending").then_some(log)
+    })
+    .await;
+    assert_eq!(log["status"], "succeeded", "{log}");
+    let headers = log["response_headers"].as_object().unwrap();
+    let bytes: usize = headers
+        .iter()
+        .map(|(k, v)| k.len() + v.as_str().unwrap().len())
+        .sum();
+    assert!(bytes <= 8 * 1024, "headers kept: {bytes} bytes");
+    assert!(headers.len() <= 64);
+    assert_eq!(
+        receiver.received("/chatty").len(),
+        1,
+        "recorded once, not redelivered"
+    );
+}
+
+#[tokio::test]
+async fn a_stack_killed_mid_fan_out_delivers_every_event_to_every_endpoint_after_a_restart() {
+    let prefix = format!("crash{}-", ulid::Ulid::new().to_string().to_lowercase());
+    let short_visibility = |options: &mut pushguard::stack::StackOptions| {
+        options.visibility_timeout = Duration::from_secs(2);
+        options.strictness.faults = FAULTS;
+    };
+    let receiver = Receiver::start().await;
+    let first = TestStack::start_on(&prefix, &FAST, short_visibility).await;
+    let acct = first.account("crash@example.com").await;
+    let key = acct.test_key.clone();
+    let paths: Vec<String> = (0..4).map(|n| format!("/crash/{n}")).collect();
+    for path in &paths {
+        // Slow receivers keep deliveries in flight when the stack dies.
+        receiver.set(path, Behaviour::Hang(Duration::from_millis(1_500)));
+        subscribe(&first, &key, &receiver.url(path)).await;
+    }
+    let mut orders = BTreeSet::new();
+    for _ in 0..5 {
+        orders.insert(pay(&first, &key).await["id"].as_str().unwrap().to_string());
+    }
+    let started = Instant::now();
+    while receiver.all().len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the fan-out never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before_crash = receiver.all().len();
+    drop(first); // every poller, delivery and scheduler run stops where it is
+
+    for path in &paths {
+        receiver.set(path, Behaviour::Accept);
+    }
+    let second = TestStack::start_on(&prefix, &FAST, short_visibility).await;
+    let expected = orders.len() * paths.len();
+    let mut ids: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        ids.clear();
+        for delivery in receiver.all() {
+            let order = delivery.json()["id"].as_str().unwrap().to_string();
+            ids.entry((order, delivery.path.clone()))
+                .or_default()
+                .insert(delivery.header("webhook-id").to_string());
+        }
+        if ids.len() == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let received = receiver.all().len();
+    println!(
+        "crash mid-fan-out: sent {expected}, {before_crash} requests before the crash, {received} in all \
+         ({} distinct, {} duplicated, {} lost); restarted stack: {} messages failed back, strict layer: {}",
+        ids.len(),
+        received - ids.len(),
+        expected - ids.len(),
+        second.stack.failed_messages(),
+        second.stack.strict.tally
+    );
+    assert_eq!(
+        ids.len(),
+        expected,
+        "every (event, endpoint) arrives at least once"
+    );
+    assert!(
+        ids.values().all(|webhook_ids| webhook_ids.len() == 1),
+        "a repeat carries the first attempt's webhook-id: {ids:?}"
+    );
+}
