@@ -1,12 +1,16 @@
-"""moto's server with DynamoDB's isolation.
+"""moto's server with DynamoDB's per-operation atomicity.
 
 moto applies each DynamoDB write without a lock, and its server answers requests on
 many threads, so two concurrent conditional writes can both see the old item and
 both succeed, and a transaction can copy a table while another request changes it
-("dictionary changed size during iteration", a 500). DynamoDB itself serialises
-every write and transaction per item. This runs moto's own server with one lock
-around each DynamoDB operation, so tests see the isolation production has; SQS and
+("dictionary changed size during iteration", a 500). This runs moto's own server with
+one lock around each DynamoDB operation, so each one is atomic, as in DynamoDB; SQS and
 everything else are untouched (a long poll never waits on a table).
+
+A lock alone would hide what DynamoDB does to overlapping writes. The functions reach
+this server through the strict layer of `pushguard serve` (cli/src/strict), which
+keeps a transaction's items in flight and cancels what overlaps them, and enforces
+each function's IAM role.
 """
 
 import functools
