@@ -177,11 +177,7 @@ impl Template {
                     .map(|event| {
                         get(event, "Properties")
                             .and_then(|p| get(p, "Queue"))
-                            .and_then(env_value)
-                            .and_then(|v| match v {
-                                EnvValue::GetAtt(id, _) | EnvValue::Ref(id) => Some(id),
-                                EnvValue::Literal(_) => None,
-                            })
+                            .and_then(named_resource)
                             .ok_or_else(|| {
                                 err(format!(
                                     "{logical_id}: an SQS event's Queue must be !GetAtt Queue.Arn"
@@ -285,11 +281,7 @@ impl Template {
                     None => None,
                     Some(policy) => {
                         let target = get(policy, "deadLetterTargetArn")
-                            .and_then(env_value)
-                            .and_then(|v| match v {
-                                EnvValue::GetAtt(id, _) | EnvValue::Ref(id) => Some(id),
-                                EnvValue::Literal(_) => None,
-                            })
+                            .and_then(named_resource)
                             .ok_or_else(|| {
                                 err(format!(
                                     "{logical_id}: deadLetterTargetArn must be !GetAtt Queue.Arn"
@@ -364,6 +356,14 @@ fn key_schema(value: Option<&Value>, logical_id: &str) -> Result<Vec<KeyPart>, T
             })
         })
         .collect()
+}
+
+/// The logical id that `!GetAtt X.Arn` or `!Ref X` names.
+fn named_resource(value: &Value) -> Option<String> {
+    match env_value(value)? {
+        EnvValue::GetAtt(id, _) | EnvValue::Ref(id) => Some(id),
+        EnvValue::Literal(_) => None,
+    }
 }
 
 /// `!Ref X`, `!GetAtt X.Attr`, their long forms, or a literal.

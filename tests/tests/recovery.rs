@@ -39,6 +39,22 @@ async fn pay(stack: &TestStack, key: &str) -> Value {
     expect(stack.post("/payments", key, body).await, 201).await
 }
 
+/// The log of the first delivery `path` received, once its attempt is recorded.
+async fn first_recorded(stack: &TestStack, key: &str, receiver: &Receiver, path: &str) -> Value {
+    let log_id = receiver.wait_for(path, 1).await[0]
+        .header("webhook-id")
+        .to_string();
+    eventually("the attempt is recorded", || async {
+        let log = expect(
+            stack.get(&format!("/webhooks/logs/{log_id}"), key).await,
+            200,
+        )
+        .await;
+        (log["status"] != "pending").then_some(log)
+    })
+    .await
+}
+
 async fn queue_is_empty(stack: &TestStack, queue_url: &str) -> bool {
     let attributes = stack
         .stack
@@ -129,36 +145,14 @@ async fn a_receiver_answering_with_huge_headers_cannot_push_its_log_past_the_ite
     subscribe(&stack, key, &receiver.url("/enormous")).await;
     pay(&stack, key).await;
 
-    let log_id = receiver.wait_for("/enormous", 1).await[0]
-        .header("webhook-id")
-        .to_string();
-    let log = eventually("the refused head is recorded", || async {
-        let log = expect(
-            stack.get(&format!("/webhooks/logs/{log_id}"), key).await,
-            200,
-        )
-        .await;
-        (log["status"] != "pending").then_some(log)
-    })
-    .await;
+    let log = first_recorded(&stack, key, &receiver, "/enormous").await;
     assert_eq!(log["response_code"], 0, "{log}");
     assert!(
         log["response"].as_str().unwrap().contains("too large"),
         "{log}"
     );
 
-    let log_id = receiver.wait_for("/chatty", 1).await[0]
-        .header("webhook-id")
-        .to_string();
-    let log = eventually("the delivery is recorded", || async {
-        let log = expect(
-            stack.get(&format!("/webhooks/logs/{log_id}"), key).await,
-            200,
-        )
-        .await;
-        (log["status"] != "pending").then_some(log)
-    })
-    .await;
+    let log = first_recorded(&stack, key, &receiver, "/chatty").await;
     assert_eq!(log["status"], "succeeded", "{log}");
     let headers = log["response_headers"].as_object().unwrap();
     let bytes: usize = headers
