@@ -2,6 +2,7 @@
 //! provisioning from template.yaml, and operator tasks on accounts.
 
 pub mod accounts;
+pub mod lambda;
 pub mod provision;
 pub mod stack;
 pub mod strict;

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use pushguard::{
     BoxError, accounts,
+    lambda::{Instance, Outcome},
     provision::{self, physical_name},
     stack::{Demo, Stack, StackOptions},
     strict::{Faults, Strictness},
@@ -26,6 +27,9 @@ struct Cli {
 enum Command {
     /// Run the whole stack in one process against an AWS emulator (moto).
     Serve(ServeArgs),
+    /// Run one function's real binary on one Lambda event, as Lambda runs it (a local
+    /// Runtime API), against the local stack: `sam local invoke` without Docker.
+    Invoke(InvokeArgs),
     /// Create the tables and queues of template.yaml in an AWS emulator.
     Provision(LocalArgs),
     /// Operator tasks on accounts.
@@ -80,6 +84,29 @@ struct ServeArgs {
     faults: Faults,
 }
 
+#[derive(Args)]
+struct InvokeArgs {
+    #[command(flatten)]
+    local: LocalArgs,
+    /// The function: its logical id (`AccountFunction`) or its binary (`account`).
+    #[arg(long)]
+    function: String,
+    /// The event file, e.g. events/account-show.json (`-`: standard input).
+    #[arg(long)]
+    event: PathBuf,
+    /// Where the host binaries are (`cargo build --bins` puts them in target/debug).
+    #[arg(long, default_value = "target/debug")]
+    binaries: PathBuf,
+    /// The test key the event authenticates with; the demo account gets it.
+    #[arg(
+        long,
+        env = "PUSHGUARD_DEMO_API_KEY",
+        hide_env_values = true,
+        default_value = "pg_test_SampleEventsKey0000000000000"
+    )]
+    api_key: String,
+}
+
 #[derive(Subcommand)]
 enum AccountCommand {
     /// Create an account and print its first live and test keys (shown once).
@@ -126,6 +153,7 @@ async fn main() {
 async fn run(cli: Cli) -> Result<(), BoxError> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Invoke(args) => invoke(args).await,
         Command::Provision(args) => {
             let template = Template::parse(&template_source(&args.template)?)?;
             let sdk = shared::aws::for_emulator(&args.aws_endpoint).await;
@@ -204,6 +232,7 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
         scheduler_interval: std::time::Duration::from_secs(args.scheduler_interval.max(1)),
         pollers: 2,
         call_counter: None,
+        event_sources: true,
         strictness: Strictness {
             in_flight: std::time::Duration::from_millis(args.transaction_ms),
             faults: args.faults,
@@ -235,4 +264,55 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
     tokio::signal::ctrl_c().await?;
     println!("stopping");
     Ok(())
+}
+
+async fn invoke(args: InvokeArgs) -> Result<(), BoxError> {
+    let event: serde_json::Value = {
+        let text = if args.event.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin())?
+        } else {
+            std::fs::read_to_string(&args.event)
+                .map_err(|e| format!("{}: {e}", args.event.display()))?
+        };
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", args.event.display()))?
+    };
+    let template_source = template_source(&args.local.template)?;
+    let overrides = overrides_from_env(&Template::parse(&template_source)?)?;
+    let stack = Stack::start(StackOptions {
+        aws_endpoint: args.local.aws_endpoint.clone(),
+        prefix: args.local.prefix,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        template_source,
+        overrides,
+        demo: Some(Demo {
+            email: "demo@pushguard.local".into(),
+            key: Some(args.api_key),
+        }),
+        scheduler_interval: std::time::Duration::from_secs(60),
+        pollers: 1,
+        call_counter: None,
+        event_sources: false,
+        strictness: Strictness::default(),
+        visibility_timeout: std::time::Duration::from_secs(60),
+    })
+    .await?;
+    let (logical_id, _) = stack.find_function(&args.function).ok_or_else(|| {
+        format!(
+            "template.yaml has no function {:?}; it has {}",
+            args.function,
+            stack.functions.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    let logical_id = logical_id.to_string();
+    let instance = Instance::start(&stack, &logical_id, &args.binaries).await?;
+    match instance.invoke(event).await? {
+        Outcome::Response(response) => {
+            println!("{}", serde_json::to_string_pretty(&response)?);
+            Ok(())
+        }
+        Outcome::Error(error) => {
+            println!("{}", serde_json::to_string_pretty(&error)?);
+            Err(format!("{logical_id} reported an error").into())
+        }
+    }
 }

@@ -68,6 +68,8 @@ pub struct LocalFunction {
     pub environment: BTreeMap<String, String>,
     /// URLs of the queues that invoke it.
     pub queues: Vec<String>,
+    pub memory_mb: u32,
+    pub timeout: Duration,
 }
 
 /// Feeds a queue to the dispatcher as Lambda's SQS event source would: batches of up
@@ -179,6 +181,9 @@ pub struct StackOptions {
     pub call_counter: Option<std::sync::Arc<shared::aws::CallCounter>>,
     /// How strict the layer between the functions and the emulator is.
     pub strictness: Strictness,
+    /// Run the event sources: poll the queues for the dispatcher, run the scheduler (off
+    /// for `pushguard invoke`, which hands one event to one function).
+    pub event_sources: bool,
     /// How long a message the local event source received stays invisible (the queue's
     /// own timeout in AWS; shorter locally so a crashed batch comes back soon).
     pub visibility_timeout: Duration,
@@ -253,6 +258,8 @@ impl Stack {
                     state: Services::counted(config, &sdk, options.call_counter.as_ref()),
                     environment,
                     queues,
+                    memory_mb: function.memory_mb,
+                    timeout: Duration::from_secs(function.timeout_seconds),
                 },
             );
         }
@@ -271,7 +278,7 @@ impl Stack {
             }
         })];
         let failed_messages = Arc::new(AtomicU64::new(0));
-        for function in functions.values() {
+        for function in functions.values().filter(|_| options.event_sources) {
             match function.binary.as_str() {
                 "dispatcher" => {
                     for queue in &function.queues {
@@ -312,6 +319,14 @@ impl Stack {
 
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The function whose logical id (`AccountFunction`) or binary (`account`) is `name`.
+    pub fn find_function(&self, name: &str) -> Option<(&str, &LocalFunction)> {
+        self.functions
+            .iter()
+            .find(|(id, f)| *id == name || f.binary == name)
+            .map(|(id, f)| (id.as_str(), f))
     }
 
     /// The state a function runs with (its role, its environment).

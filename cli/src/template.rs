@@ -51,6 +51,10 @@ pub struct FunctionSpec {
     pub sqs_queues: Vec<String>,
     /// Its environment: the globals, then its own variables.
     pub environment: BTreeMap<String, EnvValue>,
+    /// `MemorySize` (its own, else the globals'; Lambda's default 128).
+    pub memory_mb: u32,
+    /// `Timeout` in seconds (its own, else the globals'; Lambda's default 3).
+    pub timeout_seconds: u64,
 }
 
 /// The value of an environment variable in the template, before resolution.
@@ -66,6 +70,7 @@ pub struct Template {
     resources: Mapping,
     parameters: Mapping,
     globals_environment: Mapping,
+    globals_function: Mapping,
 }
 
 #[derive(Debug)]
@@ -112,10 +117,16 @@ impl Template {
             .and_then(Value::as_mapping)
             .cloned()
             .unwrap_or_default();
+        let globals_function = get(&root, "Globals")
+            .and_then(|g| get(g, "Function"))
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
         Ok(Template {
             resources: mapping("Resources"),
             parameters: mapping("Parameters"),
             globals_environment,
+            globals_function,
         })
     }
 
@@ -193,7 +204,19 @@ impl Template {
                 {
                     add_variables(&mut environment, own)?;
                 }
+                let setting = |name: &str, default: u64| -> Result<u64, TemplateError> {
+                    get(props, name)
+                        .or_else(|| self.globals_function.get(name))
+                        .map(|v| {
+                            text(v)
+                                .and_then(|t| t.parse().ok())
+                                .ok_or_else(|| err(format!("{logical_id}: {name} must be a number")))
+                        })
+                        .unwrap_or(Ok(default))
+                };
                 Ok(FunctionSpec {
+                    memory_mb: setting("MemorySize", 128)? as u32,
+                    timeout_seconds: setting("Timeout", 3)?,
                     logical_id,
                     binary,
                     policies,

@@ -148,6 +148,7 @@ impl TestStack {
             scheduler_interval: Duration::from_secs(1),
             pollers: 2,
             call_counter: None,
+            event_sources: true,
             strictness: Strictness::default(),
             visibility_timeout: Duration::from_secs(60),
         };
