@@ -99,8 +99,14 @@ async fn next(State(api): State<Arc<Api>>) -> Response {
     };
     set("lambda-runtime-aws-request-id", id);
     set("lambda-runtime-deadline-ms", deadline.to_string());
-    set("lambda-runtime-invoked-function-arn", api.function_arn.clone());
-    set("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".into());
+    set(
+        "lambda-runtime-invoked-function-arn",
+        api.function_arn.clone(),
+    );
+    set(
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000;Sampled=0".into(),
+    );
     set("content-type", "application/json".into());
     response
 }
@@ -122,7 +128,8 @@ fn answer(api: &Api, id: &str, outcome: Outcome) -> StatusCode {
 }
 
 fn json_or_text(body: &Bytes) -> Value {
-    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
 async fn respond(State(api): State<Arc<Api>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
@@ -136,8 +143,14 @@ async fn fail(
     body: Bytes,
 ) -> StatusCode {
     let mut error = json_or_text(&body);
-    if let (Some(kind), Value::Object(map)) = (headers.get("lambda-runtime-function-error-type"), &mut error) {
-        map.insert("errorType".into(), Value::String(kind.to_str().unwrap_or_default().into()));
+    if let (Some(kind), Value::Object(map)) = (
+        headers.get("lambda-runtime-function-error-type"),
+        &mut error,
+    ) {
+        map.insert(
+            "errorType".into(),
+            Value::String(kind.to_str().unwrap_or_default().into()),
+        );
     }
     answer(&api, &id, Outcome::Error(error))
 }
@@ -166,7 +179,10 @@ impl RuntimeApi {
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(respond),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(fail))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(api.clone());
@@ -187,7 +203,14 @@ impl RuntimeApi {
 
     /// Hands `event` to the function and waits for its answer (up to its timeout).
     pub async fn invoke(&self, event: Value) -> Result<Outcome, BoxError> {
-        if let Some(error) = self.api.pending.lock().unwrap_or_else(|e| e.into_inner()).init_error.clone() {
+        if let Some(error) = self
+            .api
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .init_error
+            .clone()
+        {
             return Ok(Outcome::Error(error));
         }
         let (answer, outcome) = oneshot::channel();
@@ -198,7 +221,11 @@ impl RuntimeApi {
         match tokio::time::timeout(self.api.timeout, outcome).await {
             Ok(Ok(outcome)) => Ok(outcome),
             Ok(Err(_)) => Err("the function never answered".into()),
-            Err(_) => Err(format!("the function did not answer within its timeout ({:?})", self.api.timeout).into()),
+            Err(_) => Err(format!(
+                "the function did not answer within its timeout ({:?})",
+                self.api.timeout
+            )
+            .into()),
         }
     }
 }
@@ -227,7 +254,11 @@ pub fn binaries_dir(profile: &str) -> PathBuf {
 impl Instance {
     /// Starts the function `logical_id` of `stack` from its binary in `binaries`, with
     /// the environment Lambda would give it.
-    pub async fn start(stack: &Stack, logical_id: &str, binaries: &FsPath) -> Result<Self, BoxError> {
+    pub async fn start(
+        stack: &Stack,
+        logical_id: &str,
+        binaries: &FsPath,
+    ) -> Result<Self, BoxError> {
         let function: &LocalFunction = stack
             .functions
             .get(logical_id)
@@ -249,8 +280,14 @@ impl Instance {
             .env("AWS_LAMBDA_RUNTIME_API", &api.address)
             .env("AWS_LAMBDA_FUNCTION_NAME", logical_id)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", function.memory_mb.to_string())
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{logical_id}"))
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                function.memory_mb.to_string(),
+            )
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{logical_id}"),
+            )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .env("_HANDLER", "bootstrap")
             .env("AWS_REGION", crate::strict::iam::REGION)
@@ -271,7 +308,16 @@ impl Instance {
         Ok(Instance { api, child })
     }
 
-    pub async fn invoke(&self, event: Value) -> Result<Outcome, BoxError> {
-        self.api.invoke(event).await
+    /// Invokes the function; an error if it exits instead of answering (as a `main`
+    /// that fails at start-up does).
+    pub async fn invoke(&mut self, event: Value) -> Result<Outcome, BoxError> {
+        tokio::select! {
+            outcome = self.api.invoke(event) => outcome,
+            status = self.child.wait() => Err(format!(
+                "the function exited before answering ({})",
+                status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string())
+            )
+            .into()),
+        }
     }
 }

@@ -274,7 +274,8 @@ async fn invoke(args: InvokeArgs) -> Result<(), BoxError> {
             std::fs::read_to_string(&args.event)
                 .map_err(|e| format!("{}: {e}", args.event.display()))?
         };
-        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", args.event.display()))?
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not JSON: {e}", args.event.display()))?
     };
     let template_source = template_source(&args.local.template)?;
     let overrides = overrides_from_env(&Template::parse(&template_source)?)?;
@@ -300,11 +301,16 @@ async fn invoke(args: InvokeArgs) -> Result<(), BoxError> {
         format!(
             "template.yaml has no function {:?}; it has {}",
             args.function,
-            stack.functions.keys().cloned().collect::<Vec<_>>().join(", ")
+            stack
+                .functions
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })?;
     let logical_id = logical_id.to_string();
-    let instance = Instance::start(&stack, &logical_id, &args.binaries).await?;
+    let mut instance = Instance::start(&stack, &logical_id, &args.binaries).await?;
     match instance.invoke(event).await? {
         Outcome::Response(response) => {
             println!("{}", serde_json::to_string_pretty(&response)?);

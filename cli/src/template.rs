@@ -208,9 +208,9 @@ impl Template {
                     get(props, name)
                         .or_else(|| self.globals_function.get(name))
                         .map(|v| {
-                            text(v)
-                                .and_then(|t| t.parse().ok())
-                                .ok_or_else(|| err(format!("{logical_id}: {name} must be a number")))
+                            text(v).and_then(|t| t.parse().ok()).ok_or_else(|| {
+                                err(format!("{logical_id}: {name} must be a number"))
+                            })
                         })
                         .unwrap_or(Ok(default))
                 };

@@ -125,6 +125,17 @@ async fn the_commerce_sample_events_go_through_their_functions() {
         url.starts_with("https://abc123.execute-api.us-east-1.amazonaws.com/pay/"),
         "{url}"
     );
+    let (status, body) = invoke(events::router(state("EventsFunction")), "events-list.json").await;
+    assert_eq!(
+        (status, body[0]["type"].clone()),
+        (200, "order:created".into())
+    );
+    let (status, body) = invoke(
+        webhook_logs::router(state("WebhookLogsFunction")),
+        "webhook-logs-list.json",
+    )
+    .await;
+    assert_eq!((status, body), (200, serde_json::json!([])));
     let (status, body) = invoke(orders::router(state("OrdersFunction")), "orders-list.json").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
