@@ -6,7 +6,10 @@ PORT ?= 3000
 MOTO_PORT ?= 4566
 export MOTO_SERVER := $(CURDIR)/scripts/moto-server
 
-.PHONY: bench-delivery run test lint fmt fmt-check clippy cfn-lint unit-and-integration provision build deploy clean
+# The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
+BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
+
+.PHONY: bench-delivery run test lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -14,7 +17,11 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-$(VENV)/.deploy-tools: requirements-deploy.txt $(VENV)/.installed
+$(VENV)/.build-tools: requirements-build.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-build.txt
+	touch $@
+
+$(VENV)/.deploy-tools: requirements-deploy.txt $(VENV)/.build-tools
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
 	touch $@
 
@@ -45,19 +52,42 @@ cfn-lint: $(VENV)/.installed
 
 lint: fmt-check clippy cfn-lint
 
-# Integration tests start their own moto on a free port ($$MOTO_SERVER).
+# Integration tests start their own moto on a free port ($$MOTO_SERVER); the smoke
+# test runs the functions' host binaries, so they are built first.
 unit-and-integration: $(VENV)/.installed
+	cargo build --bins
 	cargo test --workspace
+
+## One function's real binary on one event against the local stack (sam local invoke without Docker):
+## make invoke FUNCTION=AccountFunction EVENT=events/account-show.json
+invoke: $(VENV)/.installed
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=AccountFunction EVENT=events/account-show.json"; exit 2; }
+	cargo build --bins
+	MOTO_PORT=$(MOTO_PORT) scripts/with-moto ./target/debug/pushguard invoke --function $(FUNCTION) --event $(EVENT)
 
 ## Delivery benchmark: prints throughput, latency and AWS calls per delivery (BENCH_* settings)
 bench-delivery: $(VENV)/.installed
 	cargo bench -p pushguard-tests --bench delivery
 
-## Lambda artifacts (arm64) with SAM and cargo-lambda, from .venv
-build: $(VENV)/.deploy-tools
+## One arm64 Lambda zip per function, target/lambda/<binary>/bootstrap.zip, without Docker
+## (cargo-lambda and zig from PyPI in .venv/), and each zip's size
+build: $(VENV)/.build-tools
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(BINARIES))
+	@for b in $(BINARIES); do \
+	  stat -c '%s' target/lambda/$$b/bootstrap.zip | awk -v b=$$b '{ printf "%-18s %5.2f MB zip\n", b, $$1 / 1048576 }'; \
+	done
+
+## The template as SAM reads it (transform and cfn-lint), offline
+sam-validate: $(VENV)/.deploy-tools
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam validate --lint
+
+## sam build with the settings in samconfig.toml (cargo-lambda, no container)
+sam-build: $(VENV)/.deploy-tools
+	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build
 
-deploy: build
+deploy: sam-build
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam deploy --guided
 
 clean:

@@ -3,11 +3,12 @@
 
 use shared::{
     ApiError, Mode,
-    account::{Account, ApiKey, KeySpec, is_valid_email},
+    account::{Account, ApiKey, KeySpec},
     auth::Scope,
     ids::new_id,
     secrets::ApiKeySecret,
     store::{Db, accounts, api_keys},
+    validate::is_valid_email,
 };
 
 /// A new account and its first keys, shown once.

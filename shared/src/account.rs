@@ -2,8 +2,8 @@
 
 use crate::{
     Mode, Timestamp,
-    auth::Scope,
     ids::new_id,
+    scopes::Scope,
     secrets::{ApiKeySecret, SigningSecrets},
 };
 use serde::{Deserialize, Serialize};
@@ -100,20 +100,6 @@ impl Account {
     }
 }
 
-/// Whether `email` is plausibly an address: one `@`, a dotted domain, no spaces.
-pub fn is_valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && email.len() <= 254
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 /// What a new key needs besides its secret.
 #[derive(Clone, Debug)]
 pub struct KeySpec {
@@ -154,26 +140,6 @@ impl ApiKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn email_validation() {
-        for ok in ["demo@pushguard.local", "a.b+c@example.co.uk"] {
-            assert!(is_valid_email(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "a",
-            "a@",
-            "@b.com",
-            "a@b",
-            "a b@c.com",
-            "a@b@c.com",
-            "a@.com",
-            "a@com.",
-        ] {
-            assert!(!is_valid_email(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn generated_keys_store_only_the_hash() {

@@ -4,188 +4,29 @@
 //! whose scopes decide which [`Tenant`] operations it may perform.
 
 use crate::{
-    ApiError, ApiResult, AppState, Mode, Tenant, Timestamp, http::MAX_BODY_BYTES,
-    secrets::ApiKeySecret, store,
+    ApiError, ApiResult, Mode, Tenant, Timestamp,
+    limits::MAX_BODY_BYTES,
+    secrets::ApiKeySecret,
+    store::{self, Db},
 };
+
+pub use crate::scopes::{Access, Group, Level, Scope};
 use axum::{
     body::Body,
-    extract::{FromRequestParts, Request, State},
+    extract::{FromRequestParts, Request},
     http::{HeaderMap, header, request::Parts},
-    middleware::Next,
-    response::Response,
 };
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use hmac::{Hmac, KeyInit, Mac};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::Sha256;
 use std::{
     collections::HashMap,
-    fmt,
-    str::FromStr,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
 pub const TIMESTAMP_HEADER: &str = "x-pushguard-timestamp";
 pub const SIGN_HEADER: &str = "x-pushguard-sign";
-
-/// A resource group that scopes grant access to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Group {
-    Account,
-    Webhooks,
-    Events,
-    Products,
-    Categories,
-    Orders,
-    Payments,
-    Blacklists,
-    BlacklistRules,
-    Feedback,
-    Queries,
-}
-
-impl Group {
-    pub const ALL: [Group; 11] = [
-        Group::Account,
-        Group::Webhooks,
-        Group::Events,
-        Group::Products,
-        Group::Categories,
-        Group::Orders,
-        Group::Payments,
-        Group::Blacklists,
-        Group::BlacklistRules,
-        Group::Feedback,
-        Group::Queries,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Group::Account => "account",
-            Group::Webhooks => "webhooks",
-            Group::Events => "events",
-            Group::Products => "products",
-            Group::Categories => "categories",
-            Group::Orders => "orders",
-            Group::Payments => "payments",
-            Group::Blacklists => "blacklists",
-            Group::BlacklistRules => "blacklist_rules",
-            Group::Feedback => "feedback",
-            Group::Queries => "queries",
-        }
-    }
-}
-
-/// Read or write. Write implies read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Level {
-    Read,
-    Write,
-}
-
-/// What a route needs: a level of access to a group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Access {
-    pub group: Group,
-    pub level: Level,
-}
-
-impl Access {
-    pub fn read(group: Group) -> Self {
-        Access {
-            group,
-            level: Level::Read,
-        }
-    }
-
-    pub fn write(group: Group) -> Self {
-        Access {
-            group,
-            level: Level::Write,
-        }
-    }
-}
-
-/// A permission carried by a key: `*` or `<group>:read` / `<group>:write`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Scope {
-    All,
-    Grant(Access),
-}
-
-impl Scope {
-    /// Whether this scope permits `access`.
-    pub fn allows(&self, access: Access) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Grant(granted) => {
-                granted.group == access.group
-                    && (granted.level == Level::Write || access.level == Level::Read)
-            }
-        }
-    }
-
-    /// Whether a holder of `held` may hand out this scope (no privilege escalation).
-    pub fn is_covered_by(&self, held: &[Scope]) -> bool {
-        match self {
-            Scope::All => held.contains(&Scope::All),
-            Scope::Grant(access) => held.iter().any(|s| s.allows(*access)),
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Scope::All => f.write_str("*"),
-            Scope::Grant(Access { group, level }) => {
-                let level = match level {
-                    Level::Read => "read",
-                    Level::Write => "write",
-                };
-                write!(f, "{}:{level}", group.as_str())
-            }
-        }
-    }
-}
-
-impl FromStr for Scope {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "*" {
-            return Ok(Scope::All);
-        }
-        let invalid = || {
-            format!("Scope {s:?} is not valid: use \"*\" or \"<group>:read\" / \"<group>:write\"")
-        };
-        let (group, level) = s.split_once(':').ok_or_else(invalid)?;
-        let group = Group::ALL
-            .into_iter()
-            .find(|g| g.as_str() == group)
-            .ok_or_else(invalid)?;
-        let level = match level {
-            "read" => Level::Read,
-            "write" => Level::Write,
-            _ => return Err(invalid()),
-        };
-        Ok(Scope::Grant(Access { group, level }))
-    }
-}
-
-impl Serialize for Scope {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Scope {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
 
 /// Who is calling: the account, the key used and what that key may do.
 #[derive(Clone, Debug)]
@@ -371,15 +212,16 @@ fn live(principal: Principal, now: Timestamp) -> ApiResult<Principal> {
 /// extensions, verifying the request signature when one is sent or the key requires it.
 /// Requests without credentials pass through; routes that need a key take [`Auth`].
 pub async fn authenticate(
-    State(state): State<AppState>,
+    keys: &Authenticator,
+    db: &Db,
+    signed_request_tolerance: Duration,
     request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+) -> Result<Request, ApiError> {
     let Some(credentials) = credentials(request.headers())? else {
-        return Ok(next.run(request).await);
+        return Ok(request);
     };
     let key = ApiKeySecret::parse(credentials.key()).ok_or(ApiError::Unauthenticated)?;
-    let principal = state.auth.resolve(&state.db, &key).await?;
+    let principal = keys.resolve(db, &key).await?;
     if let Credentials::Basic { email, .. } = &credentials
         && !email.eq_ignore_ascii_case(&principal.email)
     {
@@ -387,16 +229,17 @@ pub async fn authenticate(
     }
     let mut request = request;
     if request.headers().contains_key(SIGN_HEADER) || principal.require_signed {
-        request = verify_signature(&state, &key, request).await?;
+        request = verify_signature(db, signed_request_tolerance, &key, request).await?;
     }
     request.extensions_mut().insert(principal);
-    Ok(next.run(request).await)
+    Ok(request)
 }
 
 /// Checks `X-PushGuard-Sign` = hex HMAC-SHA256(key, "{timestamp}.{METHOD}.{path?query}.{body}"),
 /// the timestamp window, and that the signature was never seen before.
 async fn verify_signature(
-    state: &AppState,
+    db: &Db,
+    tolerance: Duration,
     key: &ApiKeySecret,
     request: Request,
 ) -> ApiResult<Request> {
@@ -404,7 +247,7 @@ async fn verify_signature(
     let signature = header_string(request.headers(), SIGN_HEADER)?;
     let sent_at: i64 = timestamp.parse().map_err(|_| ApiError::Unauthenticated)?;
     let now = Timestamp::now();
-    let tolerance = state.config.signed_request_tolerance.as_millis() as i64;
+    let tolerance = tolerance.as_millis() as i64;
     if (now.as_millis() - sent_at).abs() > tolerance {
         return Err(ApiError::Unauthenticated);
     }
@@ -430,7 +273,7 @@ async fn verify_signature(
     }
     // A signature stays replayable for as long as its timestamp is acceptable.
     let forget_after = Timestamp::from_millis(sent_at + tolerance);
-    if !store::request_nonces::claim(&state.db, &hex::encode(&expected), forget_after).await? {
+    if !store::request_nonces::claim(db, &hex::encode(&expected), forget_after).await? {
         return Err(ApiError::Unauthenticated);
     }
     Ok(Request::from_parts(parts, Body::from(body)))

@@ -4,7 +4,7 @@
 //! by hand only what is particular to it.
 
 use crate::{
-    ApiResult, AppState, Tenant, Timestamp,
+    ApiError, ApiResult, AppState, Tenant, Timestamp,
     auth::{Access, Auth, Principal},
     http::ApiJson,
     pagination::PageParams,
@@ -128,4 +128,50 @@ pub fn text(value: Option<String>) -> Option<String> {
     value
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
+}
+
+// Where store errors become what a client sees: handlers are the only place they meet.
+impl From<crate::store::StoreError> for ApiError {
+    /// What a client sees of a store error: its rejection, 503 when DynamoDB was busy
+    /// past every retry (never a 409 or 500 for a conflict or throttle it did not cause),
+    /// else 500 with the cause logged.
+    fn from(error: crate::store::StoreError) -> Self {
+        use crate::store::{Rejection, StoreError};
+        match error {
+            StoreError::Rejected(Rejection::Conflict(message)) => ApiError::Conflict(message),
+            StoreError::Rejected(Rejection::Invalid(message)) => {
+                ApiError::Validation(vec![message])
+            }
+            StoreError::Rejected(Rejection::NotFound(name)) => ApiError::NotFound(name),
+            StoreError::Rejected(Rejection::Changed(message)) => {
+                ApiError::ConcurrentChange(message)
+            }
+            error @ StoreError::Transient { .. } => {
+                tracing::warn!(%error, "DynamoDB stayed busy through every retry");
+                ApiError::Unavailable
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// Retries `attempt` while another request changed what it read (a few times, reading
+/// again each time). Other conflicts, such as too little stock, are final.
+pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    const ATTEMPTS: u32 = 8;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(ApiError::ConcurrentChange(_)) if tries < ATTEMPTS => {
+                let jitter = rand::random_range(0..=(5u64 << tries.min(5)));
+                tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+            }
+            other => return other,
+        }
+    }
 }

@@ -79,30 +79,6 @@ impl ApiError {
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    /// What a client sees of a store error: its rejection, 503 when DynamoDB was busy
-    /// past every retry (never a 409 or 500 for a conflict or throttle it did not cause),
-    /// else 500 with the cause logged.
-    fn from(error: crate::store::StoreError) -> Self {
-        use crate::store::{Rejection, StoreError};
-        match error {
-            StoreError::Rejected(Rejection::Conflict(message)) => ApiError::Conflict(message),
-            StoreError::Rejected(Rejection::Invalid(message)) => {
-                ApiError::Validation(vec![message])
-            }
-            StoreError::Rejected(Rejection::NotFound(name)) => ApiError::NotFound(name),
-            StoreError::Rejected(Rejection::Changed(message)) => {
-                ApiError::ConcurrentChange(message)
-            }
-            error @ StoreError::Transient { .. } => {
-                tracing::warn!(%error, "DynamoDB stayed busy through every retry");
-                ApiError::Unavailable
-            }
-            other => ApiError::internal(other),
-        }
-    }
-}
-
 /// Collects validation messages so every problem is reported at once.
 #[derive(Debug, Default)]
 pub struct Violations(Vec<String>);

@@ -6,15 +6,14 @@ use crate::{ApiError, AppState, auth};
 use axum::{
     Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, FromRequest, Request},
+    extract::{DefaultBodyLimit, FromRequest, Request, State},
     http::{StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
 use serde::de::DeserializeOwned;
 
-/// The largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub use crate::limits::MAX_BODY_BYTES;
 
 /// A JSON request body, with errors in the API's shape.
 pub struct ApiJson<T>(pub T);
@@ -129,13 +128,26 @@ async fn route_not_found() -> ApiError {
     ApiError::RouteNotFound
 }
 
+/// Resolves the request's credentials, if any, to the principal handlers authorize.
+async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let request = auth::authenticate(
+        &state.auth,
+        &state.db,
+        state.config.signed_request_tolerance,
+        request,
+    )
+    .await?;
+    Ok(next.run(request).await)
+}
+
 /// A function's routes behind its authentication, served with its state.
 pub fn authenticated(routes: Router<AppState>, state: AppState) -> Router {
     routes
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state)
 }
 

@@ -12,14 +12,17 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod ids;
+pub mod limits;
 pub mod pagination;
 pub mod rules;
+pub mod scopes;
 pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;
 pub mod time;
+pub mod validate;
 pub mod webhooks;
 
 pub use config::Config;
@@ -27,3 +30,37 @@ pub use error::{ApiError, ApiResult};
 pub use state::{AppState, Services};
 pub use tenant::{Mode, Tenant};
 pub use time::Timestamp;
+
+#[cfg(test)]
+mod layers {
+    /// The modules at the bottom of the crate, and what each may use of it.
+    const BOTTOM: [(&str, &str, &[&str]); 7] = [
+        ("ids", include_str!("ids.rs"), &[]),
+        ("time", include_str!("time.rs"), &[]),
+        ("limits", include_str!("limits.rs"), &[]),
+        ("scopes", include_str!("scopes.rs"), &[]),
+        ("validate", include_str!("validate.rs"), &[]),
+        ("tenant", include_str!("tenant.rs"), &["ids"]),
+        ("error", include_str!("error.rs"), &[]),
+    ];
+
+    #[test]
+    fn bottom_modules_import_nothing_above_them() {
+        for (module, source, allowed) in BOTTOM {
+            for (at, _) in source.match_indices("crate::") {
+                let used: String = source[at + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                assert!(
+                    used.is_empty() || allowed.contains(&used.as_str()),
+                    "{module} uses crate::{used}, which is above it"
+                );
+            }
+            assert!(
+                !source.contains("use crate::{"),
+                "{module} imports a group from the crate; name each module it may use"
+            );
+        }
+    }
+}

@@ -396,7 +396,7 @@ fn networks(input: &mut In<'_>) -> ModalResult<Vec<ipnet::IpNet>> {
     .verify_map(|texts: Vec<String>| {
         texts
             .iter()
-            .map(|t| crate::commerce::blacklist::parse_network(t.trim()))
+            .map(|t| crate::validate::parse_network(t.trim()))
             .collect::<Option<Vec<_>>>()
     })
     .context(expected("a CIDR range in quotes, or a list of them"))

@@ -14,7 +14,6 @@ use axum::{
 use serde::Deserialize;
 use shared::{
     ApiError, ApiResult, AppState, Timestamp,
-    account::is_valid_email,
     auth::{Access, Auth, Group},
     commerce::{
         Feedback, Order, Query, QueryStatus, event,
@@ -26,6 +25,7 @@ use shared::{
     ids::new_id,
     pagination::PageParams,
     store::resources::{self, Change, ListFilter},
+    validate::is_valid_email,
     webhooks::EventType,
 };
 

@@ -18,10 +18,11 @@ use shared::{
     auth::{Access, Auth, Group},
     commerce::{Order, OrderStatus, Product, order_event, product_event},
     crud,
+    crud::retrying,
     error::Violations,
     http::{ApiJson, nullable},
     pagination::PageParams,
-    store::resources::{self, Change, ListFilter, Stored, retrying},
+    store::resources::{self, Change, ListFilter, Stored},
     webhooks::EventType,
 };
 

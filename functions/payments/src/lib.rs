@@ -19,14 +19,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
-    account::is_valid_email,
     auth::{Access, Auth, Group},
     commerce::{
         Amount, Blacklist, BlacklistRule, Currency, Customer, Gateway, Order, OrderStatus, Product,
-        Verdict,
-        blacklist::{is_country_code, screen},
-        order::PAY_PRODUCT_ID,
-        order_event,
+        Verdict, blacklist::screen, order::PAY_PRODUCT_ID, order_event,
     },
     crud::{self, text},
     error::Violations,
@@ -36,6 +32,7 @@ use shared::{
         orders::{by_payment_token, new_payment_token},
         resources::{self, Change, Stored},
     },
+    validate::{is_country_code, is_valid_email},
     webhooks::{EventType, WebhookUrl},
 };
 use std::net::IpAddr;

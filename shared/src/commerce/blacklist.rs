@@ -1,8 +1,11 @@
 //! Blacklists and blacklist rules, and the screening every payment passes before an
 //! order exists.
 
-use crate::{Timestamp, account::is_valid_email, rules::RuleCache};
-use ipnet::IpNet;
+use crate::{
+    Timestamp,
+    rules::RuleCache,
+    validate::{is_country_code, is_valid_email, parse_network},
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use serde_json::{Value, json};
 use std::{cmp::Ordering, net::IpAddr};
@@ -60,18 +63,6 @@ impl BlacklistType {
             )),
         }
     }
-}
-
-/// An address (as a one-address network) or a CIDR range.
-pub fn parse_network(text: &str) -> Option<IpNet> {
-    text.parse::<IpNet>()
-        .ok()
-        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
-}
-
-/// Two ASCII letters (ISO 3166-1 alpha-2 shape).
-pub fn is_country_code(text: &str) -> bool {
-    text.len() == 2 && text.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

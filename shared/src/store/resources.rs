@@ -15,11 +15,11 @@ use super::{
 };
 use crate::{
     Services, Tenant,
-    auth::Group,
     commerce::{Blacklist, BlacklistRule, Category, Feedback, Order, Product, Query},
     config::Tables,
     events::{DispatchMessage, Event},
     pagination::{Page, PageRequest},
+    scopes::Group,
 };
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 use serde::{Serialize, de::DeserializeOwned};
@@ -406,26 +406,5 @@ impl<'a> Change<'a> {
             .await;
         }
         Ok(events)
-    }
-}
-
-/// Retries `attempt` while another request changed what it read (a few times, reading
-/// again each time). Other conflicts, such as too little stock, are final.
-pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, crate::ApiError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, crate::ApiError>>,
-{
-    const ATTEMPTS: u32 = 8;
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match attempt().await {
-            Err(crate::ApiError::ConcurrentChange(_)) if tries < ATTEMPTS => {
-                let jitter = rand::random_range(0..=(5u64 << tries.min(5)));
-                tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
-            }
-            other => return other,
-        }
     }
 }
