@@ -82,7 +82,8 @@ async fn poll(
 ) {
     loop {
         let received = state
-            .sqs
+            .queues
+            .client()
             .receive_message()
             .queue_url(&queue_url)
             .max_number_of_messages(10)
@@ -129,7 +130,8 @@ async fn poll(
             .collect();
         if !done.is_empty() {
             let deleted = state
-                .sqs
+                .queues
+                .client()
                 .delete_message_batch()
                 .queue_url(&queue_url)
                 .set_entries(Some(done))

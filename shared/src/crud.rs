@@ -72,7 +72,7 @@ pub async fn destroy<R: Resource>(
     let found = find::<R>(&state, &tenant, &id).await?;
     Change::new(&state.db, &tenant)
         .delete(&found)?
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -87,7 +87,7 @@ pub async fn create<F: Form>(
     let created = input.apply(None, Timestamp::now())?;
     Change::new(&state.db, &tenant)
         .create(&created, F::MAX)?
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     Ok(self::created(&created))
 }
@@ -104,7 +104,7 @@ pub async fn update<F: Form>(
     let after = input.apply(Some(&before.value), Timestamp::now())?;
     Change::new(&state.db, &tenant)
         .update(&before, &after)?
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     Ok(Json(after).into_response())
 }

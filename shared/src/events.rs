@@ -1,7 +1,7 @@
 //! Events: every change becomes one, committed with the change (the outbox), then
 //! handed to the dispatcher through the events queue.
 
-use crate::{Tenant, Timestamp, ids};
+use crate::{Timestamp, ids};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -73,61 +73,5 @@ impl Event {
             created_at: self.created_at,
             dispatched_at: self.dispatched_at,
         }
-    }
-}
-
-/// What the events queue carries: which event (and which replay of it) to dispatch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DispatchMessage {
-    pub tenant: String,
-    pub event_id: String,
-    #[serde(default)]
-    pub replay: u32,
-}
-
-/// What the deliveries queue carries: a delivery whose retry is due.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RetryMessage {
-    pub tenant: String,
-    pub log_id: String,
-}
-
-/// Either message, as the dispatcher reads them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum QueueMessage {
-    Retry(RetryMessage),
-    Dispatch(DispatchMessage),
-}
-
-impl DispatchMessage {
-    pub fn new(tenant: &Tenant, event: &Event) -> Self {
-        DispatchMessage {
-            tenant: tenant.partition(),
-            event_id: event.id.clone(),
-            replay: event.replays,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queue_messages_are_told_apart_by_shape() {
-        let retry: QueueMessage =
-            serde_json::from_str(r#"{"tenant":"t","log_id":"log_1"}"#).unwrap();
-        assert!(matches!(retry, QueueMessage::Retry(_)));
-        let dispatch: QueueMessage =
-            serde_json::from_str(r#"{"tenant":"t","event_id":"evt_1"}"#).unwrap();
-        assert_eq!(
-            dispatch,
-            QueueMessage::Dispatch(DispatchMessage {
-                tenant: "t".into(),
-                event_id: "evt_1".into(),
-                replay: 0
-            })
-        );
     }
 }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod ids;
 pub mod limits;
 pub mod pagination;
+pub mod queue;
 pub mod rules;
 pub mod scopes;
 pub mod secrets;

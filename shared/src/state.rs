@@ -11,7 +11,8 @@ pub type AppState = Arc<Services>;
 pub struct Services {
     pub config: Config,
     pub db: Db,
-    pub sqs: aws_sdk_sqs::Client,
+    /// The events and deliveries queues (the only way to send to them).
+    pub queues: crate::queue::Queues,
     pub auth: Authenticator,
     /// The HTTP client deliveries go through (SSRF guard unless private targets are allowed).
     pub outbound: Outbound,
@@ -41,12 +42,20 @@ impl Services {
                 aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
                 config.tables.clone(),
             ),
-            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            queues: crate::queue::Queues::new(aws_sdk_sqs::Client::from_conf(sqs.build()), &config),
             auth: Authenticator::new(config.auth_cache_ttl),
             outbound: Outbound::new(config.delivery.timeout, config.allow_private_targets),
             rules: crate::rules::RuleCache::default(),
             config,
         })
+    }
+
+    /// Where a [`Change`](crate::store::resources::Change) sends the events it commits.
+    pub fn outbox(&self) -> crate::store::resources::Outbox<'_> {
+        crate::store::resources::Outbox {
+            queues: &self.queues,
+            retention_days: self.config.retention_days,
+        }
     }
 
     /// What a Lambda function's `main` calls: configuration and clients from the environment.

@@ -75,6 +75,21 @@ impl Tenant {
     }
 }
 
+/// A tenant travels (in queue messages) as its partition value, `acct_...#test`.
+impl Serialize for Tenant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.partition())
+    }
+}
+
+impl<'de> Deserialize<'de> for Tenant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Tenant::from_partition(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a tenant")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -473,7 +473,7 @@ async fn a_redelivered_queue_message_sends_nothing_twice_and_a_replay_sends_agai
 
     // The same message again, twice in one batch, as an SQS redelivery would bring it.
     let message =
-        json!({ "tenant": Tenant::new(&acct.id, Mode::Test).partition(), "event_id": event_id })
+        json!({ "kind": "dispatch", "tenant": Tenant::new(&acct.id, Mode::Test).partition(), "event_id": event_id })
             .to_string();
     let mut batch = aws_lambda_events::event::sqs::SqsEvent::default();
     for n in 0..2 {
@@ -1119,16 +1119,12 @@ async fn an_events_webhook_url_receives_it_signed_with_the_account_secret() {
     shared::store::events::create(&stack.stack.state.db, &tenant, &event, 30)
         .await
         .unwrap();
-    shared::store::events::enqueue(
-        &stack.stack.state.sqs,
-        stack
-            .stack
-            .environment
-            .get("EVENTS_QUEUE_URL")
-            .map(String::as_str),
-        &shared::events::DispatchMessage::new(&tenant, &event),
-    )
-    .await;
+    stack
+        .stack
+        .state
+        .queues
+        .dispatch(&tenant, &event.id, event.replays)
+        .await;
     let delivery = receiver.wait_for("/per-payment", 1).await.remove(0);
     assert_eq!(delivery.json()["id"], "ord_9");
     verify_standard(&secret, &delivery).expect("signed with the account's webhook secret");

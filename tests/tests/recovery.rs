@@ -59,7 +59,8 @@ async fn queue_is_empty(stack: &TestStack, queue_url: &str) -> bool {
     let attributes = stack
         .stack
         .state
-        .sqs
+        .queues
+        .client()
         .get_queue_attributes()
         .queue_url(queue_url)
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
@@ -103,7 +104,8 @@ async fn a_retry_whose_queue_message_is_lost_is_swept_by_the_scheduler() {
     stack
         .stack
         .state
-        .sqs
+        .queues
+        .client()
         .purge_queue()
         .queue_url(&deliveries)
         .send()

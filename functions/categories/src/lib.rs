@@ -127,7 +127,7 @@ async fn create(
     let category = input.apply(None, &missing, Timestamp::now())?;
     let change = Change::new(&state.db, &tenant).create(&category, None)?;
     with_product_checks(change, &category)?
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     Ok(crud::created(&category))
 }
@@ -143,7 +143,9 @@ async fn update(
     let missing = missing(&state, &tenant, &input).await?;
     let after = input.apply(Some(&before.value), &missing, Timestamp::now())?;
     let change = Change::new(&state.db, &tenant).update(&before, &after)?;
-    with_product_checks(change, &after)?.commit(&state).await?;
+    with_product_checks(change, &after)?
+        .commit(state.outbox())
+        .await?;
     Ok(Json(after).into_response())
 }
 

@@ -5,7 +5,7 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use shared::{
     Services,
-    events::QueueMessage,
+    queue::Message,
     webhooks::dispatch::{dispatch_event, retry_delivery},
 };
 
@@ -13,13 +13,15 @@ use shared::{
 pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
     let work = batch.records.into_iter().map(|record| async move {
         let id = record.message_id.unwrap_or_default();
-        let outcome = match record
-            .body
-            .as_deref()
-            .map(serde_json::from_str::<QueueMessage>)
-        {
-            Some(Ok(QueueMessage::Dispatch(message))) => dispatch_event(state, &message).await,
-            Some(Ok(QueueMessage::Retry(message))) => retry_delivery(state, &message).await,
+        let outcome = match record.body.as_deref().map(Message::read) {
+            Some(Ok(Message::Dispatch {
+                tenant,
+                event_id,
+                replay,
+            })) => dispatch_event(state, &tenant, &event_id, replay).await,
+            Some(Ok(Message::Retry { tenant, log_id })) => {
+                retry_delivery(state, &tenant, &log_id).await
+            }
             // Unreadable now means unreadable forever: fail it so it ends in the DLQ.
             other => Err(shared::ApiError::internal(format!(
                 "unreadable message: {other:?}"

@@ -16,7 +16,7 @@ use shared::{
     ApiError, ApiResult, AppState,
     auth::{Access, Auth, Group},
     error::Violations,
-    events::{DispatchMessage, Event},
+    events::Event,
     http::ApiJson,
     pagination::PageParams,
     store::{
@@ -98,12 +98,10 @@ async fn replay(
     let event = events::start_replay(&state.db, &tenant, &id)
         .await?
         .ok_or(ApiError::NotFound("Event"))?;
-    events::enqueue(
-        &state.sqs,
-        state.config.events_queue_url.as_deref(),
-        &DispatchMessage::new(&tenant, &event),
-    )
-    .await;
+    state
+        .queues
+        .dispatch(&tenant, &event.id, event.replays)
+        .await;
     Ok((StatusCode::ACCEPTED, Json(event.view())).into_response())
 }
 
@@ -162,12 +160,10 @@ async fn publish(
         input.payload.expect("checked above"),
     );
     events::create(&state.db, &tenant, &event, state.config.retention_days).await?;
-    events::enqueue(
-        &state.sqs,
-        state.config.events_queue_url.as_deref(),
-        &DispatchMessage::new(&tenant, &event),
-    )
-    .await;
+    state
+        .queues
+        .dispatch(&tenant, &event.id, event.replays)
+        .await;
     Ok((StatusCode::ACCEPTED, Json(event.view())).into_response())
 }
 

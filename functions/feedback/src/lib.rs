@@ -127,7 +127,7 @@ async fn create_feedback(
             shared::store::Rejection::Conflict("This order already has feedback".into()),
         )?
         .emit(event(EventType::FeedbackCreated, &feedback))
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     Ok(crud::created(&feedback))
 }
@@ -158,7 +158,7 @@ async fn reply_to_feedback(
     Change::new(&state.db, &tenant)
         .update(&before, &after)?
         .emit(event(EventType::FeedbackUpdated, &after))
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     Ok(Json(after).into_response())
 }
@@ -242,7 +242,7 @@ async fn create_query(
     Change::new(&state.db, &tenant)
         .create(&query, None)?
         .emit(event(EventType::QueryCreated, &query))
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     Ok(crud::created(&query))
 }
@@ -281,7 +281,7 @@ async fn update_query(
     Change::new(&state.db, &tenant)
         .update(&before, &after)?
         .emit(event(EventType::QueryUpdated, &after))
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     Ok(Json(after).into_response())
 }
@@ -328,7 +328,7 @@ async fn reply_to_query(
     Change::new(&state.db, &tenant)
         .update(&before, &after)?
         .emit(event(EventType::QueryReplied, &after))
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     Ok(Json(after).into_response())
 }

@@ -215,7 +215,7 @@ async fn change_order(
     for event in paid_events {
         change = change.emit(event);
     }
-    change.commit(state).await?;
+    change.commit(state.outbox()).await?;
     Ok(after)
 }
 

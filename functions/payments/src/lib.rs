@@ -333,7 +333,7 @@ async fn create(
         .create(&order, None)?
         .with_payment_token(&state.db, &tenant, &token, &order)?
         .emit(event)
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     let url = format!("{}/pay/{token}", public_base(&state, &headers));
     let body = if order.white_label {
@@ -405,7 +405,7 @@ async fn cancel(
             &after,
             product.as_ref().map(|p| &p.value),
         ))
-        .commit(&state)
+        .commit(state.outbox())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -316,7 +316,7 @@ async fn create(
     if let Some(event) = out_of_stock(None, &product) {
         change = change.emit(event);
     }
-    change.commit(&state).await?;
+    change.commit(state.outbox()).await?;
     Ok(crud::created(&product))
 }
 
@@ -337,7 +337,7 @@ async fn update(
     if let Some(event) = out_of_stock(Some(&before.value), &after) {
         change = change.emit(event);
     }
-    change.commit(&state).await?;
+    change.commit(state.outbox()).await?;
     Ok(Json(after).into_response())
 }
 
@@ -363,7 +363,7 @@ async fn destroy(
         after.updated_at = now;
         change = change.update(category, &after)?;
     }
-    change.commit(&state).await?;
+    change.commit(state.outbox()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,9 +5,8 @@
 
 use serde::Serialize;
 use shared::{
-    ApiResult, Services, Tenant, Timestamp,
+    ApiResult, Services, Timestamp,
     store::{events, logs},
-    webhooks::dispatch::enqueue_retry,
 };
 use std::time::Duration;
 
@@ -27,16 +26,17 @@ pub async fn run(state: &Services) -> ApiResult<Summary> {
     let lease_until = now.plus(state.config.delivery.retry_sweep_grace);
     for shard in 0..logs::DUE_SHARDS {
         for retry in logs::due(&state.db, shard, now, BATCH).await? {
-            let Some(tenant) = Tenant::from_partition(&retry.message.tenant) else {
-                continue;
-            };
             // Lease first: of two overlapping runs, only one enqueues; if the enqueue
             // fails, the lease runs out and a later run sends it.
-            if logs::lease(&state.db, &tenant, &retry, lease_until).await? {
-                match enqueue_retry(state, &retry.message, Duration::ZERO).await {
+            if logs::lease(&state.db, &retry, lease_until).await? {
+                match state
+                    .queues
+                    .retry(&retry.tenant, &retry.log_id, Duration::ZERO)
+                    .await
+                {
                     Ok(()) => summary.retries_enqueued += 1,
                     Err(error) => {
-                        tracing::warn!(log = %retry.message.log_id, ?error, "re-enqueue failed; a later run retries it");
+                        tracing::warn!(log = %retry.log_id, %error, "re-enqueue failed; a later run retries it");
                     }
                 }
             }
@@ -45,13 +45,11 @@ pub async fn run(state: &Services) -> ApiResult<Summary> {
     let grace = state.config.pending_event_grace;
     let before = Timestamp::from_millis(now.as_millis() - grace.as_millis() as i64);
     for shard in 0..events::PENDING_SHARDS {
-        for message in events::pending_before(&state.db, shard, before, BATCH).await? {
-            events::enqueue(
-                &state.sqs,
-                state.config.events_queue_url.as_deref(),
-                &message,
-            )
-            .await;
+        for pending in events::pending_before(&state.db, shard, before, BATCH).await? {
+            state
+                .queues
+                .dispatch(&pending.tenant, &pending.event_id, pending.replay)
+                .await;
             summary.events_resent += 1;
         }
     }

@@ -16,7 +16,6 @@ use shared::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
     auth::{Access, Auth, Group},
     error::Violations,
-    events::RetryMessage,
     http::{ApiJson, OptionalJson, nullable},
     ids::new_id,
     pagination::PageParams,
@@ -421,11 +420,14 @@ async fn recover(
     for log in failed {
         let sweep_at = Timestamp::now().plus(state.config.delivery.retry_sweep_grace);
         if logs::requeue(&state.db, &tenant, &log, sweep_at).await? {
-            let message = RetryMessage {
-                tenant: tenant.partition(),
-                log_id: log.id.clone(),
-            };
-            dispatch::enqueue_retry(&state, &message, std::time::Duration::ZERO).await?;
+            // A lost message is swept by the scheduler at sweep_at.
+            if let Err(error) = state
+                .queues
+                .retry(&tenant, &log.id, std::time::Duration::ZERO)
+                .await
+            {
+                tracing::warn!(log = %log.id, %error, "recovered delivery not queued; the scheduler will sweep it");
+            }
             recovered += 1;
         }
     }

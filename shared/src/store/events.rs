@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     Tenant, Timestamp,
-    events::{DispatchMessage, Event, EventStatus},
+    events::{Event, EventStatus},
     pagination::{Page, PageRequest},
 };
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
@@ -91,29 +91,6 @@ pub async fn create(
         .with_events(db, tenant, std::slice::from_ref(event), retention_days)?
         .commit(db)
         .await
-}
-
-/// Hands a committed event to the dispatcher. A lost message is not lost work: the
-/// scheduler re-sends events still pending after a grace period.
-pub async fn enqueue(
-    sqs: &aws_sdk_sqs::Client,
-    queue_url: Option<&str>,
-    message: &DispatchMessage,
-) {
-    let Some(queue_url) = queue_url else {
-        tracing::warn!(event_id = %message.event_id, "EVENTS_QUEUE_URL is not set; the scheduler will dispatch the event");
-        return;
-    };
-    let body = serde_json::to_string(message).unwrap_or_default();
-    if let Err(error) = sqs
-        .send_message()
-        .queue_url(queue_url)
-        .message_body(body)
-        .send()
-        .await
-    {
-        tracing::warn!(event_id = %message.event_id, error = %aws_sdk_sqs::error::DisplayErrorContext(error), "enqueue failed; the scheduler will retry");
-    }
 }
 
 pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, StoreError> {
@@ -213,13 +190,21 @@ pub async fn start_replay(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<E
     }
 }
 
+/// An event committed but not yet dispatched (this replay of it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingEvent {
+    pub tenant: Tenant,
+    pub event_id: String,
+    pub replay: u32,
+}
+
 /// Events of one shard of the pending index committed before `before`, oldest first.
 pub async fn pending_before(
     db: &Db,
     shard: u8,
     before: Timestamp,
     limit: i32,
-) -> Result<Vec<DispatchMessage>, StoreError> {
+) -> Result<Vec<PendingEvent>, StoreError> {
     let out = db
         .client
         .query()
@@ -235,9 +220,9 @@ pub async fn pending_before(
         .items()
         .iter()
         .filter_map(|item| {
-            let tenant = item.get("pk")?.as_s().ok()?.clone();
+            let tenant = Tenant::from_partition(item.get("pk")?.as_s().ok()?)?;
             let event: Event = serde_dynamo::from_item(item.clone()).ok()?;
-            (event.status == EventStatus::Pending).then_some(DispatchMessage {
+            (event.status == EventStatus::Pending).then_some(PendingEvent {
                 tenant,
                 event_id: event.id,
                 replay: event.replays,

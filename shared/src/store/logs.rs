@@ -12,7 +12,6 @@ use super::{
 };
 use crate::{
     Tenant, Timestamp,
-    events::RetryMessage,
     pagination::{Page, PageRequest},
     webhooks::{LogStatus, WebhookLog},
 };
@@ -211,7 +210,8 @@ pub async fn all(
 /// A retry the scheduler found due, with the due instant it was found under.
 #[derive(Clone, Debug)]
 pub struct DueRetry {
-    pub message: RetryMessage,
+    pub tenant: Tenant,
+    pub log_id: String,
     pub due_at: String,
 }
 
@@ -239,10 +239,8 @@ pub async fn due(
         .iter()
         .filter_map(|item| {
             Some(DueRetry {
-                message: RetryMessage {
-                    tenant: item.get("pk")?.as_s().ok()?.clone(),
-                    log_id: item.get("sk")?.as_s().ok()?.clone(),
-                },
+                tenant: Tenant::from_partition(item.get("pk")?.as_s().ok()?)?,
+                log_id: item.get("sk")?.as_s().ok()?.clone(),
                 due_at: item.get("due_at")?.as_s().ok()?.clone(),
             })
         })
@@ -252,18 +250,13 @@ pub async fn due(
 /// Leases a due retry to this scheduler run until `until`: `false` if another run took
 /// it, or an attempt was recorded meanwhile. If the re-send fails, the lease runs out
 /// and a later run takes it again.
-pub async fn lease(
-    db: &Db,
-    tenant: &Tenant,
-    retry: &DueRetry,
-    until: Timestamp,
-) -> Result<bool, StoreError> {
+pub async fn lease(db: &Db, retry: &DueRetry, until: Timestamp) -> Result<bool, StoreError> {
     let result = db
         .client
         .update_item()
         .table_name(&db.tables.webhook_logs)
-        .key("pk", s(tenant.partition()))
-        .key("sk", s(&retry.message.log_id))
+        .key("pk", s(retry.tenant.partition()))
+        .key("sk", s(&retry.log_id))
         .update_expression("SET due_at = :until")
         .condition_expression("due_at = :seen")
         .expression_attribute_values(":until", s(until.to_string()))

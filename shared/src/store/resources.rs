@@ -9,15 +9,15 @@
 use super::{
     Db, Item, Rejection, StoreError, Transaction,
     counters::{Quota, read_total, total_write},
-    events, from_item, keyed_item, n,
+    from_item, keyed_item, n,
     paging::{Filter, Listing},
     s,
 };
 use crate::{
-    Services, Tenant,
+    Tenant,
     commerce::{Blacklist, BlacklistRule, Category, Feedback, Order, Product, Query},
     config::Tables,
-    events::{DispatchMessage, Event},
+    events::Event,
     pagination::{Page, PageRequest},
     scopes::Group,
 };
@@ -233,6 +233,13 @@ fn quota<R: Resource>(max: Option<u64>) -> Quota {
     }
 }
 
+/// Where committed events go: the events queue, and how long they are kept.
+#[derive(Clone, Copy)]
+pub struct Outbox<'a> {
+    pub queues: &'a crate::queue::Queues,
+    pub retention_days: u32,
+}
+
 /// A change to the tenant's data and the events it causes, all committed or none.
 #[must_use = "a change does nothing until committed"]
 pub struct Change<'a> {
@@ -386,7 +393,7 @@ impl<'a> Change<'a> {
 
     /// Commits the change and its events, then hands the events to the dispatcher.
     /// Returns the committed events.
-    pub async fn commit(self, state: &Services) -> Result<Vec<Event>, StoreError> {
+    pub async fn commit(self, outbox: Outbox<'_>) -> Result<Vec<Event>, StoreError> {
         let Change {
             db,
             tenant,
@@ -394,16 +401,14 @@ impl<'a> Change<'a> {
             events,
         } = self;
         transaction
-            .with_events(db, tenant, &events, state.config.retention_days)?
+            .with_events(db, tenant, &events, outbox.retention_days)?
             .commit(db)
             .await?;
         for event in &events {
-            events::enqueue(
-                &state.sqs,
-                state.config.events_queue_url.as_deref(),
-                &DispatchMessage::new(tenant, event),
-            )
-            .await;
+            outbox
+                .queues
+                .dispatch(tenant, &event.id, event.replays)
+                .await;
         }
         Ok(events)
     }

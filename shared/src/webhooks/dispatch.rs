@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     ApiError, ApiResult, Services, Tenant, Timestamp,
-    events::{DispatchMessage, Event, EventStatus, RetryMessage},
+    events::{Event, EventStatus},
     secrets::SigningSecrets,
     store::{
         accounts,
@@ -100,29 +100,31 @@ pub async fn targets(state: &Services, tenant: &Tenant, event: &Event) -> ApiRes
 
 /// Handles one message of the events queue. Safe to run twice: each delivery's log id
 /// is derived from the event and target, so a second run finds the first run's logs.
-pub async fn dispatch_event(state: &Services, message: &DispatchMessage) -> ApiResult<()> {
-    let tenant = Tenant::from_partition(&message.tenant)
-        .ok_or_else(|| ApiError::internal("bad tenant in message"))?;
-    let Some(event) = events::get(&state.db, &tenant, &message.event_id).await? else {
+pub async fn dispatch_event(
+    state: &Services,
+    tenant: &Tenant,
+    event_id: &str,
+    replay: u32,
+) -> ApiResult<()> {
+    let Some(event) = events::get(&state.db, tenant, event_id).await? else {
         return Ok(()); // expired, or never committed
     };
-    if message.replay < event.replays
-        || (event.status == EventStatus::Dispatched && message.replay == event.replays)
+    if replay < event.replays
+        || (event.status == EventStatus::Dispatched && replay == event.replays)
     {
         return Ok(()); // superseded by a replay, or already done
     }
     let body = serde_json::to_vec(&event.payload).map_err(ApiError::internal)?;
     let retry_limit = state.config.delivery.retry_schedule.retry_limit();
-    let deliveries = targets(state, &tenant, &event)
+    let deliveries = targets(state, tenant, &event)
         .await?
         .into_iter()
         .map(|target| {
-            let tenant = &tenant;
             let event = &event;
             let body = &body;
             async move {
                 let log = WebhookLog::pending(
-                    delivery_id(&event.id, message.replay, &target.key()),
+                    delivery_id(&event.id, replay, &target.key()),
                     target.endpoint_id(),
                     target.url().to_string(),
                     &event.event_type,
@@ -152,20 +154,18 @@ pub async fn dispatch_event(state: &Services, message: &DispatchMessage) -> ApiR
         });
     let results = futures::future::join_all(deliveries).await;
     results.into_iter().collect::<ApiResult<Vec<()>>>()?;
-    Ok(events::mark_dispatched(&state.db, &tenant, &event.id, message.replay).await?)
+    Ok(events::mark_dispatched(&state.db, tenant, &event.id, replay).await?)
 }
 
 /// Handles one message of the deliveries queue: the next attempt of a delivery.
-pub async fn retry_delivery(state: &Services, message: &RetryMessage) -> ApiResult<()> {
-    let tenant = Tenant::from_partition(&message.tenant)
-        .ok_or_else(|| ApiError::internal("bad tenant in message"))?;
-    let Some(log) = logs::get(&state.db, &tenant, &message.log_id).await? else {
+pub async fn retry_delivery(state: &Services, tenant: &Tenant, log_id: &str) -> ApiResult<()> {
+    let Some(log) = logs::get(&state.db, tenant, log_id).await? else {
         return Ok(());
     };
     if log.status != LogStatus::Retrying {
         return Ok(()); // delivered meanwhile (a manual retry), or given up
     }
-    deliver_again(state, &tenant, log).await.map(drop)
+    deliver_again(state, tenant, log).await.map(drop)
 }
 
 /// Makes the next attempt of an existing delivery now (manual retries and queued retries).
@@ -296,12 +296,11 @@ pub async fn attempt(
     if !recorded {
         return Ok(log); // another worker recorded this attempt first
     }
-    if let (Some(delay), false) = (delay, park) {
-        let message = RetryMessage {
-            tenant: tenant.partition(),
-            log_id: log.id.clone(),
-        };
-        enqueue_retry(state, &message, delay).await?;
+    if let (Some(delay), false) = (delay, park)
+        && let Err(error) = state.queues.retry(tenant, &log.id, delay).await
+    {
+        // The log is on the due index: the scheduler sweeps it once it is overdue.
+        tracing::warn!(log = %log.id, %error, "retry not queued; the scheduler will sweep it");
     }
     if let (Target::Endpoint(endpoint), true) = (target, count_errors) {
         let db = &state.db;
@@ -355,29 +354,6 @@ fn apply(log: &mut WebhookLog, outcome: &Attempt, state: &Services, now: Timesta
             None => LogStatus::Failed,
         }
     };
-}
-
-/// Puts a delivery on the deliveries queue, due after `delay` (at most 15 minutes).
-pub async fn enqueue_retry(
-    state: &Services,
-    message: &RetryMessage,
-    delay: Duration,
-) -> ApiResult<()> {
-    let queue = state
-        .config
-        .deliveries_queue_url
-        .as_deref()
-        .ok_or_else(|| ApiError::internal("DELIVERIES_QUEUE_URL is not set"))?;
-    state
-        .sqs
-        .send_message()
-        .queue_url(queue)
-        .message_body(serde_json::to_string(message).map_err(ApiError::internal)?)
-        .delay_seconds(delay.as_secs_f64().ceil().min(900.0) as i32)
-        .send()
-        .await
-        .map_err(|e| ApiError::internal(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
-    Ok(())
 }
 
 /// One synchronous delivery with no retries that leaves the endpoint's failure streak

@@ -1,0 +1,172 @@
+//! The queues and what they carry: the one place SQS messages are built and read.
+//!
+//! The events queue carries committed events to the dispatcher (the outbox hand-off);
+//! the deliveries queue carries retries due within 15 minutes. Both are read by the
+//! dispatcher, so a message says which it is (`kind`) and whose it is (a typed tenant).
+
+use crate::{Tenant, config::Config};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A message of either queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Message {
+    /// Fan this event (this replay of it) out to its targets.
+    Dispatch {
+        tenant: Tenant,
+        event_id: String,
+        #[serde(default)]
+        replay: u32,
+    },
+    /// Make the next attempt of this delivery.
+    Retry { tenant: Tenant, log_id: String },
+}
+
+impl Message {
+    /// A message body as the dispatcher receives it.
+    pub fn read(body: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+
+    fn body(&self) -> String {
+        serde_json::to_string(self).expect("a message serialises")
+    }
+}
+
+/// A message SQS did not take (after the SDK's own retries).
+#[derive(Debug, thiserror::Error)]
+#[error("sending to {queue}: {cause}")]
+pub struct QueueError {
+    queue: &'static str,
+    cause: String,
+}
+
+/// The queues a function sends to, as its configuration names them.
+#[derive(Clone, Debug)]
+pub struct Queues {
+    sqs: aws_sdk_sqs::Client,
+    events: Option<String>,
+    deliveries: Option<String>,
+}
+
+/// SQS's longest `DelaySeconds`.
+const MAX_DELAY: Duration = Duration::from_secs(900);
+
+impl Queues {
+    pub fn new(sqs: aws_sdk_sqs::Client, config: &Config) -> Self {
+        Queues {
+            sqs,
+            events: config.events_queue_url.clone(),
+            deliveries: config.deliveries_queue_url.clone(),
+        }
+    }
+
+    /// The SQS client (what the local event source polls with).
+    pub fn client(&self) -> &aws_sdk_sqs::Client {
+        &self.sqs
+    }
+
+    async fn send(
+        &self,
+        queue: &'static str,
+        url: Option<&str>,
+        message: &Message,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        let url = url.ok_or(QueueError {
+            queue,
+            cause: "its URL is not configured".into(),
+        })?;
+        self.sqs
+            .send_message()
+            .queue_url(url)
+            .message_body(message.body())
+            .delay_seconds(delay.min(MAX_DELAY).as_secs_f64().ceil() as i32)
+            .send()
+            .await
+            .map_err(|e| QueueError {
+                queue,
+                cause: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+            })?;
+        Ok(())
+    }
+
+    /// Hands a committed event to the dispatcher. A lost message is not lost work: the
+    /// scheduler re-sends events still pending after a grace period, so a failure is
+    /// only logged.
+    pub async fn dispatch(&self, tenant: &Tenant, event_id: &str, replay: u32) {
+        let message = Message::Dispatch {
+            tenant: tenant.clone(),
+            event_id: event_id.to_string(),
+            replay,
+        };
+        let sent = self
+            .send(
+                "the events queue",
+                self.events.as_deref(),
+                &message,
+                Duration::ZERO,
+            )
+            .await;
+        if let Err(error) = sent {
+            tracing::warn!(%event_id, %error, "enqueue failed; the scheduler will re-send the event");
+        }
+    }
+
+    /// The next attempt of a delivery, due after `delay` (SQS delays at most 15 minutes).
+    pub async fn retry(
+        &self,
+        tenant: &Tenant,
+        log_id: &str,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        let message = Message::Retry {
+            tenant: tenant.clone(),
+            log_id: log_id.to_string(),
+        };
+        self.send(
+            "the deliveries queue",
+            self.deliveries.as_deref(),
+            &message,
+            delay,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Mode;
+
+    #[test]
+    fn messages_say_their_kind_and_carry_a_typed_tenant() {
+        let tenant = Tenant::new(crate::ids::new_id("acct"), Mode::Test);
+        let retry = Message::Retry {
+            tenant: tenant.clone(),
+            log_id: "log_1".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&retry).unwrap(),
+            serde_json::json!({ "kind": "retry", "tenant": tenant.partition(), "log_id": "log_1" })
+        );
+        assert_eq!(Message::read(&retry.body()).unwrap(), retry);
+        let body = format!(
+            r#"{{"kind":"dispatch","tenant":"{}","event_id":"evt_1"}}"#,
+            tenant.partition()
+        );
+        let dispatch = Message::read(&body).unwrap();
+        assert_eq!(
+            dispatch,
+            Message::Dispatch {
+                tenant: tenant.clone(),
+                event_id: "evt_1".into(),
+                replay: 0
+            }
+        );
+        assert!(Message::read(r#"{"kind":"dispatch","tenant":"nobody","event_id":"e"}"#).is_err());
+        let untagged = format!(r#"{{"tenant":"{}","log_id":"l"}}"#, tenant.partition());
+        assert!(Message::read(&untagged).is_err(), "untagged");
+    }
+}
