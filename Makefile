@@ -5,6 +5,8 @@ VENV := .venv
 PORT ?= 3000
 MOTO_PORT ?= 4566
 export MOTO_SERVER := $(CURDIR)/scripts/moto-server
+# SAM CLI sends usage telemetry unless told not to.
+export SAM_CLI_TELEMETRY := 0
 
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
