@@ -579,6 +579,7 @@ impl Op {
             Op::InNetwork(networks) => match left {
                 Value::String(text) => text
                     .parse::<std::net::IpAddr>()
+                    .map(crate::validate::canonical_ip)
                     .is_ok_and(|ip| networks.iter().any(|net| net.contains(&ip))),
                 _ => false,
             },
@@ -779,7 +780,7 @@ mod tests {
 
     #[test]
     fn in_cidr_matches_addresses_in_ranges() {
-        let ctx = json!({ "customer": { "ip": "10.20.30.40" }, "v6": "2001:db8::5", "bad": "x" });
+        let ctx = json!({ "customer": { "ip": "10.20.30.40" }, "v6": "2001:db8::5", "bad": "x", "mapped": "::ffff:10.1.2.3" });
         assert!(holds(r#"customer.ip in_cidr "10.0.0.0/8""#, &ctx));
         assert!(holds(
             r#"customer.ip in_cidr ["192.168.0.0/16", "10.20.30.40"]"#,
@@ -787,6 +788,11 @@ mod tests {
         ));
         assert!(!holds(r#"customer.ip in_cidr "10.20.31.0/24""#, &ctx));
         assert!(holds(r#"v6 in_cidr "2001:db8::/32""#, &ctx));
+        assert!(
+            holds(r#"mapped in_cidr "10.0.0.0/8""#, &ctx),
+            "::ffff:10.1.2.3 is 10.1.2.3"
+        );
+        assert!(holds(r#"customer.ip in_cidr "::ffff:10.0.0.0/104""#, &ctx));
         assert!(!holds(r#"bad in_cidr "0.0.0.0/0""#, &ctx), "not an address");
         assert!(
             !holds(r#"missing in_cidr "0.0.0.0/0""#, &ctx),

@@ -18,11 +18,31 @@ pub fn is_valid_email(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// An address (as a one-address network) or a CIDR range.
+/// An address (as a one-address network) or a CIDR range, canonical (see [`canonical_network`]).
 pub fn parse_network(text: &str) -> Option<IpNet> {
     text.parse::<IpNet>()
         .ok()
         .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
+        .map(canonical_network)
+}
+
+/// An address as it is compared: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the IPv4 address
+/// it maps, so one host written two ways is one host.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// A range as it is compared: a range inside `::ffff:0:0/96` is the IPv4 range it maps.
+pub fn canonical_network(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+                .map(IpNet::V4)
+                .unwrap_or(net),
+            None => net,
+        },
+        other => other,
+    }
 }
 
 /// Two ASCII letters (ISO 3166-1 alpha-2 shape).
@@ -33,6 +53,24 @@ pub fn is_country_code(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_mapped_ipv6_is_the_ipv4_it_maps() {
+        let ip = |t: &str| canonical_ip(t.parse().unwrap());
+        assert_eq!(ip("::ffff:1.2.3.4"), ip("1.2.3.4"));
+        let net = parse_network("::ffff:10.0.0.0/104").unwrap();
+        assert_eq!(net, parse_network("10.0.0.0/8").unwrap());
+        assert!(net.contains(&ip("::ffff:10.1.2.3")));
+        assert!(
+            parse_network("1.2.3.4")
+                .unwrap()
+                .contains(&ip("::ffff:1.2.3.4"))
+        );
+        assert_eq!(
+            parse_network("2001:db8::/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
+    }
 
     #[test]
     fn email_validation() {

@@ -185,6 +185,7 @@ impl PaymentInput {
         }
         let ip = text(self.ip_address).and_then(|ip| {
             ip.parse::<IpAddr>()
+                .map(shared::validate::canonical_ip)
                 .map_err(|_| errors.add(format!("Ip address {ip:?} is not an IP address")))
                 .ok()
         });

@@ -4,7 +4,7 @@
 use crate::{
     Timestamp,
     rules::RuleCache,
-    validate::{is_country_code, is_valid_email, parse_network},
+    validate::{canonical_ip, is_country_code, is_valid_email, parse_network},
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use serde_json::{Value, json};
@@ -82,7 +82,7 @@ impl Blacklist {
             BlacklistType::Ip => customer
                 .ip
                 .zip(parse_network(&self.blocked_data))
-                .is_some_and(|(ip, net)| net.contains(&ip)),
+                .is_some_and(|(ip, net)| net.contains(&canonical_ip(ip))),
             BlacklistType::Country => customer
                 .country
                 .as_deref()
@@ -311,6 +311,26 @@ mod tests {
             verdict(&[], &lists, &elsewhere),
             Verdict::Accept { flagged_by: None }
         );
+    }
+
+    #[test]
+    fn one_host_written_as_ipv4_mapped_ipv6_is_still_blocked() {
+        for (listed, customer_ip) in [
+            ("1.2.3.4", "::ffff:1.2.3.4"),
+            ("::ffff:1.2.3.4", "1.2.3.4"),
+            ("::ffff:1.2.3.0/120", "1.2.3.9"),
+            ("1.2.3.0/24", "::ffff:1.2.3.200"),
+        ] {
+            let who = customer("ann@example.com", customer_ip, "US");
+            let list = entry(BlacklistType::Ip, listed);
+            assert!(
+                matches!(
+                    verdict(&[], std::slice::from_ref(&list), &who),
+                    Verdict::Block(_)
+                ),
+                "{listed} blocks {customer_ip}"
+            );
+        }
     }
 
     #[test]

@@ -3,19 +3,25 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 const MAX_HEADERS: usize = 20;
+const MAX_NAME_LENGTH: usize = 128;
 const MAX_VALUE_LENGTH: usize = 1024;
-/// Headers PushGuard sets itself; an endpoint may not override them.
-const RESERVED: [&str; 8] = [
+/// Headers PushGuard sets itself, and hop-by-hop and framing headers that would change
+/// how the request travels: an endpoint may not set them.
+const RESERVED: [&str; 12] = [
     "content-type",
     "content-length",
     "host",
     "user-agent",
     "connection",
+    "keep-alive",
     "transfer-encoding",
     "te",
+    "trailer",
     "upgrade",
+    "expect",
+    "content-encoding",
 ];
-const RESERVED_PREFIXES: [&str; 2] = ["webhook-", "x-pushguard-"];
+const RESERVED_PREFIXES: [&str; 3] = ["webhook-", "x-pushguard-", "proxy-"];
 
 /// Extra headers sent with every delivery to an endpoint, validated.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,9 +37,10 @@ impl CustomHeaders {
         let mut headers = BTreeMap::new();
         for (name, value) in raw {
             let lower = name.to_ascii_lowercase();
-            if HeaderName::from_bytes(lower.as_bytes()).is_err() {
+            if lower.len() > MAX_NAME_LENGTH || HeaderName::from_bytes(lower.as_bytes()).is_err() {
                 errors.push(format!(
-                    "Header name {name:?} is not a valid HTTP header name"
+                    "Header name {:?} is not a valid HTTP header name (up to {MAX_NAME_LENGTH} characters)",
+                    name.chars().take(MAX_NAME_LENGTH).collect::<String>()
                 ));
                 continue;
             }
@@ -96,5 +103,32 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(errors.len(), 5, "{errors:?}");
+    }
+
+    #[test]
+    fn hop_by_hop_and_framing_headers_and_overlong_names_are_refused() {
+        for name in [
+            "Connection",
+            "Keep-Alive",
+            "Transfer-Encoding",
+            "Trailer",
+            "Expect",
+            "Proxy-Authorization",
+            "proxy-connection",
+            "Host",
+            "Content-Length",
+            "TE",
+            "Upgrade",
+        ] {
+            assert!(
+                CustomHeaders::parse(map(&[(name, "x")])).is_err(),
+                "{name} must be refused"
+            );
+        }
+        let long = "x".repeat(MAX_NAME_LENGTH + 1);
+        assert!(CustomHeaders::parse(map(&[(&long, "x")])).is_err());
+        let value = "v".repeat(MAX_VALUE_LENGTH + 1);
+        assert!(CustomHeaders::parse(map(&[("x-big", &value)])).is_err());
+        assert!(CustomHeaders::parse(map(&[("x-fine", &"v".repeat(MAX_VALUE_LENGTH))])).is_ok());
     }
 }

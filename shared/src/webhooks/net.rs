@@ -39,7 +39,11 @@ fn is_global_v6(ip: Ipv6Addr) -> bool {
         || (segments[0] & 0xfe00) == 0xfc00 // unique local
         || (segments[0] & 0xffc0) == 0xfe80 // link-local
         || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
-        || (segments[0] == 0x0064 && segments[1] == 0xff9b) // NAT64 can reach private IPv4
+        || (segments[0] == 0x0064 && segments[1] == 0xff9b) // NAT64 (and its local-use 64:ff9b:1::/48) can reach private IPv4
+        || segments[0] == 0x2002 // 6to4: tunnels to an embedded IPv4 address
+        || (segments[0] == 0x2001 && segments[1] == 0) // Teredo: tunnels to an embedded IPv4 address
+        || (segments[0] & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside sites)
+        || segments[..5] == [0, 0, 0, 0, 0xffff] // IPv4-translated ::ffff:0:a.b.c.d
         || (segments[0] == 0x0100 && segments[1..4] == [0, 0, 0]) // discard-only
         || segments[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible (deprecated)
 }
@@ -73,6 +77,14 @@ mod tests {
             "64:ff9b::a00:1",
             "ff02::1",
             "::127.0.0.1",
+            "2002:7f00:1::1",
+            "2002:c0a8:101::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
+            "feff::1",
+            "::ffff:0:7f00:1",
+            "::ffff:0:a9fe:a9fe",
+            "64:ff9b:1::a00:1",
         ] {
             assert!(!is_global(ip.parse().unwrap()), "{ip} must be refused");
         }
