@@ -604,3 +604,107 @@ async fn the_demo_key_is_the_one_configured() {
         .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_key_may_roll_or_revoke_only_keys_its_scopes_cover() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("cover@example.com").await;
+    let ops = create_key(
+        &stack,
+        &acct.test_key,
+        json!({ "name": "ops", "scopes": ["account:write"] }),
+    )
+    .await;
+    let ops = ops["key"].as_str().unwrap().to_string();
+    let full = expect(stack.get("/account", &acct.test_key).await, 200).await;
+    let full_id = full["key"]["id"].as_str().unwrap();
+    let reader = create_key(
+        &stack,
+        &acct.test_key,
+        json!({ "name": "reader", "scopes": ["webhooks:read"] }),
+    )
+    .await;
+    let reader_id = reader["id"].as_str().unwrap();
+    // Rolling the * key would hand an account:write key the * key's new secret.
+    for (id, what) in [(full_id, "the * key"), (reader_id, "a webhooks:read key")] {
+        let (status, _) = status_and_json(
+            stack
+                .post(&format!("/account/keys/{id}/roll"), &ops, json!({}))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 403, "rolling {what}");
+        let (status, _) =
+            status_and_json(stack.delete(&format!("/account/keys/{id}"), &ops).await).await;
+        assert_eq!(status, 403, "revoking {what}");
+    }
+    expect(stack.get("/account", &acct.test_key).await, 200).await;
+    let own = create_key(
+        &stack,
+        &ops,
+        json!({ "name": "own", "scopes": ["account:read"] }),
+    )
+    .await;
+    let own_id = own["id"].as_str().unwrap();
+    expect(
+        stack
+            .post(&format!("/account/keys/{own_id}/roll"), &ops, json!({}))
+            .await,
+        200,
+    )
+    .await;
+    let (status, _) =
+        status_and_json(stack.delete(&format!("/account/keys/{own_id}"), &ops).await).await;
+    assert_eq!(status, 204, "a covered key may be revoked");
+}
+
+#[tokio::test]
+async fn concurrent_rotations_of_the_account_secret_lose_none() {
+    let stack = std::sync::Arc::new(TestStack::start().await);
+    let acct = stack.account("rotations@example.com").await;
+    let before = shared::store::accounts::get(&stack.stack.state.db, &acct.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .webhook_secret_test
+        .current;
+    let rotations = (0..5).map(|_| {
+        let (stack, key) = (stack.clone(), acct.test_key.clone());
+        tokio::spawn(async move {
+            expect(
+                stack
+                    .post("/account/webhook-secret/rotate", &key, json!({}))
+                    .await,
+                200,
+            )
+            .await["secret"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+    });
+    let issued: Vec<String> = futures::future::join_all(rotations)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let stored = shared::store::accounts::get(&stack.stack.state.db, &acct.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let signing: Vec<&str> = stored
+        .webhook_secret_test
+        .signing_at(shared::Timestamp::now())
+        .collect();
+    assert!(
+        issued.contains(&signing[0].to_string()),
+        "one of them is current"
+    );
+    for secret in issued.iter().chain([&before]) {
+        assert!(
+            signing.contains(&secret.as_str()),
+            "every secret handed out still signs during its grace period"
+        );
+    }
+    assert_eq!(signing.len(), 6);
+}

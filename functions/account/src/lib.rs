@@ -17,6 +17,7 @@ use shared::{
     ApiError, ApiResult, AppState, Mode, Timestamp,
     account::{ApiKey, KeySpec},
     auth::{Access, Auth, Group, Principal, Scope},
+    crud::retrying,
     error::Violations,
     http::{ApiJson, OptionalJson},
     pagination::PageParams,
@@ -147,21 +148,28 @@ fn with_secret(key: &ApiKey, secret: &ApiKeySecret) -> serde_json::Value {
     json!(view)
 }
 
-/// Every stored version of a key the caller may manage; 404 otherwise.
+/// Every stored version of a key the caller may manage: 404 for a key it cannot see,
+/// 403 for one whose scopes its own do not cover (rolling a key hands over its power).
 async fn manageable_key(
     state: &AppState,
     principal: &Principal,
     id: &str,
 ) -> ApiResult<Vec<ApiKey>> {
     let versions = api_keys::versions(&state.db, &principal.account_id, id).await?;
-    let allowed = versions
+    let Some(key) = versions
         .first()
-        .is_some_and(|k| manageable_modes(principal).is_none_or(|m| m == k.mode));
-    if allowed {
-        Ok(versions)
-    } else {
-        Err(ApiError::NotFound("API key"))
+        .filter(|k| manageable_modes(principal).is_none_or(|m| m == k.mode))
+    else {
+        return Err(ApiError::NotFound("API key"));
+    };
+    if !key
+        .scopes
+        .iter()
+        .all(|s| s.is_covered_by(&principal.scopes))
+    {
+        return Err(ApiError::Forbidden);
     }
+    Ok(versions)
 }
 
 async fn revoke_key(
@@ -228,11 +236,24 @@ async fn rotate_webhook_secret(
 ) -> ApiResult<Json<serde_json::Value>> {
     let tenant = principal.authorize(Access::write(Group::Account))?;
     let grace = secrets::grace_period(input.and_then(|i| i.grace_period_seconds))?;
-    let mut account = accounts::get(&state.db, tenant.account_id())
-        .await?
-        .ok_or(ApiError::NotFound("Account"))?;
-    let secrets = account.webhook_secret_mut(tenant.mode());
-    secrets.rotate(Timestamp::now(), grace);
-    accounts::set_webhook_secret(&state.db, tenant.account_id(), tenant.mode(), secrets).await?;
-    Ok(Json(json!({ "secret": secrets.current })))
+    // Read, rotate, write if nobody rotated meanwhile; else again from the new state.
+    let rotated = retrying(|| async {
+        let mut account = accounts::get(&state.db, tenant.account_id())
+            .await?
+            .ok_or(ApiError::NotFound("Account"))?;
+        let secrets = account.webhook_secret_mut(tenant.mode());
+        let before = secrets.current.clone();
+        secrets.rotate(Timestamp::now(), grace);
+        accounts::set_webhook_secret(
+            &state.db,
+            tenant.account_id(),
+            tenant.mode(),
+            &before,
+            secrets,
+        )
+        .await?;
+        Ok(secrets.current.clone())
+    })
+    .await?;
+    Ok(Json(json!({ "secret": rotated })))
 }

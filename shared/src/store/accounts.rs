@@ -87,11 +87,13 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<Account>, Stor
     get(db, &account_id).await
 }
 
-/// Stores new webhook secrets for one mode of an account.
+/// Stores new webhook secrets for one mode of an account, if its current secret is still
+/// `before` (two rotations at once would otherwise lose one).
 pub async fn set_webhook_secret(
     db: &Db,
     account_id: &str,
     mode: crate::Mode,
+    before: &str,
     secrets: &SigningSecrets,
 ) -> Result<(), StoreError> {
     db.client
@@ -99,11 +101,18 @@ pub async fn set_webhook_secret(
         .table_name(&db.tables.accounts)
         .key("id", s(account_id))
         .update_expression("SET #f = :v")
-        .condition_expression("attribute_exists(id)")
+        .condition_expression("attribute_exists(id) AND #f.#current = :before")
         .expression_attribute_names("#f", format!("webhook_secret_{mode}"))
+        .expression_attribute_names("#current", "current")
+        .expression_attribute_values(":before", s(before))
         .expression_attribute_values(":v", super::to_value(secrets)?)
         .sent()
         .await
-        .map_err(|e| e.or_rejection(Rejection::NotFound("Account")))?;
+        .map_err(|e| {
+            e.or_rejection(Rejection::Changed(
+                "The account's webhook secret was rotated by another request at the same time; retry"
+                    .into(),
+            ))
+        })?;
     Ok(())
 }
