@@ -337,6 +337,12 @@ async fn gone_redirect_timeout_and_huge_bodies() {
                 .to_string(),
         );
     }
+    // The version a concurrent PUT would have read before the 410.
+    let tenant = Tenant::new(&acct.id, Mode::Test);
+    let read_before = shared::store::endpoints::get(&stack.stack.state.db, &tenant, &ids["/gone"])
+        .await
+        .unwrap()
+        .unwrap();
     publish(&stack, key, "order:created", json!({ "id": "o1" })).await;
     let settled = |path: &'static str| {
         let stack = &stack;
@@ -366,6 +372,20 @@ async fn gone_redirect_timeout_and_huge_bodies() {
     })
     .await;
     assert_eq!(endpoint["enabled"], false, "410 disables at once");
+    let mut stale = read_before.clone();
+    stale.enabled = true;
+    let overwrite =
+        shared::store::endpoints::update(&stack.stack.state.db, &tenant, &read_before, &stale)
+            .await;
+    assert!(
+        matches!(
+            overwrite,
+            Err(shared::store::StoreError::Rejected(
+                shared::store::Rejection::Changed(_)
+            ))
+        ),
+        "a PUT of the version read before the 410 cannot re-enable it: {overwrite:?}"
+    );
     assert_eq!(gone["retries"], 0, "without a retry");
 
     let moved = settled("/moved").await;

@@ -239,11 +239,12 @@ pub async fn set_enabled(
     if !crate::ids::looks_like("ep", id) {
         return Ok(None);
     }
+    // Each bumps the revision, so a PUT of the version read before does not undo it.
     let expression = if enabled {
         "SET enabled = :enabled, updated_at = :now, error_count = :zero, blocked_by_error_count = :false \
-         REMOVE error_first_at, error_last_at"
+         REMOVE error_first_at, error_last_at ADD revision :one"
     } else {
-        "SET enabled = :enabled, updated_at = :now"
+        "SET enabled = :enabled, updated_at = :now ADD revision :one"
     };
     let mut request = db
         .client
@@ -255,6 +256,7 @@ pub async fn set_enabled(
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_values(":enabled", AttributeValue::Bool(enabled))
         .expression_attribute_values(":now", to_value(&now)?)
+        .expression_attribute_values(":one", n(1))
         .return_values(ReturnValue::AllNew);
     if enabled {
         request = request
@@ -370,7 +372,7 @@ pub async fn record_failure(
         .key("pk", s(tenant.partition()))
         .key("sk", s(id))
         .update_expression(if gone {
-            "SET error_last_at = :now, error_first_at = if_not_exists(error_first_at, :now), enabled = :false ADD error_count :one"
+            "SET error_last_at = :now, error_first_at = if_not_exists(error_first_at, :now), enabled = :false ADD error_count :one, revision :one"
         } else {
             "SET error_last_at = :now, error_first_at = if_not_exists(error_first_at, :now) ADD error_count :one"
         })
@@ -409,9 +411,10 @@ pub async fn record_failure(
         .key("pk", s(tenant.partition()))
         .key("sk", s(id))
         .update_expression(
-            "SET enabled = :false, blocked_by_error_count = :true, updated_at = :now",
+            "SET enabled = :false, blocked_by_error_count = :true, updated_at = :now ADD revision :one",
         )
         .condition_expression("enabled = :true AND error_count >= :count")
+        .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":false", AttributeValue::Bool(false))
         .expression_attribute_values(":true", AttributeValue::Bool(true))
         .expression_attribute_values(":now", to_value(&now)?)
