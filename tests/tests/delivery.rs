@@ -36,17 +36,36 @@ async fn endpoint(stack: &TestStack, key: &str, url: &str, events: Value) -> Val
 }
 
 async fn publish(stack: &TestStack, key: &str, event_type: &str, payload: Value) -> Value {
-    expect(
-        stack
-            .post(
-                "/events",
-                key,
-                json!({ "type": event_type, "payload": payload }),
-            )
-            .await,
-        202,
-    )
-    .await
+    if event_type.parse::<shared::webhooks::EventType>().is_err() {
+        // A registered custom type: published through the API.
+        return expect(
+            stack
+                .post(
+                    "/events",
+                    key,
+                    json!({ "type": event_type, "payload": payload }),
+                )
+                .await,
+            202,
+        )
+        .await;
+    }
+    // A catalogue event, as a change of the key's tenant commits it (the API refuses to
+    // publish those): recorded, then handed to the dispatcher.
+    let account = expect(stack.get("/account", key).await, 200).await;
+    let mode = account["mode"].as_str().unwrap().parse().unwrap();
+    let tenant = Tenant::new(account["id"].as_str().unwrap(), mode);
+    let event = shared::events::Event::new(event_type, payload);
+    shared::store::events::create(&stack.stack.state.db, &tenant, &event, 30)
+        .await
+        .unwrap();
+    stack
+        .stack
+        .state
+        .queues
+        .dispatch(&tenant, &event.id, event.replays)
+        .await;
+    serde_json::to_value(event.view()).unwrap()
 }
 
 async fn log(stack: &TestStack, key: &str, id: &str) -> Value {
@@ -952,6 +971,32 @@ async fn events_are_listed_retrieved_and_validated() {
     )
     .await;
     assert_eq!(invalid["errors"].as_array().unwrap().len(), 2);
+    let listed_before = stack.get("/events", key).await;
+    let total_before = listed_before.headers()["x-total-count"].clone();
+    let catalogue = expect(
+        stack
+            .post(
+                "/events",
+                key,
+                json!({ "type": "order:paid", "payload": { "id": "ord_fake", "status": 100 } }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert!(
+        catalogue["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("emitted by PushGuard itself"),
+        "{catalogue}"
+    );
+    let listed_after = stack.get("/events", key).await;
+    assert_eq!(
+        listed_after.headers()["x-total-count"],
+        total_before,
+        "a refused publish records nothing"
+    );
     expect(
         stack
             .post(

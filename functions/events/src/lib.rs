@@ -132,7 +132,15 @@ async fn publish(
                     errors.add("Type webhook:ping is sent only by the test route");
                     None
                 }
-                Ok(event_type) => Some(event_type.as_str().to_string()),
+                // A published order:paid would be a genuinely signed trigger of the
+                // merchant's fulfilment: catalogue events come from changes only.
+                Ok(event_type) => {
+                    errors.add(format!(
+                        "Type {} is emitted by PushGuard itself when your data changes; publish a custom type you registered",
+                        event_type.as_str()
+                    ));
+                    None
+                }
                 Err(_) if is_custom_name(name) => {
                     match event_types::get(&state.db, &tenant, name).await? {
                         Some(_) => Some(name.to_string()),
