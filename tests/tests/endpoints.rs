@@ -738,6 +738,55 @@ async fn lists_filter_by_url_enabled_and_event() {
     )
     .await;
     assert_eq!(ids(by_url), vec![id(&off), id(&paid)], "newest first");
+    // The filter searches the URL as responses show it: a password cannot be probed.
+    let secret = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": "https://hooks:s3cret@vault.example.com/in", "events": ["*"] }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    for probe in ["s3cret", "hooks:s3", "s3cret@vault"] {
+        let found = expect(
+            stack
+                .get(&format!("/webhooks/endpoints?url={probe}"), key)
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(ids(found), Vec::<String>::new(), "{probe} finds nothing");
+    }
+    let found = expect(
+        stack
+            .get("/webhooks/endpoints?url=vault.example", key)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(ids(found), vec![id(&secret)]);
+    let path = format!("/webhooks/endpoints/{}", id(&secret));
+    expect(
+        stack
+            .put(
+                &path,
+                key,
+                json!({ "url": "https://other:pw@moved.example.com/in" }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let found = expect(stack.get("/webhooks/endpoints?url=moved", key).await, 200).await;
+    assert_eq!(
+        ids(found),
+        vec![id(&secret)],
+        "an update moves what the filter sees"
+    );
+    expect(stack.delete(&path, key).await, 204).await;
     let disabled = stack.get("/webhooks/endpoints?enabled=false", key).await;
     assert_eq!(header(&disabled, "x-total-count").as_deref(), Some("1"));
     assert_eq!(ids(expect(disabled, 200).await), vec![id(&off)]);

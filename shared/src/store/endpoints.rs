@@ -75,6 +75,16 @@ fn url_guard(tenant: &Tenant, endpoint: &Endpoint) -> super::Item {
     guard
 }
 
+/// The URL as responses show it (credentials masked): what the `url` filter searches,
+/// so a filter cannot probe a password that no response reveals.
+const URL_SHOWN: &str = "url_shown";
+
+fn endpoint_item(partition: &str, endpoint: &Endpoint) -> Result<super::Item, StoreError> {
+    let mut item = keyed_item(partition, &endpoint.id, endpoint)?;
+    item.insert(URL_SHOWN.into(), s(endpoint.url.masked()));
+    Ok(item)
+}
+
 /// Saves a new endpoint: 409 for a URL the tenant already uses, 400 past `max`.
 pub async fn create(
     db: &Db,
@@ -86,7 +96,7 @@ pub async fn create(
     let partition = tenant.partition();
     Transaction::new()
         .write(
-            put_new(table, keyed_item(&partition, &endpoint.id, endpoint)?, "pk")?,
+            put_new(table, endpoint_item(&partition, endpoint)?, "pk")?,
             Some(Rejection::Conflict("Endpoint id already exists".into())),
         )
         .write(
@@ -129,8 +139,8 @@ pub async fn list(
     let mut conditions = Filter::default();
     if let Some(url) = &filter.url {
         conditions = conditions.clause(
-            "contains(#url, :url)",
-            &[("#url", "url")],
+            "contains(#shown, :url)",
+            &[("#shown", URL_SHOWN)],
             vec![(":url", s(url))],
         );
     }
@@ -193,13 +203,15 @@ pub async fn update(
         .key("pk", s(&partition))
         .key("sk", s(&before.id))
         .update_expression(
-            "SET #url = :url, description = :description, enabled = :enabled, events = :events, \
+            "SET #url = :url, #shown = :shown, description = :description, enabled = :enabled, events = :events, \
              #filter = :filter, headers = :headers, updated_at = :updated_at ADD revision :one",
         )
         .condition_expression("revision = :rev")
         .expression_attribute_names("#url", "url")
+        .expression_attribute_names("#shown", URL_SHOWN)
         .expression_attribute_names("#filter", "filter")
         .expression_attribute_values(":url", to_value(&after.url)?)
+        .expression_attribute_values(":shown", s(after.url.masked()))
         .expression_attribute_values(":description", to_value(&after.description)?)
         .expression_attribute_values(":enabled", AttributeValue::Bool(after.enabled))
         .expression_attribute_values(":events", to_value(&after.events)?)
