@@ -50,9 +50,89 @@ pub fn is_country_code(text: &str) -> bool {
     text.len() == 2 && text.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
+/// How deep a client's JSON (a payload, a `custom` object) may nest. DynamoDB stores 32
+/// levels; an event's payload sits inside the event and an order's `custom` inside the
+/// order inside an event, so clients get fewer.
+pub const MAX_JSON_DEPTH: usize = 20;
+/// The longest key of a client's JSON object.
+pub const MAX_JSON_KEY: usize = 255;
+
+/// Checks that a client's JSON can be stored as it is: not nested deeper than
+/// [`MAX_JSON_DEPTH`], object keys of 1 to [`MAX_JSON_KEY`] characters, numbers within
+/// DynamoDB's range (magnitude from 1e-130 to below 1e126). `field` names it in the message.
+pub fn storable_json(field: &str, value: &serde_json::Value) -> Result<(), String> {
+    use serde_json::Value;
+    let mut stack = vec![(value, 1usize)];
+    while let Some((value, depth)) = stack.pop() {
+        if depth > MAX_JSON_DEPTH {
+            return Err(format!(
+                "{field} is nested deeper than {MAX_JSON_DEPTH} levels"
+            ));
+        }
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    let length = key.chars().count();
+                    if length == 0 || length > MAX_JSON_KEY {
+                        return Err(format!(
+                            "{field} has a key of {length} characters (keys have 1 to {MAX_JSON_KEY})"
+                        ));
+                    }
+                    stack.push((inner, depth + 1));
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter().map(|inner| (inner, depth + 1))),
+            Value::Number(number) => {
+                let magnitude = number.as_f64().map(f64::abs).unwrap_or(0.0);
+                if number.is_f64() && magnitude != 0.0 && !(1e-130..1e126).contains(&magnitude) {
+                    return Err(format!(
+                        "{field} holds the number {number}, outside the range that can be stored (1e-130 to 1e126)"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_json_that_dynamodb_cannot_store_is_refused_with_a_reason() {
+        use serde_json::json;
+        let mut deep = json!(1);
+        for _ in 0..MAX_JSON_DEPTH {
+            deep = json!([deep]);
+        }
+        assert!(
+            storable_json("Payload", &deep)
+                .unwrap_err()
+                .contains("nested deeper")
+        );
+        let mut fits = json!(1);
+        for _ in 0..MAX_JSON_DEPTH - 1 {
+            fits = json!({ "k": fits });
+        }
+        assert_eq!(storable_json("Payload", &fits), Ok(()));
+        for bad in [
+            json!({ "n": 1e200 }),
+            json!([1e-200]),
+            json!({ "": 1 }),
+            json!({ "k".repeat(256): 1 }),
+        ] {
+            assert!(storable_json("Custom", &bad).is_err(), "{bad}");
+        }
+        for fine in [
+            json!({ "n": 1.5, "i": u64::MAX, "z": 0.0, "neg": -2.5e100 }),
+            json!("text"),
+            json!(null),
+        ] {
+            assert_eq!(storable_json("Custom", &fine), Ok(()), "{fine}");
+        }
+    }
 
     #[test]
     fn ipv4_mapped_ipv6_is_the_ipv4_it_maps() {

@@ -212,3 +212,56 @@ async fn ten_events_fanned_out_to_ten_endpoints_all_arrive_without_waiting_for_a
     );
     assert!(ids.keys().all(|(order, _)| orders.contains(order)));
 }
+
+#[tokio::test]
+async fn json_dynamodb_cannot_store_is_a_400_that_changes_nothing_never_a_500() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("limits@example.com").await;
+    let key = &acct.test_key;
+    expect(
+        stack
+            .post(
+                "/event-types",
+                key,
+                json!({ "name": "deep:thing", "description": "x" }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let mut deep = json!(1);
+    for _ in 0..40 {
+        deep = json!({ "k": deep });
+    }
+    let (status, body) = status_and_json(
+        stack
+            .post(
+                "/events",
+                key,
+                json!({ "type": "deep:thing", "payload": deep }),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("nested deeper"),
+        "{body}"
+    );
+    let mut huge_number = payment();
+    huge_number["custom"] = json!({ "n": 1e200 });
+    let (status, body) = status_and_json(stack.post("/payments", key, huge_number).await).await;
+    assert_eq!(status, 400, "{body}");
+    let product = json!({
+        "title": "x", "price": "1.00", "currency": "USD", "gateways": ["paypal"],
+        "custom": { "": "empty key" }
+    });
+    let (status, body) = status_and_json(stack.post("/products", key, product).await).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(total(&stack, "/orders", key).await, 0);
+    assert_eq!(total(&stack, "/events", key).await, 0);
+    assert_eq!(total(&stack, "/products", key).await, 0);
+}

@@ -195,10 +195,13 @@ fn item_key(table: &str, write: &Value, keys: &KeySchemas) -> Result<ItemKey, In
     let source = source
         .as_object()
         .ok_or_else(|| Invalid("Key and Item must be maps".into()))?;
-    if is_put && item_size(source) > MAX_ITEM_BYTES {
-        return Err(Invalid(
-            "Item size has exceeded the maximum allowed size".into(),
-        ));
+    if is_put {
+        if item_size(source) > MAX_ITEM_BYTES {
+            return Err(Invalid(
+                "Item size has exceeded the maximum allowed size".into(),
+            ));
+        }
+        storable(source)?;
     }
     let names = keys
         .get(table)
@@ -214,6 +217,51 @@ fn item_key(table: &str, write: &Value, keys: &KeySchemas) -> Result<ItemKey, In
         key.push_str(&value.to_string());
     }
     Ok(ItemKey(key))
+}
+
+/// DynamoDB's limits on what an item holds: 32 levels of nesting, numbers of at most 38
+/// digits and a magnitude from 1e-130 to below 1e126.
+fn storable(item: &Map<String, Value>) -> Result<(), Invalid> {
+    let mut stack: Vec<(&Value, usize)> = item.values().map(|v| (v, 1)).collect();
+    while let Some((value, depth)) = stack.pop() {
+        let Some((kind, inner)) = value.as_object().and_then(|o| o.iter().next()) else {
+            continue;
+        };
+        match (kind.as_str(), inner) {
+            ("M", Value::Object(map)) => {
+                if depth >= 32 {
+                    return Err(Invalid(
+                        "Nesting Levels have exceeded supported limits".into(),
+                    ));
+                }
+                stack.extend(map.values().map(|v| (v, depth + 1)));
+            }
+            ("L", Value::Array(items)) => {
+                if depth >= 32 {
+                    return Err(Invalid(
+                        "Nesting Levels have exceeded supported limits".into(),
+                    ));
+                }
+                stack.extend(items.iter().map(|v| (v, depth + 1)));
+            }
+            ("N", Value::String(number)) => {
+                let digits = number.chars().filter(char::is_ascii_digit).count();
+                let magnitude = number.parse::<f64>().map(f64::abs).unwrap_or(f64::INFINITY);
+                if magnitude >= 1e126 || (magnitude != 0.0 && magnitude < 1e-130) {
+                    return Err(Invalid(
+                        "Number overflow. Attempting to store a number with magnitude larger than supported range".into(),
+                    ));
+                }
+                if digits > 38 + 2 {
+                    return Err(Invalid(
+                        "Attempting to store more than 38 significant digits in a Number".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// An item's size as DynamoDB counts it (names plus values; containers add a few bytes).
@@ -304,6 +352,26 @@ mod tests {
         let small = json!({ "TableName": "u", "Item": { "id": {"S": "a"}, "m": {"M": {"k": {"L": [{"S": "v"}]}}} } });
         let call = Call::read(Service::DynamoDb, "PutItem", &small, &keys()).unwrap();
         assert!(matches!(call.writes, Writes::Single(_)));
+    }
+
+    #[test]
+    fn nesting_past_32_levels_and_numbers_out_of_range_are_refused() {
+        let mut deep = json!({ "S": "x" });
+        for _ in 0..32 {
+            deep = json!({ "L": [deep] });
+        }
+        let body = json!({ "TableName": "u", "Item": { "id": {"S": "a"}, "deep": deep } });
+        assert!(Call::read(Service::DynamoDb, "PutItem", &body, &keys()).is_err());
+        for number in ["1e126", "-2E200", "1e-131"] {
+            let body =
+                json!({ "TableName": "u", "Item": { "id": {"S": "a"}, "n": {"N": number} } });
+            assert!(
+                Call::read(Service::DynamoDb, "PutItem", &body, &keys()).is_err(),
+                "{number}"
+            );
+        }
+        let body = json!({ "TableName": "u", "Item": { "id": {"S": "a"}, "n": {"N": "9.5e125"}, "z": {"N": "0"} } });
+        assert!(Call::read(Service::DynamoDb, "PutItem", &body, &keys()).is_ok());
     }
 
     #[test]

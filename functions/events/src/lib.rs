@@ -158,7 +158,11 @@ async fn publish(
         }
     };
     match &input.payload {
-        Some(serde_json::Value::Object(_)) => {}
+        Some(payload @ serde_json::Value::Object(_)) => {
+            if let Err(message) = shared::validate::storable_json("Payload", payload) {
+                errors.add(message);
+            }
+        }
         None => errors.add("Payload can't be blank"),
         Some(_) => errors.add("Payload must be a JSON object"),
     }

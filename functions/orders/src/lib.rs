@@ -116,7 +116,12 @@ impl OrderInput {
         let custom = match self.custom {
             None => before.custom.clone(),
             Some(None) => Value::Object(Default::default()),
-            Some(Some(value @ Value::Object(_))) => value,
+            Some(Some(value @ Value::Object(_))) => {
+                if let Err(message) = shared::validate::storable_json("Custom", &value) {
+                    errors.add(message);
+                }
+                value
+            }
             Some(Some(_)) => {
                 errors.add("Custom must be an object");
                 Value::Null

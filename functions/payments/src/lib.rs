@@ -216,7 +216,12 @@ impl PaymentInput {
         });
         let custom = match self.custom {
             None | Some(Value::Null) => Value::Object(Default::default()),
-            Some(value @ Value::Object(_)) => value,
+            Some(value @ Value::Object(_)) => {
+                if let Err(message) = shared::validate::storable_json("Custom", &value) {
+                    errors.add(message);
+                }
+                value
+            }
             Some(_) => {
                 errors.add("Custom must be an object");
                 Value::Null

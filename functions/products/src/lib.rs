@@ -236,7 +236,12 @@ impl ProductInput {
             None => current.and_then(|c| c.webhook_url.clone()),
         };
         let custom = match self.custom {
-            Some(Some(value @ Value::Object(_))) => value,
+            Some(Some(value @ Value::Object(_))) => {
+                if let Err(message) = shared::validate::storable_json("Custom", &value) {
+                    errors.add(message);
+                }
+                value
+            }
             Some(None) => Value::Object(Default::default()),
             Some(Some(_)) => {
                 errors.add("Custom must be an object");
