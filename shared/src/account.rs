@@ -4,7 +4,7 @@ use crate::{
     Mode, Timestamp,
     ids::new_id,
     scopes::Scope,
-    secrets::{ApiKeySecret, SigningSecrets},
+    secrets::{ApiKeySecret, RequestSigningSecret, SigningSecrets},
 };
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +55,9 @@ pub struct ApiKey {
     /// A rolled key in its grace period: it still authenticates but lists show its successor.
     #[serde(default)]
     pub superseded: bool,
+    /// What a key that requires signed requests signs them with (kept to verify them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<RequestSigningSecret>,
 }
 
 /// A key as lists show it.
@@ -70,6 +73,10 @@ pub struct ApiKeyView<'a> {
     /// Only in the create and roll responses: the key, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<&'a str>,
+    /// Only in the create and roll responses of a key that requires signed requests:
+    /// the secret that signs them, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<&'a str>,
 }
 
 impl ApiKey {
@@ -83,6 +90,7 @@ impl ApiKey {
             redacted: &self.redacted,
             created_at: self.created_at,
             key: None,
+            signing_secret: None,
         }
     }
 }
@@ -124,6 +132,9 @@ impl ApiKey {
             expires_at: None,
             expires_at_epoch: None,
             superseded: false,
+            signing_secret: spec
+                .require_signed
+                .then(|| RequestSigningSecret::generate(secret.mode())),
         }
     }
 

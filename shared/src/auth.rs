@@ -6,7 +6,7 @@
 use crate::{
     ApiError, ApiResult, Mode, Tenant, Timestamp,
     limits::MAX_BODY_BYTES,
-    secrets::ApiKeySecret,
+    secrets::{ApiKeySecret, RequestSigningSecret},
     store::{self, Db},
 };
 
@@ -37,6 +37,8 @@ pub struct Principal {
     pub mode: Mode,
     pub scopes: Vec<Scope>,
     pub require_signed: bool,
+    /// What its signed requests are signed with (keys that require signing have one).
+    pub signing_secret: Option<RequestSigningSecret>,
     /// Set while a rolled key is in its grace period.
     pub expires_at: Option<Timestamp>,
 }
@@ -162,6 +164,7 @@ impl Authenticator {
             mode: stored.mode,
             scopes: stored.scopes,
             require_signed: stored.require_signed,
+            signing_secret: stored.signing_secret,
             expires_at: stored.expires_at,
         };
         self.remember(hash, principal.clone());
@@ -229,18 +232,23 @@ pub async fn authenticate(
     }
     let mut request = request;
     if request.headers().contains_key(SIGN_HEADER) || principal.require_signed {
-        request = verify_signature(db, signed_request_tolerance, &key, request).await?;
+        // Only a key with a signing secret can sign; the key itself never does.
+        let secret = principal
+            .signing_secret
+            .as_ref()
+            .ok_or(ApiError::Unauthenticated)?;
+        request = verify_signature(db, signed_request_tolerance, secret, request).await?;
     }
     request.extensions_mut().insert(principal);
     Ok(request)
 }
 
-/// Checks `X-PushGuard-Sign` = hex HMAC-SHA256(key, "{timestamp}.{METHOD}.{path?query}.{body}"),
-/// the timestamp window, and that the signature was never seen before.
+/// Checks `X-PushGuard-Sign` (see [`request_signature`]), the timestamp window, and
+/// that the signature was never seen before.
 async fn verify_signature(
     db: &Db,
     tolerance: Duration,
-    key: &ApiKeySecret,
+    secret: &RequestSigningSecret,
     request: Request,
 ) -> ApiResult<Request> {
     let timestamp = header_string(request.headers(), TIMESTAMP_HEADER)?;
@@ -255,16 +263,12 @@ async fn verify_signature(
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
-    let target = parts
-        .uri
-        .path_and_query()
-        .map(|pq| pq.as_str())
-        .unwrap_or("/");
     let expected = request_signature(
-        key.expose(),
+        secret.expose(),
         &timestamp,
         parts.method.as_str(),
-        target,
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
         &body,
     );
     let presented = hex::decode(signature.trim()).map_err(|_| ApiError::Unauthenticated)?;
@@ -287,26 +291,26 @@ fn header_string(headers: &HeaderMap, name: &str) -> ApiResult<String> {
         .ok_or(ApiError::Unauthenticated)
 }
 
-/// HMAC-SHA256 of a signed request, as raw bytes.
+/// HMAC-SHA256 of a signed request, as raw bytes: keyed with the signing secret, over
+/// `"{timestamp}\n{METHOD}\n{path}\n{query}\n{hex SHA-256 of the body}"`. Each part is a
+/// line, so no two requests share a string to sign.
 pub fn request_signature(
-    key: &str,
+    signing_secret: &str,
     timestamp: &str,
     method: &str,
-    target: &str,
+    path: &str,
+    query: &str,
     body: &[u8],
 ) -> Vec<u8> {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(method.as_bytes());
-    mac.update(b".");
-    mac.update(target.as_bytes());
-    mac.update(b".");
-    mac.update(body);
+    use sha2::Digest;
+    let mut mac = Hmac::<Sha256>::new_from_slice(signing_secret.as_bytes())
+        .expect("HMAC takes any key length");
+    let body_hash = hex::encode(Sha256::digest(body));
+    mac.update(format!("{timestamp}\n{method}\n{path}\n{query}\n{body_hash}").as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
 
+/// Compares in time independent of where the inputs differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -394,13 +398,30 @@ mod tests {
 
     #[test]
     fn request_signature_covers_every_part() {
-        let base = request_signature("k", "1", "POST", "/a?b=c", b"{}");
+        let base = request_signature("k", "1", "POST", "/a", "b=c", b"{}");
         assert_eq!(base.len(), 32);
-        assert_ne!(base, request_signature("k2", "1", "POST", "/a?b=c", b"{}"));
-        assert_ne!(base, request_signature("k", "2", "POST", "/a?b=c", b"{}"));
-        assert_ne!(base, request_signature("k", "1", "PUT", "/a?b=c", b"{}"));
-        assert_ne!(base, request_signature("k", "1", "POST", "/a?b=d", b"{}"));
-        assert_ne!(base, request_signature("k", "1", "POST", "/a?b=c", b"{ }"));
+        assert_ne!(
+            base,
+            request_signature("k2", "1", "POST", "/a", "b=c", b"{}")
+        );
+        assert_ne!(
+            base,
+            request_signature("k", "2", "POST", "/a", "b=c", b"{}")
+        );
+        assert_ne!(base, request_signature("k", "1", "PUT", "/a", "b=c", b"{}"));
+        assert_ne!(
+            base,
+            request_signature("k", "1", "POST", "/a", "b=d", b"{}")
+        );
+        assert_ne!(
+            base,
+            request_signature("k", "1", "POST", "/a", "b=c", b"{ }")
+        );
+        // The old "{t}.{M}.{target}.{body}" form let parts slide into each other.
+        assert_ne!(
+            request_signature("k", "1", "POST", "/a", "", b"x"),
+            request_signature("k", "1", "POST", "/a\n", "", b"x")
+        );
         assert!(constant_time_eq(&base, &base.clone()));
         assert!(!constant_time_eq(&base, &base[..31]));
     }

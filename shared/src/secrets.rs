@@ -73,6 +73,34 @@ pub fn new_signing_secret() -> String {
     format!("whsec_{}", BASE64.encode(bytes))
 }
 
+/// The secret a key that requires signed requests signs them with (`pgsk_test_...`):
+/// shown once, when the key is created or rolled, and never sent again, so seeing a
+/// request (which carries the key) does not let anyone sign another.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestSigningSecret(String);
+
+impl RequestSigningSecret {
+    pub fn generate(mode: crate::Mode) -> Self {
+        let random: String = rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(KEY_RANDOM_CHARS)
+            .map(char::from)
+            .collect();
+        RequestSigningSecret(format!("pgsk_{mode}_{random}"))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RequestSigningSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestSigningSecret(****)")
+    }
+}
+
 /// A secret that was rotated out and still signs until `expires_at`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetiredSecret {

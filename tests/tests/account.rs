@@ -365,20 +365,23 @@ async fn rolling_a_key_replaces_it_with_an_optional_grace_period() {
     expect(stack.get("/account", newest).await, 401).await;
 }
 
+/// A request with `key`, signed with `signing_secret` (the client side of the contract).
 fn signed(
     stack: &TestStack,
     key: &str,
+    signing_secret: &str,
     method: Method,
     path: &str,
     body: &str,
     timestamp: i64,
 ) -> reqwest::RequestBuilder {
-    let target = format!("/api/v2{path}");
+    let (path_only, query) = path.split_once('?').unwrap_or((path, ""));
     let signature = request_signature(
-        key,
+        signing_secret,
         &timestamp.to_string(),
         method.as_str(),
-        &target,
+        &format!("/api/v2{path_only}"),
+        query,
         body.as_bytes(),
     );
     let mut request = stack
@@ -408,50 +411,55 @@ async fn keys_that_require_signatures_refuse_unsigned_stale_and_replayed_request
     )
     .await;
     let key = created["key"].as_str().unwrap();
+    let secret = created["signing_secret"].as_str().unwrap();
+    assert!(secret.starts_with("pgsk_test_"), "{secret}");
     assert_eq!(created["require_signed"], true);
+    let listed = expect(stack.get("/account/keys", &acct.test_key).await, 200).await;
+    assert!(
+        !listed.to_string().contains(secret),
+        "the signing secret is shown once"
+    );
 
     expect(stack.get("/account", key).await, 401).await;
     let now = now_ms();
-    let request = signed(&stack, key, Method::GET, "/account", "", now);
+    let request = signed(&stack, key, secret, Method::GET, "/account", "", now);
     expect(request.try_clone().unwrap().send().await.unwrap(), 200).await;
     expect(request.send().await.unwrap(), 401).await; // replay
-    expect(
-        signed(&stack, key, Method::GET, "/account", "", now - 181_000)
-            .send()
-            .await
-            .unwrap(),
-        401,
-    )
-    .await;
-    expect(
-        signed(&stack, key, Method::GET, "/account", "", now + 181_000)
-            .send()
-            .await
-            .unwrap(),
-        401,
-    )
-    .await;
+    for stale in [now - 181_000, now + 181_000] {
+        let request = signed(&stack, key, secret, Method::GET, "/account", "", stale);
+        expect(request.send().await.unwrap(), 401).await;
+    }
+    // Signed with the key itself (which every request carries): refused.
+    let with_key = signed(&stack, key, key, Method::GET, "/account", "", now_ms());
+    expect(with_key.send().await.unwrap(), 401).await;
+    // The query is signed too.
+    let with_query = signed(
+        &stack,
+        key,
+        secret,
+        Method::GET,
+        "/webhooks/endpoints?per_page=5",
+        "",
+        now_ms(),
+    );
+    expect(with_query.send().await.unwrap(), 200).await;
 
     let body = r#"{"url":"https://example.com/signed","events":["order:paid"]}"#;
-    expect(
-        signed(
-            &stack,
-            key,
-            Method::POST,
-            "/webhooks/endpoints",
-            body,
-            now_ms(),
-        )
-        .send()
-        .await
-        .unwrap(),
-        201,
-    )
-    .await;
+    let request = signed(
+        &stack,
+        key,
+        secret,
+        Method::POST,
+        "/webhooks/endpoints",
+        body,
+        now_ms(),
+    );
+    expect(request.send().await.unwrap(), 201).await;
     // The signature covers the body: the same headers with another body fail.
     let tampered = signed(
         &stack,
         key,
+        secret,
         Method::POST,
         "/webhooks/endpoints",
         body,
@@ -459,19 +467,17 @@ async fn keys_that_require_signatures_refuse_unsigned_stale_and_replayed_request
     )
     .body(r#"{"url":"https://example.com/evil","events":["order:paid"]}"#);
     expect(tampered.send().await.unwrap(), 401).await;
-}
 
-#[tokio::test]
-async fn any_key_may_sign_and_a_bad_signature_is_refused() {
-    let stack = TestStack::start().await;
-    let acct = stack.account("optional-sign@example.com").await;
-    expect(
+    // Rolling the key rolls its signing secret too.
+    let id = created["id"].as_str().unwrap();
+    let rolled = expect(
         signed(
             &stack,
-            &acct.test_key,
-            Method::GET,
-            "/account",
-            "",
+            key,
+            secret,
+            Method::POST,
+            &format!("/account/keys/{id}/roll"),
+            "{}",
             now_ms(),
         )
         .send()
@@ -480,11 +486,53 @@ async fn any_key_may_sign_and_a_bad_signature_is_refused() {
         200,
     )
     .await;
+    let (new_key, new_secret) = (
+        rolled["key"].as_str().unwrap(),
+        rolled["signing_secret"].as_str().unwrap(),
+    );
+    assert_ne!(new_secret, secret);
+    let request = signed(
+        &stack,
+        new_key,
+        new_secret,
+        Method::GET,
+        "/account",
+        "",
+        now_ms(),
+    );
+    expect(request.send().await.unwrap(), 200).await;
+    let request = signed(
+        &stack,
+        new_key,
+        secret,
+        Method::GET,
+        "/account",
+        "",
+        now_ms(),
+    );
+    expect(request.send().await.unwrap(), 401).await;
+}
+
+#[tokio::test]
+async fn a_key_without_a_signing_secret_cannot_sign() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("optional-sign@example.com").await;
+    let created = create_key(
+        &stack,
+        &acct.test_key,
+        json!({ "name": "plain", "scopes": ["*"] }),
+    )
+    .await;
+    assert!(created.get("signing_secret").is_none(), "{created}");
+    let key = &acct.test_key;
+    let with_key = signed(&stack, key, key, Method::GET, "/account", "", now_ms());
+    expect(with_key.send().await.unwrap(), 401).await;
     let forged = stack
-        .request(Method::GET, "/account", &acct.test_key)
+        .request(Method::GET, "/account", key)
         .header("x-pushguard-timestamp", now_ms().to_string())
         .header("x-pushguard-sign", "00".repeat(32));
     expect(forged.send().await.unwrap(), 401).await;
+    expect(stack.get("/account", key).await, 200).await;
 }
 
 #[tokio::test]

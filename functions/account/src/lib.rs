@@ -142,9 +142,12 @@ async fn create_key(
     Ok((StatusCode::CREATED, Json(with_secret(&key, &secret))).into_response())
 }
 
+/// The create and roll responses: the key and, for a key that requires signed requests,
+/// its signing secret, each shown this once.
 fn with_secret(key: &ApiKey, secret: &ApiKeySecret) -> serde_json::Value {
     let mut view = key.view();
     view.key = Some(secret.expose());
+    view.signing_secret = key.signing_secret.as_ref().map(|s| s.expose());
     json!(view)
 }
 
