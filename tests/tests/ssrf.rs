@@ -55,3 +55,61 @@ async fn private_targets_are_reached_where_they_are_allowed() {
     assert_eq!(attempt.status, Some(200));
     assert_eq!(receiver.received("/local").len(), 1);
 }
+
+/// A listener that counts the connections it accepts (a connection is already a leak,
+/// before any HTTP is spoken).
+async fn counting_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (port, accepted)
+}
+
+#[tokio::test]
+async fn no_notation_of_loopback_reaches_a_listener_at_connect_time() {
+    let (port, accepted) = counting_listener().await;
+    let guarded = Outbound::new(Duration::from_secs(2), false);
+    // The loopback ones of the save-time table (shared/src/webhooks/url.rs), on the
+    // listener's port; the others have no listener here and are refused all the same.
+    let hosts = [
+        "localhost",
+        "LOCALHOST",
+        "localhost.",
+        "127.0.0.1",
+        "127.1",
+        "2130706433",
+        "0x7f000001",
+        "0x7f.0.0.1",
+        "0177.0.0.1",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[0:0:0:0:0:ffff:127.0.0.1]",
+        "[::ffff:0:7f00:1]",
+        "[2002:7f00:1::1]",
+        "169.254.169.254",
+        "[64:ff9b:1::a9fe:a9fe]",
+    ];
+    for host in hosts {
+        let url = Url::parse(&format!("http://{host}:{port}/probe")).unwrap();
+        let attempt = guarded.post(&url, &[], b"{}".to_vec()).await;
+        assert_eq!(attempt.status, None, "{url} was answered");
+    }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no notation opened a connection"
+    );
+    // The listener does count: an allowed client reaches it.
+    let open = Outbound::new(Duration::from_secs(2), true);
+    let url = Url::parse(&format!("http://127.0.0.1:{port}/probe")).unwrap();
+    drop(open.post(&url, &[], b"{}".to_vec()).await);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
