@@ -1,0 +1,107 @@
+//! The route × scope matrix: every API route of template.yaml, called with a key of
+//! every scope, answers 403 exactly when the scope does not cover the route's group and
+//! level (GET reads, everything else writes; write implies read; `*` covers all).
+
+use harness::{TestStack, expect, status_and_json};
+use reqwest::Method;
+use serde_json::json;
+use shared::scopes::{Group, Level};
+
+/// The group a route belongs to, by its first path segment.
+fn group_of(path: &str) -> Option<Group> {
+    let segment = path.trim_start_matches("/api/v2/").split('/').next()?;
+    Some(match segment {
+        "account" => Group::Account,
+        "webhooks" => Group::Webhooks,
+        "events" | "event-types" => Group::Events,
+        "products" => Group::Products,
+        "categories" => Group::Categories,
+        "orders" => Group::Orders,
+        "payments" => Group::Payments,
+        "blacklists" => Group::Blacklists,
+        "blacklist-rules" => Group::BlacklistRules,
+        "feedback" => Group::Feedback,
+        "queries" => Group::Queries,
+        _ => return None,
+    })
+}
+
+#[tokio::test]
+async fn every_route_answers_403_exactly_to_the_scopes_that_do_not_cover_it() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("matrix@example.com").await;
+    let template = pushguard::template::Template::parse(pushguard::template::BUNDLED).unwrap();
+    let routes: Vec<(String, String)> = template
+        .http_routes()
+        .into_iter()
+        .map(|(_, method, path)| (method, path))
+        .filter(|(_, path)| path.starts_with("/api/v2/") && path != "/api/v2/health")
+        .collect();
+    assert!(routes.len() > 40, "{routes:?}");
+
+    let mut scopes = vec![("*".to_string(), None)];
+    for group in Group::ALL {
+        for level in [Level::Read, Level::Write] {
+            let name = match level {
+                Level::Read => format!("{}:read", group.as_str()),
+                Level::Write => format!("{}:write", group.as_str()),
+            };
+            scopes.push((name, Some((group, level))));
+        }
+    }
+    let mut checked = 0;
+    let mut mismatches = Vec::new();
+    for (scope, grant) in &scopes {
+        let created = expect(
+            stack
+                .post(
+                    "/account/keys",
+                    &acct.test_key,
+                    json!({ "name": scope, "scopes": [scope] }),
+                )
+                .await,
+            201,
+        )
+        .await;
+        let key = created["key"].as_str().unwrap();
+        for (method, path) in &routes {
+            let group = group_of(path).unwrap_or_else(|| panic!("no group for {path}"));
+            let needs = if method == "GET" {
+                Level::Read
+            } else {
+                Level::Write
+            };
+            let covered = match grant {
+                None => true,
+                Some((held, level)) => {
+                    *held == group && (*level == Level::Write || needs == Level::Read)
+                }
+            };
+            let uri = path
+                .trim_start_matches("/api/v2")
+                .replace("{id}", "x")
+                .replace("{name}", "x:y");
+            let mut request =
+                stack.request(Method::from_bytes(method.as_bytes()).unwrap(), &uri, key);
+            if method != "GET" && method != "DELETE" {
+                request = request.json(&json!({}));
+            }
+            let (status, body) = status_and_json(request.send().await.unwrap()).await;
+            checked += 1;
+            let fine = if covered {
+                status != 403 && status != 401 && status < 500
+            } else {
+                status == 403
+            };
+            if !fine {
+                mismatches.push(format!("{scope} {method} {path}: {status} {body}"));
+            }
+        }
+    }
+    println!(
+        "route x scope matrix: {checked} requests, {} routes, {} scopes",
+        routes.len(),
+        scopes.len()
+    );
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
