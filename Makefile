@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: bench-delivery run test lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: bench-delivery run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -38,7 +38,13 @@ provision: $(VENV)/.installed
 	MOTO_PORT=$(MOTO_PORT) scripts/with-moto ./target/debug/pushguard provision
 
 ## Every check CI runs: format, lints, template lint, unit and integration tests
-test: $(VENV)/.installed fmt-check clippy cfn-lint unit-and-integration
+test: $(VENV)/.installed ruby-tools fmt-check clippy cfn-lint unit-and-integration
+
+## Debian's Ruby with ActiveSupport: a test runs the seed's own signature check in it
+ruby-tools:
+	@ruby -e 'require "active_support"; require "active_support/json"' 2>/dev/null || { \
+	  echo "installing Debian's ruby and ruby-activesupport"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ruby ruby-activesupport >/dev/null; }
 
 fmt:
 	cargo fmt --all

@@ -465,6 +465,28 @@ pub fn python_hmac_sha512(secret: &str, body: &[u8]) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
+/// The seed's own check, run in Ruby with ActiveSupport (Debian's `ruby` and
+/// `ruby-activesupport`, which `make test` installs): HMAC-SHA512 of the parsed body
+/// written again with `to_json`.
+pub fn ruby_seed_signature(secret: &str, body: &[u8]) -> String {
+    let script = "require 'json'; require 'openssl'; require 'active_support'; \
+                  require 'active_support/json'; payload = JSON.parse(STDIN.read); \
+                  print OpenSSL::HMAC.hexdigest(OpenSSL::Digest.new('sha512'), ARGV[0], payload.to_json)";
+    let mut child = Command::new("ruby")
+        .args(["-e", script, secret])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ruby runs: make test installs Debian's ruby and ruby-activesupport");
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "ruby with ActiveSupport failed: {output:?}"
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
 /// Verifies the Standard Webhooks headers with the `standardwebhooks` crate.
 pub fn verify_standard(secret: &str, delivery: &Received) -> Result<(), String> {
     let mut headers = http::HeaderMap::new();

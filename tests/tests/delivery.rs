@@ -2,7 +2,8 @@
 //! `pushguard serve` runs them, a real receiver, and independent signature checks.
 
 use harness::{
-    Behaviour, Receiver, TestStack, eventually, expect, python_hmac_sha512, verify_standard,
+    Behaviour, Receiver, TestStack, eventually, expect, python_hmac_sha512, ruby_seed_signature,
+    verify_standard,
 };
 use serde_json::{Value, json};
 use shared::{Mode, Tenant};
@@ -1200,4 +1201,72 @@ async fn an_events_webhook_url_receives_it_signed_with_the_account_secret() {
     receiver.wait_for("/endpoint", 1).await;
     let logged = log(&stack, &acct.test_key, delivery.header("webhook-id")).await;
     assert_eq!(logged["endpoint_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_seeds_own_ruby_snippet_accepts_every_delivery() {
+    let stack = fast_stack(&[]).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("ruby@example.com").await;
+    let key = &acct.test_key;
+    expect(
+        stack
+            .post(
+                "/event-types",
+                key,
+                json!({ "name": "note:posted", "description": "x" }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let created = endpoint(&stack, key, &receiver.url("/ruby"), json!(["note:posted"])).await;
+    let secret = created["secret"].as_str().unwrap();
+    let payloads = [
+        json!({ "title": "Tom & Jerry", "html": "<b>bold</b> > x", "line": "a\u{2028}b\u{2029}c" }),
+        json!({ "text": "Zoë, naïve, 東京, 😀", "tab": "a\tb\nc", "control": "\u{1}" }),
+        json!({ "price": 1.5, "big": 1e20, "small": 0.00001, "fixed": 100.0, "ratio": 0.1,
+                "int": 9007199254740993u64, "neg": -42, "huge": 18446744073709551615u64 }),
+        json!({ "nested": { "list": [1, 2.25, "x&y", { "deep": [null, true] }] }, "empty": {} }),
+    ];
+    for payload in &payloads {
+        publish(&stack, key, "note:posted", payload.clone()).await;
+    }
+    let deliveries = receiver.wait_for("/ruby", payloads.len()).await;
+    for delivery in &deliveries {
+        let signature = delivery.header("x-pushguard-signature");
+        assert_eq!(
+            ruby_seed_signature(secret, &delivery.body),
+            signature,
+            "the seed's snippet (payload.to_json in Ruby) accepts {}",
+            String::from_utf8_lossy(&delivery.body)
+        );
+        assert_eq!(
+            python_hmac_sha512(secret, &delivery.body),
+            signature,
+            "and the raw body"
+        );
+        verify_standard(secret, delivery).expect("and Standard Webhooks");
+        // DynamoDB keeps numbers, not their spelling: 100.0 comes back as 100.
+        let arrived = numbers_as_f64(delivery.json());
+        assert!(
+            payloads
+                .iter()
+                .any(|p| numbers_as_f64(p.clone()) == arrived),
+            "the same JSON value arrives: {arrived}"
+        );
+    }
+}
+
+fn numbers_as_f64(value: Value) -> Value {
+    match value {
+        Value::Number(n) => json!(n.as_f64().unwrap()),
+        Value::Array(items) => Value::Array(items.into_iter().map(numbers_as_f64).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, numbers_as_f64(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }

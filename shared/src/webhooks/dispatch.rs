@@ -114,7 +114,7 @@ pub async fn dispatch_event(
     {
         return Ok(()); // superseded by a replay, or already done
     }
-    let body = serde_json::to_vec(&event.payload).map_err(ApiError::internal)?;
+    let body = super::body::delivery_body(&event.payload);
     let retry_limit = state.config.delivery.retry_schedule.retry_limit();
     let deliveries = targets(state, tenant, &event)
         .await?
@@ -191,7 +191,7 @@ pub async fn deliver_again(
             secrets: account_secrets(state, tenant).await?,
         },
     };
-    let body = serde_json::to_vec(&log.payload).map_err(ApiError::internal)?;
+    let body = super::body::delivery_body(&log.payload);
     attempt(state, tenant, log, &target, &body, true).await
 }
 
@@ -375,7 +375,7 @@ pub async fn deliver_once(
         0,
     );
     logs::create(&state.db, tenant, &log, state.config.retention_days).await?;
-    let body = serde_json::to_vec(&log.payload).map_err(ApiError::internal)?;
+    let body = super::body::delivery_body(&log.payload);
     attempt(state, tenant, log, target, &body, false).await
 }
 

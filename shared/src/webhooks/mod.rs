@@ -1,5 +1,6 @@
 //! The webhook domain: event types, endpoint URLs and headers, endpoints.
 
+pub mod body;
 pub mod dispatch;
 mod endpoint;
 mod event_type;
