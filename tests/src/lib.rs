@@ -260,6 +260,8 @@ pub enum Behaviour {
     Huge(usize),
     /// 200 with headers of about this many bytes in all (in 3 KB values).
     HugeHeaders(usize),
+    /// 200 at once, then a body of one byte every this long, for a minute.
+    Drip(Duration),
 }
 
 /// One request a receiver got.
@@ -366,6 +368,17 @@ impl Receiver {
                     (StatusCode::FOUND, [("location", "/redirected")]).into_response()
                 }
                 Behaviour::Huge(size) => (StatusCode::OK, "x".repeat(size)).into_response(),
+                Behaviour::Drip(every) => {
+                    let drops = futures::stream::unfold(0u32, move |n| async move {
+                        (n < 60).then_some(())?;
+                        tokio::time::sleep(every).await;
+                        Some((
+                            Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"x")),
+                            n + 1,
+                        ))
+                    });
+                    (StatusCode::OK, axum::body::Body::from_stream(drops)).into_response()
+                }
                 Behaviour::HugeHeaders(size) => {
                     let mut response = (StatusCode::OK, "ok").into_response();
                     for n in 0..size.div_ceil(3_000) {

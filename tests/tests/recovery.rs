@@ -254,3 +254,47 @@ async fn a_stack_killed_mid_fan_out_delivers_every_event_to_every_endpoint_after
         "a repeat carries the first attempt's webhook-id: {ids:?}"
     );
 }
+
+#[tokio::test]
+async fn a_hostile_receiver_cannot_hold_a_delivery_or_bloat_its_log() {
+    let stack = TestStack::start_with(&[
+        ("RETRY_SCHEDULE", "30s"),
+        ("RETRY_JITTER", "0"),
+        ("DELIVERY_TIMEOUT_SECONDS", "2"),
+    ])
+    .await;
+    let acct = stack.account("hostile@example.com").await;
+    let key = &acct.test_key;
+    let receiver = Receiver::start().await;
+    // A 200, then a body dripped a byte at a time: the attempt ends at the delivery timeout.
+    receiver.set("/drip", Behaviour::Drip(Duration::from_millis(300)));
+    subscribe(&stack, key, &receiver.url("/drip")).await;
+    // A 1 MB body: read up to what the log keeps, no more.
+    receiver.set("/megabyte", Behaviour::Huge(1024 * 1024));
+    subscribe(&stack, key, &receiver.url("/megabyte")).await;
+    let started = Instant::now();
+    pay(&stack, key).await;
+
+    let dripped = first_recorded(&stack, key, &receiver, "/drip").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the drip did not hold the delivery: {:?}",
+        started.elapsed()
+    );
+    // The 200 arrived in time, so the delivery succeeded; reading its body stopped at
+    // the timeout, so the drip held the dispatcher no longer than any slow receiver.
+    assert_eq!(dripped["status"], "succeeded", "{dripped}");
+    let took = dripped["duration_ms"].as_u64().unwrap();
+    assert!((2_000..5_000).contains(&took), "{dripped}");
+    assert!(
+        dripped["response"].as_str().unwrap().len() < 20,
+        "{dripped}"
+    );
+    let big = first_recorded(&stack, key, &receiver, "/megabyte").await;
+    assert_eq!(big["status"], "succeeded", "{big}");
+    assert_eq!(
+        big["response"].as_str().unwrap().len(),
+        8 * 1024,
+        "the body is cut at 8 KiB"
+    );
+}
