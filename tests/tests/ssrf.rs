@@ -72,32 +72,51 @@ async fn counting_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUs
     (port, accepted)
 }
 
+/// Every way to write a loopback, private, link-local or tunnelled address that the
+/// URL parser accepts.
+const HOSTILE_HOSTS: [&str; 22] = [
+    "localhost",
+    "LOCALHOST",
+    "localhost.",
+    "api.localhost",
+    "127.0.0.1",
+    "127.1",
+    "2130706433",
+    "0x7f000001",
+    "0x7f.0.0.1",
+    "0177.0.0.1",
+    "[::1]",
+    "[::ffff:127.0.0.1]",
+    "[::ffff:7f00:1]",
+    "[0:0:0:0:0:ffff:127.0.0.1]",
+    "[::ffff:0:7f00:1]",
+    "[2002:7f00:1::1]",
+    "[2001:0:4136:e378:8000:63bf:80ff:fffe]",
+    "[fec0::1]",
+    "[64:ff9b:1::a9fe:a9fe]",
+    "169.254.169.254",
+    "0251.0376.0251.0376",
+    "[fd00:ec2::254]",
+];
+
+#[test]
+fn every_notation_of_a_private_host_is_refused_at_save_time() {
+    use shared::webhooks::WebhookUrl;
+    for host in HOSTILE_HOSTS {
+        let url = format!("https://{host}/hook");
+        assert!(
+            WebhookUrl::parse(&url, false).is_err(),
+            "{url} must be refused"
+        );
+    }
+    assert!(WebhookUrl::parse("https://hooks.example.com/hook", false).is_ok());
+}
+
 #[tokio::test]
-async fn no_notation_of_loopback_reaches_a_listener_at_connect_time() {
+async fn no_notation_reaches_a_listener_at_connect_time() {
     let (port, accepted) = counting_listener().await;
     let guarded = Outbound::new(Duration::from_secs(2), false);
-    // The loopback ones of the save-time table (shared/src/webhooks/url.rs), on the
-    // listener's port; the others have no listener here and are refused all the same.
-    let hosts = [
-        "localhost",
-        "LOCALHOST",
-        "localhost.",
-        "127.0.0.1",
-        "127.1",
-        "2130706433",
-        "0x7f000001",
-        "0x7f.0.0.1",
-        "0177.0.0.1",
-        "[::1]",
-        "[::ffff:127.0.0.1]",
-        "[::ffff:7f00:1]",
-        "[0:0:0:0:0:ffff:127.0.0.1]",
-        "[::ffff:0:7f00:1]",
-        "[2002:7f00:1::1]",
-        "169.254.169.254",
-        "[64:ff9b:1::a9fe:a9fe]",
-    ];
-    for host in hosts {
+    for host in HOSTILE_HOSTS {
         let url = Url::parse(&format!("http://{host}:{port}/probe")).unwrap();
         let attempt = guarded.post(&url, &[], b"{}".to_vec()).await;
         assert_eq!(attempt.status, None, "{url} was answered");

@@ -118,45 +118,6 @@ impl From<WebhookUrl> for String {
 mod tests {
     use super::*;
 
-    /// Every way to write a loopback, private, link-local or tunnelled address that the
-    /// URL parser accepts (tests/tests/ssrf.rs sends the same list at connect time).
-    pub const HOSTILE_HOSTS: [&str; 22] = [
-        "localhost",
-        "LOCALHOST",
-        "localhost.",
-        "api.localhost",
-        "127.0.0.1",
-        "127.1",
-        "2130706433",
-        "0x7f000001",
-        "0x7f.0.0.1",
-        "0177.0.0.1",
-        "[::1]",
-        "[::ffff:127.0.0.1]",
-        "[::ffff:7f00:1]",
-        "[0:0:0:0:0:ffff:127.0.0.1]",
-        "[::ffff:0:7f00:1]",
-        "[2002:7f00:1::1]",
-        "[2001:0:4136:e378:8000:63bf:80ff:fffe]",
-        "[fec0::1]",
-        "[64:ff9b:1::a9fe:a9fe]",
-        "169.254.169.254",
-        "0251.0376.0251.0376",
-        "[fd00:ec2::254]",
-    ];
-
-    #[test]
-    fn every_notation_of_a_private_host_is_refused_at_save_time() {
-        for host in HOSTILE_HOSTS {
-            let url = format!("https://{host}/hook");
-            assert!(
-                WebhookUrl::parse(&url, false).is_err(),
-                "{url} must be refused"
-            );
-        }
-        assert!(WebhookUrl::parse("https://hooks.example.com/hook", false).is_ok());
-    }
-
     #[test]
     fn https_is_required_unless_private_targets_are_allowed() {
         assert!(WebhookUrl::parse("https://example.com/hook", false).is_ok());
