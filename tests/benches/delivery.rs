@@ -46,14 +46,9 @@ async fn main() {
     let receiver = Receiver::start().await;
     let account = stack.account("bench@example.com").await;
     // Catalogue events come from changes only; the benchmark publishes a custom type.
-    let registered = stack
-        .post(
-            "/event-types",
-            &account.test_key,
-            json!({ "name": "bench:tick", "description": "benchmark event" }),
-        )
+    stack
+        .register_event_type(&account.test_key, "bench:tick", "benchmark event")
         .await;
-    assert_eq!(registered.status(), 201);
     for n in 0..endpoints {
         let path = format!("/bench/{n}");
         receiver.set(

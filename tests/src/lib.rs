@@ -177,6 +177,12 @@ impl TestStack {
         format!("{}/api/v2{path}", self.stack.base_url())
     }
 
+    /// Registers the custom event type `name` for the key's tenant; the created type.
+    pub async fn register_event_type(&self, key: &str, name: &str, description: &str) -> Value {
+        let body = serde_json::json!({ "name": name, "description": description });
+        expect(self.post("/event-types", key, body).await, 201).await
+    }
+
     /// A request without credentials.
     pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
         self.http.request(method, self.url(path))

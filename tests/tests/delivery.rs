@@ -1073,17 +1073,9 @@ async fn custom_event_types_are_registered_subscribed_to_and_delivered() {
     )
     .await;
 
-    let created = expect(
-        stack
-            .post(
-                "/event-types",
-                key,
-                json!({ "name": "invoice:sent", "description": "An invoice was emailed" }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let created = stack
+        .register_event_type(key, "invoice:sent", "An invoice was emailed")
+        .await;
     assert_eq!(created["name"], "invoice:sent");
     expect(
         stack
@@ -1209,17 +1201,7 @@ async fn the_seeds_own_ruby_snippet_accepts_every_delivery() {
     let receiver = Receiver::start().await;
     let acct = stack.account("ruby@example.com").await;
     let key = &acct.test_key;
-    expect(
-        stack
-            .post(
-                "/event-types",
-                key,
-                json!({ "name": "note:posted", "description": "x" }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    stack.register_event_type(key, "note:posted", "x").await;
     let created = endpoint(&stack, key, &receiver.url("/ruby"), json!(["note:posted"])).await;
     let secret = created["secret"].as_str().unwrap();
     let payloads = [

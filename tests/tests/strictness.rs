@@ -218,17 +218,7 @@ async fn json_dynamodb_cannot_store_is_a_400_that_changes_nothing_never_a_500() 
     let stack = TestStack::start().await;
     let acct = stack.account("limits@example.com").await;
     let key = &acct.test_key;
-    expect(
-        stack
-            .post(
-                "/event-types",
-                key,
-                json!({ "name": "deep:thing", "description": "x" }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    stack.register_event_type(key, "deep:thing", "x").await;
     let mut deep = json!(1);
     for _ in 0..40 {
         deep = json!({ "k": deep });
