@@ -188,7 +188,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 accounts: table("ACCOUNTS_TABLE", "AccountsTable"),
                 api_keys: table("API_KEYS_TABLE", "ApiKeysTable"),
                 endpoints: table("ENDPOINTS_TABLE", "EndpointsTable"),
-                request_nonces: table("REQUEST_NONCES_TABLE", "RequestNoncesTable"),
+                requests: table("REQUESTS_TABLE", "RequestsTable"),
                 events: table("EVENTS_TABLE", "EventsTable"),
                 webhook_logs: table("WEBHOOK_LOGS_TABLE", "WebhookLogsTable"),
                 products: table("PRODUCTS_TABLE", "ProductsTable"),

@@ -431,7 +431,7 @@ mod tests {
             "AccountsTable",
             "ApiKeysTable",
             "EndpointsTable",
-            "RequestNoncesTable",
+            "RequestsTable",
         ] {
             assert!(
                 tables.contains(&table.to_string()),

@@ -54,7 +54,7 @@ impl Principal {
     }
 
     /// The tenant this key belongs to, for code that checked scopes itself.
-    fn tenant(&self) -> Tenant {
+    pub(crate) fn tenant(&self) -> Tenant {
         Tenant::new(&self.account_id, self.mode)
     }
 
@@ -124,6 +124,13 @@ fn credentials(headers: &HeaderMap) -> ApiResult<Option<Credentials>> {
         }
         None => Ok(None),
     }
+}
+
+/// The [`CallerKey`](crate::secrets::CallerKey) of the API key a request presents.
+pub fn caller_key(headers: &HeaderMap) -> Option<crate::secrets::CallerKey> {
+    let credentials = credentials(headers).ok()??;
+    let key = ApiKeySecret::parse(credentials.key())?;
+    Some(crate::secrets::CallerKey::derive(&key))
 }
 
 const CACHE_CAPACITY: usize = 10_000;
@@ -277,7 +284,7 @@ async fn verify_signature(
     }
     // A signature stays replayable for as long as its timestamp is acceptable.
     let forget_after = Timestamp::from_millis(sent_at + tolerance);
-    if !store::request_nonces::claim(db, &hex::encode(&expected), forget_after).await? {
+    if !store::requests::claim_signature(db, &hex::encode(&expected), forget_after).await? {
         return Err(ApiError::Unauthenticated);
     }
     Ok(Request::from_parts(parts, Body::from(body)))

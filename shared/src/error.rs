@@ -37,6 +37,9 @@ pub enum ApiError {
     /// Another request changed what this one read; trying again may succeed.
     #[error("{0}")]
     ConcurrentChange(String),
+    /// Well-formed, but at odds with an earlier request (an Idempotency-Key reused).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("Request body is larger than 256 KiB")]
     PayloadTooLarge,
     #[error("Unsupported media type: send the body as application/json")]
@@ -70,6 +73,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::Conflict(_) | ApiError::ConcurrentChange(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -144,9 +144,14 @@ async fn authenticate(
     Ok(next.run(request).await)
 }
 
-/// A function's routes behind its authentication, served with its state.
+/// A function's routes behind its authentication, served with its state: the caller
+/// is authenticated, then idempotent `POST`s are answered or claimed.
 pub fn authenticated(routes: Router<AppState>, state: AppState) -> Router {
     routes
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::idempotent,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state)
 }

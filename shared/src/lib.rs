@@ -11,6 +11,7 @@ pub mod crud;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod limits;
 pub mod pagination;

@@ -66,6 +66,72 @@ impl std::fmt::Debug for ApiKeySecret {
     }
 }
 
+/// A key only the holder of an API key can rebuild: HMAC-SHA256 of the API key over a
+/// fixed label. What PushGuard keeps for a caller to read back later (the response of an
+/// idempotent request) is sealed with it, so the stored copy is unreadable without the
+/// API key, which is never stored.
+pub struct CallerKey(aws_lc_rs::aead::LessSafeKey);
+
+impl CallerKey {
+    const LABEL: &'static [u8] = b"pushguard/caller-key/v1";
+    const NONCE_LEN: usize = aws_lc_rs::aead::NONCE_LEN;
+
+    pub fn derive(key: &ApiKeySecret) -> Self {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose().as_bytes())
+            .expect("HMAC takes keys of any length");
+        mac.update(Self::LABEL);
+        let bytes = mac.finalize().into_bytes();
+        let unbound = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &bytes)
+            .expect("32 bytes is an AES-256 key");
+        CallerKey(aws_lc_rs::aead::LessSafeKey::new(unbound))
+    }
+
+    /// AES-256-GCM under a random nonce, bound to `context` (where it is stored):
+    /// nonce, then ciphertext and tag.
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
+        let nonce_bytes: [u8; Self::NONCE_LEN] = rand::random();
+        let nonce = aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce_bytes);
+        let mut sealed = plaintext.to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                nonce,
+                aws_lc_rs::aead::Aad::from(context.as_bytes()),
+                &mut sealed,
+            )
+            .expect("a plaintext under 64 GiB seals");
+        let mut out = nonce_bytes.to_vec();
+        out.append(&mut sealed);
+        out
+    }
+
+    /// What [`CallerKey::seal`] sealed for the same `context`; `None` if it was sealed
+    /// with another key or altered.
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < Self::NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = sealed.split_at(Self::NONCE_LEN);
+        let nonce = aws_lc_rs::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buffer = ciphertext.to_vec();
+        let plaintext = self
+            .0
+            .open_in_place(
+                nonce,
+                aws_lc_rs::aead::Aad::from(context.as_bytes()),
+                &mut buffer,
+            )
+            .ok()?;
+        Some(plaintext.to_vec())
+    }
+}
+
+impl std::fmt::Debug for CallerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerKey(****)")
+    }
+}
+
 /// A new webhook signing secret: `whsec_` + base64 of 32 random bytes.
 pub fn new_signing_secret() -> String {
     let mut bytes = [0u8; 32];
@@ -167,6 +233,36 @@ pub fn grace_period(seconds: Option<u64>) -> crate::ApiResult<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_caller_key_opens_only_what_it_sealed_for_the_same_context() {
+        let key = ApiKeySecret::generate(Mode::Test);
+        let sealed = CallerKey::derive(&key).seal("idem#a", b"{\"secret\":\"whsec_x\"}");
+        assert!(
+            !sealed.windows(5).any(|w| w == b"whsec"),
+            "sealed, not clear"
+        );
+        let again = CallerKey::derive(&key);
+        assert_eq!(
+            again.open("idem#a", &sealed).as_deref(),
+            Some(&b"{\"secret\":\"whsec_x\"}"[..])
+        );
+        assert_eq!(again.open("idem#b", &sealed), None, "bound to its context");
+        let other = CallerKey::derive(&ApiKeySecret::generate(Mode::Test));
+        assert_eq!(
+            other.open("idem#a", &sealed),
+            None,
+            "another key cannot open it"
+        );
+        let mut altered = sealed.clone();
+        *altered.last_mut().unwrap() ^= 1;
+        assert_eq!(
+            again.open("idem#a", &altered),
+            None,
+            "tampering is detected"
+        );
+        assert_eq!(again.open("idem#a", &sealed[..5]), None);
+    }
 
     #[test]
     fn grace_period_is_bounded() {

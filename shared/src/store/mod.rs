@@ -11,7 +11,7 @@ pub mod events;
 pub mod logs;
 pub mod orders;
 mod paging;
-pub mod request_nonces;
+pub mod requests;
 pub mod resources;
 mod transaction;
 

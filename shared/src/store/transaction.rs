@@ -2,7 +2,8 @@
 //! its condition fails, so uniqueness, quotas and optimistic locking read as domain
 //! errors. A transaction cancelled only by what passes (a conflict with another one in
 //! flight, throttling) is sent again. This is also where an event joins the change that
-//! caused it (the outbox).
+//! caused it (the outbox), and where a request's Idempotency-Key is marked as used by
+//! the change it made (see [`super::requests::HeldKey`]).
 
 use super::{
     Db,
@@ -11,6 +12,9 @@ use super::{
 use aws_sdk_dynamodb::{
     operation::transact_write_items::TransactWriteItemsError, types::TransactWriteItem,
 };
+
+/// DynamoDB's limit of writes in one transaction.
+const MAX_WRITES: usize = 100;
 
 #[derive(Default)]
 pub(crate) struct Transaction {
@@ -35,6 +39,15 @@ impl Transaction {
     }
 
     pub(crate) async fn commit(mut self, db: &Db) -> Result<(), StoreError> {
+        let held = super::requests::HeldKey::current().filter(|_| self.writes.len() < MAX_WRITES);
+        if let Some(held) = &held {
+            self = self.write(
+                super::requests::mark_committed(db, held.id(), held.token()),
+                Some(Rejection::Conflict(
+                    "Another request with this Idempotency-Key is in progress".into(),
+                )),
+            );
+        }
         let request = db
             .client
             .transact_write_items()
@@ -42,6 +55,9 @@ impl Transaction {
         let mut retry = 0;
         loop {
             let Err(error) = request.clone().send().await else {
+                if let Some(held) = &held {
+                    held.mark_committed();
+                }
                 return Ok(());
             };
             let reasons: Vec<Option<String>> = match error.as_service_error() {
