@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: bench-delivery run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: bench bench-delivery bench-requests run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -73,9 +73,16 @@ invoke: $(VENV)/.installed
 	cargo build --bins
 	MOTO_PORT=$(MOTO_PORT) scripts/with-moto ./target/debug/pushguard invoke --function $(FUNCTION) --event $(EVENT)
 
+## Every benchmark, figures printed (see BENCHMARKS.md)
+bench: bench-delivery bench-requests
+
 ## Delivery benchmark: prints throughput, latency and AWS calls per delivery (BENCH_* settings)
 bench-delivery: $(VENV)/.installed
 	cargo bench -p pushguard-tests --bench delivery
+
+## Rate-limiter benchmark: DynamoDB writes per request, paced under the limit and flooding it
+bench-requests: $(VENV)/.installed
+	cargo bench -p pushguard-tests --bench requests
 
 ## One arm64 Lambda zip per function, target/lambda/<binary>/bootstrap.zip, without Docker
 ## (cargo-lambda and zig from PyPI in .venv/), and each zip's size

@@ -46,6 +46,7 @@ pub struct Config {
     /// Where hosted payment pages are served (`https://pay.example.com`); when unset,
     /// the request's own host.
     pub public_url: Option<String>,
+    pub rate_limits: crate::ratelimit::RateLimits,
 }
 
 /// How deliveries are made, retried, and when endpoints are disabled.
@@ -156,6 +157,21 @@ impl Config {
             public_url: lookup("PUBLIC_URL")
                 .map(|v| v.trim().trim_end_matches('/').to_string())
                 .filter(|v| !v.is_empty()),
+            rate_limits: {
+                let limit = |prefix: &str, per_second: &str, burst: &str| {
+                    let rate = format!("{prefix}RATE_LIMIT_PER_SECOND");
+                    let depth = format!("{prefix}RATE_LIMIT_BURST");
+                    Ok::<_, ConfigError>(crate::ratelimit::Limit {
+                        per_second: number(&rate, &parsed(&rate, per_second)?)?,
+                        burst: number(&depth, &parsed(&depth, burst)?)?,
+                    })
+                };
+                crate::ratelimit::RateLimits {
+                    api: limit("", "100", "200")?,
+                    outbound: limit("OUTBOUND_", "5", "20")?,
+                    page: limit("PAGE_", "2", "20")?,
+                }
+            },
         })
     }
 }
@@ -218,6 +234,15 @@ mod tests {
         assert_eq!(config.delivery.disable_after_failures, 15);
         assert_eq!(config.delivery.timeout, Duration::from_secs(15));
         assert_eq!(config.retention_days, 30);
+        assert_eq!(
+            config.rate_limits.api,
+            crate::ratelimit::Limit {
+                per_second: 100,
+                burst: 200
+            }
+        );
+        assert_eq!(config.rate_limits.outbound.per_second, 5);
+        assert_eq!(config.rate_limits.page.burst, 20);
     }
 
     #[test]

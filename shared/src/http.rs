@@ -144,14 +144,37 @@ async fn authenticate(
     Ok(next.run(request).await)
 }
 
+/// Takes a token from the caller's `api` bucket (429 when it is empty) and tells the
+/// caller what is left on every response.
+async fn rate_limited(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(principal) = request.extensions().get::<auth::Principal>() else {
+        return Ok(next.run(request).await);
+    };
+    let Some(decision) = state.limiter.api(&state, &principal.tenant()).await else {
+        return Ok(next.run(request).await);
+    };
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        decision.refusal().into_response()
+    };
+    decision.write_headers(response.headers_mut());
+    Ok(response)
+}
+
 /// A function's routes behind its authentication, served with its state: the caller
-/// is authenticated, then idempotent `POST`s are answered or claimed.
+/// is authenticated, rate-limited, then idempotent `POST`s are answered or claimed.
 pub fn authenticated(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::idempotency::idempotent,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limited))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state)
 }

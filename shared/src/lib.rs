@@ -16,6 +16,7 @@ pub mod ids;
 pub mod limits;
 pub mod pagination;
 pub mod queue;
+pub mod ratelimit;
 pub mod rules;
 pub mod scopes;
 pub mod secrets;

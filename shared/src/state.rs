@@ -18,6 +18,8 @@ pub struct Services {
     pub outbound: Outbound,
     /// Endpoint filters, parsed once per warm function.
     pub rules: crate::rules::RuleCache,
+    /// This instance's share of the rate-limit buckets.
+    pub limiter: crate::ratelimit::Limiter,
 }
 
 impl Services {
@@ -46,6 +48,7 @@ impl Services {
             auth: Authenticator::new(config.auth_cache_ttl),
             outbound: Outbound::new(config.delivery.timeout, config.allow_private_targets),
             rules: crate::rules::RuleCache::default(),
+            limiter: crate::ratelimit::Limiter::default(),
             config,
         })
     }

@@ -374,3 +374,162 @@ async fn concurrent_requests_with_one_idempotency_key_make_one_order_and_one_eve
     );
     assert_eq!(&expect(response, 201).await["id"], id);
 }
+
+/// Sends `count` requests, at most `concurrency` at once, each from `request(n)`; the
+/// responses' statuses, `Retry-After`s and `RateLimit-Remaining`s.
+async fn burst(
+    count: usize,
+    concurrency: usize,
+    request: impl Fn(usize) -> reqwest::RequestBuilder,
+) -> Vec<(u16, Option<u64>, Option<u64>)> {
+    use futures::StreamExt;
+    futures::stream::iter((0..count).map(|n| {
+        let request = request(n);
+        async move {
+            let response = request.send().await.unwrap();
+            let number = |name: &str| header(&response, name).map(|v| v.parse().unwrap());
+            let seen = (
+                response.status().as_u16(),
+                number("retry-after"),
+                number("ratelimit-remaining"),
+            );
+            if seen.0 == 429 {
+                let body = expect(response, 429).await;
+                assert_eq!(body, json!({ "message": "Too many requests" }));
+            }
+            seen
+        }
+    }))
+    .buffered(concurrency)
+    .collect()
+    .await
+}
+
+#[tokio::test]
+async fn a_tenant_past_its_rate_limit_gets_429_with_retry_after_across_every_function() {
+    let stack =
+        TestStack::start_with(&[("RATE_LIMIT_PER_SECOND", "10"), ("RATE_LIMIT_BURST", "40")]).await;
+    let acct = stack.account("limited@example.com").await;
+    let key = &acct.test_key;
+
+    // Every response says where the caller stands.
+    let response = stack.get("/account", key).await;
+    for name in [
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "ratelimit-policy",
+    ] {
+        assert!(header(&response, name).is_some(), "{name} missing");
+    }
+    assert_eq!(header(&response, "ratelimit-limit").as_deref(), Some("40"));
+    assert_eq!(
+        header(&response, "ratelimit-policy").as_deref(),
+        Some("40;w=4")
+    );
+    expect(response, 200).await;
+
+    // One bucket for the tenant, whichever function (and so instance) answers.
+    let paths = [
+        "/webhooks/endpoints",
+        "/events",
+        "/products",
+        "/orders",
+        "/account",
+    ];
+    let started = std::time::Instant::now();
+    let seen = burst(150, 8, |n| {
+        stack.request(Method::GET, paths[n % paths.len()], key)
+    })
+    .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let allowed = seen.iter().filter(|(s, _, _)| *s == 200).count();
+    let refused: Vec<_> = seen.iter().filter(|(s, _, _)| *s == 429).collect();
+    // Each of the five functions may hold one unspent batch (2 tokens at 10/s).
+    let most = 40.0 + 10.0 * elapsed + 5.0 * 2.0;
+    println!(
+        "150 requests over {} functions in {elapsed:.2} s: {allowed} allowed (at most {most:.0}), {} refused",
+        paths.len(),
+        refused.len()
+    );
+    assert_eq!(allowed + refused.len(), 150, "only 200 or 429: {seen:?}");
+    assert!(
+        allowed as f64 <= most,
+        "{allowed} allowed, more than {most:.0}"
+    );
+    assert!(allowed >= 39 - 1, "the burst was admitted: {allowed}");
+    assert!(!refused.is_empty());
+    for (_, retry_after, remaining) in &refused {
+        assert!(
+            matches!(retry_after, Some(1..=4)),
+            "Retry-After {retry_after:?}"
+        );
+        assert_eq!(*remaining, Some(0));
+    }
+
+    // Another tenant (the same account's live mode) has its own bucket.
+    expect(stack.get("/account", &acct.live_key).await, 200).await;
+    // After Retry-After, requests go through again.
+    let wait = refused.iter().filter_map(|(_, r, _)| *r).max().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    expect(stack.get("/account", key).await, 200).await;
+}
+
+#[tokio::test]
+async fn routes_that_send_webhooks_now_and_payment_pages_have_their_own_lower_limits() {
+    let stack = TestStack::start_with(&[
+        ("OUTBOUND_RATE_LIMIT_PER_SECOND", "1"),
+        ("OUTBOUND_RATE_LIMIT_BURST", "3"),
+        ("PAGE_RATE_LIMIT_PER_SECOND", "1"),
+        ("PAGE_RATE_LIMIT_BURST", "4"),
+    ])
+    .await;
+    let receiver = harness::Receiver::start().await;
+    let acct = stack.account("outbound@example.com").await;
+    let key = &acct.test_key;
+    let endpoint = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": receiver.url("/ping"), "events": ["*"] }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let test = format!(
+        "/webhooks/endpoints/{}/test",
+        endpoint["id"].as_str().unwrap()
+    );
+    let seen = burst(6, 1, |_| stack.request(Method::POST, &test, key)).await;
+    let statuses: Vec<u16> = seen.iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(&statuses[..3], &[200, 200, 200], "the burst: {statuses:?}");
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    assert_eq!(
+        receiver.received("/ping").len(),
+        statuses.iter().filter(|s| **s == 200).count(),
+        "a refused test sends nothing"
+    );
+    // The tenant's other routes are not held back by its outbound bucket.
+    expect(stack.get("/webhooks/endpoints", key).await, 200).await;
+
+    let order = expect(
+        stack
+            .post(
+                "/payments",
+                key,
+                json!({ "title": "Page", "gateway": "paypal", "value": "5.00", "currency": "USD",
+                        "email": "customer@example.com", "white_label": true }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let status_url = format!("{}/status", order["url"].as_str().unwrap());
+    let seen = burst(7, 1, |_| stack.http.get(&status_url)).await;
+    let statuses: Vec<u16> = seen.iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(&statuses[..4], &[200, 200, 200, 200], "{statuses:?}");
+    assert!(statuses[4..].contains(&429), "{statuses:?}");
+    assert!(seen[0].2.is_some(), "the page says what is left too");
+}

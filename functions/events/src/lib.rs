@@ -95,6 +95,7 @@ async fn replay(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let tenant = principal.authorize(Access::write(Group::Events))?;
+    shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let event = events::start_replay(&state.db, &tenant, &id)
         .await?
         .ok_or(ApiError::NotFound("Event"))?;

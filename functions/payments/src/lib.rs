@@ -52,6 +52,10 @@ pub fn pages(state: AppState) -> Router {
     Router::new()
         .route("/pay/{token}", get(page::show))
         .route("/pay/{token}/status", get(page::status))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            page::limited,
+        ))
         .with_state(state)
 }
 

@@ -105,6 +105,26 @@ fn not_found() -> Response {
 }
 
 /// `GET /pay/{token}`.
+/// One token from the page's own bucket (per payment token): the page is public, so
+/// its limit is the only thing between a guessed or shared link and the orders table.
+pub async fn limited(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(decision) = state.limiter.page(&state, &token).await else {
+        return next.run(request).await;
+    };
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        decision.refusal().into_response()
+    };
+    decision.write_headers(response.headers_mut());
+    response
+}
+
 pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
     let Some(order) = order_for(&state, &token).await? else {
         return Ok(not_found());

@@ -365,6 +365,7 @@ async fn test(
     Path(id): Path<String>,
 ) -> ApiResult<Json<TestResult>> {
     let tenant = principal.authorize(Access::write(Group::Webhooks))?;
+    shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let endpoint = find(&state, &tenant, &id).await?;
     let payload = samples::payload(EventType::WebhookPing);
     let log = dispatch::deliver_once(
@@ -395,6 +396,7 @@ async fn recover(
     ApiJson(input): ApiJson<RecoverInput>,
 ) -> ApiResult<Response> {
     let tenant = principal.authorize(Access::write(Group::Webhooks))?;
+    shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let since = match input.since.as_deref().map(Timestamp::parse) {
         Some(Some(since)) if since <= Timestamp::now() => since,
         Some(Some(_)) => return Err(ApiError::invalid("Since must not be in the future")),

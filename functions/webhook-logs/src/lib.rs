@@ -98,6 +98,7 @@ async fn retry(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let tenant = principal.authorize(Access::write(Group::Webhooks))?;
+    shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let log = logs::get(&state.db, &tenant, &id)
         .await?
         .ok_or(ApiError::NotFound("Webhook log"))?;
@@ -119,6 +120,7 @@ async fn simulate(
     ApiJson(input): ApiJson<SimulateInput>,
 ) -> ApiResult<Json<TestResult>> {
     let tenant = principal.authorize(Access::write(Group::Webhooks))?;
+    shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let mut errors = Violations::new();
     let url = WebhookUrl::parse(
         input.url.as_deref().unwrap_or_default(),

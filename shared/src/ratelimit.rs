@@ -1,0 +1,286 @@
+//! Rate limits: token buckets that hold across every instance of every function.
+//!
+//! Each bucket lives in the requests table as one number, its GCRA arrival time (see
+//! [`requests::lease_tokens`]). An instance does not write for every request: it
+//! leases a batch of tokens at once (a fifth of a second's refill, at most a tenth of
+//! the burst) and spends them locally, so a busy tenant costs one conditional write per
+//! batch. Tokens an instance leased and did not spend within [`LEASE_LIFETIME`] are
+//! dropped, so what instances hold is bounded by one batch each. An instance refused
+//! asks again only when a whole batch fits: a request may be refused while a few
+//! tokens (less than a batch) are left, for the few milliseconds they take to refill.
+//!
+//! Buckets: `api` per tenant (every authenticated request), `outbound` per tenant (the
+//! routes that send webhooks now: `/test`, `/webhooks/simulate`, `/replay`, `/recover`,
+//! log retries), and `page` per payment token (the public payment page).
+
+use crate::{
+    ApiError, AppState, Tenant, Timestamp,
+    store::{
+        Db,
+        requests::{self, Lease},
+    },
+};
+use axum::http::{HeaderMap, HeaderValue};
+use sha2::{Digest, Sha256};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// How long leased tokens stay spendable in the instance that leased them.
+pub const LEASE_LIFETIME: Duration = Duration::from_secs(2);
+/// Distinct buckets an instance remembers before it starts afresh.
+const MAX_BUCKETS: usize = 10_000;
+
+/// A token bucket's shape: refilled `per_second`, at most `burst` deep. A rate of 0
+/// turns the limit off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Limit {
+    fn interval_ms(&self) -> f64 {
+        1000.0 / f64::from(self.per_second)
+    }
+
+    /// Tokens leased at once: a fifth of a second's refill, at most a tenth of the burst.
+    fn batch(&self) -> u32 {
+        (self.per_second / 5).min(self.burst / 10).max(1)
+    }
+}
+
+/// The limits of the three kinds of bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    pub api: Limit,
+    pub outbound: Limit,
+    pub page: Limit,
+}
+
+/// What a bucket said about one request, and the headers that tell the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the bucket is full again.
+    pub reset_seconds: u64,
+    /// When refused: seconds until one request fits.
+    pub retry_after_seconds: u64,
+    per_second: u32,
+}
+
+impl Decision {
+    /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy`
+    /// (the IETF draft's names): a burst of `limit`, refilled over `w` seconds.
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        headers.insert("ratelimit-limit", HeaderValue::from(self.limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(self.reset_seconds));
+        let window = self.limit.div_ceil(self.per_second.max(1));
+        if let Ok(policy) = HeaderValue::from_str(&format!("{};w={window}", self.limit)) {
+            headers.insert("ratelimit-policy", policy);
+        }
+    }
+
+    /// The error a refused request gets.
+    pub fn refusal(&self) -> ApiError {
+        ApiError::TooManyRequests {
+            retry_after_seconds: self.retry_after_seconds,
+        }
+    }
+}
+
+/// What this instance knows of one bucket.
+#[derive(Default)]
+struct Local {
+    /// Tokens leased and not yet spent ...
+    leased: u32,
+    /// ... until then.
+    spendable_until: Option<Instant>,
+    /// The bucket's arrival time when last seen (ms).
+    tat: i64,
+    /// No token fits before then (ms): refuse without asking DynamoDB.
+    refused_until: i64,
+}
+
+/// The buckets of one instance. Cheap to share: a map of small locks.
+#[derive(Default)]
+pub struct Limiter {
+    buckets: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Local>>>>,
+}
+
+impl Limiter {
+    /// Takes one token from `bucket`. A store that cannot be reached lets the request
+    /// through (logged): the limiter protects the store, it does not replace it.
+    pub async fn take(&self, db: &Db, bucket: &str, limit: Limit) -> Option<Decision> {
+        if limit.per_second == 0 || limit.burst == 0 {
+            return None;
+        }
+        let local = {
+            let mut buckets = self.buckets.lock().expect("limiter lock");
+            if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(bucket) {
+                buckets.clear();
+            }
+            buckets.entry(bucket.to_string()).or_default().clone()
+        };
+        // One lease at a time per bucket: concurrent requests wait for it, then share it.
+        let mut local = local.lock().await;
+        let now = Timestamp::now().as_millis();
+        let spendable = local.spendable_until.is_some_and(|at| Instant::now() < at);
+        if local.leased > 0 && spendable {
+            local.leased -= 1;
+            return Some(decision(&local, limit, now, true));
+        }
+        if now < local.refused_until {
+            return Some(decision(&local, limit, now, false));
+        }
+        let interval = limit.interval_ms();
+        let batch = limit.batch();
+        match requests::lease_tokens(db, bucket, now, batch, interval, limit.burst).await {
+            Ok(Lease::Granted { tokens, tat }) => {
+                local.leased = tokens - 1;
+                local.spendable_until = Some(Instant::now() + LEASE_LIFETIME);
+                local.tat = tat;
+                Some(decision(&local, limit, now, true))
+            }
+            Ok(Lease::Refused { tat }) => {
+                // Ask again only when a whole batch fits: a bucket near empty costs one
+                // write per batch, not one per request (a failed condition is a write).
+                local.tat = tat;
+                local.leased = 0;
+                local.refused_until =
+                    tat - (f64::from(limit.burst - batch) * interval).floor() as i64;
+                Some(decision(&local, limit, now, false))
+            }
+            Err(error) => {
+                tracing::warn!(%error, bucket, "rate limit not checked: the store failed");
+                None
+            }
+        }
+    }
+
+    /// The `api` bucket of a tenant.
+    pub async fn api(&self, state: &AppState, tenant: &Tenant) -> Option<Decision> {
+        let bucket = format!("rate#api#{}", tenant.partition());
+        self.take(&state.db, &bucket, state.config.rate_limits.api)
+            .await
+    }
+
+    /// The `outbound` bucket of a tenant.
+    pub async fn outbound(&self, state: &AppState, tenant: &Tenant) -> Option<Decision> {
+        let bucket = format!("rate#outbound#{}", tenant.partition());
+        self.take(&state.db, &bucket, state.config.rate_limits.outbound)
+            .await
+    }
+
+    /// The bucket of a public payment page, by its token (stored hashed, as orders
+    /// store it).
+    pub async fn page(&self, state: &AppState, token: &str) -> Option<Decision> {
+        let bucket = format!(
+            "rate#page#{}",
+            hex::encode(Sha256::digest(token.as_bytes()))
+        );
+        self.take(&state.db, &bucket, state.config.rate_limits.page)
+            .await
+    }
+}
+
+/// Whole tokens the bucket holds at `now`, given its arrival time.
+fn available(tat: i64, now: i64, limit: Limit) -> u32 {
+    let room = (now as f64 + f64::from(limit.burst) * limit.interval_ms() - tat as f64)
+        / limit.interval_ms();
+    room.floor().clamp(0.0, f64::from(limit.burst)) as u32
+}
+
+fn decision(local: &Local, limit: Limit, now: i64, allowed: bool) -> Decision {
+    let remaining = if allowed {
+        (available(local.tat, now, limit) + local.leased).min(limit.burst)
+    } else {
+        0
+    };
+    let seconds = |ms: i64| (ms.max(0) as u64).div_ceil(1000);
+    Decision {
+        allowed,
+        limit: limit.burst,
+        remaining,
+        reset_seconds: seconds(local.tat - now),
+        retry_after_seconds: seconds(local.refused_until - now).max(1),
+        per_second: limit.per_second,
+    }
+}
+
+/// For routes that send webhooks now, once the caller's scope is checked: a token from
+/// the tenant's `outbound` bucket, besides the `api` one; 429 when it is empty.
+pub async fn outbound_permit(state: &AppState, tenant: &Tenant) -> Result<(), ApiError> {
+    match state.limiter.outbound(state, tenant).await {
+        Some(decision) if !decision.allowed => Err(decision.refusal()),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const API: Limit = Limit {
+        per_second: 100,
+        burst: 200,
+    };
+
+    #[test]
+    fn batches_are_a_fifth_of_a_second_and_a_tenth_of_the_burst() {
+        assert_eq!(API.batch(), 20, "0.05 writes per request at most");
+        let outbound = Limit {
+            per_second: 5,
+            burst: 20,
+        };
+        assert_eq!(outbound.batch(), 1);
+        let wide = Limit {
+            per_second: 1000,
+            burst: 100,
+        };
+        assert_eq!(wide.batch(), 10);
+    }
+
+    #[test]
+    fn a_bucket_refills_at_its_rate_up_to_its_burst() {
+        let now = 1_000_000;
+        assert_eq!(available(0, now, API), 200, "long idle: full");
+        assert_eq!(available(now + 2_000, now, API), 0, "just emptied");
+        assert_eq!(available(now + 1_000, now, API), 100, "half a window on");
+        assert_eq!(available(now + 1_995, now, API), 0, "not a whole token yet");
+        assert_eq!(available(now + 1_990, now, API), 1);
+    }
+
+    #[test]
+    fn decisions_say_what_is_left_and_when_it_is_full() {
+        let now = 1_000_000;
+        let local = Local {
+            leased: 19,
+            spendable_until: None,
+            tat: now + 1_500,
+            refused_until: 0,
+        };
+        let allowed = decision(&local, API, now, true);
+        assert_eq!(allowed.remaining, 50 + 19);
+        assert_eq!(allowed.reset_seconds, 2);
+        let refused = Local {
+            leased: 0,
+            spendable_until: None,
+            tat: now + 2_000,
+            refused_until: now + 10,
+        };
+        let refused = decision(&refused, API, now, false);
+        assert_eq!((refused.remaining, refused.retry_after_seconds), (0, 1));
+        let mut headers = HeaderMap::new();
+        refused.write_headers(&mut headers);
+        assert_eq!(headers["ratelimit-limit"], "200");
+        assert_eq!(headers["ratelimit-remaining"], "0");
+        assert_eq!(headers["ratelimit-reset"], "2");
+        assert_eq!(headers["ratelimit-policy"], "200;w=2");
+    }
+}
