@@ -6,6 +6,7 @@ use shared::{
     account::{Account, ApiKey, KeySpec},
     auth::Scope,
     ids::new_id,
+    keyring::Keyring,
     secrets::ApiKeySecret,
     store::{Db, accounts, api_keys},
     validate::is_valid_email,
@@ -30,6 +31,7 @@ fn full_access(name: &str) -> KeySpec {
 /// test key's value (the demo account's `PUSHGUARD_DEMO_API_KEY`).
 pub async fn create(
     db: &Db,
+    keyring: &Keyring,
     email: &str,
     test_key: Option<ApiKeySecret>,
 ) -> Result<CreatedAccount, ApiError> {
@@ -39,7 +41,7 @@ pub async fn create(
             "Email {email:?} is not a valid address"
         )));
     }
-    let account = Account::new(email);
+    let account = Account::new(email, keyring).await?;
     let (live, live_key) =
         ApiKey::generate(&account.id, Mode::Live, full_access("Default live key"));
     let test_key = test_key.unwrap_or_else(|| ApiKeySecret::generate(Mode::Test));
@@ -61,6 +63,7 @@ pub async fn create(
 /// given (registered if new), else a fresh key, since stored keys cannot be shown again.
 pub async fn ensure_demo(
     db: &Db,
+    keyring: &Keyring,
     email: &str,
     fixed_key: Option<&str>,
 ) -> Result<ApiKeySecret, ApiError> {
@@ -72,7 +75,7 @@ pub async fn ensure_demo(
         })
         .transpose()?;
     let Some(account) = accounts::find_by_email(db, email).await? else {
-        return Ok(create(db, email, fixed).await?.test_key);
+        return Ok(create(db, keyring, email, fixed).await?.test_key);
     };
     let key = fixed.unwrap_or_else(|| ApiKeySecret::generate(Mode::Test));
     match api_keys::find_by_hash(db, &key.hash()).await? {

@@ -162,6 +162,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 &args.prefix,
                 &aws_sdk_dynamodb::Client::new(&sdk),
                 &aws_sdk_sqs::Client::new(&sdk),
+                &aws_sdk_kms::Client::new(&sdk),
             )
             .await?;
             for (logical, name) in &provisioned.tables {
@@ -169,6 +170,9 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             for (logical, (url, _)) in &provisioned.queues {
                 println!("queue {logical}: {url}");
+            }
+            for (logical, (key_id, _)) in &provisioned.keys {
+                println!("key {logical}: {key_id}");
             }
             Ok(())
         }
@@ -200,7 +204,12 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 queries: table("QUERIES_TABLE", "QueriesTable"),
             };
             let db = Db::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
-            let created = accounts::create(&db, &email, None)
+            // In AWS, the stack's SecretsKeyId output; locally, the key's alias.
+            let key_id = std::env::var("SECRETS_KEY_ID")
+                .unwrap_or_else(|_| provision::key_alias(&prefix, "SecretsKey"));
+            let keyring =
+                shared::keyring::Keyring::new(aws_sdk_kms::Client::new(&sdk), Some(key_id));
+            let created = accounts::create(&db, &keyring, &email, None)
                 .await
                 .map_err(|e| match e {
                     shared::ApiError::Validation(messages) => messages.join("; "),

@@ -21,6 +21,8 @@ pub struct Provisioned {
     pub tables: BTreeMap<String, String>,
     /// Queue URL and ARN.
     pub queues: BTreeMap<String, (String, String)>,
+    /// KMS key id and ARN.
+    pub keys: BTreeMap<String, (String, String)>,
 }
 
 /// Local resources are named `{prefix}{LogicalId}`, so many stacks share one emulator.
@@ -33,8 +35,13 @@ pub async fn provision(
     prefix: &str,
     dynamo: &aws_sdk_dynamodb::Client,
     sqs: &aws_sdk_sqs::Client,
+    kms: &aws_sdk_kms::Client,
 ) -> Result<Provisioned, BoxError> {
     let mut provisioned = Provisioned::default();
+    for logical_id in template.kms_keys() {
+        let key = kms_key(kms, &key_alias(prefix, &logical_id)).await?;
+        provisioned.keys.insert(logical_id, key);
+    }
     for table in template.tables()? {
         let name = physical_name(prefix, &table.logical_id);
         create_table(dynamo, &name, &table).await?;
@@ -49,6 +56,60 @@ pub async fn provision(
         provisioned.queues.insert(queue.logical_id, created);
     }
     Ok(provisioned)
+}
+
+/// A local KMS key is found again by its alias, `alias/{prefix}{LogicalId}`.
+pub fn key_alias(prefix: &str, logical_id: &str) -> String {
+    format!("alias/{}", physical_name(prefix, logical_id))
+}
+
+/// The key `alias` names, created (with the alias) if there is none: its id and ARN.
+async fn kms_key(client: &aws_sdk_kms::Client, alias: &str) -> Result<(String, String), BoxError> {
+    let described = client.describe_key().key_id(alias).send().await;
+    let metadata = match described {
+        Ok(found) => found.key_metadata,
+        Err(e) if e.code() == Some("NotFoundException") => {
+            let created = client
+                .create_key()
+                .description(format!("PushGuard local {alias}"))
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "creating KMS key {alias}: {}",
+                        aws_sdk_kms::error::DisplayErrorContext(e)
+                    )
+                })?
+                .key_metadata;
+            let id = created
+                .as_ref()
+                .map(|m| m.key_id().to_string())
+                .unwrap_or_default();
+            client
+                .create_alias()
+                .alias_name(alias)
+                .target_key_id(&id)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "naming KMS key {alias}: {}",
+                        aws_sdk_kms::error::DisplayErrorContext(e)
+                    )
+                })?;
+            created
+        }
+        Err(e) => {
+            return Err(format!(
+                "reading KMS key {alias}: {}",
+                aws_sdk_kms::error::DisplayErrorContext(e)
+            )
+            .into());
+        }
+    };
+    let metadata = metadata.ok_or("KMS returned no key metadata")?;
+    let arn = metadata.arn().ok_or("KMS returned no key ARN")?.to_string();
+    Ok((metadata.key_id().to_string(), arn))
 }
 
 async fn create_table(
@@ -214,11 +275,15 @@ pub fn resolve(
                 .get(&id)
                 .cloned()
                 .or_else(|| provisioned.queues.get(&id).map(|(url, _)| url.clone()))
+                .or_else(|| provisioned.keys.get(&id).map(|(key_id, _)| key_id.clone()))
                 .ok_or_else(|| format!("{name}: !Ref {id} names nothing provisioned"))?,
             (_, EnvValue::GetAtt(id, attribute)) => {
                 match (provisioned.queues.get(&id), attribute.as_str()) {
                     (Some((url, _)), "QueueUrl") => url.clone(),
                     (Some((_, arn)), "Arn") => arn.clone(),
+                    (None, "Arn") if provisioned.keys.contains_key(&id) => {
+                        provisioned.keys[&id].1.clone()
+                    }
                     _ => {
                         return Err(format!(
                             "{name}: !GetAtt {id}.{attribute} is not supported locally"

@@ -215,7 +215,9 @@ impl Stack {
         let sdk = shared::aws::for_emulator(&options.aws_endpoint).await;
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let provisioned = provision::provision(&template, &options.prefix, &dynamo, &sqs).await?;
+        let kms = aws_sdk_kms::Client::new(&sdk);
+        let provisioned =
+            provision::provision(&template, &options.prefix, &dynamo, &sqs, &kms).await?;
         let mut overrides = options.overrides.clone();
         // Locally, webhooks go to receivers on this machine.
         overrides
@@ -266,9 +268,10 @@ impl Stack {
             );
         }
         let demo_key = match &options.demo {
-            Some(demo) => {
-                Some(accounts::ensure_demo(&state.db, &demo.email, demo.key.as_deref()).await?)
-            }
+            Some(demo) => Some(
+                accounts::ensure_demo(&state.db, &state.keyring, &demo.email, demo.key.as_deref())
+                    .await?,
+            ),
             None => None,
         };
         let listener = TcpListener::bind(options.listen).await?;

@@ -281,6 +281,13 @@ impl Template {
             .collect()
     }
 
+    /// The logical ids of the KMS keys the template declares.
+    pub fn kms_keys(&self) -> Vec<String> {
+        self.resources_of("AWS::KMS::Key")
+            .map(|(logical_id, _)| logical_id)
+            .collect()
+    }
+
     pub fn queues(&self) -> Result<Vec<QueueSpec>, TemplateError> {
         const ATTRIBUTES: [&str; 6] = [
             "VisibilityTimeout",

@@ -3,6 +3,7 @@
 use crate::{
     Mode, Timestamp,
     ids::new_id,
+    keyring::{Keyring, KeyringError, SealedSecrets, SecretContext},
     scopes::Scope,
     secrets::{ApiKeySecret, RequestSigningSecret, SigningSecrets},
 };
@@ -14,24 +15,45 @@ pub struct Account {
     pub id: String,
     pub email: String,
     pub created_at: Timestamp,
-    /// Signs per-product and per-payment `webhook_url` deliveries, one per mode.
-    pub webhook_secret_live: SigningSecrets,
-    pub webhook_secret_test: SigningSecrets,
+    /// Signs per-product and per-payment `webhook_url` deliveries, one per mode;
+    /// sealed under the KMS key.
+    pub webhook_secret_live: SealedSecrets,
+    pub webhook_secret_test: SealedSecrets,
 }
 
 impl Account {
-    pub fn webhook_secret(&self, mode: Mode) -> &SigningSecrets {
+    /// A new account with fresh webhook secrets for both modes, sealed.
+    pub async fn new(email: &str, keyring: &Keyring) -> Result<Self, KeyringError> {
+        let id = new_id("acct");
+        let seal = |mode| {
+            let context = SecretContext::account(&id, mode);
+            async move { keyring.seal(&SigningSecrets::generate(), &context).await }
+        };
+        Ok(Account {
+            webhook_secret_live: seal(Mode::Live).await?,
+            webhook_secret_test: seal(Mode::Test).await?,
+            id: id.clone(),
+            email: email.trim().to_string(),
+            created_at: Timestamp::now(),
+        })
+    }
+
+    /// The sealed webhook secrets of `mode`, as stored.
+    pub fn webhook_secret(&self, mode: Mode) -> &SealedSecrets {
         match mode {
             Mode::Live => &self.webhook_secret_live,
             Mode::Test => &self.webhook_secret_test,
         }
     }
 
-    pub fn webhook_secret_mut(&mut self, mode: Mode) -> &mut SigningSecrets {
-        match mode {
-            Mode::Live => &mut self.webhook_secret_live,
-            Mode::Test => &mut self.webhook_secret_test,
-        }
+    /// The webhook secrets of `mode`, opened (needs `kms:Decrypt`).
+    pub async fn open_webhook_secret(
+        &self,
+        keyring: &Keyring,
+        mode: Mode,
+    ) -> Result<SigningSecrets, KeyringError> {
+        let context = SecretContext::account(&self.id, mode);
+        keyring.open(self.webhook_secret(mode), &context).await
     }
 }
 
@@ -91,19 +113,6 @@ impl ApiKey {
             created_at: self.created_at,
             key: None,
             signing_secret: None,
-        }
-    }
-}
-
-impl Account {
-    /// A new account with fresh webhook secrets for both modes.
-    pub fn new(email: &str) -> Self {
-        Account {
-            id: new_id("acct"),
-            email: email.trim().to_string(),
-            created_at: Timestamp::now(),
-            webhook_secret_live: SigningSecrets::generate(),
-            webhook_secret_test: SigningSecrets::generate(),
         }
     }
 }

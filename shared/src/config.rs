@@ -47,6 +47,8 @@ pub struct Config {
     /// the request's own host.
     pub public_url: Option<String>,
     pub rate_limits: crate::ratelimit::RateLimits,
+    /// The KMS key webhook signing secrets are sealed under (`SECRETS_KEY_ID`).
+    pub secrets_key_id: Option<String>,
 }
 
 /// How deliveries are made, retried, and when endpoints are disabled.
@@ -157,6 +159,7 @@ impl Config {
             public_url: lookup("PUBLIC_URL")
                 .map(|v| v.trim().trim_end_matches('/').to_string())
                 .filter(|v| !v.is_empty()),
+            secrets_key_id: lookup("SECRETS_KEY_ID").filter(|v| !v.is_empty()),
             rate_limits: {
                 let limit = |prefix: &str, per_second: &str, burst: &str| {
                     let rate = format!("{prefix}RATE_LIMIT_PER_SECOND");

@@ -13,6 +13,7 @@ pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+pub mod keyring;
 pub mod limits;
 pub mod pagination;
 pub mod queue;

@@ -18,6 +18,8 @@ pub struct Services {
     pub outbound: Outbound,
     /// Endpoint filters, parsed once per warm function.
     pub rules: crate::rules::RuleCache,
+    /// Seals and opens webhook signing secrets (KMS envelope encryption).
+    pub keyring: crate::keyring::Keyring,
     /// This instance's share of the rate-limit buckets.
     pub limiter: crate::ratelimit::Limiter,
 }
@@ -35,9 +37,11 @@ impl Services {
     ) -> AppState {
         let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk);
         let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
+        let mut kms = aws_sdk_kms::config::Builder::from(sdk);
         if let Some(counter) = counter {
             dynamo = dynamo.interceptor(counter.interceptor());
             sqs = sqs.interceptor(counter.interceptor());
+            kms = kms.interceptor(counter.interceptor());
         }
         Arc::new(Services {
             db: Db::new(
@@ -49,6 +53,10 @@ impl Services {
             outbound: Outbound::new(config.delivery.timeout, config.allow_private_targets),
             rules: crate::rules::RuleCache::default(),
             limiter: crate::ratelimit::Limiter::default(),
+            keyring: crate::keyring::Keyring::new(
+                aws_sdk_kms::Client::from_conf(kms.build()),
+                config.secrets_key_id.clone(),
+            ),
             config,
         })
     }

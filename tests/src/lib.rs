@@ -162,9 +162,10 @@ impl TestStack {
     }
 
     pub async fn account(&self, email: &str) -> TestAccount {
-        let created = accounts::create(&self.stack.state.db, email, None)
-            .await
-            .expect("account created");
+        let created =
+            accounts::create(&self.stack.state.db, &self.stack.state.keyring, email, None)
+                .await
+                .expect("account created");
         TestAccount {
             id: created.account.id,
             email: created.account.email,

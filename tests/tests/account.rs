@@ -565,15 +565,9 @@ async fn account_webhook_secret_rotates() {
     );
     assert!(first.starts_with("whsec_") && second.starts_with("whsec_"));
     assert_ne!(first, second);
-    let stored = shared::store::accounts::get(&stack.stack.state.db, &acct.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.webhook_secret_test.current, second);
-    let signing: Vec<&str> = stored
-        .webhook_secret_test
-        .signing_at(shared::Timestamp::now())
-        .collect();
+    let stored = stored_webhook_secrets(&stack, &acct.id).await;
+    assert_eq!(stored.current, second);
+    let signing: Vec<&str> = stored.signing_at(shared::Timestamp::now()).collect();
     assert_eq!(signing[0], second, "the current secret signs first");
     assert!(
         signing.contains(&first),
@@ -595,14 +589,8 @@ async fn account_webhook_secret_rotates() {
         200,
     )
     .await;
-    let stored = shared::store::accounts::get(&stack.stack.state.db, &acct.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let signing: Vec<&str> = stored
-        .webhook_secret_test
-        .signing_at(shared::Timestamp::now())
-        .collect();
+    let stored = stored_webhook_secrets(&stack, &acct.id).await;
+    let signing: Vec<&str> = stored.signing_at(shared::Timestamp::now()).collect();
     assert_eq!(
         signing.len(),
         3,
@@ -616,27 +604,39 @@ async fn account_webhook_secret_rotates() {
 async fn operators_cannot_create_two_accounts_for_one_email() {
     let stack = TestStack::start().await;
     stack.account("twice@example.com").await;
-    let again = pushguard::accounts::create(&stack.stack.state.db, "TWICE@example.com", None).await;
+    let again = pushguard::accounts::create(
+        &stack.stack.state.db,
+        &stack.stack.state.keyring,
+        "TWICE@example.com",
+        None,
+    )
+    .await;
     assert!(
         matches!(again, Err(shared::ApiError::Conflict(_))),
         "{:?}",
         again.err()
     );
-    let invalid = pushguard::accounts::create(&stack.stack.state.db, "not-an-email", None).await;
+    let invalid = pushguard::accounts::create(
+        &stack.stack.state.db,
+        &stack.stack.state.keyring,
+        "not-an-email",
+        None,
+    )
+    .await;
     assert!(matches!(invalid, Err(shared::ApiError::Validation(_))));
 }
 
 #[tokio::test]
 async fn the_demo_key_is_the_one_configured() {
     let stack = TestStack::start().await;
-    let db = &stack.stack.state.db;
+    let (db, keyring) = (&stack.stack.state.db, &stack.stack.state.keyring);
     let fixed = "pg_test_demoDemoDemoDemoDemo1234";
-    let key = pushguard::accounts::ensure_demo(db, "demo@pushguard.local", Some(fixed))
+    let key = pushguard::accounts::ensure_demo(db, keyring, "demo@pushguard.local", Some(fixed))
         .await
         .unwrap();
     assert_eq!(key.expose(), fixed);
     // A second start finds the account and the key in place.
-    let again = pushguard::accounts::ensure_demo(db, "demo@pushguard.local", Some(fixed))
+    let again = pushguard::accounts::ensure_demo(db, keyring, "demo@pushguard.local", Some(fixed))
         .await
         .unwrap();
     assert_eq!(again.expose(), fixed);
@@ -645,6 +645,7 @@ async fn the_demo_key_is_the_one_configured() {
     assert!(
         pushguard::accounts::ensure_demo(
             db,
+            keyring,
             "demo@pushguard.local",
             Some("pg_live_demoDemoDemoDemoDemo1234")
         )
@@ -710,12 +711,7 @@ async fn a_key_may_roll_or_revoke_only_keys_its_scopes_cover() {
 async fn concurrent_rotations_of_the_account_secret_lose_none() {
     let stack = std::sync::Arc::new(TestStack::start().await);
     let acct = stack.account("rotations@example.com").await;
-    let before = shared::store::accounts::get(&stack.stack.state.db, &acct.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .webhook_secret_test
-        .current;
+    let before = stored_webhook_secrets(&stack, &acct.id).await.current;
     let rotations = (0..5).map(|_| {
         let (stack, key) = (stack.clone(), acct.test_key.clone());
         tokio::spawn(async move {
@@ -736,14 +732,8 @@ async fn concurrent_rotations_of_the_account_secret_lose_none() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let stored = shared::store::accounts::get(&stack.stack.state.db, &acct.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let signing: Vec<&str> = stored
-        .webhook_secret_test
-        .signing_at(shared::Timestamp::now())
-        .collect();
+    let stored = stored_webhook_secrets(&stack, &acct.id).await;
+    let signing: Vec<&str> = stored.signing_at(shared::Timestamp::now()).collect();
     assert!(
         issued.contains(&signing[0].to_string()),
         "one of them is current"
@@ -755,4 +745,19 @@ async fn concurrent_rotations_of_the_account_secret_lose_none() {
         );
     }
     assert_eq!(signing.len(), 6);
+}
+
+/// The account's test-mode webhook secrets as stored, opened with the operator's keyring.
+async fn stored_webhook_secrets(
+    stack: &TestStack,
+    account_id: &str,
+) -> shared::secrets::SigningSecrets {
+    let stored = shared::store::accounts::get(&stack.stack.state.db, account_id)
+        .await
+        .unwrap()
+        .unwrap();
+    stored
+        .open_webhook_secret(&stack.stack.state.keyring, shared::Mode::Test)
+        .await
+        .unwrap()
 }

@@ -651,14 +651,22 @@ async fn rotating_the_secret_keeps_the_old_one_for_the_grace_period() {
         .await
         .unwrap()
         .unwrap();
+    let context = shared::keyring::SecretContext::endpoint(&tenant, &stored.id);
+    let opened = stack
+        .stack
+        .state
+        .keyring
+        .open(&stored.secrets, &context)
+        .await
+        .unwrap();
     let now = Timestamp::now();
     assert_eq!(
-        stored.secrets.signing_at(now).collect::<Vec<_>>(),
+        opened.signing_at(now).collect::<Vec<_>>(),
         vec![current.as_str(), original.as_str()]
     );
     let later = now.plus(std::time::Duration::from_secs(3601));
     assert_eq!(
-        stored.secrets.signing_at(later).collect::<Vec<_>>(),
+        opened.signing_at(later).collect::<Vec<_>>(),
         vec![current.as_str()]
     );
 
@@ -959,4 +967,115 @@ async fn pagination_totals_and_links_are_exact_across_pages() {
     }
     let default = stack.get("/webhooks/endpoints", &acct.test_key).await;
     assert_eq!(header(&default, "x-total-pages").as_deref(), Some("1"));
+}
+
+/// Every item of a table, as DynamoDB holds it.
+async fn raw_items(stack: &TestStack, table: &str) -> Vec<String> {
+    stack
+        .stack
+        .state
+        .db
+        .client()
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .iter()
+        .map(|item| format!("{item:?}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn signing_secrets_are_sealed_at_rest_and_only_signing_functions_open_them() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("sealed@example.com").await;
+    let created = create(&stack, &acct.test_key, "https://example.com/sealed").await;
+    let secret = created["secret"].as_str().unwrap();
+    let rotated = expect(
+        stack
+            .post(
+                &format!("/webhooks/endpoints/{}/rotate-secret", id(&created)),
+                &acct.test_key,
+                json!({}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let account_secret = expect(
+        stack
+            .post("/account/webhook-secret/rotate", &acct.test_key, json!({}))
+            .await,
+        200,
+    )
+    .await;
+    let tables = &stack.stack.state.config.tables;
+    for table in [&tables.endpoints, &tables.accounts] {
+        for item in raw_items(&stack, table).await {
+            assert!(
+                !item.contains("whsec_"),
+                "a secret in clear in {table}: {item}"
+            );
+        }
+    }
+    for shown in [
+        secret,
+        rotated["secret"].as_str().unwrap(),
+        account_secret["secret"].as_str().unwrap(),
+    ] {
+        let encoded = shown.trim_start_matches("whsec_");
+        for table in [&tables.endpoints, &tables.accounts] {
+            assert!(
+                raw_items(&stack, table)
+                    .await
+                    .iter()
+                    .all(|item| !item.contains(encoded))
+            );
+        }
+    }
+
+    // The dispatcher's role may open them; a function that never signs may not.
+    let tenant = Tenant::new(&acct.id, Mode::Test);
+    let stored = store::get(&stack.stack.state.db, &tenant, id(&created))
+        .await
+        .unwrap()
+        .unwrap();
+    let context = shared::keyring::SecretContext::endpoint(&tenant, &stored.id);
+    let dispatcher = stack.stack.function("DispatcherFunction");
+    let opened = dispatcher
+        .keyring
+        .open(&stored.secrets, &context)
+        .await
+        .unwrap();
+    assert_eq!(opened.current, rotated["secret"].as_str().unwrap());
+    assert_eq!(
+        opened.retired[0].secret, secret,
+        "the old one, in its grace period"
+    );
+    for function in [
+        "ProductsFunction",
+        "PaymentsFunction",
+        "EventsFunction",
+        "OrdersFunction",
+    ] {
+        let refused = stack
+            .stack
+            .function(function)
+            .keyring
+            .open(&stored.secrets, &context)
+            .await;
+        assert!(
+            matches!(&refused, Err(shared::keyring::KeyringError::Failed { cause, .. }) if cause.contains("AccessDenied")),
+            "{function} opened a webhook secret: {refused:?}"
+        );
+    }
+    // A seal is bound to its item: copied to another endpoint, it does not open.
+    let elsewhere = shared::keyring::SecretContext::endpoint(&tenant, "ep_other");
+    assert!(matches!(
+        dispatcher.keyring.open(&stored.secrets, &elsewhere).await,
+        Err(shared::keyring::KeyringError::Corrupt(_))
+    ));
 }

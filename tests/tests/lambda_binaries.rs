@@ -34,6 +34,7 @@ async fn every_function_binary_answers_its_sample_events_as_in_lambda() {
     let stack = TestStack::start_options(&[], |options| options.event_sources = false).await;
     let created = pushguard::accounts::create(
         &stack.stack.state.db,
+        &stack.stack.state.keyring,
         "binaries@example.com",
         shared::secrets::ApiKeySecret::parse(SAMPLE_KEY),
     )

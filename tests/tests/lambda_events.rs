@@ -33,6 +33,7 @@ async fn every_sample_event_is_handled_by_its_function() {
     let stack = TestStack::start().await;
     let created = pushguard::accounts::create(
         &stack.stack.state.db,
+        &stack.stack.state.keyring,
         "events@example.com",
         shared::secrets::ApiKeySecret::parse(SAMPLE_KEY),
     )
@@ -91,6 +92,7 @@ async fn the_commerce_sample_events_go_through_their_functions() {
     let stack = TestStack::start().await;
     pushguard::accounts::create(
         &stack.stack.state.db,
+        &stack.stack.state.keyring,
         "commerce-events@example.com",
         shared::secrets::ApiKeySecret::parse(SAMPLE_KEY),
     )
@@ -166,9 +168,14 @@ async fn the_commerce_sample_events_go_through_their_functions() {
 async fn the_dispatcher_and_scheduler_take_their_sample_events() {
     let stack = TestStack::start().await;
     let operator = stack.stack.state.clone();
-    let created = pushguard::accounts::create(&operator.db, "queue-events@example.com", None)
-        .await
-        .unwrap();
+    let created = pushguard::accounts::create(
+        &operator.db,
+        &operator.keyring,
+        "queue-events@example.com",
+        None,
+    )
+    .await
+    .unwrap();
     let tenant = shared::Tenant::new(&created.account.id, shared::Mode::Test);
     let event = shared::events::Event::new("order:paid", serde_json::json!({ "id": "o" }));
     shared::store::events::create(&operator.db, &tenant, &event, 30)

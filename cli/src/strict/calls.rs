@@ -83,7 +83,11 @@ impl Call {
                 call.needs.push((format!("sqs:{action}"), resource));
             }
             Service::Kms => {
-                let resource = text(body, "KeyId").map_or_else(|| "*".to_string(), kms_arn);
+                // Decrypt names no key: the ciphertext does, as it does in AWS.
+                let key = text(body, "KeyId")
+                    .map(str::to_string)
+                    .or_else(|| text(body, "CiphertextBlob").and_then(key_of_ciphertext));
+                let resource = key.map_or_else(|| "*".to_string(), |key| kms_arn(&key));
                 call.needs.push((format!("kms:{operation}"), resource));
             }
         }
@@ -287,6 +291,19 @@ fn value_size(value: &Value) -> usize {
     }
 }
 
+/// The key a ciphertext blob was made under. moto's blobs start with the key id (36
+/// characters), as real ones carry the key in their (opaque) header.
+fn key_of_ciphertext(blob: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(blob)
+        .ok()?;
+    let id = std::str::from_utf8(bytes.get(..36)?).ok()?;
+    id.chars()
+        .all(|c| c.is_ascii_hexdigit() || c == '-')
+        .then(|| id.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +314,25 @@ mod tests {
             ("t".to_string(), vec!["pk".to_string(), "sk".to_string()]),
             ("u".to_string(), vec!["id".to_string()]),
         ])
+    }
+
+    #[test]
+    fn decrypt_is_authorised_on_the_key_inside_the_ciphertext() {
+        use base64::Engine;
+        let key = "0f5a7c1e-2b3d-4e5f-8a9b-0c1d2e3f4a5b";
+        let mut blob = key.as_bytes().to_vec();
+        blob.extend_from_slice(&[7; 60]);
+        let body =
+            json!({ "CiphertextBlob": base64::engine::general_purpose::STANDARD.encode(&blob) });
+        let call = Call::read(Service::Kms, "Decrypt", &body, &keys()).unwrap();
+        assert_eq!(
+            call.needs,
+            [("kms:Decrypt".to_string(), kms_arn(key))],
+            "the key's ARN, not *"
+        );
+        let body = json!({ "CiphertextBlob": "bm90IGEgYmxvYg==" });
+        let call = Call::read(Service::Kms, "Decrypt", &body, &keys()).unwrap();
+        assert_eq!(call.needs[0].1, "*");
     }
 
     #[test]

@@ -79,6 +79,9 @@ impl Resolver<'_> {
         if let Some((url, _)) = self.provisioned.queues.get(name) {
             return Ok(url.clone());
         }
+        if let Some((key_id, _)) = self.provisioned.keys.get(name) {
+            return Ok(key_id.clone());
+        }
         Err(err(format!("!Ref {name} names nothing provisioned")))
     }
 
@@ -95,6 +98,11 @@ impl Resolver<'_> {
                 "QueueName" => return Ok(url.rsplit('/').next().unwrap_or_default().into()),
                 _ => {}
             }
+        }
+        if let Some((_, arn)) = self.provisioned.keys.get(resource)
+            && attribute == "Arn"
+        {
+            return Ok(arn.clone());
         }
         Err(err(format!(
             "!GetAtt {resource}.{attribute} is not modelled locally"

@@ -20,6 +20,7 @@ use shared::{
     crud::retrying,
     error::Violations,
     http::{ApiJson, OptionalJson},
+    keyring::SecretContext,
     pagination::PageParams,
     secrets::{self, ApiKeySecret},
     store::{accounts, api_keys},
@@ -241,21 +242,24 @@ async fn rotate_webhook_secret(
     let grace = secrets::grace_period(input.and_then(|i| i.grace_period_seconds))?;
     // Read, rotate, write if nobody rotated meanwhile; else again from the new state.
     let rotated = retrying(|| async {
-        let mut account = accounts::get(&state.db, tenant.account_id())
+        let account = accounts::get(&state.db, tenant.account_id())
             .await?
             .ok_or(ApiError::NotFound("Account"))?;
-        let secrets = account.webhook_secret_mut(tenant.mode());
-        let before = secrets.current.clone();
+        let mut secrets = account
+            .open_webhook_secret(&state.keyring, tenant.mode())
+            .await?;
         secrets.rotate(Timestamp::now(), grace);
+        let context = SecretContext::account(&account.id, tenant.mode());
+        let sealed = state.keyring.seal(&secrets, &context).await?;
         accounts::set_webhook_secret(
             &state.db,
             tenant.account_id(),
             tenant.mode(),
-            &before,
-            secrets,
+            account.webhook_secret(tenant.mode()),
+            &sealed,
         )
         .await?;
-        Ok(secrets.current.clone())
+        Ok(secrets.current)
     })
     .await?;
     Ok(Json(json!({ "secret": rotated })))

@@ -18,6 +18,7 @@ use shared::{
     error::Violations,
     http::{ApiJson, OptionalJson, nullable},
     ids::new_id,
+    keyring::SecretContext,
     pagination::PageParams,
     rules::Rule,
     secrets::{self, SigningSecrets},
@@ -219,15 +220,21 @@ async fn create(
     let unregistered = unregistered(&state, &tenant, &input).await?;
     let fields = input.validate(None, state.config.allow_private_targets, &unregistered)?;
     let now = Timestamp::now();
+    let id = new_id("ep");
+    let secrets = SigningSecrets::generate();
+    let sealed = state
+        .keyring
+        .seal(&secrets, &SecretContext::endpoint(&tenant, &id))
+        .await?;
     let endpoint = Endpoint {
-        id: new_id("ep"),
+        id,
         url: fields.url,
         description: fields.description,
         enabled: fields.enabled,
         events: fields.events,
         filter: fields.filter,
         headers: fields.headers,
-        secrets: SigningSecrets::generate(),
+        secrets: sealed,
         error_count: 0,
         error_first_at: None,
         error_last_at: None,
@@ -237,7 +244,11 @@ async fn create(
         revision: 0,
     };
     store::create(&state.db, &tenant, &endpoint, state.config.max_endpoints).await?;
-    Ok((StatusCode::CREATED, Json(endpoint.view_with_secret())).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(endpoint.view_with_secret(&secrets.current)),
+    )
+        .into_response())
 }
 
 /// The custom event types in `input` that the tenant has not registered.
@@ -352,9 +363,11 @@ async fn rotate_secret(
     let grace = secrets::grace_period(input.and_then(|i| i.grace_period_seconds))?;
     let endpoint = find(&state, &tenant, &id).await?;
     let now = Timestamp::now();
-    let mut secrets = endpoint.secrets.clone();
+    let context = SecretContext::endpoint(&tenant, &endpoint.id);
+    let mut secrets = state.keyring.open(&endpoint.secrets, &context).await?;
     secrets.rotate(now, grace);
-    store::set_secrets(&state.db, &tenant, &endpoint, &secrets, now).await?;
+    let sealed = state.keyring.seal(&secrets, &context).await?;
+    store::set_secrets(&state.db, &tenant, &endpoint, &sealed, now).await?;
     Ok(Json(serde_json::json!({ "secret": secrets.current })).into_response())
 }
 

@@ -4,7 +4,7 @@
 use super::{Db, Rejection, StoreError, Transaction, error::Sent, from_item, s, to_item};
 use crate::{
     account::{Account, ApiKey},
-    secrets::SigningSecrets,
+    keyring::SealedSecrets,
 };
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
@@ -87,24 +87,23 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<Account>, Stor
     get(db, &account_id).await
 }
 
-/// Stores new webhook secrets for one mode of an account, if its current secret is still
+/// Stores new sealed webhook secrets for one mode of an account, if they are still
 /// `before` (two rotations at once would otherwise lose one).
 pub async fn set_webhook_secret(
     db: &Db,
     account_id: &str,
     mode: crate::Mode,
-    before: &str,
-    secrets: &SigningSecrets,
+    before: &SealedSecrets,
+    secrets: &SealedSecrets,
 ) -> Result<(), StoreError> {
     db.client
         .update_item()
         .table_name(&db.tables.accounts)
         .key("id", s(account_id))
         .update_expression("SET #f = :v")
-        .condition_expression("attribute_exists(id) AND #f.#current = :before")
+        .condition_expression("attribute_exists(id) AND #f = :before")
         .expression_attribute_names("#f", format!("webhook_secret_{mode}"))
-        .expression_attribute_names("#current", "current")
-        .expression_attribute_values(":before", s(before))
+        .expression_attribute_values(":before", s(before.as_str()))
         .expression_attribute_values(":v", super::to_value(secrets)?)
         .sent()
         .await

@@ -12,8 +12,8 @@ use super::{
 };
 use crate::{
     Tenant, Timestamp,
+    keyring::SealedSecrets,
     pagination::{Page, PageRequest},
-    secrets::SigningSecrets,
     webhooks::{Endpoint, EventSelector, WebhookUrl},
 };
 use aws_sdk_dynamodb::types::{
@@ -287,7 +287,7 @@ pub async fn set_secrets(
     db: &Db,
     tenant: &Tenant,
     before: &Endpoint,
-    secrets: &SigningSecrets,
+    secrets: &SealedSecrets,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     db.client

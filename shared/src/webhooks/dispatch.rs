@@ -12,6 +12,7 @@ use super::{
 use crate::{
     ApiError, ApiResult, Services, Tenant, Timestamp,
     events::{Event, EventStatus},
+    keyring::SecretContext,
     secrets::SigningSecrets,
     store::{
         accounts,
@@ -57,10 +58,14 @@ impl Target {
         }
     }
 
-    fn secrets(&self) -> &SigningSecrets {
+    /// The secrets that sign deliveries to it, opened (an endpoint's are sealed).
+    async fn secrets(&self, state: &Services, tenant: &Tenant) -> ApiResult<SigningSecrets> {
         match self {
-            Target::Endpoint(endpoint) => &endpoint.secrets,
-            Target::Url { secrets, .. } => secrets,
+            Target::Endpoint(endpoint) => {
+                let context = SecretContext::endpoint(tenant, &endpoint.id);
+                Ok(state.keyring.open(&endpoint.secrets, &context).await?)
+            }
+            Target::Url { secrets, .. } => Ok(secrets.clone()),
         }
     }
 }
@@ -70,7 +75,9 @@ async fn account_secrets(state: &Services, tenant: &Tenant) -> ApiResult<Signing
     let account = accounts::get(&state.db, tenant.account_id())
         .await?
         .ok_or_else(|| ApiError::internal(format!("account {} is gone", tenant.account_id())))?;
-    Ok(account.webhook_secret(tenant.mode()).clone())
+    Ok(account
+        .open_webhook_secret(&state.keyring, tenant.mode())
+        .await?)
 }
 
 /// Everything that should receive `event`: enabled endpoints subscribed to its type whose
@@ -211,14 +218,14 @@ async fn give_up(
     Ok(log)
 }
 
-/// The headers of a delivery of `body` as `log`, signed with the target's secrets at `now`.
+/// The headers of a delivery of `body` as `log` to `target`, signed with `secrets` at `now`.
 pub fn delivery_headers(
     log: &WebhookLog,
     target: &Target,
+    secrets: &SigningSecrets,
     body: &[u8],
     now: Timestamp,
 ) -> Vec<(String, String)> {
-    let secrets = target.secrets();
     let timestamp = now.as_epoch_seconds();
     let mut headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
@@ -259,7 +266,8 @@ pub async fn attempt(
     count_errors: bool,
 ) -> ApiResult<WebhookLog> {
     let now = Timestamp::now();
-    let headers = delivery_headers(&log, target, body, now);
+    let secrets = target.secrets(state, tenant).await?;
+    let headers = delivery_headers(&log, target, &secrets, body, now);
     let outcome = state
         .outbound
         .post(target.url(), &headers, body.to_vec())

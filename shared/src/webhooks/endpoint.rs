@@ -1,5 +1,5 @@
 use super::{CustomHeaders, EventSelector, WebhookUrl};
-use crate::{Timestamp, secrets::SigningSecrets};
+use crate::{Timestamp, keyring::SealedSecrets};
 use serde::{Deserialize, Serialize};
 
 /// A merchant's webhook endpoint, as stored.
@@ -12,7 +12,8 @@ pub struct Endpoint {
     pub events: Vec<EventSelector>,
     pub filter: Option<String>,
     pub headers: CustomHeaders,
-    pub secrets: SigningSecrets,
+    /// Sealed under the KMS key; the dispatcher opens them to sign.
+    pub secrets: SealedSecrets,
     pub error_count: u32,
     // Absent rather than null when unset, so failure counting can use if_not_exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,10 +88,10 @@ impl Endpoint {
         }
     }
 
-    /// The view with the current secret: only for the create response.
-    pub fn view_with_secret(&self) -> EndpointView<'_> {
+    /// The view with its current secret: only for the create response, which made it.
+    pub fn view_with_secret<'a>(&'a self, secret: &'a str) -> EndpointView<'a> {
         EndpointView {
-            secret: Some(&self.secrets.current),
+            secret: Some(secret),
             ..self.view()
         }
     }

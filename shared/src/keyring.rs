@@ -1,0 +1,296 @@
+//! Envelope encryption of webhook signing secrets under the template's KMS key.
+//!
+//! A secret set is sealed with AES-256-GCM under a data key that KMS generated under
+//! `SECRETS_KEY_ID`; the stored form carries the data key as KMS encrypted it, so only a
+//! function allowed `kms:Decrypt` on that key can open it, and the tables alone reveal
+//! nothing. Each seal is bound to where it is stored (an endpoint of a tenant, an
+//! account's mode) as authenticated data, so a sealed secret copied to another item
+//! does not open.
+//!
+//! Data keys are cached as the AWS Encryption SDK caches them: an instance seals with
+//! one data key for at most [`SEALING_KEY_LIFETIME`] and [`SEALING_KEY_USES`] seals, and
+//! keeps a data key it decrypted for [`OPENED_KEY_LIFETIME`], so a warm dispatcher
+//! calls KMS about once per data key in use, not once per delivery.
+
+use crate::{ApiError, Mode, Tenant, secrets::SigningSecrets};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_sdk_kms::{error::ProvideErrorMetadata, primitives::Blob, types::DataKeySpec};
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+pub const SEALING_KEY_LIFETIME: Duration = Duration::from_secs(300);
+pub const SEALING_KEY_USES: u32 = 10_000;
+pub const OPENED_KEY_LIFETIME: Duration = Duration::from_secs(300);
+const OPENED_KEYS: usize = 1_000;
+/// The KMS encryption context of every data key: what it is for.
+const PURPOSE: (&str, &str) = ("purpose", "pushguard-webhook-signing-secrets");
+const VERSION: &str = "kms1";
+
+/// Webhook signing secrets as stored: `kms1:<encrypted data key>:<nonce, ciphertext
+/// and tag>`, both base64.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SealedSecrets(String);
+
+impl SealedSecrets {
+    /// The stored text (conditions compare it to tell one rotation from another).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SealedSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedSecrets(..)")
+    }
+}
+
+/// Where sealed secrets are stored: the authenticated data they are bound to.
+pub struct SecretContext(String);
+
+impl SecretContext {
+    pub fn endpoint(tenant: &Tenant, endpoint_id: &str) -> Self {
+        SecretContext(format!("endpoint/{}/{endpoint_id}", tenant.partition()))
+    }
+
+    pub fn account(account_id: &str, mode: Mode) -> Self {
+        SecretContext(format!("account/{account_id}/{mode}"))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error("SECRETS_KEY_ID is not set: webhook secrets cannot be sealed or opened")]
+    NoKey,
+    /// KMS throttled or failed; trying again may work.
+    #[error("KMS {operation} (retryable): {cause}")]
+    Transient {
+        operation: &'static str,
+        cause: String,
+    },
+    #[error("KMS {operation}: {cause}")]
+    Failed {
+        operation: &'static str,
+        cause: String,
+    },
+    /// The stored value is not a seal of this context.
+    #[error("sealed secrets do not open: {0}")]
+    Corrupt(&'static str),
+}
+
+impl From<KeyringError> for ApiError {
+    fn from(error: KeyringError) -> Self {
+        match error {
+            KeyringError::Transient { .. } => {
+                tracing::warn!(%error, "KMS unavailable");
+                ApiError::Unavailable
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+struct SealingKey {
+    encrypted: String,
+    key: Arc<LessSafeKey>,
+    created: Instant,
+    uses: u32,
+}
+
+/// This instance's KMS client and data keys.
+pub struct Keyring {
+    kms: aws_sdk_kms::Client,
+    key_id: Option<String>,
+    sealing: Mutex<Option<SealingKey>>,
+    opened: Mutex<HashMap<String, (Instant, Arc<LessSafeKey>)>>,
+}
+
+impl Keyring {
+    pub fn new(kms: aws_sdk_kms::Client, key_id: Option<String>) -> Self {
+        Keyring {
+            kms,
+            key_id,
+            sealing: Mutex::new(None),
+            opened: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Seals `secrets` for storage at `context`.
+    pub async fn seal(
+        &self,
+        secrets: &SigningSecrets,
+        context: &SecretContext,
+    ) -> Result<SealedSecrets, KeyringError> {
+        let (encrypted, key) = self.sealing_key().await?;
+        let plaintext = serde_json::to_vec(secrets).expect("secrets serialise");
+        let nonce_bytes: [u8; NONCE_LEN] = rand::random();
+        let mut sealed = plaintext;
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce_bytes),
+            Aad::from(context.0.as_bytes()),
+            &mut sealed,
+        )
+        .map_err(|_| KeyringError::Corrupt("sealing failed"))?;
+        let mut boxed = nonce_bytes.to_vec();
+        boxed.extend_from_slice(&sealed);
+        Ok(SealedSecrets(format!(
+            "{VERSION}:{encrypted}:{}",
+            BASE64.encode(boxed)
+        )))
+    }
+
+    /// Opens what [`Keyring::seal`] sealed for `context`.
+    pub async fn open(
+        &self,
+        sealed: &SealedSecrets,
+        context: &SecretContext,
+    ) -> Result<SigningSecrets, KeyringError> {
+        let mut parts = sealed.0.split(':');
+        let (Some(VERSION), Some(encrypted), Some(boxed), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(KeyringError::Corrupt("not a kms1 seal"));
+        };
+        let boxed = BASE64
+            .decode(boxed)
+            .map_err(|_| KeyringError::Corrupt("not base64"))?;
+        if boxed.len() < NONCE_LEN {
+            return Err(KeyringError::Corrupt("too short"));
+        }
+        let key = self.opened_key(encrypted).await?;
+        let (nonce, ciphertext) = boxed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| KeyringError::Corrupt("bad nonce"))?;
+        let mut buffer = ciphertext.to_vec();
+        let plaintext = key
+            .open_in_place(nonce, Aad::from(context.0.as_bytes()), &mut buffer)
+            .map_err(|_| KeyringError::Corrupt("altered, or sealed for another item"))?;
+        serde_json::from_slice(plaintext).map_err(|_| KeyringError::Corrupt("not secrets"))
+    }
+
+    /// The data key this instance seals with, generated by KMS when the last one has
+    /// served its time or its uses.
+    async fn sealing_key(&self) -> Result<(String, Arc<LessSafeKey>), KeyringError> {
+        {
+            let mut sealing = self.sealing.lock().expect("keyring lock");
+            if let Some(current) = sealing.as_mut()
+                && current.created.elapsed() < SEALING_KEY_LIFETIME
+                && current.uses < SEALING_KEY_USES
+            {
+                current.uses += 1;
+                return Ok((current.encrypted.clone(), current.key.clone()));
+            }
+        }
+        let key_id = self.key_id.as_deref().ok_or(KeyringError::NoKey)?;
+        let generated = self
+            .kms
+            .generate_data_key()
+            .key_id(key_id)
+            .key_spec(DataKeySpec::Aes256)
+            .encryption_context(PURPOSE.0, PURPOSE.1)
+            .send()
+            .await
+            .map_err(|e| classify("GenerateDataKey", e))?;
+        let (Some(plaintext), Some(encrypted)) = (generated.plaintext, generated.ciphertext_blob)
+        else {
+            return Err(KeyringError::Failed {
+                operation: "GenerateDataKey",
+                cause: "no key in the answer".into(),
+            });
+        };
+        let key = Arc::new(aead_key(plaintext.as_ref())?);
+        let encrypted = BASE64.encode(encrypted.as_ref());
+        // Its own seals open without asking KMS again.
+        self.remember(&encrypted, key.clone());
+        *self.sealing.lock().expect("keyring lock") = Some(SealingKey {
+            encrypted: encrypted.clone(),
+            key: key.clone(),
+            created: Instant::now(),
+            uses: 1,
+        });
+        Ok((encrypted, key))
+    }
+
+    /// The data key `encrypted` stands for, decrypted by KMS unless cached.
+    async fn opened_key(&self, encrypted: &str) -> Result<Arc<LessSafeKey>, KeyringError> {
+        if let Some((at, key)) = self.opened.lock().expect("keyring lock").get(encrypted)
+            && at.elapsed() < OPENED_KEY_LIFETIME
+        {
+            return Ok(key.clone());
+        }
+        let blob = BASE64
+            .decode(encrypted)
+            .map_err(|_| KeyringError::Corrupt("data key not base64"))?;
+        let decrypted = self
+            .kms
+            .decrypt()
+            .ciphertext_blob(Blob::new(blob))
+            .encryption_context(PURPOSE.0, PURPOSE.1)
+            .send()
+            .await
+            .map_err(|e| classify("Decrypt", e))?;
+        let plaintext = decrypted.plaintext.ok_or(KeyringError::Failed {
+            operation: "Decrypt",
+            cause: "no plaintext in the answer".into(),
+        })?;
+        let key = Arc::new(aead_key(plaintext.as_ref())?);
+        self.remember(encrypted, key.clone());
+        Ok(key)
+    }
+
+    fn remember(&self, encrypted: &str, key: Arc<LessSafeKey>) {
+        let mut opened = self.opened.lock().expect("keyring lock");
+        if opened.len() >= OPENED_KEYS {
+            opened.retain(|_, (at, _)| at.elapsed() < OPENED_KEY_LIFETIME);
+            if opened.len() >= OPENED_KEYS {
+                opened.clear();
+            }
+        }
+        opened.insert(encrypted.to_string(), (Instant::now(), key));
+    }
+}
+
+fn aead_key(bytes: &[u8]) -> Result<LessSafeKey, KeyringError> {
+    UnboundKey::new(&AES_256_GCM, bytes)
+        .map(LessSafeKey::new)
+        .map_err(|_| KeyringError::Corrupt("data key is not 256 bits"))
+}
+
+fn classify<E>(
+    operation: &'static str,
+    error: aws_sdk_kms::error::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> KeyringError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let retryable = matches!(
+        error.code(),
+        Some(
+            "ThrottlingException"
+                | "KMSInternalException"
+                | "DependencyTimeoutException"
+                | "KeyUnavailableException"
+        )
+    ) || error
+        .raw_response()
+        .is_some_and(|r| r.status().is_server_error())
+        || matches!(
+            error,
+            aws_sdk_kms::error::SdkError::TimeoutError(_)
+                | aws_sdk_kms::error::SdkError::DispatchFailure(_)
+        );
+    let cause = aws_sdk_kms::error::DisplayErrorContext(&error).to_string();
+    if retryable {
+        KeyringError::Transient { operation, cause }
+    } else {
+        KeyringError::Failed { operation, cause }
+    }
+}
