@@ -1,5 +1,14 @@
-//! Page-numbered lists: `page` (1-based) and `per_page` (default 20, max 100) in,
-//! a bare JSON array out with `X-Total-Count`, `X-Total-Pages` and `Link` headers.
+//! Lists: a bare JSON array, newest first, in one of two ways.
+//!
+//! - By page (the seed's way): `page` (1-based) and `per_page` (default 20, max 100) in,
+//!   `X-Total-Count`, `X-Total-Pages` and `Link` headers out. Pages stop at
+//!   [`MAX_OFFSET`] items in, and a filtered count stops at [`MAX_EVALUATED`] items
+//!   (then `X-Total-Count` is a lower bound and `X-Total-Count-Exact: false` says so).
+//! - By cursor (Stripe's way, for large lists): `starting_after` (older than that id) or
+//!   `ending_before` (newer than it) with `per_page`; `Link` carries the cursors of the
+//!   neighbouring pages, and no total is counted.
+//!
+//! Either way one request evaluates at most [`MAX_EVALUATED`] stored items.
 
 use crate::{ApiError, ApiResult};
 use axum::{
@@ -11,12 +20,25 @@ use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
+/// The deepest a page may start; beyond it, cursors.
+pub const MAX_OFFSET: u64 = 10_000;
+/// Stored items one list request may evaluate (skip, count, filter).
+pub const MAX_EVALUATED: u64 = 10_000;
+const MAX_CURSOR_LENGTH: usize = 255;
+
+/// Where a cursor page starts: just older than an id, or just newer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cursor {
+    StartingAfter(String),
+    EndingBefore(String),
+}
 
 /// Which page a client asked for, validated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageRequest {
     pub page: u32,
     pub per_page: u32,
+    pub cursor: Option<Cursor>,
 }
 
 impl Default for PageRequest {
@@ -24,6 +46,7 @@ impl Default for PageRequest {
         PageRequest {
             page: 1,
             per_page: DEFAULT_PER_PAGE,
+            cursor: None,
         }
     }
 }
@@ -51,9 +74,22 @@ impl PageRequest {
             }
         };
         if errors.is_empty() {
-            Ok(PageRequest { page, per_page })
+            Ok(PageRequest {
+                page,
+                per_page,
+                cursor: None,
+            })
         } else {
             Err(ApiError::Validation(errors))
+        }
+    }
+
+    /// The first `per_page` items (no cursor, no count).
+    pub fn first(per_page: u32) -> Self {
+        PageRequest {
+            page: 1,
+            per_page,
+            cursor: None,
         }
     }
 
@@ -63,25 +99,94 @@ impl PageRequest {
     }
 }
 
-/// `page` and `per_page` as they arrive in a query string; flatten into list queries.
+/// `page`, `per_page` and the cursors as they arrive in a query string; flatten into
+/// list queries.
 #[derive(Debug, Default, Deserialize)]
 pub struct PageParams {
     pub page: Option<String>,
     pub per_page: Option<String>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
 }
 
 impl PageParams {
     pub fn validate(&self) -> ApiResult<PageRequest> {
-        PageRequest::parse(self.page.as_deref(), self.per_page.as_deref())
+        let mut errors = Vec::new();
+        let mut request = PageRequest::parse(self.page.as_deref(), self.per_page.as_deref())
+            .unwrap_or_else(|e| {
+                if let ApiError::Validation(messages) = e {
+                    errors.extend(messages);
+                }
+                PageRequest::default()
+            });
+        let cursor = |name: &str, value: &str| {
+            let valid = !value.is_empty()
+                && value.len() <= MAX_CURSOR_LENGTH
+                && value.bytes().all(|b| b.is_ascii_graphic());
+            (!valid).then(|| {
+                format!("{name} must be an id: 1 to {MAX_CURSOR_LENGTH} printable characters")
+            })
+        };
+        match (&self.starting_after, &self.ending_before) {
+            (Some(_), Some(_)) => {
+                errors.push("Use starting_after or ending_before, not both".to_string())
+            }
+            (Some(id), None) => match cursor("Starting after", id) {
+                Some(message) => errors.push(message),
+                None => request.cursor = Some(Cursor::StartingAfter(id.clone())),
+            },
+            (None, Some(id)) => match cursor("Ending before", id) {
+                Some(message) => errors.push(message),
+                None => request.cursor = Some(Cursor::EndingBefore(id.clone())),
+            },
+            (None, None) => {}
+        }
+        if request.cursor.is_some() && self.page.is_some() {
+            errors.push("Page cannot be combined with starting_after or ending_before".into());
+        }
+        if request.cursor.is_none() && request.offset() >= MAX_OFFSET {
+            errors.push(format!(
+                "Page is too deep: pages reach {MAX_OFFSET} items; list further with starting_after"
+            ));
+        }
+        if errors.is_empty() {
+            Ok(request)
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+
+    /// For lists kept whole in memory (bounded by a quota): pages only.
+    pub fn validate_pages(&self) -> ApiResult<PageRequest> {
+        if self.starting_after.is_some() || self.ending_before.is_some() {
+            return Err(ApiError::invalid(
+                "This list is short and is listed by page: use page and per_page",
+            ));
+        }
+        self.validate()
     }
 }
 
-/// One page of a list and the exact number of items in the whole list.
+/// What a cursor page knows of its neighbours: the cursors of the pages either side,
+/// when there may be one.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CursorLinks {
+    /// `starting_after` of the next (older) page.
+    pub older: Option<String>,
+    /// `ending_before` of the previous (newer) page.
+    pub newer: Option<String>,
+}
+
+/// One page of a list and the number of items in the whole list (page mode), or the
+/// cursors of its neighbours (cursor mode).
 #[derive(Debug)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,
+    /// Whether `total` is exact; a filtered count stops at [`MAX_EVALUATED`].
+    pub exact: bool,
     pub request: PageRequest,
+    pub cursors: Option<CursorLinks>,
 }
 
 impl<T> Page<T> {
@@ -97,26 +202,60 @@ impl<T> Page<T> {
         uri: &Uri,
         view: impl FnMut(&'a T) -> V,
     ) -> Response {
-        let total_pages = self.total_pages();
-        let link = link_header(uri, self.request, total_pages);
         let views: Vec<V> = self.items.iter().map(view).collect();
         let mut response = Json(views).into_response();
         let headers = response.headers_mut();
-        headers.insert("x-total-count", HeaderValue::from(self.total));
-        headers.insert("x-total-pages", HeaderValue::from(total_pages));
-        if let Ok(value) = HeaderValue::from_str(&link) {
+        let link = match &self.cursors {
+            Some(cursors) => cursor_link_header(uri, self.request.per_page, cursors),
+            None => {
+                let total_pages = self.total_pages();
+                headers.insert("x-total-count", HeaderValue::from(self.total));
+                headers.insert("x-total-pages", HeaderValue::from(total_pages));
+                if !self.exact {
+                    headers.insert("x-total-count-exact", HeaderValue::from_static("false"));
+                }
+                link_header(uri, &self.request, total_pages)
+            }
+        };
+        if let Ok(value) = HeaderValue::from_str(&link)
+            && !link.is_empty()
+        {
             headers.insert("link", value);
         }
         response
     }
 }
 
-fn link_header(uri: &Uri, request: PageRequest, total_pages: u64) -> String {
-    let others: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .filter(|(k, _)| k != "page" && k != "per_page")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+/// The request's query parameters other than pagination's.
+fn other_parameters(uri: &Uri) -> Vec<(String, String)> {
+    const PAGING: [&str; 4] = ["page", "per_page", "starting_after", "ending_before"];
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| !PAGING.contains(&k.as_ref()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn cursor_link_header(uri: &Uri, per_page: u32, cursors: &CursorLinks) -> String {
+    let others = other_parameters(uri);
+    let href = |name: &str, id: &str| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(others.iter());
+        query.append_pair(name, id);
+        query.append_pair("per_page", &per_page.to_string());
+        format!("<{}?{}>", uri.path(), query.finish())
+    };
+    let mut links = Vec::with_capacity(2);
+    if let Some(id) = &cursors.older {
+        links.push(format!("{}; rel=\"next\"", href("starting_after", id)));
+    }
+    if let Some(id) = &cursors.newer {
+        links.push(format!("{}; rel=\"prev\"", href("ending_before", id)));
+    }
+    links.join(", ")
+}
+
+fn link_header(uri: &Uri, request: &PageRequest, total_pages: u64) -> String {
+    let others = other_parameters(uri);
     let href = |page: u64| {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         query.extend_pairs(others.iter());
@@ -154,7 +293,8 @@ mod tests {
             PageRequest::parse(Some("3"), Some("100")).unwrap(),
             PageRequest {
                 page: 3,
-                per_page: 100
+                per_page: 100,
+                cursor: None,
             }
         );
         for (page, per_page) in [
@@ -185,10 +325,9 @@ mod tests {
         let page = |total| Page::<()> {
             items: vec![],
             total,
-            request: PageRequest {
-                page: 1,
-                per_page: 20,
-            },
+            exact: true,
+            request: PageRequest::first(20),
+            cursors: None,
         };
         assert_eq!(page(0).total_pages(), 1);
         assert_eq!(page(20).total_pages(), 1);
@@ -202,9 +341,10 @@ mod tests {
             .unwrap();
         let link = link_header(
             &uri,
-            PageRequest {
+            &PageRequest {
                 page: 2,
                 per_page: 5,
+                cursor: None,
             },
             3,
         );
@@ -217,12 +357,71 @@ mod tests {
         );
         let last = link_header(
             &uri,
-            PageRequest {
+            &PageRequest {
                 page: 3,
                 per_page: 5,
+                cursor: None,
             },
             3,
         );
         assert!(!last.contains("rel=\"next\""));
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> PageParams {
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        PageParams {
+            page: get("page"),
+            per_page: get("per_page"),
+            starting_after: get("starting_after"),
+            ending_before: get("ending_before"),
+        }
+    }
+
+    #[test]
+    fn cursors_are_one_of_two_and_never_with_a_page() {
+        let request = params(&[("starting_after", "ep_01"), ("per_page", "5")])
+            .validate()
+            .unwrap();
+        assert_eq!(request.cursor, Some(Cursor::StartingAfter("ep_01".into())));
+        assert_eq!(request.per_page, 5);
+        let request = params(&[("ending_before", "ep_02")]).validate().unwrap();
+        assert_eq!(request.cursor, Some(Cursor::EndingBefore("ep_02".into())));
+        for bad in [
+            params(&[("starting_after", "a"), ("ending_before", "b")]),
+            params(&[("starting_after", "a"), ("page", "2")]),
+            params(&[("starting_after", "")]),
+            params(&[("ending_before", "has space")]),
+            params(&[("page", "101"), ("per_page", "100")]),
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        assert!(
+            params(&[("page", "100"), ("per_page", "100")])
+                .validate()
+                .is_ok()
+        );
+        assert!(params(&[("starting_after", "a")]).validate_pages().is_err());
+    }
+
+    #[test]
+    fn cursor_links_keep_filters_and_name_both_neighbours() {
+        let uri: Uri = "/api/v2/events?type=order:paid&starting_after=evt_9&per_page=2"
+            .parse()
+            .unwrap();
+        let cursors = CursorLinks {
+            older: Some("evt_5".into()),
+            newer: Some("evt_8".into()),
+        };
+        assert_eq!(
+            cursor_link_header(&uri, 2, &cursors),
+            "</api/v2/events?type=order%3Apaid&starting_after=evt_5&per_page=2>; rel=\"next\", \
+             </api/v2/events?type=order%3Apaid&ending_before=evt_8&per_page=2>; rel=\"prev\""
+        );
+        assert_eq!(cursor_link_header(&uri, 2, &CursorLinks::default()), "");
     }
 }

@@ -1090,3 +1090,135 @@ async fn commerce_routes_need_their_scopes() {
     )
     .await;
 }
+
+/// Ids of a list response, and its `Link` header.
+async fn ids_and_link(response: reqwest::Response) -> (Vec<String>, String) {
+    let link = header(&response, "link").unwrap_or_default();
+    let body = expect(response, 200).await;
+    let ids = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_string())
+        .collect();
+    (ids, link)
+}
+
+#[tokio::test]
+async fn large_lists_page_by_cursor_and_no_list_request_is_unbounded() {
+    let stack = stack().await;
+    let acct = stack.account("cursors@example.com").await;
+    let key = &acct.test_key;
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        let created = product(&stack, key, json!({ "title": format!("Product {n}") })).await;
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    ids.reverse(); // newest first, as lists are
+    let (first, _) = ids_and_link(stack.get("/products?per_page=3", key).await).await;
+    assert_eq!(first, ids[..3]);
+
+    let response = stack
+        .get(
+            &format!("/products?per_page=3&starting_after={}", ids[2]),
+            key,
+        )
+        .await;
+    assert_eq!(
+        header(&response, "x-total-count"),
+        None,
+        "cursors count nothing"
+    );
+    let (second, link) = ids_and_link(response).await;
+    assert_eq!(second, ids[3..6]);
+    assert!(
+        link.contains(&format!(
+            "starting_after={}&per_page=3>; rel=\"next\"",
+            ids[5]
+        )),
+        "{link}"
+    );
+    assert!(
+        link.contains(&format!(
+            "ending_before={}&per_page=3>; rel=\"prev\"",
+            ids[3]
+        )),
+        "{link}"
+    );
+
+    let (last, link) = ids_and_link(
+        stack
+            .get(
+                &format!("/products?per_page=3&starting_after={}", ids[5]),
+                key,
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(last, ids[6..]);
+    assert!(!link.contains("rel=\"next\""), "nothing older: {link}");
+
+    // Back again: ending_before gives the newer neighbours, still newest first.
+    let (back, link) = ids_and_link(
+        stack
+            .get(
+                &format!("/products?per_page=3&ending_before={}", ids[3]),
+                key,
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(back, ids[..3]);
+    assert!(!link.contains("rel=\"prev\""), "nothing newer: {link}");
+    let (back, _) = ids_and_link(
+        stack
+            .get(
+                &format!("/products?per_page=2&ending_before={}", ids[3]),
+                key,
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(back, ids[1..3], "the two just newer than the cursor");
+
+    // A deleted item is still a position.
+    expect(
+        stack.delete(&format!("/products/{}", ids[3]), key).await,
+        204,
+    )
+    .await;
+    let (after_deleted, _) = ids_and_link(
+        stack
+            .get(
+                &format!("/products?per_page=2&starting_after={}", ids[3]),
+                key,
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(after_deleted, ids[4..6]);
+
+    for bad in [
+        format!(
+            "/products?starting_after={}&ending_before={}",
+            ids[0], ids[1]
+        ),
+        format!("/products?page=2&starting_after={}", ids[0]),
+        "/products?starting_after=".to_string(),
+        "/products?page=101&per_page=100".to_string(),
+    ] {
+        let body = expect(stack.get(&bad, key).await, 400).await;
+        assert!(
+            !body["errors"].as_array().unwrap().is_empty(),
+            "{bad}: {body}"
+        );
+    }
+    let deep = expect(stack.get("/products?page=101&per_page=100", key).await, 400).await;
+    assert!(deep.to_string().contains("starting_after"), "{deep}");
+    // Blacklist rules (at most 100) list by page only.
+    expect(
+        stack.get("/blacklist-rules?starting_after=x", key).await,
+        400,
+    )
+    .await;
+}

@@ -95,10 +95,7 @@ async fn every_function_binary_answers_its_sample_events_as_in_lambda() {
         &stack.stack.state.db,
         &tenant,
         Some("order:created"),
-        shared::pagination::PageRequest {
-            page: 1,
-            per_page: 1,
-        },
+        shared::pagination::PageRequest::first(1),
         30,
     )
     .await

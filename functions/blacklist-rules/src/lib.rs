@@ -59,7 +59,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
     let tenant = principal.authorize(Access::read(Group::BlacklistRules))?;
-    let request = params.page.validate()?;
+    let request = params.page.validate_pages()?;
     let mut rules = resources::all::<BlacklistRule>(&state.db, &tenant).await?;
     rules.sort_by(rule_order);
     let total = rules.len() as u64;
@@ -71,7 +71,9 @@ async fn list(
     let page = Page {
         items,
         total,
+        exact: true,
         request,
+        cursors: None,
     };
     Ok(page.respond(&uri, |rule| rule))
 }

@@ -196,15 +196,7 @@ pub async fn all(
     limit: u32,
 ) -> Result<Vec<WebhookLog>, StoreError> {
     let listing = listing(db, tenant, filter, retention_days)?;
-    listing
-        .page(
-            db,
-            PageRequest {
-                page: 1,
-                per_page: limit,
-            },
-        )
-        .await
+    listing.page(db, &PageRequest::first(limit)).await
 }
 
 /// A retry the scheduler found due, with the due instant it was found under.

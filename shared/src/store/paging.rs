@@ -1,8 +1,8 @@
 //! Page-numbered listing over a partition. DynamoDB has no OFFSET: earlier pages are
 //! skipped with COUNT queries (no items transferred), then one page is read.
 
-use super::{Db, Item, StoreError, error::Sent, from_item, s};
-use crate::pagination::{Page, PageRequest};
+use super::{Db, Item, Rejection, StoreError, error::Sent, from_item, s};
+use crate::pagination::{Cursor, CursorLinks, MAX_EVALUATED, Page, PageRequest};
 use aws_sdk_dynamodb::{operation::query::builders::QueryFluentBuilder, types::Select};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -52,8 +52,21 @@ pub(crate) struct Listing<'a> {
     pub filter: Filter,
 }
 
+/// Which stretch of the sort keys a query reads, and in which direction.
+#[derive(Default)]
+struct Range {
+    /// Inclusive bounds; `None` means the listing's own.
+    from: Option<String>,
+    to: Option<String>,
+    ascending: bool,
+}
+
 impl Listing<'_> {
     fn query(&self, db: &Db) -> QueryFluentBuilder {
+        self.query_range(db, &Range::default())
+    }
+
+    fn query_range(&self, db: &Db, range: &Range) -> QueryFluentBuilder {
         let mut query = db
             .client
             .query()
@@ -62,16 +75,24 @@ impl Listing<'_> {
             .expression_attribute_names("#kp", self.partition_attribute)
             .expression_attribute_names("#ks", self.sort_attribute)
             .expression_attribute_values(":kp", s(&self.partition))
-            .scan_index_forward(false);
-        query = match &self.sort_from {
-            None => query
+            .scan_index_forward(range.ascending);
+        let from = range.from.clone().or_else(|| self.sort_from.clone());
+        query = match (from, &range.to) {
+            (None, None) => query
                 .key_condition_expression("#kp = :kp AND begins_with(#ks, :ks)")
                 .expression_attribute_values(":ks", s(self.sort_prefix)),
             // '~' sorts after every id character, closing the prefix's range.
-            Some(from) => query
+            (from, to) => query
                 .key_condition_expression("#kp = :kp AND #ks BETWEEN :from AND :to")
-                .expression_attribute_values(":from", s(from))
-                .expression_attribute_values(":to", s(format!("{}~", self.sort_prefix))),
+                .expression_attribute_values(
+                    ":from",
+                    s(from.unwrap_or_else(|| self.sort_prefix.to_string())),
+                )
+                .expression_attribute_values(
+                    ":to",
+                    s(to.clone()
+                        .unwrap_or_else(|| format!("{}~", self.sort_prefix))),
+                ),
         };
         if !self.filter.is_empty() {
             query = query.filter_expression(self.filter.clauses.join(" AND "));
@@ -99,43 +120,59 @@ impl Listing<'_> {
         }
     }
 
-    /// The exact number of matching items (reads the partition; use a counter when unfiltered).
-    pub(crate) async fn count(&self, db: &Db) -> Result<u64, StoreError> {
+    /// The number of matching items, and whether it is exact: counting stops after
+    /// [`MAX_EVALUATED`] stored items (use a counter when unfiltered).
+    pub(crate) async fn count(&self, db: &Db) -> Result<(u64, bool), StoreError> {
         let mut total = 0u64;
+        let mut evaluated = 0u64;
         let mut start = None;
         loop {
             let out = self
                 .query(db)
                 .select(Select::Count)
+                .limit((MAX_EVALUATED - evaluated).min(1_000) as i32)
                 .set_exclusive_start_key(start)
                 .sent()
                 .await?;
             total += out.count().max(0) as u64;
+            evaluated += out.scanned_count().max(0) as u64;
             start = out.last_evaluated_key;
             if start.is_none() {
-                return Ok(total);
+                return Ok((total, true));
+            }
+            if evaluated >= MAX_EVALUATED {
+                return Ok((total, false));
             }
         }
     }
 
-    /// The items of one page, newest first.
+    /// The items of one numbered page, newest first. Skipping evaluates at most
+    /// [`MAX_EVALUATED`] items; a filtered page deeper than that is refused.
     pub(crate) async fn page<T: DeserializeOwned>(
         &self,
         db: &Db,
-        request: PageRequest,
+        request: &PageRequest,
     ) -> Result<Vec<T>, StoreError> {
         let mut start = None;
         let mut to_skip = request.offset();
+        let mut evaluated = 0u64;
         while to_skip > 0 {
+            if evaluated >= MAX_EVALUATED {
+                return Err(StoreError::Rejected(Rejection::Invalid(format!(
+                    "Page is too deep for this filter (more than {MAX_EVALUATED} items to skip); \
+                     list further with starting_after"
+                ))));
+            }
             // Limit bounds the items evaluated, so a filtered count never overshoots.
             let out = self
                 .query(db)
                 .select(Select::Count)
-                .limit(to_skip.min(1_000) as i32)
+                .limit(to_skip.min(1_000).min(MAX_EVALUATED - evaluated) as i32)
                 .set_exclusive_start_key(start)
                 .sent()
                 .await?;
             to_skip -= (out.count().max(0) as u64).min(to_skip);
+            evaluated += out.scanned_count().max(0) as u64;
             start = out.last_evaluated_key;
             if start.is_none() {
                 return Ok(Vec::new());
@@ -150,36 +187,163 @@ impl Listing<'_> {
                 .set_exclusive_start_key(start)
                 .sent()
                 .await?;
+            evaluated += out.scanned_count().max(0) as u64;
             for item in out.items.unwrap_or_default() {
                 items.push(from_item(item)?);
             }
             start = out.last_evaluated_key;
-            if items.len() >= wanted || start.is_none() {
+            if items.len() >= wanted || start.is_none() || evaluated >= 2 * MAX_EVALUATED {
                 return Ok(items);
             }
         }
     }
 
-    /// One page and the total: the total from `counter` when there is no filter.
+    /// The sort key a cursor (an id) stands for.
+    fn cursor_key(&self, id: &str) -> String {
+        if id.starts_with(self.sort_prefix) {
+            id.to_string()
+        } else {
+            format!("{}{id}", self.sort_prefix)
+        }
+    }
+
+    /// The id a sort key shows as (`type#name` lists by name).
+    fn cursor_id(&self, key: &str) -> String {
+        match self.sort_prefix.ends_with('#') {
+            true => key
+                .strip_prefix(self.sort_prefix)
+                .unwrap_or(key)
+                .to_string(),
+            false => key.to_string(),
+        }
+    }
+
+    /// One page next to a cursor, newest first, evaluating at most [`MAX_EVALUATED`]
+    /// items: fewer than `per_page` items and a link onward mean a sparse filter.
+    async fn cursor_page<T: DeserializeOwned>(
+        &self,
+        db: &Db,
+        cursor: &Cursor,
+        per_page: u32,
+    ) -> Result<(Vec<T>, CursorLinks), StoreError> {
+        let (key, range) = match cursor {
+            Cursor::StartingAfter(id) => {
+                let key = self.cursor_key(id);
+                let range = Range {
+                    from: None,
+                    to: Some(key.clone()),
+                    ascending: false,
+                };
+                (key, range)
+            }
+            Cursor::EndingBefore(id) => {
+                let key = self.cursor_key(id);
+                let range = Range {
+                    from: Some(key.clone()),
+                    to: None,
+                    ascending: true,
+                };
+                (key, range)
+            }
+        };
+        let wanted = per_page as usize;
+        let mut items: Vec<(String, Item)> = Vec::with_capacity(wanted);
+        let mut start = None;
+        let mut evaluated = 0u64;
+        // Where reading stopped, when there may be more beyond.
+        let onward = loop {
+            let out = self
+                .query_range(db, &range)
+                .limit((wanted - items.len() + 2) as i32)
+                .set_exclusive_start_key(start)
+                .sent()
+                .await?;
+            evaluated += out.scanned_count().max(0) as u64;
+            let mut rest = out.items.unwrap_or_default().into_iter();
+            for item in rest.by_ref() {
+                let sort = item
+                    .get(self.sort_attribute)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                if sort == key {
+                    continue;
+                }
+                items.push((sort, item));
+                if items.len() == wanted {
+                    break;
+                }
+            }
+            let full = items.len() == wanted;
+            start = out.last_evaluated_key;
+            if full {
+                let more = rest.next().is_some() || start.is_some();
+                break more.then(|| items[wanted - 1].0.clone());
+            }
+            let Some(position) = &start else {
+                break None;
+            };
+            if evaluated >= MAX_EVALUATED {
+                break position
+                    .get(self.sort_attribute)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned();
+            }
+        };
+        let toward = |sort: Option<&String>| sort.map(|k| self.cursor_id(k));
+        let links = match cursor {
+            Cursor::StartingAfter(_) => CursorLinks {
+                older: toward(onward.as_ref()),
+                newer: toward(items.first().map(|(k, _)| k)),
+            },
+            Cursor::EndingBefore(_) => {
+                items.reverse();
+                CursorLinks {
+                    older: toward(items.last().map(|(k, _)| k)),
+                    newer: toward(onward.as_ref()),
+                }
+            }
+        };
+        let items = items
+            .into_iter()
+            .map(|(_, item)| from_item(item))
+            .collect::<Result<_, _>>()?;
+        Ok((items, links))
+    }
+
+    /// One page and the total: the total from `counter` when there is no filter; a
+    /// cursor page counts nothing.
     pub(crate) async fn fetch<T: DeserializeOwned>(
         &self,
         db: &Db,
         request: PageRequest,
         counter: Option<u64>,
     ) -> Result<Page<T>, StoreError> {
-        let total = match counter {
-            Some(total) if self.filter.is_empty() => total,
+        if let Some(cursor) = &request.cursor {
+            let (items, links) = self.cursor_page(db, cursor, request.per_page).await?;
+            return Ok(Page {
+                items,
+                total: 0,
+                exact: false,
+                request,
+                cursors: Some(links),
+            });
+        }
+        let (total, exact) = match counter {
+            Some(total) if self.filter.is_empty() => (total, true),
             _ => self.count(db).await?,
         };
-        let items = if request.offset() >= total {
+        let items = if exact && request.offset() >= total {
             Vec::new()
         } else {
-            self.page(db, request).await?
+            self.page(db, &request).await?
         };
         Ok(Page {
             items,
             total,
+            exact,
             request,
+            cursors: None,
         })
     }
 }
