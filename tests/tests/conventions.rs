@@ -533,3 +533,242 @@ async fn routes_that_send_webhooks_now_and_payment_pages_have_their_own_lower_li
     assert!(statuses[4..].contains(&429), "{statuses:?}");
     assert!(seen[0].2.is_some(), "the page says what is left too");
 }
+
+/// Any JSON value, nested up to four levels: what a careless or hostile client sends.
+fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<u64>().prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("JSON numbers are finite", |f| f.is_finite())
+            .prop_map(serde_json::Value::from),
+        ".{0,40}".prop_map(serde_json::Value::from),
+        "[0-9]{1,40}(\\.[0-9]{1,10})?".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map(".{0,12}", inner, 0..6)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A body for a route with these fields: each absent, good (the first plausible value),
+/// another plausible one, or anything at all, plus now and then a field nobody expects.
+fn body_for(
+    fields: &'static [(&'static str, &'static [&'static str])],
+) -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let per_field: Vec<_> = fields
+        .iter()
+        .map(|(name, plausible)| {
+            let plausible: Vec<serde_json::Value> = plausible
+                .iter()
+                .map(|p| serde_json::from_str(p).unwrap_or_else(|_| serde_json::Value::from(*p)))
+                .collect();
+            let good = plausible[0].clone();
+            prop_oneof![
+                1 => Just(None),
+                14 => Just(Some(good)),
+                3 => proptest::sample::select(plausible).prop_map(Some),
+                2 => any_json().prop_map(Some),
+            ]
+            .prop_map(move |value| value.map(|v| (name.to_string(), v)))
+        })
+        .collect();
+    (
+        per_field,
+        proptest::option::weighted(0.1, (".{1,12}", any_json())),
+    )
+        .prop_map(|(values, extra)| {
+            let mut body: serde_json::Map<String, serde_json::Value> =
+                values.into_iter().flatten().collect();
+            if let Some((name, value)) = extra {
+                body.insert(name, value);
+            }
+            serde_json::Value::Object(body)
+        })
+}
+
+type Fields = &'static [(&'static str, &'static [&'static str])];
+
+/// Each create route, the list it adds to, and its fields with plausible values (JSON
+/// text, or a bare string).
+const CREATE_ROUTES: [(&str, &str, Fields); 10] = [
+    (
+        "/webhooks/endpoints",
+        "/webhooks/endpoints",
+        &[
+            (
+                "url",
+                // Deliveries stay on this machine (nothing listens on port 9).
+                &["http://127.0.0.1:9/hook", "http://127.0.0.1:9/x", "ftp://x"],
+            ),
+            (
+                "events",
+                &[r#"["*"]"#, r#"["order:paid"]"#, "[]", r#"["nope:nope"]"#],
+            ),
+            ("description", &["ERP", ""]),
+            ("enabled", &["true", "false"]),
+            ("headers", &[r#"{"x-team":"erp"}"#, r#"{"Host":"x"}"#]),
+            ("filter", &[r#""status == 100""#, r#""status ==""#]),
+        ],
+    ),
+    (
+        "/products",
+        "/products",
+        &[
+            ("title", &["Product", ""]),
+            ("price", &[r#""9.99""#, "10", r#""-1""#]),
+            ("currency", &["USD", "usd", "XXXX"]),
+            ("gateways", &[r#"["paypal"]"#, "[]"]),
+            ("stock", &["3", r#""∞""#, "-2"]),
+            ("product_type", &["1", "2", "9"]),
+            ("info", &["KEY-1,KEY-2"]),
+            ("webhook_url", &["http://127.0.0.1:9/p"]),
+        ],
+    ),
+    (
+        "/categories",
+        "/categories",
+        &[
+            ("title", &["Category"]),
+            ("product_ids", &["[]", r#"["prd_x"]"#]),
+            ("unlisted", &["true"]),
+        ],
+    ),
+    (
+        "/blacklists",
+        "/blacklists",
+        &[
+            ("blacklist_type", &["1", "2", "3", "4"]),
+            (
+                "blocked_data",
+                &["a@b.co", "10.0.0.0/8", "US", "::ffff:1.2.3.4"],
+            ),
+            ("note", &["fraud"]),
+        ],
+    ),
+    (
+        "/blacklist-rules",
+        "/blacklist-rules",
+        &[
+            ("name", &["rule"]),
+            ("rule", &[r#""country == \"US\"""#, r#""(((""#]),
+            ("action_type", &["block", "allow", "flag", "other"]),
+            ("priority", &["1", "0", "100000"]),
+            ("enabled", &["true"]),
+        ],
+    ),
+    (
+        "/queries",
+        "/queries",
+        &[
+            ("title", &["Where is my order"]),
+            ("email", &["c@example.com", "nope"]),
+            ("message", &["Hello"]),
+        ],
+    ),
+    (
+        "/event-types",
+        "/event-types",
+        &[
+            ("name", &["invoice:sent", "order:paid", "Bad Name"]),
+            ("description", &["An invoice went out"]),
+        ],
+    ),
+    (
+        "/payments",
+        "/orders",
+        &[
+            ("title", &["Consulting"]),
+            ("gateway", &["paypal", "bitcoin", "cash"]),
+            ("value", &[r#""25.00""#, "25", r#""0""#]),
+            ("currency", &["USD"]),
+            ("email", &["c@example.com"]),
+            ("white_label", &["true"]),
+            ("quantity", &["1", "0"]),
+            ("ip_address", &["1.2.3.4", "1.2.3"]),
+        ],
+    ),
+    (
+        "/events",
+        "/events",
+        &[
+            ("type", &["invoice:sent", "order:paid"]),
+            ("payload", &[r#"{"id":"inv_1"}"#, "[]"]),
+        ],
+    ),
+    (
+        "/account/keys",
+        "/account/keys",
+        &[
+            ("name", &["ci"]),
+            (
+                "scopes",
+                &[r#"["webhooks:read"]"#, r#"["*"]"#, r#"["nope"]"#],
+            ),
+            ("require_signed", &["true", "false"]),
+        ],
+    ),
+];
+
+#[tokio::test]
+async fn any_json_body_gets_a_4xx_or_a_2xx_never_a_5xx_and_a_4xx_changes_nothing() {
+    use futures::StreamExt;
+    use proptest::strategy::{Strategy, ValueTree};
+    const CASES: usize = 48;
+    let stack =
+        TestStack::start_with(&[("RATE_LIMIT_PER_SECOND", "0"), ("MAX_ENDPOINTS", "1000")]).await;
+    let acct = stack.account("fuzz@example.com").await;
+    let key = &acct.test_key;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut summary = Vec::new();
+    for (create, list, fields) in CREATE_ROUTES {
+        let before = total(&stack, list, key).await;
+        let bodies: Vec<serde_json::Value> = (0..CASES)
+            .map(|_| body_for(fields).new_tree(&mut runner).unwrap().current())
+            .collect();
+        let outcomes: Vec<(u16, serde_json::Value, serde_json::Value)> =
+            futures::stream::iter(bodies)
+                .map(|body| {
+                    let stack = &stack;
+                    async move {
+                        let response = stack.post(create, key, body.clone()).await;
+                        let (status, answer) = status_and_json(response).await;
+                        (status, body, answer)
+                    }
+                })
+                .buffered(8)
+                .collect()
+                .await;
+        for (status, body, answer) in &outcomes {
+            assert!(
+                matches!(status, 200..=299 | 400 | 403 | 404 | 409 | 422),
+                "POST {create} answered {status} {answer} to {body}"
+            );
+            if *status >= 400 {
+                assert!(
+                    answer["message"].is_string(),
+                    "{status} without a message: {answer}"
+                );
+            }
+        }
+        let made = outcomes
+            .iter()
+            .filter(|(s, _, _)| (200..300).contains(s))
+            .count();
+        let after = total(&stack, list, key).await;
+        assert_eq!(
+            after,
+            before + made as u64,
+            "POST {create}: {made} succeeded, but the list went from {before} to {after}"
+        );
+        summary.push(format!("{create} {made}/{CASES}"));
+    }
+    println!("accepted per route: {}", summary.join(", "));
+}
