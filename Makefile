@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: bench bench-delivery bench-requests run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: openapi bench bench-delivery bench-requests run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -72,6 +72,10 @@ invoke: $(VENV)/.installed
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=AccountFunction EVENT=events/account-show.json"; exit 2; }
 	cargo build --bins
 	MOTO_PORT=$(MOTO_PORT) scripts/with-moto ./target/debug/pushguard invoke --function $(FUNCTION) --event $(EVENT)
+
+## Regenerate openapi.json from the code (a test fails when it is stale)
+openapi:
+	cargo run -q --bin pushguard -- openapi > openapi.json
 
 ## Every benchmark, figures printed (see BENCHMARKS.md)
 bench: bench-delivery bench-requests

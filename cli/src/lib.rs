@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod lambda;
+pub mod openapi;
 pub mod provision;
 pub mod stack;
 pub mod strict;

@@ -35,6 +35,8 @@ enum Command {
     /// Operator tasks on accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Print the OpenAPI 3.1 document (what openapi.json holds).
+    Openapi,
 }
 
 #[derive(Args)]
@@ -154,6 +156,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Invoke(args) => invoke(args).await,
+        Command::Openapi => {
+            print!("{}", pushguard::openapi::json());
+            Ok(())
+        }
         Command::Provision(args) => {
             let template = Template::parse(&template_source(&args.template)?)?;
             let sdk = shared::aws::for_emulator(&args.aws_endpoint).await;

@@ -83,7 +83,7 @@ pub struct ApiKey {
 }
 
 /// A key as lists show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyView<'a> {
     pub id: &'a str,
     pub name: &'a str,

@@ -5,7 +5,7 @@ use crate::{Timestamp, ids};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EventStatus {
     /// Committed; its deliveries are not all created yet.
@@ -36,7 +36,7 @@ pub struct Event {
 }
 
 /// An event as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView<'a> {
     pub id: &'a str,
     #[serde(rename = "type")]

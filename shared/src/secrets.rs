@@ -132,6 +132,21 @@ impl std::fmt::Debug for CallerKey {
     }
 }
 
+/// A webhook signing secret just made (by a rotation), shown this once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NewSecret {
+    /// `whsec_...`: the current secret from now on.
+    pub secret: String,
+}
+
+/// The body of a secret rotation.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateInput {
+    /// How long the previous secret keeps signing too (default 86400, at most 604800).
+    pub grace_period_seconds: Option<u64>,
+}
+
 /// A new webhook signing secret: `whsec_` + base64 of 32 random bytes.
 pub fn new_signing_secret() -> String {
     let mut bytes = [0u8; 32];

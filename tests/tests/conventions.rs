@@ -772,3 +772,61 @@ async fn any_json_body_gets_a_4xx_or_a_2xx_never_a_5xx_and_a_4xx_changes_nothing
     }
     println!("accepted per route: {}", summary.join(", "));
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_generated_from_the_code_and_covers_every_route() {
+    assert!(
+        account::OPENAPI == pushguard::openapi::json(),
+        "openapi.json differs from what the code generates: run `make openapi` and commit it"
+    );
+    let document: serde_json::Value = serde_json::from_str(account::OPENAPI).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().unwrap();
+    let template = pushguard::template::Template::parse(pushguard::template::BUNDLED).unwrap();
+    let routes = template.http_routes();
+    for (function, method, path) in &routes {
+        let operation = &paths
+            .get(path)
+            .unwrap_or_else(|| panic!("{function}'s {method} {path} is not documented"))
+            [method.to_lowercase()];
+        assert!(operation.is_object(), "{method} {path} is not documented");
+        assert!(operation["responses"].is_object());
+    }
+    // And nothing documented that API Gateway does not route.
+    let documented: usize = paths
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        documented,
+        routes.len(),
+        "every documented operation is a template route"
+    );
+    for scheme in ["basic", "bearer", "apiKey"] {
+        assert!(document["components"]["securitySchemes"][scheme].is_object());
+    }
+    let create = &paths["/api/v2/webhooks/endpoints"]["post"];
+    let parameters = create["parameters"].to_string();
+    assert!(parameters.contains("Idempotency-Key"), "{parameters}");
+    assert_eq!(
+        create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/EndpointView"
+    );
+    assert_eq!(
+        create["responses"]["422"]["$ref"],
+        "#/components/responses/Unprocessable"
+    );
+
+    // Served without a key.
+    let stack = TestStack::start().await;
+    let response = stack
+        .anonymous(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        header(&response, "content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(expect(response, 200).await, document);
+}

@@ -11,18 +11,18 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shared::{
     ApiError, ApiResult, AppState, Mode, Timestamp,
-    account::{ApiKey, KeySpec},
+    account::{ApiKey, ApiKeyView, KeySpec},
     auth::{Access, Auth, Group, Principal, Scope},
     crud::retrying,
     error::Violations,
     http::{ApiJson, OptionalJson},
     keyring::SecretContext,
+    openapi::Operation,
     pagination::PageParams,
-    secrets::{self, ApiKeySecret},
+    secrets::{self, ApiKeySecret, NewSecret, RotateInput},
     store::{accounts, api_keys},
 };
 use std::time::Duration;
@@ -32,6 +32,7 @@ const MAX_NAME_LENGTH: usize = 100;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v2/health", get(health))
+        .route("/api/v2/openapi.json", get(openapi))
         .route("/api/v2/account", get(show))
         .route("/api/v2/account/keys", get(list_keys).post(create_key))
         .route("/api/v2/account/keys/{id}", delete(revoke_key))
@@ -46,18 +47,99 @@ pub fn router(state: AppState) -> Router {
     shared::http::api(routes(), state)
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const TAG: &str = "account";
+    vec![
+        Operation::get("/api/v2/health", TAG, "Whether the API is up")
+            .public()
+            .returns::<Health>(200, "Up"),
+        Operation::get("/api/v2/openapi.json", TAG, "This document (OpenAPI 3.1)")
+            .public()
+            .returns::<serde_json::Value>(200, "The OpenAPI document"),
+        Operation::get(
+            "/api/v2/account",
+            TAG,
+            "The account and key making the call",
+        )
+        .scope("account:read")
+        .returns::<AccountInfo>(200, "The account"),
+        Operation::get("/api/v2/account/keys", TAG, "List API keys")
+            .scope("account:read")
+            .returns_list::<ApiKeyView>("Keys, newest first (test keys list test keys only)"),
+        Operation::post("/api/v2/account/keys", TAG, "Create an API key")
+            .scope("account:write")
+            .body::<KeyInput>()
+            .returns::<ApiKeyView>(201, "The key, with `key` (and `signing_secret`) shown once"),
+        Operation::delete("/api/v2/account/keys/{id}", TAG, "Revoke an API key")
+            .scope("account:write"),
+        Operation::post(
+            "/api/v2/account/keys/{id}/roll",
+            TAG,
+            "Replace a key's secret",
+        )
+        .scope("account:write")
+        .optional_body::<RollInput>()
+        .returns::<ApiKeyView>(200, "The rolled key, with the new `key` shown once"),
+        Operation::post(
+            "/api/v2/account/webhook-secret/rotate",
+            TAG,
+            "Rotate the secret that signs webhook_url deliveries",
+        )
+        .scope("account:write")
+        .optional_body::<RotateInput>()
+        .returns::<NewSecret>(200, "The new secret, shown once"),
+    ]
 }
 
-async fn show(Auth(principal): Auth) -> ApiResult<Json<serde_json::Value>> {
+#[derive(Serialize, utoipa::ToSchema)]
+struct Health {
+    /// `ok`
+    status: &'static str,
+}
+
+/// The OpenAPI document, generated from every function's operations by `pushguard
+/// openapi` (a test keeps the file equal to what the code generates).
+pub const OPENAPI: &str = include_str!("../../../openapi.json");
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// The account and the key that asks.
+#[derive(Serialize, utoipa::ToSchema)]
+struct AccountInfo {
+    id: String,
+    email: String,
+    mode: Mode,
+    key: KeyInfo,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct KeyInfo {
+    id: String,
+    scopes: Vec<Scope>,
+}
+
+async fn show(Auth(principal): Auth) -> ApiResult<Json<AccountInfo>> {
     principal.authorize(Access::read(Group::Account))?;
-    Ok(Json(json!({
-        "id": principal.account_id,
-        "email": principal.email,
-        "mode": principal.mode,
-        "key": { "id": principal.key_id, "scopes": principal.scopes },
-    })))
+    Ok(Json(AccountInfo {
+        id: principal.account_id,
+        email: principal.email,
+        mode: principal.mode,
+        key: KeyInfo {
+            id: principal.key_id,
+            scopes: principal.scopes,
+        },
+    }))
 }
 
 /// Test keys administer test keys only: a leaked test key must not reach live data.
@@ -86,7 +168,7 @@ async fn list_keys(
     Ok(keys.respond(&uri, ApiKey::view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct KeyInput {
     name: Option<String>,
@@ -145,11 +227,11 @@ async fn create_key(
 
 /// The create and roll responses: the key and, for a key that requires signed requests,
 /// its signing secret, each shown this once.
-fn with_secret(key: &ApiKey, secret: &ApiKeySecret) -> serde_json::Value {
+fn with_secret<'a>(key: &'a ApiKey, secret: &'a ApiKeySecret) -> ApiKeyView<'a> {
     let mut view = key.view();
     view.key = Some(secret.expose());
     view.signing_secret = key.signing_secret.as_ref().map(|s| s.expose());
-    json!(view)
+    view
 }
 
 /// Every stored version of a key the caller may manage: 404 for a key it cannot see,
@@ -188,9 +270,10 @@ async fn revoke_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RollInput {
+    /// Seconds the old secret keeps working (0, the default, ends it now).
     expires_in: Option<u64>,
 }
 
@@ -227,17 +310,11 @@ async fn roll_key(
     Ok(Json(with_secret(&rolled, &secret)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RotateInput {
-    grace_period_seconds: Option<u64>,
-}
-
 async fn rotate_webhook_secret(
     State(state): State<AppState>,
     Auth(principal): Auth,
     OptionalJson(input): OptionalJson<RotateInput>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<NewSecret>> {
     let tenant = principal.authorize(Access::write(Group::Account))?;
     let grace = secrets::grace_period(input.and_then(|i| i.grace_period_seconds))?;
     // Read, rotate, write if nobody rotated meanwhile; else again from the new state.
@@ -262,5 +339,5 @@ async fn rotate_webhook_secret(
         Ok(secrets.current)
     })
     .await?;
-    Ok(Json(json!({ "secret": rotated })))
+    Ok(Json(NewSecret { secret: rotated }))
 }

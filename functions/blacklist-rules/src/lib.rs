@@ -17,6 +17,7 @@ use shared::{
     crud::{self, Form, text},
     error::Violations,
     ids::new_id,
+    openapi::Operation,
     pagination::{Page, PageParams},
     rules::Rule,
     store::resources,
@@ -38,6 +39,33 @@ pub fn routes() -> Router<AppState> {
                 .put(crud::update::<RuleInput>)
                 .delete(crud::destroy::<BlacklistRule>),
         )
+}
+
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const TAG: &str = "blacklist rules";
+    const ONE: &str = "/api/v2/blacklist-rules/{id}";
+    vec![
+        Operation::get(
+            "/api/v2/blacklist-rules",
+            TAG,
+            "List rules in evaluation order",
+        )
+        .scope("blacklist-rules:read")
+        .returns_list::<BlacklistRule>("Rules by priority, then creation (pages only)"),
+        Operation::post("/api/v2/blacklist-rules", TAG, "Create a rule")
+            .scope("blacklist-rules:write")
+            .body::<RuleInput>()
+            .returns::<BlacklistRule>(201, "The rule"),
+        Operation::get(ONE, TAG, "Retrieve a rule")
+            .scope("blacklist-rules:read")
+            .returns::<BlacklistRule>(200, "The rule"),
+        Operation::put(ONE, TAG, "Update a rule")
+            .scope("blacklist-rules:write")
+            .body::<RuleInput>()
+            .returns::<BlacklistRule>(200, "The rule"),
+        Operation::delete(ONE, TAG, "Delete a rule").scope("blacklist-rules:write"),
+    ]
 }
 
 pub fn router(state: AppState) -> Router {
@@ -78,7 +106,7 @@ async fn list(
     Ok(page.respond(&uri, |rule| rule))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RuleInput {
     name: Option<String>,

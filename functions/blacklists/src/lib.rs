@@ -17,6 +17,7 @@ use shared::{
     error::Violations,
     http::nullable,
     ids::new_id,
+    openapi::{Operation, string},
     pagination::PageParams,
     store::resources::ListFilter,
 };
@@ -37,6 +38,38 @@ pub fn routes() -> Router<AppState> {
                 .put(crud::update::<BlacklistInput>)
                 .delete(crud::destroy::<Blacklist>),
         )
+}
+
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const TAG: &str = "blacklists";
+    const ONE: &str = "/api/v2/blacklists/{id}";
+    vec![
+        Operation::get("/api/v2/blacklists", TAG, "List blacklist entries")
+            .scope("blacklists:read")
+            .returns_list::<Blacklist>("Entries, newest first")
+            .query(
+                "blacklist_type",
+                "1 email, 2 IP or CIDR, 3 country",
+                string(),
+            ),
+        Operation::post(
+            "/api/v2/blacklists",
+            TAG,
+            "Blacklist an email, IP range or country",
+        )
+        .scope("blacklists:write")
+        .body::<BlacklistInput>()
+        .returns::<Blacklist>(201, "The entry"),
+        Operation::get(ONE, TAG, "Retrieve an entry")
+            .scope("blacklists:read")
+            .returns::<Blacklist>(200, "The entry"),
+        Operation::put(ONE, TAG, "Update an entry")
+            .scope("blacklists:write")
+            .body::<BlacklistInput>()
+            .returns::<Blacklist>(200, "The entry"),
+        Operation::delete(ONE, TAG, "Delete an entry").scope("blacklists:write"),
+    ]
 }
 
 pub fn router(state: AppState) -> Router {
@@ -68,7 +101,7 @@ async fn list(
     crud::list_filtered::<Blacklist>(&state, &principal, &uri, &params.page, filter).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BlacklistInput {
     blocked_data: Option<String>,

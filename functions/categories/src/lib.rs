@@ -19,6 +19,7 @@ use shared::{
     error::Violations,
     http::ApiJson,
     ids::new_id,
+    openapi::Operation,
     store::resources::{self, Change},
 };
 
@@ -40,11 +41,34 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const TAG: &str = "categories";
+    const ONE: &str = "/api/v2/categories/{id}";
+    vec![
+        Operation::get("/api/v2/categories", TAG, "List categories")
+            .scope("categories:read")
+            .returns_list::<Category>("Categories, newest first"),
+        Operation::post("/api/v2/categories", TAG, "Create a category")
+            .scope("categories:write")
+            .body::<CategoryInput>()
+            .returns::<Category>(201, "The category"),
+        Operation::get(ONE, TAG, "Retrieve a category")
+            .scope("categories:read")
+            .returns::<Category>(200, "The category"),
+        Operation::put(ONE, TAG, "Update a category")
+            .scope("categories:write")
+            .body::<CategoryInput>()
+            .returns::<Category>(200, "The category"),
+        Operation::delete(ONE, TAG, "Delete a category").scope("categories:write"),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
     shared::http::api(routes(), state)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CategoryInput {
     title: Option<String>,

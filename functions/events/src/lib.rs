@@ -16,8 +16,9 @@ use shared::{
     ApiError, ApiResult, AppState,
     auth::{Access, Auth, Group},
     error::Violations,
-    events::Event,
+    events::{Event, EventView},
     http::ApiJson,
+    openapi::{Operation, string},
     pagination::PageParams,
     store::{
         event_types::{self, EventTypeRecord},
@@ -36,6 +37,44 @@ pub fn routes() -> Router<AppState> {
             "/api/v2/event-types/{name}",
             axum::routing::delete(delete_type),
         )
+}
+
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const TAG: &str = "events";
+    vec![
+        Operation::get("/api/v2/events", TAG, "List events")
+            .scope("events:read")
+            .returns_list::<EventView>("Events, newest first")
+            .query("type", "Of this event type", string()),
+        Operation::post(
+            "/api/v2/events",
+            TAG,
+            "Publish an event of a registered custom type",
+        )
+        .scope("events:write")
+        .body::<PublishInput>()
+        .returns::<EventView>(202, "The event, pending dispatch"),
+        Operation::get("/api/v2/events/{id}", TAG, "Retrieve an event")
+            .scope("events:read")
+            .returns::<EventView>(200, "The event"),
+        Operation::post("/api/v2/events/{id}/replay", TAG, "Dispatch an event again")
+            .scope("events:write")
+            .returns::<EventView>(202, "The event, pending dispatch again"),
+        Operation::get("/api/v2/event-types", TAG, "List custom event types")
+            .scope("events:read")
+            .returns_list::<EventTypeRecord>("Registered types (cursors are names)"),
+        Operation::post("/api/v2/event-types", TAG, "Register a custom event type")
+            .scope("events:write")
+            .body::<TypeInput>()
+            .returns::<EventTypeRecord>(201, "The registered type"),
+        Operation::delete(
+            "/api/v2/event-types/{name}",
+            TAG,
+            "Remove a custom event type",
+        )
+        .scope("events:write"),
+    ]
 }
 
 pub fn router(state: AppState) -> Router {
@@ -106,11 +145,13 @@ async fn replay(
     Ok((StatusCode::ACCEPTED, Json(event.view())).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PublishInput {
+    /// A registered custom type, e.g. `invoice:sent` (catalogue types come from changes).
     #[serde(rename = "type")]
     event_type: Option<String>,
+    /// Any JSON object.
     payload: Option<serde_json::Value>,
 }
 
@@ -191,9 +232,10 @@ async fn list_types(
     Ok(page.respond(&uri, |record| record))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TypeInput {
+    /// `resource:action`, lower case.
     name: Option<String>,
     description: Option<String>,
 }

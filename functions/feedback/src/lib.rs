@@ -23,6 +23,7 @@ use shared::{
     error::Violations,
     http::ApiJson,
     ids::new_id,
+    openapi::{Operation, string},
     pagination::PageParams,
     store::resources::{self, Change, ListFilter},
     validate::is_valid_email,
@@ -52,6 +53,51 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v2/queries/{id}/reply", post(reply_to_query))
 }
 
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const FEEDBACK: &str = "feedback";
+    const QUERIES: &str = "queries";
+    vec![
+        Operation::get("/api/v2/feedback", FEEDBACK, "List feedback")
+            .scope("feedback:read")
+            .returns_list::<Feedback>("Feedback, newest first"),
+        Operation::post(
+            "/api/v2/feedback",
+            FEEDBACK,
+            "Leave feedback on an order (one per order)",
+        )
+        .scope("feedback:write")
+        .body::<FeedbackInput>()
+        .returns::<Feedback>(201, "The feedback"),
+        Operation::get("/api/v2/feedback/{id}", FEEDBACK, "Retrieve feedback")
+            .scope("feedback:read")
+            .returns::<Feedback>(200, "The feedback"),
+        Operation::put("/api/v2/feedback/{id}", FEEDBACK, "Reply to feedback")
+            .scope("feedback:write")
+            .body::<FeedbackReply>()
+            .returns::<Feedback>(200, "The feedback with the reply"),
+        Operation::get("/api/v2/queries", QUERIES, "List customer queries")
+            .scope("queries:read")
+            .returns_list::<Query>("Queries, newest first")
+            .query("status", "`open`, `answered` or `closed`", string()),
+        Operation::post("/api/v2/queries", QUERIES, "Open a customer query")
+            .scope("queries:write")
+            .body::<QueryInput>()
+            .returns::<Query>(201, "The query"),
+        Operation::get("/api/v2/queries/{id}", QUERIES, "Retrieve a query")
+            .scope("queries:read")
+            .returns::<Query>(200, "The query"),
+        Operation::put("/api/v2/queries/{id}", QUERIES, "Change a query's status")
+            .scope("queries:write")
+            .body::<QueryUpdate>()
+            .returns::<Query>(200, "The query"),
+        Operation::post("/api/v2/queries/{id}/reply", QUERIES, "Reply to a query")
+            .scope("queries:write")
+            .body::<QueryReply>()
+            .returns::<Query>(200, "The query, answered"),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
     shared::http::api(routes(), state)
 }
@@ -65,7 +111,7 @@ fn message(errors: &mut Violations, field: &str, value: Option<String>) -> Optio
 
 // ---- feedback ----
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FeedbackInput {
     order_id: Option<String>,
@@ -132,7 +178,7 @@ async fn create_feedback(
     Ok(crud::created(&feedback))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FeedbackReply {
     reply: Option<String>,
@@ -187,7 +233,7 @@ async fn list_queries(
     crud::list_filtered::<Query>(&state, &principal, &uri, &params.page, filter).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct QueryInput {
     title: Option<String>,
@@ -247,7 +293,7 @@ async fn create_query(
     Ok(crud::created(&query))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct QueryUpdate {
     status: Option<String>,
@@ -286,7 +332,7 @@ async fn update_query(
     Ok(Json(after).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct QueryReply {
     message: Option<String>,

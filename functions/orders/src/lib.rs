@@ -21,6 +21,7 @@ use shared::{
     crud::retrying,
     error::Violations,
     http::{ApiJson, nullable},
+    openapi::{Operation, string},
     pagination::PageParams,
     store::resources::{self, Change, ListFilter, Stored},
     webhooks::EventType,
@@ -33,6 +34,30 @@ pub fn routes() -> Router<AppState> {
         "/api/v2/orders/{id}",
         get(crud::retrieve::<Order>).put(update),
     )
+}
+
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const TAG: &str = "orders";
+    vec![
+        Operation::get("/api/v2/orders", TAG, "List orders")
+            .scope("orders:read")
+            .returns_list::<Order>("Orders, newest first")
+            .query("status", "An order status code", string())
+            .query("product_id", "Orders of this product", string())
+            .query("email", "Orders of this customer", string()),
+        Operation::get("/api/v2/orders/{id}", TAG, "Retrieve an order")
+            .scope("orders:read")
+            .returns::<Order>(200, "The order"),
+        Operation::put(
+            "/api/v2/orders/{id}",
+            TAG,
+            "Update an order (e.g. mark it paid)",
+        )
+        .scope("orders:write")
+        .body::<OrderInput>()
+        .returns::<Order>(200, "The order"),
+    ]
 }
 
 pub fn router(state: AppState) -> Router {
@@ -74,7 +99,7 @@ async fn list(
     crud::list_filtered::<Order>(&state, &principal, &uri, &params.page, filter).await
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OrderInput {
     status: Option<u64>,

@@ -28,6 +28,7 @@ use shared::{
     error::Violations,
     http::ApiJson,
     ids::new_id,
+    openapi::Operation,
     store::{
         orders::{by_payment_token, new_payment_token},
         resources::{self, Change, Stored},
@@ -59,11 +60,44 @@ pub fn pages(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const TAG: &str = "payments";
+    vec![
+        Operation::post(
+            "/api/v2/payments",
+            TAG,
+            "Create a payment: an order and its hosted page",
+        )
+        .scope("payments:write")
+        .body::<PaymentInput>()
+        .returns::<PaymentCreated>(
+            201,
+            "The page's url (with white_label, the order and its url)",
+        ),
+        Operation::delete("/api/v2/payments/{id}", TAG, "Cancel an unpaid payment")
+            .scope("payments:write"),
+        Operation::get("/pay/{token}", TAG, "The hosted payment page")
+            .public()
+            .html("The page"),
+        Operation::get("/pay/{token}/status", TAG, "What the payment page polls")
+            .public()
+            .returns::<page::PageStatus>(200, "The payment's status"),
+    ]
+}
+
+/// What creating a payment answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct PaymentCreated {
+    /// The hosted payment page.
+    url: String,
+}
+
 pub fn router(state: AppState) -> Router {
     shared::http::api(routes(), state.clone()).merge(pages(state))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PaymentInput {
     title: Option<String>,

@@ -9,7 +9,6 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use shared::{
     ApiResult, AppState,
@@ -140,6 +139,17 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> A
     Ok(response)
 }
 
+/// What the payment page polls.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PageStatus {
+    /// The order's status code.
+    status: u16,
+    status_text: String,
+    /// Whether the status can no longer change.
+    #[serde(rename = "final")]
+    is_final: bool,
+}
+
 /// `GET /pay/{token}/status`: what the page polls.
 pub async fn status(
     State(state): State<AppState>,
@@ -148,11 +158,11 @@ pub async fn status(
     let Some(order) = order_for(&state, &token).await? else {
         return Err(shared::ApiError::NotFound("Payment"));
     };
-    let mut response = Json(json!({
-        "status": order.status.code(),
-        "status_text": status_text(&order),
-        "final": is_final(&order),
-    }))
+    let mut response = Json(PageStatus {
+        status: order.status.code(),
+        status_text: status_text(&order).to_string(),
+        is_final: is_final(&order),
+    })
     .into_response();
     response
         .headers_mut()

@@ -24,6 +24,7 @@ use shared::{
     events::Event,
     http::{ApiJson, nullable},
     ids::new_id,
+    openapi::Operation,
     store::resources::{self, Change, ListFilter},
     webhooks::{EventType, WebhookUrl},
 };
@@ -42,12 +43,35 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const TAG: &str = "products";
+    const ONE: &str = "/api/v2/products/{id}";
+    vec![
+        Operation::get("/api/v2/products", TAG, "List products")
+            .scope("products:read")
+            .returns_list::<Product>("Products, newest first"),
+        Operation::post("/api/v2/products", TAG, "Create a product")
+            .scope("products:write")
+            .body::<ProductInput>()
+            .returns::<Product>(201, "The product"),
+        Operation::get(ONE, TAG, "Retrieve a product")
+            .scope("products:read")
+            .returns::<Product>(200, "The product"),
+        Operation::put(ONE, TAG, "Update a product")
+            .scope("products:write")
+            .body::<ProductInput>()
+            .returns::<Product>(200, "The product"),
+        Operation::delete(ONE, TAG, "Delete a product").scope("products:write"),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
     shared::http::api(routes(), state)
 }
 
 /// The body of create and update; every field optional so update can be partial.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProductInput {
     title: Option<String>,

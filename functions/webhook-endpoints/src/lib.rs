@@ -19,15 +19,16 @@ use shared::{
     http::{ApiJson, OptionalJson, nullable},
     ids::new_id,
     keyring::SecretContext,
+    openapi::{Operation, string},
     pagination::PageParams,
     rules::Rule,
-    secrets::{self, SigningSecrets},
+    secrets::{self, NewSecret, RotateInput, SigningSecrets},
     store::{
         endpoints::{self as store, EndpointFilter},
         logs::{self, LogFilter},
     },
     webhooks::{
-        CustomHeaders, Endpoint, EventSelector, EventType, LogStatus, WebhookUrl,
+        CustomHeaders, Endpoint, EndpointView, EventSelector, EventType, LogStatus, WebhookUrl,
         dispatch::{self, Target, TestResult},
         samples,
     },
@@ -52,6 +53,77 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v2/webhooks/endpoints/{id}/test", post(test))
         .route("/api/v2/webhooks/endpoints/{id}/recover", post(recover))
+}
+
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const TAG: &str = "webhook endpoints";
+    const BASE: &str = "/api/v2/webhooks/endpoints";
+    const ONE: &str = "/api/v2/webhooks/endpoints/{id}";
+    vec![
+        Operation::get(BASE, TAG, "List endpoints")
+            .scope("webhooks:read")
+            .returns_list::<EndpointView>("Endpoints, newest first")
+            .query(
+                "url",
+                "Part of the URL as shown (credentials masked)",
+                string(),
+            )
+            .query("enabled", "`true` or `false`", string())
+            .query("event", "Subscribed to this event type", string()),
+        Operation::post(BASE, TAG, "Create an endpoint")
+            .scope("webhooks:write")
+            .body::<EndpointInput>()
+            .returns::<EndpointView>(201, "The endpoint, with its `secret` shown this once"),
+        Operation::get(ONE, TAG, "Retrieve an endpoint")
+            .scope("webhooks:read")
+            .returns::<EndpointView>(200, "The endpoint"),
+        Operation::put(ONE, TAG, "Update an endpoint (any field)")
+            .scope("webhooks:write")
+            .body::<EndpointInput>()
+            .returns::<EndpointView>(200, "The endpoint"),
+        Operation::delete(ONE, TAG, "Delete an endpoint").scope("webhooks:write"),
+        Operation::post(
+            "/api/v2/webhooks/endpoints/{id}/enable",
+            TAG,
+            "Enable an endpoint",
+        )
+        .scope("webhooks:write")
+        .returns::<EndpointView>(200, "The endpoint, its error counters cleared"),
+        Operation::post(
+            "/api/v2/webhooks/endpoints/{id}/disable",
+            TAG,
+            "Disable an endpoint",
+        )
+        .scope("webhooks:write")
+        .returns::<EndpointView>(200, "The endpoint"),
+        Operation::post(
+            "/api/v2/webhooks/endpoints/{id}/rotate-secret",
+            TAG,
+            "Rotate an endpoint's signing secret",
+        )
+        .scope("webhooks:write")
+        .optional_body::<RotateInput>()
+        .returns::<NewSecret>(
+            200,
+            "The new secret, shown once; the old one signs for the grace period",
+        ),
+        Operation::post(
+            "/api/v2/webhooks/endpoints/{id}/test",
+            TAG,
+            "Send a webhook:ping now",
+        )
+        .scope("webhooks:write")
+        .returns::<TestResult>(200, "How the delivery went"),
+        Operation::post(
+            "/api/v2/webhooks/endpoints/{id}/recover",
+            TAG,
+            "Re-send every failed delivery since a time",
+        )
+        .scope("webhooks:write")
+        .body::<RecoverInput>()
+        .returns::<Recovered>(202, "How many deliveries go out again"),
+    ]
 }
 
 /// The deployed function: these routes with the API's conventions.
@@ -98,16 +170,19 @@ async fn list(
 }
 
 /// The body of create and update; every field optional so update can be partial.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EndpointInput {
+    /// https URL (http and private hosts only where allowed); required on create.
     url: Option<String>,
+    /// Event types, registered custom types, or `*`; required on create.
     events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     description: Option<Option<String>>,
     enabled: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
     headers: Option<Option<BTreeMap<String, String>>>,
+    /// A rule the event's payload must match (the rule language).
     #[serde(default, deserialize_with = "nullable")]
     filter: Option<Option<String>>,
 }
@@ -347,12 +422,6 @@ async fn set_enabled(
     Ok(Json(endpoint.view()).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RotateInput {
-    grace_period_seconds: Option<u64>,
-}
-
 async fn rotate_secret(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -368,7 +437,10 @@ async fn rotate_secret(
     secrets.rotate(now, grace);
     let sealed = state.keyring.seal(&secrets, &context).await?;
     store::set_secrets(&state.db, &tenant, &endpoint, &sealed, now).await?;
-    Ok(Json(serde_json::json!({ "secret": secrets.current })).into_response())
+    Ok(Json(NewSecret {
+        secret: secrets.current,
+    })
+    .into_response())
 }
 
 /// Sends a `webhook:ping` to the endpoint now (enabled or not) and reports how it went.
@@ -392,10 +464,18 @@ async fn test(
     Ok(Json(TestResult::from(&log)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecoverInput {
+    /// RFC 3339: failed deliveries created since then go out again.
     since: Option<String>,
+}
+
+/// What `/recover` did.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Recovered {
+    /// Failed deliveries queued again (at most 1000 per call).
+    recovered: u32,
 }
 
 /// The most failed deliveries one `/recover` call re-sends; call again for more.
@@ -446,11 +526,7 @@ async fn recover(
             recovered += 1;
         }
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "recovered": recovered })),
-    )
-        .into_response())
+    Ok((StatusCode::ACCEPTED, Json(Recovered { recovered })).into_response())
 }
 
 #[cfg(test)]

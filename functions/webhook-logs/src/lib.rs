@@ -16,10 +16,11 @@ use shared::{
     auth::{Access, Auth, Group},
     error::Violations,
     http::ApiJson,
+    openapi::{Operation, string},
     pagination::PageParams,
     store::logs::{self, LogFilter},
     webhooks::{
-        EventType, LogStatus, WebhookLog, WebhookUrl,
+        EventType, LogStatus, WebhookLog, WebhookLogView, WebhookUrl,
         dispatch::{self, TestResult},
         is_event_name, samples,
     },
@@ -31,6 +32,37 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v2/webhooks/logs/{id}", get(retrieve))
         .route("/api/v2/webhooks/logs/{id}/retry", post(retry))
         .route("/api/v2/webhooks/simulate", post(simulate))
+}
+
+/// This function's operations, for the OpenAPI document.
+pub fn operations() -> Vec<Operation> {
+    const TAG: &str = "webhook logs";
+    vec![
+        Operation::get("/api/v2/webhooks/logs", TAG, "List delivery logs")
+            .scope("webhooks:read")
+            .returns_list::<WebhookLogView>("Deliveries, newest first")
+            .query("endpoint_id", "To this endpoint", string())
+            .query("event", "Of this event type", string())
+            .query(
+                "status",
+                "`pending`, `succeeded`, `failed` or `retrying`",
+                string(),
+            ),
+        Operation::get("/api/v2/webhooks/logs/{id}", TAG, "Retrieve a delivery log")
+            .scope("webhooks:read")
+            .returns::<WebhookLogView>(200, "The delivery, with request and response"),
+        Operation::post("/api/v2/webhooks/logs/{id}/retry", TAG, "Deliver again now")
+            .scope("webhooks:write")
+            .returns::<WebhookLogView>(200, "The delivery after this attempt"),
+        Operation::post(
+            "/api/v2/webhooks/simulate",
+            TAG,
+            "Send an event's sample payload to any URL now",
+        )
+        .scope("webhooks:write")
+        .body::<SimulateInput>()
+        .returns::<TestResult>(200, "How the delivery went"),
+    ]
 }
 
 pub fn router(state: AppState) -> Router {
@@ -106,10 +138,12 @@ async fn retry(
     Ok(Json(log.view()).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SimulateInput {
+    /// Where to send it.
     url: Option<String>,
+    /// A catalogue event type, e.g. `order:paid`.
     event: Option<String>,
 }
 

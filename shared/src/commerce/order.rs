@@ -87,7 +87,7 @@ pub const PAY_PRODUCT_ID: &str = "pay";
 
 /// An order, as stored and as the API shows it (the seed's field names, plus the
 /// payment's customer, return and webhook details).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Order {
     pub id: String,
     pub title: String,

@@ -110,7 +110,7 @@ impl<'de> Deserialize<'de> for ProductType {
 }
 
 /// A product, as stored and as the API shows it (the seed's field names).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Product {
     pub id: String,
     pub title: String,

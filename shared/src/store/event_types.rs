@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 const TYPE_PREFIX: &str = "type#";
 
 /// A registered custom event type.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = EventTypeDefinition)]
 pub struct EventTypeRecord {
     pub name: String,
     pub description: Option<String>,

@@ -388,7 +388,7 @@ pub async fn deliver_once(
 }
 
 /// What `/test` and `/webhooks/simulate` answer.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct TestResult {
     pub delivered: bool,
     pub response_code: u16,

@@ -29,7 +29,7 @@ pub struct Endpoint {
 
 /// An endpoint as the API shows it: credentials in the URL masked, the secret only
 /// when the route hands it out (create).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndpointView<'a> {
     pub id: &'a str,
     pub url: String,
