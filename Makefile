@@ -11,12 +11,16 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: openapi bench bench-delivery bench-requests run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: fuzz openapi bench bench-delivery bench-requests run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.fuzz-tools: requirements-fuzz.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-fuzz.txt
 	touch $@
 
 $(VENV)/.build-tools: requirements-build.txt $(VENV)/.installed
@@ -38,7 +42,7 @@ provision: $(VENV)/.installed
 	MOTO_PORT=$(MOTO_PORT) scripts/with-moto ./target/debug/pushguard provision
 
 ## Every check CI runs: format, lints, template lint, unit and integration tests
-test: $(VENV)/.installed ruby-tools fmt-check clippy cfn-lint unit-and-integration
+test: $(VENV)/.installed ruby-tools fmt-check clippy cfn-lint unit-and-integration fuzz
 
 ## Debian's Ruby with ActiveSupport: a test runs the seed's own signature check in it
 ruby-tools:
@@ -72,6 +76,11 @@ invoke: $(VENV)/.installed
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=AccountFunction EVENT=events/account-show.json"; exit 2; }
 	cargo build --bins
 	MOTO_PORT=$(MOTO_PORT) scripts/with-moto ./target/debug/pushguard invoke --function $(FUNCTION) --event $(EVENT)
+
+## schemathesis against the local stack from openapi.json: no 5xx, every status documented
+fuzz: $(VENV)/.fuzz-tools
+	cargo build --bin pushguard
+	scripts/fuzz-api
 
 ## Regenerate openapi.json from the code (a test fails when it is stale)
 openapi:

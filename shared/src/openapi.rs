@@ -257,9 +257,10 @@ impl Operation {
                 ));
             }
         }
-        let mut errors = vec![400, 404, 405, 406, 429, 503];
+        // A key that is sent is checked, even on a public route: 401 when it is bad.
+        let mut errors = vec![400, 401, 404, 405, 406, 429, 503];
         if self.keyed {
-            errors.extend([401, 403]);
+            errors.push(403);
         }
         if self.method != Method::GET {
             errors.extend([409, 413, 415]);
