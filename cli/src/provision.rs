@@ -23,6 +23,8 @@ pub struct Provisioned {
     pub queues: BTreeMap<String, (String, String)>,
     /// KMS key id and ARN.
     pub keys: BTreeMap<String, (String, String)>,
+    /// What `AWS::StackName` stands for locally: the prefix without its last `-`.
+    pub stack_name: String,
 }
 
 /// Local resources are named `{prefix}{LogicalId}`, so many stacks share one emulator.
@@ -37,7 +39,10 @@ pub async fn provision(
     sqs: &aws_sdk_sqs::Client,
     kms: &aws_sdk_kms::Client,
 ) -> Result<Provisioned, BoxError> {
-    let mut provisioned = Provisioned::default();
+    let mut provisioned = Provisioned {
+        stack_name: prefix.trim_end_matches('-').to_string(),
+        ..Provisioned::default()
+    };
     for logical_id in template.kms_keys() {
         let key = kms_key(kms, &key_alias(prefix, &logical_id)).await?;
         provisioned.keys.insert(logical_id, key);
@@ -253,6 +258,35 @@ pub fn environment(
     resolve(template, template.environment()?, provisioned, overrides)
 }
 
+/// `!Sub` text with pseudo parameters and template parameters filled in; the local
+/// stack's name is its prefix.
+fn substitute(
+    template: &Template,
+    text: &str,
+    provisioned: &Provisioned,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').ok_or("unclosed ${ in !Sub")? + start;
+        let name = &rest[start + 2..end];
+        let value = match name {
+            "AWS::StackName" => provisioned.stack_name.clone(),
+            "AWS::Region" => crate::strict::iam::REGION.to_string(),
+            "AWS::AccountId" => crate::strict::iam::ACCOUNT_ID.to_string(),
+            other if template.is_parameter(other) => template
+                .parameter_default(other)
+                .ok_or_else(|| format!("parameter {other} has no default"))?,
+            other => return Err(format!("!Sub ${{{other}}} is not supported locally")),
+        };
+        out.push_str(&value);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// `variables` (one function's, say) resolved as [`environment`] resolves them.
 pub fn resolve(
     template: &Template,
@@ -267,6 +301,9 @@ pub fn resolve(
         let text = match (overrides.get(&name), value) {
             (Some(value), _) if !is_resource => value.clone(),
             (_, EnvValue::Literal(text)) => text,
+            (_, EnvValue::Sub(text)) => {
+                substitute(template, &text, provisioned).map_err(|e| format!("{name}: {e}"))?
+            }
             (_, EnvValue::Ref(id)) if template.is_parameter(&id) => template
                 .parameter_default(&id)
                 .ok_or_else(|| format!("parameter {id} has no default"))?,

@@ -63,6 +63,8 @@ pub enum EnvValue {
     Literal(String),
     Ref(String),
     GetAtt(String, String),
+    /// `!Sub "text"` (pseudo parameters and template parameters only).
+    Sub(String),
 }
 
 #[derive(Debug)]
@@ -392,7 +394,7 @@ fn key_schema(value: Option<&Value>, logical_id: &str) -> Result<Vec<KeyPart>, T
 fn named_resource(value: &Value) -> Option<String> {
     match env_value(value)? {
         EnvValue::GetAtt(id, _) | EnvValue::Ref(id) => Some(id),
-        EnvValue::Literal(_) => None,
+        EnvValue::Literal(_) | EnvValue::Sub(_) => None,
     }
 }
 
@@ -406,6 +408,7 @@ fn env_value(value: &Value) -> Option<EnvValue> {
                 s.split_once('.')
                     .map(|(a, b)| EnvValue::GetAtt(a.into(), b.into()))
             }),
+            "!Sub" => inner.map(EnvValue::Sub),
             _ => None,
         };
     }
@@ -489,7 +492,12 @@ mod tests {
             env_value(&value),
             Some(EnvValue::GetAtt("Queue".into(), "Arn".into()))
         );
-        let value: Value = serde_yaml::from_str("!Sub '${X}'").unwrap();
-        assert_eq!(env_value(&value), None);
+        let value: Value = serde_yaml::from_str("!Sub 'PushGuard/${AWS::StackName}'").unwrap();
+        assert_eq!(
+            env_value(&value),
+            Some(EnvValue::Sub("PushGuard/${AWS::StackName}".into()))
+        );
+        let value: Value = serde_yaml::from_str("!Join ['', [a, b]]").unwrap();
+        assert_eq!(env_value(&value), None, "not modelled");
     }
 }

@@ -246,6 +246,7 @@ pub async fn authenticate(
             .ok_or(ApiError::Unauthenticated)?;
         request = verify_signature(db, signed_request_tolerance, secret, request).await?;
     }
+    tracing::Span::current().record("tenant", principal.tenant().partition());
     request.extensions_mut().insert(principal);
     Ok(request)
 }

@@ -47,6 +47,8 @@ pub struct Config {
     /// the request's own host.
     pub public_url: Option<String>,
     pub rate_limits: crate::ratelimit::RateLimits,
+    /// Where metrics go in CloudWatch (`METRICS_NAMESPACE`, default `PushGuard`).
+    pub metrics_namespace: String,
     /// The KMS key webhook signing secrets are sealed under (`SECRETS_KEY_ID`).
     pub secrets_key_id: Option<String>,
 }
@@ -160,6 +162,7 @@ impl Config {
                 .map(|v| v.trim().trim_end_matches('/').to_string())
                 .filter(|v| !v.is_empty()),
             secrets_key_id: lookup("SECRETS_KEY_ID").filter(|v| !v.is_empty()),
+            metrics_namespace: parsed("METRICS_NAMESPACE", "PushGuard")?,
             rate_limits: {
                 let limit = |prefix: &str, per_second: &str, burst: &str| {
                     let rate = format!("{prefix}RATE_LIMIT_PER_SECOND");

@@ -166,6 +166,32 @@ async fn rate_limited(
     Ok(response)
 }
 
+/// One span and one log line per request (method, route, tenant, status, latency; never
+/// a key, secret or signature), then the request's metrics are flushed.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = %route,
+        tenant = tracing::field::Empty,
+    );
+    let started = std::time::Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_millis() as u64;
+    span.in_scope(|| tracing::info!(status, latency_ms, "request"));
+    if status >= 500 {
+        crate::metrics::count("ServerErrors", &[], 1);
+    }
+    crate::metrics::flush(&state.config.metrics_namespace);
+    response
+}
+
 /// A function's routes behind its authentication, served with its state: the caller
 /// is authenticated, rate-limited, then idempotent `POST`s are answered or claimed.
 pub fn authenticated(routes: Router<AppState>, state: AppState) -> Router {
@@ -176,6 +202,7 @@ pub fn authenticated(routes: Router<AppState>, state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limited))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 

@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod keyring;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod queue;

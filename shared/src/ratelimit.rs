@@ -166,15 +166,19 @@ impl Limiter {
     /// The `api` bucket of a tenant.
     pub async fn api(&self, state: &AppState, tenant: &Tenant) -> Option<Decision> {
         let bucket = format!("rate#api#{}", tenant.partition());
-        self.take(&state.db, &bucket, state.config.rate_limits.api)
-            .await
+        let decision = self
+            .take(&state.db, &bucket, state.config.rate_limits.api)
+            .await;
+        counted(decision, "api")
     }
 
     /// The `outbound` bucket of a tenant.
     pub async fn outbound(&self, state: &AppState, tenant: &Tenant) -> Option<Decision> {
         let bucket = format!("rate#outbound#{}", tenant.partition());
-        self.take(&state.db, &bucket, state.config.rate_limits.outbound)
-            .await
+        let decision = self
+            .take(&state.db, &bucket, state.config.rate_limits.outbound)
+            .await;
+        counted(decision, "outbound")
     }
 
     /// The bucket of a public payment page, by its token (stored hashed, as orders
@@ -184,9 +188,19 @@ impl Limiter {
             "rate#page#{}",
             hex::encode(Sha256::digest(token.as_bytes()))
         );
-        self.take(&state.db, &bucket, state.config.rate_limits.page)
-            .await
+        let decision = self
+            .take(&state.db, &bucket, state.config.rate_limits.page)
+            .await;
+        counted(decision, "page")
     }
+}
+
+/// Counts a refusal in the `RateLimited` metric.
+fn counted(decision: Option<Decision>, bucket: &str) -> Option<Decision> {
+    if decision.is_some_and(|d| !d.allowed) {
+        crate::metrics::count("RateLimited", &[("Bucket", bucket)], 1);
+    }
+    decision
 }
 
 /// Whole tokens the bucket holds at `now`, given its arrival time.

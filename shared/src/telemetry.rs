@@ -13,7 +13,10 @@ pub fn init() {
             .json()
             .with_ansi(false)
             .without_time()
+            // The runtime's invocation span (its requestId) and ours (route, tenant, or
+            // the SQS message) on every line.
             .with_current_span(false)
+            .with_span_list(true)
             .try_init()
     } else {
         builder.try_init()

@@ -11,36 +11,44 @@ use shared::{
 
 /// Handles one batch; every message is processed concurrently.
 pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
-    let work = batch.records.into_iter().map(|record| async move {
-        let id = record.message_id.unwrap_or_default();
-        let outcome = match record.body.as_deref().map(Message::read) {
-            Some(Ok(Message::Dispatch {
-                tenant,
-                event_id,
-                replay,
-            })) => dispatch_event(state, &tenant, &event_id, replay).await,
-            Some(Ok(Message::Retry { tenant, log_id })) => {
-                retry_delivery(state, &tenant, &log_id).await
-            }
-            // Unreadable now means unreadable forever: fail it so it ends in the DLQ.
-            other => Err(shared::ApiError::internal(format!(
-                "unreadable message: {other:?}"
-            ))),
-        };
-        outcome.map_err(|error| {
-            tracing::error!(message_id = %id, ?error, "message failed; SQS will redeliver it");
-            id
-        })
+    let work = batch.records.into_iter().map(|record| {
+        let id = record.message_id.clone().unwrap_or_default();
+        let span = tracing::info_span!("message", message_id = %id);
+        tracing::Instrument::instrument(message(state, record), span)
     });
     let mut response = SqsBatchResponse::default();
-    for failed in futures::future::join_all(work)
-        .await
-        .into_iter()
-        .filter_map(Result::err)
-    {
+    let outcomes = futures::future::join_all(work).await;
+    shared::metrics::flush(&state.config.metrics_namespace);
+    for failed in outcomes.into_iter().filter_map(Result::err) {
         let mut failure = BatchItemFailure::default();
         failure.item_identifier = failed;
         response.batch_item_failures.push(failure);
     }
     response
+}
+
+/// One message of a batch: its id when it failed.
+async fn message(
+    state: &Services,
+    record: aws_lambda_events::event::sqs::SqsMessage,
+) -> Result<(), String> {
+    let id = record.message_id.unwrap_or_default();
+    let outcome = match record.body.as_deref().map(Message::read) {
+        Some(Ok(Message::Dispatch {
+            tenant,
+            event_id,
+            replay,
+        })) => dispatch_event(state, &tenant, &event_id, replay).await,
+        Some(Ok(Message::Retry { tenant, log_id })) => {
+            retry_delivery(state, &tenant, &log_id).await
+        }
+        // Unreadable now means unreadable forever: fail it so it ends in the DLQ.
+        other => Err(shared::ApiError::internal(format!(
+            "unreadable message: {other:?}"
+        ))),
+    };
+    outcome.map_err(|error| {
+        tracing::error!(?error, "message failed; SQS will redeliver it");
+        id
+    })
 }

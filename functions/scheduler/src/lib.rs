@@ -56,5 +56,8 @@ pub async fn run(state: &Services) -> ApiResult<Summary> {
     if summary != Summary::default() {
         tracing::info!(?summary, "scheduler run");
     }
+    shared::metrics::count("EventsRecovered", &[], summary.events_resent as u64);
+    shared::metrics::count("RetriesRecovered", &[], summary.retries_enqueued as u64);
+    shared::metrics::flush(&state.config.metrics_namespace);
     Ok(summary)
 }

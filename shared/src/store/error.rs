@@ -84,6 +84,28 @@ impl StoreError {
         matches!(self, StoreError::Transient { .. })
     }
 
+    /// Counts a retry of this error in the `StoreRetries` metric, by reason: conflicts,
+    /// throttling, or anything else transient.
+    pub(crate) fn count_retry(&self) {
+        let reason = match self {
+            StoreError::Transient { code, cause, .. } => {
+                let text = format!("{code:?} {cause}");
+                if text.contains("Conflict") {
+                    "conflict"
+                } else if text.contains("Throttl")
+                    || text.contains("ProvisionedThroughput")
+                    || text.contains("RequestLimit")
+                {
+                    "throttling"
+                } else {
+                    "transient"
+                }
+            }
+            _ => return,
+        };
+        crate::metrics::count("StoreRetries", &[("Reason", reason)], 1);
+    }
+
     /// A failure that is not DynamoDB's (serialising an item, a malformed stored value).
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         StoreError::Failed {
@@ -171,6 +193,7 @@ where
                     return Err(error);
                 }
                 retry += 1;
+                error.count_retry();
                 tracing::debug!(%error, retry, "retrying");
                 tokio::time::sleep(backoff(retry)).await;
             }

@@ -108,6 +108,7 @@ impl Transaction {
                 return Err(error);
             }
             retry += 1;
+            error.count_retry();
             tracing::debug!(%error, retry, "retrying a transaction");
             tokio::time::sleep(backoff(retry)).await;
         }

@@ -13,6 +13,7 @@ use crate::{
     ApiError, ApiResult, Services, Tenant, Timestamp,
     events::{Event, EventStatus},
     keyring::SecretContext,
+    metrics,
     secrets::SigningSecrets,
     store::{
         accounts,
@@ -304,6 +305,7 @@ pub async fn attempt(
     if !recorded {
         return Ok(log); // another worker recorded this attempt first
     }
+    record_metrics(&log, delay, park);
     if let (Some(delay), false) = (delay, park)
         && let Err(error) = state.queues.retry(tenant, &log.id, delay).await
     {
@@ -332,6 +334,8 @@ pub async fn attempt(
             .await?
             {
                 tracing::info!(endpoint = %endpoint.id, gone = outcome.gone(), "endpoint disabled");
+                let reason = if outcome.gone() { "gone" } else { "failures" };
+                metrics::count("EndpointsDisabled", &[("Reason", reason)], 1);
             }
         }
     }
@@ -339,6 +343,28 @@ pub async fn attempt(
 }
 
 /// Folds an attempt's outcome into the log: status, response, and when to retry.
+/// What an attempt tells the operator: its outcome, how long the receiver took, how
+/// long the first attempt came after the delivery was created, and the retry it left.
+fn record_metrics(log: &WebhookLog, delay: Option<Duration>, park: bool) {
+    let outcome = match log.status {
+        LogStatus::Succeeded => "succeeded",
+        LogStatus::Failed => "failed",
+        LogStatus::Retrying => "retrying",
+        LogStatus::Pending => "pending",
+    };
+    metrics::count("Deliveries", &[("Outcome", outcome)], 1);
+    metrics::milliseconds("DeliveryDuration", &[], log.duration_ms);
+    if log.attempts == 1 {
+        let lag = log.updated_at.as_millis() - log.created_at.as_millis();
+        metrics::milliseconds("DeliveryLag", &[], lag.max(0) as u64);
+    }
+    match (delay, park) {
+        (Some(_), true) => metrics::count("RetriesParked", &[], 1),
+        (Some(_), false) => metrics::count("RetriesScheduled", &[], 1),
+        (None, _) => {}
+    }
+}
+
 fn apply(log: &mut WebhookLog, outcome: &Attempt, state: &Services, now: Timestamp) {
     log.attempts += 1;
     log.response_code = outcome.status.unwrap_or(0);
