@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: fuzz openapi bench bench-delivery bench-requests run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: moto-check fuzz openapi bench bench-delivery bench-requests run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -42,7 +42,11 @@ provision: $(VENV)/.installed
 	MOTO_PORT=$(MOTO_PORT) scripts/with-moto ./target/debug/pushguard provision
 
 ## Every check CI runs: format, lints, template lint, unit and integration tests
-test: $(VENV)/.installed ruby-tools fmt-check clippy cfn-lint unit-and-integration fuzz
+test: $(VENV)/.installed ruby-tools fmt-check clippy cfn-lint moto-check unit-and-integration fuzz
+
+## The emulator wrapper's own check: rollback of cancelled transactions, cost per transaction
+moto-check: $(VENV)/.installed
+	$(VENV)/bin/python scripts/test_moto_isolated.py
 
 ## Debian's Ruby with ActiveSupport: a test runs the seed's own signature check in it
 ruby-tools:
