@@ -9,6 +9,8 @@ use std::collections::HashMap;
 /// DynamoDB's limits that the emulator does not enforce on its own.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+/// DynamoDB's limit on the items of one transaction together.
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Service {
@@ -108,6 +110,16 @@ impl Call {
                         "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: \
                          Member must have length less than or equal to {MAX_TRANSACTION_ITEMS}"
                     )));
+                }
+                let total: usize = items
+                    .iter()
+                    .filter_map(|item| item.get("Put")?.get("Item")?.as_object())
+                    .map(item_size)
+                    .sum();
+                if total > MAX_TRANSACTION_BYTES {
+                    return Err(Invalid(
+                        "Transaction request size exceeds the maximum allowed (4 MB)".into(),
+                    ));
                 }
                 let mut written = Vec::with_capacity(items.len());
                 for item in items {
@@ -378,6 +390,26 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.0.contains("less than or equal to 100"), "{err:?}");
+    }
+
+    #[test]
+    fn a_transaction_over_4_mb_is_refused() {
+        let blob = "x".repeat(300 * 1024);
+        let puts = |n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({ "Put": { "TableName": "u", "Item": { "id": {"S": i.to_string()}, "b": {"S": blob} } } }))
+                .collect()
+        };
+        let read = |items| {
+            Call::read(
+                Service::DynamoDb,
+                "TransactWriteItems",
+                &json!({ "TransactItems": items }),
+                &keys(),
+            )
+        };
+        assert!(read(puts(13)).is_ok(), "3.8 MB");
+        assert!(read(puts(14)).unwrap_err().0.contains("4 MB"));
     }
 
     #[test]

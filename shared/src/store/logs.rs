@@ -29,6 +29,89 @@ fn due_shard(log_id: &str) -> String {
     )
 }
 
+/// The logs of one fan-out a transaction creates at most, with its day counts ...
+const LOGS_PER_TRANSACTION: usize = 96;
+/// ... and their size at most (DynamoDB takes 4 MB per transaction).
+const BYTES_PER_TRANSACTION: usize = 3 * 1024 * 1024;
+
+/// Creates the logs of one fan-out together: one transaction per
+/// [`LOGS_PER_TRANSACTION`] logs with one day-count write per day, instead of one
+/// transaction (and one counter write, all contending) per log. `false` when one of a
+/// batch's logs exists already (an SQS redelivery of the same event): that batch wrote
+/// nothing, and the caller creates its logs one by one with [`create`].
+pub async fn create_all(
+    db: &Db,
+    tenant: &Tenant,
+    logs: &[WebhookLog],
+    retention_days: u32,
+) -> Result<bool, StoreError> {
+    let partition = tenant.partition();
+    // A log holds its payload: batches are bounded by size as well as by count.
+    let sizes: Vec<usize> = logs
+        .iter()
+        .map(|log| serde_json::to_vec(log).map_or(0, |v| v.len()) + 512)
+        .collect();
+    let batches = batch_bounds(&sizes)
+        .into_iter()
+        .map(|(from, to)| &logs[from..to]);
+    for batch in batches {
+        let mut transaction = Transaction::new();
+        let mut per_day = std::collections::BTreeMap::new();
+        for log in batch {
+            let mut item = keyed_item(&partition, &log.id, log)?;
+            item.insert(
+                "expires_at_epoch".into(),
+                n(expiry_epoch(log.created_at, retention_days)),
+            );
+            let put = Put::builder()
+                .table_name(&db.tables.webhook_logs)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(StoreError::internal)?;
+            let exists = Rejection::Conflict("log exists".into());
+            transaction =
+                transaction.write(TransactWriteItem::builder().put(put).build(), Some(exists));
+            let day = super::paging::day_of(log.created_at);
+            per_day.entry(day).or_insert((log.created_at, 0u64)).1 += 1;
+        }
+        for (at, count) in per_day.into_values() {
+            transaction = transaction.write(
+                day_write(&db.tables.webhook_logs, &partition, at, count)?,
+                None,
+            );
+        }
+        match transaction.commit(db).await {
+            Ok(()) => {}
+            Err(StoreError::Rejected(Rejection::Conflict(message))) if message == "log exists" => {
+                return Ok(false);
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(true)
+}
+
+/// Splits items of these sizes into consecutive batches of at most
+/// [`LOGS_PER_TRANSACTION`] items and [`BYTES_PER_TRANSACTION`] bytes (an item larger
+/// than that goes alone): `(from, to)` index ranges.
+fn batch_bounds(sizes: &[usize]) -> Vec<(usize, usize)> {
+    let mut bounds = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (index, size) in sizes.iter().enumerate() {
+        let full = index - start == LOGS_PER_TRANSACTION || bytes + size > BYTES_PER_TRANSACTION;
+        if index > start && full {
+            bounds.push((start, index));
+            (start, bytes) = (index, 0);
+        }
+        bytes += size;
+    }
+    if start < sizes.len() {
+        bounds.push((start, sizes.len()));
+    }
+    bounds
+}
+
 /// Creates a log unless it exists (an SQS redelivery finds the first one): `true` if created.
 pub async fn create(
     db: &Db,
@@ -286,4 +369,26 @@ pub async fn requeue(
         .sent()
         .await;
     super::conditional(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fan_out_batches_stay_within_a_transactions_count_and_size() {
+        assert_eq!(batch_bounds(&[]), vec![]);
+        assert_eq!(batch_bounds(&[1_000; 5]), vec![(0, 5)]);
+        assert_eq!(
+            batch_bounds(&[1_000; 200]),
+            vec![(0, 96), (96, 192), (192, 200)]
+        );
+        let mb = 1024 * 1024;
+        assert_eq!(batch_bounds(&[mb; 7]), vec![(0, 3), (3, 6), (6, 7)]);
+        assert_eq!(
+            batch_bounds(&[5 * mb, 10]),
+            vec![(0, 1), (1, 2)],
+            "too big goes alone"
+        );
+    }
 }

@@ -124,42 +124,47 @@ pub async fn dispatch_event(
     }
     let body = super::body::delivery_body(&event.payload);
     let retry_limit = state.config.delivery.retry_schedule.retry_limit();
-    let deliveries = targets(state, tenant, &event)
-        .await?
-        .into_iter()
+    let targets = targets(state, tenant, &event).await?;
+    let pending: Vec<WebhookLog> = targets
+        .iter()
         .map(|target| {
-            let event = &event;
-            let body = &body;
-            async move {
-                let log = WebhookLog::pending(
-                    delivery_id(&event.id, replay, &target.key()),
-                    target.endpoint_id(),
-                    target.url().to_string(),
-                    &event.event_type,
-                    Some(&event.id),
-                    event.payload.clone(),
-                    retry_limit,
-                );
-                let log = if logs::create(&state.db, tenant, &log, state.config.retention_days)
-                    .await?
-                {
-                    log
-                } else {
-                    match logs::get(&state.db, tenant, &log.id).await? {
-                        // Created by an earlier run that stopped before its first attempt.
-                        Some(existing)
-                            if existing.status == LogStatus::Pending && existing.attempts == 0 =>
-                        {
-                            existing
-                        }
-                        _ => return Ok(()),
+            WebhookLog::pending(
+                delivery_id(&event.id, replay, &target.key()),
+                target.endpoint_id(),
+                target.url().to_string(),
+                &event.event_type,
+                Some(&event.id),
+                event.payload.clone(),
+                retry_limit,
+            )
+        })
+        .collect();
+    // All of an event's logs in one write; a redelivery finds them and goes one by one.
+    let created_together =
+        logs::create_all(&state.db, tenant, &pending, state.config.retention_days).await?;
+    let deliveries = targets.into_iter().zip(pending).map(|(target, log)| {
+        let body = &body;
+        async move {
+            let log = if created_together
+                || logs::create(&state.db, tenant, &log, state.config.retention_days).await?
+            {
+                log
+            } else {
+                match logs::get(&state.db, tenant, &log.id).await? {
+                    // Created by an earlier run that stopped before its first attempt.
+                    Some(existing)
+                        if existing.status == LogStatus::Pending && existing.attempts == 0 =>
+                    {
+                        existing
                     }
-                };
-                attempt(state, tenant, log, &target, body, true)
-                    .await
-                    .map(drop)
-            }
-        });
+                    _ => return Ok(()),
+                }
+            };
+            attempt(state, tenant, log, &target, body, true)
+                .await
+                .map(drop)
+        }
+    });
     let results = futures::future::join_all(deliveries).await;
     results.into_iter().collect::<ApiResult<Vec<()>>>()?;
     Ok(events::mark_dispatched(&state.db, tenant, &event.id, replay).await?)
