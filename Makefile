@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: moto-check fuzz openapi bench bench-delivery bench-requests run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: moto-check fuzz openapi bench bench-coldstart bench-delivery bench-requests run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -91,7 +91,12 @@ openapi:
 	cargo run -q --bin pushguard -- openapi > openapi.json
 
 ## Every benchmark, figures printed (see BENCHMARKS.md)
-bench: bench-delivery bench-requests
+bench: bench-delivery bench-requests bench-coldstart
+
+## Cold starts: every function's release binary beside a hello-world lambda_http one
+bench-coldstart: $(VENV)/.installed
+	cargo build --release --bins
+	cargo bench -p pushguard-tests --bench coldstart
 
 ## Delivery benchmark: prints throughput, latency and AWS calls per delivery (BENCH_* settings)
 bench-delivery: $(VENV)/.installed

@@ -53,6 +53,8 @@ struct Pending {
 
 struct Api {
     next: Mutex<mpsc::Receiver<Invocation>>,
+    /// When the function first asked for work: the end of its init.
+    first_poll: std::sync::OnceLock<std::time::Instant>,
     pending: std::sync::Mutex<Pending>,
     function_arn: String,
     timeout: Duration,
@@ -80,6 +82,7 @@ fn epoch_millis() -> u128 {
 }
 
 async fn next(State(api): State<Arc<Api>>) -> Response {
+    api.first_poll.get_or_init(std::time::Instant::now);
     let Some(invocation) = api.next.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
@@ -169,6 +172,7 @@ impl RuntimeApi {
         let (invocations, receiver) = mpsc::channel(1);
         let api = Arc::new(Api {
             next: Mutex::new(receiver),
+            first_poll: std::sync::OnceLock::new(),
             pending: std::sync::Mutex::default(),
             function_arn: format!(
                 "arn:aws:lambda:{}:{}:function:{function}",
@@ -235,6 +239,7 @@ impl RuntimeApi {
 pub struct Instance {
     api: RuntimeApi,
     child: Child,
+    spawned: std::time::Instant,
 }
 
 impl Drop for Instance {
@@ -302,10 +307,60 @@ impl Instance {
         if let Some(filter) = std::env::var_os("RUST_LOG") {
             command.env("RUST_LOG", filter);
         }
+        Self::spawn(api, command, &binary)
+    }
+
+    /// Runs any Lambda binary (a hello world, say) against a fresh Runtime API, with
+    /// only what the runtime itself needs in its environment.
+    pub async fn start_bare(binary: &FsPath) -> Result<Self, BoxError> {
+        let api = RuntimeApi::start("Bare", Duration::from_secs(30)).await?;
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "Bare")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true);
+        Self::spawn(api, command, binary)
+    }
+
+    fn spawn(api: RuntimeApi, mut command: Command, binary: &FsPath) -> Result<Self, BoxError> {
+        let spawned = std::time::Instant::now();
         let child = command
             .spawn()
             .map_err(|e| format!("starting {}: {e}", binary.display()))?;
-        Ok(Instance { api, child })
+        Ok(Instance {
+            api,
+            child,
+            spawned,
+        })
+    }
+
+    /// How long the process took from exec to its first poll of the Runtime API (its
+    /// init), waiting up to `limit` for it.
+    pub async fn init_duration(&self, limit: Duration) -> Option<Duration> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(at) = self.api.api.first_poll.get() {
+                return Some(*at - self.spawned);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    }
+
+    /// The process's peak resident memory so far, in KiB (Linux: `VmHWM`).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// Invokes the function; an error if it exits instead of answering (as a `main`
