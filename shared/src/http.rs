@@ -176,6 +176,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let span = tracing::info_span!(
         "request",
+        function = crate::telemetry::function_name(),
         method = %request.method(),
         route = %route,
         tenant = tracing::field::Empty,

@@ -2,8 +2,10 @@
 //!
 //! Each bucket lives in the requests table as one number, its GCRA arrival time (see
 //! [`requests::lease_tokens`]). An instance does not write for every request: it
-//! leases a batch of tokens at once (a fifth of a second's refill, at most a tenth of
-//! the burst) and spends them locally, so a busy tenant costs one conditional write per
+//! leases tokens in batches and spends them locally, so a busy tenant costs one
+//! conditional write per batch. A new instance leases one token, and each lease spent in
+//! full doubles the next, up to a fifth of a second's refill or a tenth of the burst
+//! (see `Local::next_lease`): the many instances a burst starts do not each take a
 //! batch. Tokens an instance leased and did not spend within [`LEASE_LIFETIME`] are
 //! dropped, so what instances hold is bounded by one batch each. An instance refused
 //! asks again only when a whole batch fits: a request may be refused while a few
@@ -105,6 +107,26 @@ struct Local {
     tat: i64,
     /// No token fits before then (ms): refuse without asking DynamoDB.
     refused_until: i64,
+    /// How many tokens the last lease took.
+    last_lease: u32,
+}
+
+impl Local {
+    /// The next lease's size: 1 for a new instance, doubled while leases are spent
+    /// in full, cut back to what was spent when they are not, never above `most`. A
+    /// busy instance leases whole batches; the many instances a burst starts, each
+    /// serving a few requests, do not each take a batch from the shared bucket.
+    fn next_lease(&self, most: u32) -> u32 {
+        let spent = self.last_lease.saturating_sub(self.leased);
+        let size = if self.last_lease == 0 {
+            1
+        } else if spent >= self.last_lease {
+            self.last_lease.saturating_mul(2)
+        } else {
+            spent
+        };
+        size.clamp(1, most.max(1))
+    }
 }
 
 /// The buckets of one instance. Cheap to share: a map of small locks.
@@ -139,9 +161,10 @@ impl Limiter {
             return Some(decision(&local, limit, now, false));
         }
         let interval = limit.interval_ms();
-        let batch = limit.batch();
+        let batch = local.next_lease(limit.batch());
         match requests::lease_tokens(db, bucket, now, batch, interval, limit.burst).await {
             Ok(Lease::Granted { tokens, tat }) => {
+                local.last_lease = tokens;
                 local.leased = tokens - 1;
                 local.spendable_until = Some(Instant::now() + LEASE_LIFETIME);
                 local.tat = tat;
@@ -271,6 +294,25 @@ mod tests {
     }
 
     #[test]
+    fn leases_start_at_one_token_and_grow_while_they_are_spent() {
+        let mut local = Local::default();
+        assert_eq!(local.next_lease(20), 1, "a new instance takes one token");
+        let mut sizes = Vec::new();
+        for _ in 0..7 {
+            local.last_lease = local.next_lease(20);
+            local.leased = 0; // spent in full
+            sizes.push(local.last_lease);
+        }
+        assert_eq!(sizes, [1, 2, 4, 8, 16, 20, 20]);
+        local.leased = 17; // only 3 of 20 spent before the lease ran out
+        assert_eq!(local.next_lease(20), 3);
+        local.last_lease = 3;
+        local.leased = 3; // none spent
+        assert_eq!(local.next_lease(20), 1);
+        assert_eq!(local.next_lease(1), 1);
+    }
+
+    #[test]
     fn decisions_say_what_is_left_and_when_it_is_full() {
         let now = 1_000_000;
         let local = Local {
@@ -278,6 +320,7 @@ mod tests {
             spendable_until: None,
             tat: now + 1_500,
             refused_until: 0,
+            last_lease: 20,
         };
         let allowed = decision(&local, API, now, true);
         assert_eq!(allowed.remaining, 50 + 19);
@@ -287,6 +330,7 @@ mod tests {
             spendable_until: None,
             tat: now + 2_000,
             refused_until: now + 10,
+            last_lease: 1,
         };
         let refused = decision(&refused, API, now, false);
         assert_eq!((refused.remaining, refused.retry_after_seconds), (0, 1));

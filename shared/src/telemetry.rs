@@ -25,6 +25,15 @@ pub fn init() {
     drop(result);
 }
 
+/// The function this process runs as (`AWS_LAMBDA_FUNCTION_NAME`; `local` under
+/// `pushguard serve`), for the spans every log line carries.
+pub fn function_name() -> &'static str {
+    static NAME: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into())
+    });
+    &NAME
+}
+
 /// Readable logs captured per test (shown for a failing test), warnings and up unless
 /// `RUST_LOG` says otherwise: what a test binary calls once.
 pub fn init_for_tests() {

@@ -13,7 +13,11 @@ use shared::{
 pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
     let work = batch.records.into_iter().map(|record| {
         let id = record.message_id.clone().unwrap_or_default();
-        let span = tracing::info_span!("message", message_id = %id);
+        let span = tracing::info_span!(
+            "message",
+            function = shared::telemetry::function_name(),
+            message_id = %id
+        );
         tracing::Instrument::instrument(message(state, record), span)
     });
     let mut response = SqsBatchResponse::default();
