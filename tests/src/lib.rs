@@ -220,6 +220,17 @@ impl TestStack {
             .await
             .unwrap()
     }
+
+    /// `X-Total-Count` of a list (asserting it answers 200).
+    pub async fn total(&self, path: &str, key: &str) -> u64 {
+        let response = self.get(path, key).await;
+        let count = header(&response, "x-total-count")
+            .expect("a paged list has X-Total-Count")
+            .parse()
+            .unwrap();
+        expect(response, 200).await;
+        count
+    }
 }
 
 /// The status and JSON body of a response (Null for an empty body).

@@ -69,13 +69,6 @@ fn errors(body: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn total(stack: &TestStack, path: &str, key: &str) -> u64 {
-    let response = stack.get(path, key).await;
-    let count = header(&response, "x-total-count").unwrap().parse().unwrap();
-    expect(response, 200).await;
-    count
-}
-
 /// The types of the deliveries `path` received, in arrival order.
 fn received_types(receiver: &Receiver, path: &str) -> Vec<String> {
     receiver
@@ -115,7 +108,7 @@ async fn products_are_created_validated_listed_updated_and_destroyed() {
     assert_eq!(invalid["message"], "Validation failed");
     assert_eq!(errors(&invalid).len(), 5, "{invalid}");
     assert_eq!(
-        total(&stack, "/products", key).await,
+        stack.total("/products", key).await,
         1,
         "the invalid product was not saved"
     );
@@ -193,7 +186,7 @@ async fn products_are_created_validated_listed_updated_and_destroyed() {
         204
     );
     expect(stack.get(&format!("/products/{id}"), key).await, 404).await;
-    assert_eq!(total(&stack, "/products", key).await, 3);
+    assert_eq!(stack.total("/products", key).await, 3);
 }
 
 #[tokio::test]
@@ -224,7 +217,7 @@ async fn categories_accept_only_the_tenants_products_and_forget_deleted_ones() {
             "Product \"prd_nope\" does not exist".to_string()
         ]
     );
-    assert_eq!(total(&stack, "/categories", key).await, 0);
+    assert_eq!(stack.total("/categories", key).await, 0);
 
     let category = expect(
         stack
@@ -434,9 +427,9 @@ async fn white_label_payments_return_the_order_and_bad_payments_change_nothing()
         400,
     )
     .await;
-    assert_eq!(total(&stack, "/orders", key).await, 1);
+    assert_eq!(stack.total("/orders", key).await, 1);
     assert_eq!(
-        total(&stack, "/events", key).await,
+        stack.total("/events", key).await,
         1,
         "only the first payment's order:created"
     );
@@ -564,7 +557,7 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
         (received_types(&receiver, "/all").len() == 5).then_some(())
     })
     .await;
-    assert_eq!(total(&stack, "/events", key).await, 5);
+    assert_eq!(stack.total("/events", key).await, 5);
 }
 
 #[tokio::test]
@@ -623,10 +616,10 @@ async fn stock_never_goes_negative_under_concurrent_paid_orders() {
     )
     .await;
     assert_eq!(after["stock"], 0);
-    assert_eq!(total(&stack, "/orders?status=100", &key).await, 3);
-    assert_eq!(total(&stack, "/orders?status=0", &key).await, 5);
+    assert_eq!(stack.total("/orders?status=100", &key).await, 3);
+    assert_eq!(stack.total("/orders?status=0", &key).await, 5);
     assert_eq!(
-        total(&stack, "/events?type=product:out_of_stock", &key).await,
+        stack.total("/events?type=product:out_of_stock", &key).await,
         1
     );
 }
@@ -731,8 +724,8 @@ async fn blacklisted_customers_are_refused_before_any_order_exists() {
             .await
             .contains("country is blacklisted")
     );
-    assert_eq!(total(&stack, "/orders", key).await, 0, "no order");
-    assert_eq!(total(&stack, "/events", key).await, 0, "no event");
+    assert_eq!(stack.total("/orders", key).await, 0, "no order");
+    assert_eq!(stack.total("/events", key).await, 0, "no event");
 
     pay(
         &stack,
@@ -741,8 +734,8 @@ async fn blacklisted_customers_are_refused_before_any_order_exists() {
     )
     .await;
     receiver.wait_for("/all", 1).await;
-    assert_eq!(total(&stack, "/blacklists", key).await, 3);
-    assert_eq!(total(&stack, "/blacklists?blacklist_type=2", key).await, 1);
+    assert_eq!(stack.total("/blacklists", key).await, 3);
+    assert_eq!(stack.total("/blacklists?blacklist_type=2", key).await, 1);
     let path = format!("/blacklists/{}", country["id"].as_str().unwrap());
     let updated = expect(
         stack.put(&path, key, json!({ "blocked_data": "gr" })).await,
@@ -853,7 +846,7 @@ async fn rules_block_allow_and_flag_in_priority_order() {
             .status(),
         204
     );
-    assert_eq!(total(&stack, "/blacklist-rules", key).await, 2);
+    assert_eq!(stack.total("/blacklist-rules", key).await, 2);
 }
 
 #[tokio::test]
@@ -914,7 +907,7 @@ async fn a_cancelled_payment_stays_unpaid_and_says_so() {
     )
     .await;
     assert_eq!(
-        total(&stack, "/events?type=order:updated", key).await,
+        stack.total("/events?type=order:updated", key).await,
         2,
         "the cancel and the payment"
     );
@@ -1014,8 +1007,8 @@ async fn feedback_and_queries_emit_their_events() {
         409,
     )
     .await;
-    assert_eq!(total(&stack, "/queries?status=closed", key).await, 1);
-    assert_eq!(total(&stack, "/feedback", key).await, 1);
+    assert_eq!(stack.total("/queries?status=closed", key).await, 1);
+    assert_eq!(stack.total("/feedback", key).await, 1);
 
     // The payment's order:created may be dispatched after the endpoint exists; skip it.
     let support_events = || {

@@ -142,13 +142,6 @@ fn idempotent(
         .json(&body)
 }
 
-async fn total(stack: &TestStack, path: &str, key: &str) -> u64 {
-    let response = stack.get(path, key).await;
-    let count = header(&response, "x-total-count").unwrap().parse().unwrap();
-    expect(response, 200).await;
-    count
-}
-
 #[tokio::test]
 async fn a_repeated_post_with_an_idempotency_key_gets_the_first_response_and_changes_nothing() {
     let stack = TestStack::start().await;
@@ -191,7 +184,7 @@ async fn a_repeated_post_with_an_idempotency_key_gets_the_first_response_and_cha
         created,
         "the first response, secret included"
     );
-    assert_eq!(total(&stack, "/webhooks/endpoints", key).await, 1);
+    assert_eq!(stack.total("/webhooks/endpoints", key).await, 1);
 
     // The same key with another body, path or API key is another request: 422.
     let other = json!({ "url": "https://example.com/other", "events": ["*"] });
@@ -231,7 +224,7 @@ async fn a_repeated_post_with_an_idempotency_key_gets_the_first_response_and_cha
     .await
     .unwrap();
     expect(by_another_key, 422).await;
-    assert_eq!(total(&stack, "/webhooks/endpoints", key).await, 1);
+    assert_eq!(stack.total("/webhooks/endpoints", key).await, 1);
 
     // Keys belong to a tenant: live mode has its own.
     let live = idempotent(
@@ -299,7 +292,7 @@ async fn idempotency_keys_must_be_printable_and_a_failed_request_frees_its_key()
                 .contains("Idempotency-Key")
         );
     }
-    assert_eq!(total(&stack, "/webhooks/endpoints", key).await, 0);
+    assert_eq!(stack.total("/webhooks/endpoints", key).await, 0);
 
     // A request refused for what it sent kept nothing: fixed, it may use the key again.
     let invalid = json!({ "url": "not a url", "events": ["*"] });
@@ -359,7 +352,7 @@ async fn concurrent_requests_with_one_idempotency_key_make_one_order_and_one_eve
     assert_eq!(created.len() - replayed, 1, "exactly one request ran");
     let id = &created[0].2["id"];
     assert!(created.iter().all(|(_, _, body)| &body["id"] == id));
-    assert_eq!(total(&stack, "/orders", key).await, 1);
+    assert_eq!(stack.total("/orders", key).await, 1);
     let events = expect(stack.get("/events?type=order:created", key).await, 200).await;
     assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
 
@@ -729,7 +722,7 @@ async fn any_json_body_gets_a_4xx_or_a_2xx_never_a_5xx_and_a_4xx_changes_nothing
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let mut summary = Vec::new();
     for (create, list, fields) in CREATE_ROUTES {
-        let before = total(&stack, list, key).await;
+        let before = stack.total(list, key).await;
         let bodies: Vec<serde_json::Value> = (0..CASES)
             .map(|_| body_for(fields).new_tree(&mut runner).unwrap().current())
             .collect();
@@ -762,7 +755,7 @@ async fn any_json_body_gets_a_4xx_or_a_2xx_never_a_5xx_and_a_4xx_changes_nothing
             .iter()
             .filter(|(s, _, _)| (200..300).contains(s))
             .count();
-        let after = total(&stack, list, key).await;
+        let after = stack.total(list, key).await;
         assert_eq!(
             after,
             before + made as u64,

@@ -3,7 +3,7 @@
 //! conflicts (plus, in the fault mode, throttling, 500s and redeliveries) and still
 //! all succeed, exactly once, with exact totals.
 
-use harness::{FAULTS, Receiver, TestStack, expect, header, status_and_json};
+use harness::{FAULTS, Receiver, TestStack, expect, status_and_json};
 use serde_json::{Value, json};
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -16,13 +16,6 @@ fn payment() -> Value {
         "title": "Consulting", "gateway": "paypal", "value": "25.00", "currency": "USD",
         "email": "customer@example.com", "white_label": true
     })
-}
-
-async fn total(stack: &TestStack, path: &str, key: &str) -> u64 {
-    let response = stack.get(path, key).await;
-    let count = header(&response, "x-total-count").unwrap().parse().unwrap();
-    expect(response, 200).await;
-    count
 }
 
 #[tokio::test]
@@ -55,7 +48,7 @@ async fn a_permission_removed_from_the_template_fails_the_route_that_needs_it() 
         stack.stack.strict.tally
     );
     assert_eq!(
-        total(&stack, "/orders", key).await,
+        stack.total("/orders", key).await,
         0,
         "the refused write changed nothing"
     );
@@ -73,7 +66,7 @@ async fn twenty_concurrent_payments_of_one_tenant_all_succeed_and_are_counted_ex
     let stack = Arc::new(TestStack::start_with_faults(&[], FAULTS).await);
     let acct = stack.account("busy-merchant@example.com").await;
     let key = acct.test_key.clone();
-    let before = total(&stack, "/orders", &key).await;
+    let before = stack.total("/orders", &key).await;
     let payments = (0..20).map(|_| {
         let (stack, key) = (stack.clone(), key.clone());
         tokio::spawn(async move {
@@ -91,10 +84,10 @@ async fn twenty_concurrent_payments_of_one_tenant_all_succeed_and_are_counted_ex
         stack.stack.strict.tally
     );
     assert_eq!(created, 20, "{results:?}");
-    assert_eq!(total(&stack, "/orders", &key).await, before + 20);
-    assert_eq!(total(&stack, "/events?type=order:created", &key).await, 20);
+    assert_eq!(stack.total("/orders", &key).await, before + 20);
+    assert_eq!(stack.total("/events?type=order:created", &key).await, 20);
     assert_eq!(
-        total(&stack, "/events", &key).await,
+        stack.total("/events", &key).await,
         20,
         "the events' day counts are exact too"
     );
@@ -137,7 +130,7 @@ async fn fourteen_concurrent_endpoint_creates_against_a_quota_of_ten_make_exactl
             .starts_with("Endpoints limit reached")),
         "{refused:?}"
     );
-    assert_eq!(total(&stack, "/webhooks/endpoints", &key).await, 10);
+    assert_eq!(stack.total("/webhooks/endpoints", &key).await, 10);
 }
 
 #[tokio::test]
@@ -251,7 +244,7 @@ async fn json_dynamodb_cannot_store_is_a_400_that_changes_nothing_never_a_500() 
     });
     let (status, body) = status_and_json(stack.post("/products", key, product).await).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(total(&stack, "/orders", key).await, 0);
-    assert_eq!(total(&stack, "/events", key).await, 0);
-    assert_eq!(total(&stack, "/products", key).await, 0);
+    assert_eq!(stack.total("/orders", key).await, 0);
+    assert_eq!(stack.total("/events", key).await, 0);
+    assert_eq!(stack.total("/products", key).await, 0);
 }

@@ -119,34 +119,7 @@ pub async fn create(
     log: &WebhookLog,
     retention_days: u32,
 ) -> Result<bool, StoreError> {
-    let partition = tenant.partition();
-    let mut item = keyed_item(&partition, &log.id, log)?;
-    item.insert(
-        "expires_at_epoch".into(),
-        n(expiry_epoch(log.created_at, retention_days)),
-    );
-    let put = Put::builder()
-        .table_name(&db.tables.webhook_logs)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(StoreError::internal)?;
-    let exists = Rejection::Conflict("log exists".into());
-    let result = Transaction::new()
-        .write(TransactWriteItem::builder().put(put).build(), Some(exists))
-        .write(
-            day_write(&db.tables.webhook_logs, &partition, log.created_at, 1)?,
-            None,
-        )
-        .commit(db)
-        .await;
-    match result {
-        Ok(()) => Ok(true),
-        Err(StoreError::Rejected(Rejection::Conflict(message))) if message == "log exists" => {
-            Ok(false)
-        }
-        Err(other) => Err(other),
-    }
+    create_all(db, tenant, std::slice::from_ref(log), retention_days).await
 }
 
 pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<WebhookLog>, StoreError> {
