@@ -127,7 +127,7 @@ fn credentials(headers: &HeaderMap) -> ApiResult<Option<Credentials>> {
 }
 
 /// The [`CallerKey`](crate::secrets::CallerKey) of the API key a request presents.
-pub fn caller_key(headers: &HeaderMap) -> Option<crate::secrets::CallerKey> {
+pub fn caller_key(headers: &HeaderMap) -> Option<crate::secrets::SealingKey> {
     let credentials = credentials(headers).ok()??;
     let key = ApiKeySecret::parse(credentials.key())?;
     Some(crate::secrets::CallerKey::derive(&key))

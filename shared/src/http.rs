@@ -151,19 +151,11 @@ async fn rate_limited(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let Some(principal) = request.extensions().get::<auth::Principal>() else {
-        return Ok(next.run(request).await);
+    let decision = match request.extensions().get::<auth::Principal>() {
+        Some(principal) => state.limiter.api(&state, &principal.tenant()).await,
+        None => None,
     };
-    let Some(decision) = state.limiter.api(&state, &principal.tenant()).await else {
-        return Ok(next.run(request).await);
-    };
-    let mut response = if decision.allowed {
-        next.run(request).await
-    } else {
-        decision.refusal().into_response()
-    };
-    decision.write_headers(response.headers_mut());
-    Ok(response)
+    Ok(crate::ratelimit::guarded(decision, request, next).await)
 }
 
 /// One span and one log line per request (method, route, tenant, status, latency; never

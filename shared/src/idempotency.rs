@@ -4,7 +4,7 @@
 //! hours. The first request with it claims it with a conditional write; while it runs,
 //! every transaction it commits also marks the key committed (in the same write), and
 //! when it ends its response is kept, sealed with a key only the caller's API key can
-//! rebuild ([`CallerKey`]). A repeat of the same request (same API key, method, path,
+//! rebuild ([`CallerKey`](crate::secrets::CallerKey)). A repeat of the same request (same API key, method, path,
 //! query and body) gets that response with `Idempotent-Replayed: true`; another request
 //! with the key is `422`; a repeat while the first still runs is `409`.
 //!
@@ -15,7 +15,7 @@ use crate::{
     ApiError, AppState,
     auth::{self, Principal},
     limits::MAX_BODY_BYTES,
-    secrets::CallerKey,
+    secrets::SealingKey,
     store::requests::{self, Claim, HeldKey, IdempotencyRecord, Progress},
 };
 use axum::{
@@ -127,7 +127,7 @@ fn answer_repeat(
     id: &str,
     record: &IdempotencyRecord,
     fingerprint: &str,
-    caller: &CallerKey,
+    caller: &SealingKey,
 ) -> Result<Response, ApiError> {
     if record.fingerprint != fingerprint {
         return Err(ApiError::Unprocessable(
@@ -168,7 +168,7 @@ fn answer_repeat(
 async fn finish(
     state: &AppState,
     held: &HeldKey,
-    caller: &CallerKey,
+    caller: &SealingKey,
     response: Response,
 ) -> Response {
     let (parts, body) = response.into_parts();

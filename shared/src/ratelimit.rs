@@ -250,6 +250,26 @@ fn decision(local: &Local, limit: Limit, now: i64, allowed: bool) -> Decision {
     }
 }
 
+/// Runs `request` if `decision` allows it (or there is none: the limit is off, or the
+/// store failed), else answers 429; either way with the `RateLimit-*` headers.
+pub async fn guarded(
+    decision: Option<Decision>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(decision) = decision else {
+        return next.run(request).await;
+    };
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        decision.refusal().into_response()
+    };
+    decision.write_headers(response.headers_mut());
+    response
+}
+
 /// For routes that send webhooks now, once the caller's scope is checked: a token from
 /// the tenant's `outbound` bucket, besides the `api` one; 429 when it is empty.
 pub async fn outbound_permit(state: &AppState, tenant: &Tenant) -> Result<(), ApiError> {

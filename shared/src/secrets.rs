@@ -66,29 +66,22 @@ impl std::fmt::Debug for ApiKeySecret {
     }
 }
 
-/// A key only the holder of an API key can rebuild: HMAC-SHA256 of the API key over a
-/// fixed label. What PushGuard keeps for a caller to read back later (the response of an
-/// idempotent request) is sealed with it, so the stored copy is unreadable without the
-/// API key, which is never stored.
-pub struct CallerKey(aws_lc_rs::aead::LessSafeKey);
+/// An AES-256-GCM key that seals what PushGuard keeps: `nonce ‖ ciphertext ‖ tag`, with
+/// a random nonce, bound to a context (where it is stored) as authenticated data. The
+/// KMS data keys of [`crate::keyring`] and the [`CallerKey`] are both one.
+pub struct SealingKey(aws_lc_rs::aead::LessSafeKey);
 
-impl CallerKey {
-    const LABEL: &'static [u8] = b"pushguard/caller-key/v1";
+impl SealingKey {
     const NONCE_LEN: usize = aws_lc_rs::aead::NONCE_LEN;
 
-    pub fn derive(key: &ApiKeySecret) -> Self {
-        use hmac::{Hmac, KeyInit, Mac};
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose().as_bytes())
-            .expect("HMAC takes keys of any length");
-        mac.update(Self::LABEL);
-        let bytes = mac.finalize().into_bytes();
-        let unbound = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &bytes)
-            .expect("32 bytes is an AES-256 key");
-        CallerKey(aws_lc_rs::aead::LessSafeKey::new(unbound))
+    /// A key from 32 bytes; `None` for any other length.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, bytes)
+            .ok()
+            .map(|key| SealingKey(aws_lc_rs::aead::LessSafeKey::new(key)))
     }
 
-    /// AES-256-GCM under a random nonce, bound to `context` (where it is stored):
-    /// nonce, then ciphertext and tag.
+    /// `plaintext` sealed for `context`.
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
         let nonce_bytes: [u8; Self::NONCE_LEN] = rand::random();
         let nonce = aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce_bytes);
@@ -105,8 +98,8 @@ impl CallerKey {
         out
     }
 
-    /// What [`CallerKey::seal`] sealed for the same `context`; `None` if it was sealed
-    /// with another key or altered.
+    /// What [`SealingKey::seal`] sealed for the same `context`; `None` if it was sealed
+    /// with another key, for another context, or altered.
     pub fn open(&self, context: &str, sealed: &[u8]) -> Option<Vec<u8>> {
         if sealed.len() < Self::NONCE_LEN {
             return None;
@@ -126,9 +119,27 @@ impl CallerKey {
     }
 }
 
-impl std::fmt::Debug for CallerKey {
+impl std::fmt::Debug for SealingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CallerKey(****)")
+        f.write_str("SealingKey(****)")
+    }
+}
+
+/// A key only the holder of an API key can rebuild: HMAC-SHA256 of the API key over a
+/// fixed label. What PushGuard keeps for a caller to read back later (the response of an
+/// idempotent request) is sealed with it, so the stored copy is unreadable without the
+/// API key, which is never stored.
+pub struct CallerKey;
+
+impl CallerKey {
+    const LABEL: &'static [u8] = b"pushguard/caller-key/v1";
+
+    pub fn derive(key: &ApiKeySecret) -> SealingKey {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose().as_bytes())
+            .expect("HMAC takes keys of any length");
+        mac.update(Self::LABEL);
+        SealingKey::from_bytes(&mac.finalize().into_bytes()).expect("HMAC-SHA256 is 32 bytes")
     }
 }
 

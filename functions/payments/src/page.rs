@@ -112,16 +112,8 @@ pub async fn limited(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let Some(decision) = state.limiter.page(&state, &token).await else {
-        return next.run(request).await;
-    };
-    let mut response = if decision.allowed {
-        next.run(request).await
-    } else {
-        decision.refusal().into_response()
-    };
-    decision.write_headers(response.headers_mut());
-    response
+    let decision = state.limiter.page(&state, &token).await;
+    shared::ratelimit::guarded(decision, request, next).await
 }
 
 pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
