@@ -253,6 +253,7 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
             faults: args.faults,
         },
         visibility_timeout: std::time::Duration::from_secs(60),
+        runtime: None,
     })
     .await?;
     let key = stack
@@ -310,6 +311,7 @@ async fn invoke(args: InvokeArgs) -> Result<(), BoxError> {
         event_sources: false,
         strictness: Strictness::default(),
         visibility_timeout: std::time::Duration::from_secs(60),
+        runtime: None,
     })
     .await?;
     let (logical_id, _) = stack.find_function(&args.function).ok_or_else(|| {

@@ -68,22 +68,27 @@ pub struct LocalFunction {
     pub environment: BTreeMap<String, String>,
     /// URLs of the queues that invoke it.
     pub queues: Vec<String>,
+    /// What polls those queues for it (Lambda's event source mapping, with its role):
+    /// a client of its own, so its calls are not counted as the function's.
+    pub event_source: aws_sdk_sqs::Client,
     pub memory_mb: u32,
     pub timeout: Duration,
 }
+
+/// The caller name the local event source's calls are counted under.
+pub const EVENT_SOURCE: &str = "EventSourceMapping";
 
 /// Feeds a queue to the dispatcher as Lambda's SQS event source would: batches of up
 /// to 10, and only the messages not reported as failed are deleted.
 async fn poll(
     state: AppState,
+    sqs: aws_sdk_sqs::Client,
     queue_url: String,
     visibility_timeout: Duration,
     failed_messages: Arc<AtomicU64>,
 ) {
     loop {
-        let received = state
-            .queues
-            .client()
+        let received = sqs
             .receive_message()
             .queue_url(&queue_url)
             .max_number_of_messages(10)
@@ -129,9 +134,7 @@ async fn poll(
             })
             .collect();
         if !done.is_empty() {
-            let deleted = state
-                .queues
-                .client()
+            let deleted = sqs
                 .delete_message_batch()
                 .queue_url(&queue_url)
                 .set_entries(Some(done))
@@ -189,6 +192,10 @@ pub struct StackOptions {
     /// How long a message the local event source received stays invisible (the queue's
     /// own timeout in AWS; shorter locally so a crashed batch comes back soon).
     pub visibility_timeout: Duration,
+    /// The runtime the functions run on (the API server, the pollers, the scheduler);
+    /// the current one if `None`. The strict layer stays on the current one, so a
+    /// benchmark can tell the functions' CPU time from the emulator's.
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 /// A running local stack. Dropping it stops the server, the pollers and the scheduler.
@@ -255,13 +262,24 @@ impl Stack {
                         })
                 })
                 .collect::<Result<_, _>>()?;
+            let counter = options.call_counter.as_ref();
+            let mut event_source = aws_sdk_sqs::config::Builder::from(&sdk);
+            if let Some(counter) = counter {
+                event_source = event_source.interceptor(counter.interceptor(EVENT_SOURCE));
+            }
+            let state = Services::counted(
+                config,
+                &sdk,
+                counter.map(|counter| (counter, function.logical_id.as_str())),
+            );
             functions.insert(
                 function.logical_id,
                 LocalFunction {
                     binary: function.binary,
-                    state: Services::counted(config, &sdk, options.call_counter.as_ref()),
+                    state,
                     environment,
                     queues,
+                    event_source: aws_sdk_sqs::Client::from_conf(event_source.build()),
                     memory_mb: function.memory_mb,
                     timeout: Duration::from_secs(function.timeout_seconds),
                 },
@@ -274,11 +292,21 @@ impl Stack {
             ),
             None => None,
         };
-        let listener = TcpListener::bind(options.listen).await?;
+        // Bound here for its address, registered with the runtime that serves it.
+        let listener = std::net::TcpListener::bind(options.listen)?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let router = app(&functions);
-        let mut tasks = vec![tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
+        let runtime = options
+            .runtime
+            .clone()
+            .unwrap_or_else(tokio::runtime::Handle::current);
+        let mut tasks = vec![runtime.spawn(async move {
+            let served = match TcpListener::from_std(listener) {
+                Ok(listener) => axum::serve(listener, router).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = served {
                 tracing::error!(%error, "local server stopped");
             }
         })];
@@ -288,8 +316,9 @@ impl Stack {
                 "dispatcher" => {
                     for queue in &function.queues {
                         for _ in 0..options.pollers.max(1) {
-                            tasks.push(tokio::spawn(poll(
+                            tasks.push(runtime.spawn(poll(
                                 function.state.clone(),
+                                function.event_source.clone(),
                                 queue.clone(),
                                 options.visibility_timeout,
                                 failed_messages.clone(),
@@ -297,10 +326,9 @@ impl Stack {
                         }
                     }
                 }
-                "scheduler" => tasks.push(tokio::spawn(schedule(
-                    function.state.clone(),
-                    options.scheduler_interval,
-                ))),
+                "scheduler" => tasks.push(
+                    runtime.spawn(schedule(function.state.clone(), options.scheduler_interval)),
+                ),
                 binary if routes_of(binary).is_some() => {}
                 other => {
                     return Err(

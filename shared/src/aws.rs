@@ -38,20 +38,42 @@ pub async fn for_local_function(endpoint: &str, function: &str, secret: &str) ->
         .await
 }
 
-/// Counts the AWS calls a process makes, by `Service.Operation`: how benchmarks
-/// measure what each delivery costs.
+/// Counts the AWS calls a process makes, by caller (a function's logical id, or the
+/// local event source) and `Service.Operation`: how benchmarks measure what each
+/// delivery costs.
 #[derive(Debug, Default)]
 pub struct CallCounter {
-    counts: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    counts: std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>>,
 }
 
 impl CallCounter {
-    /// Calls so far, by `Service.Operation`.
+    fn counts(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<(String, String), u64>> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Calls so far by every caller, by `Service.Operation`.
     pub fn snapshot(&self) -> std::collections::BTreeMap<String, u64> {
-        self.counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.snapshot_where(|_| true)
+    }
+
+    /// Calls so far by one caller, by `Service.Operation`.
+    pub fn snapshot_of(&self, caller: &str) -> std::collections::BTreeMap<String, u64> {
+        self.snapshot_where(|c| c == caller)
+    }
+
+    fn snapshot_where(
+        &self,
+        keep: impl Fn(&str) -> bool,
+    ) -> std::collections::BTreeMap<String, u64> {
+        let mut snapshot = std::collections::BTreeMap::new();
+        for ((caller, operation), n) in self.counts().iter() {
+            if keep(caller) {
+                *snapshot.entry(operation.clone()).or_default() += n;
+            }
+        }
+        snapshot
     }
 
     /// Calls so far to one service (`DynamoDB`, `SQS`).
@@ -63,16 +85,20 @@ impl CallCounter {
             .sum()
     }
 
-    /// An interceptor feeding this counter, for any SDK client's config.
+    /// An interceptor counting `caller`'s calls, for any SDK client's config.
     pub fn interceptor(
         self: &std::sync::Arc<Self>,
+        caller: &str,
     ) -> aws_smithy_runtime_api::client::interceptors::SharedInterceptor {
-        aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(Counting(self.clone()))
+        aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(Counting(
+            self.clone(),
+            caller.to_string(),
+        ))
     }
 }
 
 #[derive(Debug)]
-struct Counting(std::sync::Arc<CallCounter>);
+struct Counting(std::sync::Arc<CallCounter>, String);
 
 impl aws_smithy_runtime_api::client::interceptors::Intercept for Counting {
     fn name(&self) -> &'static str {
@@ -90,13 +116,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Counting {
             .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
             .map(|m| format!("{}.{}", m.service(), m.name()))
             .unwrap_or_else(|| "unknown".into());
-        *self
-            .0
-            .counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(name)
-            .or_default() += 1;
+        *self.0.counts().entry((self.1.clone(), name)).or_default() += 1;
         Ok(())
     }
 }

@@ -4,12 +4,12 @@
 //! the deliveries queue carries retries due within 15 minutes. Both are read by the
 //! dispatcher, so a message says which it is (`kind`) and whose it is (a typed tenant).
 
-use crate::{Tenant, config::Config};
+use crate::{Tenant, config::Config, events::Event};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// A message of either queue.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     /// Fan this event (this replay of it) out to its targets.
@@ -18,6 +18,10 @@ pub enum Message {
         event_id: String,
         #[serde(default)]
         replay: u32,
+        /// The event as committed, when it fits in a message: the dispatcher then
+        /// does not read it back. The scheduler's re-sends go without it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        event: Option<Box<Event>>,
     },
     /// Make the next attempt of this delivery.
     Retry { tenant: Tenant, log_id: String },
@@ -52,6 +56,8 @@ pub struct Queues {
 
 /// SQS's longest `DelaySeconds`.
 const MAX_DELAY: Duration = Duration::from_secs(900);
+/// The largest message that carries its event (SQS takes 256 KiB).
+const MAX_CARRIED: usize = 200 * 1024;
 
 impl Queues {
     pub fn new(sqs: aws_sdk_sqs::Client, config: &Config) -> Self {
@@ -92,24 +98,48 @@ impl Queues {
         Ok(())
     }
 
-    /// Hands a committed event to the dispatcher. A lost message is not lost work: the
-    /// scheduler re-sends events still pending after a grace period, so a failure is
-    /// only logged.
-    pub async fn dispatch(&self, tenant: &Tenant, event_id: &str, replay: u32) {
+    /// Hands a committed event to the dispatcher, carried in the message when it fits.
+    /// A lost message is not lost work: the scheduler re-sends events still pending
+    /// after a grace period, so a failure is only logged.
+    pub async fn dispatch(&self, tenant: &Tenant, event: &Event) {
+        let mut message = Message::Dispatch {
+            tenant: tenant.clone(),
+            event_id: event.id.clone(),
+            replay: event.replays,
+            event: Some(Box::new(event.clone())),
+        };
+        if message.body().len() > MAX_CARRIED {
+            message = Message::Dispatch {
+                tenant: tenant.clone(),
+                event_id: event.id.clone(),
+                replay: event.replays,
+                event: None,
+            };
+        }
+        self.send_dispatch(&message).await;
+    }
+
+    /// Hands the dispatcher an event by id (the scheduler's re-sends of pending events).
+    pub async fn redispatch(&self, tenant: &Tenant, event_id: &str, replay: u32) {
         let message = Message::Dispatch {
             tenant: tenant.clone(),
             event_id: event_id.to_string(),
             replay,
+            event: None,
         };
+        self.send_dispatch(&message).await;
+    }
+
+    async fn send_dispatch(&self, message: &Message) {
         let sent = self
             .send(
                 "the events queue",
                 self.events.as_deref(),
-                &message,
+                message,
                 Duration::ZERO,
             )
             .await;
-        if let Err(error) = sent {
+        if let (Err(error), Message::Dispatch { event_id, .. }) = (sent, message) {
             tracing::warn!(%event_id, %error, "enqueue failed; the scheduler will re-send the event");
         }
     }
@@ -162,7 +192,8 @@ mod tests {
             Message::Dispatch {
                 tenant: tenant.clone(),
                 event_id: "evt_1".into(),
-                replay: 0
+                replay: 0,
+                event: None,
             }
         );
         assert!(Message::read(r#"{"kind":"dispatch","tenant":"nobody","event_id":"e"}"#).is_err());

@@ -22,6 +22,8 @@ pub struct Services {
     pub keyring: crate::keyring::Keyring,
     /// This instance's share of the rate-limit buckets.
     pub limiter: crate::ratelimit::Limiter,
+    /// The dispatcher's endpoints and account secrets per tenant, checked by version.
+    pub delivery_configs: crate::webhooks::configs::DeliveryConfigs,
 }
 
 impl Services {
@@ -29,19 +31,20 @@ impl Services {
         Self::counted(config, sdk, None)
     }
 
-    /// Like [`Services::new`], with every AWS call counted by `counter` (benchmarks).
+    /// Like [`Services::new`], with every AWS call counted by `counter` as the named
+    /// caller's (benchmarks).
     pub fn counted(
         config: Config,
         sdk: &SdkConfig,
-        counter: Option<&Arc<crate::aws::CallCounter>>,
+        counter: Option<(&Arc<crate::aws::CallCounter>, &str)>,
     ) -> AppState {
         let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk);
         let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
         let mut kms = aws_sdk_kms::config::Builder::from(sdk);
-        if let Some(counter) = counter {
-            dynamo = dynamo.interceptor(counter.interceptor());
-            sqs = sqs.interceptor(counter.interceptor());
-            kms = kms.interceptor(counter.interceptor());
+        if let Some((counter, caller)) = counter {
+            dynamo = dynamo.interceptor(counter.interceptor(caller));
+            sqs = sqs.interceptor(counter.interceptor(caller));
+            kms = kms.interceptor(counter.interceptor(caller));
         }
         Arc::new(Services {
             db: Db::new(
@@ -53,6 +56,7 @@ impl Services {
             outbound: Outbound::new(config.delivery.timeout, config.allow_private_targets),
             rules: crate::rules::RuleCache::default(),
             limiter: crate::ratelimit::Limiter::default(),
+            delivery_configs: Default::default(),
             keyring: crate::keyring::Keyring::new(
                 aws_sdk_kms::Client::from_conf(kms.build()),
                 config.secrets_key_id.clone(),

@@ -151,6 +151,7 @@ impl TestStack {
             event_sources: true,
             strictness: Strictness::default(),
             visibility_timeout: Duration::from_secs(60),
+            runtime: None,
         };
         adjust(&mut options);
         let stack = Stack::start(options).await.expect("stack starts");

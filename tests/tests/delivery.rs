@@ -60,12 +60,7 @@ async fn publish(stack: &TestStack, key: &str, event_type: &str, payload: Value)
     shared::store::events::create(&stack.stack.state.db, &tenant, &event, 30)
         .await
         .unwrap();
-    stack
-        .stack
-        .state
-        .queues
-        .dispatch(&tenant, &event.id, event.replays)
-        .await;
+    stack.stack.state.queues.dispatch(&tenant, &event).await;
     serde_json::to_value(event.view()).unwrap()
 }
 
@@ -1177,12 +1172,7 @@ async fn an_events_webhook_url_receives_it_signed_with_the_account_secret() {
     shared::store::events::create(&stack.stack.state.db, &tenant, &event, 30)
         .await
         .unwrap();
-    stack
-        .stack
-        .state
-        .queues
-        .dispatch(&tenant, &event.id, event.replays)
-        .await;
+    stack.stack.state.queues.dispatch(&tenant, &event).await;
     let delivery = receiver.wait_for("/per-payment", 1).await.remove(0);
     assert_eq!(delivery.json()["id"], "ord_9");
     verify_standard(&secret, &delivery).expect("signed with the account's webhook secret");
@@ -1331,4 +1321,113 @@ async fn deliveries_write_embedded_metric_format_lines_cloudwatch_reads() {
             "{text}"
         );
     }
+}
+
+/// The dispatcher's AWS calls since `before`, by `Service.Operation`.
+fn dispatcher_calls_since(
+    counter: &shared::aws::CallCounter,
+    before: &std::collections::BTreeMap<String, u64>,
+) -> std::collections::BTreeMap<String, u64> {
+    counter
+        .snapshot_of("DispatcherFunction")
+        .into_iter()
+        .map(|(name, n)| {
+            let earlier = before.get(&name).copied().unwrap_or(0);
+            (name, n - earlier)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// Waits until `path` received `count` deliveries and the last one's attempt is recorded.
+async fn delivered(stack: &TestStack, key: &str, receiver: &Receiver, path: &str, count: usize) {
+    let received = receiver.wait_for(path, count).await;
+    let log_id = received[count - 1].header("webhook-id").to_string();
+    eventually("the attempt is recorded", || async {
+        let log = log(stack, key, &log_id).await;
+        (log["status"] == "succeeded").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_warm_dispatcher_reads_only_the_configuration_version_and_sees_each_endpoint_change_at_once()
+ {
+    let counter = std::sync::Arc::new(shared::aws::CallCounter::default());
+    // One poller per queue: one event published is one batch.
+    let stack = TestStack::start_counted(&FAST, Some(counter.clone()), 1).await;
+    let acct = stack.account("warm@example.com").await;
+    let key = &acct.test_key;
+    stack.register_event_type(key, "shop:ping", "A ping").await;
+    let receiver = Receiver::start().await;
+    let a = endpoint(&stack, key, &receiver.url("/a"), json!(["shop:ping"])).await;
+    publish(&stack, key, "shop:ping", json!({ "n": 1 })).await;
+    delivered(&stack, key, &receiver, "/a", 1).await;
+
+    // Warm: the message carries the event, the endpoints are cached.
+    let before = counter.snapshot_of("DispatcherFunction");
+    publish(&stack, key, "shop:ping", json!({ "n": 2 })).await;
+    delivered(&stack, key, &receiver, "/a", 2).await;
+    let calls = dispatcher_calls_since(&counter, &before);
+    println!("a warm first-attempt delivery: {calls:?}");
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("DynamoDB.GetItem", 1), // the configuration version, once per batch
+        ("DynamoDB.TransactWriteItems", 1), // the log, with the event marked dispatched
+        ("DynamoDB.UpdateItem", 1), // the attempt's outcome
+    ]
+    .into_iter()
+    .map(|(name, n)| (name.to_string(), n))
+    .collect();
+    assert_eq!(calls, expected);
+
+    // A new endpoint gets the very next event.
+    endpoint(&stack, key, &receiver.url("/b"), json!(["shop:ping"])).await;
+    let before = counter.snapshot_of("DispatcherFunction");
+    publish(&stack, key, "shop:ping", json!({ "n": 3 })).await;
+    delivered(&stack, key, &receiver, "/b", 1).await;
+    delivered(&stack, key, &receiver, "/a", 3).await;
+    let calls = dispatcher_calls_since(&counter, &before);
+    assert_eq!(calls.get("DynamoDB.Query"), Some(&1), "reloaded: {calls:?}");
+
+    // A disabled one does not.
+    let a_id = a["id"].as_str().unwrap();
+    let path = format!("/webhooks/endpoints/{a_id}/disable");
+    expect(stack.post(&path, key, json!({})).await, 200).await;
+    publish(&stack, key, "shop:ping", json!({ "n": 4 })).await;
+    delivered(&stack, key, &receiver, "/b", 2).await;
+    // The fan-out created every log of the event before its first attempt.
+    let logs_to_a = stack
+        .total(&format!("/webhooks/logs?endpoint_id={a_id}"), key)
+        .await;
+    assert_eq!(logs_to_a, 3, "no delivery to the disabled endpoint");
+    assert_eq!(receiver.received("/a").len(), 3);
+}
+
+#[tokio::test]
+async fn a_dispatcher_that_loaded_an_endpoint_before_its_failures_still_ends_the_streak() {
+    // Retries far away: the success that ends the streak is a first attempt.
+    let stack = fast_stack(&[("RETRY_SCHEDULE", "1h")]).await;
+    let acct = stack.account("streak@example.com").await;
+    let key = &acct.test_key;
+    stack.register_event_type(key, "shop:ping", "A ping").await;
+    let receiver = Receiver::start().await;
+    let created = endpoint(&stack, key, &receiver.url("/s"), json!(["shop:ping"])).await;
+    let path = format!("/webhooks/endpoints/{}", created["id"].as_str().unwrap());
+    publish(&stack, key, "shop:ping", json!({ "n": 1 })).await;
+    delivered(&stack, key, &receiver, "/s", 1).await; // loaded with no streak
+
+    receiver.set("/s", Behaviour::FailTimes(1, 500));
+    publish(&stack, key, "shop:ping", json!({ "n": 2 })).await;
+    eventually("the failure is counted", || async {
+        let endpoint = expect(stack.get(&path, key).await, 200).await;
+        (endpoint["error_count"] == 1).then_some(())
+    })
+    .await;
+    publish(&stack, key, "shop:ping", json!({ "n": 3 })).await;
+    receiver.wait_for("/s", 3).await;
+    eventually("the success ends the streak", || async {
+        let endpoint = expect(stack.get(&path, key).await, 200).await;
+        (endpoint["error_count"] == 0).then_some(())
+    })
+    .await;
 }

@@ -298,3 +298,44 @@ async fn a_hostile_receiver_cannot_hold_a_delivery_or_bloat_its_log() {
         "the body is cut at 8 KiB"
     );
 }
+
+#[tokio::test]
+async fn a_delivery_whose_fan_out_died_before_its_first_attempt_is_swept_by_the_scheduler() {
+    let stack = TestStack::start_with(&FAST).await;
+    let acct = stack.account("died@example.com").await;
+    let key = &acct.test_key;
+    let receiver = Receiver::start().await;
+    let endpoint = subscribe(&stack, key, &receiver.url("/orphan")).await;
+    let endpoint_id = endpoint["id"].as_str().unwrap();
+    // What a fan-out leaves when its function dies after creating the logs: a pending
+    // delivery with no attempt and no queue message, due for a sweep.
+    let account = expect(stack.get("/account", key).await, 200).await;
+    let tenant = shared::Tenant::new(account["id"].as_str().unwrap(), shared::Mode::Test);
+    let event_id = shared::ids::new_id("evt");
+    let log = shared::webhooks::WebhookLog::pending(
+        shared::webhooks::log::delivery_id(&event_id, 0, endpoint_id),
+        Some(endpoint_id.to_string()),
+        receiver.url("/orphan"),
+        "order:created",
+        Some(&event_id),
+        json!({ "id": "ord_orphan" }),
+        3,
+    );
+    let fan_out = shared::store::logs::FanOut {
+        logs: std::slice::from_ref(&log),
+        retention_days: 30,
+        sweep_at: Some(shared::Timestamp::now()),
+        event: None,
+    };
+    let created = shared::store::logs::create_all(&stack.stack.state.db, &tenant, fan_out)
+        .await
+        .unwrap();
+    assert_eq!(created, shared::store::logs::Created::All);
+
+    let delivery = receiver.wait_for("/orphan", 1).await.remove(0);
+    assert_eq!(delivery.header("webhook-id"), log.id);
+    assert_eq!(delivery.json()["id"], "ord_orphan");
+    let recorded = first_recorded(&stack, key, &receiver, "/orphan").await;
+    assert_eq!(recorded["status"], "succeeded");
+    assert_eq!(recorded["retries"], 0, "its first attempt");
+}

@@ -6,11 +6,14 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use shared::{
     Services,
     queue::Message,
-    webhooks::dispatch::{dispatch_event, retry_delivery},
+    webhooks::dispatch::{Dispatch, dispatch_event, retry_delivery},
 };
+use std::time::Instant;
 
 /// Handles one batch; every message is processed concurrently.
 pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
+    // Every event in the batch was committed before this.
+    let received = Instant::now();
     let work = batch.records.into_iter().map(|record| {
         let id = record.message_id.clone().unwrap_or_default();
         let span = tracing::info_span!(
@@ -18,7 +21,7 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
             function = shared::telemetry::function_name(),
             message_id = %id
         );
-        tracing::Instrument::instrument(message(state, record), span)
+        tracing::Instrument::instrument(message(state, record, received), span)
     });
     let mut response = SqsBatchResponse::default();
     let outcomes = futures::future::join_all(work).await;
@@ -35,6 +38,7 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
 async fn message(
     state: &Services,
     record: aws_lambda_events::event::sqs::SqsMessage,
+    received: Instant,
 ) -> Result<(), String> {
     let id = record.message_id.unwrap_or_default();
     let outcome = match record.body.as_deref().map(Message::read) {
@@ -42,7 +46,17 @@ async fn message(
             tenant,
             event_id,
             replay,
-        })) => dispatch_event(state, &tenant, &event_id, replay).await,
+            event,
+        })) => {
+            let dispatch = Dispatch {
+                tenant,
+                event_id,
+                replay,
+                event: event.map(|event| *event),
+                received,
+            };
+            dispatch_event(state, dispatch).await
+        }
         Some(Ok(Message::Retry { tenant, log_id })) => {
             retry_delivery(state, &tenant, &log_id).await
         }

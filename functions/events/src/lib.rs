@@ -138,10 +138,7 @@ async fn replay(
     let event = events::start_replay(&state.db, &tenant, &id)
         .await?
         .ok_or(ApiError::NotFound("Event"))?;
-    state
-        .queues
-        .dispatch(&tenant, &event.id, event.replays)
-        .await;
+    state.queues.dispatch(&tenant, &event).await;
     Ok((StatusCode::ACCEPTED, Json(event.view())).into_response())
 }
 
@@ -214,10 +211,7 @@ async fn publish(
         input.payload.expect("checked above"),
     );
     events::create(&state.db, &tenant, &event, state.config.retention_days).await?;
-    state
-        .queues
-        .dispatch(&tenant, &event.id, event.replays)
-        .await;
+    state.queues.dispatch(&tenant, &event).await;
     Ok((StatusCode::ACCEPTED, Json(event.view())).into_response())
 }
 

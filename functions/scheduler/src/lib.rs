@@ -48,7 +48,7 @@ pub async fn run(state: &Services) -> ApiResult<Summary> {
         for pending in events::pending_before(&state.db, shard, before, BATCH).await? {
             state
                 .queues
-                .dispatch(&pending.tenant, &pending.event_id, pending.replay)
+                .redispatch(&pending.tenant, &pending.event_id, pending.replay)
                 .await;
             summary.events_resent += 1;
         }

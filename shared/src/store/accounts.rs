@@ -6,7 +6,7 @@ use crate::{
     account::{Account, ApiKey},
     keyring::SealedSecrets,
 };
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 fn email_guard_id(email: &str) -> String {
     format!("email#{}", email.to_ascii_lowercase())
@@ -96,8 +96,7 @@ pub async fn set_webhook_secret(
     before: &SealedSecrets,
     secrets: &SealedSecrets,
 ) -> Result<(), StoreError> {
-    db.client
-        .update_item()
+    let update = Update::builder()
         .table_name(&db.tables.accounts)
         .key("id", s(account_id))
         .update_expression("SET #f = :v")
@@ -105,13 +104,19 @@ pub async fn set_webhook_secret(
         .expression_attribute_names("#f", format!("webhook_secret_{mode}"))
         .expression_attribute_values(":before", s(before.as_str()))
         .expression_attribute_values(":v", super::to_value(secrets)?)
-        .sent()
-        .await
-        .map_err(|e| {
-            e.or_rejection(Rejection::Changed(
+        .build()
+        .map_err(StoreError::internal)?;
+    // The dispatcher keeps the secrets it opened until this version moves.
+    let tenant = crate::Tenant::new(account_id, mode);
+    Transaction::new()
+        .write(
+            TransactWriteItem::builder().update(update).build(),
+            Some(Rejection::Changed(
                 "The account's webhook secret was rotated by another request at the same time; retry"
                     .into(),
-            ))
-        })?;
-    Ok(())
+            )),
+        )
+        .write(super::endpoints::config_bump(db, &tenant)?, None)
+        .commit(db)
+        .await
 }

@@ -47,6 +47,36 @@ fn put_new(table: &str, item: super::Item, key: &str) -> Result<TransactWriteIte
         .build())
 }
 
+/// The tenant's delivery configuration version: every change to what the dispatcher
+/// sends where, or signs with (an endpoint's URL, events, filter, headers, state and
+/// secrets; the account's webhook secret), moves it in the same transaction. A warm
+/// dispatcher keeps the endpoint list and secrets it loaded and reads only this.
+const CONFIG: &str = "#config";
+
+/// The write that moves the tenant's delivery configuration version.
+pub(crate) fn config_bump(db: &Db, tenant: &Tenant) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(&db.tables.endpoints)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(CONFIG))
+        .update_expression("ADD version :one")
+        .expression_attribute_values(":one", n(1))
+        .build()
+        .map_err(StoreError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// The tenant's delivery configuration version, read consistently (0 before any change).
+pub async fn config_version(db: &Db, tenant: &Tenant) -> Result<u64, StoreError> {
+    let item = super::get_item(db, &db.tables.endpoints, &tenant.partition(), CONFIG).await?;
+    Ok(item
+        .as_ref()
+        .and_then(|item| item.get("version"))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
 fn delete_key(
     table: &str,
     pk: &str,
@@ -109,6 +139,7 @@ pub async fn create(
                 "Endpoints limit reached (maximum is {max} per account and mode)"
             ))),
         )
+        .write(config_bump(db, tenant)?, None)
         .commit(db)
         .await
 }
@@ -222,10 +253,12 @@ pub async fn update(
         .expression_attribute_values(":rev", n(before.revision))
         .build()
         .map_err(StoreError::internal)?;
-    let mut transaction = Transaction::new().write(
-        TransactWriteItem::builder().update(update).build(),
-        Some(changed_concurrently()),
-    );
+    let mut transaction = Transaction::new()
+        .write(
+            TransactWriteItem::builder().update(update).build(),
+            Some(changed_concurrently()),
+        )
+        .write(config_bump(db, tenant)?, None);
     if before.url.identity() != after.url.identity() {
         transaction = transaction
             .write(
@@ -258,9 +291,7 @@ pub async fn set_enabled(
     } else {
         "SET enabled = :enabled, updated_at = :now ADD revision :one"
     };
-    let mut request = db
-        .client
-        .update_item()
+    let mut update = Update::builder()
         .table_name(&db.tables.endpoints)
         .key("pk", s(tenant.partition()))
         .key("sk", s(id))
@@ -268,16 +299,25 @@ pub async fn set_enabled(
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_values(":enabled", AttributeValue::Bool(enabled))
         .expression_attribute_values(":now", to_value(&now)?)
-        .expression_attribute_values(":one", n(1))
-        .return_values(ReturnValue::AllNew);
+        .expression_attribute_values(":one", n(1));
     if enabled {
-        request = request
+        update = update
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":false", AttributeValue::Bool(false));
     }
-    match request.sent().await {
-        Ok(out) => out.attributes.map(from_item).transpose(),
-        Err(StoreError::ConditionFailed { .. }) => Ok(None),
+    let committed = Transaction::new()
+        .write(
+            TransactWriteItem::builder()
+                .update(update.build().map_err(StoreError::internal)?)
+                .build(),
+            Some(Rejection::NotFound("Endpoint")),
+        )
+        .write(config_bump(db, tenant)?, None)
+        .commit(db)
+        .await;
+    match committed {
+        Ok(()) => get(db, tenant, id).await,
+        Err(StoreError::Rejected(Rejection::NotFound(_))) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -290,8 +330,7 @@ pub async fn set_secrets(
     secrets: &SealedSecrets,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    db.client
-        .update_item()
+    let update = Update::builder()
         .table_name(&db.tables.endpoints)
         .key("pk", s(tenant.partition()))
         .key("sk", s(&before.id))
@@ -301,10 +340,16 @@ pub async fn set_secrets(
         .expression_attribute_values(":now", to_value(&now)?)
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":rev", n(before.revision))
-        .sent()
+        .build()
+        .map_err(StoreError::internal)?;
+    Transaction::new()
+        .write(
+            TransactWriteItem::builder().update(update).build(),
+            Some(changed_concurrently()),
+        )
+        .write(config_bump(db, tenant)?, None)
+        .commit(db)
         .await
-        .map_err(|e| e.or_rejection(changed_concurrently()))?;
-    Ok(())
 }
 
 /// Deletes an endpoint with its URL guard and counts it out, if it is still as read.
@@ -329,6 +374,7 @@ pub async fn delete(db: &Db, tenant: &Tenant, endpoint: &Endpoint) -> Result<(),
             total_write(table, &partition, -1, Quota::Limited(None))?,
             None,
         )
+        .write(config_bump(db, tenant)?, None)
         .commit(db)
         .await
 }
@@ -344,19 +390,30 @@ pub async fn all(db: &Db, tenant: &Tenant) -> Result<Vec<Endpoint>, StoreError> 
 }
 
 /// A delivery succeeded: the failure streak is over (written only if there was one).
+/// The end of a streak moves the configuration version, so dispatchers that loaded
+/// the endpoint while it was failing stop trying to end it again.
 pub async fn record_success(db: &Db, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
-    let result = db
-        .client
-        .update_item()
+    let update = Update::builder()
         .table_name(&db.tables.endpoints)
         .key("pk", s(tenant.partition()))
         .key("sk", s(id))
         .update_expression("SET error_count = :zero REMOVE error_first_at, error_last_at")
         .condition_expression("attribute_exists(pk) AND error_count > :zero")
         .expression_attribute_values(":zero", n(0))
-        .sent()
+        .build()
+        .map_err(StoreError::internal)?;
+    let committed = Transaction::new()
+        .write(
+            TransactWriteItem::builder().update(update).build(),
+            Some(Rejection::Changed("no streak".into())),
+        )
+        .write(config_bump(db, tenant)?, None)
+        .commit(db)
         .await;
-    super::conditional(result).map(drop)
+    match committed {
+        Ok(()) | Err(StoreError::Rejected(Rejection::Changed(_))) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// When consecutive failures disable an endpoint.
@@ -377,25 +434,40 @@ pub async fn record_failure(
     gone: bool,
     rule: DisableRule,
 ) -> Result<bool, StoreError> {
-    let mut request = db
+    if gone {
+        // 410: disabled at once, with the streak counted.
+        let update = Update::builder()
+            .table_name(&db.tables.endpoints)
+            .key("pk", s(tenant.partition()))
+            .key("sk", s(id))
+            .update_expression(
+                "SET error_last_at = :now, error_first_at = if_not_exists(error_first_at, :now), enabled = :false \
+                 ADD error_count :one, revision :one",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", to_value(&now)?)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .build()
+            .map_err(StoreError::internal)?;
+        return disabled(db, tenant, update).await;
+    }
+    let counted = db
         .client
         .update_item()
         .table_name(&db.tables.endpoints)
         .key("pk", s(tenant.partition()))
         .key("sk", s(id))
-        .update_expression(if gone {
-            "SET error_last_at = :now, error_first_at = if_not_exists(error_first_at, :now), enabled = :false ADD error_count :one, revision :one"
-        } else {
-            "SET error_last_at = :now, error_first_at = if_not_exists(error_first_at, :now) ADD error_count :one"
-        })
+        .update_expression(
+            "SET error_last_at = :now, error_first_at = if_not_exists(error_first_at, :now) ADD error_count :one",
+        )
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_values(":now", to_value(&now)?)
         .expression_attribute_values(":one", n(1))
-        .return_values(ReturnValue::AllNew);
-    if gone {
-        request = request.expression_attribute_values(":false", AttributeValue::Bool(false));
-    }
-    let endpoint: Endpoint = match request.sent().await {
+        .return_values(ReturnValue::AllNew)
+        .sent()
+        .await;
+    let endpoint: Endpoint = match counted {
         Ok(out) => match out.attributes {
             Some(item) => from_item(item)?,
             None => return Ok(false),
@@ -403,8 +475,23 @@ pub async fn record_failure(
         Err(StoreError::ConditionFailed { .. }) => return Ok(false),
         Err(e) => return Err(e),
     };
-    if gone {
-        return Ok(true);
+    if endpoint.error_count == 1 {
+        // A streak starts: dispatchers that loaded the endpoint before must learn of it
+        // to end it on the next success. Only a hint (they reload within MAX_AGE anyway),
+        // so it is not worth a transaction on every failure.
+        let bumped = db
+            .client
+            .update_item()
+            .table_name(&db.tables.endpoints)
+            .key("pk", s(tenant.partition()))
+            .key("sk", s(CONFIG))
+            .update_expression("ADD version :one")
+            .expression_attribute_values(":one", n(1))
+            .sent()
+            .await;
+        if let Err(error) = bumped {
+            tracing::warn!(endpoint = %id, %error, "the configuration version did not move");
+        }
     }
     let streak = endpoint
         .error_first_at
@@ -416,9 +503,7 @@ pub async fn record_failure(
     if !due {
         return Ok(false);
     }
-    let result = db
-        .client
-        .update_item()
+    let update = Update::builder()
         .table_name(&db.tables.endpoints)
         .key("pk", s(tenant.partition()))
         .key("sk", s(id))
@@ -431,7 +516,25 @@ pub async fn record_failure(
         .expression_attribute_values(":true", AttributeValue::Bool(true))
         .expression_attribute_values(":now", to_value(&now)?)
         .expression_attribute_values(":count", n(rule.after_failures))
-        .sent()
+        .build()
+        .map_err(StoreError::internal)?;
+    disabled(db, tenant, update).await
+}
+
+/// Applies `update`, which disables an endpoint, with the configuration version it
+/// moves: `false` if its condition failed (gone, or disabled by another call).
+async fn disabled(db: &Db, tenant: &Tenant, update: Update) -> Result<bool, StoreError> {
+    let committed = Transaction::new()
+        .write(
+            TransactWriteItem::builder().update(update).build(),
+            Some(changed_concurrently()),
+        )
+        .write(config_bump(db, tenant)?, None)
+        .commit(db)
         .await;
-    super::conditional(result)
+    match committed {
+        Ok(()) => Ok(true),
+        Err(StoreError::Rejected(Rejection::Changed(_))) => Ok(false),
+        Err(e) => Err(e),
+    }
 }

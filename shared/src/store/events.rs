@@ -15,7 +15,7 @@ use crate::{
     events::{Event, EventStatus},
     pagination::{Page, PageRequest},
 };
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 use sha2::{Digest, Sha256};
 
 pub const PENDING_INDEX: &str = "pending";
@@ -135,8 +135,36 @@ pub async fn list(
     listing.fetch(db, page, counter).await
 }
 
-/// Marks a replay of an event dispatched, leaving the pending index. A newer replay
-/// that started meanwhile stays pending.
+/// Marking a replay of an event dispatched takes it off the pending index; the
+/// condition fails if a newer replay started meanwhile (it stays pending) or the event
+/// is gone.
+const MARK_DISPATCHED: &str =
+    "SET #status = :dispatched, dispatched_at = :now REMOVE pending_shard, pending_since";
+const STILL_THIS_REPLAY: &str = "attribute_exists(pk) AND replays = :replay";
+
+/// The mark as a write of the transaction that creates the event's logs.
+pub(crate) fn dispatched_write(
+    db: &Db,
+    tenant: &Tenant,
+    id: &str,
+    replay: u32,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(&db.tables.events)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .update_expression(MARK_DISPATCHED)
+        .condition_expression(STILL_THIS_REPLAY)
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":dispatched", s("dispatched"))
+        .expression_attribute_values(":now", s(Timestamp::now().to_string()))
+        .expression_attribute_values(":replay", n(replay))
+        .build()
+        .map_err(StoreError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// The mark on its own, when the logs were not created together with it.
 pub async fn mark_dispatched(
     db: &Db,
     tenant: &Tenant,
@@ -149,10 +177,8 @@ pub async fn mark_dispatched(
         .table_name(&db.tables.events)
         .key("pk", s(tenant.partition()))
         .key("sk", s(id))
-        .update_expression(
-            "SET #status = :dispatched, dispatched_at = :now REMOVE pending_shard, pending_since",
-        )
-        .condition_expression("attribute_exists(pk) AND replays = :replay")
+        .update_expression(MARK_DISPATCHED)
+        .condition_expression(STILL_THIS_REPLAY)
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":dispatched", s("dispatched"))
         .expression_attribute_values(":now", s(Timestamp::now().to_string()))

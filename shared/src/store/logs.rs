@@ -1,6 +1,8 @@
 //! The webhook logs table: key (`pk` = tenant, `sk` = log id), per-day counters, and
-//! the sparse `due` index (`due_shard`, `due_at`) holding only retries parked for
-//! longer than the deliveries queue can delay them.
+//! the sparse `due` index (`due_shard`, `due_at`) holding the deliveries the scheduler
+//! must look at by a time: retries parked for longer than the deliveries queue can
+//! delay them, and until their attempt is recorded, queued retries and new deliveries
+//! (swept if their message or their function is lost).
 
 use super::{
     Db, Rejection, StoreError, Transaction,
@@ -19,7 +21,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 pub const DUE_INDEX: &str = "due";
 /// The due index is spread over this many partitions.
-pub const DUE_SHARDS: u8 = 4;
+pub const DUE_SHARDS: u8 = 16;
 const LOG_PREFIX: &str = "log_";
 
 fn due_shard(log_id: &str) -> String {
@@ -34,18 +36,41 @@ const LOGS_PER_TRANSACTION: usize = 96;
 /// ... and their size at most (DynamoDB takes 4 MB per transaction).
 const BYTES_PER_TRANSACTION: usize = 3 * 1024 * 1024;
 
+/// What creating a fan-out's logs found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// Every log is new, and the event (if given) is marked dispatched.
+    All,
+    /// A log existed already (an SQS redelivery of the same event): the caller creates
+    /// them one by one with [`create`] and marks the event itself.
+    Existing,
+    /// The event was replayed since (or has expired): nothing was written.
+    Superseded,
+}
+
+/// The fan-out of one event (or a single delivery).
+pub struct FanOut<'a> {
+    pub logs: &'a [WebhookLog],
+    pub retention_days: u32,
+    /// When the scheduler sweeps a log still pending (its first attempt never recorded,
+    /// e.g. the function died), re-sending it as a retry. `None` leaves it to the caller.
+    pub sweep_at: Option<Timestamp>,
+    /// The event (id, replay) these logs deliver, marked dispatched with the first batch.
+    pub event: Option<(&'a str, u32)>,
+}
+
 /// Creates the logs of one fan-out together: one transaction per
 /// [`LOGS_PER_TRANSACTION`] logs with one day-count write per day, instead of one
-/// transaction (and one counter write, all contending) per log. `false` when one of a
-/// batch's logs exists already (an SQS redelivery of the same event): that batch wrote
-/// nothing, and the caller creates its logs one by one with [`create`].
+/// transaction (and one counter write, all contending) per log. The first one also
+/// marks the event dispatched, so a first-attempt fan-out costs one write beyond its
+/// attempts' own.
 pub async fn create_all(
     db: &Db,
     tenant: &Tenant,
-    logs: &[WebhookLog],
-    retention_days: u32,
-) -> Result<bool, StoreError> {
+    fan_out: FanOut<'_>,
+) -> Result<Created, StoreError> {
     let partition = tenant.partition();
+    let logs = fan_out.logs;
     // A log holds its payload: batches are bounded by size as well as by count.
     let sizes: Vec<usize> = logs
         .iter()
@@ -54,15 +79,27 @@ pub async fn create_all(
     let batches = batch_bounds(&sizes)
         .into_iter()
         .map(|(from, to)| &logs[from..to]);
+    let mut event = fan_out.event;
     for batch in batches {
         let mut transaction = Transaction::new();
+        // First, so that a superseded event is what a cancellation reports.
+        if let Some((event_id, replay)) = event.take() {
+            transaction = transaction.write(
+                super::events::dispatched_write(db, tenant, event_id, replay)?,
+                Some(Rejection::Changed("superseded".into())),
+            );
+        }
         let mut per_day = std::collections::BTreeMap::new();
         for log in batch {
             let mut item = keyed_item(&partition, &log.id, log)?;
             item.insert(
                 "expires_at_epoch".into(),
-                n(expiry_epoch(log.created_at, retention_days)),
+                n(expiry_epoch(log.created_at, fan_out.retention_days)),
             );
+            if let Some(sweep_at) = fan_out.sweep_at {
+                item.insert("due_shard".into(), s(due_shard(&log.id)));
+                item.insert("due_at".into(), s(sweep_at.to_string()));
+            }
             let put = Put::builder()
                 .table_name(&db.tables.webhook_logs)
                 .set_item(Some(item))
@@ -84,12 +121,13 @@ pub async fn create_all(
         match transaction.commit(db).await {
             Ok(()) => {}
             Err(StoreError::Rejected(Rejection::Conflict(message))) if message == "log exists" => {
-                return Ok(false);
+                return Ok(Created::Existing);
             }
+            Err(StoreError::Rejected(Rejection::Changed(_))) => return Ok(Created::Superseded),
             Err(other) => return Err(other),
         }
     }
-    Ok(true)
+    Ok(Created::All)
 }
 
 /// Splits items of these sizes into consecutive batches of at most
@@ -118,8 +156,15 @@ pub async fn create(
     tenant: &Tenant,
     log: &WebhookLog,
     retention_days: u32,
+    sweep_at: Option<Timestamp>,
 ) -> Result<bool, StoreError> {
-    create_all(db, tenant, std::slice::from_ref(log), retention_days).await
+    let fan_out = FanOut {
+        logs: std::slice::from_ref(log),
+        retention_days,
+        sweep_at,
+        event: None,
+    };
+    Ok(create_all(db, tenant, fan_out).await? == Created::All)
 }
 
 pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<WebhookLog>, StoreError> {

@@ -405,10 +405,7 @@ impl<'a> Change<'a> {
             .commit(db)
             .await?;
         for event in &events {
-            outbox
-                .queues
-                .dispatch(tenant, &event.id, event.replays)
-                .await;
+            outbox.queues.dispatch(tenant, event).await;
         }
         Ok(events)
     }

@@ -5,6 +5,7 @@
 
 use super::{
     Endpoint, LogStatus, WebhookLog,
+    configs::open_account_secrets,
     log::delivery_id,
     outbound::Attempt,
     signing::{pushguard_signature, standard_signature_header},
@@ -16,12 +17,12 @@ use crate::{
     metrics,
     secrets::SigningSecrets,
     store::{
-        accounts,
         endpoints::{self, DisableRule},
-        events, logs,
+        events,
+        logs::{self, Created},
     },
 };
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use url::Url;
 
 pub const USER_AGENT: &str = concat!("PushGuard-Webhooks/", env!("CARGO_PKG_VERSION"));
@@ -71,23 +72,22 @@ impl Target {
     }
 }
 
-/// The account's webhook secrets for `tenant`'s mode.
-async fn account_secrets(state: &Services, tenant: &Tenant) -> ApiResult<SigningSecrets> {
-    let account = accounts::get(&state.db, tenant.account_id())
-        .await?
-        .ok_or_else(|| ApiError::internal(format!("account {} is gone", tenant.account_id())))?;
-    Ok(account
-        .open_webhook_secret(&state.keyring, tenant.mode())
-        .await?)
-}
-
 /// Everything that should receive `event`: enabled endpoints subscribed to its type whose
-/// filter matches, and the `webhook_url`s of its payment and product.
-pub async fn targets(state: &Services, tenant: &Tenant, event: &Event) -> ApiResult<Vec<Target>> {
-    let mut targets: Vec<Target> = endpoints::all(&state.db, tenant)
+/// filter matches, and the `webhook_url`s of its payment and product. Endpoints and the
+/// account secret come from the delivery configuration as of no earlier than `fresh_since`.
+pub async fn targets(
+    state: &Services,
+    tenant: &Tenant,
+    event: &Event,
+    fresh_since: Instant,
+) -> ApiResult<Vec<Target>> {
+    let configs = &state.delivery_configs;
+    let mut targets: Vec<Target> = configs
+        .endpoints(state, tenant, fresh_since)
         .await?
-        .into_iter()
+        .iter()
         .filter(|endpoint| endpoint.wants(&event.event_type, &event.payload, &state.rules))
+        .cloned()
         .map(Target::Endpoint)
         .collect();
     let mut urls: Vec<Url> = event
@@ -97,7 +97,7 @@ pub async fn targets(state: &Services, tenant: &Tenant, event: &Event) -> ApiRes
         .collect();
     urls.dedup();
     if !urls.is_empty() {
-        let secrets = account_secrets(state, tenant).await?;
+        let secrets = configs.account_secrets(state, tenant, fresh_since).await?;
         targets.extend(urls.into_iter().map(|url| Target::Url {
             url,
             secrets: secrets.clone(),
@@ -106,16 +106,37 @@ pub async fn targets(state: &Services, tenant: &Tenant, event: &Event) -> ApiRes
     Ok(targets)
 }
 
+/// A message of the events queue: an event (this replay of it) to fan out.
+pub struct Dispatch {
+    pub tenant: Tenant,
+    pub event_id: String,
+    pub replay: u32,
+    /// The event, when the message carried it.
+    pub event: Option<Event>,
+    /// When the batch holding the message arrived: the event was committed before.
+    pub received: Instant,
+}
+
 /// Handles one message of the events queue. Safe to run twice: each delivery's log id
 /// is derived from the event and target, so a second run finds the first run's logs.
-pub async fn dispatch_event(
-    state: &Services,
-    tenant: &Tenant,
-    event_id: &str,
-    replay: u32,
-) -> ApiResult<()> {
-    let Some(event) = events::get(&state.db, tenant, event_id).await? else {
-        return Ok(()); // expired, or never committed
+/// A first run that reads nothing (the message carries the event, the configuration is
+/// cached) writes once for the fan-out (its logs, the event marked dispatched) and once
+/// per attempt.
+pub async fn dispatch_event(state: &Services, dispatch: Dispatch) -> ApiResult<()> {
+    let Dispatch {
+        tenant,
+        event_id,
+        replay,
+        event,
+        received,
+    } = dispatch;
+    let tenant = &tenant;
+    let event = match event {
+        Some(event) => event,
+        None => match events::get(&state.db, tenant, &event_id).await? {
+            Some(event) => event,
+            None => return Ok(()), // expired, or never committed
+        },
     };
     if replay < event.replays
         || (event.status == EventStatus::Dispatched && replay == event.replays)
@@ -124,7 +145,7 @@ pub async fn dispatch_event(
     }
     let body = super::body::delivery_body(&event.payload);
     let retry_limit = state.config.delivery.retry_schedule.retry_limit();
-    let targets = targets(state, tenant, &event).await?;
+    let targets = targets(state, tenant, &event, received).await?;
     let pending: Vec<WebhookLog> = targets
         .iter()
         .map(|target| {
@@ -139,14 +160,26 @@ pub async fn dispatch_event(
             )
         })
         .collect();
-    // All of an event's logs in one write; a redelivery finds them and goes one by one.
-    let created_together =
-        logs::create_all(&state.db, tenant, &pending, state.config.retention_days).await?;
+    // A log whose first attempt is never recorded (the function died) is swept.
+    let sweep_at = Timestamp::now().plus(state.config.delivery.retry_sweep_grace);
+    let retention_days = state.config.retention_days;
+    let fan_out = logs::FanOut {
+        logs: &pending,
+        retention_days,
+        sweep_at: Some(sweep_at),
+        event: Some((&event.id, replay)),
+    };
+    // All of an event's logs and its dispatched mark in one write; a redelivery finds
+    // them and goes one by one.
+    let created = logs::create_all(&state.db, tenant, fan_out).await?;
+    if created == Created::Superseded {
+        return Ok(());
+    }
     let deliveries = targets.into_iter().zip(pending).map(|(target, log)| {
         let body = &body;
         async move {
-            let log = if created_together
-                || logs::create(&state.db, tenant, &log, state.config.retention_days).await?
+            let log = if created == Created::All
+                || logs::create(&state.db, tenant, &log, retention_days, Some(sweep_at)).await?
             {
                 log
             } else {
@@ -167,15 +200,20 @@ pub async fn dispatch_event(
     });
     let results = futures::future::join_all(deliveries).await;
     results.into_iter().collect::<ApiResult<Vec<()>>>()?;
-    Ok(events::mark_dispatched(&state.db, tenant, &event.id, replay).await?)
+    if created == Created::Existing {
+        events::mark_dispatched(&state.db, tenant, &event.id, replay).await?;
+    }
+    Ok(())
 }
 
-/// Handles one message of the deliveries queue: the next attempt of a delivery.
+/// Handles one message of the deliveries queue: the next attempt of a delivery, or the
+/// first of one whose fan-out stopped before making it (swept by the scheduler).
 pub async fn retry_delivery(state: &Services, tenant: &Tenant, log_id: &str) -> ApiResult<()> {
     let Some(log) = logs::get(&state.db, tenant, log_id).await? else {
         return Ok(());
     };
-    if log.status != LogStatus::Retrying {
+    let first_never_made = log.status == LogStatus::Pending && log.attempts == 0;
+    if log.status != LogStatus::Retrying && !first_never_made {
         return Ok(()); // delivered meanwhile (a manual retry), or given up
     }
     deliver_again(state, tenant, log).await.map(drop)
@@ -201,7 +239,7 @@ pub async fn deliver_again(
         },
         None => Target::Url {
             url: Url::parse(&log.url).map_err(ApiError::internal)?,
-            secrets: account_secrets(state, tenant).await?,
+            secrets: open_account_secrets(state, tenant).await?,
         },
     };
     let body = super::body::delivery_body(&log.payload);
@@ -413,7 +451,7 @@ pub async fn deliver_once(
         payload,
         0,
     );
-    logs::create(&state.db, tenant, &log, state.config.retention_days).await?;
+    logs::create(&state.db, tenant, &log, state.config.retention_days, None).await?;
     let body = super::body::delivery_body(&log.payload);
     attempt(state, tenant, log, target, &body, false).await
 }
@@ -442,6 +480,6 @@ impl From<&WebhookLog> for TestResult {
 pub async fn account_target(state: &Services, tenant: &Tenant, url: Url) -> ApiResult<Target> {
     Ok(Target::Url {
         url,
-        secrets: account_secrets(state, tenant).await?,
+        secrets: open_account_secrets(state, tenant).await?,
     })
 }

@@ -1,6 +1,7 @@
 //! The webhook domain: event types, endpoint URLs and headers, endpoints.
 
 pub mod body;
+pub mod configs;
 pub mod dispatch;
 mod endpoint;
 mod event_type;

@@ -1,0 +1,119 @@
+//! What a warm dispatcher keeps between messages: each tenant's endpoints and its
+//! opened account webhook secret, with the delivery configuration version they were
+//! loaded at (`#config` in the endpoints table, moved by every change to either).
+//!
+//! A batch of messages checks each of its tenants once, with one small consistent read
+//! of that version, and loads the endpoints again only when it moved. Every event of a
+//! batch was committed before the batch arrived, so a check made after that sees every
+//! endpoint change committed before the event: the event reaches the endpoints a fresh
+//! query would have found. Entries are reloaded after [`MAX_AGE`] whatever the version
+//! says, which bounds what the version does not track (an endpoint's failure streak
+//! between its first failure and its reset, which move the version only as a hint).
+
+use super::Endpoint;
+use crate::{ApiError, ApiResult, Services, Tenant, secrets::SigningSecrets, store};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+
+/// How long loaded endpoints serve, however often the version is checked.
+pub const MAX_AGE: Duration = Duration::from_secs(60);
+/// Tenants kept at most; past it the cache starts again empty.
+const MAX_TENANTS: usize = 10_000;
+
+#[derive(Default)]
+struct Entry {
+    version: Option<u64>,
+    /// When the check that confirmed `version` started.
+    checked_at: Option<Instant>,
+    loaded_at: Option<Instant>,
+    endpoints: Arc<Vec<Endpoint>>,
+    account_secrets: Option<SigningSecrets>,
+}
+
+/// The tenants' delivery configurations this instance loaded.
+#[derive(Default)]
+pub struct DeliveryConfigs {
+    tenants: Mutex<HashMap<Tenant, Arc<AsyncMutex<Entry>>>>,
+}
+
+impl DeliveryConfigs {
+    fn slot(&self, tenant: &Tenant) -> Arc<AsyncMutex<Entry>> {
+        let mut tenants = self.tenants.lock().expect("cache lock");
+        if tenants.len() >= MAX_TENANTS && !tenants.contains_key(tenant) {
+            tenants.clear();
+        }
+        tenants.entry(tenant.clone()).or_default().clone()
+    }
+
+    /// The tenant's entry, checked by a read that started no earlier than
+    /// `fresh_since`. Concurrent callers for one tenant wait for a single check.
+    async fn fresh(
+        &self,
+        state: &Services,
+        tenant: &Tenant,
+        fresh_since: Instant,
+    ) -> ApiResult<OwnedMutexGuard<Entry>> {
+        let mut entry = self.slot(tenant).lock_owned().await;
+        if entry.checked_at.is_some_and(|at| at >= fresh_since) {
+            return Ok(entry);
+        }
+        let started = Instant::now();
+        let version = store::endpoints::config_version(&state.db, tenant).await?;
+        let aged = entry.loaded_at.is_none_or(|at| at.elapsed() > MAX_AGE);
+        if aged || entry.version != Some(version) {
+            // Loaded after the version was read: if it moved meanwhile, the next check
+            // sees a newer version and loads again.
+            entry.endpoints = Arc::new(store::endpoints::all(&state.db, tenant).await?);
+            entry.account_secrets = None;
+            entry.version = Some(version);
+            entry.loaded_at = Some(started);
+        }
+        entry.checked_at = Some(started);
+        Ok(entry)
+    }
+
+    /// The tenant's endpoints as of no earlier than `fresh_since`.
+    pub async fn endpoints(
+        &self,
+        state: &Services,
+        tenant: &Tenant,
+        fresh_since: Instant,
+    ) -> ApiResult<Arc<Vec<Endpoint>>> {
+        Ok(self
+            .fresh(state, tenant, fresh_since)
+            .await?
+            .endpoints
+            .clone())
+    }
+
+    /// The account's webhook secrets for the tenant's mode, opened, as of no earlier
+    /// than `fresh_since` (they sign deliveries to `webhook_url`s).
+    pub async fn account_secrets(
+        &self,
+        state: &Services,
+        tenant: &Tenant,
+        fresh_since: Instant,
+    ) -> ApiResult<SigningSecrets> {
+        let mut entry = self.fresh(state, tenant, fresh_since).await?;
+        if let Some(secrets) = &entry.account_secrets {
+            return Ok(secrets.clone());
+        }
+        let secrets = open_account_secrets(state, tenant).await?;
+        entry.account_secrets = Some(secrets.clone());
+        Ok(secrets)
+    }
+}
+
+/// The account's webhook secrets for `tenant`'s mode, read and opened now.
+pub async fn open_account_secrets(state: &Services, tenant: &Tenant) -> ApiResult<SigningSecrets> {
+    let account = store::accounts::get(&state.db, tenant.account_id())
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("account {} is gone", tenant.account_id())))?;
+    Ok(account
+        .open_webhook_secret(&state.keyring, tenant.mode())
+        .await?)
+}
