@@ -1431,3 +1431,92 @@ async fn a_dispatcher_that_loaded_an_endpoint_before_its_failures_still_ends_the
     })
     .await;
 }
+
+/// An SQS batch of events-queue messages carrying `events`, as Lambda hands it over.
+fn batch_of(
+    tenant: &Tenant,
+    events: &[&shared::events::Event],
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    let mut batch = aws_lambda_events::event::sqs::SqsEvent::default();
+    for event in events {
+        let message = shared::queue::Message::Dispatch {
+            tenant: tenant.clone(),
+            event_id: event.id.clone(),
+            replay: event.replays,
+            event: Some(Box::new((*event).clone())),
+        };
+        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+        record.message_id = Some(format!("m-{}", event.id));
+        record.body = Some(serde_json::to_string(&message).unwrap());
+        batch.records.push(record);
+    }
+    batch
+}
+
+#[tokio::test]
+async fn a_batch_creates_its_fan_outs_in_one_transaction_and_a_redelivered_event_among_them_is_not_sent_twice()
+ {
+    let counter = std::sync::Arc::new(shared::aws::CallCounter::default());
+    let stack = TestStack::start_counted(&FAST, Some(counter.clone()), 1).await;
+    let acct = stack.account("batch@example.com").await;
+    let key = &acct.test_key;
+    let receiver = Receiver::start().await;
+    endpoint(
+        &stack,
+        key,
+        &receiver.url("/batch"),
+        json!(["order:created"]),
+    )
+    .await;
+    let tenant = Tenant::new(&acct.id, Mode::Test);
+    let db = &stack.stack.state.db;
+    let mut events = Vec::new();
+    for n in 0..6 {
+        // Committed, but handed to the dispatcher only by this test.
+        let event =
+            shared::events::Event::new("order:created", json!({ "id": format!("ord_{n}") }));
+        shared::store::events::create(db, &tenant, &event, 30)
+            .await
+            .unwrap();
+        events.push(event);
+    }
+    let dispatcher = &stack.stack.functions["DispatcherFunction"].state;
+
+    let response = dispatcher::handle(dispatcher, batch_of(&tenant, &[&events[0]])).await;
+    assert!(response.batch_item_failures.is_empty());
+    // The same event again (an SQS redelivery) in a batch with two new ones.
+    let again = batch_of(&tenant, &[&events[1], &events[0], &events[2]]);
+    let response = dispatcher::handle(dispatcher, again).await;
+    assert!(response.batch_item_failures.is_empty());
+    let received = receiver.wait_for("/batch", 3).await;
+    let orders: std::collections::BTreeSet<String> = received
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(orders.len(), 3, "each event once: {orders:?}");
+
+    let before = counter.snapshot_of("DispatcherFunction");
+    let fresh = batch_of(&tenant, &[&events[3], &events[4], &events[5]]);
+    let response = dispatcher::handle(dispatcher, fresh).await;
+    assert!(response.batch_item_failures.is_empty());
+    receiver.wait_for("/batch", 6).await;
+    let calls = dispatcher_calls_since(&counter, &before);
+    assert_eq!(
+        calls.get("DynamoDB.TransactWriteItems"),
+        Some(&1),
+        "three fan-outs, one write: {calls:?}"
+    );
+    assert_eq!(
+        calls.get("DynamoDB.UpdateItem"),
+        Some(&3),
+        "one per attempt"
+    );
+    for event in &events {
+        let stored = shared::store::events::get(db, &tenant, &event.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.status, shared::events::EventStatus::Dispatched);
+    }
+    assert_eq!(receiver.received("/batch").len(), 6);
+}

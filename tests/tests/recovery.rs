@@ -322,12 +322,13 @@ async fn a_delivery_whose_fan_out_died_before_its_first_attempt_is_swept_by_the_
         3,
     );
     let fan_out = shared::store::logs::FanOut {
+        tenant: &tenant,
         logs: std::slice::from_ref(&log),
         retention_days: 30,
         sweep_at: Some(shared::Timestamp::now()),
         event: None,
     };
-    let created = shared::store::logs::create_all(&stack.stack.state.db, &tenant, fan_out)
+    let created = shared::store::logs::create_all(&stack.stack.state.db, &fan_out)
         .await
         .unwrap();
     assert_eq!(created, shared::store::logs::Created::All);

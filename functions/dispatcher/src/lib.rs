@@ -3,70 +3,78 @@
 //! so SQS redelivers those alone and, past `maxReceiveCount`, parks them in the DLQ.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use futures::FutureExt;
 use shared::{
-    Services,
+    ApiError, Services,
     queue::Message,
-    webhooks::dispatch::{Dispatch, dispatch_event, retry_delivery},
+    webhooks::dispatch::{Dispatch, dispatch_events, retry_delivery},
 };
 use std::time::Instant;
+use tracing::Instrument;
 
-/// Handles one batch; every message is processed concurrently.
+/// Handles one batch. Its fan-outs are created together, then every delivery and
+/// retry runs concurrently, each in its message's span.
 pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
     // Every event in the batch was committed before this.
     let received = Instant::now();
-    let work = batch.records.into_iter().map(|record| {
-        let id = record.message_id.clone().unwrap_or_default();
+    let mut dispatches = Vec::new();
+    let mut others = Vec::new();
+    for record in batch.records {
+        let id = record.message_id.unwrap_or_default();
         let span = tracing::info_span!(
             "message",
             function = shared::telemetry::function_name(),
             message_id = %id
         );
-        tracing::Instrument::instrument(message(state, record, received), span)
-    });
-    let mut response = SqsBatchResponse::default();
-    let outcomes = futures::future::join_all(work).await;
-    shared::metrics::flush(&state.config.metrics_namespace);
-    for failed in outcomes.into_iter().filter_map(Result::err) {
-        let mut failure = BatchItemFailure::default();
-        failure.item_identifier = failed;
-        response.batch_item_failures.push(failure);
-    }
-    response
-}
-
-/// One message of a batch: its id when it failed.
-async fn message(
-    state: &Services,
-    record: aws_lambda_events::event::sqs::SqsMessage,
-    received: Instant,
-) -> Result<(), String> {
-    let id = record.message_id.unwrap_or_default();
-    let outcome = match record.body.as_deref().map(Message::read) {
-        Some(Ok(Message::Dispatch {
-            tenant,
-            event_id,
-            replay,
-            event,
-        })) => {
-            let dispatch = Dispatch {
+        match record.body.as_deref().map(Message::read) {
+            Some(Ok(Message::Dispatch {
                 tenant,
                 event_id,
                 replay,
-                event: event.map(|event| *event),
-                received,
-            };
-            dispatch_event(state, dispatch).await
+                event,
+            })) => dispatches.push((
+                id,
+                Dispatch {
+                    tenant,
+                    event_id,
+                    replay,
+                    event: event.map(|event| *event),
+                    received,
+                    span,
+                },
+            )),
+            Some(Ok(Message::Retry { tenant, log_id })) => others.push((
+                id,
+                async move { retry_delivery(state, &tenant, &log_id).await }
+                    .instrument(span)
+                    .boxed(),
+            )),
+            // Unreadable now means unreadable forever: fail it so it ends in the DLQ.
+            other => {
+                let error = ApiError::internal(format!("unreadable message: {other:?}"));
+                others.push((id, futures::future::ready(Err(error)).boxed()));
+            }
         }
-        Some(Ok(Message::Retry { tenant, log_id })) => {
-            retry_delivery(state, &tenant, &log_id).await
+    }
+    let (dispatch_ids, dispatches): (Vec<String>, Vec<Dispatch>) = dispatches.into_iter().unzip();
+    let (other_ids, others): (Vec<String>, Vec<_>) = others.into_iter().unzip();
+    let (dispatched, others) = futures::join!(
+        dispatch_events(state, dispatches),
+        futures::future::join_all(others)
+    );
+    shared::metrics::flush(&state.config.metrics_namespace);
+    let mut response = SqsBatchResponse::default();
+    let outcomes = dispatch_ids
+        .into_iter()
+        .zip(dispatched)
+        .chain(other_ids.into_iter().zip(others));
+    for (id, outcome) in outcomes {
+        if let Err(error) = outcome {
+            tracing::error!(message_id = %id, ?error, "message failed; SQS will redeliver it");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
         }
-        // Unreadable now means unreadable forever: fail it so it ends in the DLQ.
-        other => Err(shared::ApiError::internal(format!(
-            "unreadable message: {other:?}"
-        ))),
-    };
-    outcome.map_err(|error| {
-        tracing::error!(?error, "message failed; SQS will redeliver it");
-        id
-    })
+    }
+    response
 }

@@ -18,6 +18,7 @@ use crate::{
     webhooks::{LogStatus, WebhookLog},
 };
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use std::collections::BTreeMap;
 
 pub const DUE_INDEX: &str = "due";
 /// The due index is spread over this many partitions.
@@ -50,6 +51,7 @@ pub enum Created {
 
 /// The fan-out of one event (or a single delivery).
 pub struct FanOut<'a> {
+    pub tenant: &'a Tenant,
     pub logs: &'a [WebhookLog],
     pub retention_days: u32,
     /// When the scheduler sweeps a log still pending (its first attempt never recorded,
@@ -59,38 +61,42 @@ pub struct FanOut<'a> {
     pub event: Option<(&'a str, u32)>,
 }
 
-/// Creates the logs of one fan-out together: one transaction per
-/// [`LOGS_PER_TRANSACTION`] logs with one day-count write per day, instead of one
-/// transaction (and one counter write, all contending) per log. The first one also
-/// marks the event dispatched, so a first-attempt fan-out costs one write beyond its
-/// attempts' own.
-pub async fn create_all(
-    db: &Db,
-    tenant: &Tenant,
-    fan_out: FanOut<'_>,
-) -> Result<Created, StoreError> {
-    let partition = tenant.partition();
-    let logs = fan_out.logs;
-    // A log holds its payload: batches are bounded by size as well as by count.
-    let sizes: Vec<usize> = logs
-        .iter()
-        .map(|log| serde_json::to_vec(log).map_or(0, |v| v.len()) + 512)
-        .collect();
-    let batches = batch_bounds(&sizes)
-        .into_iter()
-        .map(|(from, to)| &logs[from..to]);
-    let mut event = fan_out.event;
-    for batch in batches {
-        let mut transaction = Transaction::new();
+impl FanOut<'_> {
+    /// Each log's size as a transaction counts it (a log holds its payload).
+    fn sizes(&self) -> Vec<usize> {
+        self.logs
+            .iter()
+            .map(|log| serde_json::to_vec(log).map_or(0, |v| v.len()) + 512)
+            .collect()
+    }
+}
+
+/// A transaction being filled with fan-outs: their logs, their events' marks, and one
+/// day-count write per partition and day (a transaction may touch an item only once).
+#[derive(Default)]
+struct Pack {
+    transaction: Transaction,
+    per_day: BTreeMap<(String, String), (Timestamp, u64)>,
+}
+
+impl Pack {
+    /// Adds `logs` of `fan_out` and, if given, its event's mark.
+    fn add(
+        mut self,
+        db: &Db,
+        fan_out: &FanOut<'_>,
+        logs: &[WebhookLog],
+        event: Option<(&str, u32)>,
+    ) -> Result<Self, StoreError> {
+        let partition = fan_out.tenant.partition();
         // First, so that a superseded event is what a cancellation reports.
-        if let Some((event_id, replay)) = event.take() {
-            transaction = transaction.write(
-                super::events::dispatched_write(db, tenant, event_id, replay)?,
+        if let Some((event_id, replay)) = event {
+            self.transaction = self.transaction.write(
+                super::events::dispatched_write(db, fan_out.tenant, event_id, replay)?,
                 Some(Rejection::Changed("superseded".into())),
             );
         }
-        let mut per_day = std::collections::BTreeMap::new();
-        for log in batch {
+        for log in logs {
             let mut item = keyed_item(&partition, &log.id, log)?;
             item.insert(
                 "expires_at_epoch".into(),
@@ -106,48 +112,129 @@ pub async fn create_all(
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map_err(StoreError::internal)?;
-            let exists = Rejection::Conflict("log exists".into());
-            transaction =
-                transaction.write(TransactWriteItem::builder().put(put).build(), Some(exists));
+            let exists = Rejection::Conflict(LOG_EXISTS.into());
+            self.transaction = self
+                .transaction
+                .write(TransactWriteItem::builder().put(put).build(), Some(exists));
             let day = super::paging::day_of(log.created_at);
-            per_day.entry(day).or_insert((log.created_at, 0u64)).1 += 1;
+            self.per_day
+                .entry((partition.clone(), day))
+                .or_insert((log.created_at, 0))
+                .1 += 1;
         }
-        for (at, count) in per_day.into_values() {
+        Ok(self)
+    }
+
+    /// Commits it: `Existing` or `Superseded` if a condition failed (nothing written).
+    async fn commit(self, db: &Db) -> Result<Created, StoreError> {
+        let mut transaction = self.transaction;
+        for ((partition, _), (at, count)) in self.per_day {
             transaction = transaction.write(
                 day_write(&db.tables.webhook_logs, &partition, at, count)?,
                 None,
             );
         }
         match transaction.commit(db).await {
-            Ok(()) => {}
-            Err(StoreError::Rejected(Rejection::Conflict(message))) if message == "log exists" => {
-                return Ok(Created::Existing);
+            Ok(()) => Ok(Created::All),
+            Err(StoreError::Rejected(Rejection::Conflict(message))) if message == LOG_EXISTS => {
+                Ok(Created::Existing)
             }
-            Err(StoreError::Rejected(Rejection::Changed(_))) => return Ok(Created::Superseded),
-            Err(other) => return Err(other),
+            Err(StoreError::Rejected(Rejection::Changed(_))) => Ok(Created::Superseded),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+const LOG_EXISTS: &str = "log exists";
+
+/// Creates the logs of one fan-out: one transaction per [`LOGS_PER_TRANSACTION`] logs
+/// with one day-count write per day, instead of one transaction (and one counter
+/// write, all contending) per log. The first one also marks the event dispatched, so
+/// a first-attempt fan-out costs one write beyond its attempts' own.
+pub async fn create_all(db: &Db, fan_out: &FanOut<'_>) -> Result<Created, StoreError> {
+    let mut event = fan_out.event;
+    for (from, to) in batch_bounds(&fan_out.sizes()) {
+        let pack = Pack::default().add(db, fan_out, &fan_out.logs[from..to], event.take())?;
+        match pack.commit(db).await? {
+            Created::All => {}
+            other => return Ok(other),
         }
     }
     Ok(Created::All)
+}
+
+/// Creates the fan-outs of several events (a dispatcher's batch) in as few
+/// transactions as fit, each event whole in one: one write and one day-count write for
+/// up to [`LOGS_PER_TRANSACTION`] logs of many events. A transaction cancelled by a
+/// condition (a redelivered or superseded event among them) wrote nothing; its events
+/// are then created one by one, each finding its own outcome.
+pub async fn create_fan_outs(db: &Db, fan_outs: &[FanOut<'_>]) -> Vec<Result<Created, StoreError>> {
+    let mut outcomes: Vec<Option<Result<Created, StoreError>>> =
+        fan_outs.iter().map(|_| None).collect();
+    let sizes: Vec<usize> = fan_outs
+        .iter()
+        .map(|fan_out| fan_out.sizes().iter().sum::<usize>())
+        .collect();
+    // An event's logs and its mark count as one item each; a day count per event at most.
+    let items: Vec<usize> = fan_outs.iter().map(|f| f.logs.len() + 2).collect();
+    for (from, to) in pack_bounds(&items, &sizes) {
+        let together = &fan_outs[from..to];
+        if together.len() > 1 {
+            let mut pack = Pack::default();
+            let mut built = Ok(());
+            for fan_out in together {
+                match pack.add(db, fan_out, fan_out.logs, fan_out.event) {
+                    Ok(next) => pack = next,
+                    Err(error) => {
+                        built = Err(error);
+                        pack = Pack::default();
+                        break;
+                    }
+                }
+            }
+            if built.is_ok() && matches!(pack.commit(db).await, Ok(Created::All)) {
+                for outcome in &mut outcomes[from..to] {
+                    *outcome = Some(Ok(Created::All));
+                }
+                continue;
+            }
+        }
+        for (index, fan_out) in together.iter().enumerate() {
+            outcomes[from + index] = Some(create_all(db, fan_out).await);
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every fan-out has an outcome"))
+        .collect()
+}
+
+/// Splits fan-outs of these item counts and sizes into consecutive groups that fit one
+/// transaction ([`LOGS_PER_TRANSACTION`] items, [`BYTES_PER_TRANSACTION`] bytes); one
+/// too large for that goes alone (and is split by [`create_all`]).
+fn pack_bounds(items: &[usize], sizes: &[usize]) -> Vec<(usize, usize)> {
+    let mut bounds = Vec::new();
+    let (mut start, mut count, mut bytes) = (0, 0, 0);
+    for (index, (&n, &size)) in items.iter().zip(sizes).enumerate() {
+        let full = count + n > LOGS_PER_TRANSACTION || bytes + size > BYTES_PER_TRANSACTION;
+        if index > start && full {
+            bounds.push((start, index));
+            (start, count, bytes) = (index, 0, 0);
+        }
+        count += n;
+        bytes += size;
+    }
+    if start < items.len() {
+        bounds.push((start, items.len()));
+    }
+    bounds
 }
 
 /// Splits items of these sizes into consecutive batches of at most
 /// [`LOGS_PER_TRANSACTION`] items and [`BYTES_PER_TRANSACTION`] bytes (an item larger
 /// than that goes alone): `(from, to)` index ranges.
 fn batch_bounds(sizes: &[usize]) -> Vec<(usize, usize)> {
-    let mut bounds = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (index, size) in sizes.iter().enumerate() {
-        let full = index - start == LOGS_PER_TRANSACTION || bytes + size > BYTES_PER_TRANSACTION;
-        if index > start && full {
-            bounds.push((start, index));
-            (start, bytes) = (index, 0);
-        }
-        bytes += size;
-    }
-    if start < sizes.len() {
-        bounds.push((start, sizes.len()));
-    }
-    bounds
+    pack_bounds(&vec![1; sizes.len()], sizes)
 }
 
 /// Creates a log unless it exists (an SQS redelivery finds the first one): `true` if created.
@@ -159,12 +246,13 @@ pub async fn create(
     sweep_at: Option<Timestamp>,
 ) -> Result<bool, StoreError> {
     let fan_out = FanOut {
+        tenant,
         logs: std::slice::from_ref(log),
         retention_days,
         sweep_at,
         event: None,
     };
-    Ok(create_all(db, tenant, fan_out).await? == Created::All)
+    Ok(create_all(db, &fan_out).await? == Created::All)
 }
 
 pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<WebhookLog>, StoreError> {
@@ -408,5 +496,20 @@ mod tests {
             vec![(0, 1), (1, 2)],
             "too big goes alone"
         );
+    }
+
+    #[test]
+    fn a_batch_of_fan_outs_packs_whole_events_into_as_few_transactions_as_fit() {
+        // Ten events of one log each (plus mark and day count): one transaction.
+        assert_eq!(pack_bounds(&[3; 10], &[2_000; 10]), vec![(0, 10)]);
+        // Ten events to ten endpoints: 12 items each, 8 per transaction.
+        assert_eq!(pack_bounds(&[12; 10], &[20_000; 10]), vec![(0, 8), (8, 10)]);
+        // An event too large for one transaction goes alone (create_all splits it).
+        assert_eq!(
+            pack_bounds(&[3, 150, 3], &[1_000, 300_000, 1_000]),
+            vec![(0, 1), (1, 2), (2, 3)]
+        );
+        let mb = 1024 * 1024;
+        assert_eq!(pack_bounds(&[3; 4], &[mb; 4]), vec![(0, 3), (3, 4)]);
     }
 }

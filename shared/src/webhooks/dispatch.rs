@@ -115,38 +115,45 @@ pub struct Dispatch {
     pub event: Option<Event>,
     /// When the batch holding the message arrived: the event was committed before.
     pub received: Instant,
+    /// Where its work is logged (the message's span).
+    pub span: tracing::Span,
 }
 
-/// Handles one message of the events queue. Safe to run twice: each delivery's log id
-/// is derived from the event and target, so a second run finds the first run's logs.
-/// A first run that reads nothing (the message carries the event, the configuration is
-/// cached) writes once for the fan-out (its logs, the event marked dispatched) and once
-/// per attempt.
-pub async fn dispatch_event(state: &Services, dispatch: Dispatch) -> ApiResult<()> {
+/// An event ready to fan out: its targets and a pending log for each.
+struct FanOut {
+    tenant: Tenant,
+    event: Event,
+    replay: u32,
+    targets: Vec<Target>,
+    logs: Vec<WebhookLog>,
+}
+
+/// Reads what a message does not carry and finds the event's targets: `None` if the
+/// event is gone, superseded or done.
+async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOut>> {
     let Dispatch {
         tenant,
         event_id,
         replay,
         event,
         received,
+        ..
     } = dispatch;
-    let tenant = &tenant;
     let event = match event {
         Some(event) => event,
-        None => match events::get(&state.db, tenant, &event_id).await? {
+        None => match events::get(&state.db, &tenant, &event_id).await? {
             Some(event) => event,
-            None => return Ok(()), // expired, or never committed
+            None => return Ok(None), // expired, or never committed
         },
     };
     if replay < event.replays
         || (event.status == EventStatus::Dispatched && replay == event.replays)
     {
-        return Ok(()); // superseded by a replay, or already done
+        return Ok(None); // superseded by a replay, or already done
     }
-    let body = super::body::delivery_body(&event.payload);
     let retry_limit = state.config.delivery.retry_schedule.retry_limit();
-    let targets = targets(state, tenant, &event, received).await?;
-    let pending: Vec<WebhookLog> = targets
+    let targets = targets(state, &tenant, &event, received).await?;
+    let logs = targets
         .iter()
         .map(|target| {
             WebhookLog::pending(
@@ -160,48 +167,122 @@ pub async fn dispatch_event(state: &Services, dispatch: Dispatch) -> ApiResult<(
             )
         })
         .collect();
+    Ok(Some(FanOut {
+        tenant,
+        event,
+        replay,
+        targets,
+        logs,
+    }))
+}
+
+/// Handles the messages of one batch of the events queue, each message's outcome in
+/// order. Safe to run twice: each delivery's log id is derived from the event and
+/// target, so a second run finds the first run's logs.
+///
+/// The logs of every event in the batch, with the events' dispatched marks, are created
+/// together in as few transactions as fit. A warm run (the messages carry their events,
+/// the configuration is cached) reads one small item per tenant, writes once for the
+/// batch's fan-outs, and once per attempt.
+pub async fn dispatch_events(state: &Services, dispatches: Vec<Dispatch>) -> Vec<ApiResult<()>> {
+    let spans: Vec<tracing::Span> = dispatches.iter().map(|d| d.span.clone()).collect();
+    let prepared = futures::future::join_all(dispatches.into_iter().map(|dispatch| {
+        let span = dispatch.span.clone();
+        tracing::Instrument::instrument(prepare(state, dispatch), span)
+    }))
+    .await;
     // A log whose first attempt is never recorded (the function died) is swept.
     let sweep_at = Timestamp::now().plus(state.config.delivery.retry_sweep_grace);
-    let retention_days = state.config.retention_days;
-    let fan_out = logs::FanOut {
-        logs: &pending,
-        retention_days,
-        sweep_at: Some(sweep_at),
-        event: Some((&event.id, replay)),
-    };
-    // All of an event's logs and its dispatched mark in one write; a redelivery finds
-    // them and goes one by one.
-    let created = logs::create_all(&state.db, tenant, fan_out).await?;
+    let ready: Vec<&FanOut> = prepared
+        .iter()
+        .filter_map(|p| p.as_ref().ok()?.as_ref())
+        .collect();
+    let fan_outs: Vec<logs::FanOut> = ready
+        .iter()
+        .map(|fan_out| logs::FanOut {
+            tenant: &fan_out.tenant,
+            logs: &fan_out.logs,
+            retention_days: state.config.retention_days,
+            sweep_at: Some(sweep_at),
+            event: Some((&fan_out.event.id, fan_out.replay)),
+        })
+        .collect();
+    let mut created = logs::create_fan_outs(&state.db, &fan_outs)
+        .await
+        .into_iter();
+    let mut work = Vec::new();
+    for (prepared, span) in prepared.iter().zip(spans) {
+        let outcome = match prepared {
+            Ok(Some(fan_out)) => {
+                let created = created.next().expect("one outcome per fan-out");
+                Some(deliver_all(state, fan_out, created, sweep_at))
+            }
+            _ => None,
+        };
+        work.push(tracing::Instrument::instrument(
+            async move {
+                match outcome {
+                    Some(delivering) => delivering.await,
+                    None => Ok(()),
+                }
+            },
+            span,
+        ));
+    }
+    let delivered = futures::future::join_all(work).await;
+    prepared
+        .into_iter()
+        .zip(delivered)
+        .map(|(prepared, delivered)| prepared.map(drop).and(delivered))
+        .collect()
+}
+
+/// Makes the first attempt of each delivery of a fan-out whose logs `created` says
+/// how it found.
+async fn deliver_all(
+    state: &Services,
+    fan_out: &FanOut,
+    created: Result<Created, crate::store::StoreError>,
+    sweep_at: Timestamp,
+) -> ApiResult<()> {
+    let created = created?;
     if created == Created::Superseded {
         return Ok(());
     }
-    let deliveries = targets.into_iter().zip(pending).map(|(target, log)| {
-        let body = &body;
-        async move {
-            let log = if created == Created::All
-                || logs::create(&state.db, tenant, &log, retention_days, Some(sweep_at)).await?
-            {
-                log
-            } else {
-                match logs::get(&state.db, tenant, &log.id).await? {
-                    // Created by an earlier run that stopped before its first attempt.
-                    Some(existing)
-                        if existing.status == LogStatus::Pending && existing.attempts == 0 =>
-                    {
-                        existing
+    let tenant = &fan_out.tenant;
+    let body = super::body::delivery_body(&fan_out.event.payload);
+    let retention_days = state.config.retention_days;
+    let deliveries = fan_out
+        .targets
+        .iter()
+        .zip(&fan_out.logs)
+        .map(|(target, log)| {
+            let body = &body;
+            async move {
+                let log = if created == Created::All
+                    || logs::create(&state.db, tenant, log, retention_days, Some(sweep_at)).await?
+                {
+                    log.clone()
+                } else {
+                    match logs::get(&state.db, tenant, &log.id).await? {
+                        // Created by an earlier run that stopped before its first attempt.
+                        Some(existing)
+                            if existing.status == LogStatus::Pending && existing.attempts == 0 =>
+                        {
+                            existing
+                        }
+                        _ => return Ok(()),
                     }
-                    _ => return Ok(()),
-                }
-            };
-            attempt(state, tenant, log, &target, body, true)
-                .await
-                .map(drop)
-        }
-    });
+                };
+                attempt(state, tenant, log, target, body, true)
+                    .await
+                    .map(drop)
+            }
+        });
     let results = futures::future::join_all(deliveries).await;
     results.into_iter().collect::<ApiResult<Vec<()>>>()?;
     if created == Created::Existing {
-        events::mark_dispatched(&state.db, tenant, &event.id, replay).await?;
+        events::mark_dispatched(&state.db, tenant, &fan_out.event.id, fan_out.replay).await?;
     }
     Ok(())
 }
