@@ -10,7 +10,7 @@ use crate::{
     store::{self, Db},
 };
 
-pub use crate::scopes::{Access, Group, Level, Scope};
+pub use crate::scopes::{Access, Group, InGroup, Level, Needs, Read, Scope, Write, groups};
 use axum::{
     body::Body,
     extract::{FromRequestParts, Request},
@@ -21,6 +21,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::{
     collections::HashMap,
+    marker::PhantomData,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -60,6 +61,43 @@ impl Principal {
 
     fn is_expired(&self, now: Timestamp) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// The tenant a handler acts on, given only when the caller's key allows what `N`
+/// names: 401 without a key, 403 without the scope. Every route's scope is in its
+/// handler's signature, checked in this one place. Derefs to [`Tenant`].
+pub struct Scoped<N> {
+    tenant: Tenant,
+    needs: PhantomData<N>,
+}
+
+impl<N> std::ops::Deref for Scoped<N> {
+    type Target = Tenant;
+
+    fn deref(&self) -> &Tenant {
+        &self.tenant
+    }
+}
+
+impl<N> Scoped<N> {
+    pub fn into_tenant(self) -> Tenant {
+        self.tenant
+    }
+}
+
+impl<N: Needs, S: Send + Sync> FromRequestParts<S> for Scoped<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let principal = parts
+            .extensions
+            .get::<Principal>()
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(Scoped {
+            tenant: principal.authorize(N::ACCESS)?,
+            needs: PhantomData,
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
-    auth::{Access, Auth, Principal},
+    auth::{Read, Scoped, Write},
     http::ApiJson,
     pagination::PageParams,
     store::resources::{self, Change, ListFilter, Resource, Stored},
@@ -30,34 +30,32 @@ pub trait Form: DeserializeOwned + Send + 'static {
 /// One page of the resources `filter` keeps, newest first, with the pagination headers.
 pub async fn list_filtered<R: Resource>(
     state: &AppState,
-    principal: &Principal,
+    tenant: &Tenant,
     uri: &Uri,
     page: &PageParams,
     filter: ListFilter,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(R::GROUP))?;
     let page = page.validate()?;
-    let page = resources::list::<R>(&state.db, &tenant, filter, page).await?;
+    let page = resources::list::<R>(&state.db, tenant, filter, page).await?;
     Ok(page.respond(uri, |item| item))
 }
 
 /// `GET /<resources>`.
 pub async fn list<R: Resource>(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<R>>,
     OriginalUri(uri): OriginalUri,
     Query(page): Query<PageParams>,
 ) -> ApiResult<Response> {
-    list_filtered::<R>(&state, &principal, &uri, &page, ListFilter::default()).await
+    list_filtered::<R>(&state, &tenant, &uri, &page, ListFilter::default()).await
 }
 
 /// `GET /<resources>/{id}`.
 pub async fn retrieve<R: Resource>(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<R>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(R::GROUP))?;
     let found = find::<R>(&state, &tenant, &id).await?;
     Ok(Json(found.value).into_response())
 }
@@ -65,10 +63,9 @@ pub async fn retrieve<R: Resource>(
 /// `DELETE /<resources>/{id}`, for a resource whose deletion touches nothing else.
 pub async fn destroy<R: Resource>(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<R>>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let tenant = principal.authorize(Access::write(R::GROUP))?;
     let found = find::<R>(&state, &tenant, &id).await?;
     Change::new(&state.db, &tenant)
         .delete(&found)?
@@ -80,10 +77,9 @@ pub async fn destroy<R: Resource>(
 /// `POST /<resources>` → 201 with the object.
 pub async fn create<F: Form>(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<F::Resource>>,
     ApiJson(input): ApiJson<F>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(F::Resource::GROUP))?;
     let created = input.apply(None, Timestamp::now())?;
     Change::new(&state.db, &tenant)
         .create(&created, F::MAX)?
@@ -95,11 +91,10 @@ pub async fn create<F: Form>(
 /// `PUT /<resources>/{id}`: a partial update, applied only to the version read.
 pub async fn update<F: Form>(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<F::Resource>>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<F>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(F::Resource::GROUP))?;
     let before = find::<F::Resource>(&state, &tenant, &id).await?;
     let after = input.apply(Some(&before.value), Timestamp::now())?;
     Change::new(&state.db, &tenant)

@@ -2,7 +2,7 @@
 //! crate: keys (`account`), authentication (`auth`) and the store use them.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::{fmt, str::FromStr};
+use std::{fmt, marker::PhantomData, str::FromStr};
 
 /// A resource group that scopes grant access to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,6 +80,62 @@ impl Access {
             level: Level::Write,
         }
     }
+}
+
+/// A scope group named as a type, for `auth::Scoped`: `Scoped<Write<groups::Events>>`,
+/// or `Scoped<Read<R>>` for any stored resource type.
+pub trait InGroup {
+    const GROUP: Group;
+}
+
+/// What a handler needs of the caller's key.
+pub trait Needs {
+    const ACCESS: Access;
+}
+
+/// Read access to the group `G`.
+pub struct Read<G>(PhantomData<G>);
+/// Write access to the group `G` (which allows reading it too).
+pub struct Write<G>(PhantomData<G>);
+
+impl<G: InGroup> Needs for Read<G> {
+    const ACCESS: Access = Access {
+        group: G::GROUP,
+        level: Level::Read,
+    };
+}
+
+impl<G: InGroup> Needs for Write<G> {
+    const ACCESS: Access = Access {
+        group: G::GROUP,
+        level: Level::Write,
+    };
+}
+
+/// The scope groups as types.
+pub mod groups {
+    macro_rules! groups {
+        ($($group:ident),* $(,)?) => {$(
+            #[doc = concat!("The `", stringify!($group), "` scope group.")]
+            pub struct $group;
+            impl super::InGroup for $group {
+                const GROUP: super::Group = super::Group::$group;
+            }
+        )*};
+    }
+    groups!(
+        Account,
+        Webhooks,
+        Events,
+        Products,
+        Categories,
+        Orders,
+        Payments,
+        Blacklists,
+        BlacklistRules,
+        Feedback,
+        Queries,
+    );
 }
 
 /// A permission carried by a key: `*` or `<group>:read` / `<group>:write`.

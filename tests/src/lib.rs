@@ -430,6 +430,11 @@ impl Receiver {
         s.answered.remove(path);
     }
 
+    /// How many requests arrived so far, to any path (cheap to poll).
+    pub fn count(&self) -> usize {
+        self.state.lock().unwrap().received.len()
+    }
+
     /// Every request so far, to any path.
     pub fn all(&self) -> Vec<Received> {
         self.state.lock().unwrap().received.clone()

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use shared::{
     ApiError, ApiResult, AppState, Mode, Timestamp,
     account::{ApiKey, ApiKeyView, KeySpec},
-    auth::{Access, Auth, Group, Principal, Scope},
+    auth::{Auth, Principal, Read, Scope, Scoped, Write, groups},
     crud::retrying,
     error::Violations,
     http::{ApiJson, OptionalJson},
@@ -129,8 +129,10 @@ struct KeyInfo {
     scopes: Vec<Scope>,
 }
 
-async fn show(Auth(principal): Auth) -> ApiResult<Json<AccountInfo>> {
-    principal.authorize(Access::read(Group::Account))?;
+async fn show(
+    Auth(principal): Auth,
+    _account: Scoped<Read<groups::Account>>,
+) -> ApiResult<Json<AccountInfo>> {
     Ok(Json(AccountInfo {
         id: principal.account_id,
         email: principal.email,
@@ -153,10 +155,10 @@ fn manageable_modes(principal: &Principal) -> Option<Mode> {
 async fn list_keys(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _account: Scoped<Read<groups::Account>>,
     OriginalUri(uri): OriginalUri,
     Query(params): Query<PageParams>,
 ) -> ApiResult<Response> {
-    principal.authorize(Access::read(Group::Account))?;
     let page = params.validate()?;
     let keys = api_keys::list(
         &state.db,
@@ -181,9 +183,9 @@ struct KeyInput {
 async fn create_key(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _account: Scoped<Write<groups::Account>>,
     ApiJson(input): ApiJson<KeyInput>,
 ) -> ApiResult<Response> {
-    principal.authorize(Access::write(Group::Account))?;
     let mut errors = Violations::new();
     let name = input.name.map(|n| n.trim().to_string()).unwrap_or_default();
     if name.is_empty() {
@@ -261,9 +263,9 @@ async fn manageable_key(
 async fn revoke_key(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _account: Scoped<Write<groups::Account>>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    principal.authorize(Access::write(Group::Account))?;
     let versions = manageable_key(&state, &principal, &id).await?;
     api_keys::revoke(&state.db, &versions).await?;
     state.auth.forget(versions.iter().map(|k| &k.key_hash));
@@ -280,10 +282,10 @@ struct RollInput {
 async fn roll_key(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _account: Scoped<Write<groups::Account>>,
     Path(id): Path<String>,
     OptionalJson(input): OptionalJson<RollInput>,
 ) -> ApiResult<Response> {
-    principal.authorize(Access::write(Group::Account))?;
     let expires_in = input.and_then(|i| i.expires_in).unwrap_or(0);
     if expires_in > secrets::MAX_GRACE_SECONDS {
         return Err(ApiError::invalid(format!(
@@ -312,10 +314,9 @@ async fn roll_key(
 
 async fn rotate_webhook_secret(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Account>>,
     OptionalJson(input): OptionalJson<RotateInput>,
 ) -> ApiResult<Json<NewSecret>> {
-    let tenant = principal.authorize(Access::write(Group::Account))?;
     let grace = secrets::grace_period(input.and_then(|i| i.grace_period_seconds))?;
     // Read, rotate, write if nobody rotated meanwhile; else again from the new state.
     let rotated = retrying(|| async {

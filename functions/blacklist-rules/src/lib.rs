@@ -12,7 +12,7 @@ use axum::{
 use serde::Deserialize;
 use shared::{
     ApiResult, AppState, Timestamp,
-    auth::{Access, Auth, Group},
+    auth::{Read, Scoped, groups},
     commerce::{BlacklistRule, RuleAction, blacklist::rule_order},
     crud::{self, Form, text},
     error::Violations,
@@ -82,11 +82,10 @@ struct ListParams {
 /// the set small, so it is read whole and sorted here.
 async fn list(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<groups::BlacklistRules>>,
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(Group::BlacklistRules))?;
     let request = params.page.validate_pages()?;
     let mut rules = resources::all::<BlacklistRule>(&state.db, &tenant).await?;
     rules.sort_by(rule_order);

@@ -11,7 +11,7 @@ use axum::{
 use serde::Deserialize;
 use shared::{
     ApiResult, AppState, Timestamp,
-    auth::Auth,
+    auth::{Read, Scoped},
     commerce::{Blacklist, BlacklistType},
     crud::{self, Form, text},
     error::Violations,
@@ -85,7 +85,7 @@ struct ListParams {
 
 async fn list(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<Blacklist>>,
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
@@ -98,7 +98,7 @@ async fn list(
             .map_err(shared::ApiError::invalid)?;
         filter = filter.equals_number("blacklist_type", kind as u64);
     }
-    crud::list_filtered::<Blacklist>(&state, &principal, &uri, &params.page, filter).await
+    crud::list_filtered::<Blacklist>(&state, &tenant, &uri, &params.page, filter).await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::{
     ApiResult, AppState, Tenant, Timestamp,
-    auth::{Access, Auth, Group},
+    auth::{Scoped, Write, groups},
     commerce::{Category, Product},
     crud::{self, text},
     error::Violations,
@@ -143,10 +143,9 @@ fn with_product_checks<'a>(mut change: Change<'a>, category: &Category) -> ApiRe
 
 async fn create(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Categories>>,
     ApiJson(input): ApiJson<CategoryInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Categories))?;
     let missing = missing(&state, &tenant, &input).await?;
     let category = input.apply(None, &missing, Timestamp::now())?;
     let change = Change::new(&state.db, &tenant).create(&category, None)?;
@@ -158,11 +157,10 @@ async fn create(
 
 async fn update(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Categories>>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CategoryInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Categories))?;
     let before = crud::find::<Category>(&state, &tenant, &id).await?;
     let missing = missing(&state, &tenant, &input).await?;
     let after = input.apply(Some(&before.value), &missing, Timestamp::now())?;

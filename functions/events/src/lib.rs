@@ -14,7 +14,7 @@ use axum::{
 use serde::Deserialize;
 use shared::{
     ApiError, ApiResult, AppState,
-    auth::{Access, Auth, Group},
+    auth::{Read, Scoped, Write, groups},
     error::Violations,
     events::{Event, EventView},
     http::ApiJson,
@@ -91,11 +91,10 @@ struct ListParams {
 
 async fn list(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<groups::Events>>,
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(Group::Events))?;
     let mut errors = Violations::new();
     let page = params.page.validate().map_err(|e| errors.absorb(e)).ok();
     if let Some(name) = params.event_type.as_deref()
@@ -117,10 +116,9 @@ async fn list(
 
 async fn retrieve(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<groups::Events>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(Group::Events))?;
     let event = events::get(&state.db, &tenant, &id)
         .await?
         .ok_or(ApiError::NotFound("Event"))?;
@@ -130,10 +128,9 @@ async fn retrieve(
 /// Dispatches the event again: every current target gets a new delivery.
 async fn replay(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Events>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Events))?;
     shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let event = events::start_replay(&state.db, &tenant, &id)
         .await?
@@ -155,10 +152,9 @@ struct PublishInput {
 /// Publishes an event of a catalogue type; it is dispatched like any other.
 async fn publish(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Events>>,
     ApiJson(input): ApiJson<PublishInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Events))?;
     let mut errors = Violations::new();
     let event_type = match input.event_type.as_deref() {
         None => {
@@ -217,11 +213,10 @@ async fn publish(
 
 async fn list_types(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<groups::Events>>,
     OriginalUri(uri): OriginalUri,
     Query(params): Query<PageParams>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(Group::Events))?;
     let page = event_types::list(&state.db, &tenant, params.validate()?).await?;
     Ok(page.respond(&uri, |record| record))
 }
@@ -238,10 +233,9 @@ const MAX_TYPE_DESCRIPTION: usize = 512;
 
 async fn register_type(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Events>>,
     ApiJson(input): ApiJson<TypeInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Events))?;
     let mut errors = Violations::new();
     let name = input.name.unwrap_or_default();
     if name.is_empty() {
@@ -277,10 +271,9 @@ async fn register_type(
 
 async fn delete_type(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Events>>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let tenant = principal.authorize(Access::write(Group::Events))?;
     if event_types::delete(&state.db, &tenant, &name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

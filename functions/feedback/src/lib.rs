@@ -14,7 +14,7 @@ use axum::{
 use serde::Deserialize;
 use shared::{
     ApiError, ApiResult, AppState, Timestamp,
-    auth::{Access, Auth, Group},
+    auth::{Read, Scoped, Write, groups},
     commerce::{
         Feedback, Order, Query, QueryStatus, event,
         support::{QueryMessage, Sentiment},
@@ -126,10 +126,9 @@ fn feedback_id(order_id: &str) -> String {
 
 async fn create_feedback(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Feedback>>,
     ApiJson(input): ApiJson<FeedbackInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Feedback))?;
     let mut errors = Violations::new();
     let order = match text(input.order_id) {
         None => {
@@ -187,11 +186,10 @@ struct FeedbackReply {
 /// The merchant's public reply (replacing an earlier one).
 async fn reply_to_feedback(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Feedback>>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<FeedbackReply>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Feedback))?;
     let mut errors = Violations::new();
     let reply = message(&mut errors, "Reply", input.reply);
     errors.finish()?;
@@ -220,7 +218,7 @@ struct QueryListParams {
 
 async fn list_queries(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<Query>>,
     OriginalUri(uri): OriginalUri,
     QueryString(params): QueryString<QueryListParams>,
 ) -> ApiResult<Response> {
@@ -230,7 +228,7 @@ async fn list_queries(
         let name = serde_json::to_value(status).map_err(ApiError::internal)?;
         filter = filter.equals_text("status", name.as_str().unwrap_or_default());
     }
-    crud::list_filtered::<Query>(&state, &principal, &uri, &params.page, filter).await
+    crud::list_filtered::<Query>(&state, &tenant, &uri, &params.page, filter).await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -244,10 +242,9 @@ struct QueryInput {
 
 async fn create_query(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Queries>>,
     ApiJson(input): ApiJson<QueryInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Queries))?;
     let mut errors = Violations::new();
     let title = text(input.title);
     errors.length("Title", title.as_deref(), 1, MAX_TITLE);
@@ -302,11 +299,10 @@ struct QueryUpdate {
 /// Changes the status (e.g. closes the query): `query:updated`.
 async fn update_query(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Queries>>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<QueryUpdate>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Queries))?;
     let status: QueryStatus = match input.status.as_deref() {
         None => {
             return Err(ApiError::invalid(
@@ -341,11 +337,10 @@ struct QueryReply {
 /// The merchant answers: the message is added and the query is answered (`query:replied`).
 async fn reply_to_query(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Queries>>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<QueryReply>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Queries))?;
     let mut errors = Violations::new();
     let reply = message(&mut errors, "Message", input.message);
     errors.finish()?;

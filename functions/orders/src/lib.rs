@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
-    auth::{Access, Auth, Group},
+    auth::{Read, Scoped, Write, groups},
     commerce::{Order, OrderStatus, Product, order_event, product_event},
     crud,
     crud::retrying,
@@ -75,7 +75,7 @@ struct ListParams {
 
 async fn list(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<Order>>,
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
@@ -96,7 +96,7 @@ async fn list(
     if let Some(email) = params.email.as_deref().filter(|e| !e.is_empty()) {
         filter = filter.equals_text("email", &email.to_ascii_lowercase());
     }
-    crud::list_filtered::<Order>(&state, &principal, &uri, &params.page, filter).await
+    crud::list_filtered::<Order>(&state, &tenant, &uri, &params.page, filter).await
 }
 
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -172,11 +172,10 @@ fn unchanged(before: &Order, after: &Order) -> bool {
 
 async fn update(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Orders>>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<OrderInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Orders))?;
     // Paying races other payments for the same stock: on a conflict, read again and retry.
     let order = retrying(|| change_order(&state, &tenant, &id, input.clone())).await?;
     Ok(Json(order).into_response())

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
-    auth::{Access, Auth, Group},
+    auth::{Scoped, Write, groups},
     commerce::{
         Amount, Blacklist, BlacklistRule, Currency, Customer, Gateway, Order, OrderStatus, Product,
         Verdict, blacklist::screen, order::PAY_PRODUCT_ID, order_event,
@@ -339,11 +339,10 @@ fn public_base(state: &AppState, headers: &HeaderMap) -> String {
 
 async fn create(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Payments>>,
     headers: HeaderMap,
     ApiJson(input): ApiJson<PaymentInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Payments))?;
     let product = match input.product_id.as_deref() {
         Some(id) => resources::get::<Product>(&state.db, &tenant, id).await?,
         None => None,
@@ -415,10 +414,9 @@ async fn screening(
 /// longer change. Cancelling twice is fine; a paid order cannot be cancelled.
 async fn cancel(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Payments>>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let tenant = principal.authorize(Access::write(Group::Payments))?;
     let before = crud::find::<Order>(&state, &tenant, &id).await?;
     if before.value.cancelled_at.is_some() {
         return Ok(StatusCode::NO_CONTENT);

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::{
     ApiResult, AppState, Timestamp,
-    auth::{Access, Auth, Group},
+    auth::{Scoped, Write, groups},
     commerce::{
         Amount, Category, Currency, Gateway, Product, ProductType, Stock, product::serials,
         product_event,
@@ -336,10 +336,9 @@ fn out_of_stock(before: Option<&Product>, after: &Product) -> Option<Event> {
 
 async fn create(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Products>>,
     ApiJson(input): ApiJson<ProductInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Products))?;
     let product = input.apply(None, state.config.allow_private_targets, Timestamp::now())?;
     let mut change = Change::new(&state.db, &tenant).create(&product, None)?;
     if let Some(event) = out_of_stock(None, &product) {
@@ -351,11 +350,10 @@ async fn create(
 
 async fn update(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Products>>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ProductInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Products))?;
     let before = crud::find::<Product>(&state, &tenant, &id).await?;
     let after = input.apply(
         Some(&before.value),
@@ -373,10 +371,9 @@ async fn update(
 /// Deletes the product and takes it out of every category that lists it, atomically.
 async fn destroy(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Products>>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let tenant = principal.authorize(Access::write(Group::Products))?;
     let product = crud::find::<Product>(&state, &tenant, &id).await?;
     let listing = resources::all_matching::<Category>(
         &state.db,

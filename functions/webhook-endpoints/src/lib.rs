@@ -14,7 +14,7 @@ use axum::{
 use serde::Deserialize;
 use shared::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
-    auth::{Access, Auth, Group},
+    auth::{Read, Scoped, Write, groups},
     error::Violations,
     http::{ApiJson, OptionalJson, nullable},
     ids::new_id,
@@ -142,11 +142,10 @@ struct ListParams {
 
 async fn list(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<groups::Webhooks>>,
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(Group::Webhooks))?;
     let mut errors = Violations::new();
     let page = params.page.validate().map_err(|e| errors.absorb(e)).ok();
     let enabled = match params.enabled.as_deref() {
@@ -288,10 +287,9 @@ fn parse_events(
 
 async fn create(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Webhooks>>,
     ApiJson(input): ApiJson<EndpointInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     let unregistered = unregistered(&state, &tenant, &input).await?;
     let fields = input.validate(None, state.config.allow_private_targets, &unregistered)?;
     let now = Timestamp::now();
@@ -353,21 +351,19 @@ async fn find(state: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Endpoint
 
 async fn retrieve(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<groups::Webhooks>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(Group::Webhooks))?;
     let endpoint = find(&state, &tenant, &id).await?;
     Ok(Json(endpoint.view()).into_response())
 }
 
 async fn update(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Webhooks>>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<EndpointInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     let before = find(&state, &tenant, &id).await?;
     let unregistered = unregistered(&state, &tenant, &input).await?;
     let fields = input.validate(
@@ -392,30 +388,38 @@ async fn update(
 
 async fn destroy(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Webhooks>>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     let endpoint = find(&state, &tenant, &id).await?;
     store::delete(&state.db, &tenant, &endpoint).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn enable(state: State<AppState>, auth: Auth, id: Path<String>) -> ApiResult<Response> {
-    set_enabled(state, auth, id, true).await
+type WebhooksWrite = Scoped<Write<groups::Webhooks>>;
+
+async fn enable(
+    state: State<AppState>,
+    tenant: WebhooksWrite,
+    id: Path<String>,
+) -> ApiResult<Response> {
+    set_enabled(state, tenant, id, true).await
 }
 
-async fn disable(state: State<AppState>, auth: Auth, id: Path<String>) -> ApiResult<Response> {
-    set_enabled(state, auth, id, false).await
+async fn disable(
+    state: State<AppState>,
+    tenant: WebhooksWrite,
+    id: Path<String>,
+) -> ApiResult<Response> {
+    set_enabled(state, tenant, id, false).await
 }
 
 async fn set_enabled(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: WebhooksWrite,
     Path(id): Path<String>,
     enabled: bool,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     let endpoint = store::set_enabled(&state.db, &tenant, &id, enabled, Timestamp::now())
         .await?
         .ok_or(ApiError::NotFound("Endpoint"))?;
@@ -424,11 +428,10 @@ async fn set_enabled(
 
 async fn rotate_secret(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Webhooks>>,
     Path(id): Path<String>,
     OptionalJson(input): OptionalJson<RotateInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     let grace = secrets::grace_period(input.and_then(|i| i.grace_period_seconds))?;
     let endpoint = find(&state, &tenant, &id).await?;
     let now = Timestamp::now();
@@ -446,10 +449,9 @@ async fn rotate_secret(
 /// Sends a `webhook:ping` to the endpoint now (enabled or not) and reports how it went.
 async fn test(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Webhooks>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TestResult>> {
-    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let endpoint = find(&state, &tenant, &id).await?;
     let payload = samples::payload(EventType::WebhookPing);
@@ -484,11 +486,10 @@ const MAX_RECOVER: u32 = 1_000;
 /// Re-sends every failed delivery to this endpoint since `since`, through the queue.
 async fn recover(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Webhooks>>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<RecoverInput>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let since = match input.since.as_deref().map(Timestamp::parse) {
         Some(Some(since)) if since <= Timestamp::now() => since,

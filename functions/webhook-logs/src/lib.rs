@@ -13,7 +13,7 @@ use axum::{
 use serde::Deserialize;
 use shared::{
     ApiError, ApiResult, AppState,
-    auth::{Access, Auth, Group},
+    auth::{Read, Scoped, Write, groups},
     error::Violations,
     http::ApiJson,
     openapi::{Operation, string},
@@ -80,11 +80,10 @@ struct ListParams {
 
 async fn list(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<groups::Webhooks>>,
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(Group::Webhooks))?;
     let mut errors = Violations::new();
     let page = params.page.validate().map_err(|e| errors.absorb(e)).ok();
     let status = errors.parse::<LogStatus>(params.status.as_deref());
@@ -113,10 +112,9 @@ async fn list(
 
 async fn retrieve(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Read<groups::Webhooks>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::read(Group::Webhooks))?;
     let log = logs::get(&state.db, &tenant, &id)
         .await?
         .ok_or(ApiError::NotFound("Webhook log"))?;
@@ -126,10 +124,9 @@ async fn retrieve(
 /// Delivers again now, whatever the log's status; answers with the updated log.
 async fn retry(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Webhooks>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let log = logs::get(&state.db, &tenant, &id)
         .await?
@@ -150,10 +147,9 @@ struct SimulateInput {
 /// Sends the sample payload of `event` to `url`, signed with the account's webhook secret.
 async fn simulate(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    tenant: Scoped<Write<groups::Webhooks>>,
     ApiJson(input): ApiJson<SimulateInput>,
 ) -> ApiResult<Json<TestResult>> {
-    let tenant = principal.authorize(Access::write(Group::Webhooks))?;
     shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let mut errors = Violations::new();
     let url = WebhookUrl::parse(

@@ -153,7 +153,11 @@ const LOG_EXISTS: &str = "log exists";
 /// a first-attempt fan-out costs one write beyond its attempts' own.
 pub async fn create_all(db: &Db, fan_out: &FanOut<'_>) -> Result<Created, StoreError> {
     let mut event = fan_out.event;
-    for (from, to) in batch_bounds(&fan_out.sizes()) {
+    let mut bounds = batch_bounds(&fan_out.sizes());
+    if bounds.is_empty() && event.is_some() {
+        bounds.push((0, 0)); // no target: the event is marked all the same
+    }
+    for (from, to) in bounds {
         let pack = Pack::default().add(db, fan_out, &fan_out.logs[from..to], event.take())?;
         match pack.commit(db).await? {
             Created::All => {}

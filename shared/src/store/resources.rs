@@ -46,6 +46,9 @@ macro_rules! resource {
         resource!($type, $name, $kind, $table, $group, false);
     };
     ($type:ty, $name:literal, $kind:literal, $table:ident, $group:ident, $limited:literal) => {
+        impl crate::scopes::InGroup for $type {
+            const GROUP: Group = Group::$group;
+        }
         impl Resource for $type {
             const NAME: &'static str = $name;
             const KIND: &'static str = $kind;

@@ -1,0 +1,15 @@
+//! Every integration test in one binary, so the whole stack is linked once. Each module
+//! is one concern, its tests named as sentences; `cargo test -p pushguard-tests -- delivery::`
+//! runs one module.
+
+mod account;
+mod commerce;
+mod conventions;
+mod delivery;
+mod endpoints;
+mod lambda_binaries;
+mod lambda_events;
+mod recovery;
+mod scopes;
+mod ssrf;
+mod strictness;
