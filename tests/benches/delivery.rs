@@ -9,8 +9,9 @@
 //! threads are named [`FUNCTIONS_THREAD`], so their CPU time is told apart from the
 //! strict layer's, the receiver's and this driver's (moto runs in its own process).
 //!
-//! Settings: BENCH_EVENTS (500), BENCH_ENDPOINTS (1,5,10), BENCH_RECEIVER_DELAY_MS (0),
-//! BENCH_POLLERS (4, per queue), BENCH_CONCURRENCY (16 publishers).
+//! Settings: BENCH_EVENTS (500), BENCH_ENDPOINTS (1,5,10), BENCH_STORED_LOGS (10000
+//! logs stored before measuring, so the tables are not empty), BENCH_RECEIVER_DELAY_MS
+//! (0), BENCH_POLLERS (4, per queue), BENCH_CONCURRENCY (16 publishers).
 
 use futures::{StreamExt, stream};
 use harness::{Behaviour, Receiver, TestStack};
@@ -127,8 +128,48 @@ async fn wait_for(receiver: &Receiver, count: usize) {
     }
 }
 
+/// Stores `count` delivered logs for the account, as earlier traffic would have left.
+async fn store_logs(stack: &TestStack, account_id: &str, count: usize) {
+    let tenant = shared::Tenant::new(account_id, shared::Mode::Test);
+    let logs: Vec<shared::webhooks::WebhookLog> = (0..count)
+        .map(|n| {
+            let event_id = shared::ids::new_id("evt");
+            let mut log = shared::webhooks::WebhookLog::pending(
+                shared::webhooks::log::delivery_id(&event_id, 0, "stored"),
+                None,
+                "https://receiver.example/stored".into(),
+                "bench:tick",
+                Some(&event_id),
+                json!({ "id": n, "padding": "x".repeat(200) }),
+                0,
+            );
+            log.status = shared::webhooks::LogStatus::Succeeded;
+            log
+        })
+        .collect();
+    let chunks: Vec<_> = logs.chunks(90).collect();
+    stream::iter(chunks)
+        .for_each_concurrent(4, |chunk| {
+            let tenant = &tenant;
+            async move {
+                let fan_out = shared::store::logs::FanOut {
+                    tenant,
+                    logs: chunk,
+                    retention_days: 30,
+                    sweep_at: None,
+                    event: None,
+                };
+                shared::store::logs::create_all(&stack.stack.state.db, &fan_out)
+                    .await
+                    .expect("stored");
+            }
+        })
+        .await;
+}
+
 async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
     let events = number("BENCH_EVENTS", 500);
+    let stored = number("BENCH_STORED_LOGS", 10_000);
     let delay = Duration::from_millis(number("BENCH_RECEIVER_DELAY_MS", 0) as u64);
     let pollers = number("BENCH_POLLERS", 4);
     let concurrency = number("BENCH_CONCURRENCY", 16);
@@ -149,6 +190,7 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
     .await;
     let receiver = Receiver::start().await;
     let account = stack.account("bench@example.com").await;
+    store_logs(&stack, &account.id, stored).await;
     // Catalogue events come from changes only; the benchmark publishes a custom type.
     stack
         .register_event_type(&account.test_key, "bench:tick", "benchmark event")
@@ -223,7 +265,7 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
     let cpu = cpu_after - cpu_before;
 
     println!(
-        "bench-delivery: {events} events x {endpoints} endpoints = {expected} deliveries, receiver delay {delay:?}, {pollers} pollers per queue"
+        "bench-delivery: {events} events x {endpoints} endpoints = {expected} deliveries, {stored} logs stored before, receiver delay {delay:?}, {pollers} pollers per queue"
     );
     println!("  elapsed            {:.2} s", elapsed.as_secs_f64());
     println!(
