@@ -25,6 +25,7 @@ import moto.dynamodb.models as dynamodb_models
 import moto.server
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 _LOCK = threading.RLock()
 
@@ -113,6 +114,21 @@ def _transact_write_items(self, transact_items):
 
 
 DynamoDBBackend.transact_write_items = _transact_write_items
+
+_moto_backend_for_host = DomainDispatcherApplication.get_backend_for_host
+_backends_by_host = {}
+
+
+def _backend_for_host(self, host):
+    """moto finds the service of every request by trying each of its hundreds of URL
+    patterns in turn (half of its time under load); the answer for a host never
+    changes, so it is looked up once."""
+    if host not in _backends_by_host:
+        _backends_by_host[host] = _moto_backend_for_host(self, host)
+    return _backends_by_host[host]
+
+
+DomainDispatcherApplication.get_backend_for_host = _backend_for_host
 
 for _name in _OPERATIONS:
     setattr(DynamoDBBackend, _name, _isolated(getattr(DynamoDBBackend, _name)))

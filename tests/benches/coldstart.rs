@@ -68,7 +68,7 @@ async fn main() {
         .unwrap_or(5);
     let binaries = binaries_dir("release");
     let stack = TestStack::start_options(&[], |options| options.event_sources = false).await;
-    pushguard::accounts::create(
+    let created = pushguard::accounts::create(
         &stack.stack.state.db,
         &stack.stack.state.keyring,
         "coldstart@example.com",
@@ -101,14 +101,29 @@ async fn main() {
         ("BlacklistRulesFunction", "blacklist-rules-create.json"),
         ("FeedbackFunction", "queries-create.json"),
         ("SchedulerFunction", "scheduler-schedule.json"),
+        ("DispatcherFunction", "dispatcher-sqs.json"),
     ];
+    // The dispatcher's sample names an account and an event (one that does not exist).
+    let dispatch = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/dispatcher-sqs.json"
+    ))
+    .unwrap()
+    .replace("ACCOUNT", &created.account.id)
+    .replace("EVENT_ID", &shared::ids::new_id("evt"));
+    let dispatch: Value = serde_json::from_str(&dispatch).unwrap();
     for (function, sample) in functions {
+        let sample = if function == "DispatcherFunction" {
+            dispatch.clone()
+        } else {
+            event(sample)
+        };
         let mut starts = Vec::new();
         for _ in 0..runs {
             let mut instance = Instance::start(&stack.stack, function, &binaries)
                 .await
                 .unwrap_or_else(|e| panic!("{function}: {e}"));
-            starts.push(measure(&mut instance, event(sample)).await);
+            starts.push(measure(&mut instance, sample.clone()).await);
         }
         report(function, starts, Some(reference));
     }

@@ -186,6 +186,8 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
         options.call_counter = Some(counter.clone());
         options.pollers = pollers;
         options.runtime = Some(functions);
+        // As `make run` runs it (every minute in AWS).
+        options.scheduler_interval = Duration::from_secs(60);
     })
     .await;
     let receiver = Receiver::start().await;
