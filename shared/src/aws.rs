@@ -5,7 +5,10 @@ use aws_sdk_dynamodb::config::Credentials;
 
 /// The standard chain: region, credentials and `AWS_ENDPOINT_URL` from the environment.
 pub async fn from_env() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::tls::aws_http_client())
+        .load()
+        .await
 }
 
 /// An emulator at `endpoint` (moto locally and in tests): fixed region and dummy keys.
@@ -17,6 +20,7 @@ pub async fn for_emulator(endpoint: &str) -> SdkConfig {
         .with_max_attempts(10)
         .with_initial_backoff(std::time::Duration::from_millis(20));
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::tls::aws_http_client())
         .retry_config(retries)
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
@@ -31,6 +35,7 @@ pub async fn for_emulator(endpoint: &str) -> SdkConfig {
 /// (the strict layer) and credentials naming the function (its role, for IAM).
 pub async fn for_local_function(endpoint: &str, function: &str, secret: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::tls::aws_http_client())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(function, secret, None, None, "local-role"))

@@ -28,6 +28,7 @@ pub mod store;
 pub mod telemetry;
 pub mod tenant;
 pub mod time;
+pub mod tls;
 pub mod validate;
 pub mod webhooks;
 

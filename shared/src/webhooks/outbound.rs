@@ -91,7 +91,8 @@ impl Outbound {
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .pool_idle_timeout(Duration::from_secs(30));
+            .pool_idle_timeout(Duration::from_secs(30))
+            .use_preconfigured_tls(crate::tls::delivery_config());
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(GlobalOnly));
         }

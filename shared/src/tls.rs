@@ -1,0 +1,65 @@
+//! TLS trust without reading the disk at start-up.
+//!
+//! By default both HTTP clients load the system's root certificates when they are
+//! built: the AWS SDK's and the delivery client's each read and parse every file under
+//! `/etc/ssl/certs`, most of a cold start's init. Instead:
+//!
+//! - AWS calls trust the Amazon Trust Services roots only (`tls/amazon-roots.pem`):
+//!   every AWS endpoint's certificate chains to them, and nothing else can answer as
+//!   DynamoDB, SQS or KMS.
+//! - Deliveries trust Mozilla's root program as compiled into `webpki-roots`, what
+//!   browsers trust for the public web the webhooks go to.
+
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use std::sync::Arc;
+
+/// The roots of Amazon Trust Services, PEM.
+pub const AMAZON_ROOTS: &str = include_str!("tls/amazon-roots.pem");
+
+/// The AWS SDK's HTTP client (HTTPS through rustls with aws-lc), trusting
+/// [`AMAZON_ROOTS`] only.
+pub fn aws_http_client() -> SharedHttpClient {
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(AMAZON_ROOTS.as_bytes());
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a trust store of PEM certificates builds");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
+/// The TLS configuration of deliveries: Mozilla's roots, rustls' safe defaults.
+pub fn delivery_config() -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("aws-lc supports the default protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+
+    #[test]
+    fn the_amazon_roots_are_five_parsable_certificates() {
+        let certificates: Vec<CertificateDer> =
+            CertificateDer::pem_slice_iter(AMAZON_ROOTS.as_bytes())
+                .collect::<Result<_, _>>()
+                .unwrap();
+        assert_eq!(certificates.len(), 5);
+        let mut roots = rustls::RootCertStore::empty();
+        let (valid, invalid) = roots.add_parsable_certificates(certificates);
+        assert_eq!((valid, invalid), (5, 0));
+    }
+}
