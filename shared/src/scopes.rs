@@ -4,53 +4,52 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::{fmt, marker::PhantomData, str::FromStr};
 
-/// A resource group that scopes grant access to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Group {
-    Account,
-    Webhooks,
-    Events,
-    Products,
-    Categories,
-    Orders,
-    Payments,
-    Blacklists,
-    BlacklistRules,
-    Feedback,
-    Queries,
-}
-
-impl Group {
-    pub const ALL: [Group; 11] = [
-        Group::Account,
-        Group::Webhooks,
-        Group::Events,
-        Group::Products,
-        Group::Categories,
-        Group::Orders,
-        Group::Payments,
-        Group::Blacklists,
-        Group::BlacklistRules,
-        Group::Feedback,
-        Group::Queries,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Group::Account => "account",
-            Group::Webhooks => "webhooks",
-            Group::Events => "events",
-            Group::Products => "products",
-            Group::Categories => "categories",
-            Group::Orders => "orders",
-            Group::Payments => "payments",
-            Group::Blacklists => "blacklists",
-            Group::BlacklistRules => "blacklist_rules",
-            Group::Feedback => "feedback",
-            Group::Queries => "queries",
+/// The resource groups, each once: the [`Group`] enum, its names in scopes, and a
+/// type per group for `auth::Scoped` ([`groups`]).
+macro_rules! groups {
+    ($($group:ident => $name:literal),* $(,)?) => {
+        /// A resource group that scopes grant access to.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Group {
+            $($group,)*
         }
-    }
+
+        impl Group {
+            pub const ALL: &'static [Group] = &[$(Group::$group,)*];
+
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $(Group::$group => $name,)*
+                }
+            }
+        }
+
+        /// The scope groups as types: `Scoped<Write<groups::Webhooks>>`.
+        pub mod groups {
+            $(
+                #[doc = concat!("The `", $name, "` scope group.")]
+                pub struct $group;
+                impl super::InGroup for $group {
+                    const GROUP: super::Group = super::Group::$group;
+                }
+            )*
+        }
+    };
 }
+
+groups!(
+    Account => "account",
+    Webhooks => "webhooks",
+    Events => "events",
+    Products => "products",
+    Categories => "categories",
+    Orders => "orders",
+    Payments => "payments",
+    Blacklists => "blacklists",
+    BlacklistRules => "blacklist_rules",
+    Feedback => "feedback",
+    Queries => "queries",
+);
 
 /// Read or write. Write implies read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -112,32 +111,6 @@ impl<G: InGroup> Needs for Write<G> {
     };
 }
 
-/// The scope groups as types.
-pub mod groups {
-    macro_rules! groups {
-        ($($group:ident),* $(,)?) => {$(
-            #[doc = concat!("The `", stringify!($group), "` scope group.")]
-            pub struct $group;
-            impl super::InGroup for $group {
-                const GROUP: super::Group = super::Group::$group;
-            }
-        )*};
-    }
-    groups!(
-        Account,
-        Webhooks,
-        Events,
-        Products,
-        Categories,
-        Orders,
-        Payments,
-        Blacklists,
-        BlacklistRules,
-        Feedback,
-        Queries,
-    );
-}
-
 /// A permission carried by a key: `*` or `<group>:read` / `<group>:write`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -191,8 +164,8 @@ impl FromStr for Scope {
             format!("Scope {s:?} is not valid: use \"*\" or \"<group>:read\" / \"<group>:write\"")
         };
         let (group, level) = s.split_once(':').ok_or_else(invalid)?;
-        let group = Group::ALL
-            .into_iter()
+        let group = *Group::ALL
+            .iter()
             .find(|g| g.as_str() == group)
             .ok_or_else(invalid)?;
         let level = match level {

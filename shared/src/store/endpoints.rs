@@ -479,15 +479,9 @@ pub async fn record_failure(
         // A streak starts: dispatchers that loaded the endpoint before must learn of it
         // to end it on the next success. Only a hint (they reload within MAX_AGE anyway),
         // so it is not worth a transaction on every failure.
-        let bumped = db
-            .client
-            .update_item()
-            .table_name(&db.tables.endpoints)
-            .key("pk", s(tenant.partition()))
-            .key("sk", s(CONFIG))
-            .update_expression("ADD version :one")
-            .expression_attribute_values(":one", n(1))
-            .sent()
+        let bumped = Transaction::new()
+            .write(config_bump(db, tenant)?, None)
+            .commit(db)
             .await;
         if let Err(error) = bumped {
             tracing::warn!(endpoint = %id, %error, "the configuration version did not move");

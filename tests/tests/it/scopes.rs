@@ -49,7 +49,7 @@ async fn every_route_answers_403_exactly_to_the_scopes_that_do_not_cover_it() {
     assert!(routes.len() > 40, "{routes:?}");
 
     let mut scopes = vec![("*".to_string(), None)];
-    for group in Group::ALL {
+    for &group in Group::ALL {
         for level in [Level::Read, Level::Write] {
             let name = match level {
                 Level::Read => format!("{}:read", group.as_str()),
