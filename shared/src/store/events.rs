@@ -164,28 +164,23 @@ pub(crate) fn dispatched_write(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// The mark on its own, when the logs were not created together with it.
+/// The mark on its own, when the logs were not created together with it (a
+/// redelivered message): nothing if a newer replay started or the event is gone.
 pub async fn mark_dispatched(
     db: &Db,
     tenant: &Tenant,
     id: &str,
     replay: u32,
 ) -> Result<(), StoreError> {
-    let result = db
-        .client
-        .update_item()
-        .table_name(&db.tables.events)
-        .key("pk", s(tenant.partition()))
-        .key("sk", s(id))
-        .update_expression(MARK_DISPATCHED)
-        .condition_expression(STILL_THIS_REPLAY)
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":dispatched", s("dispatched"))
-        .expression_attribute_values(":now", s(Timestamp::now().to_string()))
-        .expression_attribute_values(":replay", n(replay))
-        .sent()
+    let superseded = Rejection::Changed("superseded".into());
+    let marked = Transaction::new()
+        .write(dispatched_write(db, tenant, id, replay)?, Some(superseded))
+        .commit(db)
         .await;
-    super::conditional(result).map(drop)
+    match marked {
+        Ok(()) | Err(StoreError::Rejected(Rejection::Changed(_))) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Starts a replay: the event is pending again under a new replay number.
