@@ -5,7 +5,7 @@ use shared::{
     ApiError, Mode,
     account::{Account, ApiKey, KeySpec},
     auth::Scope,
-    ids::new_id,
+    ids::ApiKeyId,
     keyring::Keyring,
     secrets::ApiKeySecret,
     store::{Db, accounts, api_keys},
@@ -47,7 +47,7 @@ pub async fn create(
     let test_key = test_key.unwrap_or_else(|| ApiKeySecret::generate(Mode::Test));
     let test = ApiKey::for_secret(
         &account.id,
-        new_id("key"),
+        ApiKeyId::new(),
         &test_key,
         full_access("Default test key"),
     );
@@ -86,7 +86,7 @@ pub async fn ensure_demo(
         None => {
             let record = ApiKey::for_secret(
                 &account.id,
-                new_id("key"),
+                ApiKeyId::new(),
                 &key,
                 full_access("Demo key (pushguard serve)"),
             );

@@ -86,7 +86,7 @@ async fn next(State(api): State<Arc<Api>>) -> Response {
     let Some(invocation) = api.next.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
-    let id = shared::ids::new_id("req");
+    let id = shared::ids::Id::<shared::ids::kinds::Request>::new().into_string();
     api.pending
         .lock()
         .unwrap_or_else(|e| e.into_inner())

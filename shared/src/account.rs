@@ -2,7 +2,7 @@
 
 use crate::{
     Mode, Timestamp,
-    ids::new_id,
+    ids::{AccountId, ApiKeyId},
     keyring::{Keyring, KeyringError, SealedSecrets, SecretContext},
     scopes::Scope,
     secrets::{ApiKeySecret, RequestSigningSecret, SigningSecrets},
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// A merchant account. Created by operators (`pushguard account create`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub email: String,
     pub created_at: Timestamp,
     /// Signs per-product and per-payment `webhook_url` deliveries, one per mode;
@@ -24,7 +24,7 @@ pub struct Account {
 impl Account {
     /// A new account with fresh webhook secrets for both modes, sealed.
     pub async fn new(email: &str, keyring: &Keyring) -> Result<Self, KeyringError> {
-        let id = new_id("acct");
+        let id = AccountId::new();
         let seal = |mode| {
             let context = SecretContext::account(&id, mode);
             async move { keyring.seal(&SigningSecrets::generate(), &context).await }
@@ -61,8 +61,8 @@ impl Account {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ApiKey {
     pub key_hash: String,
-    pub id: String,
-    pub account_id: String,
+    pub id: ApiKeyId,
+    pub account_id: AccountId,
     pub mode: Mode,
     pub name: String,
     pub scopes: Vec<Scope>,
@@ -127,11 +127,16 @@ pub struct KeySpec {
 
 impl ApiKey {
     /// The stored record of `secret`, a key of `account_id` in the secret's mode.
-    pub fn for_secret(account_id: &str, id: String, secret: &ApiKeySecret, spec: KeySpec) -> Self {
+    pub fn for_secret(
+        account_id: &AccountId,
+        id: ApiKeyId,
+        secret: &ApiKeySecret,
+        spec: KeySpec,
+    ) -> Self {
         ApiKey {
             key_hash: secret.hash(),
             id,
-            account_id: account_id.to_string(),
+            account_id: account_id.clone(),
             mode: secret.mode(),
             name: spec.name,
             scopes: spec.scopes,
@@ -148,10 +153,10 @@ impl ApiKey {
     }
 
     /// A brand-new key: the record to store and the secret to show once.
-    pub fn generate(account_id: &str, mode: Mode, spec: KeySpec) -> (Self, ApiKeySecret) {
+    pub fn generate(account_id: &AccountId, mode: Mode, spec: KeySpec) -> (Self, ApiKeySecret) {
         let secret = ApiKeySecret::generate(mode);
         (
-            Self::for_secret(account_id, new_id("key"), &secret, spec),
+            Self::for_secret(account_id, ApiKeyId::new(), &secret, spec),
             secret,
         )
     }
@@ -168,7 +173,7 @@ mod tests {
             scopes: vec![Scope::All],
             require_signed: false,
         };
-        let (key, secret) = ApiKey::generate("acct_1", Mode::Test, spec);
+        let (key, secret) = ApiKey::generate(&crate::ids::AccountId::new(), Mode::Test, spec);
         assert_eq!(key.key_hash, secret.hash());
         assert_eq!(key.mode, Mode::Test);
         let stored = serde_json::to_string(&key).unwrap();

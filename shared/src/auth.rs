@@ -5,6 +5,7 @@
 
 use crate::{
     ApiError, ApiResult, Mode, Tenant, Timestamp,
+    ids::{AccountId, ApiKeyId},
     limits::MAX_BODY_BYTES,
     secrets::{ApiKeySecret, RequestSigningSecret},
     store::{self, Db},
@@ -32,9 +33,9 @@ pub const SIGN_HEADER: &str = "x-pushguard-sign";
 /// Who is calling: the account, the key used and what that key may do.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub email: String,
-    pub key_id: String,
+    pub key_id: ApiKeyId,
     pub mode: Mode,
     pub scopes: Vec<Scope>,
     pub require_signed: bool,
@@ -56,7 +57,7 @@ impl Principal {
 
     /// The tenant this key belongs to, for code that checked scopes itself.
     pub(crate) fn tenant(&self) -> Tenant {
-        Tenant::new(&self.account_id, self.mode)
+        Tenant::new(self.account_id.clone(), self.mode)
     }
 
     fn is_expired(&self, now: Timestamp) -> bool {

@@ -7,12 +7,13 @@ use crate::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
     auth::{Read, Scoped, Write},
     http::ApiJson,
+    ids::{Id, PathId},
     pagination::PageParams,
     store::resources::{self, Change, ListFilter, Resource, Stored},
 };
 use axum::{
     Json,
-    extract::{OriginalUri, Path, Query, State},
+    extract::{OriginalUri, Query, State},
     http::{StatusCode, Uri},
     response::{IntoResponse, Response},
 };
@@ -54,7 +55,7 @@ pub async fn list<R: Resource>(
 pub async fn retrieve<R: Resource>(
     State(state): State<AppState>,
     tenant: Scoped<Read<R>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<R::Kind>,
 ) -> ApiResult<Response> {
     let found = find::<R>(&state, &tenant, &id).await?;
     Ok(Json(found.value).into_response())
@@ -64,7 +65,7 @@ pub async fn retrieve<R: Resource>(
 pub async fn destroy<R: Resource>(
     State(state): State<AppState>,
     tenant: Scoped<Write<R>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<R::Kind>,
 ) -> ApiResult<StatusCode> {
     let found = find::<R>(&state, &tenant, &id).await?;
     Change::new(&state.db, &tenant)
@@ -92,7 +93,7 @@ pub async fn create<F: Form>(
 pub async fn update<F: Form>(
     State(state): State<AppState>,
     tenant: Scoped<Write<F::Resource>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<<F::Resource as Resource>::Kind>,
     ApiJson(input): ApiJson<F>,
 ) -> ApiResult<Response> {
     let before = find::<F::Resource>(&state, &tenant, &id).await?;
@@ -108,7 +109,7 @@ pub async fn update<F: Form>(
 pub async fn find<R: Resource>(
     state: &AppState,
     tenant: &Tenant,
-    id: &str,
+    id: &Id<R::Kind>,
 ) -> ApiResult<Stored<R>> {
     Ok(resources::find(&state.db, tenant, id).await?)
 }

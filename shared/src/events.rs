@@ -1,7 +1,7 @@
 //! Events: every change becomes one, committed with the change (the outbox), then
 //! handed to the dispatcher through the events queue.
 
-use crate::{Timestamp, ids};
+use crate::{Timestamp, ids::EventId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,7 +17,7 @@ pub enum EventStatus {
 /// An event as stored (the outbox item) and shown by `/events`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    pub id: String,
+    pub id: EventId,
     #[serde(rename = "type")]
     pub event_type: String,
     /// The resource object the deliveries carry as their body.
@@ -52,7 +52,7 @@ impl Event {
     /// A new pending event of `event_type` about `payload`.
     pub fn new(event_type: impl Into<String>, payload: Value) -> Self {
         Event {
-            id: ids::new_id("evt"),
+            id: EventId::new(),
             event_type: event_type.into(),
             payload,
             status: EventStatus::Pending,

@@ -4,7 +4,7 @@
 //! the deliveries queue carries retries due within 15 minutes. Both are read by the
 //! dispatcher, so a message says which it is (`kind`) and whose it is (a typed tenant).
 
-use crate::{Tenant, config::Config, events::Event};
+use crate::{Tenant, config::Config, events::Event, ids::EventId, ids::LogId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ pub enum Message {
     /// Fan this event (this replay of it) out to its targets.
     Dispatch {
         tenant: Tenant,
-        event_id: String,
+        event_id: EventId,
         #[serde(default)]
         replay: u32,
         /// The event as committed, when it fits in a message: the dispatcher then
@@ -24,7 +24,7 @@ pub enum Message {
         event: Option<Box<Event>>,
     },
     /// Make the next attempt of this delivery.
-    Retry { tenant: Tenant, log_id: String },
+    Retry { tenant: Tenant, log_id: LogId },
 }
 
 impl Message {
@@ -120,10 +120,10 @@ impl Queues {
     }
 
     /// Hands the dispatcher an event by id (the scheduler's re-sends of pending events).
-    pub async fn redispatch(&self, tenant: &Tenant, event_id: &str, replay: u32) {
+    pub async fn redispatch(&self, tenant: &Tenant, event_id: &EventId, replay: u32) {
         let message = Message::Dispatch {
             tenant: tenant.clone(),
-            event_id: event_id.to_string(),
+            event_id: event_id.clone(),
             replay,
             event: None,
         };
@@ -148,12 +148,12 @@ impl Queues {
     pub async fn retry(
         &self,
         tenant: &Tenant,
-        log_id: &str,
+        log_id: &LogId,
         delay: Duration,
     ) -> Result<(), QueueError> {
         let message = Message::Retry {
             tenant: tenant.clone(),
-            log_id: log_id.to_string(),
+            log_id: log_id.clone(),
         };
         self.send(
             "the deliveries queue",
@@ -172,18 +172,20 @@ mod tests {
 
     #[test]
     fn messages_say_their_kind_and_carry_a_typed_tenant() {
-        let tenant = Tenant::new(crate::ids::new_id("acct"), Mode::Test);
+        let tenant = Tenant::new(crate::ids::AccountId::new(), Mode::Test);
+        let log_id = LogId::new();
         let retry = Message::Retry {
             tenant: tenant.clone(),
-            log_id: "log_1".into(),
+            log_id: log_id.clone(),
         };
         assert_eq!(
             serde_json::to_value(&retry).unwrap(),
-            serde_json::json!({ "kind": "retry", "tenant": tenant.partition(), "log_id": "log_1" })
+            serde_json::json!({ "kind": "retry", "tenant": tenant.partition(), "log_id": log_id })
         );
         assert_eq!(Message::read(&retry.body()).unwrap(), retry);
+        let event_id = EventId::new();
         let body = format!(
-            r#"{{"kind":"dispatch","tenant":"{}","event_id":"evt_1"}}"#,
+            r#"{{"kind":"dispatch","tenant":"{}","event_id":"{event_id}"}}"#,
             tenant.partition()
         );
         let dispatch = Message::read(&body).unwrap();
@@ -191,13 +193,21 @@ mod tests {
             dispatch,
             Message::Dispatch {
                 tenant: tenant.clone(),
-                event_id: "evt_1".into(),
+                event_id: event_id.clone(),
                 replay: 0,
                 event: None,
             }
         );
         assert!(Message::read(r#"{"kind":"dispatch","tenant":"nobody","event_id":"e"}"#).is_err());
-        let untagged = format!(r#"{{"tenant":"{}","log_id":"l"}}"#, tenant.partition());
+        let untagged = format!(
+            r#"{{"tenant":"{}","log_id":"{log_id}"}}"#,
+            tenant.partition()
+        );
         assert!(Message::read(&untagged).is_err(), "untagged");
+        let other_kind = body.replace(&*event_id, &log_id);
+        assert!(
+            Message::read(&other_kind).is_err(),
+            "a log id is no event id"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Tenants: an account in one mode. Every stored item belongs to exactly one, and
 //! every store call needs one, so no code path can read across tenants.
 
+use crate::ids::AccountId;
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
@@ -41,20 +42,17 @@ impl FromStr for Mode {
 /// An account in one mode: the partition all of its data lives in.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Tenant {
-    account_id: String,
+    account_id: AccountId,
     mode: Mode,
 }
 
 impl Tenant {
     /// Only authentication (and operator tooling) should make tenants.
-    pub fn new(account_id: impl Into<String>, mode: Mode) -> Self {
-        Tenant {
-            account_id: account_id.into(),
-            mode,
-        }
+    pub fn new(account_id: AccountId, mode: Mode) -> Self {
+        Tenant { account_id, mode }
     }
 
-    pub fn account_id(&self) -> &str {
+    pub fn account_id(&self) -> &AccountId {
         &self.account_id
     }
 
@@ -65,8 +63,7 @@ impl Tenant {
     /// The tenant a partition key value names (queue messages carry it).
     pub fn from_partition(partition: &str) -> Option<Self> {
         let (account_id, mode) = partition.rsplit_once('#')?;
-        crate::ids::looks_like("acct", account_id).then_some(())?;
-        Some(Tenant::new(account_id, mode.parse().ok()?))
+        Some(Tenant::new(account_id.parse().ok()?, mode.parse().ok()?))
     }
 
     /// The partition key value of this tenant's items.
@@ -96,17 +93,23 @@ mod tests {
 
     #[test]
     fn modes_of_one_account_are_different_partitions() {
-        let live = Tenant::new("acct_1", Mode::Live);
-        let test = Tenant::new("acct_1", Mode::Test);
+        let account = AccountId::new();
+        let live = Tenant::new(account.clone(), Mode::Live);
+        let test = Tenant::new(account.clone(), Mode::Test);
         assert_ne!(live.partition(), test.partition());
-        assert_eq!(live.partition(), "acct_1#live");
+        assert_eq!(live.partition(), format!("{account}#live"));
     }
 
     #[test]
     fn partitions_parse_back() {
-        let tenant = Tenant::new(crate::ids::new_id("acct"), Mode::Test);
-        assert_eq!(Tenant::from_partition(&tenant.partition()), Some(tenant));
-        assert_eq!(Tenant::from_partition("acct_1#staging"), None);
+        let tenant = Tenant::new(AccountId::new(), Mode::Test);
+        assert_eq!(
+            Tenant::from_partition(&tenant.partition()),
+            Some(tenant.clone())
+        );
+        let staging = format!("{}#staging", tenant.account_id());
+        assert_eq!(Tenant::from_partition(&staging), None);
+        assert_eq!(Tenant::from_partition("acct_1#test"), None);
         assert_eq!(Tenant::from_partition("nonsense"), None);
     }
 }

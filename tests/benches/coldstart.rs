@@ -110,7 +110,7 @@ async fn main() {
     ))
     .unwrap()
     .replace("ACCOUNT", &created.account.id)
-    .replace("EVENT_ID", &shared::ids::new_id("evt"));
+    .replace("EVENT_ID", &shared::ids::EventId::new());
     let dispatch: Value = serde_json::from_str(&dispatch).unwrap();
     for (function, sample) in functions {
         let sample = if function == "DispatcherFunction" {

@@ -14,7 +14,7 @@
 //! (0), BENCH_POLLERS (4, per queue), BENCH_CONCURRENCY (16 publishers).
 
 use futures::{StreamExt, stream};
-use harness::{Behaviour, Receiver, TestStack};
+use harness::{Behaviour, Receiver, TestAccount, TestStack};
 use serde_json::json;
 use shared::aws::CallCounter;
 use std::{
@@ -129,17 +129,17 @@ async fn wait_for(receiver: &Receiver, count: usize) {
 }
 
 /// Stores `count` delivered logs for the account, as earlier traffic would have left.
-async fn store_logs(stack: &TestStack, account_id: &str, count: usize) {
-    let tenant = shared::Tenant::new(account_id, shared::Mode::Test);
+async fn store_logs(stack: &TestStack, account: &TestAccount, count: usize) {
+    let tenant = account.tenant(shared::Mode::Test);
     let logs: Vec<shared::webhooks::WebhookLog> = (0..count)
         .map(|n| {
-            let event_id = shared::ids::new_id("evt");
+            let event_id = shared::ids::EventId::new();
             let mut log = shared::webhooks::WebhookLog::pending(
                 shared::webhooks::log::delivery_id(&event_id, 0, "stored"),
                 None,
                 "https://receiver.example/stored".into(),
                 "bench:tick",
-                Some(&event_id),
+                Some(event_id.clone()),
                 json!({ "id": n, "padding": "x".repeat(200) }),
                 0,
             );
@@ -192,7 +192,7 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
     .await;
     let receiver = Receiver::start().await;
     let account = stack.account("bench@example.com").await;
-    store_logs(&stack, &account.id, stored).await;
+    store_logs(&stack, &account, stored).await;
     // Catalogue events come from changes only; the benchmark publishes a custom type.
     stack
         .register_event_type(&account.test_key, "bench:tick", "benchmark event")

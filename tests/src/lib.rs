@@ -1,5 +1,8 @@
 //! Test harness: a real moto server (one per test binary, on a free port), a fresh
-//! PushGuard stack per test (its own table and queue names), and an HTTP client.
+//! PushGuard stack per test (its own table and queue names), and an HTTP client, raw
+//! (`TestStack::get`, ...) or typed ([`client::Api`]).
+
+pub mod client;
 
 use pushguard::{
     accounts,
@@ -9,6 +12,7 @@ use pushguard::{
 };
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
+use shared::{Mode, Tenant, ids::AccountId};
 
 use std::{
     collections::BTreeMap,
@@ -78,10 +82,17 @@ fn start_moto() -> String {
 
 /// An account made the way operators make them, with both of its first keys.
 pub struct TestAccount {
-    pub id: String,
+    pub id: AccountId,
     pub email: String,
     pub live_key: String,
     pub test_key: String,
+}
+
+impl TestAccount {
+    /// The account's data in `mode`, for tests that reach into the store.
+    pub fn tenant(&self, mode: Mode) -> Tenant {
+        Tenant::new(self.id.clone(), mode)
+    }
 }
 
 /// A running stack on its own tables, and a client for it.

@@ -6,7 +6,7 @@
 
 use axum::{
     Json, Router,
-    extract::{OriginalUri, Path, Query, State},
+    extract::{OriginalUri, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{delete, get, post},
@@ -19,6 +19,8 @@ use shared::{
     crud::retrying,
     error::Violations,
     http::{ApiJson, OptionalJson},
+    ids::ApiKeyId,
+    ids::{PathId, kinds},
     keyring::SecretContext,
     openapi::Operation,
     pagination::PageParams,
@@ -134,11 +136,11 @@ async fn show(
     _account: Scoped<Read<groups::Account>>,
 ) -> ApiResult<Json<AccountInfo>> {
     Ok(Json(AccountInfo {
-        id: principal.account_id,
+        id: principal.account_id.into_string(),
         email: principal.email,
         mode: principal.mode,
         key: KeyInfo {
-            id: principal.key_id,
+            id: principal.key_id.into_string(),
             scopes: principal.scopes,
         },
     }))
@@ -241,7 +243,7 @@ fn with_secret<'a>(key: &'a ApiKey, secret: &'a ApiKeySecret) -> ApiKeyView<'a> 
 async fn manageable_key(
     state: &AppState,
     principal: &Principal,
-    id: &str,
+    id: &ApiKeyId,
 ) -> ApiResult<Vec<ApiKey>> {
     let versions = api_keys::versions(&state.db, &principal.account_id, id).await?;
     let Some(key) = versions
@@ -264,7 +266,7 @@ async fn revoke_key(
     State(state): State<AppState>,
     Auth(principal): Auth,
     _account: Scoped<Write<groups::Account>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::ApiKey>,
 ) -> ApiResult<StatusCode> {
     let versions = manageable_key(&state, &principal, &id).await?;
     api_keys::revoke(&state.db, &versions).await?;
@@ -283,7 +285,7 @@ async fn roll_key(
     State(state): State<AppState>,
     Auth(principal): Auth,
     _account: Scoped<Write<groups::Account>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::ApiKey>,
     OptionalJson(input): OptionalJson<RollInput>,
 ) -> ApiResult<Response> {
     let expires_in = input.and_then(|i| i.expires_in).unwrap_or(0);

@@ -16,7 +16,7 @@ use shared::{
     commerce::{BlacklistRule, RuleAction, blacklist::rule_order},
     crud::{self, Form, text},
     error::Violations,
-    ids::new_id,
+    ids::BlacklistRuleId,
     openapi::Operation,
     pagination::{Page, PageParams},
     rules::Rule,
@@ -160,7 +160,7 @@ impl Form for RuleInput {
         Ok(BlacklistRule {
             id: current
                 .map(|c| c.id.clone())
-                .unwrap_or_else(|| new_id("rule")),
+                .unwrap_or_else(BlacklistRuleId::new),
             name,
             rule,
             action_type,

@@ -16,7 +16,7 @@ use shared::{
     crud::{self, Form, text},
     error::Violations,
     http::nullable,
-    ids::new_id,
+    ids::BlacklistId,
     openapi::{Operation, string},
     pagination::PageParams,
     store::resources::ListFilter,
@@ -147,7 +147,7 @@ impl Form for BlacklistInput {
         Ok(Blacklist {
             id: current
                 .map(|c| c.id.clone())
-                .unwrap_or_else(|| new_id("bl")),
+                .unwrap_or_else(BlacklistId::new),
             blocked_data,
             blacklist_type: kind,
             note,

@@ -5,7 +5,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -18,7 +18,8 @@ use shared::{
     crud::{self, text},
     error::Violations,
     http::ApiJson,
-    ids::new_id,
+    ids::CategoryId,
+    ids::{PathId, kinds},
     openapi::Operation,
     store::resources::{self, Change},
 };
@@ -105,7 +106,7 @@ impl CategoryInput {
         Ok(Category {
             id: current
                 .map(|c| c.id.clone())
-                .unwrap_or_else(|| new_id("cat")),
+                .unwrap_or_else(CategoryId::new),
             title: title.unwrap_or_default(),
             product_ids,
             image: Value::Null,
@@ -158,7 +159,7 @@ async fn create(
 async fn update(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Categories>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Category>,
     ApiJson(input): ApiJson<CategoryInput>,
 ) -> ApiResult<Response> {
     let before = crud::find::<Category>(&state, &tenant, &id).await?;

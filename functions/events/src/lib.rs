@@ -18,6 +18,7 @@ use shared::{
     error::Violations,
     events::{Event, EventView},
     http::ApiJson,
+    ids::{PathId, kinds},
     openapi::{Operation, string},
     pagination::PageParams,
     store::{
@@ -117,7 +118,7 @@ async fn list(
 async fn retrieve(
     State(state): State<AppState>,
     tenant: Scoped<Read<groups::Events>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Event>,
 ) -> ApiResult<Response> {
     let event = events::get(&state.db, &tenant, &id)
         .await?
@@ -129,7 +130,7 @@ async fn retrieve(
 async fn replay(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Events>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Event>,
 ) -> ApiResult<Response> {
     shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let event = events::start_replay(&state.db, &tenant, &id)

@@ -7,7 +7,7 @@
 
 use axum::{
     Json, Router,
-    extract::{OriginalUri, Path, Query as QueryString, State},
+    extract::{OriginalUri, Query as QueryString, State},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -22,7 +22,8 @@ use shared::{
     crud::{self, text},
     error::Violations,
     http::ApiJson,
-    ids::new_id,
+    ids::QueryId,
+    ids::{PathId, kinds},
     openapi::{Operation, string},
     pagination::PageParams,
     store::resources::{self, Change, ListFilter},
@@ -119,11 +120,6 @@ struct FeedbackInput {
     score: Option<u8>,
 }
 
-/// One feedback per order: its id is derived from the order's.
-fn feedback_id(order_id: &str) -> String {
-    format!("fb_{}", order_id.trim_start_matches("ord_"))
-}
-
 async fn create_feedback(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Feedback>>,
@@ -136,7 +132,7 @@ async fn create_feedback(
             None
         }
         Some(id) => {
-            let order = resources::get::<Order>(&state.db, &tenant, &id).await?;
+            let order = resources::resolve::<Order>(&state.db, &tenant, &id).await?;
             if order.is_none() {
                 errors.add(format!("Order {id:?} does not exist"));
             }
@@ -155,8 +151,8 @@ async fn create_feedback(
     };
     let now = Timestamp::now();
     let feedback = Feedback {
-        id: feedback_id(&order.value.id),
-        order_id: order.value.id.clone(),
+        id: Feedback::id_for(&order.value.id),
+        order_id: order.value.id.to_string(),
         product_id: order.value.product_id.clone(),
         message,
         score,
@@ -187,7 +183,7 @@ struct FeedbackReply {
 async fn reply_to_feedback(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Feedback>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Feedback>,
     ApiJson(input): ApiJson<FeedbackReply>,
 ) -> ApiResult<Response> {
     let mut errors = Violations::new();
@@ -257,7 +253,7 @@ async fn create_query(
     let first = message(&mut errors, "Message", input.message);
     let order_id = text(input.order_id);
     if let Some(id) = &order_id
-        && resources::get::<Order>(&state.db, &tenant, id)
+        && resources::resolve::<Order>(&state.db, &tenant, id)
             .await?
             .is_none()
     {
@@ -269,7 +265,7 @@ async fn create_query(
     };
     let now = Timestamp::now();
     let query = Query {
-        id: new_id("qry"),
+        id: QueryId::new(),
         title,
         email,
         order_id,
@@ -300,7 +296,7 @@ struct QueryUpdate {
 async fn update_query(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Queries>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Query>,
     ApiJson(input): ApiJson<QueryUpdate>,
 ) -> ApiResult<Response> {
     let status: QueryStatus = match input.status.as_deref() {
@@ -338,7 +334,7 @@ struct QueryReply {
 async fn reply_to_query(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Queries>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Query>,
     ApiJson(input): ApiJson<QueryReply>,
 ) -> ApiResult<Response> {
     let mut errors = Violations::new();
@@ -380,9 +376,14 @@ mod tests {
 
     #[test]
     fn feedback_ids_follow_their_order() {
-        let id = feedback_id("ord_01J9ZQ5X7Y8W6V5T4S3R2Q1P0N");
+        let order: shared::ids::OrderId = "ord_01J9ZQ5X7Y8W6V5T4S3R2Q1P0N".parse().unwrap();
+        let id = Feedback::id_for(&order);
         assert_eq!(id, "fb_01J9ZQ5X7Y8W6V5T4S3R2Q1P0N");
-        assert!(shared::ids::looks_like("fb", &id));
+        assert_eq!(
+            id.as_str().parse(),
+            Ok(id.clone()),
+            "a derived id is a feedback id"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use axum::{
     Json, Router,
-    extract::{OriginalUri, Path, Query, State},
+    extract::{OriginalUri, Query, State},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -21,6 +21,8 @@ use shared::{
     crud::retrying,
     error::Violations,
     http::{ApiJson, nullable},
+    ids::OrderId,
+    ids::{PathId, kinds},
     openapi::{Operation, string},
     pagination::PageParams,
     store::resources::{self, Change, ListFilter, Stored},
@@ -173,7 +175,7 @@ fn unchanged(before: &Order, after: &Order) -> bool {
 async fn update(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Orders>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Order>,
     ApiJson(input): ApiJson<OrderInput>,
 ) -> ApiResult<Response> {
     // Paying races other payments for the same stock: on a conflict, read again and retry.
@@ -185,7 +187,7 @@ async fn update(
 async fn change_order(
     state: &AppState,
     tenant: &Tenant,
-    id: &str,
+    id: &OrderId,
     input: OrderInput,
 ) -> ApiResult<Order> {
     let before = crud::find::<Order>(state, tenant, id).await?;
@@ -200,7 +202,7 @@ async fn change_order(
         return Ok(before.value);
     }
     let product: Option<Stored<Product>> = if before.value.is_product_order() {
-        resources::get(&state.db, tenant, &before.value.product_id).await?
+        resources::resolve(&state.db, tenant, &before.value.product_id).await?
     } else {
         None
     };

@@ -10,7 +10,7 @@ mod page;
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
@@ -27,7 +27,8 @@ use shared::{
     crud::{self, text},
     error::Violations,
     http::ApiJson,
-    ids::new_id,
+    ids::OrderId,
+    ids::{PathId, kinds},
     openapi::Operation,
     store::{
         orders::{by_payment_token, new_payment_token},
@@ -273,9 +274,9 @@ impl PaymentInput {
         };
         let usd = currency.as_str() == "USD";
         let order = Order {
-            id: new_id("ord"),
+            id: OrderId::new(),
             title,
-            product_id: buying.map_or(PAY_PRODUCT_ID.to_string(), |p| p.id.clone()),
+            product_id: buying.map_or(PAY_PRODUCT_ID.to_string(), |p| p.id.to_string()),
             product_title: buying.map(|p| p.title.clone()),
             email: email.clone(),
             ip_address: ip.map(|ip| ip.to_string()),
@@ -344,7 +345,7 @@ async fn create(
     ApiJson(input): ApiJson<PaymentInput>,
 ) -> ApiResult<Response> {
     let product = match input.product_id.as_deref() {
-        Some(id) => resources::get::<Product>(&state.db, &tenant, id).await?,
+        Some(id) => resources::resolve::<Product>(&state.db, &tenant, id).await?,
         None => None,
     };
     let Checkout {
@@ -415,7 +416,7 @@ async fn screening(
 async fn cancel(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Payments>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Order>,
 ) -> ApiResult<StatusCode> {
     let before = crud::find::<Order>(&state, &tenant, &id).await?;
     if before.value.cancelled_at.is_some() {
@@ -436,7 +437,7 @@ async fn cancel(
         ..before.value.clone()
     };
     let product = if after.is_product_order() {
-        resources::get::<Product>(&state.db, &tenant, &after.product_id).await?
+        resources::resolve::<Product>(&state.db, &tenant, &after.product_id).await?
     } else {
         None
     };

@@ -5,7 +5,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
@@ -23,7 +23,8 @@ use shared::{
     error::Violations,
     events::Event,
     http::{ApiJson, nullable},
-    ids::new_id,
+    ids::ProductId,
+    ids::{PathId, kinds},
     openapi::Operation,
     store::resources::{self, Change, ListFilter},
     webhooks::{EventType, WebhookUrl},
@@ -282,9 +283,7 @@ impl ProductInput {
             unreachable!("every missing field was reported");
         };
         Ok(Product {
-            id: current
-                .map(|c| c.id.clone())
-                .unwrap_or_else(|| new_id("prd")),
+            id: current.map(|c| c.id.clone()).unwrap_or_else(ProductId::new),
             title,
             description,
             stock,
@@ -351,7 +350,7 @@ async fn create(
 async fn update(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Products>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Product>,
     ApiJson(input): ApiJson<ProductInput>,
 ) -> ApiResult<Response> {
     let before = crud::find::<Product>(&state, &tenant, &id).await?;
@@ -372,7 +371,7 @@ async fn update(
 async fn destroy(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Products>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Product>,
 ) -> ApiResult<StatusCode> {
     let product = crud::find::<Product>(&state, &tenant, &id).await?;
     let listing = resources::all_matching::<Category>(
@@ -385,7 +384,7 @@ async fn destroy(
     let now = Timestamp::now();
     for category in &listing {
         let mut after = category.value.clone();
-        after.product_ids.retain(|p| *p != id);
+        after.product_ids.retain(|p| *p != *id);
         after.updated_at = now;
         change = change.update(category, &after)?;
     }

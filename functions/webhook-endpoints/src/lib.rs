@@ -6,7 +6,7 @@
 
 use axum::{
     Json, Router,
-    extract::{OriginalUri, Path, Query, State},
+    extract::{OriginalUri, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -17,7 +17,8 @@ use shared::{
     auth::{Read, Scoped, Write, groups},
     error::Violations,
     http::{ApiJson, OptionalJson, nullable},
-    ids::new_id,
+    ids::EndpointId,
+    ids::{PathId, kinds},
     keyring::SecretContext,
     openapi::{Operation, string},
     pagination::PageParams,
@@ -293,7 +294,7 @@ async fn create(
     let unregistered = unregistered(&state, &tenant, &input).await?;
     let fields = input.validate(None, state.config.allow_private_targets, &unregistered)?;
     let now = Timestamp::now();
-    let id = new_id("ep");
+    let id = EndpointId::new();
     let secrets = SigningSecrets::generate();
     let sealed = state
         .keyring
@@ -343,7 +344,7 @@ async fn unregistered(
     Ok(missing)
 }
 
-async fn find(state: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Endpoint> {
+async fn find(state: &AppState, tenant: &Tenant, id: &EndpointId) -> ApiResult<Endpoint> {
     store::get(&state.db, tenant, id)
         .await?
         .ok_or(ApiError::NotFound("Endpoint"))
@@ -352,7 +353,7 @@ async fn find(state: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Endpoint
 async fn retrieve(
     State(state): State<AppState>,
     tenant: Scoped<Read<groups::Webhooks>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Endpoint>,
 ) -> ApiResult<Response> {
     let endpoint = find(&state, &tenant, &id).await?;
     Ok(Json(endpoint.view()).into_response())
@@ -361,7 +362,7 @@ async fn retrieve(
 async fn update(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Endpoint>,
     ApiJson(input): ApiJson<EndpointInput>,
 ) -> ApiResult<Response> {
     let before = find(&state, &tenant, &id).await?;
@@ -389,7 +390,7 @@ async fn update(
 async fn destroy(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Endpoint>,
 ) -> ApiResult<StatusCode> {
     let endpoint = find(&state, &tenant, &id).await?;
     store::delete(&state.db, &tenant, &endpoint).await?;
@@ -401,7 +402,7 @@ type WebhooksWrite = Scoped<Write<groups::Webhooks>>;
 async fn enable(
     state: State<AppState>,
     tenant: WebhooksWrite,
-    id: Path<String>,
+    id: PathId<kinds::Endpoint>,
 ) -> ApiResult<Response> {
     set_enabled(state, tenant, id, true).await
 }
@@ -409,7 +410,7 @@ async fn enable(
 async fn disable(
     state: State<AppState>,
     tenant: WebhooksWrite,
-    id: Path<String>,
+    id: PathId<kinds::Endpoint>,
 ) -> ApiResult<Response> {
     set_enabled(state, tenant, id, false).await
 }
@@ -417,7 +418,7 @@ async fn disable(
 async fn set_enabled(
     State(state): State<AppState>,
     tenant: WebhooksWrite,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Endpoint>,
     enabled: bool,
 ) -> ApiResult<Response> {
     let endpoint = store::set_enabled(&state.db, &tenant, &id, enabled, Timestamp::now())
@@ -429,7 +430,7 @@ async fn set_enabled(
 async fn rotate_secret(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Endpoint>,
     OptionalJson(input): OptionalJson<RotateInput>,
 ) -> ApiResult<Response> {
     let grace = secrets::grace_period(input.and_then(|i| i.grace_period_seconds))?;
@@ -450,7 +451,7 @@ async fn rotate_secret(
 async fn test(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Endpoint>,
 ) -> ApiResult<Json<TestResult>> {
     shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let endpoint = find(&state, &tenant, &id).await?;
@@ -487,7 +488,7 @@ const MAX_RECOVER: u32 = 1_000;
 async fn recover(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Endpoint>,
     ApiJson(input): ApiJson<RecoverInput>,
 ) -> ApiResult<Response> {
     shared::ratelimit::outbound_permit(&state, &tenant).await?;
@@ -499,7 +500,7 @@ async fn recover(
     };
     let endpoint = find(&state, &tenant, &id).await?;
     let filter = LogFilter {
-        endpoint_id: Some(endpoint.id.clone()),
+        endpoint_id: Some(endpoint.id.to_string()),
         status: Some(LogStatus::Failed),
         since: Some(since),
         ..LogFilter::default()

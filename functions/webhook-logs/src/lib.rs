@@ -6,7 +6,7 @@
 
 use axum::{
     Json, Router,
-    extract::{OriginalUri, Path, Query, State},
+    extract::{OriginalUri, Query, State},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -16,6 +16,7 @@ use shared::{
     auth::{Read, Scoped, Write, groups},
     error::Violations,
     http::ApiJson,
+    ids::{PathId, kinds},
     openapi::{Operation, string},
     pagination::PageParams,
     store::logs::{self, LogFilter},
@@ -113,7 +114,7 @@ async fn list(
 async fn retrieve(
     State(state): State<AppState>,
     tenant: Scoped<Read<groups::Webhooks>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Log>,
 ) -> ApiResult<Response> {
     let log = logs::get(&state.db, &tenant, &id)
         .await?
@@ -125,7 +126,7 @@ async fn retrieve(
 async fn retry(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
-    Path(id): Path<String>,
+    PathId(id): PathId<kinds::Log>,
 ) -> ApiResult<Response> {
     shared::ratelimit::outbound_permit(&state, &tenant).await?;
     let log = logs::get(&state.db, &tenant, &id)

@@ -67,7 +67,8 @@ impl BlacklistType {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Blacklist {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: crate::ids::BlacklistId,
     pub blocked_data: String,
     pub blacklist_type: BlacklistType,
     pub note: Option<String>,
@@ -127,7 +128,8 @@ impl std::str::FromStr for RuleAction {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BlacklistRule {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: crate::ids::BlacklistRuleId,
     pub name: String,
     pub rule: String,
     pub action_type: RuleAction,
@@ -229,7 +231,7 @@ mod tests {
 
     fn rule(name: &str, text: &str, action: RuleAction, priority: u32) -> BlacklistRule {
         BlacklistRule {
-            id: format!("rule_{name}"),
+            id: crate::ids::BlacklistRuleId::new(),
             name: name.into(),
             rule: text.into(),
             action_type: action,
@@ -242,7 +244,7 @@ mod tests {
 
     fn entry(kind: BlacklistType, data: &str) -> Blacklist {
         Blacklist {
-            id: "bl_1".into(),
+            id: crate::ids::BlacklistId::new(),
             blocked_data: kind.normalise(data).unwrap(),
             blacklist_type: kind,
             note: None,

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: crate::ids::CategoryId,
     pub title: String,
     /// Products of the same tenant; checked to exist when saved.
     pub product_ids: Vec<String>,

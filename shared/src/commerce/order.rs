@@ -89,7 +89,8 @@ pub const PAY_PRODUCT_ID: &str = "pay";
 /// payment's customer, return and webhook details).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Order {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: crate::ids::OrderId,
     pub title: String,
     /// The product bought, or `"pay"`.
     pub product_id: String,

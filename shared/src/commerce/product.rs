@@ -112,7 +112,8 @@ impl<'de> Deserialize<'de> for ProductType {
 /// A product, as stored and as the API shows it (the seed's field names).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Product {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: crate::ids::ProductId,
     pub title: String,
     pub description: Option<String>,
     pub stock: Stock,
@@ -187,7 +188,7 @@ mod tests {
 
     pub(crate) fn product(stock: Stock) -> Product {
         Product {
-            id: "prd_1".into(),
+            id: crate::ids::ProductId::new(),
             title: "Key".into(),
             description: None,
             stock,

@@ -25,7 +25,8 @@ impl Sentiment {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Feedback {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: crate::ids::FeedbackId,
     pub order_id: String,
     pub product_id: String,
     pub message: String,
@@ -35,6 +36,13 @@ pub struct Feedback {
     pub reply: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Feedback {
+    /// One feedback per order: its id is derived from the order's.
+    pub fn id_for(order: &crate::ids::OrderId) -> crate::ids::FeedbackId {
+        crate::ids::Id::derived(format!("fb_{}", order.unprefixed()))
+    }
 }
 
 /// Where a query stands.
@@ -73,7 +81,8 @@ pub struct QueryMessage {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Query {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: crate::ids::QueryId,
     pub title: String,
     pub email: String,
     pub order_id: Option<String>,

@@ -53,10 +53,7 @@ pub async fn create(db: &Db, account: &Account, keys: &[ApiKey]) -> Result<(), S
         .await
 }
 
-pub async fn get(db: &Db, id: &str) -> Result<Option<Account>, StoreError> {
-    if !crate::ids::looks_like("acct", id) {
-        return Ok(None);
-    }
+pub async fn get(db: &Db, id: &crate::ids::AccountId) -> Result<Option<Account>, StoreError> {
     let out = db
         .client
         .get_item()
@@ -78,10 +75,10 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<Account>, Stor
         .consistent_read(true)
         .sent()
         .await?;
-    let Some(account_id) = out
-        .item
-        .and_then(|item| item.get("account_id").and_then(|v| v.as_s().ok()).cloned())
-    else {
+    let Some(account_id) = out.item.and_then(|item| {
+        let text = item.get("account_id")?.as_s().ok()?;
+        crate::ids::AccountId::parse(text).ok()
+    }) else {
         return Ok(None);
     };
     get(db, &account_id).await
@@ -91,7 +88,7 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<Account>, Stor
 /// `before` (two rotations at once would otherwise lose one).
 pub async fn set_webhook_secret(
     db: &Db,
-    account_id: &str,
+    account_id: &crate::ids::AccountId,
     mode: crate::Mode,
     before: &SealedSecrets,
     secrets: &SealedSecrets,
@@ -107,7 +104,7 @@ pub async fn set_webhook_secret(
         .build()
         .map_err(StoreError::internal)?;
     // The dispatcher keeps the secrets it opened until this version moves.
-    let tenant = crate::Tenant::new(account_id, mode);
+    let tenant = crate::Tenant::new(account_id.clone(), mode);
     Transaction::new()
         .write(
             TransactWriteItem::builder().update(update).build(),

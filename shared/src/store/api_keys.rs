@@ -11,6 +11,7 @@ use super::{
 use crate::{
     Mode, Timestamp,
     account::ApiKey,
+    ids::{AccountId, ApiKeyId},
     pagination::{Page, PageRequest},
 };
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
@@ -85,16 +86,17 @@ pub async fn list(
             vec![(":mode", s(mode.as_str()))],
         );
     }
-    listing(db, account_id, "key_", filter)
+    listing(db, account_id, ApiKeyId::PREFIX, filter)
         .fetch(db, page, None)
         .await
 }
 
 /// Every stored item of one key id: one, or two while a rolled key is in its grace period.
-pub async fn versions(db: &Db, account_id: &str, key_id: &str) -> Result<Vec<ApiKey>, StoreError> {
-    if !crate::ids::looks_like("key", key_id) {
-        return Ok(Vec::new());
-    }
+pub async fn versions(
+    db: &Db,
+    account_id: &AccountId,
+    key_id: &ApiKeyId,
+) -> Result<Vec<ApiKey>, StoreError> {
     let out = db
         .client
         .query()

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::{
     Tenant, Timestamp,
+    ids::EndpointId,
     keyring::SealedSecrets,
     pagination::{Page, PageRequest},
     webhooks::{Endpoint, EventSelector, WebhookUrl},
@@ -19,8 +20,6 @@ use crate::{
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
-
-const ENDPOINT_PREFIX: &str = "ep_";
 
 fn url_guard_key(url: &WebhookUrl) -> String {
     format!("url#{}", url.identity())
@@ -144,10 +143,11 @@ pub async fn create(
         .await
 }
 
-pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Endpoint>, StoreError> {
-    if !crate::ids::looks_like("ep", id) {
-        return Ok(None);
-    }
+pub async fn get(
+    db: &Db,
+    tenant: &Tenant,
+    id: &EndpointId,
+) -> Result<Option<Endpoint>, StoreError> {
     super::get_keyed(db, &db.tables.endpoints, &tenant.partition(), id).await
 }
 
@@ -209,7 +209,7 @@ fn listing<'a>(db: &'a Db, tenant: &Tenant, filter: Filter) -> Listing<'a> {
         partition_attribute: "pk",
         partition: tenant.partition(),
         sort_attribute: "sk",
-        sort_prefix: ENDPOINT_PREFIX,
+        sort_prefix: EndpointId::PREFIX,
         sort_from: None,
         filter,
     }
@@ -277,13 +277,10 @@ pub async fn update(
 pub async fn set_enabled(
     db: &Db,
     tenant: &Tenant,
-    id: &str,
+    id: &EndpointId,
     enabled: bool,
     now: Timestamp,
 ) -> Result<Option<Endpoint>, StoreError> {
-    if !crate::ids::looks_like("ep", id) {
-        return Ok(None);
-    }
     // Each bumps the revision, so a PUT of the version read before does not undo it.
     let expression = if enabled {
         "SET enabled = :enabled, updated_at = :now, error_count = :zero, blocked_by_error_count = :false \
@@ -392,7 +389,7 @@ pub async fn all(db: &Db, tenant: &Tenant) -> Result<Vec<Endpoint>, StoreError> 
 /// A delivery succeeded: the failure streak is over (written only if there was one).
 /// The end of a streak moves the configuration version, so dispatchers that loaded
 /// the endpoint while it was failing stop trying to end it again.
-pub async fn record_success(db: &Db, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
+pub async fn record_success(db: &Db, tenant: &Tenant, id: &EndpointId) -> Result<(), StoreError> {
     let update = Update::builder()
         .table_name(&db.tables.endpoints)
         .key("pk", s(tenant.partition()))
@@ -429,7 +426,7 @@ pub struct DisableRule {
 pub async fn record_failure(
     db: &Db,
     tenant: &Tenant,
-    id: &str,
+    id: &EndpointId,
     now: Timestamp,
     gone: bool,
     rule: DisableRule,

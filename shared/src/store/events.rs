@@ -7,12 +7,13 @@ use super::{
     counters::{day_write, read_days},
     error::Sent,
     from_item, keyed_item, n,
-    paging::{Filter, Listing, day_of, expiry_epoch, first_id_at, window_start},
+    paging::{Filter, Listing, day_of, expiry_epoch, window_start},
     s,
 };
 use crate::{
     Tenant, Timestamp,
     events::{Event, EventStatus},
+    ids::EventId,
     pagination::{Page, PageRequest},
 };
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
@@ -21,7 +22,6 @@ use sha2::{Digest, Sha256};
 pub const PENDING_INDEX: &str = "pending";
 /// The pending index is spread over this many partitions.
 pub const PENDING_SHARDS: u8 = 4;
-const EVENT_PREFIX: &str = "evt_";
 
 fn pending_shard(event_id: &str) -> String {
     format!(
@@ -93,10 +93,7 @@ pub async fn create(
         .await
 }
 
-pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, StoreError> {
-    if !crate::ids::looks_like("evt", id) {
-        return Ok(None);
-    }
+pub async fn get(db: &Db, tenant: &Tenant, id: &EventId) -> Result<Option<Event>, StoreError> {
     super::get_keyed(db, &db.tables.events, &tenant.partition(), id).await
 }
 
@@ -123,8 +120,8 @@ pub async fn list(
         partition_attribute: "pk",
         partition: tenant.partition(),
         sort_attribute: "sk",
-        sort_prefix: EVENT_PREFIX,
-        sort_from: Some(first_id_at(EVENT_PREFIX, from)),
+        sort_prefix: EventId::PREFIX,
+        sort_from: Some(EventId::lowest_at(from)),
         filter,
     };
     let counter = if listing.filter.is_empty() {
@@ -146,7 +143,7 @@ const STILL_THIS_REPLAY: &str = "attribute_exists(pk) AND replays = :replay";
 pub(crate) fn dispatched_write(
     db: &Db,
     tenant: &Tenant,
-    id: &str,
+    id: &EventId,
     replay: u32,
 ) -> Result<TransactWriteItem, StoreError> {
     let update = Update::builder()
@@ -169,7 +166,7 @@ pub(crate) fn dispatched_write(
 pub async fn mark_dispatched(
     db: &Db,
     tenant: &Tenant,
-    id: &str,
+    id: &EventId,
     replay: u32,
 ) -> Result<(), StoreError> {
     let superseded = Rejection::Changed("superseded".into());
@@ -184,10 +181,11 @@ pub async fn mark_dispatched(
 }
 
 /// Starts a replay: the event is pending again under a new replay number.
-pub async fn start_replay(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<Event>, StoreError> {
-    if !crate::ids::looks_like("evt", id) {
-        return Ok(None);
-    }
+pub async fn start_replay(
+    db: &Db,
+    tenant: &Tenant,
+    id: &EventId,
+) -> Result<Option<Event>, StoreError> {
     let result = db
         .client
         .update_item()
@@ -215,7 +213,7 @@ pub async fn start_replay(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<E
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingEvent {
     pub tenant: Tenant,
-    pub event_id: String,
+    pub event_id: EventId,
     pub replay: u32,
 }
 

@@ -9,11 +9,13 @@ use super::{
     counters::{day_write, read_days},
     error::Sent,
     keyed_item, n,
-    paging::{Filter, Listing, expiry_epoch, first_id_at, window_start},
+    paging::{Filter, Listing, expiry_epoch, window_start},
     s, to_value,
 };
 use crate::{
     Tenant, Timestamp,
+    ids::EventId,
+    ids::LogId,
     pagination::{Page, PageRequest},
     webhooks::{LogStatus, WebhookLog},
 };
@@ -23,7 +25,6 @@ use std::collections::BTreeMap;
 pub const DUE_INDEX: &str = "due";
 /// The due index is spread over this many partitions.
 pub const DUE_SHARDS: u8 = 16;
-const LOG_PREFIX: &str = "log_";
 
 fn due_shard(log_id: &str) -> String {
     format!(
@@ -58,7 +59,7 @@ pub struct FanOut<'a> {
     /// e.g. the function died), re-sending it as a retry. `None` leaves it to the caller.
     pub sweep_at: Option<Timestamp>,
     /// The event (id, replay) these logs deliver, marked dispatched with the first batch.
-    pub event: Option<(&'a str, u32)>,
+    pub event: Option<(&'a EventId, u32)>,
 }
 
 impl FanOut<'_> {
@@ -86,7 +87,7 @@ impl Pack {
         db: &Db,
         fan_out: &FanOut<'_>,
         logs: &[WebhookLog],
-        event: Option<(&str, u32)>,
+        event: Option<(&EventId, u32)>,
     ) -> Result<Self, StoreError> {
         let partition = fan_out.tenant.partition();
         // First, so that a superseded event is what a cancellation reports.
@@ -259,10 +260,7 @@ pub async fn create(
     Ok(create_all(db, &fan_out).await? == Created::All)
 }
 
-pub async fn get(db: &Db, tenant: &Tenant, id: &str) -> Result<Option<WebhookLog>, StoreError> {
-    if !id.starts_with(LOG_PREFIX) || id.len() > 64 {
-        return Ok(None);
-    }
+pub async fn get(db: &Db, tenant: &Tenant, id: &LogId) -> Result<Option<WebhookLog>, StoreError> {
     super::get_keyed(db, &db.tables.webhook_logs, &tenant.partition(), id).await
 }
 
@@ -356,8 +354,8 @@ fn listing<'a>(
         partition_attribute: "pk",
         partition: tenant.partition(),
         sort_attribute: "sk",
-        sort_prefix: LOG_PREFIX,
-        sort_from: Some(first_id_at(LOG_PREFIX, from)),
+        sort_prefix: LogId::PREFIX,
+        sort_from: Some(LogId::lowest_at(from)),
         filter: conditions,
     })
 }
@@ -396,7 +394,7 @@ pub async fn all(
 #[derive(Clone, Debug)]
 pub struct DueRetry {
     pub tenant: Tenant,
-    pub log_id: String,
+    pub log_id: LogId,
     pub due_at: String,
 }
 
@@ -425,7 +423,7 @@ pub async fn due(
         .filter_map(|item| {
             Some(DueRetry {
                 tenant: Tenant::from_partition(item.get("pk")?.as_s().ok()?)?,
-                log_id: item.get("sk")?.as_s().ok()?.clone(),
+                log_id: LogId::parse(item.get("sk")?.as_s().ok()?).ok()?,
                 due_at: item.get("due_at")?.as_s().ok()?.clone(),
             })
         })

@@ -29,7 +29,7 @@ fn token_key(token: &str) -> String {
 #[derive(Serialize, Deserialize)]
 struct TokenItem {
     tenant: String,
-    order_id: String,
+    order_id: crate::ids::OrderId,
 }
 
 impl Change<'_> {

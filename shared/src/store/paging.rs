@@ -363,13 +363,6 @@ pub(crate) fn expiry_epoch(created: crate::Timestamp, days: u32) -> i64 {
 }
 
 /// The smallest sort key of an id made at or after `from` (`{prefix}{ULID}`).
-pub(crate) fn first_id_at(prefix: &str, from: crate::Timestamp) -> String {
-    format!(
-        "{prefix}{}",
-        ulid::Ulid::from_parts(from.as_millis().max(0) as u64, 0)
-    )
-}
-
 /// The UTC day of `at`, `YYYY-MM-DD`: what per-day counters are keyed by.
 pub(crate) fn day_of(at: crate::Timestamp) -> String {
     at.to_string()[..10].to_string()
@@ -397,20 +390,5 @@ mod tests {
             window_start(expiry, 30) > now,
             "expired items are outside the window"
         );
-    }
-
-    #[test]
-    fn ids_made_from_the_window_start_on_sort_after_its_bound() {
-        let from = Timestamp::parse("2026-11-21T00:00:00.000+00:00").unwrap();
-        let bound = first_id_at("evt_", from);
-        let later = format!(
-            "evt_{}",
-            ulid::Ulid::from_parts(from.as_millis() as u64 + 1, 5)
-        );
-        let earlier = format!(
-            "evt_{}",
-            ulid::Ulid::from_parts(from.as_millis() as u64 - 1, u128::MAX >> 48)
-        );
-        assert!(bound < later && earlier < bound);
     }
 }

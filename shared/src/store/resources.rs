@@ -18,6 +18,7 @@ use crate::{
     commerce::{Blacklist, BlacklistRule, Category, Feedback, Order, Product, Query},
     config::Tables,
     events::Event,
+    ids::{Id, Kind, kinds},
     pagination::{Page, PageRequest},
     scopes::Group,
 };
@@ -26,59 +27,47 @@ use serde::{Serialize, de::DeserializeOwned};
 
 /// A resource kept in its own table, partitioned by tenant.
 pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
-    /// How errors name it: "Product not found".
-    const NAME: &'static str;
-    /// Its id prefix: `prd` makes `prd_01J...`.
-    const KIND: &'static str;
-    /// `KIND` and the underscore: where its ids start.
-    const PREFIX: &'static str;
+    /// Its kind of id, which names it ("Product not found") and says where its ids
+    /// start.
+    type Kind: Kind;
     /// The scope group that reads and writes it.
     const GROUP: Group;
     /// Whether a quota limits how many a tenant has (its total is then one item, which
     /// the quota's condition reads).
     const LIMITED: bool;
     fn table(tables: &Tables) -> &str;
-    fn id(&self) -> &str;
+    fn id(&self) -> &Id<Self::Kind>;
 }
 
 macro_rules! resource {
-    ($type:ty, $name:literal, $kind:literal, $table:ident, $group:ident) => {
-        resource!($type, $name, $kind, $table, $group, false);
+    ($type:ident, $table:ident, $group:ident) => {
+        resource!($type, $table, $group, false);
     };
-    ($type:ty, $name:literal, $kind:literal, $table:ident, $group:ident, $limited:literal) => {
+    ($type:ident, $table:ident, $group:ident, $limited:literal) => {
         impl crate::scopes::InGroup for $type {
             const GROUP: Group = Group::$group;
         }
         impl Resource for $type {
-            const NAME: &'static str = $name;
-            const KIND: &'static str = $kind;
-            const PREFIX: &'static str = concat!($kind, "_");
+            type Kind = kinds::$type;
             const GROUP: Group = Group::$group;
             const LIMITED: bool = $limited;
             fn table(tables: &Tables) -> &str {
                 &tables.$table
             }
-            fn id(&self) -> &str {
+            fn id(&self) -> &Id<kinds::$type> {
                 &self.id
             }
         }
     };
 }
 
-resource!(Product, "Product", "prd", products, Products);
-resource!(Category, "Category", "cat", categories, Categories);
-resource!(Order, "Order", "ord", orders, Orders);
-resource!(Blacklist, "Blacklist", "bl", blacklists, Blacklists, true);
-resource!(
-    BlacklistRule,
-    "Blacklist rule",
-    "rule",
-    blacklist_rules,
-    BlacklistRules,
-    true
-);
-resource!(Feedback, "Feedback", "fb", feedback, Feedback);
-resource!(Query, "Query", "qry", queries, Queries);
+resource!(Product, products, Products);
+resource!(Category, categories, Categories);
+resource!(Order, orders, Orders);
+resource!(Blacklist, blacklists, Blacklists, true);
+resource!(BlacklistRule, blacklist_rules, BlacklistRules, true);
+resource!(Feedback, feedback, Feedback);
+resource!(Query, queries, Queries);
 
 /// A resource as read, with the revision an update must still find.
 #[derive(Clone, Debug)]
@@ -102,26 +91,36 @@ fn stored<R: Resource>(mut item: Item) -> Result<Stored<R>, StoreError> {
 pub async fn get<R: Resource>(
     db: &Db,
     tenant: &Tenant,
-    id: &str,
+    id: &Id<R::Kind>,
 ) -> Result<Option<Stored<R>>, StoreError> {
-    if !crate::ids::looks_like(R::KIND, id) {
-        return Ok(None);
-    }
     super::get_item(db, R::table(&db.tables), &tenant.partition(), id)
         .await?
         .map(stored)
         .transpose()
 }
 
+/// The resource `text` names, if it is the id of one the tenant has: for ids a
+/// client sends in a body (an order's product), which are checked, not trusted.
+pub async fn resolve<R: Resource>(
+    db: &Db,
+    tenant: &Tenant,
+    text: &str,
+) -> Result<Option<Stored<R>>, StoreError> {
+    match Id::<R::Kind>::parse(text) {
+        Ok(id) => get(db, tenant, &id).await,
+        Err(_) => Ok(None),
+    }
+}
+
 /// Like [`get`], with a 404 naming the resource when it does not exist.
 pub async fn find<R: Resource>(
     db: &Db,
     tenant: &Tenant,
-    id: &str,
+    id: &Id<R::Kind>,
 ) -> Result<Stored<R>, StoreError> {
     get(db, tenant, id)
         .await?
-        .ok_or(StoreError::Rejected(Rejection::NotFound(R::NAME)))
+        .ok_or(StoreError::Rejected(Rejection::NotFound(R::Kind::NAME)))
 }
 
 /// The ids among `ids` that the tenant has no resource for.
@@ -131,7 +130,7 @@ pub async fn missing<R: Resource>(
     ids: &[String],
 ) -> Result<Vec<String>, StoreError> {
     let found =
-        futures::future::try_join_all(ids.iter().map(|id| get::<R>(db, tenant, id))).await?;
+        futures::future::try_join_all(ids.iter().map(|id| resolve::<R>(db, tenant, id))).await?;
     Ok(ids
         .iter()
         .zip(found)
@@ -147,7 +146,7 @@ fn listing<'a, R: Resource>(db: &'a Db, tenant: &Tenant, filter: Filter) -> List
         partition_attribute: "pk",
         partition: tenant.partition(),
         sort_attribute: "sk",
-        sort_prefix: R::PREFIX,
+        sort_prefix: R::Kind::PREFIX,
         sort_from: None,
         filter,
     }
@@ -277,7 +276,7 @@ impl<'a> Change<'a> {
 
     /// Creates `value`; with `max`, refuses to pass that many of its kind per tenant.
     pub fn create<R: Resource>(self, value: &R, max: Option<u64>) -> Result<Self, StoreError> {
-        let duplicate = Rejection::Conflict(format!("{} id already exists", R::NAME));
+        let duplicate = Rejection::Conflict(format!("{} id already exists", R::Kind::NAME));
         self.create_unique(value, max, duplicate)
     }
 
@@ -299,7 +298,7 @@ impl<'a> Change<'a> {
         let limit = max.map(|max| {
             Rejection::Invalid(format!(
                 "{} limit reached (maximum is {max} per account and mode)",
-                R::NAME
+                R::Kind::NAME
             ))
         });
         self.transaction = self
@@ -330,7 +329,7 @@ impl<'a> Change<'a> {
             .map_err(StoreError::internal)?;
         self.transaction = self.transaction.write(
             TransactWriteItem::builder().put(put).build(),
-            Some(changed_concurrently(R::NAME)),
+            Some(changed_concurrently(R::Kind::NAME)),
         );
         Ok(self)
     }
@@ -350,7 +349,7 @@ impl<'a> Change<'a> {
             .transaction
             .write(
                 TransactWriteItem::builder().delete(delete).build(),
-                Some(changed_concurrently(R::NAME)),
+                Some(changed_concurrently(R::Kind::NAME)),
             )
             .write(
                 total_write(table, &self.tenant.partition(), -1, quota::<R>(None))?,
@@ -372,7 +371,7 @@ impl<'a> Change<'a> {
             TransactWriteItem::builder().condition_check(check).build(),
             Some(Rejection::Invalid(format!(
                 "{} {id:?} does not exist (it was deleted meanwhile)",
-                R::NAME
+                R::Kind::NAME
             ))),
         );
         Ok(self)

@@ -13,6 +13,8 @@ use super::{
 use crate::{
     ApiError, ApiResult, Services, Tenant, Timestamp,
     events::{Event, EventStatus},
+    ids::EventId,
+    ids::{EndpointId, LogId},
     keyring::SecretContext,
     metrics,
     secrets::SigningSecrets,
@@ -41,7 +43,7 @@ pub enum Target {
 impl Target {
     fn key(&self) -> String {
         match self {
-            Target::Endpoint(endpoint) => endpoint.id.clone(),
+            Target::Endpoint(endpoint) => endpoint.id.to_string(),
             Target::Url { url, .. } => url.to_string(),
         }
     }
@@ -53,7 +55,7 @@ impl Target {
         }
     }
 
-    fn endpoint_id(&self) -> Option<String> {
+    fn endpoint_id(&self) -> Option<EndpointId> {
         match self {
             Target::Endpoint(endpoint) => Some(endpoint.id.clone()),
             Target::Url { .. } => None,
@@ -109,7 +111,7 @@ pub async fn targets(
 /// A message of the events queue: an event (this replay of it) to fan out.
 pub struct Dispatch {
     pub tenant: Tenant,
-    pub event_id: String,
+    pub event_id: EventId,
     pub replay: u32,
     /// The event, when the message carried it.
     pub event: Option<Event>,
@@ -161,7 +163,7 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
                 target.endpoint_id(),
                 target.url().to_string(),
                 &event.event_type,
-                Some(&event.id),
+                Some(event.id.clone()),
                 event.payload.clone(),
                 retry_limit,
             )
@@ -289,7 +291,7 @@ async fn deliver_all(
 
 /// Handles one message of the deliveries queue: the next attempt of a delivery, or the
 /// first of one whose fan-out stopped before making it (swept by the scheduler).
-pub async fn retry_delivery(state: &Services, tenant: &Tenant, log_id: &str) -> ApiResult<()> {
+pub async fn retry_delivery(state: &Services, tenant: &Tenant, log_id: &LogId) -> ApiResult<()> {
     let Some(log) = logs::get(&state.db, tenant, log_id).await? else {
         return Ok(());
     };
@@ -356,12 +358,12 @@ pub fn delivery_headers(
         ("content-type".to_string(), "application/json".to_string()),
         ("user-agent".to_string(), USER_AGENT.to_string()),
         ("x-pushguard-event".to_string(), log.event.clone()),
-        ("x-pushguard-webhook".to_string(), log.id.clone()),
+        ("x-pushguard-webhook".to_string(), log.id.to_string()),
         (
             "x-pushguard-signature".to_string(),
             pushguard_signature(&secrets.current, body),
         ),
-        ("webhook-id".to_string(), log.id.clone()),
+        ("webhook-id".to_string(), log.id.to_string()),
         ("webhook-timestamp".to_string(), timestamp.to_string()),
         (
             "webhook-signature".to_string(),
@@ -524,7 +526,7 @@ pub async fn deliver_once(
     payload: serde_json::Value,
 ) -> ApiResult<WebhookLog> {
     let log = WebhookLog::pending(
-        crate::ids::new_id("log"),
+        LogId::new(),
         target.endpoint_id(),
         target.url().to_string(),
         event_type,
@@ -552,7 +554,7 @@ impl From<&WebhookLog> for TestResult {
             delivered: log.status == LogStatus::Succeeded,
             response_code: log.response_code,
             response_time_ms: log.duration_ms,
-            log_id: log.id.clone(),
+            log_id: log.id.to_string(),
         }
     }
 }

@@ -1,11 +1,11 @@
 use super::{CustomHeaders, EventSelector, WebhookUrl};
-use crate::{Timestamp, keyring::SealedSecrets};
+use crate::{Timestamp, ids::EndpointId, keyring::SealedSecrets};
 use serde::{Deserialize, Serialize};
 
 /// A merchant's webhook endpoint, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
-    pub id: String,
+    pub id: EndpointId,
     pub url: WebhookUrl,
     pub description: Option<String>,
     pub enabled: bool,

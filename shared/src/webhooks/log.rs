@@ -1,4 +1,8 @@
-use crate::Timestamp;
+use crate::{
+    Timestamp,
+    ids::EventId,
+    ids::{EndpointId, LogId},
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -34,14 +38,14 @@ impl std::str::FromStr for LogStatus {
 /// One delivery of one event to one target, with the outcome of its latest attempt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WebhookLog {
-    pub id: String,
+    pub id: LogId,
     /// The endpoint delivered to; `None` for a product's or payment's `webhook_url`
     /// (and simulations), which the account's webhook secret signs.
-    pub endpoint_id: Option<String>,
+    pub endpoint_id: Option<EndpointId>,
     /// The target as stored (credentials included); views mask it.
     pub url: String,
     pub event: String,
-    pub event_id: Option<String>,
+    pub event_id: Option<EventId>,
     pub payload: Value,
     pub status: LogStatus,
     /// 0 until an attempt got a response.
@@ -81,11 +85,11 @@ pub struct WebhookLogView<'a> {
 impl WebhookLog {
     /// A pending delivery of `event` (type, id, payload) to `url`.
     pub fn pending(
-        id: String,
-        endpoint_id: Option<String>,
+        id: LogId,
+        endpoint_id: Option<EndpointId>,
         url: String,
         event: &str,
-        event_id: Option<&str>,
+        event_id: Option<EventId>,
         payload: Value,
         retry_limit: u32,
     ) -> Self {
@@ -95,7 +99,7 @@ impl WebhookLog {
             endpoint_id,
             url,
             event: event.to_string(),
-            event_id: event_id.map(str::to_string),
+            event_id,
             payload,
             status: LogStatus::Pending,
             response_code: 0,
@@ -138,10 +142,10 @@ impl WebhookLog {
 /// The id of the delivery of one event (one replay of it) to one target. Derived, so
 /// a redelivered queue message finds the log it already created instead of a new one;
 /// it starts with the event's ULID, so logs sort by event time.
-pub fn delivery_id(event_id: &str, replay: u32, target: &str) -> String {
-    let time_part = event_id.strip_prefix("evt_").unwrap_or(event_id);
+pub fn delivery_id(event_id: &EventId, replay: u32, target: &str) -> LogId {
+    let time_part = event_id.unprefixed();
     let digest = Sha256::digest(format!("{replay}\n{target}").as_bytes());
-    format!("log_{time_part}_{}", &hex::encode(digest)[..12])
+    LogId::derived(format!("log_{time_part}_{}", &hex::encode(digest)[..12]))
 }
 
 #[cfg(test)]
@@ -150,17 +154,20 @@ mod tests {
 
     #[test]
     fn delivery_ids_are_stable_per_target_and_replay() {
-        let a = delivery_id("evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", 0, "ep_1");
-        assert_eq!(a, delivery_id("evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", 0, "ep_1"));
-        assert_ne!(a, delivery_id("evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", 1, "ep_1"));
-        assert_ne!(a, delivery_id("evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", 0, "ep_2"));
+        let event: EventId = "evt_01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap();
+        let a = delivery_id(&event, 0, "ep_1");
+        assert_eq!(a, delivery_id(&event, 0, "ep_1"));
+        assert_ne!(a, delivery_id(&event, 1, "ep_1"));
+        assert_ne!(a, delivery_id(&event, 0, "ep_2"));
         assert!(a.starts_with("log_01ARZ3NDEKTSV4RRFFQ69G5FAV_"));
+        assert_eq!(LogId::parse(&a), Ok(a.clone()), "a delivery id is a log id");
+        assert!(LogId::parse("log_01ARZ3NDEKTSV4RRFFQ69G5FAV_../../x").is_err());
     }
 
     #[test]
     fn views_mask_credentials_and_count_retries() {
         let mut log = WebhookLog::pending(
-            "log_1".into(),
+            LogId::new(),
             None,
             "https://u:p@example.com/x".into(),
             "order:paid",

@@ -750,7 +750,7 @@ async fn concurrent_rotations_of_the_account_secret_lose_none() {
 /// The account's test-mode webhook secrets as stored, opened with the operator's keyring.
 async fn stored_webhook_secrets(
     stack: &TestStack,
-    account_id: &str,
+    account_id: &shared::ids::AccountId,
 ) -> shared::secrets::SigningSecrets {
     let stored = shared::store::accounts::get(&stack.stack.state.db, account_id)
         .await

@@ -46,18 +46,9 @@ async fn pay(stack: &TestStack, key: &str, body: Value) -> Value {
 
 /// An endpoint subscribed to everything, and its signing secret.
 async fn subscribe(stack: &TestStack, key: &str, receiver: &Receiver, path: &str) -> String {
-    let endpoint = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                key,
-                json!({ "url": receiver.url(path), "events": ["*"] }),
-            )
-            .await,
-        201,
-    )
-    .await;
-    endpoint["secret"].as_str().unwrap().to_string()
+    let endpoints = stack.api(key).endpoints();
+    let endpoint = endpoints.create_to(&receiver.url(path), &["*"]).await;
+    endpoint.secret().to_string()
 }
 
 fn errors(body: &Value) -> Vec<String> {
@@ -269,20 +260,7 @@ async fn a_payment_creates_an_order_with_a_live_hosted_page_and_order_created() 
     let acct = stack.account("pay@example.com").await;
     let key = &acct.test_key;
     let secret = subscribe(&stack, key, &receiver, "/all").await;
-    let account_secret = expect(
-        stack
-            .post(
-                "/account/webhook-secret/rotate",
-                key,
-                json!({ "grace_period_seconds": 0 }),
-            )
-            .await,
-        200,
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let account_secret = stack.api(key).account().rotate_webhook_secret().await;
 
     let created = expect(
         stack
@@ -442,20 +420,7 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
     let acct = stack.account("paid@example.com").await;
     let key = &acct.test_key;
     let secret = subscribe(&stack, key, &receiver, "/all").await;
-    let account_secret = expect(
-        stack
-            .post(
-                "/account/webhook-secret/rotate",
-                key,
-                json!({ "grace_period_seconds": 0 }),
-            )
-            .await,
-        200,
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let account_secret = stack.api(key).account().rotate_webhook_secret().await;
     let keys = product(
         &stack,
         key,

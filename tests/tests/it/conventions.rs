@@ -480,21 +480,9 @@ async fn routes_that_send_webhooks_now_and_payment_pages_have_their_own_lower_li
     let receiver = harness::Receiver::start().await;
     let acct = stack.account("outbound@example.com").await;
     let key = &acct.test_key;
-    let endpoint = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                key,
-                json!({ "url": receiver.url("/ping"), "events": ["*"] }),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let test = format!(
-        "/webhooks/endpoints/{}/test",
-        endpoint["id"].as_str().unwrap()
-    );
+    let endpoints = stack.api(key).endpoints();
+    let endpoint = endpoints.create_to(&receiver.url("/ping"), &["*"]).await;
+    let test = format!("/webhooks/endpoints/{}/test", endpoint.id);
     let seen = burst(6, 1, |_| stack.request(Method::POST, &test, key)).await;
     let statuses: Vec<u16> = seen.iter().map(|(s, _, _)| *s).collect();
     assert_eq!(&statuses[..3], &[200, 200, 200], "the burst: {statuses:?}");

@@ -1,26 +1,20 @@
 //! Webhook endpoints over HTTP: every route and error, tenant isolation, pagination.
 
-use harness::{TestStack, expect, header, status_and_json};
+use harness::{TestStack, client::Endpoint, expect, header, status_and_json};
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::{Mode, Tenant, Timestamp, store::endpoints as store};
+use shared::{Mode, Timestamp, store::endpoints as store};
 
-async fn create(stack: &TestStack, key: &str, url: &str) -> Value {
-    expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                key,
-                json!({ "url": url, "events": ["order:paid"] }),
-            )
-            .await,
-        201,
-    )
-    .await
+async fn create(stack: &TestStack, key: &str, url: &str) -> Endpoint {
+    stack
+        .api(key)
+        .endpoints()
+        .create_to(url, &["order:paid"])
+        .await
 }
 
-fn id(endpoint: &Value) -> &str {
-    endpoint["id"].as_str().unwrap()
+fn id(endpoint: &Endpoint) -> &str {
+    &endpoint.id
 }
 
 #[tokio::test]
@@ -33,45 +27,30 @@ async fn create_returns_the_endpoint_with_its_secret_once() {
         "description": "orders to the ERP",
         "headers": { "X-Team": "erp" },
     });
-    let created = expect(
-        stack
-            .post("/webhooks/endpoints", &acct.test_key, body)
-            .await,
-        201,
-    )
-    .await;
+    let endpoints = stack.api(&acct.test_key).endpoints();
+    let created = endpoints.create(body).await;
     assert!(id(&created).starts_with("ep_"));
-    assert_eq!(created["url"], "https://hooks.example.com/pushguard");
-    assert_eq!(created["events"], json!(["order:paid", "order:created"]));
-    assert_eq!(created["description"], "orders to the ERP");
-    assert_eq!(created["enabled"], true);
-    assert_eq!(created["headers"], json!({ "x-team": "erp" }));
-    assert_eq!(created["error_count"], 0);
-    assert_eq!(created["blocked_by_error_count"], false);
-    assert_eq!(created["created_at"], created["updated_at"]);
-    assert!(Timestamp::parse(created["created_at"].as_str().unwrap()).is_some());
-    assert!(created["created_at"].as_str().unwrap().ends_with("+00:00"));
-    let secret = created["secret"].as_str().unwrap();
+    assert_eq!(created.url, "https://hooks.example.com/pushguard");
+    assert_eq!(created.events, ["order:paid", "order:created"]);
+    assert_eq!(created.description.as_deref(), Some("orders to the ERP"));
+    assert!(created.enabled);
+    assert_eq!(created.headers, [("x-team".into(), "erp".into())].into());
+    assert_eq!(created.error_count, 0);
+    assert!(!created.blocked_by_error_count);
+    assert_eq!(created.created_at, created.updated_at);
+    assert!(Timestamp::parse(&created.created_at).is_some());
+    assert!(created.created_at.ends_with("+00:00"));
+    let secret = created.secret();
     assert!(secret.starts_with("whsec_"));
 
-    let fetched = expect(
-        stack
-            .get(
-                &format!("/webhooks/endpoints/{}", id(&created)),
-                &acct.test_key,
-            )
-            .await,
-        200,
-    )
-    .await;
-    assert!(
-        fetched.get("secret").is_none(),
-        "the secret is shown on create only"
-    );
+    let fetched = endpoints.get(&created.id).await;
+    assert_eq!(fetched.secret, None, "the secret is shown on create only");
     let listed = expect(stack.get("/webhooks/endpoints", &acct.test_key).await, 200).await;
     assert!(!listed.to_string().contains(secret));
-    let mut without_secret = created.clone();
-    without_secret.as_object_mut().unwrap().remove("secret");
+    let without_secret = Endpoint {
+        secret: None,
+        ..created.clone()
+    };
     assert_eq!(fetched, without_secret);
 }
 
@@ -85,7 +64,7 @@ async fn credentials_in_urls_are_masked_everywhere() {
         "https://user:hunter2@example.com/hook",
     )
     .await;
-    assert_eq!(created["url"], "https://****:****@example.com/hook");
+    assert_eq!(created.url, "https://****:****@example.com/hook");
     let path = format!("/webhooks/endpoints/{}", id(&created));
     for body in [
         expect(stack.get(&path, &acct.test_key).await, 200).await,
@@ -344,11 +323,7 @@ async fn the_endpoint_quota_is_enforced_and_freed_by_deletes() {
 async fn update_is_partial_and_validated() {
     let stack = TestStack::start().await;
     let acct = stack.account("update@example.com").await;
-    let created = expect(
-        stack.post("/webhooks/endpoints", &acct.test_key, json!({ "url": "https://example.com/a", "events": ["order:paid"], "description": "first", "headers": { "x-a": "1" } })).await,
-        201,
-    )
-    .await;
+    let created = stack.api(&acct.test_key).endpoints().create(json!({ "url": "https://example.com/a", "events": ["order:paid"], "description": "first", "headers": { "x-a": "1" } })).await;
     let path = format!("/webhooks/endpoints/{}", id(&created));
     let updated = expect(
         stack
@@ -365,8 +340,8 @@ async fn update_is_partial_and_validated() {
     assert_eq!(updated["url"], "https://example.com/a");
     assert_eq!(updated["description"], "first");
     assert_eq!(updated["headers"], json!({ "x-a": "1" }));
-    assert_eq!(updated["created_at"], created["created_at"]);
-    assert!(updated["updated_at"].as_str().unwrap() >= created["updated_at"].as_str().unwrap());
+    assert_eq!(updated["created_at"], created.created_at.as_str());
+    assert!(updated["updated_at"].as_str().unwrap() >= created.updated_at.as_str());
     assert!(updated.get("secret").is_none());
 
     let cleared = expect(
@@ -425,18 +400,12 @@ async fn filters_are_parsed_when_saved_and_errors_give_the_position() {
         ])
     );
     let filter = r#"value >= 10 and customer.email ends_with "@example.com""#;
-    let created = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                &acct.test_key,
-                json!({ "url": "https://example.com/f", "events": ["*"], "filter": filter }),
-            )
-            .await,
-        201,
-    )
-    .await;
-    assert_eq!(created["filter"], filter);
+    let created = stack
+        .api(&acct.test_key)
+        .endpoints()
+        .create(json!({ "url": "https://example.com/f", "events": ["*"], "filter": filter }))
+        .await;
+    assert_eq!(created.filter.as_deref(), Some(filter));
     let path = format!("/webhooks/endpoints/{}", id(&created));
     expect(
         stack
@@ -529,26 +498,13 @@ async fn live_and_test_data_never_mix() {
     let acct = stack.account("modes@example.com").await;
     let live = create(&stack, &acct.live_key, "https://example.com/live").await;
     let test = create(&stack, &acct.test_key, "https://example.com/test").await;
-    let live_list = expect(stack.get("/webhooks/endpoints", &acct.live_key).await, 200).await;
-    let test_list = expect(stack.get("/webhooks/endpoints", &acct.test_key).await, 200).await;
-    assert_eq!(
-        live_list
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].clone())
-            .collect::<Vec<_>>(),
-        vec![live["id"].clone()]
-    );
-    assert_eq!(
-        test_list
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].clone())
-            .collect::<Vec<_>>(),
-        vec![test["id"].clone()]
-    );
+    let stack = &stack;
+    let listed = |key| async move {
+        let endpoints = stack.api(key).endpoints().list().await;
+        endpoints.into_iter().map(|e| e.id).collect::<Vec<_>>()
+    };
+    assert_eq!(listed(&acct.live_key).await, [live.id]);
+    assert_eq!(listed(&acct.test_key).await, [test.id]);
 }
 
 #[tokio::test]
@@ -558,7 +514,7 @@ async fn enabling_clears_error_counters_and_disabling_keeps_them() {
     let created = create(&stack, &acct.test_key, "https://example.com/flaky").await;
     let path = format!("/webhooks/endpoints/{}", id(&created));
     // What the dispatcher records after failures (written the way it will be: on the item).
-    let tenant = Tenant::new(&acct.id, Mode::Test);
+    let tenant = acct.tenant(Mode::Test);
     let db = &stack.stack.state.db;
     db.client()
         .update_item()
@@ -625,7 +581,7 @@ async fn rotating_the_secret_keeps_the_old_one_for_the_grace_period() {
     let stack = TestStack::start().await;
     let acct = stack.account("rotate@example.com").await;
     let created = create(&stack, &acct.test_key, "https://example.com/rotate").await;
-    let original = created["secret"].as_str().unwrap().to_string();
+    let original = created.secret().to_string();
     let path = format!("/webhooks/endpoints/{}", id(&created));
     let rotated = expect(
         stack
@@ -646,8 +602,8 @@ async fn rotating_the_secret_keeps_the_old_one_for_the_grace_period() {
         "only the secret: {rotated}"
     );
 
-    let tenant = Tenant::new(&acct.id, Mode::Test);
-    let stored = store::get(&stack.stack.state.db, &tenant, id(&created))
+    let tenant = acct.tenant(Mode::Test);
+    let stored = store::get(&stack.stack.state.db, &tenant, &created.id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -720,18 +676,12 @@ async fn lists_filter_by_url_enabled_and_event() {
     let acct = stack.account("filters@example.com").await;
     let key = &acct.test_key;
     let paid = create(&stack, key, "https://shop.example.com/paid").await;
-    let all = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                key,
-                json!({ "url": "https://erp.example.com/all", "events": ["*"] }),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let off = expect(stack.post("/webhooks/endpoints", key, json!({ "url": "https://shop.example.com/off", "events": ["query:created"], "enabled": false })).await, 201).await;
+    let all = stack
+        .api(key)
+        .endpoints()
+        .create(json!({ "url": "https://erp.example.com/all", "events": ["*"] }))
+        .await;
+    let off = stack.api(key).endpoints().create(json!({ "url": "https://shop.example.com/off", "events": ["query:created"], "enabled": false })).await;
 
     let ids = |list: Value| {
         list.as_array()
@@ -747,17 +697,11 @@ async fn lists_filter_by_url_enabled_and_event() {
     .await;
     assert_eq!(ids(by_url), vec![id(&off), id(&paid)], "newest first");
     // The filter searches the URL as responses show it: a password cannot be probed.
-    let secret = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                key,
-                json!({ "url": "https://hooks:s3cret@vault.example.com/in", "events": ["*"] }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let secret = stack
+        .api(key)
+        .endpoints()
+        .create(json!({ "url": "https://hooks:s3cret@vault.example.com/in", "events": ["*"] }))
+        .await;
     for probe in ["s3cret", "hooks:s3", "s3cret@vault"] {
         let found = expect(
             stack
@@ -993,7 +937,7 @@ async fn signing_secrets_are_sealed_at_rest_and_only_signing_functions_open_them
     let stack = TestStack::start().await;
     let acct = stack.account("sealed@example.com").await;
     let created = create(&stack, &acct.test_key, "https://example.com/sealed").await;
-    let secret = created["secret"].as_str().unwrap();
+    let secret = created.secret();
     let rotated = expect(
         stack
             .post(
@@ -1038,8 +982,8 @@ async fn signing_secrets_are_sealed_at_rest_and_only_signing_functions_open_them
     }
 
     // The dispatcher's role may open them; a function that never signs may not.
-    let tenant = Tenant::new(&acct.id, Mode::Test);
-    let stored = store::get(&stack.stack.state.db, &tenant, id(&created))
+    let tenant = acct.tenant(Mode::Test);
+    let stored = store::get(&stack.stack.state.db, &tenant, &created.id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -90,7 +90,7 @@ async fn every_function_binary_answers_its_sample_events_as_in_lambda() {
     );
 
     // The dispatcher takes an events-queue batch naming the order:created just committed.
-    let tenant = shared::Tenant::new(&created.account.id, shared::Mode::Test);
+    let tenant = shared::Tenant::new(created.account.id.clone(), shared::Mode::Test);
     let events = shared::store::events::list(
         &stack.stack.state.db,
         &tenant,

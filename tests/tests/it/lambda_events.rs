@@ -176,7 +176,7 @@ async fn the_dispatcher_and_scheduler_take_their_sample_events() {
     )
     .await
     .unwrap();
-    let tenant = shared::Tenant::new(&created.account.id, shared::Mode::Test);
+    let tenant = shared::Tenant::new(created.account.id.clone(), shared::Mode::Test);
     let event = shared::events::Event::new("order:paid", serde_json::json!({ "id": "o" }));
     shared::store::events::create(&operator.db, &tenant, &event, 30)
         .await

@@ -2,7 +2,7 @@
 //! scheduler, a receiver cannot push a log past DynamoDB's item limit, and a stack
 //! killed in the middle of a fan-out delivers everything once restarted.
 
-use harness::{Behaviour, FAULTS, Receiver, TestStack, eventually, expect};
+use harness::{Behaviour, FAULTS, Receiver, TestStack, client::Endpoint, eventually, expect};
 use serde_json::{Value, json};
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -17,18 +17,9 @@ const FAST: [(&str, &str); 5] = [
     ("DISABLE_AFTER_FAILURES", "100"),
 ];
 
-async fn subscribe(stack: &TestStack, key: &str, url: &str) -> Value {
-    expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                key,
-                json!({ "url": url, "events": ["order:created"] }),
-            )
-            .await,
-        201,
-    )
-    .await
+async fn subscribe(stack: &TestStack, key: &str, url: &str) -> Endpoint {
+    let endpoints = stack.api(key).endpoints();
+    endpoints.create_to(url, &["order:created"]).await
 }
 
 async fn pay(stack: &TestStack, key: &str) -> Value {
@@ -306,18 +297,17 @@ async fn a_delivery_whose_fan_out_died_before_its_first_attempt_is_swept_by_the_
     let key = &acct.test_key;
     let receiver = Receiver::start().await;
     let endpoint = subscribe(&stack, key, &receiver.url("/orphan")).await;
-    let endpoint_id = endpoint["id"].as_str().unwrap();
+    let endpoint_id = endpoint.id.as_str();
     // What a fan-out leaves when its function dies after creating the logs: a pending
     // delivery with no attempt and no queue message, due for a sweep.
-    let account = expect(stack.get("/account", key).await, 200).await;
-    let tenant = shared::Tenant::new(account["id"].as_str().unwrap(), shared::Mode::Test);
-    let event_id = shared::ids::new_id("evt");
+    let tenant = acct.tenant(shared::Mode::Test);
+    let event_id = shared::ids::EventId::new();
     let log = shared::webhooks::WebhookLog::pending(
         shared::webhooks::log::delivery_id(&event_id, 0, endpoint_id),
-        Some(endpoint_id.to_string()),
+        Some(endpoint_id.parse().unwrap()),
         receiver.url("/orphan"),
         "order:created",
-        Some(&event_id),
+        Some(event_id.clone()),
         json!({ "id": "ord_orphan" }),
         3,
     );
@@ -334,7 +324,7 @@ async fn a_delivery_whose_fan_out_died_before_its_first_attempt_is_swept_by_the_
     assert_eq!(created, shared::store::logs::Created::All);
 
     let delivery = receiver.wait_for("/orphan", 1).await.remove(0);
-    assert_eq!(delivery.header("webhook-id"), log.id);
+    assert_eq!(delivery.header("webhook-id"), log.id.as_str());
     assert_eq!(delivery.json()["id"], "ord_orphan");
     let recorded = first_recorded(&stack, key, &receiver, "/orphan").await;
     assert_eq!(recorded["status"], "succeeded");

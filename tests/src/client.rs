@@ -1,0 +1,235 @@
+//! A typed client for the API, as a merchant's code would hold it: one call per
+//! operation, answers as types, and the expected status checked (with the body shown
+//! when it differs). Tests that are about a status or a raw body use `TestStack`'s
+//! request helpers instead.
+//!
+//! The types are the client's own, read from the JSON a client receives: a field the
+//! API stops sending fails here, whatever the server's types say.
+
+use crate::{TestStack, expect};
+use reqwest::Method;
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The API with one key.
+#[derive(Clone, Copy)]
+pub struct Api<'a> {
+    stack: &'a TestStack,
+    key: &'a str,
+}
+
+impl TestStack {
+    /// The API as the holder of `key` calls it.
+    pub fn api<'a>(&'a self, key: &'a str) -> Api<'a> {
+        Api { stack: self, key }
+    }
+}
+
+impl<'a> Api<'a> {
+    /// `method path` with `body`, asserting `status`; the answer's JSON (Null if empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+    ) -> Value {
+        let mut request = self.stack.request(method, path, self.key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        expect(request.send().await.unwrap(), status).await
+    }
+
+    async fn typed<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+    ) -> T {
+        let answer = self.call(method, path, body, status).await;
+        serde_json::from_value(answer.clone())
+            .unwrap_or_else(|e| panic!("{path} answered what a client cannot read ({e}): {answer}"))
+    }
+
+    pub fn endpoints(&self) -> Endpoints<'a> {
+        Endpoints(*self)
+    }
+
+    pub fn logs(&self) -> Logs<'a> {
+        Logs(*self)
+    }
+
+    pub fn account(&self) -> Account<'a> {
+        Account(*self)
+    }
+}
+
+/// `/webhooks/endpoints`.
+pub struct Endpoints<'a>(Api<'a>);
+
+/// An endpoint as the API shows it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Endpoint {
+    pub id: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub events: Vec<String>,
+    pub filter: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    pub error_count: u32,
+    pub blocked_by_error_count: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Shown when the endpoint is created, never after.
+    pub secret: Option<String>,
+}
+
+impl Endpoint {
+    /// The signing secret the create call showed.
+    pub fn secret(&self) -> &str {
+        self.secret
+            .as_deref()
+            .expect("the secret is shown once, on create")
+    }
+}
+
+/// What `/test` and `/webhooks/simulate` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TestResult {
+    pub delivered: bool,
+    pub response_code: u16,
+    pub response_time_ms: u64,
+    pub log_id: String,
+}
+
+impl Endpoints<'_> {
+    /// `POST` with `body` (any fields, checked by the API) → 201.
+    pub async fn create(&self, body: Value) -> Endpoint {
+        let api = self.0;
+        api.typed(Method::POST, "/webhooks/endpoints", Some(body), 201)
+            .await
+    }
+
+    /// An endpoint at `url` for `events`, nothing else set.
+    pub async fn create_to(&self, url: &str, events: &[&str]) -> Endpoint {
+        self.create(json!({ "url": url, "events": events })).await
+    }
+
+    /// The first page, newest first.
+    pub async fn list(&self) -> Vec<Endpoint> {
+        let api = self.0;
+        api.typed(Method::GET, "/webhooks/endpoints", None, 200)
+            .await
+    }
+
+    pub async fn get(&self, id: &str) -> Endpoint {
+        let path = format!("/webhooks/endpoints/{id}");
+        self.0.typed(Method::GET, &path, None, 200).await
+    }
+
+    /// `PUT` with `changes` → the endpoint after them.
+    pub async fn update(&self, id: &str, changes: Value) -> Endpoint {
+        let path = format!("/webhooks/endpoints/{id}");
+        self.0.typed(Method::PUT, &path, Some(changes), 200).await
+    }
+
+    pub async fn enable(&self, id: &str) -> Endpoint {
+        let path = format!("/webhooks/endpoints/{id}/enable");
+        self.0.typed(Method::POST, &path, None, 200).await
+    }
+
+    pub async fn disable(&self, id: &str) -> Endpoint {
+        let path = format!("/webhooks/endpoints/{id}/disable");
+        self.0.typed(Method::POST, &path, None, 200).await
+    }
+
+    /// A ping sent now.
+    pub async fn test(&self, id: &str) -> TestResult {
+        let path = format!("/webhooks/endpoints/{id}/test");
+        self.0.typed(Method::POST, &path, None, 200).await
+    }
+
+    pub async fn delete(&self, id: &str) {
+        let path = format!("/webhooks/endpoints/{id}");
+        self.0.call(Method::DELETE, &path, None, 204).await;
+    }
+}
+
+/// `/webhooks/logs`.
+pub struct Logs<'a>(Api<'a>);
+
+/// A delivery as `/webhooks/logs` shows it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Log {
+    pub id: String,
+    pub endpoint_id: Option<String>,
+    pub url: String,
+    pub event: String,
+    pub event_id: Option<String>,
+    pub payload: Value,
+    pub status: String,
+    pub response_code: u16,
+    pub response: Option<String>,
+    pub response_headers: BTreeMap<String, String>,
+    pub duration_ms: u64,
+    pub retries: u32,
+    pub retry_limit: u32,
+    pub next_retry_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Logs<'_> {
+    pub async fn get(&self, id: &str) -> Log {
+        let path = format!("/webhooks/logs/{id}");
+        self.0.typed(Method::GET, &path, None, 200).await
+    }
+
+    /// The first page of logs that `query` (`status=failed&...`, or empty) keeps.
+    pub async fn list(&self, query: &str) -> Vec<Log> {
+        let path = format!("/webhooks/logs?{query}");
+        self.0.typed(Method::GET, &path, None, 200).await
+    }
+
+    /// Delivers again now → the log after that attempt.
+    pub async fn retry(&self, id: &str) -> Log {
+        let path = format!("/webhooks/logs/{id}/retry");
+        self.0.typed(Method::POST, &path, None, 200).await
+    }
+}
+
+/// `/account`.
+pub struct Account<'a>(Api<'a>);
+
+/// A key as created: the secret is shown this once.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewKey {
+    pub id: String,
+    pub key: String,
+    pub scopes: Vec<String>,
+}
+
+impl Account<'_> {
+    /// A new account webhook secret, the old one ending now → the new secret.
+    pub async fn rotate_webhook_secret(&self) -> String {
+        let body = json!({ "grace_period_seconds": 0 });
+        let path = "/account/webhook-secret/rotate";
+        let answer = self.0.call(Method::POST, path, Some(body), 200).await;
+        answer["secret"]
+            .as_str()
+            .expect("the rotated secret is shown")
+            .to_string()
+    }
+
+    /// A new API key named `name` with `scopes`.
+    pub async fn create_key(&self, name: &str, scopes: &[&str]) -> NewKey {
+        let body = json!({ "name": name, "scopes": scopes });
+        self.0
+            .typed(Method::POST, "/account/keys", Some(body), 201)
+            .await
+    }
+}
