@@ -811,3 +811,77 @@ async fn the_openapi_document_is_generated_from_the_code_and_covers_every_route(
     );
     assert_eq!(expect(response, 200).await, document);
 }
+
+#[tokio::test]
+async fn an_id_of_another_kind_or_none_at_all_is_not_found_by_the_name_of_what_was_asked_for() {
+    use shared::ids::{EndpointId, EventId, LogId, OrderId, ProductId};
+    let stack = TestStack::start().await;
+    let acct = stack.account("kinds@example.com").await;
+    let key = &acct.test_key;
+    let event = EventId::new();
+    let endpoint = EndpointId::new();
+    let cases = [
+        (
+            Method::GET,
+            format!("/webhooks/endpoints/{event}"),
+            "Endpoint",
+        ),
+        (
+            Method::GET,
+            format!("/webhooks/endpoints/{endpoint}"),
+            "Endpoint",
+        ),
+        (
+            Method::POST,
+            format!("/webhooks/endpoints/{endpoint}x/enable"),
+            "Endpoint",
+        ),
+        (
+            Method::GET,
+            format!("/webhooks/logs/{endpoint}"),
+            "Webhook log",
+        ),
+        (
+            Method::GET,
+            format!("/webhooks/logs/{}", LogId::new()),
+            "Webhook log",
+        ),
+        (
+            Method::POST,
+            "/webhooks/logs/log_..%2F..%2Fx/retry".to_string(),
+            "Webhook log",
+        ),
+        (Method::GET, format!("/events/{}", OrderId::new()), "Event"),
+        (
+            Method::GET,
+            format!("/products/{}", OrderId::new()),
+            "Product",
+        ),
+        (
+            Method::DELETE,
+            format!("/products/{}", ProductId::new()),
+            "Product",
+        ),
+        (Method::GET, "/orders/ord_".to_string(), "Order"),
+        (
+            Method::DELETE,
+            format!("/account/keys/{}", acct.id),
+            "API key",
+        ),
+    ];
+    for (method, path, name) in cases {
+        let (status, body) = status_and_json(
+            stack
+                .request(method.clone(), &path, key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, body),
+            (404, json!({ "message": format!("{name} not found") })),
+            "{method} {path}"
+        );
+    }
+}
