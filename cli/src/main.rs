@@ -214,7 +214,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let key_id = std::env::var("SECRETS_KEY_ID")
                 .unwrap_or_else(|_| provision::key_alias(&prefix, "SecretsKey"));
             let keyring =
-                shared::keyring::Keyring::new(aws_sdk_kms::Client::new(&sdk), Some(key_id));
+                shared::keyring::Keyring::new(aws_sdk_kms::Config::new(&sdk), Some(key_id));
             let created = accounts::create(&db, &keyring, &email, None)
                 .await
                 .map_err(|e| match e {

@@ -106,16 +106,36 @@ struct CurrentDataKey {
 
 /// This instance's KMS client and data keys.
 pub struct Keyring {
-    kms: aws_sdk_kms::Client,
+    /// Built on first use: most functions never seal or open a secret, and building
+    /// an SDK client is a sixth of a cold start's work.
+    kms: KmsClient,
     key_id: Option<String>,
     sealing: Mutex<Option<CurrentDataKey>>,
     opened: Mutex<HashMap<String, (Instant, Arc<SealingKey>)>>,
 }
 
+/// A KMS client made from its configuration when first needed.
+#[derive(Debug)]
+struct KmsClient {
+    config: aws_sdk_kms::Config,
+    client: std::sync::OnceLock<aws_sdk_kms::Client>,
+}
+
+impl std::ops::Deref for KmsClient {
+    type Target = aws_sdk_kms::Client;
+    fn deref(&self) -> &aws_sdk_kms::Client {
+        self.client
+            .get_or_init(|| aws_sdk_kms::Client::from_conf(self.config.clone()))
+    }
+}
+
 impl Keyring {
-    pub fn new(kms: aws_sdk_kms::Client, key_id: Option<String>) -> Self {
+    pub fn new(kms: aws_sdk_kms::Config, key_id: Option<String>) -> Self {
         Keyring {
-            kms,
+            kms: KmsClient {
+                config: kms,
+                client: std::sync::OnceLock::new(),
+            },
             key_id,
             sealing: Mutex::new(None),
             opened: Mutex::new(HashMap::new()),

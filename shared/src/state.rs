@@ -57,10 +57,7 @@ impl Services {
             rules: crate::rules::RuleCache::default(),
             limiter: crate::ratelimit::Limiter::default(),
             delivery_configs: Default::default(),
-            keyring: crate::keyring::Keyring::new(
-                aws_sdk_kms::Client::from_conf(kms.build()),
-                config.secrets_key_id.clone(),
-            ),
+            keyring: crate::keyring::Keyring::new(kms.build(), config.secrets_key_id.clone()),
             config,
         })
     }
