@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::config::Credentials;
 /// reads them there instead of building the whole chain, whose web-identity provider
 /// alone makes an STS client (a sixth of a cold start's work).
 pub async fn from_env() -> SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::tls::aws_http_client());
+    let loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(crate::tls::aws_http_client());
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
         && std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
     let loader = if in_lambda {

@@ -69,27 +69,27 @@ impl std::fmt::Debug for ApiKeySecret {
 /// An AES-256-GCM key that seals what PushGuard keeps: `nonce ‖ ciphertext ‖ tag`, with
 /// a random nonce, bound to a context (where it is stored) as authenticated data. The
 /// KMS data keys of [`crate::keyring`] and the [`CallerKey`] are both one.
-pub struct SealingKey(aws_lc_rs::aead::LessSafeKey);
+pub struct SealingKey(ring::aead::LessSafeKey);
 
 impl SealingKey {
-    const NONCE_LEN: usize = aws_lc_rs::aead::NONCE_LEN;
+    const NONCE_LEN: usize = ring::aead::NONCE_LEN;
 
     /// A key from 32 bytes; `None` for any other length.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, bytes)
+        ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, bytes)
             .ok()
-            .map(|key| SealingKey(aws_lc_rs::aead::LessSafeKey::new(key)))
+            .map(|key| SealingKey(ring::aead::LessSafeKey::new(key)))
     }
 
     /// `plaintext` sealed for `context`.
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
         let nonce_bytes: [u8; Self::NONCE_LEN] = rand::random();
-        let nonce = aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce_bytes);
+        let nonce = ring::aead::Nonce::assume_unique_for_key(nonce_bytes);
         let mut sealed = plaintext.to_vec();
         self.0
             .seal_in_place_append_tag(
                 nonce,
-                aws_lc_rs::aead::Aad::from(context.as_bytes()),
+                ring::aead::Aad::from(context.as_bytes()),
                 &mut sealed,
             )
             .expect("a plaintext under 64 GiB seals");
@@ -105,13 +105,13 @@ impl SealingKey {
             return None;
         }
         let (nonce, ciphertext) = sealed.split_at(Self::NONCE_LEN);
-        let nonce = aws_lc_rs::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let nonce = ring::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buffer = ciphertext.to_vec();
         let plaintext = self
             .0
             .open_in_place(
                 nonce,
-                aws_lc_rs::aead::Aad::from(context.as_bytes()),
+                ring::aead::Aad::from(context.as_bytes()),
                 &mut buffer,
             )
             .ok()?;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// The roots of Amazon Trust Services, PEM.
 pub const AMAZON_ROOTS: &str = include_str!("tls/amazon-roots.pem");
 
-/// The AWS SDK's HTTP client (HTTPS through rustls with aws-lc), trusting
+/// The AWS SDK's HTTP client (HTTPS through rustls with ring), trusting
 /// [`AMAZON_ROOTS`] only.
 pub fn aws_http_client() -> SharedHttpClient {
     let trust = TrustStore::empty()
@@ -28,7 +28,7 @@ pub fn aws_http_client() -> SharedHttpClient {
         .build()
         .expect("a trust store of PEM certificates builds");
     aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https()
 }
@@ -37,13 +37,11 @@ pub fn aws_http_client() -> SharedHttpClient {
 pub fn delivery_config() -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("aws-lc supports the default protocol versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth()
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 #[cfg(test)]

@@ -210,7 +210,12 @@ pub struct Account<'a>(Api<'a>);
 pub struct NewKey {
     pub id: String,
     pub key: String,
+    pub name: String,
+    pub mode: String,
     pub scopes: Vec<String>,
+    pub require_signed: bool,
+    /// Shown once, for a key that must sign its requests.
+    pub signing_secret: Option<String>,
 }
 
 impl Account<'_> {
@@ -225,11 +230,10 @@ impl Account<'_> {
             .to_string()
     }
 
-    /// A new API key named `name` with `scopes`.
-    pub async fn create_key(&self, name: &str, scopes: &[&str]) -> NewKey {
-        let body = json!({ "name": name, "scopes": scopes });
-        self.0
-            .typed(Method::POST, "/account/keys", Some(body), 201)
+    /// A new API key (`name`, `scopes`, `mode`, ...) → 201.
+    pub async fn create_key(&self, body: Value) -> NewKey {
+        let api = self.0;
+        api.typed(Method::POST, "/account/keys", Some(body), 201)
             .await
     }
 }

@@ -168,6 +168,7 @@ impl TestStack {
         let stack = Stack::start(options).await.expect("stack starts");
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .use_preconfigured_tls(shared::tls::delivery_config())
             .build()
             .unwrap();
         TestStack { stack, http }

@@ -276,7 +276,10 @@ impl StrictLayer {
         let tally = Arc::new(Tally::default());
         let layer = Arc::new(Layer {
             upstream: upstream.trim_end_matches('/').to_string(),
-            client: reqwest::Client::builder().no_proxy().build()?,
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .use_preconfigured_tls(shared::tls::delivery_config())
+                .build()?,
             roles,
             keys,
             in_flight: Arc::default(),

@@ -1,7 +1,7 @@
 //! Accounts, API keys and authentication, over HTTP against moto.
 
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
-use harness::{TestStack, expect, status_and_json};
+use harness::{TestStack, client::NewKey, expect, status_and_json};
 use reqwest::Method;
 use serde_json::json;
 use shared::auth::request_signature;
@@ -84,8 +84,8 @@ async fn bad_credentials_are_refused_with_401() {
     }
 }
 
-async fn create_key(stack: &TestStack, key: &str, body: serde_json::Value) -> serde_json::Value {
-    expect(stack.post("/account/keys", key, body).await, 201).await
+async fn create_key(stack: &TestStack, key: &str, body: serde_json::Value) -> NewKey {
+    stack.api(key).account().create_key(body).await
 }
 
 #[tokio::test]
@@ -98,9 +98,9 @@ async fn created_keys_are_shown_once_and_work_with_their_scopes() {
         json!({ "name": "reader", "scopes": ["webhooks:read"] }),
     )
     .await;
-    let key = created["key"].as_str().unwrap().to_string();
+    let key = created.key.as_str().to_string();
     assert!(key.starts_with("pg_test_"));
-    assert_eq!(created["scopes"], json!(["webhooks:read"]));
+    assert_eq!(created.scopes, ["webhooks:read"]);
     expect(stack.get("/webhooks/endpoints", &key).await, 200).await;
     let (status, body) = status_and_json(
         stack
@@ -125,7 +125,7 @@ async fn created_keys_are_shown_once_and_work_with_their_scopes() {
     );
     let listed = listed.as_array().unwrap();
     assert!(listed.iter().all(|k| k.get("key").is_none()));
-    assert!(listed.iter().any(|k| k["id"] == created["id"]));
+    assert!(listed.iter().any(|k| k["id"] == created.id.as_str()));
 }
 
 #[tokio::test]
@@ -166,7 +166,7 @@ async fn keys_cannot_grant_more_than_they_hold() {
         json!({ "name": "ops", "scopes": ["account:write"] }),
     )
     .await;
-    let limited = limited["key"].as_str().unwrap();
+    let limited = limited.key.as_str();
     expect(
         stack
             .post(
@@ -218,7 +218,7 @@ async fn test_keys_cannot_touch_live_keys() {
         json!({ "name": "live-only", "scopes": ["*"] }),
     )
     .await;
-    let id = live["id"].as_str().unwrap();
+    let id = live.id.as_str();
     let test_view = expect(stack.get("/account/keys", &acct.test_key).await, 200).await;
     assert!(
         test_view
@@ -241,7 +241,7 @@ async fn test_keys_cannot_touch_live_keys() {
         json!({ "name": "t", "scopes": ["*"], "mode": "test" }),
     )
     .await;
-    assert!(test["key"].as_str().unwrap().starts_with("pg_test_"));
+    assert!(test.key.as_str().starts_with("pg_test_"));
 }
 
 #[tokio::test]
@@ -255,10 +255,7 @@ async fn revoked_keys_stop_working_and_others_keys_are_invisible() {
         json!({ "name": "temp", "scopes": ["*"] }),
     )
     .await;
-    let (id, key) = (
-        created["id"].as_str().unwrap(),
-        created["key"].as_str().unwrap(),
-    );
+    let (id, key) = (created.id.as_str(), created.key.as_str());
     expect(stack.get("/account", key).await, 200).await;
     expect(
         stack
@@ -292,10 +289,7 @@ async fn rolling_a_key_replaces_it_with_an_optional_grace_period() {
         json!({ "name": "rolling", "scopes": ["account:read"] }),
     )
     .await;
-    let (id, old) = (
-        created["id"].as_str().unwrap(),
-        created["key"].as_str().unwrap().to_string(),
-    );
+    let (id, old) = (created.id.as_str(), created.key.as_str().to_string());
 
     let rolled = expect(
         stack
@@ -410,10 +404,10 @@ async fn keys_that_require_signatures_refuse_unsigned_stale_and_replayed_request
         json!({ "name": "signer", "scopes": ["*"], "require_signed": true }),
     )
     .await;
-    let key = created["key"].as_str().unwrap();
-    let secret = created["signing_secret"].as_str().unwrap();
+    let key = created.key.as_str();
+    let secret = created.signing_secret.as_deref().unwrap();
     assert!(secret.starts_with("pgsk_test_"), "{secret}");
-    assert_eq!(created["require_signed"], true);
+    assert!(created.require_signed);
     let listed = expect(stack.get("/account/keys", &acct.test_key).await, 200).await;
     assert!(
         !listed.to_string().contains(secret),
@@ -469,7 +463,7 @@ async fn keys_that_require_signatures_refuse_unsigned_stale_and_replayed_request
     expect(tampered.send().await.unwrap(), 401).await;
 
     // Rolling the key rolls its signing secret too.
-    let id = created["id"].as_str().unwrap();
+    let id = created.id.as_str();
     let rolled = expect(
         signed(
             &stack,
@@ -523,7 +517,10 @@ async fn a_key_without_a_signing_secret_cannot_sign() {
         json!({ "name": "plain", "scopes": ["*"] }),
     )
     .await;
-    assert!(created.get("signing_secret").is_none(), "{created}");
+    assert_eq!(
+        created.signing_secret, None,
+        "only a key that signs has a signing secret"
+    );
     let key = &acct.test_key;
     let with_key = signed(&stack, key, key, Method::GET, "/account", "", now_ms());
     expect(with_key.send().await.unwrap(), 401).await;
@@ -664,7 +661,7 @@ async fn a_key_may_roll_or_revoke_only_keys_its_scopes_cover() {
         json!({ "name": "ops", "scopes": ["account:write"] }),
     )
     .await;
-    let ops = ops["key"].as_str().unwrap().to_string();
+    let ops = ops.key.as_str().to_string();
     let full = expect(stack.get("/account", &acct.test_key).await, 200).await;
     let full_id = full["key"]["id"].as_str().unwrap();
     let reader = create_key(
@@ -673,7 +670,7 @@ async fn a_key_may_roll_or_revoke_only_keys_its_scopes_cover() {
         json!({ "name": "reader", "scopes": ["webhooks:read"] }),
     )
     .await;
-    let reader_id = reader["id"].as_str().unwrap();
+    let reader_id = reader.id.as_str();
     // Rolling the * key would hand an account:write key the * key's new secret.
     for (id, what) in [(full_id, "the * key"), (reader_id, "a webhooks:read key")] {
         let (status, _) = status_and_json(
@@ -694,7 +691,7 @@ async fn a_key_may_roll_or_revoke_only_keys_its_scopes_cover() {
         json!({ "name": "own", "scopes": ["account:read"] }),
     )
     .await;
-    let own_id = own["id"].as_str().unwrap();
+    let own_id = own.id.as_str();
     expect(
         stack
             .post(&format!("/account/keys/{own_id}/roll"), &ops, json!({}))
