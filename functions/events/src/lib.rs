@@ -156,13 +156,6 @@ async fn publish(
     tenant: Scoped<Write<groups::Events>>,
     ApiJson(input): ApiJson<PublishInput>,
 ) -> ApiResult<Response> {
-    let payload_problem = match &input.payload {
-        Some(payload @ serde_json::Value::Object(_)) => {
-            shared::validate::storable_json("Payload", payload).err()
-        }
-        None => Some("Payload can't be blank".to_string()),
-        Some(_) => Some("Payload must be a JSON object".to_string()),
-    };
     let mut errors = Violations::new();
     let event_type = match input.event_type.as_deref() {
         None => {
@@ -184,15 +177,14 @@ async fn publish(
                     ));
                     None
                 }
-                // Whether it is registered is checked in the transaction that commits
-                // the event; only a request refused anyway reads it, to list every problem.
                 Err(_) if is_custom_name(name) => {
-                    if payload_problem.is_some()
-                        && event_types::get(&state.db, &tenant, name).await?.is_none()
-                    {
-                        errors.add(event_types::not_registered(name));
+                    match event_types::get(&state.db, &tenant, name).await? {
+                        Some(_) => Some(name.to_string()),
+                        None => {
+                            errors.add(format!("Type {name:?} is not registered; register it with POST /event-types"));
+                            None
+                        }
                     }
-                    Some(name.to_string())
                 }
                 Err(message) => {
                     errors.add(message);
@@ -201,15 +193,21 @@ async fn publish(
             }
         }
     };
-    if let Some(problem) = payload_problem {
-        errors.add(problem);
+    match &input.payload {
+        Some(payload @ serde_json::Value::Object(_)) => {
+            if let Err(message) = shared::validate::storable_json("Payload", payload) {
+                errors.add(message);
+            }
+        }
+        None => errors.add("Payload can't be blank"),
+        Some(_) => errors.add("Payload must be a JSON object"),
     }
     errors.finish()?;
     let event = Event::new(
         event_type.expect("reported when missing").as_str(),
         input.payload.expect("checked above"),
     );
-    events::publish(&state.db, &tenant, &event, state.config.retention_days).await?;
+    events::create(&state.db, &tenant, &event, state.config.retention_days).await?;
     state.queues.dispatch(&tenant, &event).await;
     Ok((StatusCode::ACCEPTED, Json(event.view())).into_response())
 }

@@ -12,7 +12,6 @@ use crate::{
     Tenant, Timestamp,
     pagination::{Page, PageRequest},
 };
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 const TYPE_PREFIX: &str = "type#";
@@ -50,32 +49,6 @@ pub async fn create(db: &Db, tenant: &Tenant, record: &EventTypeRecord) -> Resul
             record.name
         )))
     })
-}
-
-/// Why a publish of an unregistered custom type is refused.
-pub fn not_registered(name: &str) -> String {
-    format!("Type {name:?} is not registered; register it with POST /event-types")
-}
-
-/// A transaction's check that `name` is registered: publishing a custom type checks
-/// it in the transaction that commits the event, so a type deleted meanwhile cannot be
-/// published, and the check costs no read of its own.
-pub(crate) fn registered_check(
-    db: &Db,
-    tenant: &Tenant,
-    name: &str,
-) -> Result<(TransactWriteItem, Rejection), StoreError> {
-    let check = ConditionCheck::builder()
-        .table_name(&db.tables.events)
-        .key("pk", s(tenant.partition()))
-        .key("sk", s(key(name)))
-        .condition_expression("attribute_exists(pk)")
-        .build()
-        .map_err(StoreError::internal)?;
-    Ok((
-        TransactWriteItem::builder().condition_check(check).build(),
-        Rejection::Invalid(not_registered(name)),
-    ))
 }
 
 pub async fn get(

@@ -93,23 +93,6 @@ pub async fn create(
         .await
 }
 
-/// Commits a published event of the custom type `event_type`, if the tenant has it
-/// registered (the check is part of the transaction); 400 naming the type otherwise.
-pub async fn publish(
-    db: &Db,
-    tenant: &Tenant,
-    event: &Event,
-    retention_days: u32,
-) -> Result<(), StoreError> {
-    let (check, unregistered) =
-        super::event_types::registered_check(db, tenant, &event.event_type)?;
-    Transaction::new()
-        .write(check, Some(unregistered))
-        .with_events(db, tenant, std::slice::from_ref(event), retention_days)?
-        .commit(db)
-        .await
-}
-
 pub async fn get(db: &Db, tenant: &Tenant, id: &EventId) -> Result<Option<Event>, StoreError> {
     super::get_keyed(db, &db.tables.events, &tenant.partition(), id).await
 }
