@@ -1028,7 +1028,7 @@ async fn custom_event_types_are_registered_subscribed_to_and_delivered() {
             .contains("not registered"),
         "{unregistered}"
     );
-    expect(
+    let refused = expect(
         stack
             .post(
                 "/events",
@@ -1039,6 +1039,25 @@ async fn custom_event_types_are_registered_subscribed_to_and_delivered() {
         400,
     )
     .await;
+    let not_registered =
+        "Type \"invoice:sent\" is not registered; register it with POST /event-types";
+    assert_eq!(refused["errors"], json!([not_registered]));
+    // Refused for its payload too: every problem is listed, the type's first.
+    let both = expect(
+        stack
+            .post(
+                "/events",
+                key,
+                json!({ "type": "invoice:sent", "payload": [] }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        both["errors"],
+        json!([not_registered, "Payload must be a JSON object"])
+    );
 
     let created = stack
         .register_event_type(key, "invoice:sent", "An invoice was emailed")
@@ -1097,7 +1116,8 @@ async fn custom_event_types_are_registered_subscribed_to_and_delivered() {
 
     expect(stack.delete("/event-types/invoice:sent", key).await, 204).await;
     expect(stack.delete("/event-types/invoice:sent", key).await, 404).await;
-    expect(
+    // The check is in the transaction that would commit the event: nothing is stored.
+    let refused = expect(
         stack
             .post(
                 "/events",
@@ -1108,6 +1128,12 @@ async fn custom_event_types_are_registered_subscribed_to_and_delivered() {
         400,
     )
     .await;
+    assert_eq!(refused["errors"], json!([not_registered]));
+    let published = stack.total("/events?type=invoice:sent", key).await;
+    assert_eq!(
+        published, 1,
+        "only the event published while it was registered"
+    );
 }
 
 #[tokio::test]
