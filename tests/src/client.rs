@@ -106,7 +106,49 @@ pub struct TestResult {
     pub log_id: String,
 }
 
+/// Attempts, outcomes and latency over a bucket or a period (`/stats`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Tally {
+    pub attempts: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub failures: BTreeMap<String, u64>,
+    pub success_rate: Option<f64>,
+    pub latency_ms: Latency,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Latency {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct StatsBucket {
+    pub start: String,
+    #[serde(flatten)]
+    pub tally: Tally,
+}
+
+/// `GET /webhooks/endpoints/{id}/stats`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Stats {
+    pub endpoint_id: String,
+    pub period: String,
+    pub granularity: String,
+    pub from: String,
+    pub totals: Tally,
+    pub buckets: Vec<StatsBucket>,
+}
+
 impl Endpoints<'_> {
+    /// Its delivery statistics over `period` (`24h`, `7d`, `30d`).
+    pub async fn stats(&self, id: &str, period: &str) -> Stats {
+        let path = format!("/webhooks/endpoints/{id}/stats?period={period}");
+        self.0.typed(Method::GET, &path, None, 200).await
+    }
+
     /// `POST` with `body` (any fields, checked by the API) → 201.
     pub async fn create(&self, body: Value) -> Endpoint {
         let api = self.0;

@@ -7,7 +7,10 @@ use futures::FutureExt;
 use shared::{
     ApiError, Services,
     queue::Message,
-    webhooks::dispatch::{Dispatch, dispatch_events, retry_delivery},
+    webhooks::{
+        dispatch::{Dispatch, dispatch_events, retry_delivery, write_stats},
+        stats::Recorder,
+    },
 };
 use std::time::Instant;
 use tracing::Instrument;
@@ -17,6 +20,9 @@ use tracing::Instrument;
 pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
     // Every event in the batch was committed before this.
     let received = Instant::now();
+    // The batch's attempts, written as one statistics update per endpoint and hour.
+    let stats = Recorder::default();
+    let stats = &stats;
     let mut dispatches = Vec::new();
     let mut others = Vec::new();
     for record in batch.records {
@@ -45,7 +51,7 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
             )),
             Some(Ok(Message::Retry { tenant, log_id })) => others.push((
                 id,
-                async move { retry_delivery(state, &tenant, &log_id).await }
+                async move { retry_delivery(state, &tenant, &log_id, stats).await }
                     .instrument(span)
                     .boxed(),
             )),
@@ -59,9 +65,10 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
     let (dispatch_ids, dispatches): (Vec<String>, Vec<Dispatch>) = dispatches.into_iter().unzip();
     let (other_ids, others): (Vec<String>, Vec<_>) = others.into_iter().unzip();
     let (dispatched, others) = futures::join!(
-        dispatch_events(state, dispatches),
+        dispatch_events(state, dispatches, stats),
         futures::future::join_all(others)
     );
+    write_stats(state, stats).await;
     shared::metrics::flush(&state.config.metrics_namespace);
     let mut response = SqsBatchResponse::default();
     let outcomes = dispatch_ids

@@ -2,7 +2,8 @@
 //!
 //! `GET/POST /webhooks/endpoints`, `GET/PUT/DELETE /webhooks/endpoints/{id}`,
 //! `POST .../{id}/enable`, `.../{id}/disable`, `.../{id}/rotate-secret`,
-//! `.../{id}/test` (a ping, now) and `.../{id}/recover` (re-send failed deliveries).
+//! `.../{id}/test` (a ping, now), `.../{id}/recover` (re-send failed deliveries) and
+//! `GET .../{id}/stats` (attempts, outcomes and latency per hour or day).
 
 use axum::{
     Json, Router,
@@ -27,11 +28,13 @@ use shared::{
     store::{
         endpoints::{self as store, EndpointFilter},
         logs::{self, LogFilter},
+        stats as stored_stats,
     },
     webhooks::{
         CustomHeaders, Endpoint, EndpointView, EventSelector, EventType, LogStatus, WebhookUrl,
         dispatch::{self, Target, TestResult},
         samples,
+        stats::{Period, TallyView, hour_of},
     },
 };
 use std::collections::BTreeMap;
@@ -54,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v2/webhooks/endpoints/{id}/test", post(test))
         .route("/api/v2/webhooks/endpoints/{id}/recover", post(recover))
+        .route("/api/v2/webhooks/endpoints/{id}/stats", get(stats))
 }
 
 /// This function's operations, for the OpenAPI document.
@@ -124,6 +128,18 @@ pub fn operations() -> Vec<Operation> {
         .scope("webhooks:write")
         .body::<RecoverInput>()
         .returns::<Recovered>(202, "How many deliveries go out again"),
+        Operation::get(
+            "/api/v2/webhooks/endpoints/{id}/stats",
+            TAG,
+            "Delivery statistics: attempts, failures by cause, latency percentiles",
+        )
+        .scope("webhooks:read")
+        .query(
+            "period",
+            "`24h` (default) or `7d` by hour, `30d` by day",
+            string(),
+        )
+        .returns::<EndpointStats>(200, "Buckets oldest first, and the period's totals"),
     ]
 }
 
@@ -578,4 +594,76 @@ mod tests {
         assert_eq!(fields.events.len(), 2);
         assert!(fields.enabled);
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct StatsParams {
+    period: Option<String>,
+}
+
+/// One bucket of [`EndpointStats`].
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct StatsBucket {
+    /// Where the hour or day starts.
+    start: Timestamp,
+    #[serde(flatten)]
+    tally: TallyView,
+}
+
+/// An endpoint's delivery statistics over a period.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct EndpointStats {
+    #[schema(value_type = String)]
+    endpoint_id: EndpointId,
+    /// `24h`, `7d` or `30d`.
+    period: &'static str,
+    /// `hour` or `day`: the width of each bucket.
+    granularity: &'static str,
+    /// The start of the first bucket.
+    from: Timestamp,
+    totals: TallyView,
+    buckets: Vec<StatsBucket>,
+}
+
+/// Attempts, successes, failures by cause and latency percentiles per hour (or day),
+/// from the hourly tallies the dispatcher adds to: one query of at most 720 small items.
+async fn stats(
+    State(state): State<AppState>,
+    tenant: Scoped<Read<groups::Webhooks>>,
+    PathId(id): PathId<kinds::Endpoint>,
+    Query(params): Query<StatsParams>,
+) -> ApiResult<Json<EndpointStats>> {
+    let period: Period = params
+        .period
+        .as_deref()
+        .unwrap_or("24h")
+        .parse()
+        .map_err(ApiError::invalid)?;
+    let endpoint = find(&state, &tenant, &id).await?;
+    let now = Timestamp::now();
+    let starts = period.bucket_starts(now);
+    let from = starts[0];
+    let hours = stored_stats::hours(
+        &state.db,
+        &tenant,
+        &endpoint.id,
+        &hour_of(from),
+        &hour_of(now),
+    )
+    .await?;
+    let (buckets, totals) = period.series(now, &hours);
+    Ok(Json(EndpointStats {
+        endpoint_id: endpoint.id,
+        period: period.as_str(),
+        granularity: period.granularity(),
+        from,
+        totals: totals.view(),
+        buckets: buckets
+            .into_iter()
+            .map(|(start, tally)| StatsBucket {
+                start,
+                tally: tally.view(),
+            })
+            .collect(),
+    }))
 }

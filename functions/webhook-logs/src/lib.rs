@@ -132,7 +132,10 @@ async fn retry(
     let log = logs::get(&state.db, &tenant, &id)
         .await?
         .ok_or(ApiError::NotFound("Webhook log"))?;
-    let log = dispatch::deliver_again(&state, &tenant, log).await?;
+    let stats = shared::webhooks::stats::Recorder::default();
+    let log = dispatch::deliver_again(&state, &tenant, log, &stats).await;
+    dispatch::write_stats(&state, &stats).await;
+    let log = log?;
     Ok(Json(log.view()).into_response())
 }
 

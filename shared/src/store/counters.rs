@@ -62,6 +62,27 @@ pub(crate) fn total_write(
         .build())
 }
 
+/// `write` again, on another shard if it adds to a sharded count: a transaction that met
+/// another on a shard tries a different one when it is sent again, instead of queueing
+/// behind the same item (every other write is returned as it was).
+pub(crate) fn on_another_shard(write: &TransactWriteItem) -> TransactWriteItem {
+    let Some(update) = write.update() else {
+        return write.clone();
+    };
+    let Some(sk) = update.key().get("sk").and_then(|v| v.as_s().ok()) else {
+        return write.clone();
+    };
+    let sharded = sk.starts_with(&format!("{TOTAL}#")) || sk.starts_with(DAY);
+    let Some((unsharded, _)) = sk.rsplit_once('#').filter(|_| sharded) else {
+        return write.clone();
+    };
+    let mut update = update.clone();
+    update
+        .key
+        .insert("sk".into(), s(format!("{unsharded}#{:02}", shard())));
+    TransactWriteItem::builder().update(update).build()
+}
+
 fn count_of(item: &Item) -> i64 {
     item.get("count")
         .and_then(|v| v.as_n().ok())
@@ -144,4 +165,36 @@ pub(crate) async fn read_days(
 ) -> Result<u64, StoreError> {
     let first = format!("{DAY}{}", super::paging::day_of(from));
     sum(db, table, partition, first, format!("{DAY}~")).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sort_key(write: &TransactWriteItem) -> String {
+        let sk = &write.update().expect("an update").key()["sk"];
+        sk.as_s().expect("a string key").clone()
+    }
+
+    #[test]
+    fn a_sharded_count_moves_to_random_shards_and_a_quota_total_stays_one_item() {
+        let day = day_write("t", "p", crate::Timestamp::now(), 1).unwrap();
+        let prefix = sort_key(&day).rsplit_once('#').unwrap().0.to_string();
+        let shards: std::collections::HashSet<String> = (0..200)
+            .map(|_| sort_key(&on_another_shard(&day)))
+            .collect();
+        assert!(shards.len() > 20, "{} shards used", shards.len());
+        assert!(
+            shards
+                .iter()
+                .all(|sk| sk.starts_with(&format!("{prefix}#")))
+        );
+
+        let total = total_write("t", "p", 1, Quota::None).unwrap();
+        assert!(sort_key(&on_another_shard(&total)).starts_with("#total#"));
+
+        let limited = total_write("t", "p", 1, Quota::Limited(Some(10))).unwrap();
+        assert_eq!(on_another_shard(&limited), limited);
+        assert_eq!(sort_key(&on_another_shard(&limited)), "#total");
+    }
 }

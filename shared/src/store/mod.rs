@@ -13,6 +13,7 @@ pub mod orders;
 mod paging;
 pub mod requests;
 pub mod resources;
+pub mod stats;
 mod transaction;
 
 use crate::config::Tables;

@@ -48,10 +48,10 @@ impl Transaction {
                 )),
             );
         }
-        let request = db
+        let mut request = db
             .client
             .transact_write_items()
-            .set_transact_items(Some(std::mem::take(&mut self.writes)));
+            .set_transact_items(Some(self.writes.clone()));
         let mut retry = 0;
         loop {
             let Err(error) = request.clone().send().await else {
@@ -111,6 +111,9 @@ impl Transaction {
             error.count_retry();
             tracing::debug!(%error, retry, "retrying a transaction");
             tokio::time::sleep(backoff(retry)).await;
+            // A conflict on a count's shard is not met again on the same shard.
+            let writes = self.writes.iter().map(super::counters::on_another_shard);
+            request = request.set_transact_items(Some(writes.collect()));
         }
     }
 }

@@ -9,6 +9,7 @@ use super::{
     log::delivery_id,
     outbound::Attempt,
     signing::{pushguard_signature, standard_signature_header},
+    stats::Recorder,
 };
 use crate::{
     ApiError, ApiResult, Services, Tenant, Timestamp,
@@ -186,7 +187,11 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
 /// together in as few transactions as fit. A warm run (the messages carry their events,
 /// the configuration is cached) reads one small item per tenant, writes once for the
 /// batch's fan-outs, and once per attempt.
-pub async fn dispatch_events(state: &Services, dispatches: Vec<Dispatch>) -> Vec<ApiResult<()>> {
+pub async fn dispatch_events(
+    state: &Services,
+    dispatches: Vec<Dispatch>,
+    stats: &Recorder,
+) -> Vec<ApiResult<()>> {
     let spans: Vec<tracing::Span> = dispatches.iter().map(|d| d.span.clone()).collect();
     let prepared = futures::future::join_all(dispatches.into_iter().map(|dispatch| {
         let span = dispatch.span.clone();
@@ -217,7 +222,7 @@ pub async fn dispatch_events(state: &Services, dispatches: Vec<Dispatch>) -> Vec
         let outcome = match prepared {
             Ok(Some(fan_out)) => {
                 let created = created.next().expect("one outcome per fan-out");
-                Some(deliver_all(state, fan_out, created, sweep_at))
+                Some(deliver_all(state, fan_out, created, sweep_at, stats))
             }
             _ => None,
         };
@@ -246,6 +251,7 @@ async fn deliver_all(
     fan_out: &FanOut,
     created: Result<Created, crate::store::StoreError>,
     sweep_at: Timestamp,
+    stats: &Recorder,
 ) -> ApiResult<()> {
     let created = created?;
     if created == Created::Superseded {
@@ -276,7 +282,7 @@ async fn deliver_all(
                         _ => return Ok(()),
                     }
                 };
-                attempt(state, tenant, log, target, body, true)
+                attempt(state, tenant, log, target, body, true, stats)
                     .await
                     .map(drop)
             }
@@ -291,7 +297,12 @@ async fn deliver_all(
 
 /// Handles one message of the deliveries queue: the next attempt of a delivery, or the
 /// first of one whose fan-out stopped before making it (swept by the scheduler).
-pub async fn retry_delivery(state: &Services, tenant: &Tenant, log_id: &LogId) -> ApiResult<()> {
+pub async fn retry_delivery(
+    state: &Services,
+    tenant: &Tenant,
+    log_id: &LogId,
+    stats: &Recorder,
+) -> ApiResult<()> {
     let Some(log) = logs::get(&state.db, tenant, log_id).await? else {
         return Ok(());
     };
@@ -299,7 +310,7 @@ pub async fn retry_delivery(state: &Services, tenant: &Tenant, log_id: &LogId) -
     if log.status != LogStatus::Retrying && !first_never_made {
         return Ok(()); // delivered meanwhile (a manual retry), or given up
     }
-    deliver_again(state, tenant, log).await.map(drop)
+    deliver_again(state, tenant, log, stats).await.map(drop)
 }
 
 /// Makes the next attempt of an existing delivery now (manual retries and queued retries).
@@ -307,6 +318,7 @@ pub async fn deliver_again(
     state: &Services,
     tenant: &Tenant,
     log: WebhookLog,
+    stats: &Recorder,
 ) -> ApiResult<WebhookLog> {
     let target = match &log.endpoint_id {
         Some(id) => match endpoints::get(&state.db, tenant, id).await? {
@@ -326,7 +338,7 @@ pub async fn deliver_again(
         },
     };
     let body = super::body::delivery_body(&log.payload);
-    attempt(state, tenant, log, &target, &body, true).await
+    attempt(state, tenant, log, &target, &body, true, stats).await
 }
 
 /// Ends a delivery that can no longer be made.
@@ -391,6 +403,7 @@ pub async fn attempt(
     target: &Target,
     body: &[u8],
     count_errors: bool,
+    stats: &Recorder,
 ) -> ApiResult<WebhookLog> {
     let now = Timestamp::now();
     let secrets = target.secrets(state, tenant).await?;
@@ -399,6 +412,9 @@ pub async fn attempt(
         .outbound
         .post(target.url(), &headers, body.to_vec())
         .await;
+    if let Target::Endpoint(endpoint) = target {
+        stats.record(tenant, &endpoint.id, now, &outcome);
+    }
     let before = log.attempts;
     apply(&mut log, &outcome, state, Timestamp::now());
     let delay = log
@@ -536,7 +552,28 @@ pub async fn deliver_once(
     );
     logs::create(&state.db, tenant, &log, state.config.retention_days, None).await?;
     let body = super::body::delivery_body(&log.payload);
-    attempt(state, tenant, log, target, &body, false).await
+    let stats = Recorder::default();
+    let attempted = attempt(state, tenant, log, target, &body, false, &stats).await;
+    write_stats(state, &stats).await;
+    attempted
+}
+
+/// Adds what `stats` counted to the endpoints' hourly statistics: one write per
+/// endpoint and hour. A write that fails loses those counts (logged and counted as the
+/// `StatsLost` metric); the deliveries themselves are recorded on their logs.
+pub async fn write_stats(state: &Services, stats: &Recorder) {
+    let tallies = stats.take();
+    let writes = tallies
+        .iter()
+        .map(|((tenant, endpoint, hour), tally)| async move {
+            if let Err(error) =
+                crate::store::stats::add(&state.db, tenant, endpoint, hour, tally).await
+            {
+                tracing::warn!(%endpoint, %hour, %error, "delivery statistics not written");
+                metrics::count("StatsLost", &[], tally.attempts);
+            }
+        });
+    futures::future::join_all(writes).await;
 }
 
 /// What `/test` and `/webhooks/simulate` answer.

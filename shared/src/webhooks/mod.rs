@@ -12,6 +12,7 @@ pub mod outbound;
 pub mod retry;
 pub mod samples;
 pub mod signing;
+pub mod stats;
 mod url;
 
 pub use endpoint::{Endpoint, EndpointView};

@@ -32,6 +32,18 @@ pub struct Attempt {
     pub duration_ms: u64,
     /// `Retry-After` of a 429 or 503, in seconds.
     pub retry_after: Option<Duration>,
+    /// What stopped it when no response arrived.
+    pub failure: Option<Failure>,
+}
+
+/// Why an attempt got no response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    Timeout,
+    /// No connection, or one that broke.
+    Connection,
+    /// The target is an address deliveries may not reach (the SSRF guard).
+    Refused,
 }
 
 impl Attempt {
@@ -44,8 +56,9 @@ impl Attempt {
         self.status == Some(410)
     }
 
-    fn failure(message: String, started: Instant) -> Self {
+    fn failure(failure: Failure, message: String, started: Instant) -> Self {
         Attempt {
+            failure: Some(failure),
             body: message,
             duration_ms: started.elapsed().as_millis() as u64,
             ..Attempt::default()
@@ -63,6 +76,22 @@ pub struct Outbound {
 #[derive(Debug)]
 struct GlobalOnly;
 
+/// A host that resolves only to addresses deliveries may not reach.
+#[derive(Debug)]
+struct RefusedTarget(String);
+
+impl std::fmt::Display for RefusedTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} resolves only to private, loopback or otherwise non-global addresses",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for RefusedTarget {}
+
 impl Resolve for GlobalOnly {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
@@ -74,10 +103,7 @@ impl Resolve for GlobalOnly {
                 .filter(|a| net::is_global(a.ip()))
                 .collect();
             if allowed.is_empty() {
-                return Err(format!(
-                    "{host} resolves only to private, loopback or otherwise non-global addresses"
-                )
-                .into());
+                return Err(Box::new(RefusedTarget(host)) as Box<_>);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
@@ -110,6 +136,7 @@ impl Outbound {
             && !net::is_global(ip)
         {
             return Attempt::failure(
+                Failure::Refused,
                 format!("refused: {ip} is a private, loopback or otherwise non-global address"),
                 started,
             );
@@ -120,7 +147,7 @@ impl Outbound {
         }
         let mut response = match request.send().await {
             Ok(response) => response,
-            Err(error) => return Attempt::failure(describe(&error), started),
+            Err(error) => return Attempt::failure(failure_of(&error), describe(&error), started),
         };
         let status = response.status().as_u16();
         let headers = kept_headers(response.headers());
@@ -147,6 +174,7 @@ impl Outbound {
             body: String::from_utf8_lossy(&body).into_owned(),
             duration_ms: started.elapsed().as_millis() as u64,
             retry_after,
+            failure: None,
         }
     }
 }
@@ -178,6 +206,23 @@ fn literal_ip(url: &Url) -> Option<IpAddr> {
         Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
         Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
         Host::Domain(_) => None,
+    }
+}
+
+/// What stopped a request: the resolver's refusal of a non-global address shows as a
+/// [`RefusedTarget`] somewhere in the error's causes.
+fn failure_of(error: &reqwest::Error) -> Failure {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.is::<RefusedTarget>() {
+            return Failure::Refused;
+        }
+        source = cause.source();
+    }
+    if error.is_timeout() {
+        Failure::Timeout
+    } else {
+        Failure::Connection
     }
 }
 

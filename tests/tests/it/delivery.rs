@@ -1362,7 +1362,9 @@ async fn a_warm_dispatcher_reads_only_the_configuration_version_and_sees_each_en
     let expected: std::collections::BTreeMap<String, u64> = [
         ("DynamoDB.GetItem", 1), // the configuration version, once per batch
         ("DynamoDB.TransactWriteItems", 1), // the log, with the event marked dispatched
-        ("DynamoDB.UpdateItem", 1), // the attempt's outcome
+        // The attempt's outcome, and the batch's one addition to the endpoint's hourly
+        // statistics.
+        ("DynamoDB.UpdateItem", 2),
     ]
     .into_iter()
     .map(|(name, n)| (name.to_string(), n))
@@ -1497,8 +1499,8 @@ async fn a_batch_creates_its_fan_outs_in_one_transaction_and_a_redelivered_event
     );
     assert_eq!(
         calls.get("DynamoDB.UpdateItem"),
-        Some(&3),
-        "one per attempt"
+        Some(&4),
+        "one per attempt, and one statistics write for the endpoint's hour"
     );
     for event in &events {
         let stored = shared::store::events::get(db, &tenant, &event.id)

@@ -12,4 +12,5 @@ mod lambda_events;
 mod recovery;
 mod scopes;
 mod ssrf;
+mod stats;
 mod strictness;
