@@ -16,6 +16,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
             blacklists::operations(),
             blacklist_rules::operations(),
             feedback::operations(),
+            portal::operations(),
         ]
         .into_iter()
         .flatten(),

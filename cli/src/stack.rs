@@ -39,6 +39,7 @@ fn routes_of(binary: &str) -> Option<Router<AppState>> {
         "blacklists" => blacklists::routes(),
         "blacklist-rules" => blacklist_rules::routes(),
         "feedback" => feedback::routes(),
+        "portal" => portal::routes(),
         _ => return None,
     })
 }
@@ -52,8 +53,10 @@ fn app(functions: &BTreeMap<String, LocalFunction>) -> Router {
         if let Some(routes) = routes_of(&function.binary) {
             api = api.merge(shared::http::authenticated(routes, function.state.clone()));
         }
-        if function.binary == "payments" {
-            pages = payments::pages(function.state.clone());
+        match function.binary.as_str() {
+            "payments" => pages = pages.merge(payments::pages(function.state.clone())),
+            "portal" => pages = pages.merge(portal::pages(function.state.clone())),
+            _ => {}
         }
     }
     shared::http::conventions(api).merge(pages)

@@ -319,7 +319,7 @@ async fn verify_signature(
         &body,
     );
     let presented = hex::decode(signature.trim()).map_err(|_| ApiError::Unauthenticated)?;
-    if !constant_time_eq(&expected, &presented) {
+    if !crate::secrets::constant_time_eq(&expected, &presented) {
         return Err(ApiError::Unauthenticated);
     }
     // A signature stays replayable for as long as its timestamp is acceptable.
@@ -355,11 +355,6 @@ pub fn request_signature(
     let body_hash = hex::encode(Sha256::digest(body));
     mac.update(format!("{timestamp}\n{method}\n{path}\n{query}\n{body_hash}").as_bytes());
     mac.finalize().into_bytes().to_vec()
-}
-
-/// Compares in time independent of where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -469,7 +464,7 @@ mod tests {
             request_signature("k", "1", "POST", "/a", "", b"x"),
             request_signature("k", "1", "POST", "/a\n", "", b"x")
         );
-        assert!(constant_time_eq(&base, &base.clone()));
-        assert!(!constant_time_eq(&base, &base[..31]));
+        assert!(crate::secrets::constant_time_eq(&base, &base.clone()));
+        assert!(!crate::secrets::constant_time_eq(&base, &base[..31]));
     }
 }

@@ -266,6 +266,7 @@ kinds! {
     Feedback / FeedbackId = "fb_", "Feedback";
     Query / QueryId = "qry_", "Query";
     Request / RequestId = "req_", "Request";
+    PortalSession / PortalSessionId = "ps_", "Portal session";
 }
 
 /// A log's id: a ULID (a test ping's log), or its event's ULID and 12 hex digits of

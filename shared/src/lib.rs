@@ -18,6 +18,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod portal;
 pub mod queue;
 pub mod ratelimit;
 pub mod rules;

@@ -10,6 +10,11 @@ use std::time::Duration;
 
 const KEY_RANDOM_CHARS: usize = 32;
 
+/// Compares in time independent of where the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A plaintext API key, `pg_live_...` or `pg_test_...`. Exists only while a request is
 /// authenticated or a key is created; only its hash is stored.
 #[derive(Clone)]

@@ -100,6 +100,7 @@ async fn main() {
         ("BlacklistsFunction", "blacklists-create.json"),
         ("BlacklistRulesFunction", "blacklist-rules-create.json"),
         ("FeedbackFunction", "queries-create.json"),
+        ("PortalFunction", "portal-sessions-create.json"),
         ("SchedulerFunction", "scheduler-schedule.json"),
         ("DispatcherFunction", "dispatcher-sqs.json"),
     ];

@@ -11,7 +11,7 @@ mod page;
 use axum::{
     Json, Router,
     extract::State,
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
@@ -327,17 +327,6 @@ fn rule_context(order: &Order, customer: &Customer) -> Value {
     }))
 }
 
-/// Where the hosted pages are: `PUBLIC_URL`, else the host this request came to.
-fn public_base(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.config.public_url {
-        return url.clone();
-    }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let proto = header("x-forwarded-proto").unwrap_or("http");
-    let host = header(header::HOST.as_str()).unwrap_or("localhost");
-    format!("{proto}://{host}")
-}
-
 async fn create(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Payments>>,
@@ -379,7 +368,10 @@ async fn create(
         .emit(event)
         .commit(state.outbox())
         .await?;
-    let url = format!("{}/pay/{token}", public_base(&state, &headers));
+    let url = format!(
+        "{}/pay/{token}",
+        shared::http::public_base(&state.config, &headers)
+    );
     let body = if order.white_label {
         let mut raw = serde_json::to_value(&order).map_err(ApiError::internal)?;
         raw["url"] = Value::String(url);

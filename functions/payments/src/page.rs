@@ -10,6 +10,7 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
+use shared::http::escape_html as escape;
 use shared::{
     ApiResult, AppState,
     commerce::{Order, OrderStatus},
@@ -44,21 +45,6 @@ fn is_final(order: &Order) -> bool {
             order.status,
             OrderStatus::Paid | OrderStatus::Refunded | OrderStatus::Chargeback
         )
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn render(order: &Order, token: &str) -> String {

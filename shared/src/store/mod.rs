@@ -11,6 +11,7 @@ pub mod events;
 pub mod logs;
 pub mod orders;
 mod paging;
+pub mod portal;
 pub mod requests;
 pub mod resources;
 pub mod stats;

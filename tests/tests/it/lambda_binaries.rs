@@ -43,7 +43,7 @@ async fn every_function_binary_answers_its_sample_events_as_in_lambda() {
     let binaries = binaries_dir("debug");
     let mut covered = BTreeSet::new();
     // Each function is one instance (one cold start), invoked once per sample event.
-    let http_events: [(&str, &[(&str, u16)]); 11] = [
+    let http_events: [(&str, &[(&str, u16)]); 12] = [
         (
             "AccountFunction",
             &[
@@ -71,6 +71,7 @@ async fn every_function_binary_answers_its_sample_events_as_in_lambda() {
             &[("blacklist-rules-create.json", 201)],
         ),
         ("FeedbackFunction", &[("queries-create.json", 201)]),
+        ("PortalFunction", &[("portal-sessions-create.json", 201)]),
     ];
     for (function, events) in http_events {
         let mut instance = Instance::start(&stack.stack, function, &binaries)

@@ -162,6 +162,17 @@ async fn the_commerce_sample_events_go_through_their_functions() {
     )
     .await;
     assert_eq!((status, body["status"].clone()), (201, "pending".into()));
+    let (status, body) = invoke(
+        portal::router(state("PortalFunction")),
+        "portal-sessions-create.json",
+    )
+    .await;
+    assert_eq!((status, body["scope"].clone()), (201, "read".into()));
+    let url = body["url"].as_str().unwrap_or_default();
+    assert!(
+        url.starts_with("https://abc123.execute-api.us-east-1.amazonaws.com/portal/pgps_"),
+        "the link is on the host the request came to: {url}"
+    );
 }
 
 #[tokio::test]
@@ -237,6 +248,7 @@ async fn every_template_route_is_served_by_its_function() {
             "BlacklistsFunction" => blacklists::router(state("BlacklistsFunction")),
             "BlacklistRulesFunction" => blacklist_rules::router(state("BlacklistRulesFunction")),
             "FeedbackFunction" => feedback::router(state("FeedbackFunction")),
+            "PortalFunction" => portal::router(state("PortalFunction")),
             other => panic!("{other} has HTTP routes but no router here"),
         };
         let uri = path

@@ -9,6 +9,7 @@ mod delivery;
 mod endpoints;
 mod lambda_binaries;
 mod lambda_events;
+mod portal;
 mod recovery;
 mod scopes;
 mod ssrf;

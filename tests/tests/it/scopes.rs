@@ -12,7 +12,8 @@ fn group_of(path: &str) -> Option<Group> {
     let segment = path.trim_start_matches("/api/v2/").split('/').next()?;
     Some(match segment {
         "account" => Group::Account,
-        "webhooks" => Group::Webhooks,
+        // Portal links are made with webhooks:write.
+        "webhooks" | "portal" => Group::Webhooks,
         "events" | "event-types" => Group::Events,
         "products" => Group::Products,
         "categories" => Group::Categories,
