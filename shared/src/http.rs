@@ -251,6 +251,23 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// Marks a public HTML page's response: its Content-Security-Policy, never cached,
+/// never sniffed as another type, and no referrer sent from it (its URL may hold a token).
+pub fn page_headers(response: &mut axum::response::Response, csp: &axum::http::HeaderValue) {
+    use axum::http::{HeaderValue, header};
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,13 +107,7 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> A
         return Ok(not_found());
     };
     let mut response = Html(render(&order, &token)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, CSP.clone());
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    shared::http::page_headers(&mut response, &CSP);
     Ok(response)
 }
 

@@ -58,17 +58,7 @@ fn page(status: StatusCode, title: &str, scope: Option<PortalScope>, body: &str)
         title = escape(title)
     );
     let mut response = (status, Html(html)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, CSP.clone());
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    shared::http::page_headers(&mut response, &CSP);
     response
 }
 
