@@ -31,7 +31,8 @@ main{max-width:60rem;margin:1rem auto;padding:0 1rem}table{width:100%;border-col
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid #d0d7de;vertical-align:top}th{font-size:.8rem;color:#57606a}\
 .url{font-family:ui-monospace,monospace;word-break:break-all}.state-enabled{color:#1a7f37}.state-disabled{color:#cf222e}\
 .muted{color:#57606a}svg{display:block}.empty{padding:2rem;text-align:center;background:#fff}\
-@media (max-width:40rem){thead{display:none}td{display:block;border:0;padding:.2rem .5rem}tr{display:block;border-bottom:1px solid #d0d7de;padding:.5rem 0}}";
+@media (max-width:40rem){thead{display:none}td{display:block;border:0;padding:.2rem .5rem}tr{display:block;border-bottom:1px solid #d0d7de;padding:.5rem 0}\
+td[data-label]::before{content:attr(data-label) \": \";color:#57606a}}";
 
 /// Every page's Content-Security-Policy: its one inline stylesheet, nothing else.
 static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
@@ -187,7 +188,7 @@ fn row(endpoint: &Endpoint, buckets: &[(Timestamp, Tally)], total: &Tally) -> St
         .p95
         .map_or("—".to_string(), |ms| format!("{ms:.0} ms"));
     format!(
-        r#"<tr data-endpoint="{id}"><td class="url">{url}</td><td>{events}</td><td>{state}</td><td class="rate">{rate}</td><td class="p95">{p95}</td><td>{sparkline}</td></tr>"#,
+        r#"<tr data-endpoint="{id}"><td class="url">{url}</td><td data-label="Events">{events}</td><td data-label="State">{state}</td><td class="rate" data-label="Success, 24 h">{rate}</td><td class="p95" data-label="p95, 24 h">{p95}</td><td>{sparkline}</td></tr>"#,
         id = escape(view.id),
         url = escape(&view.url),
         events = events.join(", "),
