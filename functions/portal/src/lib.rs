@@ -41,6 +41,7 @@ pub fn pages(state: AppState) -> Router {
     Router::new()
         .route("/portal", get(pages::home))
         .route("/portal/{token}", get(pages::redeem))
+        .route("/portal/endpoints/{id}", get(pages::endpoint))
         .with_state(state)
 }
 
@@ -61,6 +62,14 @@ pub fn operations() -> Vec<Operation> {
         Operation::get("/portal", TAG, "The portal: the tenant's endpoints")
             .public()
             .html("The page (401 without a live session)"),
+        Operation::get(
+            "/portal/endpoints/{id}",
+            TAG,
+            "The portal: one endpoint, attempts and latency per hour",
+        )
+        .public()
+        .query("period", "`24h` (default) or `7d`", shared::openapi::string())
+        .html("The page (401 without a live session, 404 for another tenant's endpoint)"),
         Operation::get("/portal/{token}", TAG, "Open a portal link")
             .public()
             .html("303 to /portal with the session cookie set, or a page saying the link is not valid"),

@@ -2,7 +2,7 @@
 //! no script and nothing from another origin.
 
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use shared::{
     ApiResult, AppState, Timestamp,
     http::escape_html as escape,
+    ids::EndpointId,
     portal::{PortalScope, PortalSession, PortalToken},
     store::{endpoints, portal as sessions, stats as stored_stats},
     webhooks::{
@@ -30,7 +31,9 @@ header h1{font-size:1.1rem;margin:0}.badge{font-size:.75rem;padding:.1rem .45rem
 main{max-width:60rem;margin:1rem auto;padding:0 1rem}table{width:100%;border-collapse:collapse;background:#fff}\
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid #d0d7de;vertical-align:top}th{font-size:.8rem;color:#57606a}\
 .url{font-family:ui-monospace,monospace;word-break:break-all}.state-enabled{color:#1a7f37}.state-disabled{color:#cf222e}\
-.muted{color:#57606a}svg{display:block}.empty{padding:2rem;text-align:center;background:#fff}\
+.muted{color:#57606a}svg{display:block}a{color:#0969da}.chart{background:#fff;padding:.5rem;margin:.5rem 0 1rem;overflow-x:auto}\
+.legend span{margin-right:1rem;font-size:.8rem}.ok{color:#1a7f37}.bad{color:#cf222e}.p50{color:#0969da}.p95{color:#9a6700}.p99{color:#8250df}\
+dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;background:#fff;padding:.75rem}dt{color:#57606a}dd{margin:0;word-break:break-all}.empty{padding:2rem;text-align:center;background:#fff}\
 @media (max-width:40rem){thead{display:none}td{display:block;border:0;padding:.2rem .5rem}tr{display:block;border-bottom:1px solid #d0d7de;padding:.5rem 0}\
 td[data-label]::before{content:attr(data-label) \": \";color:#57606a}}";
 
@@ -171,14 +174,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
 fn row(endpoint: &Endpoint, buckets: &[(Timestamp, Tally)], total: &Tally) -> String {
     let view = endpoint.view();
     let events: Vec<String> = view.events.iter().map(|e| escape(&e.to_string())).collect();
-    let state = match (view.enabled, view.blocked_by_error_count) {
-        (true, _) => r#"<span class="state-enabled">enabled</span>"#.to_string(),
-        (false, true) => format!(
-            r#"<span class="state-disabled">disabled by errors</span><br><span class="muted">{} failures in a row</span>"#,
-            view.error_count
-        ),
-        (false, false) => r#"<span class="state-disabled">disabled</span>"#.to_string(),
-    };
+    let state = state_of(&view);
     let summary = total.view();
     let rate = summary
         .success_rate
@@ -188,12 +184,24 @@ fn row(endpoint: &Endpoint, buckets: &[(Timestamp, Tally)], total: &Tally) -> St
         .p95
         .map_or("—".to_string(), |ms| format!("{ms:.0} ms"));
     format!(
-        r#"<tr data-endpoint="{id}"><td class="url">{url}</td><td data-label="Events">{events}</td><td data-label="State">{state}</td><td class="rate" data-label="Success, 24 h">{rate}</td><td class="p95" data-label="p95, 24 h">{p95}</td><td>{sparkline}</td></tr>"#,
+        r#"<tr data-endpoint="{id}"><td class="url"><a href="/portal/endpoints/{id}">{url}</a></td><td data-label="Events">{events}</td><td data-label="State">{state}</td><td class="rate" data-label="Success, 24 h">{rate}</td><td class="p95" data-label="p95, 24 h">{p95}</td><td>{sparkline}</td></tr>"#,
         id = escape(view.id),
         url = escape(&view.url),
         events = events.join(", "),
         sparkline = sparkline(buckets),
     )
+}
+
+/// Enabled, disabled, or disabled by errors (and after how many).
+fn state_of(view: &shared::webhooks::EndpointView<'_>) -> String {
+    match (view.enabled, view.blocked_by_error_count) {
+        (true, _) => r#"<span class="state-enabled">enabled</span>"#.to_string(),
+        (false, true) => format!(
+            r#"<span class="state-disabled">disabled by errors</span><br><span class="muted">{} failures in a row</span>"#,
+            view.error_count
+        ),
+        (false, false) => r#"<span class="state-disabled">disabled</span>"#.to_string(),
+    }
 }
 
 /// Attempts per hour as a line, failures as a second one, in a 120 × 28 SVG.
@@ -222,5 +230,207 @@ fn sparkline(buckets: &[(Timestamp, Tally)]) -> String {
         r##"<svg class="sparkline" width="120" height="28" viewBox="0 0 120 28" role="img" aria-label="{attempts} attempts in 24 hours"><polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{}"/><polyline fill="none" stroke="#cf222e" stroke-width="1" points="{}"/></svg>"##,
         line(&|t| t.attempts),
         line(&|t| t.failed()),
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct EndpointParams {
+    period: Option<String>,
+}
+
+/// `GET /portal/endpoints/{id}?period=24h|7d`: one endpoint, its attempts per hour by
+/// outcome and its latency percentiles per hour.
+pub async fn endpoint(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<EndpointParams>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let Some(session) = current(&state, &headers).await? else {
+        return Ok(refused("Open the portal from its link."));
+    };
+    let tenant = &session.tenant;
+    let found = match id.parse::<EndpointId>() {
+        Ok(id) => endpoints::get(&state.db, tenant, &id).await?,
+        Err(_) => None,
+    };
+    let Some(endpoint) = found else {
+        let body = r#"<div class="empty" id="not-found"><h2>No such endpoint</h2><p><a href="/portal">All endpoints</a></p></div>"#;
+        return Ok(page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            Some(session.scope),
+            body,
+        ));
+    };
+    let period = match params.period.as_deref() {
+        Some("7d") => Period::Week,
+        _ => Period::Day,
+    };
+    let now = Timestamp::now();
+    let from = hour_of(period.bucket_starts(now)[0]);
+    let hours = stored_stats::hours(&state.db, tenant, &endpoint.id, &from, &hour_of(now)).await?;
+    let (buckets, total) = period.series(now, &hours);
+    let view = endpoint.view();
+    let summary = total.view();
+    let headers: Vec<String> = view.headers.iter().map(|(name, _)| escape(name)).collect();
+    let switch = match period {
+        Period::Day => format!(
+            r#"24 hours · <a href="/portal/endpoints/{0}?period=7d">7 days</a>"#,
+            escape(view.id)
+        ),
+        _ => format!(
+            r#"<a href="/portal/endpoints/{0}?period=24h">24 hours</a> · 7 days"#,
+            escape(view.id)
+        ),
+    };
+    let percentile = |p: Option<f64>| p.map_or("—".to_string(), |ms| format!("{ms:.0} ms"));
+    let body = format!(
+        r#"<p><a href="/portal">All endpoints</a></p><h2 class="url">{url}</h2>
+<dl id="endpoint"><dt>Events</dt><dd>{events}</dd><dt>State</dt><dd>{state}</dd><dt>Filter</dt><dd>{filter}</dd><dt>Headers</dt><dd>{headers}</dd>
+<dt>Attempts</dt><dd id="attempts">{attempts} ({succeeded} succeeded, {failed} failed)</dd><dt>Latency</dt><dd>p50 {p50} · p95 {p95} · p99 {p99}</dd></dl>
+<p id="period">{switch}</p>
+<h3>Attempts per hour</h3><div class="chart">{outcomes}<div class="legend"><span class="ok">■ succeeded</span><span class="bad">■ failed</span></div></div>
+<h3>Latency per hour</h3><div class="chart">{latency}<div class="legend"><span class="p50">— p50</span><span class="p95">— p95</span><span class="p99">— p99</span></div></div>"#,
+        url = escape(&view.url),
+        events = view
+            .events
+            .iter()
+            .map(|e| escape(&e.to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        state = state_of(&view),
+        filter = view.filter.map_or("none".to_string(), escape),
+        headers = if headers.is_empty() {
+            "none".to_string()
+        } else {
+            headers.join(", ")
+        },
+        attempts = summary.attempts,
+        succeeded = summary.succeeded,
+        failed = summary.failed,
+        p50 = percentile(summary.latency_ms.p50),
+        p95 = percentile(summary.latency_ms.p95),
+        p99 = percentile(summary.latency_ms.p99),
+        outcomes = outcome_chart(&buckets),
+        latency = latency_chart(&buckets),
+    );
+    Ok(page(StatusCode::OK, "Endpoint", Some(session.scope), &body))
+}
+
+const CHART_WIDTH: f64 = 720.0;
+const CHART_HEIGHT: f64 = 120.0;
+
+fn time_label(at: Timestamp) -> String {
+    let text = at.to_string();
+    format!("{} {}:00 UTC", &text[5..10], &text[11..13])
+}
+
+fn frame(
+    id: &str,
+    label: &str,
+    top: String,
+    inner: String,
+    first: Timestamp,
+    last: Timestamp,
+) -> String {
+    format!(
+        r##"<svg id="{id}" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="{label}"><text x="0" y="10" font-size="10" fill="#57606a">{top}</text>{inner}<line x1="0" y1="{base}" x2="{w}" y2="{base}" stroke="#d0d7de"/><text x="0" y="{h}" font-size="10" fill="#57606a">{first}</text><text x="{w}" y="{h}" font-size="10" fill="#57606a" text-anchor="end">{last}</text></svg>"##,
+        w = CHART_WIDTH,
+        h = CHART_HEIGHT + 28.0,
+        base = CHART_HEIGHT + 14.0,
+        first = time_label(first),
+        last = time_label(last),
+    )
+}
+
+/// Succeeded and failed attempts per bucket, stacked bars.
+fn outcome_chart(buckets: &[(Timestamp, Tally)]) -> String {
+    let most = buckets
+        .iter()
+        .map(|(_, t)| t.attempts)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let slot = CHART_WIDTH / buckets.len().max(1) as f64;
+    let bar = (slot * 0.8).max(1.0);
+    let scale = CHART_HEIGHT / most as f64;
+    let mut inner = String::new();
+    for (i, (_, tally)) in buckets.iter().enumerate() {
+        let x = i as f64 * slot;
+        let ok = tally.succeeded as f64 * scale;
+        let bad = tally.failed() as f64 * scale;
+        let base = CHART_HEIGHT + 14.0;
+        if tally.succeeded > 0 {
+            inner.push_str(&format!(
+                r##"<rect class="succeeded" x="{x:.1}" y="{:.1}" width="{bar:.1}" height="{ok:.1}" fill="#2da44e"/>"##,
+                base - ok
+            ));
+        }
+        if tally.failed() > 0 {
+            inner.push_str(&format!(
+                r##"<rect class="failed" x="{x:.1}" y="{:.1}" width="{bar:.1}" height="{bad:.1}" fill="#cf222e"/>"##,
+                base - ok - bad
+            ));
+        }
+    }
+    let first = buckets.first().map_or_else(Timestamp::now, |(at, _)| *at);
+    let last = buckets.last().map_or_else(Timestamp::now, |(at, _)| *at);
+    frame(
+        "outcomes",
+        "attempts per hour by outcome",
+        format!("{most} per hour"),
+        inner,
+        first,
+        last,
+    )
+}
+
+/// p50, p95 and p99 per bucket, as lines over the buckets that had timed attempts.
+fn latency_chart(buckets: &[(Timestamp, Tally)]) -> String {
+    let series: Vec<[Option<f64>; 3]> = buckets
+        .iter()
+        .map(|(_, t)| [t.percentile(0.50), t.percentile(0.95), t.percentile(0.99)])
+        .collect();
+    let most = series
+        .iter()
+        .flatten()
+        .flatten()
+        .fold(1.0f64, |a, b| a.max(*b));
+    let slot = CHART_WIDTH / buckets.len().max(1) as f64;
+    let mut inner = String::new();
+    for (k, colour) in [(0, "#0969da"), (1, "#9a6700"), (2, "#8250df")] {
+        let points: Vec<String> = series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let ms = p[k]?;
+                let y = CHART_HEIGHT + 14.0 - ms / most * CHART_HEIGHT;
+                Some(format!("{:.1},{y:.1}", i as f64 * slot + slot * 0.4))
+            })
+            .collect();
+        if !points.is_empty() {
+            inner.push_str(&format!(
+                r#"<polyline class="p{}" fill="none" stroke="{colour}" stroke-width="1.5" points="{}"/>"#,
+                [50, 95, 99][k],
+                points.join(" ")
+            ));
+            for point in &points {
+                let (x, y) = point.split_once(',').unwrap_or(("0", "0"));
+                inner.push_str(&format!(
+                    r#"<circle cx="{x}" cy="{y}" r="1.8" fill="{colour}"/>"#
+                ));
+            }
+        }
+    }
+    let first = buckets.first().map_or_else(Timestamp::now, |(at, _)| *at);
+    let last = buckets.last().map_or_else(Timestamp::now, |(at, _)| *at);
+    frame(
+        "latency",
+        "latency percentiles per hour",
+        format!("{most:.0} ms"),
+        inner,
+        first,
+        last,
     )
 }

@@ -137,6 +137,36 @@ async fn a_portal_link_shows_its_tenants_endpoints_without_an_api_key_until_revo
         "nothing loaded, from here or elsewhere"
     );
 
+    // The endpoint's page: both charts, drawn from the same statistics.
+    let base = stack.stack.base_url();
+    let page = |path: String| {
+        let (cookie, base) = (cookie.clone(), base.clone());
+        async move {
+            let response = browser()
+                .get(format!("{base}{path}"))
+                .header(header::COOKIE, cookie)
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (status, html) = page(format!("/portal/endpoints/{}", endpoint.id)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(r#"<svg id="outcomes""#) && html.contains(r#"<svg id="latency""#));
+    assert!(html.contains(r#"class="succeeded""#), "the ping's bar");
+    assert!(
+        html.contains(r#"id="attempts">1 (1 succeeded, 0 failed)"#),
+        "{html}"
+    );
+    let (status, html) = page(format!("/portal/endpoints/{}?period=7d", endpoint.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("24 hours</a> · 7 days"));
+    let (status, _) = page(format!("/portal/endpoints/{}", other.id)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's endpoint");
+    let (status, _) = page("/portal/endpoints/not-an-id".to_string()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     let (status, _, _) = portal_page(&stack, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "no cookie, no portal");
     let (status, _, _) = portal_page(&stack, Some("pg_portal=pgps_forged")).await;
