@@ -234,6 +234,24 @@ impl TestStack {
             .unwrap()
     }
 
+    /// Every item of the requests table (idempotency records, portal sessions, ...),
+    /// for tests that check what is kept there and what is not.
+    pub async fn requests_items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.stack
+            .state
+            .db
+            .client()
+            .scan()
+            .table_name(&self.stack.state.config.tables.requests)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
+    }
+
     /// `X-Total-Count` of a list (asserting it answers 200).
     pub async fn total(&self, path: &str, key: &str) -> u64 {
         let response = self.get(path, key).await;

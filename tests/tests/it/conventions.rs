@@ -241,18 +241,7 @@ async fn a_repeated_post_with_an_idempotency_key_gets_the_first_response_and_cha
     expect(live, 201).await;
 
     // What is kept is sealed: the stored item holds neither the secret nor the id.
-    let items = stack
-        .stack
-        .state
-        .db
-        .client()
-        .scan()
-        .table_name(&stack.stack.state.config.tables.requests)
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
+    let items = stack.requests_items().await;
     let kept: Vec<_> = items
         .iter()
         .filter(|item| item["id"].as_s().unwrap().starts_with("idem#"))

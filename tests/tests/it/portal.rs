@@ -97,17 +97,7 @@ async fn a_portal_link_shows_its_tenants_endpoints_without_an_api_key_until_revo
 
     // The token is stored hashed: the link's secret is nowhere in the requests table.
     let token = url.rsplit('/').next().unwrap();
-    let stored = stack
-        .stack
-        .state
-        .db
-        .client()
-        .scan()
-        .table_name(&stack.stack.state.config.tables.requests)
-        .send()
-        .await
-        .unwrap();
-    let text = format!("{:?}", stored.items());
+    let text = format!("{:?}", stack.requests_items().await);
     assert!(
         text.contains(id) && !text.contains(token),
         "hashed, kept under its id"
