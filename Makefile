@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: moto-check fuzz openapi bench bench-coldstart bench-delivery bench-requests run test ruby-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: moto-check fuzz openapi bench bench-coldstart bench-delivery bench-requests run test ruby-tools browser-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -42,7 +42,7 @@ provision: $(VENV)/.installed
 	MOTO_PORT=$(MOTO_PORT) scripts/with-moto ./target/debug/pushguard provision
 
 ## Every check CI runs: format, lints, template lint, unit and integration tests
-test: $(VENV)/.installed ruby-tools fmt-check clippy cfn-lint moto-check unit-and-integration fuzz
+test: $(VENV)/.installed ruby-tools browser-tools fmt-check clippy cfn-lint moto-check unit-and-integration fuzz
 
 ## The emulator wrapper's own check: rollback of cancelled transactions, cost per transaction
 moto-check: $(VENV)/.installed
@@ -53,6 +53,18 @@ ruby-tools:
 	@ruby -e 'require "active_support"; require "active_support/json"' 2>/dev/null || { \
 	  echo "installing Debian's ruby and ruby-activesupport"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ruby ruby-activesupport >/dev/null; }
+
+## Debian's Chromium and ChromeDriver (the portal's tests drive it) and Node.js (the
+## portal's Node signature check is run in it), when missing
+browser-tools:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian's$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 fmt:
 	cargo fmt --all

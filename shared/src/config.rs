@@ -176,6 +176,7 @@ impl Config {
                     api: limit("", "100", "200")?,
                     outbound: limit("OUTBOUND_", "5", "20")?,
                     page: limit("PAGE_", "2", "20")?,
+                    portal: limit("PORTAL_", "5", "60")?,
                 }
             },
         })

@@ -188,6 +188,48 @@ impl Operation {
     }
 
     /// An HTML page (the public payment page).
+    /// A form body (`application/x-www-form-urlencoded`, string fields), as the
+    /// portal's forms send, and the HTML pages such an action answers besides 200.
+    pub fn form(mut self) -> Self {
+        let fields = ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Object))
+            .additional_properties(Some(string()))
+            .build();
+        self.builder = self.builder.request_body(Some(
+            RequestBodyBuilder::new()
+                .content(
+                    "application/x-www-form-urlencoded",
+                    ContentBuilder::new()
+                        .schema(Some(RefOr::T(Schema::Object(fields))))
+                        .build(),
+                )
+                .required(Some(Required::True))
+                .build(),
+        ));
+        self.has_body = true;
+        for (status, description) in [
+            ("201", "Created: the page shows what was made"),
+            ("303", "Done: on to the page it changed"),
+            (
+                "403",
+                "A read-only link, or a form without the session's CSRF token",
+            ),
+            ("422", "The form again, with what is wrong in it"),
+        ] {
+            let page = ContentBuilder::new()
+                .schema(Some(RefOr::T(string())))
+                .build();
+            self.builder = self.builder.response(
+                status,
+                ResponseBuilder::new()
+                    .description(description)
+                    .content("text/html", page)
+                    .build(),
+            );
+        }
+        self
+    }
+
     pub fn html(mut self, description: &str) -> Self {
         let page = ContentBuilder::new()
             .schema(Some(RefOr::T(string())))

@@ -60,6 +60,8 @@ pub struct RateLimits {
     pub api: Limit,
     pub outbound: Limit,
     pub page: Limit,
+    /// Each portal session's pages and actions.
+    pub portal: Limit,
 }
 
 /// What a bucket said about one request, and the headers that tell the client.
@@ -215,6 +217,15 @@ impl Limiter {
             .take(&state.db, &bucket, state.config.rate_limits.page)
             .await;
         counted(decision, "page")
+    }
+
+    /// The bucket of one portal session, by its id (every page and action of a link).
+    pub async fn portal(&self, state: &AppState, session: &str) -> Option<Decision> {
+        let bucket = format!("rate#portal#{session}");
+        let decision = self
+            .take(&state.db, &bucket, state.config.rate_limits.portal)
+            .await;
+        counted(decision, "portal")
     }
 }
 

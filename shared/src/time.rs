@@ -32,6 +32,10 @@ impl Timestamp {
         Self::from_millis(self.as_millis().saturating_add(duration.as_millis() as i64))
     }
 
+    pub fn minus(&self, duration: Duration) -> Self {
+        Self::from_millis(self.as_millis().saturating_sub(duration.as_millis() as i64))
+    }
+
     /// Parses any RFC 3339 timestamp (client input).
     pub fn parse(text: &str) -> Option<Self> {
         DateTime::parse_from_rfc3339(text)

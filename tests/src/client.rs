@@ -223,6 +223,18 @@ pub struct Log {
     pub next_retry_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The latest attempt's headers as sent (the endpoint's own values masked).
+    pub request_headers: BTreeMap<String, String>,
+    pub history: Vec<LoggedAttempt>,
+}
+
+/// One attempt in a log's `history`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LoggedAttempt {
+    pub at: String,
+    pub response_code: u16,
+    pub duration_ms: u64,
+    pub failure: Option<String>,
 }
 
 impl Logs<'_> {

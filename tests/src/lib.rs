@@ -2,6 +2,7 @@
 //! PushGuard stack per test (its own table and queue names), and an HTTP client, raw
 //! (`TestStack::get`, ...) or typed ([`client::Api`]).
 
+pub mod browser;
 pub mod client;
 
 use pushguard::{
@@ -552,6 +553,15 @@ pub fn ruby_seed_signature(secret: &str, body: &[u8]) -> String {
         "ruby with ActiveSupport failed: {output:?}"
     );
     String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// Text as it reads in HTML that `shared::http::escape_html` wrote.
+pub fn unescape_html(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 /// Verifies the Standard Webhooks headers with the `standardwebhooks` crate.

@@ -36,12 +36,35 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v2/portal/sessions/{id}", delete(revoke))
 }
 
-/// The portal's pages: public, the session cookie (or the link's token) is the key.
+/// The portal's pages: public, the session cookie (or the link's token) is the key,
+/// and each session's bucket limits its requests.
 pub fn pages(state: AppState) -> Router {
+    use pages::{catalogue, deliveries, endpoints};
     Router::new()
-        .route("/portal", get(pages::home))
+        .route("/portal", get(endpoints::home))
         .route("/portal/{token}", get(pages::redeem))
-        .route("/portal/endpoints/{id}", get(pages::endpoint))
+        .route("/portal/endpoints", post(endpoints::create))
+        .route("/portal/endpoints/new", get(endpoints::new))
+        .route(
+            "/portal/endpoints/{id}",
+            get(endpoints::show).post(endpoints::update),
+        )
+        .route("/portal/endpoints/{id}/enable", post(endpoints::enable))
+        .route("/portal/endpoints/{id}/disable", post(endpoints::disable))
+        .route(
+            "/portal/endpoints/{id}/rotate-secret",
+            post(endpoints::rotate_secret),
+        )
+        .route("/portal/endpoints/{id}/test", post(endpoints::test))
+        .route("/portal/deliveries", get(deliveries::list))
+        .route("/portal/deliveries/recover", post(deliveries::recover))
+        .route("/portal/deliveries/{id}", get(deliveries::show))
+        .route("/portal/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/portal/events", get(catalogue::show))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::limited,
+        ))
         .with_state(state)
 }
 
@@ -59,21 +82,70 @@ pub fn operations() -> Vec<Operation> {
             "Revoke a portal link",
         )
         .scope("webhooks:write"),
-        Operation::get("/portal", TAG, "The portal: the tenant's endpoints")
-            .public()
-            .html("The page (401 without a live session)"),
-        Operation::get(
-            "/portal/endpoints/{id}",
-            TAG,
-            "The portal: one endpoint, attempts and latency per hour",
-        )
-        .public()
-        .query("period", "`24h` (default) or `7d`", shared::openapi::string())
-        .html("The page (401 without a live session, 404 for another tenant's endpoint)"),
         Operation::get("/portal/{token}", TAG, "Open a portal link")
             .public()
             .html("303 to /portal with the session cookie set, or a page saying the link is not valid"),
+        page("/portal", "The tenant's endpoints, each with its last 24 hours"),
+        page(
+            "/portal/endpoints/{id}",
+            "One endpoint: attempts and latency per hour, its actions and edit form",
+        )
+        .query("period", "`24h` (default) or `7d`", shared::openapi::string())
+        .query("done", "What the last action did", shared::openapi::string()),
+        page("/portal/endpoints/new", "The form for a new endpoint"),
+        page("/portal/deliveries", "Deliveries, newest first, filtered")
+            .query("endpoint", "To this endpoint", shared::openapi::string())
+            .query(
+                "status",
+                "`pending`, `retrying`, `succeeded` or `failed`",
+                shared::openapi::string(),
+            )
+            .query("event", "Of this event type", shared::openapi::string())
+            .query(
+                "after",
+                "The last delivery of the previous page",
+                shared::openapi::string(),
+            )
+            .query("recovered", "How many a recovery queued", shared::openapi::string()),
+        page(
+            "/portal/deliveries/{id}",
+            "One delivery: its attempts, the request as sent, the response",
+        )
+        .query("done", "What the last action did", shared::openapi::string()),
+        page(
+            "/portal/events",
+            "The event catalogue and how to verify a signature",
+        ),
+        action("/portal/endpoints", "Add an endpoint (shows its secret once)"),
+        action("/portal/endpoints/{id}", "Save an endpoint's edit form"),
+        action("/portal/endpoints/{id}/enable", "Enable an endpoint"),
+        action("/portal/endpoints/{id}/disable", "Disable an endpoint"),
+        action(
+            "/portal/endpoints/{id}/rotate-secret",
+            "Rotate an endpoint's secret (shown once)",
+        ),
+        action("/portal/endpoints/{id}/test", "Send a test ping and show how it went"),
+        action(
+            "/portal/deliveries/recover",
+            "Re-send an endpoint's failed deliveries since a date",
+        ),
+        action("/portal/deliveries/{id}/retry", "Deliver again now"),
     ]
+}
+
+/// A portal page: public (the session cookie is the key), HTML.
+fn page(path: &'static str, summary: &str) -> Operation {
+    Operation::get(path, "portal", summary)
+        .public()
+        .html("The page (401 without a live session, 404 for another tenant's object)")
+}
+
+/// A portal form's action: a `manage` session's form with its CSRF token.
+fn action(path: &'static str, summary: &str) -> Operation {
+    Operation::post(path, "portal", summary)
+        .public()
+        .form()
+        .html("The result, or 303 to the page it changed (401 without a live session, 403 for a read-only link or a form without the session's CSRF token)")
 }
 
 /// The deployed function: the API with its conventions, and the pages.

@@ -14,32 +14,26 @@ use axum::{
 };
 use serde::Deserialize;
 use shared::{
-    ApiError, ApiResult, AppState, Tenant, Timestamp,
+    ApiError, ApiResult, AppState, Timestamp,
     auth::{Read, Scoped, Write, groups},
     error::Violations,
-    http::{ApiJson, OptionalJson, nullable},
+    http::{ApiJson, OptionalJson},
     ids::EndpointId,
     ids::{PathId, kinds},
-    keyring::SecretContext,
     openapi::{Operation, string},
     pagination::PageParams,
-    rules::Rule,
-    secrets::{self, NewSecret, RotateInput, SigningSecrets},
+    secrets::{self, NewSecret, RotateInput},
     store::{
         endpoints::{self as store, EndpointFilter},
-        logs::{self, LogFilter},
         stats as stored_stats,
     },
     webhooks::{
-        CustomHeaders, Endpoint, EndpointView, EventSelector, EventType, LogStatus, WebhookUrl,
-        dispatch::{self, Target, TestResult},
-        samples,
+        Endpoint, EndpointView, EventSelector,
+        dispatch::TestResult,
+        manage::{self, EndpointInput},
         stats::{Period, TallyView, hour_of},
     },
 };
-use std::collections::BTreeMap;
-
-const MAX_DESCRIPTION_LENGTH: usize = 512;
 
 /// This function's routes, for `pushguard serve` to merge with the others.
 pub fn routes() -> Router<AppState> {
@@ -185,185 +179,17 @@ async fn list(
     Ok(page.respond(&uri, Endpoint::view))
 }
 
-/// The body of create and update; every field optional so update can be partial.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct EndpointInput {
-    /// https URL (http and private hosts only where allowed); required on create.
-    url: Option<String>,
-    /// Event types, registered custom types, or `*`; required on create.
-    events: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    description: Option<Option<String>>,
-    enabled: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
-    headers: Option<Option<BTreeMap<String, String>>>,
-    /// A rule the event's payload must match (the rule language).
-    #[serde(default, deserialize_with = "nullable")]
-    filter: Option<Option<String>>,
-}
-
-/// The validated, client-editable part of an endpoint.
-struct EndpointFields {
-    url: WebhookUrl,
-    events: Vec<EventSelector>,
-    description: Option<String>,
-    enabled: bool,
-    headers: CustomHeaders,
-    filter: Option<String>,
-}
-
-impl EndpointInput {
-    /// Validates this input applied over `current` (none when creating), listing
-    /// every problem at once.
-    /// `unregistered` lists the custom types the tenant has not registered.
-    fn validate(
-        self,
-        current: Option<&Endpoint>,
-        allow_private: bool,
-        unregistered: &[String],
-    ) -> ApiResult<EndpointFields> {
-        let mut errors = Violations::new();
-        let url = match (self.url, current) {
-            (Some(text), _) => WebhookUrl::parse(&text, allow_private)
-                .map_err(|e| errors.add(e))
-                .ok(),
-            (None, Some(current)) => Some(current.url.clone()),
-            (None, None) => {
-                errors.add("Url can't be blank");
-                None
-            }
-        };
-        let events = match (self.events, current) {
-            (Some(names), _) => parse_events(names, unregistered, &mut errors),
-            (None, Some(current)) => current.events.clone(),
-            (None, None) => {
-                errors.add("Events can't be blank");
-                Vec::new()
-            }
-        };
-        let description = match self.description {
-            Some(text) => shared::crud::text(text),
-            None => current.and_then(|c| c.description.clone()),
-        };
-        if description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LENGTH)
-        {
-            errors.add(format!(
-                "Description is too long (maximum is {MAX_DESCRIPTION_LENGTH} characters)"
-            ));
-        }
-        let headers = match self.headers {
-            Some(raw) => CustomHeaders::parse(raw.unwrap_or_default()).unwrap_or_else(|problems| {
-                problems.into_iter().for_each(|p| errors.add(p));
-                CustomHeaders::default()
-            }),
-            None => current.map(|c| c.headers.clone()).unwrap_or_default(),
-        };
-        let filter = match self.filter {
-            Some(text) => text.filter(|t| !t.trim().is_empty()),
-            None => current.and_then(|c| c.filter.clone()),
-        };
-        if let Some(Err(error)) = filter.as_deref().map(Rule::parse) {
-            errors.add(format!("Filter is invalid: {error}"));
-        }
-        errors.finish()?;
-        Ok(EndpointFields {
-            url: url.expect("a missing url was reported"),
-            events,
-            description,
-            enabled: self.enabled.or(current.map(|c| c.enabled)).unwrap_or(true),
-            headers,
-            filter,
-        })
-    }
-}
-
-fn parse_events(
-    names: Vec<String>,
-    unregistered: &[String],
-    errors: &mut Violations,
-) -> Vec<EventSelector> {
-    if names.is_empty() {
-        errors.add("Events can't be blank");
-    }
-    let mut events = Vec::with_capacity(names.len());
-    for name in names {
-        match name.parse::<EventSelector>() {
-            Ok(EventSelector::Custom(name)) if unregistered.contains(&name) => errors.add(format!(
-                "Event {name:?} is not registered; register it with POST /event-types"
-            )),
-            Ok(event) if !events.contains(&event) => events.push(event),
-            Ok(_) => {}
-            Err(message) => errors.add(message),
-        }
-    }
-    events
-}
-
 async fn create(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
     ApiJson(input): ApiJson<EndpointInput>,
 ) -> ApiResult<Response> {
-    let unregistered = unregistered(&state, &tenant, &input).await?;
-    let fields = input.validate(None, state.config.allow_private_targets, &unregistered)?;
-    let now = Timestamp::now();
-    let id = EndpointId::new();
-    let secrets = SigningSecrets::generate();
-    let sealed = state
-        .keyring
-        .seal(&secrets, &SecretContext::endpoint(&tenant, &id))
-        .await?;
-    let endpoint = Endpoint {
-        id,
-        url: fields.url,
-        description: fields.description,
-        enabled: fields.enabled,
-        events: fields.events,
-        filter: fields.filter,
-        headers: fields.headers,
-        secrets: sealed,
-        error_count: 0,
-        error_first_at: None,
-        error_last_at: None,
-        blocked_by_error_count: false,
-        created_at: now,
-        updated_at: now,
-        revision: 0,
-    };
-    store::create(&state.db, &tenant, &endpoint, state.config.max_endpoints).await?;
+    let (endpoint, secret) = manage::create(&state, &tenant, input).await?;
     Ok((
         StatusCode::CREATED,
-        Json(endpoint.view_with_secret(&secrets.current)),
+        Json(endpoint.view_with_secret(&secret)),
     )
         .into_response())
-}
-
-/// The custom event types in `input` that the tenant has not registered.
-async fn unregistered(
-    state: &AppState,
-    tenant: &Tenant,
-    input: &EndpointInput,
-) -> ApiResult<Vec<String>> {
-    let mut missing = Vec::new();
-    for name in input.events.iter().flatten() {
-        if let Ok(EventSelector::Custom(custom)) = name.parse::<EventSelector>()
-            && shared::store::event_types::get(&state.db, tenant, &custom)
-                .await?
-                .is_none()
-        {
-            missing.push(custom);
-        }
-    }
-    Ok(missing)
-}
-
-async fn find(state: &AppState, tenant: &Tenant, id: &EndpointId) -> ApiResult<Endpoint> {
-    store::get(&state.db, tenant, id)
-        .await?
-        .ok_or(ApiError::NotFound("Endpoint"))
 }
 
 async fn retrieve(
@@ -371,7 +197,7 @@ async fn retrieve(
     tenant: Scoped<Read<groups::Webhooks>>,
     PathId(id): PathId<kinds::Endpoint>,
 ) -> ApiResult<Response> {
-    let endpoint = find(&state, &tenant, &id).await?;
+    let endpoint = manage::find(&state, &tenant, &id).await?;
     Ok(Json(endpoint.view()).into_response())
 }
 
@@ -381,26 +207,8 @@ async fn update(
     PathId(id): PathId<kinds::Endpoint>,
     ApiJson(input): ApiJson<EndpointInput>,
 ) -> ApiResult<Response> {
-    let before = find(&state, &tenant, &id).await?;
-    let unregistered = unregistered(&state, &tenant, &input).await?;
-    let fields = input.validate(
-        Some(&before),
-        state.config.allow_private_targets,
-        &unregistered,
-    )?;
-    let after = Endpoint {
-        url: fields.url,
-        events: fields.events,
-        description: fields.description,
-        enabled: fields.enabled,
-        headers: fields.headers,
-        filter: fields.filter,
-        updated_at: Timestamp::now(),
-        revision: before.revision + 1,
-        ..before.clone()
-    };
-    store::update(&state.db, &tenant, &before, &after).await?;
-    Ok(Json(after.view()).into_response())
+    let endpoint = manage::update(&state, &tenant, &id, input).await?;
+    Ok(Json(endpoint.view()).into_response())
 }
 
 async fn destroy(
@@ -408,7 +216,7 @@ async fn destroy(
     tenant: Scoped<Write<groups::Webhooks>>,
     PathId(id): PathId<kinds::Endpoint>,
 ) -> ApiResult<StatusCode> {
-    let endpoint = find(&state, &tenant, &id).await?;
+    let endpoint = manage::find(&state, &tenant, &id).await?;
     store::delete(&state.db, &tenant, &endpoint).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -437,9 +245,7 @@ async fn set_enabled(
     PathId(id): PathId<kinds::Endpoint>,
     enabled: bool,
 ) -> ApiResult<Response> {
-    let endpoint = store::set_enabled(&state.db, &tenant, &id, enabled, Timestamp::now())
-        .await?
-        .ok_or(ApiError::NotFound("Endpoint"))?;
+    let endpoint = manage::set_enabled(&state, &tenant, &id, enabled).await?;
     Ok(Json(endpoint.view()).into_response())
 }
 
@@ -450,17 +256,8 @@ async fn rotate_secret(
     OptionalJson(input): OptionalJson<RotateInput>,
 ) -> ApiResult<Response> {
     let grace = secrets::grace_period(input.and_then(|i| i.grace_period_seconds))?;
-    let endpoint = find(&state, &tenant, &id).await?;
-    let now = Timestamp::now();
-    let context = SecretContext::endpoint(&tenant, &endpoint.id);
-    let mut secrets = state.keyring.open(&endpoint.secrets, &context).await?;
-    secrets.rotate(now, grace);
-    let sealed = state.keyring.seal(&secrets, &context).await?;
-    store::set_secrets(&state.db, &tenant, &endpoint, &sealed, now).await?;
-    Ok(Json(NewSecret {
-        secret: secrets.current,
-    })
-    .into_response())
+    let secret = manage::rotate_secret(&state, &tenant, &id, grace).await?;
+    Ok(Json(NewSecret { secret }).into_response())
 }
 
 /// Sends a `webhook:ping` to the endpoint now (enabled or not) and reports how it went.
@@ -469,17 +266,7 @@ async fn test(
     tenant: Scoped<Write<groups::Webhooks>>,
     PathId(id): PathId<kinds::Endpoint>,
 ) -> ApiResult<Json<TestResult>> {
-    shared::ratelimit::outbound_permit(&state, &tenant).await?;
-    let endpoint = find(&state, &tenant, &id).await?;
-    let payload = samples::payload(EventType::WebhookPing);
-    let log = dispatch::deliver_once(
-        &state,
-        &tenant,
-        &Target::Endpoint(endpoint),
-        EventType::WebhookPing.as_str(),
-        payload,
-    )
-    .await?;
+    let log = manage::test(&state, &tenant, &id).await?;
     Ok(Json(TestResult::from(&log)))
 }
 
@@ -493,12 +280,9 @@ struct RecoverInput {
 /// What `/recover` did.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct Recovered {
-    /// Failed deliveries queued again (at most 1000 per call).
+    /// Failed deliveries queued again (at most 1000 per call: call again for more).
     recovered: u32,
 }
-
-/// The most failed deliveries one `/recover` call re-sends; call again for more.
-const MAX_RECOVER: u32 = 1_000;
 
 /// Re-sends every failed delivery to this endpoint since `since`, through the queue.
 async fn recover(
@@ -507,93 +291,9 @@ async fn recover(
     PathId(id): PathId<kinds::Endpoint>,
     ApiJson(input): ApiJson<RecoverInput>,
 ) -> ApiResult<Response> {
-    shared::ratelimit::outbound_permit(&state, &tenant).await?;
-    let since = match input.since.as_deref().map(Timestamp::parse) {
-        Some(Some(since)) if since <= Timestamp::now() => since,
-        Some(Some(_)) => return Err(ApiError::invalid("Since must not be in the future")),
-        Some(None) => return Err(ApiError::invalid("Since must be an RFC 3339 timestamp")),
-        None => return Err(ApiError::invalid("Since can't be blank")),
-    };
-    let endpoint = find(&state, &tenant, &id).await?;
-    let filter = LogFilter {
-        endpoint_id: Some(endpoint.id.to_string()),
-        status: Some(LogStatus::Failed),
-        since: Some(since),
-        ..LogFilter::default()
-    };
-    let failed = logs::all(
-        &state.db,
-        &tenant,
-        &filter,
-        state.config.retention_days,
-        MAX_RECOVER,
-    )
-    .await?;
-    let mut recovered = 0;
-    for log in failed {
-        let sweep_at = Timestamp::now().plus(state.config.delivery.retry_sweep_grace);
-        if logs::requeue(&state.db, &tenant, &log, sweep_at).await? {
-            // A lost message is swept by the scheduler at sweep_at.
-            if let Err(error) = state
-                .queues
-                .retry(&tenant, &log.id, std::time::Duration::ZERO)
-                .await
-            {
-                tracing::warn!(log = %log.id, %error, "recovered delivery not queued; the scheduler will sweep it");
-            }
-            recovered += 1;
-        }
-    }
+    let since = manage::recovery_start(input.since.as_deref())?;
+    let recovered = manage::recover(&state, &tenant, &id, since).await?;
     Ok((StatusCode::ACCEPTED, Json(Recovered { recovered })).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn messages(result: ApiResult<EndpointFields>) -> Vec<String> {
-        match result {
-            Err(ApiError::Validation(errors)) => errors,
-            Err(other) => panic!("expected validation errors, got {other:?}"),
-            Ok(_) => panic!("expected validation errors, got success"),
-        }
-    }
-
-    #[test]
-    fn create_reports_every_missing_field_at_once() {
-        let errors = messages(EndpointInput::default().validate(None, false, &[]));
-        assert_eq!(errors, vec!["Url can't be blank", "Events can't be blank"]);
-    }
-
-    #[test]
-    fn unknown_events_and_bad_headers_are_listed() {
-        let input = EndpointInput {
-            url: Some("http://example.com".into()),
-            events: Some(vec![
-                "order:paid".into(),
-                "Order Shipped".into(),
-                "invoice:sent".into(),
-            ]),
-            headers: Some(Some([("Content-Type".to_string(), "x".to_string())].into())),
-            ..Default::default()
-        };
-        let errors = messages(input.validate(None, false, &["invoice:sent".to_string()]));
-        assert_eq!(errors.len(), 4, "{errors:?}");
-        assert!(errors[2].contains("not registered"), "{errors:?}");
-        assert_eq!(errors[0], "Url must use https");
-    }
-
-    #[test]
-    fn duplicate_events_are_kept_once_and_enabled_defaults_to_true() {
-        let input = EndpointInput {
-            url: Some("https://example.com/hook".into()),
-            events: Some(vec!["order:paid".into(), "order:paid".into(), "*".into()]),
-            ..Default::default()
-        };
-        let fields = input.validate(None, false, &[]).unwrap();
-        assert_eq!(fields.events.len(), 2);
-        assert!(fields.enabled);
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -639,7 +339,7 @@ async fn stats(
         .unwrap_or("24h")
         .parse()
         .map_err(ApiError::invalid)?;
-    let endpoint = find(&state, &tenant, &id).await?;
+    let endpoint = manage::find(&state, &tenant, &id).await?;
     let now = Timestamp::now();
     let starts = period.bucket_starts(now);
     let from = starts[0];

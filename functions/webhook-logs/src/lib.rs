@@ -128,14 +128,7 @@ async fn retry(
     tenant: Scoped<Write<groups::Webhooks>>,
     PathId(id): PathId<kinds::Log>,
 ) -> ApiResult<Response> {
-    shared::ratelimit::outbound_permit(&state, &tenant).await?;
-    let log = logs::get(&state.db, &tenant, &id)
-        .await?
-        .ok_or(ApiError::NotFound("Webhook log"))?;
-    let stats = shared::webhooks::stats::Recorder::default();
-    let log = dispatch::deliver_again(&state, &tenant, log, &stats).await;
-    dispatch::write_stats(&state, &stats).await;
-    let log = log?;
+    let log = shared::webhooks::manage::retry(&state, &tenant, &id).await?;
     Ok(Json(log.view()).into_response())
 }
 

@@ -276,7 +276,8 @@ pub async fn record(
     due: Option<Timestamp>,
 ) -> Result<bool, StoreError> {
     let fields = "#status = :status, response_code = :code, #response = :response, response_headers = :headers, \
-                  duration_ms = :duration, attempts = :attempts, next_retry_at = :next, updated_at = :updated";
+                  duration_ms = :duration, attempts = :attempts, next_retry_at = :next, updated_at = :updated, \
+                  request_headers = :sent, history = :history";
     let expression = match due {
         Some(_) => format!("SET due_shard = :shard, due_at = :due, {fields}"),
         None => format!("REMOVE due_shard, due_at SET {fields}"),
@@ -299,6 +300,8 @@ pub async fn record(
         .expression_attribute_values(":attempts", n(log.attempts))
         .expression_attribute_values(":next", to_value(&log.next_retry_at)?)
         .expression_attribute_values(":updated", to_value(&log.updated_at)?)
+        .expression_attribute_values(":sent", to_value(&log.request_headers)?)
+        .expression_attribute_values(":history", to_value(&log.history)?)
         .expression_attribute_values(":before", n(attempts_before));
     if let Some(due) = due {
         request = request

@@ -6,10 +6,10 @@
 use super::{
     Endpoint, LogStatus, WebhookLog,
     configs::open_account_secrets,
-    log::delivery_id,
+    log::{AttemptRecord, delivery_id},
     outbound::Attempt,
     signing::{pushguard_signature, standard_signature_header},
-    stats::Recorder,
+    stats::{Cause, Recorder},
 };
 use crate::{
     ApiError, ApiResult, Services, Tenant, Timestamp,
@@ -25,7 +25,10 @@ use crate::{
         logs::{self, Created},
     },
 };
-use std::time::{Duration, Instant};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 use url::Url;
 
 pub const USER_AGENT: &str = concat!("PushGuard-Webhooks/", env!("CARGO_PKG_VERSION"));
@@ -393,6 +396,24 @@ pub fn delivery_headers(
     headers
 }
 
+/// `headers` as a log keeps them: the endpoint's own headers' values masked, since
+/// they often carry the receiver's credentials.
+fn as_sent(headers: &[(String, String)], target: &Target) -> BTreeMap<String, String> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let custom = matches!(target, Target::Endpoint(endpoint)
+                if endpoint.headers.iter().any(|(own, _)| own == name));
+            let value = if custom {
+                "****".to_string()
+            } else {
+                value.clone()
+            };
+            (name.clone(), value)
+        })
+        .collect()
+}
+
 /// Makes one attempt of `log` to `target` and records it: the log's outcome, the next
 /// retry (on the deliveries queue, or parked when beyond its delay), the endpoint's
 /// failure streak (`count_errors`) and an immediate disable on `410 Gone`.
@@ -416,6 +437,13 @@ pub async fn attempt(
         stats.record(tenant, &endpoint.id, now, &outcome);
     }
     let before = log.attempts;
+    log.request_headers = as_sent(&headers, target);
+    log.remember(AttemptRecord {
+        at: now,
+        response_code: outcome.status.unwrap_or(0),
+        duration_ms: outcome.duration_ms,
+        failure: Cause::of(&outcome).map(|c| c.as_str().to_string()),
+    });
     apply(&mut log, &outcome, state, Timestamp::now());
     let delay = log
         .next_retry_at

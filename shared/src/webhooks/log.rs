@@ -59,6 +59,38 @@ pub struct WebhookLog {
     pub next_retry_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The headers of the latest attempt as sent, custom headers' values masked.
+    #[serde(default)]
+    pub request_headers: BTreeMap<String, String>,
+    /// The latest attempts, oldest first (at most [`MAX_HISTORY`]).
+    #[serde(default)]
+    pub history: Vec<AttemptRecord>,
+}
+
+/// How many attempts a log remembers (the default schedule makes at most 9).
+pub const MAX_HISTORY: usize = 20;
+
+/// One attempt of a delivery: when, how long, what came back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AttemptRecord {
+    /// When it was sent.
+    pub at: Timestamp,
+    /// 0 when no response arrived.
+    pub response_code: u16,
+    pub duration_ms: u64,
+    /// Why it failed (`timeout`, `connection`, `refused`, `3xx`, `4xx`, `5xx`); absent
+    /// when it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+impl WebhookLog {
+    /// Remembers an attempt, forgetting the oldest beyond [`MAX_HISTORY`].
+    pub fn remember(&mut self, attempt: AttemptRecord) {
+        self.history.push(attempt);
+        let excess = self.history.len().saturating_sub(MAX_HISTORY);
+        self.history.drain(..excess);
+    }
 }
 
 /// A log as the API shows it.
@@ -80,6 +112,10 @@ pub struct WebhookLogView<'a> {
     pub next_retry_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The headers of the latest attempt as sent (custom headers' values masked).
+    pub request_headers: &'a BTreeMap<String, String>,
+    /// The latest attempts, oldest first (at most 20).
+    pub history: &'a [AttemptRecord],
 }
 
 impl WebhookLog {
@@ -111,6 +147,8 @@ impl WebhookLog {
             next_retry_at: None,
             created_at: now,
             updated_at: now,
+            request_headers: BTreeMap::new(),
+            history: Vec::new(),
         }
     }
 
@@ -135,6 +173,8 @@ impl WebhookLog {
             next_retry_at: self.next_retry_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            request_headers: &self.request_headers,
+            history: &self.history,
         }
     }
 }
@@ -151,6 +191,33 @@ pub fn delivery_id(event_id: &EventId, replay: u32, target: &str) -> LogId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_remembers_its_latest_attempts() {
+        let mut log = WebhookLog::pending(
+            LogId::new(),
+            None,
+            "https://example.com".into(),
+            "order:paid",
+            None,
+            Value::Null,
+            30,
+        );
+        for code in 0..25u16 {
+            log.remember(AttemptRecord {
+                at: Timestamp::now(),
+                response_code: code,
+                duration_ms: 1,
+                failure: None,
+            });
+        }
+        assert_eq!(log.history.len(), MAX_HISTORY);
+        assert_eq!(
+            log.history[0].response_code, 5,
+            "the oldest five are forgotten"
+        );
+        assert_eq!(log.history[MAX_HISTORY - 1].response_code, 24);
+    }
 
     #[test]
     fn delivery_ids_are_stable_per_target_and_replay() {

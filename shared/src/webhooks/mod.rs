@@ -7,6 +7,7 @@ mod endpoint;
 mod event_type;
 mod headers;
 pub mod log;
+pub mod manage;
 pub mod net;
 pub mod outbound;
 pub mod retry;

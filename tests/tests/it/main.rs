@@ -3,6 +3,7 @@
 //! runs one module.
 
 mod account;
+mod browser;
 mod commerce;
 mod conventions;
 mod delivery;

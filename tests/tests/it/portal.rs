@@ -259,3 +259,477 @@ async fn portal_sessions_are_validated_scoped_and_expire() {
     let (status, _, _) = portal_page(&stack, Some(&cookie)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "nor does its cookie");
 }
+
+/// A browser holding one portal session's cookie.
+struct Portal {
+    base: String,
+    cookie: String,
+}
+
+impl Portal {
+    /// Makes a `scope` link with `key` and opens it.
+    async fn open(stack: &TestStack, key: &str, scope: &str) -> Portal {
+        let created = expect(
+            stack
+                .post("/portal/sessions", key, json!({ "scope": scope }))
+                .await,
+            201,
+        )
+        .await;
+        Portal {
+            base: stack.stack.base_url(),
+            cookie: open_link(created["url"].as_str().unwrap()).await,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = browser()
+            .get(format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Submits a form: the status, where it sends the browser on, and the page.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in fields {
+            body.append_pair(name, value);
+        }
+        let response = browser()
+            .post(format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.finish())
+            .send()
+            .await
+            .unwrap();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (response.status(), location, response.text().await.unwrap())
+    }
+}
+
+/// The CSRF token a page's forms carry.
+fn csrf(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a form") + 19;
+    html[at..at + 32].to_string()
+}
+
+/// The text of the element `id` (its first line of content, tags stripped).
+fn element<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("#{id} in {html}"));
+    let open = start + html[start..].find('>').unwrap() + 1;
+    let close = open + html[open..].find('<').unwrap();
+    &html[open..close]
+}
+
+#[tokio::test]
+async fn a_manage_link_edits_tests_and_retries_through_forms_that_a_read_link_and_another_site_cannot_send()
+ {
+    let stack = TestStack::start().await;
+    let receiver = harness::Receiver::start().await;
+    let acct = stack.account("portal-actions@example.com").await;
+    let api = stack.api(&acct.test_key);
+    let endpoint = api
+        .endpoints()
+        .create_to(&receiver.url("/hook"), &["order:paid"])
+        .await;
+    let one = format!("/portal/endpoints/{}", endpoint.id);
+    let manager = Portal::open(&stack, &acct.test_key, "manage").await;
+    let reader = Portal::open(&stack, &acct.test_key, "read").await;
+
+    let (status, html) = manager.get(&one).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    for action in ["send-test", "disable", "rotate-secret", "save"] {
+        assert!(html.contains(&format!(r#"id="{action}""#)), "{action}");
+    }
+    let token = csrf(&html);
+    let (status, html) = reader.get(&one).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !html.contains("<form method=\"post\"") && !html.contains("<button"),
+        "a read link shows no action"
+    );
+    let (status, html) = reader.get("/portal").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("add-endpoint"));
+    assert_eq!(
+        reader.get("/portal/endpoints/new").await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // Refused, and nothing changes: a read link even with a real token, a form
+    // without the token or with another, a form with no session at all.
+    let disable = format!("{one}/disable");
+    let (status, _, html) = reader.post(&disable, &[("csrf", &token)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains(r#"id="read-only""#), "{html}");
+    for fields in [vec![], vec![("csrf", "0".repeat(32))]] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, html) = manager.post(&disable, &fields).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{fields:?}");
+        assert!(html.contains(r#"id="forged""#), "{html}");
+    }
+    let anonymous = browser()
+        .post(format!("{}{disable}", stack.stack.base_url()))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("csrf={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        api.endpoints().get(endpoint.id.as_str()).await.enabled,
+        "still enabled"
+    );
+
+    // Disable and enable, each back to the endpoint with a notice.
+    let (status, location, _) = manager.post(&disable, &[("csrf", &token)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, format!("{one}?done=disabled"));
+    assert!(!api.endpoints().get(endpoint.id.as_str()).await.enabled);
+    let (_, html) = manager.get(&location).await;
+    assert!(html.contains(r#"id="notice""#) && html.contains(r#"id="enable""#));
+    let (status, _, _) = manager
+        .post(&format!("{one}/enable"), &[("csrf", &token)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(api.endpoints().get(endpoint.id.as_str()).await.enabled);
+
+    // A filter that does not parse: the form again, the problem drawn at its
+    // position, and the endpoint as it was.
+    let url = receiver.url("/edited");
+    let (status, _, html) = manager
+        .post(
+            &one,
+            &[
+                ("csrf", &token),
+                ("url", &url),
+                ("events", "order:paid"),
+                ("filter", "value >> 10"),
+                ("headers", "x-team: payments"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains(r#"id="errors""#), "{html}");
+    let caret = element(&html, "filter-error");
+    assert!(
+        caret.starts_with("value &gt;&gt; 10\n       ^ "),
+        "{caret:?}"
+    );
+    assert!(caret.contains("at position 8"), "{caret:?}");
+    assert!(
+        html.contains("value &gt;&gt; 10</textarea>"),
+        "what was typed is kept"
+    );
+    let unchanged = api.endpoints().get(endpoint.id.as_str()).await;
+    assert_eq!(unchanged.url, receiver.url("/hook"));
+    assert_eq!(unchanged.filter, None);
+
+    let (status, location, html) = manager
+        .post(
+            &one,
+            &[
+                ("csrf", &token),
+                ("url", &url),
+                ("events", "order:paid"),
+                ("events", "order:created"),
+                ("filter", "value > 10"),
+                ("headers", "X-Team: payments\n\n"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    assert_eq!(location, format!("{one}?done=saved"));
+    let saved = api.endpoints().get(endpoint.id.as_str()).await;
+    assert_eq!(saved.url, url);
+    assert_eq!(saved.filter.as_deref(), Some("value > 10"));
+    assert_eq!(saved.events, vec!["order:paid", "order:created"]);
+    assert_eq!(saved.headers["x-team"], "payments");
+
+    // Rotate: the new secret is on that page only, and it signs from now on.
+    let (status, _, html) = manager
+        .post(&format!("{one}/rotate-secret"), &[("csrf", &token)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let secret = element(&html, "secret").to_string();
+    assert!(
+        secret.starts_with("whsec_") && Some(&secret) != endpoint.secret.as_ref(),
+        "{secret}"
+    );
+    let (_, again) = manager.get(&one).await;
+    assert!(!again.contains(&secret), "shown once");
+
+    // A test ping: its result, then the delivery it made, as sent and answered.
+    let (status, _, html) = manager
+        .post(&format!("{one}/test"), &[("csrf", &token)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(element(&html, "test-verdict"), "Delivered");
+    let delivery = element(&html, "test-delivery").to_string();
+    let ping = receiver.wait_for("/edited", 1).await.remove(0);
+    harness::verify_standard(&secret, &ping).expect("signed with the new secret");
+    assert_eq!(ping.header("x-team"), "payments");
+    let (status, html) = manager.get(&format!("/portal/deliveries/{delivery}")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains(&format!(
+            "<td>webhook-signature</td><td class=\"url\">{}</td>",
+            ping.header("webhook-signature")
+        )),
+        "the headers as sent: {html}"
+    );
+    assert!(
+        html.contains("<td>x-team</td><td class=\"url\">****</td>"),
+        "the endpoint's own header values are masked"
+    );
+    let body = String::from_utf8(ping.body.clone()).unwrap();
+    assert_eq!(
+        element(&html, "request-body"),
+        shared::http::escape_html(&body),
+        "byte for byte"
+    );
+    assert!(html.contains(r#"<table id="attempts">"#));
+    assert_eq!(html.matches("<td data-label=\"Sent\">").count(), 1);
+
+    // Retry it: a second attempt, listed beside the first.
+    let (status, location, _) = manager
+        .post(
+            &format!("/portal/deliveries/{delivery}/retry"),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = manager.get(&location).await;
+    assert_eq!(
+        html.matches("<td data-label=\"Sent\">").count(),
+        2,
+        "{html}"
+    );
+    receiver.wait_for("/edited", 2).await;
+    let log = api.logs().get(&delivery).await;
+    assert_eq!(log.history.len(), 2, "{log:?}");
+    assert!(
+        log.history
+            .iter()
+            .all(|a| a.response_code == 200 && a.failure.is_none())
+    );
+    assert_eq!(log.request_headers["x-team"], "****");
+}
+
+#[tokio::test]
+async fn the_deliveries_page_filters_opens_and_recovers_failed_deliveries_since_a_date() {
+    let stack = TestStack::start().await;
+    let receiver = harness::Receiver::start().await;
+    let acct = stack.account("portal-deliveries@example.com").await;
+    let other = stack.account("portal-deliveries-other@example.com").await;
+    let api = stack.api(&acct.test_key);
+    let endpoint = api
+        .endpoints()
+        .create_to(&receiver.url("/flaky"), &["order:paid"])
+        .await;
+    receiver.set("/flaky", harness::Behaviour::FailTimes(1, 500));
+    let failed = api.endpoints().test(endpoint.id.as_str()).await;
+    assert!(!failed.delivered);
+    let succeeded = api.endpoints().test(endpoint.id.as_str()).await;
+    assert!(succeeded.delivered);
+    let theirs = stack
+        .api(&other.test_key)
+        .endpoints()
+        .create_to(&receiver.url("/theirs"), &["order:paid"])
+        .await;
+    let foreign = stack
+        .api(&other.test_key)
+        .endpoints()
+        .test(theirs.id.as_str())
+        .await;
+
+    let manager = Portal::open(&stack, &acct.test_key, "manage").await;
+    let (status, html) = manager.get("/portal/deliveries").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(&failed.log_id) && html.contains(&succeeded.log_id));
+    assert!(!html.contains(&foreign.log_id), "another tenant's delivery");
+    let (_, html) = manager
+        .get("/portal/deliveries?status=failed&event=webhook%3Aping")
+        .await;
+    assert!(
+        html.contains(&failed.log_id) && !html.contains(&succeeded.log_id),
+        "{html}"
+    );
+    let (_, html) = manager
+        .get("/portal/deliveries?status=succeeded&endpoint=")
+        .await;
+    assert!(!html.contains(&failed.log_id) && html.contains(&succeeded.log_id));
+    let (_, html) = manager.get("/portal/deliveries?event=order%3Apaid").await;
+    assert!(html.contains(r#"id="no-deliveries""#));
+    let (status, html) = manager.get("/portal/deliveries?status=lost").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("Status must be one of"), "{html}");
+    let (status, _) = manager
+        .get(&format!("/portal/deliveries/{}", foreign.log_id))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (_, html) = manager
+        .get(&format!("/portal/deliveries/{}", failed.log_id))
+        .await;
+    assert!(
+        element(&html, "response-code").starts_with("500 in "),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<span class="status-failed">5xx</span>"#),
+        "the attempt's cause"
+    );
+
+    // Recover since today: the failed ping goes out again, through the queue.
+    let today = &shared::Timestamp::now().to_string()[..10];
+    let token = csrf(&html);
+    let (status, location, _) = manager
+        .post(
+            "/portal/deliveries/recover",
+            &[
+                ("csrf", &token),
+                ("endpoint", endpoint.id.as_str()),
+                ("since", today),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location,
+        format!("/portal/deliveries?endpoint={}&recovered=1", endpoint.id)
+    );
+    let (_, html) = manager.get(&location).await;
+    assert!(
+        html.contains("1 failed delivery queued to go out again."),
+        "{html}"
+    );
+    receiver.wait_for("/flaky", 3).await;
+    harness::eventually("the recovered delivery succeeds", || async {
+        let log = api.logs().get(&failed.log_id).await;
+        (log.status == "succeeded").then_some(())
+    })
+    .await;
+    for since in ["", "someday", "2999-01-01"] {
+        let (status, _, html) = manager
+            .post(
+                "/portal/deliveries/recover",
+                &[
+                    ("csrf", &token),
+                    ("endpoint", endpoint.id.as_str()),
+                    ("since", since),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{since:?}: {html}");
+    }
+    let (status, _, _) = manager
+        .post(
+            "/portal/deliveries/recover",
+            &[
+                ("csrf", &token),
+                ("endpoint", theirs.id.as_str()),
+                ("since", today),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's endpoint");
+}
+
+#[tokio::test]
+async fn the_catalogue_shows_every_event_type_and_its_python_node_and_ruby_checks_accept_a_real_delivery()
+ {
+    let stack = TestStack::start().await;
+    let receiver = harness::Receiver::start().await;
+    let acct = stack.account("portal-catalogue@example.com").await;
+    stack
+        .register_event_type(&acct.test_key, "invoice:sent", "An invoice went out")
+        .await;
+    let api = stack.api(&acct.test_key);
+    let endpoint = api
+        .endpoints()
+        .create_to(&receiver.url("/verified"), &["*"])
+        .await;
+    assert!(api.endpoints().test(endpoint.id.as_str()).await.delivered);
+    let delivery = receiver.wait_for("/verified", 1).await.remove(0);
+    let secret = endpoint.secret.clone().unwrap();
+
+    let reader = Portal::open(&stack, &acct.test_key, "read").await;
+    let (status, html) = reader.get("/portal/events").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    for event in shared::webhooks::EventType::ALL {
+        let id = format!(r#"id="event-{}""#, event.as_str().replace(':', "-"));
+        assert!(html.contains(&id), "{event}");
+    }
+    assert!(html.contains("<code>invoice:sent</code></td><td>An invoice went out"));
+    let snippet = |id: &str| {
+        let start = html.find(&format!(r#"<pre id="{id}">"#)).unwrap();
+        let text = &html[start..];
+        let text = &text[text.find('>').unwrap() + 1..text.find("</pre>").unwrap()];
+        harness::unescape_html(text)
+    };
+    let headers: serde_json::Map<String, serde_json::Value> =
+        ["webhook-id", "webhook-timestamp", "webhook-signature"]
+            .iter()
+            .map(|name| (name.to_string(), json!(delivery.header(name))))
+            .collect();
+    let headers = serde_json::Value::Object(headers).to_string();
+    let dir = std::env::temp_dir().join(format!("pushguard-verify-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let body_file = dir.join("body");
+    let tampered_file = dir.join("tampered");
+    std::fs::write(&body_file, &delivery.body).unwrap();
+    let mut tampered = delivery.body.clone();
+    tampered.push(b' ');
+    std::fs::write(&tampered_file, &tampered).unwrap();
+    let runs = [
+        (
+            "python3",
+            "verify-python",
+            "import json, sys\nprint(verify(sys.argv[1], json.loads(sys.argv[2]), open(sys.argv[3], 'rb').read()))\n",
+            "py",
+        ),
+        (
+            "node",
+            "verify-node",
+            "const fs = require('node:fs');\nconst [secret, headers, file] = process.argv.slice(2);\nconsole.log(verify(secret, JSON.parse(headers), fs.readFileSync(file)) ? 'True' : 'False');\n",
+            "js",
+        ),
+        (
+            "ruby",
+            "verify-ruby",
+            "require 'json'\nputs(verify(ARGV[0], JSON.parse(ARGV[1]), File.binread(ARGV[2])) ? 'True' : 'False')\n",
+            "rb",
+        ),
+    ];
+    for (program, id, call, extension) in runs {
+        let script = dir.join(format!("verify.{extension}"));
+        std::fs::write(&script, format!("{}\n{call}", snippet(id))).unwrap();
+        for (file, expected) in [(&body_file, "True"), (&tampered_file, "False")] {
+            let output = std::process::Command::new(program)
+                .arg(&script)
+                .arg(&secret)
+                .arg(&headers)
+                .arg(file)
+                .output()
+                .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+            assert!(output.status.success(), "{program}: {output:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout).trim(),
+                expected,
+                "{program} on {file:?}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,131 @@
+//! The event catalogue: every event type with a sample payload, the tenant's own
+//! registered types, and how a receiver checks a delivery's signature, in Python,
+//! Node.js and Ruby (each snippet is run against a real delivery by the tests).
+
+use super::{PageResult, Section, Viewer, page};
+use axum::{extract::State, http::StatusCode};
+use shared::{
+    AppState,
+    http::escape_html as escape,
+    pagination::PageRequest,
+    store::event_types,
+    webhooks::{EventType, samples},
+};
+
+/// Checks a delivery the way Standard Webhooks does: `webhook-signature` holds one
+/// `v1,<base64>` per secret (two while a secret is rotated), each an HMAC-SHA256 of
+/// `{webhook-id}.{webhook-timestamp}.{body}` keyed by the secret after `whsec_`.
+pub const PYTHON: &str = r##"import base64, hashlib, hmac, time
+
+def verify(secret: str, headers: dict, body: bytes) -> bool:
+    """headers: the request's headers, names in lower case; body: the raw bytes."""
+    msg_id, timestamp = headers["webhook-id"], headers["webhook-timestamp"]
+    if abs(time.time() - int(timestamp)) > 300:
+        return False  # too old or from the future: a replay
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(
+        hmac.compare_digest(expected, entry.split(",", 1)[1])
+        for entry in headers["webhook-signature"].split()
+        if entry.startswith("v1,")
+    )
+"##;
+
+pub const NODE: &str = r##"const crypto = require("node:crypto");
+
+// headers: the request's headers, names in lower case; body: the raw Buffer.
+function verify(secret, headers, body) {
+  const id = headers["webhook-id"], timestamp = headers["webhook-timestamp"];
+  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false; // a replay
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const expected = crypto.createHmac("sha256", key)
+    .update(`${id}.${timestamp}.`).update(body).digest();
+  return headers["webhook-signature"].split(" ").some((entry) => {
+    const [version, signature] = entry.split(",");
+    const given = Buffer.from(signature ?? "", "base64");
+    return version === "v1" && given.length === expected.length &&
+      crypto.timingSafeEqual(given, expected);
+  });
+}
+"##;
+
+pub const RUBY: &str = r##"require "base64"
+require "openssl"
+
+# headers: the request's headers, names in lower case; body: the raw body String.
+def verify(secret, headers, body)
+  id, timestamp = headers["webhook-id"], headers["webhook-timestamp"]
+  return false if (Time.now.to_i - timestamp.to_i).abs > 300 # a replay
+  key = Base64.decode64(secret.delete_prefix("whsec_"))
+  expected = Base64.strict_encode64(
+    OpenSSL::HMAC.digest("SHA256", key, "#{id}.#{timestamp}.#{body}"))
+  headers["webhook-signature"].split(" ").any? do |entry|
+    version, signature = entry.split(",", 2)
+    version == "v1" && OpenSSL.secure_compare(expected, signature.to_s)
+  end
+end
+"##;
+
+/// `GET /portal/events`.
+pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+    let custom = event_types::list(&state.db, viewer.tenant(), PageRequest::first(100)).await?;
+    let builtin: String = EventType::ALL
+        .iter()
+        .map(|event| {
+            let sample = serde_json::to_string_pretty(&samples::payload(*event))
+                .unwrap_or_default();
+            let note = if event.is_subscribable() {
+                ""
+            } else {
+                r#" <span class="muted">(sent only by a test ping)</span>"#
+            };
+            format!(
+                r#"<details id="event-{id}"><summary><code>{name}</code>{note}</summary><pre>{sample}</pre></details>"#,
+                id = event.as_str().replace(':', "-"),
+                name = escape(event.as_str()),
+                sample = escape(&sample),
+            )
+        })
+        .collect();
+    let own = if custom.items.is_empty() {
+        String::new()
+    } else {
+        let rows: String = custom
+            .items
+            .iter()
+            .map(|record| {
+                format!(
+                    "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                    escape(&record.name),
+                    escape(record.description.as_deref().unwrap_or_default())
+                )
+            })
+            .collect();
+        format!(
+            r#"<h3>This account's own types</h3><p class="muted">Published by the merchant with any payload.</p><table id="custom-types"><tbody>{rows}</tbody></table>"#
+        )
+    };
+    let body = format!(
+        r#"<h2>Event types</h2><p>Each delivery is a <code>POST</code> whose body is the event's object as JSON. Open a type to see a sample.</p>
+<div id="catalogue">{builtin}</div>{own}
+<h2 id="verifying">Verifying a delivery</h2>
+<p>Every delivery is signed with the endpoint's secret (<code>whsec_…</code>, shown once when the endpoint is made or its secret rotated), as <a href="https://www.standardwebhooks.com/">Standard Webhooks</a> specifies. Check the signature over the raw body, before parsing it, and refuse a timestamp more than five minutes off. While a secret is rotated, <code>webhook-signature</code> carries one signature per valid secret: accept any.</p>
+<table><tbody><tr><td><code>webhook-id</code></td><td>the delivery's id: the same on every retry, so a receiver can drop duplicates</td></tr>
+<tr><td><code>webhook-timestamp</code></td><td>when this attempt was signed, in Unix seconds</td></tr>
+<tr><td><code>webhook-signature</code></td><td><code>v1,</code> + base64 HMAC-SHA256 of <code>{{id}}.{{timestamp}}.{{body}}</code></td></tr></tbody></table>
+<h3>Python</h3><pre id="verify-python">{python}</pre>
+<h3>Node.js</h3><pre id="verify-node">{node}</pre>
+<h3>Ruby</h3><pre id="verify-ruby">{ruby}</pre>"#,
+        python = escape(PYTHON),
+        node = escape(NODE),
+        ruby = escape(RUBY),
+    );
+    Ok(page(
+        StatusCode::OK,
+        "Event types",
+        Some(&viewer),
+        Section::Events,
+        &body,
+    ))
+}

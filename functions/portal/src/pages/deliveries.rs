@@ -1,0 +1,465 @@
+//! The deliveries pages: every delivery of the tenant, filtered by endpoint, status and
+//! event type; one delivery as it was sent and answered, attempt by attempt; and (with
+//! a `manage` link) retrying one, or recovering every failed one since a date.
+
+use super::{Actor, PageResult, Section, Viewer, notice, page, see_other, when};
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+};
+use serde::Deserialize;
+use shared::{
+    ApiError, AppState, Timestamp,
+    error::Violations,
+    http::escape_html as escape,
+    ids::{EndpointId, LogId},
+    pagination::{Cursor, PageRequest},
+    store::{
+        endpoints,
+        logs::{self, LogFilter},
+    },
+    webhooks::{Endpoint, LogStatus, WebhookLog, body::delivery_body, is_event_name, manage},
+};
+use std::collections::BTreeMap;
+
+/// Deliveries per page.
+const PER_PAGE: u32 = 25;
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    endpoint: Option<String>,
+    status: Option<String>,
+    event: Option<String>,
+    /// The id of the last delivery of the previous page (older ones follow).
+    after: Option<String>,
+    /// How many a recovery just queued again.
+    recovered: Option<u32>,
+}
+
+/// Empty query values (a form's "any") count as absent.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `GET /portal/deliveries`: newest first, 25 a page.
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<ListParams>,
+) -> PageResult {
+    let tenant = viewer.tenant();
+    let mut errors = Violations::new();
+    let status = errors.parse::<LogStatus>(given(&params.status));
+    let event = given(&params.event);
+    if let Some(name) = event
+        && !is_event_name(name)
+    {
+        errors.add(format!("Event {name:?} is not an event type"));
+    }
+    let endpoint = given(&params.endpoint);
+    if let Some(id) = endpoint
+        && id.parse::<EndpointId>().is_err()
+    {
+        errors.add(format!("Endpoint {id:?} is not an endpoint id"));
+    }
+    let after = given(&params.after);
+    if let Some(id) = after
+        && id.parse::<LogId>().is_err()
+    {
+        errors.add("After must be a delivery id");
+    }
+    errors.finish()?;
+    let filter = LogFilter {
+        endpoint_id: endpoint.map(str::to_string),
+        event: event.map(str::to_string),
+        status,
+        since: None,
+    };
+    let request = PageRequest {
+        page: 1,
+        per_page: PER_PAGE,
+        cursor: after.map(|id| Cursor::StartingAfter(id.to_string())),
+    };
+    let (page_of_logs, all_endpoints) = futures::future::join(
+        logs::list(
+            &state.db,
+            tenant,
+            &filter,
+            request,
+            state.config.retention_days,
+        ),
+        endpoints::all(&state.db, tenant),
+    )
+    .await;
+    let (page_of_logs, all_endpoints) = (page_of_logs?, all_endpoints?);
+    let urls: BTreeMap<&str, String> = all_endpoints
+        .iter()
+        .map(|e| (e.id.as_str(), e.url.masked()))
+        .collect();
+    let rows: String = page_of_logs
+        .items
+        .iter()
+        .map(|log| row(log, &urls))
+        .collect();
+    let table = if rows.is_empty() {
+        r#"<div class="empty" id="no-deliveries"><h3>No deliveries match</h3></div>"#.to_string()
+    } else {
+        format!(
+            r#"<table id="deliveries"><thead><tr><th>Created</th><th>Event</th><th>Endpoint</th><th>Status</th><th>Response</th><th>Attempts</th></tr></thead><tbody>{rows}</tbody></table>"#
+        )
+    };
+    let older = match page_of_logs.cursors.and_then(|c| c.older) {
+        Some(last) => {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in [
+                ("endpoint", endpoint),
+                ("status", given(&params.status)),
+                ("event", event),
+            ] {
+                if let Some(value) = value {
+                    query.append_pair(name, value);
+                }
+            }
+            query.append_pair("after", &last);
+            format!(
+                r#"<p><a href="/portal/deliveries?{}" id="older">Older deliveries</a></p>"#,
+                escape(&query.finish())
+            )
+        }
+        None => String::new(),
+    };
+    let recovered = params.recovered.map_or(String::new(), |n| {
+        format!(
+            r#"<p class="notice" id="notice">{n} failed {} queued to go out again.</p>"#,
+            if n == 1 { "delivery" } else { "deliveries" }
+        )
+    });
+    let recover = if viewer.can_manage() {
+        recover_form(&viewer, &all_endpoints, endpoint)
+    } else {
+        String::new()
+    };
+    let body = format!(
+        r#"<h2>Deliveries</h2>{recovered}{filters}{table}{older}{recover}"#,
+        filters = filter_form(&all_endpoints, endpoint, status, event),
+    );
+    Ok(page(
+        StatusCode::OK,
+        "Deliveries",
+        Some(&viewer),
+        Section::Deliveries,
+        &body,
+    ))
+}
+
+fn endpoint_options(all: &[Endpoint], selected: Option<&str>, any: Option<&str>) -> String {
+    let mut options = any.map_or(String::new(), |label| {
+        format!(r#"<option value="">{label}</option>"#)
+    });
+    for endpoint in all {
+        let chosen = if selected == Some(endpoint.id.as_str()) {
+            " selected"
+        } else {
+            ""
+        };
+        options.push_str(&format!(
+            r#"<option value="{}"{chosen}>{}</option>"#,
+            escape(&endpoint.id),
+            escape(&endpoint.url.masked())
+        ));
+    }
+    options
+}
+
+fn filter_form(
+    all: &[Endpoint],
+    endpoint: Option<&str>,
+    status: Option<LogStatus>,
+    event: Option<&str>,
+) -> String {
+    let statuses: String = [
+        ("", "any status"),
+        ("succeeded", "succeeded"),
+        ("failed", "failed"),
+        ("retrying", "retrying"),
+        ("pending", "pending"),
+    ]
+    .iter()
+    .map(|(value, label)| {
+        let chosen = match status {
+            Some(s) if status_name(s) == *value => " selected",
+            None if value.is_empty() => " selected",
+            _ => "",
+        };
+        format!(r#"<option value="{value}"{chosen}>{label}</option>"#)
+    })
+    .collect();
+    format!(
+        r#"<form method="get" action="/portal/deliveries" class="filters" id="filters">
+<label>Endpoint <select name="endpoint" id="filter-endpoint">{endpoints}</select></label>
+<label>Status <select name="status" id="filter-status">{statuses}</select></label>
+<label>Event type <input type="text" name="event" id="filter-event" value="{event}" placeholder="order:paid" size="16"></label>
+<button type="submit" id="apply-filters">Show</button></form>"#,
+        endpoints = endpoint_options(all, endpoint, Some("any endpoint")),
+        event = escape(event.unwrap_or_default()),
+    )
+}
+
+fn recover_form(viewer: &Viewer, all: &[Endpoint], endpoint: Option<&str>) -> String {
+    if all.is_empty() {
+        return String::new();
+    }
+    let week_ago = Timestamp::now().minus(std::time::Duration::from_secs(7 * 86_400));
+    let inner = format!(
+        r#"<fieldset><legend>Recover failed deliveries</legend><p class="muted">Every failed delivery to the endpoint created since the date goes out again (up to {max} at a time).</p>
+<div class="filters"><label>Endpoint <select name="endpoint" id="recover-endpoint" required>{endpoints}</select></label>
+<label>Since <input type="date" name="since" id="recover-since" value="{since}" required></label>
+<button type="submit" id="recover">Recover</button></div></fieldset>"#,
+        max = manage::MAX_RECOVER,
+        endpoints = endpoint_options(all, endpoint, None),
+        since = &week_ago.to_string()[..10],
+    );
+    viewer.form("/portal/deliveries/recover", "", &inner)
+}
+
+fn status_name(status: LogStatus) -> &'static str {
+    match status {
+        LogStatus::Pending => "pending",
+        LogStatus::Retrying => "retrying",
+        LogStatus::Succeeded => "succeeded",
+        LogStatus::Failed => "failed",
+    }
+}
+
+fn status_cell(status: LogStatus) -> String {
+    let name = status_name(status);
+    format!(r#"<span class="status-{name}">{name}</span>"#)
+}
+
+fn response_of(log: &WebhookLog) -> String {
+    match (log.response_code, log.attempts) {
+        (_, 0) => "—".to_string(),
+        (0, _) => "no response".to_string(),
+        (code, _) => format!("{code} in {} ms", log.duration_ms),
+    }
+}
+
+fn row(log: &WebhookLog, urls: &BTreeMap<&str, String>) -> String {
+    let view = log.view();
+    let target = log
+        .endpoint_id
+        .as_ref()
+        .and_then(|id| urls.get(id.as_str()).cloned())
+        .unwrap_or(view.url);
+    format!(
+        r#"<tr data-delivery="{id}" data-status="{status}"><td><a href="/portal/deliveries/{id}">{created}</a></td><td data-label="Event">{event}</td><td class="url" data-label="Endpoint">{target}</td><td data-label="Status">{status_cell}</td><td data-label="Response">{response}</td><td data-label="Attempts">{attempts}</td></tr>"#,
+        id = escape(&log.id),
+        status = status_name(log.status),
+        created = when(log.created_at),
+        event = escape(&log.event),
+        target = escape(&target),
+        status_cell = status_cell(log.status),
+        response = response_of(log),
+        attempts = log.attempts,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct OneParams {
+    done: Option<String>,
+}
+
+/// The tenant's delivery named by the path, or a 404 page.
+async fn lookup(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<WebhookLog, super::PageError> {
+    let found = match id.parse::<LogId>() {
+        Ok(id) => logs::get(&state.db, viewer.tenant(), &id).await?,
+        Err(_) => None,
+    };
+    found.ok_or_else(|| {
+        let body = r#"<div class="empty" id="not-found"><h2>No such delivery</h2><p><a href="/portal/deliveries">All deliveries</a></p></div>"#;
+        super::PageError(page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            Some(viewer),
+            Section::Deliveries,
+            body,
+        ))
+    })
+}
+
+fn header_rows(headers: &BTreeMap<String, String>) -> String {
+    if headers.is_empty() {
+        return r#"<tr><td colspan="2" class="muted">none recorded</td></tr>"#.to_string();
+    }
+    headers
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                r#"<tr><td>{}</td><td class="url">{}</td></tr>"#,
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect()
+}
+
+/// `GET /portal/deliveries/{id}`: the request as sent, the response as received, and
+/// each attempt's time and outcome.
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(params): Query<OneParams>,
+) -> PageResult {
+    let log = lookup(&state, &viewer, &id).await?;
+    let view = log.view();
+    let attempts: String = log
+        .history
+        .iter()
+        .enumerate()
+        .map(|(n, attempt)| {
+            let outcome = match &attempt.failure {
+                None => r#"<span class="status-succeeded">succeeded</span>"#.to_string(),
+                Some(cause) => format!(
+                    r#"<span class="status-failed">{}</span>"#,
+                    escape(cause)
+                ),
+            };
+            let code = if attempt.response_code == 0 {
+                "no response".to_string()
+            } else {
+                attempt.response_code.to_string()
+            };
+            format!(
+                r#"<tr><td>{n}</td><td data-label="Sent">{at}</td><td data-label="Response">{code}</td><td data-label="Took">{ms} ms</td><td data-label="Outcome">{outcome}</td></tr>"#,
+                n = n + 1 + (log.attempts as usize).saturating_sub(log.history.len()),
+                at = when(attempt.at),
+                ms = attempt.duration_ms,
+            )
+        })
+        .collect();
+    let attempts = if attempts.is_empty() {
+        r#"<p class="muted" id="attempts">No attempt yet.</p>"#.to_string()
+    } else {
+        format!(
+            r#"<table id="attempts"><thead><tr><th>#</th><th>Sent</th><th>Response</th><th>Took</th><th>Outcome</th></tr></thead><tbody>{attempts}</tbody></table>"#
+        )
+    };
+    let retry = if viewer.can_manage() {
+        format!(
+            r#"<div class="actions">{}</div>"#,
+            viewer.button(
+                &format!("/portal/deliveries/{}/retry", log.id),
+                "retry",
+                "Deliver again now",
+                "primary"
+            )
+        )
+    } else {
+        String::new()
+    };
+    let next = log.next_retry_at.map_or(String::new(), |at| {
+        format!("<dt>Next attempt</dt><dd>{}</dd>", when(at))
+    });
+    let endpoint_link = log.endpoint_id.as_ref().map_or(String::new(), |id| {
+        format!(
+            r#" · <a href="/portal/endpoints/{0}">Its endpoint</a>"#,
+            escape(id)
+        )
+    });
+    let body = format!(
+        r#"<p><a href="/portal/deliveries">All deliveries</a>{endpoint_link}</p>{notice}<h2>{event} <span class="muted">{id}</span></h2>{retry}
+<dl id="delivery"><dt>Status</dt><dd id="delivery-status">{status}</dd><dt>To</dt><dd class="url">{url}</dd><dt>Created</dt><dd>{created}</dd><dt>Attempts</dt><dd>{count} ({limit} automatic {retries} allowed)</dd>{next}</dl>
+<h3>Attempts</h3>{attempts}
+<h3>Request</h3><p class="muted">The latest attempt's headers and the body, byte for byte as sent.</p>
+<table id="request-headers"><tbody>{request_headers}</tbody></table><pre id="request-body">{body}</pre>
+<h3>Response</h3><dl><dt>Status</dt><dd id="response-code">{code}</dd></dl>
+<table id="response-headers"><tbody>{response_headers}</tbody></table><pre id="response-body">{response}</pre>"#,
+        notice = notice(params.done.as_deref()),
+        event = escape(&log.event),
+        id = escape(&log.id),
+        status = status_cell(log.status),
+        url = escape(&view.url),
+        created = when(log.created_at),
+        count = log.attempts,
+        limit = log.retry_limit,
+        retries = if log.retry_limit == 1 {
+            "retry"
+        } else {
+            "retries"
+        },
+        request_headers = header_rows(&log.request_headers),
+        body = escape(&String::from_utf8_lossy(&delivery_body(&log.payload))),
+        code = response_of(&log),
+        response_headers = header_rows(&log.response_headers),
+        response = escape(log.response.as_deref().unwrap_or_default()),
+    );
+    Ok(page(
+        StatusCode::OK,
+        "Delivery",
+        Some(&viewer),
+        Section::Deliveries,
+        &body,
+    ))
+}
+
+/// `POST /portal/deliveries/{id}/retry`: delivers again now, then shows the delivery.
+pub async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+) -> PageResult {
+    let log = lookup(&state, &actor.viewer, &id).await?;
+    manage::retry(&state, actor.viewer.tenant(), &log.id).await?;
+    Ok(see_other(&format!(
+        "/portal/deliveries/{}?done=retried",
+        log.id
+    )))
+}
+
+/// `since` as the recovery form sends it: a date (`2026-12-01`, from midnight UTC) or
+/// an RFC 3339 time.
+fn since_of(text: Option<&str>) -> Result<Timestamp, ApiError> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty());
+    let full = text.map(|t| {
+        if t.len() == 10 {
+            format!("{t}T00:00:00Z")
+        } else {
+            t.to_string()
+        }
+    });
+    manage::recovery_start(full.as_deref())
+}
+
+/// `POST /portal/deliveries/recover`: every failed delivery to the endpoint since the
+/// date goes out again; back to its failed deliveries, saying how many.
+pub async fn recover(State(state): State<AppState>, actor: Actor) -> PageResult {
+    let since = since_of(actor.form.get("since"))?;
+    let id = actor
+        .form
+        .get("endpoint")
+        .and_then(|id| id.parse::<EndpointId>().ok())
+        .ok_or(ApiError::NotFound("Endpoint"))?;
+    let recovered = manage::recover(&state, actor.viewer.tenant(), &id, since).await?;
+    Ok(see_other(&format!(
+        "/portal/deliveries?endpoint={id}&recovered={recovered}"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recovery_date_starts_at_midnight_utc() {
+        let since = since_of(Some("2026-01-02")).unwrap();
+        assert_eq!(since.to_string()[..19], *"2026-01-02T00:00:00");
+        assert!(since_of(Some("2026-01-02T10:00:00Z")).is_ok());
+        assert!(since_of(Some("")).is_err());
+        assert!(since_of(Some("02/01/2026")).is_err());
+    }
+}

@@ -1,0 +1,444 @@
+//! The portal's HTML: rendered on the server, escaped everywhere, charts as inline SVG,
+//! no script and nothing from another origin.
+//!
+//! Who is looking is a [`Viewer`] (the session the `pg_portal` cookie opens); who acts
+//! is an [`Actor`]: a viewer with a `manage` link whose form carries the session's
+//! CSRF token. Every action goes through [`shared::webhooks::manage`], the code behind
+//! the API's own routes, so the portal never does what the API would refuse.
+
+pub mod catalogue;
+mod charts;
+pub mod deliveries;
+pub mod endpoints;
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Path, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    middleware::Next,
+    response::{Html, IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use sha2::{Digest, Sha256};
+use shared::{
+    ApiError, AppState, Timestamp,
+    http::escape_html as escape,
+    portal::{PortalScope, PortalSession, PortalToken},
+    store::{StoreError, portal as sessions},
+};
+use std::sync::LazyLock;
+
+/// The session cookie: only `/portal` pages see it, no script can read it, and other
+/// sites' forms do not send it (`Lax`: a link from an email still opens the portal).
+const COOKIE: &str = "pg_portal";
+
+/// The largest form the portal accepts (an endpoint's edit form is well under).
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f8fa}\
+header{background:#24292f;color:#fff;padding:.75rem 1rem;display:flex;gap:1rem;align-items:baseline;flex-wrap:wrap}\
+header h1{font-size:1.1rem;margin:0}header nav a{color:#fff;margin-right:.75rem}header nav a[aria-current]{font-weight:600;text-decoration:none}\
+.badge{font-size:.75rem;padding:.1rem .45rem;border-radius:1rem;background:#57606a}\
+main{max-width:60rem;margin:1rem auto;padding:0 1rem}table{width:100%;border-collapse:collapse;background:#fff}\
+th,td{text-align:left;padding:.5rem;border-bottom:1px solid #d0d7de;vertical-align:top}th{font-size:.8rem;color:#57606a}\
+.url{font-family:ui-monospace,monospace;word-break:break-all}.state-enabled,.status-succeeded{color:#1a7f37}.state-disabled,.status-failed{color:#cf222e}\
+.status-retrying,.status-pending{color:#9a6700}.muted{color:#57606a}svg{display:block}a{color:#0969da}\
+.chart{background:#fff;padding:.5rem;margin:.5rem 0 1rem;overflow-x:auto}\
+.legend span{margin-right:1rem;font-size:.8rem}.ok{color:#1a7f37}.bad{color:#cf222e}.p50{color:#0969da}.p95{color:#9a6700}.p99{color:#8250df}\
+dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;background:#fff;padding:.75rem}dt{color:#57606a}dd{margin:0;word-break:break-all}\
+.empty{padding:2rem;text-align:center;background:#fff}\
+pre{background:#fff;border:1px solid #d0d7de;padding:.75rem;overflow-x:auto;font-size:.85rem;white-space:pre-wrap;word-break:break-all}\
+form.inline{display:inline}.actions{display:flex;gap:.5rem;flex-wrap:wrap;margin:.5rem 0 1rem}\
+button{font:inherit;padding:.35rem .8rem;border:1px solid #d0d7de;border-radius:.4rem;background:#f6f8fa;cursor:pointer}\
+button.primary{background:#1f883d;color:#fff;border-color:#1a7f37}button.danger{color:#cf222e}\
+fieldset{border:1px solid #d0d7de;background:#fff;margin:0 0 1rem;padding:.75rem}legend{font-weight:600}\
+label{display:block;margin:.5rem 0 .2rem}label.check{display:inline-block;margin:.2rem 1rem .2rem 0}\
+input[type=text],input[type=url],input[type=date],textarea,select{font:inherit;padding:.3rem;border:1px solid #d0d7de;border-radius:.3rem;box-sizing:border-box}\
+input[type=text],input[type=url],textarea{width:100%}textarea{font-family:ui-monospace,monospace}\
+.notice{background:#dafbe1;border:1px solid #4ac26b;padding:.6rem .8rem;margin:.5rem 0}\
+.errors{background:#ffebe9;border:1px solid #ff8182;padding:.6rem .8rem;margin:.5rem 0}.errors ul{margin:.3rem 0 0}\
+.secret{font-family:ui-monospace,monospace;font-size:1rem;background:#fff8c5;padding:.5rem;border:1px solid #d4a72c;word-break:break-all}\
+.filters{display:flex;gap:.75rem;flex-wrap:wrap;align-items:end;margin:.5rem 0}.filters label{margin:0}\
+@media (max-width:40rem){thead{display:none}td{display:block;border:0;padding:.2rem .5rem}tr{display:block;border-bottom:1px solid #d0d7de;padding:.5rem 0}\
+td[data-label]::before{content:attr(data-label) \": \";color:#57606a}}";
+
+/// Every page's Content-Security-Policy: its one inline stylesheet, forms to this
+/// origin only, nothing else.
+static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+    HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ))
+    .expect("a valid header")
+});
+
+/// The portal's sections, for the navigation bar.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Endpoints,
+    Deliveries,
+    Events,
+    None,
+}
+
+/// A whole page: `body` inside the portal's frame, marked as a page no one may frame,
+/// cache or sniff.
+pub fn page(
+    status: StatusCode,
+    title: &str,
+    viewer: Option<&Viewer>,
+    section: Section,
+    body: &str,
+) -> Response {
+    let badge = match viewer.map(|v| v.session.scope) {
+        Some(PortalScope::Read) => r#"<span class="badge" id="scope">read only</span>"#,
+        Some(PortalScope::Manage) => r#"<span class="badge" id="scope">manage</span>"#,
+        None => "",
+    };
+    let nav = if viewer.is_some() {
+        let link = |href: &str, name: &str, this: Section| {
+            let current = if this == section {
+                r#" aria-current="page""#
+            } else {
+                ""
+            };
+            format!(r#"<a href="{href}"{current}>{name}</a>"#)
+        };
+        format!(
+            "<nav>{}{}{}</nav>",
+            link("/portal", "Endpoints", Section::Endpoints),
+            link("/portal/deliveries", "Deliveries", Section::Deliveries),
+            link("/portal/events", "Event types", Section::Events),
+        )
+    } else {
+        String::new()
+    };
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>{title} · PushGuard webhooks</title>
+<style>{STYLE}</style></head>
+<body><header><h1>PushGuard webhooks</h1>{nav}{badge}</header>
+<main>{body}</main></body></html>"#,
+        title = escape(title)
+    );
+    let mut response = (status, Html(html)).into_response();
+    shared::http::page_headers(&mut response, &CSP);
+    response
+}
+
+/// A page that only says why the request was refused.
+fn refusal(status: StatusCode, id: &str, message: &str, hint: &str) -> Response {
+    let body = format!(
+        r#"<div class="empty" id="{id}"><h2>{}</h2><p class="muted">{}</p></div>"#,
+        escape(message),
+        escape(hint)
+    );
+    page(status, "Not allowed", None, Section::None, &body)
+}
+
+fn refused(message: &str) -> Response {
+    refusal(
+        StatusCode::UNAUTHORIZED,
+        "refused",
+        message,
+        "Ask whoever sent you the link for a new one.",
+    )
+}
+
+/// What a page handler answers when it cannot show its page: an HTML page with the
+/// error's status (an unexpected error's cause goes to the log, never to the page).
+pub struct PageError(Response);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> Self {
+        let status = error.status();
+        let (title, detail) = match &error {
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "portal page failed");
+                ("Something went wrong".to_string(), String::new())
+            }
+            ApiError::Validation(messages) => {
+                ("That did not work".to_string(), messages.join("; "))
+            }
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+            } => (
+                "Too many requests".to_string(),
+                format!("Try again in {retry_after_seconds} s."),
+            ),
+            other => (other.to_string(), String::new()),
+        };
+        let body = format!(
+            r#"<div class="empty" id="error"><h2>{}</h2><p>{}</p><p><a href="/portal">Back to the portal</a></p></div>"#,
+            escape(&title),
+            escape(&detail)
+        );
+        let mut response = page(status, &title, None, Section::None, &body);
+        if let ApiError::TooManyRequests {
+            retry_after_seconds,
+        } = error
+            && let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        PageError(response)
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(error: StoreError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+/// What a page handler returns.
+pub type PageResult = Result<Response, PageError>;
+
+/// The portal token the request's cookie carries, if any.
+fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// The live session `token` opens, if any.
+async fn open(state: &AppState, token: &str) -> Result<Option<Viewer>, StoreError> {
+    let Some((id, token)) = PortalToken::parse(token) else {
+        return Ok(None);
+    };
+    let session = sessions::get(&state.db, &id).await?;
+    Ok(session
+        .filter(|session| session.opens(&token, Timestamp::now()))
+        .map(|session| Viewer { session, token }))
+}
+
+/// Whoever holds a live portal session: the cookie's.
+pub struct Viewer {
+    pub session: PortalSession,
+    token: PortalToken,
+}
+
+impl Viewer {
+    pub fn can_manage(&self) -> bool {
+        self.session.scope == PortalScope::Manage
+    }
+
+    pub fn tenant(&self) -> &shared::Tenant {
+        &self.session.tenant
+    }
+
+    /// The token every form of this session carries: derived from the session's
+    /// secret, so another site can neither read it nor make it up.
+    fn csrf(&self) -> String {
+        let digest = Sha256::digest(format!("portal-csrf\n{}", self.token.expose()).as_bytes());
+        hex::encode(&digest[..16])
+    }
+
+    /// A form posting to `action` with this session's CSRF token; `inner` is its fields
+    /// and buttons.
+    pub fn form(&self, action: &str, class: &str, inner: &str) -> String {
+        format!(
+            r#"<form method="post" action="{}" class="{class}"><input type="hidden" name="csrf" value="{}">{inner}</form>"#,
+            escape(action),
+            self.csrf()
+        )
+    }
+
+    /// A one-button form (enable, retry, …).
+    pub fn button(&self, action: &str, id: &str, label: &str, class: &str) -> String {
+        self.form(
+            action,
+            "inline",
+            &format!(
+                r#"<button type="submit" id="{id}" class="{class}">{}</button>"#,
+                escape(label)
+            ),
+        )
+    }
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let viewer = match cookie_token(&parts.headers) {
+            Some(token) => open(state, token).await?,
+            None => None,
+        };
+        viewer.ok_or_else(|| PageError(refused("Open the portal from its link.")))
+    }
+}
+
+/// A `manage` session's submitted form, its CSRF token checked. A read-only link, a
+/// form from anywhere else, or one without the token is refused with 403.
+pub struct Actor {
+    pub viewer: Viewer,
+    pub form: Form,
+}
+
+impl FromRequest<AppState> for Actor {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, PageError> {
+        let (mut parts, body) = request.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        if !viewer.can_manage() {
+            return Err(PageError(refusal(
+                StatusCode::FORBIDDEN,
+                "read-only",
+                "This link is read only.",
+                "Ask for a link with the manage scope to change anything.",
+            )));
+        }
+        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge)?;
+        let form = Form::parse(&bytes);
+        let expected = viewer.csrf();
+        let given = form.get("csrf").unwrap_or_default();
+        if !shared::secrets::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return Err(PageError(refusal(
+                StatusCode::FORBIDDEN,
+                "forged",
+                "This form did not come from this portal.",
+                "Reload the page and try again.",
+            )));
+        }
+        Ok(Actor { viewer, form })
+    }
+}
+
+/// A submitted `application/x-www-form-urlencoded` body, repeated names kept.
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn parse(bytes: &[u8]) -> Self {
+        Form(url::form_urlencoded::parse(bytes).into_owned().collect())
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+}
+
+/// `303 See Other` to `to`: where a form's browser goes once its action is done.
+pub fn see_other(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// `GET /portal/{token}`: the link. Sets the session cookie and moves on to `/portal`.
+pub async fn redeem(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> PageResult {
+    let Some(viewer) = open(&state, &token).await? else {
+        return Ok(refused(
+            "This link is not valid: it has expired or was revoked.",
+        ));
+    };
+    let remaining = (viewer.session.expires_at.as_millis() - Timestamp::now().as_millis()) / 1000;
+    let secure = shared::http::public_base(&state.config, &headers).starts_with("https://");
+    let cookie = format!(
+        "{COOKIE}={}; Path=/portal; Max-Age={}; HttpOnly; SameSite=Lax{}",
+        viewer.token.expose(),
+        remaining.max(1),
+        if secure { "; Secure" } else { "" }
+    );
+    let mut response = see_other("/portal");
+    let out = response.headers_mut();
+    out.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
+    );
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    out.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    Ok(response)
+}
+
+/// Every portal request takes a token from its session's bucket first: the pages are
+/// public, so the limit is what stands between a leaked link and the tables. A request
+/// without a token's shape never reaches the store, so it has no bucket to take from.
+pub async fn limited(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let presented = cookie_token(request.headers()).or_else(|| {
+        request
+            .uri()
+            .path()
+            .strip_prefix("/portal/")
+            .filter(|rest| !rest.contains('/'))
+    });
+    let session = presented.and_then(PortalToken::parse).map(|(id, _)| id);
+    let decision = match &session {
+        Some(id) => state.limiter.portal(&state, id.as_str()).await,
+        None => None,
+    };
+    match decision {
+        Some(decision) if !decision.allowed => {
+            let mut response = PageError::from(decision.refusal()).into_response();
+            decision.write_headers(response.headers_mut());
+            response
+        }
+        _ => next.run(request).await,
+    }
+}
+
+/// A notice of what the last action did, from a `?done=` the action redirected with.
+pub fn notice(done: Option<&str>) -> String {
+    let text = match done {
+        Some("saved") => "Saved.",
+        Some("enabled") => "Enabled: deliveries resume and its failure count is cleared.",
+        Some("disabled") => "Disabled: no deliveries until it is enabled again.",
+        Some("retried") => "Delivered again: the latest attempt is below.",
+        _ => return String::new(),
+    };
+    format!(r#"<p class="notice" id="notice">{text}</p>"#)
+}
+
+/// Validation messages as a list, for a form shown again.
+pub fn errors(messages: &[String]) -> String {
+    if messages.is_empty() {
+        return String::new();
+    }
+    let items: String = messages
+        .iter()
+        .map(|m| format!("<li>{}</li>", escape(m)))
+        .collect();
+    format!(
+        r#"<div class="errors" id="errors" role="alert"><strong>Not saved:</strong><ul>{items}</ul></div>"#
+    )
+}
+
+/// A time as the portal shows it: `2026-12-02 07:15:03 UTC`.
+pub fn when(at: Timestamp) -> String {
+    let text = at.to_string();
+    format!("{} {} UTC", &text[..10], &text[11..19])
+}

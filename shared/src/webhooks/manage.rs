@@ -1,0 +1,399 @@
+//! What may be done to a tenant's endpoints and deliveries, by an API key or by a
+//! portal session: one implementation behind both, so the portal can never do what
+//! the API would refuse, nor do it differently.
+
+use super::{
+    CustomHeaders, Endpoint, EventSelector, EventType, LogStatus, WebhookLog, WebhookUrl,
+    dispatch::{self, Target},
+    samples,
+};
+use crate::{
+    ApiError, ApiResult, AppState, Tenant, Timestamp,
+    error::Violations,
+    http::nullable,
+    ids::{EndpointId, LogId},
+    keyring::SecretContext,
+    rules::Rule,
+    secrets::SigningSecrets,
+    store::{
+        endpoints as store,
+        logs::{self, LogFilter},
+    },
+};
+use serde::Deserialize;
+use std::{collections::BTreeMap, time::Duration};
+
+const MAX_DESCRIPTION_LENGTH: usize = 512;
+
+/// The most failed deliveries one recovery re-sends; recover again for more.
+pub const MAX_RECOVER: u32 = 1_000;
+
+/// The body of create and update; every field optional so update can be partial.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointInput {
+    /// https URL (http and private hosts only where allowed); required on create.
+    pub url: Option<String>,
+    /// Event types, registered custom types, or `*`; required on create.
+    pub events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub headers: Option<Option<BTreeMap<String, String>>>,
+    /// A rule the event's payload must match (the rule language).
+    #[serde(default, deserialize_with = "nullable")]
+    pub filter: Option<Option<String>>,
+}
+
+/// The validated, client-editable part of an endpoint.
+struct EndpointFields {
+    url: WebhookUrl,
+    events: Vec<EventSelector>,
+    description: Option<String>,
+    enabled: bool,
+    headers: CustomHeaders,
+    filter: Option<String>,
+}
+
+impl EndpointInput {
+    /// Validates this input applied over `current` (none when creating), listing
+    /// every problem at once.
+    /// `unregistered` lists the custom types the tenant has not registered.
+    fn validate(
+        self,
+        current: Option<&Endpoint>,
+        allow_private: bool,
+        unregistered: &[String],
+    ) -> ApiResult<EndpointFields> {
+        let mut errors = Violations::new();
+        let url = match (self.url, current) {
+            (Some(text), _) => WebhookUrl::parse(&text, allow_private)
+                .map_err(|e| errors.add(e))
+                .ok(),
+            (None, Some(current)) => Some(current.url.clone()),
+            (None, None) => {
+                errors.add("Url can't be blank");
+                None
+            }
+        };
+        let events = match (self.events, current) {
+            (Some(names), _) => parse_events(names, unregistered, &mut errors),
+            (None, Some(current)) => current.events.clone(),
+            (None, None) => {
+                errors.add("Events can't be blank");
+                Vec::new()
+            }
+        };
+        let description = match self.description {
+            Some(text) => crate::crud::text(text),
+            None => current.and_then(|c| c.description.clone()),
+        };
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LENGTH)
+        {
+            errors.add(format!(
+                "Description is too long (maximum is {MAX_DESCRIPTION_LENGTH} characters)"
+            ));
+        }
+        let headers = match self.headers {
+            Some(raw) => CustomHeaders::parse(raw.unwrap_or_default()).unwrap_or_else(|problems| {
+                problems.into_iter().for_each(|p| errors.add(p));
+                CustomHeaders::default()
+            }),
+            None => current.map(|c| c.headers.clone()).unwrap_or_default(),
+        };
+        let filter = match self.filter {
+            Some(text) => text.filter(|t| !t.trim().is_empty()),
+            None => current.and_then(|c| c.filter.clone()),
+        };
+        if let Some(Err(error)) = filter.as_deref().map(Rule::parse) {
+            errors.add(format!("Filter is invalid: {error}"));
+        }
+        errors.finish()?;
+        Ok(EndpointFields {
+            url: url.expect("a missing url was reported"),
+            events,
+            description,
+            enabled: self.enabled.or(current.map(|c| c.enabled)).unwrap_or(true),
+            headers,
+            filter,
+        })
+    }
+}
+
+fn parse_events(
+    names: Vec<String>,
+    unregistered: &[String],
+    errors: &mut Violations,
+) -> Vec<EventSelector> {
+    if names.is_empty() {
+        errors.add("Events can't be blank");
+    }
+    let mut events = Vec::with_capacity(names.len());
+    for name in names {
+        match name.parse::<EventSelector>() {
+            Ok(EventSelector::Custom(name)) if unregistered.contains(&name) => errors.add(format!(
+                "Event {name:?} is not registered; register it with POST /event-types"
+            )),
+            Ok(event) if !events.contains(&event) => events.push(event),
+            Ok(_) => {}
+            Err(message) => errors.add(message),
+        }
+    }
+    events
+}
+
+/// The custom event types in `input` that the tenant has not registered.
+async fn unregistered(
+    state: &AppState,
+    tenant: &Tenant,
+    input: &EndpointInput,
+) -> ApiResult<Vec<String>> {
+    let mut missing = Vec::new();
+    for name in input.events.iter().flatten() {
+        if let Ok(EventSelector::Custom(custom)) = name.parse::<EventSelector>()
+            && crate::store::event_types::get(&state.db, tenant, &custom)
+                .await?
+                .is_none()
+        {
+            missing.push(custom);
+        }
+    }
+    Ok(missing)
+}
+
+/// The tenant's endpoint `id`, or 404.
+pub async fn find(state: &AppState, tenant: &Tenant, id: &EndpointId) -> ApiResult<Endpoint> {
+    store::get(&state.db, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("Endpoint"))
+}
+
+/// A new endpoint from `input`, and its signing secret (shown this once).
+pub async fn create(
+    state: &AppState,
+    tenant: &Tenant,
+    input: EndpointInput,
+) -> ApiResult<(Endpoint, String)> {
+    let unregistered = unregistered(state, tenant, &input).await?;
+    let fields = input.validate(None, state.config.allow_private_targets, &unregistered)?;
+    let now = Timestamp::now();
+    let id = EndpointId::new();
+    let secrets = SigningSecrets::generate();
+    let sealed = state
+        .keyring
+        .seal(&secrets, &SecretContext::endpoint(tenant, &id))
+        .await?;
+    let endpoint = Endpoint {
+        id,
+        url: fields.url,
+        description: fields.description,
+        enabled: fields.enabled,
+        events: fields.events,
+        filter: fields.filter,
+        headers: fields.headers,
+        secrets: sealed,
+        error_count: 0,
+        error_first_at: None,
+        error_last_at: None,
+        blocked_by_error_count: false,
+        created_at: now,
+        updated_at: now,
+        revision: 0,
+    };
+    store::create(&state.db, tenant, &endpoint, state.config.max_endpoints).await?;
+    Ok((endpoint, secrets.current))
+}
+
+/// Endpoint `id` with `input` applied over it.
+pub async fn update(
+    state: &AppState,
+    tenant: &Tenant,
+    id: &EndpointId,
+    input: EndpointInput,
+) -> ApiResult<Endpoint> {
+    let before = find(state, tenant, id).await?;
+    let unregistered = unregistered(state, tenant, &input).await?;
+    let fields = input.validate(
+        Some(&before),
+        state.config.allow_private_targets,
+        &unregistered,
+    )?;
+    let after = Endpoint {
+        url: fields.url,
+        events: fields.events,
+        description: fields.description,
+        enabled: fields.enabled,
+        headers: fields.headers,
+        filter: fields.filter,
+        updated_at: Timestamp::now(),
+        revision: before.revision + 1,
+        ..before.clone()
+    };
+    store::update(&state.db, tenant, &before, &after).await?;
+    Ok(after)
+}
+
+/// Enables (clearing its error streak) or disables endpoint `id`.
+pub async fn set_enabled(
+    state: &AppState,
+    tenant: &Tenant,
+    id: &EndpointId,
+    enabled: bool,
+) -> ApiResult<Endpoint> {
+    store::set_enabled(&state.db, tenant, id, enabled, Timestamp::now())
+        .await?
+        .ok_or(ApiError::NotFound("Endpoint"))
+}
+
+/// A new signing secret for endpoint `id` (returned, shown once); the old one keeps
+/// signing beside it for `grace`.
+pub async fn rotate_secret(
+    state: &AppState,
+    tenant: &Tenant,
+    id: &EndpointId,
+    grace: Duration,
+) -> ApiResult<String> {
+    let endpoint = find(state, tenant, id).await?;
+    let now = Timestamp::now();
+    let context = SecretContext::endpoint(tenant, &endpoint.id);
+    let mut secrets = state.keyring.open(&endpoint.secrets, &context).await?;
+    secrets.rotate(now, grace);
+    let sealed = state.keyring.seal(&secrets, &context).await?;
+    store::set_secrets(&state.db, tenant, &endpoint, &sealed, now).await?;
+    Ok(secrets.current)
+}
+
+/// Sends a `webhook:ping` to endpoint `id` now (enabled or not), logged like any
+/// delivery, and answers with its log. Takes a token of the tenant's outbound bucket.
+pub async fn test(state: &AppState, tenant: &Tenant, id: &EndpointId) -> ApiResult<WebhookLog> {
+    crate::ratelimit::outbound_permit(state, tenant).await?;
+    let endpoint = find(state, tenant, id).await?;
+    dispatch::deliver_once(
+        state,
+        tenant,
+        &Target::Endpoint(endpoint),
+        EventType::WebhookPing.as_str(),
+        samples::payload(EventType::WebhookPing),
+    )
+    .await
+}
+
+/// `since` as a recovery accepts it: an RFC 3339 time, not in the future.
+pub fn recovery_start(since: Option<&str>) -> ApiResult<Timestamp> {
+    match since.map(Timestamp::parse) {
+        Some(Some(since)) if since <= Timestamp::now() => Ok(since),
+        Some(Some(_)) => Err(ApiError::invalid("Since must not be in the future")),
+        Some(None) => Err(ApiError::invalid("Since must be an RFC 3339 timestamp")),
+        None => Err(ApiError::invalid("Since can't be blank")),
+    }
+}
+
+/// Re-sends, through the queue, every failed delivery to endpoint `id` created since
+/// `since` (at most [`MAX_RECOVER`]); answers how many go out again.
+pub async fn recover(
+    state: &AppState,
+    tenant: &Tenant,
+    id: &EndpointId,
+    since: Timestamp,
+) -> ApiResult<u32> {
+    crate::ratelimit::outbound_permit(state, tenant).await?;
+    let endpoint = find(state, tenant, id).await?;
+    let filter = LogFilter {
+        endpoint_id: Some(endpoint.id.to_string()),
+        status: Some(LogStatus::Failed),
+        since: Some(since),
+        ..LogFilter::default()
+    };
+    let failed = logs::all(
+        &state.db,
+        tenant,
+        &filter,
+        state.config.retention_days,
+        MAX_RECOVER,
+    )
+    .await?;
+    let mut recovered = 0;
+    for log in failed {
+        let sweep_at = Timestamp::now().plus(state.config.delivery.retry_sweep_grace);
+        if logs::requeue(&state.db, tenant, &log, sweep_at).await? {
+            // A lost message is swept by the scheduler at sweep_at.
+            if let Err(error) = state.queues.retry(tenant, &log.id, Duration::ZERO).await {
+                tracing::warn!(log = %log.id, %error, "recovered delivery not queued; the scheduler will sweep it");
+            }
+            recovered += 1;
+        }
+    }
+    Ok(recovered)
+}
+
+/// Delivers `id` again now, whatever its status; answers with the log after it.
+pub async fn retry(state: &AppState, tenant: &Tenant, id: &LogId) -> ApiResult<WebhookLog> {
+    crate::ratelimit::outbound_permit(state, tenant).await?;
+    let log = logs::get(&state.db, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("Webhook log"))?;
+    let stats = super::stats::Recorder::default();
+    let log = dispatch::deliver_again(state, tenant, log, &stats).await;
+    dispatch::write_stats(state, &stats).await;
+    log
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages<T>(result: ApiResult<T>) -> Vec<String> {
+        match result {
+            Err(ApiError::Validation(errors)) => errors,
+            Err(other) => panic!("expected validation errors, got {other:?}"),
+            Ok(_) => panic!("expected validation errors, got success"),
+        }
+    }
+
+    #[test]
+    fn create_reports_every_missing_field_at_once() {
+        let errors = messages(EndpointInput::default().validate(None, false, &[]));
+        assert_eq!(errors, vec!["Url can't be blank", "Events can't be blank"]);
+    }
+
+    #[test]
+    fn unknown_events_and_bad_headers_are_listed() {
+        let input = EndpointInput {
+            url: Some("http://example.com".into()),
+            events: Some(vec![
+                "order:paid".into(),
+                "Order Shipped".into(),
+                "invoice:sent".into(),
+            ]),
+            headers: Some(Some([("Content-Type".to_string(), "x".to_string())].into())),
+            ..Default::default()
+        };
+        let errors = messages(input.validate(None, false, &["invoice:sent".to_string()]));
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(errors[2].contains("not registered"), "{errors:?}");
+        assert_eq!(errors[0], "Url must use https");
+    }
+
+    #[test]
+    fn duplicate_events_are_kept_once_and_enabled_defaults_to_true() {
+        let input = EndpointInput {
+            url: Some("https://example.com/hook".into()),
+            events: Some(vec!["order:paid".into(), "order:paid".into(), "*".into()]),
+            ..Default::default()
+        };
+        let fields = input.validate(None, false, &[]).unwrap();
+        assert_eq!(fields.events.len(), 2);
+        assert!(fields.enabled);
+    }
+
+    #[test]
+    fn a_recovery_starts_at_a_past_rfc3339_time() {
+        assert!(recovery_start(Some("2026-01-01T00:00:00Z")).is_ok());
+        for bad in [None, Some("yesterday"), Some("2999-01-01T00:00:00Z")] {
+            assert_eq!(messages(recovery_start(bad)).len(), 1, "{bad:?}");
+        }
+    }
+}
