@@ -733,3 +733,55 @@ async fn the_catalogue_shows_every_event_type_and_its_python_node_and_ruby_check
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn a_portal_link_dies_with_the_key_that_made_it() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("portal-key@example.com").await;
+    let key = stack
+        .api(&acct.test_key)
+        .account()
+        .create_key(json!({ "name": "portal links", "scopes": ["webhooks:write"] }))
+        .await;
+    let portal = Portal::open(&stack, &key.key, "manage").await;
+    assert_eq!(portal.get("/portal").await.0, StatusCode::OK);
+    let response = stack
+        .delete(&format!("/account/keys/{}", key.id), &acct.test_key)
+        .await;
+    assert_eq!(response.status(), 204);
+    let (status, html) = portal.get("/portal").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{html}");
+}
+
+#[tokio::test]
+async fn each_portal_session_has_its_own_rate_limit() {
+    let stack = TestStack::start_with(&[
+        ("PORTAL_RATE_LIMIT_PER_SECOND", "1"),
+        ("PORTAL_RATE_LIMIT_BURST", "3"),
+    ])
+    .await;
+    let acct = stack.account("portal-limit@example.com").await;
+    // Opening the link takes the first token.
+    let busy = Portal::open(&stack, &acct.test_key, "read").await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = browser()
+            .get(format!("{}/portal/events", busy.base))
+            .header(header::COOKIE, &busy.cookie)
+            .send()
+            .await
+            .unwrap();
+        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+        statuses.push((response.status(), retry_after));
+    }
+    assert_eq!(statuses[0].0, StatusCode::OK);
+    assert_eq!(statuses[1].0, StatusCode::OK);
+    assert_eq!(statuses[2].0, StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    assert!(statuses[2].1.is_some(), "with Retry-After");
+    let quiet = Portal::open(&stack, &acct.test_key, "read").await;
+    assert_eq!(
+        quiet.get("/portal/events").await.0,
+        StatusCode::OK,
+        "another session has its own bucket"
+    );
+}

@@ -22,8 +22,9 @@ use sha2::{Digest, Sha256};
 use shared::{
     ApiError, AppState, Timestamp,
     http::escape_html as escape,
+    ids::ApiKeyId,
     portal::{PortalScope, PortalSession, PortalToken},
-    store::{StoreError, portal as sessions},
+    store::{StoreError, api_keys, portal as sessions},
 };
 use std::sync::LazyLock;
 
@@ -216,9 +217,27 @@ async fn open(state: &AppState, token: &str) -> Result<Option<Viewer>, StoreErro
         return Ok(None);
     };
     let session = sessions::get(&state.db, &id).await?;
-    Ok(session
-        .filter(|session| session.opens(&token, Timestamp::now()))
-        .map(|session| Viewer { session, token }))
+    let Some(session) = session.filter(|session| session.opens(&token, Timestamp::now())) else {
+        return Ok(None);
+    };
+    if !key_alive(state, &session).await? {
+        return Ok(None);
+    }
+    Ok(Some(Viewer { session, token }))
+}
+
+/// Whether the API key that made `session` still works: a link never outlives its key,
+/// revoked or rolled and past its grace period.
+async fn key_alive(state: &AppState, session: &PortalSession) -> Result<bool, StoreError> {
+    let Ok(key_id) = session.created_by.parse::<ApiKeyId>() else {
+        return Ok(false);
+    };
+    let tenant = &session.tenant;
+    let now = Timestamp::now();
+    let versions = api_keys::versions(&state.db, tenant.account_id(), &key_id).await?;
+    Ok(versions
+        .iter()
+        .any(|key| key.mode == tenant.mode() && key.expires_at.is_none_or(|end| now < end)))
 }
 
 /// Whoever holds a live portal session: the cookie's.
