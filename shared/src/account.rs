@@ -19,17 +19,64 @@ pub struct Account {
     /// sealed under the KMS key.
     pub webhook_secret_live: SealedSecrets,
     pub webhook_secret_test: SealedSecrets,
+    /// The ed25519 keys (`whsk_`) that sign `v1a` deliveries, one set per mode: the
+    /// current key and those rotated out but still in their grace period; sealed.
+    /// Absent on accounts made before `v1a`, until an endpoint first asks for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_keys_live: Option<SealedSecrets>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_keys_test: Option<SealedSecrets>,
+    /// Their public halves (`whpk_`), in clear: what the account publishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_keys_live: Option<SigningSecrets>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_keys_test: Option<SigningSecrets>,
+}
+
+/// The public keys of `keys`, in the same order, with the same ends.
+pub fn published(keys: &SigningSecrets) -> SigningSecrets {
+    let public =
+        |secret: &str| crate::webhooks::signing::ed25519_public_key(secret).unwrap_or_default();
+    SigningSecrets {
+        current: public(&keys.current),
+        retired: keys
+            .retired
+            .iter()
+            .map(|r| crate::secrets::RetiredSecret {
+                secret: public(&r.secret),
+                expires_at: r.expires_at,
+            })
+            .collect(),
+    }
 }
 
 impl Account {
-    /// A new account with fresh webhook secrets for both modes, sealed.
+    /// A new account with fresh webhook secrets and ed25519 signing keys for both
+    /// modes, sealed.
     pub async fn new(email: &str, keyring: &Keyring) -> Result<Self, KeyringError> {
         let id = AccountId::new();
         let seal = |mode| {
             let context = SecretContext::account(&id, mode);
             async move { keyring.seal(&SigningSecrets::generate(), &context).await }
         };
+        let keys = || SigningSecrets {
+            current: crate::webhooks::signing::new_ed25519_key(),
+            retired: Vec::new(),
+        };
+        let (live, test) = (keys(), keys());
         Ok(Account {
+            signing_keys_live: Some(
+                keyring
+                    .seal(&live, &SecretContext::account_keys(&id, Mode::Live))
+                    .await?,
+            ),
+            signing_keys_test: Some(
+                keyring
+                    .seal(&test, &SecretContext::account_keys(&id, Mode::Test))
+                    .await?,
+            ),
+            public_keys_live: Some(published(&live)),
+            public_keys_test: Some(published(&test)),
             webhook_secret_live: seal(Mode::Live).await?,
             webhook_secret_test: seal(Mode::Test).await?,
             id: id.clone(),
@@ -44,6 +91,35 @@ impl Account {
             Mode::Live => &self.webhook_secret_live,
             Mode::Test => &self.webhook_secret_test,
         }
+    }
+
+    /// The sealed ed25519 signing keys of `mode`, if the account has them.
+    pub fn signing_keys(&self, mode: Mode) -> Option<&SealedSecrets> {
+        match mode {
+            Mode::Live => self.signing_keys_live.as_ref(),
+            Mode::Test => self.signing_keys_test.as_ref(),
+        }
+    }
+
+    /// The public keys of `mode` it publishes, current first.
+    pub fn public_keys(&self, mode: Mode) -> Option<&SigningSecrets> {
+        match mode {
+            Mode::Live => self.public_keys_live.as_ref(),
+            Mode::Test => self.public_keys_test.as_ref(),
+        }
+    }
+
+    /// The ed25519 signing keys of `mode`, opened (needs `kms:Decrypt`).
+    pub async fn open_signing_keys(
+        &self,
+        keyring: &Keyring,
+        mode: Mode,
+    ) -> Result<Option<SigningSecrets>, KeyringError> {
+        let Some(sealed) = self.signing_keys(mode) else {
+            return Ok(None);
+        };
+        let context = SecretContext::account_keys(&self.id, mode);
+        keyring.open(sealed, &context).await.map(Some)
     }
 
     /// The webhook secrets of `mode`, opened (needs `kms:Decrypt`).

@@ -63,6 +63,12 @@ impl SecretContext {
     pub fn account(account_id: &str, mode: Mode) -> Self {
         SecretContext(format!("account/{account_id}/{mode}"))
     }
+
+    /// The account's ed25519 signing keys of `mode` (sealed apart from its HMAC secret,
+    /// so neither can be passed off as the other).
+    pub fn account_keys(account_id: &str, mode: Mode) -> Self {
+        SecretContext(format!("account-keys/{account_id}/{mode}"))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

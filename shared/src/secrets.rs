@@ -225,7 +225,12 @@ impl SigningSecrets {
     /// Replaces the current secret; the old one keeps signing for `grace`.
     /// Secrets whose grace has ended are dropped.
     pub fn rotate(&mut self, now: Timestamp, grace: Duration) {
-        let old = std::mem::replace(&mut self.current, new_signing_secret());
+        self.rotate_to(new_signing_secret(), now, grace);
+    }
+
+    /// Makes `next` the current secret; the old one keeps signing for `grace`.
+    pub fn rotate_to(&mut self, next: String, now: Timestamp, grace: Duration) {
+        let old = std::mem::replace(&mut self.current, next);
         self.retired.retain(|r| r.expires_at > now);
         if !grace.is_zero() {
             self.retired.push(RetiredSecret {

@@ -84,6 +84,8 @@ pub struct Endpoint {
     pub blocked_by_error_count: bool,
     pub created_at: String,
     pub updated_at: String,
+    pub signature_scheme: String,
+    pub payload: String,
     /// Shown when the endpoint is created, never after.
     pub secret: Option<String>,
 }

@@ -555,6 +555,61 @@ pub fn ruby_seed_signature(secret: &str, body: &[u8]) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
+/// Whether any `v1a` entry of the delivery's `webhook-signature` verifies under any of
+/// `public_keys` (`whpk_...`), checked by Python's `cryptography` package (the ed25519
+/// of OpenSSL, not PushGuard's), from the `.venv/` that moto's server runs in.
+pub fn python_ed25519_verifies(public_keys: &[&str], delivery: &Received) -> bool {
+    let script = r#"
+import base64, json, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.exceptions import InvalidSignature
+keys, headers = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+body = sys.stdin.buffer.read()
+signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+def verifies(key, signature):
+    try:
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(key.removeprefix("whpk_"))).verify(signature, signed)
+        return True
+    except InvalidSignature:
+        return False
+entries = [e.split(",", 1)[1] for e in headers["webhook-signature"].split() if e.startswith("v1a,")]
+print(any(verifies(k, base64.b64decode(e)) for k in keys for e in entries))
+"#;
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python");
+    let headers = serde_json::json!({
+        "webhook-id": delivery.header("webhook-id"),
+        "webhook-timestamp": delivery.header("webhook-timestamp"),
+        "webhook-signature": delivery.header("webhook-signature"),
+    });
+    let mut child = Command::new(python)
+        .args([
+            "-c",
+            script,
+            &serde_json::json!(public_keys).to_string(),
+            &headers.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect(".venv/bin/python runs (make test creates it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&delivery.body)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "the Python check failed: {output:?}"
+    );
+    match String::from_utf8_lossy(&output.stdout).trim() {
+        "True" => true,
+        "False" => false,
+        other => panic!("the Python check printed {other:?}"),
+    }
+}
+
 /// Text as it reads in HTML that `shared::http::escape_html` wrote.
 pub fn unescape_html(text: &str) -> String {
     text.replace("&lt;", "<")

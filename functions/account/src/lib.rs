@@ -43,6 +43,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v2/account/webhook-secret/rotate",
             post(rotate_webhook_secret),
         )
+        .route(
+            "/api/v2/account/webhook-keys/rotate",
+            post(rotate_webhook_keys),
+        )
 }
 
 pub fn router(state: AppState) -> Router {
@@ -91,7 +95,72 @@ pub fn operations() -> Vec<Operation> {
         .scope("account:write")
         .optional_body::<RotateInput>()
         .returns::<NewSecret>(200, "The new secret, shown once"),
+        Operation::post(
+            "/api/v2/account/webhook-keys/rotate",
+            TAG,
+            "Rotate the ed25519 key that signs v1a deliveries",
+        )
+        .scope("account:write")
+        .optional_body::<RotateInput>()
+        .returns::<NewPublicKey>(
+            200,
+            "The new public key; the old key keeps signing beside it for the grace period",
+        ),
     ]
+}
+
+/// What a key rotation answers: the public half of the new key (the private half is
+/// never shown).
+#[derive(Serialize, utoipa::ToSchema)]
+struct NewPublicKey {
+    /// `whpk_...`: verifies `v1a` signatures from now on.
+    public_key: String,
+}
+
+/// A new ed25519 signing key for the caller's mode; the old one keeps signing (both
+/// `v1a` entries are sent) for the grace period. Receivers that cache the published
+/// keys should refetch within it.
+async fn rotate_webhook_keys(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Account>>,
+    OptionalJson(input): OptionalJson<RotateInput>,
+) -> ApiResult<Json<NewPublicKey>> {
+    let grace = secrets::grace_period(input.and_then(|i| i.grace_period_seconds))?;
+    let mode = tenant.mode();
+    let rotated = retrying(|| async {
+        let account = accounts::get(&state.db, tenant.account_id())
+            .await?
+            .ok_or(ApiError::NotFound("Account"))?;
+        let now = Timestamp::now();
+        let next = shared::webhooks::signing::new_ed25519_key();
+        let keys = match account.open_signing_keys(&state.keyring, mode).await? {
+            Some(mut keys) => {
+                keys.rotate_to(next, now, grace);
+                keys
+            }
+            None => shared::secrets::SigningSecrets {
+                current: next,
+                retired: Vec::new(),
+            },
+        };
+        let context = SecretContext::account_keys(&account.id, mode);
+        let sealed = state.keyring.seal(&keys, &context).await?;
+        let published = shared::account::published(&keys);
+        accounts::set_signing_keys(
+            &state.db,
+            &account.id,
+            mode,
+            account.signing_keys(mode),
+            &sealed,
+            &published,
+        )
+        .await?;
+        Ok(published.current)
+    })
+    .await?;
+    Ok(Json(NewPublicKey {
+        public_key: rotated,
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -14,7 +14,7 @@ use axum::{
 };
 use serde::Deserialize;
 use shared::{
-    ApiError, ApiResult, AppState, Timestamp,
+    ApiError, ApiResult, AppState, Mode, Timestamp,
     auth::{Read, Scoped, Write, groups},
     error::Violations,
     http::{ApiJson, OptionalJson},
@@ -52,6 +52,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v2/webhooks/endpoints/{id}/test", post(test))
         .route("/api/v2/webhooks/endpoints/{id}/recover", post(recover))
         .route("/api/v2/webhooks/endpoints/{id}/stats", get(stats))
+        .route(
+            "/api/v2/webhooks/public-keys/{account_id}",
+            get(public_keys),
+        )
 }
 
 /// This function's operations, for the OpenAPI document.
@@ -134,7 +138,98 @@ pub fn operations() -> Vec<Operation> {
             string(),
         )
         .returns::<EndpointStats>(200, "Buckets oldest first, and the period's totals"),
+        Operation::get(
+            "/api/v2/webhooks/public-keys/{account_id}",
+            TAG,
+            "An account's ed25519 public keys, which verify its v1a signatures",
+        )
+        .public()
+        .returns::<PublicKeys>(
+            200,
+            "Current and previous keys of both modes; cacheable for 5 minutes",
+        ),
     ]
+}
+
+/// One published key.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct PublicKey {
+    /// `whpk_` + base64 of the 32-byte ed25519 public key.
+    key: String,
+    /// `live` or `test`: the mode whose deliveries it signs.
+    mode: Mode,
+    /// `current`, or `previous` (rotated out, still signing until `expires_at`).
+    status: &'static str,
+    expires_at: Option<Timestamp>,
+}
+
+/// What `GET /webhooks/public-keys/{account_id}` answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct PublicKeys {
+    account_id: String,
+    keys: Vec<PublicKey>,
+}
+
+/// How long receivers and caches may keep the published keys: rotate with a grace
+/// period longer than this and no receiver ever holds only a retired key.
+const PUBLIC_KEYS_MAX_AGE: u64 = 300;
+
+/// The account's published keys: no API key (a receiver holds none), limited per
+/// account by the public pages' bucket, and cacheable.
+async fn public_keys(
+    State(state): State<AppState>,
+    axum::extract::Path(account_id): axum::extract::Path<String>,
+) -> ApiResult<Response> {
+    if let Some(decision) = state
+        .limiter
+        .page(&state, &format!("public-keys#{account_id}"))
+        .await
+        && !decision.allowed
+    {
+        return Err(decision.refusal());
+    }
+    let id = account_id
+        .parse::<shared::ids::AccountId>()
+        .map_err(|_| ApiError::NotFound("Account"))?;
+    let account = shared::store::accounts::get(&state.db, &id)
+        .await?
+        .ok_or(ApiError::NotFound("Account"))?;
+    let now = Timestamp::now();
+    let mut keys = Vec::new();
+    for mode in [Mode::Live, Mode::Test] {
+        let Some(published) = account.public_keys(mode) else {
+            continue;
+        };
+        keys.push(PublicKey {
+            key: published.current.clone(),
+            mode,
+            status: "current",
+            expires_at: None,
+        });
+        keys.extend(
+            published
+                .retired
+                .iter()
+                .filter(|r| r.expires_at > now)
+                .map(|r| PublicKey {
+                    key: r.secret.clone(),
+                    mode,
+                    status: "previous",
+                    expires_at: Some(r.expires_at),
+                }),
+        );
+    }
+    let mut response = Json(PublicKeys {
+        account_id: account.id.to_string(),
+        keys,
+    })
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_str(&format!("public, max-age={PUBLIC_KEYS_MAX_AGE}"))
+            .expect("a valid header"),
+    );
+    Ok(response)
 }
 
 /// The deployed function: these routes with the API's conventions.

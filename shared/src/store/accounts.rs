@@ -117,3 +117,43 @@ pub async fn set_webhook_secret(
         .commit(db)
         .await
 }
+
+/// Sets the account's ed25519 signing keys of `mode` (sealed) and their public halves,
+/// if the sealed keys are still `before` (`None`: the account has none yet); moves the
+/// tenant's delivery configuration version, so dispatchers sign with the new ones.
+pub async fn set_signing_keys(
+    db: &Db,
+    account_id: &crate::ids::AccountId,
+    mode: crate::Mode,
+    before: Option<&SealedSecrets>,
+    sealed: &SealedSecrets,
+    published: &crate::secrets::SigningSecrets,
+) -> Result<(), StoreError> {
+    let mut update = Update::builder()
+        .table_name(&db.tables.accounts)
+        .key("id", s(account_id))
+        .update_expression("SET #keys = :keys, #public = :public")
+        .expression_attribute_names("#keys", format!("signing_keys_{mode}"))
+        .expression_attribute_names("#public", format!("public_keys_{mode}"))
+        .expression_attribute_values(":keys", super::to_value(sealed)?)
+        .expression_attribute_values(":public", super::to_value(published)?);
+    update = match before {
+        Some(before) => update
+            .condition_expression("attribute_exists(id) AND #keys = :before")
+            .expression_attribute_values(":before", s(before.as_str())),
+        None => update.condition_expression("attribute_exists(id) AND attribute_not_exists(#keys)"),
+    };
+    let update = update.build().map_err(StoreError::internal)?;
+    let tenant = crate::Tenant::new(account_id.clone(), mode);
+    Transaction::new()
+        .write(
+            TransactWriteItem::builder().update(update).build(),
+            Some(Rejection::Changed(
+                "The account's signing keys were changed by another request at the same time; retry"
+                    .into(),
+            )),
+        )
+        .write(super::endpoints::config_bump(db, &tenant)?, None)
+        .commit(db)
+        .await
+}

@@ -235,12 +235,16 @@ pub async fn update(
         .key("sk", s(&before.id))
         .update_expression(
             "SET #url = :url, #shown = :shown, description = :description, enabled = :enabled, events = :events, \
-             #filter = :filter, headers = :headers, updated_at = :updated_at ADD revision :one",
+             #filter = :filter, headers = :headers, signature_scheme = :scheme, #payload = :payload, \
+             updated_at = :updated_at ADD revision :one",
         )
         .condition_expression("revision = :rev")
         .expression_attribute_names("#url", "url")
         .expression_attribute_names("#shown", URL_SHOWN)
         .expression_attribute_names("#filter", "filter")
+        .expression_attribute_names("#payload", "payload")
+        .expression_attribute_values(":scheme", to_value(&after.signature_scheme)?)
+        .expression_attribute_values(":payload", to_value(&after.payload)?)
         .expression_attribute_values(":url", to_value(&after.url)?)
         .expression_attribute_values(":shown", s(after.url.masked()))
         .expression_attribute_values(":description", to_value(&after.description)?)

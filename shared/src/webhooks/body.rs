@@ -11,6 +11,25 @@
 use serde_json::Value;
 use std::fmt::Write;
 
+/// What a `thin` endpoint receives instead of the object: the event's id, type and time,
+/// and which resource it is about (`null` when its payload names none), so the
+/// receiver fetches the object as it is now.
+pub fn thin(id: &str, event_type: &str, created_at: crate::Timestamp, payload: &Value) -> Value {
+    let kind = event_type.split_once(':').map(|(kind, _)| kind);
+    let resource = match (kind, payload.get("id")) {
+        (Some(kind), Some(id)) if kind != "webhook" && !id.is_null() => {
+            serde_json::json!({ "type": kind, "id": id })
+        }
+        _ => Value::Null,
+    };
+    serde_json::json!({
+        "id": id,
+        "type": event_type,
+        "created_at": created_at,
+        "resource": resource,
+    })
+}
+
 /// The bytes of a delivery of `payload`.
 pub fn delivery_body(payload: &Value) -> Vec<u8> {
     let mut out = String::new();
@@ -118,6 +137,32 @@ pub fn ruby_float(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thin_payload_names_the_resource_and_nothing_of_it() {
+        let at = crate::Timestamp::parse("2026-12-02T08:00:00Z").unwrap();
+        let order = serde_json::json!({ "id": "ord_1", "value": "10.0", "email": "a@b.c" });
+        let thin_order = thin("evt_1", "order:paid", at, &order);
+        assert_eq!(
+            thin_order,
+            serde_json::json!({
+                "id": "evt_1", "type": "order:paid", "created_at": "2026-12-02T08:00:00.000+00:00",
+                "resource": { "type": "order", "id": "ord_1" }
+            })
+        );
+        let ping = thin(
+            "log_1",
+            "webhook:ping",
+            at,
+            &serde_json::json!({ "message": "hi" }),
+        );
+        assert_eq!(ping["resource"], Value::Null);
+        let custom = thin("evt_2", "invoice:sent", at, &serde_json::json!({ "id": 7 }));
+        assert_eq!(
+            custom["resource"],
+            serde_json::json!({ "type": "invoice", "id": 7 })
+        );
+    }
     use serde_json::json;
 
     #[test]

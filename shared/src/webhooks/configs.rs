@@ -32,6 +32,7 @@ struct Entry {
     loaded_at: Option<Instant>,
     endpoints: Arc<Vec<Endpoint>>,
     account_secrets: Option<SigningSecrets>,
+    account_keys: Option<SigningSecrets>,
 }
 
 /// The tenants' delivery configurations this instance loaded.
@@ -69,6 +70,7 @@ impl DeliveryConfigs {
             // sees a newer version and loads again.
             entry.endpoints = Arc::new(store::endpoints::all(&state.db, tenant).await?);
             entry.account_secrets = None;
+            entry.account_keys = None;
             entry.version = Some(version);
             entry.loaded_at = Some(started);
         }
@@ -105,6 +107,38 @@ impl DeliveryConfigs {
         let secrets = open_account_secrets(state, tenant).await?;
         entry.account_secrets = Some(secrets.clone());
         Ok(secrets)
+    }
+}
+
+impl DeliveryConfigs {
+    /// The account's ed25519 signing keys for the tenant's mode, opened, as of no
+    /// earlier than `fresh_since` (a rotation moves the version).
+    pub async fn account_keys(
+        &self,
+        state: &Services,
+        tenant: &Tenant,
+        fresh_since: Instant,
+    ) -> ApiResult<SigningSecrets> {
+        let mut entry = self.fresh(state, tenant, fresh_since).await?;
+        if let Some(keys) = &entry.account_keys {
+            return Ok(keys.clone());
+        }
+        let account = store::accounts::get(&state.db, tenant.account_id())
+            .await?
+            .ok_or_else(|| {
+                ApiError::internal(format!("account {} is gone", tenant.account_id()))
+            })?;
+        let keys = account
+            .open_signing_keys(&state.keyring, tenant.mode())
+            .await?
+            .ok_or_else(|| {
+                ApiError::internal(format!(
+                    "account {} has no signing keys for a v1a endpoint",
+                    tenant.account_id()
+                ))
+            })?;
+        entry.account_keys = Some(keys.clone());
+        Ok(keys)
     }
 }
 

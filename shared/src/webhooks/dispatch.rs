@@ -4,11 +4,11 @@
 //! `/webhooks/simulate` call it directly.
 
 use super::{
-    Endpoint, LogStatus, WebhookLog,
+    Endpoint, LogStatus, PayloadShape, SignatureScheme, WebhookLog,
     configs::open_account_secrets,
     log::{AttemptRecord, delivery_id},
     outbound::Attempt,
-    signing::{pushguard_signature, standard_signature_header},
+    signing::{asymmetric_signature, pushguard_signature, standard_signature_header},
     stats::{Cause, Recorder},
 };
 use crate::{
@@ -64,6 +64,53 @@ impl Target {
             Target::Endpoint(endpoint) => Some(endpoint.id.clone()),
             Target::Url { .. } => None,
         }
+    }
+
+    /// Whether it receives thin payloads (its body is then its own, not the event's).
+    fn is_thin(&self) -> bool {
+        matches!(self, Target::Endpoint(endpoint) if endpoint.payload == PayloadShape::Thin)
+    }
+
+    /// How deliveries to it are signed: an endpoint's choice; a `webhook_url` with `v1`.
+    fn scheme(&self) -> SignatureScheme {
+        match self {
+            Target::Endpoint(endpoint) => endpoint.signature_scheme,
+            Target::Url { .. } => SignatureScheme::V1,
+        }
+    }
+
+    /// What it receives of an event: the object, or for a `thin` endpoint, which one.
+    fn payload(
+        &self,
+        id: &str,
+        event_type: &str,
+        created_at: Timestamp,
+        payload: &serde_json::Value,
+    ) -> serde_json::Value {
+        match self {
+            Target::Endpoint(endpoint) if endpoint.payload == PayloadShape::Thin => {
+                super::body::thin(id, event_type, created_at, payload)
+            }
+            _ => payload.clone(),
+        }
+    }
+
+    /// The account's ed25519 keys, as of no earlier than `fresh_since`, when deliveries
+    /// to it are signed with them.
+    async fn asymmetric_keys(
+        &self,
+        state: &Services,
+        tenant: &Tenant,
+        fresh_since: Instant,
+    ) -> ApiResult<Option<SigningSecrets>> {
+        if !self.scheme().asymmetric() {
+            return Ok(None);
+        }
+        let configs = &state.delivery_configs;
+        configs
+            .account_keys(state, tenant, fresh_since)
+            .await
+            .map(Some)
     }
 
     /// The secrets that sign deliveries to it, opened (an endpoint's are sealed).
@@ -128,6 +175,8 @@ pub struct Dispatch {
 /// An event ready to fan out: its targets and a pending log for each.
 struct FanOut {
     tenant: Tenant,
+    /// When its batch arrived: what it loaded is as of no earlier.
+    received: Instant,
     event: Event,
     replay: u32,
     targets: Vec<Target>,
@@ -168,13 +217,19 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
                 target.url().to_string(),
                 &event.event_type,
                 Some(event.id.clone()),
-                event.payload.clone(),
+                target.payload(
+                    &event.id,
+                    &event.event_type,
+                    event.created_at,
+                    &event.payload,
+                ),
                 retry_limit,
             )
         })
         .collect();
     Ok(Some(FanOut {
         tenant,
+        received,
         event,
         replay,
         targets,
@@ -270,6 +325,13 @@ async fn deliver_all(
         .map(|(target, log)| {
             let body = &body;
             async move {
+                let thin;
+                let body = if target.is_thin() {
+                    thin = super::body::delivery_body(&log.payload);
+                    &thin
+                } else {
+                    body
+                };
                 let log = if created == Created::All
                     || logs::create(&state.db, tenant, log, retention_days, Some(sweep_at)).await?
                 {
@@ -285,7 +347,8 @@ async fn deliver_all(
                         _ => return Ok(()),
                     }
                 };
-                attempt(state, tenant, log, target, body, true, stats)
+                let fresh_since = fan_out.received;
+                attempt(state, tenant, log, target, body, true, fresh_since, stats)
                     .await
                     .map(drop)
             }
@@ -341,7 +404,17 @@ pub async fn deliver_again(
         },
     };
     let body = super::body::delivery_body(&log.payload);
-    attempt(state, tenant, log, &target, &body, true, stats).await
+    attempt(
+        state,
+        tenant,
+        log,
+        &target,
+        &body,
+        true,
+        Instant::now(),
+        stats,
+    )
+    .await
 }
 
 /// Ends a delivery that can no longer be made.
@@ -360,15 +433,33 @@ async fn give_up(
     Ok(log)
 }
 
-/// The headers of a delivery of `body` as `log` to `target`, signed with `secrets` at `now`.
+/// The headers of a delivery of `body` as `log` to `target`, signed at `now` with
+/// `secrets` (HMAC) and, when the target's scheme asks for them, the account's ed25519
+/// `keys`.
 pub fn delivery_headers(
     log: &WebhookLog,
     target: &Target,
     secrets: &SigningSecrets,
+    keys: Option<&SigningSecrets>,
     body: &[u8],
     now: Timestamp,
 ) -> Vec<(String, String)> {
     let timestamp = now.as_epoch_seconds();
+    let mut signatures = Vec::with_capacity(2);
+    if target.scheme().hmac() {
+        signatures.push(standard_signature_header(
+            secrets.signing_at(now),
+            &log.id,
+            timestamp,
+            body,
+        ));
+    }
+    if let Some(keys) = keys {
+        signatures.extend(
+            keys.signing_at(now)
+                .filter_map(|key| asymmetric_signature(key, &log.id, timestamp, body)),
+        );
+    }
     let mut headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
         ("user-agent".to_string(), USER_AGENT.to_string()),
@@ -380,10 +471,7 @@ pub fn delivery_headers(
         ),
         ("webhook-id".to_string(), log.id.to_string()),
         ("webhook-timestamp".to_string(), timestamp.to_string()),
-        (
-            "webhook-signature".to_string(),
-            standard_signature_header(secrets.signing_at(now), &log.id, timestamp, body),
-        ),
+        ("webhook-signature".to_string(), signatures.join(" ")),
     ];
     if let Target::Endpoint(endpoint) = target {
         headers.extend(
@@ -416,7 +504,9 @@ fn as_sent(headers: &[(String, String)], target: &Target) -> BTreeMap<String, St
 
 /// Makes one attempt of `log` to `target` and records it: the log's outcome, the next
 /// retry (on the deliveries queue, or parked when beyond its delay), the endpoint's
-/// failure streak (`count_errors`) and an immediate disable on `410 Gone`.
+/// failure streak (`count_errors`) and an immediate disable on `410 Gone`. An ed25519
+/// signature uses the account's keys as of no earlier than `fresh_since`.
+#[allow(clippy::too_many_arguments)]
 pub async fn attempt(
     state: &Services,
     tenant: &Tenant,
@@ -424,11 +514,13 @@ pub async fn attempt(
     target: &Target,
     body: &[u8],
     count_errors: bool,
+    fresh_since: Instant,
     stats: &Recorder,
 ) -> ApiResult<WebhookLog> {
     let now = Timestamp::now();
     let secrets = target.secrets(state, tenant).await?;
-    let headers = delivery_headers(&log, target, &secrets, body, now);
+    let keys = target.asymmetric_keys(state, tenant, fresh_since).await?;
+    let headers = delivery_headers(&log, target, &secrets, keys.as_ref(), body, now);
     let outcome = state
         .outbound
         .post(target.url(), &headers, body.to_vec())
@@ -569,8 +661,10 @@ pub async fn deliver_once(
     event_type: &str,
     payload: serde_json::Value,
 ) -> ApiResult<WebhookLog> {
+    let id = LogId::new();
+    let payload = target.payload(&id, event_type, Timestamp::now(), &payload);
     let log = WebhookLog::pending(
-        LogId::new(),
+        id,
         target.endpoint_id(),
         target.url().to_string(),
         event_type,
@@ -581,7 +675,17 @@ pub async fn deliver_once(
     logs::create(&state.db, tenant, &log, state.config.retention_days, None).await?;
     let body = super::body::delivery_body(&log.payload);
     let stats = Recorder::default();
-    let attempted = attempt(state, tenant, log, target, &body, false, &stats).await;
+    let attempted = attempt(
+        state,
+        tenant,
+        log,
+        target,
+        &body,
+        false,
+        Instant::now(),
+        &stats,
+    )
+    .await;
     write_stats(state, &stats).await;
     attempted
 }

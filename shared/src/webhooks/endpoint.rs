@@ -25,6 +25,63 @@ pub struct Endpoint {
     pub updated_at: Timestamp,
     /// Bumped by every client change; guards read-modify-write updates.
     pub revision: u64,
+    #[serde(default)]
+    pub signature_scheme: SignatureScheme,
+    #[serde(default)]
+    pub payload: PayloadShape,
+}
+
+/// How deliveries to an endpoint are signed (`webhook-signature`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureScheme {
+    /// HMAC-SHA256 with the endpoint's secret (`v1,`): the receiver holds the secret.
+    #[default]
+    V1,
+    /// ed25519 with the account's signing key (`v1a,`): the receiver holds only the
+    /// account's public key.
+    V1a,
+    /// Both, `v1` entries first: for receivers moving from one to the other.
+    Both,
+}
+
+impl SignatureScheme {
+    pub fn hmac(self) -> bool {
+        self != SignatureScheme::V1a
+    }
+
+    pub fn asymmetric(self) -> bool {
+        self != SignatureScheme::V1
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureScheme::V1 => "v1",
+            SignatureScheme::V1a => "v1a",
+            SignatureScheme::Both => "both",
+        }
+    }
+}
+
+/// What a delivery's body carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadShape {
+    /// The event's object, as it was when the event happened.
+    #[default]
+    Full,
+    /// `{id, type, created_at, resource: {type, id}}`: the receiver fetches the object
+    /// as it is now, with its own key.
+    Thin,
+}
+
+impl PayloadShape {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayloadShape::Full => "full",
+            PayloadShape::Thin => "thin",
+        }
+    }
 }
 
 /// An endpoint as the API shows it: credentials in the URL masked, the secret only
@@ -44,6 +101,10 @@ pub struct EndpointView<'a> {
     pub error_first_at: Option<Timestamp>,
     pub error_last_at: Option<Timestamp>,
     pub blocked_by_error_count: bool,
+    /// `v1` (HMAC, default), `v1a` (ed25519) or `both`.
+    pub signature_scheme: SignatureScheme,
+    /// `full` (default) or `thin`.
+    pub payload: PayloadShape,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<&'a str>,
 }
@@ -84,6 +145,8 @@ impl Endpoint {
             error_first_at: self.error_first_at,
             error_last_at: self.error_last_at,
             blocked_by_error_count: self.blocked_by_error_count,
+            signature_scheme: self.signature_scheme,
+            payload: self.payload,
             secret: None,
         }
     }

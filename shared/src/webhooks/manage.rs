@@ -3,7 +3,8 @@
 //! the API would refuse, nor do it differently.
 
 use super::{
-    CustomHeaders, Endpoint, EventSelector, EventType, LogStatus, WebhookLog, WebhookUrl,
+    CustomHeaders, Endpoint, EventSelector, EventType, LogStatus, PayloadShape, SignatureScheme,
+    WebhookLog, WebhookUrl,
     dispatch::{self, Target},
     samples,
 };
@@ -44,6 +45,10 @@ pub struct EndpointInput {
     /// A rule the event's payload must match (the rule language).
     #[serde(default, deserialize_with = "nullable")]
     pub filter: Option<Option<String>>,
+    /// `v1` (HMAC-SHA256, the default), `v1a` (ed25519 with the account's key) or `both`.
+    pub signature_scheme: Option<SignatureScheme>,
+    /// `full` (the event's object, the default) or `thin` (its type and id only).
+    pub payload: Option<PayloadShape>,
 }
 
 /// The validated, client-editable part of an endpoint.
@@ -54,6 +59,8 @@ struct EndpointFields {
     enabled: bool,
     headers: CustomHeaders,
     filter: Option<String>,
+    signature_scheme: SignatureScheme,
+    payload: PayloadShape,
 }
 
 impl EndpointInput {
@@ -119,6 +126,14 @@ impl EndpointInput {
             enabled: self.enabled.or(current.map(|c| c.enabled)).unwrap_or(true),
             headers,
             filter,
+            signature_scheme: self
+                .signature_scheme
+                .or(current.map(|c| c.signature_scheme))
+                .unwrap_or_default(),
+            payload: self
+                .payload
+                .or(current.map(|c| c.payload))
+                .unwrap_or_default(),
         })
     }
 }
@@ -164,6 +179,38 @@ async fn unregistered(
     Ok(missing)
 }
 
+/// Gives the account its ed25519 signing key for the tenant's mode if it has none yet
+/// (accounts made before `v1a` existed): before an endpoint is first set to sign with it.
+async fn ensure_signing_keys(state: &AppState, tenant: &Tenant) -> ApiResult<()> {
+    let account = crate::store::accounts::get(&state.db, tenant.account_id())
+        .await?
+        .ok_or(ApiError::NotFound("Account"))?;
+    if account.signing_keys(tenant.mode()).is_some() {
+        return Ok(());
+    }
+    let keys = SigningSecrets {
+        current: super::signing::new_ed25519_key(),
+        retired: Vec::new(),
+    };
+    let context = SecretContext::account_keys(tenant.account_id(), tenant.mode());
+    let sealed = state.keyring.seal(&keys, &context).await?;
+    let published = crate::account::published(&keys);
+    // Another request may have made them meanwhile: theirs stand, and serve as well.
+    match crate::store::accounts::set_signing_keys(
+        &state.db,
+        tenant.account_id(),
+        tenant.mode(),
+        None,
+        &sealed,
+        &published,
+    )
+    .await
+    {
+        Ok(()) | Err(crate::store::StoreError::Rejected(_)) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// The tenant's endpoint `id`, or 404.
 pub async fn find(state: &AppState, tenant: &Tenant, id: &EndpointId) -> ApiResult<Endpoint> {
     store::get(&state.db, tenant, id)
@@ -202,7 +249,12 @@ pub async fn create(
         created_at: now,
         updated_at: now,
         revision: 0,
+        signature_scheme: fields.signature_scheme,
+        payload: fields.payload,
     };
+    if endpoint.signature_scheme.asymmetric() {
+        ensure_signing_keys(state, tenant).await?;
+    }
     store::create(&state.db, tenant, &endpoint, state.config.max_endpoints).await?;
     Ok((endpoint, secrets.current))
 }
@@ -228,10 +280,15 @@ pub async fn update(
         enabled: fields.enabled,
         headers: fields.headers,
         filter: fields.filter,
+        signature_scheme: fields.signature_scheme,
+        payload: fields.payload,
         updated_at: Timestamp::now(),
         revision: before.revision + 1,
         ..before.clone()
     };
+    if after.signature_scheme.asymmetric() {
+        ensure_signing_keys(state, tenant).await?;
+    }
     store::update(&state.db, tenant, &before, &after).await?;
     Ok(after)
 }

@@ -16,7 +16,7 @@ pub mod signing;
 pub mod stats;
 mod url;
 
-pub use endpoint::{Endpoint, EndpointView};
+pub use endpoint::{Endpoint, EndpointView, PayloadShape, SignatureScheme};
 pub use event_type::{EventSelector, EventType, is_custom_name, is_event_name};
 pub use headers::CustomHeaders;
 pub use log::{LogStatus, WebhookLog, WebhookLogView};

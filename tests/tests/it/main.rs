@@ -13,6 +13,7 @@ mod lambda_events;
 mod portal;
 mod recovery;
 mod scopes;
+mod signatures;
 mod ssrf;
 mod stats;
 mod strictness;

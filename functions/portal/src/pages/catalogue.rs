@@ -116,10 +116,13 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
 <tr><td><code>webhook-signature</code></td><td><code>v1,</code> + base64 HMAC-SHA256 of <code>{{id}}.{{timestamp}}.{{body}}</code></td></tr></tbody></table>
 <h3>Python</h3><pre id="verify-python">{python}</pre>
 <h3>Node.js</h3><pre id="verify-node">{node}</pre>
-<h3>Ruby</h3><pre id="verify-ruby">{ruby}</pre>"#,
+<h3>Ruby</h3><pre id="verify-ruby">{ruby}</pre>
+<h3 id="v1a">Endpoints signed with ed25519 (<code>v1a</code>)</h3>
+<p>An endpoint set to <code>v1a</code> carries <code>v1a,</code> + base64 ed25519 signatures of the same <code>{{id}}.{{timestamp}}.{{body}}</code>, made with this account's private key; verify them with its public keys (<code>whpk_</code> + base64), published without any key at <a class="url" href="/api/v2/webhooks/public-keys/{account}" id="public-keys">/api/v2/webhooks/public-keys/{account}</a>. No shared secret to leak.</p>"#,
         python = escape(PYTHON),
         node = escape(NODE),
         ruby = escape(RUBY),
+        account = escape(viewer.tenant().account_id()),
     );
     Ok(page(
         StatusCode::OK,

@@ -17,7 +17,7 @@ use shared::{
     rules::Rule,
     store::{endpoints, event_types, stats as stored_stats},
     webhooks::{
-        Endpoint, EndpointView, EventType, LogStatus, WebhookLog,
+        Endpoint, EndpointView, EventType, LogStatus, PayloadShape, SignatureScheme, WebhookLog,
         manage::{self, EndpointInput},
         stats::{Period, Tally, hour_of},
     },
@@ -228,7 +228,7 @@ async fn endpoint_page(
     let body = format!(
         r#"<p><a href="/portal">All endpoints</a> · <a href="/portal/deliveries?endpoint={id}" id="endpoint-deliveries">Its deliveries</a></p>{notice}<h2 class="url" id="endpoint-url">{url}</h2>
 {actions}
-<dl id="endpoint"><dt>Events</dt><dd>{events}</dd><dt>State</dt><dd id="state">{state}</dd><dt>Filter</dt><dd>{filter}</dd><dt>Headers</dt><dd>{headers}</dd>
+<dl id="endpoint"><dt>Events</dt><dd>{events}</dd><dt>State</dt><dd id="state">{state}</dd><dt>Filter</dt><dd>{filter}</dd><dt>Headers</dt><dd>{headers}</dd><dt>Signatures</dt><dd>{scheme}</dd><dt>Payload</dt><dd>{payload}</dd>
 <dt>Attempts</dt><dd id="attempts">{attempts} ({succeeded} succeeded, {failed} failed)</dd><dt>Latency</dt><dd>p50 {p50} · p95 {p95} · p99 {p99}</dd></dl>
 <p id="period">{switch}</p>
 <h3>Attempts per hour</h3><div class="chart">{outcomes}<div class="legend"><span class="ok">■ succeeded</span><span class="bad">■ failed</span></div></div>
@@ -244,6 +244,8 @@ async fn endpoint_page(
         } else {
             header_names.join(", ")
         },
+        scheme = view.signature_scheme.as_str(),
+        payload = view.payload.as_str(),
         attempts = summary.attempts,
         succeeded = summary.succeeded,
         failed = summary.failed,
@@ -270,6 +272,8 @@ struct Fields {
     filter: String,
     /// One `name: value` per line.
     headers: String,
+    signature_scheme: String,
+    payload: String,
 }
 
 impl Fields {
@@ -285,6 +289,8 @@ impl Fields {
                 .iter()
                 .map(|(name, value)| format!("{name}: {value}\n"))
                 .collect(),
+            signature_scheme: endpoint.signature_scheme.as_str().to_string(),
+            payload: endpoint.payload.as_str().to_string(),
         }
     }
 
@@ -295,6 +301,8 @@ impl Fields {
             events: form.all("events"),
             filter: form.get("filter").unwrap_or_default().to_string(),
             headers: form.get("headers").unwrap_or_default().to_string(),
+            signature_scheme: form.get("signature_scheme").unwrap_or("v1").to_string(),
+            payload: form.get("payload").unwrap_or("full").to_string(),
         }
     }
 
@@ -318,6 +326,23 @@ impl Fields {
                 )),
             }
         }
+        let signature_scheme = match self.signature_scheme.as_str() {
+            "v1" => Some(SignatureScheme::V1),
+            "v1a" => Some(SignatureScheme::V1a),
+            "both" => Some(SignatureScheme::Both),
+            _ => {
+                problems.push("Signature scheme must be v1, v1a or both".to_string());
+                None
+            }
+        };
+        let payload = match self.payload.as_str() {
+            "full" => Some(PayloadShape::Full),
+            "thin" => Some(PayloadShape::Thin),
+            _ => {
+                problems.push("Payload must be full or thin".to_string());
+                None
+            }
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -329,6 +354,8 @@ impl Fields {
             enabled: None,
             headers: Some(Some(headers)),
             filter: Some(Some(self.filter.clone())),
+            signature_scheme,
+            payload,
         })
     }
 }
@@ -429,14 +456,45 @@ fn fields_form(
 <textarea id="filter" name="filter" rows="2">{filter}</textarea>{caret}
 <label for="headers">Headers <span class="muted">(one <code>name: value</code> per line)</span></label>
 <textarea id="headers" name="headers" rows="3">{headers}</textarea>
+<div class="filters"><label>Signatures <select name="signature_scheme" id="signature-scheme">{schemes}</select></label>
+<label>Payload <select name="payload" id="payload">{payloads}</select></label></div>
 <p><button type="submit" class="primary" id="{button_id}">{button}</button></p></fieldset>"#,
         errors = errors(problems),
         url = escape(&fields.url),
         description = escape(&fields.description),
         filter = escape(&fields.filter),
         headers = escape(&fields.headers),
+        schemes = options(
+            &[
+                ("v1", "v1: HMAC with the endpoint's secret"),
+                ("v1a", "v1a: ed25519, the account's public key verifies"),
+                ("both", "both"),
+            ],
+            &fields.signature_scheme
+        ),
+        payloads = options(
+            &[
+                ("full", "full: the event's object"),
+                ("thin", "thin: its type and id only"),
+            ],
+            &fields.payload
+        ),
     );
     viewer.form(action, "", &inner)
+}
+
+/// `<option>`s of `choices` (value, label), `selected` chosen.
+fn options(choices: &[(&str, &str)], selected: &str) -> String {
+    choices
+        .iter()
+        .map(|(value, label)| {
+            let chosen = if *value == selected { " selected" } else { "" };
+            format!(
+                r#"<option value="{value}"{chosen}>{}</option>"#,
+                escape(label)
+            )
+        })
+        .collect()
 }
 
 /// The messages of a rejected input, or the error when it was not a validation.
@@ -519,6 +577,8 @@ pub async fn new(State(state): State<AppState>, viewer: Viewer) -> PageResult {
         events: vec!["*".to_string()],
         filter: String::new(),
         headers: String::new(),
+        signature_scheme: "v1".to_string(),
+        payload: "full".to_string(),
     };
     let body = new_page(&viewer, &fields, &choices, &[]);
     Ok(page(
