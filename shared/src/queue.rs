@@ -23,8 +23,15 @@ pub enum Message {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         event: Option<Box<Event>>,
     },
-    /// Make the next attempt of this delivery.
-    Retry { tenant: Tenant, log_id: LogId },
+    /// Make the next attempt of this delivery; `slot_at`: it holds its paced
+    /// endpoint's slot at that time (Unix milliseconds), so it goes then without
+    /// taking another.
+    Retry {
+        tenant: Tenant,
+        log_id: LogId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slot_at: Option<i64>,
+    },
 }
 
 impl Message {
@@ -151,9 +158,35 @@ impl Queues {
         log_id: &LogId,
         delay: Duration,
     ) -> Result<(), QueueError> {
+        self.retry_message(tenant, log_id, delay, None).await
+    }
+
+    /// A paced delivery, back for its slot at `slot_at` (Unix milliseconds). SQS delays
+    /// by whole seconds: the message comes up to a second early, and the dispatcher
+    /// waits out the rest, so slots a fraction of a second apart stay apart.
+    pub async fn retry_in_slot(
+        &self,
+        tenant: &Tenant,
+        log_id: &LogId,
+        slot_at: i64,
+    ) -> Result<(), QueueError> {
+        let wait = (slot_at - crate::Timestamp::now().as_millis()).max(0) as u64;
+        let delay = Duration::from_secs(wait / 1000);
+        self.retry_message(tenant, log_id, delay, Some(slot_at))
+            .await
+    }
+
+    async fn retry_message(
+        &self,
+        tenant: &Tenant,
+        log_id: &LogId,
+        delay: Duration,
+        slot_at: Option<i64>,
+    ) -> Result<(), QueueError> {
         let message = Message::Retry {
             tenant: tenant.clone(),
             log_id: log_id.clone(),
+            slot_at,
         };
         self.send(
             "the deliveries queue",
@@ -177,6 +210,7 @@ mod tests {
         let retry = Message::Retry {
             tenant: tenant.clone(),
             log_id: log_id.clone(),
+            slot_at: None,
         };
         assert_eq!(
             serde_json::to_value(&retry).unwrap(),

@@ -24,6 +24,8 @@ pub struct Services {
     pub limiter: crate::ratelimit::Limiter,
     /// The dispatcher's endpoints and account secrets per tenant, checked by version.
     pub delivery_configs: crate::webhooks::configs::DeliveryConfigs,
+    /// The adapted rates of paced endpoints, as this instance last saw them.
+    pub pacing: crate::webhooks::pacing::Rates,
 }
 
 impl Services {
@@ -57,6 +59,7 @@ impl Services {
             rules: crate::rules::RuleCache::default(),
             limiter: crate::ratelimit::Limiter::default(),
             delivery_configs: Default::default(),
+            pacing: Default::default(),
             keyring: crate::keyring::Keyring::new(kms.build(), config.secrets_key_id.clone()),
             config,
         })

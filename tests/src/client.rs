@@ -86,6 +86,9 @@ pub struct Endpoint {
     pub updated_at: String,
     pub signature_scheme: String,
     pub payload: String,
+    pub rate_limit: Option<u32>,
+    pub current_rate: Option<f64>,
+    pub rate_reason: Option<String>,
     /// Shown when the endpoint is created, never after.
     pub secret: Option<String>,
 }

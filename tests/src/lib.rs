@@ -312,6 +312,9 @@ pub enum Behaviour {
     HugeHeaders(usize),
     /// 200 at once, then a body of one byte every this long, for a minute.
     Drip(Duration),
+    /// Accept at most this many per second (any rolling second); beyond, 429 with
+    /// `Retry-After: 1`.
+    RateLimited(u32),
 }
 
 /// One request a receiver got.
@@ -341,6 +344,8 @@ struct ReceiverState {
     behaviours: std::collections::HashMap<String, Behaviour>,
     answered: std::collections::HashMap<String, u32>,
     received: Vec<Received>,
+    /// When each request a `RateLimited` path accepted arrived.
+    accepted: std::collections::HashMap<String, Vec<Instant>>,
 }
 
 /// A real HTTP server on 127.0.0.1 that records every delivery and answers as told.
@@ -395,11 +400,27 @@ impl Receiver {
                         Behaviour::Always(status, None)
                     }
                     Behaviour::FailTimes(..) => Behaviour::Accept,
+                    Behaviour::RateLimited(limit) => {
+                        let now = Instant::now();
+                        let accepted = s.accepted.entry(path.clone()).or_default();
+                        let recent = accepted
+                            .iter()
+                            .rev()
+                            .take_while(|at| now.duration_since(**at) < Duration::from_secs(1))
+                            .count();
+                        if recent < limit as usize {
+                            accepted.push(now);
+                            Behaviour::Accept
+                        } else {
+                            Behaviour::Always(429, Some(1))
+                        }
+                    }
                     other => other,
                 }
             };
+
             match behaviour {
-                Behaviour::Accept | Behaviour::FailTimes(..) => {
+                Behaviour::Accept | Behaviour::FailTimes(..) | Behaviour::RateLimited(_) => {
                     (StatusCode::OK, "{\"received\":true}").into_response()
                 }
                 Behaviour::Always(status, retry_after) => {
@@ -459,6 +480,12 @@ impl Receiver {
         let mut s = self.state.lock().unwrap();
         s.behaviours.insert(path.to_string(), behaviour);
         s.answered.remove(path);
+    }
+
+    /// When each request a `RateLimited` `path` accepted arrived.
+    pub fn accepted(&self, path: &str) -> Vec<Instant> {
+        let s = self.state.lock().unwrap();
+        s.accepted.get(path).cloned().unwrap_or_default()
     }
 
     /// How many requests arrived so far, to any path (cheap to poll).

@@ -49,11 +49,20 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
                     span,
                 },
             )),
-            Some(Ok(Message::Retry { tenant, log_id })) => others.push((
+            Some(Ok(Message::Retry {
+                tenant,
+                log_id,
+                slot_at,
+            })) => others.push((
                 id,
-                async move { retry_delivery(state, &tenant, &log_id, stats).await }
-                    .instrument(span)
-                    .boxed(),
+                async move {
+                    if let Some(slot_at) = slot_at {
+                        wait_for_slot(slot_at).await;
+                    }
+                    retry_delivery(state, &tenant, &log_id, slot_at.is_none(), stats).await
+                }
+                .instrument(span)
+                .boxed(),
             )),
             // Unreadable now means unreadable forever: fail it so it ends in the DLQ.
             other => {
@@ -85,3 +94,16 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
     }
     response
 }
+
+/// Waits for a paced delivery's slot: its message comes up to a second early (SQS
+/// delays by whole seconds). Never more than [`MAX_SLOT_WAIT`], whatever it says.
+async fn wait_for_slot(slot_at: i64) {
+    let early = slot_at - shared::Timestamp::now().as_millis();
+    if early > 0 {
+        let wait = std::time::Duration::from_millis(early as u64).min(MAX_SLOT_WAIT);
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The longest a paced delivery waits in the dispatcher for its slot.
+const MAX_SLOT_WAIT: std::time::Duration = std::time::Duration::from_millis(1_500);

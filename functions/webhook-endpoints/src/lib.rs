@@ -293,7 +293,11 @@ async fn retrieve(
     PathId(id): PathId<kinds::Endpoint>,
 ) -> ApiResult<Response> {
     let endpoint = manage::find(&state, &tenant, &id).await?;
-    Ok(Json(endpoint.view()).into_response())
+    let (rate, reason) = shared::webhooks::pacing::current(&state, &tenant, &endpoint).await?;
+    let mut view = endpoint.view();
+    view.current_rate = rate;
+    view.rate_reason = reason.as_deref();
+    Ok(Json(view).into_response())
 }
 
 async fn update(

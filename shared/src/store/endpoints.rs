@@ -236,7 +236,7 @@ pub async fn update(
         .update_expression(
             "SET #url = :url, #shown = :shown, description = :description, enabled = :enabled, events = :events, \
              #filter = :filter, headers = :headers, signature_scheme = :scheme, #payload = :payload, \
-             updated_at = :updated_at ADD revision :one",
+             rate_limit = :rate_limit, updated_at = :updated_at ADD revision :one",
         )
         .condition_expression("revision = :rev")
         .expression_attribute_names("#url", "url")
@@ -245,6 +245,7 @@ pub async fn update(
         .expression_attribute_names("#payload", "payload")
         .expression_attribute_values(":scheme", to_value(&after.signature_scheme)?)
         .expression_attribute_values(":payload", to_value(&after.payload)?)
+        .expression_attribute_values(":rate_limit", to_value(&after.rate_limit)?)
         .expression_attribute_values(":url", to_value(&after.url)?)
         .expression_attribute_values(":shown", s(after.url.masked()))
         .expression_attribute_values(":description", to_value(&after.description)?)
@@ -319,6 +320,45 @@ pub async fn set_enabled(
     match committed {
         Ok(()) => get(db, tenant, id).await,
         Err(StoreError::Rejected(Rejection::NotFound(_))) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Marks endpoint `id` as paced by the dispatcher (`Some`) or no longer (`None`), and
+/// moves the delivery configuration version so every dispatcher sees it. `false` when
+/// it already was (another dispatcher got there first), or the endpoint is gone.
+pub async fn set_throttled(
+    db: &Db,
+    tenant: &Tenant,
+    id: &EndpointId,
+    throttled: Option<&crate::webhooks::Throttled>,
+) -> Result<bool, StoreError> {
+    let mut update = Update::builder()
+        .table_name(&db.tables.endpoints)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id));
+    update = match throttled {
+        Some(throttled) => update
+            .update_expression("SET throttled = :throttled")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(throttled)")
+            .expression_attribute_values(":throttled", to_value(throttled)?),
+        None => update
+            .update_expression("REMOVE throttled")
+            .condition_expression("attribute_exists(pk) AND attribute_exists(throttled)"),
+    };
+    let committed = Transaction::new()
+        .write(
+            TransactWriteItem::builder()
+                .update(update.build().map_err(StoreError::internal)?)
+                .build(),
+            Some(Rejection::NotFound("Endpoint")),
+        )
+        .write(config_bump(db, tenant)?, None)
+        .commit(db)
+        .await;
+    match committed {
+        Ok(()) => Ok(true),
+        Err(StoreError::Rejected(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }

@@ -452,6 +452,33 @@ pub async fn lease(db: &Db, retry: &DueRetry, until: Timestamp) -> Result<bool, 
     super::conditional(result)
 }
 
+/// Moves a delivery that waits for its paced endpoint's slot on the due index to
+/// `due`, if no attempt was recorded meanwhile (`false` then).
+pub async fn defer(
+    db: &Db,
+    tenant: &Tenant,
+    log: &WebhookLog,
+    due: Timestamp,
+) -> Result<bool, StoreError> {
+    let result = db
+        .client
+        .update_item()
+        .table_name(&db.tables.webhook_logs)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(&log.id))
+        .update_expression("SET due_shard = :shard, due_at = :due")
+        .condition_expression("attempts = :attempts AND #status IN (:pending, :retrying)")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":pending", to_value(&LogStatus::Pending)?)
+        .expression_attribute_values(":retrying", to_value(&LogStatus::Retrying)?)
+        .expression_attribute_values(":attempts", n(log.attempts))
+        .expression_attribute_values(":shard", s(due_shard(&log.id)))
+        .expression_attribute_values(":due", s(due.to_string()))
+        .sent()
+        .await;
+    super::conditional(result)
+}
+
 /// Puts a failed delivery back in line (for `/recover`): status retrying, one more
 /// attempt allowed beyond what it had, and on the due index by `sweep_at` in case its
 /// queue message is lost.

@@ -10,6 +10,7 @@ pub mod event_types;
 pub mod events;
 pub mod logs;
 pub mod orders;
+pub mod pacing;
 mod paging;
 pub mod portal;
 pub mod requests;

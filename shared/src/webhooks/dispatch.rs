@@ -8,6 +8,7 @@ use super::{
     configs::open_account_secrets,
     log::{AttemptRecord, delivery_id},
     outbound::Attempt,
+    pacing,
     signing::{asymmetric_signature, pushguard_signature, standard_signature_header},
     stats::{Cause, Recorder},
 };
@@ -36,7 +37,7 @@ pub const USER_AGENT: &str = concat!("PushGuard-Webhooks/", env!("CARGO_PKG_VERS
 /// Where a delivery goes and what signs it.
 #[derive(Clone, Debug)]
 pub enum Target {
-    Endpoint(Endpoint),
+    Endpoint(Box<Endpoint>),
     /// A product's or payment's `webhook_url`, signed with the account's secret.
     Url {
         url: Url,
@@ -140,8 +141,7 @@ pub async fn targets(
         .await?
         .iter()
         .filter(|endpoint| endpoint.wants(&event.event_type, &event.payload, &state.rules))
-        .cloned()
-        .map(Target::Endpoint)
+        .map(|endpoint| Target::Endpoint(Box::new(endpoint.clone())))
         .collect();
     let mut urls: Vec<Url> = event
         .webhook_urls
@@ -347,8 +347,12 @@ async fn deliver_all(
                         _ => return Ok(()),
                     }
                 };
-                let fresh_since = fan_out.received;
-                attempt(state, tenant, log, target, body, true, fresh_since, stats)
+                let how = Attempting {
+                    count_errors: true,
+                    paced: true,
+                    fresh_since: fan_out.received,
+                };
+                attempt(state, tenant, log, target, body, how, stats)
                     .await
                     .map(drop)
             }
@@ -363,10 +367,12 @@ async fn deliver_all(
 
 /// Handles one message of the deliveries queue: the next attempt of a delivery, or the
 /// first of one whose fan-out stopped before making it (swept by the scheduler).
+/// `paced`: whether it takes a slot of a paced endpoint (not when it waited for one).
 pub async fn retry_delivery(
     state: &Services,
     tenant: &Tenant,
     log_id: &LogId,
+    paced: bool,
     stats: &Recorder,
 ) -> ApiResult<()> {
     let Some(log) = logs::get(&state.db, tenant, log_id).await? else {
@@ -376,19 +382,23 @@ pub async fn retry_delivery(
     if log.status != LogStatus::Retrying && !first_never_made {
         return Ok(()); // delivered meanwhile (a manual retry), or given up
     }
-    deliver_again(state, tenant, log, stats).await.map(drop)
+    deliver_again(state, tenant, log, paced, stats)
+        .await
+        .map(drop)
 }
 
-/// Makes the next attempt of an existing delivery now (manual retries and queued retries).
+/// Makes the next attempt of an existing delivery (queued retries; manual ones, which
+/// are not `paced`, go now).
 pub async fn deliver_again(
     state: &Services,
     tenant: &Tenant,
     log: WebhookLog,
+    paced: bool,
     stats: &Recorder,
 ) -> ApiResult<WebhookLog> {
     let target = match &log.endpoint_id {
         Some(id) => match endpoints::get(&state.db, tenant, id).await? {
-            Some(endpoint) if endpoint.enabled => Target::Endpoint(endpoint),
+            Some(endpoint) if endpoint.enabled => Target::Endpoint(Box::new(endpoint)),
             found => {
                 let reason = if found.is_some() {
                     "endpoint is disabled"
@@ -404,17 +414,11 @@ pub async fn deliver_again(
         },
     };
     let body = super::body::delivery_body(&log.payload);
-    attempt(
-        state,
-        tenant,
-        log,
-        &target,
-        &body,
-        true,
-        Instant::now(),
-        stats,
-    )
-    .await
+    let how = Attempting {
+        paced,
+        ..Attempting::now()
+    };
+    attempt(state, tenant, log, &target, &body, how, stats).await
 }
 
 /// Ends a delivery that can no longer be made.
@@ -502,21 +506,52 @@ fn as_sent(headers: &[(String, String)], target: &Target) -> BTreeMap<String, St
         .collect()
 }
 
+/// How an attempt is made.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempting {
+    /// Whether its outcome counts in the endpoint's failure streak and adapts its pace
+    /// (not for test pings and simulations).
+    pub count_errors: bool,
+    /// Whether it first takes a slot of a paced endpoint: not when it already holds
+    /// one, nor for what a person asked to send now (a test, a manual retry).
+    pub paced: bool,
+    /// The account's ed25519 keys are used as of no earlier than this.
+    pub fresh_since: Instant,
+}
+
+impl Attempting {
+    /// A delivery the API was asked to make now: counted, not paced.
+    pub fn now() -> Self {
+        Attempting {
+            count_errors: true,
+            paced: false,
+            fresh_since: Instant::now(),
+        }
+    }
+}
+
 /// Makes one attempt of `log` to `target` and records it: the log's outcome, the next
 /// retry (on the deliveries queue, or parked when beyond its delay), the endpoint's
-/// failure streak (`count_errors`) and an immediate disable on `410 Gone`. An ed25519
-/// signature uses the account's keys as of no earlier than `fresh_since`.
-#[allow(clippy::too_many_arguments)]
+/// failure streak and pace, and an immediate disable on `410 Gone`. A paced endpoint's
+/// delivery whose slot is later waits for it instead, unattempted.
 pub async fn attempt(
     state: &Services,
     tenant: &Tenant,
     mut log: WebhookLog,
     target: &Target,
     body: &[u8],
-    count_errors: bool,
-    fresh_since: Instant,
+    how: Attempting,
     stats: &Recorder,
 ) -> ApiResult<WebhookLog> {
+    if let (true, Target::Endpoint(endpoint)) = (how.paced, target)
+        && pacing::is_paced(endpoint)
+    {
+        let wait = pacing::reserve(state, tenant, endpoint).await?;
+        if !wait.is_zero() {
+            return defer(state, tenant, log, wait).await;
+        }
+    }
+    let (count_errors, fresh_since) = (how.count_errors, how.fresh_since);
     let now = Timestamp::now();
     let secrets = target.secrets(state, tenant).await?;
     let keys = target.asymmetric_keys(state, tenant, fresh_since).await?;
@@ -575,6 +610,7 @@ pub async fn attempt(
         tracing::warn!(log = %log.id, %error, "retry not queued; the scheduler will sweep it");
     }
     if let (Target::Endpoint(endpoint), true) = (target, count_errors) {
+        pacing::adapt(state, tenant, endpoint, &outcome).await?;
         let db = &state.db;
         if outcome.succeeded() {
             if endpoint.error_count > 0 {
@@ -600,6 +636,33 @@ pub async fn attempt(
                 metrics::count("EndpointsDisabled", &[("Reason", reason)], 1);
             }
         }
+    }
+    Ok(log)
+}
+
+/// Puts a paced delivery back until its slot, unattempted: on the deliveries queue
+/// with the slot's delay (beyond what SQS delays, on the due index for the scheduler),
+/// and on the due index after it in case the message is lost.
+async fn defer(
+    state: &Services,
+    tenant: &Tenant,
+    log: WebhookLog,
+    wait: Duration,
+) -> ApiResult<WebhookLog> {
+    let now = Timestamp::now();
+    let queued = wait <= state.config.delivery.max_queue_delay;
+    let due = if queued {
+        now.plus(wait).plus(state.config.delivery.retry_sweep_grace)
+    } else {
+        now.plus(wait)
+    };
+    if !logs::defer(&state.db, tenant, &log, due).await? {
+        return Ok(log); // attempted meanwhile
+    }
+    metrics::count("DeliveriesPaced", &[], 1);
+    let slot_at = now.plus(wait).as_millis();
+    if queued && let Err(error) = state.queues.retry_in_slot(tenant, &log.id, slot_at).await {
+        tracing::warn!(log = %log.id, %error, "paced delivery not queued; the scheduler will sweep it");
     }
     Ok(log)
 }
@@ -675,17 +738,11 @@ pub async fn deliver_once(
     logs::create(&state.db, tenant, &log, state.config.retention_days, None).await?;
     let body = super::body::delivery_body(&log.payload);
     let stats = Recorder::default();
-    let attempted = attempt(
-        state,
-        tenant,
-        log,
-        target,
-        &body,
-        false,
-        Instant::now(),
-        &stats,
-    )
-    .await;
+    let how = Attempting {
+        count_errors: false,
+        ..Attempting::now()
+    };
+    let attempted = attempt(state, tenant, log, target, &body, how, &stats).await;
     write_stats(state, &stats).await;
     attempted
 }

@@ -29,6 +29,22 @@ pub struct Endpoint {
     pub signature_scheme: SignatureScheme,
     #[serde(default)]
     pub payload: PayloadShape,
+    /// At most this many deliveries per second; beyond it deliveries wait their turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    /// Set while the dispatcher paces the endpoint because its receiver pushed back
+    /// (429, 503, timeouts): every dispatcher then paces it, at the rate its pace item
+    /// holds (`webhooks::pacing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled: Option<Throttled>,
+}
+
+/// Why and since when the dispatcher paces an endpoint below its `rate_limit`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Throttled {
+    /// `429`, `503` or `timeout`: what the receiver last did that slowed it down.
+    pub reason: String,
+    pub since: Timestamp,
 }
 
 /// How deliveries to an endpoint are signed (`webhook-signature`).
@@ -105,6 +121,13 @@ pub struct EndpointView<'a> {
     pub signature_scheme: SignatureScheme,
     /// `full` (default) or `thin`.
     pub payload: PayloadShape,
+    /// Deliveries per second at most (`null`: no limit of its own).
+    pub rate_limit: Option<u32>,
+    /// The rate the dispatcher sends at now, when it paces the endpoint (its
+    /// `rate_limit`, or lower while the receiver pushes back), else `null`.
+    pub current_rate: Option<f64>,
+    /// Why it is below `rate_limit`: `429`, `503` or `timeout`; `null` when it is not.
+    pub rate_reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<&'a str>,
 }
@@ -147,6 +170,9 @@ impl Endpoint {
             blocked_by_error_count: self.blocked_by_error_count,
             signature_scheme: self.signature_scheme,
             payload: self.payload,
+            rate_limit: self.rate_limit,
+            current_rate: self.rate_limit.map(f64::from),
+            rate_reason: self.throttled.as_ref().map(|t| t.reason.as_str()),
             secret: None,
         }
     }

@@ -49,6 +49,9 @@ pub struct EndpointInput {
     pub signature_scheme: Option<SignatureScheme>,
     /// `full` (the event's object, the default) or `thin` (its type and id only).
     pub payload: Option<PayloadShape>,
+    /// Deliveries per second at most, 1 to 1000 (`null`: none of its own).
+    #[serde(default, deserialize_with = "nullable")]
+    pub rate_limit: Option<Option<u32>>,
 }
 
 /// The validated, client-editable part of an endpoint.
@@ -61,7 +64,11 @@ struct EndpointFields {
     filter: Option<String>,
     signature_scheme: SignatureScheme,
     payload: PayloadShape,
+    rate_limit: Option<u32>,
 }
+
+/// The highest `rate_limit`, deliveries per second.
+pub const MAX_RATE_LIMIT: u32 = 1_000;
 
 impl EndpointInput {
     /// Validates this input applied over `current` (none when creating), listing
@@ -118,6 +125,15 @@ impl EndpointInput {
         if let Some(Err(error)) = filter.as_deref().map(Rule::parse) {
             errors.add(format!("Filter is invalid: {error}"));
         }
+        let rate_limit = match self.rate_limit {
+            Some(limit) => limit,
+            None => current.and_then(|c| c.rate_limit),
+        };
+        if rate_limit.is_some_and(|r| !(1..=MAX_RATE_LIMIT).contains(&r)) {
+            errors.add(format!(
+                "Rate limit must be from 1 to {MAX_RATE_LIMIT} deliveries per second"
+            ));
+        }
         errors.finish()?;
         Ok(EndpointFields {
             url: url.expect("a missing url was reported"),
@@ -134,6 +150,7 @@ impl EndpointInput {
                 .payload
                 .or(current.map(|c| c.payload))
                 .unwrap_or_default(),
+            rate_limit,
         })
     }
 }
@@ -251,6 +268,8 @@ pub async fn create(
         revision: 0,
         signature_scheme: fields.signature_scheme,
         payload: fields.payload,
+        rate_limit: fields.rate_limit,
+        throttled: None,
     };
     if endpoint.signature_scheme.asymmetric() {
         ensure_signing_keys(state, tenant).await?;
@@ -282,6 +301,7 @@ pub async fn update(
         filter: fields.filter,
         signature_scheme: fields.signature_scheme,
         payload: fields.payload,
+        rate_limit: fields.rate_limit,
         updated_at: Timestamp::now(),
         revision: before.revision + 1,
         ..before.clone()
@@ -331,7 +351,7 @@ pub async fn test(state: &AppState, tenant: &Tenant, id: &EndpointId) -> ApiResu
     dispatch::deliver_once(
         state,
         tenant,
-        &Target::Endpoint(endpoint),
+        &Target::Endpoint(Box::new(endpoint)),
         EventType::WebhookPing.as_str(),
         samples::payload(EventType::WebhookPing),
     )
@@ -393,7 +413,7 @@ pub async fn retry(state: &AppState, tenant: &Tenant, id: &LogId) -> ApiResult<W
         .await?
         .ok_or(ApiError::NotFound("Webhook log"))?;
     let stats = super::stats::Recorder::default();
-    let log = dispatch::deliver_again(state, tenant, log, &stats).await;
+    let log = dispatch::deliver_again(state, tenant, log, false, &stats).await;
     dispatch::write_stats(state, &stats).await;
     log
 }

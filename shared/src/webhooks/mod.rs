@@ -10,13 +10,14 @@ pub mod log;
 pub mod manage;
 pub mod net;
 pub mod outbound;
+pub mod pacing;
 pub mod retry;
 pub mod samples;
 pub mod signing;
 pub mod stats;
 mod url;
 
-pub use endpoint::{Endpoint, EndpointView, PayloadShape, SignatureScheme};
+pub use endpoint::{Endpoint, EndpointView, PayloadShape, SignatureScheme, Throttled};
 pub use event_type::{EventSelector, EventType, is_custom_name, is_event_name};
 pub use headers::CustomHeaders;
 pub use log::{LogStatus, WebhookLog, WebhookLogView};

@@ -274,6 +274,8 @@ struct Fields {
     headers: String,
     signature_scheme: String,
     payload: String,
+    /// Deliveries per second, empty for none.
+    rate_limit: String,
 }
 
 impl Fields {
@@ -291,6 +293,7 @@ impl Fields {
                 .collect(),
             signature_scheme: endpoint.signature_scheme.as_str().to_string(),
             payload: endpoint.payload.as_str().to_string(),
+            rate_limit: endpoint.rate_limit.map_or(String::new(), |r| r.to_string()),
         }
     }
 
@@ -303,6 +306,11 @@ impl Fields {
             headers: form.get("headers").unwrap_or_default().to_string(),
             signature_scheme: form.get("signature_scheme").unwrap_or("v1").to_string(),
             payload: form.get("payload").unwrap_or("full").to_string(),
+            rate_limit: form
+                .get("rate_limit")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
         }
     }
 
@@ -343,6 +351,17 @@ impl Fields {
                 None
             }
         };
+        let rate_limit = match self.rate_limit.as_str() {
+            "" => Some(None),
+            text => match text.parse::<u32>() {
+                Ok(limit) => Some(Some(limit)),
+                Err(_) => {
+                    problems
+                        .push("Rate limit must be a whole number of deliveries per second".into());
+                    None
+                }
+            },
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -356,6 +375,7 @@ impl Fields {
             filter: Some(Some(self.filter.clone())),
             signature_scheme,
             payload,
+            rate_limit,
         })
     }
 }
@@ -457,13 +477,15 @@ fn fields_form(
 <label for="headers">Headers <span class="muted">(one <code>name: value</code> per line)</span></label>
 <textarea id="headers" name="headers" rows="3">{headers}</textarea>
 <div class="filters"><label>Signatures <select name="signature_scheme" id="signature-scheme">{schemes}</select></label>
-<label>Payload <select name="payload" id="payload">{payloads}</select></label></div>
+<label>Payload <select name="payload" id="payload">{payloads}</select></label>
+<label>Rate limit <input type="text" name="rate_limit" id="rate-limit" value="{rate_limit}" size="6" inputmode="numeric" placeholder="none"> per second</label></div>
 <p><button type="submit" class="primary" id="{button_id}">{button}</button></p></fieldset>"#,
         errors = errors(problems),
         url = escape(&fields.url),
         description = escape(&fields.description),
         filter = escape(&fields.filter),
         headers = escape(&fields.headers),
+        rate_limit = escape(&fields.rate_limit),
         schemes = options(
             &[
                 ("v1", "v1: HMAC with the endpoint's secret"),
@@ -579,6 +601,7 @@ pub async fn new(State(state): State<AppState>, viewer: Viewer) -> PageResult {
         headers: String::new(),
         signature_scheme: "v1".to_string(),
         payload: "full".to_string(),
+        rate_limit: String::new(),
     };
     let body = new_page(&viewer, &fields, &choices, &[]);
     Ok(page(

@@ -1,0 +1,218 @@
+//! Per-endpoint rate limits and a pace that adapts to the receiver: deliveries wait
+//! their turn, never fail for it, and a receiver that answers 429 beyond its limit
+//! is slowed down to, and gets every event.
+
+use harness::{Behaviour, Receiver, TestStack, eventually, expect, status_and_json};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Retries every second, no jitter: the schedule shrunk for tests.
+async fn stack() -> TestStack {
+    TestStack::start_with(&[
+        ("RETRY_SCHEDULE", "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s"),
+        ("RETRY_JITTER", "0"),
+        ("DELIVERY_TIMEOUT_SECONDS", "2"),
+        ("PENDING_EVENT_GRACE_SECONDS", "1"),
+        ("RATE_LIMIT_PER_SECOND", "0"),
+    ])
+    .await
+}
+
+async fn publish(stack: &TestStack, key: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let event = expect(
+            stack
+                .post(
+                    "/events",
+                    key,
+                    json!({ "type": "invoice:sent", "payload": { "id": format!("inv_{i}") } }),
+                )
+                .await,
+            202,
+        )
+        .await;
+        ids.push(event["payload"]["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
+/// The most requests of `times` in any window of `width`.
+fn busiest(times: &[Instant], width: Duration) -> usize {
+    let mut most = 0;
+    for (i, start) in times.iter().enumerate() {
+        let within = times[i..]
+            .iter()
+            .take_while(|at| at.duration_since(*start) < width)
+            .count();
+        most = most.max(within);
+    }
+    most
+}
+
+#[tokio::test]
+async fn a_rate_limit_spaces_deliveries_and_waiting_is_neither_an_attempt_nor_a_failure() {
+    let stack = stack().await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("rate-limit@example.com").await;
+    stack
+        .register_event_type(&acct.test_key, "invoice:sent", "An invoice went out")
+        .await;
+    for bad in [json!(0), json!(1001), json!("fast")] {
+        let (status, _) = status_and_json(
+            stack
+                .post(
+                    "/webhooks/endpoints",
+                    &acct.test_key,
+                    json!({ "url": receiver.url("/bad"), "events": ["*"], "rate_limit": bad }),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    let api = stack.api(&acct.test_key);
+    let endpoint = api
+        .endpoints()
+        .create(json!({ "url": receiver.url("/paced"), "events": ["*"], "rate_limit": 2 }))
+        .await;
+    assert_eq!(endpoint.rate_limit, Some(2));
+    let started = Instant::now();
+    publish(&stack, &acct.test_key, 8).await;
+    let arrived = receiver.wait_for("/paced", 8).await;
+    let took = started.elapsed();
+    let times: Vec<Instant> = arrived.iter().map(|r| r.at).collect();
+    let most = busiest(&times, Duration::from_secs(1));
+    println!(
+        "rate_limit 2/s: 8 events in {:.1} s, at most {most} in any second",
+        took.as_secs_f64()
+    );
+    assert!(
+        most <= 3,
+        "2 a second, give or take one at a window's edge: {most}"
+    );
+    assert!(took >= Duration::from_secs(3), "8 at 2 a second: {took:?}");
+    let logs = expect(stack.get("/webhooks/logs", &acct.test_key).await, 200).await;
+    let logs = logs.as_array().unwrap();
+    assert_eq!(logs.len(), 8);
+    for log in logs {
+        assert_eq!(log["status"], "succeeded", "{log}");
+        assert_eq!(
+            log["retries"], 0,
+            "waiting for a slot is not an attempt: {log}"
+        );
+    }
+    let shown = api.endpoints().get(&endpoint.id).await;
+    assert_eq!(shown.current_rate, Some(2.0));
+    assert_eq!(shown.rate_reason, None, "the receiver never pushed back");
+    let cleared = api
+        .endpoints()
+        .update(&endpoint.id, json!({ "rate_limit": null }))
+        .await;
+    assert_eq!(cleared.rate_limit, None);
+}
+
+#[tokio::test]
+async fn a_receiver_that_allows_five_a_second_gets_every_event_none_failed_and_the_pace_drops_to_it()
+ {
+    let stack = stack().await;
+    let receiver = Receiver::start().await;
+    receiver.set("/five", Behaviour::RateLimited(5));
+    let acct = stack.account("adaptive@example.com").await;
+    stack
+        .register_event_type(&acct.test_key, "invoice:sent", "An invoice went out")
+        .await;
+    let api = stack.api(&acct.test_key);
+    // Its own limit is 8 a second; the receiver takes 5.
+    let endpoint = api
+        .endpoints()
+        .create(json!({ "url": receiver.url("/five"), "events": ["*"], "rate_limit": 8 }))
+        .await;
+    let sent = 40;
+    let started = Instant::now();
+    let ids = publish(&stack, &acct.test_key, sent).await;
+    eventually("every event reaches the receiver", || async {
+        (receiver.accepted("/five").len() >= sent).then_some(())
+    })
+    .await;
+    let took = started.elapsed();
+    let requests = receiver.received("/five");
+    let accepted = receiver.accepted("/five");
+    let mut delivered: Vec<String> = Vec::new();
+    for request in &requests {
+        delivered.push(request.json()["id"].as_str().unwrap().to_string());
+    }
+    let rejected = requests.len() - accepted.len();
+    let mut distinct = delivered.clone();
+    distinct.sort();
+    distinct.dedup();
+    let lost = ids.iter().filter(|id| !distinct.contains(id)).count();
+    let duplicated = accepted.len() - sent.min(accepted.len());
+    // Requests per second of the run: the first burst comes before anything is known
+    // of the receiver; then the pace should hold near its limit.
+    let mut per_second = vec![0usize; took.as_secs() as usize + 1];
+    for request in &requests {
+        per_second[request.at.duration_since(started).as_secs() as usize] += 1;
+    }
+    let over = per_second.iter().skip(2).filter(|n| **n > 5).count();
+    let shown = api.endpoints().get(&endpoint.id).await;
+    println!(
+        "adaptive pace, receiver allows 5/s: sent {sent}, received {} requests in {:.1} s, \
+         accepted {}, answered 429 {rejected}, duplicated {duplicated}, lost {lost}; \
+         requests per second {per_second:?}: {over} seconds over 5 after the first two; \
+         endpoint now at {:?}/s ({:?})",
+        requests.len(),
+        took.as_secs_f64(),
+        accepted.len(),
+        shown.current_rate,
+        shown.rate_reason,
+    );
+    assert_eq!(lost, 0, "every event arrives");
+    assert_eq!(duplicated, 0, "each is accepted once");
+    let busiest_second = per_second.iter().skip(2).max().copied().unwrap_or(0);
+    assert!(
+        busiest_second <= 10,
+        "never twice the receiver's limit once it pushed back: {per_second:?}"
+    );
+    assert!(
+        rejected < sent / 2,
+        "{rejected} answered 429 for {sent} events"
+    );
+    assert_eq!(shown.rate_reason.as_deref(), Some("429"));
+    assert!(
+        shown.current_rate.is_some_and(|r| r < 8.0),
+        "{:?}",
+        shown.current_rate
+    );
+    let failed = expect(
+        stack
+            .get("/webhooks/logs?status=failed", &acct.test_key)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(failed.as_array().unwrap().len(), 0, "none is marked failed");
+
+    // The receiver recovers: each good second adds one a second, up to the endpoint's
+    // own 8, and the adaptation ends.
+    receiver.set("/five", Behaviour::Accept);
+    let recovering = Instant::now();
+    let mut more = 0;
+    let back = loop {
+        publish(&stack, &acct.test_key, 5).await;
+        more += 5;
+        let now = api.endpoints().get(&endpoint.id).await;
+        if now.rate_reason.is_none() || recovering.elapsed() > Duration::from_secs(30) {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    println!(
+        "recovered to {:?}/s ({:?}) after {:.1} s and {more} more events",
+        back.current_rate,
+        back.rate_reason,
+        recovering.elapsed().as_secs_f64()
+    );
+    assert_eq!(back.rate_reason, None, "back at its own rate");
+    assert_eq!(back.current_rate, Some(8.0));
+}
