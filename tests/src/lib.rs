@@ -175,6 +175,34 @@ impl TestStack {
         TestStack { stack, http }
     }
 
+    /// A portal link made with `key` whose session ended a second ago (DynamoDB's TTL
+    /// would delete it only later): the key still works, the session does not.
+    pub async fn expired_portal_link(&self, key: &str) -> String {
+        let created = expect(
+            self.post(
+                "/portal/sessions",
+                key,
+                serde_json::json!({ "scope": "manage" }),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let url = created["url"].as_str().unwrap().to_string();
+        let id = created["id"].as_str().unwrap().parse().unwrap();
+        let db = &self.stack.state.db;
+        let mut session = shared::store::portal::get(db, &id).await.unwrap().unwrap();
+        assert!(
+            shared::store::portal::revoke(db, &session.tenant, &id)
+                .await
+                .unwrap()
+        );
+        session.expires_at =
+            shared::Timestamp::from_millis(shared::Timestamp::now().as_millis() - 1_000);
+        shared::store::portal::create(db, &session).await.unwrap();
+        url
+    }
+
     pub async fn account(&self, email: &str) -> TestAccount {
         let created =
             accounts::create(&self.stack.state.db, &self.stack.state.keyring, email, None)

@@ -108,9 +108,7 @@ impl DeliveryConfigs {
         entry.account_secrets = Some(secrets.clone());
         Ok(secrets)
     }
-}
 
-impl DeliveryConfigs {
     /// The account's ed25519 signing keys for the tenant's mode, opened, as of no
     /// earlier than `fresh_since` (a rotation moves the version).
     pub async fn account_keys(

@@ -235,27 +235,12 @@ async fn portal_sessions_are_validated_scoped_and_expire() {
     assert_eq!(day["scope"], "manage");
 
     // A session past its end (DynamoDB's TTL deletes it only later) opens nothing.
-    let id = shared::ids::PortalSessionId::new();
-    let token = shared::portal::PortalToken::generate(&id);
-    let now = shared::Timestamp::now();
-    let expired = shared::portal::PortalSession {
-        id,
-        tenant: acct.tenant(shared::Mode::Test),
-        scope: shared::portal::PortalScope::Manage,
-        created_by: "key_test".into(),
-        created_at: shared::Timestamp::from_millis(now.as_millis() - 7_200_000),
-        expires_at: shared::Timestamp::from_millis(now.as_millis() - 1_000),
-        token_hash: token.hash(),
-    };
-    shared::store::portal::create(&stack.stack.state.db, &expired)
-        .await
-        .unwrap();
-    let link = format!("{}/portal/{}", stack.stack.base_url(), token.expose());
+    let link = stack.expired_portal_link(key).await;
     let response = browser().get(&link).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let html = response.text().await.unwrap();
     assert!(html.contains("expired or was revoked"), "{html}");
-    let cookie = format!("pg_portal={}", token.expose());
+    let cookie = format!("pg_portal={}", link.rsplit('/').next().unwrap());
     let (status, _, _) = portal_page(&stack, Some(&cookie)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "nor does its cookie");
 }

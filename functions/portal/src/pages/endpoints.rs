@@ -17,7 +17,7 @@ use shared::{
     rules::Rule,
     store::{endpoints, event_types, stats as stored_stats},
     webhooks::{
-        Endpoint, EndpointView, EventType, LogStatus, PayloadShape, SignatureScheme, WebhookLog,
+        Endpoint, EndpointView, EventType, LogStatus, WebhookLog,
         manage::{self, EndpointInput},
         stats::{Period, Tally, hour_of},
     },
@@ -334,23 +334,12 @@ impl Fields {
                 )),
             }
         }
-        let signature_scheme = match self.signature_scheme.as_str() {
-            "v1" => Some(SignatureScheme::V1),
-            "v1a" => Some(SignatureScheme::V1a),
-            "both" => Some(SignatureScheme::Both),
-            _ => {
-                problems.push("Signature scheme must be v1, v1a or both".to_string());
-                None
-            }
-        };
-        let payload = match self.payload.as_str() {
-            "full" => Some(PayloadShape::Full),
-            "thin" => Some(PayloadShape::Thin),
-            _ => {
-                problems.push("Payload must be full or thin".to_string());
-                None
-            }
-        };
+        let signature_scheme = choice(
+            &self.signature_scheme,
+            "Signature scheme must be v1, v1a or both",
+            &mut problems,
+        );
+        let payload = choice(&self.payload, "Payload must be full or thin", &mut problems);
         let rate_limit = match self.rate_limit.as_str() {
             "" => Some(None),
             text => match text.parse::<u32>() {
@@ -378,6 +367,20 @@ impl Fields {
             rate_limit,
         })
     }
+}
+
+/// One of an option's values (`v1a`, `thin`), as the API names them; `problem` if the
+/// form sent anything else.
+fn choice<T: serde::de::DeserializeOwned>(
+    value: &str,
+    problem: &str,
+    problems: &mut Vec<String>,
+) -> Option<T> {
+    let parsed = serde_json::from_value(serde_json::Value::String(value.to_string())).ok();
+    if parsed.is_none() {
+        problems.push(problem.to_string());
+    }
+    parsed
 }
 
 /// Every event type an endpoint may subscribe to: `*`, the catalogue's, the tenant's
