@@ -47,6 +47,10 @@ async fn in_chromium_a_manage_link_adds_an_endpoint_tests_it_retries_the_deliver
         .click(r#"input[name="events"][value="order:paid"]"#)
         .await;
     assert!(!browser.is_selected(r#"input[value="*"]"#).await);
+    assert!(
+        browser.all("#filter-error").await.is_empty(),
+        "no filter is not a bad filter"
+    );
     browser.screenshot("02-endpoint-form").await;
     browser.follow("#create").await;
     let secret = browser.text_of("#secret").await;

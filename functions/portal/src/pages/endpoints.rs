@@ -411,6 +411,9 @@ async fn event_choices(
 
 /// Where a filter stopped parsing, drawn under it: the line and a caret at the column.
 fn filter_caret(filter: &str) -> String {
+    if filter.trim().is_empty() {
+        return String::new(); // no filter
+    }
     let Err(error) = Rule::parse(filter) else {
         return String::new();
     };

@@ -58,7 +58,7 @@ input[type=text],input[type=url],textarea{width:100%}textarea{font-family:ui-mon
 .notice{background:#dafbe1;border:1px solid #4ac26b;padding:.6rem .8rem;margin:.5rem 0}\
 .errors{background:#ffebe9;border:1px solid #ff8182;padding:.6rem .8rem;margin:.5rem 0}.errors ul{margin:.3rem 0 0}\
 .secret{font-family:ui-monospace,monospace;font-size:1rem;background:#fff8c5;padding:.5rem;border:1px solid #d4a72c;word-break:break-all}\
-.filters{display:flex;gap:.75rem;flex-wrap:wrap;align-items:end;margin:.5rem 0}.filters label{margin:0}\
+.filters{display:flex;gap:.75rem;flex-wrap:wrap;align-items:end;margin:.5rem 0}.filters label{margin:0}.filters input[type=text]{width:auto}\
 @media (max-width:40rem){thead{display:none}td{display:block;border:0;padding:.2rem .5rem}tr{display:block;border-bottom:1px solid #d0d7de;padding:.5rem 0}\
 td[data-label]::before{content:attr(data-label) \": \";color:#57606a}}";
 
