@@ -91,6 +91,20 @@ fn milliseconds(value: Option<f64>) -> String {
     value.map_or("—".to_string(), |ms| format!("{ms:.0} ms"))
 }
 
+/// Its rate limit, and the pace the dispatcher holds it to while its receiver pushes back.
+fn rate_of(endpoint: &Endpoint, (rate, reason): (Option<f64>, Option<String>)) -> String {
+    let own = endpoint
+        .rate_limit
+        .map_or("no limit".to_string(), |limit| format!("at most {limit} per second"));
+    match (rate, reason) {
+        (Some(rate), Some(reason)) => format!(
+            r#"{own}; <span class="state-disabled">slowed to {rate:.1} per second</span> <span class="muted">(the receiver answered {})</span>"#,
+            escape(&reason)
+        ),
+        _ => own,
+    }
+}
+
 /// The endpoint's event types by name.
 fn event_names(endpoint: &Endpoint) -> Vec<String> {
     endpoint.events.iter().map(|e| e.to_string()).collect()
@@ -186,6 +200,7 @@ async fn endpoint_page(
     )
     .await?;
     let (buckets, total) = period.series(now, &hours);
+    let pace = shared::webhooks::pacing::current(state, viewer.tenant(), endpoint).await?;
     let view = endpoint.view();
     let summary = total.view();
     let header_names: Vec<String> = view.headers.iter().map(|(name, _)| escape(name)).collect();
@@ -228,7 +243,7 @@ async fn endpoint_page(
     let body = format!(
         r#"<p><a href="/portal">All endpoints</a> · <a href="/portal/deliveries?endpoint={id}" id="endpoint-deliveries">Its deliveries</a></p>{notice}<h2 class="url" id="endpoint-url">{url}</h2>
 {actions}
-<dl id="endpoint"><dt>Events</dt><dd>{events}</dd><dt>State</dt><dd id="state">{state}</dd><dt>Filter</dt><dd>{filter}</dd><dt>Headers</dt><dd>{headers}</dd><dt>Signatures</dt><dd>{scheme}</dd><dt>Payload</dt><dd>{payload}</dd>
+<dl id="endpoint"><dt>Events</dt><dd>{events}</dd><dt>State</dt><dd id="state">{state}</dd><dt>Filter</dt><dd>{filter}</dd><dt>Headers</dt><dd>{headers}</dd><dt>Signatures</dt><dd>{scheme}</dd><dt>Payload</dt><dd>{payload}</dd><dt>Rate</dt><dd id="rate">{rate}</dd>
 <dt>Attempts</dt><dd id="attempts">{attempts} ({succeeded} succeeded, {failed} failed)</dd><dt>Latency</dt><dd>p50 {p50} · p95 {p95} · p99 {p99}</dd></dl>
 <p id="period">{switch}</p>
 <h3>Attempts per hour</h3><div class="chart">{outcomes}<div class="legend"><span class="ok">■ succeeded</span><span class="bad">■ failed</span></div></div>
@@ -244,6 +259,7 @@ async fn endpoint_page(
         } else {
             header_names.join(", ")
         },
+        rate = rate_of(endpoint, pace),
         scheme = view.signature_scheme.as_str(),
         payload = view.payload.as_str(),
         attempts = summary.attempts,
