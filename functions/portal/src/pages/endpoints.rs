@@ -93,9 +93,9 @@ fn milliseconds(value: Option<f64>) -> String {
 
 /// Its rate limit, and the pace the dispatcher holds it to while its receiver pushes back.
 fn rate_of(endpoint: &Endpoint, (rate, reason): (Option<f64>, Option<String>)) -> String {
-    let own = endpoint
-        .rate_limit
-        .map_or("no limit".to_string(), |limit| format!("at most {limit} per second"));
+    let own = endpoint.rate_limit.map_or("no limit".to_string(), |limit| {
+        format!("at most {limit} per second")
+    });
     match (rate, reason) {
         (Some(rate), Some(reason)) => format!(
             r#"{own}; <span class="state-disabled">slowed to {rate:.1} per second</span> <span class="muted">(the receiver answered {})</span>"#,
