@@ -175,6 +175,13 @@ impl TestStack {
         TestStack { stack, http }
     }
 
+    /// A new portal link of `scope` (`read` or `manage`) made with `key`.
+    pub async fn portal_link(&self, key: &str, scope: &str) -> String {
+        let body = serde_json::json!({ "scope": scope });
+        let created = expect(self.post("/portal/sessions", key, body).await, 201).await;
+        created["url"].as_str().unwrap().to_string()
+    }
+
     /// A portal link made with `key` whose session ended a second ago (DynamoDB's TTL
     /// would delete it only later): the key still works, the session does not.
     pub async fn expired_portal_link(&self, key: &str) -> String {

@@ -2,20 +2,8 @@
 //! the local stack, clicking what a merchant's customer would click. Each page is
 //! saved to `target/screenshots/`.
 
-use harness::{Receiver, TestStack, browser::Browser, expect};
+use harness::{Receiver, TestStack, browser::Browser};
 use serde_json::json;
-
-/// A portal link of `scope` for `key`.
-async fn link(stack: &TestStack, key: &str, scope: &str) -> String {
-    let created = expect(
-        stack
-            .post("/portal/sessions", key, json!({ "scope": scope }))
-            .await,
-        201,
-    )
-    .await;
-    created["url"].as_str().unwrap().to_string()
-}
 
 #[tokio::test]
 async fn in_chromium_a_manage_link_adds_an_endpoint_tests_it_retries_the_delivery_and_charts_it() {
@@ -25,7 +13,7 @@ async fn in_chromium_a_manage_link_adds_an_endpoint_tests_it_retries_the_deliver
     let browser = Browser::start(1100, 1400).await;
 
     browser
-        .goto(&link(&stack, &acct.test_key, "manage").await)
+        .goto(&stack.portal_link(&acct.test_key, "manage").await)
         .await;
     assert!(
         browser.url().await.ends_with("/portal"),
@@ -155,7 +143,7 @@ async fn in_chromium_a_read_only_link_shows_no_action_the_server_refuses_a_forge
 
     // A manage page's CSRF token, to forge a form with in the read-only session.
     browser
-        .goto(&link(&stack, &acct.test_key, "manage").await)
+        .goto(&stack.portal_link(&acct.test_key, "manage").await)
         .await;
     let one = format!(
         "{}/portal/endpoints/{}",
@@ -171,7 +159,7 @@ async fn in_chromium_a_read_only_link_shows_no_action_the_server_refuses_a_forge
         .await;
 
     browser
-        .goto(&link(&stack, &acct.test_key, "read").await)
+        .goto(&stack.portal_link(&acct.test_key, "read").await)
         .await;
     assert_eq!(browser.text_of("#scope").await, "read only");
     browser.screenshot("12-read-only-endpoints").await;
