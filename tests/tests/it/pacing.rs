@@ -131,11 +131,23 @@ async fn a_receiver_that_allows_five_a_second_gets_every_event_none_failed_and_t
     let sent = 40;
     let started = Instant::now();
     let ids = publish(&stack, &acct.test_key, sent).await;
+    // The adaptation is watched while it happens: on a slow machine the tail of the run
+    // trickles (the answered-429 wait for their retry), so the pace may be back at its
+    // own 8 a second by the time the last event lands.
+    let slowest: std::sync::Mutex<Option<(f64, String)>> = Default::default();
     eventually("every event reaches the receiver", || async {
+        let now = api.endpoints().get(&endpoint.id).await;
+        if let (Some(rate), Some(reason)) = (now.current_rate, now.rate_reason) {
+            let mut slowest = slowest.lock().unwrap();
+            if slowest.as_ref().is_none_or(|(low, _)| rate < *low) {
+                *slowest = Some((rate, reason));
+            }
+        }
         (receiver.accepted("/five").len() >= sent).then_some(())
     })
     .await;
     let took = started.elapsed();
+    let slowest = slowest.into_inner().unwrap();
     let requests = receiver.received("/five");
     let accepted = receiver.accepted("/five");
     let mut delivered: Vec<String> = Vec::new();
@@ -160,7 +172,7 @@ async fn a_receiver_that_allows_five_a_second_gets_every_event_none_failed_and_t
         "adaptive pace, receiver allows 5/s: sent {sent}, received {} requests in {:.1} s, \
          accepted {}, answered 429 {rejected}, duplicated {duplicated}, lost {lost}; \
          requests per second {per_second:?}: {over} seconds over 5 after the first two; \
-         endpoint now at {:?}/s ({:?})",
+         slowest pace seen {slowest:?}; endpoint now at {:?}/s ({:?})",
         requests.len(),
         took.as_secs_f64(),
         accepted.len(),
@@ -178,12 +190,9 @@ async fn a_receiver_that_allows_five_a_second_gets_every_event_none_failed_and_t
         rejected < sent / 2,
         "{rejected} answered 429 for {sent} events"
     );
-    assert_eq!(shown.rate_reason.as_deref(), Some("429"));
-    assert!(
-        shown.current_rate.is_some_and(|r| r < 8.0),
-        "{:?}",
-        shown.current_rate
-    );
+    let (low, reason) = slowest.expect("the endpoint showed a slowed pace while it ran");
+    assert_eq!(reason, "429", "slowed because the receiver answered 429");
+    assert!(low < 8.0, "slowed below its own limit: {low}");
     let failed = expect(
         stack
             .get("/webhooks/logs?status=failed", &acct.test_key)
