@@ -33,7 +33,26 @@ pub struct Event {
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispatched_at: Option<Timestamp>,
+    /// What orders it among other events: a published event's own `ordering_key`.
+    /// Without one, the payload's `id` (the resource it is about).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordering_key: Option<String>,
+    /// Its place among the events of its ordering key, given when it commits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<Sequence>,
 }
+
+/// An event's place among the events of one ordering key, in commit order: numbered
+/// from 1 without gaps, each knowing the one before it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub number: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<EventId>,
+}
+
+/// The longest `ordering_key` (DynamoDB sort keys take 1 KB).
+pub const MAX_ORDERING_KEY: usize = 256;
 
 /// An event as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -46,6 +65,10 @@ pub struct EventView<'a> {
     pub replays: u32,
     pub created_at: Timestamp,
     pub dispatched_at: Option<Timestamp>,
+    /// The resource (or the published `ordering_key`) whose events it is ordered among.
+    pub ordering_key: Option<&'a str>,
+    /// Its number among them, in commit order.
+    pub sequence: Option<u64>,
 }
 
 impl Event {
@@ -60,7 +83,18 @@ impl Event {
             replays: 0,
             created_at: Timestamp::now(),
             dispatched_at: None,
+            ordering_key: None,
+            sequence: None,
         }
+    }
+
+    /// The key its order is kept under: its own, else the id of the resource it is
+    /// about. `None`: it is ordered among nothing.
+    pub fn ordering_key(&self) -> Option<&str> {
+        self.ordering_key
+            .as_deref()
+            .or_else(|| self.payload.get("id")?.as_str())
+            .filter(|key| !key.is_empty() && key.len() <= MAX_ORDERING_KEY)
     }
 
     pub fn view(&self) -> EventView<'_> {
@@ -72,6 +106,8 @@ impl Event {
             replays: self.replays,
             created_at: self.created_at,
             dispatched_at: self.dispatched_at,
+            ordering_key: self.ordering_key(),
+            sequence: self.sequence.as_ref().map(|s| s.number),
         }
     }
 }

@@ -109,6 +109,12 @@ impl Queues {
     /// A lost message is not lost work: the scheduler re-sends events still pending
     /// after a grace period, so a failure is only logged.
     pub async fn dispatch(&self, tenant: &Tenant, event: &Event) {
+        self.dispatch_after(tenant, event, Duration::ZERO).await
+    }
+
+    /// Hands an event to the dispatcher again after `delay`: one whose deliveries must
+    /// wait for the event before it in its resource's order.
+    pub async fn dispatch_after(&self, tenant: &Tenant, event: &Event, delay: Duration) {
         let mut message = Message::Dispatch {
             tenant: tenant.clone(),
             event_id: event.id.clone(),
@@ -123,7 +129,7 @@ impl Queues {
                 event: None,
             };
         }
-        self.send_dispatch(&message).await;
+        self.send_dispatch(&message, delay).await;
     }
 
     /// Hands the dispatcher an event by id (the scheduler's re-sends of pending events).
@@ -134,17 +140,12 @@ impl Queues {
             replay,
             event: None,
         };
-        self.send_dispatch(&message).await;
+        self.send_dispatch(&message, Duration::ZERO).await;
     }
 
-    async fn send_dispatch(&self, message: &Message) {
+    async fn send_dispatch(&self, message: &Message, delay: Duration) {
         let sent = self
-            .send(
-                "the events queue",
-                self.events.as_deref(),
-                message,
-                Duration::ZERO,
-            )
+            .send("the events queue", self.events.as_deref(), message, delay)
             .await;
         if let (Err(error), Message::Dispatch { event_id, .. }) = (sent, message) {
             tracing::warn!(%event_id, %error, "enqueue failed; the scheduler will re-send the event");

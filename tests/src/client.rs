@@ -89,6 +89,9 @@ pub struct Endpoint {
     pub rate_limit: Option<u32>,
     pub current_rate: Option<f64>,
     pub rate_reason: Option<String>,
+    pub ordering: String,
+    pub on_exhausted: String,
+    pub blocked_resources: Vec<String>,
     /// Shown when the endpoint is created, never after.
     pub secret: Option<String>,
 }

@@ -350,6 +350,9 @@ pub enum Behaviour {
     /// Accept at most this many per second (any rolling second); beyond, 429 with
     /// `Retry-After: 1`.
     RateLimited(u32),
+    /// Answer `status` to the first this many requests whose body contains the text
+    /// (`u32::MAX`: to all of them); accept the others.
+    FailWhen(String, u32, u16),
 }
 
 /// One request a receiver got.
@@ -435,6 +438,18 @@ impl Receiver {
                         Behaviour::Always(status, None)
                     }
                     Behaviour::FailTimes(..) => Behaviour::Accept,
+                    Behaviour::FailWhen(text, times, status)
+                        if String::from_utf8_lossy(&body).contains(&text) =>
+                    {
+                        let seen = s.answered.entry(format!("{path}\n{text}")).or_default();
+                        *seen += 1;
+                        if *seen <= times {
+                            Behaviour::Always(status, None)
+                        } else {
+                            Behaviour::Accept
+                        }
+                    }
+                    Behaviour::FailWhen(..) => Behaviour::Accept,
                     Behaviour::RateLimited(limit) => {
                         let now = Instant::now();
                         let accepted = s.accepted.entry(path.clone()).or_default();
@@ -455,7 +470,10 @@ impl Receiver {
             };
 
             match behaviour {
-                Behaviour::Accept | Behaviour::FailTimes(..) | Behaviour::RateLimited(_) => {
+                Behaviour::Accept
+                | Behaviour::FailTimes(..)
+                | Behaviour::RateLimited(_)
+                | Behaviour::FailWhen(..) => {
                     (StatusCode::OK, "{\"received\":true}").into_response()
                 }
                 Behaviour::Always(status, retry_after) => {

@@ -1,4 +1,7 @@
 //! The `dispatcher` Lambda function (SQS, ReportBatchItemFailures).
+// The delivery engine's futures (fan-out, lanes, pacing, retries) nest deeper than
+// the default limit lets rustc lay out the handler's future.
+#![recursion_limit = "256"]
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};

@@ -16,7 +16,7 @@ use shared::{
     ApiError, ApiResult, AppState,
     auth::{Read, Scoped, Write, groups},
     error::Violations,
-    events::{Event, EventView},
+    events::{Event, EventView, MAX_ORDERING_KEY},
     http::ApiJson,
     ids::{PathId, kinds},
     openapi::{Operation, string},
@@ -148,6 +148,9 @@ struct PublishInput {
     event_type: Option<String>,
     /// Any JSON object.
     payload: Option<serde_json::Value>,
+    /// What this event is ordered among for endpoints with `ordering: resource`
+    /// (default: the payload's `id`). At most 256 bytes.
+    ordering_key: Option<String>,
 }
 
 /// Publishes an event of a catalogue type; it is dispatched like any other.
@@ -202,12 +205,24 @@ async fn publish(
         None => errors.add("Payload can't be blank"),
         Some(_) => errors.add("Payload must be a JSON object"),
     }
+    let ordering_key = input.ordering_key.map(|key| key.trim().to_string());
+    match &ordering_key {
+        Some(key) if key.is_empty() => errors.add("Ordering key can't be blank"),
+        Some(key) if key.len() > MAX_ORDERING_KEY => errors.add(format!(
+            "Ordering key is too long (maximum is {MAX_ORDERING_KEY} bytes)"
+        )),
+        Some(key) if key.chars().any(char::is_control) => {
+            errors.add("Ordering key must not contain control characters")
+        }
+        _ => {}
+    }
     errors.finish()?;
-    let event = Event::new(
+    let mut event = Event::new(
         event_type.expect("reported when missing").as_str(),
         input.payload.expect("checked above"),
     );
-    events::create(&state.db, &tenant, &event, state.config.retention_days).await?;
+    event.ordering_key = ordering_key;
+    events::create(&state.db, &tenant, &mut event, state.config.retention_days).await?;
     state.queues.dispatch(&tenant, &event).await;
     Ok((StatusCode::ACCEPTED, Json(event.view())).into_response())
 }

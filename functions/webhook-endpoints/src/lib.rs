@@ -2,7 +2,8 @@
 //!
 //! `GET/POST /webhooks/endpoints`, `GET/PUT/DELETE /webhooks/endpoints/{id}`,
 //! `POST .../{id}/enable`, `.../{id}/disable`, `.../{id}/rotate-secret`,
-//! `.../{id}/test` (a ping, now), `.../{id}/recover` (re-send failed deliveries) and
+//! `.../{id}/test` (a ping, now), `.../{id}/recover` (re-send failed deliveries),
+//! `.../{id}/unblock` (release resources an exhausted ordered delivery holds) and
 //! `GET .../{id}/stats` (attempts, outcomes and latency per hour or day).
 
 use axum::{
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v2/webhooks/endpoints/{id}/test", post(test))
         .route("/api/v2/webhooks/endpoints/{id}/recover", post(recover))
+        .route("/api/v2/webhooks/endpoints/{id}/unblock", post(unblock))
         .route("/api/v2/webhooks/endpoints/{id}/stats", get(stats))
         .route(
             "/api/v2/webhooks/public-keys/{account_id}",
@@ -126,6 +128,17 @@ pub fn operations() -> Vec<Operation> {
         .scope("webhooks:write")
         .body::<RecoverInput>()
         .returns::<Recovered>(202, "How many deliveries go out again"),
+        Operation::post(
+            "/api/v2/webhooks/endpoints/{id}/unblock",
+            TAG,
+            "Release resources held by an exhausted ordered delivery",
+        )
+        .scope("webhooks:write")
+        .optional_body::<UnblockInput>()
+        .returns::<EndpointView>(
+            200,
+            "The endpoint; the next event of each released resource goes now",
+        ),
         Operation::get(
             "/api/v2/webhooks/endpoints/{id}/stats",
             TAG,
@@ -393,6 +406,30 @@ async fn recover(
     let since = manage::recovery_start(input.since.as_deref())?;
     let recovered = manage::recover(&state, &tenant, &id, since).await?;
     Ok((StatusCode::ACCEPTED, Json(Recovered { recovered })).into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UnblockInput {
+    /// The resource to release (one of the endpoint's `blocked_resources`); all of
+    /// them when absent.
+    ordering_key: Option<String>,
+}
+
+/// Releases blocked resources: each one's failed delivery stays failed (retry it to
+/// send it again) and the next event of that resource goes.
+async fn unblock(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Webhooks>>,
+    PathId(id): PathId<kinds::Endpoint>,
+    OptionalJson(input): OptionalJson<UnblockInput>,
+) -> ApiResult<Response> {
+    let endpoint = manage::find(&state, &tenant, &id).await?;
+    let blocked: Vec<String> = endpoint.blocked_keys.iter().cloned().collect();
+    let key = input.and_then(|i| i.ordering_key);
+    shared::webhooks::lanes::unblock(&state, &tenant, &id, &blocked, key.as_deref()).await?;
+    let endpoint = manage::find(&state, &tenant, &id).await?;
+    Ok(Json(endpoint.view()).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -236,7 +236,8 @@ pub async fn update(
         .update_expression(
             "SET #url = :url, #shown = :shown, description = :description, enabled = :enabled, events = :events, \
              #filter = :filter, headers = :headers, signature_scheme = :scheme, #payload = :payload, \
-             rate_limit = :rate_limit, updated_at = :updated_at ADD revision :one",
+             rate_limit = :rate_limit, ordering = :ordering, on_exhausted = :on_exhausted, \
+             updated_at = :updated_at ADD revision :one",
         )
         .condition_expression("revision = :rev")
         .expression_attribute_names("#url", "url")
@@ -246,6 +247,8 @@ pub async fn update(
         .expression_attribute_values(":scheme", to_value(&after.signature_scheme)?)
         .expression_attribute_values(":payload", to_value(&after.payload)?)
         .expression_attribute_values(":rate_limit", to_value(&after.rate_limit)?)
+        .expression_attribute_values(":ordering", to_value(&after.ordering)?)
+        .expression_attribute_values(":on_exhausted", to_value(&after.on_exhausted)?)
         .expression_attribute_values(":url", to_value(&after.url)?)
         .expression_attribute_values(":shown", s(after.url.masked()))
         .expression_attribute_values(":description", to_value(&after.description)?)
@@ -361,6 +364,35 @@ pub async fn set_throttled(
         Err(StoreError::Rejected(_)) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Lists (`true`) or unlists the ordering key `key` among those an exhausted delivery
+/// holds on endpoint `id`. A set of its own, so no other write of the endpoint undoes
+/// it and the delivery configuration does not move (dispatchers read lanes for this).
+pub async fn mark_blocked(
+    db: &Db,
+    tenant: &Tenant,
+    id: &EndpointId,
+    key: &str,
+    blocked: bool,
+) -> Result<(), StoreError> {
+    let expression = if blocked {
+        "ADD blocked_keys :key"
+    } else {
+        "DELETE blocked_keys :key"
+    };
+    let result = db
+        .client
+        .update_item()
+        .table_name(&db.tables.endpoints)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(id))
+        .update_expression(expression)
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":key", AttributeValue::Ss(vec![key.to_string()]))
+        .sent()
+        .await;
+    super::conditional(result).map(drop)
 }
 
 /// Stores rotated secrets, if the endpoint is still as read.

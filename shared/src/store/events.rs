@@ -80,16 +80,16 @@ impl Transaction {
     }
 }
 
-/// Records a published event (`POST /events`): the event alone is the change.
+/// Records a published event (`POST /events`): the event alone is the change. It is
+/// numbered in its ordering key's sequence.
 pub async fn create(
     db: &Db,
     tenant: &Tenant,
-    event: &Event,
+    event: &mut Event,
     retention_days: u32,
 ) -> Result<(), StoreError> {
-    Transaction::new()
-        .with_events(db, tenant, std::slice::from_ref(event), retention_days)?
-        .commit(db)
+    let events = std::slice::from_mut(event);
+    super::sequences::commit_with_events(db, tenant, Transaction::new(), events, retention_days)
         .await
 }
 

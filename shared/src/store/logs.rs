@@ -64,6 +64,14 @@ pub struct FanOut<'a> {
 
 impl FanOut<'_> {
     /// Each log's size as a transaction counts it (a log holds its payload).
+    /// The writes each log takes in a transaction: its put, and its lane's if ordered.
+    fn writes(&self) -> Vec<usize> {
+        self.logs
+            .iter()
+            .map(|log| 1 + usize::from(log.lane.is_some()))
+            .collect()
+    }
+
     fn sizes(&self) -> Vec<usize> {
         self.logs
             .iter()
@@ -117,6 +125,18 @@ impl Pack {
             self.transaction = self
                 .transaction
                 .write(TransactWriteItem::builder().put(put).build(), Some(exists));
+            // An ordered delivery joins its lane with its log, never apart from it.
+            if let (Some(place), Some(endpoint)) = (&log.lane, &log.endpoint_id) {
+                let lane = super::lanes::Lane {
+                    tenant: fan_out.tenant,
+                    endpoint,
+                    key: &place.key,
+                };
+                let entry = place.entry(&log.id);
+                let join =
+                    super::lanes::join_write(db, &lane, &entry, &log.id, fan_out.retention_days)?;
+                self.transaction = self.transaction.write(join, None);
+            }
             let day = super::paging::day_of(log.created_at);
             self.per_day
                 .entry((partition.clone(), day))
@@ -154,7 +174,7 @@ const LOG_EXISTS: &str = "log exists";
 /// a first-attempt fan-out costs one write beyond its attempts' own.
 pub async fn create_all(db: &Db, fan_out: &FanOut<'_>) -> Result<Created, StoreError> {
     let mut event = fan_out.event;
-    let mut bounds = batch_bounds(&fan_out.sizes());
+    let mut bounds = pack_bounds(&fan_out.writes(), &fan_out.sizes());
     if bounds.is_empty() && event.is_some() {
         bounds.push((0, 0)); // no target: the event is marked all the same
     }
@@ -180,8 +200,12 @@ pub async fn create_fan_outs(db: &Db, fan_outs: &[FanOut<'_>]) -> Vec<Result<Cre
         .iter()
         .map(|fan_out| fan_out.sizes().iter().sum::<usize>())
         .collect();
-    // An event's logs and its mark count as one item each; a day count per event at most.
-    let items: Vec<usize> = fan_outs.iter().map(|f| f.logs.len() + 2).collect();
+    // An event's logs (with their lanes) and its mark count as one item each; a day
+    // count per event at most.
+    let items: Vec<usize> = fan_outs
+        .iter()
+        .map(|f| f.writes().iter().sum::<usize>() + 2)
+        .collect();
     for (from, to) in pack_bounds(&items, &sizes) {
         let together = &fan_outs[from..to];
         if together.len() > 1 {
@@ -238,6 +262,7 @@ fn pack_bounds(items: &[usize], sizes: &[usize]) -> Vec<(usize, usize)> {
 /// Splits items of these sizes into consecutive batches of at most
 /// [`LOGS_PER_TRANSACTION`] items and [`BYTES_PER_TRANSACTION`] bytes (an item larger
 /// than that goes alone): `(from, to)` index ranges.
+#[cfg(test)]
 fn batch_bounds(sizes: &[usize]) -> Vec<(usize, usize)> {
     pack_bounds(&vec![1; sizes.len()], sizes)
 }

@@ -8,6 +8,7 @@ pub mod endpoints;
 pub mod error;
 pub mod event_types;
 pub mod events;
+pub mod lanes;
 pub mod logs;
 pub mod orders;
 pub mod pacing;
@@ -15,6 +16,7 @@ mod paging;
 pub mod portal;
 pub mod requests;
 pub mod resources;
+mod sequences;
 pub mod stats;
 mod transaction;
 

@@ -393,18 +393,17 @@ impl<'a> Change<'a> {
         self
     }
 
-    /// Commits the change and its events, then hands the events to the dispatcher.
-    /// Returns the committed events.
+    /// Commits the change and its events (each numbered in its resource's sequence),
+    /// then hands the events to the dispatcher. Returns the committed events.
     pub async fn commit(self, outbox: Outbox<'_>) -> Result<Vec<Event>, StoreError> {
         let Change {
             db,
             tenant,
             transaction,
-            events,
+            mut events,
         } = self;
-        transaction
-            .with_events(db, tenant, &events, outbox.retention_days)?
-            .commit(db)
+        let retention_days = outbox.retention_days;
+        super::sequences::commit_with_events(db, tenant, transaction, &mut events, retention_days)
             .await?;
         for event in &events {
             outbox.queues.dispatch(tenant, event).await;

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::{
 /// DynamoDB's limit of writes in one transaction.
 const MAX_WRITES: usize = 100;
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Transaction {
     writes: Vec<TransactWriteItem>,
     on_condition_failed: Vec<Option<Rejection>>,

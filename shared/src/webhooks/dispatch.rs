@@ -4,9 +4,10 @@
 //! `/webhooks/simulate` call it directly.
 
 use super::{
-    Endpoint, LogStatus, PayloadShape, SignatureScheme, WebhookLog,
+    DeliveryOrder, Endpoint, LogStatus, OnExhausted, PayloadShape, SignatureScheme, WebhookLog,
     configs::open_account_secrets,
-    log::{AttemptRecord, delivery_id},
+    lanes::{self, Turn},
+    log::{AttemptRecord, LanePlace, delivery_id},
     outbound::Attempt,
     pacing,
     signing::{asymmetric_signature, pushguard_signature, standard_signature_header},
@@ -64,6 +65,14 @@ impl Target {
         match self {
             Target::Endpoint(endpoint) => Some(endpoint.id.clone()),
             Target::Url { .. } => None,
+        }
+    }
+
+    /// What an exhausted delivery to it does to the next one of its resource.
+    fn on_exhausted(&self) -> OnExhausted {
+        match self {
+            Target::Endpoint(endpoint) => endpoint.on_exhausted,
+            Target::Url { .. } => OnExhausted::Skip,
         }
     }
 
@@ -181,6 +190,24 @@ struct FanOut {
     replay: u32,
     targets: Vec<Target>,
     logs: Vec<WebhookLog>,
+    /// The event before it in its resource's order, when an ordered endpoint receives
+    /// it: its logs join their lanes only after that event's did.
+    waits_for: Option<EventId>,
+}
+
+/// When a fan-out may create its logs.
+enum Gate {
+    Open,
+    /// After the fan-out of this event of the same batch.
+    After(EventId),
+    /// Not in this run: the event before it is not dispatched yet.
+    Later,
+}
+
+/// What became of a fan-out's logs.
+enum Start {
+    Created(ApiResult<Created>),
+    Later,
 }
 
 /// Reads what a message does not carry and finds the event's targets: `None` if the
@@ -208,10 +235,17 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
     }
     let retry_limit = state.config.delivery.retry_schedule.retry_limit();
     let targets = targets(state, &tenant, &event, received).await?;
-    let logs = targets
+    let place = match (event.ordering_key(), &event.sequence) {
+        (Some(key), Some(sequence)) => Some(LanePlace {
+            key: key.to_string(),
+            sequence: sequence.number,
+        }),
+        _ => None,
+    };
+    let logs: Vec<WebhookLog> = targets
         .iter()
         .map(|target| {
-            WebhookLog::pending(
+            let mut log = WebhookLog::pending(
                 delivery_id(&event.id, replay, &target.key()),
                 target.endpoint_id(),
                 target.url().to_string(),
@@ -224,9 +258,21 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
                     &event.payload,
                 ),
                 retry_limit,
-            )
+            );
+            if let Target::Endpoint(endpoint) = target
+                && endpoint.ordering == DeliveryOrder::Resource
+            {
+                log.lane = place.clone();
+            }
+            log
         })
         .collect();
+    let ordered = logs.iter().any(|log| log.lane.is_some());
+    let waits_for = event
+        .sequence
+        .as_ref()
+        .and_then(|s| s.previous.clone())
+        .filter(|_| ordered);
     Ok(Some(FanOut {
         tenant,
         received,
@@ -234,6 +280,7 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
         replay,
         targets,
         logs,
+        waits_for,
     }))
 }
 
@@ -262,26 +309,25 @@ pub async fn dispatch_events(
         .iter()
         .filter_map(|p| p.as_ref().ok()?.as_ref())
         .collect();
-    let fan_outs: Vec<logs::FanOut> = ready
-        .iter()
-        .map(|fan_out| logs::FanOut {
-            tenant: &fan_out.tenant,
-            logs: &fan_out.logs,
-            retention_days: state.config.retention_days,
-            sweep_at: Some(sweep_at),
-            event: Some((&fan_out.event.id, fan_out.replay)),
-        })
-        .collect();
-    let mut created = logs::create_fan_outs(&state.db, &fan_outs)
-        .await
-        .into_iter();
+    let mut starts = create_in_order(state, &ready, sweep_at).await.into_iter();
     let mut work = Vec::new();
     for (prepared, span) in prepared.iter().zip(spans) {
         let outcome = match prepared {
-            Ok(Some(fan_out)) => {
-                let created = created.next().expect("one outcome per fan-out");
-                Some(deliver_all(state, fan_out, created, sweep_at, stats))
-            }
+            Ok(Some(fan_out)) => match starts.next().expect("one start per fan-out") {
+                Start::Created(created) => {
+                    Some(deliver_all(state, fan_out, created, sweep_at, stats))
+                }
+                Start::Later => {
+                    // Its queue message ends here; this one brings it back.
+                    let (tenant, event) = (&fan_out.tenant, &fan_out.event);
+                    metrics::count("FanOutsWaiting", &[], 1);
+                    state
+                        .queues
+                        .dispatch_after(tenant, event, ORDER_RECHECK)
+                        .await;
+                    None
+                }
+            },
             _ => None,
         };
         work.push(tracing::Instrument::instrument(
@@ -302,12 +348,89 @@ pub async fn dispatch_events(
         .collect()
 }
 
+/// How long an ordered event whose predecessor is not dispatched yet waits before it
+/// looks again.
+const ORDER_RECHECK: Duration = Duration::from_secs(1);
+
+/// Where fan-out `fan_out` may start: now, after another of the batch, or later.
+async fn gate(state: &Services, fan_out: &FanOut, batch: &[&FanOut]) -> ApiResult<Gate> {
+    let Some(previous) = &fan_out.waits_for else {
+        return Ok(Gate::Open);
+    };
+    if batch.iter().any(|other| other.event.id == *previous) {
+        return Ok(Gate::After(previous.clone()));
+    }
+    Ok(
+        match events::get(&state.db, &fan_out.tenant, previous).await? {
+            Some(before) if before.status == EventStatus::Pending => Gate::Later,
+            _ => Gate::Open, // dispatched, or expired
+        },
+    )
+}
+
+/// Creates the logs of a batch's fan-outs in as few transactions as fit, in rounds: an
+/// ordered event after the event before it when both are in the batch, so that a burst
+/// of one resource's events fans out in one run, in order.
+async fn create_in_order(state: &Services, ready: &[&FanOut], sweep_at: Timestamp) -> Vec<Start> {
+    let gates = futures::future::join_all(ready.iter().map(|f| gate(state, f, ready))).await;
+    let mut starts: Vec<Option<Start>> = Vec::with_capacity(ready.len());
+    let mut round = Vec::new();
+    let mut after: Vec<(usize, EventId)> = Vec::new();
+    for (index, gate) in gates.into_iter().enumerate() {
+        match gate {
+            Ok(Gate::Open) => {
+                round.push(index);
+                starts.push(None);
+            }
+            Ok(Gate::After(previous)) => {
+                after.push((index, previous));
+                starts.push(None);
+            }
+            Ok(Gate::Later) => starts.push(Some(Start::Later)),
+            Err(error) => starts.push(Some(Start::Created(Err(error)))),
+        }
+    }
+    while !round.is_empty() {
+        let fan_outs: Vec<logs::FanOut> = round
+            .iter()
+            .map(|&index| logs::FanOut {
+                tenant: &ready[index].tenant,
+                logs: &ready[index].logs,
+                retention_days: state.config.retention_days,
+                sweep_at: Some(sweep_at),
+                event: Some((&ready[index].event.id, ready[index].replay)),
+            })
+            .collect();
+        let created = logs::create_fan_outs(&state.db, &fan_outs).await;
+        let mut done = Vec::new();
+        for (&index, created) in round.iter().zip(created) {
+            if matches!(created, Ok(Created::All)) {
+                done.push(ready[index].event.id.clone());
+            }
+            starts[index] = Some(Start::Created(created.map_err(ApiError::from)));
+        }
+        let (next, waiting): (Vec<_>, Vec<_>) = after
+            .into_iter()
+            .partition(|(_, previous)| done.contains(previous));
+        round = next.into_iter().map(|(index, _)| index).collect();
+        after = waiting;
+    }
+    // The event before it did not fan out here (it was redelivered, or failed).
+    for (index, _) in after {
+        starts[index] = Some(Start::Later);
+    }
+    starts
+        .into_iter()
+        .map(|start| start.expect("every fan-out has a start"))
+        .collect()
+}
+
 /// Makes the first attempt of each delivery of a fan-out whose logs `created` says
 /// how it found.
 async fn deliver_all(
     state: &Services,
     fan_out: &FanOut,
-    created: Result<Created, crate::store::StoreError>,
+    created: ApiResult<Created>,
     sweep_at: Timestamp,
     stats: &Recorder,
 ) -> ApiResult<()> {
@@ -433,7 +556,10 @@ async fn give_up(
     log.response = Some(reason.to_string());
     log.next_retry_at = None;
     log.updated_at = Timestamp::now();
-    logs::record(&state.db, tenant, before, &log, None).await?;
+    if logs::record(&state.db, tenant, before, &log, None).await? {
+        // The endpoint is gone or off: its lanes drain rather than hold.
+        Box::pin(lanes::ended(state, tenant, &log, OnExhausted::Skip)).await?;
+    }
     Ok(log)
 }
 
@@ -543,6 +669,14 @@ pub async fn attempt(
     how: Attempting,
     stats: &Recorder,
 ) -> ApiResult<WebhookLog> {
+    if log.lane.is_some() {
+        // Boxed: the lane's futures would make every caller's future deeper still.
+        match Box::pin(lanes::turn(state, tenant, &log)).await? {
+            Turn::Go => {}
+            Turn::Wait => return wait_turn(state, tenant, log).await,
+            Turn::Taken => return Ok(log),
+        }
+    }
     if let (true, Target::Endpoint(endpoint)) = (how.paced, target)
         && pacing::is_paced(endpoint)
     {
@@ -595,6 +729,7 @@ pub async fn attempt(
             log.response_headers.clear();
             log.next_retry_at = None;
             logs::record(&state.db, tenant, before, &log, None).await?;
+            Box::pin(lanes::ended(state, tenant, &log, target.on_exhausted())).await?;
             return Ok(log);
         }
         Err(error) => return Err(error.into()),
@@ -603,6 +738,9 @@ pub async fn attempt(
         return Ok(log); // another worker recorded this attempt first
     }
     record_metrics(&log, delay, park);
+    if log.status.is_final() {
+        Box::pin(lanes::ended(state, tenant, &log, target.on_exhausted())).await?;
+    }
     if let (Some(delay), false) = (delay, park)
         && let Err(error) = state.queues.retry(tenant, &log.id, delay).await
     {
@@ -636,6 +774,16 @@ pub async fn attempt(
                 metrics::count("EndpointsDisabled", &[("Reason", reason)], 1);
             }
         }
+    }
+    Ok(log)
+}
+
+/// Leaves an ordered delivery whose turn it is not, unattempted: the delivery before it
+/// queues it when it ends; until then it is on the due index, in case that worker stops.
+async fn wait_turn(state: &Services, tenant: &Tenant, log: WebhookLog) -> ApiResult<WebhookLog> {
+    let due = Timestamp::now().plus(state.config.delivery.retry_sweep_grace);
+    if logs::defer(&state.db, tenant, &log, due).await? {
+        metrics::count("DeliveriesWaitingTurn", &[], 1);
     }
     Ok(log)
 }

@@ -1,6 +1,7 @@
 use super::{CustomHeaders, EventSelector, WebhookUrl};
 use crate::{Timestamp, ids::EndpointId, keyring::SealedSecrets};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// A merchant's webhook endpoint, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,58 @@ pub struct Endpoint {
     /// holds (`webhooks::pacing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttled: Option<Throttled>,
+    /// `resource`: the events of one resource reach it one at a time, in commit order.
+    #[serde(default)]
+    pub ordering: DeliveryOrder,
+    /// With ordering, what a delivery that exhausts its retries does to the next one of
+    /// its resource.
+    #[serde(default)]
+    pub on_exhausted: OnExhausted,
+    /// The ordering keys held by a delivery that exhausted its retries (`block`): a
+    /// string set the dispatcher adds to and removes from, never written whole.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub blocked_keys: BTreeSet<String>,
+}
+
+/// Whether an endpoint receives the events of one resource in order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryOrder {
+    /// As they come, concurrently (the default: fastest).
+    #[default]
+    None,
+    /// Per resource (the payload's `id`, or a published event's `ordering_key`): one at
+    /// a time, in commit order; other resources are not held back.
+    Resource,
+}
+
+/// What an ordered endpoint does when a delivery exhausts its retries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnExhausted {
+    /// The next event of that resource goes (the failed one stays failed, retryable).
+    #[default]
+    Skip,
+    /// The resource waits until the delivery is retried successfully or unblocked.
+    Block,
+}
+
+impl DeliveryOrder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOrder::None => "none",
+            DeliveryOrder::Resource => "resource",
+        }
+    }
+}
+
+impl OnExhausted {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnExhausted::Skip => "skip",
+            OnExhausted::Block => "block",
+        }
+    }
 }
 
 /// Why and since when the dispatcher paces an endpoint below its `rate_limit`.
@@ -128,6 +181,14 @@ pub struct EndpointView<'a> {
     pub current_rate: Option<f64>,
     /// Why it is below `rate_limit`: `429`, `503` or `timeout`; `null` when it is not.
     pub rate_reason: Option<&'a str>,
+    /// `none` (default) or `resource`: each resource's events one at a time, in order.
+    pub ordering: DeliveryOrder,
+    /// `skip` (default) or `block`: whether a delivery that exhausted its retries holds
+    /// the next one of its resource.
+    pub on_exhausted: OnExhausted,
+    /// The resources (ordering keys) held by an exhausted delivery; release one with
+    /// a successful retry or `POST .../unblock`.
+    pub blocked_resources: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<&'a str>,
 }
@@ -173,6 +234,9 @@ impl Endpoint {
             rate_limit: self.rate_limit,
             current_rate: self.rate_limit.map(f64::from),
             rate_reason: self.throttled.as_ref().map(|t| t.reason.as_str()),
+            ordering: self.ordering,
+            on_exhausted: self.on_exhausted,
+            blocked_resources: self.blocked_keys.iter().map(String::as_str).collect(),
             secret: None,
         }
     }

@@ -20,6 +20,13 @@ pub enum LogStatus {
     Failed,
 }
 
+impl LogStatus {
+    /// Whether the delivery has ended: delivered, or failed with no retry left.
+    pub fn is_final(self) -> bool {
+        matches!(self, LogStatus::Succeeded | LogStatus::Failed)
+    }
+}
+
 impl std::str::FromStr for LogStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -65,6 +72,25 @@ pub struct WebhookLog {
     /// The latest attempts, oldest first (at most [`MAX_HISTORY`]).
     #[serde(default)]
     pub history: Vec<AttemptRecord>,
+    /// For an endpoint with ordered delivery: the lane it waits its turn in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane: Option<LanePlace>,
+}
+
+/// A delivery's place among the deliveries of one resource to one ordered endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanePlace {
+    /// The resource's id, or the published event's `ordering_key`.
+    pub key: String,
+    /// The event's number among that resource's events (commit order).
+    pub sequence: u64,
+}
+
+impl LanePlace {
+    /// Its entry in the lane (see `store::lanes`).
+    pub fn entry(&self, log: &LogId) -> String {
+        crate::store::lanes::entry(self.sequence, log)
+    }
 }
 
 /// How many attempts a log remembers (the default schedule makes at most 9).
@@ -116,6 +142,10 @@ pub struct WebhookLogView<'a> {
     pub request_headers: &'a BTreeMap<String, String>,
     /// The latest attempts, oldest first (at most 20).
     pub history: &'a [AttemptRecord],
+    /// For an ordered endpoint: the resource whose events it is delivered in order with.
+    pub ordering_key: Option<&'a str>,
+    /// The event's number among that resource's events.
+    pub sequence: Option<u64>,
 }
 
 impl WebhookLog {
@@ -149,6 +179,7 @@ impl WebhookLog {
             updated_at: now,
             request_headers: BTreeMap::new(),
             history: Vec::new(),
+            lane: None,
         }
     }
 
@@ -175,6 +206,8 @@ impl WebhookLog {
             updated_at: self.updated_at,
             request_headers: &self.request_headers,
             history: &self.history,
+            ordering_key: self.lane.as_ref().map(|l| l.key.as_str()),
+            sequence: self.lane.as_ref().map(|l| l.sequence),
         }
     }
 }

@@ -3,8 +3,8 @@
 //! the API would refuse, nor do it differently.
 
 use super::{
-    CustomHeaders, Endpoint, EventSelector, EventType, LogStatus, PayloadShape, SignatureScheme,
-    WebhookLog, WebhookUrl,
+    CustomHeaders, DeliveryOrder, Endpoint, EventSelector, EventType, LogStatus, OnExhausted,
+    PayloadShape, SignatureScheme, WebhookLog, WebhookUrl,
     dispatch::{self, Target},
     samples,
 };
@@ -52,6 +52,12 @@ pub struct EndpointInput {
     /// Deliveries per second at most, 1 to 1000 (`null`: none of its own).
     #[serde(default, deserialize_with = "nullable")]
     pub rate_limit: Option<Option<u32>>,
+    /// `none` (the default) or `resource`: each resource's events one at a time, in
+    /// commit order.
+    pub ordering: Option<DeliveryOrder>,
+    /// With ordering: `skip` (the default) lets the next event of a resource go when a
+    /// delivery exhausts its retries; `block` holds it until released.
+    pub on_exhausted: Option<OnExhausted>,
 }
 
 /// The validated, client-editable part of an endpoint.
@@ -65,6 +71,8 @@ struct EndpointFields {
     signature_scheme: SignatureScheme,
     payload: PayloadShape,
     rate_limit: Option<u32>,
+    ordering: DeliveryOrder,
+    on_exhausted: OnExhausted,
 }
 
 /// The highest `rate_limit`, deliveries per second.
@@ -151,6 +159,14 @@ impl EndpointInput {
                 .or(current.map(|c| c.payload))
                 .unwrap_or_default(),
             rate_limit,
+            ordering: self
+                .ordering
+                .or(current.map(|c| c.ordering))
+                .unwrap_or_default(),
+            on_exhausted: self
+                .on_exhausted
+                .or(current.map(|c| c.on_exhausted))
+                .unwrap_or_default(),
         })
     }
 }
@@ -270,6 +286,9 @@ pub async fn create(
         payload: fields.payload,
         rate_limit: fields.rate_limit,
         throttled: None,
+        ordering: fields.ordering,
+        on_exhausted: fields.on_exhausted,
+        blocked_keys: Default::default(),
     };
     if endpoint.signature_scheme.asymmetric() {
         ensure_signing_keys(state, tenant).await?;
@@ -302,6 +321,8 @@ pub async fn update(
         signature_scheme: fields.signature_scheme,
         payload: fields.payload,
         rate_limit: fields.rate_limit,
+        ordering: fields.ordering,
+        on_exhausted: fields.on_exhausted,
         updated_at: Timestamp::now(),
         revision: before.revision + 1,
         ..before.clone()

@@ -6,6 +6,7 @@ pub mod dispatch;
 mod endpoint;
 mod event_type;
 mod headers;
+pub mod lanes;
 pub mod log;
 pub mod manage;
 pub mod net;
@@ -17,7 +18,9 @@ pub mod signing;
 pub mod stats;
 mod url;
 
-pub use endpoint::{Endpoint, EndpointView, PayloadShape, SignatureScheme, Throttled};
+pub use endpoint::{
+    DeliveryOrder, Endpoint, EndpointView, OnExhausted, PayloadShape, SignatureScheme, Throttled,
+};
 pub use event_type::{EventSelector, EventType, is_custom_name, is_event_name};
 pub use headers::CustomHeaders;
 pub use log::{LogStatus, WebhookLog, WebhookLogView};

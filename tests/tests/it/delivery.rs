@@ -52,8 +52,8 @@ async fn publish(stack: &TestStack, key: &str, event_type: &str, payload: Value)
     let account = expect(stack.get("/account", key).await, 200).await;
     let mode = account["mode"].as_str().unwrap().parse().unwrap();
     let tenant = Tenant::new(account["id"].as_str().unwrap().parse().unwrap(), mode);
-    let event = shared::events::Event::new(event_type, payload);
-    shared::store::events::create(&stack.stack.state.db, &tenant, &event, 30)
+    let mut event = shared::events::Event::new(event_type, payload);
+    shared::store::events::create(&stack.stack.state.db, &tenant, &mut event, 30)
         .await
         .unwrap();
     stack.stack.state.queues.dispatch(&tenant, &event).await;
@@ -544,9 +544,9 @@ async fn an_event_whose_enqueue_was_lost_is_delivered_by_the_scheduler() {
     )
     .await;
     // Committed to the outbox, but the process "crashed" before sending to the queue.
-    let event = shared::events::Event::new("order:created", json!({ "id": "o-lost" }));
+    let mut event = shared::events::Event::new("order:created", json!({ "id": "o-lost" }));
     let tenant = acct.tenant(Mode::Test);
-    shared::store::events::create(&stack.stack.state.db, &tenant, &event, 30)
+    shared::store::events::create(&stack.stack.state.db, &tenant, &mut event, 30)
         .await
         .unwrap();
     let delivery = receiver.wait_for("/recovered", 1).await.remove(0);
@@ -1158,7 +1158,7 @@ async fn an_events_webhook_url_receives_it_signed_with_the_account_secret() {
         shared::events::Event::new("order:paid", json!({ "id": "ord_9", "status": 100 }));
     event.webhook_urls = vec![receiver.url("/per-payment")];
     let tenant = acct.tenant(Mode::Test);
-    shared::store::events::create(&stack.stack.state.db, &tenant, &event, 30)
+    shared::store::events::create(&stack.stack.state.db, &tenant, &mut event, 30)
         .await
         .unwrap();
     stack.stack.state.queues.dispatch(&tenant, &event).await;
@@ -1464,9 +1464,9 @@ async fn a_batch_creates_its_fan_outs_in_one_transaction_and_a_redelivered_event
     let mut events = Vec::new();
     for n in 0..6 {
         // Committed, but handed to the dispatcher only by this test.
-        let event =
+        let mut event =
             shared::events::Event::new("order:created", json!({ "id": format!("ord_{n}") }));
-        shared::store::events::create(db, &tenant, &event, 30)
+        shared::store::events::create(db, &tenant, &mut event, 30)
             .await
             .unwrap();
         events.push(event);

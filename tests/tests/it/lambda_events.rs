@@ -188,8 +188,8 @@ async fn the_dispatcher_and_scheduler_take_their_sample_events() {
     .await
     .unwrap();
     let tenant = shared::Tenant::new(created.account.id.clone(), shared::Mode::Test);
-    let event = shared::events::Event::new("order:paid", serde_json::json!({ "id": "o" }));
-    shared::store::events::create(&operator.db, &tenant, &event, 30)
+    let mut event = shared::events::Event::new("order:paid", serde_json::json!({ "id": "o" }));
+    shared::store::events::create(&operator.db, &tenant, &mut event, 30)
         .await
         .unwrap();
     let dispatcher_state = stack.stack.function("DispatcherFunction");

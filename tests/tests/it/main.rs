@@ -10,6 +10,7 @@ mod delivery;
 mod endpoints;
 mod lambda_binaries;
 mod lambda_events;
+mod ordering;
 mod pacing;
 mod portal;
 mod recovery;

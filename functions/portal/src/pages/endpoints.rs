@@ -292,6 +292,8 @@ struct Fields {
     payload: String,
     /// Deliveries per second, empty for none.
     rate_limit: String,
+    ordering: String,
+    on_exhausted: String,
 }
 
 impl Fields {
@@ -310,6 +312,8 @@ impl Fields {
             signature_scheme: endpoint.signature_scheme.as_str().to_string(),
             payload: endpoint.payload.as_str().to_string(),
             rate_limit: endpoint.rate_limit.map_or(String::new(), |r| r.to_string()),
+            ordering: endpoint.ordering.as_str().to_string(),
+            on_exhausted: endpoint.on_exhausted.as_str().to_string(),
         }
     }
 
@@ -327,6 +331,8 @@ impl Fields {
                 .unwrap_or_default()
                 .trim()
                 .to_string(),
+            ordering: form.get("ordering").unwrap_or("none").to_string(),
+            on_exhausted: form.get("on_exhausted").unwrap_or("skip").to_string(),
         }
     }
 
@@ -356,6 +362,16 @@ impl Fields {
             &mut problems,
         );
         let payload = choice(&self.payload, "Payload must be full or thin", &mut problems);
+        let ordering = choice(
+            &self.ordering,
+            "Ordering must be none or resource",
+            &mut problems,
+        );
+        let on_exhausted = choice(
+            &self.on_exhausted,
+            "On exhausted must be skip or block",
+            &mut problems,
+        );
         let rate_limit = match self.rate_limit.as_str() {
             "" => Some(None),
             text => match text.parse::<u32>() {
@@ -381,6 +397,8 @@ impl Fields {
             signature_scheme,
             payload,
             rate_limit,
+            ordering,
+            on_exhausted,
         })
     }
 }
@@ -501,6 +519,8 @@ fn fields_form(
 <div class="filters"><label>Signatures <select name="signature_scheme" id="signature-scheme">{schemes}</select></label>
 <label>Payload <select name="payload" id="payload">{payloads}</select></label>
 <label>Rate limit <input type="text" name="rate_limit" id="rate-limit" value="{rate_limit}" size="6" inputmode="numeric" placeholder="none"> per second</label></div>
+<div class="filters"><label>Order <select name="ordering" id="ordering">{orderings}</select></label>
+<label>When a delivery exhausts its retries <select name="on_exhausted" id="on-exhausted">{exhausted}</select></label></div>
 <p><button type="submit" class="primary" id="{button_id}">{button}</button></p></fieldset>"#,
         errors = errors(problems),
         url = escape(&fields.url),
@@ -522,6 +542,20 @@ fn fields_form(
                 ("thin", "thin: its type and id only"),
             ],
             &fields.payload
+        ),
+        orderings = options(
+            &[
+                ("none", "none: as they come"),
+                ("resource", "resource: each resource's events in order"),
+            ],
+            &fields.ordering
+        ),
+        exhausted = options(
+            &[
+                ("skip", "skip: the next one of its resource goes"),
+                ("block", "block: its resource waits"),
+            ],
+            &fields.on_exhausted
         ),
     );
     viewer.form(action, "", &inner)
@@ -624,6 +658,8 @@ pub async fn new(State(state): State<AppState>, viewer: Viewer) -> PageResult {
         signature_scheme: "v1".to_string(),
         payload: "full".to_string(),
         rate_limit: String::new(),
+        ordering: "none".to_string(),
+        on_exhausted: "skip".to_string(),
     };
     let body = new_page(&viewer, &fields, &choices, &[]);
     Ok(page(

@@ -1,0 +1,173 @@
+//! Ordering keys' sequences, in the events table (`sk` = `seq#<key>`): the number of
+//! the last event committed under each key and its id. An event takes the next number
+//! in the transaction that commits it, on the condition that the sequence is still as
+//! read, so numbers follow commit order without gaps: what ordered delivery needs to
+//! know which event comes next (`webhooks::lanes`).
+
+use super::{
+    Db, Item, Rejection, StoreError, Transaction,
+    error::{RETRIES, backoff},
+    get_item, n,
+    paging::expiry_epoch,
+    s,
+};
+use crate::{
+    Tenant, Timestamp,
+    events::{Event, Sequence},
+    ids::EventId,
+};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use std::collections::BTreeMap;
+
+const PREFIX: &str = "seq#";
+/// What a cancelled commit says when only a sequence moved (another event of the same
+/// key committed first): the caller numbers its events again and retries.
+const MOVED: &str = "an ordering key's sequence moved";
+
+/// A key's sequence as read: its last number and event (none yet: 0).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Last {
+    number: u64,
+    event: Option<EventId>,
+}
+
+fn last_of(item: Option<Item>) -> Last {
+    let Some(item) = item else {
+        return Last::default();
+    };
+    Last {
+        number: item
+            .get("number")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        event: item
+            .get("last")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|v| EventId::parse(v).ok()),
+    }
+}
+
+/// Numbers `events` after the sequences of their keys as they are now, and returns the
+/// writes that move those sequences on (one per key, conditional on what was read).
+async fn number(
+    db: &Db,
+    tenant: &Tenant,
+    events: &mut [Event],
+    retention_days: u32,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let keys: Vec<String> = {
+        let mut keys: Vec<String> = events
+            .iter()
+            .filter_map(|e| e.ordering_key().map(str::to_string))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    };
+    let partition = tenant.partition();
+    let reads = keys.iter().map(|key| {
+        let sk = format!("{PREFIX}{key}");
+        let partition = &partition;
+        async move { get_item(db, &db.tables.events, partition, &sk).await }
+    });
+    let mut sequences: BTreeMap<String, (Last, Last)> = BTreeMap::new();
+    for (key, read) in keys.iter().zip(futures::future::join_all(reads).await) {
+        let read = last_of(read?);
+        sequences.insert(key.clone(), (read.clone(), read));
+    }
+    for event in events.iter_mut() {
+        let Some(key) = event.ordering_key().map(str::to_string) else {
+            event.sequence = None;
+            continue;
+        };
+        let (_, last) = sequences.get_mut(&key).expect("every key was read");
+        event.sequence = Some(Sequence {
+            number: last.number + 1,
+            previous: last.event.clone(),
+        });
+        *last = Last {
+            number: last.number + 1,
+            event: Some(event.id.clone()),
+        };
+    }
+    let expires = expiry_epoch(Timestamp::now(), retention_days + 1);
+    let mut writes = Vec::with_capacity(sequences.len());
+    for (key, (read, last)) in sequences {
+        let mut item = Item::new();
+        item.insert("pk".into(), s(&partition));
+        item.insert("sk".into(), s(format!("{PREFIX}{key}")));
+        item.insert("number".into(), n(last.number));
+        if let Some(event) = &last.event {
+            item.insert("last".into(), s(event));
+        }
+        item.insert("expires_at_epoch".into(), n(expires));
+        let mut put = Put::builder()
+            .table_name(&db.tables.events)
+            .set_item(Some(item));
+        put = if read.number == 0 {
+            put.condition_expression("attribute_not_exists(pk) OR #number = :zero")
+                .expression_attribute_values(":zero", n(0))
+        } else {
+            put.condition_expression("#number = :read")
+                .expression_attribute_values(":read", n(read.number))
+        };
+        let put = put
+            .expression_attribute_names("#number", "number")
+            .build()
+            .map_err(StoreError::internal)?;
+        writes.push(TransactWriteItem::builder().put(put).build());
+    }
+    Ok(writes)
+}
+
+/// Commits `transaction` with `events` (the outbox), each numbered in its ordering
+/// key's sequence. When another event of one of those keys committed in between, the
+/// events are numbered again and the commit retried: that conflict is not the client's.
+pub(crate) async fn commit_with_events(
+    db: &Db,
+    tenant: &Tenant,
+    transaction: Transaction,
+    events: &mut [Event],
+    retention_days: u32,
+) -> Result<(), StoreError> {
+    let mut retry = 0;
+    loop {
+        let moves = number(db, tenant, events, retention_days).await?;
+        let mut attempt = transaction
+            .clone()
+            .with_events(db, tenant, events, retention_days)?;
+        for write in moves {
+            attempt = attempt.write(write, Some(Rejection::Changed(MOVED.into())));
+        }
+        match attempt.commit(db).await {
+            Err(StoreError::Rejected(Rejection::Changed(why))) if why == MOVED => {
+                if retry >= RETRIES {
+                    return Err(StoreError::Transient {
+                        operation: "TransactWriteItems",
+                        code: None,
+                        cause: "an ordering key's sequence kept moving".into(),
+                    });
+                }
+                retry += 1;
+                tokio::time::sleep(backoff(retry)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sequence_not_yet_written_starts_at_zero() {
+        assert_eq!(last_of(None), Last::default());
+        let mut item = Item::new();
+        item.insert("number".into(), n(7));
+        item.insert("last".into(), s("evt_01J0000000000000000000000A"));
+        let last = last_of(Some(item));
+        assert_eq!(last.number, 7);
+    }
+}
