@@ -671,7 +671,7 @@ pub async fn attempt(
 ) -> ApiResult<WebhookLog> {
     if log.lane.is_some() {
         // Boxed: the lane's futures would make every caller's future deeper still.
-        match Box::pin(lanes::turn(state, tenant, &log)).await? {
+        match Box::pin(lanes::turn(state, tenant, &log, target.on_exhausted())).await? {
             Turn::Go => {}
             Turn::Wait => return wait_turn(state, tenant, log).await,
             Turn::Taken => return Ok(log),

@@ -51,9 +51,15 @@ fn lane_of<'a>(tenant: &'a Tenant, log: &'a WebhookLog) -> Option<(Lane<'a>, Str
 const CLAIM_MARGIN: Duration = Duration::from_secs(30);
 
 /// Whether it is `log`'s turn in its lane, claiming the attempt when it is. A head
-/// whose delivery already ended (its worker stopped before taking it out) is taken out
-/// on the way.
-pub async fn turn(state: &Services, tenant: &Tenant, log: &WebhookLog) -> ApiResult<Turn> {
+/// whose delivery already ended is dealt with on the way as its own worker does right
+/// after ending it (that worker may have stopped in between, or not got there yet):
+/// taken out, or with `block` after a failure, holding the lane.
+pub async fn turn(
+    state: &Services,
+    tenant: &Tenant,
+    log: &WebhookLog,
+    on_exhausted: OnExhausted,
+) -> ApiResult<Turn> {
     let Some((lane, entry)) = lane_of(tenant, log) else {
         return Ok(Turn::Go);
     };
@@ -85,8 +91,19 @@ pub async fn turn(state: &Services, tenant: &Tenant, log: &WebhookLog) -> ApiRes
         }
         match logs::get(db, tenant, &head_log).await? {
             Some(before) if !before.status.is_final() => return Ok(Turn::Wait),
+            Some(before)
+                if before.status == LogStatus::Failed && on_exhausted == OnExhausted::Block =>
+            {
+                block(state, tenant, &lane, &head, &head_log).await?;
+                return Ok(Turn::Wait);
+            }
             _ => {
-                lanes::leave(db, &lane, &head, &head_log).await?;
+                let left = lanes::leave(db, &lane, &head, &head_log).await?;
+                if let Some(next) = left.and_then(|left| left.next)
+                    && next != log.id
+                {
+                    queue_next(state, tenant, &next).await;
+                }
             }
         }
     }
@@ -106,12 +123,7 @@ pub async fn ended(
     };
     let db = &state.db;
     if log.status == LogStatus::Failed && on_exhausted == OnExhausted::Block {
-        if lanes::block(db, &lane, &entry, &log.id).await? {
-            endpoints::mark_blocked(db, tenant, lane.endpoint, lane.key, true).await?;
-            tracing::info!(log = %log.id, endpoint = %lane.endpoint, "resource blocked on its endpoint");
-            metrics::count("ResourcesBlocked", &[], 1);
-        }
-        return Ok(());
+        return block(state, tenant, &lane, &entry, &log.id).await;
     }
     if let Some(left) = lanes::leave(db, &lane, &entry, &log.id).await? {
         if left.was_blocked {
@@ -120,6 +132,25 @@ pub async fn ended(
         if let Some(next) = left.next {
             queue_next(state, tenant, &next).await;
         }
+    }
+    Ok(())
+}
+
+/// Holds `lane` at `entry`, whose delivery `log` exhausted its retries, and lists the
+/// resource on the endpoint. Idempotent: the delivery's worker and a later delivery
+/// that finds it may both do it.
+async fn block(
+    state: &Services,
+    tenant: &Tenant,
+    lane: &Lane<'_>,
+    entry: &str,
+    log: &crate::ids::LogId,
+) -> ApiResult<()> {
+    let db = &state.db;
+    if lanes::block(db, lane, entry, log).await? {
+        endpoints::mark_blocked(db, tenant, lane.endpoint, lane.key, true).await?;
+        tracing::info!(%log, endpoint = %lane.endpoint, "resource blocked on its endpoint");
+        metrics::count("ResourcesBlocked", &[], 1);
     }
     Ok(())
 }
