@@ -321,10 +321,8 @@ pub async fn dispatch_events(
                     // Its queue message ends here; this one brings it back.
                     let (tenant, event) = (&fan_out.tenant, &fan_out.event);
                     metrics::count("FanOutsWaiting", &[], 1);
-                    state
-                        .queues
-                        .dispatch_after(tenant, event, ORDER_RECHECK)
-                        .await;
+                    let delay = recheck_after(event.created_at, Timestamp::now());
+                    state.queues.dispatch_after(tenant, event, delay).await;
                     None
                 }
             },
@@ -349,8 +347,12 @@ pub async fn dispatch_events(
 }
 
 /// How long an ordered event whose predecessor is not dispatched yet waits before it
-/// looks again.
-const ORDER_RECHECK: Duration = Duration::from_secs(1);
+/// looks again: a second at first, longer as it ages (a quarter of its age, at most a
+/// minute), so an event held behind a stuck one costs little.
+fn recheck_after(created_at: Timestamp, now: Timestamp) -> Duration {
+    let age = Duration::from_millis((now.as_millis() - created_at.as_millis()).max(0) as u64);
+    (age / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
 
 /// Where fan-out `fan_out` may start: now, after another of the batch, or later.
 async fn gate(state: &Services, fan_out: &FanOut, batch: &[&FanOut]) -> ApiResult<Gate> {
@@ -939,4 +941,19 @@ pub async fn account_target(state: &Services, tenant: &Tenant, url: Url) -> ApiR
         url,
         secrets: open_account_secrets(state, tenant).await?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_waiting_for_the_one_before_it_looks_again_less_often_as_it_ages() {
+        let now = Timestamp::now();
+        let ago = |ms: i64| Timestamp::from_millis(now.as_millis() - ms);
+        assert_eq!(recheck_after(now, now), Duration::from_secs(1));
+        assert_eq!(recheck_after(ago(2_000), now), Duration::from_secs(1));
+        assert_eq!(recheck_after(ago(20_000), now), Duration::from_secs(5));
+        assert_eq!(recheck_after(ago(3_600_000), now), Duration::from_secs(60));
+    }
 }

@@ -59,6 +59,29 @@ fn in_order(steps: &[u64], count: u64) -> bool {
     steps.windows(2).all(|w| w[0] <= w[1]) && distinct == (0..count).collect::<Vec<_>>()
 }
 
+/// The portal's page of endpoint `id`, through a manage link made with `key`.
+async fn portal_endpoint_page(stack: &TestStack, key: &str, id: &str) -> String {
+    let client = &stack.http; // follows no redirect
+    let link = stack.portal_link(key, "manage").await;
+    let opened = client.get(&link).send().await.unwrap();
+    let cookie = opened.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let url = format!("{}/portal/endpoints/{id}", stack.stack.base_url());
+    let page = client
+        .get(url)
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().await.unwrap()
+}
+
 async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
@@ -232,6 +255,11 @@ async fn fifty_events_of_five_orders_arrive_in_order_while_a_stuck_order_holds_o
         assert_eq!(arrived[order], once, "{order}: in order, each once");
     }
     assert_eq!(blocked, ["stuck-retried", "stuck-unblocked"]);
+    let page = portal_endpoint_page(&stack, &key, &endpoint.id).await;
+    assert!(
+        page.contains("held: <code>stuck-retried</code>, <code>stuck-unblocked</code>"),
+        "the portal shows what is held: {page}"
+    );
     for order in ["stuck-retried", "stuck-unblocked"] {
         assert_eq!(arrived[order], [0, 0, 0], "only the first event, 3 times");
     }

@@ -105,6 +105,31 @@ fn rate_of(endpoint: &Endpoint, (rate, reason): (Option<f64>, Option<String>)) -
     }
 }
 
+/// Whether each resource's events come in order, and which resources a failed delivery
+/// holds.
+fn ordering_of(endpoint: &Endpoint) -> String {
+    if endpoint.ordering == shared::webhooks::DeliveryOrder::None {
+        return "as they come".to_string();
+    }
+    let rule = match endpoint.on_exhausted {
+        shared::webhooks::OnExhausted::Skip => "a failed delivery lets the next one go",
+        shared::webhooks::OnExhausted::Block => "a failed delivery holds its resource",
+    };
+    let mut text = format!("each resource's events in order; {rule}");
+    if !endpoint.blocked_keys.is_empty() {
+        let keys: Vec<String> = endpoint
+            .blocked_keys
+            .iter()
+            .map(|key| format!("<code>{}</code>", escape(key)))
+            .collect();
+        text.push_str(&format!(
+            r#"<br><span class="state-disabled">held: {}</span> <span class="muted">(retry the failed delivery to release it)</span>"#,
+            keys.join(", ")
+        ));
+    }
+    text
+}
+
 /// The endpoint's event types by name.
 fn event_names(endpoint: &Endpoint) -> Vec<String> {
     endpoint.events.iter().map(|e| e.to_string()).collect()
@@ -243,7 +268,7 @@ async fn endpoint_page(
     let body = format!(
         r#"<p><a href="/portal">All endpoints</a> · <a href="/portal/deliveries?endpoint={id}" id="endpoint-deliveries">Its deliveries</a></p>{notice}<h2 class="url" id="endpoint-url">{url}</h2>
 {actions}
-<dl id="endpoint"><dt>Events</dt><dd>{events}</dd><dt>State</dt><dd id="state">{state}</dd><dt>Filter</dt><dd>{filter}</dd><dt>Headers</dt><dd>{headers}</dd><dt>Signatures</dt><dd>{scheme}</dd><dt>Payload</dt><dd>{payload}</dd><dt>Rate</dt><dd id="rate">{rate}</dd>
+<dl id="endpoint"><dt>Events</dt><dd>{events}</dd><dt>State</dt><dd id="state">{state}</dd><dt>Filter</dt><dd>{filter}</dd><dt>Headers</dt><dd>{headers}</dd><dt>Signatures</dt><dd>{scheme}</dd><dt>Payload</dt><dd>{payload}</dd><dt>Rate</dt><dd id="rate">{rate}</dd><dt>Order</dt><dd id="ordering">{ordering}</dd>
 <dt>Attempts</dt><dd id="attempts">{attempts} ({succeeded} succeeded, {failed} failed)</dd><dt>Latency</dt><dd>p50 {p50} · p95 {p95} · p99 {p99}</dd></dl>
 <p id="period">{switch}</p>
 <h3>Attempts per hour</h3><div class="chart">{outcomes}<div class="legend"><span class="ok">■ succeeded</span><span class="bad">■ failed</span></div></div>
@@ -260,6 +285,7 @@ async fn endpoint_page(
             header_names.join(", ")
         },
         rate = rate_of(endpoint, pace),
+        ordering = ordering_of(endpoint),
         scheme = view.signature_scheme.as_str(),
         payload = view.payload.as_str(),
         attempts = summary.attempts,
