@@ -76,6 +76,14 @@ impl Target {
         }
     }
 
+    /// Whether it lists the resource of ordered delivery `log` as blocked.
+    fn lists_blocked(&self, log: &WebhookLog) -> bool {
+        match (self, &log.lane) {
+            (Target::Endpoint(endpoint), Some(place)) => endpoint.blocked_keys.contains(&place.key),
+            _ => false,
+        }
+    }
+
     /// Whether it receives thin payloads (its body is then its own, not the event's).
     fn is_thin(&self) -> bool {
         matches!(self, Target::Endpoint(endpoint) if endpoint.payload == PayloadShape::Thin)
@@ -673,7 +681,16 @@ pub async fn attempt(
 ) -> ApiResult<WebhookLog> {
     if log.lane.is_some() {
         // Boxed: the lane's futures would make every caller's future deeper still.
-        match Box::pin(lanes::turn(state, tenant, &log, target.on_exhausted())).await? {
+        let listed = target.lists_blocked(&log);
+        match Box::pin(lanes::turn(
+            state,
+            tenant,
+            &log,
+            target.on_exhausted(),
+            listed,
+        ))
+        .await?
+        {
             Turn::Go => {}
             Turn::Wait => return wait_turn(state, tenant, log).await,
             Turn::Taken => return Ok(log),

@@ -53,12 +53,15 @@ const CLAIM_MARGIN: Duration = Duration::from_secs(30);
 /// Whether it is `log`'s turn in its lane, claiming the attempt when it is. A head
 /// whose delivery already ended is dealt with on the way as its own worker does right
 /// after ending it (that worker may have stopped in between, or not got there yet):
-/// taken out, or with `block` after a failure, holding the lane.
+/// taken out, or with `block` after a failure, holding the lane. `listed`: whether the
+/// endpoint (as cached) lists this resource as blocked; a blocked lane it does not
+/// list (the blocking worker stopped in between) is listed again.
 pub async fn turn(
     state: &Services,
     tenant: &Tenant,
     log: &WebhookLog,
     on_exhausted: OnExhausted,
+    listed: bool,
 ) -> ApiResult<Turn> {
     let Some((lane, entry)) = lane_of(tenant, log) else {
         return Ok(Turn::Go);
@@ -87,6 +90,9 @@ pub async fn turn(
             });
         }
         if now.blocked.as_deref() == Some(head.as_str()) {
+            if !listed {
+                endpoints::mark_blocked(db, tenant, lane.endpoint, lane.key, true).await?;
+            }
             return Ok(Turn::Wait);
         }
         match logs::get(db, tenant, &head_log).await? {
