@@ -37,6 +37,31 @@ async fn publish(stack: &TestStack, key: &str, order: &str, step: usize) {
     );
 }
 
+/// An account that may publish [`TYPE`], with an ordered endpoint at `url` (and
+/// `on_exhausted`): its test key and the endpoint.
+async fn ordered_endpoint(
+    stack: &TestStack,
+    email: &str,
+    url: &str,
+    on_exhausted: &str,
+) -> (String, harness::client::Endpoint) {
+    let key = stack.account(email).await.test_key;
+    stack
+        .register_event_type(&key, TYPE, "A shipment moved")
+        .await;
+    let endpoint = stack
+        .api(&key)
+        .endpoints()
+        .create(json!({
+            "url": url,
+            "events": [TYPE],
+            "ordering": "resource",
+            "on_exhausted": on_exhausted,
+        }))
+        .await;
+    (key, endpoint)
+}
+
 /// The steps each order's deliveries arrived with, in arrival order (retries included).
 fn arrivals(receiver: &Receiver, path: &str) -> BTreeMap<String, Vec<u64>> {
     let mut steps: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -182,21 +207,14 @@ async fn fifty_events_of_five_orders_arrive_in_order_while_a_stuck_order_holds_o
         "/lanes",
         Behaviour::FailWhen("stuck-".into(), u32::MAX, 500),
     );
-    let acct = stack.account("ordered-lanes@example.com").await;
-    let key = acct.test_key.clone();
-    stack
-        .register_event_type(&key, TYPE, "A shipment moved")
-        .await;
+    let (key, endpoint) = ordered_endpoint(
+        &stack,
+        "ordered-lanes@example.com",
+        &receiver.url("/lanes"),
+        "block",
+    )
+    .await;
     let api = stack.api(&key);
-    let endpoint = api
-        .endpoints()
-        .create(json!({
-            "url": receiver.url("/lanes"),
-            "events": [TYPE],
-            "ordering": "resource",
-            "on_exhausted": "block",
-        }))
-        .await;
     assert_eq!(endpoint.on_exhausted, "block");
 
     // Two stuck orders first: their first event exhausts its retries (3 attempts).
@@ -333,16 +351,8 @@ async fn the_order_of_each_resource_survives_a_crash_of_the_stack() {
     // A slow receiver keeps deliveries in flight when the stack dies.
     receiver.set("/crash", Behaviour::Hang(Duration::from_millis(700)));
     let first = TestStack::start_on(&prefix, &FAST, short_visibility).await;
-    let acct = first.account("ordered-crash@example.com").await;
-    let key = acct.test_key.clone();
-    first
-        .register_event_type(&key, TYPE, "A shipment moved")
-        .await;
-    first
-        .api(&key)
-        .endpoints()
-        .create(json!({ "url": receiver.url("/crash"), "events": [TYPE], "ordering": "resource" }))
-        .await;
+    let url = receiver.url("/crash");
+    let (key, _) = ordered_endpoint(&first, "ordered-crash@example.com", &url, "skip").await;
     let orders: Vec<String> = (0..3).map(|n| format!("crash-{n}")).collect();
     for step in 0..4 {
         for order in &orders {
@@ -396,16 +406,8 @@ async fn under_conflicts_throttling_and_redeliveries_each_order_still_arrives_in
     let receiver = Receiver::start().await;
     // Every order's first event fails once: retries interleave with new events.
     receiver.set("/faults", Behaviour::FailWhen("\"step\":0".into(), 5, 500));
-    let acct = stack.account("ordered-faults@example.com").await;
-    let key = acct.test_key.clone();
-    stack
-        .register_event_type(&key, TYPE, "A shipment moved")
-        .await;
-    stack
-        .api(&key)
-        .endpoints()
-        .create(json!({ "url": receiver.url("/faults"), "events": [TYPE], "ordering": "resource" }))
-        .await;
+    let url = receiver.url("/faults");
+    let (key, _) = ordered_endpoint(&stack, "ordered-faults@example.com", &url, "skip").await;
     let orders: Vec<String> = (0..5).map(|n| format!("fault-{n}")).collect();
     let steps = 8;
     let publishers = orders.iter().map(|order| {
