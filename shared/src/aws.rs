@@ -1,7 +1,40 @@
 //! AWS SDK configuration, built once per cold start.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{
+    BehaviorVersion, ConfigLoader, Region, SdkConfig,
+    stalled_stream_protection::StalledStreamProtectionConfig, timeout::TimeoutConfig,
+};
 use aws_sdk_dynamodb::config::Credentials;
+use std::time::Duration;
+
+/// How long one attempt of an AWS call may take before it is abandoned and retried.
+/// DynamoDB and SQS answer in milliseconds; this bounds a connection that stalls.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The same bound against the emulator, which answers slowly under a loaded test run
+/// (moto runs on one core, whatever the load): a timed-out write may still land, and its retry
+/// then meets its own condition, so locally only a real stall should end an attempt.
+pub const EMULATOR_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What every SDK configuration shares: the TLS client of [`crate::tls`], and timeouts
+/// instead of stalled-stream protection.
+///
+/// That protection wraps every request in a throughput check whose timer fires every
+/// 100 ms for as long as the response takes, and each firing wakes the task holding the
+/// call: a dispatcher batch with a hundred calls in flight was woken thousands of
+/// times a second, repolling them all, while doing nothing. Its use is streaming
+/// bodies (S3 downloads); our requests and responses are a few kilobytes, so one timer
+/// per attempt ([`ATTEMPT_TIMEOUT`]) guards a stalled connection just as well.
+fn defaults(attempt_timeout: Duration) -> ConfigLoader {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(3_100)) // the SDK's default
+        .operation_attempt_timeout(attempt_timeout)
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::tls::aws_http_client())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .timeout_config(timeouts)
+}
 
 /// The standard chain: region, credentials and `AWS_ENDPOINT_URL` from the environment.
 ///
@@ -9,8 +42,7 @@ use aws_sdk_dynamodb::config::Credentials;
 /// reads them there instead of building the whole chain, whose web-identity provider
 /// alone makes an STS client (a sixth of a cold start's work).
 pub async fn from_env() -> SdkConfig {
-    let loader =
-        aws_config::defaults(BehaviorVersion::latest()).http_client(crate::tls::aws_http_client());
+    let loader = defaults(ATTEMPT_TIMEOUT);
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
         && std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
     let loader = if in_lambda {
@@ -30,9 +62,8 @@ pub async fn from_env() -> SdkConfig {
 pub async fn for_emulator(endpoint: &str) -> SdkConfig {
     let retries = aws_config::retry::RetryConfig::standard()
         .with_max_attempts(10)
-        .with_initial_backoff(std::time::Duration::from_millis(20));
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::tls::aws_http_client())
+        .with_initial_backoff(Duration::from_millis(20));
+    defaults(EMULATOR_ATTEMPT_TIMEOUT)
         .retry_config(retries)
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
@@ -46,8 +77,7 @@ pub async fn for_emulator(endpoint: &str) -> SdkConfig {
 /// A function of the local stack: the SDK's defaults, as in Lambda, but for the endpoint
 /// (the strict layer) and credentials naming the function (its role, for IAM).
 pub async fn for_local_function(endpoint: &str, function: &str, secret: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::tls::aws_http_client())
+    defaults(EMULATOR_ATTEMPT_TIMEOUT)
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(function, secret, None, None, "local-role"))

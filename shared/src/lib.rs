@@ -6,6 +6,7 @@ pub mod account;
 pub mod auth;
 pub mod aws;
 pub mod commerce;
+pub mod concurrency;
 pub mod config;
 pub mod crud;
 pub mod error;

@@ -75,7 +75,7 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
     let (other_ids, others): (Vec<String>, Vec<_>) = others.into_iter().unzip();
     let (dispatched, others) = futures::join!(
         dispatch_events(state, dispatches, stats),
-        futures::future::join_all(others)
+        shared::concurrency::join_all(others)
     );
     write_stats(state, stats).await;
     shared::metrics::flush(&state.config.metrics_namespace);

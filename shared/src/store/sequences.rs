@@ -72,7 +72,7 @@ async fn number(
         async move { get_item(db, &db.tables.events, partition, &sk).await }
     });
     let mut sequences: BTreeMap<String, (Last, Last)> = BTreeMap::new();
-    for (key, read) in keys.iter().zip(futures::future::join_all(reads).await) {
+    for (key, read) in keys.iter().zip(crate::concurrency::join_all(reads).await) {
         let read = last_of(read?);
         sequences.insert(key.clone(), (read.clone(), read));
     }

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::{
     ApiError, ApiResult, Services, Tenant, Timestamp,
+    concurrency::join_all,
     events::{Event, EventStatus},
     ids::EventId,
     ids::{EndpointId, LogId},
@@ -306,7 +307,7 @@ pub async fn dispatch_events(
     stats: &Recorder,
 ) -> Vec<ApiResult<()>> {
     let spans: Vec<tracing::Span> = dispatches.iter().map(|d| d.span.clone()).collect();
-    let prepared = futures::future::join_all(dispatches.into_iter().map(|dispatch| {
+    let prepared = join_all(dispatches.into_iter().map(|dispatch| {
         let span = dispatch.span.clone();
         tracing::Instrument::instrument(prepare(state, dispatch), span)
     }))
@@ -346,7 +347,7 @@ pub async fn dispatch_events(
             span,
         ));
     }
-    let delivered = futures::future::join_all(work).await;
+    let delivered = join_all(work).await;
     prepared
         .into_iter()
         .zip(delivered)
@@ -382,7 +383,7 @@ async fn gate(state: &Services, fan_out: &FanOut, batch: &[&FanOut]) -> ApiResul
 /// ordered event after the event before it when both are in the batch, so that a burst
 /// of one resource's events fans out in one run, in order.
 async fn create_in_order(state: &Services, ready: &[&FanOut], sweep_at: Timestamp) -> Vec<Start> {
-    let gates = futures::future::join_all(ready.iter().map(|f| gate(state, f, ready))).await;
+    let gates = join_all(ready.iter().map(|f| gate(state, f, ready))).await;
     let mut starts: Vec<Option<Start>> = Vec::with_capacity(ready.len());
     let mut round = Vec::new();
     let mut after: Vec<(usize, EventId)> = Vec::new();
@@ -490,7 +491,7 @@ async fn deliver_all(
                     .map(drop)
             }
         });
-    let results = futures::future::join_all(deliveries).await;
+    let results = join_all(deliveries).await;
     results.into_iter().collect::<ApiResult<Vec<()>>>()?;
     if created == Created::Existing {
         events::mark_dispatched(&state.db, tenant, &fan_out.event.id, fan_out.replay).await?;
@@ -929,7 +930,7 @@ pub async fn write_stats(state: &Services, stats: &Recorder) {
                 metrics::count("StatsLost", &[], tally.attempts);
             }
         });
-    futures::future::join_all(writes).await;
+    join_all(writes).await;
 }
 
 /// What `/test` and `/webhooks/simulate` answer.

@@ -31,7 +31,7 @@ pub async fn home(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let now = Timestamp::now();
     let from = hour_of(Period::Day.bucket_starts(now)[0]);
     let to = hour_of(now);
-    let days = futures::future::join_all(endpoints.iter().map(|endpoint| {
+    let days = shared::concurrency::join_all(endpoints.iter().map(|endpoint| {
         let (db, from, to) = (&state.db, &from, &to);
         async move {
             let hours = stored_stats::hours(db, tenant, &endpoint.id, from, to).await?;
