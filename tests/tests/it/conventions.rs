@@ -472,10 +472,19 @@ async fn routes_that_send_webhooks_now_and_payment_pages_have_their_own_lower_li
     let endpoints = stack.api(key).endpoints();
     let endpoint = endpoints.create_to(&receiver.url("/ping"), &["*"]).await;
     let test = format!("/webhooks/endpoints/{}/test", endpoint.id);
-    let seen = burst(6, 1, |_| stack.request(Method::POST, &test, key)).await;
+    // All at once: one at a time, a loaded machine takes a second per test delivery and
+    // the bucket refills between them.
+    let seen = burst(6, 6, |_| stack.request(Method::POST, &test, key)).await;
     let statuses: Vec<u16> = seen.iter().map(|(s, _, _)| *s).collect();
-    assert_eq!(&statuses[..3], &[200, 200, 200], "the burst: {statuses:?}");
-    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    let allowed = statuses.iter().filter(|s| **s == 200).count();
+    assert!(
+        (3..6).contains(&allowed),
+        "the burst of 3 goes: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 429].contains(s)),
+        "{statuses:?}"
+    );
     assert_eq!(
         receiver.received("/ping").len(),
         statuses.iter().filter(|s| **s == 200).count(),
@@ -497,11 +506,21 @@ async fn routes_that_send_webhooks_now_and_payment_pages_have_their_own_lower_li
     )
     .await;
     let status_url = format!("{}/status", order["url"].as_str().unwrap());
-    let seen = burst(7, 1, |_| stack.http.get(&status_url)).await;
+    let seen = burst(7, 7, |_| stack.http.get(&status_url)).await;
     let statuses: Vec<u16> = seen.iter().map(|(s, _, _)| *s).collect();
-    assert_eq!(&statuses[..4], &[200, 200, 200, 200], "{statuses:?}");
-    assert!(statuses[4..].contains(&429), "{statuses:?}");
-    assert!(seen[0].2.is_some(), "the page says what is left too");
+    let allowed = statuses.iter().filter(|s| **s == 200).count();
+    assert!(
+        (4..7).contains(&allowed),
+        "the burst of 4 goes: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 429].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        seen.iter().any(|(s, _, left)| *s == 200 && left.is_some()),
+        "the page says what is left too"
+    );
 }
 
 /// Any JSON value, nested up to four levels: what a careless or hostile client sends.
