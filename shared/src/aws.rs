@@ -8,12 +8,13 @@ use aws_sdk_dynamodb::config::Credentials;
 use std::time::Duration;
 
 /// How long one attempt of an AWS call may take before it is abandoned and retried.
-/// DynamoDB and SQS answer in milliseconds; this bounds a connection that stalls.
+/// DynamoDB, SQS and KMS answer in milliseconds, and no call of ours waits on purpose
+/// (the functions never long-poll SQS): this bounds a connection that stalls.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The same bound against the emulator, which answers slowly under a loaded test run
-/// (moto runs on one core, whatever the load): a timed-out write may still land, and its retry
-/// then meets its own condition, so locally only a real stall should end an attempt.
+/// The same bound against the emulator, which can take seconds to answer while a whole
+/// test suite runs on it (moto uses one core). A timed-out write may still land and its
+/// retry then meet its own condition, so locally only a real stall should end one.
 pub const EMULATOR_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What every SDK configuration shares: the TLS client of [`crate::tls`], and timeouts
