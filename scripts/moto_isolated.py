@@ -5,7 +5,7 @@ many threads, so two concurrent conditional writes can both see the old item and
 both succeed, and a transaction can copy a table while another request changes it
 ("dictionary changed size during iteration", a 500). This runs moto's own server with
 one lock around each DynamoDB operation, so each one is atomic, as in DynamoDB; SQS and
-everything else are untouched (a long poll never waits on a table).
+everything else take no lock (a long poll never waits on a table).
 
 It also makes a transaction's cost independent of the size of the tables it touches
 (see `_CopyButNotTables`), and a receive's independent of the queue's backlog (see
@@ -137,7 +137,7 @@ DomainDispatcherApplication.get_backend_for_host = _backend_for_host
 def _within_retention_period(self, queue_name, message):
     """moto checks every message it receives against its queue's retention period by
     building all of the queue's attributes, three times, and three of them count the
-    queue's messages: a receive cost time in proportion to the backlog (a tenth of the
+    queue's messages: a receive cost time in proportion to the backlog (8% of the
     emulator's time in the delivery benchmark). The period is read directly instead."""
     period = int(self.get_queue(queue_name).message_retention_period)
     return period + message.sent_timestamp / 1000 > unix_time()

@@ -75,8 +75,9 @@ pub async fn for_emulator(endpoint: &str) -> SdkConfig {
         .await
 }
 
-/// A function of the local stack: the SDK's defaults, as in Lambda, but for the endpoint
-/// (the strict layer) and credentials naming the function (its role, for IAM).
+/// A function of the local stack: the configuration it has in Lambda, but for the
+/// endpoint (the strict layer), the emulator's attempt timeout, and credentials naming
+/// the function (its role, for IAM).
 pub async fn for_local_function(endpoint: &str, function: &str, secret: &str) -> SdkConfig {
     defaults(EMULATOR_ATTEMPT_TIMEOUT)
         .endpoint_url(endpoint)
