@@ -40,6 +40,12 @@ pub use state::{AppState, Services};
 pub use tenant::{Mode, Tenant};
 pub use time::Timestamp;
 
+/// Every binary that links this crate (the functions, the CLI, the tests and the
+/// benchmark) allocates through mimalloc: with glibc's allocator, a third of the CPU
+/// of a delivery went to malloc and free (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(test)]
 mod layers {
     /// The modules at the bottom of the crate, and what each may use of it.
