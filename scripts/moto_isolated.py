@@ -30,7 +30,7 @@ from moto.core.utils import unix_time
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.parsing import validators as dynamodb_validators
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, UpdateExpression
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sqs.models import SQSBackend
@@ -133,16 +133,16 @@ def _parse_update(cls, expression):
     placeholders it names, once to run it), and each validation deep-copies the tree
     through Python's generic `copy.deepcopy`: together a quarter of the emulator's time
     in the delivery benchmark, for the same dozen expression strings again and again.
-    Each string is parsed once and kept pickled: every caller gets its own tree from
-    `pickle.loads` (C, a tenth of a deep copy), which a validation may change freely,
-    and a validator copying one gets another such tree (`_copy_tree`)."""
-    pickled = _parsed_updates.get(expression)
-    if pickled is None:
-        pickled = pickle.dumps(_moto_parse_update(cls, expression), pickle.HIGHEST_PROTOCOL)
+    Each string is parsed once. Its tree is shared, since moto only reads the one it
+    parses (the placeholders) or hands it to a validator, which copies it first; the
+    copy comes from the tree kept pickled (`_copy_tree`: C, a tenth of a deep copy)."""
+    tree = _parsed_updates.get(expression)
+    if tree is None:
+        tree = _moto_parse_update(cls, expression)
+        pickled = pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
+        tree.pickled_by_moto_isolated = pickled
         if len(_parsed_updates) < _PARSED_KEPT:
-            _parsed_updates[expression] = pickled
-    tree = pickle.loads(pickled)
-    tree.pickled_by_moto_isolated = pickled
+            _parsed_updates[expression] = tree
     return tree
 
 
@@ -159,22 +159,38 @@ def _copy_tree(value, memo=None):
 UpdateExpressionParser.make = classmethod(_parse_update)
 dynamodb_validators.deepcopy = _copy_tree
 
-_processed_types = {}
+_kinds = {}
 
 
-def _nodes_to_be_processed(self):
-    """Each of the ten passes that validate an update asks, at every node of the tree,
-    which node types it processes, and moto's answer builds the pass's processing map
-    (a dict of bound methods) and a tuple of its keys each time. The keys are fixed per
-    pass (each `_processing_map` is a literal), so they are read once per class."""
-    kind = type(self)
-    types = _processed_types.get(kind)
-    if types is None:
-        types = _processed_types[kind] = tuple(self._processing_map())
-    return types
+def _traverse(self, node, child_id=-1):
+    """moto's depth-first pass of the ten that validate an update
+    (`DepthFirstTraverser.traverse_node_recursively`), with the two checks it makes at
+    every node answered once per pair of classes. Both are `isinstance` against
+    abstract classes, which goes through `ABCMeta`, and the second first builds the
+    pass's processing map (a dict of bound methods) to get the node types it handles;
+    both depend on the classes only (every `_processing_map` is a literal)."""
+    key = (type(self), type(node))
+    kind = _kinds.get(key)
+    if kind is None:
+        handled = tuple(self._processing_map())
+        kind = _kinds[key] = (isinstance(node, Node), isinstance(node, handled))
+    is_node, handled = kind
+    if not is_node:
+        return node
+    parent_node = node.parent
+    if node.children is not None:
+        for i, child_node in enumerate(node.children):
+            self.pre_processing_of_child(node, i)
+            self.traverse_node_recursively(child_node, i)
+    if handled:
+        node = self.process(node)
+        node.parent = parent_node
+        if parent_node:
+            parent_node.children[child_id] = node
+    return node
 
 
-DepthFirstTraverser.nodes_to_be_processed = _nodes_to_be_processed
+DepthFirstTraverser.traverse_node_recursively = _traverse
 
 
 def _at_the_top(check):
