@@ -9,7 +9,9 @@ everything else take no lock (a long poll never waits on a table).
 
 It also makes a transaction's cost independent of the size of the tables it touches
 (see `_CopyButNotTables`), a receive's independent of the queue's backlog (see
-`_within_retention_period`), and parses each update expression once (`_parse_update`).
+`_within_retention_period`), and an update's validation cheaper: each expression is
+parsed once (`_parse_update`), and its checks no longer grow with the square of its
+actions (`_traverse`, `_at_the_top`).
 
 A lock alone would hide what DynamoDB does to overlapping writes. The functions reach
 this server through the strict layer of `pushguard serve` (cli/src/strict), which
