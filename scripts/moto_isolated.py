@@ -11,7 +11,7 @@ It also makes a transaction's cost independent of the size of the tables it touc
 (see `_CopyButNotTables`), a receive's independent of the queue's backlog (see
 `_within_retention_period`), and an update's validation cheaper: each expression is
 parsed once (`_parse_update`), and its checks no longer grow with the square of its
-actions (`_traverse`, `_at_the_top`).
+actions (`_traverse`, `_at_the_root`).
 
 A lock alone would hide what DynamoDB does to overlapping writes. The functions reach
 this server through the strict layer of `pushguard serve` (cli/src/strict), which
@@ -19,6 +19,7 @@ keeps a transaction's items in flight and cancels what overlaps them, and enforc
 each function's IAM role.
 """
 
+import collections
 import copy
 import functools
 import pickle
@@ -29,13 +30,18 @@ import moto.core.responses as moto_responses
 import moto.dynamodb.models as dynamodb_models
 import moto.server
 from moto.core.utils import unix_time
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.parsing import validators as dynamodb_validators
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sqs.models import SQSBackend
+from werkzeug.serving import WSGIRequestHandler
 
 _LOCK = threading.RLock()
 
@@ -162,30 +168,51 @@ UpdateExpressionParser.make = classmethod(_parse_update)
 dynamodb_validators.deepcopy = _copy_tree
 
 _kinds = {}
+_moto_pre_processing_of_child = DepthFirstTraverser.pre_processing_of_child
+
+
+def _kind(traverser, node):
+    """What `traverse_node_recursively` finds out about `node` on each visit, none of
+    which depends on more than the two classes: whether it is a node, the processor the
+    pass gives it (the first entry of its literal `_processing_map` that `node` is an
+    instance of, as `process` picks it), and whether the pass looks at a node's
+    children before visiting them (one of the ten overrides that hook)."""
+    if not isinstance(node, Node):
+        return False, None, False
+    processor = None
+    for node_class, method in traverser._processing_map().items():
+        if isinstance(node, node_class):
+            # Each map holds the pass's own bound methods; anything else goes the
+            # long way, through `process`.
+            bound = getattr(method, "__self__", None) is traverser
+            processor = method.__func__ if bound else type(traverser).process
+            break
+    hooked = type(traverser).pre_processing_of_child is not _moto_pre_processing_of_child
+    return True, processor, hooked
 
 
 def _traverse(self, node, child_id=-1):
     """moto's depth-first pass of the ten that validate an update
-    (`DepthFirstTraverser.traverse_node_recursively`), with the two checks it makes at
-    every node answered once per pair of classes. Both are `isinstance` against
-    abstract classes, which goes through `ABCMeta`, and the second first builds the
-    pass's processing map (a dict of bound methods) to get the node types it handles;
-    both depend on the classes only (every `_processing_map` is a literal)."""
+    (`DepthFirstTraverser.traverse_node_recursively`), with what it works out at every
+    node (`_kind`) worked out once per pair of classes. moto builds the pass's
+    processing map, a dict of bound methods, twice per node and checks the node
+    against each of its classes, all abstract (`isinstance` through `ABCMeta`): a fifth
+    of an `UpdateItem`."""
     key = (type(self), type(node))
     kind = _kinds.get(key)
     if kind is None:
-        handled = tuple(self._processing_map())
-        kind = _kinds[key] = (isinstance(node, Node), isinstance(node, handled))
-    is_node, handled = kind
+        kind = _kinds[key] = _kind(self, node)
+    is_node, processor, hooked = kind
     if not is_node:
         return node
     parent_node = node.parent
     if node.children is not None:
         for i, child_node in enumerate(node.children):
-            self.pre_processing_of_child(node, i)
-            self.traverse_node_recursively(child_node, i)
-    if handled:
-        node = self.process(node)
+            if hooked:
+                self.pre_processing_of_child(node, i)
+            _traverse(self, child_node, i)
+    if processor is not None:
+        node = processor(self, node)
         node.parent = parent_node
         if parent_node:
             parent_node.children[child_id] = node
@@ -195,28 +222,30 @@ def _traverse(self, node, child_id=-1):
 DepthFirstTraverser.traverse_node_recursively = _traverse
 
 
-def _at_the_top(check):
+def _at_the_root(check):
     """Two of those passes check that each clause comes once and that no two paths
-    overlap, at every node, and every node of the tree is an `UpdateExpression`, so
-    each of them collects all the clauses below itself: quadratic in the number of
-    actions, two fifths of an `UpdateItem` with ten of them. The topmost node of a
-    chain of `UpdateExpression`s collects everything any node below it would, so it
-    fails whenever one of them would, with the same error; only the paths or clause a
-    message names can differ when an expression breaks a rule more than once."""
+    overlap, at every node, and nearly every node of the tree is an
+    `UpdateExpression`, so each of them collects all the clauses below itself:
+    quadratic in the number of actions, two fifths of an `UpdateItem` with ten of them.
+    The root (always an `UpdateExpression`) collects every clause and action of the
+    expression, those inside function arguments included (`find_clauses` descends into
+    them), so it fails whenever a node below it would, with the same error; only the
+    paths or clause a message names can differ when an expression breaks a rule more
+    than once. Below a function there are only operands, where both checks find
+    nothing. So the check runs at the root, and the pass visits no other node."""
 
-    @functools.wraps(check)
-    def checked_once(self, node):
-        if isinstance(node.parent, UpdateExpression):
-            return node
-        return check(self, node)
+    def traverse(self, node):
+        if isinstance(node, UpdateExpression):
+            return check(self, node)
+        return _traverse(self, node)
 
-    return checked_once
+    return traverse
 
 
-dynamodb_validators.ActionCountValidator.verify_action_counts = _at_the_top(
+dynamodb_validators.ActionCountValidator.traverse = _at_the_root(
     dynamodb_validators.ActionCountValidator.verify_action_counts
 )
-dynamodb_validators.OverlappingPathsValidator.check_for_overlapping_paths = _at_the_top(
+dynamodb_validators.OverlappingPathsValidator.traverse = _at_the_root(
     dynamodb_validators.OverlappingPathsValidator.check_for_overlapping_paths
 )
 
@@ -250,6 +279,109 @@ def _within_retention_period(self, queue_name, message):
 
 
 SQSBackend.is_message_valid_based_on_retention_period = _within_retention_period
+
+_ITEM_SIZE_LIMIT = 405000  # moto's, in LimitedSizeDict.__setitem__
+
+
+_SETS = ("SS", "NS", "BS")
+
+
+def _scalar_size(kind, value):
+    if kind == "N":
+        return len(str(value))
+    if isinstance(value, bool):
+        return 1
+    return bytesize(value)
+
+
+def _size(value):
+    """`DynamoType.size`, without what makes it slow: it wraps each value of a map in a
+    new `DynamoType` to measure it, and wrapping a map or list wraps everything below
+    it again, so measuring an item allocates its nested values once per level of
+    nesting. `LimitedSizeDict` measures the whole item on every attribute an update
+    sets: with a 20-entry payload map, a third of an outcome `UpdateItem`. The sizes
+    are moto's, rule for rule; `value` is a `DynamoType` or its `{type: value}` form."""
+    if type(value) is DynamoType:
+        kind, inner = value.type, value.value
+    else:
+        kind = next(iter(value))
+        inner = value[kind]
+    if kind == "M":
+        return sum(bytesize(key) + _size(entry) for key, entry in inner.items())
+    if kind == "L":
+        return sum(_size(entry) for entry in inner)
+    if kind in _SETS:
+        return sum(_scalar_size(kind[0], entry) for entry in inner)
+    return _scalar_size(kind, inner)
+
+
+def _measured(value):
+    return _size(value) if type(value) is DynamoType else bytesize(str(value))
+
+
+def _set_attribute(self, key, value):
+    """`LimitedSizeDict.__setitem__` with the same sum (it counts an attribute being
+    replaced twice, as moto does) measured by `_size`."""
+    current = sum(bytesize(str(name)) + _measured(entry) for name, entry in self.items())
+    if current + bytesize(key) + _measured(value) > _ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    dict.__setitem__(self, key, value)
+
+
+DynamoType.size = _size
+LimitedSizeDict.__setitem__ = _set_attribute
+
+
+
+def _build_item(self, hash_key, range_key, attrs):
+    """moto builds an item attribute by attribute through `LimitedSizeDict`, which
+    re-measures the whole item (every nested value) on each one: quadratic in its
+    attributes, 4% of the emulator's time in the delivery benchmark. An item that is
+    too large once all its attributes are in was too large at one of those steps, and
+    the reverse (sizes only add up), so it is measured once, with the same error."""
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = LimitedSizeDict()
+    for key, value in attrs.items():
+        dict.__setitem__(self.attrs, key, DynamoType(value))
+    if self.size() > _ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+
+
+Item.__init__ = _build_item
+
+_moto_lex_condition = ConditionExpressionParser._lex_condition_expression
+_lexed_conditions = {}
+
+
+def _lex_condition(self):
+    """moto lexes every condition expression with a list of regular expressions, one
+    token at a time, each time it sees it: 3% of the emulator's time, for a few dozen
+    strings. Tokens depend on the string alone and are never changed (named tuples;
+    the parser builds new nodes from them), so each string is lexed once; what follows (names, values) is not
+    cached. An expression moto cannot lex raises as before, every time."""
+    expression = self.condition_expression
+    tokens = _lexed_conditions.get(expression)
+    if tokens is None:
+        tokens = tuple(_moto_lex_condition(self))
+        if len(_lexed_conditions) < _PARSED_KEPT:
+            _lexed_conditions[expression] = tokens
+    return collections.deque(tokens)
+
+
+ConditionExpressionParser._lex_condition_expression = _lex_condition
+
+_werkzeug_log_request = WSGIRequestHandler.log_request
+
+
+def _log_failed_request(self, code="-", size="-"):
+    """Werkzeug logs every request line (3% of the emulator's time under load, for a
+    log nobody reads); only the emulator's own failures (5xx) are logged now."""
+    if str(code).startswith("5"):
+        _werkzeug_log_request(self, code, size)
+
+
+WSGIRequestHandler.log_request = _log_failed_request
 
 for _name in _OPERATIONS:
     setattr(DynamoDBBackend, _name, _isolated(getattr(DynamoDBBackend, _name)))

@@ -54,10 +54,11 @@ with mock_aws():
     new = db.get_item(TableName="t", Key=key("a", "new"))["Item"]
     assert new["v"] == {"N": "5"} and new["tags"] == {"L": [{"S": "2"}, {"S": "3"}]}, new
     # Validation still refuses what DynamoDB refuses, though some checks now run once
-    # per expression instead of at every node (moto_isolated._at_the_top).
+    # at the root instead of at every node (moto_isolated._at_the_root).
     for expression, refusal in (
         ("SET v = :missing", "attribute value used in expression is not defined"),
         ("SET v = :step, w = :step, v = :step", "Two document paths overlap"),
+        ("SET v = if_not_exists(w, :step), w = :step, v = :step", "Two document paths overlap"),
         ("SET v = :step REMOVE w SET x = :step", 'The "SET" section can only be used once'),
         ("SET pk = :step", "Cannot update attribute pk"),
     ):
@@ -92,6 +93,37 @@ with mock_aws():
                 ":history": {"L": [{"M": {"code": {"N": "200"}}}]}})
     updates = time.perf_counter() - start
     assert db.get_item(TableName="t", Key=key("log", "1"))["Item"]["attempts"] == {"N": "200"}
+    # The condition, lexed once (moto_isolated._lex_condition), still reads each call's
+    # names and values: a stale count is refused, the same text naming another
+    # attribute applies; a condition moto cannot lex fails every time (moto raises
+    # ValueError there, patched or not).
+    for names, before, applies in (({"#n": "attempts"}, "199", False), ({"#n": "v"}, "199", False),
+                                    ({"#n": "attempts"}, "200", True)):
+        try:
+            db.update_item(TableName="t", Key=key("log", "1"), UpdateExpression="SET v = :before",
+                           ConditionExpression="attribute_exists(pk) AND #n = :before",
+                           ExpressionAttributeNames=names, ExpressionAttributeValues={":before": {"N": before}})
+            assert applies, f"{names} and {before} applied"
+        except db.exceptions.ConditionalCheckFailedException:
+            assert not applies, f"{names} and {before} were refused"
+    assert db.get_item(TableName="t", Key=key("log", "1"))["Item"]["v"] == {"N": "200"}
+    for _ in range(2):
+        try:
+            db.update_item(TableName="t", Key=key("log", "1"), UpdateExpression="SET v = :before",
+                           ConditionExpression="v = :before $", ExpressionAttributeValues={":before": {"N": "1"}})
+            raise SystemExit("a condition moto cannot lex was applied")
+        except ValueError as error:
+            assert "Cannot parse condition" in str(error), error
+
+    # An item is measured once it is built (moto_isolated._build_item): one over the
+    # limit is refused whatever the number of its attributes, one under it is stored.
+    for count, size, stored in ((400, 1000, True), (400, 1020, False), (1, 410_000, False)):
+        item = {**key("big", str(size)), **{f"a{n:03}": {"S": "x" * size} for n in range(count)}}
+        try:
+            db.put_item(TableName="t", Item=item)
+            assert stored, f"{count} attributes of {size} bytes were stored"
+        except db.exceptions.ClientError as error:
+            assert not stored and "Item size has exceeded" in str(error), (count, size, error)
 
     def hundred_transactions(label):
         start = time.perf_counter()
