@@ -98,22 +98,37 @@ struct Publisher<'a> {
 }
 
 impl Publisher<'_> {
-    /// Publishes `count` events; when each was committed (by event id, without `evt_`).
-    async fn publish(&self, count: usize) -> HashMap<String, Instant> {
-        stream::iter(0..count)
-            .map(|n| async move {
-                let body = json!({ "type": "bench:tick", "payload": { "id": n } });
-                let response = self.stack.post("/events", self.key, body).await;
-                let at = Instant::now();
-                assert_eq!(response.status(), 202);
-                let event: serde_json::Value = response.json().await.unwrap();
-                let id = event["id"].as_str().unwrap().trim_start_matches("evt_");
-                (id.to_string(), at)
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await
+    /// Publishes `count` events: when each was committed (by event id, without `evt_`),
+    /// and how long each request took.
+    async fn publish(&self, count: usize) -> Published {
+        let (committed, mut latencies): (HashMap<String, Instant>, Vec<Duration>) =
+            stream::iter(0..count)
+                .map(|n| async move {
+                    let body = json!({ "type": "bench:tick", "payload": { "id": n } });
+                    let sent = Instant::now();
+                    let response = self.stack.post("/events", self.key, body).await;
+                    let at = Instant::now();
+                    assert_eq!(response.status(), 202);
+                    let event: serde_json::Value = response.json().await.unwrap();
+                    let id = event["id"].as_str().unwrap().trim_start_matches("evt_");
+                    ((id.to_string(), at), at - sent)
+                })
+                .buffer_unordered(self.concurrency)
+                .unzip()
+                .await;
+        latencies.sort();
+        Published {
+            committed,
+            latencies,
+        }
     }
+}
+
+/// What publishing a run's events took.
+struct Published {
+    committed: HashMap<String, Instant>,
+    /// Each `POST /events`, from sending to the answer, shortest first.
+    latencies: Vec<Duration>,
 }
 
 async fn wait_for(receiver: &Receiver, count: usize) {
@@ -225,8 +240,11 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
     let source_before = counter.snapshot_of(pushguard::stack::EVENT_SOURCE);
     let api_before = counter.snapshot_of("EventsFunction");
     let (cpu_before, rest_before) = cpu_time();
+    let emulator_before = harness::emulator_cpu_time();
     let started = Instant::now();
-    let committed = publisher.publish(events).await;
+    let published = publisher.publish(events).await;
+    let publishing = started.elapsed();
+    let committed = &published.committed;
     let expected = events * endpoints;
     wait_for(&receiver, warm + expected).await;
     let received: Vec<_> = receiver.all().into_iter().skip(warm).collect();
@@ -245,6 +263,9 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (cpu_after, rest_after) = cpu_time();
+    let emulator = harness::emulator_cpu_time()
+        .zip(emulator_before)
+        .map(|(after, before)| after - before);
     let dispatcher = since(
         &counter.snapshot_of("DispatcherFunction"),
         &dispatcher_before,
@@ -275,6 +296,13 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
         expected as f64 / elapsed.as_secs_f64()
     );
     println!(
+        "  publishing         {:.2} s, {:.1} events/s ({concurrency} at a time), POST /events p50 {:.0} ms  p99 {:.0} ms",
+        publishing.as_secs_f64(),
+        events as f64 / publishing.as_secs_f64(),
+        percentile(&published.latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&published.latencies, 0.99).as_secs_f64() * 1e3,
+    );
+    println!(
         "  commit -> receipt  p50 {:.0} ms  p99 {:.0} ms  max {:.0} ms",
         percentile(&latencies, 0.50).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
@@ -286,6 +314,14 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
         cpu.as_secs_f64(),
         (rest_after - rest_before).as_secs_f64()
     );
+    if let Some(emulator) = emulator {
+        println!(
+            "  emulator's CPU     {:.3} ms per delivery ({:.2} s, {:.2} cores; moto, its own process)",
+            emulator.as_secs_f64() * 1e3 / expected as f64,
+            emulator.as_secs_f64(),
+            emulator.as_secs_f64() / elapsed.as_secs_f64()
+        );
+    }
     println!(
         "  dispatcher         {:.2} DynamoDB reads, {:.2} writes, {:.3} other calls per delivery",
         per(sum(&dispatcher, READS)),

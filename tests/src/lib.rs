@@ -81,6 +81,25 @@ fn start_moto() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// The CPU time (user and system) of the moto this process started, all its threads,
+/// exited ones included (`/proc/<pid>/stat`, in the kernel's usual 100 ticks a second);
+/// `None` when the tests use an emulator they did not start.
+pub fn emulator_cpu_time() -> Option<Duration> {
+    const TICKS_PER_SECOND: u64 = 100;
+    let supervisor = MOTO.lock().unwrap().as_ref()?.id();
+    // The supervising shell's one child is moto (scripts/moto-server execs Python).
+    let children =
+        std::fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children")).ok()?;
+    let moto = children.split_whitespace().next()?;
+    let stat = std::fs::read_to_string(format!("/proc/{moto}/stat")).ok()?;
+    // After the command name in parentheses: state, then fields 4.. of proc(5).
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    let (utime, stime): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+    Some(Duration::from_millis(
+        (utime + stime) * 1000 / TICKS_PER_SECOND,
+    ))
+}
+
 /// An account made the way operators make them, with both of its first keys.
 pub struct TestAccount {
     pub id: AccountId,
