@@ -69,9 +69,19 @@ with mock_aws():
             raise SystemExit(f"{expression!r} was applied")
         except db.exceptions.ClientError as error:
             assert refusal in str(error), (expression, error)
+    # A check that passed is remembered per expression and names: the same text whose
+    # names now point at one attribute twice is refused.
+    for names, applies in (({"#a": "x", "#b": "y"}, True), ({"#a": "x", "#b": "x"}, False),
+                           ({"#a": "x", "#b": "y"}, True)):
+        try:
+            db.update_item(TableName="t", Key=key("a", "1"), UpdateExpression="SET #a = :one, #b = :one",
+                           ExpressionAttributeNames=names, ExpressionAttributeValues={":one": {"N": "1"}})
+            assert applies, f"{names} applied"
+        except db.exceptions.ClientError as error:
+            assert not applies and "Two document paths overlap" in str(error), (names, error)
     assert db.get_item(TableName="t", Key=key("a", "1"))["Item"]["v"] == {"N": "13"}
     db.delete_item(TableName="t", Key=key("a", "new"))
-    db.update_item(TableName="t", Key=key("a", "1"), UpdateExpression="SET v = :one REMOVE tags",
+    db.update_item(TableName="t", Key=key("a", "1"), UpdateExpression="SET v = :one REMOVE tags, x, y",
                    ExpressionAttributeValues={":one": {"N": "1"}})
 
     # What the dispatcher writes after each attempt (shared/src/store/logs.rs, `record`).
