@@ -32,9 +32,10 @@ $(VENV)/.deploy-tools: requirements-deploy.txt $(VENV)/.build-tools
 	touch $@
 
 ## The API on 127.0.0.1:$(PORT) with a demo account, on moto at 127.0.0.1:$(MOTO_PORT)
+## (the `local` profile: dependencies optimised, see Cargo.toml)
 run: $(VENV)/.installed
-	cargo build --bin pushguard
-	MOTO_PORT=$(MOTO_PORT) scripts/with-moto ./target/debug/pushguard serve --port $(PORT)
+	cargo build --profile local --bin pushguard
+	MOTO_PORT=$(MOTO_PORT) scripts/with-moto ./target/local/pushguard serve --port $(PORT)
 
 ## Creates the tables and queues of template.yaml in the moto on $(MOTO_PORT)
 provision: $(VENV)/.installed
@@ -110,9 +111,10 @@ bench-coldstart: $(VENV)/.installed
 	cargo build --release --bins
 	cargo bench -p pushguard-tests --bench coldstart
 
-## Delivery benchmark: prints throughput, latency and AWS calls per delivery (BENCH_* settings)
+## Delivery benchmark: prints throughput, latency and AWS calls per delivery (BENCH_* settings;
+## BENCH_PROFILE=local measures the build `make run` serves, dev the tests')
 bench-delivery: $(VENV)/.installed
-	cargo bench -p pushguard-tests --bench delivery
+	cargo bench -p pushguard-tests --bench delivery $(if $(BENCH_PROFILE),--profile $(BENCH_PROFILE))
 
 ## Rate-limiter benchmark: DynamoDB writes per request, paced under the limit and flooding it
 bench-requests: $(VENV)/.installed
