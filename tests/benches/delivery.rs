@@ -263,6 +263,7 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (cpu_after, rest_after) = cpu_time();
+    let measured = started.elapsed();
     let emulator = harness::emulator_cpu_time()
         .zip(emulator_before)
         .map(|(after, before)| after - before);
@@ -319,7 +320,7 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
             "  emulator's CPU     {:.3} ms per delivery ({:.2} s, {:.2} cores; moto, its own process)",
             emulator.as_secs_f64() * 1e3 / expected as f64,
             emulator.as_secs_f64(),
-            emulator.as_secs_f64() / elapsed.as_secs_f64()
+            emulator.as_secs_f64() / measured.as_secs_f64()
         );
     }
     println!(
