@@ -10,15 +10,19 @@
 //! - Deliveries trust Mozilla's root program as compiled into `webpki-roots`, what
 //!   browsers trust for the public web the webhooks go to.
 
+use aws_sdk_dynamodb::config::ConfigBag;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::{
+    http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector},
+    runtime_components::RuntimeComponents,
+};
 use std::sync::Arc;
 
 /// The roots of Amazon Trust Services, PEM.
 pub const AMAZON_ROOTS: &str = include_str!("tls/amazon-roots.pem");
 
 /// The AWS SDK's HTTP client (HTTPS through rustls with ring), trusting
-/// [`AMAZON_ROOTS`] only.
+/// [`AMAZON_ROOTS`] only, its connector built when first used ([`BuiltWhenUsed`]).
 pub fn aws_http_client() -> SharedHttpClient {
     let trust = TrustStore::empty()
         .with_native_roots(false)
@@ -27,10 +31,47 @@ pub fn aws_http_client() -> SharedHttpClient {
         .with_trust_store(trust)
         .build()
         .expect("a trust store of PEM certificates builds");
-    aws_smithy_http_client::Builder::new()
+    let client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
-        .build_https()
+        .build_https();
+    SharedHttpClient::new(BuiltWhenUsed(client))
+}
+
+/// The SDK's client without its check at client construction.
+///
+/// To check its configuration, the SDK's hyper client builds a TLS connector (decoding
+/// the roots from PEM and building a rustls configuration) each time a service client
+/// is made from it, and throws it away: the connector requests use is built on the
+/// first request and cached, per connector settings, for every service client sharing
+/// this HTTP client. That check was a sixth of a cold start's work (two clients, 0.25 M
+/// instructions each); without it the roots are decoded once, by the first request, as
+/// they were before.
+#[derive(Debug)]
+struct BuiltWhenUsed(SharedHttpClient);
+
+impl HttpClient for BuiltWhenUsed {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// The TLS configuration of deliveries: Mozilla's roots, rustls' safe defaults.
