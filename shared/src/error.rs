@@ -111,17 +111,6 @@ impl Violations {
         }
     }
 
-    /// Adds a message before every other (what a request's first field got wrong,
-    /// learnt after the others were checked).
-    pub fn add_first(&mut self, message: impl Into<String>) {
-        self.0.insert(0, message.into());
-    }
-
-    /// Whether nothing was added.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Whether a message mentioning `subject` was already added.
     pub fn has(&self, subject: &str) -> bool {
         self.0.iter().any(|m| m.contains(subject))

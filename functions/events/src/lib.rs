@@ -180,8 +180,15 @@ async fn publish(
                     ));
                     None
                 }
-                // Whether it is registered is checked by the transaction that records it.
-                Err(_) if is_custom_name(name) => Some(name.to_string()),
+                Err(_) if is_custom_name(name) => {
+                    match event_types::get(&state.db, &tenant, name).await? {
+                        Some(_) => Some(name.to_string()),
+                        None => {
+                            errors.add(format!("Type {name:?} is not registered; register it with POST /event-types"));
+                            None
+                        }
+                    }
+                }
                 Err(message) => {
                     errors.add(message);
                     None
@@ -209,20 +216,13 @@ async fn publish(
         }
         _ => {}
     }
-    // Refused anyway: say everything that is wrong with it, the type first, as one
-    // answer. (A valid custom type adds no message above, so first is its place.)
-    if let (false, Some(name)) = (errors.is_empty(), &event_type)
-        && event_types::get(&state.db, &tenant, name).await?.is_none()
-    {
-        errors.add_first(event_types::not_registered(name));
-    }
     errors.finish()?;
     let mut event = Event::new(
         event_type.expect("reported when missing").as_str(),
         input.payload.expect("checked above"),
     );
     event.ordering_key = ordering_key;
-    events::publish(&state.db, &tenant, &mut event, state.config.retention_days).await?;
+    events::create(&state.db, &tenant, &mut event, state.config.retention_days).await?;
     state.queues.dispatch(&tenant, &event).await;
     Ok((StatusCode::ACCEPTED, Json(event.view())).into_response())
 }

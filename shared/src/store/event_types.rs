@@ -12,7 +12,6 @@ use crate::{
     Tenant, Timestamp,
     pagination::{Page, PageRequest},
 };
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 const TYPE_PREFIX: &str = "type#";
@@ -50,31 +49,6 @@ pub async fn create(db: &Db, tenant: &Tenant, record: &EventTypeRecord) -> Resul
             record.name
         )))
     })
-}
-
-/// A transaction's check that `name` is registered when it commits, rejecting the
-/// transaction as a client's invalid input if it is not.
-pub(crate) fn registered(
-    db: &Db,
-    tenant: &Tenant,
-    name: &str,
-) -> Result<(TransactWriteItem, Rejection), StoreError> {
-    let check = ConditionCheck::builder()
-        .table_name(&db.tables.events)
-        .key("pk", s(tenant.partition()))
-        .key("sk", s(key(name)))
-        .condition_expression("attribute_exists(pk)")
-        .build()
-        .map_err(StoreError::internal)?;
-    Ok((
-        TransactWriteItem::builder().condition_check(check).build(),
-        Rejection::Invalid(not_registered(name)),
-    ))
-}
-
-/// What a client is told when it publishes a type it has not registered.
-pub fn not_registered(name: &str) -> String {
-    format!("Type {name:?} is not registered; register it with POST /event-types")
 }
 
 pub async fn get(

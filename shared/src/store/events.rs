@@ -93,22 +93,6 @@ pub async fn create(
         .await
 }
 
-/// Records an event published through the API (`POST /events`), as [`create`] does, on
-/// condition that its custom type is registered when it commits: the check is a write
-/// of the same transaction, so the publish reads nothing first, and a type deleted
-/// meanwhile is refused as a type never registered is.
-pub async fn publish(
-    db: &Db,
-    tenant: &Tenant,
-    event: &mut Event,
-    retention_days: u32,
-) -> Result<(), StoreError> {
-    let (check, unregistered) = super::event_types::registered(db, tenant, &event.event_type)?;
-    let transaction = Transaction::new().write(check, Some(unregistered));
-    let events = std::slice::from_mut(event);
-    super::sequences::commit_with_events(db, tenant, transaction, events, retention_days).await
-}
-
 pub async fn get(db: &Db, tenant: &Tenant, id: &EventId) -> Result<Option<Event>, StoreError> {
     super::get_keyed(db, &db.tables.events, &tenant.partition(), id).await
 }
