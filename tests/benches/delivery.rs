@@ -345,14 +345,41 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
     }
 }
 
+/// The runtime the functions run on: one thread, as each function's `main` runs in
+/// Lambda (`BENCH_FUNCTIONS_RUNTIME=multi` for a multi-threaded one, to compare).
+fn functions_runtime() -> (tokio::runtime::Handle, Option<tokio::runtime::Runtime>) {
+    if setting("BENCH_FUNCTIONS_RUNTIME", "current") == "multi" {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_name(FUNCTIONS_THREAD)
+            // Blocking threads that exit would take their CPU time with them.
+            .thread_keep_alive(Duration::from_secs(3600))
+            .enable_all()
+            .build()
+            .expect("the functions' runtime");
+        return (runtime.handle().clone(), Some(runtime));
+    }
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(FUNCTIONS_THREAD.into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .thread_name(FUNCTIONS_THREAD)
+                .thread_keep_alive(Duration::from_secs(3600))
+                .enable_all()
+                .build()
+                .expect("the functions' runtime");
+            handle_tx
+                .send(runtime.handle().clone())
+                .expect("main waits");
+            // Drives every task spawned on it until the benchmark exits.
+            runtime.block_on(std::future::pending::<()>());
+        })
+        .expect("the functions' thread");
+    (handle_rx.recv().expect("the handle"), None)
+}
+
 fn main() {
-    let functions = tokio::runtime::Builder::new_multi_thread()
-        .thread_name(FUNCTIONS_THREAD)
-        // Blocking threads that exit would take their CPU time with them.
-        .thread_keep_alive(Duration::from_secs(3600))
-        .enable_all()
-        .build()
-        .expect("the functions' runtime");
+    let (functions, _multi) = functions_runtime();
     let driver = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -364,7 +391,7 @@ fn main() {
             .filter_map(|n| n.trim().parse().ok())
             .collect();
         for endpoints in fan_outs {
-            run(functions.handle().clone(), endpoints).await;
+            run(functions.clone(), endpoints).await;
         }
     });
 }

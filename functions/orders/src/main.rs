@@ -1,6 +1,8 @@
 //! The `orders` Lambda function.
 
-#[tokio::main]
+// One thread: an instance serves one invocation at a time on a fraction of a vCPU
+// (256 MB), where a second worker thread only adds wake-ups (README, "Cold starts").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let state = shared::Services::from_env().await?;

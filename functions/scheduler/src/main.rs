@@ -2,7 +2,9 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
-#[tokio::main]
+// One thread: an instance serves one invocation at a time on a fraction of a vCPU
+// (256 MB), where a second worker thread only adds wake-ups (README, "Cold starts").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let state = shared::Services::from_env().await?;
