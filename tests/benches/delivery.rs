@@ -6,12 +6,13 @@
 //! and the CPU time the functions spent per delivery. Figures, not assertions.
 //!
 //! The functions (API server, pollers, dispatcher) run on a runtime of their own whose
-//! threads are named [`FUNCTIONS_THREAD`], so their CPU time is told apart from the
+//! thread is named [`FUNCTIONS_THREAD`], so their CPU time is told apart from the
 //! strict layer's, the receiver's and this driver's (moto runs in its own process).
 //!
 //! Settings: BENCH_EVENTS (500), BENCH_ENDPOINTS (1,5,10), BENCH_STORED_LOGS (10000
 //! logs stored before measuring, so the tables are not empty), BENCH_RECEIVER_DELAY_MS
-//! (0), BENCH_POLLERS (4, per queue), BENCH_CONCURRENCY (16 publishers).
+//! (0), BENCH_POLLERS (4, per queue), BENCH_CONCURRENCY (16 publishers),
+//! BENCH_FUNCTIONS_RUNTIME (`current`: one thread, as in Lambda; `multi` to compare).
 
 use futures::{StreamExt, stream};
 use harness::{Behaviour, Receiver, TestAccount, TestStack};
