@@ -277,9 +277,18 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
         "try: curl -H 'Authorization: Bearer {key}' {}/api/v2/account",
         stack.base_url()
     );
-    tokio::signal::ctrl_c().await?;
+    stopped().await?;
     println!("stopping");
     Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM, the signal supervisors and `kill` send.
+async fn stopped() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted,
+        _ = terminate.recv() => Ok(()),
+    }
 }
 
 async fn invoke(args: InvokeArgs) -> Result<(), BoxError> {
