@@ -349,26 +349,24 @@ async fn run(functions: tokio::runtime::Handle, endpoints: usize) {
 /// The runtime the functions run on: one thread, as each function's `main` runs in
 /// Lambda (`BENCH_FUNCTIONS_RUNTIME=multi` for a multi-threaded one, to compare).
 fn functions_runtime() -> (tokio::runtime::Handle, Option<tokio::runtime::Runtime>) {
-    if setting("BENCH_FUNCTIONS_RUNTIME", "current") == "multi" {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+    fn build(mut builder: tokio::runtime::Builder) -> tokio::runtime::Runtime {
+        builder
             .thread_name(FUNCTIONS_THREAD)
             // Blocking threads that exit would take their CPU time with them.
             .thread_keep_alive(Duration::from_secs(3600))
             .enable_all()
             .build()
-            .expect("the functions' runtime");
+            .expect("the functions' runtime")
+    }
+    if setting("BENCH_FUNCTIONS_RUNTIME", "current") == "multi" {
+        let runtime = build(tokio::runtime::Builder::new_multi_thread());
         return (runtime.handle().clone(), Some(runtime));
     }
     let (handle_tx, handle_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name(FUNCTIONS_THREAD.into())
         .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .thread_name(FUNCTIONS_THREAD)
-                .thread_keep_alive(Duration::from_secs(3600))
-                .enable_all()
-                .build()
-                .expect("the functions' runtime");
+            let runtime = build(tokio::runtime::Builder::new_current_thread());
             handle_tx
                 .send(runtime.handle().clone())
                 .expect("main waits");
