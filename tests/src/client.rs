@@ -65,6 +65,10 @@ impl<'a> Api<'a> {
     pub fn account(&self) -> Account<'a> {
         Account(*self)
     }
+
+    pub fn events(&self) -> Events<'a> {
+        Events(*self)
+    }
 }
 
 /// `/webhooks/endpoints`.
@@ -81,6 +85,9 @@ pub struct Endpoint {
     pub filter: Option<String>,
     pub headers: BTreeMap<String, String>,
     pub error_count: u32,
+    /// When the current streak of failures began, and its latest failure.
+    pub error_first_at: Option<String>,
+    pub error_last_at: Option<String>,
     pub blocked_by_error_count: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -207,6 +214,27 @@ impl Endpoints<'_> {
         let path = format!("/webhooks/endpoints/{id}");
         self.0.call(Method::DELETE, &path, None, 204).await;
     }
+
+    /// A new signing secret, the old one still signing for `grace_seconds` → the new one.
+    pub async fn rotate_secret(&self, id: &str, grace_seconds: u64) -> String {
+        let path = format!("/webhooks/endpoints/{id}/rotate-secret");
+        let body = json!({ "grace_period_seconds": grace_seconds });
+        let answer = self.0.call(Method::POST, &path, Some(body), 200).await;
+        answer["secret"]
+            .as_str()
+            .expect("the new secret is shown")
+            .to_string()
+    }
+
+    /// Re-sends its deliveries that failed since `since` → how many (202).
+    pub async fn recover(&self, id: &str, since: &str) -> u64 {
+        let path = format!("/webhooks/endpoints/{id}/recover");
+        let body = json!({ "since": since });
+        let answer = self.0.call(Method::POST, &path, Some(body), 202).await;
+        answer["recovered"]
+            .as_u64()
+            .expect("how many were recovered")
+    }
 }
 
 /// `/webhooks/logs`.
@@ -261,6 +289,52 @@ impl Logs<'_> {
     pub async fn retry(&self, id: &str) -> Log {
         let path = format!("/webhooks/logs/{id}/retry");
         self.0.typed(Method::POST, &path, None, 200).await
+    }
+}
+
+/// `/events`.
+pub struct Events<'a>(Api<'a>);
+
+/// An event as `/events` shows it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub payload: Value,
+    /// `pending` until every subscribed endpoint has its delivery, then `dispatched`.
+    pub status: String,
+    pub replays: u32,
+    pub created_at: String,
+    pub dispatched_at: Option<String>,
+    pub ordering_key: Option<String>,
+    pub sequence: Option<u64>,
+}
+
+impl Events<'_> {
+    /// Publishes an event of a registered custom type → 202.
+    pub async fn publish(&self, event_type: &str, payload: Value) -> Event {
+        let body = json!({ "type": event_type, "payload": payload });
+        self.0.typed(Method::POST, "/events", Some(body), 202).await
+    }
+
+    pub async fn get(&self, id: &str) -> Event {
+        let path = format!("/events/{id}");
+        self.0.typed(Method::GET, &path, None, 200).await
+    }
+
+    /// The first page of events that `query` (`type=order:paid`, or empty) keeps.
+    pub async fn list(&self, query: &str) -> Vec<Event> {
+        let path = format!("/events?{query}");
+        self.0.typed(Method::GET, &path, None, 200).await
+    }
+
+    /// Dispatches it again to the endpoints subscribed now → 202.
+    pub async fn replay(&self, id: &str) -> Event {
+        let path = format!("/events/{id}/replay");
+        self.0
+            .typed(Method::POST, &path, Some(json!({})), 202)
+            .await
     }
 }
 

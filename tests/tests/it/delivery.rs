@@ -3,7 +3,7 @@
 
 use harness::{
     Behaviour, Receiver, TestStack,
-    client::{Endpoint, Log},
+    client::{Endpoint, Event, Log},
     eventually, expect, python_hmac_sha512, ruby_seed_signature, verify_standard,
 };
 use serde_json::{Value, json};
@@ -32,20 +32,10 @@ async fn endpoint(stack: &TestStack, key: &str, url: &str, events: Value) -> End
     endpoints(stack, key).create(body).await
 }
 
-async fn publish(stack: &TestStack, key: &str, event_type: &str, payload: Value) -> Value {
+async fn publish(stack: &TestStack, key: &str, event_type: &str, payload: Value) -> Event {
     if event_type.parse::<shared::webhooks::EventType>().is_err() {
         // A registered custom type: published through the API.
-        return expect(
-            stack
-                .post(
-                    "/events",
-                    key,
-                    json!({ "type": event_type, "payload": payload }),
-                )
-                .await,
-            202,
-        )
-        .await;
+        return stack.api(key).events().publish(event_type, payload).await;
     }
     // A catalogue event, as a change of the key's tenant commits it (the API refuses to
     // publish those): recorded, then handed to the dispatcher.
@@ -57,7 +47,16 @@ async fn publish(stack: &TestStack, key: &str, event_type: &str, payload: Value)
         .await
         .unwrap();
     stack.stack.state.queues.dispatch(&tenant, &event).await;
-    serde_json::to_value(event.view()).unwrap()
+    serde_json::from_value(serde_json::to_value(event.view()).unwrap()).unwrap()
+}
+
+/// Waits until the event is marked dispatched (every subscribed endpoint has its delivery).
+async fn dispatched(stack: &TestStack, key: &str, event: &Event) {
+    eventually("the event is marked dispatched", || async {
+        let event = stack.api(key).events().get(&event.id).await;
+        (event.status == "dispatched").then_some(())
+    })
+    .await;
 }
 
 async fn log(stack: &TestStack, key: &str, id: &str) -> Log {
@@ -75,7 +74,7 @@ async fn an_event_reaches_its_endpoint_signed_both_ways_and_logged() {
     let secret = created.secret();
     let payload = json!({ "id": "ord_1", "status": 100, "value": "10.00", "note": "ünïcode" });
     let event = publish(&stack, &acct.test_key, "order:paid", payload.clone()).await;
-    assert_eq!(event["status"], "pending");
+    assert_eq!(event.status, "pending");
 
     let delivery = receiver.wait_for("/hook", 1).await.remove(0);
     assert_eq!(
@@ -117,12 +116,7 @@ async fn an_event_reaches_its_endpoint_signed_both_ways_and_logged() {
     assert_eq!(logged.payload, payload);
     assert_eq!((logged.retries, logged.retry_limit), (0, 3));
     assert_eq!(logged.next_retry_at, None);
-    let event_path = format!("/events/{}", event["id"].as_str().unwrap());
-    eventually("the event is marked dispatched", || async {
-        (expect(stack.get(&event_path, &acct.test_key).await, 200).await["status"] == "dispatched")
-            .then_some(())
-    })
-    .await;
+    dispatched(&stack, &acct.test_key, &event).await;
 }
 
 #[tokio::test]
@@ -153,21 +147,11 @@ async fn only_enabled_subscribed_endpoints_whose_filter_matches_receive_it() {
         json!(["order:paid"]),
     )
     .await;
-    expect(
-        stack
-            .post(
-                &format!("/webhooks/endpoints/{}/disable", disabled.id.as_str()),
-                key,
-                json!({}),
-            )
-            .await,
-        200,
-    )
-    .await;
+    assert!(!endpoints(&stack, key).disable(&disabled.id).await.enabled);
     let filtered = json!({ "url": receiver.url("/filtered-out"), "events": ["order:paid"], "filter": "value > 100" });
-    expect(stack.post("/webhooks/endpoints", key, filtered).await, 201).await;
+    endpoints(&stack, key).create(filtered).await;
     let matching = json!({ "url": receiver.url("/filtered-in"), "events": ["order:paid"], "filter": "value <= 100 and customer.email ends_with '@example.com'" });
-    expect(stack.post("/webhooks/endpoints", key, matching).await, 201).await;
+    endpoints(&stack, key).create(matching).await;
     // Another tenant's endpoint for the same event type.
     endpoint(
         &stack,
@@ -187,24 +171,16 @@ async fn only_enabled_subscribed_endpoints_whose_filter_matches_receive_it() {
     for path in ["/subscribed", "/everything", "/filtered-in"] {
         receiver.wait_for(path, 1).await;
     }
-    let event_path = format!("/events/{}", event["id"].as_str().unwrap());
-    eventually("dispatched", || async {
-        (expect(stack.get(&event_path, key).await, 200).await["status"] == "dispatched")
-            .then_some(())
-    })
-    .await;
+    dispatched(&stack, key, &event).await;
     for path in ["/other-event", "/disabled", "/filtered-out", "/live-mode"] {
         assert!(
             receiver.received(path).is_empty(),
             "{path} must receive nothing"
         );
     }
-    let logs = expect(stack.get("/webhooks/logs", key).await, 200).await;
-    assert_eq!(
-        logs.as_array().unwrap().len(),
-        3,
-        "one log per delivery: {logs}"
-    );
+    let logs = stack.api(key).logs().list("").await;
+    let urls: Vec<&str> = logs.iter().map(|log| log.url.as_str()).collect();
+    assert_eq!(urls.len(), 3, "one log per delivery: {urls:?}");
 }
 
 #[tokio::test]
@@ -238,19 +214,15 @@ async fn failed_deliveries_are_retried_with_one_id_until_they_succeed() {
     })
     .await;
     assert_eq!((logged.retries, logged.response_code), (2, 200));
-    let path = format!("/webhooks/endpoints/{}", created.id.as_str());
     // The streak is reset just after the log is recorded.
     let after = eventually("the streak is reset", || async {
-        let endpoint = expect(stack.get(&path, &acct.test_key).await, 200).await;
-        (endpoint["error_count"] == 0).then_some(endpoint)
+        let endpoint = endpoints(&stack, &acct.test_key).get(&created.id).await;
+        (endpoint.error_count == 0).then_some(endpoint)
     })
     .await;
     assert_eq!(
-        (
-            after["error_count"].clone(),
-            after["error_first_at"].clone()
-        ),
-        (json!(0), Value::Null),
+        (after.error_count, after.error_first_at),
+        (0, None),
         "a success ends the streak"
     );
 }
@@ -283,15 +255,14 @@ async fn a_dead_endpoint_fails_its_deliveries_and_is_disabled() {
     .await;
     assert_eq!((logged.retries, logged.response_code), (3, 503));
     assert_eq!(logged.next_retry_at, None);
-    let path = format!("/webhooks/endpoints/{}", created.id.as_str());
     let endpoint = eventually("the endpoint is disabled", || async {
-        let endpoint = expect(stack.get(&path, &acct.test_key).await, 200).await;
-        (endpoint["enabled"] == false).then_some(endpoint)
+        let endpoint = endpoints(&stack, &acct.test_key).get(&created.id).await;
+        (!endpoint.enabled).then_some(endpoint)
     })
     .await;
-    assert_eq!(endpoint["blocked_by_error_count"], true);
-    assert_eq!(endpoint["error_count"], 4);
-    assert!(endpoint["error_first_at"].is_string() && endpoint["error_last_at"].is_string());
+    assert!(endpoint.blocked_by_error_count);
+    assert_eq!(endpoint.error_count, 4);
+    assert!(endpoint.error_first_at.is_some() && endpoint.error_last_at.is_some());
     // Disabled endpoints receive nothing more.
     publish(
         &stack,
@@ -302,19 +273,14 @@ async fn a_dead_endpoint_fails_its_deliveries_and_is_disabled() {
     .await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(receiver.received("/dead").len(), 4);
-    let enabled = expect(
-        stack
-            .post(&format!("{path}/enable"), &acct.test_key, json!({}))
-            .await,
-        200,
-    )
-    .await;
+    let enabled = endpoints(&stack, &acct.test_key).enable(&created.id).await;
     assert_eq!(
         (
-            enabled["error_count"].clone(),
-            enabled["blocked_by_error_count"].clone()
+            enabled.enabled,
+            enabled.error_count,
+            enabled.blocked_by_error_count
         ),
-        (json!(0), json!(false))
+        (true, 0, false)
     );
 }
 
@@ -370,13 +336,12 @@ async fn gone_redirect_timeout_and_huge_bodies() {
         "410 is final"
     );
     // The log is recorded before the endpoint's streak, so wait for the latter to settle.
-    let gone_path = format!("/webhooks/endpoints/{}", ids["/gone"]);
-    let endpoint = eventually("the endpoint is disabled", || async {
-        let endpoint = expect(stack.get(&gone_path, key).await, 200).await;
-        (endpoint["enabled"] == false).then_some(endpoint)
+    let endpoint = eventually("410 disables the endpoint at once", || async {
+        let endpoint = endpoints(&stack, key).get(&ids["/gone"]).await;
+        (!endpoint.enabled).then_some(endpoint)
     })
     .await;
-    assert_eq!(endpoint["enabled"], false, "410 disables at once");
+    assert_eq!(endpoint.error_count, 1, "after its one delivery");
     let mut stale = read_before.clone();
     stale.enabled = true;
     let overwrite =
@@ -491,7 +456,7 @@ async fn a_redelivered_queue_message_sends_nothing_twice_and_a_replay_sends_agai
     endpoint(&stack, &acct.test_key, &receiver.url("/once"), json!(["*"])).await;
     let event = publish(&stack, &acct.test_key, "order:paid", json!({ "id": "o" })).await;
     let first = receiver.wait_for("/once", 1).await.remove(0);
-    let event_id = event["id"].as_str().unwrap();
+    let event_id = event.id.as_str();
 
     // The same message again, twice in one batch, as an SQS redelivery would bring it.
     let message =
@@ -509,26 +474,15 @@ async fn a_redelivered_queue_message_sends_nothing_twice_and_a_replay_sends_agai
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert_eq!(receiver.received("/once").len(), 1, "no duplicate delivery");
 
-    let replayed = expect(
-        stack
-            .post(
-                &format!("/events/{event_id}/replay"),
-                &acct.test_key,
-                json!({}),
-            )
-            .await,
-        202,
-    )
-    .await;
-    assert_eq!(replayed["replays"], 1);
+    let replayed = stack.api(&acct.test_key).events().replay(event_id).await;
+    assert_eq!(replayed.replays, 1);
     let deliveries = receiver.wait_for("/once", 2).await;
     assert_ne!(
         deliveries[1].header("webhook-id"),
         first.header("webhook-id"),
         "a replay is a new delivery"
     );
-    let logs = expect(stack.get("/webhooks/logs", &acct.test_key).await, 200).await;
-    assert_eq!(logs.as_array().unwrap().len(), 2);
+    assert_eq!(stack.api(&acct.test_key).logs().list("").await.len(), 2);
 }
 
 #[tokio::test]
@@ -566,21 +520,9 @@ async fn rotated_secrets_sign_alongside_the_new_one_during_the_grace_period() {
     )
     .await;
     let old = created.secret().to_string();
-    let path = format!("/webhooks/endpoints/{}/rotate-secret", created.id.as_str());
-    let new = expect(
-        stack
-            .post(
-                &path,
-                &acct.test_key,
-                json!({ "grace_period_seconds": 600 }),
-            )
-            .await,
-        200,
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let new = endpoints(&stack, &acct.test_key)
+        .rotate_secret(&created.id, 600)
+        .await;
     publish(&stack, &acct.test_key, "order:paid", json!({ "id": "r" })).await;
     let delivery = receiver.wait_for("/rotating", 1).await.remove(0);
     assert_eq!(delivery.header("webhook-signature").split(' ').count(), 2);
@@ -605,28 +547,14 @@ async fn test_route_pings_now_and_reports() {
         json!(["order:paid"]),
     )
     .await;
-    let result = expect(
-        stack
-            .post(
-                &format!("/webhooks/endpoints/{}/test", up.id.as_str()),
-                &acct.test_key,
-                json!({}),
-            )
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(result["delivered"], true);
-    assert_eq!(result["response_code"], 200);
-    assert!(result["response_time_ms"].is_u64());
+    let result = endpoints(&stack, &acct.test_key).test(&up.id).await;
+    assert_eq!((result.delivered, result.response_code), (true, 200));
     let delivery = receiver.received("/up").remove(0);
     assert_eq!(delivery.header("x-pushguard-event"), "webhook:ping");
-    assert_eq!(
-        delivery.header("webhook-id"),
-        result["log_id"].as_str().unwrap()
-    );
+    assert_eq!(delivery.header("webhook-id"), result.log_id);
     verify_standard(up.secret(), &delivery).unwrap();
-    let logged = log(&stack, &acct.test_key, result["log_id"].as_str().unwrap()).await;
+    let logged = log(&stack, &acct.test_key, &result.log_id).await;
+    assert_eq!(logged.duration_ms, result.response_time_ms);
     assert_eq!(
         (logged.event.as_str(), logged.status.as_str()),
         ("webhook:ping", "succeeded")
@@ -639,22 +567,15 @@ async fn test_route_pings_now_and_reports() {
         json!(["order:paid"]),
     )
     .await;
-    let down_path = format!("/webhooks/endpoints/{}", down.id.as_str());
-    let result = expect(
-        stack
-            .post(&format!("{down_path}/test"), &acct.test_key, json!({}))
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(
-        (result["delivered"].clone(), result["response_code"].clone()),
-        (json!(false), json!(500))
-    );
-    let logged = log(&stack, &acct.test_key, result["log_id"].as_str().unwrap()).await;
+    let result = endpoints(&stack, &acct.test_key).test(&down.id).await;
+    assert_eq!((result.delivered, result.response_code), (false, 500));
+    let logged = log(&stack, &acct.test_key, &result.log_id).await;
     assert_eq!(logged.status, "failed", "a ping is not retried");
     assert_eq!(
-        expect(stack.get(&down_path, &acct.test_key).await, 200).await["error_count"],
+        endpoints(&stack, &acct.test_key)
+            .get(&down.id)
+            .await
+            .error_count,
         0,
         "pings do not count toward disabling"
     );
@@ -687,35 +608,16 @@ async fn recover_resends_failed_deliveries_and_manual_retry_delivers_now() {
     let since = shared::Timestamp::now().to_string();
     publish(&stack, &acct.test_key, "order:paid", json!({ "n": 1 })).await;
     publish(&stack, &acct.test_key, "order:paid", json!({ "n": 2 })).await;
+    let logs = stack.api(&acct.test_key).logs();
     let failed = eventually("both deliveries fail", || async {
-        let logs = expect(
-            stack
-                .get("/webhooks/logs?status=failed", &acct.test_key)
-                .await,
-            200,
-        )
-        .await;
-        (logs.as_array().unwrap().len() == 2).then_some(logs)
+        let failed = logs.list("status=failed").await;
+        (failed.len() == 2).then_some(failed)
     })
     .await;
 
     receiver.set("/broken", Behaviour::Accept);
-    let manual = failed[0]["id"].as_str().unwrap();
-    let retried = expect(
-        stack
-            .post(
-                &format!("/webhooks/logs/{manual}/retry"),
-                &acct.test_key,
-                json!({}),
-            )
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(
-        (retried["status"].as_str(), retried["retries"].as_u64()),
-        (Some("succeeded"), Some(2))
-    );
+    let retried = logs.retry(&failed[0].id).await;
+    assert_eq!((retried.status.as_str(), retried.retries), ("succeeded", 2));
 
     let path = format!("/webhooks/endpoints/{}/recover", created.id.as_str());
     expect(stack.post(&path, &acct.test_key, json!({})).await, 400).await;
@@ -726,23 +628,12 @@ async fn recover_resends_failed_deliveries_and_manual_retry_delivers_now() {
         400,
     )
     .await;
-    let recovered = expect(
-        stack
-            .post(&path, &acct.test_key, json!({ "since": since }))
-            .await,
-        202,
-    )
-    .await;
-    assert_eq!(recovered["recovered"], 1, "only the still-failed delivery");
-    eventually("the recovered delivery succeeds", || async {
-        let logs = expect(
-            stack
-                .get("/webhooks/logs?status=succeeded", &acct.test_key)
-                .await,
-            200,
-        )
+    let recovered = endpoints(&stack, &acct.test_key)
+        .recover(&created.id, &since)
         .await;
-        (logs.as_array().unwrap().len() == 2).then_some(())
+    assert_eq!(recovered, 1, "only the still-failed delivery");
+    eventually("the recovered delivery succeeds", || async {
+        (logs.list("status=succeeded").await.len() == 2).then_some(())
     })
     .await;
 }
@@ -774,23 +665,22 @@ async fn logs_list_filters_and_are_private_to_their_tenant() {
     })
     .await;
     assert_eq!(all.as_array().unwrap().len(), 3);
-    let by_endpoint = expect(
-        stack
-            .get(
-                &format!("/webhooks/logs?endpoint_id={}", yes.id.as_str()),
-                key,
-            )
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(by_endpoint.as_array().unwrap().len(), 2);
-    let by_event = expect(
-        stack.get("/webhooks/logs?event=query:replied", key).await,
-        200,
-    )
-    .await;
-    assert_eq!(by_event.as_array().unwrap().len(), 1);
+    let logs = stack.api(key).logs();
+    let by_endpoint = logs.list(&format!("endpoint_id={}", yes.id)).await;
+    assert_eq!(by_endpoint.len(), 2);
+    assert!(
+        by_endpoint
+            .iter()
+            .all(|log| log.endpoint_id.as_deref() == Some(yes.id.as_str()))
+    );
+    let by_event = logs.list("event=query:replied").await;
+    assert_eq!(
+        by_event
+            .iter()
+            .map(|log| log.event.as_str())
+            .collect::<Vec<_>>(),
+        ["query:replied"]
+    );
     expect(
         stack
             .get("/webhooks/logs?status=lost&event=nope", key)
@@ -831,10 +721,7 @@ async fn logs_list_filters_and_are_private_to_their_tenant() {
         404,
     )
     .await;
-    assert_eq!(
-        expect(stack.get("/webhooks/logs", &other.test_key).await, 200).await,
-        json!([])
-    );
+    assert!(stack.api(&other.test_key).logs().list("").await.is_empty());
 }
 
 #[tokio::test]
@@ -893,25 +780,25 @@ async fn events_are_listed_retrieved_and_validated() {
         harness::header(&listed, "x-total-count").as_deref(),
         Some("2")
     );
-    let listed = expect(listed, 200).await;
-    assert_eq!(listed[0]["id"], second["id"], "newest first");
-    let filtered = expect(stack.get("/events?type=order:created", key).await, 200).await;
-    assert_eq!(filtered.as_array().unwrap().len(), 1);
-    assert_eq!(filtered[0]["id"], first["id"]);
-    let fetched = expect(
-        stack
-            .get(&format!("/events/{}", first["id"].as_str().unwrap()), key)
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(fetched["payload"], json!({ "id": 1 }));
+    let events = stack.api(key).events();
+    let ids = |listed: Vec<Event>| listed.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(events.list("").await),
+        [second.id.as_str(), first.id.as_str()],
+        "newest first"
+    );
+    assert_eq!(
+        ids(events.list("type=order:created").await),
+        [first.id.as_str()]
+    );
+    let fetched = events.get(&first.id).await;
+    assert_eq!(
+        (fetched.event_type.as_str(), fetched.payload),
+        ("order:created", json!({ "id": 1 }))
+    );
     expect(
         stack
-            .get(
-                &format!("/events/{}", first["id"].as_str().unwrap()),
-                &acct.live_key,
-            )
+            .get(&format!("/events/{}", first.id), &acct.live_key)
             .await,
         404,
     )
@@ -977,19 +864,13 @@ async fn events_are_listed_retrieved_and_validated() {
     )
     .await;
     expect(stack.get("/events?type=nope", key).await, 400).await;
-    let reader = expect(
-        stack
-            .post(
-                "/account/keys",
-                key,
-                json!({ "name": "r", "scopes": ["events:read"] }),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let reader = reader["key"].as_str().unwrap();
-    expect(stack.get("/events", reader).await, 200).await;
+    let reader = stack
+        .api(key)
+        .account()
+        .create_key(json!({ "name": "r", "scopes": ["events:read"] }))
+        .await;
+    let reader = reader.key.as_str();
+    assert_eq!(stack.api(reader).events().list("").await.len(), 2);
     expect(
         stack
             .post(
@@ -1382,8 +1263,7 @@ async fn a_warm_dispatcher_reads_only_the_configuration_version_and_sees_each_en
 
     // A disabled one does not.
     let a_id = a.id.as_str();
-    let path = format!("/webhooks/endpoints/{a_id}/disable");
-    expect(stack.post(&path, key, json!({})).await, 200).await;
+    endpoints(&stack, key).disable(a_id).await;
     publish(&stack, key, "shop:ping", json!({ "n": 4 })).await;
     delivered(&stack, key, &receiver, "/b", 2).await;
     // The fan-out created every log of the event before its first attempt.
@@ -1403,22 +1283,20 @@ async fn a_dispatcher_that_loaded_an_endpoint_before_its_failures_still_ends_the
     stack.register_event_type(key, "shop:ping", "A ping").await;
     let receiver = Receiver::start().await;
     let created = endpoint(&stack, key, &receiver.url("/s"), json!(["shop:ping"])).await;
-    let path = format!("/webhooks/endpoints/{}", created.id.as_str());
+    let error_count = || async { endpoints(&stack, key).get(&created.id).await.error_count };
     publish(&stack, key, "shop:ping", json!({ "n": 1 })).await;
     delivered(&stack, key, &receiver, "/s", 1).await; // loaded with no streak
 
     receiver.set("/s", Behaviour::FailTimes(1, 500));
     publish(&stack, key, "shop:ping", json!({ "n": 2 })).await;
     eventually("the failure is counted", || async {
-        let endpoint = expect(stack.get(&path, key).await, 200).await;
-        (endpoint["error_count"] == 1).then_some(())
+        (error_count().await == 1).then_some(())
     })
     .await;
     publish(&stack, key, "shop:ping", json!({ "n": 3 })).await;
     receiver.wait_for("/s", 3).await;
     eventually("the success ends the streak", || async {
-        let endpoint = expect(stack.get(&path, key).await, 200).await;
-        (endpoint["error_count"] == 0).then_some(())
+        (error_count().await == 0).then_some(())
     })
     .await;
 }
