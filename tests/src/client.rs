@@ -72,6 +72,7 @@ impl<'a> Api<'a> {
 }
 
 /// `/webhooks/endpoints`.
+#[derive(Clone, Copy)]
 pub struct Endpoints<'a>(Api<'a>);
 
 /// An endpoint as the API shows it.
@@ -178,9 +179,13 @@ impl Endpoints<'_> {
 
     /// The first page, newest first.
     pub async fn list(&self) -> Vec<Endpoint> {
-        let api = self.0;
-        api.typed(Method::GET, "/webhooks/endpoints", None, 200)
-            .await
+        self.list_where("").await
+    }
+
+    /// The first page of endpoints that `query` (`url=shop&enabled=true`) keeps.
+    pub async fn list_where(&self, query: &str) -> Vec<Endpoint> {
+        let path = format!("/webhooks/endpoints?{query}");
+        self.0.typed(Method::GET, &path, None, 200).await
     }
 
     pub async fn get(&self, id: &str) -> Endpoint {
@@ -238,6 +243,7 @@ impl Endpoints<'_> {
 }
 
 /// `/webhooks/logs`.
+#[derive(Clone, Copy)]
 pub struct Logs<'a>(Api<'a>);
 
 /// A delivery as `/webhooks/logs` shows it.
@@ -293,6 +299,7 @@ impl Logs<'_> {
 }
 
 /// `/events`.
+#[derive(Clone, Copy)]
 pub struct Events<'a>(Api<'a>);
 
 /// An event as `/events` shows it.
@@ -339,6 +346,7 @@ impl Events<'_> {
 }
 
 /// `/account`.
+#[derive(Clone, Copy)]
 pub struct Account<'a>(Api<'a>);
 
 /// A key as created: the secret is shown this once.

@@ -2,7 +2,7 @@
 
 use harness::{TestStack, client::Endpoint, expect, header, status_and_json};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{Mode, Timestamp, store::endpoints as store};
 
 async fn create(stack: &TestStack, key: &str, url: &str) -> Endpoint {
@@ -325,39 +325,30 @@ async fn update_is_partial_and_validated() {
     let acct = stack.account("update@example.com").await;
     let created = stack.api(&acct.test_key).endpoints().create(json!({ "url": "https://example.com/a", "events": ["order:paid"], "description": "first", "headers": { "x-a": "1" } })).await;
     let path = format!("/webhooks/endpoints/{}", id(&created));
-    let updated = expect(
-        stack
-            .put(
-                &path,
-                &acct.test_key,
-                json!({ "events": ["order:created", "query:replied"] }),
-            )
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(updated["events"], json!(["order:created", "query:replied"]));
-    assert_eq!(updated["url"], "https://example.com/a");
-    assert_eq!(updated["description"], "first");
-    assert_eq!(updated["headers"], json!({ "x-a": "1" }));
-    assert_eq!(updated["created_at"], created.created_at.as_str());
-    assert!(updated["updated_at"].as_str().unwrap() >= created.updated_at.as_str());
-    assert!(updated.get("secret").is_none());
+    let endpoints = stack.api(&acct.test_key).endpoints();
+    let changes = json!({ "events": ["order:created", "query:replied"] });
+    let updated = endpoints.update(&created.id, changes).await;
+    assert_eq!(updated.events, ["order:created", "query:replied"]);
+    assert_eq!(updated.url, "https://example.com/a");
+    assert_eq!(updated.description.as_deref(), Some("first"));
+    assert_eq!(
+        updated.headers,
+        [("x-a".to_string(), "1".to_string())].into()
+    );
+    assert_eq!(updated.created_at, created.created_at);
+    assert!(updated.updated_at >= created.updated_at);
+    assert_eq!(updated.secret, None, "the secret is shown on create only");
 
-    let cleared = expect(
-        stack
-            .put(
-                &path,
-                &acct.test_key,
-                json!({ "description": null, "headers": null, "enabled": false }),
-            )
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(cleared["description"], Value::Null);
-    assert_eq!(cleared["headers"], json!({}));
-    assert_eq!(cleared["enabled"], false);
+    let changes = json!({ "description": null, "headers": null, "enabled": false });
+    let cleared = endpoints.update(&created.id, changes).await;
+    assert_eq!(
+        (
+            cleared.description.as_deref(),
+            cleared.headers.len(),
+            cleared.enabled
+        ),
+        (None, 0, false)
+    );
 
     let invalid = expect(
         stack
@@ -372,7 +363,7 @@ async fn update_is_partial_and_validated() {
     .await;
     assert_eq!(invalid["errors"].as_array().unwrap().len(), 2, "{invalid}");
     assert_eq!(
-        expect(stack.get(&path, &acct.test_key).await, 200).await,
+        endpoints.get(&created.id).await,
         cleared,
         "a refused update changes nothing"
     );
@@ -418,18 +409,16 @@ async fn filters_are_parsed_when_saved_and_errors_give_the_position() {
         400,
     )
     .await;
+    let endpoints = stack.api(&acct.test_key).endpoints();
     assert_eq!(
-        expect(stack.get(&path, &acct.test_key).await, 200).await["filter"],
-        filter
+        endpoints.get(&created.id).await.filter.as_deref(),
+        Some(filter),
+        "a refused filter changes nothing"
     );
-    let cleared = expect(
-        stack
-            .put(&path, &acct.test_key, json!({ "filter": null }))
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(cleared["filter"], Value::Null);
+    let cleared = endpoints
+        .update(&created.id, json!({ "filter": null }))
+        .await;
+    assert_eq!(cleared.filter, None);
 }
 
 #[tokio::test]
@@ -480,9 +469,12 @@ async fn another_tenants_endpoint_is_indistinguishable_from_a_missing_one() {
         let listed = expect(stack.get("/webhooks/endpoints", key).await, 200).await;
         assert_eq!(listed, json!([]));
     }
-    let untouched = expect(stack.get(&path, &owner.test_key).await, 200).await;
-    assert_eq!(untouched["enabled"], true);
-    assert_eq!(untouched["description"], Value::Null);
+    let untouched = stack
+        .api(&owner.test_key)
+        .endpoints()
+        .get(&created.id)
+        .await;
+    assert_eq!((untouched.enabled, untouched.description), (true, None));
     expect(
         stack
             .get("/webhooks/endpoints/not-an-id", &owner.test_key)
@@ -512,7 +504,6 @@ async fn enabling_clears_error_counters_and_disabling_keeps_them() {
     let stack = TestStack::start().await;
     let acct = stack.account("toggle@example.com").await;
     let created = create(&stack, &acct.test_key, "https://example.com/flaky").await;
-    let path = format!("/webhooks/endpoints/{}", id(&created));
     // What the dispatcher records after failures (written the way it will be: on the item).
     let tenant = acct.tenant(Mode::Test);
     let db = &stack.stack.state.db;
@@ -529,51 +520,32 @@ async fn enabling_clears_error_counters_and_disabling_keeps_them() {
         .send()
         .await
         .unwrap();
-    let blocked = expect(stack.get(&path, &acct.test_key).await, 200).await;
+    let endpoints = stack.api(&acct.test_key).endpoints();
+    let blocked = endpoints.get(&created.id).await;
     assert_eq!(
-        (
-            blocked["error_count"].clone(),
-            blocked["blocked_by_error_count"].clone()
-        ),
-        (json!(15), json!(true))
+        (blocked.error_count, blocked.blocked_by_error_count),
+        (15, true)
     );
 
-    let disabled = expect(
-        stack
-            .post(&format!("{path}/disable"), &acct.test_key, json!({}))
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(disabled["enabled"], false);
-    assert_eq!(disabled["error_count"], 15);
-    let enabled = expect(
-        stack
-            .request(Method::POST, &format!("{path}/enable"), &acct.test_key)
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
-    assert_eq!(enabled["enabled"], true);
-    assert_eq!(enabled["error_count"], 0);
-    assert_eq!(enabled["error_first_at"], Value::Null);
-    assert_eq!(enabled["error_last_at"], Value::Null);
-    assert_eq!(enabled["blocked_by_error_count"], false);
+    let disabled = endpoints.disable(&created.id).await;
+    assert_eq!((disabled.enabled, disabled.error_count), (false, 15));
+    // Enabling takes no body.
+    let enabled = endpoints.enable(&created.id).await;
+    assert_eq!(
+        (
+            enabled.enabled,
+            enabled.error_count,
+            enabled.error_first_at,
+            enabled.error_last_at,
+            enabled.blocked_by_error_count
+        ),
+        (true, 0, None, None, false)
+    );
     // A client update made before the counters changed does not overwrite them.
-    let after = expect(
-        stack
-            .put(
-                &path,
-                &acct.test_key,
-                json!({ "description": "still fine" }),
-            )
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(after["error_count"], 0);
+    let after = endpoints
+        .update(&created.id, json!({ "description": "still fine" }))
+        .await;
+    assert_eq!(after.error_count, 0);
 }
 
 #[tokio::test]
@@ -683,79 +655,39 @@ async fn lists_filter_by_url_enabled_and_event() {
         .await;
     let off = stack.api(key).endpoints().create(json!({ "url": "https://shop.example.com/off", "events": ["query:created"], "enabled": false })).await;
 
-    let ids = |list: Value| {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
+    let endpoints = stack.api(key).endpoints();
+    let ids = |query: &'static str| async move {
+        let listed = endpoints.list_where(query).await;
+        listed.into_iter().map(|e| e.id).collect::<Vec<_>>()
     };
-    let by_url = expect(
-        stack.get("/webhooks/endpoints?url=shop.example", key).await,
-        200,
-    )
-    .await;
-    assert_eq!(ids(by_url), vec![id(&off), id(&paid)], "newest first");
+    assert_eq!(
+        ids("url=shop.example").await,
+        [id(&off), id(&paid)],
+        "newest first"
+    );
     // The filter searches the URL as responses show it: a password cannot be probed.
     let secret = stack
         .api(key)
         .endpoints()
         .create(json!({ "url": "https://hooks:s3cret@vault.example.com/in", "events": ["*"] }))
         .await;
-    for probe in ["s3cret", "hooks:s3", "s3cret@vault"] {
-        let found = expect(
-            stack
-                .get(&format!("/webhooks/endpoints?url={probe}"), key)
-                .await,
-            200,
-        )
-        .await;
-        assert_eq!(ids(found), Vec::<String>::new(), "{probe} finds nothing");
+    for probe in ["url=s3cret", "url=hooks:s3", "url=s3cret@vault"] {
+        assert!(ids(probe).await.is_empty(), "{probe} finds nothing");
     }
-    let found = expect(
-        stack
-            .get("/webhooks/endpoints?url=vault.example", key)
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(ids(found), vec![id(&secret)]);
-    let path = format!("/webhooks/endpoints/{}", id(&secret));
-    expect(
-        stack
-            .put(
-                &path,
-                key,
-                json!({ "url": "https://other:pw@moved.example.com/in" }),
-            )
-            .await,
-        200,
-    )
-    .await;
-    let found = expect(stack.get("/webhooks/endpoints?url=moved", key).await, 200).await;
+    assert_eq!(ids("url=vault.example").await, [id(&secret)]);
+    let moved = json!({ "url": "https://other:pw@moved.example.com/in" });
+    endpoints.update(&secret.id, moved).await;
     assert_eq!(
-        ids(found),
-        vec![id(&secret)],
+        ids("url=moved").await,
+        [id(&secret)],
         "an update moves what the filter sees"
     );
-    expect(stack.delete(&path, key).await, 204).await;
+    endpoints.delete(&secret.id).await;
     let disabled = stack.get("/webhooks/endpoints?enabled=false", key).await;
     assert_eq!(header(&disabled, "x-total-count").as_deref(), Some("1"));
-    assert_eq!(ids(expect(disabled, 200).await), vec![id(&off)]);
-    let paid_subscribers = expect(
-        stack.get("/webhooks/endpoints?event=order:paid", key).await,
-        200,
-    )
-    .await;
-    assert_eq!(ids(paid_subscribers), vec![id(&all), id(&paid)]);
-    let combined = expect(
-        stack
-            .get("/webhooks/endpoints?event=query:created&enabled=true", key)
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(ids(combined), vec![id(&all)]);
+    assert_eq!(ids("enabled=false").await, [id(&off)]);
+    assert_eq!(ids("event=order:paid").await, [id(&all), id(&paid)]);
+    assert_eq!(ids("event=query:created&enabled=true").await, [id(&all)]);
 
     let bad = expect(
         stack
