@@ -69,6 +69,10 @@ impl<'a> Api<'a> {
     pub fn events(&self) -> Events<'a> {
         Events(*self)
     }
+
+    pub fn products(&self) -> Products<'a> {
+        Products(*self)
+    }
 }
 
 /// `/webhooks/endpoints`.
@@ -342,6 +346,71 @@ impl Events<'_> {
         self.0
             .typed(Method::POST, &path, Some(json!({})), 202)
             .await
+    }
+}
+
+/// `/products`.
+#[derive(Clone, Copy)]
+pub struct Products<'a>(Api<'a>);
+
+/// A product as the API shows it (the fields a storefront reads).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// A decimal string, as entered (`"12.5"` stays `"12.5"`).
+    pub price: String,
+    pub currency: String,
+    /// `None`: unlimited (`"∞"`).
+    #[serde(deserialize_with = "stock")]
+    pub stock: Option<u64>,
+    /// 1 file, 2 serials (one per unit sold, from `info`), 3 service, 4 dynamic.
+    pub product_type: u8,
+    pub gateways: Vec<String>,
+    pub info: Option<String>,
+    pub webhook_url: Option<String>,
+    pub custom: Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn stock<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::String(s) if s == "∞" => Ok(None),
+        other => serde_json::from_value(other)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+impl Products<'_> {
+    /// `POST` with `body` (any fields, checked by the API) → 201.
+    pub async fn create(&self, body: Value) -> Product {
+        let api = self.0;
+        api.typed(Method::POST, "/products", Some(body), 201).await
+    }
+
+    pub async fn get(&self, id: &str) -> Product {
+        let path = format!("/products/{id}");
+        self.0.typed(Method::GET, &path, None, 200).await
+    }
+
+    /// `PUT` with `changes` → the product after them.
+    pub async fn update(&self, id: &str, changes: Value) -> Product {
+        let path = format!("/products/{id}");
+        self.0.typed(Method::PUT, &path, Some(changes), 200).await
+    }
+
+    /// The first page of products that `query` (`per_page=2&page=2`, or empty) keeps.
+    pub async fn list(&self, query: &str) -> Vec<Product> {
+        let path = format!("/products?{query}");
+        self.0.typed(Method::GET, &path, None, 200).await
+    }
+
+    pub async fn delete(&self, id: &str) {
+        let path = format!("/products/{id}");
+        self.0.call(Method::DELETE, &path, None, 204).await;
     }
 }
 

@@ -3,8 +3,8 @@
 //! receiver and checked with independent verifiers.
 
 use harness::{
-    Receiver, TestAccount, TestStack, eventually, expect, header, python_hmac_sha512,
-    status_and_json, verify_standard,
+    Receiver, TestAccount, TestStack, client::Product, eventually, expect, header,
+    python_hmac_sha512, status_and_json, verify_standard,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ async fn stack() -> TestStack {
     TestStack::start_with(&FAST).await
 }
 
-async fn product(stack: &TestStack, key: &str, body: Value) -> Value {
+async fn product(stack: &TestStack, key: &str, body: Value) -> Product {
     let mut fields = json!({
         "title": "Example product", "price": "9.99", "currency": "USD",
         "gateways": ["paypal", "bitcoin"]
@@ -29,7 +29,7 @@ async fn product(stack: &TestStack, key: &str, body: Value) -> Value {
         .as_object_mut()
         .unwrap()
         .extend(body.as_object().unwrap().clone());
-    expect(stack.post("/products", key, fields).await, 201).await
+    stack.api(key).products().create(fields).await
 }
 
 async fn pay(stack: &TestStack, key: &str, body: Value) -> Value {
@@ -80,14 +80,12 @@ async fn products_are_created_validated_listed_updated_and_destroyed() {
         json!({ "price": 12.5, "stock": 4, "custom": { "sku": "A1" } }),
     )
     .await;
-    assert_eq!(created["price"], "12.5", "a JSON number keeps its digits");
-    assert_eq!(
-        (created["stock"].clone(), created["currency"].clone()),
-        (json!(4), json!("USD"))
-    );
-    assert_eq!(created["gateways"], json!(["paypal", "bitcoin"]));
-    assert_eq!(created["custom"]["sku"], "A1");
-    let id = created["id"].as_str().unwrap();
+    assert_eq!(created.price, "12.5", "a JSON number keeps its digits");
+    assert_eq!((created.stock, created.currency.as_str()), (Some(4), "USD"));
+    assert_eq!(created.gateways, ["paypal", "bitcoin"]);
+    assert_eq!(created.custom["sku"], "A1");
+    let id = created.id.as_str();
+    let products = stack.api(key).products();
 
     let invalid = expect(
         stack
@@ -113,34 +111,24 @@ async fn products_are_created_validated_listed_updated_and_destroyed() {
     let page = expect(response, 200).await;
     assert_eq!(page.as_array().unwrap().len(), 2);
     assert_eq!(
-        page[1]["id"], created["id"],
+        page[1]["id"], created.id,
         "newest first: the first product is last"
     );
     expect(stack.get("/products?per_page=0", key).await, 400).await;
 
-    let updated = expect(
-        stack
-            .put(
-                &format!("/products/{id}"),
-                key,
-                json!({ "title": "Renamed", "stock": "∞" }),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let updated = products
+        .update(id, json!({ "title": "Renamed", "stock": "∞" }))
+        .await;
     assert_eq!(
         (
-            updated["title"].clone(),
-            updated["stock"].clone(),
-            updated["price"].clone()
+            updated.title.as_str(),
+            updated.stock,
+            updated.price.as_str()
         ),
-        (json!("Renamed"), json!("∞"), json!("12.5"))
+        ("Renamed", None, "12.5"),
+        "only what the update names changes"
     );
-    assert_eq!(
-        expect(stack.get(&format!("/products/{id}"), key).await, 200).await,
-        updated
-    );
+    assert_eq!(products.get(id).await, updated);
 
     let other = stack.account("other-products@example.com").await;
     expect(
@@ -172,10 +160,7 @@ async fn products_are_created_validated_listed_updated_and_destroyed() {
     )
     .await;
 
-    assert_eq!(
-        stack.delete(&format!("/products/{id}"), key).await.status(),
-        204
-    );
+    products.delete(id).await;
     expect(stack.get(&format!("/products/{id}"), key).await, 404).await;
     assert_eq!(stack.total("/products", key).await, 3);
 }
@@ -188,7 +173,7 @@ async fn categories_accept_only_the_tenants_products_and_forget_deleted_ones() {
     let other = stack.account("categories-other@example.com").await;
     let mine = product(&stack, key, json!({})).await;
     let theirs = product(&stack, &other.test_key, json!({})).await;
-    let (mine_id, theirs_id) = (mine["id"].as_str().unwrap(), theirs["id"].as_str().unwrap());
+    let (mine_id, theirs_id) = (mine.id.as_str(), theirs.id.as_str());
 
     let refused = expect(
         stack
@@ -236,13 +221,7 @@ async fn categories_accept_only_the_tenants_products_and_forget_deleted_ones() {
     assert_eq!(renamed["product_ids"], json!([mine_id]));
     expect(stack.get(&path, &other.test_key).await, 404).await;
 
-    assert_eq!(
-        stack
-            .delete(&format!("/products/{mine_id}"), key)
-            .await
-            .status(),
-        204
-    );
+    stack.api(key).products().delete(mine_id).await;
     let after = expect(stack.get(&path, key).await, 200).await;
     assert_eq!(
         after["product_ids"],
@@ -427,8 +406,8 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
         json!({ "title": "Licence keys", "price": "0.10", "product_type": 2, "info": "AAA,BBB,CCC", "webhook_url": receiver.url("/product") }),
     )
     .await;
-    assert_eq!(keys["stock"], 3);
-    let product_id = keys["id"].as_str().unwrap();
+    assert_eq!(keys.stock, Some(3), "one unit per serial");
+    let product_id = keys.id.as_str();
 
     let refused = expect(stack.post("/payments", key, json!({ "product_id": product_id, "gateway": "stripe", "email": "a@example.com", "quantity": 4 })).await, 400).await;
     assert_eq!(
@@ -453,14 +432,11 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
     let paid = expect(stack.put(&path, key, json!({ "status": 100 })).await, 200).await;
     assert_eq!(paid["status"], 100);
     assert_eq!(paid["delivered"], "AAA\nBBB\nCCC", "the serials sold");
-    let after = expect(
-        stack.get(&format!("/products/{product_id}"), key).await,
-        200,
-    )
-    .await;
+    let after = stack.api(key).products().get(product_id).await;
     assert_eq!(
-        (after["stock"].clone(), after["info"].clone()),
-        (json!(0), json!(""))
+        (after.stock, after.info.as_deref()),
+        (Some(0), Some("")),
+        "the serials sold are gone"
     );
 
     let deliveries = receiver.wait_for("/all", 4).await;
@@ -489,7 +465,7 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
         .iter()
         .find(|d| d.header("x-pushguard-event") == "product:out_of_stock")
         .unwrap();
-    assert_eq!(emptied.json()["id"], keys["id"]);
+    assert_eq!(emptied.json()["id"], keys.id);
     assert_eq!(emptied.json()["stock"], 0);
 
     // The product's webhook_url gets its order's events and its own, signed by the account.
@@ -532,7 +508,7 @@ async fn stock_never_goes_negative_under_concurrent_paid_orders() {
     let acct = stack.account("race@example.com").await;
     let key = acct.test_key.clone();
     let item = product(&stack, &key, json!({ "title": "Last ones", "stock": 3 })).await;
-    let product_id = item["id"].as_str().unwrap().to_string();
+    let product_id = item.id;
     let mut orders = Vec::new();
     for _ in 0..8 {
         let order = pay(
@@ -575,12 +551,8 @@ async fn stock_never_goes_negative_under_concurrent_paid_orders() {
         refused.len(),
         stack.stack.strict.tally
     );
-    let after = expect(
-        stack.get(&format!("/products/{product_id}"), &key).await,
-        200,
-    )
-    .await;
-    assert_eq!(after["stock"], 0);
+    let after = stack.api(&key).products().get(&product_id).await;
+    assert_eq!(after.stock, Some(0));
     assert_eq!(stack.total("/orders?status=100", &key).await, 3);
     assert_eq!(stack.total("/orders?status=0", &key).await, 5);
     assert_eq!(
@@ -1024,16 +996,7 @@ async fn commerce_routes_need_their_scopes() {
         .unwrap()
         .to_string();
     let item = product(&stack, &acct.test_key, json!({})).await;
-    expect(
-        stack
-            .get(
-                &format!("/products/{}", item["id"].as_str().unwrap()),
-                &read_only,
-            )
-            .await,
-        200,
-    )
-    .await;
+    assert_eq!(stack.api(&read_only).products().get(&item.id).await, item);
     expect(stack.post("/products", &read_only, json!({})).await, 403).await;
     expect(stack.get("/orders", &read_only).await, 403).await;
     expect(stack.post("/payments", &read_only, json!({})).await, 403).await;
@@ -1070,7 +1033,7 @@ async fn large_lists_page_by_cursor_and_no_list_request_is_unbounded() {
     let mut ids = Vec::new();
     for n in 0..7 {
         let created = product(&stack, key, json!({ "title": format!("Product {n}") })).await;
-        ids.push(created["id"].as_str().unwrap().to_string());
+        ids.push(created.id);
     }
     ids.reverse(); // newest first, as lists are
     let (first, _) = ids_and_link(stack.get("/products?per_page=3", key).await).await;
