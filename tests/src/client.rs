@@ -73,6 +73,14 @@ impl<'a> Api<'a> {
     pub fn products(&self) -> Products<'a> {
         Products(*self)
     }
+
+    pub fn orders(&self) -> Orders<'a> {
+        Orders(*self)
+    }
+
+    pub fn payments(&self) -> Payments<'a> {
+        Payments(*self)
+    }
 }
 
 /// `/webhooks/endpoints`.
@@ -410,6 +418,77 @@ impl Products<'_> {
 
     pub async fn delete(&self, id: &str) {
         let path = format!("/products/{id}");
+        self.0.call(Method::DELETE, &path, None, 204).await;
+    }
+}
+
+/// `/orders`.
+#[derive(Clone, Copy)]
+pub struct Orders<'a>(Api<'a>);
+
+/// An order as the API shows it (the fields a merchant's back office reads).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub title: String,
+    /// The product's id, or `pay` for a payment without one.
+    pub product_id: String,
+    pub product_title: Option<String>,
+    pub email: String,
+    /// A decimal string: the unit price times the quantity.
+    pub value: String,
+    pub usd_value: Option<String>,
+    pub quantity: u32,
+    pub currency: String,
+    pub gateway: String,
+    /// 0 not paid, 100 paid, 56 refunded, ... (the seed's codes).
+    pub status: u16,
+    /// The serials sold, one per line.
+    pub delivered: Option<String>,
+    pub custom: Value,
+    pub white_label: bool,
+    pub paid_at: Option<String>,
+    pub cancelled_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The hosted payment page (white-label payments show it with the order).
+    pub url: Option<String>,
+}
+
+impl Orders<'_> {
+    pub async fn get(&self, id: &str) -> Order {
+        let path = format!("/orders/{id}");
+        self.0.typed(Method::GET, &path, None, 200).await
+    }
+
+    /// The first page of orders that `query` (`status=100`, or empty) keeps.
+    pub async fn list(&self, query: &str) -> Vec<Order> {
+        let path = format!("/orders?{query}");
+        self.0.typed(Method::GET, &path, None, 200).await
+    }
+
+    /// Moves it to `status` (100 pays it) → the order after that.
+    pub async fn set_status(&self, id: &str, status: u16) -> Order {
+        let path = format!("/orders/{id}");
+        let body = json!({ "status": status });
+        self.0.typed(Method::PUT, &path, Some(body), 200).await
+    }
+}
+
+/// `/payments`.
+#[derive(Clone, Copy)]
+pub struct Payments<'a>(Api<'a>);
+
+impl Payments<'_> {
+    /// A white-label payment (`"white_label": true` in `body`) → its order (201).
+    pub async fn create_white_label(&self, body: Value) -> Order {
+        let api = self.0;
+        api.typed(Method::POST, "/payments", Some(body), 201).await
+    }
+
+    /// Cancels the payment of an unpaid order (again: harmless) → 204.
+    pub async fn cancel(&self, id: &str) {
+        let path = format!("/payments/{id}");
         self.0.call(Method::DELETE, &path, None, 204).await;
     }
 }
