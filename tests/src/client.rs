@@ -510,7 +510,63 @@ pub struct NewKey {
     pub signing_secret: Option<String>,
 }
 
+/// `GET /account`: whose key this is.
+#[derive(Clone, Debug, Deserialize)]
+pub struct AccountInfo {
+    pub id: String,
+    pub email: String,
+    /// The mode of the key used: `live` or `test`.
+    pub mode: String,
+    pub key: KeyInfo,
+}
+
+/// The key a request was made with.
+#[derive(Clone, Debug, Deserialize)]
+pub struct KeyInfo {
+    pub id: String,
+    pub scopes: Vec<String>,
+}
+
+/// A key as `/account/keys` lists it: never its secret.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Key {
+    pub id: String,
+    pub name: String,
+    pub mode: String,
+    pub scopes: Vec<String>,
+    pub require_signed: bool,
+    /// Enough of the key to recognise it (`pg_test_…abcd`).
+    pub redacted: String,
+    pub created_at: String,
+}
+
 impl Account<'_> {
+    pub async fn get(&self) -> AccountInfo {
+        self.0.typed(Method::GET, "/account", None, 200).await
+    }
+
+    /// The keys this key may manage (a test key sees test keys only).
+    pub async fn keys(&self) -> Vec<Key> {
+        self.0.typed(Method::GET, "/account/keys", None, 200).await
+    }
+
+    /// A new secret for key `id`; the current one keeps working for `expires_in`
+    /// seconds (`None`: the API's default) → the key with its new secret.
+    pub async fn roll_key(&self, id: &str, expires_in: Option<u64>) -> NewKey {
+        let path = format!("/account/keys/{id}/roll");
+        let body = match expires_in {
+            Some(seconds) => json!({ "expires_in": seconds }),
+            None => json!({}),
+        };
+        self.0.typed(Method::POST, &path, Some(body), 200).await
+    }
+
+    /// Revokes key `id`, every version of it → 204.
+    pub async fn revoke_key(&self, id: &str) {
+        let path = format!("/account/keys/{id}");
+        self.0.call(Method::DELETE, &path, None, 204).await;
+    }
+
     /// A new account webhook secret, the old one ending now → the new secret.
     pub async fn rotate_webhook_secret(&self) -> String {
         let body = json!({ "grace_period_seconds": 0 });

@@ -25,12 +25,19 @@ async fn health_needs_no_key() {
 async fn account_shows_email_id_and_the_mode_of_the_key_used() {
     let stack = TestStack::start().await;
     let acct = stack.account("shop@example.com").await;
-    let live = expect(stack.get("/account", &acct.live_key).await, 200).await;
-    assert_eq!(live["id"], acct.id.as_str());
-    assert_eq!(live["email"], "shop@example.com");
-    assert_eq!(live["mode"], "live");
-    let test = expect(stack.get("/account", &acct.test_key).await, 200).await;
-    assert_eq!(test["mode"], "test");
+    let live = stack.api(&acct.live_key).account().get().await;
+    assert_eq!(
+        (live.id.as_str(), live.email.as_str(), live.mode.as_str()),
+        (acct.id.as_str(), "shop@example.com", "live")
+    );
+    assert_eq!(
+        live.key.scopes,
+        ["*"],
+        "the account's own keys can do everything"
+    );
+    let test = stack.api(&acct.test_key).account().get().await;
+    assert_eq!(test.mode, "test");
+    assert_ne!(test.key.id, live.key.id);
 }
 
 #[tokio::test]
@@ -219,14 +226,8 @@ async fn test_keys_cannot_touch_live_keys() {
     )
     .await;
     let id = live.id.as_str();
-    let test_view = expect(stack.get("/account/keys", &acct.test_key).await, 200).await;
-    assert!(
-        test_view
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|k| k["mode"] == "test")
-    );
+    let test_view = stack.api(&acct.test_key).account().keys().await;
+    assert!(test_view.iter().all(|k| k.mode == "test"), "{test_view:?}");
     expect(
         stack
             .delete(&format!("/account/keys/{id}"), &acct.test_key)
@@ -291,46 +292,23 @@ async fn rolling_a_key_replaces_it_with_an_optional_grace_period() {
     .await;
     let (id, old) = (created.id.as_str(), created.key.as_str().to_string());
 
-    let rolled = expect(
-        stack
-            .post(
-                &format!("/account/keys/{id}/roll"),
-                &acct.test_key,
-                json!({ "expires_in": 3600 }),
-            )
-            .await,
-        200,
-    )
-    .await;
-    let new = rolled["key"].as_str().unwrap().to_string();
+    let account = stack.api(&acct.test_key).account();
+    let rolled = account.roll_key(id, Some(3600)).await;
+    let new = rolled.key;
     assert_ne!(new, old);
-    assert_eq!(rolled["id"], id, "a rolled key keeps its id");
-    assert_eq!(rolled["scopes"], json!(["account:read"]));
+    assert_eq!(rolled.id, id, "a rolled key keeps its id");
+    assert_eq!(rolled.scopes, ["account:read"]);
     expect(stack.get("/account", &old).await, 200).await;
     expect(stack.get("/account", &new).await, 200).await;
-    let listed = expect(stack.get("/account/keys", &acct.test_key).await, 200).await;
+    let listed = account.keys().await;
     assert_eq!(
-        listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|k| k["id"] == id)
-            .count(),
-        1
+        listed.iter().filter(|k| k.id == id).count(),
+        1,
+        "{listed:?}"
     );
 
-    let again = expect(
-        stack
-            .post(
-                &format!("/account/keys/{id}/roll"),
-                &acct.test_key,
-                json!({}),
-            )
-            .await,
-        200,
-    )
-    .await;
-    let newest = again["key"].as_str().unwrap();
+    let again = account.roll_key(id, None).await;
+    let newest = again.key.as_str();
     expect(stack.get("/account", &new).await, 401).await;
     expect(stack.get("/account", newest).await, 200).await;
     // The first one is still inside its hour.
@@ -348,13 +326,7 @@ async fn rolling_a_key_replaces_it_with_an_optional_grace_period() {
     )
     .await;
     // Revoking removes every version.
-    expect(
-        stack
-            .delete(&format!("/account/keys/{id}"), &acct.test_key)
-            .await,
-        204,
-    )
-    .await;
+    account.revoke_key(id).await;
     expect(stack.get("/account", &old).await, 401).await;
     expect(stack.get("/account", newest).await, 401).await;
 }
