@@ -243,6 +243,14 @@ impl Endpoints<'_> {
             .to_string()
     }
 
+    /// Lets the deliveries held behind `ordering_key`'s failed one go (that one stays
+    /// failed) → the endpoint after that.
+    pub async fn unblock(&self, id: &str, ordering_key: &str) -> Endpoint {
+        let path = format!("/webhooks/endpoints/{id}/unblock");
+        let body = json!({ "ordering_key": ordering_key });
+        self.0.typed(Method::POST, &path, Some(body), 200).await
+    }
+
     /// Re-sends its deliveries that failed since `since` → how many (202).
     pub async fn recover(&self, id: &str, since: &str) -> u64 {
         let path = format!("/webhooks/endpoints/{id}/recover");
@@ -280,6 +288,10 @@ pub struct Log {
     /// The latest attempt's headers as sent (the endpoint's own values masked).
     pub request_headers: BTreeMap<String, String>,
     pub history: Vec<LoggedAttempt>,
+    /// For an endpoint with ordered delivery: the resource (or the published
+    /// `ordering_key`) whose events it is ordered among, and its number among them.
+    pub ordering_key: Option<String>,
+    pub sequence: Option<u64>,
 }
 
 /// One attempt in a log's `history`.
@@ -334,6 +346,17 @@ impl Events<'_> {
     /// Publishes an event of a registered custom type → 202.
     pub async fn publish(&self, event_type: &str, payload: Value) -> Event {
         let body = json!({ "type": event_type, "payload": payload });
+        self.0.typed(Method::POST, "/events", Some(body), 202).await
+    }
+
+    /// Publishes one delivered in order among the events of `ordering_key` → 202.
+    pub async fn publish_in_order(
+        &self,
+        event_type: &str,
+        ordering_key: &str,
+        payload: Value,
+    ) -> Event {
+        let body = json!({ "type": event_type, "ordering_key": ordering_key, "payload": payload });
         self.0.typed(Method::POST, "/events", Some(body), 202).await
     }
 

@@ -4,7 +4,7 @@
 //! successful retry or `/unblock` releases it; and the order survives a crash.
 
 use harness::{Behaviour, Receiver, TestStack, expect};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::{
     collections::BTreeMap,
     time::{Duration, Instant},
@@ -23,16 +23,15 @@ const FAST: [(&str, &str); 6] = [
 const TYPE: &str = "shipment:moved";
 
 async fn publish(stack: &TestStack, key: &str, order: &str, step: usize) {
-    let body = json!({
-        "type": TYPE,
-        "ordering_key": order,
-        "payload": { "order": order, "step": step },
-    });
-    let event = expect(stack.post("/events", key, body).await, 202).await;
-    assert_eq!(event["ordering_key"], order);
+    let payload = json!({ "order": order, "step": step });
+    let event = stack
+        .api(key)
+        .events()
+        .publish_in_order(TYPE, order, payload)
+        .await;
     assert_eq!(
-        event["sequence"],
-        step as u64 + 1,
+        (event.ordering_key.as_deref(), event.sequence),
+        (Some(order), Some(step as u64 + 1)),
         "numbered in commit order"
     );
 }
@@ -175,20 +174,13 @@ async fn an_order_whose_first_event_fails_once_still_reaches_the_receiver_in_com
         ],
         "the failed order:created is retried before the events after it go"
     );
-    let logs = expect(
-        stack
-            .get(&format!("/webhooks/logs?endpoint_id={}", endpoint.id), key)
-            .await,
-        200,
-    )
-    .await;
+    let logs = stack.api(key).logs();
+    let logs = logs.list(&format!("endpoint_id={}", endpoint.id)).await;
     let mut sequences: Vec<u64> = logs
-        .as_array()
-        .unwrap()
         .iter()
         .map(|log| {
-            assert_eq!(log["ordering_key"], order_id.as_str(), "{log}");
-            log["sequence"].as_u64().unwrap()
+            assert_eq!(log.ordering_key.as_deref(), Some(order_id.as_str()));
+            log.sequence.expect("an ordered delivery has its number")
         })
         .collect();
     sequences.sort();
@@ -281,8 +273,7 @@ async fn fifty_events_of_five_orders_arrive_in_order_while_a_stuck_order_holds_o
     for order in ["stuck-retried", "stuck-unblocked"] {
         assert_eq!(arrived[order], [0, 0, 0], "only the first event, 3 times");
     }
-    let failed = expect(stack.get("/webhooks/logs?status=failed", &key).await, 200).await;
-    let failed: Vec<&Value> = failed.as_array().unwrap().iter().collect();
+    let failed = api.logs().list("status=failed").await;
     assert_eq!(failed.len(), 2, "the two exhausted deliveries");
 
     // The receiver recovers. A successful retry releases one order: its first event,
@@ -290,9 +281,9 @@ async fn fifty_events_of_five_orders_arrive_in_order_while_a_stuck_order_holds_o
     receiver.set("/lanes", Behaviour::Accept);
     let retried = failed
         .iter()
-        .find(|log| log["ordering_key"] == "stuck-retried")
+        .find(|log| log.ordering_key.as_deref() == Some("stuck-retried"))
         .unwrap();
-    let log = api.logs().retry(retried["id"].as_str().unwrap()).await;
+    let log = api.logs().retry(&retried.id).await;
     assert_eq!(log.status, "succeeded");
     wait_until(
         "the retried order's later events",
@@ -314,18 +305,11 @@ async fn fifty_events_of_five_orders_arrive_in_order_while_a_stuck_order_holds_o
         )
         .await;
     assert_eq!(unknown.status(), 404, "order-1 is not blocked");
-    let released = expect(
-        stack
-            .post(
-                &format!("/webhooks/endpoints/{}/unblock", endpoint.id),
-                &key,
-                json!({ "ordering_key": "stuck-unblocked" }),
-            )
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(released["blocked_resources"], json!([]));
+    let released = api
+        .endpoints()
+        .unblock(&endpoint.id, "stuck-unblocked")
+        .await;
+    assert!(released.blocked_resources.is_empty());
     wait_until(
         "the unblocked order's later events",
         Duration::from_secs(30),
@@ -336,9 +320,12 @@ async fn fifty_events_of_five_orders_arrive_in_order_while_a_stuck_order_holds_o
         arrivals(&receiver, "/lanes")["stuck-unblocked"],
         [0, 0, 0, 1, 2]
     );
-    let still_failed = expect(stack.get("/webhooks/logs?status=failed", &key).await, 200).await;
-    assert_eq!(still_failed.as_array().unwrap().len(), 1);
-    assert_eq!(still_failed[0]["ordering_key"], "stuck-unblocked");
+    let still_failed = api.logs().list("status=failed").await;
+    let keys: Vec<_> = still_failed
+        .iter()
+        .map(|log| log.ordering_key.as_deref())
+        .collect();
+    assert_eq!(keys, [Some("stuck-unblocked")]);
 }
 
 #[tokio::test]

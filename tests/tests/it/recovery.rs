@@ -2,8 +2,12 @@
 //! scheduler, a receiver cannot push a log past DynamoDB's item limit, and a stack
 //! killed in the middle of a fan-out delivers everything once restarted.
 
-use harness::{Behaviour, FAULTS, Receiver, TestStack, client::Endpoint, eventually, expect};
-use serde_json::{Value, json};
+use harness::{
+    Behaviour, FAULTS, Receiver, TestStack,
+    client::{Endpoint, Log, Order},
+    eventually,
+};
+use serde_json::json;
 use std::{
     collections::{BTreeMap, BTreeSet},
     time::{Duration, Instant},
@@ -22,28 +26,30 @@ async fn subscribe(stack: &TestStack, key: &str, url: &str) -> Endpoint {
     endpoints.create_to(url, &["order:created"]).await
 }
 
-async fn pay(stack: &TestStack, key: &str) -> Value {
+/// A white-label payment, whose order's `order:created` the endpoints receive.
+async fn pay(stack: &TestStack, key: &str) -> Order {
     let body = json!({
         "title": "Consulting", "gateway": "paypal", "value": "25.00", "currency": "USD",
         "email": "customer@example.com", "white_label": true
     });
-    expect(stack.post("/payments", key, body).await, 201).await
+    stack.api(key).payments().create_white_label(body).await
+}
+
+/// Log `id` once `until` holds for it.
+async fn log_once(stack: &TestStack, key: &str, id: &str, until: impl Fn(&Log) -> bool) -> Log {
+    eventually("the log reaches the awaited status", || async {
+        let log = stack.api(key).logs().get(id).await;
+        until(&log).then_some(log)
+    })
+    .await
 }
 
 /// The log of the first delivery `path` received, once its attempt is recorded.
-async fn first_recorded(stack: &TestStack, key: &str, receiver: &Receiver, path: &str) -> Value {
+async fn first_recorded(stack: &TestStack, key: &str, receiver: &Receiver, path: &str) -> Log {
     let log_id = receiver.wait_for(path, 1).await[0]
         .header("webhook-id")
         .to_string();
-    eventually("the attempt is recorded", || async {
-        let log = expect(
-            stack.get(&format!("/webhooks/logs/{log_id}"), key).await,
-            200,
-        )
-        .await;
-        (log["status"] != "pending").then_some(log)
-    })
-    .await
+    log_once(stack, key, &log_id, |log| log.status != "pending").await
 }
 
 /// Messages in a queue: visible, delayed and in flight.
@@ -88,15 +94,7 @@ async fn a_retry_whose_queue_message_is_lost_is_swept_by_the_scheduler() {
 
     let first = receiver.wait_for("/flaky", 1).await.remove(0);
     let log_id = first.header("webhook-id").to_string();
-    eventually("the failed attempt is recorded", || async {
-        let log = expect(
-            stack.get(&format!("/webhooks/logs/{log_id}"), key).await,
-            200,
-        )
-        .await;
-        (log["status"] == "retrying").then_some(())
-    })
-    .await;
+    log_once(&stack, key, &log_id, |log| log.status == "retrying").await;
     // The retry's message is lost (as if the send had failed, or it had been dead-lettered).
     let deliveries = stack.stack.environment["DELIVERIES_QUEUE_URL"].clone();
     eventually("the retry is queued", || async {
@@ -125,16 +123,8 @@ async fn a_retry_whose_queue_message_is_lost_is_swept_by_the_scheduler() {
         log_id,
         "the same delivery, swept"
     );
-    let log = eventually("the swept retry succeeds", || async {
-        let log = expect(
-            stack.get(&format!("/webhooks/logs/{log_id}"), key).await,
-            200,
-        )
-        .await;
-        (log["status"] == "succeeded").then_some(log)
-    })
-    .await;
-    assert_eq!(log["retries"], 1);
+    let log = log_once(&stack, key, &log_id, |log| log.status == "succeeded").await;
+    assert_eq!(log.retries, 1, "the swept retry succeeded");
 }
 
 #[tokio::test]
@@ -151,19 +141,18 @@ async fn a_receiver_answering_with_huge_headers_cannot_push_its_log_past_the_ite
     pay(&stack, key).await;
 
     let log = first_recorded(&stack, key, &receiver, "/enormous").await;
-    assert_eq!(log["response_code"], 0, "{log}");
+    assert_eq!(log.response_code, 0, "{log:?}");
     assert!(
-        log["response"].as_str().unwrap().contains("too large"),
-        "{log}"
+        log.response
+            .as_deref()
+            .is_some_and(|r| r.contains("too large")),
+        "{log:?}"
     );
 
     let log = first_recorded(&stack, key, &receiver, "/chatty").await;
-    assert_eq!(log["status"], "succeeded", "{log}");
-    let headers = log["response_headers"].as_object().unwrap();
-    let bytes: usize = headers
-        .iter()
-        .map(|(k, v)| k.len() + v.as_str().unwrap().len())
-        .sum();
+    assert_eq!(log.status, "succeeded", "{log:?}");
+    let headers = &log.response_headers;
+    let bytes: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
     assert!(bytes <= 8 * 1024, "headers kept: {bytes} bytes");
     assert!(headers.len() <= 64);
     assert_eq!(
@@ -192,7 +181,7 @@ async fn a_stack_killed_mid_fan_out_delivers_every_event_to_every_endpoint_after
     }
     let mut orders = BTreeSet::new();
     for _ in 0..5 {
-        orders.insert(pay(&first, &key).await["id"].as_str().unwrap().to_string());
+        orders.insert(pay(&first, &key).await.id);
     }
     let started = Instant::now();
     while receiver.all().len() < 3 {
@@ -274,18 +263,15 @@ async fn a_hostile_receiver_cannot_hold_a_delivery_or_bloat_its_log() {
     );
     // The 200 arrived in time, so the delivery succeeded; reading its body stopped at
     // the timeout, so the drip held the dispatcher no longer than any slow receiver.
-    assert_eq!(dripped["status"], "succeeded", "{dripped}");
-    let took = dripped["duration_ms"].as_u64().unwrap();
-    assert!((2_000..5_000).contains(&took), "{dripped}");
-    assert!(
-        dripped["response"].as_str().unwrap().len() < 20,
-        "{dripped}"
-    );
+    assert_eq!(dripped.status, "succeeded", "{dripped:?}");
+    assert!((2_000..5_000).contains(&dripped.duration_ms), "{dripped:?}");
+    let dripped_body = dripped.response.as_deref().unwrap_or_default();
+    assert!(dripped_body.len() < 20, "{dripped:?}");
     let big = first_recorded(&stack, key, &receiver, "/megabyte").await;
-    assert_eq!(big["status"], "succeeded", "{big}");
+    assert_eq!(big.status, "succeeded", "{big:?}");
     assert_eq!(
-        big["response"].as_str().unwrap().len(),
-        8 * 1024,
+        big.response.as_deref().map(str::len),
+        Some(8 * 1024),
         "the body is cut at 8 KiB"
     );
 }
@@ -327,6 +313,6 @@ async fn a_delivery_whose_fan_out_died_before_its_first_attempt_is_swept_by_the_
     assert_eq!(delivery.header("webhook-id"), log.id.as_str());
     assert_eq!(delivery.json()["id"], "ord_orphan");
     let recorded = first_recorded(&stack, key, &receiver, "/orphan").await;
-    assert_eq!(recorded["status"], "succeeded");
-    assert_eq!(recorded["retries"], 0, "its first attempt");
+    assert_eq!(recorded.status, "succeeded");
+    assert_eq!(recorded.retries, 0, "its first attempt");
 }
