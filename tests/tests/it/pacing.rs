@@ -2,7 +2,7 @@
 //! their turn, never fail for it, and a receiver that answers 429 beyond its limit
 //! is slowed down to, and gets every event.
 
-use harness::{Behaviour, Receiver, TestStack, eventually, expect, status_and_json};
+use harness::{Behaviour, Receiver, TestStack, eventually, status_and_json};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -21,18 +21,13 @@ async fn stack() -> TestStack {
 async fn publish(stack: &TestStack, key: &str, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let event = expect(
-            stack
-                .post(
-                    "/events",
-                    key,
-                    json!({ "type": "invoice:sent", "payload": { "id": format!("inv_{i}") } }),
-                )
-                .await,
-            202,
-        )
-        .await;
-        ids.push(event["payload"]["id"].as_str().unwrap().to_string());
+        let payload = json!({ "id": format!("inv_{i}") });
+        let event = stack
+            .api(key)
+            .events()
+            .publish("invoice:sent", payload)
+            .await;
+        ids.push(event.payload["id"].as_str().unwrap().to_string());
     }
     ids
 }
@@ -92,14 +87,13 @@ async fn a_rate_limit_spaces_deliveries_and_waiting_is_neither_an_attempt_nor_a_
         "2 a second, give or take one at a window's edge: {most}"
     );
     assert!(took >= Duration::from_secs(3), "8 at 2 a second: {took:?}");
-    let logs = expect(stack.get("/webhooks/logs", &acct.test_key).await, 200).await;
-    let logs = logs.as_array().unwrap();
+    let logs = api.logs().list("").await;
     assert_eq!(logs.len(), 8);
     for log in logs {
-        assert_eq!(log["status"], "succeeded", "{log}");
         assert_eq!(
-            log["retries"], 0,
-            "waiting for a slot is not an attempt: {log}"
+            (log.status.as_str(), log.retries),
+            ("succeeded", 0),
+            "waiting for a slot is not an attempt: {log:?}"
         );
     }
     let shown = api.endpoints().get(&endpoint.id).await;
@@ -199,14 +193,8 @@ async fn a_receiver_that_allows_five_a_second_gets_every_event_none_failed_and_t
     } else {
         println!("the stack never sent faster than the receiver allows: pace not tested here");
     }
-    let failed = expect(
-        stack
-            .get("/webhooks/logs?status=failed", &acct.test_key)
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(failed.as_array().unwrap().len(), 0, "none is marked failed");
+    let failed = stack.api(&acct.test_key).logs().list("status=failed").await;
+    assert!(failed.is_empty(), "none is marked failed: {failed:?}");
 
     // The receiver recovers: each good second adds one a second, up to the endpoint's
     // own 8, and the adaptation ends.

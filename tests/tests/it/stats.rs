@@ -1,7 +1,7 @@
 //! Delivery statistics: the dispatcher's hourly tallies per endpoint, read back through
 //! `GET /webhooks/endpoints/{id}/stats` by hour and by day.
 
-use harness::{Behaviour, Receiver, TestStack, client::Stats, eventually, expect, status_and_json};
+use harness::{Behaviour, Receiver, TestStack, client::Stats, eventually, status_and_json};
 use serde_json::json;
 use std::time::Duration;
 
@@ -70,19 +70,9 @@ async fn stats_count_each_attempt_by_outcome_and_cause_with_latency_percentiles(
     assert_eq!((t.attempts, t.succeeded, t.failed), (2, 2, 0));
     // Within a bucket (log scale, about 19 % wide) of what the attempts took as their
     // logs recorded them: at least the receiver's 150 ms, and more on a busy machine.
-    let logs = expect(
-        stack
-            .get(&format!("/webhooks/logs?endpoint_id={}", ids["/slow"]), key)
-            .await,
-        200,
-    )
-    .await;
-    let took: Vec<f64> = logs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|log| log["duration_ms"].as_f64().unwrap())
-        .collect();
+    let logs = stack.api(key).logs();
+    let logs = logs.list(&format!("endpoint_id={}", ids["/slow"])).await;
+    let took: Vec<f64> = logs.iter().map(|log| log.duration_ms as f64).collect();
     let (fastest, slowest) = took
         .iter()
         .fold((f64::MAX, 0.0_f64), |(lo, hi), &d| (lo.min(d), hi.max(d)));
