@@ -70,8 +70,20 @@ impl<'a> Api<'a> {
         Events(*self)
     }
 
-    pub fn products(&self) -> Products<'a> {
-        Products(*self)
+    pub fn products(&self) -> Collection<'a, Product> {
+        Collection::new(*self, "/products")
+    }
+
+    pub fn categories(&self) -> Collection<'a, Category> {
+        Collection::new(*self, "/categories")
+    }
+
+    pub fn blacklists(&self) -> Collection<'a, Blacklist> {
+        Collection::new(*self, "/blacklists")
+    }
+
+    pub fn blacklist_rules(&self) -> Collection<'a, BlacklistRule> {
+        Collection::new(*self, "/blacklist-rules")
     }
 
     pub fn orders(&self) -> Orders<'a> {
@@ -380,9 +392,59 @@ impl Events<'_> {
     }
 }
 
-/// `/products`.
-#[derive(Clone, Copy)]
-pub struct Products<'a>(Api<'a>);
+/// A collection with the usual five routes: `POST base`, `GET base?query`, and
+/// `GET`, `PUT`, `DELETE base/{id}`.
+pub struct Collection<'a, T> {
+    api: Api<'a>,
+    base: &'static str,
+    item: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Collection<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Collection<'_, T> {}
+
+impl<'a, T: DeserializeOwned> Collection<'a, T> {
+    fn new(api: Api<'a>, base: &'static str) -> Self {
+        Collection {
+            api,
+            base,
+            item: std::marker::PhantomData,
+        }
+    }
+
+    /// `POST` with `body` (any fields, checked by the API) → 201.
+    pub async fn create(&self, body: Value) -> T {
+        let api = self.api;
+        api.typed(Method::POST, self.base, Some(body), 201).await
+    }
+
+    pub async fn get(&self, id: &str) -> T {
+        let path = format!("{}/{id}", self.base);
+        self.api.typed(Method::GET, &path, None, 200).await
+    }
+
+    /// `PUT` with `changes` → the item after them.
+    pub async fn update(&self, id: &str, changes: Value) -> T {
+        let path = format!("{}/{id}", self.base);
+        self.api.typed(Method::PUT, &path, Some(changes), 200).await
+    }
+
+    /// The first page of what `query` (`per_page=2&page=2`, or empty) keeps.
+    pub async fn list(&self, query: &str) -> Vec<T> {
+        let path = format!("{}?{query}", self.base);
+        self.api.typed(Method::GET, &path, None, 200).await
+    }
+
+    pub async fn delete(&self, id: &str) {
+        let path = format!("{}/{id}", self.base);
+        self.api.call(Method::DELETE, &path, None, 204).await;
+    }
+}
 
 /// A product as the API shows it (the fields a storefront reads).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -415,34 +477,42 @@ fn stock<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64
     }
 }
 
-impl Products<'_> {
-    /// `POST` with `body` (any fields, checked by the API) → 201.
-    pub async fn create(&self, body: Value) -> Product {
-        let api = self.0;
-        api.typed(Method::POST, "/products", Some(body), 201).await
-    }
+/// A category as the API shows it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Category {
+    pub id: String,
+    pub title: String,
+    pub product_ids: Vec<String>,
+    pub unlisted: bool,
+    pub image: Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
 
-    pub async fn get(&self, id: &str) -> Product {
-        let path = format!("/products/{id}");
-        self.0.typed(Method::GET, &path, None, 200).await
-    }
+/// A blacklist entry: `blacklist_type` 1 email, 2 IP or CIDR range, 3 country.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Blacklist {
+    pub id: String,
+    pub blacklist_type: u8,
+    /// As stored: emails lower-cased, countries upper-cased.
+    pub blocked_data: String,
+    pub note: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
 
-    /// `PUT` with `changes` → the product after them.
-    pub async fn update(&self, id: &str, changes: Value) -> Product {
-        let path = format!("/products/{id}");
-        self.0.typed(Method::PUT, &path, Some(changes), 200).await
-    }
-
-    /// The first page of products that `query` (`per_page=2&page=2`, or empty) keeps.
-    pub async fn list(&self, query: &str) -> Vec<Product> {
-        let path = format!("/products?{query}");
-        self.0.typed(Method::GET, &path, None, 200).await
-    }
-
-    pub async fn delete(&self, id: &str) {
-        let path = format!("/products/{id}");
-        self.0.call(Method::DELETE, &path, None, 204).await;
-    }
+/// A blacklist rule, evaluated by `priority` (lowest first).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct BlacklistRule {
+    pub id: String,
+    pub name: String,
+    pub rule: String,
+    /// `block`, `allow` or `flag`.
+    pub action_type: String,
+    pub priority: u32,
+    pub enabled: bool,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 /// `/orders`.

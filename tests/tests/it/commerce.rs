@@ -4,7 +4,7 @@
 
 use harness::{
     Receiver, TestAccount, TestStack,
-    client::{Order, Product},
+    client::{Blacklist, BlacklistRule, Order, Product},
     eventually, expect, header, python_hmac_sha512, status_and_json, verify_standard,
 };
 use reqwest::Method;
@@ -197,40 +197,29 @@ async fn categories_accept_only_the_tenants_products_and_forget_deleted_ones() {
     );
     assert_eq!(stack.total("/categories", key).await, 0);
 
-    let category = expect(
-        stack
-            .post(
-                "/categories",
-                key,
-                json!({ "title": "Demo category", "product_ids": [mine_id], "unlisted": true }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let categories = stack.api(key).categories();
+    let category = categories
+        .create(json!({ "title": "Demo category", "product_ids": [mine_id], "unlisted": true }))
+        .await;
+    assert_eq!((&category.image, category.unlisted), (&Value::Null, true));
+    let path = format!("/categories/{}", category.id);
+    let renamed = categories
+        .update(&category.id, json!({ "title": "Updated title" }))
+        .await;
     assert_eq!(
-        (category["image"].clone(), category["unlisted"].clone()),
-        (Value::Null, json!(true))
+        (renamed.title.as_str(), renamed.product_ids),
+        ("Updated title", vec![mine_id.to_string()]),
+        "a rename keeps the products"
     );
-    let path = format!("/categories/{}", category["id"].as_str().unwrap());
-    let renamed = expect(
-        stack
-            .put(&path, key, json!({ "title": "Updated title" }))
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(renamed["product_ids"], json!([mine_id]));
     expect(stack.get(&path, &other.test_key).await, 404).await;
 
     stack.api(key).products().delete(mine_id).await;
-    let after = expect(stack.get(&path, key).await, 200).await;
-    assert_eq!(
-        after["product_ids"],
-        json!([]),
+    let after = categories.get(&category.id).await;
+    assert!(
+        after.product_ids.is_empty(),
         "a deleted product leaves its categories"
     );
-    assert_eq!(stack.delete(&path, key).await.status(), 204);
+    categories.delete(&category.id).await;
     expect(stack.get(&path, key).await, 404).await;
 }
 
@@ -566,18 +555,9 @@ async fn stock_never_goes_negative_under_concurrent_paid_orders() {
     );
 }
 
-async fn blacklist(stack: &TestStack, key: &str, kind: u8, data: &str) -> Value {
-    expect(
-        stack
-            .post(
-                "/blacklists",
-                key,
-                json!({ "blacklist_type": kind, "blocked_data": data, "note": "demo" }),
-            )
-            .await,
-        201,
-    )
-    .await
+async fn blacklist(stack: &TestStack, key: &str, kind: u8, data: &str) -> Blacklist {
+    let body = json!({ "blacklist_type": kind, "blocked_data": data, "note": "demo" });
+    stack.api(key).blacklists().create(body).await
 }
 
 async fn rule(
@@ -587,18 +567,9 @@ async fn rule(
     text: &str,
     action: &str,
     priority: u32,
-) -> Value {
-    expect(
-        stack
-            .post(
-                "/blacklist-rules",
-                key,
-                json!({ "name": name, "rule": text, "action_type": action, "priority": priority }),
-            )
-            .await,
-        201,
-    )
-    .await
+) -> BlacklistRule {
+    let body = json!({ "name": name, "rule": text, "action_type": action, "priority": priority });
+    stack.api(key).blacklist_rules().create(body).await
 }
 
 async fn refused_payment(stack: &TestStack, key: &str, body: Value) -> String {
@@ -619,10 +590,10 @@ async fn blacklisted_customers_are_refused_before_any_order_exists() {
     let key = &acct.test_key;
     subscribe(&stack, key, &receiver, "/all").await;
     let email = blacklist(&stack, key, 1, "Fraud@Example.com").await;
-    assert_eq!(email["blocked_data"], "fraud@example.com");
+    assert_eq!(email.blocked_data, "fraud@example.com");
     blacklist(&stack, key, 2, "10.0.0.0/8").await;
     let country = blacklist(&stack, key, 3, "zw").await;
-    assert_eq!(country["blocked_data"], "ZW");
+    assert_eq!(country.blocked_data, "ZW");
 
     let invalid = expect(
         stack
@@ -678,16 +649,18 @@ async fn blacklisted_customers_are_refused_before_any_order_exists() {
     receiver.wait_for("/all", 1).await;
     assert_eq!(stack.total("/blacklists", key).await, 3);
     assert_eq!(stack.total("/blacklists?blacklist_type=2", key).await, 1);
-    let path = format!("/blacklists/{}", country["id"].as_str().unwrap());
-    let updated = expect(
-        stack.put(&path, key, json!({ "blocked_data": "gr" })).await,
-        200,
-    )
-    .await;
-    assert_eq!(updated["blocked_data"], "GR");
+    let blacklists = stack.api(key).blacklists();
+    let updated = blacklists
+        .update(&country.id, json!({ "blocked_data": "gr" }))
+        .await;
+    assert_eq!(
+        (updated.blacklist_type, updated.blocked_data.as_str()),
+        (3, "GR")
+    );
     let other = stack.account("blacklists-other@example.com").await;
+    let path = format!("/blacklists/{}", country.id);
     expect(stack.get(&path, &other.test_key).await, 404).await;
-    assert_eq!(stack.delete(&path, key).await.status(), 204);
+    blacklists.delete(&country.id).await;
     pay(&stack, key, json!({ "country_code": "ZW" })).await;
 }
 
@@ -744,13 +717,9 @@ async fn rules_block_allow_and_flag_in_priority_order() {
     let small = pay(&stack, key, json!({ "value": "99.99" })).await;
     assert_eq!(small.status, 0);
 
-    let listed = expect(stack.get("/blacklist-rules", key).await, 200).await;
-    let names: Vec<&str> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap())
-        .collect();
+    let rules = stack.api(key).blacklist_rules();
+    let listed = rules.list("").await;
+    let names: Vec<&str> = listed.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(
         names,
         [
@@ -760,15 +729,12 @@ async fn rules_block_allow_and_flag_in_priority_order() {
         ]
     );
 
-    let path = format!("/blacklist-rules/{}", block["id"].as_str().unwrap());
-    let disabled = expect(
-        stack.put(&path, key, json!({ "enabled": false })).await,
-        200,
-    )
-    .await;
+    let path = format!("/blacklist-rules/{}", block.id);
+    let disabled = rules.update(&block.id, json!({ "enabled": false })).await;
     assert_eq!(
-        (disabled["enabled"].clone(), disabled["rule"].clone()),
-        (json!(false), block["rule"].clone())
+        (disabled.enabled, &disabled.rule),
+        (false, &block.rule),
+        "disabling keeps the rule"
     );
     pay(&stack, key, json!({ "email": "ann+3@gmail.com" })).await;
     expect(
@@ -778,16 +744,7 @@ async fn rules_block_allow_and_flag_in_priority_order() {
         400,
     )
     .await;
-    assert_eq!(
-        stack
-            .delete(
-                &format!("/blacklist-rules/{}", allow["id"].as_str().unwrap()),
-                key
-            )
-            .await
-            .status(),
-        204
-    );
+    rules.delete(&allow.id).await;
     assert_eq!(stack.total("/blacklist-rules", key).await, 2);
 }
 
