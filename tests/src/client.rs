@@ -86,6 +86,14 @@ impl<'a> Api<'a> {
         Collection::new(*self, "/blacklist-rules")
     }
 
+    pub fn feedback(&self) -> Collection<'a, Feedback> {
+        Collection::new(*self, "/feedback")
+    }
+
+    pub fn queries(&self) -> Collection<'a, Query> {
+        Collection::new(*self, "/queries")
+    }
+
     pub fn orders(&self) -> Orders<'a> {
         Orders(*self)
     }
@@ -513,6 +521,53 @@ pub struct BlacklistRule {
     pub enabled: bool,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// A customer's feedback on an order (one per order).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Feedback {
+    pub id: String,
+    pub order_id: String,
+    pub product_id: String,
+    pub message: String,
+    pub score: u8,
+    /// `positive`, `neutral` or `negative`, from the score.
+    pub feedback: String,
+    pub reply: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A customer's query and its thread.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Query {
+    pub id: String,
+    pub title: String,
+    /// Lower-cased.
+    pub email: String,
+    pub order_id: Option<String>,
+    /// `pending`, `answered` or `closed`.
+    pub status: String,
+    pub messages: Vec<QueryMessage>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct QueryMessage {
+    /// `customer` or `merchant`.
+    pub role: String,
+    pub message: String,
+    pub created_at: String,
+}
+
+impl Collection<'_, Query> {
+    /// The merchant's reply → the query after it (`answered`).
+    pub async fn reply(&self, id: &str, message: &str) -> Query {
+        let path = format!("{}/{id}/reply", self.base);
+        let body = json!({ "message": message });
+        self.api.typed(Method::POST, &path, Some(body), 200).await
+    }
 }
 
 /// `/orders`.

@@ -822,21 +822,16 @@ async fn feedback_and_queries_emit_their_events() {
     )
     .await;
     assert_eq!(errors(&invalid).len(), 3, "{invalid}");
-    let feedback = expect(
-        stack
-            .post(
-                "/feedback",
-                key,
-                json!({ "order_id": order.id, "message": "Great!", "score": 5 }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let api = stack.api(key);
+    let feedback = api
+        .feedback()
+        .create(json!({ "order_id": order.id, "message": "Great!", "score": 5 }))
+        .await;
     assert_eq!(
-        (feedback["feedback"].clone(), feedback["reply"].clone()),
-        (json!("positive"), Value::Null)
+        (feedback.feedback.as_str(), feedback.reply.as_deref()),
+        ("positive", None)
     );
+    assert_eq!(feedback.order_id, order.id);
     expect(
         stack
             .post(
@@ -848,43 +843,34 @@ async fn feedback_and_queries_emit_their_events() {
         409,
     )
     .await;
-    let replied = expect(
-        stack
-            .put(
-                &format!("/feedback/{}", feedback["id"].as_str().unwrap()),
-                key,
-                json!({ "reply": "Thanks" }),
-            )
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(replied["reply"], "Thanks");
+    let replied = api
+        .feedback()
+        .update(&feedback.id, json!({ "reply": "Thanks" }))
+        .await;
+    assert_eq!(replied.reply.as_deref(), Some("Thanks"));
 
-    let query = expect(stack.post("/queries", key, json!({ "title": "Where is my key?", "email": "Buyer@Example.com", "message": "Paid an hour ago", "order_id": order.id })).await, 201).await;
+    let queries = api.queries();
+    let query = queries.create(json!({ "title": "Where is my key?", "email": "Buyer@Example.com", "message": "Paid an hour ago", "order_id": order.id })).await;
     assert_eq!(
-        (query["status"].clone(), query["email"].clone()),
-        (json!("pending"), json!("buyer@example.com"))
+        (query.status.as_str(), query.email.as_str()),
+        ("pending", "buyer@example.com")
     );
-    let path = format!("/queries/{}", query["id"].as_str().unwrap());
-    let answered = expect(
-        stack
-            .request(Method::POST, &format!("{path}/reply"), key)
-            .json(&json!({ "message": "Sent again" }))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
-    assert_eq!(answered["status"], "answered");
-    assert_eq!(answered["messages"][1]["role"], "merchant");
-    let closed = expect(
-        stack.put(&path, key, json!({ "status": "closed" })).await,
-        200,
-    )
-    .await;
-    assert_eq!(closed["status"], "closed");
+    let path = format!("/queries/{}", query.id);
+    let answered = queries.reply(&query.id, "Sent again").await;
+    let thread: Vec<_> = answered
+        .messages
+        .iter()
+        .map(|m| (m.role.as_str(), m.message.as_str()))
+        .collect();
+    assert_eq!(answered.status, "answered");
+    assert_eq!(
+        thread,
+        [("customer", "Paid an hour ago"), ("merchant", "Sent again")]
+    );
+    let closed = queries
+        .update(&query.id, json!({ "status": "closed" }))
+        .await;
+    assert_eq!(closed.status, "closed");
     expect(
         stack
             .request(Method::POST, &format!("{path}/reply"), key)
