@@ -54,20 +54,20 @@ impl<'a> Api<'a> {
             .unwrap_or_else(|e| panic!("{path} answered what a client cannot read ({e}): {answer}"))
     }
 
-    pub fn endpoints(&self) -> Endpoints<'a> {
-        Endpoints(*self)
+    pub fn endpoints(&self) -> Collection<'a, Endpoint> {
+        Collection::new(*self, "/webhooks/endpoints")
     }
 
-    pub fn logs(&self) -> Logs<'a> {
-        Logs(*self)
+    pub fn logs(&self) -> Collection<'a, Log> {
+        Collection::new(*self, "/webhooks/logs")
     }
 
     pub fn account(&self) -> Account<'a> {
         Account(*self)
     }
 
-    pub fn events(&self) -> Events<'a> {
-        Events(*self)
+    pub fn events(&self) -> Collection<'a, Event> {
+        Collection::new(*self, "/events")
     }
 
     pub fn products(&self) -> Collection<'a, Product> {
@@ -94,18 +94,14 @@ impl<'a> Api<'a> {
         Collection::new(*self, "/queries")
     }
 
-    pub fn orders(&self) -> Orders<'a> {
-        Orders(*self)
+    pub fn orders(&self) -> Collection<'a, Order> {
+        Collection::new(*self, "/orders")
     }
 
     pub fn payments(&self) -> Payments<'a> {
         Payments(*self)
     }
 }
-
-/// `/webhooks/endpoints`.
-#[derive(Clone, Copy)]
-pub struct Endpoints<'a>(Api<'a>);
 
 /// An endpoint as the API shows it.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -190,18 +186,11 @@ pub struct Stats {
     pub buckets: Vec<StatsBucket>,
 }
 
-impl Endpoints<'_> {
+impl Collection<'_, Endpoint> {
     /// Its delivery statistics over `period` (`24h`, `7d`, `30d`).
     pub async fn stats(&self, id: &str, period: &str) -> Stats {
-        let path = format!("/webhooks/endpoints/{id}/stats?period={period}");
-        self.0.typed(Method::GET, &path, None, 200).await
-    }
-
-    /// `POST` with `body` (any fields, checked by the API) → 201.
-    pub async fn create(&self, body: Value) -> Endpoint {
-        let api = self.0;
-        api.typed(Method::POST, "/webhooks/endpoints", Some(body), 201)
-            .await
+        let path = format!("{}/{id}/stats?period={period}", self.base);
+        self.api.typed(Method::GET, &path, None, 200).await
     }
 
     /// An endpoint at `url` for `events`, nothing else set.
@@ -209,54 +198,27 @@ impl Endpoints<'_> {
         self.create(json!({ "url": url, "events": events })).await
     }
 
-    /// The first page, newest first.
-    pub async fn list(&self) -> Vec<Endpoint> {
-        self.list_where("").await
-    }
-
-    /// The first page of endpoints that `query` (`url=shop&enabled=true`) keeps.
-    pub async fn list_where(&self, query: &str) -> Vec<Endpoint> {
-        let path = format!("/webhooks/endpoints?{query}");
-        self.0.typed(Method::GET, &path, None, 200).await
-    }
-
-    pub async fn get(&self, id: &str) -> Endpoint {
-        let path = format!("/webhooks/endpoints/{id}");
-        self.0.typed(Method::GET, &path, None, 200).await
-    }
-
-    /// `PUT` with `changes` → the endpoint after them.
-    pub async fn update(&self, id: &str, changes: Value) -> Endpoint {
-        let path = format!("/webhooks/endpoints/{id}");
-        self.0.typed(Method::PUT, &path, Some(changes), 200).await
-    }
-
     pub async fn enable(&self, id: &str) -> Endpoint {
-        let path = format!("/webhooks/endpoints/{id}/enable");
-        self.0.typed(Method::POST, &path, None, 200).await
+        let path = format!("{}/{id}/enable", self.base);
+        self.api.typed(Method::POST, &path, None, 200).await
     }
 
     pub async fn disable(&self, id: &str) -> Endpoint {
-        let path = format!("/webhooks/endpoints/{id}/disable");
-        self.0.typed(Method::POST, &path, None, 200).await
+        let path = format!("{}/{id}/disable", self.base);
+        self.api.typed(Method::POST, &path, None, 200).await
     }
 
     /// A ping sent now.
     pub async fn test(&self, id: &str) -> TestResult {
-        let path = format!("/webhooks/endpoints/{id}/test");
-        self.0.typed(Method::POST, &path, None, 200).await
-    }
-
-    pub async fn delete(&self, id: &str) {
-        let path = format!("/webhooks/endpoints/{id}");
-        self.0.call(Method::DELETE, &path, None, 204).await;
+        let path = format!("{}/{id}/test", self.base);
+        self.api.typed(Method::POST, &path, None, 200).await
     }
 
     /// A new signing secret, the old one still signing for `grace_seconds` → the new one.
     pub async fn rotate_secret(&self, id: &str, grace_seconds: u64) -> String {
-        let path = format!("/webhooks/endpoints/{id}/rotate-secret");
+        let path = format!("{}/{id}/rotate-secret", self.base);
         let body = json!({ "grace_period_seconds": grace_seconds });
-        let answer = self.0.call(Method::POST, &path, Some(body), 200).await;
+        let answer = self.api.call(Method::POST, &path, Some(body), 200).await;
         answer["secret"]
             .as_str()
             .expect("the new secret is shown")
@@ -266,25 +228,21 @@ impl Endpoints<'_> {
     /// Lets the deliveries held behind `ordering_key`'s failed one go (that one stays
     /// failed) → the endpoint after that.
     pub async fn unblock(&self, id: &str, ordering_key: &str) -> Endpoint {
-        let path = format!("/webhooks/endpoints/{id}/unblock");
+        let path = format!("{}/{id}/unblock", self.base);
         let body = json!({ "ordering_key": ordering_key });
-        self.0.typed(Method::POST, &path, Some(body), 200).await
+        self.api.typed(Method::POST, &path, Some(body), 200).await
     }
 
     /// Re-sends its deliveries that failed since `since` → how many (202).
     pub async fn recover(&self, id: &str, since: &str) -> u64 {
-        let path = format!("/webhooks/endpoints/{id}/recover");
+        let path = format!("{}/{id}/recover", self.base);
         let body = json!({ "since": since });
-        let answer = self.0.call(Method::POST, &path, Some(body), 202).await;
+        let answer = self.api.call(Method::POST, &path, Some(body), 202).await;
         answer["recovered"]
             .as_u64()
             .expect("how many were recovered")
     }
 }
-
-/// `/webhooks/logs`.
-#[derive(Clone, Copy)]
-pub struct Logs<'a>(Api<'a>);
 
 /// A delivery as `/webhooks/logs` shows it.
 #[derive(Clone, Debug, Deserialize)]
@@ -323,28 +281,13 @@ pub struct LoggedAttempt {
     pub failure: Option<String>,
 }
 
-impl Logs<'_> {
-    pub async fn get(&self, id: &str) -> Log {
-        let path = format!("/webhooks/logs/{id}");
-        self.0.typed(Method::GET, &path, None, 200).await
-    }
-
-    /// The first page of logs that `query` (`status=failed&...`, or empty) keeps.
-    pub async fn list(&self, query: &str) -> Vec<Log> {
-        let path = format!("/webhooks/logs?{query}");
-        self.0.typed(Method::GET, &path, None, 200).await
-    }
-
+impl Collection<'_, Log> {
     /// Delivers again now → the log after that attempt.
     pub async fn retry(&self, id: &str) -> Log {
-        let path = format!("/webhooks/logs/{id}/retry");
-        self.0.typed(Method::POST, &path, None, 200).await
+        let path = format!("{}/{id}/retry", self.base);
+        self.api.typed(Method::POST, &path, None, 200).await
     }
 }
-
-/// `/events`.
-#[derive(Clone, Copy)]
-pub struct Events<'a>(Api<'a>);
 
 /// An event as `/events` shows it.
 #[derive(Clone, Debug, Deserialize)]
@@ -362,11 +305,13 @@ pub struct Event {
     pub sequence: Option<u64>,
 }
 
-impl Events<'_> {
+impl Collection<'_, Event> {
     /// Publishes an event of a registered custom type → 202.
     pub async fn publish(&self, event_type: &str, payload: Value) -> Event {
         let body = json!({ "type": event_type, "payload": payload });
-        self.0.typed(Method::POST, "/events", Some(body), 202).await
+        self.api
+            .typed(Method::POST, self.base, Some(body), 202)
+            .await
     }
 
     /// Publishes one delivered in order among the events of `ordering_key` → 202.
@@ -377,31 +322,22 @@ impl Events<'_> {
         payload: Value,
     ) -> Event {
         let body = json!({ "type": event_type, "ordering_key": ordering_key, "payload": payload });
-        self.0.typed(Method::POST, "/events", Some(body), 202).await
-    }
-
-    pub async fn get(&self, id: &str) -> Event {
-        let path = format!("/events/{id}");
-        self.0.typed(Method::GET, &path, None, 200).await
-    }
-
-    /// The first page of events that `query` (`type=order:paid`, or empty) keeps.
-    pub async fn list(&self, query: &str) -> Vec<Event> {
-        let path = format!("/events?{query}");
-        self.0.typed(Method::GET, &path, None, 200).await
+        self.api
+            .typed(Method::POST, self.base, Some(body), 202)
+            .await
     }
 
     /// Dispatches it again to the endpoints subscribed now → 202.
     pub async fn replay(&self, id: &str) -> Event {
-        let path = format!("/events/{id}/replay");
-        self.0
-            .typed(Method::POST, &path, Some(json!({})), 202)
-            .await
+        let path = format!("{}/{id}/replay", self.base);
+        let api = self.api;
+        api.typed(Method::POST, &path, Some(json!({})), 202).await
     }
 }
 
-/// A collection with the usual five routes: `POST base`, `GET base?query`, and
-/// `GET`, `PUT`, `DELETE base/{id}`.
+/// A collection of the API's: `POST base`, `GET base?query`, and `GET`, `PUT`,
+/// `DELETE base/{id}` (a collection without one of these answers 405), plus what a
+/// type's own `impl Collection<'_, T>` adds.
 pub struct Collection<'a, T> {
     api: Api<'a>,
     base: &'static str,
@@ -570,10 +506,6 @@ impl Collection<'_, Query> {
     }
 }
 
-/// `/orders`.
-#[derive(Clone, Copy)]
-pub struct Orders<'a>(Api<'a>);
-
 /// An order as the API shows it (the fields a merchant's back office reads).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Order {
@@ -603,23 +535,10 @@ pub struct Order {
     pub url: Option<String>,
 }
 
-impl Orders<'_> {
-    pub async fn get(&self, id: &str) -> Order {
-        let path = format!("/orders/{id}");
-        self.0.typed(Method::GET, &path, None, 200).await
-    }
-
-    /// The first page of orders that `query` (`status=100`, or empty) keeps.
-    pub async fn list(&self, query: &str) -> Vec<Order> {
-        let path = format!("/orders?{query}");
-        self.0.typed(Method::GET, &path, None, 200).await
-    }
-
+impl Collection<'_, Order> {
     /// Moves it to `status` (100 pays it) → the order after that.
     pub async fn set_status(&self, id: &str, status: u16) -> Order {
-        let path = format!("/orders/{id}");
-        let body = json!({ "status": status });
-        self.0.typed(Method::PUT, &path, Some(body), 200).await
+        self.update(id, json!({ "status": status })).await
     }
 }
 

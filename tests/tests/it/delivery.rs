@@ -23,7 +23,7 @@ async fn fast_stack(extra: &[(&str, &str)]) -> TestStack {
     TestStack::start_with(&settings).await
 }
 
-fn endpoints<'a>(stack: &'a TestStack, key: &'a str) -> harness::client::Endpoints<'a> {
+fn endpoints<'a>(stack: &'a TestStack, key: &'a str) -> harness::client::Collection<'a, Endpoint> {
     stack.api(key).endpoints()
 }
 

@@ -492,7 +492,7 @@ async fn live_and_test_data_never_mix() {
     let test = create(&stack, &acct.test_key, "https://example.com/test").await;
     let stack = &stack;
     let listed = |key| async move {
-        let endpoints = stack.api(key).endpoints().list().await;
+        let endpoints = stack.api(key).endpoints().list("").await;
         endpoints.into_iter().map(|e| e.id).collect::<Vec<_>>()
     };
     assert_eq!(listed(&acct.live_key).await, [live.id]);
@@ -657,7 +657,7 @@ async fn lists_filter_by_url_enabled_and_event() {
 
     let endpoints = stack.api(key).endpoints();
     let ids = |query: &'static str| async move {
-        let listed = endpoints.list_where(query).await;
+        let listed = endpoints.list(query).await;
         listed.into_iter().map(|e| e.id).collect::<Vec<_>>()
     };
     assert_eq!(
