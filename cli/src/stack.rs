@@ -27,21 +27,10 @@ use tokio::{net::TcpListener, task::JoinHandle};
 
 /// The routes of an HTTP function, by the binary template.yaml builds it from.
 fn routes_of(binary: &str) -> Option<Router<AppState>> {
-    Some(match binary {
-        "account" => account::routes(),
-        "webhook-endpoints" => webhook_endpoints::routes(),
-        "webhook-logs" => webhook_logs::routes(),
-        "events" => events::routes(),
-        "products" => products::routes(),
-        "categories" => categories::routes(),
-        "orders" => orders::routes(),
-        "payments" => payments::routes(),
-        "blacklists" => blacklists::routes(),
-        "blacklist-rules" => blacklist_rules::routes(),
-        "feedback" => feedback::routes(),
-        "portal" => portal::routes(),
-        _ => return None,
-    })
+    crate::openapi::http_functions()
+        .into_iter()
+        .find(|(name, _, _)| *name == binary)
+        .map(|(_, api, _)| api.router())
 }
 
 /// Every HTTP function's routes, each with its own state, in the API's conventions: what

@@ -22,6 +22,7 @@ pub mod pagination;
 pub mod portal;
 pub mod queue;
 pub mod ratelimit;
+pub mod routes;
 pub mod rules;
 pub mod scopes;
 pub mod secrets;

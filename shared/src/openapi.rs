@@ -1,9 +1,10 @@
-//! The OpenAPI 3.1 document, generated from the code: each function crate lists its
-//! operations next to its routes (`operations()`), bodies and responses are the Rust
+//! The OpenAPI 3.1 document, generated from the code: each function crate declares its
+//! routes with their operations (`crate::routes::Routes`), bodies and responses are the Rust
 //! types themselves (`ToSchema`), and what every operation shares (security, errors,
 //! rate-limit and pagination headers, `Idempotency-Key`) is added here, once.
 //! `pushguard openapi` writes the document; `GET /api/v2/openapi.json` serves it.
 
+use crate::routes::Requirement;
 use axum::http::Method;
 use utoipa::{
     ToSchema,
@@ -20,16 +21,15 @@ use utoipa::{
     },
 };
 
-/// One operation of the API as its function declares it.
+/// One operation of the API as its route declares it (see [`crate::routes::Routes`]).
 pub struct Operation {
     pub method: Method,
     pub path: &'static str,
     tag: &'static str,
+    summary: Option<String>,
+    requirement: Requirement,
     builder: OperationBuilder,
     schemas: Vec<(String, RefOr<Schema>)>,
-    keyed: bool,
-    has_body: bool,
-    list: bool,
 }
 
 fn reference<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
@@ -43,52 +43,53 @@ fn json(schema: RefOr<Schema>) -> openapi::Content {
 }
 
 impl Operation {
-    /// An operation that needs an API key with `scope` (e.g. `products:write`).
-    pub fn new(method: Method, path: &'static str, tag: &'static str, summary: &str) -> Self {
+    /// A public operation (until [`Operation::requires`] says otherwise); a `DELETE`
+    /// answers 204 unless its route says otherwise.
+    pub fn new(method: Method, path: &'static str, tag: &'static str) -> Self {
         let id = operation_id(&method, path);
-        Operation {
-            builder: OperationBuilder::new()
-                .summary(Some(summary))
-                .operation_id(Some(id))
-                .tag(tag),
+        let operation = Operation {
+            builder: OperationBuilder::new().operation_id(Some(id)).tag(tag),
+            summary: None,
+            requirement: Requirement::Nothing,
             method,
             path,
             tag,
             schemas: Vec::new(),
-            keyed: true,
-            has_body: false,
-            list: false,
+        };
+        if operation.method == Method::DELETE {
+            operation.no_content()
+        } else {
+            operation
         }
     }
 
-    pub fn get(path: &'static str, tag: &'static str, summary: &str) -> Self {
-        Self::new(Method::GET, path, tag, summary)
-    }
-
-    pub fn post(path: &'static str, tag: &'static str, summary: &str) -> Self {
-        Self::new(Method::POST, path, tag, summary)
-    }
-
-    pub fn put(path: &'static str, tag: &'static str, summary: &str) -> Self {
-        Self::new(Method::PUT, path, tag, summary)
-    }
-
-    pub fn delete(path: &'static str, tag: &'static str, summary: &str) -> Self {
-        Self::new(Method::DELETE, path, tag, summary).no_content()
-    }
-
-    /// The scope a key needs, in the description.
-    pub fn scope(mut self, scope: &str) -> Self {
-        self.builder = self.builder.description(Some(format!(
-            "Needs a key with the `{scope}` scope (or one that covers it)."
-        )));
+    /// What it does, in a few words.
+    pub fn summary(mut self, summary: &str) -> Self {
+        self.summary = Some(summary.to_string());
         self
     }
 
-    /// Needs no API key.
-    pub fn public(mut self) -> Self {
-        self.keyed = false;
+    /// What the caller must present: the route builder reads it from the handler.
+    pub fn requires(mut self, requirement: Requirement) -> Self {
+        self.requirement = requirement;
+        let description = match requirement {
+            Requirement::Nothing => return self,
+            Requirement::Key => "Needs an API key.".to_string(),
+            Requirement::Scope(access) => format!(
+                "Needs a key with the `{}` scope (or one that covers it).",
+                crate::scopes::Scope::Grant(access)
+            ),
+        };
+        self.builder = self.builder.description(Some(description));
         self
+    }
+
+    pub fn requirement(&self) -> Requirement {
+        self.requirement
+    }
+
+    pub fn tag(&self) -> &'static str {
+        self.tag
     }
 
     /// A required JSON body of type `T`.
@@ -100,7 +101,6 @@ impl Operation {
                 .required(Some(Required::True))
                 .build(),
         ));
-        self.has_body = true;
         self
     }
 
@@ -113,7 +113,6 @@ impl Operation {
                 .required(Some(Required::False))
                 .build(),
         ));
-        self.has_body = true;
         self
     }
 
@@ -172,7 +171,6 @@ impl Operation {
         ] {
             self = self.query(name, about, schema);
         }
-        self.list = true;
         self
     }
 
@@ -206,7 +204,6 @@ impl Operation {
                 .required(Some(Required::True))
                 .build(),
         ));
-        self.has_body = true;
         for (status, description) in [
             ("201", "Created: the page shows what was made"),
             ("303", "Done: on to the page it changed"),
@@ -274,8 +271,14 @@ impl Operation {
                     .schema(Some(string())),
             );
         }
+        let summary = self
+            .summary
+            .take()
+            .unwrap_or_else(|| panic!("{} {} has no summary", self.method, self.path));
+        self.builder = self.builder.summary(Some(summary));
         let post = self.method == Method::POST;
-        if self.keyed {
+        let keyed = self.requirement != Requirement::Nothing;
+        if keyed {
             self.builder = self.builder.securities(Some(
                 ["basic", "bearer", "apiKey"]
                     .map(|scheme| SecurityRequirement::new::<_, _, &str>(scheme, [])),
@@ -301,13 +304,13 @@ impl Operation {
         }
         // A key that is sent is checked, even on a public route: 401 when it is bad.
         let mut errors = vec![400, 401, 404, 405, 406, 429, 503];
-        if self.keyed {
+        if keyed {
             errors.push(403);
         }
         if self.method != Method::GET {
             errors.extend([409, 413, 415]);
         }
-        if post && self.keyed {
+        if post && keyed {
             errors.push(422);
         }
         for status in errors {
@@ -321,7 +324,6 @@ impl Operation {
                 RefOr::Ref(openapi::Ref::from_response_name(name)),
             );
         }
-        let _ = (self.tag, self.has_body, self.list);
         (
             self.path.to_string(),
             http_method(&self.method),

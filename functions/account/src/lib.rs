@@ -9,7 +9,6 @@ use axum::{
     extract::{OriginalUri, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{delete, get, post},
 };
 use serde::{Deserialize, Serialize};
 use shared::{
@@ -22,8 +21,8 @@ use shared::{
     ids::ApiKeyId,
     ids::{PathId, kinds},
     keyring::SecretContext,
-    openapi::Operation,
     pagination::PageParams,
+    routes::Routes,
     secrets::{self, ApiKeySecret, NewSecret, RotateInput},
     store::{accounts, api_keys},
 };
@@ -31,82 +30,63 @@ use std::time::Duration;
 
 const MAX_NAME_LENGTH: usize = 100;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/health", get(health))
-        .route("/api/v2/openapi.json", get(openapi))
-        .route("/api/v2/account", get(show))
-        .route("/api/v2/account/keys", get(list_keys).post(create_key))
-        .route("/api/v2/account/keys/{id}", delete(revoke_key))
-        .route("/api/v2/account/keys/{id}/roll", post(roll_key))
-        .route(
+/// This function's routes and their documentation.
+pub fn routes() -> Routes {
+    Routes::new("account")
+        .get("/api/v2/health", health, |op| {
+            op.summary("Whether the API is up")
+                .returns::<Health>(200, "Up")
+        })
+        .get("/api/v2/openapi.json", openapi, |op| {
+            op.summary("This document (OpenAPI 3.1)")
+                .returns::<serde_json::Value>(200, "The OpenAPI document")
+        })
+        .get("/api/v2/account", show, |op| {
+            op.summary("The account and key making the call")
+                .returns::<AccountInfo>(200, "The account")
+        })
+        .get("/api/v2/account/keys", list_keys, |op| {
+            op.summary("List API keys")
+                .returns_list::<ApiKeyView>("Keys, newest first (test keys list test keys only)")
+        })
+        .post("/api/v2/account/keys", create_key, |op| {
+            op.summary("Create an API key")
+                .body::<KeyInput>()
+                .returns::<ApiKeyView>(201, "The key, with `key` (and `signing_secret`) shown once")
+        })
+        .delete("/api/v2/account/keys/{id}", revoke_key, |op| {
+            op.summary("Revoke an API key")
+        })
+        .post("/api/v2/account/keys/{id}/roll", roll_key, |op| {
+            op.summary("Replace a key's secret")
+                .optional_body::<RollInput>()
+                .returns::<ApiKeyView>(200, "The rolled key, with the new `key` shown once")
+        })
+        .post(
             "/api/v2/account/webhook-secret/rotate",
-            post(rotate_webhook_secret),
+            rotate_webhook_secret,
+            |op| {
+                op.summary("Rotate the secret that signs webhook_url deliveries")
+                    .optional_body::<RotateInput>()
+                    .returns::<NewSecret>(200, "The new secret, shown once")
+            },
         )
-        .route(
+        .post(
             "/api/v2/account/webhook-keys/rotate",
-            post(rotate_webhook_keys),
+            rotate_webhook_keys,
+            |op| {
+                op.summary("Rotate the ed25519 key that signs v1a deliveries")
+                    .optional_body::<RotateInput>()
+                    .returns::<NewPublicKey>(
+                        200,
+                        "The new public key; the old key keeps signing beside it for the grace period",
+                    )
+            },
         )
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state)
-}
-
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "account";
-    vec![
-        Operation::get("/api/v2/health", TAG, "Whether the API is up")
-            .public()
-            .returns::<Health>(200, "Up"),
-        Operation::get("/api/v2/openapi.json", TAG, "This document (OpenAPI 3.1)")
-            .public()
-            .returns::<serde_json::Value>(200, "The OpenAPI document"),
-        Operation::get(
-            "/api/v2/account",
-            TAG,
-            "The account and key making the call",
-        )
-        .scope("account:read")
-        .returns::<AccountInfo>(200, "The account"),
-        Operation::get("/api/v2/account/keys", TAG, "List API keys")
-            .scope("account:read")
-            .returns_list::<ApiKeyView>("Keys, newest first (test keys list test keys only)"),
-        Operation::post("/api/v2/account/keys", TAG, "Create an API key")
-            .scope("account:write")
-            .body::<KeyInput>()
-            .returns::<ApiKeyView>(201, "The key, with `key` (and `signing_secret`) shown once"),
-        Operation::delete("/api/v2/account/keys/{id}", TAG, "Revoke an API key")
-            .scope("account:write"),
-        Operation::post(
-            "/api/v2/account/keys/{id}/roll",
-            TAG,
-            "Replace a key's secret",
-        )
-        .scope("account:write")
-        .optional_body::<RollInput>()
-        .returns::<ApiKeyView>(200, "The rolled key, with the new `key` shown once"),
-        Operation::post(
-            "/api/v2/account/webhook-secret/rotate",
-            TAG,
-            "Rotate the secret that signs webhook_url deliveries",
-        )
-        .scope("account:write")
-        .optional_body::<RotateInput>()
-        .returns::<NewSecret>(200, "The new secret, shown once"),
-        Operation::post(
-            "/api/v2/account/webhook-keys/rotate",
-            TAG,
-            "Rotate the ed25519 key that signs v1a deliveries",
-        )
-        .scope("account:write")
-        .optional_body::<RotateInput>()
-        .returns::<NewPublicKey>(
-            200,
-            "The new public key; the old key keeps signing beside it for the grace period",
-        ),
-    ]
+    shared::http::api(routes().router(), state)
 }
 
 /// What a key rotation answers: the public half of the new key (the private half is

@@ -7,7 +7,6 @@ use axum::{
     Router,
     extract::{OriginalUri, Query, State},
     response::Response,
-    routing::get,
 };
 use serde::Deserialize;
 use shared::{
@@ -17,8 +16,8 @@ use shared::{
     crud::{self, Form, text},
     error::Violations,
     ids::BlacklistRuleId,
-    openapi::Operation,
     pagination::{Page, PageParams},
+    routes::Routes,
     rules::Rule,
     store::resources,
 };
@@ -27,49 +26,35 @@ use shared::{
 pub const MAX_RULES: u64 = 100;
 const MAX_NAME: usize = 255;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v2/blacklist-rules",
-            get(list).post(crud::create::<RuleInput>),
-        )
-        .route(
-            "/api/v2/blacklist-rules/{id}",
-            get(crud::retrieve::<BlacklistRule>)
-                .put(crud::update::<RuleInput>)
-                .delete(crud::destroy::<BlacklistRule>),
-        )
-}
-
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "blacklist rules";
+/// This function's routes and their documentation.
+pub fn routes() -> Routes {
     const ONE: &str = "/api/v2/blacklist-rules/{id}";
-    vec![
-        Operation::get(
-            "/api/v2/blacklist-rules",
-            TAG,
-            "List rules in evaluation order",
-        )
-        .scope("blacklist-rules:read")
-        .returns_list::<BlacklistRule>("Rules by priority, then creation (pages only)"),
-        Operation::post("/api/v2/blacklist-rules", TAG, "Create a rule")
-            .scope("blacklist-rules:write")
-            .body::<RuleInput>()
-            .returns::<BlacklistRule>(201, "The rule"),
-        Operation::get(ONE, TAG, "Retrieve a rule")
-            .scope("blacklist-rules:read")
-            .returns::<BlacklistRule>(200, "The rule"),
-        Operation::put(ONE, TAG, "Update a rule")
-            .scope("blacklist-rules:write")
-            .body::<RuleInput>()
-            .returns::<BlacklistRule>(200, "The rule"),
-        Operation::delete(ONE, TAG, "Delete a rule").scope("blacklist-rules:write"),
-    ]
+    Routes::new("blacklist rules")
+        .get("/api/v2/blacklist-rules", list, |op| {
+            op.summary("List rules in evaluation order")
+                .returns_list::<BlacklistRule>("Rules by priority, then creation (pages only)")
+        })
+        .post("/api/v2/blacklist-rules", crud::create::<RuleInput>, |op| {
+            op.summary("Create a rule")
+                .body::<RuleInput>()
+                .returns::<BlacklistRule>(201, "The rule")
+        })
+        .get(ONE, crud::retrieve::<BlacklistRule>, |op| {
+            op.summary("Retrieve a rule")
+                .returns::<BlacklistRule>(200, "The rule")
+        })
+        .put(ONE, crud::update::<RuleInput>, |op| {
+            op.summary("Update a rule")
+                .body::<RuleInput>()
+                .returns::<BlacklistRule>(200, "The rule")
+        })
+        .delete(ONE, crud::destroy::<BlacklistRule>, |op| {
+            op.summary("Delete a rule")
+        })
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state)
+    shared::http::api(routes().router(), state)
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,7 +6,6 @@ use axum::{
     Router,
     extract::{OriginalUri, Query, State},
     response::Response,
-    routing::get,
 };
 use serde::Deserialize;
 use shared::{
@@ -17,8 +16,9 @@ use shared::{
     error::Violations,
     http::nullable,
     ids::BlacklistId,
-    openapi::{Operation, string},
+    openapi::string,
     pagination::PageParams,
+    routes::Routes,
     store::resources::ListFilter,
 };
 
@@ -26,54 +26,40 @@ use shared::{
 pub const MAX_BLACKLISTS: u64 = 1_000;
 const MAX_NOTE: usize = 1_000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v2/blacklists",
-            get(list).post(crud::create::<BlacklistInput>),
-        )
-        .route(
-            "/api/v2/blacklists/{id}",
-            get(crud::retrieve::<Blacklist>)
-                .put(crud::update::<BlacklistInput>)
-                .delete(crud::destroy::<Blacklist>),
-        )
-}
-
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "blacklists";
+/// This function's routes and their documentation.
+pub fn routes() -> Routes {
     const ONE: &str = "/api/v2/blacklists/{id}";
-    vec![
-        Operation::get("/api/v2/blacklists", TAG, "List blacklist entries")
-            .scope("blacklists:read")
-            .returns_list::<Blacklist>("Entries, newest first")
-            .query(
-                "blacklist_type",
-                "1 email, 2 IP or CIDR, 3 country",
-                string(),
-            ),
-        Operation::post(
-            "/api/v2/blacklists",
-            TAG,
-            "Blacklist an email, IP range or country",
-        )
-        .scope("blacklists:write")
-        .body::<BlacklistInput>()
-        .returns::<Blacklist>(201, "The entry"),
-        Operation::get(ONE, TAG, "Retrieve an entry")
-            .scope("blacklists:read")
-            .returns::<Blacklist>(200, "The entry"),
-        Operation::put(ONE, TAG, "Update an entry")
-            .scope("blacklists:write")
-            .body::<BlacklistInput>()
-            .returns::<Blacklist>(200, "The entry"),
-        Operation::delete(ONE, TAG, "Delete an entry").scope("blacklists:write"),
-    ]
+    Routes::new("blacklists")
+        .get("/api/v2/blacklists", list, |op| {
+            op.summary("List blacklist entries")
+                .returns_list::<Blacklist>("Entries, newest first")
+                .query(
+                    "blacklist_type",
+                    "1 email, 2 IP or CIDR, 3 country",
+                    string(),
+                )
+        })
+        .post("/api/v2/blacklists", crud::create::<BlacklistInput>, |op| {
+            op.summary("Blacklist an email, IP range or country")
+                .body::<BlacklistInput>()
+                .returns::<Blacklist>(201, "The entry")
+        })
+        .get(ONE, crud::retrieve::<Blacklist>, |op| {
+            op.summary("Retrieve an entry")
+                .returns::<Blacklist>(200, "The entry")
+        })
+        .put(ONE, crud::update::<BlacklistInput>, |op| {
+            op.summary("Update an entry")
+                .body::<BlacklistInput>()
+                .returns::<Blacklist>(200, "The entry")
+        })
+        .delete(ONE, crud::destroy::<Blacklist>, |op| {
+            op.summary("Delete an entry")
+        })
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state)
+    shared::http::api(routes().router(), state)
 }
 
 #[derive(Debug, Deserialize)]

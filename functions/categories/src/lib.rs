@@ -7,7 +7,6 @@ use axum::{
     Json, Router,
     extract::State,
     response::{IntoResponse, Response},
-    routing::get,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -20,7 +19,7 @@ use shared::{
     http::ApiJson,
     ids::CategoryId,
     ids::{PathId, kinds},
-    openapi::Operation,
+    routes::Routes,
     store::resources::{self, Change},
 };
 
@@ -28,45 +27,35 @@ const MAX_TITLE: usize = 255;
 /// A transaction holds 100 writes; the category and its product checks must fit.
 pub const MAX_PRODUCTS: usize = 90;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v2/categories",
-            get(crud::list::<Category>).post(create),
-        )
-        .route(
-            "/api/v2/categories/{id}",
-            get(crud::retrieve::<Category>)
-                .put(update)
-                .delete(crud::destroy::<Category>),
-        )
-}
-
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "categories";
+/// This function's routes and their documentation.
+pub fn routes() -> Routes {
     const ONE: &str = "/api/v2/categories/{id}";
-    vec![
-        Operation::get("/api/v2/categories", TAG, "List categories")
-            .scope("categories:read")
-            .returns_list::<Category>("Categories, newest first"),
-        Operation::post("/api/v2/categories", TAG, "Create a category")
-            .scope("categories:write")
-            .body::<CategoryInput>()
-            .returns::<Category>(201, "The category"),
-        Operation::get(ONE, TAG, "Retrieve a category")
-            .scope("categories:read")
-            .returns::<Category>(200, "The category"),
-        Operation::put(ONE, TAG, "Update a category")
-            .scope("categories:write")
-            .body::<CategoryInput>()
-            .returns::<Category>(200, "The category"),
-        Operation::delete(ONE, TAG, "Delete a category").scope("categories:write"),
-    ]
+    Routes::new("categories")
+        .get("/api/v2/categories", crud::list::<Category>, |op| {
+            op.summary("List categories")
+                .returns_list::<Category>("Categories, newest first")
+        })
+        .post("/api/v2/categories", create, |op| {
+            op.summary("Create a category")
+                .body::<CategoryInput>()
+                .returns::<Category>(201, "The category")
+        })
+        .get(ONE, crud::retrieve::<Category>, |op| {
+            op.summary("Retrieve a category")
+                .returns::<Category>(200, "The category")
+        })
+        .put(ONE, update, |op| {
+            op.summary("Update a category")
+                .body::<CategoryInput>()
+                .returns::<Category>(200, "The category")
+        })
+        .delete(ONE, crud::destroy::<Category>, |op| {
+            op.summary("Delete a category")
+        })
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state)
+    shared::http::api(routes().router(), state)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -9,7 +9,6 @@ use axum::{
     extract::{OriginalUri, Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use serde::Deserialize;
 use shared::{
@@ -19,8 +18,9 @@ use shared::{
     events::{Event, EventView, MAX_ORDERING_KEY},
     http::ApiJson,
     ids::{PathId, kinds},
-    openapi::{Operation, string},
+    openapi::string,
     pagination::PageParams,
+    routes::Routes,
     store::{
         event_types::{self, EventTypeRecord},
         events,
@@ -28,58 +28,43 @@ use shared::{
     webhooks::{EventType, is_custom_name, is_event_name},
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/events", get(list).post(publish))
-        .route("/api/v2/events/{id}", get(retrieve))
-        .route("/api/v2/events/{id}/replay", post(replay))
-        .route("/api/v2/event-types", get(list_types).post(register_type))
-        .route(
-            "/api/v2/event-types/{name}",
-            axum::routing::delete(delete_type),
-        )
-}
-
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "events";
-    vec![
-        Operation::get("/api/v2/events", TAG, "List events")
-            .scope("events:read")
-            .returns_list::<EventView>("Events, newest first")
-            .query("type", "Of this event type", string()),
-        Operation::post(
-            "/api/v2/events",
-            TAG,
-            "Publish an event of a registered custom type",
-        )
-        .scope("events:write")
-        .body::<PublishInput>()
-        .returns::<EventView>(202, "The event, pending dispatch"),
-        Operation::get("/api/v2/events/{id}", TAG, "Retrieve an event")
-            .scope("events:read")
-            .returns::<EventView>(200, "The event"),
-        Operation::post("/api/v2/events/{id}/replay", TAG, "Dispatch an event again")
-            .scope("events:write")
-            .returns::<EventView>(202, "The event, pending dispatch again"),
-        Operation::get("/api/v2/event-types", TAG, "List custom event types")
-            .scope("events:read")
-            .returns_list::<EventTypeRecord>("Registered types (cursors are names)"),
-        Operation::post("/api/v2/event-types", TAG, "Register a custom event type")
-            .scope("events:write")
-            .body::<TypeInput>()
-            .returns::<EventTypeRecord>(201, "The registered type"),
-        Operation::delete(
-            "/api/v2/event-types/{name}",
-            TAG,
-            "Remove a custom event type",
-        )
-        .scope("events:write"),
-    ]
+/// This function's routes and their documentation.
+pub fn routes() -> Routes {
+    Routes::new("events")
+        .get("/api/v2/events", list, |op| {
+            op.summary("List events")
+                .returns_list::<EventView>("Events, newest first")
+                .query("type", "Of this event type", string())
+        })
+        .post("/api/v2/events", publish, |op| {
+            op.summary("Publish an event of a registered custom type")
+                .body::<PublishInput>()
+                .returns::<EventView>(202, "The event, pending dispatch")
+        })
+        .get("/api/v2/events/{id}", retrieve, |op| {
+            op.summary("Retrieve an event")
+                .returns::<EventView>(200, "The event")
+        })
+        .post("/api/v2/events/{id}/replay", replay, |op| {
+            op.summary("Dispatch an event again")
+                .returns::<EventView>(202, "The event, pending dispatch again")
+        })
+        .get("/api/v2/event-types", list_types, |op| {
+            op.summary("List custom event types")
+                .returns_list::<EventTypeRecord>("Registered types (cursors are names)")
+        })
+        .post("/api/v2/event-types", register_type, |op| {
+            op.summary("Register a custom event type")
+                .body::<TypeInput>()
+                .returns::<EventTypeRecord>(201, "The registered type")
+        })
+        .delete("/api/v2/event-types/{name}", delete_type, |op| {
+            op.summary("Remove a custom event type")
+        })
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state)
+    shared::http::api(routes().router(), state)
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,6 @@ use axum::{
     Json, Router,
     extract::{OriginalUri, Query as QueryString, State},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use serde::Deserialize;
 use shared::{
@@ -24,8 +23,9 @@ use shared::{
     http::ApiJson,
     ids::QueryId,
     ids::{PathId, kinds},
-    openapi::{Operation, string},
+    openapi::string,
     pagination::PageParams,
+    routes::Routes,
     store::resources::{self, Change, ListFilter},
     validate::is_valid_email,
     webhooks::EventType,
@@ -36,71 +36,56 @@ const MAX_TITLE: usize = 255;
 /// Messages one query keeps (an item must stay under DynamoDB's 400 KB).
 const MAX_MESSAGES: usize = 50;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v2/feedback",
-            get(crud::list::<Feedback>).post(create_feedback),
-        )
-        .route(
-            "/api/v2/feedback/{id}",
-            get(crud::retrieve::<Feedback>).put(reply_to_feedback),
-        )
-        .route("/api/v2/queries", get(list_queries).post(create_query))
-        .route(
-            "/api/v2/queries/{id}",
-            get(crud::retrieve::<Query>).put(update_query),
-        )
-        .route("/api/v2/queries/{id}/reply", post(reply_to_query))
-}
-
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const FEEDBACK: &str = "feedback";
-    const QUERIES: &str = "queries";
-    vec![
-        Operation::get("/api/v2/feedback", FEEDBACK, "List feedback")
-            .scope("feedback:read")
-            .returns_list::<Feedback>("Feedback, newest first"),
-        Operation::post(
-            "/api/v2/feedback",
-            FEEDBACK,
-            "Leave feedback on an order (one per order)",
-        )
-        .scope("feedback:write")
-        .body::<FeedbackInput>()
-        .returns::<Feedback>(201, "The feedback"),
-        Operation::get("/api/v2/feedback/{id}", FEEDBACK, "Retrieve feedback")
-            .scope("feedback:read")
-            .returns::<Feedback>(200, "The feedback"),
-        Operation::put("/api/v2/feedback/{id}", FEEDBACK, "Reply to feedback")
-            .scope("feedback:write")
-            .body::<FeedbackReply>()
-            .returns::<Feedback>(200, "The feedback with the reply"),
-        Operation::get("/api/v2/queries", QUERIES, "List customer queries")
-            .scope("queries:read")
-            .returns_list::<Query>("Queries, newest first")
-            .query("status", "`open`, `answered` or `closed`", string()),
-        Operation::post("/api/v2/queries", QUERIES, "Open a customer query")
-            .scope("queries:write")
-            .body::<QueryInput>()
-            .returns::<Query>(201, "The query"),
-        Operation::get("/api/v2/queries/{id}", QUERIES, "Retrieve a query")
-            .scope("queries:read")
-            .returns::<Query>(200, "The query"),
-        Operation::put("/api/v2/queries/{id}", QUERIES, "Change a query's status")
-            .scope("queries:write")
-            .body::<QueryUpdate>()
-            .returns::<Query>(200, "The query"),
-        Operation::post("/api/v2/queries/{id}/reply", QUERIES, "Reply to a query")
-            .scope("queries:write")
-            .body::<QueryReply>()
-            .returns::<Query>(200, "The query, answered"),
-    ]
+/// This function's routes and their documentation.
+pub fn routes() -> Routes {
+    Routes::new("feedback")
+        .get("/api/v2/feedback", crud::list::<Feedback>, |op| {
+            op.summary("List feedback")
+                .returns_list::<Feedback>("Feedback, newest first")
+        })
+        .post("/api/v2/feedback", create_feedback, |op| {
+            op.summary("Leave feedback on an order (one per order)")
+                .body::<FeedbackInput>()
+                .returns::<Feedback>(201, "The feedback")
+        })
+        .get("/api/v2/feedback/{id}", crud::retrieve::<Feedback>, |op| {
+            op.summary("Retrieve feedback")
+                .returns::<Feedback>(200, "The feedback")
+        })
+        .put("/api/v2/feedback/{id}", reply_to_feedback, |op| {
+            op.summary("Reply to feedback")
+                .body::<FeedbackReply>()
+                .returns::<Feedback>(200, "The feedback with the reply")
+        })
+        .tag("queries")
+        .get("/api/v2/queries", list_queries, |op| {
+            op.summary("List customer queries")
+                .returns_list::<Query>("Queries, newest first")
+                .query("status", "`open`, `answered` or `closed`", string())
+        })
+        .post("/api/v2/queries", create_query, |op| {
+            op.summary("Open a customer query")
+                .body::<QueryInput>()
+                .returns::<Query>(201, "The query")
+        })
+        .get("/api/v2/queries/{id}", crud::retrieve::<Query>, |op| {
+            op.summary("Retrieve a query")
+                .returns::<Query>(200, "The query")
+        })
+        .put("/api/v2/queries/{id}", update_query, |op| {
+            op.summary("Change a query's status")
+                .body::<QueryUpdate>()
+                .returns::<Query>(200, "The query")
+        })
+        .post("/api/v2/queries/{id}/reply", reply_to_query, |op| {
+            op.summary("Reply to a query")
+                .body::<QueryReply>()
+                .returns::<Query>(200, "The query, answered")
+        })
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state)
+    shared::http::api(routes().router(), state)
 }
 
 /// A required message of at most [`MAX_MESSAGE`] characters.

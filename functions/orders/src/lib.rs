@@ -9,7 +9,6 @@ use axum::{
     Json, Router,
     extract::{OriginalUri, Query, State},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,47 +22,38 @@ use shared::{
     http::{ApiJson, nullable},
     ids::OrderId,
     ids::{PathId, kinds},
-    openapi::{Operation, string},
+    openapi::string,
     pagination::PageParams,
+    routes::Routes,
     store::resources::{self, Change, ListFilter, Stored},
     webhooks::EventType,
 };
 
 const MAX_DELIVERED: usize = 10_000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v2/orders", get(list)).route(
-        "/api/v2/orders/{id}",
-        get(crud::retrieve::<Order>).put(update),
-    )
-}
-
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "orders";
-    vec![
-        Operation::get("/api/v2/orders", TAG, "List orders")
-            .scope("orders:read")
-            .returns_list::<Order>("Orders, newest first")
-            .query("status", "An order status code", string())
-            .query("product_id", "Orders of this product", string())
-            .query("email", "Orders of this customer", string()),
-        Operation::get("/api/v2/orders/{id}", TAG, "Retrieve an order")
-            .scope("orders:read")
-            .returns::<Order>(200, "The order"),
-        Operation::put(
-            "/api/v2/orders/{id}",
-            TAG,
-            "Update an order (e.g. mark it paid)",
-        )
-        .scope("orders:write")
-        .body::<OrderInput>()
-        .returns::<Order>(200, "The order"),
-    ]
+/// This function's routes and their documentation.
+pub fn routes() -> Routes {
+    Routes::new("orders")
+        .get("/api/v2/orders", list, |op| {
+            op.summary("List orders")
+                .returns_list::<Order>("Orders, newest first")
+                .query("status", "An order status code", string())
+                .query("product_id", "Orders of this product", string())
+                .query("email", "Orders of this customer", string())
+        })
+        .get("/api/v2/orders/{id}", crud::retrieve::<Order>, |op| {
+            op.summary("Retrieve an order")
+                .returns::<Order>(200, "The order")
+        })
+        .put("/api/v2/orders/{id}", update, |op| {
+            op.summary("Update an order (e.g. mark it paid)")
+                .body::<OrderInput>()
+                .returns::<Order>(200, "The order")
+        })
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state)
+    shared::http::api(routes().router(), state)
 }
 
 #[derive(Debug, Deserialize)]

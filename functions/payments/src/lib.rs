@@ -13,7 +13,6 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::{delete, get, post},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,7 +28,7 @@ use shared::{
     http::ApiJson,
     ids::OrderId,
     ids::{PathId, kinds},
-    openapi::Operation,
+    routes::Routes,
     store::{
         orders::{by_payment_token, new_payment_token},
         resources::{self, Change, Stored},
@@ -43,48 +42,43 @@ const MAX_TITLE: usize = 255;
 const MAX_QUANTITY: u32 = 10_000;
 const MAX_USER_AGENT: usize = 512;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/payments", post(create))
-        .route("/api/v2/payments/{id}", delete(cancel))
+/// The API's routes and their documentation.
+pub fn routes() -> Routes {
+    Routes::new("payments")
+        .post("/api/v2/payments", create, |op| {
+            op.summary("Create a payment: an order and its hosted page")
+                .body::<PaymentInput>()
+                .returns::<PaymentCreated>(
+                    201,
+                    "The page's url (with white_label, the order and its url)",
+                )
+        })
+        .delete("/api/v2/payments/{id}", cancel, |op| {
+            op.summary("Cancel an unpaid payment")
+        })
 }
 
-/// The public payment page: no API key, HTML, so outside the API's conventions.
+/// The public payment page's routes: no API key, HTML, so outside the API's conventions.
+pub fn page_routes() -> Routes {
+    Routes::new("payments")
+        .get("/pay/{token}", page::show, |op| {
+            op.summary("The hosted payment page").html("The page")
+        })
+        .get("/pay/{token}/status", page::status, |op| {
+            op.summary("What the payment page polls")
+                .returns::<page::PageStatus>(200, "The payment's status")
+        })
+}
+
+/// The payment page as served: limited per token by the public pages' bucket.
 pub fn pages(state: AppState) -> Router {
-    Router::new()
-        .route("/pay/{token}", get(page::show))
-        .route("/pay/{token}/status", get(page::status))
+    page_routes()
+        .router()
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             page::limited,
         ))
         .with_state(state)
-}
-
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "payments";
-    vec![
-        Operation::post(
-            "/api/v2/payments",
-            TAG,
-            "Create a payment: an order and its hosted page",
-        )
-        .scope("payments:write")
-        .body::<PaymentInput>()
-        .returns::<PaymentCreated>(
-            201,
-            "The page's url (with white_label, the order and its url)",
-        ),
-        Operation::delete("/api/v2/payments/{id}", TAG, "Cancel an unpaid payment")
-            .scope("payments:write"),
-        Operation::get("/pay/{token}", TAG, "The hosted payment page")
-            .public()
-            .html("The page"),
-        Operation::get("/pay/{token}/status", TAG, "What the payment page polls")
-            .public()
-            .returns::<page::PageStatus>(200, "The payment's status"),
-    ]
 }
 
 /// What creating a payment answers.
@@ -95,7 +89,7 @@ struct PaymentCreated {
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state.clone()).merge(pages(state))
+    shared::http::api(routes().router(), state.clone()).merge(pages(state))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -16,7 +16,6 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::{delete, get, post},
 };
 use serde::Deserialize;
 use shared::{
@@ -24,43 +23,102 @@ use shared::{
     auth::{Auth, Scoped, Write, groups},
     http::ApiJson,
     ids::{PathId, PortalSessionId, kinds},
-    openapi::Operation,
+    openapi::{Operation, string},
     portal::{self, PortalScope, PortalSession, PortalToken},
+    routes::Routes,
     store::portal as sessions,
 };
 
-/// The API routes, for `pushguard serve` to merge with the other functions'.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/portal/sessions", post(create))
-        .route("/api/v2/portal/sessions/{id}", delete(revoke))
+/// The API's routes and their documentation.
+pub fn routes() -> Routes {
+    Routes::new("portal")
+        .post("/api/v2/portal/sessions", create, |op| {
+            op.summary("Make a portal link")
+                .body::<SessionInput>()
+                .returns::<SessionCreated>(201, "The link, shown this once")
+        })
+        .delete("/api/v2/portal/sessions/{id}", revoke, |op| {
+            op.summary("Revoke a portal link")
+        })
 }
 
-/// The portal's pages: public, the session cookie (or the link's token) is the key,
-/// and each session's bucket limits its requests.
-pub fn pages(state: AppState) -> Router {
+/// The portal's pages: public, the session cookie (or the link's token) is the key.
+pub fn page_routes() -> Routes {
     use pages::{catalogue, deliveries, endpoints};
-    Router::new()
-        .route("/portal", get(endpoints::home))
-        .route("/portal/{token}", get(pages::redeem))
-        .route("/portal/endpoints", post(endpoints::create))
-        .route("/portal/endpoints/new", get(endpoints::new))
-        .route(
-            "/portal/endpoints/{id}",
-            get(endpoints::show).post(endpoints::update),
-        )
-        .route("/portal/endpoints/{id}/enable", post(endpoints::enable))
-        .route("/portal/endpoints/{id}/disable", post(endpoints::disable))
-        .route(
+    Routes::new("portal")
+        .get("/portal", endpoints::home, |op| {
+            page(op, "The tenant's endpoints, each with its last 24 hours")
+        })
+        .get("/portal/{token}", pages::redeem, |op| {
+            op.summary("Open a portal link").html(
+                "303 to /portal with the session cookie set, or a page saying the link is not valid",
+            )
+        })
+        .post("/portal/endpoints", endpoints::create, |op| {
+            action(op, "Add an endpoint (shows its secret once)")
+        })
+        .get("/portal/endpoints/new", endpoints::new, |op| {
+            page(op, "The form for a new endpoint")
+        })
+        .get("/portal/endpoints/{id}", endpoints::show, |op| {
+            page(
+                op,
+                "One endpoint: attempts and latency per hour, its actions and edit form",
+            )
+            .query("period", "`24h` (default) or `7d`", string())
+            .query("done", "What the last action did", string())
+        })
+        .post("/portal/endpoints/{id}", endpoints::update, |op| {
+            action(op, "Save an endpoint's edit form")
+        })
+        .post("/portal/endpoints/{id}/enable", endpoints::enable, |op| {
+            action(op, "Enable an endpoint")
+        })
+        .post("/portal/endpoints/{id}/disable", endpoints::disable, |op| {
+            action(op, "Disable an endpoint")
+        })
+        .post(
             "/portal/endpoints/{id}/rotate-secret",
-            post(endpoints::rotate_secret),
+            endpoints::rotate_secret,
+            |op| action(op, "Rotate an endpoint's secret (shown once)"),
         )
-        .route("/portal/endpoints/{id}/test", post(endpoints::test))
-        .route("/portal/deliveries", get(deliveries::list))
-        .route("/portal/deliveries/recover", post(deliveries::recover))
-        .route("/portal/deliveries/{id}", get(deliveries::show))
-        .route("/portal/deliveries/{id}/retry", post(deliveries::retry))
-        .route("/portal/events", get(catalogue::show))
+        .post("/portal/endpoints/{id}/test", endpoints::test, |op| {
+            action(op, "Send a test ping and show how it went")
+        })
+        .get("/portal/deliveries", deliveries::list, |op| {
+            page(op, "Deliveries, newest first, filtered")
+                .query("endpoint", "To this endpoint", string())
+                .query(
+                    "status",
+                    "`pending`, `retrying`, `succeeded` or `failed`",
+                    string(),
+                )
+                .query("event", "Of this event type", string())
+                .query("after", "The last delivery of the previous page", string())
+                .query("recovered", "How many a recovery queued", string())
+        })
+        .post("/portal/deliveries/recover", deliveries::recover, |op| {
+            action(op, "Re-send an endpoint's failed deliveries since a date")
+        })
+        .get("/portal/deliveries/{id}", deliveries::show, |op| {
+            page(
+                op,
+                "One delivery: its attempts, the request as sent, the response",
+            )
+            .query("done", "What the last action did", string())
+        })
+        .post("/portal/deliveries/{id}/retry", deliveries::retry, |op| {
+            action(op, "Deliver again now")
+        })
+        .get("/portal/events", catalogue::show, |op| {
+            page(op, "The event catalogue and how to verify a signature")
+        })
+}
+
+/// The pages as served: each session's bucket limits its requests.
+pub fn pages(state: AppState) -> Router {
+    page_routes()
+        .router()
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             pages::limited,
@@ -68,89 +126,22 @@ pub fn pages(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "portal";
-    vec![
-        Operation::post("/api/v2/portal/sessions", TAG, "Make a portal link")
-            .scope("webhooks:write")
-            .body::<SessionInput>()
-            .returns::<SessionCreated>(201, "The link, shown this once"),
-        Operation::delete(
-            "/api/v2/portal/sessions/{id}",
-            TAG,
-            "Revoke a portal link",
-        )
-        .scope("webhooks:write"),
-        Operation::get("/portal/{token}", TAG, "Open a portal link")
-            .public()
-            .html("303 to /portal with the session cookie set, or a page saying the link is not valid"),
-        page("/portal", "The tenant's endpoints, each with its last 24 hours"),
-        page(
-            "/portal/endpoints/{id}",
-            "One endpoint: attempts and latency per hour, its actions and edit form",
-        )
-        .query("period", "`24h` (default) or `7d`", shared::openapi::string())
-        .query("done", "What the last action did", shared::openapi::string()),
-        page("/portal/endpoints/new", "The form for a new endpoint"),
-        page("/portal/deliveries", "Deliveries, newest first, filtered")
-            .query("endpoint", "To this endpoint", shared::openapi::string())
-            .query(
-                "status",
-                "`pending`, `retrying`, `succeeded` or `failed`",
-                shared::openapi::string(),
-            )
-            .query("event", "Of this event type", shared::openapi::string())
-            .query(
-                "after",
-                "The last delivery of the previous page",
-                shared::openapi::string(),
-            )
-            .query("recovered", "How many a recovery queued", shared::openapi::string()),
-        page(
-            "/portal/deliveries/{id}",
-            "One delivery: its attempts, the request as sent, the response",
-        )
-        .query("done", "What the last action did", shared::openapi::string()),
-        page(
-            "/portal/events",
-            "The event catalogue and how to verify a signature",
-        ),
-        action("/portal/endpoints", "Add an endpoint (shows its secret once)"),
-        action("/portal/endpoints/{id}", "Save an endpoint's edit form"),
-        action("/portal/endpoints/{id}/enable", "Enable an endpoint"),
-        action("/portal/endpoints/{id}/disable", "Disable an endpoint"),
-        action(
-            "/portal/endpoints/{id}/rotate-secret",
-            "Rotate an endpoint's secret (shown once)",
-        ),
-        action("/portal/endpoints/{id}/test", "Send a test ping and show how it went"),
-        action(
-            "/portal/deliveries/recover",
-            "Re-send an endpoint's failed deliveries since a date",
-        ),
-        action("/portal/deliveries/{id}/retry", "Deliver again now"),
-    ]
-}
-
 /// A portal page: public (the session cookie is the key), HTML.
-fn page(path: &'static str, summary: &str) -> Operation {
-    Operation::get(path, "portal", summary)
-        .public()
+fn page(op: Operation, summary: &str) -> Operation {
+    op.summary(summary)
         .html("The page (401 without a live session, 404 for another tenant's object)")
 }
 
 /// A portal form's action: a `manage` session's form with its CSRF token.
-fn action(path: &'static str, summary: &str) -> Operation {
-    Operation::post(path, "portal", summary)
-        .public()
+fn action(op: Operation, summary: &str) -> Operation {
+    op.summary(summary)
         .form()
         .html("The result, or 303 to the page it changed (401 without a live session, 403 for a read-only link or a form without the session's CSRF token)")
 }
 
 /// The deployed function: the API with its conventions, and the pages.
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state.clone()).merge(pages(state))
+    shared::http::api(routes().router(), state.clone()).merge(pages(state))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

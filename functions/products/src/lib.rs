@@ -8,7 +8,6 @@ use axum::{
     extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::get,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -25,7 +24,7 @@ use shared::{
     http::{ApiJson, nullable},
     ids::ProductId,
     ids::{PathId, kinds},
-    openapi::Operation,
+    routes::Routes,
     store::resources::{self, Change, ListFilter},
     webhooks::{EventType, WebhookUrl},
 };
@@ -35,40 +34,33 @@ const MAX_DESCRIPTION: usize = 10_000;
 const MAX_NOTE: usize = 1_000;
 const MAX_INFO: usize = 100_000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/products", get(crud::list::<Product>).post(create))
-        .route(
-            "/api/v2/products/{id}",
-            get(crud::retrieve::<Product>).put(update).delete(destroy),
-        )
-}
-
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "products";
+/// This function's routes and their documentation.
+pub fn routes() -> Routes {
     const ONE: &str = "/api/v2/products/{id}";
-    vec![
-        Operation::get("/api/v2/products", TAG, "List products")
-            .scope("products:read")
-            .returns_list::<Product>("Products, newest first"),
-        Operation::post("/api/v2/products", TAG, "Create a product")
-            .scope("products:write")
-            .body::<ProductInput>()
-            .returns::<Product>(201, "The product"),
-        Operation::get(ONE, TAG, "Retrieve a product")
-            .scope("products:read")
-            .returns::<Product>(200, "The product"),
-        Operation::put(ONE, TAG, "Update a product")
-            .scope("products:write")
-            .body::<ProductInput>()
-            .returns::<Product>(200, "The product"),
-        Operation::delete(ONE, TAG, "Delete a product").scope("products:write"),
-    ]
+    Routes::new("products")
+        .get("/api/v2/products", crud::list::<Product>, |op| {
+            op.summary("List products")
+                .returns_list::<Product>("Products, newest first")
+        })
+        .post("/api/v2/products", create, |op| {
+            op.summary("Create a product")
+                .body::<ProductInput>()
+                .returns::<Product>(201, "The product")
+        })
+        .get(ONE, crud::retrieve::<Product>, |op| {
+            op.summary("Retrieve a product")
+                .returns::<Product>(200, "The product")
+        })
+        .put(ONE, update, |op| {
+            op.summary("Update a product")
+                .body::<ProductInput>()
+                .returns::<Product>(200, "The product")
+        })
+        .delete(ONE, destroy, |op| op.summary("Delete a product"))
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state)
+    shared::http::api(routes().router(), state)
 }
 
 /// The body of create and update; every field optional so update can be partial.

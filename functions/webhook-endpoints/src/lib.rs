@@ -11,7 +11,6 @@ use axum::{
     extract::{OriginalUri, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use serde::Deserialize;
 use shared::{
@@ -21,8 +20,9 @@ use shared::{
     http::{ApiJson, OptionalJson},
     ids::EndpointId,
     ids::{PathId, kinds},
-    openapi::{Operation, string},
+    openapi::string,
     pagination::PageParams,
+    routes::Routes,
     secrets::{self, NewSecret, RotateInput},
     store::{
         endpoints::{self as store, EndpointFilter},
@@ -36,132 +36,95 @@ use shared::{
     },
 };
 
-/// This function's routes, for `pushguard serve` to merge with the others.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/webhooks/endpoints", get(list).post(create))
-        .route(
-            "/api/v2/webhooks/endpoints/{id}",
-            get(retrieve).put(update).delete(destroy),
-        )
-        .route("/api/v2/webhooks/endpoints/{id}/enable", post(enable))
-        .route("/api/v2/webhooks/endpoints/{id}/disable", post(disable))
-        .route(
-            "/api/v2/webhooks/endpoints/{id}/rotate-secret",
-            post(rotate_secret),
-        )
-        .route("/api/v2/webhooks/endpoints/{id}/test", post(test))
-        .route("/api/v2/webhooks/endpoints/{id}/recover", post(recover))
-        .route("/api/v2/webhooks/endpoints/{id}/unblock", post(unblock))
-        .route("/api/v2/webhooks/endpoints/{id}/stats", get(stats))
-        .route(
-            "/api/v2/webhooks/public-keys/{account_id}",
-            get(public_keys),
-        )
-}
+const BASE: &str = "/api/v2/webhooks/endpoints";
+const ONE: &str = "/api/v2/webhooks/endpoints/{id}";
 
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "webhook endpoints";
-    const BASE: &str = "/api/v2/webhooks/endpoints";
-    const ONE: &str = "/api/v2/webhooks/endpoints/{id}";
-    vec![
-        Operation::get(BASE, TAG, "List endpoints")
-            .scope("webhooks:read")
-            .returns_list::<EndpointView>("Endpoints, newest first")
-            .query(
-                "url",
-                "Part of the URL as shown (credentials masked)",
-                string(),
-            )
-            .query("enabled", "`true` or `false`", string())
-            .query("event", "Subscribed to this event type", string()),
-        Operation::post(BASE, TAG, "Create an endpoint")
-            .scope("webhooks:write")
-            .body::<EndpointInput>()
-            .returns::<EndpointView>(201, "The endpoint, with its `secret` shown this once"),
-        Operation::get(ONE, TAG, "Retrieve an endpoint")
-            .scope("webhooks:read")
-            .returns::<EndpointView>(200, "The endpoint"),
-        Operation::put(ONE, TAG, "Update an endpoint (any field)")
-            .scope("webhooks:write")
-            .body::<EndpointInput>()
-            .returns::<EndpointView>(200, "The endpoint"),
-        Operation::delete(ONE, TAG, "Delete an endpoint").scope("webhooks:write"),
-        Operation::post(
-            "/api/v2/webhooks/endpoints/{id}/enable",
-            TAG,
-            "Enable an endpoint",
-        )
-        .scope("webhooks:write")
-        .returns::<EndpointView>(200, "The endpoint, its error counters cleared"),
-        Operation::post(
-            "/api/v2/webhooks/endpoints/{id}/disable",
-            TAG,
-            "Disable an endpoint",
-        )
-        .scope("webhooks:write")
-        .returns::<EndpointView>(200, "The endpoint"),
-        Operation::post(
+/// This function's routes and their documentation.
+pub fn routes() -> Routes {
+    Routes::new("webhook endpoints")
+        .get(BASE, list, |op| {
+            op.summary("List endpoints")
+                .returns_list::<EndpointView>("Endpoints, newest first")
+                .query(
+                    "url",
+                    "Part of the URL as shown (credentials masked)",
+                    string(),
+                )
+                .query("enabled", "`true` or `false`", string())
+                .query("event", "Subscribed to this event type", string())
+        })
+        .post(BASE, create, |op| {
+            op.summary("Create an endpoint")
+                .body::<EndpointInput>()
+                .returns::<EndpointView>(201, "The endpoint, with its `secret` shown this once")
+        })
+        .get(ONE, retrieve, |op| {
+            op.summary("Retrieve an endpoint")
+                .returns::<EndpointView>(200, "The endpoint")
+        })
+        .put(ONE, update, |op| {
+            op.summary("Update an endpoint (any field)")
+                .body::<EndpointInput>()
+                .returns::<EndpointView>(200, "The endpoint")
+        })
+        .delete(ONE, destroy, |op| op.summary("Delete an endpoint"))
+        .post("/api/v2/webhooks/endpoints/{id}/enable", enable, |op| {
+            op.summary("Enable an endpoint")
+                .returns::<EndpointView>(200, "The endpoint, its error counters cleared")
+        })
+        .post("/api/v2/webhooks/endpoints/{id}/disable", disable, |op| {
+            op.summary("Disable an endpoint")
+                .returns::<EndpointView>(200, "The endpoint")
+        })
+        .post(
             "/api/v2/webhooks/endpoints/{id}/rotate-secret",
-            TAG,
-            "Rotate an endpoint's signing secret",
+            rotate_secret,
+            |op| {
+                op.summary("Rotate an endpoint's signing secret")
+                    .optional_body::<RotateInput>()
+                    .returns::<NewSecret>(
+                        200,
+                        "The new secret, shown once; the old one signs for the grace period",
+                    )
+            },
         )
-        .scope("webhooks:write")
-        .optional_body::<RotateInput>()
-        .returns::<NewSecret>(
-            200,
-            "The new secret, shown once; the old one signs for the grace period",
-        ),
-        Operation::post(
-            "/api/v2/webhooks/endpoints/{id}/test",
-            TAG,
-            "Send a webhook:ping now",
-        )
-        .scope("webhooks:write")
-        .returns::<TestResult>(200, "How the delivery went"),
-        Operation::post(
-            "/api/v2/webhooks/endpoints/{id}/recover",
-            TAG,
-            "Re-send every failed delivery since a time",
-        )
-        .scope("webhooks:write")
-        .body::<RecoverInput>()
-        .returns::<Recovered>(202, "How many deliveries go out again"),
-        Operation::post(
-            "/api/v2/webhooks/endpoints/{id}/unblock",
-            TAG,
-            "Release resources held by an exhausted ordered delivery",
-        )
-        .scope("webhooks:write")
-        .optional_body::<UnblockInput>()
-        .returns::<EndpointView>(
-            200,
-            "The endpoint; the next event of each released resource goes now",
-        ),
-        Operation::get(
-            "/api/v2/webhooks/endpoints/{id}/stats",
-            TAG,
-            "Delivery statistics: attempts, failures by cause, latency percentiles",
-        )
-        .scope("webhooks:read")
-        .query(
-            "period",
-            "`24h` (default) or `7d` by hour, `30d` by day",
-            string(),
-        )
-        .returns::<EndpointStats>(200, "Buckets oldest first, and the period's totals"),
-        Operation::get(
+        .post("/api/v2/webhooks/endpoints/{id}/test", test, |op| {
+            op.summary("Send a webhook:ping now")
+                .returns::<TestResult>(200, "How the delivery went")
+        })
+        .post("/api/v2/webhooks/endpoints/{id}/recover", recover, |op| {
+            op.summary("Re-send every failed delivery since a time")
+                .body::<RecoverInput>()
+                .returns::<Recovered>(202, "How many deliveries go out again")
+        })
+        .post("/api/v2/webhooks/endpoints/{id}/unblock", unblock, |op| {
+            op.summary("Release resources held by an exhausted ordered delivery")
+                .optional_body::<UnblockInput>()
+                .returns::<EndpointView>(
+                    200,
+                    "The endpoint; the next event of each released resource goes now",
+                )
+        })
+        .get("/api/v2/webhooks/endpoints/{id}/stats", stats, |op| {
+            op.summary("Delivery statistics: attempts, failures by cause, latency percentiles")
+                .query(
+                    "period",
+                    "`24h` (default) or `7d` by hour, `30d` by day",
+                    string(),
+                )
+                .returns::<EndpointStats>(200, "Buckets oldest first, and the period's totals")
+        })
+        .get(
             "/api/v2/webhooks/public-keys/{account_id}",
-            TAG,
-            "An account's ed25519 public keys, which verify its v1a signatures",
+            public_keys,
+            |op| {
+                op.summary("An account's ed25519 public keys, which verify its v1a signatures")
+                    .returns::<PublicKeys>(
+                        200,
+                        "Current and previous keys of both modes; cacheable for 5 minutes",
+                    )
+            },
         )
-        .public()
-        .returns::<PublicKeys>(
-            200,
-            "Current and previous keys of both modes; cacheable for 5 minutes",
-        ),
-    ]
 }
 
 /// One published key.
@@ -247,7 +210,7 @@ async fn public_keys(
 
 /// The deployed function: these routes with the API's conventions.
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state)
+    shared::http::api(routes().router(), state)
 }
 
 #[derive(Debug, Deserialize)]

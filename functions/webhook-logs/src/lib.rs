@@ -8,7 +8,6 @@ use axum::{
     Json, Router,
     extract::{OriginalUri, Query, State},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use serde::Deserialize;
 use shared::{
@@ -17,8 +16,9 @@ use shared::{
     error::Violations,
     http::ApiJson,
     ids::{PathId, kinds},
-    openapi::{Operation, string},
+    openapi::string,
     pagination::PageParams,
+    routes::Routes,
     store::logs::{self, LogFilter},
     webhooks::{
         EventType, LogStatus, WebhookLog, WebhookLogView, WebhookUrl,
@@ -27,47 +27,37 @@ use shared::{
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/webhooks/logs", get(list))
-        .route("/api/v2/webhooks/logs/{id}", get(retrieve))
-        .route("/api/v2/webhooks/logs/{id}/retry", post(retry))
-        .route("/api/v2/webhooks/simulate", post(simulate))
-}
-
-/// This function's operations, for the OpenAPI document.
-pub fn operations() -> Vec<Operation> {
-    const TAG: &str = "webhook logs";
-    vec![
-        Operation::get("/api/v2/webhooks/logs", TAG, "List delivery logs")
-            .scope("webhooks:read")
-            .returns_list::<WebhookLogView>("Deliveries, newest first")
-            .query("endpoint_id", "To this endpoint", string())
-            .query("event", "Of this event type", string())
-            .query(
-                "status",
-                "`pending`, `succeeded`, `failed` or `retrying`",
-                string(),
-            ),
-        Operation::get("/api/v2/webhooks/logs/{id}", TAG, "Retrieve a delivery log")
-            .scope("webhooks:read")
-            .returns::<WebhookLogView>(200, "The delivery, with request and response"),
-        Operation::post("/api/v2/webhooks/logs/{id}/retry", TAG, "Deliver again now")
-            .scope("webhooks:write")
-            .returns::<WebhookLogView>(200, "The delivery after this attempt"),
-        Operation::post(
-            "/api/v2/webhooks/simulate",
-            TAG,
-            "Send an event's sample payload to any URL now",
-        )
-        .scope("webhooks:write")
-        .body::<SimulateInput>()
-        .returns::<TestResult>(200, "How the delivery went"),
-    ]
+/// This function's routes and their documentation.
+pub fn routes() -> Routes {
+    Routes::new("webhook logs")
+        .get("/api/v2/webhooks/logs", list, |op| {
+            op.summary("List delivery logs")
+                .returns_list::<WebhookLogView>("Deliveries, newest first")
+                .query("endpoint_id", "To this endpoint", string())
+                .query("event", "Of this event type", string())
+                .query(
+                    "status",
+                    "`pending`, `succeeded`, `failed` or `retrying`",
+                    string(),
+                )
+        })
+        .get("/api/v2/webhooks/logs/{id}", retrieve, |op| {
+            op.summary("Retrieve a delivery log")
+                .returns::<WebhookLogView>(200, "The delivery, with request and response")
+        })
+        .post("/api/v2/webhooks/logs/{id}/retry", retry, |op| {
+            op.summary("Deliver again now")
+                .returns::<WebhookLogView>(200, "The delivery after this attempt")
+        })
+        .post("/api/v2/webhooks/simulate", simulate, |op| {
+            op.summary("Send an event's sample payload to any URL now")
+                .body::<SimulateInput>()
+                .returns::<TestResult>(200, "How the delivery went")
+        })
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes(), state)
+    shared::http::api(routes().router(), state)
 }
 
 #[derive(Debug, Deserialize)]

@@ -285,6 +285,9 @@ impl Viewer {
     }
 }
 
+/// The portal's session is its own key: to the API's documentation a page is public.
+impl shared::routes::Requires for Viewer {}
+
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = PageError;
 
@@ -303,6 +306,8 @@ pub struct Actor {
     pub viewer: Viewer,
     pub form: Form,
 }
+
+impl shared::routes::Requires for Actor {}
 
 impl FromRequest<AppState> for Actor {
     type Rejection = PageError;
