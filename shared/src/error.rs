@@ -136,6 +136,11 @@ impl Violations {
         }
     }
 
+    /// The messages added, for a caller that reports them with its own.
+    pub fn into_messages(self) -> Vec<String> {
+        self.0
+    }
+
     /// `Ok(())` when nothing was added, else a validation error with every message.
     pub fn finish(self) -> ApiResult<()> {
         if self.0.is_empty() {

@@ -200,12 +200,14 @@ pub fn authenticated(routes: Router<AppState>, state: AppState) -> Router {
 }
 
 /// The API's conventions around routes: a JSON 404 for unknown routes, content
-/// negotiation, the body limit. The local server wraps every function's routes once.
+/// negotiation, the body limit, and the dialects' edge (`crate::dialects`). The local server wraps every function's routes once.
 pub fn conventions(routes: Router) -> Router {
     routes
         .fallback(route_not_found)
         .layer(middleware::from_fn(negotiate))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outermost: a dialect's errors, even these layers' own, leave in its shape.
+        .layer(middleware::from_fn(crate::dialects::edge))
 }
 
 /// A function's router as deployed: its authenticated routes in the API's conventions.

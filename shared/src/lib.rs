@@ -9,6 +9,7 @@ pub mod commerce;
 pub mod concurrency;
 pub mod config;
 pub mod crud;
+pub mod dialects;
 pub mod error;
 pub mod events;
 pub mod http;

@@ -30,6 +30,8 @@ pub struct Operation {
     requirement: Requirement,
     builder: OperationBuilder,
     schemas: Vec<(String, RefOr<Schema>)>,
+    /// Error statuses it answers beside those every operation of its kind does.
+    also: Vec<u16>,
 }
 
 fn reference<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
@@ -55,6 +57,7 @@ impl Operation {
             path,
             tag,
             schemas: Vec::new(),
+            also: Vec::new(),
         };
         if operation.method == Method::DELETE {
             operation.no_content()
@@ -81,6 +84,12 @@ impl Operation {
             ),
         };
         self.builder = self.builder.description(Some(description));
+        self
+    }
+
+    /// Also answers these error statuses (a dialect's own, e.g. Pixlpay's 422).
+    pub fn errors(mut self, statuses: &[u16]) -> Self {
+        self.also.extend_from_slice(statuses);
         self
     }
 
@@ -313,6 +322,12 @@ impl Operation {
         if post && keyed {
             errors.push(422);
         }
+        errors.extend(
+            self.also
+                .iter()
+                .filter(|s| !errors.contains(s))
+                .collect::<Vec<_>>(),
+        );
         for status in errors {
             let name = ERRORS
                 .iter()

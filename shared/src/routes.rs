@@ -181,6 +181,13 @@ impl Routes {
         self
     }
 
+    /// These routes and `other`'s, each under its own tag.
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.operations.extend(other.operations);
+        self
+    }
+
     /// The router (without state or the API's conventions: see `shared::http`).
     pub fn router(self) -> Router<AppState> {
         self.router

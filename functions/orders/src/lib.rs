@@ -233,6 +233,9 @@ async fn change_order(
     if paying {
         change = change.emit(order_event(EventType::OrderPaid, &after, product));
     }
+    if before.value.delivered.is_none() && after.delivered.is_some() {
+        change = change.emit(order_event(EventType::OrderCompleted, &after, product));
+    }
     for event in paid_events {
         change = change.emit(event);
     }

@@ -4,7 +4,8 @@
 //! `POST .../{id}/enable`, `.../{id}/disable`, `.../{id}/rotate-secret`,
 //! `.../{id}/test` (a ping, now), `.../{id}/recover` (re-send failed deliveries),
 //! `.../{id}/unblock` (release resources an exhausted ordered delivery holds) and
-//! `GET .../{id}/stats` (attempts, outcomes and latency per hour or day).
+//! `GET .../{id}/stats` (attempts, outcomes and latency per hour or day); and the
+//! Conekta and Pixlpay dialects' webhook routes (`shared::dialects`).
 
 use axum::{
     Json, Router,
@@ -125,6 +126,8 @@ pub fn routes() -> Routes {
                     )
             },
         )
+        // The seeds' other webhook APIs: adapters over the same endpoints.
+        .merge(shared::dialects::routes())
 }
 
 /// One published key.

@@ -1,6 +1,7 @@
 //! The endpoints table: key (`pk` = tenant, `sk`). Holds endpoints (`ep_...`), one
 //! URL guard per endpoint (`url#<identity>`, keeps URLs unique per tenant) and the
-//! tenant's counter (`#count`: exact list totals, and the quota, enforced atomically).
+//! tenant's counter (`#count`: exact list totals, and the quota, enforced atomically)
+//! and the serial that numbers endpoints of dialects with integer ids (`#serial`).
 
 use super::{
     Db, Rejection, StoreError, Transaction,
@@ -450,6 +451,33 @@ pub async fn delete(db: &Db, tenant: &Tenant, endpoint: &Endpoint) -> Result<(),
         .write(config_bump(db, tenant)?, None)
         .commit(db)
         .await
+}
+
+/// The item that hands out endpoint numbers, one tenant's: it only counts up.
+const SERIAL: &str = "#serial";
+
+/// The tenant's next endpoint number (1, 2, ...): one write that adds to the serial
+/// item and reads the sum back, so two creates never get the same number. A create that
+/// fails afterwards leaves its number unused; numbers are never reused.
+pub async fn next_number(db: &Db, tenant: &Tenant) -> Result<u64, StoreError> {
+    let out = db
+        .client
+        .update_item()
+        .table_name(&db.tables.endpoints)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(SERIAL))
+        .update_expression("ADD #n :one")
+        .expression_attribute_names("#n", "number")
+        .expression_attribute_values(":one", n(1))
+        .return_values(ReturnValue::UpdatedNew)
+        .sent()
+        .await?;
+    out.attributes
+        .as_ref()
+        .and_then(|item| item.get("number"))
+        .and_then(|value| value.as_n().ok())
+        .and_then(|number| number.parse().ok())
+        .ok_or_else(|| StoreError::internal("the serial item returned no number"))
 }
 
 /// Every endpoint of a tenant (the quota keeps this small): the dispatcher's fan-out.

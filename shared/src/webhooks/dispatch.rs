@@ -4,8 +4,10 @@
 //! `/webhooks/simulate` call it directly.
 
 use super::{
-    DeliveryOrder, Endpoint, LogStatus, OnExhausted, PayloadShape, SignatureScheme, WebhookLog,
+    DeliveryOrder, Dialect, Endpoint, LogStatus, OnExhausted, PayloadShape, SignatureScheme,
+    WebhookLog,
     configs::open_account_secrets,
+    dialect::Delivery,
     lanes::{self, Turn},
     log::{AttemptRecord, LanePlace, delivery_id},
     outbound::Attempt,
@@ -85,9 +87,11 @@ impl Target {
         }
     }
 
-    /// Whether it receives thin payloads (its body is then its own, not the event's).
-    fn is_thin(&self) -> bool {
-        matches!(self, Target::Endpoint(endpoint) if endpoint.payload == PayloadShape::Thin)
+    /// Whether its body is its own (thin, or written in another dialect) rather than
+    /// the event's object, which the other targets share.
+    fn has_own_body(&self) -> bool {
+        matches!(self, Target::Endpoint(endpoint)
+            if endpoint.payload == PayloadShape::Thin || endpoint.dialect != Dialect::PushGuard)
     }
 
     /// How deliveries to it are signed: an endpoint's choice; a `webhook_url` with `v1`.
@@ -98,19 +102,28 @@ impl Target {
         }
     }
 
-    /// What it receives of an event: the object, or for a `thin` endpoint, which one.
-    fn payload(
-        &self,
-        id: &str,
-        event_type: &str,
-        created_at: Timestamp,
-        payload: &serde_json::Value,
-    ) -> serde_json::Value {
+    /// What it receives of an event: the object, or for a `thin` endpoint, which one,
+    /// in the body its dialect writes.
+    fn payload(&self, delivery: &Delivery<'_>) -> serde_json::Value {
         match self {
             Target::Endpoint(endpoint) if endpoint.payload == PayloadShape::Thin => {
-                super::body::thin(id, event_type, created_at, payload)
+                super::body::thin(
+                    delivery.event_id.unwrap_or(delivery.id),
+                    delivery.event_type,
+                    delivery.created_at,
+                    delivery.payload,
+                )
             }
-            _ => payload.clone(),
+            Target::Endpoint(endpoint) => endpoint.dialect.body(delivery),
+            Target::Url { .. } => delivery.payload.clone(),
+        }
+    }
+
+    /// The dialect its deliveries are written in (a `webhook_url` speaks PushGuard's).
+    fn dialect(&self) -> Dialect {
+        match self {
+            Target::Endpoint(endpoint) => endpoint.dialect,
+            Target::Url { .. } => Dialect::PushGuard,
         }
     }
 
@@ -254,19 +267,24 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
     let logs: Vec<WebhookLog> = targets
         .iter()
         .map(|target| {
+            let id = delivery_id(&event.id, replay, &target.key());
+            let payload = target.payload(&Delivery {
+                id: &id,
+                event_id: Some(&event.id),
+                event_type: &event.event_type,
+                created_at: event.created_at,
+                payload: &event.payload,
+                mode: tenant.mode(),
+                endpoint_id: &target.key(),
+            });
             let mut log = WebhookLog::pending(
-                delivery_id(&event.id, replay, &target.key()),
+                id,
                 target.endpoint_id(),
                 target.url().to_string(),
                 &event.event_type,
                 Some(event.id.clone()),
-                target.payload(
-                    &event.id,
-                    &event.event_type,
-                    event.created_at,
-                    &event.payload,
-                ),
-                retry_limit,
+                payload,
+                target.dialect().retry_limit().unwrap_or(retry_limit),
             );
             if let Target::Endpoint(endpoint) = target
                 && endpoint.ordering == DeliveryOrder::Resource
@@ -459,10 +477,10 @@ async fn deliver_all(
         .map(|(target, log)| {
             let body = &body;
             async move {
-                let thin;
-                let body = if target.is_thin() {
-                    thin = super::body::delivery_body(&log.payload);
-                    &thin
+                let own;
+                let body = if target.has_own_body() {
+                    own = super::body::delivery_body(&log.payload);
+                    &own
                 } else {
                     body
                 };
@@ -614,6 +632,11 @@ pub fn delivery_headers(
         ("webhook-timestamp".to_string(), timestamp.to_string()),
         ("webhook-signature".to_string(), signatures.join(" ")),
     ];
+    headers.extend(
+        target
+            .dialect()
+            .headers(&log.id, &log.event, body, &secrets.current),
+    );
     if let Target::Endpoint(endpoint) = target {
         headers.extend(
             endpoint
@@ -710,10 +733,11 @@ pub async fn attempt(
     let secrets = target.secrets(state, tenant).await?;
     let keys = target.asymmetric_keys(state, tenant, fresh_since).await?;
     let headers = delivery_headers(&log, target, &secrets, keys.as_ref(), body, now);
-    let outcome = state
+    let mut outcome = state
         .outbound
         .post(target.url(), &headers, body.to_vec())
         .await;
+    outcome.unaccepted = outcome.status.is_some_and(|s| !target.dialect().accepts(s));
     if let Target::Endpoint(endpoint) = target {
         stats.record(tenant, &endpoint.id, now, &outcome);
     }
@@ -893,7 +917,15 @@ pub async fn deliver_once(
     payload: serde_json::Value,
 ) -> ApiResult<WebhookLog> {
     let id = LogId::new();
-    let payload = target.payload(&id, event_type, Timestamp::now(), &payload);
+    let payload = target.payload(&Delivery {
+        id: &id,
+        event_id: None,
+        event_type,
+        created_at: Timestamp::now(),
+        payload: &payload,
+        mode: tenant.mode(),
+        endpoint_id: &target.key(),
+    });
     let log = WebhookLog::pending(
         id,
         target.endpoint_id(),

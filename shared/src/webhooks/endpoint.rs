@@ -1,4 +1,4 @@
-use super::{CustomHeaders, EventSelector, WebhookUrl};
+use super::{CustomHeaders, Dialect, EventSelector, WebhookUrl};
 use crate::{Timestamp, ids::EndpointId, keyring::SealedSecrets};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -49,6 +49,13 @@ pub struct Endpoint {
     /// string set the dispatcher adds to and removes from, never written whole.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub blocked_keys: BTreeSet<String>,
+    /// The API it was created through, which decides how its deliveries look.
+    #[serde(default)]
+    pub dialect: Dialect,
+    /// Its number among the tenant's endpoints, for dialects whose ids are integers
+    /// (Pixlpay): given once, never reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u64>,
 }
 
 /// Whether an endpoint receives the events of one resource in order.
@@ -189,6 +196,9 @@ pub struct EndpointView<'a> {
     /// The resources (ordering keys) held by an exhausted delivery; release one with
     /// a successful retry or `POST .../unblock`.
     pub blocked_resources: Vec<&'a str>,
+    /// The API it was created through, which decides how its deliveries look:
+    /// `pushguard`, `conekta`, `paybyrd`, `pixlpay` or `keysign`.
+    pub dialect: Dialect,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<&'a str>,
 }
@@ -237,6 +247,7 @@ impl Endpoint {
             ordering: self.ordering,
             on_exhausted: self.on_exhausted,
             blocked_resources: self.blocked_keys.iter().map(String::as_str).collect(),
+            dialect: self.dialect,
             secret: None,
         }
     }

@@ -7,6 +7,8 @@ pub enum EventType {
     OrderCreated,
     OrderUpdated,
     OrderPaid,
+    /// The order is fulfilled: its `delivered` is set (serials sold, or by `PUT`).
+    OrderCompleted,
     ProductOutOfStock,
     FeedbackCreated,
     FeedbackUpdated,
@@ -18,10 +20,11 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 11] = [
         EventType::OrderCreated,
         EventType::OrderUpdated,
         EventType::OrderPaid,
+        EventType::OrderCompleted,
         EventType::ProductOutOfStock,
         EventType::FeedbackCreated,
         EventType::FeedbackUpdated,
@@ -36,6 +39,7 @@ impl EventType {
             EventType::OrderCreated => "order:created",
             EventType::OrderUpdated => "order:updated",
             EventType::OrderPaid => "order:paid",
+            EventType::OrderCompleted => "order:completed",
             EventType::ProductOutOfStock => "product:out_of_stock",
             EventType::FeedbackCreated => "feedback:created",
             EventType::FeedbackUpdated => "feedback:updated",

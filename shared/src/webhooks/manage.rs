@@ -3,8 +3,8 @@
 //! the API would refuse, nor do it differently.
 
 use super::{
-    CustomHeaders, DeliveryOrder, Endpoint, EventSelector, EventType, LogStatus, OnExhausted,
-    PayloadShape, SignatureScheme, WebhookLog, WebhookUrl,
+    CustomHeaders, DeliveryOrder, Dialect, Endpoint, EventSelector, EventType, LogStatus,
+    OnExhausted, PayloadShape, SignatureScheme, WebhookLog, WebhookUrl,
     dispatch::{self, Target},
     samples,
 };
@@ -58,6 +58,10 @@ pub struct EndpointInput {
     /// With ordering: `skip` (the default) lets the next event of a resource go when a
     /// delivery exhausts its retries; `block` holds it until released.
     pub on_exhausted: Option<OnExhausted>,
+    /// What the dialect that translated this input found wrong in what it was sent,
+    /// reported with every other problem.
+    #[serde(skip)]
+    pub problems: Vec<String>,
 }
 
 /// The validated, client-editable part of an endpoint.
@@ -89,6 +93,7 @@ impl EndpointInput {
         unregistered: &[String],
     ) -> ApiResult<EndpointFields> {
         let mut errors = Violations::new();
+        self.problems.into_iter().for_each(|p| errors.add(p));
         let url = match (self.url, current) {
             (Some(text), _) => WebhookUrl::parse(&text, allow_private)
                 .map_err(|e| errors.add(e))
@@ -103,7 +108,10 @@ impl EndpointInput {
             (Some(names), _) => parse_events(names, unregistered, &mut errors),
             (None, Some(current)) => current.events.clone(),
             (None, None) => {
-                errors.add("Events can't be blank");
+                // Unless the dialect that sent them already said what is wrong with them.
+                if !errors.has("Events") {
+                    errors.add("Events can't be blank");
+                }
                 Vec::new()
             }
         };
@@ -257,8 +265,23 @@ pub async fn create(
     tenant: &Tenant,
     input: EndpointInput,
 ) -> ApiResult<(Endpoint, String)> {
+    create_as(state, tenant, input, Dialect::PushGuard).await
+}
+
+/// A new endpoint from `input` created through `dialect`'s API, whose deliveries it
+/// then speaks, and its signing secret (shown this once).
+pub async fn create_as(
+    state: &AppState,
+    tenant: &Tenant,
+    input: EndpointInput,
+    dialect: Dialect,
+) -> ApiResult<(Endpoint, String)> {
     let unregistered = unregistered(state, tenant, &input).await?;
     let fields = input.validate(None, state.config.allow_private_targets, &unregistered)?;
+    let number = match dialect {
+        Dialect::Pixlpay => Some(store::next_number(&state.db, tenant).await?),
+        _ => None,
+    };
     let now = Timestamp::now();
     let id = EndpointId::new();
     let secrets = SigningSecrets::generate();
@@ -289,6 +312,8 @@ pub async fn create(
         ordering: fields.ordering,
         on_exhausted: fields.on_exhausted,
         blocked_keys: Default::default(),
+        dialect,
+        number,
     };
     if endpoint.signature_scheme.asymmetric() {
         ensure_signing_keys(state, tenant).await?;

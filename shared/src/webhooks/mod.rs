@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod configs;
+pub mod dialect;
 pub mod dispatch;
 mod endpoint;
 mod event_type;
@@ -18,6 +19,7 @@ pub mod signing;
 pub mod stats;
 mod url;
 
+pub use dialect::Dialect;
 pub use endpoint::{
     DeliveryOrder, Endpoint, EndpointView, OnExhausted, PayloadShape, SignatureScheme, Throttled,
 };

@@ -34,6 +34,9 @@ pub struct Attempt {
     pub retry_after: Option<Duration>,
     /// What stopped it when no response arrived.
     pub failure: Option<Failure>,
+    /// A 2xx that the endpoint's dialect does not count as delivered (Paybyrd counts
+    /// only 200, 201 and 202).
+    pub unaccepted: bool,
 }
 
 /// Why an attempt got no response.
@@ -48,7 +51,7 @@ pub enum Failure {
 
 impl Attempt {
     pub fn succeeded(&self) -> bool {
-        self.status.is_some_and(|s| (200..300).contains(&s))
+        self.status.is_some_and(|s| (200..300).contains(&s)) && !self.unaccepted
     }
 
     /// `410 Gone`: the receiver asks never to be called again.
@@ -175,6 +178,7 @@ impl Outbound {
             duration_ms: started.elapsed().as_millis() as u64,
             retry_after,
             failure: None,
+            unaccepted: false,
         }
     }
 }

@@ -84,6 +84,11 @@ pub fn payload(event: EventType) -> Value {
         EventType::OrderCreated => order(0),
         EventType::OrderUpdated => order(51),
         EventType::OrderPaid => order(100),
+        EventType::OrderCompleted => {
+            let mut completed = order(100);
+            completed["delivered"] = json!("XXXX-YYYY-ZZZZ");
+            completed
+        }
         EventType::ProductOutOfStock => product(),
         EventType::FeedbackCreated => feedback(false),
         EventType::FeedbackUpdated => feedback(true),

@@ -2,6 +2,7 @@
 //!
 //! - `X-PushGuard-Signature`: hex HMAC-SHA512 keyed with the secret's UTF-8 text
 //!   (what the seed's Ruby snippet checks: `OpenSSL::HMAC.hexdigest('sha512', secret, body)`).
+//! - Dialects' own (Pixlpay, Key/Sign): hex HMAC-SHA256 keyed with the secret's text.
 //! - Standard Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256>` of
 //!   `"{webhook-id}.{webhook-timestamp}.{body}"`, keyed with the base64-decoded bytes
 //!   after `whsec_`; one `v1,` entry per secret that is valid, space-separated.
@@ -19,6 +20,16 @@ use sha2::{Sha256, Sha512};
 pub fn pushguard_signature(secret: &str, body: &[u8]) -> String {
     let mut mac =
         Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Hex HMAC-SHA256 of `body` keyed with the secret's UTF-8 text: the signature of
+/// dialects whose receivers check it so (Pixlpay's `X-Pixlpay-Signature`, Key/Sign's
+/// `Sign`).
+pub fn hex_hmac_sha256(secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }

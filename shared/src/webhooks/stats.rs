@@ -58,6 +58,8 @@ impl Cause {
     /// Why `attempt` failed, `None` if it succeeded.
     pub fn of(attempt: &Attempt) -> Option<Cause> {
         match (attempt.status, attempt.failure) {
+            // A 2xx its dialect does not accept is the receiver's answer refused.
+            (Some(200..=299), _) if attempt.unaccepted => Some(Cause::Client),
             (Some(status), _) => match status {
                 200..=299 => None,
                 300..=399 => Some(Cause::Redirect),

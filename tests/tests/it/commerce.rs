@@ -433,17 +433,19 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
         "the serials sold are gone"
     );
 
-    let deliveries = receiver.wait_for("/all", 4).await;
+    let deliveries = receiver.wait_for("/all", 5).await;
     let mut types = received_types(&receiver, "/all");
     types.sort();
     assert_eq!(
         types,
         [
+            "order:completed",
             "order:created",
             "order:paid",
             "order:updated",
             "product:out_of_stock"
-        ]
+        ],
+        "the serials sold complete the order"
     );
     let paid_delivery = deliveries
         .iter()
@@ -463,12 +465,13 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
     assert_eq!(emptied.json()["stock"], 0);
 
     // The product's webhook_url gets its order's events and its own, signed by the account.
-    receiver.wait_for("/product", 4).await;
+    receiver.wait_for("/product", 5).await;
     let mut product_types = received_types(&receiver, "/product");
     product_types.sort();
     assert_eq!(
         product_types,
         [
+            "order:completed",
             "order:created",
             "order:paid",
             "order:updated",

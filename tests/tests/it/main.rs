@@ -7,6 +7,7 @@ mod browser;
 mod commerce;
 mod conventions;
 mod delivery;
+mod dialects;
 mod endpoints;
 mod lambda_binaries;
 mod lambda_events;

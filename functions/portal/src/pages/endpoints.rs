@@ -425,6 +425,7 @@ impl Fields {
             rate_limit,
             ordering,
             on_exhausted,
+            problems: Vec::new(),
         })
     }
 }

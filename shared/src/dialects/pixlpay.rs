@@ -1,0 +1,315 @@
+//! Pixlpay's external webhooks API (seed 003): `GET/POST /api/external/v1/webhooks`,
+//! `GET/PUT/DELETE .../webhooks/{id}`, `POST .../webhooks/{id}/test`, with a Bearer key.
+//! Every answer is the `{success, data, message}` envelope; ids are integers (each
+//! endpoint's number in its tenant, never reused); events are dotted (`order.paid`);
+//! input problems are 422 with each listed. Deliveries carry the dotted name and
+//! `X-Pixlpay-Signature` (see `webhooks::dialect`).
+
+use super::{Failure, answer, not_found};
+use crate::{
+    ApiResult, AppState, Tenant, Timestamp,
+    auth::{Read, Scoped, Write, groups},
+    error::Violations,
+    http::ApiJson,
+    routes::Routes,
+    webhooks::{Dialect, Endpoint, dispatch::TestResult, manage},
+};
+use axum::{
+    extract::{Path, Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::Response,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub(crate) const BASE: &str = "/api/external/v1/webhooks";
+const ONE: &str = "/api/external/v1/webhooks/{id}";
+const DIALECT: Dialect = Dialect::Pixlpay;
+
+/// Pixlpay's routes and their documentation.
+pub fn routes() -> Routes {
+    Routes::new("pixlpay")
+        .get(BASE, list, |op| {
+            op.summary("List webhooks (Pixlpay)")
+                .returns::<Envelope<Vec<WebhookView>>>(200, "`{success, data}`: every webhook")
+        })
+        .post(BASE, create, |op| {
+            op.summary("Create a webhook (Pixlpay)")
+                .body::<WebhookInput>()
+                .returns::<Envelope<WebhookView>>(
+                    201,
+                    "The webhook with its `secret`, shown this once",
+                )
+        })
+        .get(ONE, retrieve, |op| {
+            op.summary("Retrieve a webhook (Pixlpay)")
+                .returns::<Envelope<WebhookView>>(200, "The webhook")
+        })
+        .put(ONE, update, |op| {
+            op.summary("Update a webhook (Pixlpay)")
+                .body::<WebhookInput>()
+                .errors(&[422])
+                .returns::<Envelope<WebhookView>>(200, "The webhook")
+        })
+        .delete(ONE, destroy, |op| {
+            op.summary("Delete a webhook (Pixlpay)")
+                .returns::<Deleted>(200, "`{success, message}`")
+        })
+        .post("/api/external/v1/webhooks/{id}/test", test, |op| {
+            op.summary("Send a test payload now (Pixlpay)")
+                .returns::<Envelope<TestView>>(
+                    200,
+                    "`{delivered, response_code, response_time_ms}`",
+                )
+        })
+}
+
+/// Pixlpay's envelope around every answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Envelope<T> {
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+}
+
+/// What a delete answers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Deleted {
+    success: bool,
+    message: &'static str,
+}
+
+/// A webhook as Pixlpay shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WebhookView {
+    /// Its number among the store's webhooks.
+    id: u64,
+    url: String,
+    /// Dotted event names, e.g. `order.paid`.
+    events: Vec<String>,
+    is_active: bool,
+    /// Only in the create response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    created_at: Timestamp,
+}
+
+/// What the test route reports.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TestView {
+    delivered: bool,
+    response_code: u16,
+    response_time_ms: u64,
+}
+
+/// The body of create and update (update: every field optional).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct WebhookInput {
+    /// An https URL.
+    url: Option<String>,
+    /// Dotted event names (see the README's mapping); `["*"]` for every event.
+    events: Option<Vec<String>>,
+    is_active: Option<bool>,
+}
+
+impl WebhookInput {
+    /// PushGuard's input, with every unknown event name listed.
+    fn into_input(self) -> manage::EndpointInput {
+        let mut errors = Violations::new();
+        let events = self
+            .events
+            .and_then(|names| super::event_types(DIALECT, &names, &mut errors));
+        manage::EndpointInput {
+            url: self.url,
+            events,
+            enabled: self.is_active,
+            problems: errors.into_messages(),
+            ..Default::default()
+        }
+    }
+}
+
+fn view(endpoint: &Endpoint, secret: Option<String>) -> WebhookView {
+    let mut events: Vec<String> = endpoint
+        .events
+        .iter()
+        .map(|selector| match selector.to_string().as_str() {
+            "*" => "*".to_string(),
+            ours => DIALECT.event_name(ours),
+        })
+        .collect();
+    events.dedup();
+    WebhookView {
+        id: endpoint.number.unwrap_or_default(),
+        url: endpoint.url.masked(),
+        events,
+        is_active: endpoint.enabled,
+        secret,
+        created_at: endpoint.created_at,
+    }
+}
+
+fn envelope<T: Serialize>(
+    status: StatusCode,
+    data: Option<T>,
+    message: Option<&'static str>,
+) -> Response {
+    answer(
+        status,
+        json!(Envelope {
+            success: true,
+            data,
+            message
+        }),
+    )
+}
+
+/// The tenant's Pixlpay endpoints, by number.
+async fn all(state: &AppState, tenant: &Tenant) -> ApiResult<Vec<Endpoint>> {
+    let mut endpoints: Vec<Endpoint> = crate::store::endpoints::all(&state.db, tenant)
+        .await?
+        .into_iter()
+        .filter(|e| e.dialect == DIALECT)
+        .collect();
+    endpoints.sort_by_key(|e| e.number);
+    Ok(endpoints)
+}
+
+/// The tenant's Pixlpay endpoint numbered `id`, or 404.
+async fn find(state: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Endpoint> {
+    let number: u64 = id.parse().map_err(|_| not_found())?;
+    all(state, tenant)
+        .await?
+        .into_iter()
+        .find(|e| e.number == Some(number))
+        .ok_or_else(not_found)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    tenant: Scoped<Read<groups::Webhooks>>,
+) -> ApiResult<Response> {
+    let views: Vec<WebhookView> = all(&state, &tenant)
+        .await?
+        .iter()
+        .map(|e| view(e, None))
+        .collect();
+    Ok(envelope(StatusCode::OK, Some(views), None))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Webhooks>>,
+    ApiJson(input): ApiJson<WebhookInput>,
+) -> ApiResult<Response> {
+    let (endpoint, secret) =
+        manage::create_as(&state, &tenant, input.into_input(), DIALECT).await?;
+    Ok(envelope(
+        StatusCode::CREATED,
+        Some(view(&endpoint, Some(secret))),
+        Some("Webhook created successfully"),
+    ))
+}
+
+async fn retrieve(
+    State(state): State<AppState>,
+    tenant: Scoped<Read<groups::Webhooks>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let endpoint = find(&state, &tenant, &id).await?;
+    Ok(envelope(StatusCode::OK, Some(view(&endpoint, None)), None))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Webhooks>>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<WebhookInput>,
+) -> ApiResult<Response> {
+    let endpoint = find(&state, &tenant, &id).await?;
+    let input = input.into_input();
+    let endpoint = match input.enabled {
+        // Pixlpay's `is_active` is PushGuard's enable/disable (enabling clears the streak).
+        Some(enabled) if enabled != endpoint.enabled => {
+            let updated = manage::update(
+                &state,
+                &tenant,
+                &endpoint.id,
+                manage::EndpointInput {
+                    enabled: None,
+                    ..input
+                },
+            )
+            .await?;
+            manage::set_enabled(&state, &tenant, &updated.id, enabled).await?
+        }
+        _ => manage::update(&state, &tenant, &endpoint.id, input).await?,
+    };
+    Ok(envelope(
+        StatusCode::OK,
+        Some(view(&endpoint, None)),
+        Some("Webhook updated successfully"),
+    ))
+}
+
+async fn destroy(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Webhooks>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let endpoint = find(&state, &tenant, &id).await?;
+    crate::store::endpoints::delete(&state.db, &tenant, &endpoint).await?;
+    let deleted = Deleted {
+        success: true,
+        message: "Webhook deleted successfully",
+    };
+    Ok(answer(StatusCode::OK, json!(deleted)))
+}
+
+async fn test(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Webhooks>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let endpoint = find(&state, &tenant, &id).await?;
+    let result = TestResult::from(&manage::test(&state, &tenant, &endpoint.id).await?);
+    let message = if result.delivered {
+        "Test webhook delivered successfully"
+    } else {
+        "Test webhook could not be delivered"
+    };
+    let data = TestView {
+        delivered: result.delivered,
+        response_code: result.response_code,
+        response_time_ms: result.response_time_ms,
+    };
+    Ok(envelope(StatusCode::OK, Some(data), Some(message)))
+}
+
+/// Pixlpay's errors: `{success: false, message, errors}`, and input problems as 422
+/// (the status its documents give an invalid URL or event list).
+pub(crate) async fn edge(request: Request, next: Next) -> Response {
+    let failure = match Failure::of(next.run(request).await).await {
+        Ok(failure) => failure,
+        Err(response) => return response,
+    };
+    let status = match failure.status {
+        StatusCode::BAD_REQUEST => StatusCode::UNPROCESSABLE_ENTITY,
+        other => other,
+    };
+    let message = match failure.status {
+        StatusCode::BAD_REQUEST => "The given data was invalid.".to_string(),
+        StatusCode::UNAUTHORIZED => "Unauthenticated.".to_string(),
+        StatusCode::FORBIDDEN => {
+            "This action is unauthorized: the token lacks the required scope.".to_string()
+        }
+        StatusCode::NOT_FOUND => "Webhook not found.".to_string(),
+        _ => failure.message.clone(),
+    };
+    let errors: Vec<String> = failure.problems().into_iter().map(String::from).collect();
+    let body = json!({ "success": false, "message": message, "errors": errors });
+    failure.render(status, &body)
+}

@@ -1,0 +1,707 @@
+//! The seeds' other webhook APIs, replayed as their documents write them (paths,
+//! headers, bodies; the host is the local stack's), and receivers written the way each
+//! vendor tells a merchant to write one, getting real deliveries caused through the
+//! canonical API.
+
+use harness::{Receiver, TestStack, eventually, expect, status_and_json, verify_standard};
+use reqwest::{Method, RequestBuilder};
+use serde_json::{Value, json};
+
+const FAST: [(&str, &str); 3] = [
+    ("RETRY_SCHEDULE", "1s,1s,1s"),
+    ("RETRY_JITTER", "0"),
+    ("PENDING_EVENT_GRACE_SECONDS", "1"),
+];
+
+/// A request to `path` as the vendor's client sends it: the local stack as the host.
+fn call(stack: &TestStack, method: Method, path: &str, key: &str) -> RequestBuilder {
+    stack
+        .http
+        .request(method, format!("{}{path}", stack.stack.base_url()))
+        .bearer_auth(key)
+}
+
+/// A key of the account with only `scopes`.
+async fn key_with(stack: &TestStack, key: &str, scopes: &[&str]) -> String {
+    let body = json!({ "name": "narrow", "scopes": scopes, "mode": "test" });
+    let created = expect(stack.post("/account/keys", key, body).await, 201).await;
+    created["key"].as_str().unwrap().to_string()
+}
+
+/// A white-label payment's order, then paid through the canonical API: the order's
+/// `order:created`, `order:updated` and `order:paid` events.
+async fn paid_order(stack: &TestStack, key: &str) -> Value {
+    let order = expect(
+        stack
+            .post(
+                "/payments",
+                key,
+                json!({
+                    "title": "Licence", "gateway": "paypal", "value": "25.00", "currency": "USD",
+                    "email": "customer@example.com", "white_label": true
+                }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let id = order["id"].as_str().unwrap();
+    expect(
+        stack
+            .put(&format!("/orders/{id}"), key, json!({ "status": 100 }))
+            .await,
+        200,
+    )
+    .await
+}
+
+/// Python's hmac module over the raw body: the check Pixlpay's documents give.
+fn python_hmac_sha256(secret: &str, body: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", "import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())", secret])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+fn keys(object: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = object
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn pixlpays_documented_calls_answer_as_its_documents_show() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("pixlpay@example.com").await;
+    let key = &acct.test_key;
+    let api = |method, path: &str| call(&stack, method, path, key);
+
+    // List Webhooks: the envelope, empty.
+    let listed = expect(
+        api(Method::GET, "/api/external/v1/webhooks")
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(listed, json!({ "success": true, "data": [] }));
+
+    // Create Webhook, the seed's body verbatim.
+    let seed_body = json!({
+        "url": "https://yourapp.com/webhooks/pixlpay",
+        "events": ["order.created", "order.paid", "order.completed"]
+    });
+    let created = expect(
+        api(Method::POST, "/api/external/v1/webhooks")
+            .json(&seed_body)
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(keys(&created), ["data", "message", "success"]);
+    assert_eq!(created["success"], true);
+    assert_eq!(created["message"], "Webhook created successfully");
+    let webhook = &created["data"];
+    assert_eq!(
+        keys(webhook),
+        ["created_at", "events", "id", "is_active", "secret", "url"]
+    );
+    assert_eq!(webhook["id"], 1, "integer ids, from 1");
+    assert_eq!(webhook["url"], "https://yourapp.com/webhooks/pixlpay");
+    assert_eq!(
+        webhook["events"],
+        json!(["order.created", "order.paid", "order.completed"])
+    );
+    assert_eq!(webhook["is_active"], true);
+    assert!(webhook["secret"].as_str().unwrap().starts_with("whsec_"));
+
+    // The same endpoint through PushGuard's own API, which says where it came from.
+    let canonical = expect(stack.get("/webhooks/endpoints", key).await, 200).await;
+    assert_eq!(canonical.as_array().unwrap().len(), 1);
+    assert_eq!(canonical[0]["dialect"], "pixlpay");
+    assert_eq!(
+        canonical[0]["events"],
+        json!(["order:created", "order:paid", "order:completed"])
+    );
+
+    // Get Single Webhook: no secret again.
+    let one = expect(
+        api(Method::GET, "/api/external/v1/webhooks/1")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(one["data"]["id"], 1);
+    assert!(
+        one["data"].get("secret").is_none(),
+        "the secret is shown once"
+    );
+
+    // Update Webhook, the seed's body verbatim.
+    let updated = expect(
+        api(Method::PUT, "/api/external/v1/webhooks/1")
+            .json(&json!({
+                "url": "https://newurl.com/webhooks",
+                "events": ["order.created"],
+                "is_active": false
+            }))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(updated["success"], true);
+    assert_eq!(updated["data"]["url"], "https://newurl.com/webhooks");
+    assert_eq!(updated["data"]["events"], json!(["order.created"]));
+    assert_eq!(updated["data"]["is_active"], false);
+
+    // 422 for an invalid URL or events, every problem listed, nothing changed.
+    let (status, refused) = status_and_json(
+        api(Method::PUT, "/api/external/v1/webhooks/1")
+            .json(&json!({ "url": "ftp://nowhere", "events": ["order.shipped"] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["success"], false);
+    let errors = refused["errors"].to_string();
+    assert!(
+        errors.contains("order.shipped") && errors.contains("Url"),
+        "{errors}"
+    );
+    let unchanged = expect(
+        api(Method::GET, "/api/external/v1/webhooks/1")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(unchanged["data"], updated["data"]);
+    let (status, _) = status_and_json(
+        api(Method::POST, "/api/external/v1/webhooks")
+            .json(&json!({ "url": "https://yourapp.com/other" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422, "events are required");
+
+    // 401 without a token, 403 for a token without the scope, 404 for no such webhook
+    // (another tenant's number included).
+    let anonymous = stack
+        .http
+        .get(format!(
+            "{}/api/external/v1/webhooks",
+            stack.stack.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(anonymous).await;
+    assert_eq!((status, body["success"].clone()), (401, json!(false)));
+    let reader = key_with(&stack, key, &["webhooks:read"]).await;
+    let (status, body) = status_and_json(
+        call(&stack, Method::POST, "/api/external/v1/webhooks", &reader)
+            .json(&seed_body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["success"].clone()), (403, json!(false)));
+    let other = stack.account("pixlpay-other@example.com").await;
+    for path in ["/api/external/v1/webhooks/1", "/api/external/v1/webhooks/x"] {
+        let (status, body) = status_and_json(
+            call(&stack, Method::GET, path, &other.test_key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, body["success"].clone()),
+            (404, json!(false)),
+            "{path}"
+        );
+    }
+
+    // Delete Webhook; numbers are never reused.
+    let deleted = expect(
+        api(Method::DELETE, "/api/external/v1/webhooks/1")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        deleted,
+        json!({ "success": true, "message": "Webhook deleted successfully" })
+    );
+    let again = expect(
+        api(Method::POST, "/api/external/v1/webhooks")
+            .json(&seed_body)
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(again["data"]["id"], 2);
+    let (status, _) = status_and_json(
+        api(Method::GET, "/api/external/v1/webhooks/1")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_pixlpay_receiver_verifies_its_deliveries_and_the_test_route_reports() {
+    let stack = TestStack::start_with(&FAST).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("pixlpay-receiver@example.com").await;
+    let key = &acct.test_key;
+    let created = expect(
+        call(&stack, Method::POST, "/api/external/v1/webhooks", key)
+            .json(&json!({ "url": receiver.url("/pixlpay"), "events": ["order.paid"] }))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let secret = created["data"]["secret"].as_str().unwrap().to_string();
+
+    let tested = expect(
+        call(
+            &stack,
+            Method::POST,
+            "/api/external/v1/webhooks/1/test",
+            key,
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(tested["success"], true);
+    assert_eq!(tested["message"], "Test webhook delivered successfully");
+    assert_eq!(
+        keys(&tested["data"]),
+        ["delivered", "response_code", "response_time_ms"]
+    );
+    assert_eq!(tested["data"]["delivered"], true);
+    assert_eq!(tested["data"]["response_code"], 200);
+    let ping = receiver.wait_for("/pixlpay", 1).await.remove(0);
+    assert_eq!(ping.json()["event_type"], "webhook.ping");
+
+    let order = paid_order(&stack, key).await;
+    let delivery = receiver.wait_for("/pixlpay", 2).await.remove(1);
+    // The receiver Pixlpay's documents describe: HMAC-SHA256 of the raw body with the
+    // secret, in X-Pixlpay-Signature (X-Webhook-Signature too), compared in constant time.
+    let expected = python_hmac_sha256(&secret, &delivery.body);
+    assert_eq!(delivery.header("x-pixlpay-signature"), expected);
+    assert_eq!(delivery.header("x-webhook-signature"), expected);
+    assert_ne!(python_hmac_sha256("whsec_other", &delivery.body), expected);
+    assert_eq!(delivery.header("x-webhook-event"), "order.paid");
+    verify_standard(&secret, &delivery).expect("the Standard Webhooks headers verify too");
+    let body = delivery.json();
+    assert_eq!(keys(&body), ["created_at", "data", "event_type", "id"]);
+    assert_eq!(body["event_type"], "order.paid");
+    assert_eq!(body["id"], delivery.header("x-webhook-id"));
+    assert_eq!(body["data"]["id"], order["id"]);
+    assert_eq!(body["data"]["status"], 100);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.received("/pixlpay").len(),
+        2,
+        "subscribed to order.paid only: the order's created and updated events are not sent"
+    );
+}
+
+const CONEKTA: &str = "application/vnd.conekta-v2.1.0+json";
+
+/// A request as Conekta's generated clients send it.
+fn conekta(stack: &TestStack, method: Method, path: &str, key: &str) -> RequestBuilder {
+    call(stack, method, path, key)
+        .header("Accept", CONEKTA)
+        .header("Accept-Language", "es")
+}
+
+#[tokio::test]
+async fn conektas_documented_calls_answer_as_its_client_reads_them() {
+    let stack = TestStack::start_with(&FAST).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("conekta@example.com").await;
+    let key = &acct.test_key;
+    let api = |method, path: &str| conekta(&stack, method, path, key);
+
+    // create_webhook, the seed's request verbatim but for the receiver.
+    let created = expect(
+        api(Method::POST, "/webhooks")
+            .json(&json!({ "url": receiver.url("/conekta"), "synchronous": false }))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        keys(&created),
+        [
+            "deleted",
+            "development_enabled",
+            "id",
+            "livemode",
+            "object",
+            "production_enabled",
+            "status",
+            "subscribed_events",
+            "synchronous",
+            "url"
+        ]
+    );
+    assert_eq!(created["object"], "webhook");
+    assert_eq!(created["status"], "listening");
+    assert_eq!(created["livemode"], false, "a test key's webhook");
+    assert_eq!(
+        (
+            created["development_enabled"].clone(),
+            created["production_enabled"].clone()
+        ),
+        (json!(true), json!(false))
+    );
+    assert_eq!(created["synchronous"], false);
+    assert_eq!(created["deleted"], false);
+    let events = created["subscribed_events"].as_array().unwrap();
+    assert!(
+        events.contains(&json!("order.paid")),
+        "every event without subscribed_events"
+    );
+    let id = created["id"].as_str().unwrap().to_string();
+    let canonical = expect(
+        stack.get(&format!("/webhooks/endpoints/{id}"), key).await,
+        200,
+    )
+    .await;
+    assert_eq!(canonical["dialect"], "conekta");
+    assert_eq!(canonical["events"], json!(["*"]));
+
+    // get_webhook, update_webhook (the seed's WebhookUpdateRequest), test_webhook.
+    let got = expect(
+        api(Method::GET, &format!("/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(got, created);
+    let updated = expect(
+        api(Method::PUT, &format!("/webhooks/{id}"))
+            .header("X-Child-Company-Id", acct.id.to_string())
+            .json(&json!({ "url": receiver.url("/conekta-2"), "events": ["order.paid"] }))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(updated["url"], receiver.url("/conekta-2"));
+    assert_eq!(updated["subscribed_events"], json!(["order.paid"]));
+    let tested = expect(
+        api(Method::POST, &format!("/webhooks/{id}/test"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(tested["id"], id.as_str());
+    let ping = receiver.wait_for("/conekta-2", 1).await.remove(0);
+    let ping = ping.json();
+    assert_eq!(
+        (ping["object"].clone(), ping["type"].clone()),
+        (json!("event"), json!("webhook.ping"))
+    );
+
+    // A receiver as Conekta's documents have merchants write one: it reads the event's
+    // type and the object under data.object.
+    let order = paid_order(&stack, key).await;
+    let delivery = receiver.wait_for("/conekta-2", 2).await.remove(1);
+    let event = delivery.json();
+    assert_eq!(event["object"], "event");
+    assert_eq!(event["type"], "order.paid");
+    assert_eq!(event["livemode"], false);
+    assert!(event["created_at"].is_i64(), "unix seconds");
+    assert_eq!(event["data"]["object"]["id"], order["id"]);
+    let logged = eventually("the delivery is logged as Conekta's event", || async {
+        let logs = expect(
+            stack
+                .get(
+                    &format!("/webhooks/logs?endpoint_id={id}&event=order:paid"),
+                    key,
+                )
+                .await,
+            200,
+        )
+        .await;
+        logs.as_array().unwrap().first().cloned()
+    })
+    .await;
+    assert_eq!(logged["payload"]["type"], "order.paid");
+
+    // delete_webhook answers the deleted webhook.
+    let deleted = expect(
+        api(Method::DELETE, &format!("/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(deleted["deleted"], true);
+    assert_eq!(deleted["id"], id.as_str());
+    let (status, missing) = status_and_json(
+        api(Method::GET, &format!("/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["object"], "error");
+    assert_eq!(missing["type"], "resource_not_found_error");
+    assert_eq!(
+        missing["details"][0]["message"],
+        "El recurso no ha sido encontrado."
+    );
+}
+
+#[tokio::test]
+async fn conekta_lists_page_by_cursor_and_its_errors_are_conektas_in_the_callers_language() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("conekta-list@example.com").await;
+    let key = &acct.test_key;
+    let api = |method, path: &str| conekta(&stack, method, path, key);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let created = expect(
+            api(Method::POST, "/webhooks")
+                .json(&json!({ "url": format!("https://hooks.example.com/{n}"), "synchronous": false, "subscribed_events": ["order.paid"] }))
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    ids.reverse(); // newest first
+
+    let first = expect(
+        api(Method::GET, "/webhooks?limit=2").send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(first["object"], "list");
+    assert_eq!(first["has_more"], true);
+    let page: Vec<&str> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(page, [ids[0].as_str(), ids[1].as_str()]);
+    assert_eq!(first["previous_page_url"], Value::Null);
+    let next = first["next_page_url"].as_str().unwrap();
+    assert!(
+        next.ends_with(&format!("/webhooks?limit=2&next={}", ids[1])),
+        "{next}"
+    );
+    let path = &next[next.find("/webhooks").unwrap()..];
+    let second = expect(api(Method::GET, path).send().await.unwrap(), 200).await;
+    assert_eq!(second["has_more"], false);
+    assert_eq!(second["data"][0]["id"], ids[2].as_str());
+    assert_eq!(second["next_page_url"], Value::Null);
+    let previous = second["previous_page_url"].as_str().unwrap();
+    let path = &previous[previous.find("/webhooks").unwrap()..];
+    let back = expect(api(Method::GET, path).send().await.unwrap(), 200).await;
+    assert_eq!(back["data"], first["data"]);
+    let filtered = expect(
+        api(Method::GET, "/webhooks?url=example.com/1")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
+    let searched = expect(
+        api(Method::GET, &format!("/webhooks?search={}", ids[2]))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(searched["data"][0]["id"], ids[2].as_str());
+
+    // Bad input: Conekta's error object, Spanish by default, English when asked, and
+    // nothing created.
+    let (status, error) = status_and_json(
+        api(Method::POST, "/webhooks")
+            .json(&json!({ "url": "not a url", "synchronous": true, "subscribed_events": ["charge.paid"] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["object"], "error");
+    assert_eq!(error["type"], "parameter_validation_error");
+    let details = error["details"].as_array().unwrap();
+    assert_eq!(details.len(), 3, "{error}");
+    let params: Vec<&str> = details
+        .iter()
+        .map(|d| d["param"].as_str().unwrap())
+        .collect();
+    assert!(
+        params.contains(&"url")
+            && params.contains(&"synchronous")
+            && params.contains(&"subscribed_events"),
+        "{params:?}"
+    );
+    assert_eq!(details[0]["message"], "Los datos enviados no son válidos.");
+    assert!(
+        details
+            .iter()
+            .any(|d| d["debug_message"].as_str().unwrap().contains("charge.paid"))
+    );
+    let listed = expect(api(Method::GET, "/webhooks").send().await.unwrap(), 200).await;
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        3,
+        "nothing was created"
+    );
+    let (status, error) = status_and_json(
+        call(&stack, Method::GET, "/webhooks?limit=251", key)
+            .header("Accept", CONEKTA)
+            .header("Accept-Language", "en-US,en;q=0.9")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        error["details"][0]["message"],
+        "The data sent is not valid."
+    );
+
+    // Another version of Conekta's API: 406 naming the one served.
+    let (status, error) = status_and_json(
+        call(&stack, Method::GET, "/webhooks", key)
+            .header("Accept", "application/vnd.conekta-v2.0.0+json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 406);
+    assert!(
+        error["details"][0]["debug_message"]
+            .as_str()
+            .unwrap()
+            .contains(CONEKTA),
+        "{error}"
+    );
+
+    // A bad key, and a company that is not the caller's.
+    let (status, error) = status_and_json(
+        conekta(&stack, Method::GET, "/webhooks", "pg_test_nope")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, error["type"].clone()),
+        (401, json!("authentication_error"))
+    );
+    assert_eq!(error["details"][0]["message"], "Acceso no autorizado.");
+    let other = stack.account("conekta-other@example.com").await;
+    let (status, error) = status_and_json(
+        api(Method::GET, "/webhooks")
+            .header("X-Child-Company-Id", other.id.to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403, "{error}");
+    assert_eq!(error["type"], "authorization_error");
+    // Another tenant's webhook is not found, as one that does not exist.
+    let (status, _) = status_and_json(
+        conekta(
+            &stack,
+            Method::GET,
+            &format!("/webhooks/{}", ids[0]),
+            &other.test_key,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // A Conekta route never shows a PushGuard endpoint, nor PushGuard's dialect-less ones.
+    let native = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": "https://native.example.com/", "events": ["*"] }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let (status, _) = status_and_json(
+        api(
+            Method::GET,
+            &format!("/webhooks/{}", native["id"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+}
