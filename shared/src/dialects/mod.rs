@@ -13,6 +13,7 @@
 //! before a handler runs (401, 429, 413, ...) reaches the client in the dialect's shape.
 
 pub mod conekta;
+pub mod paybyrd;
 pub mod pixlpay;
 
 use crate::{ApiError, routes::Routes, webhooks::Dialect};
@@ -26,7 +27,9 @@ use axum::{
 
 /// Every dialect's routes (the webhook endpoints function serves them).
 pub fn routes() -> Routes {
-    conekta::routes().merge(pixlpay::routes())
+    conekta::routes()
+        .merge(paybyrd::routes())
+        .merge(pixlpay::routes())
 }
 
 /// The dialect whose route `route` (a matched path) is, if any.
@@ -35,6 +38,8 @@ pub fn of_route(route: &str) -> Option<Dialect> {
         Some(Dialect::Conekta)
     } else if route.starts_with(pixlpay::BASE) {
         Some(Dialect::Pixlpay)
+    } else if route == paybyrd::BASE || route.starts_with(paybyrd::ONE) {
+        Some(Dialect::Paybyrd)
     } else {
         None
     }
@@ -50,6 +55,7 @@ pub async fn edge(request: Request, next: Next) -> Response {
     match dialect {
         Some(Dialect::Conekta) => conekta::edge(request, next).await,
         Some(Dialect::Pixlpay) => pixlpay::edge(request, next).await,
+        // Paybyrd documents no error shape of its own: PushGuard's stands.
         _ => next.run(request).await,
     }
 }
@@ -184,6 +190,7 @@ mod tests {
         for (dialect, routes) in [
             (Dialect::Conekta, conekta::routes()),
             (Dialect::Pixlpay, pixlpay::routes()),
+            (Dialect::Paybyrd, paybyrd::routes()),
         ] {
             for (_, path) in routes.paths() {
                 assert_eq!(of_route(path), Some(dialect), "{path}");
@@ -194,6 +201,8 @@ mod tests {
             "/api/v2/webhooks/endpoints/{id}",
             "/api/v2/webhooks/logs",
             "/api/v2/webhooks/simulate",
+            "/api/v2/webhooks/logs/{id}",
+            "/api/v2/webhooks/public-keys/{account_id}",
             "/api/v2/products",
             "/portal/endpoints",
         ] {

@@ -223,9 +223,9 @@ mod tests {
         }
         assert_eq!(
             Dialect::Pixlpay.event_type("order.completed"),
-            Some("order:updated")
+            Some("order:completed")
         );
-        assert_eq!(Dialect::Conekta.event_type("order.completed"), None);
+        assert_eq!(Dialect::PushGuard.event_name("order:paid"), "order:paid");
         assert!(
             Dialect::Pixlpay
                 .event_names()

@@ -705,3 +705,265 @@ async fn conekta_lists_page_by_cursor_and_its_errors_are_conektas_in_the_callers
     .await;
     assert_eq!(status, 404);
 }
+
+/// A request as Paybyrd's documents write it: `X-Api-Key`.
+fn paybyrd(stack: &TestStack, method: Method, path: &str, key: &str) -> RequestBuilder {
+    stack
+        .http
+        .request(method, format!("{}{path}", stack.stack.base_url()))
+        .header("X-Api-Key", key)
+}
+
+#[tokio::test]
+async fn paybyrds_documented_calls_answer_beside_pushguards_own_webhook_routes() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("paybyrd@example.com").await;
+    let key = &acct.test_key;
+    let api = |method, path: &str| paybyrd(&stack, method, path, key);
+
+    // Set up a Webhook setting: the seed's request verbatim (a url and nothing else).
+    let created = expect(
+        api(Method::POST, "/api/v2/webhooks")
+            .header("Content-Type", "application/json")
+            .body(
+                r#"{
+    "url": "https://test-url.com/webhook"
+}"#,
+            )
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(created["url"], "https://test-url.com/webhook");
+    assert_eq!(created["isActive"], true);
+    assert_eq!(created["events"], json!(["event:paymentStatusChanged"]));
+    assert_eq!(
+        (created["username"].clone(), created["password"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let id = created["webhookId"].as_str().unwrap().to_string();
+
+    // Different URLs only; user and password are masked wherever they are given.
+    let (status, _) = status_and_json(
+        api(Method::POST, "/api/v2/webhooks")
+            .json(&json!({ "url": "https://test-url.com/webhook" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409, "one setting per URL");
+    let with_credentials = expect(
+        api(Method::POST, "/api/v2/webhooks")
+            .json(&json!({ "url": "https://test-url.com/other", "username": "merchant", "password": "s3cret" }))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(
+        with_credentials["url"],
+        "https://****:****@test-url.com/other"
+    );
+    assert_eq!(
+        (
+            with_credentials["username"].clone(),
+            with_credentials["password"].clone()
+        ),
+        (json!("****"), json!("****"))
+    );
+    assert!(!with_credentials.to_string().contains("s3cret"));
+    let (status, _) = status_and_json(
+        api(Method::POST, "/api/v2/webhooks")
+            .json(&json!({ "url": "https://test-url.com/third", "is_active": true }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "an unknown field is refused");
+
+    // Retrieve data about Webhook settings, then one by its id.
+    let listed = expect(
+        api(Method::GET, "/api/v2/webhooks").send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let one = expect(
+        api(Method::GET, &format!("/api/v2/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(one, created);
+
+    // Disabling and enabling; no removal.
+    let disabled = expect(
+        api(Method::POST, &format!("/api/v2/webhooks/{id}/disable"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(disabled["isActive"], false);
+    let enabled = expect(
+        api(Method::POST, &format!("/api/v2/webhooks/{id}/enable"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(enabled["isActive"], true);
+    let (status, _) = status_and_json(
+        api(Method::DELETE, &format!("/api/v2/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 405, "a setting cannot be removed");
+
+    // PushGuard's own routes under /api/v2/webhooks still answer as themselves.
+    let endpoints = expect(stack.get("/webhooks/endpoints", key).await, 200).await;
+    assert_eq!(endpoints.as_array().unwrap().len(), 2);
+    assert!(
+        endpoints
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["dialect"] == "paybyrd")
+    );
+    assert_eq!(
+        expect(stack.get("/webhooks/logs", key).await, 200).await,
+        json!([])
+    );
+    let (status, _) = status_and_json(
+        api(Method::GET, "/api/v2/webhooks/simulate")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 405, "simulate is PushGuard's, and POST only");
+    let other = stack.account("paybyrd-other@example.com").await;
+    let (status, _) = status_and_json(
+        paybyrd(
+            &stack,
+            Method::GET,
+            &format!("/api/v2/webhooks/{id}"),
+            &other.test_key,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404, "another subscription's setting");
+    let reader = key_with(&stack, key, &["webhooks:read"]).await;
+    let (status, _) = status_and_json(
+        paybyrd(
+            &stack,
+            Method::POST,
+            &format!("/api/v2/webhooks/{id}/disable"),
+            &reader,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn a_paybyrd_receiver_hears_of_status_changes_and_only_200_201_or_202_delivers() {
+    let stack = TestStack::start_with(&FAST).await;
+    let receiver = Receiver::start().await;
+    // The first answer is a 2xx Paybyrd does not count: the delivery is tried again.
+    receiver.set("/paybyrd", harness::Behaviour::FailTimes(1, 204));
+    let acct = stack.account("paybyrd-receiver@example.com").await;
+    let key = &acct.test_key;
+    let created = expect(
+        paybyrd(&stack, Method::POST, "/api/v2/webhooks", key)
+            .json(&json!({ "url": receiver.url("/paybyrd") }))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let order = paid_order(&stack, key).await;
+
+    let deliveries = receiver.wait_for("/paybyrd", 2).await;
+    assert_eq!(
+        deliveries[0].body, deliveries[1].body,
+        "the same notification, again"
+    );
+    let hook = deliveries[1].json();
+    assert_eq!(
+        hook,
+        json!({
+            "webhookId": created["webhookId"],
+            "contextType": "event:paymentStatusChanged",
+            "paymentId": order["id"],
+            "transactionId": order["id"],
+            "orderId": order["id"],
+        })
+    );
+    // The receiver Paybyrd's documents describe: it queries the payment for its status.
+    let queried = expect(
+        paybyrd(
+            &stack,
+            Method::GET,
+            &format!("/api/v2/orders/{}", hook["paymentId"].as_str().unwrap()),
+            key,
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(queried["status"], 100);
+    let log = eventually("the delivery succeeds on its second attempt", || async {
+        let logs = expect(
+            stack
+                .get(
+                    &format!(
+                        "/webhooks/logs?endpoint_id={}",
+                        created["webhookId"].as_str().unwrap()
+                    ),
+                    key,
+                )
+                .await,
+            200,
+        )
+        .await;
+        logs.as_array()
+            .unwrap()
+            .first()
+            .filter(|l| l["status"] == "succeeded")
+            .cloned()
+    })
+    .await;
+    assert_eq!(log["event"], "order:updated");
+    assert_eq!(
+        (log["retries"].clone(), log["retry_limit"].clone()),
+        (json!(1), json!(11)),
+        "12 attempts in all"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.received("/paybyrd").len(),
+        2,
+        "one status change, one notification (order:paid is not sent beside it)"
+    );
+}
