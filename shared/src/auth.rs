@@ -277,7 +277,13 @@ pub async fn authenticate(
         return Err(ApiError::Unauthenticated);
     }
     let mut request = request;
-    if request.headers().contains_key(SIGN_HEADER) || principal.require_signed {
+    if request.extensions().get::<BodySigned>().is_some() {
+        let secret = principal
+            .signing_secret
+            .as_ref()
+            .ok_or(ApiError::Unauthenticated)?;
+        request = verify_body_signature(db, signed_request_tolerance, secret, request).await?;
+    } else if request.headers().contains_key(SIGN_HEADER) || principal.require_signed {
         // Only a key with a signing secret can sign; the key itself never does.
         let secret = principal
             .signing_secret
@@ -325,6 +331,53 @@ async fn verify_signature(
     // A signature stays replayable for as long as its timestamp is acceptable.
     let forget_after = Timestamp::from_millis(sent_at + tolerance);
     if !store::requests::claim_signature(db, &hex::encode(&expected), forget_after).await? {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(Request::from_parts(parts, Body::from(body)))
+}
+
+/// Marks a request signed the way the Key/Sign subscription API (seed 004) signs: the
+/// key in `Key`, and in `Sign` the hex HMAC-SHA256 of the raw body under the key's
+/// signing secret; the body's `timestamp` (unix milliseconds) says when. Only that
+/// dialect's edge marks requests so (`crate::dialects::keysign`): no other route
+/// accepts the scheme.
+#[derive(Clone, Copy, Debug)]
+pub struct BodySigned;
+
+/// The header that carries a [`BodySigned`] request's signature.
+pub const BODY_SIGN_HEADER: &str = "sign";
+
+/// Checks a [`BodySigned`] request: its `Sign`, the body's `timestamp` within the
+/// window, and that the signature was never seen before.
+async fn verify_body_signature(
+    db: &Db,
+    tolerance: Duration,
+    secret: &RequestSigningSecret,
+    request: Request,
+) -> ApiResult<Request> {
+    let signature = header_string(request.headers(), BODY_SIGN_HEADER)?;
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let sent_at = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|body| body.get("timestamp").and_then(serde_json::Value::as_i64))
+        .ok_or(ApiError::Unauthenticated)?;
+    let tolerance = tolerance.as_millis() as i64;
+    if (Timestamp::now().as_millis() - sent_at).abs() > tolerance {
+        return Err(ApiError::Unauthenticated);
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .expect("HMAC takes any key length");
+    mac.update(&body);
+    let expected = mac.finalize().into_bytes();
+    let presented = hex::decode(signature.trim()).map_err(|_| ApiError::Unauthenticated)?;
+    if !crate::secrets::constant_time_eq(&expected, &presented) {
+        return Err(ApiError::Unauthenticated);
+    }
+    let forget_after = Timestamp::from_millis(sent_at + tolerance);
+    if !store::requests::claim_signature(db, &hex::encode(expected), forget_after).await? {
         return Err(ApiError::Unauthenticated);
     }
     Ok(Request::from_parts(parts, Body::from(body)))

@@ -183,6 +183,15 @@ impl Operation {
         self
     }
 
+    /// A response of `status` with no body.
+    pub fn empty(mut self, status: u16, description: &str) -> Self {
+        self.builder = self.builder.response(
+            status.to_string(),
+            ResponseBuilder::new().description(description).build(),
+        );
+        self
+    }
+
     /// `204 No Content`.
     pub fn no_content(mut self) -> Self {
         self.builder = self.builder.response(

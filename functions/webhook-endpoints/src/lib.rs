@@ -5,7 +5,7 @@
 //! `.../{id}/test` (a ping, now), `.../{id}/recover` (re-send failed deliveries),
 //! `.../{id}/unblock` (release resources an exhausted ordered delivery holds) and
 //! `GET .../{id}/stats` (attempts, outcomes and latency per hour or day); and the
-//! Conekta, Paybyrd and Pixlpay dialects' webhook routes (`shared::dialects`).
+//! Conekta, Paybyrd, Pixlpay and Key/Sign dialects' webhook routes (`shared::dialects`).
 
 use axum::{
     Json, Router,

@@ -13,6 +13,7 @@
 //! before a handler runs (401, 429, 413, ...) reaches the client in the dialect's shape.
 
 pub mod conekta;
+pub mod keysign;
 pub mod paybyrd;
 pub mod pixlpay;
 
@@ -28,6 +29,7 @@ use axum::{
 /// Every dialect's routes (the webhook endpoints function serves them).
 pub fn routes() -> Routes {
     conekta::routes()
+        .merge(keysign::routes())
         .merge(paybyrd::routes())
         .merge(pixlpay::routes())
 }
@@ -40,6 +42,8 @@ pub fn of_route(route: &str) -> Option<Dialect> {
         Some(Dialect::Pixlpay)
     } else if route == paybyrd::BASE || route.starts_with(paybyrd::ONE) {
         Some(Dialect::Paybyrd)
+    } else if route.starts_with(keysign::BASE) {
+        Some(Dialect::KeySign)
     } else {
         None
     }
@@ -55,7 +59,8 @@ pub async fn edge(request: Request, next: Next) -> Response {
     match dialect {
         Some(Dialect::Conekta) => conekta::edge(request, next).await,
         Some(Dialect::Pixlpay) => pixlpay::edge(request, next).await,
-        // Paybyrd documents no error shape of its own: PushGuard's stands.
+        Some(Dialect::KeySign) => keysign::edge(request, next).await,
+        // Paybyrd and Key/Sign document no error shape of their own: PushGuard's stands.
         _ => next.run(request).await,
     }
 }
@@ -191,6 +196,7 @@ mod tests {
             (Dialect::Conekta, conekta::routes()),
             (Dialect::Pixlpay, pixlpay::routes()),
             (Dialect::Paybyrd, paybyrd::routes()),
+            (Dialect::KeySign, keysign::routes()),
         ] {
             for (_, path) in routes.paths() {
                 assert_eq!(of_route(path), Some(dialect), "{path}");

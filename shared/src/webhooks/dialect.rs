@@ -58,6 +58,8 @@ pub struct Delivery<'a> {
     /// The event's object.
     pub payload: &'a Value,
     pub mode: Mode,
+    /// The account whose event it is.
+    pub account_id: &'a str,
     /// The endpoint it goes to.
     pub endpoint_id: &'a str,
 }
@@ -149,7 +151,7 @@ impl Dialect {
                 "requestId": delivery.id,
                 "event": delivery.event_type,
                 "timestamp": delivery.created_at.as_millis(),
-                "account": delivery.payload.get("account_id").cloned().unwrap_or(Value::Null),
+                "account": delivery.account_id,
                 "data": delivery.payload,
             }),
         }
@@ -176,6 +178,11 @@ impl Dialect {
                     ("x-webhook-id".into(), log_id.to_string()),
                 ]
             }
+            // The channel's pair: its public key names it, its secret key signs.
+            Dialect::KeySign => vec![
+                ("key".into(), keysign_public_key(secret)),
+                ("sign".into(), super::signing::hex_hmac_sha256(secret, body)),
+            ],
             _ => Vec::new(),
         }
     }
@@ -197,6 +204,14 @@ impl Dialect {
             _ => None,
         }
     }
+}
+
+/// A Key/Sign channel's `publicKey`: a name of its secret key that reveals nothing of
+/// it (SHA-256, cut to 32 hex digits), so it changes when the secret is regenerated.
+pub fn keysign_public_key(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("pushguard keysign public key\n{secret}"));
+    format!("pk_{}", &hex::encode(digest)[..32])
 }
 
 #[cfg(test)]
@@ -248,6 +263,7 @@ mod tests {
             created_at: at,
             payload: &payload,
             mode: Mode::Test,
+            account_id: "acct_1",
             endpoint_id: "ep_1",
         };
         assert_eq!(Dialect::PushGuard.body(&delivery), payload);
@@ -272,6 +288,29 @@ mod tests {
         assert_eq!(pixlpay["event_type"], "order.paid");
         assert_eq!(pixlpay["data"], payload);
         assert_eq!(pixlpay["id"], "msg_1");
+        let keysign = Dialect::KeySign.body(&delivery);
+        assert_eq!(keysign["account"], "acct_1");
+        assert_eq!(keysign["data"], payload);
+    }
+
+    #[test]
+    fn a_keysign_delivery_carries_the_channels_public_key_and_signs_with_its_secret() {
+        let headers = Dialect::KeySign.headers("msg_1", "order:paid", b"{}", "whsec_abc");
+        let key = &headers.iter().find(|(n, _)| n == "key").unwrap().1;
+        assert_eq!(key, &keysign_public_key("whsec_abc"));
+        assert!(key.starts_with("pk_") && key.len() == 35);
+        assert_ne!(
+            keysign_public_key("whsec_abd"),
+            *key,
+            "a new secret, a new key"
+        );
+        assert!(!key.contains("abc"));
+        let sign = &headers.iter().find(|(n, _)| n == "sign").unwrap().1;
+        // python3 -c 'import hmac,hashlib; print(hmac.new(b"whsec_abc", b"{}", hashlib.sha256).hexdigest())'
+        assert_eq!(
+            sign,
+            "a7e20c39a3bd9a0d00109906483a125cba27c676f9feabcde8702361770cc020"
+        );
     }
 
     #[test]

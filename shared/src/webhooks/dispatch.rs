@@ -275,6 +275,7 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
                 created_at: event.created_at,
                 payload: &event.payload,
                 mode: tenant.mode(),
+                account_id: tenant.account_id().as_str(),
                 endpoint_id: &target.key(),
             });
             let mut log = WebhookLog::pending(
@@ -924,6 +925,7 @@ pub async fn deliver_once(
         created_at: Timestamp::now(),
         payload: &payload,
         mode: tenant.mode(),
+        account_id: tenant.account_id().as_str(),
         endpoint_id: &target.key(),
     });
     let log = WebhookLog::pending(

@@ -492,10 +492,10 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
     let refunded = stack.api(key).orders().set_status(&order.id, 56).await;
     assert_eq!(refunded.status, 56);
     eventually("the refund's order:updated", || async {
-        (received_types(&receiver, "/all").len() == 5).then_some(())
+        (received_types(&receiver, "/all").len() == 6).then_some(())
     })
     .await;
-    assert_eq!(stack.total("/events", key).await, 5);
+    assert_eq!(stack.total("/events", key).await, 6);
 }
 
 #[tokio::test]

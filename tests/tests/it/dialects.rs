@@ -967,3 +967,310 @@ async fn a_paybyrd_receiver_hears_of_status_changes_and_only_200_201_or_202_deli
         "one status change, one notification (order:paid is not sent beside it)"
     );
 }
+
+/// A key that can sign (`require_signed`), and its signing secret.
+async fn signing_key(stack: &TestStack, key: &str) -> (String, String) {
+    let body = json!({ "name": "keysign", "scopes": ["webhooks:write"], "mode": "test", "require_signed": true });
+    let created = expect(stack.post("/account/keys", key, body).await, 201).await;
+    (
+        created["key"].as_str().unwrap().to_string(),
+        created["signing_secret"].as_str().unwrap().to_string(),
+    )
+}
+
+fn now_ms() -> i64 {
+    shared::Timestamp::now().as_millis()
+}
+
+/// A Key/Sign call: the body's exact bytes signed by Python's hmac (not PushGuard's).
+async fn keysign(
+    stack: &TestStack,
+    method: Method,
+    path: &str,
+    (key, secret): &(String, String),
+    body: Value,
+) -> (u16, Value) {
+    let bytes = body.to_string();
+    let sign = python_hmac_sha256(secret, bytes.as_bytes());
+    let response = stack
+        .http
+        .request(method, format!("{}{path}", stack.stack.base_url()))
+        .header("Key", key)
+        .header("Sign", sign)
+        .header("Content-Type", "application/json")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    status_and_json(response).await
+}
+
+#[tokio::test]
+async fn the_keysign_api_manages_one_channel_per_account_and_refuses_what_is_not_signed() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("keysign@example.com").await;
+    let signer = signing_key(&stack, &acct.test_key).await;
+    let account = acct.id.to_string();
+    let call = |method, path: &'static str, body: Value| {
+        let signer = signer.clone();
+        let stack = &stack;
+        async move { keysign(stack, method, path, &signer, body).await }
+    };
+
+    let (status, listed) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook",
+        json!({ "account": account, "timestamp": now_ms() }),
+    )
+    .await;
+    assert_eq!((status, listed), (200, json!({ "webhooks": [] })));
+    let (status, created) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook/create",
+        json!({ "account": account, "timestamp": now_ms(), "url": "https://merchant.example.com/hooks" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(
+        keys(&created),
+        [
+            "blockedByErrorCount",
+            "createdDate",
+            "enabled",
+            "errorCount",
+            "errorFirstDate",
+            "errorLastDate",
+            "publicKey",
+            "requestId",
+            "secretKey",
+            "url"
+        ]
+    );
+    assert_eq!(created["requestId"].as_str().unwrap().len(), 36, "a UUID");
+    assert_eq!(created["url"], "https://merchant.example.com/hooks");
+    assert!(created["secretKey"].as_str().unwrap().starts_with("whsec_"));
+    assert!(created["publicKey"].as_str().unwrap().starts_with("pk_"));
+    assert_eq!(
+        (created["enabled"].clone(), created["errorCount"].clone()),
+        (json!(true), json!(0))
+    );
+    let (status, listed) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook",
+        json!({ "account": account, "timestamp": now_ms() }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["webhooks"], json!([created]));
+    let (status, _) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook/create",
+        json!({ "account": account, "timestamp": now_ms(), "url": "https://merchant.example.com/other" }),
+    )
+    .await;
+    assert_eq!(status, 409, "one channel per account");
+
+    let (status, changed) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook/change",
+        json!({ "account": account, "timestamp": now_ms(), "url": "https://merchant.example.com/v2", "enabled": false }),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (changed["url"].clone(), changed["enabled"].clone()),
+        (json!("https://merchant.example.com/v2"), json!(false))
+    );
+    assert_eq!(
+        changed["secretKey"], created["secretKey"],
+        "the pair stays until regenerated"
+    );
+    let (status, regenerated) = call(
+        Method::DELETE,
+        "/api/v1/subscription/webhook/api-keys/regenerate",
+        json!({ "timestamp": now_ms() }),
+    )
+    .await;
+    assert_eq!(status, 200, "{regenerated}");
+    assert_ne!(regenerated["secretKey"], created["secretKey"]);
+    assert_ne!(regenerated["publicKey"], created["publicKey"]);
+    assert_eq!(regenerated["requestId"], created["requestId"]);
+
+    // Refused, each with nothing changed: a wrong, a stale and a replayed signature; a key
+    // that cannot sign; another account; no account.
+    let body =
+        json!({ "account": account, "timestamp": now_ms(), "url": "https://evil.example.com/" });
+    let forged = stack
+        .http
+        .post(format!(
+            "{}/api/v1/subscription/webhook/change",
+            stack.stack.base_url()
+        ))
+        .header("Key", &signer.0)
+        .header(
+            "Sign",
+            python_hmac_sha256("pgsk_test_wrong", body.to_string().as_bytes()),
+        )
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let (status, _) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook/change",
+        json!({ "account": account, "timestamp": now_ms() - 200_000, "url": "https://evil.example.com/" }),
+    )
+    .await;
+    assert_eq!(status, 401, "a timestamp more than 3 minutes old");
+    let replayed = json!({ "account": account, "timestamp": now_ms(), "enabled": true });
+    let (status, _) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook/change",
+        replayed.clone(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook/change",
+        replayed,
+    )
+    .await;
+    assert_eq!(status, 401, "the same signed request again");
+    let unsigned = (acct.test_key.clone(), "pgsk_test_none".to_string());
+    let (status, _) = keysign(
+        &stack,
+        Method::POST,
+        "/api/v1/subscription/webhook",
+        &unsigned,
+        json!({ "account": account, "timestamp": now_ms() }),
+    )
+    .await;
+    assert_eq!(status, 401, "a key without a signing secret cannot sign");
+    let (status, _) = stack
+        .http
+        .post(format!(
+            "{}/api/v1/subscription/webhook",
+            stack.stack.base_url()
+        ))
+        .bearer_auth(&signer.0)
+        .json(&json!({ "account": account, "timestamp": now_ms() }))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(status, 401, "every Key/Sign call is signed");
+    let other = stack.account("keysign-other@example.com").await;
+    let (status, _) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook",
+        json!({ "account": other.id.to_string(), "timestamp": now_ms() }),
+    )
+    .await;
+    assert_eq!(status, 403, "a key acts for its own account only");
+    let (status, _) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook",
+        json!({ "timestamp": now_ms() }),
+    )
+    .await;
+    assert_eq!(status, 400, "the account is required");
+    let (_, listed) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook",
+        json!({ "account": account, "timestamp": now_ms() }),
+    )
+    .await;
+    assert_eq!(
+        listed["webhooks"][0]["url"],
+        "https://merchant.example.com/v2"
+    );
+    assert_eq!(listed["webhooks"][0]["secretKey"], regenerated["secretKey"]);
+
+    let endpoints = expect(stack.get("/webhooks/endpoints", &acct.test_key).await, 200).await;
+    assert_eq!(endpoints[0]["dialect"], "keysign");
+    let (status, deleted) = call(
+        Method::DELETE,
+        "/api/v1/subscription/webhook",
+        json!({ "account": account, "timestamp": now_ms() }),
+    )
+    .await;
+    assert_eq!((status, deleted), (200, Value::Null));
+    let (_, listed) = call(
+        Method::POST,
+        "/api/v1/subscription/webhook",
+        json!({ "account": account, "timestamp": now_ms() }),
+    )
+    .await;
+    assert_eq!(listed, json!({ "webhooks": [] }));
+}
+
+#[tokio::test]
+async fn a_keysign_receiver_verifies_deliveries_with_the_pair_create_returned_until_it_is_regenerated()
+ {
+    let stack = TestStack::start_with(&FAST).await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("keysign-receiver@example.com").await;
+    let signer = signing_key(&stack, &acct.test_key).await;
+    let account = acct.id.to_string();
+    let (status, channel) = keysign(
+        &stack,
+        Method::POST,
+        "/api/v1/subscription/webhook/create",
+        &signer,
+        json!({ "account": account, "timestamp": now_ms(), "url": receiver.url("/keysign") }),
+    )
+    .await;
+    assert_eq!(status, 200, "{channel}");
+    let order = paid_order(&stack, &acct.test_key).await;
+    // Every event of the account: the order's created, updated and paid.
+    let deliveries = receiver.wait_for("/keysign", 3).await;
+    for delivery in &deliveries {
+        // The receiver the seed implies: the channel's public key names it, and the
+        // signature is HMAC-SHA256 of the body with its secret key.
+        assert_eq!(
+            delivery.header("key"),
+            channel["publicKey"].as_str().unwrap()
+        );
+        assert_eq!(
+            delivery.header("sign"),
+            python_hmac_sha256(channel["secretKey"].as_str().unwrap(), &delivery.body)
+        );
+        let body = delivery.json();
+        assert_eq!(body["account"], account.as_str());
+        assert_eq!(body["data"]["id"], order["id"]);
+    }
+    let events: Vec<Value> = deliveries
+        .iter()
+        .map(|d| d.json()["event"].clone())
+        .collect();
+    assert!(events.contains(&json!("order:paid")), "{events:?}");
+
+    let (status, regenerated) = keysign(
+        &stack,
+        Method::DELETE,
+        "/api/v1/subscription/webhook/api-keys/regenerate",
+        &signer,
+        json!({ "timestamp": now_ms() }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    paid_order(&stack, &acct.test_key).await;
+    let after = receiver.wait_for("/keysign", 6).await.remove(5);
+    assert_eq!(
+        after.header("key"),
+        regenerated["publicKey"].as_str().unwrap()
+    );
+    let new_secret = regenerated["secretKey"].as_str().unwrap();
+    assert_eq!(
+        after.header("sign"),
+        python_hmac_sha256(new_secret, &after.body)
+    );
+    assert_ne!(
+        after.header("sign"),
+        python_hmac_sha256(channel["secretKey"].as_str().unwrap(), &after.body),
+        "the old pair signs no more"
+    );
+}
