@@ -266,13 +266,10 @@ pub(crate) async fn edge(mut request: Request, next: Next) -> Response {
     let headers = request.headers_mut();
     headers.remove(axum::http::header::AUTHORIZATION);
     headers.remove("x-api-key");
-    match headers.remove("key") {
-        Some(key) => {
-            headers.insert(HeaderName::from_static("x-api-key"), key);
-            request.extensions_mut().insert(BodySigned);
-        }
-        // No key: the route's scope check answers 401.
-        None => {}
+    // Without a key the route's scope check answers 401.
+    if let Some(key) = headers.remove("key") {
+        headers.insert(HeaderName::from_static("x-api-key"), key);
+        request.extensions_mut().insert(BodySigned);
     }
     next.run(request).await
 }
