@@ -57,6 +57,7 @@ async fn every_function_binary_answers_its_sample_events_as_in_lambda() {
             &[
                 ("webhook-endpoints-create.json", 201),
                 ("webhook-endpoints-list.json", 200),
+                ("conekta-list-webhooks.json", 200),
             ],
         ),
         ("ProductsFunction", &[("products-create.json", 201)]),

@@ -78,6 +78,29 @@ async fn every_sample_event_is_handled_by_its_function() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.as_array().map(Vec::len), Some(1));
 
+    // The dialects' routes, as API Gateway hands them to the same function.
+    let (status, body) = invoke(
+        webhook_endpoints::router(state("WebhookEndpointsFunction")),
+        "conekta-list-webhooks.json",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["object"].clone(), body["data"].clone()),
+        ("list".into(), serde_json::json!([])),
+        "PushGuard's own endpoint is not Conekta's"
+    );
+    let (status, body) = invoke(
+        webhook_endpoints::router(state("WebhookEndpointsFunction")),
+        "pixlpay-create-webhook.json",
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["success"].clone(), body["data"]["id"].clone()),
+        (true.into(), 1.into())
+    );
+
     // A function answers only its own routes, as API Gateway routes them.
     let (status, _) = invoke(
         account::router(state("AccountFunction")),
