@@ -32,6 +32,8 @@ pub struct Operation {
     schemas: Vec<(String, RefOr<Schema>)>,
     /// Error statuses it answers beside those every operation of its kind does.
     also: Vec<u16>,
+    /// Its errors' body, when it is not PushGuard's `Error` (a dialect's).
+    error_body: Option<RefOr<Schema>>,
 }
 
 fn reference<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
@@ -58,6 +60,7 @@ impl Operation {
             tag,
             schemas: Vec::new(),
             also: Vec::new(),
+            error_body: None,
         };
         if operation.method == Method::DELETE {
             operation.no_content()
@@ -84,6 +87,12 @@ impl Operation {
             ),
         };
         self.builder = self.builder.description(Some(description));
+        self
+    }
+
+    /// Its errors are `T`s, not PushGuard's `Error` (a dialect's error shape).
+    pub fn error_body<T: ToSchema>(mut self) -> Self {
+        self.error_body = Some(reference::<T>(&mut self.schemas));
         self
     }
 
@@ -338,15 +347,17 @@ impl Operation {
                 .collect::<Vec<_>>(),
         );
         for status in errors {
-            let name = ERRORS
+            let (name, about) = ERRORS
                 .iter()
                 .find(|(code, _, _)| *code == status)
-                .map(|(_, name, _)| *name)
+                .map(|(_, name, about)| (*name, *about))
                 .expect("every error status is described");
-            self.builder = self.builder.response(
-                status.to_string(),
-                RefOr::Ref(openapi::Ref::from_response_name(name)),
-            );
+            let response = match &self.error_body {
+                // A dialect's errors have its own shape.
+                Some(body) => RefOr::T(error_response(status, about, body.clone())),
+                None => RefOr::Ref(openapi::Ref::from_response_name(name)),
+            };
+            self.builder = self.builder.response(status.to_string(), response);
         }
         (
             self.path.to_string(),
@@ -490,6 +501,17 @@ fn header_parameter(name: &str, description: &str) -> openapi::path::Parameter {
         .build()
 }
 
+/// An error response of `status` whose body is `body`.
+fn error_response(status: u16, about: &str, body: RefOr<Schema>) -> openapi::Response {
+    let mut response = ResponseBuilder::new()
+        .description(about)
+        .content("application/json", json(body));
+    if matches!(status, 429 | 503) {
+        response = response.header("Retry-After", string_header("Seconds to wait"));
+    }
+    response.build()
+}
+
 /// The error every failure answers with.
 #[derive(ToSchema)]
 #[schema(as = Error)]
@@ -516,15 +538,10 @@ pub fn document(operations: impl IntoIterator<Item = Operation>) -> OpenApi {
     let mut components = Components::new();
     let error = RefOr::Ref(openapi::Ref::from_schema_name("Error"));
     for (status, name, about) in ERRORS {
-        let mut response = ResponseBuilder::new()
-            .description(about)
-            .content("application/json", json(error.clone()));
-        if matches!(status, 429 | 503) {
-            response = response.header("Retry-After", string_header("Seconds to wait"));
-        }
+        let response = error_response(status, about, error.clone());
         components
             .responses
-            .insert(name.to_string(), RefOr::T(response.build()));
+            .insert(name.to_string(), RefOr::T(response));
     }
     for (name, schema) in schemas {
         components.schemas.entry(name).or_insert(schema);

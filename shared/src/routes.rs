@@ -112,6 +112,8 @@ pub struct Routes {
     router: Router<AppState>,
     operations: Vec<Operation>,
     tag: &'static str,
+    /// What every operation declared from here on also says (a dialect's error shape).
+    common: fn(Operation) -> Operation,
 }
 
 macro_rules! method {
@@ -140,7 +142,15 @@ impl Routes {
             router: Router::new(),
             operations: Vec::new(),
             tag,
+            common: |op| op,
         }
+    }
+
+    /// The routes declared after this answer errors as `T`s (a dialect's shape), not as
+    /// PushGuard's `Error`.
+    pub fn errors_as<T: utoipa::ToSchema>(mut self) -> Self {
+        self.common = Operation::error_body::<T>;
+        self
     }
 
     /// The routes declared after this are listed under `tag`.
@@ -174,7 +184,7 @@ impl Routes {
         requirement: Requirement,
         describe: impl FnOnce(Operation) -> Operation,
     ) -> Self {
-        let operation = Operation::new(method, path, self.tag).requires(requirement);
+        let operation = (self.common)(Operation::new(method, path, self.tag).requires(requirement));
         self.operations.push(describe(operation));
         // axum merges the methods of one path declared in several calls.
         self.router = self.router.route(path, route);

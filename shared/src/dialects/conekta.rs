@@ -34,6 +34,7 @@ const MAX_LIMIT: usize = 250;
 /// Conekta's routes and their documentation.
 pub fn routes() -> Routes {
     Routes::new("conekta")
+        .errors_as::<ConektaError>()
         .post(BASE, create, |op| {
             op.summary("Create Webhook (Conekta)")
                 .body::<WebhookRequest>()
@@ -107,6 +108,33 @@ pub struct WebhookResponse {
     production_enabled: bool,
     development_enabled: bool,
     deleted: bool,
+}
+
+/// Conekta's error object.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConektaError {
+    /// Always `error`.
+    object: &'static str,
+    /// `parameter_validation_error`, `authentication_error`, `authorization_error`,
+    /// `resource_not_found_error`, `conflict_error`, `rate_limit_error` or `api_error`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    log_id: String,
+    /// One per problem.
+    details: Vec<ConektaErrorDetail>,
+}
+
+/// One problem of a [`ConektaError`].
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConektaErrorDetail {
+    /// `conekta.errors.<kind>[.<param>]`.
+    code: String,
+    /// The field at fault, for validation errors.
+    param: Option<String>,
+    /// For people: Spanish, or English with `Accept-Language: en`.
+    message: &'static str,
+    /// PushGuard's own words, for the developer.
+    debug_message: String,
 }
 
 /// Conekta's `GetWebhooksResponse`.
@@ -481,25 +509,29 @@ fn render(failure: Failure, english: bool) -> Response {
     let message = if english { en } else { es };
     let problems: Vec<String> = failure.problems().into_iter().map(String::from).collect();
     let validation = kind == "parameter_validation_error" && failure.status.as_u16() != 406;
-    let details: Vec<serde_json::Value> = problems
-        .iter()
+    let details = problems
+        .into_iter()
         .map(|problem| {
-            let param = validation.then(|| match subject(problem).as_str() {
+            let param = validation.then(|| match subject(&problem).as_str() {
                 "events" | "subscribed_events" => "subscribed_events".to_string(),
                 other => other.to_string(),
             });
-            let code = match &param {
-                Some(param) => format!("{code}.{param}"),
-                None => code.to_string(),
-            };
-            json!({ "code": code, "param": param, "message": message, "debug_message": problem })
+            ConektaErrorDetail {
+                code: match &param {
+                    Some(param) => format!("{code}.{param}"),
+                    None => code.to_string(),
+                },
+                param,
+                message,
+                debug_message: problem,
+            }
         })
         .collect();
-    let body = json!({
-        "object": "error",
-        "type": kind,
-        "log_id": crate::ids::LogId::new().to_string(),
-        "details": details,
+    let body = json!(ConektaError {
+        object: "error",
+        kind,
+        log_id: crate::ids::LogId::new().to_string(),
+        details,
     });
     let status = failure.status;
     failure.render(status, &body)

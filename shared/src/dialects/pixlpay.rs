@@ -30,27 +30,25 @@ const DIALECT: Dialect = Dialect::Pixlpay;
 /// Pixlpay's routes and their documentation.
 pub fn routes() -> Routes {
     Routes::new("pixlpay")
+        .errors_as::<PixlpayError>()
         .get(BASE, list, |op| {
             op.summary("List webhooks (Pixlpay)")
-                .returns::<Envelope<Vec<WebhookView>>>(200, "`{success, data}`: every webhook")
+                .returns::<WebhookList>(200, "`{success, data}`: every webhook")
         })
         .post(BASE, create, |op| {
             op.summary("Create a webhook (Pixlpay)")
                 .body::<WebhookInput>()
-                .returns::<Envelope<WebhookView>>(
-                    201,
-                    "The webhook with its `secret`, shown this once",
-                )
+                .returns::<WebhookAnswer>(201, "The webhook with its `secret`, shown this once")
         })
         .get(ONE, retrieve, |op| {
             op.summary("Retrieve a webhook (Pixlpay)")
-                .returns::<Envelope<WebhookView>>(200, "The webhook")
+                .returns::<WebhookAnswer>(200, "The webhook")
         })
         .put(ONE, update, |op| {
             op.summary("Update a webhook (Pixlpay)")
                 .body::<WebhookInput>()
                 .errors(&[422])
-                .returns::<Envelope<WebhookView>>(200, "The webhook")
+                .returns::<WebhookAnswer>(200, "The webhook")
         })
         .delete(ONE, destroy, |op| {
             op.summary("Delete a webhook (Pixlpay)")
@@ -58,21 +56,45 @@ pub fn routes() -> Routes {
         })
         .post("/api/external/v1/webhooks/{id}/test", test, |op| {
             op.summary("Send a test payload now (Pixlpay)")
-                .returns::<Envelope<TestView>>(
-                    200,
-                    "`{delivered, response_code, response_time_ms}`",
-                )
+                .returns::<TestAnswer>(200, "`{delivered, response_code, response_time_ms}`")
         })
 }
 
-/// Pixlpay's envelope around every answer.
+/// Pixlpay's envelope around every answer: one type per kind of `data`, so the
+/// OpenAPI document names each (a generic type would give them one name).
+macro_rules! envelope {
+    ($($name:ident($data:ty): $about:literal;)*) => {$(
+        #[doc = $about]
+        #[derive(Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            success: bool,
+            data: $data,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            message: Option<&'static str>,
+        }
+
+        impl $name {
+            fn answer(status: StatusCode, data: $data, message: Option<&'static str>) -> Response {
+                answer(status, json!($name { success: true, data, message }))
+            }
+        }
+    )*};
+}
+
+envelope! {
+    WebhookList(Vec<WebhookView>): "Pixlpay's answer with every webhook.";
+    WebhookAnswer(WebhookView): "Pixlpay's answer with one webhook.";
+    TestAnswer(TestView): "Pixlpay's answer to a test.";
+}
+
+/// Pixlpay's errors.
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct Envelope<T> {
+pub struct PixlpayError {
+    /// Always `false`.
     success: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<T>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'static str>,
+    message: String,
+    /// Every problem (input problems answer 422).
+    errors: Vec<String>,
 }
 
 /// What a delete answers.
@@ -152,21 +174,6 @@ fn view(endpoint: &Endpoint, secret: Option<String>) -> WebhookView {
     }
 }
 
-fn envelope<T: Serialize>(
-    status: StatusCode,
-    data: Option<T>,
-    message: Option<&'static str>,
-) -> Response {
-    answer(
-        status,
-        json!(Envelope {
-            success: true,
-            data,
-            message
-        }),
-    )
-}
-
 /// The tenant's Pixlpay endpoints, by number.
 async fn all(state: &AppState, tenant: &Tenant) -> ApiResult<Vec<Endpoint>> {
     let mut endpoints: Vec<Endpoint> = crate::store::endpoints::all(&state.db, tenant)
@@ -197,7 +204,7 @@ async fn list(
         .iter()
         .map(|e| view(e, None))
         .collect();
-    Ok(envelope(StatusCode::OK, Some(views), None))
+    Ok(WebhookList::answer(StatusCode::OK, views, None))
 }
 
 async fn create(
@@ -207,9 +214,9 @@ async fn create(
 ) -> ApiResult<Response> {
     let (endpoint, secret) =
         manage::create_as(&state, &tenant, input.into_input(), DIALECT).await?;
-    Ok(envelope(
+    Ok(WebhookAnswer::answer(
         StatusCode::CREATED,
-        Some(view(&endpoint, Some(secret))),
+        view(&endpoint, Some(secret)),
         Some("Webhook created successfully"),
     ))
 }
@@ -220,7 +227,11 @@ async fn retrieve(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let endpoint = find(&state, &tenant, &id).await?;
-    Ok(envelope(StatusCode::OK, Some(view(&endpoint, None)), None))
+    Ok(WebhookAnswer::answer(
+        StatusCode::OK,
+        view(&endpoint, None),
+        None,
+    ))
 }
 
 async fn update(
@@ -248,9 +259,9 @@ async fn update(
         }
         _ => manage::update(&state, &tenant, &endpoint.id, input).await?,
     };
-    Ok(envelope(
+    Ok(WebhookAnswer::answer(
         StatusCode::OK,
-        Some(view(&endpoint, None)),
+        view(&endpoint, None),
         Some("Webhook updated successfully"),
     ))
 }
@@ -286,7 +297,7 @@ async fn test(
         response_code: result.response_code,
         response_time_ms: result.response_time_ms,
     };
-    Ok(envelope(StatusCode::OK, Some(data), Some(message)))
+    Ok(TestAnswer::answer(StatusCode::OK, data, Some(message)))
 }
 
 /// Pixlpay's errors: `{success: false, message, errors}`, and input problems as 422
@@ -309,7 +320,11 @@ pub(crate) async fn edge(request: Request, next: Next) -> Response {
         StatusCode::NOT_FOUND => "Webhook not found.".to_string(),
         _ => failure.message.clone(),
     };
-    let errors: Vec<String> = failure.problems().into_iter().map(String::from).collect();
-    let body = json!({ "success": false, "message": message, "errors": errors });
+    let errors = failure.problems().into_iter().map(String::from).collect();
+    let body = json!(PixlpayError {
+        success: false,
+        message,
+        errors,
+    });
     failure.render(status, &body)
 }
