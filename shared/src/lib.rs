@@ -61,6 +61,40 @@ mod layers {
         ("error", include_str!("error.rs"), &[]),
     ];
 
+    /// The dialects (the seeds' other APIs) are adapters at the very top: they reach
+    /// the endpoints through `webhooks::manage`'s use cases and the engine only through
+    /// its format hooks (`webhooks::dialect`), never a table, a queue, a key or the
+    /// engine's internals.
+    #[test]
+    fn dialects_call_use_cases_only() {
+        const DIALECTS: [(&str, &str); 5] = [
+            ("dialects", include_str!("dialects/mod.rs")),
+            ("conekta", include_str!("dialects/conekta.rs")),
+            ("paybyrd", include_str!("dialects/paybyrd.rs")),
+            ("pixlpay", include_str!("dialects/pixlpay.rs")),
+            ("keysign", include_str!("dialects/keysign.rs")),
+        ];
+        for (dialect, source) in DIALECTS {
+            for below in [
+                "store::",
+                "queue::",
+                "keyring::",
+                "dispatch::",
+                "lanes::",
+                "pacing::",
+                "configs::",
+                "state.db",
+                "state.keyring",
+                "state.queues",
+            ] {
+                assert!(
+                    !source.contains(below),
+                    "{dialect} reaches {below} directly; go through webhooks::manage"
+                );
+            }
+        }
+    }
+
     #[test]
     fn bottom_modules_import_nothing_above_them() {
         for (module, source, allowed) in BOTTOM {

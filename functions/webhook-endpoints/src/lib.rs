@@ -295,7 +295,7 @@ async fn destroy(
     PathId(id): PathId<kinds::Endpoint>,
 ) -> ApiResult<StatusCode> {
     let endpoint = manage::find(&state, &tenant, &id).await?;
-    store::delete(&state.db, &tenant, &endpoint).await?;
+    manage::delete(&state, &tenant, &endpoint).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

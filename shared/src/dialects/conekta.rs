@@ -227,7 +227,7 @@ impl crate::routes::Requires for OwnCompany {}
 
 /// The tenant's Conekta endpoints, newest first.
 async fn all(state: &AppState, tenant: &Tenant) -> ApiResult<Vec<Endpoint>> {
-    let mut endpoints: Vec<Endpoint> = crate::store::endpoints::all(&state.db, tenant)
+    let mut endpoints: Vec<Endpoint> = manage::all(state, tenant)
         .await?
         .into_iter()
         .filter(|e| e.dialect == DIALECT)
@@ -379,7 +379,7 @@ async fn destroy(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let endpoint = find(&state, &tenant, &id).await?;
-    crate::store::endpoints::delete(&state.db, &tenant, &endpoint).await?;
+    manage::delete(&state, &tenant, &endpoint).await?;
     Ok(ok(response(&endpoint, tenant.mode(), true)))
 }
 

@@ -21,7 +21,6 @@ use crate::{
     error::Violations,
     http::ApiJson,
     ids::EndpointId,
-    keyring::SecretContext,
     routes::Routes,
     webhooks::{Dialect, Endpoint, dialect::keysign_public_key, manage},
 };
@@ -159,14 +158,13 @@ fn channel(endpoint: &Endpoint, secret: String) -> Channel {
 
 /// The channel with its secret key opened (the seed's answers always carry it).
 async fn opened(state: &AppState, tenant: &Tenant, endpoint: &Endpoint) -> ApiResult<Channel> {
-    let context = SecretContext::endpoint(tenant, &endpoint.id);
-    let secrets = state.keyring.open(&endpoint.secrets, &context).await?;
-    Ok(channel(endpoint, secrets.current))
+    let secret = manage::current_secret(state, tenant, endpoint).await?;
+    Ok(channel(endpoint, secret))
 }
 
 /// The tenant's channel, if it has one.
 async fn current(state: &AppState, tenant: &Tenant) -> ApiResult<Option<Endpoint>> {
-    Ok(crate::store::endpoints::all(&state.db, tenant)
+    Ok(manage::all(state, tenant)
         .await?
         .into_iter()
         .find(|e| e.dialect == DIALECT))
@@ -243,7 +241,7 @@ async fn destroy(
 ) -> ApiResult<Response> {
     input.check_account(&tenant, false)?;
     let endpoint = current(&state, &tenant).await?.ok_or_else(not_found)?;
-    crate::store::endpoints::delete(&state.db, &tenant, &endpoint).await?;
+    manage::delete(&state, &tenant, &endpoint).await?;
     Ok(StatusCode::OK.into_response())
 }
 

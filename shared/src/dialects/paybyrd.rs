@@ -138,7 +138,7 @@ impl SettingInput {
 
 /// The tenant's Paybyrd settings, newest first.
 async fn all(state: &AppState, tenant: &Tenant) -> ApiResult<Vec<Endpoint>> {
-    let mut endpoints: Vec<Endpoint> = crate::store::endpoints::all(&state.db, tenant)
+    let mut endpoints: Vec<Endpoint> = manage::all(state, tenant)
         .await?
         .into_iter()
         .filter(|e| e.dialect == DIALECT)

@@ -12,7 +12,7 @@ use crate::{
     error::Violations,
     http::ApiJson,
     routes::Routes,
-    webhooks::{Dialect, Endpoint, dispatch::TestResult, manage},
+    webhooks::{Dialect, Endpoint, LogStatus, manage},
 };
 use axum::{
     extract::{Path, Request, State},
@@ -176,7 +176,7 @@ fn view(endpoint: &Endpoint, secret: Option<String>) -> WebhookView {
 
 /// The tenant's Pixlpay endpoints, by number.
 async fn all(state: &AppState, tenant: &Tenant) -> ApiResult<Vec<Endpoint>> {
-    let mut endpoints: Vec<Endpoint> = crate::store::endpoints::all(&state.db, tenant)
+    let mut endpoints: Vec<Endpoint> = manage::all(state, tenant)
         .await?
         .into_iter()
         .filter(|e| e.dialect == DIALECT)
@@ -272,7 +272,7 @@ async fn destroy(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let endpoint = find(&state, &tenant, &id).await?;
-    crate::store::endpoints::delete(&state.db, &tenant, &endpoint).await?;
+    manage::delete(&state, &tenant, &endpoint).await?;
     let deleted = Deleted {
         success: true,
         message: "Webhook deleted successfully",
@@ -286,16 +286,17 @@ async fn test(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let endpoint = find(&state, &tenant, &id).await?;
-    let result = TestResult::from(&manage::test(&state, &tenant, &endpoint.id).await?);
-    let message = if result.delivered {
+    let log = manage::test(&state, &tenant, &endpoint.id).await?;
+    let delivered = log.status == LogStatus::Succeeded;
+    let message = if delivered {
         "Test webhook delivered successfully"
     } else {
         "Test webhook could not be delivered"
     };
     let data = TestView {
-        delivered: result.delivered,
-        response_code: result.response_code,
-        response_time_ms: result.response_time_ms,
+        delivered,
+        response_code: log.response_code,
+        response_time_ms: log.duration_ms,
     };
     Ok(TestAnswer::answer(StatusCode::OK, data, Some(message)))
 }

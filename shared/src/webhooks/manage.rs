@@ -371,6 +371,31 @@ pub async fn set_enabled(
         .ok_or(ApiError::NotFound("Endpoint"))
 }
 
+/// Every endpoint of the tenant (its quota keeps them few).
+pub async fn all(state: &AppState, tenant: &Tenant) -> ApiResult<Vec<Endpoint>> {
+    Ok(store::all(&state.db, tenant).await?)
+}
+
+/// Deletes `endpoint`, if it is still as read (409 if it changed meanwhile).
+pub async fn delete(state: &AppState, tenant: &Tenant, endpoint: &Endpoint) -> ApiResult<()> {
+    Ok(store::delete(&state.db, tenant, endpoint).await?)
+}
+
+/// The secret that signs deliveries to `endpoint` now, opened: for the APIs whose
+/// answers show it (the Key/Sign channel object).
+pub async fn current_secret(
+    state: &AppState,
+    tenant: &Tenant,
+    endpoint: &Endpoint,
+) -> ApiResult<String> {
+    let context = SecretContext::endpoint(tenant, &endpoint.id);
+    Ok(state
+        .keyring
+        .open(&endpoint.secrets, &context)
+        .await?
+        .current)
+}
+
 /// A new signing secret for endpoint `id` (returned, shown once); the old one keeps
 /// signing beside it for `grace`.
 pub async fn rotate_secret(
