@@ -5,7 +5,7 @@
 //! (`object: "error"`, `type`, `details[]`), in Spanish unless `Accept-Language` asks
 //! for English. Deliveries are Conekta's event object (see `webhooks::dialect`).
 
-use super::{Failure, answer, not_found, subject};
+use super::{Failure, answer, subject};
 use crate::{
     ApiError, ApiResult, AppState, Mode, Tenant,
     auth::{Principal, Read, Scoped, Write, groups},
@@ -225,25 +225,12 @@ impl<S: Send + Sync> FromRequestParts<S> for OwnCompany {
 
 impl crate::routes::Requires for OwnCompany {}
 
-/// The tenant's Conekta endpoints, newest first.
 async fn all(state: &AppState, tenant: &Tenant) -> ApiResult<Vec<Endpoint>> {
-    let mut endpoints: Vec<Endpoint> = manage::all(state, tenant)
-        .await?
-        .into_iter()
-        .filter(|e| e.dialect == DIALECT)
-        .collect();
-    endpoints.sort_by(|a, b| b.id.as_ref().cmp(a.id.as_ref()));
-    Ok(endpoints)
+    super::endpoints_of(state, tenant, DIALECT).await
 }
 
-/// The tenant's Conekta endpoint `id`, or 404.
 async fn find(state: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Endpoint> {
-    let id = id.parse().map_err(|_| not_found())?;
-    match manage::find(state, tenant, &id).await {
-        Ok(endpoint) if endpoint.dialect == DIALECT => Ok(endpoint),
-        Ok(_) | Err(ApiError::NotFound(_)) => Err(not_found()),
-        Err(error) => Err(error),
-    }
+    super::endpoint_of(state, tenant, DIALECT, id).await
 }
 
 fn ok(body: impl Serialize) -> Response {

@@ -164,10 +164,10 @@ async fn opened(state: &AppState, tenant: &Tenant, endpoint: &Endpoint) -> ApiRe
 
 /// The tenant's channel, if it has one.
 async fn current(state: &AppState, tenant: &Tenant) -> ApiResult<Option<Endpoint>> {
-    Ok(manage::all(state, tenant)
+    Ok(super::endpoints_of(state, tenant, DIALECT)
         .await?
         .into_iter()
-        .find(|e| e.dialect == DIALECT))
+        .next())
 }
 
 async fn list(

@@ -17,7 +17,11 @@ pub mod keysign;
 pub mod paybyrd;
 pub mod pixlpay;
 
-use crate::{ApiError, routes::Routes, webhooks::Dialect};
+use crate::{
+    ApiError, ApiResult, AppState, Tenant,
+    routes::Routes,
+    webhooks::{Dialect, Endpoint, manage},
+};
 use axum::{
     body::Body,
     extract::{MatchedPath, Request},
@@ -184,6 +188,37 @@ pub(crate) fn answer(status: StatusCode, body: serde_json::Value) -> Response {
 /// What an endpoint id in a dialect's path that names none of its endpoints answers.
 pub(crate) fn not_found() -> ApiError {
     ApiError::NotFound("Webhook")
+}
+
+/// The tenant's endpoints made through `dialect`, newest first.
+pub(crate) async fn endpoints_of(
+    state: &AppState,
+    tenant: &Tenant,
+    dialect: Dialect,
+) -> ApiResult<Vec<Endpoint>> {
+    let mut endpoints: Vec<Endpoint> = manage::all(state, tenant)
+        .await?
+        .into_iter()
+        .filter(|e| e.dialect == dialect)
+        .collect();
+    endpoints.sort_by(|a, b| b.id.as_str().cmp(a.id.as_str()));
+    Ok(endpoints)
+}
+
+/// The tenant's endpoint `id` made through `dialect`, or 404: another dialect's is not
+/// found here either.
+pub(crate) async fn endpoint_of(
+    state: &AppState,
+    tenant: &Tenant,
+    dialect: Dialect,
+    id: &str,
+) -> ApiResult<Endpoint> {
+    let id = id.parse().map_err(|_| not_found())?;
+    match manage::find(state, tenant, &id).await {
+        Ok(endpoint) if endpoint.dialect == dialect => Ok(endpoint),
+        Ok(_) | Err(ApiError::NotFound(_)) => Err(not_found()),
+        Err(error) => Err(error),
+    }
 }
 
 #[cfg(test)]

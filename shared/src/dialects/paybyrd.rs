@@ -9,9 +9,9 @@
 //! `{webhookId, contextType, paymentId, transactionId, orderId}`, delivered only on
 //! 200, 201 or 202, in 12 attempts (see `webhooks::dialect`).
 
-use super::{answer, not_found};
+use super::answer;
 use crate::{
-    ApiError, ApiResult, AppState, Tenant, Timestamp,
+    ApiResult, AppState, Tenant, Timestamp,
     auth::{Read, Scoped, Write, groups},
     http::ApiJson,
     routes::Routes,
@@ -136,25 +136,12 @@ impl SettingInput {
     }
 }
 
-/// The tenant's Paybyrd settings, newest first.
 async fn all(state: &AppState, tenant: &Tenant) -> ApiResult<Vec<Endpoint>> {
-    let mut endpoints: Vec<Endpoint> = manage::all(state, tenant)
-        .await?
-        .into_iter()
-        .filter(|e| e.dialect == DIALECT)
-        .collect();
-    endpoints.sort_by(|a, b| b.id.as_ref().cmp(a.id.as_ref()));
-    Ok(endpoints)
+    super::endpoints_of(state, tenant, DIALECT).await
 }
 
-/// The tenant's Paybyrd setting `id`, or 404.
 async fn find(state: &AppState, tenant: &Tenant, id: &str) -> ApiResult<Endpoint> {
-    let id = id.parse().map_err(|_| not_found())?;
-    match manage::find(state, tenant, &id).await {
-        Ok(endpoint) if endpoint.dialect == DIALECT => Ok(endpoint),
-        Ok(_) | Err(ApiError::NotFound(_)) => Err(not_found()),
-        Err(error) => Err(error),
-    }
+    super::endpoint_of(state, tenant, DIALECT, id).await
 }
 
 async fn create(

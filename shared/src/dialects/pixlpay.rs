@@ -176,11 +176,7 @@ fn view(endpoint: &Endpoint, secret: Option<String>) -> WebhookView {
 
 /// The tenant's Pixlpay endpoints, by number.
 async fn all(state: &AppState, tenant: &Tenant) -> ApiResult<Vec<Endpoint>> {
-    let mut endpoints: Vec<Endpoint> = manage::all(state, tenant)
-        .await?
-        .into_iter()
-        .filter(|e| e.dialect == DIALECT)
-        .collect();
+    let mut endpoints = super::endpoints_of(state, tenant, DIALECT).await?;
     endpoints.sort_by_key(|e| e.number);
     Ok(endpoints)
 }
