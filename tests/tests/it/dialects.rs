@@ -139,6 +139,32 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
         json!(["order:created", "order:paid", "order:completed"])
     );
 
+    // The same portal: the endpoint's page says which API made it.
+    let link = stack.portal_link(key, "read").await;
+    let opened = stack.http.get(&link).send().await.unwrap();
+    let cookie = opened.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let id = canonical[0]["id"].as_str().unwrap();
+    let page = stack
+        .http
+        .get(format!("{}/portal/endpoints/{id}", stack.stack.base_url()))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"<dd id="dialect">Pixlpay's webhooks API"#),
+        "{page}"
+    );
+
     // Get Single Webhook: no secret again.
     let one = expect(
         api(Method::GET, "/api/external/v1/webhooks/1")
@@ -247,6 +273,37 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
         );
     }
 
+    // An Idempotency-Key holds here as on every POST: the first answer again, nothing new.
+    let idempotent = || {
+        api(Method::POST, "/api/external/v1/webhooks")
+            .header("Idempotency-Key", "pixlpay-create-1")
+            .json(&json!({ "url": "https://yourapp.com/idempotent", "events": ["order.paid"] }))
+    };
+    let first = expect(idempotent().send().await.unwrap(), 201).await;
+    let again = idempotent().send().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(expect(again, 201).await, first);
+    let listed = expect(
+        api(Method::GET, "/api/external/v1/webhooks")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2);
+    expect(
+        api(
+            Method::DELETE,
+            &format!("/api/external/v1/webhooks/{}", first["data"]["id"]),
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+
     // Delete Webhook; numbers are never reused.
     let deleted = expect(
         api(Method::DELETE, "/api/external/v1/webhooks/1")
@@ -269,7 +326,7 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
         201,
     )
     .await;
-    assert_eq!(again["data"]["id"], 2);
+    assert_eq!(again["data"]["id"], 3, "1 and 2 were taken");
     let (status, _) = status_and_json(
         api(Method::GET, "/api/external/v1/webhooks/1")
             .send()

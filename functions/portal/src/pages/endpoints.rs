@@ -268,7 +268,7 @@ async fn endpoint_page(
     let body = format!(
         r#"<p><a href="/portal">All endpoints</a> · <a href="/portal/deliveries?endpoint={id}" id="endpoint-deliveries">Its deliveries</a></p>{notice}<h2 class="url" id="endpoint-url">{url}</h2>
 {actions}
-<dl id="endpoint"><dt>Events</dt><dd>{events}</dd><dt>State</dt><dd id="state">{state}</dd><dt>Filter</dt><dd>{filter}</dd><dt>Headers</dt><dd>{headers}</dd><dt>Signatures</dt><dd>{scheme}</dd><dt>Payload</dt><dd>{payload}</dd><dt>Rate</dt><dd id="rate">{rate}</dd><dt>Order</dt><dd id="ordering">{ordering}</dd>
+<dl id="endpoint"><dt>Events</dt><dd>{events}</dd><dt>State</dt><dd id="state">{state}</dd><dt>Filter</dt><dd>{filter}</dd><dt>Headers</dt><dd>{headers}</dd><dt>Signatures</dt><dd>{scheme}</dd><dt>Payload</dt><dd>{payload}</dd><dt>Made through</dt><dd id="dialect">{dialect}</dd><dt>Rate</dt><dd id="rate">{rate}</dd><dt>Order</dt><dd id="ordering">{ordering}</dd>
 <dt>Attempts</dt><dd id="attempts">{attempts} ({succeeded} succeeded, {failed} failed)</dd><dt>Latency</dt><dd>p50 {p50} · p95 {p95} · p99 {p99}</dd></dl>
 <p id="period">{switch}</p>
 <h3>Attempts per hour</h3><div class="chart">{outcomes}<div class="legend"><span class="ok">■ succeeded</span><span class="bad">■ failed</span></div></div>
@@ -288,6 +288,7 @@ async fn endpoint_page(
         ordering = ordering_of(endpoint),
         scheme = view.signature_scheme.as_str(),
         payload = view.payload.as_str(),
+        dialect = dialect_of(view.dialect),
         attempts = summary.attempts,
         succeeded = summary.succeeded,
         failed = summary.failed,
@@ -427,6 +428,18 @@ impl Fields {
             on_exhausted,
             problems: Vec::new(),
         })
+    }
+}
+
+/// The API an endpoint was made through, which shapes its deliveries.
+fn dialect_of(dialect: shared::webhooks::Dialect) -> &'static str {
+    use shared::webhooks::Dialect;
+    match dialect {
+        Dialect::PushGuard => "PushGuard's API",
+        Dialect::Conekta => "Conekta's webhooks API (deliveries are Conekta events)",
+        Dialect::Paybyrd => "Paybyrd's webhook settings (payment status notifications)",
+        Dialect::Pixlpay => "Pixlpay's webhooks API (Pixlpay-signed deliveries)",
+        Dialect::KeySign => "the Key/Sign subscription API (Key and Sign headers)",
     }
 }
 
