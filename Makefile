@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: moto-check fuzz openapi bench bench-calls bench-coldstart bench-delivery bench-requests run test ruby-tools browser-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: moto-check fuzz openapi bench bench-calls bench-fairness bench-coldstart bench-delivery bench-requests run test ruby-tools browser-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -104,7 +104,7 @@ openapi:
 	cargo run -q --bin pushguard -- openapi > openapi.json
 
 ## Every benchmark, figures printed (see BENCHMARKS.md)
-bench: bench-delivery bench-calls bench-requests bench-coldstart
+bench: bench-delivery bench-calls bench-requests bench-coldstart bench-fairness
 
 ## Cold starts: every function's release binary beside a hello-world lambda_http one
 bench-coldstart: $(VENV)/.installed
@@ -119,6 +119,11 @@ bench-delivery: $(VENV)/.installed
 ## CPU per DynamoDB call through the AWS SDK beside the same request signed by hand (no emulator)
 bench-calls:
 	cargo bench -p pushguard-tests --bench calls
+
+## Fairness between tenants: tenant B's commit-to-receipt latency alone, then while tenant A
+## floods 10 slow receivers (BENCH_* settings; figures in seconds, so the dev build serves)
+bench-fairness: $(VENV)/.installed
+	cargo bench -p pushguard-tests --bench fairness --profile $(or $(BENCH_PROFILE),dev)
 
 ## Rate-limiter benchmark: DynamoDB writes per request, paced under the limit and flooding it
 bench-requests: $(VENV)/.installed
