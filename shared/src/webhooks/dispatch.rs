@@ -12,6 +12,7 @@ use super::{
     log::{AttemptRecord, LanePlace, delivery_id},
     outbound::Attempt,
     pacing,
+    retry::{self, Next},
     signing::{asymmetric_signature, pushguard_signature, standard_signature_header},
     stats::{Cause, Recorder},
 };
@@ -891,19 +892,14 @@ fn apply(log: &mut WebhookLog, outcome: &Attempt, state: &Services, now: Timesta
     log.duration_ms = outcome.duration_ms;
     log.updated_at = now;
     log.next_retry_at = None;
-    log.status = if outcome.succeeded() {
-        LogStatus::Succeeded
-    } else if outcome.gone() || log.attempts > log.retry_limit {
-        LogStatus::Failed
-    } else {
-        let schedule = &state.config.delivery.retry_schedule;
-        let step = log.attempts.min(schedule.retry_limit());
-        match schedule.next_delay(step, rand::random::<f64>(), outcome.retry_after) {
-            Some(delay) => {
-                log.next_retry_at = Some(now.plus(delay));
-                LogStatus::Retrying
-            }
-            None => LogStatus::Failed,
+    let schedule = &state.config.delivery.retry_schedule;
+    let unit = rand::random::<f64>();
+    log.status = match retry::next(outcome, log.attempts, log.retry_limit, schedule, unit) {
+        Next::Delivered => LogStatus::Succeeded,
+        Next::Ended => LogStatus::Failed,
+        Next::Retry(delay) => {
+            log.next_retry_at = Some(now.plus(delay));
+            LogStatus::Retrying
         }
     };
 }
