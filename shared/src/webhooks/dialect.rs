@@ -187,6 +187,17 @@ impl Dialect {
         }
     }
 
+    /// Whether `header` (lowercase) is one of the signatures this dialect adds, which a
+    /// log keeps masked: they cover the body alone, so whoever reads one could replay
+    /// the delivery to a receiver that checks it.
+    pub fn is_signature(self, header: &str) -> bool {
+        match self {
+            Dialect::Pixlpay => matches!(header, "x-pixlpay-signature" | "x-webhook-signature"),
+            Dialect::KeySign => header == "sign",
+            _ => false,
+        }
+    }
+
     /// Whether a receiver's `status` counts as delivered: any 2xx, but Paybyrd counts
     /// only 200, 201 and 202.
     pub fn accepts(self, status: u16) -> bool {

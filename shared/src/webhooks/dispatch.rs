@@ -268,7 +268,8 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
     let logs: Vec<WebhookLog> = targets
         .iter()
         .map(|target| {
-            let id = delivery_id(&event.id, replay, &target.key());
+            let key = target.key();
+            let id = delivery_id(&event.id, replay, &key);
             let payload = target.payload(&Delivery {
                 id: &id,
                 event_id: Some(&event.id),
@@ -277,7 +278,7 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
                 payload: &event.payload,
                 mode: tenant.mode(),
                 account_id: tenant.account_id().as_str(),
-                endpoint_id: &target.key(),
+                endpoint_id: &key,
             });
             let mut log = WebhookLog::pending(
                 id,
@@ -651,14 +652,15 @@ pub fn delivery_headers(
 }
 
 /// `headers` as a log keeps them: the endpoint's own headers' values masked, since
-/// they often carry the receiver's credentials.
+/// they often carry the receiver's credentials, and a dialect's body-only signatures.
 fn as_sent(headers: &[(String, String)], target: &Target) -> BTreeMap<String, String> {
     headers
         .iter()
         .map(|(name, value)| {
             let custom = matches!(target, Target::Endpoint(endpoint)
                 if endpoint.headers.iter().any(|(own, _)| own == name));
-            let value = if custom {
+            // A dialect's signature covers the body alone: shown, it could be replayed.
+            let value = if custom || target.dialect().is_signature(name) {
                 "****".to_string()
             } else {
                 value.clone()

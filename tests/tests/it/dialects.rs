@@ -394,6 +394,23 @@ async fn a_pixlpay_receiver_verifies_its_deliveries_and_the_test_route_reports()
     assert_eq!(body["id"], delivery.header("x-webhook-id"));
     assert_eq!(body["data"]["id"], order["id"]);
     assert_eq!(body["data"]["status"], 100);
+    // The log shows the request as sent, but not its body-only signatures, which
+    // whoever reads the log could otherwise replay.
+    let logged = eventually("the delivery is logged", || async {
+        let logs = expect(
+            stack
+                .get("/webhooks/logs?event=order:paid&status=succeeded", key)
+                .await,
+            200,
+        )
+        .await;
+        logs.as_array().unwrap().first().cloned()
+    })
+    .await;
+    let sent = &logged["request_headers"];
+    assert_eq!(sent["x-pixlpay-signature"], "****", "{sent}");
+    assert_eq!(sent["x-webhook-signature"], "****");
+    assert_eq!(sent["x-webhook-event"], "order.paid");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
         receiver.received("/pixlpay").len(),
@@ -1299,6 +1316,25 @@ async fn a_keysign_receiver_verifies_deliveries_with_the_pair_create_returned_un
         assert_eq!(body["account"], account.as_str());
         assert_eq!(body["data"]["id"], order["id"]);
     }
+    let sent = eventually("an attempt is recorded on its log", || async {
+        let logs = expect(
+            stack
+                .get("/webhooks/logs?status=succeeded", &acct.test_key)
+                .await,
+            200,
+        )
+        .await;
+        logs.as_array()
+            .unwrap()
+            .first()
+            .map(|log| log["request_headers"].clone())
+    })
+    .await;
+    assert_eq!(
+        sent["sign"], "****",
+        "the log keeps no replayable signature: {sent}"
+    );
+    assert_eq!(sent["key"], channel["publicKey"]);
     let events: Vec<Value> = deliveries
         .iter()
         .map(|d| d.json()["event"].clone())
