@@ -46,7 +46,7 @@ pub struct Config {
     /// Where hosted payment pages are served (`https://pay.example.com`); when unset,
     /// the request's own host.
     pub public_url: Option<String>,
-    pub rate_limits: crate::ratelimit::RateLimits,
+    pub rate_limits: crate::limits::RateLimits,
     /// Where metrics go in CloudWatch (`METRICS_NAMESPACE`, default `PushGuard`).
     pub metrics_namespace: String,
     /// The KMS key webhook signing secrets are sealed under (`SECRETS_KEY_ID`).
@@ -167,12 +167,12 @@ impl Config {
                 let limit = |prefix: &str, per_second: &str, burst: &str| {
                     let rate = format!("{prefix}RATE_LIMIT_PER_SECOND");
                     let depth = format!("{prefix}RATE_LIMIT_BURST");
-                    Ok::<_, ConfigError>(crate::ratelimit::Limit {
+                    Ok::<_, ConfigError>(crate::limits::Limit {
                         per_second: number(&rate, &parsed(&rate, per_second)?)?,
                         burst: number(&depth, &parsed(&depth, burst)?)?,
                     })
                 };
-                crate::ratelimit::RateLimits {
+                crate::limits::RateLimits {
                     api: limit("", "100", "200")?,
                     outbound: limit("OUTBOUND_", "5", "20")?,
                     page: limit("PAGE_", "2", "20")?,
@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(config.retention_days, 30);
         assert_eq!(
             config.rate_limits.api,
-            crate::ratelimit::Limit {
+            crate::limits::Limit {
                 per_second: 100,
                 burst: 200
             }

@@ -152,7 +152,13 @@ async fn rate_limited(
     next: Next,
 ) -> Result<Response, ApiError> {
     let decision = match request.extensions().get::<auth::Principal>() {
-        Some(principal) => state.limiter.api(&state, &principal.tenant()).await,
+        Some(principal) => {
+            let limit = state.config.rate_limits.api;
+            state
+                .limiter
+                .api(&state.db, limit, &principal.tenant())
+                .await
+        }
         None => None,
     };
     Ok(crate::ratelimit::guarded(decision, request, next).await)

@@ -95,6 +95,26 @@ mod layers {
         }
     }
 
+    /// The caches a function holds (the rate limiter, the delivery configurations, the
+    /// endpoints' paces) take the handles they read through, never the whole state that
+    /// holds them: else the state and its caches import each other.
+    #[test]
+    fn caches_take_the_handles_they_use_not_the_state() {
+        const CACHES: [(&str, &str); 3] = [
+            ("ratelimit", include_str!("ratelimit.rs")),
+            ("webhooks::configs", include_str!("webhooks/configs.rs")),
+            ("webhooks::pacing", include_str!("webhooks/pacing.rs")),
+        ];
+        for (cache, source) in CACHES {
+            for state in ["Services", "AppState", "crate::state"] {
+                assert!(
+                    !source.contains(state),
+                    "{cache} uses {state}: give it the handles it reads through (&Db, &Keyring, ...)"
+                );
+            }
+        }
+    }
+
     #[test]
     fn bottom_modules_import_nothing_above_them() {
         for (module, source, allowed) in BOTTOM {

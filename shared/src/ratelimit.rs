@@ -15,8 +15,9 @@
 //! routes that send webhooks now: `/test`, `/webhooks/simulate`, `/replay`, `/recover`,
 //! log retries), and `page` per payment token (the public payment page).
 
+pub use crate::limits::{Limit, RateLimits};
 use crate::{
-    ApiError, AppState, Tenant, Timestamp,
+    ApiError, Tenant, Timestamp,
     store::{
         Db,
         requests::{self, Lease},
@@ -34,35 +35,6 @@ use std::{
 pub const LEASE_LIFETIME: Duration = Duration::from_secs(2);
 /// Distinct buckets an instance remembers before it starts afresh.
 const MAX_BUCKETS: usize = 10_000;
-
-/// A token bucket's shape: refilled `per_second`, at most `burst` deep. A rate of 0
-/// turns the limit off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limit {
-    pub per_second: u32,
-    pub burst: u32,
-}
-
-impl Limit {
-    fn interval_ms(&self) -> f64 {
-        1000.0 / f64::from(self.per_second)
-    }
-
-    /// Tokens leased at once: a fifth of a second's refill, at most a tenth of the burst.
-    fn batch(&self) -> u32 {
-        (self.per_second / 5).min(self.burst / 10).max(1)
-    }
-}
-
-/// The limits of the three kinds of bucket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimits {
-    pub api: Limit,
-    pub outbound: Limit,
-    pub page: Limit,
-    /// Each portal session's pages and actions.
-    pub portal: Limit,
-}
 
 /// What a bucket said about one request, and the headers that tell the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,43 +161,31 @@ impl Limiter {
     }
 
     /// The `api` bucket of a tenant.
-    pub async fn api(&self, state: &AppState, tenant: &Tenant) -> Option<Decision> {
+    pub async fn api(&self, db: &Db, limit: Limit, tenant: &Tenant) -> Option<Decision> {
         let bucket = format!("rate#api#{}", tenant.partition());
-        let decision = self
-            .take(&state.db, &bucket, state.config.rate_limits.api)
-            .await;
-        counted(decision, "api")
+        counted(self.take(db, &bucket, limit).await, "api")
     }
 
     /// The `outbound` bucket of a tenant.
-    pub async fn outbound(&self, state: &AppState, tenant: &Tenant) -> Option<Decision> {
+    pub async fn outbound(&self, db: &Db, limit: Limit, tenant: &Tenant) -> Option<Decision> {
         let bucket = format!("rate#outbound#{}", tenant.partition());
-        let decision = self
-            .take(&state.db, &bucket, state.config.rate_limits.outbound)
-            .await;
-        counted(decision, "outbound")
+        counted(self.take(db, &bucket, limit).await, "outbound")
     }
 
     /// The bucket of a public payment page, by its token (stored hashed, as orders
     /// store it).
-    pub async fn page(&self, state: &AppState, token: &str) -> Option<Decision> {
+    pub async fn page(&self, db: &Db, limit: Limit, token: &str) -> Option<Decision> {
         let bucket = format!(
             "rate#page#{}",
             hex::encode(Sha256::digest(token.as_bytes()))
         );
-        let decision = self
-            .take(&state.db, &bucket, state.config.rate_limits.page)
-            .await;
-        counted(decision, "page")
+        counted(self.take(db, &bucket, limit).await, "page")
     }
 
     /// The bucket of one portal session, by its id (every page and action of a link).
-    pub async fn portal(&self, state: &AppState, session: &str) -> Option<Decision> {
+    pub async fn portal(&self, db: &Db, limit: Limit, session: &str) -> Option<Decision> {
         let bucket = format!("rate#portal#{session}");
-        let decision = self
-            .take(&state.db, &bucket, state.config.rate_limits.portal)
-            .await;
-        counted(decision, "portal")
+        counted(self.take(db, &bucket, limit).await, "portal")
     }
 }
 
@@ -279,15 +239,6 @@ pub async fn guarded(
     };
     decision.write_headers(response.headers_mut());
     response
-}
-
-/// For routes that send webhooks now, once the caller's scope is checked: a token from
-/// the tenant's `outbound` bucket, besides the `api` one; 429 when it is empty.
-pub async fn outbound_permit(state: &AppState, tenant: &Tenant) -> Result<(), ApiError> {
-    match state.limiter.outbound(state, tenant).await {
-        Some(decision) if !decision.allowed => Err(decision.refusal()),
-        _ => Ok(()),
-    }
 }
 
 #[cfg(test)]

@@ -65,6 +65,16 @@ impl Services {
         })
     }
 
+    /// For routes that send webhooks now, once the caller's scope is checked: a token
+    /// from the tenant's `outbound` bucket, besides the `api` one; 429 when it is empty.
+    pub async fn outbound_permit(&self, tenant: &crate::Tenant) -> crate::ApiResult<()> {
+        let limit = self.config.rate_limits.outbound;
+        match self.limiter.outbound(&self.db, limit, tenant).await {
+            Some(decision) if !decision.allowed => Err(decision.refusal()),
+            _ => Ok(()),
+        }
+    }
+
     /// Where a [`Change`](crate::store::resources::Change) sends the events it commits.
     pub fn outbox(&self) -> crate::store::resources::Outbox<'_> {
         crate::store::resources::Outbox {

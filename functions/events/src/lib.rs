@@ -117,7 +117,7 @@ async fn replay(
     tenant: Scoped<Write<groups::Events>>,
     PathId(id): PathId<kinds::Event>,
 ) -> ApiResult<Response> {
-    shared::ratelimit::outbound_permit(&state, &tenant).await?;
+    state.outbound_permit(&tenant).await?;
     let event = events::start_replay(&state.db, &tenant, &id)
         .await?
         .ok_or(ApiError::NotFound("Event"))?;

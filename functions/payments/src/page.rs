@@ -98,7 +98,10 @@ pub async fn limited(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let decision = state.limiter.page(&state, &token).await;
+    let decision = state
+        .limiter
+        .page(&state.db, state.config.rate_limits.page, &token)
+        .await;
     shared::ratelimit::guarded(decision, request, next).await
 }
 

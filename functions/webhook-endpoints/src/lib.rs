@@ -161,7 +161,11 @@ async fn public_keys(
 ) -> ApiResult<Response> {
     if let Some(decision) = state
         .limiter
-        .page(&state, &format!("public-keys#{account_id}"))
+        .page(
+            &state.db,
+            state.config.rate_limits.page,
+            &format!("public-keys#{account_id}"),
+        )
         .await
         && !decision.allowed
     {
@@ -272,7 +276,7 @@ async fn retrieve(
     PathId(id): PathId<kinds::Endpoint>,
 ) -> ApiResult<Response> {
     let endpoint = manage::find(&state, &tenant, &id).await?;
-    let (rate, reason) = shared::webhooks::pacing::current(&state, &tenant, &endpoint).await?;
+    let (rate, reason) = shared::webhooks::pacing::current(&state.db, &tenant, &endpoint).await?;
     let mut view = endpoint.view();
     view.current_rate = rate;
     view.rate_reason = reason.as_deref();

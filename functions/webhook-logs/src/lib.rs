@@ -137,7 +137,7 @@ async fn simulate(
     tenant: Scoped<Write<groups::Webhooks>>,
     ApiJson(input): ApiJson<SimulateInput>,
 ) -> ApiResult<Json<TestResult>> {
-    shared::ratelimit::outbound_permit(&state, &tenant).await?;
+    state.outbound_permit(&tenant).await?;
     let mut errors = Violations::new();
     let url = WebhookUrl::parse(
         input.url.as_deref().unwrap_or_default(),

@@ -11,7 +11,12 @@
 //! between its first failure and its reset, which move the version only as a hint).
 
 use super::Endpoint;
-use crate::{ApiError, ApiResult, Services, Tenant, secrets::SigningSecrets, store};
+use crate::{
+    ApiError, ApiResult, Tenant,
+    keyring::Keyring,
+    secrets::SigningSecrets,
+    store::{self, Db},
+};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -54,7 +59,7 @@ impl DeliveryConfigs {
     /// `fresh_since`. Concurrent callers for one tenant wait for a single check.
     async fn fresh(
         &self,
-        state: &Services,
+        db: &Db,
         tenant: &Tenant,
         fresh_since: Instant,
     ) -> ApiResult<OwnedMutexGuard<Entry>> {
@@ -63,12 +68,12 @@ impl DeliveryConfigs {
             return Ok(entry);
         }
         let started = Instant::now();
-        let version = store::endpoints::config_version(&state.db, tenant).await?;
+        let version = store::endpoints::config_version(db, tenant).await?;
         let aged = entry.loaded_at.is_none_or(|at| at.elapsed() > MAX_AGE);
         if aged || entry.version != Some(version) {
             // Loaded after the version was read: if it moved meanwhile, the next check
             // sees a newer version and loads again.
-            entry.endpoints = Arc::new(store::endpoints::all(&state.db, tenant).await?);
+            entry.endpoints = Arc::new(store::endpoints::all(db, tenant).await?);
             entry.account_secrets = None;
             entry.account_keys = None;
             entry.version = Some(version);
@@ -81,30 +86,27 @@ impl DeliveryConfigs {
     /// The tenant's endpoints as of no earlier than `fresh_since`.
     pub async fn endpoints(
         &self,
-        state: &Services,
+        db: &Db,
         tenant: &Tenant,
         fresh_since: Instant,
     ) -> ApiResult<Arc<Vec<Endpoint>>> {
-        Ok(self
-            .fresh(state, tenant, fresh_since)
-            .await?
-            .endpoints
-            .clone())
+        Ok(self.fresh(db, tenant, fresh_since).await?.endpoints.clone())
     }
 
     /// The account's webhook secrets for the tenant's mode, opened, as of no earlier
     /// than `fresh_since` (they sign deliveries to `webhook_url`s).
     pub async fn account_secrets(
         &self,
-        state: &Services,
+        db: &Db,
+        keyring: &Keyring,
         tenant: &Tenant,
         fresh_since: Instant,
     ) -> ApiResult<SigningSecrets> {
-        let mut entry = self.fresh(state, tenant, fresh_since).await?;
+        let mut entry = self.fresh(db, tenant, fresh_since).await?;
         if let Some(secrets) = &entry.account_secrets {
             return Ok(secrets.clone());
         }
-        let secrets = open_account_secrets(state, tenant).await?;
+        let secrets = open_account_secrets(db, keyring, tenant).await?;
         entry.account_secrets = Some(secrets.clone());
         Ok(secrets)
     }
@@ -113,21 +115,22 @@ impl DeliveryConfigs {
     /// earlier than `fresh_since` (a rotation moves the version).
     pub async fn account_keys(
         &self,
-        state: &Services,
+        db: &Db,
+        keyring: &Keyring,
         tenant: &Tenant,
         fresh_since: Instant,
     ) -> ApiResult<SigningSecrets> {
-        let mut entry = self.fresh(state, tenant, fresh_since).await?;
+        let mut entry = self.fresh(db, tenant, fresh_since).await?;
         if let Some(keys) = &entry.account_keys {
             return Ok(keys.clone());
         }
-        let account = store::accounts::get(&state.db, tenant.account_id())
+        let account = store::accounts::get(db, tenant.account_id())
             .await?
             .ok_or_else(|| {
                 ApiError::internal(format!("account {} is gone", tenant.account_id()))
             })?;
         let keys = account
-            .open_signing_keys(&state.keyring, tenant.mode())
+            .open_signing_keys(keyring, tenant.mode())
             .await?
             .ok_or_else(|| {
                 ApiError::internal(format!(
@@ -141,11 +144,13 @@ impl DeliveryConfigs {
 }
 
 /// The account's webhook secrets for `tenant`'s mode, read and opened now.
-pub async fn open_account_secrets(state: &Services, tenant: &Tenant) -> ApiResult<SigningSecrets> {
-    let account = store::accounts::get(&state.db, tenant.account_id())
+pub async fn open_account_secrets(
+    db: &Db,
+    keyring: &Keyring,
+    tenant: &Tenant,
+) -> ApiResult<SigningSecrets> {
+    let account = store::accounts::get(db, tenant.account_id())
         .await?
         .ok_or_else(|| ApiError::internal(format!("account {} is gone", tenant.account_id())))?;
-    Ok(account
-        .open_webhook_secret(&state.keyring, tenant.mode())
-        .await?)
+    Ok(account.open_webhook_secret(keyring, tenant.mode()).await?)
 }

@@ -141,7 +141,7 @@ impl Target {
         }
         let configs = &state.delivery_configs;
         configs
-            .account_keys(state, tenant, fresh_since)
+            .account_keys(&state.db, &state.keyring, tenant, fresh_since)
             .await
             .map(Some)
     }
@@ -169,7 +169,7 @@ pub async fn targets(
 ) -> ApiResult<Vec<Target>> {
     let configs = &state.delivery_configs;
     let mut targets: Vec<Target> = configs
-        .endpoints(state, tenant, fresh_since)
+        .endpoints(&state.db, tenant, fresh_since)
         .await?
         .iter()
         .filter(|endpoint| endpoint.wants(&event.event_type, &event.payload, &state.rules))
@@ -182,7 +182,9 @@ pub async fn targets(
         .collect();
     urls.dedup();
     if !urls.is_empty() {
-        let secrets = configs.account_secrets(state, tenant, fresh_since).await?;
+        let secrets = configs
+            .account_secrets(&state.db, &state.keyring, tenant, fresh_since)
+            .await?;
         targets.extend(urls.into_iter().map(|url| Target::Url {
             url,
             secrets: secrets.clone(),
@@ -565,7 +567,7 @@ pub async fn deliver_again(
         },
         None => Target::Url {
             url: Url::parse(&log.url).map_err(ApiError::internal)?,
-            secrets: open_account_secrets(state, tenant).await?,
+            secrets: open_account_secrets(&state.db, &state.keyring, tenant).await?,
         },
     };
     let body = super::body::delivery_body(&log.payload);
@@ -727,7 +729,7 @@ pub async fn attempt(
     if let (true, Target::Endpoint(endpoint)) = (how.paced, target)
         && pacing::is_paced(endpoint)
     {
-        let wait = pacing::reserve(state, tenant, endpoint).await?;
+        let wait = pacing::reserve(&state.db, &state.pacing, tenant, endpoint).await?;
         if !wait.is_zero() {
             return defer(state, tenant, log, wait).await;
         }
@@ -796,7 +798,7 @@ pub async fn attempt(
         tracing::warn!(log = %log.id, %error, "retry not queued; the scheduler will sweep it");
     }
     if let (Target::Endpoint(endpoint), true) = (target, count_errors) {
-        pacing::adapt(state, tenant, endpoint, &outcome).await?;
+        pacing::adapt(&state.db, &state.pacing, tenant, endpoint, &outcome).await?;
         let db = &state.db;
         if outcome.succeeded() {
             if endpoint.error_count > 0 {
@@ -989,7 +991,7 @@ impl From<&WebhookLog> for TestResult {
 pub async fn account_target(state: &Services, tenant: &Tenant, url: Url) -> ApiResult<Target> {
     Ok(Target::Url {
         url,
-        secrets: open_account_secrets(state, tenant).await?,
+        secrets: open_account_secrets(&state.db, &state.keyring, tenant).await?,
     })
 }
 

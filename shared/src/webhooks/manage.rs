@@ -417,7 +417,7 @@ pub async fn rotate_secret(
 /// Sends a `webhook:ping` to endpoint `id` now (enabled or not), logged like any
 /// delivery, and answers with its log. Takes a token of the tenant's outbound bucket.
 pub async fn test(state: &AppState, tenant: &Tenant, id: &EndpointId) -> ApiResult<WebhookLog> {
-    crate::ratelimit::outbound_permit(state, tenant).await?;
+    state.outbound_permit(tenant).await?;
     let endpoint = find(state, tenant, id).await?;
     dispatch::deliver_once(
         state,
@@ -447,7 +447,7 @@ pub async fn recover(
     id: &EndpointId,
     since: Timestamp,
 ) -> ApiResult<u32> {
-    crate::ratelimit::outbound_permit(state, tenant).await?;
+    state.outbound_permit(tenant).await?;
     let endpoint = find(state, tenant, id).await?;
     let filter = LogFilter {
         endpoint_id: Some(endpoint.id.to_string()),
@@ -479,7 +479,7 @@ pub async fn recover(
 
 /// Delivers `id` again now, whatever its status; answers with the log after it.
 pub async fn retry(state: &AppState, tenant: &Tenant, id: &LogId) -> ApiResult<WebhookLog> {
-    crate::ratelimit::outbound_permit(state, tenant).await?;
+    state.outbound_permit(tenant).await?;
     let log = logs::get(&state.db, tenant, id)
         .await?
         .ok_or(ApiError::NotFound("Webhook log"))?;

@@ -17,7 +17,12 @@
 //! nothing here.
 
 use super::{Endpoint, Throttled, outbound::Attempt, outbound::Failure};
-use crate::{ApiResult, Services, Tenant, Timestamp, ids::EndpointId, metrics, store};
+use crate::{
+    ApiResult, Tenant, Timestamp,
+    ids::EndpointId,
+    metrics,
+    store::{self, Db},
+};
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 /// The slowest the dispatcher goes: one delivery every 5 seconds.
@@ -133,28 +138,26 @@ impl Rates {
 /// Takes the endpoint's next slot: how long its delivery has to wait for it (zero:
 /// go now).
 pub async fn reserve(
-    state: &Services,
+    db: &Db,
+    rates: &Rates,
     tenant: &Tenant,
     endpoint: &Endpoint,
 ) -> ApiResult<Duration> {
-    let rates = &state.pacing;
     let now = Timestamp::now().as_millis();
     let interval = interval_ms(rates.current(tenant, endpoint));
-    let (slot, pace) =
-        store::pacing::reserve(&state.db, tenant, &endpoint.id, interval, now).await?;
+    let (slot, pace) = store::pacing::reserve(db, tenant, &endpoint.id, interval, now).await?;
     rates.set(tenant, &endpoint.id, pace.rate);
     Ok(Duration::from_millis((slot - now).max(0) as u64))
 }
 
 /// Adapts the endpoint's rate to what its receiver answered.
 pub async fn adapt(
-    state: &Services,
+    db: &Db,
+    rates: &Rates,
     tenant: &Tenant,
     endpoint: &Endpoint,
     attempt: &Attempt,
 ) -> ApiResult<()> {
-    let db = &state.db;
-    let rates = &state.pacing;
     let now = Timestamp::now();
     let settle = SETTLE.as_millis() as i64;
     if attempt.succeeded() {
@@ -218,14 +221,14 @@ pub async fn adapt(
 /// The rate an endpoint is sent at now, and why it is below its own, as its pace
 /// item holds them (for the endpoint object).
 pub async fn current(
-    state: &Services,
+    db: &Db,
     tenant: &Tenant,
     endpoint: &Endpoint,
 ) -> ApiResult<(Option<f64>, Option<String>)> {
     if !is_paced(endpoint) {
         return Ok((None, None));
     }
-    let pace = store::pacing::get(&state.db, tenant, &endpoint.id).await?;
+    let pace = store::pacing::get(db, tenant, &endpoint.id).await?;
     let own = ceiling(endpoint);
     let adapted = pace.as_ref().and_then(|p| p.rate);
     let rate = adapted.map_or(own, |r| r.min(own));

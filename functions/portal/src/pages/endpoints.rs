@@ -225,7 +225,7 @@ async fn endpoint_page(
     )
     .await?;
     let (buckets, total) = period.series(now, &hours);
-    let pace = shared::webhooks::pacing::current(state, viewer.tenant(), endpoint).await?;
+    let pace = shared::webhooks::pacing::current(&state.db, viewer.tenant(), endpoint).await?;
     let view = endpoint.view();
     let summary = total.view();
     let header_names: Vec<String> = view.headers.iter().map(|(name, _)| escape(name)).collect();

@@ -422,7 +422,10 @@ pub async fn limited(State(state): State<AppState>, request: Request, next: Next
     });
     let session = presented.and_then(PortalToken::parse).map(|(id, _)| id);
     let decision = match &session {
-        Some(id) => state.limiter.portal(&state, id.as_str()).await,
+        Some(id) => {
+            let limit = state.config.rate_limits.portal;
+            state.limiter.portal(&state.db, limit, id.as_str()).await
+        }
         None => None,
     };
     match decision {
