@@ -21,6 +21,16 @@ fn call(stack: &TestStack, method: Method, path: &str, key: &str) -> RequestBuil
         .bearer_auth(key)
 }
 
+/// Sends `request` and asserts its status: its JSON body.
+async fn answer(request: RequestBuilder, status: u16) -> Value {
+    expect(request.send().await.unwrap(), status).await
+}
+
+/// Sends `request`: its status and JSON body.
+async fn status_of(request: RequestBuilder) -> (u16, Value) {
+    status_and_json(request.send().await.unwrap()).await
+}
+
 /// A key of the account with only `scopes`.
 async fn key_with(stack: &TestStack, key: &str, scopes: &[&str]) -> String {
     let body = json!({ "name": "narrow", "scopes": scopes, "mode": "test" });
@@ -88,12 +98,8 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
     let api = |method, path: &str| call(&stack, method, path, key);
 
     // List Webhooks: the envelope, empty.
-    let listed = expect(
-        api(Method::GET, "/api/external/v1/webhooks")
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .unwrap(),
+    let listed = answer(
+        api(Method::GET, "/api/external/v1/webhooks").header("Accept", "application/json"),
         200,
     )
     .await;
@@ -104,12 +110,8 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
         "url": "https://yourapp.com/webhooks/pixlpay",
         "events": ["order.created", "order.paid", "order.completed"]
     });
-    let created = expect(
-        api(Method::POST, "/api/external/v1/webhooks")
-            .json(&seed_body)
-            .send()
-            .await
-            .unwrap(),
+    let created = answer(
+        api(Method::POST, "/api/external/v1/webhooks").json(&seed_body),
         201,
     )
     .await;
@@ -166,14 +168,7 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
     );
 
     // Get Single Webhook: no secret again.
-    let one = expect(
-        api(Method::GET, "/api/external/v1/webhooks/1")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let one = answer(api(Method::GET, "/api/external/v1/webhooks/1"), 200).await;
     assert_eq!(one["data"]["id"], 1);
     assert!(
         one["data"].get("secret").is_none(),
@@ -181,16 +176,12 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
     );
 
     // Update Webhook, the seed's body verbatim.
-    let updated = expect(
-        api(Method::PUT, "/api/external/v1/webhooks/1")
-            .json(&json!({
-                "url": "https://newurl.com/webhooks",
-                "events": ["order.created"],
-                "is_active": false
-            }))
-            .send()
-            .await
-            .unwrap(),
+    let updated = answer(
+        api(Method::PUT, "/api/external/v1/webhooks/1").json(&json!({
+            "url": "https://newurl.com/webhooks",
+            "events": ["order.created"],
+            "is_active": false
+        })),
         200,
     )
     .await;
@@ -200,12 +191,9 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
     assert_eq!(updated["data"]["is_active"], false);
 
     // 422 for an invalid URL or events, every problem listed, nothing changed.
-    let (status, refused) = status_and_json(
+    let (status, refused) = status_of(
         api(Method::PUT, "/api/external/v1/webhooks/1")
-            .json(&json!({ "url": "ftp://nowhere", "events": ["order.shipped"] }))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({ "url": "ftp://nowhere", "events": ["order.shipped"] })),
     )
     .await;
     assert_eq!(status, 422, "{refused}");
@@ -215,21 +203,11 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
         errors.contains("order.shipped") && errors.contains("Url"),
         "{errors}"
     );
-    let unchanged = expect(
-        api(Method::GET, "/api/external/v1/webhooks/1")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let unchanged = answer(api(Method::GET, "/api/external/v1/webhooks/1"), 200).await;
     assert_eq!(unchanged["data"], updated["data"]);
-    let (status, _) = status_and_json(
+    let (status, _) = status_of(
         api(Method::POST, "/api/external/v1/webhooks")
-            .json(&json!({ "url": "https://yourapp.com/other" }))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({ "url": "https://yourapp.com/other" })),
     )
     .await;
     assert_eq!(status, 422, "events are required");
@@ -248,24 +226,14 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
     let (status, body) = status_and_json(anonymous).await;
     assert_eq!((status, body["success"].clone()), (401, json!(false)));
     let reader = key_with(&stack, key, &["webhooks:read"]).await;
-    let (status, body) = status_and_json(
-        call(&stack, Method::POST, "/api/external/v1/webhooks", &reader)
-            .json(&seed_body)
-            .send()
-            .await
-            .unwrap(),
+    let (status, body) = status_of(
+        call(&stack, Method::POST, "/api/external/v1/webhooks", &reader).json(&seed_body),
     )
     .await;
     assert_eq!((status, body["success"].clone()), (403, json!(false)));
     let other = stack.account("pixlpay-other@example.com").await;
     for path in ["/api/external/v1/webhooks/1", "/api/external/v1/webhooks/x"] {
-        let (status, body) = status_and_json(
-            call(&stack, Method::GET, path, &other.test_key)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = status_of(call(&stack, Method::GET, path, &other.test_key)).await;
         assert_eq!(
             (status, body["success"].clone()),
             (404, json!(false)),
@@ -279,61 +247,34 @@ async fn pixlpays_documented_calls_answer_as_its_documents_show() {
             .header("Idempotency-Key", "pixlpay-create-1")
             .json(&json!({ "url": "https://yourapp.com/idempotent", "events": ["order.paid"] }))
     };
-    let first = expect(idempotent().send().await.unwrap(), 201).await;
+    let first = answer(idempotent(), 201).await;
     let again = idempotent().send().await.unwrap();
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(expect(again, 201).await, first);
-    let listed = expect(
-        api(Method::GET, "/api/external/v1/webhooks")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let listed = answer(api(Method::GET, "/api/external/v1/webhooks"), 200).await;
     assert_eq!(listed["data"].as_array().unwrap().len(), 2);
-    expect(
+    answer(
         api(
             Method::DELETE,
             &format!("/api/external/v1/webhooks/{}", first["data"]["id"]),
-        )
-        .send()
-        .await
-        .unwrap(),
+        ),
         200,
     )
     .await;
 
     // Delete Webhook; numbers are never reused.
-    let deleted = expect(
-        api(Method::DELETE, "/api/external/v1/webhooks/1")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let deleted = answer(api(Method::DELETE, "/api/external/v1/webhooks/1"), 200).await;
     assert_eq!(
         deleted,
         json!({ "success": true, "message": "Webhook deleted successfully" })
     );
-    let again = expect(
-        api(Method::POST, "/api/external/v1/webhooks")
-            .json(&seed_body)
-            .send()
-            .await
-            .unwrap(),
+    let again = answer(
+        api(Method::POST, "/api/external/v1/webhooks").json(&seed_body),
         201,
     )
     .await;
     assert_eq!(again["data"]["id"], 3, "1 and 2 were taken");
-    let (status, _) = status_and_json(
-        api(Method::GET, "/api/external/v1/webhooks/1")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = status_of(api(Method::GET, "/api/external/v1/webhooks/1")).await;
     assert_eq!(status, 404);
 }
 
@@ -343,27 +284,21 @@ async fn a_pixlpay_receiver_verifies_its_deliveries_and_the_test_route_reports()
     let receiver = Receiver::start().await;
     let acct = stack.account("pixlpay-receiver@example.com").await;
     let key = &acct.test_key;
-    let created = expect(
+    let created = answer(
         call(&stack, Method::POST, "/api/external/v1/webhooks", key)
-            .json(&json!({ "url": receiver.url("/pixlpay"), "events": ["order.paid"] }))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({ "url": receiver.url("/pixlpay"), "events": ["order.paid"] })),
         201,
     )
     .await;
     let secret = created["data"]["secret"].as_str().unwrap().to_string();
 
-    let tested = expect(
+    let tested = answer(
         call(
             &stack,
             Method::POST,
             "/api/external/v1/webhooks/1/test",
             key,
-        )
-        .send()
-        .await
-        .unwrap(),
+        ),
         200,
     )
     .await;
@@ -437,12 +372,9 @@ async fn conektas_documented_calls_answer_as_its_client_reads_them() {
     let api = |method, path: &str| conekta(&stack, method, path, key);
 
     // create_webhook, the seed's request verbatim but for the receiver.
-    let created = expect(
+    let created = answer(
         api(Method::POST, "/webhooks")
-            .json(&json!({ "url": receiver.url("/conekta"), "synchronous": false }))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({ "url": receiver.url("/conekta"), "synchronous": false })),
         200,
     )
     .await;
@@ -488,35 +420,18 @@ async fn conektas_documented_calls_answer_as_its_client_reads_them() {
     assert_eq!(canonical["events"], json!(["*"]));
 
     // get_webhook, update_webhook (the seed's WebhookUpdateRequest), test_webhook.
-    let got = expect(
-        api(Method::GET, &format!("/webhooks/{id}"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let got = answer(api(Method::GET, &format!("/webhooks/{id}")), 200).await;
     assert_eq!(got, created);
-    let updated = expect(
+    let updated = answer(
         api(Method::PUT, &format!("/webhooks/{id}"))
             .header("X-Child-Company-Id", acct.id.to_string())
-            .json(&json!({ "url": receiver.url("/conekta-2"), "events": ["order.paid"] }))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({ "url": receiver.url("/conekta-2"), "events": ["order.paid"] })),
         200,
     )
     .await;
     assert_eq!(updated["url"], receiver.url("/conekta-2"));
     assert_eq!(updated["subscribed_events"], json!(["order.paid"]));
-    let tested = expect(
-        api(Method::POST, &format!("/webhooks/{id}/test"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let tested = answer(api(Method::POST, &format!("/webhooks/{id}/test")), 200).await;
     assert_eq!(tested["id"], id.as_str());
     let ping = receiver.wait_for("/conekta-2", 1).await.remove(0);
     let ping = ping.json();
@@ -552,23 +467,10 @@ async fn conektas_documented_calls_answer_as_its_client_reads_them() {
     assert_eq!(logged["payload"]["type"], "order.paid");
 
     // delete_webhook answers the deleted webhook.
-    let deleted = expect(
-        api(Method::DELETE, &format!("/webhooks/{id}"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let deleted = answer(api(Method::DELETE, &format!("/webhooks/{id}")), 200).await;
     assert_eq!(deleted["deleted"], true);
     assert_eq!(deleted["id"], id.as_str());
-    let (status, missing) = status_and_json(
-        api(Method::GET, &format!("/webhooks/{id}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, missing) = status_of(api(Method::GET, &format!("/webhooks/{id}"))).await;
     assert_eq!(status, 404);
     assert_eq!(missing["object"], "error");
     assert_eq!(missing["type"], "resource_not_found_error");
@@ -586,24 +488,13 @@ async fn conekta_lists_page_by_cursor_and_its_errors_are_conektas_in_the_callers
     let api = |method, path: &str| conekta(&stack, method, path, key);
     let mut ids = Vec::new();
     for n in 0..3 {
-        let created = expect(
-            api(Method::POST, "/webhooks")
-                .json(&json!({ "url": format!("https://hooks.example.com/{n}"), "synchronous": false, "subscribed_events": ["order.paid"] }))
-                .send()
-                .await
-                .unwrap(),
-            200,
-        )
-        .await;
+        let created = answer(api(Method::POST, "/webhooks")
+                .json(&json!({ "url": format!("https://hooks.example.com/{n}"), "synchronous": false, "subscribed_events": ["order.paid"] })), 200).await;
         ids.push(created["id"].as_str().unwrap().to_string());
     }
     ids.reverse(); // newest first
 
-    let first = expect(
-        api(Method::GET, "/webhooks?limit=2").send().await.unwrap(),
-        200,
-    )
-    .await;
+    let first = answer(api(Method::GET, "/webhooks?limit=2"), 200).await;
     assert_eq!(first["object"], "list");
     assert_eq!(first["has_more"], true);
     let page: Vec<&str> = first["data"]
@@ -620,28 +511,18 @@ async fn conekta_lists_page_by_cursor_and_its_errors_are_conektas_in_the_callers
         "{next}"
     );
     let path = &next[next.find("/webhooks").unwrap()..];
-    let second = expect(api(Method::GET, path).send().await.unwrap(), 200).await;
+    let second = answer(api(Method::GET, path), 200).await;
     assert_eq!(second["has_more"], false);
     assert_eq!(second["data"][0]["id"], ids[2].as_str());
     assert_eq!(second["next_page_url"], Value::Null);
     let previous = second["previous_page_url"].as_str().unwrap();
     let path = &previous[previous.find("/webhooks").unwrap()..];
-    let back = expect(api(Method::GET, path).send().await.unwrap(), 200).await;
+    let back = answer(api(Method::GET, path), 200).await;
     assert_eq!(back["data"], first["data"]);
-    let filtered = expect(
-        api(Method::GET, "/webhooks?url=example.com/1")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let filtered = answer(api(Method::GET, "/webhooks?url=example.com/1"), 200).await;
     assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
-    let searched = expect(
-        api(Method::GET, &format!("/webhooks?search={}", ids[2]))
-            .send()
-            .await
-            .unwrap(),
+    let searched = answer(
+        api(Method::GET, &format!("/webhooks?search={}", ids[2])),
         200,
     )
     .await;
@@ -649,13 +530,9 @@ async fn conekta_lists_page_by_cursor_and_its_errors_are_conektas_in_the_callers
 
     // Bad input: Conekta's error object, Spanish by default, English when asked, and
     // nothing created.
-    let (status, error) = status_and_json(
-        api(Method::POST, "/webhooks")
-            .json(&json!({ "url": "not a url", "synchronous": true, "subscribed_events": ["charge.paid"] }))
-            .send()
-            .await
-            .unwrap(),
-    )
+    let (status, error) = status_of(api(Method::POST, "/webhooks").json(
+        &json!({ "url": "not a url", "synchronous": true, "subscribed_events": ["charge.paid"] }),
+    ))
     .await;
     assert_eq!(status, 400, "{error}");
     assert_eq!(error["object"], "error");
@@ -678,7 +555,7 @@ async fn conekta_lists_page_by_cursor_and_its_errors_are_conektas_in_the_callers
             .iter()
             .any(|d| d["debug_message"].as_str().unwrap().contains("charge.paid"))
     );
-    let listed = expect(api(Method::GET, "/webhooks").send().await.unwrap(), 200).await;
+    let listed = answer(api(Method::GET, "/webhooks"), 200).await;
     assert_eq!(
         listed["data"].as_array().unwrap().len(),
         3,
@@ -700,12 +577,9 @@ async fn conekta_lists_page_by_cursor_and_its_errors_are_conektas_in_the_callers
     );
 
     // Another version of Conekta's API: 406 naming the one served.
-    let (status, error) = status_and_json(
+    let (status, error) = status_of(
         call(&stack, Method::GET, "/webhooks", key)
-            .header("Accept", "application/vnd.conekta-v2.0.0+json")
-            .send()
-            .await
-            .unwrap(),
+            .header("Accept", "application/vnd.conekta-v2.0.0+json"),
     )
     .await;
     assert_eq!(status, 406);
@@ -718,41 +592,26 @@ async fn conekta_lists_page_by_cursor_and_its_errors_are_conektas_in_the_callers
     );
 
     // A bad key, and a company that is not the caller's.
-    let (status, error) = status_and_json(
-        conekta(&stack, Method::GET, "/webhooks", "pg_test_nope")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, error) =
+        status_of(conekta(&stack, Method::GET, "/webhooks", "pg_test_nope")).await;
     assert_eq!(
         (status, error["type"].clone()),
         (401, json!("authentication_error"))
     );
     assert_eq!(error["details"][0]["message"], "Acceso no autorizado.");
     let other = stack.account("conekta-other@example.com").await;
-    let (status, error) = status_and_json(
-        api(Method::GET, "/webhooks")
-            .header("X-Child-Company-Id", other.id.to_string())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, error) =
+        status_of(api(Method::GET, "/webhooks").header("X-Child-Company-Id", other.id.to_string()))
+            .await;
     assert_eq!(status, 403, "{error}");
     assert_eq!(error["type"], "authorization_error");
     // Another tenant's webhook is not found, as one that does not exist.
-    let (status, _) = status_and_json(
-        conekta(
-            &stack,
-            Method::GET,
-            &format!("/webhooks/{}", ids[0]),
-            &other.test_key,
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
+    let (status, _) = status_of(conekta(
+        &stack,
+        Method::GET,
+        &format!("/webhooks/{}", ids[0]),
+        &other.test_key,
+    ))
     .await;
     assert_eq!(status, 404);
     // A Conekta route never shows a PushGuard endpoint, nor PushGuard's dialect-less ones.
@@ -767,15 +626,10 @@ async fn conekta_lists_page_by_cursor_and_its_errors_are_conektas_in_the_callers
         201,
     )
     .await;
-    let (status, _) = status_and_json(
-        api(
-            Method::GET,
-            &format!("/webhooks/{}", native["id"].as_str().unwrap()),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
+    let (status, _) = status_of(api(
+        Method::GET,
+        &format!("/webhooks/{}", native["id"].as_str().unwrap()),
+    ))
     .await;
     assert_eq!(status, 404);
 }
@@ -796,17 +650,14 @@ async fn paybyrds_documented_calls_answer_beside_pushguards_own_webhook_routes()
     let api = |method, path: &str| paybyrd(&stack, method, path, key);
 
     // Set up a Webhook setting: the seed's request verbatim (a url and nothing else).
-    let created = expect(
+    let created = answer(
         api(Method::POST, "/api/v2/webhooks")
             .header("Content-Type", "application/json")
             .body(
                 r#"{
     "url": "https://test-url.com/webhook"
 }"#,
-            )
-            .send()
-            .await
-            .unwrap(),
+            ),
         201,
     )
     .await;
@@ -820,24 +671,14 @@ async fn paybyrds_documented_calls_answer_beside_pushguards_own_webhook_routes()
     let id = created["webhookId"].as_str().unwrap().to_string();
 
     // Different URLs only; user and password are masked wherever they are given.
-    let (status, _) = status_and_json(
+    let (status, _) = status_of(
         api(Method::POST, "/api/v2/webhooks")
-            .json(&json!({ "url": "https://test-url.com/webhook" }))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({ "url": "https://test-url.com/webhook" })),
     )
     .await;
     assert_eq!(status, 409, "one setting per URL");
-    let with_credentials = expect(
-        api(Method::POST, "/api/v2/webhooks")
-            .json(&json!({ "url": "https://test-url.com/other", "username": "merchant", "password": "s3cret" }))
-            .send()
-            .await
-            .unwrap(),
-        201,
-    )
-    .await;
+    let with_credentials = answer(api(Method::POST, "/api/v2/webhooks")
+            .json(&json!({ "url": "https://test-url.com/other", "username": "merchant", "password": "s3cret" })), 201).await;
     assert_eq!(
         with_credentials["url"],
         "https://****:****@test-url.com/other"
@@ -850,59 +691,33 @@ async fn paybyrds_documented_calls_answer_beside_pushguards_own_webhook_routes()
         (json!("****"), json!("****"))
     );
     assert!(!with_credentials.to_string().contains("s3cret"));
-    let (status, _) = status_and_json(
+    let (status, _) = status_of(
         api(Method::POST, "/api/v2/webhooks")
-            .json(&json!({ "url": "https://test-url.com/third", "is_active": true }))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({ "url": "https://test-url.com/third", "is_active": true })),
     )
     .await;
     assert_eq!(status, 400, "an unknown field is refused");
 
     // Retrieve data about Webhook settings, then one by its id.
-    let listed = expect(
-        api(Method::GET, "/api/v2/webhooks").send().await.unwrap(),
-        200,
-    )
-    .await;
+    let listed = answer(api(Method::GET, "/api/v2/webhooks"), 200).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
-    let one = expect(
-        api(Method::GET, &format!("/api/v2/webhooks/{id}"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let one = answer(api(Method::GET, &format!("/api/v2/webhooks/{id}")), 200).await;
     assert_eq!(one, created);
 
     // Disabling and enabling; no removal.
-    let disabled = expect(
-        api(Method::POST, &format!("/api/v2/webhooks/{id}/disable"))
-            .send()
-            .await
-            .unwrap(),
+    let disabled = answer(
+        api(Method::POST, &format!("/api/v2/webhooks/{id}/disable")),
         200,
     )
     .await;
     assert_eq!(disabled["isActive"], false);
-    let enabled = expect(
-        api(Method::POST, &format!("/api/v2/webhooks/{id}/enable"))
-            .send()
-            .await
-            .unwrap(),
+    let enabled = answer(
+        api(Method::POST, &format!("/api/v2/webhooks/{id}/enable")),
         200,
     )
     .await;
     assert_eq!(enabled["isActive"], true);
-    let (status, _) = status_and_json(
-        api(Method::DELETE, &format!("/api/v2/webhooks/{id}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = status_of(api(Method::DELETE, &format!("/api/v2/webhooks/{id}"))).await;
     assert_eq!(status, 405, "a setting cannot be removed");
 
     // PushGuard's own routes under /api/v2/webhooks still answer as themselves.
@@ -919,40 +734,24 @@ async fn paybyrds_documented_calls_answer_beside_pushguards_own_webhook_routes()
         expect(stack.get("/webhooks/logs", key).await, 200).await,
         json!([])
     );
-    let (status, _) = status_and_json(
-        api(Method::GET, "/api/v2/webhooks/simulate")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = status_of(api(Method::GET, "/api/v2/webhooks/simulate")).await;
     assert_eq!(status, 405, "simulate is PushGuard's, and POST only");
     let other = stack.account("paybyrd-other@example.com").await;
-    let (status, _) = status_and_json(
-        paybyrd(
-            &stack,
-            Method::GET,
-            &format!("/api/v2/webhooks/{id}"),
-            &other.test_key,
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
+    let (status, _) = status_of(paybyrd(
+        &stack,
+        Method::GET,
+        &format!("/api/v2/webhooks/{id}"),
+        &other.test_key,
+    ))
     .await;
     assert_eq!(status, 404, "another subscription's setting");
     let reader = key_with(&stack, key, &["webhooks:read"]).await;
-    let (status, _) = status_and_json(
-        paybyrd(
-            &stack,
-            Method::POST,
-            &format!("/api/v2/webhooks/{id}/disable"),
-            &reader,
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
+    let (status, _) = status_of(paybyrd(
+        &stack,
+        Method::POST,
+        &format!("/api/v2/webhooks/{id}/disable"),
+        &reader,
+    ))
     .await;
     assert_eq!(status, 403);
 }
@@ -965,12 +764,9 @@ async fn a_paybyrd_receiver_hears_of_status_changes_and_only_200_201_or_202_deli
     receiver.set("/paybyrd", harness::Behaviour::FailTimes(1, 204));
     let acct = stack.account("paybyrd-receiver@example.com").await;
     let key = &acct.test_key;
-    let created = expect(
+    let created = answer(
         paybyrd(&stack, Method::POST, "/api/v2/webhooks", key)
-            .json(&json!({ "url": receiver.url("/paybyrd") }))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({ "url": receiver.url("/paybyrd") })),
         201,
     )
     .await;
@@ -993,16 +789,13 @@ async fn a_paybyrd_receiver_hears_of_status_changes_and_only_200_201_or_202_deli
         })
     );
     // The receiver Paybyrd's documents describe: it queries the payment for its status.
-    let queried = expect(
+    let queried = answer(
         paybyrd(
             &stack,
             Method::GET,
             &format!("/api/v2/orders/{}", hook["paymentId"].as_str().unwrap()),
             key,
-        )
-        .send()
-        .await
-        .unwrap(),
+        ),
         200,
     )
     .await;
