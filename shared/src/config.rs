@@ -30,6 +30,9 @@ pub struct Config {
     pub events_queue_url: Option<String>,
     /// Queue for delayed delivery retries.
     pub deliveries_queue_url: Option<String>,
+    /// Queue for the deliveries of endpoints whose receivers are slow (`SLOW_QUEUE_URL`):
+    /// they wait there, not in front of everyone else's.
+    pub slow_queue_url: Option<String>,
     /// Webhook endpoints one tenant may have.
     pub max_endpoints: u32,
     /// Allow plain http and loopback/private webhook targets (local development only).
@@ -69,6 +72,10 @@ pub struct DeliveryConfig {
     /// was due (its message was lost, or ended in the dead-letter queue) is re-sent by the
     /// scheduler; parked retries are leased to a scheduler run for this long.
     pub retry_sweep_grace: Duration,
+    /// A receiver that leaves a delivery from the shared queues unanswered this long is
+    /// slow (`SLOW_RECEIVER_MS`): the attempt moves to the slow queue, and so do its
+    /// endpoint's next deliveries. Zero: no endpoint is ever moved.
+    pub slow_after: Duration,
 }
 
 /// A missing or malformed environment variable.
@@ -112,6 +119,7 @@ impl Config {
             },
             events_queue_url: lookup("EVENTS_QUEUE_URL").filter(|v| !v.is_empty()),
             deliveries_queue_url: lookup("DELIVERIES_QUEUE_URL").filter(|v| !v.is_empty()),
+            slow_queue_url: lookup("SLOW_QUEUE_URL").filter(|v| !v.is_empty()),
             max_endpoints: number("MAX_ENDPOINTS", &parsed("MAX_ENDPOINTS", "10")?)?,
             allow_private_targets: flag(
                 "ALLOW_PRIVATE_TARGETS",
@@ -151,6 +159,10 @@ impl Config {
                 retry_sweep_grace: Duration::from_secs(number(
                     "RETRY_SWEEP_GRACE_SECONDS",
                     &parsed("RETRY_SWEEP_GRACE_SECONDS", "300")?,
+                )?),
+                slow_after: Duration::from_millis(number(
+                    "SLOW_RECEIVER_MS",
+                    &parsed("SLOW_RECEIVER_MS", "1000")?,
                 )?),
             },
             retention_days: number("RETENTION_DAYS", &parsed("RETENTION_DAYS", "30")?)?,

@@ -1,8 +1,10 @@
 //! The queues and what they carry: the one place SQS messages are built and read.
 //!
 //! The events queue carries committed events to the dispatcher (the outbox hand-off);
-//! the deliveries queue carries retries due within 15 minutes. Both are read by the
-//! dispatcher, so a message says which it is (`kind`) and whose it is (a typed tenant).
+//! the deliveries queue carries retries due within 15 minutes; the slow queue carries
+//! the attempts of endpoints whose receivers are slow, so they wait behind each other
+//! and not in front of everyone else. All three are read by the dispatcher, so a
+//! message says which it is (`kind`) and whose it is (a typed tenant).
 
 use crate::{Tenant, config::Config, events::Event, ids::EventId, ids::LogId};
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,16 @@ pub enum Message {
     Retry {
         tenant: Tenant,
         log_id: LogId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slot_at: Option<i64>,
+    },
+    /// Make the next attempt of each of these deliveries, whose endpoints' receivers are
+    /// slow (the slow queue): an event's first attempts travel together, so a batch of
+    /// ten messages keeps as many receivers busy as a batch of the events queue.
+    /// `slot_at` as for `Retry`.
+    Slow {
+        tenant: Tenant,
+        log_ids: Vec<LogId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         slot_at: Option<i64>,
     },
@@ -59,6 +71,16 @@ pub struct Queues {
     sqs: aws_sdk_sqs::Client,
     events: Option<String>,
     deliveries: Option<String>,
+    slow: Option<String>,
+}
+
+/// Which queue a delivery's next attempt goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// The deliveries queue, shared by every endpoint.
+    Shared,
+    /// The slow queue: the endpoint's receiver is slow.
+    Slow,
 }
 
 /// SQS's longest `DelaySeconds`.
@@ -72,7 +94,14 @@ impl Queues {
             sqs,
             events: config.events_queue_url.clone(),
             deliveries: config.deliveries_queue_url.clone(),
+            slow: config.slow_queue_url.clone(),
         }
+    }
+
+    /// Whether a slow queue is configured (`SLOW_QUEUE_URL`): without one, slow
+    /// receivers' deliveries stay on the shared queues.
+    pub fn has_slow_lane(&self) -> bool {
+        self.slow.is_some()
     }
 
     /// The SQS client (what the local event source polls with).
@@ -159,7 +188,61 @@ impl Queues {
         log_id: &LogId,
         delay: Duration,
     ) -> Result<(), QueueError> {
-        self.retry_message(tenant, log_id, delay, None).await
+        self.retry_on(Lane::Shared, tenant, log_id, delay, None)
+            .await
+    }
+
+    /// The next attempt of a delivery on `lane`, due after `delay`; `slot_at` when it
+    /// holds its paced endpoint's slot.
+    pub async fn retry_on(
+        &self,
+        lane: Lane,
+        tenant: &Tenant,
+        log_id: &LogId,
+        delay: Duration,
+        slot_at: Option<i64>,
+    ) -> Result<(), QueueError> {
+        match lane {
+            Lane::Shared => {
+                let message = Message::Retry {
+                    tenant: tenant.clone(),
+                    log_id: log_id.clone(),
+                    slot_at,
+                };
+                let url = self.deliveries.as_deref();
+                self.send("the deliveries queue", url, &message, delay)
+                    .await
+            }
+            Lane::Slow => {
+                let log_ids = std::slice::from_ref(log_id);
+                self.send_slow(tenant, log_ids, delay, slot_at).await
+            }
+        }
+    }
+
+    /// The first attempts of one event's deliveries to slow receivers, in one message.
+    pub async fn slow_attempts(
+        &self,
+        tenant: &Tenant,
+        log_ids: &[LogId],
+    ) -> Result<(), QueueError> {
+        self.send_slow(tenant, log_ids, Duration::ZERO, None).await
+    }
+
+    async fn send_slow(
+        &self,
+        tenant: &Tenant,
+        log_ids: &[LogId],
+        delay: Duration,
+        slot_at: Option<i64>,
+    ) -> Result<(), QueueError> {
+        let message = Message::Slow {
+            tenant: tenant.clone(),
+            log_ids: log_ids.to_vec(),
+            slot_at,
+        };
+        self.send("the slow queue", self.slow.as_deref(), &message, delay)
+            .await
     }
 
     /// A paced delivery, back for its slot at `slot_at` (Unix milliseconds). SQS delays
@@ -167,35 +250,15 @@ impl Queues {
     /// waits out the rest, so slots a fraction of a second apart stay apart.
     pub async fn retry_in_slot(
         &self,
+        lane: Lane,
         tenant: &Tenant,
         log_id: &LogId,
         slot_at: i64,
     ) -> Result<(), QueueError> {
         let wait = (slot_at - crate::Timestamp::now().as_millis()).max(0) as u64;
         let delay = Duration::from_secs(wait / 1000);
-        self.retry_message(tenant, log_id, delay, Some(slot_at))
+        self.retry_on(lane, tenant, log_id, delay, Some(slot_at))
             .await
-    }
-
-    async fn retry_message(
-        &self,
-        tenant: &Tenant,
-        log_id: &LogId,
-        delay: Duration,
-        slot_at: Option<i64>,
-    ) -> Result<(), QueueError> {
-        let message = Message::Retry {
-            tenant: tenant.clone(),
-            log_id: log_id.clone(),
-            slot_at,
-        };
-        self.send(
-            "the deliveries queue",
-            self.deliveries.as_deref(),
-            &message,
-            delay,
-        )
-        .await
     }
 }
 
@@ -218,6 +281,13 @@ mod tests {
             serde_json::json!({ "kind": "retry", "tenant": tenant.partition(), "log_id": log_id })
         );
         assert_eq!(Message::read(&retry.body()).unwrap(), retry);
+        let slow = Message::Slow {
+            tenant: tenant.clone(),
+            log_ids: vec![log_id.clone(), LogId::new()],
+            slot_at: None,
+        };
+        assert_eq!(serde_json::to_value(&slow).unwrap()["kind"], "slow");
+        assert_eq!(Message::read(&slow.body()).unwrap(), slow);
         let event_id = EventId::new();
         let body = format!(
             r#"{{"kind":"dispatch","tenant":"{}","event_id":"{event_id}"}}"#,

@@ -125,6 +125,8 @@ pub struct Endpoint {
     pub rate_limit: Option<u32>,
     pub current_rate: Option<f64>,
     pub rate_reason: Option<String>,
+    /// Since when its receiver is known to be slow (its deliveries use the slow queue).
+    pub slow_since: Option<String>,
     pub ordering: String,
     pub on_exhausted: String,
     pub blocked_resources: Vec<String>,

@@ -1,14 +1,16 @@
-//! The dispatcher: consumes the events queue (fan-out of committed events) and the
-//! deliveries queue (retries), answering each batch with only the messages that failed,
-//! so SQS redelivers those alone and, past `maxReceiveCount`, parks them in the DLQ.
+//! The dispatcher: consumes the events queue (fan-out of committed events), the
+//! deliveries queue (retries) and the slow queue (slow receivers' attempts), answering
+//! each batch with only the messages that failed, so SQS redelivers those alone and,
+//! past `maxReceiveCount`, parks them in the DLQ.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::FutureExt;
 use shared::{
-    ApiError, Services,
+    ApiError, Services, Tenant,
+    ids::LogId,
     queue::Message,
     webhooks::{
-        dispatch::{Dispatch, dispatch_events, retry_delivery, write_stats},
+        dispatch::{Dispatch, Track, dispatch_events, retry_delivery, write_stats},
         stats::Recorder,
     },
 };
@@ -53,17 +55,18 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
                 tenant,
                 log_id,
                 slot_at,
-            })) => others.push((
-                id,
-                async move {
-                    if let Some(slot_at) = slot_at {
-                        wait_for_slot(slot_at).await;
-                    }
-                    retry_delivery(state, &tenant, &log_id, slot_at.is_none(), stats).await
-                }
-                .instrument(span)
-                .boxed(),
-            )),
+            })) => {
+                let attempts = attempts(state, Track::Shared, tenant, vec![log_id], slot_at, stats);
+                others.push((id, attempts.instrument(span).boxed()));
+            }
+            Some(Ok(Message::Slow {
+                tenant,
+                log_ids,
+                slot_at,
+            })) => {
+                let attempts = attempts(state, Track::Slow, tenant, log_ids, slot_at, stats);
+                others.push((id, attempts.instrument(span).boxed()));
+            }
             // Unreadable now means unreadable forever: fail it so it ends in the DLQ.
             other => {
                 let error = ApiError::internal(format!("unreadable message: {other:?}"));
@@ -93,6 +96,30 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
         }
     }
     response
+}
+
+/// The next attempts of the deliveries of a message of the deliveries or the slow
+/// queue, on `track`, after the slot the message holds (if it holds one).
+async fn attempts(
+    state: &Services,
+    track: Track,
+    tenant: Tenant,
+    log_ids: Vec<LogId>,
+    slot_at: Option<i64>,
+    stats: &Recorder,
+) -> Result<(), ApiError> {
+    if let Some(slot_at) = slot_at {
+        wait_for_slot(slot_at).await;
+    }
+    let paced = slot_at.is_none();
+    let attempts = log_ids
+        .iter()
+        .map(|log_id| retry_delivery(state, &tenant, log_id, track, paced, stats));
+    let attempted = shared::concurrency::join_all(attempts).await;
+    attempted
+        .into_iter()
+        .collect::<Result<Vec<()>, _>>()
+        .map(drop)
 }
 
 /// Waits for a paced delivery's slot: its message comes up to a second early (SQS

@@ -337,18 +337,45 @@ pub async fn set_throttled(
     id: &EndpointId,
     throttled: Option<&crate::webhooks::Throttled>,
 ) -> Result<bool, StoreError> {
-    let mut update = Update::builder()
+    let value = throttled.map(to_value).transpose()?;
+    set_mark(db, tenant, id, "throttled", value).await
+}
+
+/// Marks the endpoint's receiver slow since `since` (`Some`), or no longer slow
+/// (`None`); moves the delivery configuration, so every dispatcher routes it at its next
+/// batch. `false` when it already was as asked (or is gone): only the first writes.
+pub async fn set_slow(
+    db: &Db,
+    tenant: &Tenant,
+    id: &EndpointId,
+    since: Option<Timestamp>,
+) -> Result<bool, StoreError> {
+    let value = since.as_ref().map(to_value).transpose()?;
+    set_mark(db, tenant, id, "slow_since", value).await
+}
+
+/// Sets the dispatcher's mark `attribute` on the endpoint (`Some`) or removes it, if it
+/// is not so already, and moves the delivery configuration with it.
+async fn set_mark(
+    db: &Db,
+    tenant: &Tenant,
+    id: &EndpointId,
+    attribute: &'static str,
+    value: Option<AttributeValue>,
+) -> Result<bool, StoreError> {
+    let update = Update::builder()
         .table_name(&db.tables.endpoints)
         .key("pk", s(tenant.partition()))
-        .key("sk", s(id));
-    update = match throttled {
-        Some(throttled) => update
-            .update_expression("SET throttled = :throttled")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(throttled)")
-            .expression_attribute_values(":throttled", to_value(throttled)?),
+        .key("sk", s(id))
+        .expression_attribute_names("#mark", attribute);
+    let update = match value {
+        Some(value) => update
+            .update_expression("SET #mark = :mark")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#mark)")
+            .expression_attribute_values(":mark", value),
         None => update
-            .update_expression("REMOVE throttled")
-            .condition_expression("attribute_exists(pk) AND attribute_exists(throttled)"),
+            .update_expression("REMOVE #mark")
+            .condition_expression("attribute_exists(pk) AND attribute_exists(#mark)"),
     };
     let committed = Transaction::new()
         .write(

@@ -13,6 +13,7 @@
 use super::Endpoint;
 use crate::{
     ApiError, ApiResult, Tenant,
+    ids::EndpointId,
     keyring::Keyring,
     secrets::SigningSecrets,
     store::{self, Db},
@@ -44,6 +45,9 @@ struct Entry {
 #[derive(Default)]
 pub struct DeliveryConfigs {
     tenants: Mutex<HashMap<Tenant, Arc<AsyncMutex<Entry>>>>,
+    /// The endpoints this instance found slow, and when: a batch's many cut attempts
+    /// to one receiver write its mark once.
+    found_slow: Mutex<HashMap<(Tenant, EndpointId), Instant>>,
 }
 
 impl DeliveryConfigs {
@@ -81,6 +85,31 @@ impl DeliveryConfigs {
         }
         entry.checked_at = Some(started);
         Ok(entry)
+    }
+
+    /// Notes that endpoint `id`'s receiver is slow: `true` when this instance had not
+    /// noted it in the last [`MAX_AGE`], and its mark is to be written.
+    pub fn found_slow(&self, tenant: &Tenant, id: &EndpointId) -> bool {
+        let mut found = self.found_slow.lock().expect("cache lock");
+        if found.len() >= MAX_TENANTS {
+            found.clear();
+        }
+        let now = Instant::now();
+        let key = (tenant.clone(), id.clone());
+        if found
+            .get(&key)
+            .is_some_and(|at| now.duration_since(*at) < MAX_AGE)
+        {
+            return false;
+        }
+        found.insert(key, now);
+        true
+    }
+
+    /// Forgets that endpoint `id` was found slow (its mark ended, or was not written).
+    pub fn forget_slow(&self, tenant: &Tenant, id: &EndpointId) {
+        let key = (tenant.clone(), id.clone());
+        self.found_slow.lock().expect("cache lock").remove(&key);
     }
 
     /// The tenant's endpoints as of no earlier than `fresh_since`.

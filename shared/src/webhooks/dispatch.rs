@@ -24,6 +24,7 @@ use crate::{
     ids::{EndpointId, LogId},
     keyring::SecretContext,
     metrics,
+    queue::Lane,
     secrets::SigningSecrets,
     store::{
         endpoints::{self, DisableRule},
@@ -62,6 +63,14 @@ impl Target {
         match self {
             Target::Endpoint(endpoint) => endpoint.url.as_url(),
             Target::Url { url, .. } => url,
+        }
+    }
+
+    /// Which queue its queued attempts go on: the slow one while its receiver is slow.
+    fn lane(&self) -> Lane {
+        match self {
+            Target::Endpoint(endpoint) if endpoint.slow_since.is_some() => Lane::Slow,
+            _ => Lane::Shared,
         }
     }
 
@@ -475,60 +484,76 @@ async fn deliver_all(
     let tenant = &fan_out.tenant;
     let body = super::body::delivery_body(&fan_out.event.payload);
     let retention_days = state.config.retention_days;
-    let deliveries = fan_out
+    // Slow receivers' first attempts leave together for the slow queue, which checks
+    // each delivery before it makes it.
+    let (slow, shared): (Vec<_>, Vec<_>) = fan_out
         .targets
         .iter()
         .zip(&fan_out.logs)
-        .map(|(target, log)| {
-            let body = &body;
-            async move {
-                let own;
-                let body = if target.has_own_body() {
-                    own = super::body::delivery_body(&log.payload);
-                    &own
-                } else {
-                    body
-                };
-                let log = if created == Created::All
-                    || logs::create(&state.db, tenant, log, retention_days, Some(sweep_at)).await?
-                {
-                    log.clone()
-                } else {
-                    match logs::get(&state.db, tenant, &log.id).await? {
-                        // Created by an earlier run that stopped before its first attempt.
-                        Some(existing)
-                            if existing.status == LogStatus::Pending && existing.attempts == 0 =>
-                        {
-                            existing
-                        }
-                        _ => return Ok(()),
+        .partition(|(target, _)| admit(state, Track::Shared, target) == Admit::Slow);
+    if !slow.is_empty() {
+        let ids: Vec<LogId> = slow.iter().map(|(_, log)| log.id.clone()).collect();
+        to_slow_queue(state, tenant, &ids).await?;
+    }
+    let deliveries = shared.into_iter().map(|(target, log)| {
+        let body = &body;
+        async move {
+            let own;
+            let body = if target.has_own_body() {
+                own = super::body::delivery_body(&log.payload);
+                &own
+            } else {
+                body
+            };
+            let log = if created == Created::All
+                || logs::create(&state.db, tenant, log, retention_days, Some(sweep_at)).await?
+            {
+                log.clone()
+            } else {
+                match logs::get(&state.db, tenant, &log.id).await? {
+                    // Created by an earlier run that stopped before its first attempt.
+                    Some(existing)
+                        if existing.status == LogStatus::Pending && existing.attempts == 0 =>
+                    {
+                        existing
                     }
-                };
-                let how = Attempting {
-                    count_errors: true,
-                    paced: true,
-                    fresh_since: fan_out.received,
-                };
-                attempt(state, tenant, log, target, body, how, stats)
-                    .await
-                    .map(drop)
-            }
-        });
+                    _ => return Ok(Attempted::Made(log.clone())),
+                }
+            };
+            let how = Attempting {
+                count_errors: true,
+                paced: true,
+                fresh_since: fan_out.received,
+                track: Track::Shared,
+            };
+            attempt(state, tenant, log, target, body, how, stats).await
+        }
+    });
     let results = join_all(deliveries).await;
-    results.into_iter().collect::<ApiResult<Vec<()>>>()?;
+    let mut moved = Vec::new();
+    for result in results {
+        if let Attempted::Moved(log) = result? {
+            moved.push(log.id);
+        }
+    }
+    if !moved.is_empty() {
+        to_slow_queue(state, tenant, &moved).await?;
+    }
     if created == Created::Existing {
         events::mark_dispatched(&state.db, tenant, &fan_out.event.id, fan_out.replay).await?;
     }
     Ok(())
 }
 
-/// Handles one message of the deliveries queue: the next attempt of a delivery, or the
-/// first of one whose fan-out stopped before making it (swept by the scheduler).
-/// `paced`: whether it takes a slot of a paced endpoint (not when it waited for one).
+/// Handles one delivery of a message of the deliveries or the slow queue (`track`):
+/// the next attempt of a delivery, or the first of one whose fan-out stopped before
+/// making it (swept by the scheduler) or sent it to the slow queue. `paced`: whether it
+/// takes a slot of a paced endpoint (not when it waited for one).
 pub async fn retry_delivery(
     state: &Services,
     tenant: &Tenant,
     log_id: &LogId,
+    track: Track,
     paced: bool,
     stats: &Recorder,
 ) -> ApiResult<()> {
@@ -539,18 +564,23 @@ pub async fn retry_delivery(
     if log.status != LogStatus::Retrying && !first_never_made {
         return Ok(()); // delivered meanwhile (a manual retry), or given up
     }
-    deliver_again(state, tenant, log, paced, stats)
+    let how = Attempting {
+        paced,
+        track,
+        ..Attempting::now()
+    };
+    deliver_again(state, tenant, log, how, stats)
         .await
         .map(drop)
 }
 
-/// Makes the next attempt of an existing delivery (queued retries; manual ones, which
-/// are not `paced`, go now).
+/// Makes the next attempt of an existing delivery: queued retries, and manual ones
+/// ([`Attempting::now`]).
 pub async fn deliver_again(
     state: &Services,
     tenant: &Tenant,
     log: WebhookLog,
-    paced: bool,
+    how: Attempting,
     stats: &Recorder,
 ) -> ApiResult<WebhookLog> {
     let target = match &log.endpoint_id {
@@ -571,11 +601,13 @@ pub async fn deliver_again(
         },
     };
     let body = super::body::delivery_body(&log.payload);
-    let how = Attempting {
-        paced,
-        ..Attempting::now()
-    };
-    attempt(state, tenant, log, &target, &body, how, stats).await
+    match attempt(state, tenant, log, &target, &body, how, stats).await? {
+        Attempted::Made(log) => Ok(log),
+        Attempted::Moved(log) => {
+            to_slow_queue(state, tenant, std::slice::from_ref(&log.id)).await?;
+            Ok(log)
+        }
+    }
 }
 
 /// Ends a delivery that can no longer be made.
@@ -683,24 +715,90 @@ pub struct Attempting {
     pub paced: bool,
     /// The account's ed25519 keys are used as of no earlier than this.
     pub fresh_since: Instant,
+    /// Where it runs, which decides what a slow receiver does to it.
+    pub track: Track,
 }
 
 impl Attempting {
-    /// A delivery the API was asked to make now: counted, not paced.
+    /// A delivery the API was asked to make now: counted, not paced, made here.
     pub fn now() -> Self {
         Attempting {
             count_errors: true,
             paced: false,
             fresh_since: Instant::now(),
+            track: Track::Direct,
         }
     }
+}
+
+/// Where an attempt runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Track {
+    /// A dispatcher of the shared queues (events, deliveries), which every tenant's
+    /// deliveries wait for: a slow endpoint's attempt is handed to the slow queue, and
+    /// one its receiver leaves unanswered past `SLOW_RECEIVER_MS` is cut and moved there.
+    Shared,
+    /// A dispatcher of the slow queue: the receiver has the whole timeout.
+    Slow,
+    /// A request a person made (a test ping, a manual retry): made here and now.
+    Direct,
+}
+
+/// What the admit stage does with an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Admit {
+    /// Make it here.
+    Here,
+    /// Hand it to the slow queue, unattempted.
+    Slow,
+}
+
+/// Whether an attempt on `track` to `target` is made here: not on the shared track when
+/// the target's receiver is slow and a slow queue is configured.
+fn admit(state: &Services, track: Track, target: &Target) -> Admit {
+    match (track, target.lane()) {
+        (Track::Shared, Lane::Slow) if state.queues.has_slow_lane() => Admit::Slow,
+        _ => Admit::Here,
+    }
+}
+
+/// How long an attempt on `track` may wait for its receiver before it is cut and moved
+/// to the slow queue: only on the shared track, and only when that comes before the
+/// delivery timeout (else the timeout ends it, as a failure).
+pub fn cut_after(track: Track, slow_after: Duration, timeout: Duration) -> Option<Duration> {
+    (track == Track::Shared && !slow_after.is_zero() && slow_after < timeout).then_some(slow_after)
+}
+
+/// How long a receiver stays slow at least, however quickly it answers meanwhile: one
+/// quick answer in a slow spell does not bring its deliveries back.
+pub const SLOW_AT_LEAST: Duration = Duration::from_secs(60);
+
+/// Whether an answer on the slow track that took `duration` ends a slow mark set at
+/// `since`: a quick answer (under half of `slow_after`) once the mark is old enough.
+pub fn ends_slow_mark(
+    since: Timestamp,
+    now: Timestamp,
+    duration: Duration,
+    slow_after: Duration,
+) -> bool {
+    duration < slow_after / 2
+        && now.as_millis() - since.as_millis() >= SLOW_AT_LEAST.as_millis() as i64
+}
+
+/// What became of an attempt.
+enum Attempted {
+    /// Made and recorded, or left for later (its turn, its slot), or found made.
+    Made(WebhookLog),
+    /// For the slow queue, unattempted: the caller sends it there.
+    Moved(WebhookLog),
 }
 
 /// Makes one attempt of `log` to `target` and records it: the log's outcome, the next
 /// retry (on the deliveries queue, or parked when beyond its delay), the endpoint's
 /// failure streak and pace, and an immediate disable on `410 Gone`. A paced endpoint's
-/// delivery whose slot is later waits for it instead, unattempted.
-pub async fn attempt(
+/// delivery whose slot is later waits for it instead, unattempted; a slow receiver's
+/// delivery on the shared track is moved.
+async fn attempt(
     state: &Services,
     tenant: &Tenant,
     mut log: WebhookLog,
@@ -708,7 +806,10 @@ pub async fn attempt(
     body: &[u8],
     how: Attempting,
     stats: &Recorder,
-) -> ApiResult<WebhookLog> {
+) -> ApiResult<Attempted> {
+    if admit(state, how.track, target) == Admit::Slow {
+        return Ok(Attempted::Moved(log));
+    }
     if log.lane.is_some() {
         // Boxed: the lane's futures would make every caller's future deeper still.
         let listed = target.lists_blocked(&log);
@@ -722,8 +823,8 @@ pub async fn attempt(
         .await?
         {
             Turn::Go => {}
-            Turn::Wait => return wait_turn(state, tenant, log).await,
-            Turn::Taken => return Ok(log),
+            Turn::Wait => return wait_turn(state, tenant, log).await.map(Attempted::Made),
+            Turn::Taken => return Ok(Attempted::Made(log)),
         }
     }
     if let (true, Target::Endpoint(endpoint)) = (how.paced, target)
@@ -731,7 +832,9 @@ pub async fn attempt(
     {
         let wait = pacing::reserve(&state.db, &state.pacing, tenant, endpoint).await?;
         if !wait.is_zero() {
-            return defer(state, tenant, log, wait).await;
+            return defer(state, tenant, log, target.lane(), wait)
+                .await
+                .map(Attempted::Made);
         }
     }
     let (count_errors, fresh_since) = (how.count_errors, how.fresh_since);
@@ -739,10 +842,28 @@ pub async fn attempt(
     let secrets = target.secrets(state, tenant).await?;
     let keys = target.asymmetric_keys(state, tenant, fresh_since).await?;
     let headers = delivery_headers(&log, target, &secrets, keys.as_ref(), body, now);
-    let mut outcome = state
-        .outbound
-        .post(target.url(), &headers, body.to_vec())
-        .await;
+    let post = state.outbound.post(target.url(), &headers, body.to_vec());
+    let mut post = std::pin::pin!(post);
+    let delivery = &state.config.delivery;
+    let cut = cut_after(how.track, delivery.slow_after, delivery.timeout)
+        .filter(|_| state.queues.has_slow_lane());
+    let mut outcome = match (cut, target) {
+        (Some(limit), Target::Endpoint(endpoint)) => {
+            match tokio::time::timeout(limit, &mut post).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    mark_slow(state, tenant, endpoint).await?;
+                    if log.lane.is_none() {
+                        metrics::count("DeliveriesCut", &[], 1);
+                        return Ok(Attempted::Moved(log));
+                    }
+                    // An ordered delivery holds its lane's claim: it finishes here.
+                    post.await
+                }
+            }
+        }
+        _ => post.await,
+    };
     outcome.unaccepted = outcome.status.is_some_and(|s| !target.dialect().accepts(s));
     if let Target::Endpoint(endpoint) = target {
         stats.record(tenant, &endpoint.id, now, &outcome);
@@ -780,25 +901,42 @@ pub async fn attempt(
             log.next_retry_at = None;
             logs::record(&state.db, tenant, before, &log, None).await?;
             Box::pin(lanes::ended(state, tenant, &log, target.on_exhausted())).await?;
-            return Ok(log);
+            return Ok(Attempted::Made(log));
         }
         Err(error) => return Err(error.into()),
     };
     if !recorded {
-        return Ok(log); // another worker recorded this attempt first
+        return Ok(Attempted::Made(log)); // another worker recorded this attempt first
     }
     record_metrics(&log, delay, park);
     if log.status.is_final() {
         Box::pin(lanes::ended(state, tenant, &log, target.on_exhausted())).await?;
     }
     if let (Some(delay), false) = (delay, park)
-        && let Err(error) = state.queues.retry(tenant, &log.id, delay).await
+        && let Err(error) = state
+            .queues
+            .retry_on(target.lane(), tenant, &log.id, delay, None)
+            .await
     {
         // The log is on the due index: the scheduler sweeps it once it is overdue.
         tracing::warn!(log = %log.id, %error, "retry not queued; the scheduler will sweep it");
     }
     if let (Target::Endpoint(endpoint), true) = (target, count_errors) {
         pacing::adapt(&state.db, &state.pacing, tenant, endpoint, &outcome).await?;
+        if let (Track::Slow, Some(since), Some(_)) =
+            (how.track, endpoint.slow_since, outcome.status)
+            && ends_slow_mark(
+                since,
+                Timestamp::now(),
+                Duration::from_millis(outcome.duration_ms),
+                delivery.slow_after,
+            )
+            && endpoints::set_slow(&state.db, tenant, &endpoint.id, None).await?
+        {
+            state.delivery_configs.forget_slow(tenant, &endpoint.id);
+            tracing::info!(endpoint = %endpoint.id, "receiver answers quickly again: back on the shared queues");
+            metrics::count("EndpointsSlow", &[("Change", "ended")], 1);
+        }
         let db = &state.db;
         if outcome.succeeded() {
             if endpoint.error_count > 0 {
@@ -825,7 +963,34 @@ pub async fn attempt(
             }
         }
     }
-    Ok(log)
+    Ok(Attempted::Made(log))
+}
+
+/// Hands deliveries (one event's at most) to the slow queue, unattempted: their logs
+/// stay as they are, on the due index, in case the message is lost.
+async fn to_slow_queue(state: &Services, tenant: &Tenant, ids: &[LogId]) -> ApiResult<()> {
+    let sent = state.queues.slow_attempts(tenant, ids).await;
+    sent.map_err(ApiError::internal)?;
+    metrics::count("DeliveriesToSlowQueue", &[], ids.len() as u64);
+    Ok(())
+}
+
+/// Marks an endpoint whose receiver left an attempt on the shared track unanswered
+/// past `SLOW_RECEIVER_MS`: every dispatcher sends its next deliveries to the slow
+/// queue. The attempt itself is then cut and moved there, unrecorded, for an attempt
+/// with the whole timeout (the receiver may have begun to handle the cut request: the
+/// next has the same `webhook-id`, for it to recognise), unless it is ordered.
+async fn mark_slow(state: &Services, tenant: &Tenant, endpoint: &Endpoint) -> ApiResult<()> {
+    if !state.delivery_configs.found_slow(tenant, &endpoint.id) {
+        return Ok(()); // this instance wrote it, or saw it written
+    }
+    let marked = endpoints::set_slow(&state.db, tenant, &endpoint.id, Some(Timestamp::now())).await;
+    let marked = marked.inspect_err(|_| state.delivery_configs.forget_slow(tenant, &endpoint.id));
+    if marked? {
+        tracing::info!(endpoint = %endpoint.id, "receiver is slow: its deliveries go through the slow queue");
+        metrics::count("EndpointsSlow", &[("Change", "began")], 1);
+    }
+    Ok(())
 }
 
 /// Leaves an ordered delivery whose turn it is not, unattempted: the delivery before it
@@ -845,6 +1010,7 @@ async fn defer(
     state: &Services,
     tenant: &Tenant,
     log: WebhookLog,
+    lane: Lane,
     wait: Duration,
 ) -> ApiResult<WebhookLog> {
     let now = Timestamp::now();
@@ -859,7 +1025,12 @@ async fn defer(
     }
     metrics::count("DeliveriesPaced", &[], 1);
     let slot_at = now.plus(wait).as_millis();
-    if queued && let Err(error) = state.queues.retry_in_slot(tenant, &log.id, slot_at).await {
+    if queued
+        && let Err(error) = state
+            .queues
+            .retry_in_slot(lane, tenant, &log.id, slot_at)
+            .await
+    {
         tracing::warn!(log = %log.id, %error, "paced delivery not queued; the scheduler will sweep it");
     }
     Ok(log)
@@ -946,7 +1117,9 @@ pub async fn deliver_once(
     };
     let attempted = attempt(state, tenant, log, target, &body, how, &stats).await;
     write_stats(state, &stats).await;
-    attempted
+    match attempted? {
+        Attempted::Made(log) | Attempted::Moved(log) => Ok(log), // a direct one is not moved
+    }
 }
 
 /// Adds what `stats` counted to the endpoints' hourly statistics: one write per
@@ -1007,5 +1180,49 @@ mod tests {
         assert_eq!(recheck_after(ago(2_000), now), Duration::from_secs(1));
         assert_eq!(recheck_after(ago(20_000), now), Duration::from_secs(5));
         assert_eq!(recheck_after(ago(3_600_000), now), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn only_the_shared_track_cuts_and_only_before_the_timeout() {
+        let (second, timeout) = (Duration::from_secs(1), Duration::from_secs(15));
+        assert_eq!(cut_after(Track::Shared, second, timeout), Some(second));
+        assert_eq!(
+            cut_after(Track::Slow, second, timeout),
+            None,
+            "the slow queue waits"
+        );
+        assert_eq!(
+            cut_after(Track::Direct, second, timeout),
+            None,
+            "a person asked"
+        );
+        assert_eq!(
+            cut_after(Track::Shared, Duration::ZERO, timeout),
+            None,
+            "turned off"
+        );
+        assert_eq!(
+            cut_after(Track::Shared, timeout, timeout),
+            None,
+            "the timeout comes first: a failure, not a slow receiver"
+        );
+    }
+
+    #[test]
+    fn a_slow_mark_ends_with_a_quick_answer_once_it_is_a_minute_old() {
+        let since = Timestamp::now();
+        let later = |s: i64| Timestamp::from_millis(since.as_millis() + s * 1000);
+        let slow_after = Duration::from_secs(1);
+        let quick = Duration::from_millis(200);
+        assert!(
+            !ends_slow_mark(since, later(10), quick, slow_after),
+            "too young"
+        );
+        assert!(ends_slow_mark(since, later(60), quick, slow_after));
+        let middling = Duration::from_millis(700);
+        assert!(
+            !ends_slow_mark(since, later(600), middling, slow_after),
+            "quick means under half the threshold, so a receiver near it does not flap"
+        );
     }
 }

@@ -38,6 +38,11 @@ pub struct Endpoint {
     /// holds (`webhooks::pacing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttled: Option<Throttled>,
+    /// Since when its receiver is known to be slow (it left a delivery unanswered
+    /// past `SLOW_RECEIVER_MS`): its deliveries go through the slow queue, so they never
+    /// hold a dispatcher that other tenants' deliveries wait for (`webhooks::dispatch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_since: Option<Timestamp>,
     /// `resource`: the events of one resource reach it one at a time, in commit order.
     #[serde(default)]
     pub ordering: DeliveryOrder,
@@ -188,6 +193,10 @@ pub struct EndpointView<'a> {
     pub current_rate: Option<f64>,
     /// Why it is below `rate_limit`: `429`, `503` or `timeout`; `null` when it is not.
     pub rate_reason: Option<&'a str>,
+    /// Since when its receiver has been too slow for the shared dispatchers (it took
+    /// longer than `SLOW_RECEIVER_MS` to answer): its deliveries go through the slow
+    /// queue until it answers quickly again; `null` when it is not.
+    pub slow_since: Option<Timestamp>,
     /// `none` (default) or `resource`: each resource's events one at a time, in order.
     pub ordering: DeliveryOrder,
     /// `skip` (default) or `block`: whether a delivery that exhausted its retries holds
@@ -244,6 +253,7 @@ impl Endpoint {
             rate_limit: self.rate_limit,
             current_rate: self.rate_limit.map(f64::from),
             rate_reason: self.throttled.as_ref().map(|t| t.reason.as_str()),
+            slow_since: self.slow_since,
             ordering: self.ordering,
             on_exhausted: self.on_exhausted,
             blocked_resources: self.blocked_keys.iter().map(String::as_str).collect(),

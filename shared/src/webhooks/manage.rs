@@ -309,6 +309,7 @@ pub async fn create_as(
         payload: fields.payload,
         rate_limit: fields.rate_limit,
         throttled: None,
+        slow_since: None,
         ordering: fields.ordering,
         on_exhausted: fields.on_exhausted,
         blocked_keys: Default::default(),
@@ -484,7 +485,8 @@ pub async fn retry(state: &AppState, tenant: &Tenant, id: &LogId) -> ApiResult<W
         .await?
         .ok_or(ApiError::NotFound("Webhook log"))?;
     let stats = super::stats::Recorder::default();
-    let log = dispatch::deliver_again(state, tenant, log, false, &stats).await;
+    let how = dispatch::Attempting::now();
+    let log = dispatch::deliver_again(state, tenant, log, how, &stats).await;
     dispatch::write_stats(state, &stats).await;
     log
 }

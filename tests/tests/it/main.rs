@@ -9,6 +9,7 @@ mod conventions;
 mod delivery;
 mod dialects;
 mod endpoints;
+mod fairness;
 mod lambda_binaries;
 mod lambda_events;
 mod ordering;

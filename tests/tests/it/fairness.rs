@@ -1,0 +1,164 @@
+//! Fairness between tenants: one tenant's slow receivers never hold the shared
+//! dispatchers that another tenant's deliveries wait for. A receiver that leaves a
+//! delivery unanswered past `SLOW_RECEIVER_MS` is marked slow; that attempt is cut and
+//! moved to the slow queue, and so are its endpoint's next deliveries.
+
+use harness::{Behaviour, Receiver, TestStack, eventually};
+use serde_json::json;
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+
+/// Receivers are slow past 300 ms; the slow queue gives them 5 s.
+const SETTINGS: [(&str, &str); 3] = [
+    ("SLOW_RECEIVER_MS", "300"),
+    ("DELIVERY_TIMEOUT_SECONDS", "5"),
+    ("RATE_LIMIT_PER_SECOND", "0"),
+];
+
+/// How long tenant A's receivers take to answer.
+const HANG: Duration = Duration::from_millis(2_500);
+
+/// How many deliveries of each event `paths` received: `(distinct, duplicates)`.
+fn tally(receiver: &Receiver, paths: &[String]) -> (usize, usize) {
+    let mut seen: BTreeMap<(String, u64), usize> = BTreeMap::new();
+    for path in paths {
+        for delivery in receiver.received(path) {
+            let id = delivery.json()["id"].as_u64().expect("the event's id");
+            *seen.entry((path.clone(), id)).or_default() += 1;
+        }
+    }
+    let duplicates = seen.values().map(|n| n - 1).sum();
+    (seen.len(), duplicates)
+}
+
+#[tokio::test]
+async fn a_tenants_slow_receivers_move_to_the_slow_queue_and_hold_no_other_tenant() {
+    let stack = TestStack::start_with(&SETTINGS).await;
+    let receiver = Receiver::start().await;
+    let a = stack.account("slow-tenant@example.com").await;
+    let b = stack.account("quick-tenant@example.com").await;
+    for account in [&a, &b] {
+        stack
+            .register_event_type(&account.test_key, "fair:tick", "fairness test")
+            .await;
+    }
+    receiver.set("/b", Behaviour::Accept);
+    stack
+        .api(&b.test_key)
+        .endpoints()
+        .create_to(&receiver.url("/b"), &["fair:tick"])
+        .await;
+    let a_paths: Vec<String> = (0..3).map(|n| format!("/a/{n}")).collect();
+    let mut a_endpoints = Vec::new();
+    for path in &a_paths {
+        receiver.set(path, Behaviour::Hang(HANG));
+        let endpoint = stack
+            .api(&a.test_key)
+            .endpoints()
+            .create_to(&receiver.url(path), &["fair:tick"])
+            .await;
+        assert_eq!(endpoint.slow_since, None, "a new endpoint is not slow");
+        a_endpoints.push(endpoint.id);
+    }
+    let publish = |key: &str, n: u64| {
+        let body = json!({ "type": "fair:tick", "payload": { "id": n } });
+        let key = key.to_string();
+        let stack = &stack;
+        async move {
+            assert_eq!(stack.post("/events", &key, body).await.status(), 202);
+        }
+    };
+
+    // A's events take both dispatchers of the events queue, then B publishes one.
+    for n in 0..6 {
+        publish(&a.test_key, n).await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    let a_first = receiver.wait_for(&a_paths[0], 1).await[0].at;
+    publish(&b.test_key, 100).await;
+    let b_at = receiver.wait_for("/b", 1).await[0].at;
+    // Before the slow queue, B's delivery waited for A's receivers to answer.
+    assert!(
+        b_at < a_first + HANG,
+        "B's delivery came {:?} after A's first request, not while A's receivers still hung",
+        b_at - a_first
+    );
+
+    // A's endpoints are marked slow; every delivery of A's arrives, recorded once.
+    for id in &a_endpoints {
+        let endpoint = stack.api(&a.test_key).endpoints().get(id).await;
+        assert!(endpoint.slow_since.is_some(), "{id} is marked slow");
+    }
+    let (first_round, first_duplicates) = eventually("A's first six events", || async {
+        let (distinct, duplicates) = tally(&receiver, &a_paths);
+        (distinct == 6 * a_paths.len()).then_some((distinct, duplicates))
+    })
+    .await;
+
+    // Marked, A's next events go straight to the slow queue: none is cut, none repeated.
+    let started = Instant::now();
+    for n in 6..12 {
+        publish(&a.test_key, n).await;
+    }
+    publish(&b.test_key, 101).await;
+    let b_second = receiver.wait_for("/b", 2).await[1].at;
+    assert!(
+        b_second < started + HANG,
+        "B waited behind A's marked endpoints"
+    );
+    let (all, duplicates) = eventually("A's twelve events", || async {
+        let tallied = tally(&receiver, &a_paths);
+        (tallied.0 == 12 * a_paths.len()).then_some(tallied)
+    })
+    .await;
+    let logs = eventually("A's logs, all delivered", || async {
+        let logs = stack.api(&a.test_key).logs().list("per_page=100").await;
+        let done =
+            logs.len() == 12 * a_paths.len() && logs.iter().all(|log| log.status == "succeeded");
+        done.then_some(logs)
+    })
+    .await;
+    println!(
+        "fairness: A sent {} deliveries, received {all} distinct ({first_round} in the first \
+         round), {duplicates} duplicated ({first_duplicates} while its receivers were being \
+         found slow), 0 lost; B waited {:?} and {:?}",
+        logs.len(),
+        b_at - a_first,
+        b_second - started,
+    );
+    assert_eq!(
+        duplicates, first_duplicates,
+        "a marked endpoint's deliveries are never cut"
+    );
+    assert!(
+        logs.iter().all(|log| log.history.len() == 1),
+        "a cut attempt is not recorded: each log has its one attempt"
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_that_answers_in_time_stays_on_the_shared_queues() {
+    let stack = TestStack::start_with(&SETTINGS).await;
+    let receiver = Receiver::start().await;
+    receiver.set("/prompt", Behaviour::Hang(Duration::from_millis(50)));
+    let acct = stack.account("prompt@example.com").await;
+    let key = &acct.test_key;
+    stack
+        .register_event_type(key, "fair:tick", "fairness test")
+        .await;
+    let endpoint = stack
+        .api(key)
+        .endpoints()
+        .create_to(&receiver.url("/prompt"), &["fair:tick"])
+        .await;
+    for n in 0..3 {
+        let body = json!({ "type": "fair:tick", "payload": { "id": n } });
+        assert_eq!(stack.post("/events", key, body).await.status(), 202);
+    }
+    receiver.wait_for("/prompt", 3).await;
+    let endpoint = stack.api(key).endpoints().get(&endpoint.id).await;
+    assert_eq!(endpoint.slow_since, None);
+    assert_eq!(tally(&receiver, &["/prompt".to_string()]), (3, 0));
+}
