@@ -35,10 +35,7 @@ impl Lane<'_> {
     }
 }
 
-/// A delivery's place in its lane: after every delivery of a lower sequence number.
-pub fn entry(sequence: u64, log: &LogId) -> String {
-    format!("q{sequence:020}{log}")
-}
+pub use crate::webhooks::log::lane_entry as entry;
 
 /// A lane as read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -89,8 +89,13 @@ pub struct LanePlace {
 impl LanePlace {
     /// Its entry in the lane (see `store::lanes`).
     pub fn entry(&self, log: &LogId) -> String {
-        crate::store::lanes::entry(self.sequence, log)
+        lane_entry(self.sequence, log)
     }
+}
+
+/// A delivery's entry in its lane: after every delivery of a lower sequence number.
+pub fn lane_entry(sequence: u64, log: &LogId) -> String {
+    format!("q{sequence:020}{log}")
 }
 
 /// How many attempts a log remembers (the default schedule makes at most 9).
