@@ -60,7 +60,7 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub struct DeliveryConfig {
     pub timeout: Duration,
-    pub retry_schedule: crate::webhooks::retry::RetrySchedule,
+    pub retry_schedule: crate::schedule::RetrySchedule,
     /// Consecutive failed attempts that disable an endpoint ...
     pub disable_after_failures: u32,
     /// ... provided they span at least this long.
@@ -138,8 +138,8 @@ impl Config {
                     "DELIVERY_TIMEOUT_SECONDS",
                     &parsed("DELIVERY_TIMEOUT_SECONDS", "15")?,
                 )?),
-                retry_schedule: crate::webhooks::retry::RetrySchedule::parse(
-                    &parsed("RETRY_SCHEDULE", crate::webhooks::retry::DEFAULT_SCHEDULE)?,
+                retry_schedule: crate::schedule::RetrySchedule::parse(
+                    &parsed("RETRY_SCHEDULE", crate::schedule::DEFAULT_SCHEDULE)?,
                     number("RETRY_JITTER", &parsed("RETRY_JITTER", "0.1")?)?,
                 )
                 .map_err(|e| ConfigError(format!("RETRY_SCHEDULE: {e}")))?,

@@ -9,6 +9,7 @@ pub mod commerce;
 pub mod concurrency;
 pub mod config;
 pub mod crud;
+pub mod delivery;
 pub mod dialects;
 pub mod error;
 pub mod events;
@@ -17,6 +18,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod keyring;
 pub mod limits;
+pub mod manage;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
@@ -25,6 +27,7 @@ pub mod queue;
 pub mod ratelimit;
 pub mod routes;
 pub mod rules;
+pub mod schedule;
 pub mod scopes;
 pub mod secrets;
 pub mod state;
@@ -62,7 +65,7 @@ mod layers {
     ];
 
     /// The dialects (the seeds' other APIs) are adapters at the very top: they reach
-    /// the endpoints through `webhooks::manage`'s use cases and the engine only through
+    /// the endpoints through `manage`'s use cases and the engine only through
     /// its format hooks (`webhooks::dialect`), never a table, a queue, a key or the
     /// engine's internals.
     #[test]
@@ -89,7 +92,7 @@ mod layers {
             ] {
                 assert!(
                     !source.contains(below),
-                    "{dialect} reaches {below} directly; go through webhooks::manage"
+                    "{dialect} reaches {below} directly; go through manage"
                 );
             }
         }
@@ -102,8 +105,8 @@ mod layers {
     fn caches_take_the_handles_they_use_not_the_state() {
         const CACHES: [(&str, &str); 3] = [
             ("ratelimit", include_str!("ratelimit.rs")),
-            ("webhooks::configs", include_str!("webhooks/configs.rs")),
-            ("webhooks::pacing", include_str!("webhooks/pacing.rs")),
+            ("delivery::configs", include_str!("delivery/configs.rs")),
+            ("delivery::pacing", include_str!("delivery/pacing.rs")),
         ];
         for (cache, source) in CACHES {
             for state in ["Services", "AppState", "crate::state"] {
@@ -138,6 +141,7 @@ mod layers {
                 "pagination",
                 "secrets",
                 "keyring",
+                "schedule",
             ],
         ),
         (
@@ -149,14 +153,7 @@ mod layers {
         ("store", &["store"]),
         (
             "delivery, auth, rate limits",
-            &[
-                "webhooks::dispatch",
-                "webhooks::lanes",
-                "webhooks::pacing",
-                "webhooks::configs",
-                "auth",
-                "ratelimit",
-            ],
+            &["delivery", "auth", "ratelimit"],
         ),
         ("state", &["state"]),
         (
@@ -167,19 +164,10 @@ mod layers {
                 "routes",
                 "openapi",
                 "idempotency",
-                "webhooks::manage",
+                "manage",
                 "dialects",
             ],
         ),
-    ];
-
-    /// Imports that still point up, each to be taken out (issue 29, item 1): the
-    /// test fails on any other, and on one of these once it is gone.
-    const STILL_UP: [(&str, &str); 3] = [
-        // The engine takes the whole state, not a narrow context of its own.
-        ("webhooks::dispatch", "state"),
-        ("webhooks::lanes", "state"),
-        ("config", "webhooks::retry"),
     ];
 
     /// What the crate root re-exports, by the module it comes from.
@@ -315,53 +303,28 @@ mod layers {
             let (layer, _) = layer_of(&module)
                 .unwrap_or_else(|| panic!("{module} is in no layer: add it to LAYERS"));
             for used in uses(&module, &source) {
-                let Some((above, entry)) = layer_of(&used) else {
-                    continue; // an item of the crate root (the allocator, a macro)
-                };
-                if above > layer {
-                    let (placed, _) = layer_of(&module).unwrap();
-                    let from = LAYERS[placed]
-                        .1
-                        .iter()
-                        .copied()
-                        .filter(|e| module == *e || module.starts_with(&format!("{e}::")));
-                    let from = from.max_by_key(|e| e.len()).unwrap_or(&module);
-                    let target = if used.starts_with(entry) && used.len() > entry.len() {
-                        used.clone()
-                    } else {
-                        entry.to_string()
-                    };
-                    up.push((module.clone(), from.to_string(), target));
+                // Not placed: an item of the crate root (the allocator, a macro).
+                if let Some((above, _)) = layer_of(&used)
+                    && above > layer
+                {
+                    let (theirs, ours) = (LAYERS[above].0, LAYERS[layer].0);
+                    up.push(format!("{module} uses {used} ({theirs} above {ours})"));
                 }
             }
         }
-        let unknown: Vec<String> = up
-            .iter()
-            .filter(|(module, from, target)| {
-                !STILL_UP
-                    .iter()
-                    .any(|(f, t)| (module == f || from == f) && target.starts_with(t))
-            })
-            .map(|(module, _, target)| {
-                let (theirs, ours) = (layer_of(target).unwrap().0, layer_of(module).unwrap().0);
-                format!(
-                    "{module} uses {target} ({} above {})",
-                    LAYERS[theirs].0, LAYERS[ours].0
-                )
-            })
-            .collect();
-        assert!(
-            unknown.is_empty(),
-            "imports that point up:\n{}",
-            unknown.join("\n")
+        assert!(up.is_empty(), "imports that point up:\n{}", up.join("\n"));
+    }
+
+    #[test]
+    fn the_layer_check_sees_a_use_tree_and_a_re_export() {
+        let source = "use crate::{\n    ApiError, Services,\n    store::{self, Db},\n};\nuse super::lanes;\n";
+        let mut used = uses("delivery::dispatch", source);
+        used.sort();
+        assert_eq!(
+            used,
+            ["delivery::lanes", "error", "state", "store", "store"]
         );
-        for (f, t) in STILL_UP {
-            assert!(
-                up.iter()
-                    .any(|(module, _, target)| module == f && target.starts_with(t)),
-                "{f} no longer uses {t}: take it off STILL_UP"
-            );
-        }
+        assert!(layer_of("state").unwrap().0 > layer_of("delivery::dispatch").unwrap().0);
     }
 
     #[test]

@@ -23,9 +23,9 @@ pub struct Services {
     /// This instance's share of the rate-limit buckets.
     pub limiter: crate::ratelimit::Limiter,
     /// The dispatcher's endpoints and account secrets per tenant, checked by version.
-    pub delivery_configs: crate::webhooks::configs::DeliveryConfigs,
+    pub delivery_configs: crate::delivery::configs::DeliveryConfigs,
     /// The adapted rates of paced endpoints, as this instance last saw them.
-    pub pacing: crate::webhooks::pacing::Rates,
+    pub pacing: crate::delivery::pacing::Rates,
 }
 
 impl Services {
@@ -72,6 +72,21 @@ impl Services {
         match self.limiter.outbound(&self.db, limit, tenant).await {
             Some(decision) if !decision.allowed => Err(decision.refusal()),
             _ => Ok(()),
+        }
+    }
+
+    /// The delivery engine's handles.
+    pub fn engine(&self) -> crate::delivery::Engine<'_> {
+        crate::delivery::Engine {
+            db: &self.db,
+            queues: &self.queues,
+            outbound: &self.outbound,
+            keyring: &self.keyring,
+            configs: &self.delivery_configs,
+            rates: &self.pacing,
+            rules: &self.rules,
+            settings: &self.config.delivery,
+            retention_days: self.config.retention_days,
         }
     }
 

@@ -6,13 +6,14 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::FutureExt;
 use shared::{
-    ApiError, Services, Tenant,
+    Services, Tenant,
+    delivery::{
+        DeliveryError, Engine,
+        dispatch::{Dispatch, Track, dispatch_events, retry_delivery, write_stats},
+    },
     ids::LogId,
     queue::Message,
-    webhooks::{
-        dispatch::{Dispatch, Track, dispatch_events, retry_delivery, write_stats},
-        stats::Recorder,
-    },
+    webhooks::stats::Recorder,
 };
 use std::time::Instant;
 use tracing::Instrument;
@@ -20,6 +21,7 @@ use tracing::Instrument;
 /// Handles one batch. Its fan-outs are created together, then every delivery and
 /// retry runs concurrently, each in its message's span.
 pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
+    let engine = &state.engine();
     // Every event in the batch was committed before this.
     let received = Instant::now();
     // The batch's attempts, written as one statistics update per endpoint and hour.
@@ -56,7 +58,8 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
                 log_id,
                 slot_at,
             })) => {
-                let attempts = attempts(state, Track::Shared, tenant, vec![log_id], slot_at, stats);
+                let attempts =
+                    attempts(engine, Track::Shared, tenant, vec![log_id], slot_at, stats);
                 others.push((id, attempts.instrument(span).boxed()));
             }
             Some(Ok(Message::Slow {
@@ -64,12 +67,12 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
                 log_ids,
                 slot_at,
             })) => {
-                let attempts = attempts(state, Track::Slow, tenant, log_ids, slot_at, stats);
+                let attempts = attempts(engine, Track::Slow, tenant, log_ids, slot_at, stats);
                 others.push((id, attempts.instrument(span).boxed()));
             }
             // Unreadable now means unreadable forever: fail it so it ends in the DLQ.
             other => {
-                let error = ApiError::internal(format!("unreadable message: {other:?}"));
+                let error = DeliveryError::broken(format!("unreadable message: {other:?}"));
                 others.push((id, futures::future::ready(Err(error)).boxed()));
             }
         }
@@ -77,10 +80,10 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
     let (dispatch_ids, dispatches): (Vec<String>, Vec<Dispatch>) = dispatches.into_iter().unzip();
     let (other_ids, others): (Vec<String>, Vec<_>) = others.into_iter().unzip();
     let (dispatched, others) = futures::join!(
-        dispatch_events(state, dispatches, stats),
+        dispatch_events(engine, dispatches, stats),
         shared::concurrency::join_all(others)
     );
-    write_stats(state, stats).await;
+    write_stats(engine, stats).await;
     shared::metrics::flush(&state.config.metrics_namespace);
     let mut response = SqsBatchResponse::default();
     let outcomes = dispatch_ids
@@ -101,20 +104,20 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
 /// The next attempts of the deliveries of a message of the deliveries or the slow
 /// queue, on `track`, after the slot the message holds (if it holds one).
 async fn attempts(
-    state: &Services,
+    engine: &Engine<'_>,
     track: Track,
     tenant: Tenant,
     log_ids: Vec<LogId>,
     slot_at: Option<i64>,
     stats: &Recorder,
-) -> Result<(), ApiError> {
+) -> Result<(), DeliveryError> {
     if let Some(slot_at) = slot_at {
         wait_for_slot(slot_at).await;
     }
     let paced = slot_at.is_none();
     let attempts = log_ids
         .iter()
-        .map(|log_id| retry_delivery(state, &tenant, log_id, track, paced, stats));
+        .map(|log_id| retry_delivery(engine, &tenant, log_id, track, paced, stats));
     let attempted = shared::concurrency::join_all(attempts).await;
     attempted
         .into_iter()

@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 use shared::{
-    ApiResult, Services, Timestamp,
+    Services, Timestamp,
+    delivery::DeliveryResult,
     store::{events, logs},
 };
 use std::time::Duration;
@@ -20,7 +21,7 @@ pub struct Summary {
 /// Items taken per shard and run; the next run takes the rest.
 const BATCH: i32 = 500;
 
-pub async fn run(state: &Services) -> ApiResult<Summary> {
+pub async fn run(state: &Services) -> DeliveryResult<Summary> {
     let mut summary = Summary::default();
     let now = Timestamp::now();
     let lease_until = now.plus(state.config.delivery.retry_sweep_grace);

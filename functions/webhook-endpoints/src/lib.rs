@@ -17,10 +17,12 @@ use serde::Deserialize;
 use shared::{
     ApiError, ApiResult, AppState, Mode, Timestamp,
     auth::{Read, Scoped, Write, groups},
+    delivery::dispatch::TestResult,
     error::Violations,
     http::{ApiJson, OptionalJson},
     ids::EndpointId,
     ids::{PathId, kinds},
+    manage::{self, EndpointInput},
     openapi::string,
     pagination::PageParams,
     routes::Routes,
@@ -31,8 +33,6 @@ use shared::{
     },
     webhooks::{
         Endpoint, EndpointView, EventSelector,
-        dispatch::TestResult,
-        manage::{self, EndpointInput},
         stats::{Period, TallyView, hour_of},
     },
 };
@@ -276,7 +276,7 @@ async fn retrieve(
     PathId(id): PathId<kinds::Endpoint>,
 ) -> ApiResult<Response> {
     let endpoint = manage::find(&state, &tenant, &id).await?;
-    let (rate, reason) = shared::webhooks::pacing::current(&state.db, &tenant, &endpoint).await?;
+    let (rate, reason) = shared::delivery::pacing::current(&state.db, &tenant, &endpoint).await?;
     let mut view = endpoint.view();
     view.current_rate = rate;
     view.rate_reason = reason.as_deref();
@@ -397,7 +397,8 @@ async fn unblock(
     let endpoint = manage::find(&state, &tenant, &id).await?;
     let blocked: Vec<String> = endpoint.blocked_keys.iter().cloned().collect();
     let key = input.and_then(|i| i.ordering_key);
-    shared::webhooks::lanes::unblock(&state, &tenant, &id, &blocked, key.as_deref()).await?;
+    shared::delivery::lanes::unblock(&state.engine(), &tenant, &id, &blocked, key.as_deref())
+        .await?;
     let endpoint = manage::find(&state, &tenant, &id).await?;
     Ok(Json(endpoint.view()).into_response())
 }

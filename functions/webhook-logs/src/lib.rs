@@ -13,6 +13,7 @@ use serde::Deserialize;
 use shared::{
     ApiError, ApiResult, AppState,
     auth::{Read, Scoped, Write, groups},
+    delivery::dispatch::{self, TestResult},
     error::Violations,
     http::ApiJson,
     ids::{PathId, kinds},
@@ -21,9 +22,7 @@ use shared::{
     routes::Routes,
     store::logs::{self, LogFilter},
     webhooks::{
-        EventType, LogStatus, WebhookLog, WebhookLogView, WebhookUrl,
-        dispatch::{self, TestResult},
-        is_event_name, samples,
+        EventType, LogStatus, WebhookLog, WebhookLogView, WebhookUrl, is_event_name, samples,
     },
 };
 
@@ -118,7 +117,7 @@ async fn retry(
     tenant: Scoped<Write<groups::Webhooks>>,
     PathId(id): PathId<kinds::Log>,
 ) -> ApiResult<Response> {
-    let log = shared::webhooks::manage::retry(&state, &tenant, &id).await?;
+    let log = shared::manage::retry(&state, &tenant, &id).await?;
     Ok(Json(log.view()).into_response())
 }
 
@@ -154,9 +153,9 @@ async fn simulate(
         url.expect("reported when missing"),
         event.expect("reported when missing"),
     );
-    let target = dispatch::account_target(&state, &tenant, url.as_url().clone()).await?;
+    let target = dispatch::account_target(&state.engine(), &tenant, url.as_url().clone()).await?;
     let log = dispatch::deliver_once(
-        &state,
+        &state.engine(),
         &tenant,
         &target,
         event.as_str(),

@@ -11,8 +11,9 @@ use crate::{
     auth::{Principal, Read, Scoped, Write, groups},
     error::Violations,
     http::ApiJson,
+    manage,
     routes::Routes,
-    webhooks::{Dialect, Endpoint, manage},
+    webhooks::{Dialect, Endpoint},
 };
 use axum::{
     extract::{FromRequestParts, OriginalUri, Path, Query, Request, State},

@@ -21,8 +21,9 @@ use crate::{
     error::Violations,
     http::ApiJson,
     ids::EndpointId,
+    manage,
     routes::Routes,
-    webhooks::{Dialect, Endpoint, dialect::keysign_public_key, manage},
+    webhooks::{Dialect, Endpoint, dialect::keysign_public_key},
 };
 use axum::{
     extract::{Request, State},

@@ -2,7 +2,7 @@
 //! Conekta, Paybyrd, Pixlpay or the Key/Sign subscription API keeps its client and its
 //! receiver and changes only the host and the credential. Each dialect is an adapter at
 //! the edge (an anti-corruption layer): it translates its requests to the use cases of
-//! `webhooks::manage` and their results to its own answers, owns no table, and reaches
+//! `manage` and their results to its own answers, owns no table, and reaches
 //! the delivery engine only through the format hooks of `webhooks::dialect`. An
 //! endpoint made through a dialect is an ordinary endpoint (`dialect` says which),
 //! counted in the tenant's quota and listed by `/api/v2/webhooks/endpoints`; a dialect's
@@ -18,9 +18,9 @@ pub mod paybyrd;
 pub mod pixlpay;
 
 use crate::{
-    ApiError, ApiResult, AppState, Tenant,
+    ApiError, ApiResult, AppState, Tenant, manage,
     routes::Routes,
-    webhooks::{Dialect, Endpoint, manage},
+    webhooks::{Dialect, Endpoint},
 };
 use axum::{
     body::Body,

@@ -14,8 +14,9 @@ use crate::{
     ApiResult, AppState, Tenant, Timestamp,
     auth::{Read, Scoped, Write, groups},
     http::ApiJson,
+    manage,
     routes::Routes,
-    webhooks::{Dialect, Endpoint, EventType, manage},
+    webhooks::{Dialect, Endpoint, EventType},
 };
 use axum::{
     extract::{Path, State},

@@ -11,8 +11,9 @@ use crate::{
     auth::{Read, Scoped, Write, groups},
     error::Violations,
     http::ApiJson,
+    manage,
     routes::Routes,
-    webhooks::{Dialect, Endpoint, LogStatus, manage},
+    webhooks::{Dialect, Endpoint, LogStatus},
 };
 use axum::{
     extract::{Path, Request, State},

@@ -2,7 +2,7 @@
 //! the last event committed under each key and its id. An event takes the next number
 //! in the transaction that commits it, on the condition that the sequence is still as
 //! read, so numbers follow commit order without gaps: what ordered delivery needs to
-//! know which event comes next (`webhooks::lanes`).
+//! know which event comes next (`delivery::lanes`).
 
 use super::{
     Db, Item, Rejection, StoreError, Transaction,

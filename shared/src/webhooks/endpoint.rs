@@ -35,12 +35,12 @@ pub struct Endpoint {
     pub rate_limit: Option<u32>,
     /// Set while the dispatcher paces the endpoint because its receiver pushed back
     /// (429, 503, timeouts): every dispatcher then paces it, at the rate its pace item
-    /// holds (`webhooks::pacing`).
+    /// holds (`delivery::pacing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttled: Option<Throttled>,
     /// Since when its receiver is known to be slow (it left a delivery unanswered
     /// past `SLOW_RECEIVER_MS`): its deliveries go through the slow queue, so they never
-    /// hold a dispatcher that other tenants' deliveries wait for (`webhooks::dispatch`).
+    /// hold a dispatcher that other tenants' deliveries wait for (`delivery::dispatch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slow_since: Option<Timestamp>,
     /// `resource`: the events of one resource reach it one at a time, in commit order.

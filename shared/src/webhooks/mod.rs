@@ -1,18 +1,13 @@
 //! The webhook domain: event types, endpoint URLs and headers, endpoints.
 
 pub mod body;
-pub mod configs;
 pub mod dialect;
-pub mod dispatch;
 mod endpoint;
 mod event_type;
 mod headers;
-pub mod lanes;
 pub mod log;
-pub mod manage;
 pub mod net;
 pub mod outbound;
-pub mod pacing;
 pub mod retry;
 pub mod samples;
 pub mod signing;

@@ -13,12 +13,13 @@ use shared::{
     error::Violations,
     http::escape_html as escape,
     ids::{EndpointId, LogId},
+    manage,
     pagination::{Cursor, PageRequest},
     store::{
         endpoints,
         logs::{self, LogFilter},
     },
-    webhooks::{Endpoint, LogStatus, WebhookLog, body::delivery_body, is_event_name, manage},
+    webhooks::{Endpoint, LogStatus, WebhookLog, body::delivery_body, is_event_name},
 };
 use std::collections::BTreeMap;
 

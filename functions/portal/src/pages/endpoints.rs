@@ -13,12 +13,12 @@ use shared::{
     ApiError, AppState, Timestamp,
     http::escape_html as escape,
     ids::EndpointId,
+    manage::{self, EndpointInput},
     pagination::PageRequest,
     rules::Rule,
     store::{endpoints, event_types, stats as stored_stats},
     webhooks::{
         Endpoint, EndpointView, EventType, LogStatus, WebhookLog,
-        manage::{self, EndpointInput},
         stats::{Period, Tally, hour_of},
     },
 };
@@ -225,7 +225,8 @@ async fn endpoint_page(
     )
     .await?;
     let (buckets, total) = period.series(now, &hours);
-    let pace = shared::webhooks::pacing::current(&state.db, viewer.tenant(), endpoint).await?;
+    let pace = shared::delivery::pacing::current(&state.db, viewer.tenant(), endpoint).await;
+    let pace = pace.map_err(ApiError::from)?;
     let view = endpoint.view();
     let summary = total.view();
     let header_names: Vec<String> = view.headers.iter().map(|(name, _)| escape(name)).collect();

@@ -3,7 +3,7 @@
 //!
 //! Who is looking is a [`Viewer`] (the session the `pg_portal` cookie opens); who acts
 //! is an [`Actor`]: a viewer with a `manage` link whose form carries the session's
-//! CSRF token. Every action goes through [`shared::webhooks::manage`], the code behind
+//! CSRF token. Every action goes through [`shared::manage`], the code behind
 //! the API's own routes, so the portal never does what the API would refuse.
 
 pub mod catalogue;

@@ -10,9 +10,10 @@
 //! that stops between the end of one delivery and the queueing of the next delays the
 //! lane by at most the sweep grace, never holds it.
 
-use super::{LogStatus, OnExhausted, WebhookLog};
+use super::{DeliveryResult, Engine};
+use crate::webhooks::{LogStatus, OnExhausted, WebhookLog};
 use crate::{
-    ApiError, ApiResult, Services, Tenant,
+    ApiError, ApiResult, Tenant,
     ids::EndpointId,
     metrics,
     store::{
@@ -57,16 +58,16 @@ const CLAIM_MARGIN: Duration = Duration::from_secs(30);
 /// endpoint (as cached) lists this resource as blocked; a blocked lane it does not
 /// list (the blocking worker stopped in between) is listed again.
 pub async fn turn(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     log: &WebhookLog,
     on_exhausted: OnExhausted,
     listed: bool,
-) -> ApiResult<Turn> {
+) -> DeliveryResult<Turn> {
     let Some((lane, entry)) = lane_of(tenant, log) else {
         return Ok(Turn::Go);
     };
-    let db = &state.db;
+    let db = engine.db;
     for _ in 0..4 {
         let now = lanes::read(db, &lane).await?;
         // Out of the lane: skipped or released (nothing is before it any more), or
@@ -80,7 +81,7 @@ pub async fn turn(
         };
         if head == entry {
             let now = crate::Timestamp::now().as_millis();
-            let hold = state.config.delivery.timeout + CLAIM_MARGIN;
+            let hold = engine.settings.timeout + CLAIM_MARGIN;
             let until = now + hold.as_millis() as i64;
             let claimed = lanes::claim(db, &lane, &entry, &log.id, log.attempts, now, until);
             return Ok(if claimed.await? {
@@ -100,7 +101,7 @@ pub async fn turn(
             Some(before)
                 if before.status == LogStatus::Failed && on_exhausted == OnExhausted::Block =>
             {
-                block(state, tenant, &lane, &head, &head_log).await?;
+                block(engine, tenant, &lane, &head, &head_log).await?;
                 return Ok(Turn::Wait);
             }
             _ => {
@@ -108,7 +109,7 @@ pub async fn turn(
                 if let Some(next) = left.and_then(|left| left.next)
                     && next != log.id
                 {
-                    queue_next(state, tenant, &next).await;
+                    queue_next(engine, tenant, &next).await;
                 }
             }
         }
@@ -119,24 +120,24 @@ pub async fn turn(
 /// After `log`'s delivery ended (delivered, or failed for good): the next delivery of
 /// its resource is queued, or with `block` after a failure the resource waits.
 pub async fn ended(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     log: &WebhookLog,
     on_exhausted: OnExhausted,
-) -> ApiResult<()> {
+) -> DeliveryResult<()> {
     let Some((lane, entry)) = lane_of(tenant, log) else {
         return Ok(());
     };
-    let db = &state.db;
+    let db = engine.db;
     if log.status == LogStatus::Failed && on_exhausted == OnExhausted::Block {
-        return block(state, tenant, &lane, &entry, &log.id).await;
+        return block(engine, tenant, &lane, &entry, &log.id).await;
     }
     if let Some(left) = lanes::leave(db, &lane, &entry, &log.id).await? {
         if left.was_blocked {
             endpoints::mark_blocked(db, tenant, lane.endpoint, lane.key, false).await?;
         }
         if let Some(next) = left.next {
-            queue_next(state, tenant, &next).await;
+            queue_next(engine, tenant, &next).await;
         }
     }
     Ok(())
@@ -146,13 +147,13 @@ pub async fn ended(
 /// resource on the endpoint. Idempotent: the delivery's worker and a later delivery
 /// that finds it may both do it.
 async fn block(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     lane: &Lane<'_>,
     entry: &str,
     log: &crate::ids::LogId,
-) -> ApiResult<()> {
-    let db = &state.db;
+) -> DeliveryResult<()> {
+    let db = engine.db;
     if lanes::block(db, lane, entry, log).await? {
         endpoints::mark_blocked(db, tenant, lane.endpoint, lane.key, true).await?;
         tracing::info!(%log, endpoint = %lane.endpoint, "resource blocked on its endpoint");
@@ -161,8 +162,8 @@ async fn block(
     Ok(())
 }
 
-async fn queue_next(state: &Services, tenant: &Tenant, next: &crate::ids::LogId) {
-    if let Err(error) = state.queues.retry(tenant, next, Duration::ZERO).await {
+async fn queue_next(engine: &Engine<'_>, tenant: &Tenant, next: &crate::ids::LogId) {
+    if let Err(error) = engine.queues.retry(tenant, next, Duration::ZERO).await {
         // It is on the due index: the scheduler sweeps it.
         tracing::warn!(log = %next, %error, "next ordered delivery not queued; the scheduler will sweep it");
     }
@@ -172,7 +173,7 @@ async fn queue_next(state: &Services, tenant: &Tenant, next: &crate::ids::LogId)
 /// blocked delivery is taken out of its lane (it stays failed, retryable) and the next
 /// one goes. Returns the keys released.
 pub async fn unblock(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     endpoint: &EndpointId,
     blocked: &[String],
@@ -188,7 +189,7 @@ pub async fn unblock(
         }
         None => blocked.iter().collect(),
     };
-    let db = &state.db;
+    let db = engine.db;
     let mut released = Vec::new();
     for key in keys {
         let lane = Lane {
@@ -202,7 +203,7 @@ pub async fn unblock(
             && let Some(left) = lanes::leave(db, &lane, head, head_log).await?
             && let Some(next) = left.next
         {
-            queue_next(state, tenant, &next).await;
+            queue_next(engine, tenant, &next).await;
         }
         endpoints::mark_blocked(db, tenant, endpoint, key, false).await?;
         released.push(key.clone());

@@ -2,14 +2,13 @@
 //! portal session: one implementation behind both, so the portal can never do what
 //! the API would refuse, nor do it differently.
 
-use super::{
+use crate::webhooks::{
     CustomHeaders, DeliveryOrder, Dialect, Endpoint, EventSelector, EventType, LogStatus,
-    OnExhausted, PayloadShape, SignatureScheme, WebhookLog, WebhookUrl,
-    dispatch::{self, Target},
-    samples,
+    OnExhausted, PayloadShape, SignatureScheme, WebhookLog, WebhookUrl, samples,
 };
 use crate::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
+    delivery::dispatch::{self, Target},
     error::Violations,
     http::nullable,
     ids::{EndpointId, LogId},
@@ -230,7 +229,7 @@ async fn ensure_signing_keys(state: &AppState, tenant: &Tenant) -> ApiResult<()>
         return Ok(());
     }
     let keys = SigningSecrets {
-        current: super::signing::new_ed25519_key(),
+        current: crate::webhooks::signing::new_ed25519_key(),
         retired: Vec::new(),
     };
     let context = SecretContext::account_keys(tenant.account_id(), tenant.mode());
@@ -420,14 +419,15 @@ pub async fn rotate_secret(
 pub async fn test(state: &AppState, tenant: &Tenant, id: &EndpointId) -> ApiResult<WebhookLog> {
     state.outbound_permit(tenant).await?;
     let endpoint = find(state, tenant, id).await?;
-    dispatch::deliver_once(
-        state,
+    let pinged = dispatch::deliver_once(
+        &state.engine(),
         tenant,
         &Target::Endpoint(Box::new(endpoint)),
         EventType::WebhookPing.as_str(),
         samples::payload(EventType::WebhookPing),
     )
-    .await
+    .await;
+    Ok(pinged?)
 }
 
 /// `since` as a recovery accepts it: an RFC 3339 time, not in the future.
@@ -484,11 +484,12 @@ pub async fn retry(state: &AppState, tenant: &Tenant, id: &LogId) -> ApiResult<W
     let log = logs::get(&state.db, tenant, id)
         .await?
         .ok_or(ApiError::NotFound("Webhook log"))?;
-    let stats = super::stats::Recorder::default();
+    let stats = crate::webhooks::stats::Recorder::default();
     let how = dispatch::Attempting::now();
-    let log = dispatch::deliver_again(state, tenant, log, how, &stats).await;
-    dispatch::write_stats(state, &stats).await;
-    log
+    let engine = state.engine();
+    let log = dispatch::deliver_again(&engine, tenant, log, how, &stats).await;
+    dispatch::write_stats(&engine, &stats).await;
+    Ok(log?)
 }
 
 #[cfg(test)]

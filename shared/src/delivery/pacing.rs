@@ -16,9 +16,10 @@
 //! the `throttled` mark the first push-back sets), so an endpoint nobody limits costs
 //! nothing here.
 
-use super::{Endpoint, Throttled, outbound::Attempt, outbound::Failure};
+use super::DeliveryResult;
+use crate::webhooks::{Endpoint, Throttled, outbound::Attempt, outbound::Failure};
 use crate::{
-    ApiResult, Tenant, Timestamp,
+    Tenant, Timestamp,
     ids::EndpointId,
     metrics,
     store::{self, Db},
@@ -142,7 +143,7 @@ pub async fn reserve(
     rates: &Rates,
     tenant: &Tenant,
     endpoint: &Endpoint,
-) -> ApiResult<Duration> {
+) -> DeliveryResult<Duration> {
     let now = Timestamp::now().as_millis();
     let interval = interval_ms(rates.current(tenant, endpoint));
     let (slot, pace) = store::pacing::reserve(db, tenant, &endpoint.id, interval, now).await?;
@@ -157,7 +158,7 @@ pub async fn adapt(
     tenant: &Tenant,
     endpoint: &Endpoint,
     attempt: &Attempt,
-) -> ApiResult<()> {
+) -> DeliveryResult<()> {
     let now = Timestamp::now();
     let settle = SETTLE.as_millis() as i64;
     if attempt.succeeded() {
@@ -224,7 +225,7 @@ pub async fn current(
     db: &Db,
     tenant: &Tenant,
     endpoint: &Endpoint,
-) -> ApiResult<(Option<f64>, Option<String>)> {
+) -> DeliveryResult<(Option<f64>, Option<String>)> {
     if !is_paced(endpoint) {
         return Ok((None, None));
     }

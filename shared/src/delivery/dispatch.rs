@@ -3,21 +3,24 @@
 //! The dispatcher function drives it from the queues; `/test`, log retries and
 //! `/webhooks/simulate` call it directly.
 
+use super::{DeliveryError, DeliveryResult, Engine};
 use super::{
+    configs::open_account_secrets,
+    lanes::{self, Turn},
+    pacing,
+};
+use crate::webhooks::{
     DeliveryOrder, Dialect, Endpoint, LogStatus, OnExhausted, PayloadShape, SignatureScheme,
     WebhookLog,
-    configs::open_account_secrets,
     dialect::Delivery,
-    lanes::{self, Turn},
     log::{AttemptRecord, LanePlace, delivery_id},
     outbound::Attempt,
-    pacing,
     retry::{self, Next},
     signing::{asymmetric_signature, pushguard_signature, standard_signature_header},
     stats::{Cause, Recorder},
 };
 use crate::{
-    ApiError, ApiResult, Services, Tenant, Timestamp,
+    Tenant, Timestamp,
     concurrency::join_all,
     events::{Event, EventStatus},
     ids::EventId,
@@ -117,7 +120,7 @@ impl Target {
     fn payload(&self, delivery: &Delivery<'_>) -> serde_json::Value {
         match self {
             Target::Endpoint(endpoint) if endpoint.payload == PayloadShape::Thin => {
-                super::body::thin(
+                crate::webhooks::body::thin(
                     delivery.event_id.unwrap_or(delivery.id),
                     delivery.event_type,
                     delivery.created_at,
@@ -141,26 +144,30 @@ impl Target {
     /// to it are signed with them.
     async fn asymmetric_keys(
         &self,
-        state: &Services,
+        engine: &Engine<'_>,
         tenant: &Tenant,
         fresh_since: Instant,
-    ) -> ApiResult<Option<SigningSecrets>> {
+    ) -> DeliveryResult<Option<SigningSecrets>> {
         if !self.scheme().asymmetric() {
             return Ok(None);
         }
-        let configs = &state.delivery_configs;
+        let configs = engine.configs;
         configs
-            .account_keys(&state.db, &state.keyring, tenant, fresh_since)
+            .account_keys(engine.db, engine.keyring, tenant, fresh_since)
             .await
             .map(Some)
     }
 
     /// The secrets that sign deliveries to it, opened (an endpoint's are sealed).
-    async fn secrets(&self, state: &Services, tenant: &Tenant) -> ApiResult<SigningSecrets> {
+    async fn secrets(
+        &self,
+        engine: &Engine<'_>,
+        tenant: &Tenant,
+    ) -> DeliveryResult<SigningSecrets> {
         match self {
             Target::Endpoint(endpoint) => {
                 let context = SecretContext::endpoint(tenant, &endpoint.id);
-                Ok(state.keyring.open(&endpoint.secrets, &context).await?)
+                Ok(engine.keyring.open(&endpoint.secrets, &context).await?)
             }
             Target::Url { secrets, .. } => Ok(secrets.clone()),
         }
@@ -171,17 +178,17 @@ impl Target {
 /// filter matches, and the `webhook_url`s of its payment and product. Endpoints and the
 /// account secret come from the delivery configuration as of no earlier than `fresh_since`.
 pub async fn targets(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     event: &Event,
     fresh_since: Instant,
-) -> ApiResult<Vec<Target>> {
-    let configs = &state.delivery_configs;
+) -> DeliveryResult<Vec<Target>> {
+    let configs = engine.configs;
     let mut targets: Vec<Target> = configs
-        .endpoints(&state.db, tenant, fresh_since)
+        .endpoints(engine.db, tenant, fresh_since)
         .await?
         .iter()
-        .filter(|endpoint| endpoint.wants(&event.event_type, &event.payload, &state.rules))
+        .filter(|endpoint| endpoint.wants(&event.event_type, &event.payload, engine.rules))
         .map(|endpoint| Target::Endpoint(Box::new(endpoint.clone())))
         .collect();
     let mut urls: Vec<Url> = event
@@ -192,7 +199,7 @@ pub async fn targets(
     urls.dedup();
     if !urls.is_empty() {
         let secrets = configs
-            .account_secrets(&state.db, &state.keyring, tenant, fresh_since)
+            .account_secrets(engine.db, engine.keyring, tenant, fresh_since)
             .await?;
         targets.extend(urls.into_iter().map(|url| Target::Url {
             url,
@@ -240,13 +247,13 @@ enum Gate {
 
 /// What became of a fan-out's logs.
 enum Start {
-    Created(ApiResult<Created>),
+    Created(DeliveryResult<Created>),
     Later,
 }
 
 /// Reads what a message does not carry and finds the event's targets: `None` if the
 /// event is gone, superseded or done.
-async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOut>> {
+async fn prepare(engine: &Engine<'_>, dispatch: Dispatch) -> DeliveryResult<Option<FanOut>> {
     let Dispatch {
         tenant,
         event_id,
@@ -257,7 +264,7 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
     } = dispatch;
     let event = match event {
         Some(event) => event,
-        None => match events::get(&state.db, &tenant, &event_id).await? {
+        None => match events::get(engine.db, &tenant, &event_id).await? {
             Some(event) => event,
             None => return Ok(None), // expired, or never committed
         },
@@ -267,8 +274,8 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
     {
         return Ok(None); // superseded by a replay, or already done
     }
-    let retry_limit = state.config.delivery.retry_schedule.retry_limit();
-    let targets = targets(state, &tenant, &event, received).await?;
+    let retry_limit = engine.settings.retry_schedule.retry_limit();
+    let targets = targets(engine, &tenant, &event, received).await?;
     let place = match (event.ordering_key(), &event.sequence) {
         (Some(key), Some(sequence)) => Some(LanePlace {
             key: key.to_string(),
@@ -334,36 +341,36 @@ async fn prepare(state: &Services, dispatch: Dispatch) -> ApiResult<Option<FanOu
 /// the configuration is cached) reads one small item per tenant, writes once for the
 /// batch's fan-outs, and once per attempt.
 pub async fn dispatch_events(
-    state: &Services,
+    engine: &Engine<'_>,
     dispatches: Vec<Dispatch>,
     stats: &Recorder,
-) -> Vec<ApiResult<()>> {
+) -> Vec<DeliveryResult<()>> {
     let spans: Vec<tracing::Span> = dispatches.iter().map(|d| d.span.clone()).collect();
     let prepared = join_all(dispatches.into_iter().map(|dispatch| {
         let span = dispatch.span.clone();
-        tracing::Instrument::instrument(prepare(state, dispatch), span)
+        tracing::Instrument::instrument(prepare(engine, dispatch), span)
     }))
     .await;
     // A log whose first attempt is never recorded (the function died) is swept.
-    let sweep_at = Timestamp::now().plus(state.config.delivery.retry_sweep_grace);
+    let sweep_at = Timestamp::now().plus(engine.settings.retry_sweep_grace);
     let ready: Vec<&FanOut> = prepared
         .iter()
         .filter_map(|p| p.as_ref().ok()?.as_ref())
         .collect();
-    let mut starts = create_in_order(state, &ready, sweep_at).await.into_iter();
+    let mut starts = create_in_order(engine, &ready, sweep_at).await.into_iter();
     let mut work = Vec::new();
     for (prepared, span) in prepared.iter().zip(spans) {
         let outcome = match prepared {
             Ok(Some(fan_out)) => match starts.next().expect("one start per fan-out") {
                 Start::Created(created) => {
-                    Some(deliver_all(state, fan_out, created, sweep_at, stats))
+                    Some(deliver_all(engine, fan_out, created, sweep_at, stats))
                 }
                 Start::Later => {
                     // Its queue message ends here; this one brings it back.
                     let (tenant, event) = (&fan_out.tenant, &fan_out.event);
                     metrics::count("FanOutsWaiting", &[], 1);
                     let delay = recheck_after(event.created_at, Timestamp::now());
-                    state.queues.dispatch_after(tenant, event, delay).await;
+                    engine.queues.dispatch_after(tenant, event, delay).await;
                     None
                 }
             },
@@ -396,7 +403,7 @@ fn recheck_after(created_at: Timestamp, now: Timestamp) -> Duration {
 }
 
 /// Where fan-out `fan_out` may start: now, after another of the batch, or later.
-async fn gate(state: &Services, fan_out: &FanOut, batch: &[&FanOut]) -> ApiResult<Gate> {
+async fn gate(engine: &Engine<'_>, fan_out: &FanOut, batch: &[&FanOut]) -> DeliveryResult<Gate> {
     let Some(previous) = &fan_out.waits_for else {
         return Ok(Gate::Open);
     };
@@ -404,7 +411,7 @@ async fn gate(state: &Services, fan_out: &FanOut, batch: &[&FanOut]) -> ApiResul
         return Ok(Gate::After(previous.clone()));
     }
     Ok(
-        match events::get(&state.db, &fan_out.tenant, previous).await? {
+        match events::get(engine.db, &fan_out.tenant, previous).await? {
             Some(before) if before.status == EventStatus::Pending => Gate::Later,
             _ => Gate::Open, // dispatched, or expired
         },
@@ -414,8 +421,12 @@ async fn gate(state: &Services, fan_out: &FanOut, batch: &[&FanOut]) -> ApiResul
 /// Creates the logs of a batch's fan-outs in as few transactions as fit, in rounds: an
 /// ordered event after the event before it when both are in the batch, so that a burst
 /// of one resource's events fans out in one run, in order.
-async fn create_in_order(state: &Services, ready: &[&FanOut], sweep_at: Timestamp) -> Vec<Start> {
-    let gates = join_all(ready.iter().map(|f| gate(state, f, ready))).await;
+async fn create_in_order(
+    engine: &Engine<'_>,
+    ready: &[&FanOut],
+    sweep_at: Timestamp,
+) -> Vec<Start> {
+    let gates = join_all(ready.iter().map(|f| gate(engine, f, ready))).await;
     let mut starts: Vec<Option<Start>> = Vec::with_capacity(ready.len());
     let mut round = Vec::new();
     let mut after: Vec<(usize, EventId)> = Vec::new();
@@ -439,18 +450,18 @@ async fn create_in_order(state: &Services, ready: &[&FanOut], sweep_at: Timestam
             .map(|&index| logs::FanOut {
                 tenant: &ready[index].tenant,
                 logs: &ready[index].logs,
-                retention_days: state.config.retention_days,
+                retention_days: engine.retention_days,
                 sweep_at: Some(sweep_at),
                 event: Some((&ready[index].event.id, ready[index].replay)),
             })
             .collect();
-        let created = logs::create_fan_outs(&state.db, &fan_outs).await;
+        let created = logs::create_fan_outs(engine.db, &fan_outs).await;
         let mut done = Vec::new();
         for (&index, created) in round.iter().zip(created) {
             if matches!(created, Ok(Created::All)) {
                 done.push(ready[index].event.id.clone());
             }
-            starts[index] = Some(Start::Created(created.map_err(ApiError::from)));
+            starts[index] = Some(Start::Created(created.map_err(DeliveryError::from)));
         }
         let (next, waiting): (Vec<_>, Vec<_>) = after
             .into_iter()
@@ -471,46 +482,46 @@ async fn create_in_order(state: &Services, ready: &[&FanOut], sweep_at: Timestam
 /// Makes the first attempt of each delivery of a fan-out whose logs `created` says
 /// how it found.
 async fn deliver_all(
-    state: &Services,
+    engine: &Engine<'_>,
     fan_out: &FanOut,
-    created: ApiResult<Created>,
+    created: DeliveryResult<Created>,
     sweep_at: Timestamp,
     stats: &Recorder,
-) -> ApiResult<()> {
+) -> DeliveryResult<()> {
     let created = created?;
     if created == Created::Superseded {
         return Ok(());
     }
     let tenant = &fan_out.tenant;
-    let body = super::body::delivery_body(&fan_out.event.payload);
-    let retention_days = state.config.retention_days;
+    let body = crate::webhooks::body::delivery_body(&fan_out.event.payload);
+    let retention_days = engine.retention_days;
     // Slow receivers' first attempts leave together for the slow queue, which checks
     // each delivery before it makes it.
     let (slow, shared): (Vec<_>, Vec<_>) = fan_out
         .targets
         .iter()
         .zip(&fan_out.logs)
-        .partition(|(target, _)| admit(state, Track::Shared, target) == Admit::Slow);
+        .partition(|(target, _)| admit(engine, Track::Shared, target) == Admit::Slow);
     if !slow.is_empty() {
         let ids: Vec<LogId> = slow.iter().map(|(_, log)| log.id.clone()).collect();
-        to_slow_queue(state, tenant, &ids).await?;
+        to_slow_queue(engine, tenant, &ids).await?;
     }
     let deliveries = shared.into_iter().map(|(target, log)| {
         let body = &body;
         async move {
             let own;
             let body = if target.has_own_body() {
-                own = super::body::delivery_body(&log.payload);
+                own = crate::webhooks::body::delivery_body(&log.payload);
                 &own
             } else {
                 body
             };
             let log = if created == Created::All
-                || logs::create(&state.db, tenant, log, retention_days, Some(sweep_at)).await?
+                || logs::create(engine.db, tenant, log, retention_days, Some(sweep_at)).await?
             {
                 log.clone()
             } else {
-                match logs::get(&state.db, tenant, &log.id).await? {
+                match logs::get(engine.db, tenant, &log.id).await? {
                     // Created by an earlier run that stopped before its first attempt.
                     Some(existing)
                         if existing.status == LogStatus::Pending && existing.attempts == 0 =>
@@ -526,7 +537,7 @@ async fn deliver_all(
                 fresh_since: fan_out.received,
                 track: Track::Shared,
             };
-            attempt(state, tenant, log, target, body, how, stats).await
+            attempt(engine, tenant, log, target, body, how, stats).await
         }
     });
     let results = join_all(deliveries).await;
@@ -537,10 +548,10 @@ async fn deliver_all(
         }
     }
     if !moved.is_empty() {
-        to_slow_queue(state, tenant, &moved).await?;
+        to_slow_queue(engine, tenant, &moved).await?;
     }
     if created == Created::Existing {
-        events::mark_dispatched(&state.db, tenant, &fan_out.event.id, fan_out.replay).await?;
+        events::mark_dispatched(engine.db, tenant, &fan_out.event.id, fan_out.replay).await?;
     }
     Ok(())
 }
@@ -550,14 +561,14 @@ async fn deliver_all(
 /// making it (swept by the scheduler) or sent it to the slow queue. `paced`: whether it
 /// takes a slot of a paced endpoint (not when it waited for one).
 pub async fn retry_delivery(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     log_id: &LogId,
     track: Track,
     paced: bool,
     stats: &Recorder,
-) -> ApiResult<()> {
-    let Some(log) = logs::get(&state.db, tenant, log_id).await? else {
+) -> DeliveryResult<()> {
+    let Some(log) = logs::get(engine.db, tenant, log_id).await? else {
         return Ok(());
     };
     let first_never_made = log.status == LogStatus::Pending && log.attempts == 0;
@@ -569,7 +580,7 @@ pub async fn retry_delivery(
         track,
         ..Attempting::now()
     };
-    deliver_again(state, tenant, log, how, stats)
+    deliver_again(engine, tenant, log, how, stats)
         .await
         .map(drop)
 }
@@ -577,14 +588,14 @@ pub async fn retry_delivery(
 /// Makes the next attempt of an existing delivery: queued retries, and manual ones
 /// ([`Attempting::now`]).
 pub async fn deliver_again(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     log: WebhookLog,
     how: Attempting,
     stats: &Recorder,
-) -> ApiResult<WebhookLog> {
+) -> DeliveryResult<WebhookLog> {
     let target = match &log.endpoint_id {
-        Some(id) => match endpoints::get(&state.db, tenant, id).await? {
+        Some(id) => match endpoints::get(engine.db, tenant, id).await? {
             Some(endpoint) if endpoint.enabled => Target::Endpoint(Box::new(endpoint)),
             found => {
                 let reason = if found.is_some() {
@@ -592,19 +603,19 @@ pub async fn deliver_again(
                 } else {
                     "endpoint was deleted"
                 };
-                return give_up(state, tenant, log, reason).await;
+                return give_up(engine, tenant, log, reason).await;
             }
         },
         None => Target::Url {
-            url: Url::parse(&log.url).map_err(ApiError::internal)?,
-            secrets: open_account_secrets(&state.db, &state.keyring, tenant).await?,
+            url: Url::parse(&log.url).map_err(DeliveryError::broken)?,
+            secrets: open_account_secrets(engine.db, engine.keyring, tenant).await?,
         },
     };
-    let body = super::body::delivery_body(&log.payload);
-    match attempt(state, tenant, log, &target, &body, how, stats).await? {
+    let body = crate::webhooks::body::delivery_body(&log.payload);
+    match attempt(engine, tenant, log, &target, &body, how, stats).await? {
         Attempted::Made(log) => Ok(log),
         Attempted::Moved(log) => {
-            to_slow_queue(state, tenant, std::slice::from_ref(&log.id)).await?;
+            to_slow_queue(engine, tenant, std::slice::from_ref(&log.id)).await?;
             Ok(log)
         }
     }
@@ -612,19 +623,19 @@ pub async fn deliver_again(
 
 /// Ends a delivery that can no longer be made.
 async fn give_up(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     mut log: WebhookLog,
     reason: &str,
-) -> ApiResult<WebhookLog> {
+) -> DeliveryResult<WebhookLog> {
     let before = log.attempts;
     log.status = LogStatus::Failed;
     log.response = Some(reason.to_string());
     log.next_retry_at = None;
     log.updated_at = Timestamp::now();
-    if logs::record(&state.db, tenant, before, &log, None).await? {
+    if logs::record(engine.db, tenant, before, &log, None).await? {
         // The endpoint is gone or off: its lanes drain rather than hold.
-        Box::pin(lanes::ended(state, tenant, &log, OnExhausted::Skip)).await?;
+        Box::pin(lanes::ended(engine, tenant, &log, OnExhausted::Skip)).await?;
     }
     Ok(log)
 }
@@ -755,9 +766,9 @@ enum Admit {
 
 /// Whether an attempt on `track` to `target` is made here: not on the shared track when
 /// the target's receiver is slow and a slow queue is configured.
-fn admit(state: &Services, track: Track, target: &Target) -> Admit {
+fn admit(engine: &Engine<'_>, track: Track, target: &Target) -> Admit {
     match (track, target.lane()) {
-        (Track::Shared, Lane::Slow) if state.queues.has_slow_lane() => Admit::Slow,
+        (Track::Shared, Lane::Slow) if engine.queues.has_slow_lane() => Admit::Slow,
         _ => Admit::Here,
     }
 }
@@ -799,22 +810,22 @@ enum Attempted {
 /// delivery whose slot is later waits for it instead, unattempted; a slow receiver's
 /// delivery on the shared track is moved.
 async fn attempt(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     mut log: WebhookLog,
     target: &Target,
     body: &[u8],
     how: Attempting,
     stats: &Recorder,
-) -> ApiResult<Attempted> {
-    if admit(state, how.track, target) == Admit::Slow {
+) -> DeliveryResult<Attempted> {
+    if admit(engine, how.track, target) == Admit::Slow {
         return Ok(Attempted::Moved(log));
     }
     if log.lane.is_some() {
         // Boxed: the lane's futures would make every caller's future deeper still.
         let listed = target.lists_blocked(&log);
         match Box::pin(lanes::turn(
-            state,
+            engine,
             tenant,
             &log,
             target.on_exhausted(),
@@ -823,36 +834,36 @@ async fn attempt(
         .await?
         {
             Turn::Go => {}
-            Turn::Wait => return wait_turn(state, tenant, log).await.map(Attempted::Made),
+            Turn::Wait => return wait_turn(engine, tenant, log).await.map(Attempted::Made),
             Turn::Taken => return Ok(Attempted::Made(log)),
         }
     }
     if let (true, Target::Endpoint(endpoint)) = (how.paced, target)
         && pacing::is_paced(endpoint)
     {
-        let wait = pacing::reserve(&state.db, &state.pacing, tenant, endpoint).await?;
+        let wait = pacing::reserve(engine.db, engine.rates, tenant, endpoint).await?;
         if !wait.is_zero() {
-            return defer(state, tenant, log, target.lane(), wait)
+            return defer(engine, tenant, log, target.lane(), wait)
                 .await
                 .map(Attempted::Made);
         }
     }
     let (count_errors, fresh_since) = (how.count_errors, how.fresh_since);
     let now = Timestamp::now();
-    let secrets = target.secrets(state, tenant).await?;
-    let keys = target.asymmetric_keys(state, tenant, fresh_since).await?;
+    let secrets = target.secrets(engine, tenant).await?;
+    let keys = target.asymmetric_keys(engine, tenant, fresh_since).await?;
     let headers = delivery_headers(&log, target, &secrets, keys.as_ref(), body, now);
-    let post = state.outbound.post(target.url(), &headers, body.to_vec());
+    let post = engine.outbound.post(target.url(), &headers, body.to_vec());
     let mut post = std::pin::pin!(post);
-    let delivery = &state.config.delivery;
+    let delivery = engine.settings;
     let cut = cut_after(how.track, delivery.slow_after, delivery.timeout)
-        .filter(|_| state.queues.has_slow_lane());
+        .filter(|_| engine.queues.has_slow_lane());
     let mut outcome = match (cut, target) {
         (Some(limit), Target::Endpoint(endpoint)) => {
             match tokio::time::timeout(limit, &mut post).await {
                 Ok(outcome) => outcome,
                 Err(_) => {
-                    mark_slow(state, tenant, endpoint).await?;
+                    mark_slow(engine, tenant, endpoint).await?;
                     if log.lane.is_none() {
                         metrics::count("DeliveriesCut", &[], 1);
                         return Ok(Attempted::Moved(log));
@@ -876,20 +887,20 @@ async fn attempt(
         duration_ms: outcome.duration_ms,
         failure: Cause::of(&outcome).map(|c| c.as_str().to_string()),
     });
-    apply(&mut log, &outcome, state, Timestamp::now());
+    apply(&mut log, &outcome, engine, Timestamp::now());
     let delay = log
         .next_retry_at
         .map(|at| Duration::from_millis((at.as_millis() - now.as_millis()).max(0) as u64));
-    let park = delay.is_some_and(|d| d > state.config.delivery.max_queue_delay);
+    let park = delay.is_some_and(|d| d > engine.settings.max_queue_delay);
     // Parked retries wait for the scheduler; queued ones are swept if their message is lost.
     let due = log.next_retry_at.map(|at| {
         if park {
             at
         } else {
-            at.plus(state.config.delivery.retry_sweep_grace)
+            at.plus(engine.settings.retry_sweep_grace)
         }
     });
-    let recorded = match logs::record(&state.db, tenant, before, &log, due).await {
+    let recorded = match logs::record(engine.db, tenant, before, &log, due).await {
         Ok(recorded) => recorded,
         Err(error) if !error.is_retryable() => {
             // What the receiver answered cannot be stored (e.g. past the item size limit):
@@ -899,8 +910,8 @@ async fn attempt(
             log.response = Some("The receiver's response could not be recorded".into());
             log.response_headers.clear();
             log.next_retry_at = None;
-            logs::record(&state.db, tenant, before, &log, None).await?;
-            Box::pin(lanes::ended(state, tenant, &log, target.on_exhausted())).await?;
+            logs::record(engine.db, tenant, before, &log, None).await?;
+            Box::pin(lanes::ended(engine, tenant, &log, target.on_exhausted())).await?;
             return Ok(Attempted::Made(log));
         }
         Err(error) => return Err(error.into()),
@@ -910,10 +921,10 @@ async fn attempt(
     }
     record_metrics(&log, delay, park);
     if log.status.is_final() {
-        Box::pin(lanes::ended(state, tenant, &log, target.on_exhausted())).await?;
+        Box::pin(lanes::ended(engine, tenant, &log, target.on_exhausted())).await?;
     }
     if let (Some(delay), false) = (delay, park)
-        && let Err(error) = state
+        && let Err(error) = engine
             .queues
             .retry_on(target.lane(), tenant, &log.id, delay, None)
             .await
@@ -922,7 +933,7 @@ async fn attempt(
         tracing::warn!(log = %log.id, %error, "retry not queued; the scheduler will sweep it");
     }
     if let (Target::Endpoint(endpoint), true) = (target, count_errors) {
-        pacing::adapt(&state.db, &state.pacing, tenant, endpoint, &outcome).await?;
+        pacing::adapt(engine.db, engine.rates, tenant, endpoint, &outcome).await?;
         if let (Track::Slow, Some(since), Some(_)) =
             (how.track, endpoint.slow_since, outcome.status)
             && ends_slow_mark(
@@ -931,21 +942,21 @@ async fn attempt(
                 Duration::from_millis(outcome.duration_ms),
                 delivery.slow_after,
             )
-            && endpoints::set_slow(&state.db, tenant, &endpoint.id, None).await?
+            && endpoints::set_slow(engine.db, tenant, &endpoint.id, None).await?
         {
-            state.delivery_configs.forget_slow(tenant, &endpoint.id);
+            engine.configs.forget_slow(tenant, &endpoint.id);
             tracing::info!(endpoint = %endpoint.id, "receiver answers quickly again: back on the shared queues");
             metrics::count("EndpointsSlow", &[("Change", "ended")], 1);
         }
-        let db = &state.db;
+        let db = engine.db;
         if outcome.succeeded() {
             if endpoint.error_count > 0 {
                 endpoints::record_success(db, tenant, &endpoint.id).await?;
             }
         } else {
             let rule = DisableRule {
-                after_failures: state.config.delivery.disable_after_failures,
-                after: state.config.delivery.disable_after,
+                after_failures: engine.settings.disable_after_failures,
+                after: engine.settings.disable_after,
             };
             if endpoints::record_failure(
                 db,
@@ -968,9 +979,9 @@ async fn attempt(
 
 /// Hands deliveries (one event's at most) to the slow queue, unattempted: their logs
 /// stay as they are, on the due index, in case the message is lost.
-async fn to_slow_queue(state: &Services, tenant: &Tenant, ids: &[LogId]) -> ApiResult<()> {
-    let sent = state.queues.slow_attempts(tenant, ids).await;
-    sent.map_err(ApiError::internal)?;
+async fn to_slow_queue(engine: &Engine<'_>, tenant: &Tenant, ids: &[LogId]) -> DeliveryResult<()> {
+    let sent = engine.queues.slow_attempts(tenant, ids).await;
+    sent.map_err(DeliveryError::broken)?;
     metrics::count("DeliveriesToSlowQueue", &[], ids.len() as u64);
     Ok(())
 }
@@ -980,12 +991,17 @@ async fn to_slow_queue(state: &Services, tenant: &Tenant, ids: &[LogId]) -> ApiR
 /// queue. The attempt itself is then cut and moved there, unrecorded, for an attempt
 /// with the whole timeout (the receiver may have begun to handle the cut request: the
 /// next has the same `webhook-id`, for it to recognise), unless it is ordered.
-async fn mark_slow(state: &Services, tenant: &Tenant, endpoint: &Endpoint) -> ApiResult<()> {
-    if !state.delivery_configs.found_slow(tenant, &endpoint.id) {
+async fn mark_slow(
+    engine: &Engine<'_>,
+    tenant: &Tenant,
+    endpoint: &Endpoint,
+) -> DeliveryResult<()> {
+    if !engine.configs.found_slow(tenant, &endpoint.id) {
         return Ok(()); // this instance wrote it, or saw it written
     }
-    let marked = endpoints::set_slow(&state.db, tenant, &endpoint.id, Some(Timestamp::now())).await;
-    let marked = marked.inspect_err(|_| state.delivery_configs.forget_slow(tenant, &endpoint.id));
+    let marked =
+        endpoints::set_slow(engine.db, tenant, &endpoint.id, Some(Timestamp::now())).await;
+    let marked = marked.inspect_err(|_| engine.configs.forget_slow(tenant, &endpoint.id));
     if marked? {
         tracing::info!(endpoint = %endpoint.id, "receiver is slow: its deliveries go through the slow queue");
         metrics::count("EndpointsSlow", &[("Change", "began")], 1);
@@ -995,9 +1011,13 @@ async fn mark_slow(state: &Services, tenant: &Tenant, endpoint: &Endpoint) -> Ap
 
 /// Leaves an ordered delivery whose turn it is not, unattempted: the delivery before it
 /// queues it when it ends; until then it is on the due index, in case that worker stops.
-async fn wait_turn(state: &Services, tenant: &Tenant, log: WebhookLog) -> ApiResult<WebhookLog> {
-    let due = Timestamp::now().plus(state.config.delivery.retry_sweep_grace);
-    if logs::defer(&state.db, tenant, &log, due).await? {
+async fn wait_turn(
+    engine: &Engine<'_>,
+    tenant: &Tenant,
+    log: WebhookLog,
+) -> DeliveryResult<WebhookLog> {
+    let due = Timestamp::now().plus(engine.settings.retry_sweep_grace);
+    if logs::defer(engine.db, tenant, &log, due).await? {
         metrics::count("DeliveriesWaitingTurn", &[], 1);
     }
     Ok(log)
@@ -1007,26 +1027,26 @@ async fn wait_turn(state: &Services, tenant: &Tenant, log: WebhookLog) -> ApiRes
 /// with the slot's delay (beyond what SQS delays, on the due index for the scheduler),
 /// and on the due index after it in case the message is lost.
 async fn defer(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     log: WebhookLog,
     lane: Lane,
     wait: Duration,
-) -> ApiResult<WebhookLog> {
+) -> DeliveryResult<WebhookLog> {
     let now = Timestamp::now();
-    let queued = wait <= state.config.delivery.max_queue_delay;
+    let queued = wait <= engine.settings.max_queue_delay;
     let due = if queued {
-        now.plus(wait).plus(state.config.delivery.retry_sweep_grace)
+        now.plus(wait).plus(engine.settings.retry_sweep_grace)
     } else {
         now.plus(wait)
     };
-    if !logs::defer(&state.db, tenant, &log, due).await? {
+    if !logs::defer(engine.db, tenant, &log, due).await? {
         return Ok(log); // attempted meanwhile
     }
     metrics::count("DeliveriesPaced", &[], 1);
     let slot_at = now.plus(wait).as_millis();
     if queued
-        && let Err(error) = state
+        && let Err(error) = engine
             .queues
             .retry_in_slot(lane, tenant, &log.id, slot_at)
             .await
@@ -1059,7 +1079,7 @@ fn record_metrics(log: &WebhookLog, delay: Option<Duration>, park: bool) {
     }
 }
 
-fn apply(log: &mut WebhookLog, outcome: &Attempt, state: &Services, now: Timestamp) {
+fn apply(log: &mut WebhookLog, outcome: &Attempt, engine: &Engine<'_>, now: Timestamp) {
     log.attempts += 1;
     log.response_code = outcome.status.unwrap_or(0);
     log.response = Some(outcome.body.clone());
@@ -1067,7 +1087,7 @@ fn apply(log: &mut WebhookLog, outcome: &Attempt, state: &Services, now: Timesta
     log.duration_ms = outcome.duration_ms;
     log.updated_at = now;
     log.next_retry_at = None;
-    let schedule = &state.config.delivery.retry_schedule;
+    let schedule = &engine.settings.retry_schedule;
     let unit = rand::random::<f64>();
     log.status = match retry::next(outcome, log.attempts, log.retry_limit, schedule, unit) {
         Next::Delivered => LogStatus::Succeeded,
@@ -1082,12 +1102,12 @@ fn apply(log: &mut WebhookLog, outcome: &Attempt, state: &Services, now: Timesta
 /// One synchronous delivery with no retries that leaves the endpoint's failure streak
 /// alone: `/test` pings and `/webhooks/simulate`. Logged like any delivery.
 pub async fn deliver_once(
-    state: &Services,
+    engine: &Engine<'_>,
     tenant: &Tenant,
     target: &Target,
     event_type: &str,
     payload: serde_json::Value,
-) -> ApiResult<WebhookLog> {
+) -> DeliveryResult<WebhookLog> {
     let id = LogId::new();
     let payload = target.payload(&Delivery {
         id: &id,
@@ -1108,15 +1128,15 @@ pub async fn deliver_once(
         payload,
         0,
     );
-    logs::create(&state.db, tenant, &log, state.config.retention_days, None).await?;
-    let body = super::body::delivery_body(&log.payload);
+    logs::create(engine.db, tenant, &log, engine.retention_days, None).await?;
+    let body = crate::webhooks::body::delivery_body(&log.payload);
     let stats = Recorder::default();
     let how = Attempting {
         count_errors: false,
         ..Attempting::now()
     };
-    let attempted = attempt(state, tenant, log, target, &body, how, &stats).await;
-    write_stats(state, &stats).await;
+    let attempted = attempt(engine, tenant, log, target, &body, how, &stats).await;
+    write_stats(engine, &stats).await;
     match attempted? {
         Attempted::Made(log) | Attempted::Moved(log) => Ok(log), // a direct one is not moved
     }
@@ -1125,13 +1145,13 @@ pub async fn deliver_once(
 /// Adds what `stats` counted to the endpoints' hourly statistics: one write per
 /// endpoint and hour. A write that fails loses those counts (logged and counted as the
 /// `StatsLost` metric); the deliveries themselves are recorded on their logs.
-pub async fn write_stats(state: &Services, stats: &Recorder) {
+pub async fn write_stats(engine: &Engine<'_>, stats: &Recorder) {
     let tallies = stats.take();
     let writes = tallies
         .iter()
         .map(|((tenant, endpoint, hour), tally)| async move {
             if let Err(error) =
-                crate::store::stats::add(&state.db, tenant, endpoint, hour, tally).await
+                crate::store::stats::add(engine.db, tenant, endpoint, hour, tally).await
             {
                 tracing::warn!(%endpoint, %hour, %error, "delivery statistics not written");
                 metrics::count("StatsLost", &[], tally.attempts);
@@ -1161,10 +1181,14 @@ impl From<&WebhookLog> for TestResult {
 }
 
 /// The account's signing secrets as a target for `url` (simulations).
-pub async fn account_target(state: &Services, tenant: &Tenant, url: Url) -> ApiResult<Target> {
+pub async fn account_target(
+    engine: &Engine<'_>,
+    tenant: &Tenant,
+    url: Url,
+) -> DeliveryResult<Target> {
     Ok(Target::Url {
         url,
-        secrets: open_account_secrets(&state.db, &state.keyring, tenant).await?,
+        secrets: open_account_secrets(engine.db, engine.keyring, tenant).await?,
     })
 }
 

@@ -10,9 +10,10 @@
 //! says, which bounds what the version does not track (an endpoint's failure streak
 //! between its first failure and its reset, which move the version only as a hint).
 
-use super::Endpoint;
+use super::{DeliveryError, DeliveryResult};
+use crate::webhooks::Endpoint;
 use crate::{
-    ApiError, ApiResult, Tenant,
+    Tenant,
     ids::EndpointId,
     keyring::Keyring,
     secrets::SigningSecrets,
@@ -66,7 +67,7 @@ impl DeliveryConfigs {
         db: &Db,
         tenant: &Tenant,
         fresh_since: Instant,
-    ) -> ApiResult<OwnedMutexGuard<Entry>> {
+    ) -> DeliveryResult<OwnedMutexGuard<Entry>> {
         let mut entry = self.slot(tenant).lock_owned().await;
         if entry.checked_at.is_some_and(|at| at >= fresh_since) {
             return Ok(entry);
@@ -118,7 +119,7 @@ impl DeliveryConfigs {
         db: &Db,
         tenant: &Tenant,
         fresh_since: Instant,
-    ) -> ApiResult<Arc<Vec<Endpoint>>> {
+    ) -> DeliveryResult<Arc<Vec<Endpoint>>> {
         Ok(self.fresh(db, tenant, fresh_since).await?.endpoints.clone())
     }
 
@@ -130,7 +131,7 @@ impl DeliveryConfigs {
         keyring: &Keyring,
         tenant: &Tenant,
         fresh_since: Instant,
-    ) -> ApiResult<SigningSecrets> {
+    ) -> DeliveryResult<SigningSecrets> {
         let mut entry = self.fresh(db, tenant, fresh_since).await?;
         if let Some(secrets) = &entry.account_secrets {
             return Ok(secrets.clone());
@@ -148,7 +149,7 @@ impl DeliveryConfigs {
         keyring: &Keyring,
         tenant: &Tenant,
         fresh_since: Instant,
-    ) -> ApiResult<SigningSecrets> {
+    ) -> DeliveryResult<SigningSecrets> {
         let mut entry = self.fresh(db, tenant, fresh_since).await?;
         if let Some(keys) = &entry.account_keys {
             return Ok(keys.clone());
@@ -156,13 +157,13 @@ impl DeliveryConfigs {
         let account = store::accounts::get(db, tenant.account_id())
             .await?
             .ok_or_else(|| {
-                ApiError::internal(format!("account {} is gone", tenant.account_id()))
+                DeliveryError::broken(format!("account {} is gone", tenant.account_id()))
             })?;
         let keys = account
             .open_signing_keys(keyring, tenant.mode())
             .await?
             .ok_or_else(|| {
-                ApiError::internal(format!(
+                DeliveryError::broken(format!(
                     "account {} has no signing keys for a v1a endpoint",
                     tenant.account_id()
                 ))
@@ -177,9 +178,9 @@ pub async fn open_account_secrets(
     db: &Db,
     keyring: &Keyring,
     tenant: &Tenant,
-) -> ApiResult<SigningSecrets> {
+) -> DeliveryResult<SigningSecrets> {
     let account = store::accounts::get(db, tenant.account_id())
         .await?
-        .ok_or_else(|| ApiError::internal(format!("account {} is gone", tenant.account_id())))?;
+        .ok_or_else(|| DeliveryError::broken(format!("account {} is gone", tenant.account_id())))?;
     Ok(account.open_webhook_secret(keyring, tenant.mode()).await?)
 }
