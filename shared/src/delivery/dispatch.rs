@@ -6,6 +6,7 @@
 use super::{DeliveryError, DeliveryResult, Engine};
 use super::{
     configs::open_account_secrets,
+    follow_up::{self, Facts, FollowUp, Streak, Wait},
     lanes::{self, Turn},
     pacing,
 };
@@ -15,7 +16,7 @@ use crate::webhooks::{
     dialect::Delivery,
     log::{AttemptRecord, LanePlace, delivery_id},
     outbound::Attempt,
-    retry::{self, Next},
+    retry::Next,
     signing::{asymmetric_signature, pushguard_signature, standard_signature_header},
     stats::{Cause, Recorder},
 };
@@ -804,38 +805,91 @@ enum Attempted {
     Moved(WebhookLog),
 }
 
-/// Makes one attempt of `log` to `target` and records it: the log's outcome, the next
-/// retry (on the deliveries queue, or parked when beyond its delay), the endpoint's
-/// failure streak and pace, and an immediate disable on `410 Gone`. A paced endpoint's
-/// delivery whose slot is later waits for it instead, unattempted; a slow receiver's
-/// delivery on the shared track is moved.
+/// Makes one attempt of `log` to `target` in four stages: admit (its turn in an ordered
+/// lane, its paced endpoint's slot, the slow queue for a slow receiver), send (sign and
+/// post), record (the log's outcome, in one conditional write) and follow up (what
+/// [`follow_up::plan`] decided: the retry, the lane, the endpoint's streak, pace and
+/// slow mark).
 async fn attempt(
     engine: &Engine<'_>,
     tenant: &Tenant,
-    mut log: WebhookLog,
+    log: WebhookLog,
     target: &Target,
     body: &[u8],
     how: Attempting,
     stats: &Recorder,
 ) -> DeliveryResult<Attempted> {
+    let log = match admission(engine, tenant, log, target, how).await? {
+        Admission::Go(log) => log,
+        Admission::Done(attempted) => return Ok(attempted),
+    };
+    let Some(sent) = send(engine, tenant, &log, target, body, how).await? else {
+        return Ok(Attempted::Moved(log)); // cut: its receiver is slow
+    };
+    let endpoint = match target {
+        Target::Endpoint(endpoint) => Some(endpoint.as_ref()),
+        Target::Url { .. } => None,
+    };
+    if let Some(endpoint) = endpoint {
+        stats.record(tenant, &endpoint.id, sent.at, &sent.outcome);
+    }
+    let facts = Facts {
+        attempts: log.attempts + 1,
+        retry_limit: log.retry_limit,
+        counts: how.count_errors && endpoint.is_some(),
+        failing: endpoint.is_some_and(|e| e.error_count > 0),
+        slow_since: endpoint
+            .and_then(|e| e.slow_since)
+            .filter(|_| how.track == Track::Slow),
+        now: Timestamp::now(),
+    };
+    let plan = follow_up::plan(&sent.outcome, &facts, engine.settings, rand::random());
+    let log = match record(engine, tenant, log, target, &sent, &plan, facts.now).await? {
+        Recording::Recorded(log) => log,
+        Recording::Skipped(log) => return Ok(Attempted::Made(log)),
+    };
+    carry_out(
+        engine,
+        tenant,
+        &log,
+        target,
+        &sent.outcome,
+        &plan,
+        facts.counts,
+    )
+    .await?;
+    Ok(Attempted::Made(log))
+}
+
+/// The admit stage's verdict.
+enum Admission {
+    /// Make the attempt now.
+    Go(WebhookLog),
+    /// Not now: moved to the slow queue, or left for its turn or its slot.
+    Done(Attempted),
+}
+
+async fn admission(
+    engine: &Engine<'_>,
+    tenant: &Tenant,
+    log: WebhookLog,
+    target: &Target,
+    how: Attempting,
+) -> DeliveryResult<Admission> {
     if admit(engine, how.track, target) == Admit::Slow {
-        return Ok(Attempted::Moved(log));
+        return Ok(Admission::Done(Attempted::Moved(log)));
     }
     if log.lane.is_some() {
         // Boxed: the lane's futures would make every caller's future deeper still.
         let listed = target.lists_blocked(&log);
-        match Box::pin(lanes::turn(
-            engine,
-            tenant,
-            &log,
-            target.on_exhausted(),
-            listed,
-        ))
-        .await?
-        {
+        let on_exhausted = target.on_exhausted();
+        match Box::pin(lanes::turn(engine, tenant, &log, on_exhausted, listed)).await? {
             Turn::Go => {}
-            Turn::Wait => return wait_turn(engine, tenant, log).await.map(Attempted::Made),
-            Turn::Taken => return Ok(Attempted::Made(log)),
+            Turn::Wait => {
+                let waiting = wait_turn(engine, tenant, log).await?;
+                return Ok(Admission::Done(Attempted::Made(waiting)));
+            }
+            Turn::Taken => return Ok(Admission::Done(Attempted::Made(log))),
         }
     }
     if let (true, Target::Endpoint(endpoint)) = (how.paced, target)
@@ -843,65 +897,116 @@ async fn attempt(
     {
         let wait = pacing::reserve(engine.db, engine.rates, tenant, endpoint).await?;
         if !wait.is_zero() {
-            return defer(engine, tenant, log, target.lane(), wait)
-                .await
-                .map(Attempted::Made);
+            let deferred = defer(engine, tenant, log, target.lane(), wait).await?;
+            return Ok(Admission::Done(Attempted::Made(deferred)));
         }
     }
-    let (count_errors, fresh_since) = (how.count_errors, how.fresh_since);
-    let now = Timestamp::now();
+    Ok(Admission::Go(log))
+}
+
+/// What the send stage brings back.
+struct Sent {
+    /// When the request went.
+    at: Timestamp,
+    /// The headers as sent.
+    headers: Vec<(String, String)>,
+    outcome: Attempt,
+}
+
+/// Signs and posts the delivery; `None` when a slow receiver's attempt on the shared
+/// track was cut (its endpoint is marked slow meanwhile).
+async fn send(
+    engine: &Engine<'_>,
+    tenant: &Tenant,
+    log: &WebhookLog,
+    target: &Target,
+    body: &[u8],
+    how: Attempting,
+) -> DeliveryResult<Option<Sent>> {
+    let at = Timestamp::now();
     let secrets = target.secrets(engine, tenant).await?;
-    let keys = target.asymmetric_keys(engine, tenant, fresh_since).await?;
-    let headers = delivery_headers(&log, target, &secrets, keys.as_ref(), body, now);
-    let post = engine.outbound.post(target.url(), &headers, body.to_vec());
-    let mut post = std::pin::pin!(post);
-    let delivery = engine.settings;
-    let cut = cut_after(how.track, delivery.slow_after, delivery.timeout)
+    let keys = target
+        .asymmetric_keys(engine, tenant, how.fresh_since)
+        .await?;
+    let headers = delivery_headers(log, target, &secrets, keys.as_ref(), body, at);
+    let settings = engine.settings;
+    let cut = cut_after(how.track, settings.slow_after, settings.timeout)
         .filter(|_| engine.queues.has_slow_lane());
-    let mut outcome = match (cut, target) {
-        (Some(limit), Target::Endpoint(endpoint)) => {
-            match tokio::time::timeout(limit, &mut post).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    mark_slow(engine, tenant, endpoint).await?;
-                    if log.lane.is_none() {
-                        metrics::count("DeliveriesCut", &[], 1);
-                        return Ok(Attempted::Moved(log));
+    let mut outcome = {
+        let post = engine.outbound.post(target.url(), &headers, body.to_vec());
+        let mut post = std::pin::pin!(post);
+        match (cut, target) {
+            (Some(limit), Target::Endpoint(endpoint)) => {
+                match tokio::time::timeout(limit, &mut post).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        mark_slow(engine, tenant, endpoint).await?;
+                        if log.lane.is_none() {
+                            metrics::count("DeliveriesCut", &[], 1);
+                            return Ok(None);
+                        }
+                        // An ordered delivery holds its lane's claim: it finishes here.
+                        post.await
                     }
-                    // An ordered delivery holds its lane's claim: it finishes here.
-                    post.await
                 }
             }
+            _ => post.await,
         }
-        _ => post.await,
     };
     outcome.unaccepted = outcome.status.is_some_and(|s| !target.dialect().accepts(s));
-    if let Target::Endpoint(endpoint) = target {
-        stats.record(tenant, &endpoint.id, now, &outcome);
-    }
+    Ok(Some(Sent {
+        at,
+        headers,
+        outcome,
+    }))
+}
+
+/// What the record stage did.
+enum Recording {
+    /// The attempt is on the log: follow it up.
+    Recorded(WebhookLog),
+    /// Another worker recorded this attempt first, or the answer could not be stored
+    /// and the delivery ended failed: nothing more to do.
+    Skipped(WebhookLog),
+}
+
+/// Writes the attempt and its outcome on the log (one conditional write, on the
+/// attempts it had), with its place on the due index.
+async fn record(
+    engine: &Engine<'_>,
+    tenant: &Tenant,
+    mut log: WebhookLog,
+    target: &Target,
+    sent: &Sent,
+    plan: &FollowUp,
+    now: Timestamp,
+) -> DeliveryResult<Recording> {
     let before = log.attempts;
-    log.request_headers = as_sent(&headers, target);
+    let outcome = &sent.outcome;
+    log.request_headers = as_sent(&sent.headers, target);
     log.remember(AttemptRecord {
-        at: now,
+        at: sent.at,
         response_code: outcome.status.unwrap_or(0),
         duration_ms: outcome.duration_ms,
-        failure: Cause::of(&outcome).map(|c| c.as_str().to_string()),
+        failure: Cause::of(outcome).map(|c| c.as_str().to_string()),
     });
-    apply(&mut log, &outcome, engine, Timestamp::now());
-    let delay = log
-        .next_retry_at
-        .map(|at| Duration::from_millis((at.as_millis() - now.as_millis()).max(0) as u64));
-    let park = delay.is_some_and(|d| d > engine.settings.max_queue_delay);
-    // Parked retries wait for the scheduler; queued ones are swept if their message is lost.
-    let due = log.next_retry_at.map(|at| {
-        if park {
-            at
-        } else {
-            at.plus(engine.settings.retry_sweep_grace)
-        }
-    });
-    let recorded = match logs::record(engine.db, tenant, before, &log, due).await {
-        Ok(recorded) => recorded,
+    log.attempts += 1;
+    log.response_code = outcome.status.unwrap_or(0);
+    log.response = Some(outcome.body.clone());
+    log.response_headers = outcome.headers.clone();
+    log.duration_ms = outcome.duration_ms;
+    log.updated_at = now;
+    let due = plan.due(now, engine.settings.retry_sweep_grace);
+    log.next_retry_at = due.map(|(at, _)| at);
+    log.status = match plan.next {
+        Next::Delivered => LogStatus::Succeeded,
+        Next::Ended => LogStatus::Failed,
+        Next::Retry(_) => LogStatus::Retrying,
+    };
+    let look_at = due.map(|(_, look_at)| look_at);
+    match logs::record(engine.db, tenant, before, &log, look_at).await {
+        Ok(true) => Ok(Recording::Recorded(log)),
+        Ok(false) => Ok(Recording::Skipped(log)),
         Err(error) if !error.is_retryable() => {
             // What the receiver answered cannot be stored (e.g. past the item size limit):
             // the delivery ends failed rather than being redelivered until it expires.
@@ -912,69 +1017,63 @@ async fn attempt(
             log.next_retry_at = None;
             logs::record(engine.db, tenant, before, &log, None).await?;
             Box::pin(lanes::ended(engine, tenant, &log, target.on_exhausted())).await?;
-            return Ok(Attempted::Made(log));
+            Ok(Recording::Skipped(log))
         }
-        Err(error) => return Err(error.into()),
-    };
-    if !recorded {
-        return Ok(Attempted::Made(log)); // another worker recorded this attempt first
+        Err(error) => Err(error.into()),
     }
-    record_metrics(&log, delay, park);
-    if log.status.is_final() {
-        Box::pin(lanes::ended(engine, tenant, &log, target.on_exhausted())).await?;
+}
+
+/// The follow-up stage: carries out `plan` for the recorded `log`. `counts`: whether
+/// the outcome counts for the endpoint (its pace and streak).
+async fn carry_out(
+    engine: &Engine<'_>,
+    tenant: &Tenant,
+    log: &WebhookLog,
+    target: &Target,
+    outcome: &Attempt,
+    plan: &FollowUp,
+    counts: bool,
+) -> DeliveryResult<()> {
+    record_metrics(log, plan);
+    if plan.ends() {
+        Box::pin(lanes::ended(engine, tenant, log, target.on_exhausted())).await?;
     }
-    if let (Some(delay), false) = (delay, park)
-        && let Err(error) = engine
+    if let Some(Wait::Queued(delay)) = plan.wait {
+        let queued = engine
             .queues
-            .retry_on(target.lane(), tenant, &log.id, delay, None)
-            .await
-    {
-        // The log is on the due index: the scheduler sweeps it once it is overdue.
-        tracing::warn!(log = %log.id, %error, "retry not queued; the scheduler will sweep it");
-    }
-    if let (Target::Endpoint(endpoint), true) = (target, count_errors) {
-        pacing::adapt(engine.db, engine.rates, tenant, endpoint, &outcome).await?;
-        if let (Track::Slow, Some(since), Some(_)) =
-            (how.track, endpoint.slow_since, outcome.status)
-            && ends_slow_mark(
-                since,
-                Timestamp::now(),
-                Duration::from_millis(outcome.duration_ms),
-                delivery.slow_after,
-            )
-            && endpoints::set_slow(engine.db, tenant, &endpoint.id, None).await?
-        {
-            engine.configs.forget_slow(tenant, &endpoint.id);
-            tracing::info!(endpoint = %endpoint.id, "receiver answers quickly again: back on the shared queues");
-            metrics::count("EndpointsSlow", &[("Change", "ended")], 1);
+            .retry_on(target.lane(), tenant, &log.id, delay, None);
+        if let Err(error) = queued.await {
+            // The log is on the due index: the scheduler sweeps it once it is overdue.
+            tracing::warn!(log = %log.id, %error, "retry not queued; the scheduler will sweep it");
         }
-        let db = engine.db;
-        if outcome.succeeded() {
-            if endpoint.error_count > 0 {
-                endpoints::record_success(db, tenant, &endpoint.id).await?;
-            }
-        } else {
+    }
+    let (Target::Endpoint(endpoint), true) = (target, counts) else {
+        return Ok(());
+    };
+    let db = engine.db;
+    pacing::adapt(db, engine.rates, tenant, endpoint, outcome).await?;
+    if plan.end_slow_mark && endpoints::set_slow(db, tenant, &endpoint.id, None).await? {
+        engine.configs.forget_slow(tenant, &endpoint.id);
+        tracing::info!(endpoint = %endpoint.id, "receiver answers quickly again: back on the shared queues");
+        metrics::count("EndpointsSlow", &[("Change", "ended")], 1);
+    }
+    match plan.streak {
+        Streak::Untouched => {}
+        Streak::Reset => endpoints::record_success(db, tenant, &endpoint.id).await?,
+        Streak::Failed { gone } => {
             let rule = DisableRule {
                 after_failures: engine.settings.disable_after_failures,
                 after: engine.settings.disable_after,
             };
-            if endpoints::record_failure(
-                db,
-                tenant,
-                &endpoint.id,
-                Timestamp::now(),
-                outcome.gone(),
-                rule,
-            )
-            .await?
-            {
-                tracing::info!(endpoint = %endpoint.id, gone = outcome.gone(), "endpoint disabled");
-                let reason = if outcome.gone() { "gone" } else { "failures" };
+            let now = Timestamp::now();
+            if endpoints::record_failure(db, tenant, &endpoint.id, now, gone, rule).await? {
+                tracing::info!(endpoint = %endpoint.id, gone, "endpoint disabled");
+                let reason = if gone { "gone" } else { "failures" };
                 metrics::count("EndpointsDisabled", &[("Reason", reason)], 1);
             }
         }
     }
-    Ok(Attempted::Made(log))
+    Ok(())
 }
 
 /// Hands deliveries (one event's at most) to the slow queue, unattempted: their logs
@@ -999,8 +1098,7 @@ async fn mark_slow(
     if !engine.configs.found_slow(tenant, &endpoint.id) {
         return Ok(()); // this instance wrote it, or saw it written
     }
-    let marked =
-        endpoints::set_slow(engine.db, tenant, &endpoint.id, Some(Timestamp::now())).await;
+    let marked = endpoints::set_slow(engine.db, tenant, &endpoint.id, Some(Timestamp::now())).await;
     let marked = marked.inspect_err(|_| engine.configs.forget_slow(tenant, &endpoint.id));
     if marked? {
         tracing::info!(endpoint = %endpoint.id, "receiver is slow: its deliveries go through the slow queue");
@@ -1056,10 +1154,9 @@ async fn defer(
     Ok(log)
 }
 
-/// Folds an attempt's outcome into the log: status, response, and when to retry.
 /// What an attempt tells the operator: its outcome, how long the receiver took, how
 /// long the first attempt came after the delivery was created, and the retry it left.
-fn record_metrics(log: &WebhookLog, delay: Option<Duration>, park: bool) {
+fn record_metrics(log: &WebhookLog, plan: &FollowUp) {
     let outcome = match log.status {
         LogStatus::Succeeded => "succeeded",
         LogStatus::Failed => "failed",
@@ -1072,31 +1169,11 @@ fn record_metrics(log: &WebhookLog, delay: Option<Duration>, park: bool) {
         let lag = log.updated_at.as_millis() - log.created_at.as_millis();
         metrics::milliseconds("DeliveryLag", &[], lag.max(0) as u64);
     }
-    match (delay, park) {
-        (Some(_), true) => metrics::count("RetriesParked", &[], 1),
-        (Some(_), false) => metrics::count("RetriesScheduled", &[], 1),
-        (None, _) => {}
+    match plan.wait {
+        Some(Wait::Parked(_)) => metrics::count("RetriesParked", &[], 1),
+        Some(Wait::Queued(_)) => metrics::count("RetriesScheduled", &[], 1),
+        None => {}
     }
-}
-
-fn apply(log: &mut WebhookLog, outcome: &Attempt, engine: &Engine<'_>, now: Timestamp) {
-    log.attempts += 1;
-    log.response_code = outcome.status.unwrap_or(0);
-    log.response = Some(outcome.body.clone());
-    log.response_headers = outcome.headers.clone();
-    log.duration_ms = outcome.duration_ms;
-    log.updated_at = now;
-    log.next_retry_at = None;
-    let schedule = &engine.settings.retry_schedule;
-    let unit = rand::random::<f64>();
-    log.status = match retry::next(outcome, log.attempts, log.retry_limit, schedule, unit) {
-        Next::Delivered => LogStatus::Succeeded,
-        Next::Ended => LogStatus::Failed,
-        Next::Retry(delay) => {
-            log.next_retry_at = Some(now.plus(delay));
-            LogStatus::Retrying
-        }
-    };
 }
 
 /// One synchronous delivery with no retries that leaves the endpoint's failure streak
