@@ -10,6 +10,7 @@ use shared::{
     delivery::{
         DeliveryError, Engine,
         dispatch::{Dispatch, Track, dispatch_events, retry_delivery, write_stats},
+        pacing,
     },
     ids::LogId,
     queue::Message,
@@ -114,10 +115,9 @@ async fn attempts(
     if let Some(slot_at) = slot_at {
         wait_for_slot(slot_at).await;
     }
-    let paced = slot_at.is_none();
     let attempts = log_ids
         .iter()
-        .map(|log_id| retry_delivery(engine, &tenant, log_id, track, paced, stats));
+        .map(|log_id| retry_delivery(engine, &tenant, log_id, track, slot_at, stats));
     let attempted = shared::concurrency::join_all(attempts).await;
     attempted
         .into_iter()
@@ -126,14 +126,11 @@ async fn attempts(
 }
 
 /// Waits for a paced delivery's slot: its message comes up to a second early (SQS
-/// delays by whole seconds). Never more than [`MAX_SLOT_WAIT`], whatever it says.
+/// delays by whole seconds). Never more than `pacing::WAIT_IN_PLACE`, whatever it says.
 async fn wait_for_slot(slot_at: i64) {
     let early = slot_at - shared::Timestamp::now().as_millis();
     if early > 0 {
-        let wait = std::time::Duration::from_millis(early as u64).min(MAX_SLOT_WAIT);
+        let wait = std::time::Duration::from_millis(early as u64).min(pacing::WAIT_IN_PLACE);
         tokio::time::sleep(wait).await;
     }
 }
-
-/// The longest a paced delivery waits in the dispatcher for its slot.
-const MAX_SLOT_WAIT: std::time::Duration = std::time::Duration::from_millis(1_500);

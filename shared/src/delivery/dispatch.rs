@@ -534,7 +534,7 @@ async fn deliver_all(
             };
             let how = Attempting {
                 count_errors: true,
-                paced: true,
+                pace: Pace::Take,
                 fresh_since: fan_out.received,
                 track: Track::Shared,
             };
@@ -559,14 +559,14 @@ async fn deliver_all(
 
 /// Handles one delivery of a message of the deliveries or the slow queue (`track`):
 /// the next attempt of a delivery, or the first of one whose fan-out stopped before
-/// making it (swept by the scheduler) or sent it to the slow queue. `paced`: whether it
-/// takes a slot of a paced endpoint (not when it waited for one).
+/// making it (swept by the scheduler) or sent it to the slow queue. `slot_at`: the slot
+/// of its paced endpoint it holds (Unix milliseconds), if it holds one.
 pub async fn retry_delivery(
     engine: &Engine<'_>,
     tenant: &Tenant,
     log_id: &LogId,
     track: Track,
-    paced: bool,
+    slot_at: Option<i64>,
     stats: &Recorder,
 ) -> DeliveryResult<()> {
     let Some(log) = logs::get(engine.db, tenant, log_id).await? else {
@@ -577,7 +577,7 @@ pub async fn retry_delivery(
         return Ok(()); // delivered meanwhile (a manual retry), or given up
     }
     let how = Attempting {
-        paced,
+        pace: slot_at.map_or(Pace::Take, Pace::Held),
         track,
         ..Attempting::now()
     };
@@ -722,9 +722,8 @@ pub struct Attempting {
     /// Whether its outcome counts in the endpoint's failure streak and adapts its pace
     /// (not for test pings and simulations).
     pub count_errors: bool,
-    /// Whether it first takes a slot of a paced endpoint: not when it already holds
-    /// one, nor for what a person asked to send now (a test, a manual retry).
-    pub paced: bool,
+    /// How it keeps to a paced endpoint's rate.
+    pub pace: Pace,
     /// The account's ed25519 keys are used as of no earlier than this.
     pub fresh_since: Instant,
     /// Where it runs, which decides what a slow receiver does to it.
@@ -736,11 +735,24 @@ impl Attempting {
     pub fn now() -> Self {
         Attempting {
             count_errors: true,
-            paced: false,
+            pace: Pace::Skip,
             fresh_since: Instant::now(),
             track: Track::Direct,
         }
     }
+}
+
+/// How an attempt keeps to its endpoint's rate, when the endpoint is paced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// It takes the next slot first, and waits for it on the queue.
+    Take,
+    /// It holds the slot at this time (Unix milliseconds): it goes, unless it came
+    /// more than `pacing::LATE_MS` after it; then it takes a new slot, waited for here
+    /// when it is near.
+    Held(i64),
+    /// It goes now: a person asked (a test ping, a manual retry).
+    Skip,
 }
 
 /// Where an attempt runs.
@@ -892,10 +904,28 @@ async fn admission(
             Turn::Taken => return Ok(Admission::Done(Attempted::Made(log))),
         }
     }
-    if let (true, Target::Endpoint(endpoint)) = (how.paced, target)
+    if let Target::Endpoint(endpoint) = target
         && pacing::is_paced(endpoint)
     {
-        let wait = pacing::reserve(engine.db, engine.rates, tenant, endpoint).await?;
+        let (db, rates) = (engine.db, engine.rates);
+        let wait = match how.pace {
+            Pace::Skip => Duration::ZERO,
+            Pace::Held(slot) if pacing::on_time(slot, Timestamp::now().as_millis()) => {
+                Duration::ZERO
+            }
+            Pace::Take => pacing::reserve(db, rates, tenant, endpoint).await?,
+            Pace::Held(_) => {
+                // Late: going now could make more than the rate in a second.
+                metrics::count("DeliveriesLateForSlot", &[], 1);
+                let wait = pacing::reserve(db, rates, tenant, endpoint).await?;
+                if wait <= pacing::WAIT_IN_PLACE {
+                    tokio::time::sleep(wait).await;
+                    Duration::ZERO
+                } else {
+                    wait
+                }
+            }
+        };
         if !wait.is_zero() {
             let deferred = defer(engine, tenant, log, target.lane(), wait).await?;
             return Ok(Admission::Done(Attempted::Made(deferred)));

@@ -62,9 +62,23 @@ pub fn faster(current: f64, ceiling: f64) -> Option<f64> {
     (next < ceiling).then_some(next)
 }
 
-/// Milliseconds between deliveries at `rate` per second.
+/// How late after its slot a delivery may still go: later, it takes a new slot.
+pub const LATE_MS: i64 = 100;
+
+/// The longest a delivery waits for its slot where it is (its message comes up to a
+/// second early, since SQS delays by whole seconds; a late one's new slot may be near).
+pub const WAIT_IN_PLACE: Duration = Duration::from_millis(1_500);
+
+/// Milliseconds between the slots of deliveries at `rate` per second: a second and
+/// [`LATE_MS`] over `rate`, so that deliveries that each go at most [`LATE_MS`] after
+/// their slot are never more than `rate` in any second.
 pub fn interval_ms(rate: f64) -> i64 {
-    (1000.0 / rate.max(MIN_RATE)).ceil() as i64
+    ((1000 + LATE_MS) as f64 / rate.max(MIN_RATE)).ceil() as i64
+}
+
+/// Whether a delivery holding the slot at `slot_ms` may still go at `now_ms`.
+pub fn on_time(slot_ms: i64, now_ms: i64) -> bool {
+    now_ms <= slot_ms + LATE_MS
 }
 
 /// Whether deliveries to `endpoint` take a slot first.
@@ -256,8 +270,9 @@ mod tests {
             halvings += 1;
         }
         assert_eq!((halvings, rate), (4, 3.125));
-        assert_eq!(interval_ms(5.0), 200);
-        assert_eq!(interval_ms(0.0), 5000, "at least MIN_RATE");
+        assert_eq!(interval_ms(5.0), 220);
+        assert_eq!(interval_ms(20.0), 55);
+        assert_eq!(interval_ms(0.0), 5500, "at least MIN_RATE");
     }
 
     #[test]

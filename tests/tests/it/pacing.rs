@@ -106,6 +106,59 @@ async fn a_rate_limit_spaces_deliveries_and_waiting_is_neither_an_attempt_nor_a_
     assert_eq!(cleared.rate_limit, None);
 }
 
+/// Sends 40 events to an endpoint limited to `rate` a second and measures the busiest
+/// second its receiver saw after the first (how long the run took is printed: a figure,
+/// not a check).
+async fn paced_run(rate: u32) -> usize {
+    let stack = stack().await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account(&format!("pace-{rate}@example.com")).await;
+    stack
+        .register_event_type(&acct.test_key, "invoice:sent", "An invoice went out")
+        .await;
+    let path = format!("/paced-{rate}");
+    stack
+        .api(&acct.test_key)
+        .endpoints()
+        .create(json!({ "url": receiver.url(&path), "events": ["*"], "rate_limit": rate }))
+        .await;
+    let sent = 40;
+    let started = Instant::now();
+    publish(&stack, &acct.test_key, sent).await;
+    let arrived = receiver.wait_for(&path, sent).await;
+    let took = started.elapsed().as_secs_f64();
+    let times: Vec<Instant> = arrived.iter().map(|r| r.at).collect();
+    let first = times[0];
+    let after_first: Vec<Instant> = times
+        .iter()
+        .copied()
+        .filter(|at| at.duration_since(first) >= Duration::from_secs(1))
+        .collect();
+    let most = busiest(&after_first, Duration::from_secs(1));
+    let gaps: Vec<u128> = times
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).as_millis())
+        .collect();
+    println!(
+        "rate_limit {rate}/s: {sent} events in {took:.1} s, at most {most} in any second after \
+         the first; gaps (ms) {gaps:?}"
+    );
+    assert_eq!(arrived.len(), sent);
+    most
+}
+
+#[tokio::test]
+async fn a_rate_limit_of_five_a_second_is_never_exceeded_after_the_first_second() {
+    let most = paced_run(5).await;
+    assert!(most <= 5, "{most} in one second at 5 a second");
+}
+
+#[tokio::test]
+async fn a_rate_limit_of_twenty_a_second_is_never_exceeded_after_the_first_second() {
+    let most = paced_run(20).await;
+    assert!(most <= 20, "{most} in one second at 20 a second");
+}
+
 #[tokio::test]
 async fn a_receiver_that_allows_five_a_second_gets_every_event_none_failed_and_the_pace_drops_to_it()
  {
