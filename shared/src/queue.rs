@@ -47,6 +47,15 @@ pub enum Message {
 }
 
 impl Message {
+    /// Whose it is.
+    pub fn tenant(&self) -> &Tenant {
+        match self {
+            Message::Dispatch { tenant, .. }
+            | Message::Retry { tenant, .. }
+            | Message::Slow { tenant, .. } => tenant,
+        }
+    }
+
     /// A message body as the dispatcher receives it.
     pub fn read(body: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(body)
@@ -109,6 +118,8 @@ impl Queues {
         &self.sqs
     }
 
+    /// Sends `message` with its tenant as message group: the queues are fair queues,
+    /// so one tenant's backlog does not hold back another's messages.
     async fn send(
         &self,
         queue: &'static str,
@@ -124,6 +135,7 @@ impl Queues {
             .send_message()
             .queue_url(url)
             .message_body(message.body())
+            .message_group_id(message.tenant().partition())
             .delay_seconds(delay.min(MAX_DELAY).as_secs_f64().ceil() as i32)
             .send()
             .await

@@ -8,9 +8,12 @@
 //!   such an item fails with `TransactionConflictException`;
 //! - **limits** the emulator does not check (100 items per transaction, one operation
 //!   per item, 400 KB per item);
+//! - **SQS fair queues**: a queue whose messages carry a group id (the tenant) hands
+//!   out the messages of the group with the fewest in flight first (`fair`);
 //! - optionally **faults**: throttling, 500s, and SQS messages visible again at once.
 
 pub mod calls;
+mod fair;
 pub mod iam;
 
 use crate::{BoxError, provision::Provisioned, template::Template};
@@ -225,6 +228,8 @@ struct Layer {
     in_flight: Arc<InFlight>,
     strictness: Strictness,
     tally: Arc<Tally>,
+    /// SQS fair queues, modelled (`fair`).
+    fair: fair::FairQueues,
 }
 
 /// A running strict layer. Dropping it stops it.
@@ -285,6 +290,7 @@ impl StrictLayer {
             in_flight: Arc::default(),
             strictness,
             tally: tally.clone(),
+            fair: fair::FairQueues::default(),
         });
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -448,6 +454,10 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
             }
         },
     };
+    if service == Service::Sqs && operation == "ReceiveMessage" {
+        let response = layer.fair.receive(&layer, &parts.headers, &json).await;
+        return redeliver_some(&layer, &parts.headers, &json, response).await;
+    }
     let response = match forward(&layer, &parts, body).await {
         Ok(response) => response,
         Err(error) => {
@@ -465,7 +475,21 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
     if service == Service::Sqs && operation == "ReceiveMessage" {
         return redeliver_some(&layer, &parts.headers, &json, response).await;
     }
+    if service == Service::Sqs && response.status().is_success() && settles(&operation) {
+        layer.fair.settled(&json).await;
+    }
     response
+}
+
+/// Whether an SQS operation ends a message's time in flight (deleted, or released).
+fn settles(operation: &str) -> bool {
+    matches!(
+        operation,
+        "DeleteMessage"
+            | "DeleteMessageBatch"
+            | "ChangeMessageVisibility"
+            | "ChangeMessageVisibilityBatch"
+    )
 }
 
 fn inject_fault(layer: &Layer, service: Service) -> Option<Response> {

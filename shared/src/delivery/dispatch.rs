@@ -748,8 +748,8 @@ pub enum Pace {
     /// It takes the next slot first, and waits for it on the queue.
     Take,
     /// It holds the slot at this time (Unix milliseconds): it goes, unless it came
-    /// more than `pacing::LATE_MS` after it; then it takes a new slot, waited for here
-    /// when it is near.
+    /// more than `pacing::LATE_MS` after it and another delivery took a slot after
+    /// its own; then it takes a new slot, waited for here when it is near.
     Held(i64),
     /// It goes now: a person asked (a test ping, a manual retry).
     Skip,
@@ -908,26 +908,28 @@ async fn admission(
         && pacing::is_paced(endpoint)
     {
         let (db, rates) = (engine.db, engine.rates);
-        let wait = match how.pace {
-            Pace::Skip => Duration::ZERO,
-            Pace::Held(slot) if pacing::on_time(slot, Timestamp::now().as_millis()) => {
-                Duration::ZERO
-            }
-            Pace::Take => pacing::reserve(db, rates, tenant, endpoint).await?,
+        let now = || Timestamp::now().as_millis();
+        let slot = match how.pace {
+            Pace::Skip => None,
+            Pace::Held(slot) if pacing::on_time(slot, now()) => None,
+            Pace::Take => Some(pacing::reserve(db, rates, tenant, endpoint).await?),
+            // Late, but the last to take a slot: the pace moves with it.
+            Pace::Held(slot) if pacing::go_late(db, tenant, endpoint, slot).await? => None,
             Pace::Held(_) => {
-                // Late: going now could make more than the rate in a second.
+                // Late, with others' slots after it: going now could make more than the
+                // rate in a second.
                 metrics::count("DeliveriesLateForSlot", &[], 1);
-                let wait = pacing::reserve(db, rates, tenant, endpoint).await?;
-                if wait <= pacing::WAIT_IN_PLACE {
-                    tokio::time::sleep(wait).await;
-                    Duration::ZERO
+                let slot = pacing::reserve(db, rates, tenant, endpoint).await?;
+                if slot.wait <= pacing::WAIT_IN_PLACE {
+                    tokio::time::sleep(slot.wait).await;
+                    None
                 } else {
-                    wait
+                    Some(slot)
                 }
             }
         };
-        if !wait.is_zero() {
-            let deferred = defer(engine, tenant, log, target.lane(), wait).await?;
+        if let Some(slot) = slot.filter(|slot| !slot.wait.is_zero()) {
+            let deferred = defer(engine, tenant, log, target.lane(), slot).await?;
             return Ok(Admission::Done(Attempted::Made(deferred)));
         }
     }
@@ -1159,9 +1161,9 @@ async fn defer(
     tenant: &Tenant,
     log: WebhookLog,
     lane: Lane,
-    wait: Duration,
+    slot: pacing::Slot,
 ) -> DeliveryResult<WebhookLog> {
-    let now = Timestamp::now();
+    let (now, wait) = (Timestamp::now(), slot.wait);
     let queued = wait <= engine.settings.max_queue_delay;
     let due = if queued {
         now.plus(wait).plus(engine.settings.retry_sweep_grace)
@@ -1172,7 +1174,7 @@ async fn defer(
         return Ok(log); // attempted meanwhile
     }
     metrics::count("DeliveriesPaced", &[], 1);
-    let slot_at = now.plus(wait).as_millis();
+    let slot_at = slot.at;
     if queued
         && let Err(error) = engine
             .queues

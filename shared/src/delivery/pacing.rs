@@ -150,19 +150,43 @@ impl Rates {
     }
 }
 
-/// Takes the endpoint's next slot: how long its delivery has to wait for it (zero:
-/// go now).
+/// A slot of a paced endpoint, taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// When it is (Unix milliseconds).
+    pub at: i64,
+    /// How long its delivery has to wait for it (zero: go now).
+    pub wait: Duration,
+}
+
+/// Takes the endpoint's next slot.
 pub async fn reserve(
     db: &Db,
     rates: &Rates,
     tenant: &Tenant,
     endpoint: &Endpoint,
-) -> DeliveryResult<Duration> {
+) -> DeliveryResult<Slot> {
     let now = Timestamp::now().as_millis();
     let interval = interval_ms(rates.current(tenant, endpoint));
     let (slot, pace) = store::pacing::reserve(db, tenant, &endpoint.id, interval, now).await?;
     rates.set(tenant, &endpoint.id, pace.rate);
-    Ok(Duration::from_millis((slot - now).max(0) as u64))
+    Ok(Slot {
+        at: slot,
+        wait: Duration::from_millis((slot - now).max(0) as u64),
+    })
+}
+
+/// Lets a delivery that holds the slot at `slot_ms` but came late go now, when no
+/// other delivery took a slot after it: its slot, and the next, move to now. `false`:
+/// it takes a new slot instead.
+pub async fn go_late(
+    db: &Db,
+    tenant: &Tenant,
+    endpoint: &Endpoint,
+    slot_ms: i64,
+) -> DeliveryResult<bool> {
+    let now = Timestamp::now().as_millis();
+    Ok(store::pacing::slide(db, tenant, &endpoint.id, slot_ms, now).await?)
 }
 
 /// Adapts the endpoint's rate to what its receiver answered.

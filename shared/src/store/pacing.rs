@@ -1,5 +1,6 @@
 //! Pace items in the requests table, `pace#<tenant partition>#<endpoint id>`: when the
-//! next delivery to a paced endpoint may go (`next_at`, Unix milliseconds), and while
+//! next delivery to a paced endpoint may go (`next_at`, Unix milliseconds), the latest
+//! slot taken (`last_at`), and while
 //! its receiver pushes back, the rate it is paced at (`rate_milli`, deliveries per
 //! 1000 s), why (`reason`), when it last went down (`decreased_at`) and when it last
 //! changed either way (`changed_at`). Expired by TTL a week after the last write.
@@ -64,7 +65,7 @@ pub async fn reserve(
             .update_item()
             .table_name(&db.tables.requests)
             .key("id", s(&id))
-            .update_expression("SET next_at = :next, expires_at_epoch = :expires")
+            .update_expression("SET next_at = :next, last_at = :now, expires_at_epoch = :expires")
             .condition_expression("attribute_not_exists(next_at) OR next_at <= :now")
             .expression_attribute_values(":next", n(now_ms + interval_ms))
             .expression_attribute_values(":now", n(now_ms))
@@ -86,7 +87,9 @@ pub async fn reserve(
             .update_item()
             .table_name(&db.tables.requests)
             .key("id", s(&id))
-            .update_expression("SET next_at = next_at + :interval, expires_at_epoch = :expires")
+            .update_expression(
+                "SET last_at = next_at, next_at = next_at + :interval, expires_at_epoch = :expires",
+            )
             .condition_expression("next_at > :now")
             .expression_attribute_values(":interval", n(interval_ms))
             .expression_attribute_values(":now", n(now_ms))
@@ -104,6 +107,38 @@ pub async fn reserve(
         }
     }
     Err(StoreError::internal("the pace item kept moving"))
+}
+
+/// Moves the latest slot taken, `slot_ms`, to `now_ms`, and the next one by as much:
+/// `false` when `slot_ms` is no longer the latest (another delivery took a slot after
+/// it, or a push-back's hold moved the pace), and nothing changes.
+pub async fn slide(
+    db: &Db,
+    tenant: &Tenant,
+    endpoint: &EndpointId,
+    slot_ms: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let slid = db
+        .client
+        .update_item()
+        .table_name(&db.tables.requests)
+        .key("id", s(key(tenant, endpoint)))
+        .update_expression(
+            "SET next_at = next_at + :delta, last_at = :now, expires_at_epoch = :expires",
+        )
+        .condition_expression("last_at = :slot")
+        .expression_attribute_values(":delta", n((now_ms - slot_ms).max(0)))
+        .expression_attribute_values(":now", n(now_ms))
+        .expression_attribute_values(":slot", n(slot_ms))
+        .expression_attribute_values(":expires", expires(now_ms))
+        .sent()
+        .await;
+    match slid {
+        Ok(_) => Ok(true),
+        Err(StoreError::ConditionFailed { .. }) => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 /// The endpoint's pace, if it has one.

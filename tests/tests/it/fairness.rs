@@ -3,6 +3,7 @@
 //! delivery unanswered past `SLOW_RECEIVER_MS` is marked slow; that attempt is cut and
 //! moved to the slow queue, and so are its endpoint's next deliveries.
 
+use futures::StreamExt;
 use harness::{Behaviour, Receiver, TestStack, eventually};
 use serde_json::json;
 use std::{
@@ -161,4 +162,103 @@ async fn an_endpoint_that_answers_in_time_stays_on_the_shared_queues() {
     let endpoint = stack.api(key).endpoints().get(&endpoint.id).await;
     assert_eq!(endpoint.slow_since, None);
     assert_eq!(tally(&receiver, &["/prompt".to_string()]), (3, 0));
+}
+
+/// Publishes event `n` of type `fair:tick` with `key`.
+async fn tick(stack: &TestStack, key: &str, n: u64) {
+    let body = json!({ "type": "fair:tick", "payload": { "id": n } });
+    assert_eq!(stack.post("/events", key, body).await.status(), 202);
+}
+
+#[tokio::test]
+async fn a_tenants_backlog_on_the_slow_queue_does_not_hold_back_another_tenants() {
+    let stack = TestStack::start_with(&SETTINGS).await;
+    let receiver = Receiver::start().await;
+    let a = stack.account("backlog@example.com").await;
+    let c = stack.account("one-slow@example.com").await;
+    let hang = Duration::from_millis(3_000);
+    let mut paths = BTreeMap::new();
+    for (account, name, count) in [(&a, "a", 2), (&c, "c", 1)] {
+        stack
+            .register_event_type(&account.test_key, "fair:tick", "fairness test")
+            .await;
+        let mut own = Vec::new();
+        for n in 0..count {
+            let path = format!("/{name}/{n}");
+            receiver.set(&path, Behaviour::Hang(hang));
+            stack
+                .api(&account.test_key)
+                .endpoints()
+                .create_to(&receiver.url(&path), &["fair:tick"])
+                .await;
+            own.push(path);
+        }
+        paths.insert(name, own);
+    }
+    // Each tenant's receivers are found slow first: from then on, the slow queue.
+    tick(&stack, &a.test_key, 0).await;
+    tick(&stack, &c.test_key, 0).await;
+    for account in [&a, &c] {
+        let endpoints = stack.api(&account.test_key).endpoints();
+        eventually("the tenant's receivers found slow", || async {
+            let all = endpoints.list("").await;
+            all.iter().all(|e| e.slow_since.is_some()).then_some(())
+        })
+        .await;
+    }
+    let (_, warm_up_repeats) = tally(&receiver, &paths["a"]);
+
+    // A's backlog: 60 events, three rounds of both slow-queue dispatchers at least.
+    let backlog = 60;
+    futures::stream::iter(1..=backlog)
+        .for_each_concurrent(16, |n| tick(&stack, &a.test_key, n))
+        .await;
+    let published = Instant::now();
+    tick(&stack, &c.test_key, 1).await;
+    let c_at = eventually("C's second delivery", || async {
+        receiver
+            .received(&paths["c"][0])
+            .iter()
+            .find(|r| r.json()["id"] == 1)
+            .map(|r| r.at)
+    })
+    .await;
+    let a_last = eventually("A's backlog, delivered", || async {
+        let (got, _) = tally(&receiver, &paths["a"]);
+        let last = paths["a"]
+            .iter()
+            .flat_map(|path| receiver.received(path))
+            .map(|r| r.at)
+            .max();
+        (got == 2 * (backlog as usize + 1))
+            .then_some(last)
+            .flatten()
+    })
+    .await;
+    let (a_distinct, a_repeated) = tally(&receiver, &paths["a"]);
+    println!(
+        "slow queue: C's delivery {:?} after it was published, A's backlog of {backlog} \
+         events drained {:?} after ({a_distinct} deliveries, {a_repeated} repeated)",
+        c_at - published,
+        a_last - published
+    );
+    assert!(
+        a_repeated <= warm_up_repeats + 2,
+        "marked endpoints are not cut: the backlog went through the slow queue"
+    );
+    // Fair: C's message is handed out at the next free dispatcher, ahead of most of
+    // A's backlog (oldest first, it came after all of it).
+    let after_c = paths["a"]
+        .iter()
+        .flat_map(|path| receiver.received(path))
+        .filter(|r| r.at > c_at)
+        .count();
+    println!(
+        "slow queue: {after_c} of A's {} deliveries came after C's",
+        2 * backlog
+    );
+    assert!(
+        after_c > backlog as usize,
+        "C's delivery waited behind most of A's backlog: only {after_c} of A's came after it"
+    );
 }
