@@ -14,7 +14,6 @@ use super::{DeliveryError, DeliveryResult};
 use crate::webhooks::Endpoint;
 use crate::{
     Tenant,
-    ids::EndpointId,
     keyring::Keyring,
     secrets::SigningSecrets,
     store::{self, Db},
@@ -46,9 +45,10 @@ struct Entry {
 #[derive(Default)]
 pub struct DeliveryConfigs {
     tenants: Mutex<HashMap<Tenant, Arc<AsyncMutex<Entry>>>>,
-    /// The endpoints this instance found slow, and when: a batch's many cut attempts
-    /// to one receiver write its mark once.
-    found_slow: Mutex<HashMap<(Tenant, EndpointId), Instant>>,
+    /// The receivers (endpoints' ids, `webhook_url`s) this instance found slow, and
+    /// when: a batch's many cut attempts to one receiver write its mark once, and a slow
+    /// `webhook_url`'s next deliveries go to the slow queue for a while.
+    found_slow: Mutex<HashMap<(Tenant, String), Instant>>,
 }
 
 impl DeliveryConfigs {
@@ -88,15 +88,16 @@ impl DeliveryConfigs {
         Ok(entry)
     }
 
-    /// Notes that endpoint `id`'s receiver is slow: `true` when this instance had not
-    /// noted it in the last [`MAX_AGE`], and its mark is to be written.
-    pub fn found_slow(&self, tenant: &Tenant, id: &EndpointId) -> bool {
+    /// Notes that the receiver of target `key` (an endpoint's id, or a `webhook_url`)
+    /// is slow: `true` when this instance had not noted it in the last [`MAX_AGE`]
+    /// (for an endpoint, its mark is then to be written).
+    pub fn found_slow(&self, tenant: &Tenant, key: &str) -> bool {
         let mut found = self.found_slow.lock().expect("cache lock");
         if found.len() >= MAX_TENANTS {
             found.clear();
         }
         let now = Instant::now();
-        let key = (tenant.clone(), id.clone());
+        let key = (tenant.clone(), key.to_string());
         if found
             .get(&key)
             .is_some_and(|at| now.duration_since(*at) < MAX_AGE)
@@ -107,9 +108,18 @@ impl DeliveryConfigs {
         true
     }
 
-    /// Forgets that endpoint `id` was found slow (its mark ended, or was not written).
-    pub fn forget_slow(&self, tenant: &Tenant, id: &EndpointId) {
-        let key = (tenant.clone(), id.clone());
+    /// Whether this instance noted target `key`'s receiver slow in the last [`MAX_AGE`]
+    /// (what it knows of a `webhook_url`, which has no mark of its own).
+    pub fn is_slow(&self, tenant: &Tenant, key: &str) -> bool {
+        let found = self.found_slow.lock().expect("cache lock");
+        let key = (tenant.clone(), key.to_string());
+        found.get(&key).is_some_and(|at| at.elapsed() < MAX_AGE)
+    }
+
+    /// Forgets that target `key`'s receiver was found slow (its mark ended, or was not
+    /// written).
+    pub fn forget_slow(&self, tenant: &Tenant, key: &str) {
+        let key = (tenant.clone(), key.to_string());
         self.found_slow.lock().expect("cache lock").remove(&key);
     }
 

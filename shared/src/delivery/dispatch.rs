@@ -502,7 +502,7 @@ async fn deliver_all(
         .targets
         .iter()
         .zip(&fan_out.logs)
-        .partition(|(target, _)| admit(engine, Track::Shared, target) == Admit::Slow);
+        .partition(|(target, _)| admit(engine, tenant, Track::Shared, target) == Admit::Slow);
     if !slow.is_empty() {
         let ids: Vec<LogId> = slow.iter().map(|(_, log)| log.id.clone()).collect();
         to_slow_queue(engine, tenant, &ids).await?;
@@ -778,10 +778,15 @@ enum Admit {
 }
 
 /// Whether an attempt on `track` to `target` is made here: not on the shared track when
-/// the target's receiver is slow and a slow queue is configured.
-fn admit(engine: &Engine<'_>, track: Track, target: &Target) -> Admit {
-    match (track, target.lane()) {
-        (Track::Shared, Lane::Slow) if engine.queues.has_slow_lane() => Admit::Slow,
+/// the target's receiver is slow (an endpoint marked so, or a `webhook_url` this
+/// instance found slow in the last minute) and a slow queue is configured.
+fn admit(engine: &Engine<'_>, tenant: &Tenant, track: Track, target: &Target) -> Admit {
+    let slow = match target {
+        Target::Endpoint(_) => target.lane() == Lane::Slow,
+        Target::Url { url, .. } => engine.configs.is_slow(tenant, url.as_str()),
+    };
+    match track {
+        Track::Shared if slow && engine.queues.has_slow_lane() => Admit::Slow,
         _ => Admit::Here,
     }
 }
@@ -888,7 +893,7 @@ async fn admission(
     target: &Target,
     how: Attempting,
 ) -> DeliveryResult<Admission> {
-    if admit(engine, how.track, target) == Admit::Slow {
+    if admit(engine, tenant, how.track, target) == Admit::Slow {
         return Ok(Admission::Done(Attempted::Moved(log)));
     }
     if log.lane.is_some() {
@@ -967,22 +972,26 @@ async fn send(
     let mut outcome = {
         let post = engine.outbound.post(target.url(), &headers, body.to_vec());
         let mut post = std::pin::pin!(post);
-        match (cut, target) {
-            (Some(limit), Target::Endpoint(endpoint)) => {
-                match tokio::time::timeout(limit, &mut post).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => {
-                        mark_slow(engine, tenant, endpoint).await?;
-                        if log.lane.is_none() {
-                            metrics::count("DeliveriesCut", &[], 1);
-                            return Ok(None);
+        match cut {
+            Some(limit) => match tokio::time::timeout(limit, &mut post).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    match target {
+                        Target::Endpoint(endpoint) => mark_slow(engine, tenant, endpoint).await?,
+                        // No mark to write: this instance remembers it for a while.
+                        Target::Url { url, .. } => {
+                            engine.configs.found_slow(tenant, url.as_str());
                         }
-                        // An ordered delivery holds its lane's claim: it finishes here.
-                        post.await
                     }
+                    if log.lane.is_none() {
+                        metrics::count("DeliveriesCut", &[], 1);
+                        return Ok(None);
+                    }
+                    // An ordered delivery holds its lane's claim: it finishes here.
+                    post.await
                 }
-            }
-            _ => post.await,
+            },
+            None => post.await,
         }
     };
     outcome.unaccepted = outcome.status.is_some_and(|s| !target.dialect().accepts(s));
@@ -1085,7 +1094,7 @@ async fn carry_out(
     let db = engine.db;
     pacing::adapt(db, engine.rates, tenant, endpoint, outcome).await?;
     if plan.end_slow_mark && endpoints::set_slow(db, tenant, &endpoint.id, None).await? {
-        engine.configs.forget_slow(tenant, &endpoint.id);
+        engine.configs.forget_slow(tenant, endpoint.id.as_ref());
         tracing::info!(endpoint = %endpoint.id, "receiver answers quickly again: back on the shared queues");
         metrics::count("EndpointsSlow", &[("Change", "ended")], 1);
     }
@@ -1127,11 +1136,11 @@ async fn mark_slow(
     tenant: &Tenant,
     endpoint: &Endpoint,
 ) -> DeliveryResult<()> {
-    if !engine.configs.found_slow(tenant, &endpoint.id) {
+    if !engine.configs.found_slow(tenant, endpoint.id.as_ref()) {
         return Ok(()); // this instance wrote it, or saw it written
     }
     let marked = endpoints::set_slow(engine.db, tenant, &endpoint.id, Some(Timestamp::now())).await;
-    let marked = marked.inspect_err(|_| engine.configs.forget_slow(tenant, &endpoint.id));
+    let marked = marked.inspect_err(|_| engine.configs.forget_slow(tenant, endpoint.id.as_ref()));
     if marked? {
         tracing::info!(endpoint = %endpoint.id, "receiver is slow: its deliveries go through the slow queue");
         metrics::count("EndpointsSlow", &[("Change", "began")], 1);
