@@ -698,15 +698,22 @@ pub fn delivery_headers(
 }
 
 /// `headers` as a log keeps them: the endpoint's own headers' values masked, since
-/// they often carry the receiver's credentials, and a dialect's body-only signatures.
+/// they often carry the receiver's credentials, and every signature, since anyone who
+/// may read logs could replay a delivery with it (`x-pushguard-signature` covers the
+/// body alone). `webhook-signature` keeps its schemes (`v1,**** v1a,****`), which say
+/// how a delivery was signed.
 fn as_sent(headers: &[(String, String)], target: &Target) -> BTreeMap<String, String> {
     headers
         .iter()
         .map(|(name, value)| {
             let custom = matches!(target, Target::Endpoint(endpoint)
                 if endpoint.headers.iter().any(|(own, _)| own == name));
-            // A dialect's signature covers the body alone: shown, it could be replayed.
-            let value = if custom || target.dialect().is_signature(name) {
+            let value = if name == "webhook-signature" && !custom {
+                masked_signatures(value)
+            } else if custom
+                || name == "x-pushguard-signature"
+                || target.dialect().is_signature(name)
+            {
                 "****".to_string()
             } else {
                 value.clone()
@@ -714,6 +721,19 @@ fn as_sent(headers: &[(String, String)], target: &Target) -> BTreeMap<String, St
             (name.clone(), value)
         })
         .collect()
+}
+
+/// A `webhook-signature` header with each signature masked and its scheme kept.
+fn masked_signatures(value: &str) -> String {
+    value
+        .split(' ')
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| match entry.split_once(',') {
+            Some((scheme, _)) => format!("{scheme},****"),
+            None => "****".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// How an attempt is made.
@@ -1366,5 +1386,12 @@ mod tests {
             !ends_slow_mark(since, later(600), middling, slow_after),
             "quick means under half the threshold, so a receiver near it does not flap"
         );
+    }
+
+    #[test]
+    fn a_logged_webhook_signature_keeps_its_schemes_not_its_signatures() {
+        assert_eq!(masked_signatures("v1,abc= v1a,def="), "v1,**** v1a,****");
+        assert_eq!(masked_signatures("v1,abc="), "v1,****");
+        assert_eq!(masked_signatures("garbage"), "****");
     }
 }

@@ -1053,6 +1053,11 @@ async fn an_events_webhook_url_receives_it_signed_with_the_account_secret() {
     receiver.wait_for("/endpoint", 1).await;
     let logged = log(&stack, &acct.test_key, delivery.header("webhook-id")).await;
     assert_eq!(logged.endpoint_id, None);
+    // Logs never hand out a signature someone who reads them could replay.
+    let sent = &logged.request_headers;
+    assert_eq!(sent["x-pushguard-signature"], "****");
+    assert_eq!(sent["webhook-signature"], "v1,****");
+    assert_eq!(sent["webhook-id"], delivery.header("webhook-id"));
 }
 
 #[tokio::test]
