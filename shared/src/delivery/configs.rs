@@ -164,12 +164,8 @@ impl DeliveryConfigs {
         if let Some(keys) = &entry.account_keys {
             return Ok(keys.clone());
         }
-        let account = store::accounts::get(db, tenant.account_id())
+        let keys = account_of(db, tenant)
             .await?
-            .ok_or_else(|| {
-                DeliveryError::broken(format!("account {} is gone", tenant.account_id()))
-            })?;
-        let keys = account
             .open_signing_keys(keyring, tenant.mode())
             .await?
             .ok_or_else(|| {
@@ -189,8 +185,12 @@ pub async fn open_account_secrets(
     keyring: &Keyring,
     tenant: &Tenant,
 ) -> DeliveryResult<SigningSecrets> {
-    let account = store::accounts::get(db, tenant.account_id())
-        .await?
-        .ok_or_else(|| DeliveryError::broken(format!("account {} is gone", tenant.account_id())))?;
+    let account = account_of(db, tenant).await?;
     Ok(account.open_webhook_secret(keyring, tenant.mode()).await?)
+}
+
+/// The tenant's account, which every delivery of it needs: gone is broken.
+async fn account_of(db: &Db, tenant: &Tenant) -> DeliveryResult<crate::account::Account> {
+    let account = store::accounts::get(db, tenant.account_id()).await?;
+    account.ok_or_else(|| DeliveryError::broken(format!("account {} is gone", tenant.account_id())))
 }
