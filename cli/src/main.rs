@@ -199,6 +199,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 api_keys: table("API_KEYS_TABLE", "ApiKeysTable"),
                 endpoints: table("ENDPOINTS_TABLE", "EndpointsTable"),
                 requests: table("REQUESTS_TABLE", "RequestsTable"),
+                portal_sessions: table("PORTAL_SESSIONS_TABLE", "PortalSessionsTable"),
                 events: table("EVENTS_TABLE", "EventsTable"),
                 webhook_logs: table("WEBHOOK_LOGS_TABLE", "WebhookLogsTable"),
                 products: table("PRODUCTS_TABLE", "ProductsTable"),

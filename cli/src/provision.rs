@@ -152,6 +152,9 @@ async fn create_table(
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::from(index.projection.as_str()))
+                        .set_non_key_attributes(
+                            (!index.included.is_empty()).then(|| index.included.clone()),
+                        )
                         .build(),
                 )
                 .build()?,

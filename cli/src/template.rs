@@ -19,6 +19,8 @@ pub struct IndexSpec {
     pub name: String,
     pub keys: Vec<KeyPart>,
     pub projection: String,
+    /// With an `INCLUDE` projection: the attributes it carries beside the keys.
+    pub included: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +264,11 @@ impl Template {
                                         .and_then(|p| get(p, "ProjectionType"))
                                         .and_then(text)
                                         .unwrap_or_else(|| "ALL".into()),
+                                    included: get(index, "Projection")
+                                        .and_then(|p| get(p, "NonKeyAttributes"))
+                                        .and_then(Value::as_sequence)
+                                        .map(|names| names.iter().filter_map(text).collect())
+                                        .unwrap_or_default(),
                                 })
                             })
                             .collect::<Result<Vec<_>, TemplateError>>()

@@ -36,6 +36,9 @@ pub struct Principal {
     pub account_id: AccountId,
     pub email: String,
     pub key_id: ApiKeyId,
+    /// The hash of the key's version (a roll makes a new one under the same id): what
+    /// a portal session is bound to. Never shown.
+    pub key_hash: String,
     pub mode: Mode,
     pub scopes: Vec<Scope>,
     pub require_signed: bool,
@@ -207,6 +210,7 @@ impl Authenticator {
             account_id: account.id,
             email: account.email,
             key_id: stored.id,
+            key_hash: stored.key_hash,
             mode: stored.mode,
             scopes: stored.scopes,
             require_signed: stored.require_signed,
@@ -296,6 +300,13 @@ pub async fn authenticate(
     Ok(request)
 }
 
+/// Whether a client's timestamp (epoch milliseconds, any `i64` it sent) is within
+/// `tolerance` of `now`, either side. The distance is taken without overflow: a
+/// timestamp of `i64::MIN` is simply far away.
+fn on_time(sent_at: i64, now: Timestamp, tolerance: Duration) -> bool {
+    u128::from(now.as_millis().abs_diff(sent_at)) <= tolerance.as_millis()
+}
+
 /// Checks `X-PushGuard-Sign` (see [`request_signature`]), the timestamp window, and
 /// that the signature was never seen before.
 async fn verify_signature(
@@ -307,9 +318,7 @@ async fn verify_signature(
     let timestamp = header_string(request.headers(), TIMESTAMP_HEADER)?;
     let signature = header_string(request.headers(), SIGN_HEADER)?;
     let sent_at: i64 = timestamp.parse().map_err(|_| ApiError::Unauthenticated)?;
-    let now = Timestamp::now();
-    let tolerance = tolerance.as_millis() as i64;
-    if (now.as_millis() - sent_at).abs() > tolerance {
+    if !on_time(sent_at, Timestamp::now(), tolerance) {
         return Err(ApiError::Unauthenticated);
     }
     let (parts, body) = request.into_parts();
@@ -329,7 +338,7 @@ async fn verify_signature(
         return Err(ApiError::Unauthenticated);
     }
     // A signature stays replayable for as long as its timestamp is acceptable.
-    let forget_after = Timestamp::from_millis(sent_at + tolerance);
+    let forget_after = Timestamp::from_millis(sent_at.saturating_add(tolerance.as_millis() as i64));
     if !store::requests::claim_signature(db, &hex::encode(&expected), forget_after).await? {
         return Err(ApiError::Unauthenticated);
     }
@@ -364,8 +373,7 @@ async fn verify_body_signature(
         .ok()
         .and_then(|body| body.get("timestamp").and_then(serde_json::Value::as_i64))
         .ok_or(ApiError::Unauthenticated)?;
-    let tolerance = tolerance.as_millis() as i64;
-    if (Timestamp::now().as_millis() - sent_at).abs() > tolerance {
+    if !on_time(sent_at, Timestamp::now(), tolerance) {
         return Err(ApiError::Unauthenticated);
     }
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
@@ -376,7 +384,7 @@ async fn verify_body_signature(
     if !crate::secrets::constant_time_eq(&expected, &presented) {
         return Err(ApiError::Unauthenticated);
     }
-    let forget_after = Timestamp::from_millis(sent_at + tolerance);
+    let forget_after = Timestamp::from_millis(sent_at.saturating_add(tolerance.as_millis() as i64));
     if !store::requests::claim_signature(db, &hex::encode(expected), forget_after).await? {
         return Err(ApiError::Unauthenticated);
     }
@@ -424,6 +432,20 @@ mod tests {
             );
         }
         map
+    }
+
+    #[test]
+    fn a_timestamp_is_on_time_within_the_tolerance_and_extremes_are_just_late() {
+        let now = Timestamp::from_millis(1_700_000_000_000);
+        let five = Duration::from_secs(300);
+        assert!(on_time(now.as_millis(), now, five));
+        assert!(on_time(now.as_millis() - 300_000, now, five));
+        assert!(on_time(now.as_millis() + 300_000, now, five));
+        assert!(!on_time(now.as_millis() - 300_001, now, five));
+        assert!(!on_time(now.as_millis() + 300_001, now, five));
+        for extreme in [i64::MIN, i64::MIN + 1, i64::MAX, 0, -1] {
+            assert!(!on_time(extreme, now, five), "{extreme}");
+        }
     }
 
     #[test]

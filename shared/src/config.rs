@@ -10,6 +10,8 @@ pub struct Tables {
     pub api_keys: String,
     pub endpoints: String,
     pub requests: String,
+    /// Portal sessions: only the portal function may read or write it.
+    pub portal_sessions: String,
     pub events: String,
     pub webhook_logs: String,
     pub products: String,
@@ -107,6 +109,7 @@ impl Config {
                 api_keys: required("API_KEYS_TABLE")?,
                 endpoints: required("ENDPOINTS_TABLE")?,
                 requests: required("REQUESTS_TABLE")?,
+                portal_sessions: required("PORTAL_SESSIONS_TABLE")?,
                 events: required("EVENTS_TABLE")?,
                 webhook_logs: required("WEBHOOK_LOGS_TABLE")?,
                 products: required("PRODUCTS_TABLE")?,
@@ -226,7 +229,7 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    const TABLES: [(&str, &str); 13] = [
+    const TABLES: [(&str, &str); 14] = [
         ("ACCOUNTS_TABLE", "a"),
         ("API_KEYS_TABLE", "k"),
         ("ENDPOINTS_TABLE", "e"),
@@ -240,6 +243,7 @@ mod tests {
         ("BLACKLIST_RULES_TABLE", "r"),
         ("FEEDBACK_TABLE", "f"),
         ("QUERIES_TABLE", "q"),
+        ("PORTAL_SESSIONS_TABLE", "s"),
     ];
 
     #[test]

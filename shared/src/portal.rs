@@ -3,7 +3,10 @@
 //!
 //! The link carries a token `pgps_<session id>_<secret>`; only the secret's SHA-256 is
 //! stored, under the session id, so a leaked table does not open the portal and a
-//! session can be revoked by id. A session is one tenant's and never outlives 24 hours.
+//! session can be revoked by id. A session is one tenant's, never outlives 24 hours,
+//! and lives only as long as the version of the API key that made it: revoking the key,
+//! or rolling it, ends the session with that version (at once, or when the roll's grace
+//! period ends).
 
 use crate::{Tenant, Timestamp, ids::PortalSessionId};
 use rand::{Rng, distr::Alphanumeric};
@@ -73,9 +76,51 @@ pub struct PortalSession {
     pub scope: PortalScope,
     /// The API key that made it.
     pub created_by: String,
+    /// The hash of the key's version that made it: the session lives while that version
+    /// does (a roll makes a new version under the same key id). Never shown.
+    pub key_hash: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub token_hash: String,
+}
+
+/// A session as the API lists it: never its token or key version.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PortalSessionView {
+    #[schema(value_type = String)]
+    pub id: PortalSessionId,
+    pub scope: PortalScope,
+    /// The id of the API key that made it.
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// `false` once the key version that made it is revoked or past its grace period:
+    /// the link no longer opens, though it is listed until it would have expired.
+    pub active: bool,
+}
+
+/// A session as the tenant's index holds it: what listing needs, not the token's hash.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ListedSession {
+    pub id: PortalSessionId,
+    pub scope: PortalScope,
+    pub created_by: String,
+    pub key_hash: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl ListedSession {
+    pub fn view(&self, active: bool) -> PortalSessionView {
+        PortalSessionView {
+            id: self.id.clone(),
+            scope: self.scope,
+            created_by: self.created_by.clone(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            active,
+        }
+    }
 }
 
 impl PortalSession {
@@ -118,6 +163,7 @@ mod tests {
             tenant: Tenant::new(crate::ids::AccountId::new(), crate::Mode::Test),
             scope: PortalScope::Read,
             created_by: "key_x".into(),
+            key_hash: "0".repeat(64),
             created_at: now,
             expires_at: now.plus(Duration::from_secs(60)),
             token_hash: token.hash(),

@@ -294,12 +294,28 @@ impl TestStack {
     pub async fn requests_items(
         &self,
     ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.items_of(&self.stack.state.config.tables.requests)
+            .await
+    }
+
+    /// Every item of the portal sessions table.
+    pub async fn portal_session_items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.items_of(&self.stack.state.config.tables.portal_sessions)
+            .await
+    }
+
+    async fn items_of(
+        &self,
+        table: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         self.stack
             .state
             .db
             .client()
             .scan()
-            .table_name(&self.stack.state.config.tables.requests)
+            .table_name(table)
             .send()
             .await
             .unwrap()

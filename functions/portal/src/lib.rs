@@ -2,8 +2,11 @@
 //! link) use to see, and with a `manage` link act on, the tenant's webhooks, with no
 //! API key.
 //!
-//! `POST /api/v2/portal/sessions` makes a link and `DELETE .../{id}` revokes it (both
-//! with an API key holding `webhooks:write`). `GET /portal/{token}` trades the link's
+//! `POST /api/v2/portal/sessions` makes a link, `GET` lists the live ones (with
+//! `webhooks:read`), `DELETE .../{id}` revokes one and `DELETE /api/v2/portal/sessions`
+//! every one (with `webhooks:write`). A link lives only while the version of the API key
+//! that made it does: revoking or rolling the key ends its links with it.
+//! `GET /portal/{token}` trades the link's
 //! token for a cookie that only `/portal` pages see, and sends the browser on to
 //! `GET /portal`, so the token leaves the address bar and the browser's history.
 //! Every page carries a strict Content-Security-Policy: nothing loads from another
@@ -13,18 +16,19 @@ mod pages;
 
 use axum::{
     Json, Router,
-    extract::State,
+    extract::{OriginalUri, Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use shared::{
     ApiError, ApiResult, AppState, Timestamp,
-    auth::{Auth, Scoped, Write, groups},
+    auth::{Auth, Read, Scoped, Write, groups},
     http::ApiJson,
     ids::{PathId, PortalSessionId, kinds},
     openapi::{Operation, string},
-    portal::{self, PortalScope, PortalSession, PortalToken},
+    pagination::PageParams,
+    portal::{self, PortalScope, PortalSession, PortalSessionView, PortalToken},
     routes::Routes,
     store::portal as sessions,
 };
@@ -36,6 +40,15 @@ pub fn routes() -> Routes {
             op.summary("Make a portal link")
                 .body::<SessionInput>()
                 .returns::<SessionCreated>(201, "The link, shown this once")
+        })
+        .get("/api/v2/portal/sessions", list, |op| {
+            op.summary("List portal links").returns_list::<PortalSessionView>(
+                "Links that have not expired, newest first; `active` is false once the key version that made one is gone",
+            )
+        })
+        .delete("/api/v2/portal/sessions", revoke_all, |op| {
+            op.summary("Revoke every portal link")
+                .returns::<Revoked>(200, "How many links were revoked")
         })
         .delete("/api/v2/portal/sessions/{id}", revoke, |op| {
             op.summary("Revoke a portal link")
@@ -195,6 +208,7 @@ async fn create(
         tenant: tenant.into_tenant(),
         scope,
         created_by: principal.key_id.to_string(),
+        key_hash: principal.key_hash.clone(),
         created_at: now,
         expires_at,
         token_hash: token.hash(),
@@ -224,4 +238,39 @@ async fn revoke(
     } else {
         Err(ApiError::NotFound("Portal session"))
     }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    tenant: Scoped<Read<groups::Webhooks>>,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<PageParams>,
+) -> ApiResult<Response> {
+    let page = sessions::list(&state.db, &tenant, params.validate()?).await?;
+    // A page's links come from a key or two: one read per key version, not per link.
+    let mut live = std::collections::HashMap::new();
+    for session in &page.items {
+        if !live.contains_key(&session.key_hash) {
+            let alive = pages::key_version_alive(&state, &tenant, &session.key_hash).await?;
+            live.insert(session.key_hash.clone(), alive);
+        }
+    }
+    Ok(page.respond(&uri, |session| {
+        session.view(live.get(&session.key_hash).copied().unwrap_or(false))
+    }))
+}
+
+/// How many links a revoke-all ended.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Revoked {
+    revoked: usize,
+}
+
+async fn revoke_all(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Webhooks>>,
+) -> ApiResult<Json<Revoked>> {
+    let revoked = sessions::revoke_all(&state.db, &tenant).await?;
+    tracing::info!(revoked, "portal links revoked");
+    Ok(Json(Revoked { revoked }))
 }

@@ -197,6 +197,7 @@ async fn in_chromium_a_read_only_link_shows_no_action_the_server_refuses_a_forge
         tenant: acct.tenant(shared::Mode::Test),
         scope: shared::portal::PortalScope::Manage,
         created_by: "key_test".into(),
+        key_hash: "0".repeat(64),
         created_at: shared::Timestamp::from_millis(now.as_millis() - 7_200_000),
         expires_at: shared::Timestamp::from_millis(now.as_millis() - 1_000),
         token_hash: token.hash(),

@@ -95,9 +95,9 @@ async fn a_portal_link_shows_its_tenants_endpoints_without_an_api_key_until_revo
         "an hour by default: {hour} ms"
     );
 
-    // The token is stored hashed: the link's secret is nowhere in the requests table.
+    // The token is stored hashed: the link's secret is nowhere in the sessions table.
     let token = url.rsplit('/').next().unwrap();
-    let text = format!("{:?}", stack.requests_items().await);
+    let text = format!("{:?}", stack.portal_session_items().await);
     assert!(
         text.contains(id) && !text.contains(token),
         "hashed, kept under its id"
@@ -767,4 +767,92 @@ async fn each_portal_session_has_its_own_rate_limit() {
         StatusCode::OK,
         "another session has its own bucket"
     );
+}
+
+/// A link is bound to the version of the key that made it: a roll that ends the old
+/// version at once ends its links too (cookie and link alike), a roll with a grace
+/// period keeps them until the grace ends; the tenant lists its links and revokes them
+/// all, and another tenant's links are not touched.
+#[tokio::test]
+async fn a_portal_link_ends_with_its_key_version_and_a_tenant_lists_and_revokes_its_links() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("portal-roll@example.com").await;
+    let other = stack.account("portal-roll-other@example.com").await;
+    let account = stack.api(&acct.test_key).account();
+    let key = account
+        .create_key(json!({ "name": "portal links", "scopes": ["webhooks:write"] }))
+        .await;
+    let link = stack.portal_link(&key.key, "manage").await;
+    let old = Portal {
+        base: stack.stack.base_url(),
+        cookie: open_link(&link).await,
+    };
+    assert_eq!(old.get("/portal").await.0, StatusCode::OK);
+
+    // The documented remedy for a leaked key: roll it, the old version ending now.
+    let rolled = account.roll_key(&key.id, Some(0)).await;
+    let (status, html) = old.get("/portal").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old link's cookie: {html}"
+    );
+    let reopened = browser().get(&link).send().await.unwrap();
+    assert_eq!(reopened.status(), StatusCode::UNAUTHORIZED, "the old link");
+    assert!(reopened.headers().get(header::SET_COOKIE).is_none());
+
+    // The new version's links work, and outlive a later roll for its grace period.
+    let kept = Portal::open(&stack, &rolled.key, "read").await;
+    let second = Portal::open(&stack, &rolled.key, "manage").await;
+    let theirs = Portal::open(&stack, &other.test_key, "read").await;
+    let again = account.roll_key(&key.id, Some(3600)).await;
+    assert_eq!(kept.get("/portal").await.0, StatusCode::OK, "in the grace");
+
+    let listed = expect(stack.get("/portal/sessions", &again.key).await, 200).await;
+    let listed = listed.as_array().expect("a list");
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    let active: Vec<bool> = listed
+        .iter()
+        .map(|s| s["active"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        active,
+        [true, true, false],
+        "newest first; the first link's version is gone"
+    );
+    for session in listed {
+        assert_eq!(session["created_by"], key.id.as_str());
+        assert!(session.get("url").is_none() && session.get("token_hash").is_none());
+        assert!(session.get("key_hash").is_none(), "{session}");
+    }
+    let read_only = account
+        .create_key(json!({ "name": "reader", "scopes": ["webhooks:read"] }))
+        .await;
+    assert_eq!(
+        stack.get("/portal/sessions", &read_only.key).await.status(),
+        200
+    );
+    assert_eq!(
+        stack
+            .delete("/portal/sessions", &read_only.key)
+            .await
+            .status(),
+        403,
+        "revoking needs webhooks:write"
+    );
+
+    let revoked = expect(stack.delete("/portal/sessions", &again.key).await, 200).await;
+    assert_eq!(revoked["revoked"], 3);
+    for portal in [&kept, &second] {
+        assert_eq!(portal.get("/portal").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let listed = expect(stack.get("/portal/sessions", &again.key).await, 200).await;
+    assert_eq!(listed, json!([]));
+    assert_eq!(
+        theirs.get("/portal").await.0,
+        StatusCode::OK,
+        "another tenant's link"
+    );
+    let theirs_listed = expect(stack.get("/portal/sessions", &other.test_key).await, 200).await;
+    assert_eq!(theirs_listed.as_array().unwrap().len(), 1);
 }

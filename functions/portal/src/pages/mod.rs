@@ -226,18 +226,31 @@ async fn open(state: &AppState, token: &str) -> Result<Option<Viewer>, StoreErro
     Ok(Some(Viewer { session, token }))
 }
 
-/// Whether the API key that made `session` still works: a link never outlives its key,
-/// revoked or rolled and past its grace period.
+/// Whether the version of the API key that made `session` still works: a link never
+/// outlives it, revoked, or rolled and past its grace period.
 async fn key_alive(state: &AppState, session: &PortalSession) -> Result<bool, StoreError> {
-    let Ok(key_id) = session.created_by.parse::<ApiKeyId>() else {
-        return Ok(false);
-    };
-    let tenant = &session.tenant;
-    let now = Timestamp::now();
-    let versions = api_keys::versions(&state.db, tenant.account_id(), &key_id).await?;
-    Ok(versions
-        .iter()
-        .any(|key| key.mode == tenant.mode() && key.expires_at.is_none_or(|end| now < end)))
+    let made_by_it = session.created_by.parse::<ApiKeyId>().ok();
+    let key = api_keys::find_by_hash(&state.db, &session.key_hash).await?;
+    Ok(key.is_some_and(|key| {
+        Some(&key.id) == made_by_it.as_ref() && works_for(&key, &session.tenant)
+    }))
+}
+
+/// Whether the key version `key_hash` still works for `tenant` (the session list's
+/// `active`).
+pub async fn key_version_alive(
+    state: &AppState,
+    tenant: &shared::Tenant,
+    key_hash: &str,
+) -> Result<bool, StoreError> {
+    let key = api_keys::find_by_hash(&state.db, key_hash).await?;
+    Ok(key.is_some_and(|key| works_for(&key, tenant)))
+}
+
+fn works_for(key: &shared::account::ApiKey, tenant: &shared::Tenant) -> bool {
+    &key.account_id == tenant.account_id()
+        && key.mode == tenant.mode()
+        && key.expires_at.is_none_or(|end| Timestamp::now() < end)
 }
 
 /// Whoever holds a live portal session: the cookie's.
