@@ -177,9 +177,10 @@ pub fn caller_key(headers: &HeaderMap) -> Option<crate::secrets::SealingKey> {
 
 const CACHE_CAPACITY: usize = 10_000;
 
-/// Resolves keys to principals, caching them briefly in the warm function so most
-/// requests cost no DynamoDB read. Revocation reaches other warm functions within
-/// the cache TTL.
+/// Resolves keys to principals. A warm function caches what a key stands for (its
+/// account, scopes, signing secret) for the TTL, but asks the keys table on every
+/// request whether the key still exists (one strongly consistent read): a revoked key,
+/// or a rolled one past its grace, fails on the very next request everywhere.
 pub struct Authenticator {
     ttl: Duration,
     cache: Mutex<HashMap<String, (Instant, Principal)>>,
@@ -197,7 +198,13 @@ impl Authenticator {
     pub async fn resolve(&self, db: &store::Db, key: &ApiKeySecret) -> ApiResult<Principal> {
         let hash = key.hash();
         let now = Timestamp::now();
-        if let Some(principal) = self.cached(&hash) {
+        if let Some(mut principal) = self.cached(&hash) {
+            let Some(standing) = store::api_keys::standing(db, &hash).await? else {
+                self.forget([&hash]);
+                return Err(ApiError::Unauthenticated);
+            };
+            // A roll after the principal was cached gives the old version an end.
+            principal.expires_at = standing.expires_at;
             return live(principal, now);
         }
         let stored = store::api_keys::find_by_hash(db, &hash)

@@ -39,7 +39,8 @@ pub struct Config {
     pub max_endpoints: u32,
     /// Allow plain http and loopback/private webhook targets (local development only).
     pub allow_private_targets: bool,
-    /// How long a resolved API key stays cached in a warm function.
+    /// How long what a resolved API key stands for stays cached in a warm function
+    /// (whether the key still exists is read on every request).
     pub auth_cache_ttl: Duration,
     /// How far a signed request's timestamp may be from now.
     pub signed_request_tolerance: Duration,

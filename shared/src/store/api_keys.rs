@@ -31,6 +31,29 @@ pub async fn find_by_hash(db: &Db, key_hash: &str) -> Result<Option<ApiKey>, Sto
     out.item.map(from_item).transpose()
 }
 
+/// Whether the key with this hash still exists, and when it ends (a rolled key in its
+/// grace period): one strongly consistent read of two small attributes, so a key
+/// revoked or rolled a moment ago is seen as such by every warm function.
+pub async fn standing(db: &Db, key_hash: &str) -> Result<Option<Standing>, StoreError> {
+    let out = db
+        .client
+        .get_item()
+        .table_name(&db.tables.api_keys)
+        .key("key_hash", s(key_hash))
+        .projection_expression("key_hash, expires_at")
+        .consistent_read(true)
+        .sent()
+        .await?;
+    out.item.map(from_item).transpose()
+}
+
+/// What [`standing`] reads of a key.
+#[derive(Debug, serde::Deserialize)]
+pub struct Standing {
+    /// Set once the key was rolled with a grace period.
+    pub expires_at: Option<Timestamp>,
+}
+
 pub(crate) fn put(db: &Db, key: &ApiKey) -> Result<TransactWriteItem, StoreError> {
     Ok(TransactWriteItem::builder()
         .put(

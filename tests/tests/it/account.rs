@@ -280,6 +280,42 @@ async fn revoked_keys_stop_working_and_others_keys_are_invisible() {
     .await;
 }
 
+/// Every function keeps a warm cache of resolved keys; revoking a key (or rolling it
+/// with no grace) still fails it on the very next request to any of them.
+#[tokio::test]
+async fn a_revoked_or_rolled_key_fails_at_once_on_every_warm_function() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("revoke-everywhere@example.com").await;
+    let account = stack.api(&acct.test_key).account();
+    let routes = ["/webhooks/endpoints", "/products", "/portal/sessions", "/account"];
+    let warm = |key: String| {
+        let stack = &stack;
+        async move {
+            for route in routes {
+                expect(stack.get(route, &key).await, 200).await;
+            }
+        }
+    };
+    let revoked = account
+        .create_key(json!({ "name": "revoked", "scopes": ["*"] }))
+        .await;
+    warm(revoked.key.clone()).await;
+    account.revoke_key(&revoked.id).await;
+    for route in routes {
+        expect(stack.get(route, &revoked.key).await, 401).await;
+    }
+
+    let rolled = account
+        .create_key(json!({ "name": "rolled", "scopes": ["*"] }))
+        .await;
+    warm(rolled.key.clone()).await;
+    let successor = account.roll_key(&rolled.id, Some(0)).await;
+    for route in routes {
+        expect(stack.get(route, &rolled.key).await, 401).await;
+    }
+    warm(successor.key.clone()).await;
+}
+
 #[tokio::test]
 async fn rolling_a_key_replaces_it_with_an_optional_grace_period() {
     let stack = TestStack::start().await;
