@@ -295,7 +295,12 @@ impl Stack {
             .unwrap_or_else(tokio::runtime::Handle::current);
         let mut tasks = vec![runtime.spawn(async move {
             let served = match TcpListener::from_std(listener) {
-                Ok(listener) => axum::serve(listener, router).await,
+                Ok(listener) => {
+                    // The peer's address is the client the public routes' limit counts.
+                    let service =
+                        router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+                    axum::serve(listener, service).await
+                }
                 Err(error) => Err(error),
             };
             if let Err(error) = served {

@@ -42,6 +42,9 @@ pub struct Config {
     /// How long what a resolved API key stands for stays cached in a warm function
     /// (whether the key still exists is read on every request).
     pub auth_cache_ttl: Duration,
+    /// How long a function instance serves an account's public keys without reading
+    /// them again (`PUBLIC_KEYS_CACHE_SECONDS`; 0: read every time).
+    pub public_keys_cache: Duration,
     /// How far a signed request's timestamp may be from now.
     pub signed_request_tolerance: Duration,
     pub delivery: DeliveryConfig,
@@ -133,6 +136,10 @@ impl Config {
                 "AUTH_CACHE_TTL_SECONDS",
                 &parsed("AUTH_CACHE_TTL_SECONDS", "30")?,
             )?),
+            public_keys_cache: Duration::from_secs(number(
+                "PUBLIC_KEYS_CACHE_SECONDS",
+                &parsed("PUBLIC_KEYS_CACHE_SECONDS", "60")?,
+            )?),
             signed_request_tolerance: Duration::from_secs(number(
                 "SIGNED_REQUEST_TOLERANCE_SECONDS",
                 &parsed("SIGNED_REQUEST_TOLERANCE_SECONDS", "180")?,
@@ -193,6 +200,7 @@ impl Config {
                     outbound: limit("OUTBOUND_", "5", "20")?,
                     page: limit("PAGE_", "2", "20")?,
                     portal: limit("PORTAL_", "5", "60")?,
+                    client: limit("CLIENT_", "20", "100")?,
                 }
             },
         })

@@ -231,6 +231,52 @@ where
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
+/// Who sent a request, as far as the function can tell: the source address API Gateway
+/// saw (its request context, which a client cannot forge, unlike `X-Forwarded-For`), or
+/// the peer of a local connection; `unknown` when neither is there.
+pub fn client_of(extensions: &axum::http::Extensions) -> String {
+    use lambda_http::request::RequestContext;
+    let from_gateway = match extensions.get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        Some(RequestContext::ApiGatewayV1(context)) => context.identity.source_ip.clone(),
+        _ => None,
+    };
+    from_gateway
+        .or_else(|| {
+            extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The request's client (see [`client_of`]), for the public routes' limit.
+pub struct Client(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Client(client_of(&parts.extensions)))
+    }
+}
+
+impl crate::routes::Requires for Client {}
+
+impl Client {
+    /// Takes one of this client's requests from its bucket in this instance (see
+    /// [`crate::ratelimit::Limiter::client`]): the refusal when the bucket is empty.
+    pub fn refused(&self, state: &AppState) -> Option<crate::ratelimit::Decision> {
+        state
+            .limiter
+            .client(&self.0, state.config.rate_limits.client)
+            .filter(|decision| !decision.allowed)
+    }
+}
+
 /// Where the public pages are (the payment page, the portal): `PUBLIC_URL`, else the
 /// host the request came to.
 pub fn public_base(config: &crate::Config, headers: &axum::http::HeaderMap) -> String {

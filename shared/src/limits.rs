@@ -23,7 +23,7 @@ impl Limit {
     }
 }
 
-/// The limits of the three kinds of bucket.
+/// The limits of each kind of bucket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimits {
     pub api: Limit,
@@ -31,4 +31,7 @@ pub struct RateLimits {
     pub page: Limit,
     /// Each portal session's pages and actions.
     pub portal: Limit,
+    /// Each client (source address) on the public routes, counted in each function
+    /// instance only: anonymous requests never write to the store for their limit.
+    pub client: Limit,
 }

@@ -35,6 +35,7 @@ pub enum PortalScope {
 }
 
 /// The token of a session's link. Shown once, in the link; never stored.
+#[derive(Clone)]
 pub struct PortalToken(String);
 
 impl PortalToken {

@@ -13,7 +13,14 @@
 //!
 //! Buckets: `api` per tenant (every authenticated request), `outbound` per tenant (the
 //! routes that send webhooks now: `/test`, `/webhooks/simulate`, `/replay`, `/recover`,
-//! log retries), and `page` per payment token (the public payment page).
+//! log retries), `page` per payment token (the public payment page) and `portal` per
+//! portal session, each taken only once the token or session is known to exist.
+//!
+//! Anonymous requests (the public routes, before anything is known of them) are counted
+//! per client in the instance only ([`Limiter::client`]): a flood of made-up tokens
+//! costs no write, and no one client can empty a bucket others share. What all clients
+//! together may send is bounded before any function runs, by the route throttles of
+//! `template.yaml`.
 
 pub use crate::limits::{Limit, RateLimits};
 use crate::{
@@ -107,9 +114,44 @@ impl Local {
 #[derive(Default)]
 pub struct Limiter {
     buckets: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Local>>>>,
+    /// Each client's arrival time (ms), for [`Limiter::client`].
+    clients: Mutex<HashMap<String, f64>>,
 }
 
 impl Limiter {
+    /// One request of an anonymous `client` (its source address), counted in this
+    /// instance only: no store, so it costs nothing and cannot fail open. `None` when
+    /// the limit is off.
+    pub fn client(&self, client: &str, limit: Limit) -> Option<Decision> {
+        if limit.per_second == 0 || limit.burst == 0 {
+            return None;
+        }
+        let now = Timestamp::now().as_millis();
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if clients.len() >= MAX_BUCKETS && !clients.contains_key(client) {
+            // Full buckets carry no information: forget them first.
+            clients.retain(|_, tat| *tat > now as f64);
+            if clients.len() >= MAX_BUCKETS {
+                clients.clear();
+            }
+        }
+        let tat = clients.entry(client.to_string()).or_insert(0.0);
+        let (allowed, next) = gcra(*tat, now, limit);
+        if allowed {
+            *tat = next;
+        }
+        let local = Local {
+            tat: tat.ceil() as i64,
+            refused_until: if allowed {
+                0
+            } else {
+                (*tat - f64::from(limit.burst - 1) * limit.interval_ms()).ceil() as i64
+            },
+            ..Local::default()
+        };
+        counted(Some(decision(&local, limit, now, allowed)), "client")
+    }
+
     /// Takes one token from `bucket`. A store that cannot be reached lets the request
     /// through (logged): the limiter protects the store, it does not replace it.
     pub async fn take(&self, db: &Db, bucket: &str, limit: Limit) -> Option<Decision> {
@@ -195,6 +237,15 @@ fn counted(decision: Option<Decision>, bucket: &str) -> Option<Decision> {
         crate::metrics::count("RateLimited", &[("Bucket", bucket)], 1);
     }
     decision
+}
+
+/// The generic cell rate algorithm for one request at `now`: whether it fits a bucket
+/// whose theoretical arrival time is `tat`, and the arrival time after it.
+fn gcra(tat: f64, now: i64, limit: Limit) -> (bool, f64) {
+    let interval = limit.interval_ms();
+    let next = tat.max(now as f64) + interval;
+    let allowed = next - now as f64 <= f64::from(limit.burst) * interval;
+    (allowed, next)
 }
 
 /// Whole tokens the bucket holds at `now`, given its arrival time.
@@ -322,5 +373,30 @@ mod tests {
         assert_eq!(headers["ratelimit-remaining"], "0");
         assert_eq!(headers["ratelimit-reset"], "2");
         assert_eq!(headers["ratelimit-policy"], "200;w=2");
+    }
+
+    #[test]
+    fn each_client_has_its_own_bucket_in_the_instance() {
+        let limiter = Limiter::default();
+        let limit = Limit {
+            per_second: 1,
+            burst: 3,
+        };
+        let allowed: Vec<bool> = (0..4)
+            .map(|_| limiter.client("203.0.113.7", limit).unwrap().allowed)
+            .collect();
+        assert_eq!(allowed, [true, true, true, false]);
+        let refused = limiter.client("203.0.113.7", limit).unwrap();
+        assert!(!refused.allowed);
+        assert_eq!(refused.retry_after_seconds, 1);
+        assert!(
+            limiter.client("198.51.100.1", limit).unwrap().allowed,
+            "another client"
+        );
+        let off = Limit {
+            per_second: 0,
+            burst: 3,
+        };
+        assert!(limiter.client("203.0.113.7", off).is_none());
     }
 }

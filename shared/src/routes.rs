@@ -70,6 +70,7 @@ impl<T> Requires for OptionalJson<T> {}
 impl<K> Requires for PathId<K> {}
 impl<T> Requires for axum::Form<T> {}
 impl<T> Requires for axum::Extension<T> {}
+impl<T: Requires> Requires for Option<T> {}
 impl Requires for OriginalUri {}
 impl Requires for HeaderMap {}
 impl Requires for Method {}

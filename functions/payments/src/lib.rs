@@ -70,15 +70,9 @@ pub fn page_routes() -> Routes {
         })
 }
 
-/// The payment page as served: limited per token by the public pages' bucket.
+/// The payment page as served (each handler limits its visitor, then its token).
 pub fn pages(state: AppState) -> Router {
-    page_routes()
-        .router()
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            page::limited,
-        ))
-        .with_state(state)
+    page_routes().router().with_state(state)
 }
 
 /// What creating a payment answers.

@@ -10,9 +10,10 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
-use shared::http::escape_html as escape;
+use shared::http::{Client, escape_html as escape};
+use shared::ratelimit::Decision;
 use shared::{
-    ApiResult, AppState,
+    AppState,
     commerce::{Order, OrderStatus},
 };
 use std::sync::LazyLock;
@@ -89,29 +90,56 @@ fn not_found() -> Response {
     response
 }
 
-/// `GET /pay/{token}`.
-/// One token from the page's own bucket (per payment token): the page is public, so
-/// its limit is the only thing between a guessed or shared link and the orders table.
-pub async fn limited(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+/// Whether the page's visitor may see `token`'s payment: their own bucket in this
+/// instance first (no store), then the token (one read: a made-up token costs no
+/// write and answers 404), and only then the payment's own bucket, which every visitor
+/// of one link shares; its decision goes out in the `RateLimit-*` headers. `Err` is the
+/// answer to give instead.
+async fn admit(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    missing: fn() -> Response,
+) -> Result<(Order, Option<Decision>), Response> {
+    let limited = |decision: Decision| {
+        let mut response = decision.refusal().into_response();
+        decision.write_headers(response.headers_mut());
+        response
+    };
+    if let Some(refused) = client.refused(state) {
+        return Err(limited(refused));
+    }
+    let order = match order_for(state, token).await {
+        Ok(Some(order)) => order,
+        Ok(None) => return Err(missing()),
+        Err(error) => return Err(error.into_response()),
+    };
     let decision = state
         .limiter
-        .page(&state.db, state.config.rate_limits.page, &token)
+        .page(&state.db, state.config.rate_limits.page, token)
         .await;
-    shared::ratelimit::guarded(decision, request, next).await
+    match decision {
+        Some(decision) if !decision.allowed => Err(limited(decision)),
+        decision => Ok((order, decision)),
+    }
 }
 
-pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
-    let Some(order) = order_for(&state, &token).await? else {
-        return Ok(not_found());
+/// `GET /pay/{token}`.
+pub async fn show(
+    State(state): State<AppState>,
+    client: Client,
+    Path(token): Path<String>,
+) -> Response {
+    let (order, decision) = match admit(&state, &client, &token, not_found).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
     };
     let mut response = Html(render(&order, &token)).into_response();
     shared::http::page_headers(&mut response, &CSP);
-    Ok(response)
+    if let Some(decision) = decision {
+        decision.write_headers(response.headers_mut());
+    }
+    response
 }
 
 /// What the payment page polls.
@@ -128,10 +156,13 @@ pub struct PageStatus {
 /// `GET /pay/{token}/status`: what the page polls.
 pub async fn status(
     State(state): State<AppState>,
+    client: Client,
     Path(token): Path<String>,
-) -> ApiResult<Response> {
-    let Some(order) = order_for(&state, &token).await? else {
-        return Err(shared::ApiError::NotFound("Payment"));
+) -> Response {
+    let missing = || shared::ApiError::NotFound("Payment").into_response();
+    let (order, decision) = match admit(&state, &client, &token, missing).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
     };
     let mut response = Json(PageStatus {
         status: order.status.code(),
@@ -142,7 +173,10 @@ pub async fn status(
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    if let Some(decision) = decision {
+        decision.write_headers(response.headers_mut());
+    }
+    response
 }
 
 #[cfg(test)]

@@ -19,9 +19,8 @@ use shared::{
     auth::{Read, Scoped, Write, groups},
     delivery::dispatch::TestResult,
     error::Violations,
-    http::{ApiJson, OptionalJson},
-    ids::EndpointId,
-    ids::{PathId, kinds},
+    http::{ApiJson, Client, OptionalJson},
+    ids::{AccountId, EndpointId, PathId, kinds},
     manage::{self, EndpointInput},
     openapi::string,
     pagination::PageParams,
@@ -35,6 +34,11 @@ use shared::{
         Endpoint, EndpointView, EventSelector,
         stats::{Period, TallyView, hour_of},
     },
+};
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex},
+    time::{Duration, Instant},
 };
 
 const BASE: &str = "/api/v2/webhooks/endpoints";
@@ -153,31 +157,78 @@ struct PublicKeys {
 /// period longer than this and no receiver ever holds only a retired key.
 const PUBLIC_KEYS_MAX_AGE: u64 = 300;
 
-/// The account's published keys: no API key (a receiver holds none), limited per
-/// account by the public pages' bucket, and cacheable.
+/// The published keys each account had when last read (`None`: no such account), kept
+/// by this instance for `PUBLIC_KEYS_CACHE_SECONDS` (a minute by default).
+static PUBLIC_KEYS: LazyLock<Mutex<HashMap<AccountId, (Instant, Published)>>> =
+    LazyLock::new(Mutex::default);
+
+/// An account's published keys as last read; `None`: no such account.
+type Published = Option<Arc<PublicKeys>>;
+
+/// Accounts whose keys an instance keeps before it starts afresh.
+const PUBLIC_KEYS_CACHED_ACCOUNTS: usize = 10_000;
+
+/// The account's published keys: no API key (a receiver holds none). There is no
+/// bucket an account's receivers share (one caller could keep it empty): each client is
+/// limited in the instance, an instance reads an account's keys once a minute, and
+/// anyone may cache the answer for five.
 async fn public_keys(
     State(state): State<AppState>,
+    client: Client,
     axum::extract::Path(account_id): axum::extract::Path<String>,
 ) -> ApiResult<Response> {
-    if let Some(decision) = state
-        .limiter
-        .page(
-            &state.db,
-            state.config.rate_limits.page,
-            &format!("public-keys#{account_id}"),
-        )
-        .await
-        && !decision.allowed
-    {
-        return Err(decision.refusal());
+    if let Some(refused) = client.refused(&state) {
+        return Err(refused.refusal());
     }
     let id = account_id
-        .parse::<shared::ids::AccountId>()
+        .parse::<AccountId>()
         .map_err(|_| ApiError::NotFound("Account"))?;
-    let account = shared::store::accounts::get(&state.db, &id)
-        .await?
-        .ok_or(ApiError::NotFound("Account"))?;
-    let now = Timestamp::now();
+    let keep = state.config.public_keys_cache;
+    let published = match cached_public_keys(&id, keep) {
+        Some(published) => published,
+        None => {
+            let read = shared::store::accounts::get(&state.db, &id)
+                .await?
+                .map(|account| Arc::new(published_keys(&account, Timestamp::now())));
+            remember_public_keys(id, read.clone(), keep);
+            read
+        }
+    };
+    let published = published.ok_or(ApiError::NotFound("Account"))?;
+    let mut response = Json(&*published).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_str(&format!("public, max-age={PUBLIC_KEYS_MAX_AGE}"))
+            .expect("a valid header"),
+    );
+    Ok(response)
+}
+
+fn cached_public_keys(id: &AccountId, keep: Duration) -> Option<Published> {
+    let cache = PUBLIC_KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .get(id)
+        .filter(|(at, _)| at.elapsed() < keep)
+        .map(|(_, published)| published.clone())
+}
+
+fn remember_public_keys(id: AccountId, published: Published, keep: Duration) {
+    if keep.is_zero() {
+        return;
+    }
+    let mut cache = PUBLIC_KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= PUBLIC_KEYS_CACHED_ACCOUNTS {
+        cache.retain(|_, (at, _)| at.elapsed() < keep);
+        if cache.len() >= PUBLIC_KEYS_CACHED_ACCOUNTS {
+            cache.clear();
+        }
+    }
+    cache.insert(id, (Instant::now(), published));
+}
+
+/// What the account publishes at `now`: each mode's current key and the retired ones
+/// still in their grace period.
+fn published_keys(account: &shared::account::Account, now: Timestamp) -> PublicKeys {
     let mut keys = Vec::new();
     for mode in [Mode::Live, Mode::Test] {
         let Some(published) = account.public_keys(mode) else {
@@ -202,17 +253,10 @@ async fn public_keys(
                 }),
         );
     }
-    let mut response = Json(PublicKeys {
+    PublicKeys {
         account_id: account.id.to_string(),
         keys,
-    })
-    .into_response();
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_str(&format!("public, max-age={PUBLIC_KEYS_MAX_AGE}"))
-            .expect("a valid header"),
-    );
-    Ok(response)
+    }
 }
 
 /// The deployed function: these routes with the API's conventions.

@@ -287,7 +287,12 @@ async fn a_revoked_or_rolled_key_fails_at_once_on_every_warm_function() {
     let stack = TestStack::start().await;
     let acct = stack.account("revoke-everywhere@example.com").await;
     let account = stack.api(&acct.test_key).account();
-    let routes = ["/webhooks/endpoints", "/products", "/portal/sessions", "/account"];
+    let routes = [
+        "/webhooks/endpoints",
+        "/products",
+        "/portal/sessions",
+        "/account",
+    ];
     let warm = |key: String| {
         let stack = &stack;
         async move {

@@ -15,6 +15,7 @@ mod lambda_events;
 mod ordering;
 mod pacing;
 mod portal;
+mod public;
 mod recovery;
 mod scopes;
 mod signatures;

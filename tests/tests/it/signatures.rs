@@ -43,7 +43,9 @@ fn entries<'a>(delivery: &'a Received, version: &str) -> Vec<&'a str> {
 
 #[tokio::test]
 async fn v1a_deliveries_verify_with_the_published_key_alone_and_a_rotation_signs_with_both_keys() {
-    let stack = TestStack::start().await;
+    // Keys read afresh on every request: the test looks right after a rotation, which
+    // a warm instance would otherwise show for up to a minute (as any cache may, 5).
+    let stack = TestStack::start_with(&[("PUBLIC_KEYS_CACHE_SECONDS", "0")]).await;
     let receiver = Receiver::start().await;
     let acct = stack.account("v1a@example.com").await;
     let api = stack.api(&acct.test_key);

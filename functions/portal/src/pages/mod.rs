@@ -26,7 +26,7 @@ use shared::{
     portal::{PortalScope, PortalSession, PortalToken},
     store::{StoreError, api_keys, portal as sessions},
 };
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// The session cookie: only `/portal` pages see it, no script can read it, and other
 /// sites' forms do not send it (`Lax`: a link from an email still opens the portal).
@@ -254,6 +254,7 @@ fn works_for(key: &shared::account::ApiKey, tenant: &shared::Tenant) -> bool {
 }
 
 /// Whoever holds a live portal session: the cookie's.
+#[derive(Clone)]
 pub struct Viewer {
     pub session: PortalSession,
     token: PortalToken,
@@ -305,9 +306,13 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let viewer = match cookie_token(&parts.headers) {
-            Some(token) => open(state, token).await?,
-            None => None,
+        let viewer = match parts.extensions.remove::<Opened>() {
+            Some(Opened(opened)) => opened.map(Arc::unwrap_or_clone),
+            // Not through `limited` (a test's router): open it here.
+            None => match cookie_token(&parts.headers) {
+                Some(token) => open(state, token).await?,
+                None => None,
+            },
         };
         viewer.ok_or_else(|| PageError(refused("Open the portal from its link.")))
     }
@@ -394,8 +399,13 @@ pub async fn redeem(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
+    opened: Option<axum::Extension<Opened>>,
 ) -> PageResult {
-    let Some(viewer) = open(&state, &token).await? else {
+    let viewer = match opened {
+        Some(axum::Extension(Opened(opened))) => opened.map(Arc::unwrap_or_clone),
+        None => open(&state, &token).await?,
+    };
+    let Some(viewer) = viewer else {
         return Ok(refused(
             "This link is not valid: it has expired or was revoked.",
         ));
@@ -422,34 +432,56 @@ pub async fn redeem(
     Ok(response)
 }
 
-/// Every portal request takes a token from its session's bucket first: the pages are
-/// public, so the limit is what stands between a leaked link and the tables. A request
-/// without a token's shape never reaches the store, so it has no bucket to take from.
+/// Every portal request passes here first. Its client takes from its own bucket in this
+/// instance (no store); then the session it presents (the link's token on
+/// `/portal/{token}`, else the cookie) is opened, one read; only a live session takes
+/// from its bucket, which every page and action of the link shares. A made-up or dead
+/// token costs that one read and no write. The opened session goes on to the page in
+/// the request, so it is not read twice.
 pub async fn limited(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let presented = cookie_token(request.headers()).or_else(|| {
-        request
-            .uri()
-            .path()
-            .strip_prefix("/portal/")
-            .filter(|rest| !rest.contains('/'))
-    });
-    let session = presented.and_then(PortalToken::parse).map(|(id, _)| id);
-    let decision = match &session {
-        Some(id) => {
-            let limit = state.config.rate_limits.portal;
-            state.limiter.portal(&state.db, limit, id.as_str()).await
-        }
+    let (mut parts, body) = request.into_parts();
+    let client = shared::http::Client(shared::http::client_of(&parts.extensions));
+    if let Some(refused) = client.refused(&state) {
+        return too_many(refused);
+    }
+    let in_path = parts
+        .uri
+        .path()
+        .strip_prefix("/portal/")
+        .filter(|rest| PortalToken::parse(rest).is_some())
+        .map(str::to_string);
+    let presented = in_path.or_else(|| cookie_token(&parts.headers).map(str::to_string));
+    let viewer = match presented {
+        Some(token) => match open(&state, &token).await {
+            Ok(viewer) => viewer,
+            Err(error) => return PageError::from(error).into_response(),
+        },
         None => None,
     };
-    match decision {
-        Some(decision) if !decision.allowed => {
-            let mut response = PageError::from(decision.refusal()).into_response();
-            decision.write_headers(response.headers_mut());
-            response
+    if let Some(viewer) = &viewer {
+        let limit = state.config.rate_limits.portal;
+        let decision = state
+            .limiter
+            .portal(&state.db, limit, viewer.session.id.as_str())
+            .await;
+        if let Some(decision) = decision.filter(|d| !d.allowed) {
+            return too_many(decision);
         }
-        _ => next.run(request).await,
     }
+    parts.extensions.insert(Opened(viewer.map(Arc::new)));
+    next.run(Request::from_parts(parts, body)).await
 }
+
+/// The page that answers a refused request, with its `Retry-After` and `RateLimit-*`.
+fn too_many(decision: shared::ratelimit::Decision) -> Response {
+    let mut response = PageError::from(decision.refusal()).into_response();
+    decision.write_headers(response.headers_mut());
+    response
+}
+
+/// The session [`limited`] opened for a request, if any.
+#[derive(Clone)]
+pub struct Opened(Option<Arc<Viewer>>);
 
 /// A notice of what the last action did, from a `?done=` the action redirected with.
 pub fn notice(done: Option<&str>) -> String {
