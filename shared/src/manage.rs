@@ -46,6 +46,11 @@ pub struct EndpointInput {
     pub filter: Option<Option<String>>,
     /// `v1` (HMAC-SHA256, the default), `v1a` (ed25519 with the account's key) or `both`.
     pub signature_scheme: Option<SignatureScheme>,
+    /// Whether deliveries also carry the seed's `X-PushGuard-Signature` (HMAC-SHA512 of
+    /// the body alone, which anyone who sees a delivery can replay): `true` (the
+    /// default, for receivers written for it) or `false` once yours checks
+    /// `webhook-signature`.
+    pub legacy_signature: Option<bool>,
     /// `full` (the event's object, the default) or `thin` (its type and id only).
     pub payload: Option<PayloadShape>,
     /// Deliveries per second at most, 1 to 1000 (`null`: none of its own).
@@ -72,6 +77,7 @@ struct EndpointFields {
     headers: CustomHeaders,
     filter: Option<String>,
     signature_scheme: SignatureScheme,
+    legacy_signature: bool,
     payload: PayloadShape,
     rate_limit: Option<u32>,
     ordering: DeliveryOrder,
@@ -161,6 +167,10 @@ impl EndpointInput {
                 .signature_scheme
                 .or(current.map(|c| c.signature_scheme))
                 .unwrap_or_default(),
+            legacy_signature: self
+                .legacy_signature
+                .or(current.map(|c| c.legacy_signature))
+                .unwrap_or(true),
             payload: self
                 .payload
                 .or(current.map(|c| c.payload))
@@ -305,6 +315,7 @@ pub async fn create_as(
         updated_at: now,
         revision: 0,
         signature_scheme: fields.signature_scheme,
+        legacy_signature: fields.legacy_signature,
         payload: fields.payload,
         rate_limit: fields.rate_limit,
         throttled: None,
@@ -344,6 +355,7 @@ pub async fn update(
         headers: fields.headers,
         filter: fields.filter,
         signature_scheme: fields.signature_scheme,
+        legacy_signature: fields.legacy_signature,
         payload: fields.payload,
         rate_limit: fields.rate_limit,
         ordering: fields.ordering,

@@ -152,11 +152,28 @@ impl Limiter {
         counted(Some(decision(&local, limit, now, allowed)), "client")
     }
 
-    /// Takes one token from `bucket`. A store that cannot be reached lets the request
-    /// through (logged): the limiter protects the store, it does not replace it.
-    pub async fn take(&self, db: &Db, bucket: &str, limit: Limit) -> Option<Decision> {
+    /// Takes one token from `bucket` (`kind` names it in metrics). A store that cannot
+    /// be reached lets the request through: the limiter protects the store, it does not
+    /// replace it. Each such request is counted (`RateLimitUnchecked`, alarmed on).
+    pub async fn take(&self, db: &Db, bucket: &str, limit: Limit, kind: &str) -> Option<Decision> {
+        match self.lease(db, bucket, limit).await {
+            Ok(decision) => counted(decision, kind),
+            Err(error) => {
+                unchecked(&error, bucket, kind);
+                None
+            }
+        }
+    }
+
+    /// Takes one token from `bucket`; `Err` when the store could not be asked.
+    async fn lease(
+        &self,
+        db: &Db,
+        bucket: &str,
+        limit: Limit,
+    ) -> Result<Option<Decision>, crate::store::StoreError> {
         if limit.per_second == 0 || limit.burst == 0 {
-            return None;
+            return Ok(None);
         }
         let local = {
             let mut buckets = self.buckets.lock().expect("limiter lock");
@@ -171,10 +188,10 @@ impl Limiter {
         let spendable = local.spendable_until.is_some_and(|at| Instant::now() < at);
         if local.leased > 0 && spendable {
             local.leased -= 1;
-            return Some(decision(&local, limit, now, true));
+            return Ok(Some(decision(&local, limit, now, true)));
         }
         if now < local.refused_until {
-            return Some(decision(&local, limit, now, false));
+            return Ok(Some(decision(&local, limit, now, false)));
         }
         let interval = limit.interval_ms();
         let batch = local.next_lease(limit.batch());
@@ -184,7 +201,7 @@ impl Limiter {
                 local.leased = tokens - 1;
                 local.spendable_until = Some(Instant::now() + LEASE_LIFETIME);
                 local.tat = tat;
-                Some(decision(&local, limit, now, true))
+                Ok(Some(decision(&local, limit, now, true)))
             }
             Ok(Lease::Refused { tat }) => {
                 // Ask again only when a whole batch fits: a bucket near empty costs one
@@ -193,25 +210,35 @@ impl Limiter {
                 local.leased = 0;
                 local.refused_until =
                     tat - (f64::from(limit.burst - batch) * interval).floor() as i64;
-                Some(decision(&local, limit, now, false))
+                Ok(Some(decision(&local, limit, now, false)))
             }
-            Err(error) => {
-                tracing::warn!(%error, bucket, "rate limit not checked: the store failed");
-                None
-            }
+            Err(error) => Err(error),
         }
     }
 
     /// The `api` bucket of a tenant.
     pub async fn api(&self, db: &Db, limit: Limit, tenant: &Tenant) -> Option<Decision> {
         let bucket = format!("rate#api#{}", tenant.partition());
-        counted(self.take(db, &bucket, limit).await, "api")
+        self.take(db, &bucket, limit, "api").await
     }
 
-    /// The `outbound` bucket of a tenant.
-    pub async fn outbound(&self, db: &Db, limit: Limit, tenant: &Tenant) -> Option<Decision> {
+    /// The `outbound` bucket of a tenant. It fails closed: these routes make PushGuard
+    /// send requests to third parties, so when the bucket cannot be checked the request
+    /// is refused (503, counted) rather than let through unlimited.
+    pub async fn outbound(
+        &self,
+        db: &Db,
+        limit: Limit,
+        tenant: &Tenant,
+    ) -> Result<Option<Decision>, ApiError> {
         let bucket = format!("rate#outbound#{}", tenant.partition());
-        counted(self.take(db, &bucket, limit).await, "outbound")
+        match self.lease(db, &bucket, limit).await {
+            Ok(decision) => Ok(counted(decision, "outbound")),
+            Err(error) => {
+                unchecked(&error, &bucket, "outbound");
+                Err(ApiError::Unavailable)
+            }
+        }
     }
 
     /// The bucket of a public payment page, by its token (stored hashed, as orders
@@ -221,14 +248,21 @@ impl Limiter {
             "rate#page#{}",
             hex::encode(Sha256::digest(token.as_bytes()))
         );
-        counted(self.take(db, &bucket, limit).await, "page")
+        self.take(db, &bucket, limit, "page").await
     }
 
     /// The bucket of one portal session, by its id (every page and action of a link).
     pub async fn portal(&self, db: &Db, limit: Limit, session: &str) -> Option<Decision> {
         let bucket = format!("rate#portal#{session}");
-        counted(self.take(db, &bucket, limit).await, "portal")
+        self.take(db, &bucket, limit, "portal").await
     }
+}
+
+/// Logs and counts (`RateLimitUnchecked`) a request whose bucket the store could not
+/// check.
+fn unchecked(error: &crate::store::StoreError, bucket: &str, kind: &str) {
+    tracing::warn!(%error, bucket, "rate limit not checked: the store failed");
+    crate::metrics::count("RateLimitUnchecked", &[("Bucket", kind)], 1);
 }
 
 /// Counts a refusal in the `RateLimited` metric.

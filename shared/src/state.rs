@@ -66,10 +66,11 @@ impl Services {
     }
 
     /// For routes that send webhooks now, once the caller's scope is checked: a token
-    /// from the tenant's `outbound` bucket, besides the `api` one; 429 when it is empty.
+    /// from the tenant's `outbound` bucket, besides the `api` one; 429 when it is empty,
+    /// 503 when it cannot be checked.
     pub async fn outbound_permit(&self, tenant: &crate::Tenant) -> crate::ApiResult<()> {
         let limit = self.config.rate_limits.outbound;
-        match self.limiter.outbound(&self.db, limit, tenant).await {
+        match self.limiter.outbound(&self.db, limit, tenant).await? {
             Some(decision) if !decision.allowed => Err(decision.refusal()),
             _ => Ok(()),
         }

@@ -116,6 +116,15 @@ impl Target {
         }
     }
 
+    /// Whether its deliveries carry the seed's body-only `X-PushGuard-Signature`: an
+    /// endpoint's choice (on unless turned off); always for a `webhook_url`.
+    fn legacy_signature(&self) -> bool {
+        match self {
+            Target::Endpoint(endpoint) => endpoint.legacy_signature,
+            Target::Url { .. } => true,
+        }
+    }
+
     /// What it receives of an event: the object, or for a `thin` endpoint, which one,
     /// in the body its dialect writes.
     fn payload(&self, delivery: &Delivery<'_>) -> serde_json::Value {
@@ -673,14 +682,18 @@ pub fn delivery_headers(
         ("user-agent".to_string(), USER_AGENT.to_string()),
         ("x-pushguard-event".to_string(), log.event.clone()),
         ("x-pushguard-webhook".to_string(), log.id.to_string()),
-        (
+    ];
+    if target.legacy_signature() {
+        headers.push((
             "x-pushguard-signature".to_string(),
             pushguard_signature(&secrets.current, body),
-        ),
+        ));
+    }
+    headers.extend([
         ("webhook-id".to_string(), log.id.to_string()),
         ("webhook-timestamp".to_string(), timestamp.to_string()),
         ("webhook-signature".to_string(), signatures.join(" ")),
-    ];
+    ]);
     headers.extend(
         target
             .dialect()

@@ -236,7 +236,8 @@ pub async fn update(
         .key("sk", s(&before.id))
         .update_expression(
             "SET #url = :url, #shown = :shown, description = :description, enabled = :enabled, events = :events, \
-             #filter = :filter, headers = :headers, signature_scheme = :scheme, #payload = :payload, \
+             #filter = :filter, headers = :headers, signature_scheme = :scheme, legacy_signature = :legacy, \
+             #payload = :payload, \
              rate_limit = :rate_limit, ordering = :ordering, on_exhausted = :on_exhausted, \
              updated_at = :updated_at ADD revision :one",
         )
@@ -246,6 +247,7 @@ pub async fn update(
         .expression_attribute_names("#filter", "filter")
         .expression_attribute_names("#payload", "payload")
         .expression_attribute_values(":scheme", to_value(&after.signature_scheme)?)
+        .expression_attribute_values(":legacy", AttributeValue::Bool(after.legacy_signature))
         .expression_attribute_values(":payload", to_value(&after.payload)?)
         .expression_attribute_values(":rate_limit", to_value(&after.rate_limit)?)
         .expression_attribute_values(":ordering", to_value(&after.ordering)?)

@@ -28,6 +28,12 @@ pub struct Endpoint {
     pub revision: u64,
     #[serde(default)]
     pub signature_scheme: SignatureScheme,
+    /// Whether its deliveries carry the seed's `X-PushGuard-Signature` (HMAC-SHA512 of
+    /// the body alone: no timestamp, so anyone who sees one delivery can replay it).
+    /// On by default, for receivers written for the seed; off once the receiver checks
+    /// `webhook-signature`.
+    #[serde(default = "on")]
+    pub legacy_signature: bool,
     #[serde(default)]
     pub payload: PayloadShape,
     /// At most this many deliveries per second; beyond it deliveries wait their turn.
@@ -61,6 +67,10 @@ pub struct Endpoint {
     /// (Pixlpay): given once, never reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<u64>,
+}
+
+fn on() -> bool {
+    true
 }
 
 /// Whether an endpoint receives the events of one resource in order.
@@ -184,6 +194,9 @@ pub struct EndpointView<'a> {
     pub blocked_by_error_count: bool,
     /// `v1` (HMAC, default), `v1a` (ed25519) or `both`.
     pub signature_scheme: SignatureScheme,
+    /// Whether deliveries also carry `X-PushGuard-Signature` (body only, replayable;
+    /// default `true`, for receivers written for it).
+    pub legacy_signature: bool,
     /// `full` (default) or `thin`.
     pub payload: PayloadShape,
     /// Deliveries per second at most (`null`: no limit of its own).
@@ -249,6 +262,7 @@ impl Endpoint {
             error_last_at: self.error_last_at,
             blocked_by_error_count: self.blocked_by_error_count,
             signature_scheme: self.signature_scheme,
+            legacy_signature: self.legacy_signature,
             payload: self.payload,
             rate_limit: self.rate_limit,
             current_rate: self.rate_limit.map(f64::from),

@@ -521,6 +521,67 @@ async fn routes_that_send_webhooks_now_and_payment_pages_have_their_own_lower_li
     );
 }
 
+/// The rate limiter fails open (it protects the store; it does not stand in for it),
+/// except on the routes that make PushGuard send requests to third parties: with the
+/// requests table gone, listing still works, a test ping is refused with 503 and sends
+/// nothing, and both are counted.
+#[tokio::test]
+async fn when_the_rate_limit_cannot_be_checked_routes_that_send_webhooks_refuse() {
+    let stack = TestStack::start().await;
+    let receiver = harness::Receiver::start().await;
+    let acct = stack.account("unchecked@example.com").await;
+    let key = &acct.test_key;
+    let endpoint = stack
+        .api(key)
+        .endpoints()
+        .create_to(&receiver.url("/ping"), &["*"])
+        .await;
+    let before = unchecked_lines();
+    stack
+        .stack
+        .state
+        .db
+        .client()
+        .delete_table()
+        .table_name(&stack.stack.state.config.tables.requests)
+        .send()
+        .await
+        .unwrap();
+    // A key the instances have not seen: its buckets must be asked for.
+    let fresh = stack
+        .api(key)
+        .account()
+        .create_key(json!({ "name": "fresh", "scopes": ["*"] }))
+        .await;
+    expect(stack.get("/webhooks/endpoints", &fresh.key).await, 200).await;
+    let test = format!("/webhooks/endpoints/{}/test", endpoint.id);
+    let refused = stack
+        .request(Method::POST, &test, &fresh.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(receiver.received("/ping").is_empty(), "nothing sent");
+    let after = unchecked_lines();
+    for bucket in ["api", "outbound"] {
+        let counted =
+            |lines: &[serde_json::Value]| lines.iter().filter(|l| l["Bucket"] == bucket).count();
+        assert!(
+            counted(&after) > counted(&before),
+            "{bucket} counted: {after:?}"
+        );
+    }
+}
+
+/// The `RateLimitUnchecked` metric lines written so far.
+fn unchecked_lines() -> Vec<serde_json::Value> {
+    shared::metrics::recent()
+        .iter()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|line| line.get("RateLimitUnchecked").is_some())
+        .collect()
+}
+
 /// Any JSON value, nested up to four levels: what a careless or hostile client sends.
 fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
     use proptest::prelude::*;

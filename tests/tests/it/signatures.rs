@@ -264,3 +264,84 @@ async fn a_thin_endpoint_gets_the_events_type_and_resource_id_and_the_log_keeps_
         .await;
     assert_eq!(back.payload, "full");
 }
+
+/// The seed's `X-PushGuard-Signature` covers the body alone, so anyone who saw one
+/// delivery can replay it: an endpoint whose receiver checks `webhook-signature` turns
+/// it off, and its deliveries no longer carry it.
+#[tokio::test]
+async fn an_endpoint_can_turn_the_replayable_legacy_signature_off() {
+    let stack = TestStack::start().await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("legacy-off@example.com").await;
+    let key = &acct.test_key;
+    stack
+        .register_event_type(key, "invoice:sent", "An invoice went out")
+        .await;
+    let create = |path: &str, extra: Value| {
+        let mut body = json!({ "url": receiver.url(path), "events": ["invoice:sent"] });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let stack = &stack;
+        async move { expect(stack.post("/webhooks/endpoints", key, body).await, 201).await }
+    };
+    let legacy = create("/legacy", json!({})).await;
+    assert_eq!(legacy["legacy_signature"], true, "on by default");
+    let modern = create("/modern", json!({ "legacy_signature": false })).await;
+    assert_eq!(modern["legacy_signature"], false);
+    let refused = stack
+        .post(
+            "/webhooks/endpoints",
+            key,
+            json!({ "url": receiver.url("/x"), "events": ["*"], "legacy_signature": "no" }),
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
+
+    let publish = || async {
+        expect(
+            stack
+                .post(
+                    "/events",
+                    key,
+                    json!({ "type": "invoice:sent", "payload": { "id": "inv_1" } }),
+                )
+                .await,
+            202,
+        )
+        .await
+    };
+    publish().await;
+    let old = receiver.wait_for("/legacy", 1).await.remove(0);
+    let new = receiver.wait_for("/modern", 1).await.remove(0);
+    assert_eq!(
+        old.header("x-pushguard-signature").len(),
+        128,
+        "hex SHA-512"
+    );
+    assert!(
+        !new.headers.contains_key("x-pushguard-signature"),
+        "{:?}",
+        new.headers
+    );
+    let secret = modern["secret"].as_str().unwrap();
+    harness::verify_standard(secret, &new).expect("still signed, with a timestamp");
+
+    // Turned off later on the other one: its next delivery goes without it too.
+    let id = legacy["id"].as_str().unwrap();
+    let updated = expect(
+        stack
+            .put(
+                &format!("/webhooks/endpoints/{id}"),
+                key,
+                json!({ "legacy_signature": false }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(updated["legacy_signature"], false);
+    publish().await;
+    let later = receiver.wait_for("/legacy", 2).await.remove(1);
+    assert!(!later.headers.contains_key("x-pushguard-signature"));
+}

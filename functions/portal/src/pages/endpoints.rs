@@ -317,6 +317,8 @@ struct Fields {
     /// One `name: value` per line.
     headers: String,
     signature_scheme: String,
+    /// Whether deliveries carry the body-only `X-PushGuard-Signature`.
+    legacy_signature: bool,
     payload: String,
     /// Deliveries per second, empty for none.
     rate_limit: String,
@@ -338,6 +340,7 @@ impl Fields {
                 .map(|(name, value)| format!("{name}: {value}\n"))
                 .collect(),
             signature_scheme: endpoint.signature_scheme.as_str().to_string(),
+            legacy_signature: endpoint.legacy_signature,
             payload: endpoint.payload.as_str().to_string(),
             rate_limit: endpoint.rate_limit.map_or(String::new(), |r| r.to_string()),
             ordering: endpoint.ordering.as_str().to_string(),
@@ -353,6 +356,8 @@ impl Fields {
             filter: form.get("filter").unwrap_or_default().to_string(),
             headers: form.get("headers").unwrap_or_default().to_string(),
             signature_scheme: form.get("signature_scheme").unwrap_or("v1").to_string(),
+            // A checkbox: sent only when ticked.
+            legacy_signature: form.get("legacy_signature").is_some(),
             payload: form.get("payload").unwrap_or("full").to_string(),
             rate_limit: form
                 .get("rate_limit")
@@ -423,6 +428,7 @@ impl Fields {
             headers: Some(Some(headers)),
             filter: Some(Some(self.filter.clone())),
             signature_scheme,
+            legacy_signature: Some(self.legacy_signature),
             payload,
             rate_limit,
             ordering,
@@ -558,6 +564,7 @@ fn fields_form(
 <label for="headers">Headers <span class="muted">(one <code>name: value</code> per line)</span></label>
 <textarea id="headers" name="headers" rows="3">{headers}</textarea>
 <div class="filters"><label>Signatures <select name="signature_scheme" id="signature-scheme">{schemes}</select></label>
+<label class="check"><input type="checkbox" name="legacy_signature" id="legacy-signature" value="on"{legacy}> Also send <code>X-PushGuard-Signature</code> <span class="muted">(body only, replayable: untick once your receiver checks <code>webhook-signature</code>)</span></label>
 <label>Payload <select name="payload" id="payload">{payloads}</select></label>
 <label>Rate limit <input type="text" name="rate_limit" id="rate-limit" value="{rate_limit}" size="6" inputmode="numeric" placeholder="none"> per second</label></div>
 <div class="filters"><label>Order <select name="ordering" id="ordering">{orderings}</select></label>
@@ -569,6 +576,11 @@ fn fields_form(
         filter = escape(&fields.filter),
         headers = escape(&fields.headers),
         rate_limit = escape(&fields.rate_limit),
+        legacy = if fields.legacy_signature {
+            " checked"
+        } else {
+            ""
+        },
         schemes = options(
             &[
                 ("v1", "v1: HMAC with the endpoint's secret"),
@@ -697,6 +709,7 @@ pub async fn new(State(state): State<AppState>, viewer: Viewer) -> PageResult {
         filter: String::new(),
         headers: String::new(),
         signature_scheme: "v1".to_string(),
+        legacy_signature: true,
         payload: "full".to_string(),
         rate_limit: String::new(),
         ordering: "none".to_string(),
