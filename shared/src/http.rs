@@ -289,6 +289,23 @@ pub fn public_base(config: &crate::Config, headers: &axum::http::HeaderMap) -> S
     format!("{proto}://{host}")
 }
 
+/// Whether the public pages are served over plain http on this machine (`make run`,
+/// the tests): the one case a cookie cannot be `Secure`. Anywhere else (in AWS the
+/// host is API Gateway's or a custom domain's, always https) it must be, whatever a
+/// header says.
+pub fn served_on_loopback(config: &crate::Config, headers: &axum::http::HeaderMap) -> bool {
+    let Ok(base) = url::Url::parse(&public_base(config, headers)) else {
+        return false;
+    };
+    let loopback = match base.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    base.scheme() == "http" && loopback
+}
+
 /// `text` safe inside HTML text and quoted attributes.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -856,3 +856,42 @@ async fn a_portal_link_ends_with_its_key_version_and_a_tenant_lists_and_revokes_
     let theirs_listed = expect(stack.get("/portal/sessions", &other.test_key).await, 200).await;
     assert_eq!(theirs_listed.as_array().unwrap().len(), 1);
 }
+
+/// The session cookie is `Secure` wherever the portal is not plain http on this
+/// machine: whatever host or `X-Forwarded-Proto` a request names, only a loopback
+/// host over http (`make run`, the tests) gets a cookie a browser would send over http.
+#[tokio::test]
+async fn the_session_cookie_is_secure_anywhere_but_on_this_machine() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("portal-secure@example.com").await;
+    let cookie_for = |host: &'static str, proto: Option<&'static str>| {
+        let stack = &stack;
+        let key = acct.test_key.clone();
+        async move {
+            let url = stack.portal_link(&key, "read").await;
+            let mut request = browser().get(&url).header(header::HOST, host);
+            if let Some(proto) = proto {
+                request = request.header("x-forwarded-proto", proto);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{host}");
+            response.headers()[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    for (host, proto) in [
+        ("portal.example.com", None),
+        ("portal.example.com", Some("http")),
+        ("203.0.113.9", Some("http")),
+        ("127.0.0.1.example.com", None),
+    ] {
+        let cookie = cookie_for(host, proto).await;
+        assert!(cookie.contains("; Secure"), "{host} {proto:?}: {cookie}");
+    }
+    for host in ["127.0.0.1", "localhost:3000", "[::1]:3000"] {
+        let cookie = cookie_for(host, None).await;
+        assert!(!cookie.contains("Secure"), "{host}: {cookie}");
+    }
+}

@@ -411,7 +411,7 @@ pub async fn redeem(
         ));
     };
     let remaining = (viewer.session.expires_at.as_millis() - Timestamp::now().as_millis()) / 1000;
-    let secure = shared::http::public_base(&state.config, &headers).starts_with("https://");
+    let secure = !shared::http::served_on_loopback(&state.config, &headers);
     let cookie = format!(
         "{COOKIE}={}; Path=/portal; Max-Age={}; HttpOnly; SameSite=Lax{}",
         viewer.token.expose(),
