@@ -57,6 +57,8 @@ pub struct FunctionSpec {
     pub memory_mb: u32,
     /// `Timeout` in seconds (its own, else the globals'; Lambda's default 3).
     pub timeout_seconds: u64,
+    /// `RolePath` as written: where SAM puts its role (`/` when absent).
+    pub role_path: Option<Value>,
 }
 
 /// The value of an environment variable in the template, before resolution.
@@ -226,6 +228,7 @@ impl Template {
                     policies,
                     sqs_queues,
                     environment,
+                    role_path: get(props, "RolePath").cloned(),
                 })
             })
             .collect()
@@ -291,6 +294,15 @@ impl Template {
     }
 
     /// The logical ids of the KMS keys the template declares.
+    /// Each KMS key's `KeyPolicy` as written, by the key's logical id.
+    pub fn key_policies(&self) -> Vec<(String, Value)> {
+        self.resources_of("AWS::KMS::Key")
+            .filter_map(|(logical_id, props)| {
+                get(props, "KeyPolicy").map(|policy| (logical_id, policy.clone()))
+            })
+            .collect()
+    }
+
     pub fn kms_keys(&self) -> Vec<String> {
         self.resources_of("AWS::KMS::Key")
             .map(|(logical_id, _)| logical_id)

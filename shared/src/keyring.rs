@@ -3,14 +3,20 @@
 //! A secret set is sealed with AES-256-GCM under a data key that KMS generated under
 //! `SECRETS_KEY_ID`; the stored form carries the data key as KMS encrypted it, so only a
 //! function allowed `kms:Decrypt` on that key can open it, and the tables alone reveal
-//! nothing. Each seal is bound to where it is stored (an endpoint of a tenant, an
-//! account's mode) as authenticated data, so a sealed secret copied to another item
-//! does not open.
+//! nothing. Each data key belongs to one account: the account's id is in its KMS
+//! encryption context, so KMS opens it only for that account, and CloudTrail names the
+//! account of every decrypt. Each seal is also bound to where it is stored (an endpoint
+//! of a tenant, an account's mode) as authenticated data, so a sealed secret copied to
+//! another item does not open.
 //!
 //! Data keys are cached as the AWS Encryption SDK caches them: an instance seals with
-//! one data key for at most [`SEALING_KEY_LIFETIME`] and [`SEALING_KEY_USES`] seals, and
-//! keeps a data key it decrypted for [`OPENED_KEY_LIFETIME`], so a warm dispatcher
-//! calls KMS about once per data key in use, not once per delivery.
+//! one data key per account for at most [`SEALING_KEY_LIFETIME`] and
+//! [`SEALING_KEY_USES`] seals, and keeps a data key it decrypted for
+//! [`OPENED_KEY_LIFETIME`], so a warm dispatcher calls KMS about once per account's
+//! data key in use, not once per delivery.
+//!
+//! Seals made before data keys were per account (`kms1:`, a context naming only the
+//! purpose) still open; every new seal, a rotation's included, is `kms2:`.
 
 use crate::{
     ApiError, Mode, Tenant,
@@ -29,11 +35,18 @@ pub const SEALING_KEY_LIFETIME: Duration = Duration::from_secs(300);
 pub const SEALING_KEY_USES: u32 = 10_000;
 pub const OPENED_KEY_LIFETIME: Duration = Duration::from_secs(300);
 const OPENED_KEYS: usize = 1_000;
-/// The KMS encryption context of every data key: what it is for.
+/// Accounts an instance keeps a sealing data key for.
+const SEALING_KEYS: usize = 1_000;
+/// What every data key is for, in its KMS encryption context (the key policy asks for it).
 const PURPOSE: (&str, &str) = ("purpose", "pushguard-webhook-signing-secrets");
-const VERSION: &str = "kms1";
+/// The context entry naming the account a data key belongs to.
+const ACCOUNT: &str = "account";
+/// Seals under a data key of the account (the current form).
+const VERSION: &str = "kms2";
+/// Seals under a data key shared by every account (still opened).
+const SHARED_KEY_VERSION: &str = "kms1";
 
-/// Webhook signing secrets as stored: `kms1:<encrypted data key>:<nonce, ciphertext
+/// Webhook signing secrets as stored: `kms2:<encrypted data key>:<nonce, ciphertext
 /// and tag>`, both base64.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -52,22 +65,35 @@ impl std::fmt::Debug for SealedSecrets {
     }
 }
 
-/// Where sealed secrets are stored: the authenticated data they are bound to.
-pub struct SecretContext(String);
+/// Where sealed secrets are stored: the authenticated data they are bound to, and the
+/// account whose data key seals them.
+pub struct SecretContext {
+    item: String,
+    account: String,
+}
 
 impl SecretContext {
     pub fn endpoint(tenant: &Tenant, endpoint_id: &str) -> Self {
-        SecretContext(format!("endpoint/{}/{endpoint_id}", tenant.partition()))
+        SecretContext {
+            item: format!("endpoint/{}/{endpoint_id}", tenant.partition()),
+            account: tenant.account_id().to_string(),
+        }
     }
 
     pub fn account(account_id: &str, mode: Mode) -> Self {
-        SecretContext(format!("account/{account_id}/{mode}"))
+        SecretContext {
+            item: format!("account/{account_id}/{mode}"),
+            account: account_id.to_string(),
+        }
     }
 
     /// The account's ed25519 signing keys of `mode` (sealed apart from its HMAC secret,
     /// so neither can be passed off as the other).
     pub fn account_keys(account_id: &str, mode: Mode) -> Self {
-        SecretContext(format!("account-keys/{account_id}/{mode}"))
+        SecretContext {
+            item: format!("account-keys/{account_id}/{mode}"),
+            account: account_id.to_string(),
+        }
     }
 }
 
@@ -116,9 +142,15 @@ pub struct Keyring {
     /// an SDK client is a sixth of a cold start's work.
     kms: KmsClient,
     key_id: Option<String>,
-    sealing: Mutex<Option<CurrentDataKey>>,
-    opened: Mutex<HashMap<String, (Instant, Arc<SealingKey>)>>,
+    /// Each account's data key this instance seals with.
+    sealing: Mutex<HashMap<String, CurrentDataKey>>,
+    /// Data keys decrypted, by account and encrypted form.
+    opened: Mutex<HashMap<OpenedKey, (Instant, Arc<SealingKey>)>>,
 }
+
+/// A decrypted data key's account (empty for a key shared by every account) and its
+/// encrypted form.
+type OpenedKey = (String, String);
 
 /// A KMS client made from its configuration when first needed.
 #[derive(Debug)]
@@ -143,7 +175,7 @@ impl Keyring {
                 client: std::sync::OnceLock::new(),
             },
             key_id,
-            sealing: Mutex::new(None),
+            sealing: Mutex::new(HashMap::new()),
             opened: Mutex::new(HashMap::new()),
         }
     }
@@ -154,9 +186,9 @@ impl Keyring {
         secrets: &SigningSecrets,
         context: &SecretContext,
     ) -> Result<SealedSecrets, KeyringError> {
-        let (encrypted, key) = self.sealing_key().await?;
+        let (encrypted, key) = self.sealing_key(&context.account).await?;
         let plaintext = serde_json::to_vec(secrets).expect("secrets serialise");
-        let boxed = key.seal(&context.0, &plaintext);
+        let boxed = key.seal(&context.item, &plaintext);
         Ok(SealedSecrets(format!(
             "{VERSION}:{encrypted}:{}",
             BASE64.encode(boxed)
@@ -170,27 +202,32 @@ impl Keyring {
         context: &SecretContext,
     ) -> Result<SigningSecrets, KeyringError> {
         let mut parts = sealed.0.split(':');
-        let (Some(VERSION), Some(encrypted), Some(boxed), None) =
+        let (Some(version), Some(encrypted), Some(boxed), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(KeyringError::Corrupt("not a kms1 seal"));
+            return Err(KeyringError::Corrupt("not a kms seal"));
+        };
+        let account = match version {
+            VERSION => Some(context.account.as_str()),
+            SHARED_KEY_VERSION => None,
+            _ => return Err(KeyringError::Corrupt("not a kms seal")),
         };
         let boxed = BASE64
             .decode(boxed)
             .map_err(|_| KeyringError::Corrupt("not base64"))?;
-        let key = self.opened_key(encrypted).await?;
+        let key = self.opened_key(account, encrypted).await?;
         let plaintext = key
-            .open(&context.0, &boxed)
+            .open(&context.item, &boxed)
             .ok_or(KeyringError::Corrupt("altered, or sealed for another item"))?;
         serde_json::from_slice(&plaintext).map_err(|_| KeyringError::Corrupt("not secrets"))
     }
 
-    /// The data key this instance seals with, generated by KMS when the last one has
-    /// served its time or its uses.
-    async fn sealing_key(&self) -> Result<(String, Arc<SealingKey>), KeyringError> {
+    /// The data key this instance seals `account`'s secrets with, generated by KMS when
+    /// the last one has served its time or its uses.
+    async fn sealing_key(&self, account: &str) -> Result<(String, Arc<SealingKey>), KeyringError> {
         {
             let mut sealing = self.sealing.lock().expect("keyring lock");
-            if let Some(current) = sealing.as_mut()
+            if let Some(current) = sealing.get_mut(account)
                 && current.created.elapsed() < SEALING_KEY_LIFETIME
                 && current.uses < SEALING_KEY_USES
             {
@@ -205,6 +242,7 @@ impl Keyring {
             .key_id(key_id)
             .key_spec(DataKeySpec::Aes256)
             .encryption_context(PURPOSE.0, PURPOSE.1)
+            .encryption_context(ACCOUNT, account)
             .send()
             .await
             .map_err(|e| classify("GenerateDataKey", e))?;
@@ -218,19 +256,39 @@ impl Keyring {
         let key = Arc::new(aead_key(plaintext.as_ref())?);
         let encrypted = BASE64.encode(encrypted.as_ref());
         // Its own seals open without asking KMS again.
-        self.remember(&encrypted, key.clone());
-        *self.sealing.lock().expect("keyring lock") = Some(CurrentDataKey {
-            encrypted: encrypted.clone(),
-            key: key.clone(),
-            created: Instant::now(),
-            uses: 1,
-        });
+        self.remember(Some(account), &encrypted, key.clone());
+        let mut sealing = self.sealing.lock().expect("keyring lock");
+        if sealing.len() >= SEALING_KEYS {
+            sealing.retain(|_, current| current.created.elapsed() < SEALING_KEY_LIFETIME);
+            if sealing.len() >= SEALING_KEYS {
+                sealing.clear();
+            }
+        }
+        sealing.insert(
+            account.to_string(),
+            CurrentDataKey {
+                encrypted: encrypted.clone(),
+                key: key.clone(),
+                created: Instant::now(),
+                uses: 1,
+            },
+        );
         Ok((encrypted, key))
     }
 
-    /// The data key `encrypted` stands for, decrypted by KMS unless cached.
-    async fn opened_key(&self, encrypted: &str) -> Result<Arc<SealingKey>, KeyringError> {
-        if let Some((at, key)) = self.opened.lock().expect("keyring lock").get(encrypted)
+    /// The data key `encrypted` stands for, of `account` (`None`: a data key shared
+    /// by every account, from before they were per account), decrypted by KMS unless
+    /// cached. KMS refuses it for any other account.
+    async fn opened_key(
+        &self,
+        account: Option<&str>,
+        encrypted: &str,
+    ) -> Result<Arc<SealingKey>, KeyringError> {
+        let cached = (
+            account.unwrap_or_default().to_string(),
+            encrypted.to_string(),
+        );
+        if let Some((at, key)) = self.opened.lock().expect("keyring lock").get(&cached)
             && at.elapsed() < OPENED_KEY_LIFETIME
         {
             return Ok(key.clone());
@@ -238,24 +296,25 @@ impl Keyring {
         let blob = BASE64
             .decode(encrypted)
             .map_err(|_| KeyringError::Corrupt("data key not base64"))?;
-        let decrypted = self
+        let mut decrypt = self
             .kms
             .decrypt()
             .ciphertext_blob(Blob::new(blob))
-            .encryption_context(PURPOSE.0, PURPOSE.1)
-            .send()
-            .await
-            .map_err(|e| classify("Decrypt", e))?;
+            .encryption_context(PURPOSE.0, PURPOSE.1);
+        if let Some(account) = account {
+            decrypt = decrypt.encryption_context(ACCOUNT, account);
+        }
+        let decrypted = decrypt.send().await.map_err(|e| classify("Decrypt", e))?;
         let plaintext = decrypted.plaintext.ok_or(KeyringError::Failed {
             operation: "Decrypt",
             cause: "no plaintext in the answer".into(),
         })?;
         let key = Arc::new(aead_key(plaintext.as_ref())?);
-        self.remember(encrypted, key.clone());
+        self.remember(account, encrypted, key.clone());
         Ok(key)
     }
 
-    fn remember(&self, encrypted: &str, key: Arc<SealingKey>) {
+    fn remember(&self, account: Option<&str>, encrypted: &str, key: Arc<SealingKey>) {
         let mut opened = self.opened.lock().expect("keyring lock");
         if opened.len() >= OPENED_KEYS {
             opened.retain(|_, (at, _)| at.elapsed() < OPENED_KEY_LIFETIME);
@@ -263,7 +322,13 @@ impl Keyring {
                 opened.clear();
             }
         }
-        opened.insert(encrypted.to_string(), (Instant::now(), key));
+        opened.insert(
+            (
+                account.unwrap_or_default().to_string(),
+                encrypted.to_string(),
+            ),
+            (Instant::now(), key),
+        );
     }
 }
 

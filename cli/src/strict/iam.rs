@@ -2,6 +2,11 @@
 //! (inline documents, SAM policy templates, the managed policies SAM attaches), with every
 //! intrinsic resolved to what the local stack provisioned. An explicit deny wins, then
 //! any allow; anything else is denied.
+//!
+//! A KMS key's own policy is evaluated too ([`KeyPolicy`]): a key use needs both the
+//! role's allow and the key policy's, as in AWS, where the key policy names the roles
+//! that may use it (by role ARN, path included) and the encryption context they must
+//! give.
 
 use crate::{
     provision::Provisioned,
@@ -14,6 +19,21 @@ use std::collections::BTreeMap;
 pub const ACCOUNT_ID: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 const PARTITION: &str = "aws";
+/// What `AWS::StackName` is locally.
+pub const STACK_NAME: &str = "pushguard-local";
+
+/// The ARN of the role SAM makes for `function`: `<LogicalId>Role` under its
+/// `RolePath` (SAM adds a suffix in AWS; the key policy matches the path).
+pub fn role_arn(function: &FunctionSpec, resolver: &Resolver) -> Result<String, TemplateError> {
+    let path = match &function.role_path {
+        Some(value) => resolver.resolve(value, &BTreeMap::new())?,
+        None => "/".to_string(),
+    };
+    Ok(format!(
+        "arn:{PARTITION}:iam::{ACCOUNT_ID}:role{path}{}Role",
+        function.logical_id
+    ))
+}
 
 fn err(message: impl Into<String>) -> TemplateError {
     TemplateError(message.into())
@@ -65,6 +85,7 @@ impl Resolver<'_> {
             "AWS::AccountId" => return Ok(ACCOUNT_ID.into()),
             "AWS::Partition" => return Ok(PARTITION.into()),
             "AWS::URLSuffix" => return Ok("amazonaws.com".into()),
+            "AWS::StackName" => return Ok(STACK_NAME.into()),
             _ => {}
         }
         if self.template.is_parameter(name) {
@@ -250,6 +271,125 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
+}
+
+/// One statement of a key policy, as far as PushGuard writes them: the account's root
+/// as principal (which leaves the choice of role to IAM and the conditions), the role
+/// ARNs it is narrowed to, and the encryption context it asks for.
+#[derive(Clone, Debug)]
+struct KeyStatement {
+    effect: Effect,
+    actions: Vec<String>,
+    /// `ArnLike`/`StringLike` on `aws:PrincipalArn`: any of these (none: any role).
+    principals: Vec<String>,
+    /// `StringEquals` on `kms:EncryptionContext:<name>`: each of these.
+    context: Vec<(String, String)>,
+}
+
+/// A KMS key's policy.
+#[derive(Clone, Debug, Default)]
+pub struct KeyPolicy {
+    statements: Vec<KeyStatement>,
+}
+
+impl KeyPolicy {
+    /// Reads `document` (a `KeyPolicy`); statements it cannot model are refused, not
+    /// guessed.
+    pub fn parse(document: &Value, resolver: &Resolver) -> Result<Self, TemplateError> {
+        let root = format!("arn:{PARTITION}:iam::{ACCOUNT_ID}:root");
+        let statements = match document.get("Statement") {
+            Some(Value::Sequence(list)) => list.clone(),
+            _ => return Err(err("a KeyPolicy's Statement must be a list")),
+        };
+        let resolve = |value: &Value| resolver.resolve(value, &BTreeMap::new());
+        let strings = |value: Option<&Value>| -> Result<Vec<String>, TemplateError> {
+            match value {
+                Some(Value::Sequence(values)) => values.iter().map(resolve).collect(),
+                Some(one) => Ok(vec![resolve(one)?]),
+                None => Ok(Vec::new()),
+            }
+        };
+        let mut policy = KeyPolicy::default();
+        for statement in &statements {
+            let effect = match statement.get("Effect").and_then(Value::as_str) {
+                Some("Allow") => Effect::Allow,
+                Some("Deny") => Effect::Deny,
+                other => return Err(err(format!("Effect must be Allow or Deny, not {other:?}"))),
+            };
+            let principal = strings(statement.get("Principal").and_then(|p| p.get("AWS")))?;
+            if principal != [root.clone()] {
+                return Err(err(format!(
+                    "a key policy's Principal must be {{AWS: <the account's root>}} locally, not {principal:?}"
+                )));
+            }
+            let mut principals = Vec::new();
+            let mut context = Vec::new();
+            if let Some(conditions) = statement.get("Condition") {
+                let conditions = conditions
+                    .as_mapping()
+                    .ok_or_else(|| err("a Condition must be a mapping"))?;
+                for (operator, tests) in conditions {
+                    let tests = tests
+                        .as_mapping()
+                        .ok_or_else(|| err("a Condition's tests must be a mapping"))?;
+                    for (key, value) in tests {
+                        let key = key.as_str().unwrap_or_default();
+                        match (operator.as_str().unwrap_or_default(), key) {
+                            ("ArnLike" | "StringLike", "aws:PrincipalArn") => {
+                                principals.extend(strings(Some(value))?)
+                            }
+                            ("StringEquals", name)
+                                if name.starts_with("kms:EncryptionContext:") =>
+                            {
+                                let name = name.trim_start_matches("kms:EncryptionContext:");
+                                context.push((name.to_string(), resolve(value)?));
+                            }
+                            (operator, key) => {
+                                return Err(err(format!(
+                                    "{operator} on {key} is not modelled locally"
+                                )));
+                            }
+                        }
+                    }
+                }
+            }
+            policy.statements.push(KeyStatement {
+                effect,
+                actions: strings(statement.get("Action"))?,
+                principals,
+                context,
+            });
+        }
+        Ok(policy)
+    }
+
+    /// Whether the key policy lets the role `principal` do `action` with this
+    /// encryption context.
+    pub fn decide(
+        &self,
+        action: &str,
+        principal: &str,
+        context: &serde_json::Map<String, serde_json::Value>,
+    ) -> Decision {
+        let matching = || {
+            self.statements.iter().filter(|s| {
+                s.actions.iter().any(|pattern| {
+                    wildcard_match(&pattern.to_ascii_lowercase(), &action.to_ascii_lowercase())
+                }) && (s.principals.is_empty()
+                    || s.principals.iter().any(|p| wildcard_match(p, principal)))
+                    && s.context.iter().all(|(name, value)| {
+                        context.get(name).and_then(serde_json::Value::as_str) == Some(value)
+                    })
+            })
+        };
+        if matching().any(|s| s.effect == Effect::Deny) {
+            Decision::ExplicitDeny
+        } else if matching().next().is_some() {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        }
+    }
 }
 
 /// What IAM decides for one action on one resource.
@@ -633,5 +773,90 @@ Resources:
         assert!(wildcard_match("*", ""));
         assert!(!wildcard_match("table/x", "table/x/index/y"));
         assert!(wildcard_match("table/x*", "table/x/index/y"));
+    }
+
+    #[test]
+    fn the_secrets_key_lets_only_the_roles_and_the_context_its_policy_names() {
+        let template = Template::parse(crate::template::BUNDLED).unwrap();
+        let mut provisioned = Provisioned::default();
+        provisioned
+            .keys
+            .insert("SecretsKey".into(), ("k-1".into(), kms_arn("k-1")));
+        let resolver = Resolver {
+            template: &template,
+            provisioned: &provisioned,
+        };
+        let (_, document) = template
+            .key_policies()
+            .into_iter()
+            .find(|(id, _)| id == "SecretsKey")
+            .expect("the secrets key has a policy");
+        let policy = KeyPolicy::parse(&document, &resolver).unwrap();
+        let role = |name: &str| {
+            let function = template
+                .functions()
+                .unwrap()
+                .into_iter()
+                .find(|f| f.logical_id == name)
+                .unwrap();
+            role_arn(&function, &resolver).unwrap()
+        };
+        let context = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+                .collect::<serde_json::Map<_, _>>()
+        };
+        let secrets = context(&[
+            ("purpose", "pushguard-webhook-signing-secrets"),
+            ("account", "acct_1"),
+        ]);
+        for sealer in [
+            "AccountFunction",
+            "WebhookEndpointsFunction",
+            "PortalFunction",
+        ] {
+            for action in ["kms:GenerateDataKey", "kms:Decrypt"] {
+                assert_eq!(
+                    policy.decide(action, &role(sealer), &secrets),
+                    Decision::Allow,
+                    "{sealer} {action}"
+                );
+            }
+        }
+        for signer in ["DispatcherFunction", "WebhookLogsFunction"] {
+            assert_eq!(
+                policy.decide("kms:Decrypt", &role(signer), &secrets),
+                Decision::Allow
+            );
+            assert_ne!(
+                policy.decide("kms:GenerateDataKey", &role(signer), &secrets),
+                Decision::Allow,
+                "{signer} only opens"
+            );
+        }
+        for other in ["ProductsFunction", "PaymentsFunction", "SchedulerFunction"] {
+            assert_ne!(
+                policy.decide("kms:Decrypt", &role(other), &secrets),
+                Decision::Allow,
+                "{other}"
+            );
+        }
+        let admin = format!("arn:{PARTITION}:iam::{ACCOUNT_ID}:role/Admin");
+        assert_ne!(
+            policy.decide("kms:Decrypt", &admin, &secrets),
+            Decision::Allow,
+            "IAM alone"
+        );
+        assert_eq!(
+            policy.decide("kms:DescribeKey", &admin, &secrets),
+            Decision::Allow
+        );
+        let elsewhere = context(&[("purpose", "something-else")]);
+        assert_ne!(
+            policy.decide("kms:Decrypt", &role("DispatcherFunction"), &elsewhere),
+            Decision::Allow,
+            "another purpose"
+        );
     }
 }

@@ -25,7 +25,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use calls::{Call, Invalid, KeySchemas, Service, Writes};
-use iam::{Decision, Policy, Resolver};
+use iam::{Decision, KeyPolicy, Policy, Resolver};
 use serde_json::{Value, json};
 use std::{
     collections::HashMap,
@@ -143,6 +143,8 @@ impl std::fmt::Display for Tally {
 /// A function's role, as the layer knows it from the access key of its credentials.
 struct Role {
     function: String,
+    /// Its ARN, as a key policy's `aws:PrincipalArn` sees it.
+    arn: String,
     policy: Policy,
 }
 
@@ -224,6 +226,8 @@ struct Layer {
     upstream: String,
     client: reqwest::Client,
     roles: HashMap<String, Role>,
+    /// Each KMS key's own policy, by the key's ARN.
+    key_policies: HashMap<String, KeyPolicy>,
     keys: KeySchemas,
     in_flight: Arc<InFlight>,
     strictness: Strictness,
@@ -261,13 +265,23 @@ impl StrictLayer {
         let mut roles = HashMap::new();
         for function in template.functions()? {
             let policy = Policy::for_function(&function, &resolver)?;
+            let arn = iam::role_arn(&function, &resolver)?;
             roles.insert(
                 function.logical_id.clone(),
                 Role {
                     function: function.logical_id,
+                    arn,
                     policy,
                 },
             );
+        }
+        let mut key_policies = HashMap::new();
+        for (logical_id, document) in template.key_policies() {
+            if let Some((_, arn)) = provisioned.keys.get(&logical_id) {
+                let policy = KeyPolicy::parse(&document, &resolver)
+                    .map_err(|e| format!("{logical_id}: KeyPolicy: {}", e.0))?;
+                key_policies.insert(arn.clone(), policy);
+            }
         }
         let mut keys = KeySchemas::new();
         for table in template.tables()? {
@@ -286,6 +300,7 @@ impl StrictLayer {
                 .use_preconfigured_tls(shared::tls::delivery_config())
                 .build()?,
             roles,
+            key_policies,
             keys,
             in_flight: Arc::default(),
             strictness,
@@ -342,6 +357,42 @@ fn refuse(
         response.headers_mut().insert("x-amzn-query-error", value);
     }
     response
+}
+
+/// The refusal of a KMS call the key's own policy does not allow for `role` (with the
+/// encryption context the call gives), if any: in AWS a key use needs both.
+fn key_policy_refusal(layer: &Layer, role: &Role, call: &Call, json: &Value) -> Option<Response> {
+    let empty = serde_json::Map::new();
+    let context = json
+        .get("EncryptionContext")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let (action, resource) = call.needs.iter().find(|(action, resource)| {
+        action.starts_with("kms:")
+            && layer
+                .key_policies
+                .get(resource)
+                .is_some_and(|policy| policy.decide(action, &role.arn, context) != Decision::Allow)
+    })?;
+    layer.tally.denied.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(
+        function = %role.function,
+        %action,
+        %resource,
+        "AccessDenied: the key policy in template.yaml does not allow this role or context"
+    );
+    let message = format!(
+        "User: {} is not authorized to perform: {action} on resource: {resource} \
+         because no resource-based policy allows the {action} action",
+        role.arn
+    );
+    Some(refuse(
+        Service::Kms,
+        StatusCode::BAD_REQUEST,
+        "AccessDeniedException",
+        &message,
+        Value::Null,
+    ))
 }
 
 /// The access key of a SigV4 `Authorization` header.
@@ -420,6 +471,9 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
                 Value::Null,
             );
         }
+    }
+    if let Some(refused) = key_policy_refusal(&layer, role, &call, &json) {
+        return refused;
     }
     if let Some(injected) = inject_fault(&layer, service) {
         return injected;

@@ -954,4 +954,59 @@ async fn signing_secrets_are_sealed_at_rest_and_only_signing_functions_open_them
         dispatcher.keyring.open(&stored.secrets, &elsewhere).await,
         Err(shared::keyring::KeyringError::Corrupt(_))
     ));
+    // Its data key is the account's: KMS itself refuses it for another account (the
+    // account is in the encryption context, so CloudTrail names it too).
+    let neighbour = stack.account("sealed-neighbour@example.com").await;
+    let theirs =
+        shared::keyring::SecretContext::endpoint(&neighbour.tenant(Mode::Test), &stored.id);
+    let refused = stack
+        .stack
+        .function("WebhookLogsFunction")
+        .keyring
+        .open(&stored.secrets, &theirs)
+        .await;
+    assert!(
+        matches!(&refused, Err(shared::keyring::KeyringError::Failed { operation: "Decrypt", cause }) if cause.contains("InvalidCiphertext")),
+        "{refused:?}"
+    );
+}
+
+/// Secrets sealed before data keys were per account (`kms1:`, a context naming only
+/// the purpose) still open, so no stored secret is lost by the change.
+#[tokio::test]
+async fn secrets_sealed_under_the_shared_data_key_still_open() {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    let stack = TestStack::start().await;
+    let acct = stack.account("kms1@example.com").await;
+    let tenant = acct.tenant(Mode::Test);
+    let sdk = shared::aws::for_emulator(harness::moto_endpoint()).await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let generated = kms
+        .generate_data_key()
+        .key_id(stack.stack.state.config.secrets_key_id.clone().unwrap())
+        .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+        .encryption_context("purpose", "pushguard-webhook-signing-secrets")
+        .send()
+        .await
+        .unwrap();
+    let key =
+        shared::secrets::SealingKey::from_bytes(generated.plaintext.unwrap().as_ref()).unwrap();
+    let secrets = json!({ "current": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "retired": [] });
+    let item = format!("endpoint/{}/ep_legacy", tenant.partition());
+    let boxed = key.seal(&item, secrets.to_string().as_bytes());
+    let sealed: shared::keyring::SealedSecrets = serde_json::from_value(json!(format!(
+        "kms1:{}:{}",
+        STANDARD.encode(generated.ciphertext_blob.unwrap().as_ref()),
+        STANDARD.encode(boxed)
+    )))
+    .unwrap();
+    let context = shared::keyring::SecretContext::endpoint(&tenant, "ep_legacy");
+    let opened = stack
+        .stack
+        .function("DispatcherFunction")
+        .keyring
+        .open(&sealed, &context)
+        .await
+        .unwrap();
+    assert_eq!(opened.current, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 }

@@ -109,7 +109,7 @@ async fn v1a_deliveries_verify_with_the_published_key_alone_and_a_rotation_signs
         .unwrap();
     let stored = format!("{item:?}");
     assert!(
-        stored.contains("kms1:") && !stored.contains("whsk_"),
+        stored.contains("kms2:") && !stored.contains("whsk_"),
         "sealed"
     );
 

@@ -61,6 +61,39 @@ async fn a_permission_removed_from_the_template_fails_the_route_that_needs_it() 
     assert_eq!(harness::Tally::get(&full.stack.strict.tally.denied), 0);
 }
 
+/// The secrets key's own policy is enforced too: a function whose IAM policy allows
+/// `kms:GenerateDataKey` but whose role the key policy names only as one that opens
+/// secrets cannot seal a new one (in AWS a key use needs both policies).
+#[tokio::test]
+async fn a_role_the_key_policy_does_not_name_for_sealing_cannot_make_a_secret() {
+    let anchor = "Binary: webhook-endpoints\n    Properties:\n      # The key policy of SecretsKey names this path.\n      RolePath: !Sub \"/pushguard/${AWS::StackName}/seal/\"\n";
+    let bundled = pushguard::template::BUNDLED;
+    assert!(
+        bundled.contains(anchor),
+        "the template changed; update this test"
+    );
+    let narrowed = bundled.replace(anchor, &anchor.replace("/seal/", "/open/"));
+    let stack = TestStack::start_options(&[], |options| options.template_source = narrowed).await;
+    let acct = stack.account("unsealed@example.com").await;
+    let (status, body) = status_and_json(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                &acct.test_key,
+                json!({ "url": "http://127.0.0.1:9/hook", "events": ["*"] }),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        harness::Tally::get(&stack.stack.strict.tally.denied) >= 1,
+        "{}",
+        stack.stack.strict.tally
+    );
+    assert_eq!(stack.total("/webhooks/endpoints", &acct.test_key).await, 0);
+}
+
 #[tokio::test]
 async fn twenty_concurrent_payments_of_one_tenant_all_succeed_and_are_counted_exactly() {
     let stack = Arc::new(TestStack::start_with_faults(&[], FAULTS).await);
