@@ -153,9 +153,15 @@ pub struct ApiKey {
     /// A rolled key in its grace period: it still authenticates but lists show its successor.
     #[serde(default)]
     pub superseded: bool,
-    /// What a key that requires signed requests signs them with (kept to verify them).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What a key that requires signed requests signs them with, in clear: in memory
+    /// while the key is made (to show it once) and read from keys stored before these
+    /// secrets were sealed; never written.
+    #[serde(default, skip_serializing)]
     pub signing_secret: Option<RequestSigningSecret>,
+    /// The same secret as stored: sealed under a data key of the account whose purpose
+    /// is request signing (see [`SecretContext::request_signing`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_signing_secret: Option<SealedSecrets>,
 }
 
 /// A key as lists show it.
@@ -225,6 +231,35 @@ impl ApiKey {
             signing_secret: spec
                 .require_signed
                 .then(|| RequestSigningSecret::generate(secret.mode())),
+            sealed_signing_secret: None,
+        }
+    }
+
+    /// Seals its signing secret, if it has one, for storage (before it is stored).
+    pub async fn seal_signing_secret(&mut self, keyring: &Keyring) -> Result<(), KeyringError> {
+        if let Some(secret) = &self.signing_secret {
+            let context = SecretContext::request_signing(&self.account_id, &self.key_hash);
+            self.sealed_signing_secret =
+                Some(keyring.seal_request_signing(secret, &context).await?);
+        }
+        Ok(())
+    }
+
+    /// The secret its signed requests are signed with: opened from its seal, or as a
+    /// key stored before seals kept it.
+    pub async fn open_signing_secret(
+        &self,
+        keyring: &Keyring,
+    ) -> Result<Option<RequestSigningSecret>, KeyringError> {
+        match &self.sealed_signing_secret {
+            Some(sealed) => {
+                let context = SecretContext::request_signing(&self.account_id, &self.key_hash);
+                keyring
+                    .open_request_signing(sealed, &context)
+                    .await
+                    .map(Some)
+            }
+            None => Ok(self.signing_secret.clone()),
         }
     }
 

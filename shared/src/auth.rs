@@ -195,7 +195,12 @@ impl Authenticator {
     }
 
     /// The principal a key stands for; 401 for unknown, revoked or expired keys.
-    pub async fn resolve(&self, db: &store::Db, key: &ApiKeySecret) -> ApiResult<Principal> {
+    pub async fn resolve(
+        &self,
+        db: &store::Db,
+        keyring: &crate::keyring::Keyring,
+        key: &ApiKeySecret,
+    ) -> ApiResult<Principal> {
         let hash = key.hash();
         let now = Timestamp::now();
         if let Some(mut principal) = self.cached(&hash) {
@@ -213,6 +218,8 @@ impl Authenticator {
         let account = store::accounts::get(db, &stored.account_id)
             .await?
             .ok_or(ApiError::Unauthenticated)?;
+        // Sealed at rest; opened once per cached principal, only for keys that sign.
+        let signing_secret = stored.open_signing_secret(keyring).await?;
         let principal = Principal {
             account_id: account.id,
             email: account.email,
@@ -221,7 +228,7 @@ impl Authenticator {
             mode: stored.mode,
             scopes: stored.scopes,
             require_signed: stored.require_signed,
-            signing_secret: stored.signing_secret,
+            signing_secret,
             expires_at: stored.expires_at,
         };
         self.remember(hash, principal.clone());
@@ -274,6 +281,7 @@ fn live(principal: Principal, now: Timestamp) -> ApiResult<Principal> {
 pub async fn authenticate(
     keys: &Authenticator,
     db: &Db,
+    keyring: &crate::keyring::Keyring,
     signed_request_tolerance: Duration,
     request: Request,
 ) -> Result<Request, ApiError> {
@@ -281,7 +289,7 @@ pub async fn authenticate(
         return Ok(request);
     };
     let key = ApiKeySecret::parse(credentials.key()).ok_or(ApiError::Unauthenticated)?;
-    let principal = keys.resolve(db, &key).await?;
+    let principal = keys.resolve(db, keyring, &key).await?;
     if let Credentials::Basic { email, .. } = &credentials
         && !email.eq_ignore_ascii_case(&principal.email)
     {

@@ -137,6 +137,7 @@ async fn authenticate(
     let request = auth::authenticate(
         &state.auth,
         &state.db,
+        &state.keyring,
         state.config.signed_request_tolerance,
         request,
     )

@@ -20,7 +20,7 @@
 
 use crate::{
     ApiError, Mode, Tenant,
-    secrets::{SealingKey, SigningSecrets},
+    secrets::{RequestSigningSecret, SealingKey, SigningSecrets},
 };
 use aws_sdk_kms::{error::ProvideErrorMetadata, primitives::Blob, types::DataKeySpec};
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
@@ -37,8 +37,12 @@ pub const OPENED_KEY_LIFETIME: Duration = Duration::from_secs(300);
 const OPENED_KEYS: usize = 1_000;
 /// Accounts an instance keeps a sealing data key for.
 const SEALING_KEYS: usize = 1_000;
-/// What every data key is for, in its KMS encryption context (the key policy asks for it).
-const PURPOSE: (&str, &str) = ("purpose", "pushguard-webhook-signing-secrets");
+/// The context entry saying what a data key is for (the key policy asks for it).
+const PURPOSE: &str = "purpose";
+/// Webhook signing secrets: only the functions that sign or rotate may open them.
+const WEBHOOK_SECRETS: &str = "pushguard-webhook-signing-secrets";
+/// API keys' request-signing secrets: every function that authenticates opens them.
+const REQUEST_SIGNING_SECRETS: &str = "pushguard-request-signing-secrets";
 /// The context entry naming the account a data key belongs to.
 const ACCOUNT: &str = "account";
 /// Seals under a data key of the account (the current form).
@@ -65,11 +69,12 @@ impl std::fmt::Debug for SealedSecrets {
     }
 }
 
-/// Where sealed secrets are stored: the authenticated data they are bound to, and the
-/// account whose data key seals them.
+/// Where sealed secrets are stored: the authenticated data they are bound to, the
+/// account whose data key seals them, and what that data key is for.
 pub struct SecretContext {
     item: String,
     account: String,
+    purpose: &'static str,
 }
 
 impl SecretContext {
@@ -77,6 +82,7 @@ impl SecretContext {
         SecretContext {
             item: format!("endpoint/{}/{endpoint_id}", tenant.partition()),
             account: tenant.account_id().to_string(),
+            purpose: WEBHOOK_SECRETS,
         }
     }
 
@@ -84,6 +90,7 @@ impl SecretContext {
         SecretContext {
             item: format!("account/{account_id}/{mode}"),
             account: account_id.to_string(),
+            purpose: WEBHOOK_SECRETS,
         }
     }
 
@@ -93,7 +100,24 @@ impl SecretContext {
         SecretContext {
             item: format!("account-keys/{account_id}/{mode}"),
             account: account_id.to_string(),
+            purpose: WEBHOOK_SECRETS,
         }
+    }
+
+    /// The request-signing secret of the API key stored under `key_hash`. Its data
+    /// keys have a purpose of their own, which every function that authenticates may
+    /// open, and no webhook secret shares.
+    pub fn request_signing(account_id: &str, key_hash: &str) -> Self {
+        SecretContext {
+            item: format!("api-key/{account_id}/{key_hash}"),
+            account: account_id.to_string(),
+            purpose: REQUEST_SIGNING_SECRETS,
+        }
+    }
+
+    /// Where data keys of this context are cached: one purpose of one account.
+    fn owner(&self) -> String {
+        format!("{}/{}", self.purpose, self.account)
     }
 }
 
@@ -148,8 +172,8 @@ pub struct Keyring {
     opened: Mutex<HashMap<OpenedKey, (Instant, Arc<SealingKey>)>>,
 }
 
-/// A decrypted data key's account (empty for a key shared by every account) and its
-/// encrypted form.
+/// A decrypted data key's purpose and account (empty for a key shared by every
+/// account) and its encrypted form.
 type OpenedKey = (String, String);
 
 /// A KMS client made from its configuration when first needed.
@@ -186,13 +210,7 @@ impl Keyring {
         secrets: &SigningSecrets,
         context: &SecretContext,
     ) -> Result<SealedSecrets, KeyringError> {
-        let (encrypted, key) = self.sealing_key(&context.account).await?;
-        let plaintext = serde_json::to_vec(secrets).expect("secrets serialise");
-        let boxed = key.seal(&context.item, &plaintext);
-        Ok(SealedSecrets(format!(
-            "{VERSION}:{encrypted}:{}",
-            BASE64.encode(boxed)
-        )))
+        self.seal_value(secrets, context).await
     }
 
     /// Opens what [`Keyring::seal`] sealed for `context`.
@@ -201,33 +219,77 @@ impl Keyring {
         sealed: &SealedSecrets,
         context: &SecretContext,
     ) -> Result<SigningSecrets, KeyringError> {
+        self.open_value(sealed, context).await
+    }
+
+    /// Seals an API key's request-signing secret (see [`SecretContext::request_signing`]).
+    pub async fn seal_request_signing(
+        &self,
+        secret: &RequestSigningSecret,
+        context: &SecretContext,
+    ) -> Result<SealedSecrets, KeyringError> {
+        self.seal_value(secret, context).await
+    }
+
+    /// Opens what [`Keyring::seal_request_signing`] sealed.
+    pub async fn open_request_signing(
+        &self,
+        sealed: &SealedSecrets,
+        context: &SecretContext,
+    ) -> Result<RequestSigningSecret, KeyringError> {
+        self.open_value(sealed, context).await
+    }
+
+    async fn seal_value<T: Serialize>(
+        &self,
+        value: &T,
+        context: &SecretContext,
+    ) -> Result<SealedSecrets, KeyringError> {
+        let (encrypted, key) = self.sealing_key(context).await?;
+        let plaintext = serde_json::to_vec(value).expect("secrets serialise");
+        let boxed = key.seal(&context.item, &plaintext);
+        Ok(SealedSecrets(format!(
+            "{VERSION}:{encrypted}:{}",
+            BASE64.encode(boxed)
+        )))
+    }
+
+    async fn open_value<T: serde::de::DeserializeOwned>(
+        &self,
+        sealed: &SealedSecrets,
+        context: &SecretContext,
+    ) -> Result<T, KeyringError> {
         let mut parts = sealed.0.split(':');
         let (Some(version), Some(encrypted), Some(boxed), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(KeyringError::Corrupt("not a kms seal"));
         };
-        let account = match version {
-            VERSION => Some(context.account.as_str()),
-            SHARED_KEY_VERSION => None,
+        let owner = match version {
+            VERSION => Some(context),
+            SHARED_KEY_VERSION if context.purpose == WEBHOOK_SECRETS => None,
             _ => return Err(KeyringError::Corrupt("not a kms seal")),
         };
         let boxed = BASE64
             .decode(boxed)
             .map_err(|_| KeyringError::Corrupt("not base64"))?;
-        let key = self.opened_key(account, encrypted).await?;
+        let key = self.opened_key(owner, encrypted).await?;
         let plaintext = key
             .open(&context.item, &boxed)
             .ok_or(KeyringError::Corrupt("altered, or sealed for another item"))?;
         serde_json::from_slice(&plaintext).map_err(|_| KeyringError::Corrupt("not secrets"))
     }
 
-    /// The data key this instance seals `account`'s secrets with, generated by KMS when
-    /// the last one has served its time or its uses.
-    async fn sealing_key(&self, account: &str) -> Result<(String, Arc<SealingKey>), KeyringError> {
+    /// The data key this instance seals `context`'s secrets with (one per purpose and
+    /// account), generated by KMS when the last one has served its time or its uses.
+    async fn sealing_key(
+        &self,
+        context: &SecretContext,
+    ) -> Result<(String, Arc<SealingKey>), KeyringError> {
+        let owner = context.owner();
         {
             let mut sealing = self.sealing.lock().expect("keyring lock");
-            if let Some(current) = sealing.get_mut(account)
+            if let Some(current) = sealing.get_mut(&owner)
                 && current.created.elapsed() < SEALING_KEY_LIFETIME
                 && current.uses < SEALING_KEY_USES
             {
@@ -241,8 +303,8 @@ impl Keyring {
             .generate_data_key()
             .key_id(key_id)
             .key_spec(DataKeySpec::Aes256)
-            .encryption_context(PURPOSE.0, PURPOSE.1)
-            .encryption_context(ACCOUNT, account)
+            .encryption_context(PURPOSE, context.purpose)
+            .encryption_context(ACCOUNT, &context.account)
             .send()
             .await
             .map_err(|e| classify("GenerateDataKey", e))?;
@@ -256,7 +318,7 @@ impl Keyring {
         let key = Arc::new(aead_key(plaintext.as_ref())?);
         let encrypted = BASE64.encode(encrypted.as_ref());
         // Its own seals open without asking KMS again.
-        self.remember(Some(account), &encrypted, key.clone());
+        self.remember(&owner, &encrypted, key.clone());
         let mut sealing = self.sealing.lock().expect("keyring lock");
         if sealing.len() >= SEALING_KEYS {
             sealing.retain(|_, current| current.created.elapsed() < SEALING_KEY_LIFETIME);
@@ -265,7 +327,7 @@ impl Keyring {
             }
         }
         sealing.insert(
-            account.to_string(),
+            owner,
             CurrentDataKey {
                 encrypted: encrypted.clone(),
                 key: key.clone(),
@@ -276,18 +338,17 @@ impl Keyring {
         Ok((encrypted, key))
     }
 
-    /// The data key `encrypted` stands for, of `account` (`None`: a data key shared
-    /// by every account, from before they were per account), decrypted by KMS unless
-    /// cached. KMS refuses it for any other account.
+    /// The data key `encrypted` stands for, of `owner`'s purpose and account (`None`: a
+    /// webhook secrets' data key shared by every account, from before they were per
+    /// account), decrypted by KMS unless cached. KMS refuses it for any other account
+    /// or purpose.
     async fn opened_key(
         &self,
-        account: Option<&str>,
+        owner: Option<&SecretContext>,
         encrypted: &str,
     ) -> Result<Arc<SealingKey>, KeyringError> {
-        let cached = (
-            account.unwrap_or_default().to_string(),
-            encrypted.to_string(),
-        );
+        let name = owner.map(SecretContext::owner).unwrap_or_default();
+        let cached = (name.clone(), encrypted.to_string());
         if let Some((at, key)) = self.opened.lock().expect("keyring lock").get(&cached)
             && at.elapsed() < OPENED_KEY_LIFETIME
         {
@@ -296,25 +357,24 @@ impl Keyring {
         let blob = BASE64
             .decode(encrypted)
             .map_err(|_| KeyringError::Corrupt("data key not base64"))?;
-        let mut decrypt = self
-            .kms
-            .decrypt()
-            .ciphertext_blob(Blob::new(blob))
-            .encryption_context(PURPOSE.0, PURPOSE.1);
-        if let Some(account) = account {
-            decrypt = decrypt.encryption_context(ACCOUNT, account);
-        }
+        let mut decrypt = self.kms.decrypt().ciphertext_blob(Blob::new(blob));
+        decrypt = match owner {
+            Some(context) => decrypt
+                .encryption_context(PURPOSE, context.purpose)
+                .encryption_context(ACCOUNT, &context.account),
+            None => decrypt.encryption_context(PURPOSE, WEBHOOK_SECRETS),
+        };
         let decrypted = decrypt.send().await.map_err(|e| classify("Decrypt", e))?;
         let plaintext = decrypted.plaintext.ok_or(KeyringError::Failed {
             operation: "Decrypt",
             cause: "no plaintext in the answer".into(),
         })?;
         let key = Arc::new(aead_key(plaintext.as_ref())?);
-        self.remember(account, encrypted, key.clone());
+        self.remember(&name, encrypted, key.clone());
         Ok(key)
     }
 
-    fn remember(&self, account: Option<&str>, encrypted: &str, key: Arc<SealingKey>) {
+    fn remember(&self, owner: &str, encrypted: &str, key: Arc<SealingKey>) {
         let mut opened = self.opened.lock().expect("keyring lock");
         if opened.len() >= OPENED_KEYS {
             opened.retain(|_, (at, _)| at.elapsed() < OPENED_KEY_LIFETIME);
@@ -323,10 +383,7 @@ impl Keyring {
             }
         }
         opened.insert(
-            (
-                account.unwrap_or_default().to_string(),
-                encrypted.to_string(),
-            ),
+            (owner.to_string(), encrypted.to_string()),
             (Instant::now(), key),
         );
     }

@@ -835,6 +835,26 @@ Resources:
                 "{signer} only opens"
             );
         }
+        let request_signing = context(&[
+            ("purpose", "pushguard-request-signing-secrets"),
+            ("account", "acct_1"),
+        ]);
+        for authenticating in ["ProductsFunction", "PaymentsFunction", "AccountFunction"] {
+            assert_eq!(
+                policy.decide("kms:Decrypt", &role(authenticating), &request_signing),
+                Decision::Allow,
+                "{authenticating} opens request-signing secrets"
+            );
+        }
+        assert_ne!(
+            policy.decide(
+                "kms:GenerateDataKey",
+                &role("ProductsFunction"),
+                &request_signing
+            ),
+            Decision::Allow,
+            "only the key makers seal them"
+        );
         for other in ["ProductsFunction", "PaymentsFunction", "SchedulerFunction"] {
             assert_ne!(
                 policy.decide("kms:Decrypt", &role(other), &secrets),

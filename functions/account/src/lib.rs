@@ -273,7 +273,8 @@ async fn create_key(
         scopes,
         require_signed: input.require_signed,
     };
-    let (key, secret) = ApiKey::generate(&principal.account_id, mode, spec);
+    let (mut key, secret) = ApiKey::generate(&principal.account_id, mode, spec);
+    key.seal_signing_secret(&state.keyring).await?;
     api_keys::create(&state.db, &key).await?;
     Ok((StatusCode::CREATED, Json(with_secret(&key, &secret))).into_response())
 }
@@ -355,7 +356,8 @@ async fn roll_key(
         scopes: current.scopes.clone(),
         require_signed: current.require_signed,
     };
-    let rolled = ApiKey::for_secret(&principal.account_id, current.id.clone(), &secret, spec);
+    let mut rolled = ApiKey::for_secret(&principal.account_id, current.id.clone(), &secret, spec);
+    rolled.seal_signing_secret(&state.keyring).await?;
     let expires_at =
         (expires_in > 0).then(|| Timestamp::now().plus(Duration::from_secs(expires_in)));
     api_keys::roll(&state.db, current, &rolled, expires_at).await?;

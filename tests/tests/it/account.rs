@@ -407,6 +407,89 @@ fn now_ms() -> i64 {
     shared::Timestamp::now().as_millis()
 }
 
+/// A request-signing secret is sealed at rest (a data key of the account whose purpose
+/// is request signing), so the keys table and its index hold no `pgsk_`; every
+/// function that authenticates opens it, and keys stored before (in clear) still sign.
+#[tokio::test]
+async fn request_signing_secrets_are_sealed_at_rest_and_older_keys_still_sign() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("sealed-signing@example.com").await;
+    let created = create_key(
+        &stack,
+        &acct.test_key,
+        json!({ "name": "signer", "scopes": ["*"], "require_signed": true }),
+    )
+    .await;
+    let secret = created.signing_secret.clone().unwrap();
+    let db = &stack.stack.state.db;
+    let table = &stack.stack.state.config.tables.api_keys;
+    let scan = |index: Option<&'static str>| async move {
+        let out = db
+            .client()
+            .scan()
+            .table_name(table)
+            .set_index_name(index.map(str::to_string))
+            .send()
+            .await
+            .unwrap();
+        format!("{:?}", out.items.unwrap_or_default())
+    };
+    for index in [None, Some("by_account")] {
+        let stored = scan(index).await;
+        assert!(!stored.contains("pgsk_"), "{index:?}: {stored}");
+        assert!(stored.contains("kms2:"), "{index:?}: sealed");
+    }
+    // Functions other than the one that made it open it to check a signature.
+    for path in ["/products", "/orders", "/webhooks/endpoints", "/account"] {
+        let request = signed(
+            &stack,
+            &created.key,
+            &secret,
+            Method::GET,
+            path,
+            "",
+            now_ms(),
+        );
+        expect(request.send().await.unwrap(), 200).await;
+    }
+
+    // A key stored before secrets were sealed: its signing secret in clear.
+    let spec = shared::account::KeySpec {
+        name: "older".into(),
+        scopes: vec![shared::scopes::Scope::All],
+        require_signed: true,
+    };
+    let account_id = acct.id.parse().unwrap();
+    let (older, key) = shared::account::ApiKey::generate(&account_id, shared::Mode::Test, spec);
+    shared::store::api_keys::create(db, &older).await.unwrap();
+    let clear = older.signing_secret.clone().unwrap();
+    db.client()
+        .update_item()
+        .table_name(table)
+        .key(
+            "key_hash",
+            aws_sdk_dynamodb::types::AttributeValue::S(older.key_hash.clone()),
+        )
+        .update_expression("SET signing_secret = :s")
+        .expression_attribute_values(
+            ":s",
+            aws_sdk_dynamodb::types::AttributeValue::S(clear.expose().to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let request = signed(
+        &stack,
+        key.expose(),
+        clear.expose(),
+        Method::GET,
+        "/products",
+        "",
+        now_ms(),
+    );
+    expect(request.send().await.unwrap(), 200).await;
+}
+
 #[tokio::test]
 async fn keys_that_require_signatures_refuse_unsigned_stale_and_replayed_requests() {
     let stack = TestStack::start().await;
