@@ -1,7 +1,8 @@
 //! `Idempotency-Key` on `POST`, as Stripe and the IETF draft define it.
 //!
-//! A key (1 to 255 printable ASCII characters) belongs to the caller's tenant for 24
-//! hours. The first request with it claims it with a conditional write; while it runs,
+//! A key (1 to 255 printable ASCII characters) belongs to the API key that sent it
+//! (all versions of a rolled key alike) for 24 hours: another API key of the same
+//! tenant may use the same text for requests of its own. The first request with it claims it with a conditional write; while it runs,
 //! every transaction it commits also marks the key committed (in the same write), and
 //! when it ends its response is kept, sealed with a key only the caller's API key can
 //! rebuild ([`CallerKey`](crate::secrets::CallerKey)). A repeat of the same request (same API key, method, path,
@@ -74,8 +75,9 @@ pub async fn idempotent(
         &body,
     );
     let id = format!(
-        "idem#{}#{}",
+        "idem#{}#{}#{}",
         principal.tenant().partition(),
+        principal.key_id,
         hex::encode(Sha256::digest(key.as_bytes()))
     );
     let token = hex::encode(rand::random::<[u8; 16]>());

@@ -3,7 +3,9 @@
 //!
 //! The link carries a token `pgps_<session id>_<secret>`; only the secret's SHA-256 is
 //! stored, under the session id, so a leaked table does not open the portal and a
-//! session can be revoked by id. A session is one tenant's, never outlives 24 hours,
+//! session can be revoked by id. A link opens once: opening it trades it for a cookie
+//! with a token of its own (its hash stored beside the link's), so a link seen later in
+//! a browser's history, a proxy's log or a forwarded mail opens nothing. A session is one tenant's, never outlives 24 hours,
 //! and lives only as long as the version of the API key that made it: revoking the key,
 //! or rolling it, ends the session with that version (at once, or when the roll's grace
 //! period ends).
@@ -82,7 +84,14 @@ pub struct PortalSession {
     pub key_hash: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The link's token, hashed: it opens the session once.
     pub token_hash: String,
+    /// The cookie's token, hashed, once the link was opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_hash: Option<String>,
+    /// When the link was opened (it opens nothing after).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<Timestamp>,
 }
 
 /// A session as the API lists it: never its token or key version.
@@ -95,6 +104,8 @@ pub struct PortalSessionView {
     pub created_by: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// When its link was opened (a link opens once), or `null`.
+    pub opened_at: Option<Timestamp>,
     /// `false` once the key version that made it is revoked or past its grace period:
     /// the link no longer opens, though it is listed until it would have expired.
     pub active: bool,
@@ -109,6 +120,8 @@ pub struct ListedSession {
     pub key_hash: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    #[serde(default)]
+    pub opened_at: Option<Timestamp>,
 }
 
 impl ListedSession {
@@ -119,19 +132,30 @@ impl ListedSession {
             created_by: self.created_by.clone(),
             created_at: self.created_at,
             expires_at: self.expires_at,
+            opened_at: self.opened_at,
             active,
         }
     }
 }
 
 impl PortalSession {
-    /// Whether `token` opens this session at `now`: its hash matches (compared in
-    /// constant time) and the session has not expired.
-    pub fn opens(&self, token: &PortalToken, now: Timestamp) -> bool {
-        let same =
-            crate::secrets::constant_time_eq(token.hash().as_bytes(), self.token_hash.as_bytes());
-        same && now < self.expires_at
+    /// Whether `token` is this session's link, not yet opened, at `now`: its hash
+    /// matches (compared in constant time) and the session has not expired.
+    pub fn opens_link(&self, token: &PortalToken, now: Timestamp) -> bool {
+        self.opened_at.is_none() && matches(token, &self.token_hash) && now < self.expires_at
     }
+
+    /// Whether `token` is this session's cookie at `now`.
+    pub fn opens_cookie(&self, token: &PortalToken, now: Timestamp) -> bool {
+        self.cookie_hash
+            .as_deref()
+            .is_some_and(|hash| matches(token, hash))
+            && now < self.expires_at
+    }
+}
+
+fn matches(token: &PortalToken, hash: &str) -> bool {
+    crate::secrets::constant_time_eq(token.hash().as_bytes(), hash.as_bytes())
 }
 
 /// The lifetime `expires_in` (seconds) asks for, checked.
@@ -168,17 +192,26 @@ mod tests {
             created_at: now,
             expires_at: now.plus(Duration::from_secs(60)),
             token_hash: token.hash(),
+            cookie_hash: None,
+            opened_at: None,
         };
-        assert!(session.opens(&token, now));
+        assert!(session.opens_link(&token, now));
+        assert!(!session.opens_cookie(&token, now), "a link is no cookie");
         assert!(
-            !session.opens(&token, now.plus(Duration::from_secs(61))),
+            !session.opens_link(&token, now.plus(Duration::from_secs(61))),
             "expired"
         );
         let other = PortalToken::generate(&session.id);
         assert!(
-            !session.opens(&other, now),
+            !session.opens_link(&other, now),
             "another secret for the same id"
         );
+        let mut opened = session.clone();
+        opened.opened_at = Some(now);
+        opened.cookie_hash = Some(other.hash());
+        assert!(!opened.opens_link(&token, now), "a link opens once");
+        assert!(opened.opens_cookie(&other, now));
+        assert!(!opened.opens_cookie(&token, now));
         for bad in [
             "",
             "pgps_",

@@ -63,7 +63,12 @@ pub fn page_routes() -> Routes {
             page(op, "The tenant's endpoints, each with its last 24 hours")
         })
         .get("/portal/{token}", pages::redeem, |op| {
-            op.summary("Open a portal link").html(
+            op.summary("Open a portal link (once)").html(
+                "303 to /portal with the session cookie set; a page asking first when this browser holds another tenant's portal; or a page saying the link is not valid (opened already, expired or revoked)",
+            )
+        })
+        .post("/portal/{token}", pages::switch, |op| {
+            op.summary("Open a portal link, leaving another tenant's portal").html(
                 "303 to /portal with the session cookie set, or a page saying the link is not valid",
             )
         })
@@ -212,6 +217,8 @@ async fn create(
         created_at: now,
         expires_at,
         token_hash: token.hash(),
+        cookie_hash: None,
+        opened_at: None,
     };
     sessions::create(&state.db, &session).await?;
     let url = format!(

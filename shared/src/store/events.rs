@@ -6,7 +6,7 @@ use super::{
     Db, Item, Rejection, StoreError, Transaction,
     counters::{day_write, read_days},
     error::Sent,
-    from_item, keyed_item, n,
+    keyed_item, n,
     paging::{Filter, Listing, day_of, expiry_epoch, window_start},
     s,
 };
@@ -16,7 +16,7 @@ use crate::{
     ids::EventId,
     pagination::{Page, PageRequest},
 };
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use sha2::{Digest, Sha256};
 
 pub const PENDING_INDEX: &str = "pending";
@@ -181,14 +181,15 @@ pub async fn mark_dispatched(
 }
 
 /// Starts a replay: the event is pending again under a new replay number.
+///
+/// A transaction, so that a request holding an `Idempotency-Key` marks it in the same
+/// write: a crash after the replay and before the response cannot replay it twice.
 pub async fn start_replay(
     db: &Db,
     tenant: &Tenant,
     id: &EventId,
 ) -> Result<Option<Event>, StoreError> {
-    let result = db
-        .client
-        .update_item()
+    let update = Update::builder()
         .table_name(&db.tables.events)
         .key("pk", s(tenant.partition()))
         .key("sk", s(id))
@@ -199,12 +200,18 @@ pub async fn start_replay(
         .expression_attribute_values(":shard", s(pending_shard(id)))
         .expression_attribute_values(":since", s(Timestamp::now().to_string()))
         .expression_attribute_values(":one", n(1))
-        .return_values(ReturnValue::AllNew)
-        .sent()
+        .build()
+        .map_err(StoreError::internal)?;
+    let replayed = Transaction::new()
+        .write(
+            TransactWriteItem::builder().update(update).build(),
+            Some(Rejection::NotFound("Event")),
+        )
+        .commit(db)
         .await;
-    match result {
-        Ok(out) => out.attributes.map(from_item).transpose(),
-        Err(StoreError::ConditionFailed { .. }) => Ok(None),
+    match replayed {
+        Ok(()) => get(db, tenant, id).await,
+        Err(StoreError::Rejected(Rejection::NotFound(_))) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -4,7 +4,7 @@
 //! session's end, and refused past it before DynamoDB gets round to deleting it.
 
 use super::{
-    Db, StoreError,
+    Db, Rejection, StoreError, Transaction,
     error::Sent,
     from_item, n,
     paging::{Filter, Listing},
@@ -16,24 +16,32 @@ use crate::{
     pagination::{Page, PageRequest},
     portal::{ListedSession, PortalSession},
 };
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 pub const BY_TENANT_INDEX: &str = "by_tenant";
 
-/// Stores a new session.
+/// Stores a new session. A transaction, so that a request holding an
+/// `Idempotency-Key` marks it in the same write: a crash before the response cannot
+/// make a second link.
 pub async fn create(db: &Db, session: &PortalSession) -> Result<(), StoreError> {
     let mut item = to_item(session)?;
     item.insert(
         "expires_at_epoch".into(),
         n(session.expires_at.as_epoch_seconds() + 1),
     );
-    db.client
-        .put_item()
+    let put = Put::builder()
         .table_name(&db.tables.portal_sessions)
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(id)")
-        .sent()
+        .build()
+        .map_err(StoreError::internal)?;
+    Transaction::new()
+        .write(
+            TransactWriteItem::builder().put(put).build(),
+            Some(Rejection::Conflict("Portal session already exists".into())),
+        )
+        .commit(db)
         .await
-        .map(drop)
 }
 
 /// The session `id`, if it was made and not revoked (it may have expired: check).
@@ -70,6 +78,28 @@ fn listing<'a>(db: &'a Db, tenant: &Tenant, now: Timestamp) -> Listing<'a> {
             vec![(":now", n(now.as_epoch_seconds()))],
         ),
     }
+}
+
+/// Trades session `id`'s link for a cookie whose token hashes to `cookie_hash`: once
+/// (`false` when the link was opened already, or the session is gone).
+pub async fn open_link(
+    db: &Db,
+    id: &PortalSessionId,
+    cookie_hash: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let result = db
+        .client
+        .update_item()
+        .table_name(&db.tables.portal_sessions)
+        .key("id", s(id))
+        .update_expression("SET cookie_hash = :cookie, opened_at = :now")
+        .condition_expression("attribute_exists(id) AND attribute_not_exists(opened_at)")
+        .expression_attribute_values(":cookie", s(cookie_hash))
+        .expression_attribute_values(":now", s(now.to_string()))
+        .sent()
+        .await;
+    super::conditional(result)
 }
 
 /// `tenant`'s sessions that have not expired, newest first.

@@ -201,6 +201,8 @@ async fn in_chromium_a_read_only_link_shows_no_action_the_server_refuses_a_forge
         created_at: shared::Timestamp::from_millis(now.as_millis() - 7_200_000),
         expires_at: shared::Timestamp::from_millis(now.as_millis() - 1_000),
         token_hash: token.hash(),
+        cookie_hash: None,
+        opened_at: None,
     };
     shared::store::portal::create(&stack.stack.state.db, &expired)
         .await

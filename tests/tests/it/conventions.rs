@@ -186,7 +186,7 @@ async fn a_repeated_post_with_an_idempotency_key_gets_the_first_response_and_cha
     );
     assert_eq!(stack.total("/webhooks/endpoints", key).await, 1);
 
-    // The same key with another body, path or API key is another request: 422.
+    // The same key with another body or path is another request: 422.
     let other = json!({ "url": "https://example.com/other", "events": ["*"] });
     let reused = idempotent(&stack, "/webhooks/endpoints", key, "create-hooks-1", other)
         .send()
@@ -223,7 +223,14 @@ async fn a_repeated_post_with_an_idempotency_key_gets_the_first_response_and_cha
     .send()
     .await
     .unwrap();
-    expect(by_another_key, 422).await;
+    // Keys belong to the API key that sent them: another key's request with the same
+    // text is its own, neither a replay nor refused for the key (its URL exists: 409).
+    assert_eq!(header(&by_another_key, "idempotent-replayed"), None);
+    let refused = expect(by_another_key, 409).await;
+    assert_eq!(
+        refused["message"],
+        "An endpoint with this URL already exists"
+    );
     assert_eq!(stack.total("/webhooks/endpoints", key).await, 1);
 
     // Keys belong to a tenant: live mode has its own.
@@ -304,6 +311,130 @@ async fn idempotency_keys_must_be_printable_and_a_failed_request_frees_its_key()
         .unwrap();
     assert_eq!(header(&response, "idempotent-replayed"), None);
     expect(response, 200).await;
+}
+
+/// An `Idempotency-Key` belongs to the API key that sent it: another key of the same
+/// tenant sending the same text makes a request of its own (before, it got 422 for 24
+/// hours: one key could squat another's).
+#[tokio::test]
+async fn an_idempotency_key_belongs_to_the_api_key_that_sent_it() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("idem-scope@example.com").await;
+    let other = stack
+        .api(&acct.test_key)
+        .account()
+        .create_key(json!({ "name": "second", "scopes": ["*"] }))
+        .await;
+    let post = |key: String, scope: &'static str| {
+        let stack = &stack;
+        async move {
+            stack
+                .request(Method::POST, "/portal/sessions", &key)
+                .header("idempotency-key", "same-text")
+                .json(&json!({ "scope": scope }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = expect(post(acct.test_key.clone(), "read").await, 201).await;
+    let second = expect(post(other.key.clone(), "manage").await, 201).await;
+    assert_ne!(first["id"], second["id"]);
+    let repeat = post(acct.test_key.clone(), "read").await;
+    assert_eq!(
+        header(&repeat, "idempotent-replayed").as_deref(),
+        Some("true")
+    );
+    assert_eq!(expect(repeat, 201).await["id"], first["id"]);
+}
+
+/// Creating a portal link and replaying an event mark the request's Idempotency-Key in
+/// the same write as their change: if the function died right after it, the key says
+/// the change was made, and a repeat does not make it again.
+#[tokio::test]
+async fn a_portal_link_and_a_replay_mark_their_idempotency_key_in_the_same_write() {
+    use shared::store::requests::{self, Claim, HeldKey, Progress};
+    use std::time::Duration;
+    let stack = TestStack::start().await;
+    let acct = stack.account("idem-marked@example.com").await;
+    let db = &stack.stack.state.db;
+    let tenant = acct.tenant(shared::Mode::Test);
+    stack
+        .register_event_type(&acct.test_key, "shop:marked", "A test")
+        .await;
+    let event = expect(
+        stack
+            .post(
+                "/events",
+                &acct.test_key,
+                json!({ "type": "shop:marked", "payload": { "id": "x" } }),
+            )
+            .await,
+        202,
+    )
+    .await;
+    let event_id: shared::ids::EventId = event["id"].as_str().unwrap().parse().unwrap();
+    let link_id = shared::ids::PortalSessionId::new();
+    let session = shared::portal::PortalSession {
+        id: link_id.clone(),
+        tenant: tenant.clone(),
+        scope: shared::portal::PortalScope::Read,
+        created_by: "key_x".into(),
+        key_hash: "0".repeat(64),
+        created_at: shared::Timestamp::now(),
+        expires_at: shared::Timestamp::now().plus(Duration::from_secs(600)),
+        token_hash: "1".repeat(64),
+        cookie_hash: None,
+        opened_at: None,
+    };
+    for name in ["portal-link", "replay"] {
+        let id = format!("idem#{}#marked#{name}", tenant.partition());
+        let claimed = requests::claim_idempotency(
+            db,
+            &id,
+            "fingerprint",
+            "token",
+            Duration::from_millis(1),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(claimed, Claim::Held));
+        let held = HeldKey::new(id.clone(), "token".into());
+        // The handler's change, and then the function "dies": no response is kept.
+        match name {
+            "portal-link" => held
+                .clone()
+                .hold(shared::store::portal::create(db, &session))
+                .await
+                .unwrap(),
+            _ => {
+                let replayed = held
+                    .clone()
+                    .hold(shared::store::events::start_replay(db, &tenant, &event_id))
+                    .await
+                    .unwrap();
+                assert_eq!(replayed.unwrap().replays, 1);
+            }
+        }
+        assert!(held.committed(), "{name}: marked by its own write");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // Past the lease, a repeat finds the change made, not a key to take over.
+        let repeat = requests::claim_idempotency(
+            db,
+            &id,
+            "fingerprint",
+            "another",
+            Duration::from_secs(60),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(&repeat, Claim::Taken(record) if record.progress == Progress::Committed),
+            "{name}: {repeat:?}"
+        );
+    }
 }
 
 #[tokio::test]

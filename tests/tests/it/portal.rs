@@ -895,3 +895,93 @@ async fn the_session_cookie_is_secure_anywhere_but_on_this_machine() {
         assert!(!cookie.contains("Secure"), "{host}: {cookie}");
     }
 }
+
+/// A link opens once, for a cookie of its own; every page names the account it shows;
+/// and a browser looking at one tenant's portal is asked before a link replaces it
+/// with another's.
+#[tokio::test]
+async fn a_link_opens_once_names_its_account_and_asks_before_leaving_another_tenants_portal() {
+    let stack = TestStack::start().await;
+    let a = stack.account("portal-once-a@example.com").await;
+    let b = stack.account("portal-once-b@example.com").await;
+    let base = stack.stack.base_url();
+    let get = |url: String, cookie: Option<String>| async move {
+        let mut request = browser().get(url);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let set = response
+            .headers()
+            .get(header::SET_COOKIE)
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
+        (status, set, response.text().await.unwrap())
+    };
+
+    let link_a = stack.portal_link(&a.test_key, "read").await;
+    let cookie_a = open_link(&link_a).await;
+    let token_a = link_a.rsplit('/').next().unwrap();
+    assert!(!cookie_a.contains(token_a), "the cookie is not the link");
+    let (status, _, html) = get(format!("{base}/portal"), Some(cookie_a.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&format!(r#"id="account">{} (test)<"#, a.id)),
+        "{html}"
+    );
+
+    // Opened: the link opens nothing more, and it is no cookie either.
+    let (status, set, _) = get(link_a.clone(), None).await;
+    assert_eq!((status, set), (StatusCode::UNAUTHORIZED, None));
+    let as_cookie = format!("pg_portal={token_a}");
+    let (status, _, _) = get(format!("{base}/portal"), Some(as_cookie)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Another tenant's link in this browser: a page asks first, and nothing changes.
+    let link_b = stack.portal_link(&b.test_key, "read").await;
+    let (status, set, html) = get(link_b.clone(), Some(cookie_a.clone())).await;
+    assert_eq!((status, set), (StatusCode::OK, None), "{html}");
+    assert!(
+        html.contains(a.id.as_str()) && html.contains(b.id.as_str()),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="switch-account""#));
+    let (status, _, html) = get(format!("{base}/portal"), Some(cookie_a.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(a.id.as_str()), "still A's");
+    // The link was not used up by asking: confirming opens it.
+    let switched = browser()
+        .post(&link_b)
+        .header(header::COOKIE, &cookie_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+    let cookie_b = switched.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, _, html) = get(format!("{base}/portal"), Some(cookie_b)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!(r#"id="account">{} (test)<"#, b.id)));
+    let (status, _, _) = get(link_b, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "opened once");
+
+    // The same tenant's next link needs no question; the list says which were opened.
+    let again = stack.portal_link(&a.test_key, "manage").await;
+    let (status, set, _) = get(again, Some(cookie_a)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(set.is_some());
+    let listed = expect(stack.get("/portal/sessions", &a.test_key).await, 200).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["opened_at"].is_string()),
+        "{listed}"
+    );
+}

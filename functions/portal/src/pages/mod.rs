@@ -90,10 +90,18 @@ pub fn page(
     section: Section,
     body: &str,
 ) -> Response {
-    let badge = match viewer.map(|v| v.session.scope) {
+    let scope = match viewer.map(|v| v.session.scope) {
         Some(PortalScope::Read) => r#"<span class="badge" id="scope">read only</span>"#,
         Some(PortalScope::Manage) => r#"<span class="badge" id="scope">manage</span>"#,
         None => "",
+    };
+    // Whose webhooks these are: a browser can hold only one portal at a time.
+    let badge = match viewer {
+        Some(viewer) => format!(
+            r#"<span class="badge" id="account">{}</span>{scope}"#,
+            escape(&account_name(viewer.tenant()))
+        ),
+        None => String::new(),
     };
     let nav = if viewer.is_some() {
         let link = |href: &str, name: &str, this: Section| {
@@ -211,13 +219,25 @@ fn cookie_token(headers: &HeaderMap) -> Option<&str> {
         .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
-/// The live session `token` opens, if any.
-async fn open(state: &AppState, token: &str) -> Result<Option<Viewer>, StoreError> {
+/// How a token comes: in a link (`/portal/{token}`), which opens its session once, or
+/// in the cookie the link was traded for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Presented {
+    Link,
+    Cookie,
+}
+
+/// The live session `token` opens, presented as `how`, if any.
+async fn open(state: &AppState, token: &str, how: Presented) -> Result<Option<Viewer>, StoreError> {
     let Some((id, token)) = PortalToken::parse(token) else {
         return Ok(None);
     };
+    let now = Timestamp::now();
     let session = sessions::get(&state.db, &id).await?;
-    let Some(session) = session.filter(|session| session.opens(&token, Timestamp::now())) else {
+    let Some(session) = session.filter(|session| match how {
+        Presented::Link => session.opens_link(&token, now),
+        Presented::Cookie => session.opens_cookie(&token, now),
+    }) else {
         return Ok(None);
     };
     if !key_alive(state, &session).await? {
@@ -310,7 +330,7 @@ impl FromRequestParts<AppState> for Viewer {
             Some(Opened(opened)) => opened.map(Arc::unwrap_or_clone),
             // Not through `limited` (a test's router): open it here.
             None => match cookie_token(&parts.headers) {
-                Some(token) => open(state, token).await?,
+                Some(token) => open(state, token, Presented::Cookie).await?,
                 None => None,
             },
         };
@@ -394,27 +414,99 @@ pub fn see_other(to: &str) -> Response {
     response
 }
 
-/// `GET /portal/{token}`: the link. Sets the session cookie and moves on to `/portal`.
+/// `GET /portal/{token}`: the link. Trades it for the session cookie and moves on to
+/// `/portal`; if this browser is already looking at another tenant's portal, asks first.
 pub async fn redeem(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
     opened: Option<axum::Extension<Opened>>,
 ) -> PageResult {
-    let viewer = match opened {
+    let Some(viewer) = link_viewer(&state, &token, opened).await? else {
+        return Ok(link_refused());
+    };
+    let current = match cookie_token(&headers) {
+        Some(cookie) => open(&state, cookie, Presented::Cookie).await?,
+        None => None,
+    };
+    if let Some(current) = current.filter(|c| c.tenant() != viewer.tenant()) {
+        return Ok(confirm_switch(&current, &viewer, &token));
+    }
+    exchange(&state, viewer, &headers).await
+}
+
+/// `POST /portal/{token}`: the link, opened after the page that asked whether to leave
+/// another tenant's portal.
+pub async fn switch(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    opened: Option<axum::Extension<Opened>>,
+) -> PageResult {
+    let Some(viewer) = link_viewer(&state, &token, opened).await? else {
+        return Ok(link_refused());
+    };
+    exchange(&state, viewer, &headers).await
+}
+
+/// The session the link `token` opens (as [`limited`] found it, or read now).
+async fn link_viewer(
+    state: &AppState,
+    token: &str,
+    opened: Option<axum::Extension<Opened>>,
+) -> Result<Option<Viewer>, PageError> {
+    Ok(match opened {
         Some(axum::Extension(Opened(opened))) => opened.map(Arc::unwrap_or_clone),
-        None => open(&state, &token).await?,
-    };
-    let Some(viewer) = viewer else {
-        return Ok(refused(
-            "This link is not valid: it has expired or was revoked.",
-        ));
-    };
-    let remaining = (viewer.session.expires_at.as_millis() - Timestamp::now().as_millis()) / 1000;
-    let secure = !shared::http::served_on_loopback(&state.config, &headers);
+        None => open(state, token, Presented::Link).await?,
+    })
+}
+
+fn link_refused() -> Response {
+    refused("This link is not valid: it was opened already, has expired or was revoked.")
+}
+
+/// Asks before replacing the session of `current`'s tenant by `next`'s.
+fn confirm_switch(current: &Viewer, next: &Viewer, token: &str) -> Response {
+    let body = format!(
+        r#"<div class="empty" id="switch"><h2>Open another account's portal?</h2>
+<p>This browser is looking at the webhooks of <strong id="current-account">{current}</strong>. The link opens those of <strong id="next-account">{next}</strong>, and this browser then leaves the first.</p>
+<form method="post" action="/portal/{token}" class="inline"><button type="submit" class="primary" id="switch-account">Open {next}</button></form>
+<p><a href="/portal" id="stay">Stay with {current}</a></p></div>"#,
+        current = escape(&account_name(current.tenant())),
+        next = escape(&account_name(next.tenant())),
+        token = escape(token),
+    );
+    let mut response = page(
+        StatusCode::OK,
+        "Another account",
+        None,
+        Section::None,
+        &body,
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// How a page names a tenant: its account and mode.
+fn account_name(tenant: &shared::Tenant) -> String {
+    format!("{} ({})", tenant.account_id(), tenant.mode())
+}
+
+/// Trades `viewer`'s link for a cookie of its own, once: sets the cookie and moves on.
+async fn exchange(state: &AppState, viewer: Viewer, headers: &HeaderMap) -> PageResult {
+    let cookie_token = PortalToken::generate(&viewer.session.id);
+    let now = Timestamp::now();
+    if !sessions::open_link(&state.db, &viewer.session.id, &cookie_token.hash(), now).await? {
+        // Opened a moment ago by someone else (two tabs, or whoever else had the link).
+        return Ok(link_refused());
+    }
+    let remaining = (viewer.session.expires_at.as_millis() - now.as_millis()) / 1000;
+    let secure = !shared::http::served_on_loopback(&state.config, headers);
     let cookie = format!(
         "{COOKIE}={}; Path=/portal; Max-Age={}; HttpOnly; SameSite=Lax{}",
-        viewer.token.expose(),
+        cookie_token.expose(),
         remaining.max(1),
         if secure { "; Secure" } else { "" }
     );
@@ -450,9 +542,12 @@ pub async fn limited(State(state): State<AppState>, request: Request, next: Next
         .strip_prefix("/portal/")
         .filter(|rest| PortalToken::parse(rest).is_some())
         .map(str::to_string);
-    let presented = in_path.or_else(|| cookie_token(&parts.headers).map(str::to_string));
+    let presented = match in_path {
+        Some(token) => Some((token, Presented::Link)),
+        None => cookie_token(&parts.headers).map(|token| (token.to_string(), Presented::Cookie)),
+    };
     let viewer = match presented {
-        Some(token) => match open(&state, &token).await {
+        Some((token, how)) => match open(&state, &token, how).await {
             Ok(viewer) => viewer,
             Err(error) => return PageError::from(error).into_response(),
         },
