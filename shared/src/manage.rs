@@ -197,36 +197,54 @@ fn parse_events(
         errors.add("Events can't be blank");
     }
     let mut events = Vec::with_capacity(names.len());
+    let mut seen = std::collections::HashSet::new();
     for name in names {
         match name.parse::<EventSelector>() {
+            // Each entry once, said once.
+            Ok(event) if !seen.insert(event.clone()) => {}
             Ok(EventSelector::Custom(name)) if unregistered.contains(&name) => errors.add(format!(
                 "Event {name:?} is not registered; register it with POST /event-types"
             )),
-            Ok(event) if !events.contains(&event) => events.push(event),
-            Ok(_) => {}
+            Ok(event) => events.push(event),
             Err(message) => errors.add(message),
         }
     }
     events
 }
 
-/// The custom event types in `input` that the tenant has not registered.
+/// The most entries an endpoint's `events` may have (the catalogue and a tenant's
+/// custom types fit many times over).
+pub const MAX_EVENTS: usize = 100;
+
+/// The custom event types in `input` that the tenant has not registered: each distinct
+/// name checked once, all in one batch. A list longer than [`MAX_EVENTS`] is refused
+/// before anything is read.
 async fn unregistered(
     state: &AppState,
     tenant: &Tenant,
     input: &EndpointInput,
 ) -> ApiResult<Vec<String>> {
-    let mut missing = Vec::new();
-    for name in input.events.iter().flatten() {
-        if let Ok(EventSelector::Custom(custom)) = name.parse::<EventSelector>()
-            && crate::store::event_types::get(&state.db, tenant, &custom)
-                .await?
-                .is_none()
-        {
-            missing.push(custom);
-        }
+    let names = input.events.as_deref().unwrap_or_default();
+    if names.len() > MAX_EVENTS {
+        return Err(ApiError::invalid(format!(
+            "Events can have at most {MAX_EVENTS} entries"
+        )));
     }
-    Ok(missing)
+    let mut customs: Vec<String> = names
+        .iter()
+        .filter_map(|name| match name.parse::<EventSelector>() {
+            Ok(EventSelector::Custom(custom)) => Some(custom),
+            _ => None,
+        })
+        .collect();
+    customs.sort();
+    customs.dedup();
+    if customs.is_empty() {
+        return Ok(customs);
+    }
+    let registered = crate::store::event_types::registered(&state.db, tenant, &customs).await?;
+    customs.retain(|name| !registered.contains(name));
+    Ok(customs)
 }
 
 /// Gives the account its ed25519 signing key for the tenant's mode if it has none yet

@@ -224,6 +224,7 @@ sent! {
     operation::update_item::builders::UpdateItemFluentBuilder => operation::update_item::UpdateItemOutput, "UpdateItem";
     operation::delete_item::builders::DeleteItemFluentBuilder => operation::delete_item::DeleteItemOutput, "DeleteItem";
     operation::query::builders::QueryFluentBuilder => operation::query::QueryOutput, "Query";
+    operation::batch_get_item::builders::BatchGetItemFluentBuilder => operation::batch_get_item::BatchGetItemOutput, "BatchGetItem";
 }
 
 #[cfg(test)]

@@ -51,6 +51,72 @@ pub async fn create(db: &Db, tenant: &Tenant, record: &EventTypeRecord) -> Resul
     })
 }
 
+/// Which of `names` the tenant registered: one `BatchGetItem` per 100 names (keys only),
+/// not a read each.
+pub async fn registered(
+    db: &Db,
+    tenant: &Tenant,
+    names: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    let partition = tenant.partition();
+    let mut found = std::collections::HashSet::new();
+    for chunk in names.chunks(100) {
+        let keys = chunk
+            .iter()
+            .map(|name| {
+                [
+                    ("pk".to_string(), s(&partition)),
+                    ("sk".to_string(), s(key(name))),
+                ]
+                .into()
+            })
+            .collect();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .projection_expression("sk")
+                .consistent_read(true)
+                .build()
+                .map_err(StoreError::internal)?,
+        );
+        // Keys DynamoDB leaves unprocessed (throttling) are asked for again.
+        for _ in 0..5 {
+            let Some(wanted) = request.take() else { break };
+            let out = db
+                .client
+                .batch_get_item()
+                .request_items(&db.tables.events, wanted)
+                .sent()
+                .await?;
+            for item in out
+                .responses
+                .and_then(|mut tables| tables.remove(&db.tables.events))
+                .unwrap_or_default()
+            {
+                if let Some(name) = item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|sk| sk.strip_prefix(TYPE_PREFIX))
+                {
+                    found.insert(name.to_string());
+                }
+            }
+            request = out
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&db.tables.events));
+        }
+        if request.is_some() {
+            return Err(StoreError::Transient {
+                operation: "BatchGetItem",
+                code: None,
+                cause: "keys left unprocessed".into(),
+            });
+        }
+    }
+    Ok(found)
+}
+
 pub async fn get(
     db: &Db,
     tenant: &Tenant,

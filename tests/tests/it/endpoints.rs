@@ -1010,3 +1010,73 @@ async fn secrets_sealed_under_the_shared_data_key_still_open() {
         .unwrap();
     assert_eq!(opened.current, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 }
+
+/// An endpoint's `events` is capped (100 entries), kept once each, and its custom types
+/// are checked in one batch read, however often they repeat (before: no cap, and one
+/// read per entry).
+#[tokio::test]
+async fn an_endpoints_events_are_capped_deduplicated_and_checked_in_one_batch() {
+    let counter = std::sync::Arc::new(shared::aws::CallCounter::default());
+    let stack = TestStack::start_counted(&[], Some(counter.clone()), 2).await;
+    let acct = stack.account("events-cap@example.com").await;
+    let key = &acct.test_key;
+    for name in ["shop:a", "shop:b"] {
+        stack.register_event_type(key, name, "A test").await;
+    }
+    let url = "https://example.com/capped";
+    let too_many: Vec<String> = (0..101).map(|n| format!("shop:t{n}")).collect();
+    let (status, body) = status_and_json(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": url, "events": too_many }),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"],
+        json!(["Events can have at most 100 entries"])
+    );
+
+    let mut events = vec!["shop:a"; 50];
+    events.extend(vec!["shop:b"; 49]);
+    events.push("order:paid");
+    let before = counter.snapshot_of("WebhookEndpointsFunction");
+    let created = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": url, "events": events }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(created["events"], json!(["shop:a", "shop:b", "order:paid"]));
+    let after = counter.snapshot_of("WebhookEndpointsFunction");
+    let batches = after.get("DynamoDB.BatchGetItem").copied().unwrap_or(0)
+        - before.get("DynamoDB.BatchGetItem").copied().unwrap_or(0);
+    assert_eq!(batches, 1, "{after:?}");
+
+    let unknown = vec!["shop:zzz"; 30];
+    let (status, body) = status_and_json(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": "https://example.com/unknown", "events": unknown }),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["errors"].as_array().unwrap().len(),
+        1,
+        "said once: {body}"
+    );
+}
