@@ -228,7 +228,10 @@ impl SigningSecrets {
         self.rotate_to(new_signing_secret(), now, grace);
     }
 
-    /// Makes `next` the current secret; the old one keeps signing for `grace`.
+    /// Makes `next` the current secret; the old one keeps signing for `grace`. At most
+    /// [`MAX_RETIRED`] rotated-out secrets keep signing: rotating again and again
+    /// within a grace period drops the oldest, so a delivery's `webhook-signature`
+    /// stays a few entries long (receivers' header limits are often 8 KiB).
     pub fn rotate_to(&mut self, next: String, now: Timestamp, grace: Duration) {
         let old = std::mem::replace(&mut self.current, next);
         self.retired.retain(|r| r.expires_at > now);
@@ -237,6 +240,11 @@ impl SigningSecrets {
                 secret: old,
                 expires_at: now.plus(grace),
             });
+        }
+        if self.retired.len() > MAX_RETIRED {
+            self.retired
+                .sort_by_key(|r| std::cmp::Reverse(r.expires_at));
+            self.retired.truncate(MAX_RETIRED);
         }
     }
 
@@ -250,6 +258,9 @@ impl SigningSecrets {
         )
     }
 }
+
+/// Rotated-out secrets that may still sign at once.
+pub const MAX_RETIRED: usize = 2;
 
 const DEFAULT_GRACE_SECONDS: u64 = 86_400;
 /// The longest a rotated-out secret or rolled key keeps working.
@@ -298,6 +309,32 @@ mod tests {
             "tampering is detected"
         );
         assert_eq!(again.open("idem#a", &sealed[..5]), None);
+    }
+
+    #[test]
+    fn rotating_again_and_again_keeps_at_most_two_old_secrets_the_newest() {
+        let mut secrets = SigningSecrets::generate();
+        let start = Timestamp::from_millis(1_700_000_000_000);
+        let mut currents = vec![secrets.current.clone()];
+        for n in 0..10u64 {
+            let at = start.plus(Duration::from_secs(n));
+            secrets.rotate(at, Duration::from_secs(86_400));
+            currents.push(secrets.current.clone());
+        }
+        assert_eq!(secrets.retired.len(), MAX_RETIRED);
+        let signing: Vec<&str> = secrets
+            .signing_at(start.plus(Duration::from_secs(20)))
+            .collect();
+        // The current one, then the two it replaced most recently.
+        let newest: Vec<&str> = currents.iter().rev().take(3).map(String::as_str).collect();
+        assert_eq!(signing, newest);
+        // No grace: nothing kept.
+        secrets.rotate(start.plus(Duration::from_secs(30)), Duration::ZERO);
+        assert_eq!(
+            secrets.retired.len(),
+            MAX_RETIRED,
+            "the earlier ones still in grace"
+        );
     }
 
     #[test]
