@@ -133,10 +133,20 @@ impl EndpointInput {
             ));
         }
         let headers = match self.headers {
-            Some(raw) => CustomHeaders::parse(raw.unwrap_or_default()).unwrap_or_else(|problems| {
+            Some(raw) => {
+                let mut problems = Vec::new();
+                let raw = crate::webhooks::headers::unmask(
+                    raw.unwrap_or_default(),
+                    current.map(|c| &c.headers),
+                    &mut problems,
+                );
+                let parsed = CustomHeaders::parse(raw).unwrap_or_else(|more| {
+                    problems.extend(more);
+                    CustomHeaders::default()
+                });
                 problems.into_iter().for_each(|p| errors.add(p));
-                CustomHeaders::default()
-            }),
+                parsed
+            }
             None => current.map(|c| c.headers.clone()).unwrap_or_default(),
         };
         let filter = match self.filter {

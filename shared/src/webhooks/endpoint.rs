@@ -1,7 +1,7 @@
 use super::{CustomHeaders, Dialect, EventSelector, WebhookUrl};
 use crate::{Timestamp, ids::EndpointId, keyring::SealedSecrets};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A merchant's webhook endpoint, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -185,7 +185,8 @@ pub struct EndpointView<'a> {
     pub enabled: bool,
     pub events: &'a [EventSelector],
     pub filter: Option<&'a str>,
-    pub headers: &'a CustomHeaders,
+    /// Names and `****` for every value (send `****` back to keep a value).
+    pub headers: BTreeMap<&'a str, &'static str>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub error_count: u32,
@@ -254,7 +255,7 @@ impl Endpoint {
             enabled: self.enabled,
             events: &self.events,
             filter: self.filter.as_deref(),
-            headers: &self.headers,
+            headers: self.headers.masked(),
             created_at: self.created_at,
             updated_at: self.updated_at,
             error_count: self.error_count,

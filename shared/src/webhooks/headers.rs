@@ -70,6 +70,45 @@ impl CustomHeaders {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
+
+    /// As the API and the portal show them: names, and every value as `****` (they
+    /// often carry the receiver's credentials).
+    pub fn masked(&self) -> BTreeMap<&str, &'static str> {
+        self.0.keys().map(|name| (name.as_str(), MASKED)).collect()
+    }
+
+    /// The value of header `name` (any case).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}
+
+/// How a header's value is shown; sent back as it is, it keeps the value it stands for.
+pub const MASKED: &str = "****";
+
+/// `raw` headers sent to replace `current`, each `****` value (as shown) standing for
+/// the current value of its header; a `****` for a header that has none is reported.
+pub fn unmask(
+    raw: BTreeMap<String, String>,
+    current: Option<&CustomHeaders>,
+    errors: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    raw.into_iter()
+        .filter_map(|(name, value)| {
+            if value != MASKED {
+                return Some((name, value));
+            }
+            match current.and_then(|c| c.get(&name)) {
+                Some(kept) => Some((name, kept.to_string())),
+                None => {
+                    errors.push(format!(
+                        "Header {name:?} is masked ({MASKED}); send its value"
+                    ));
+                    None
+                }
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

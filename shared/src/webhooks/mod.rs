@@ -4,7 +4,7 @@ pub mod body;
 pub mod dialect;
 mod endpoint;
 mod event_type;
-mod headers;
+pub mod headers;
 pub mod log;
 pub mod net;
 pub mod outbound;

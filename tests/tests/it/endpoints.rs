@@ -34,7 +34,11 @@ async fn create_returns_the_endpoint_with_its_secret_once() {
     assert_eq!(created.events, ["order:paid", "order:created"]);
     assert_eq!(created.description.as_deref(), Some("orders to the ERP"));
     assert!(created.enabled);
-    assert_eq!(created.headers, [("x-team".into(), "erp".into())].into());
+    assert_eq!(
+        created.headers,
+        [("x-team".into(), "****".into())].into(),
+        "values masked"
+    );
     assert_eq!(created.error_count, 0);
     assert!(!created.blocked_by_error_count);
     assert_eq!(created.created_at, created.updated_at);
@@ -333,7 +337,8 @@ async fn update_is_partial_and_validated() {
     assert_eq!(updated.description.as_deref(), Some("first"));
     assert_eq!(
         updated.headers,
-        [("x-a".to_string(), "1".to_string())].into()
+        [("x-a".to_string(), "****".to_string())].into(),
+        "kept (shown masked)"
     );
     assert_eq!(updated.created_at, created.created_at);
     assert!(updated.updated_at >= created.updated_at);
@@ -1078,5 +1083,73 @@ async fn an_endpoints_events_are_capped_deduplicated_and_checked_in_one_batch() 
         body["errors"].as_array().unwrap().len(),
         1,
         "said once: {body}"
+    );
+}
+
+/// Custom header values often carry the receiver's credentials: the API shows them as
+/// `****`, and `****` sent back (a view written back, the portal's form) keeps the value,
+/// while deliveries carry the real one.
+#[tokio::test]
+async fn custom_header_values_are_shown_masked_and_kept_when_sent_back_masked() {
+    let stack = TestStack::start().await;
+    let receiver = harness::Receiver::start().await;
+    let acct = stack.account("masked-headers@example.com").await;
+    let key = &acct.test_key;
+    let created = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                json!({ "url": receiver.url("/h"), "events": ["*"],
+                        "headers": { "Authorization": "Bearer receiver-secret", "X-Team": "erp" } }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        created["headers"],
+        json!({ "authorization": "****", "x-team": "****" })
+    );
+    assert!(!created.to_string().contains("receiver-secret"));
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/webhooks/endpoints/{id}");
+    let listed = expect(stack.get("/webhooks/endpoints", key).await, 200).await;
+    assert!(!listed.to_string().contains("receiver-secret"));
+
+    // The view written back: the masked value is kept, the new one set.
+    let updated = expect(
+        stack
+            .put(
+                &path,
+                key,
+                json!({ "headers": { "authorization": "****", "x-team": "payments" } }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(updated["headers"]["authorization"], "****");
+    let test = expect(
+        stack.post(&format!("{path}/test"), key, json!({})).await,
+        200,
+    )
+    .await;
+    assert_eq!(test["delivered"], true, "{test}");
+    let ping = receiver.wait_for("/h", 1).await.remove(0);
+    assert_eq!(ping.header("authorization"), "Bearer receiver-secret");
+    assert_eq!(ping.header("x-team"), "payments");
+
+    // A masked value for a header that has none stands for nothing: 400, nothing saved.
+    let (status, body) = status_and_json(
+        stack
+            .put(&path, key, json!({ "headers": { "x-new": "****" } }))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"],
+        json!(["Header \"x-new\" is masked (****); send its value"])
     );
 }

@@ -432,7 +432,7 @@ async fn a_manage_link_edits_tests_and_retries_through_forms_that_a_read_link_an
     assert_eq!(saved.url, url);
     assert_eq!(saved.filter.as_deref(), Some("value > 10"));
     assert_eq!(saved.events, vec!["order:paid", "order:created"]);
-    assert_eq!(saved.headers["x-team"], "payments");
+    assert_eq!(saved.headers["x-team"], "****", "shown masked");
 
     // Rotate: the new secret is on that page only, and it signs from now on.
     let (status, _, html) = manager

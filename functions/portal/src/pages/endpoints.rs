@@ -334,9 +334,11 @@ impl Fields {
             description: endpoint.description.clone().unwrap_or_default(),
             events: event_names(endpoint),
             filter: endpoint.filter.clone().unwrap_or_default(),
+            // Values stay masked; a line sent back unchanged keeps its value.
             headers: endpoint
                 .headers
-                .iter()
+                .masked()
+                .into_iter()
                 .map(|(name, value)| format!("{name}: {value}\n"))
                 .collect(),
             signature_scheme: endpoint.signature_scheme.as_str().to_string(),
@@ -561,7 +563,7 @@ fn fields_form(
 <p>Events</p><div id="events">{checks}</div>
 <label for="filter">Filter <span class="muted">(optional: a rule on the payload, e.g. <code>value &gt; 10 and currency == 'USD'</code>)</span></label>
 <textarea id="filter" name="filter" rows="2">{filter}</textarea>{caret}
-<label for="headers">Headers <span class="muted">(one <code>name: value</code> per line)</span></label>
+<label for="headers">Headers <span class="muted">(one <code>name: value</code> per line; a value shown as <code>****</code> is kept as it is)</span></label>
 <textarea id="headers" name="headers" rows="3">{headers}</textarea>
 <div class="filters"><label>Signatures <select name="signature_scheme" id="signature-scheme">{schemes}</select></label>
 <label class="check"><input type="checkbox" name="legacy_signature" id="legacy-signature" value="on"{legacy}> Also send <code>X-PushGuard-Signature</code> <span class="muted">(body only, replayable: untick once your receiver checks <code>webhook-signature</code>)</span></label>
