@@ -229,7 +229,7 @@ async fn endpoint_page(
     let pace = pace.map_err(ApiError::from)?;
     let view = endpoint.view();
     let summary = total.view();
-    let header_names: Vec<String> = view.headers.iter().map(|(name, _)| escape(name)).collect();
+    let header_names: Vec<String> = view.headers.keys().map(|name| escape(name)).collect();
     let id = escape(view.id);
     let switch = match period {
         Period::Day => {
