@@ -433,11 +433,11 @@ async fn cancel(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The order a page token opens.
-async fn order_for(state: &AppState, token: &str) -> ApiResult<Option<Order>> {
+/// The order a page token opens, and the mode it was made in.
+async fn order_for(state: &AppState, token: &str) -> ApiResult<Option<(Order, shared::Mode)>> {
     Ok(by_payment_token(&state.db, token)
         .await?
-        .map(|(_, order)| order.value))
+        .map(|(tenant, order)| (order.value, tenant.mode())))
 }
 
 #[cfg(test)]

@@ -48,8 +48,15 @@ fn is_final(order: &Order) -> bool {
         )
 }
 
-fn render(order: &Order, token: &str) -> String {
+fn render(order: &Order, token: &str, mode: shared::Mode) -> String {
     let done = order.status == OrderStatus::Paid;
+    // A test payment must not pass for a real one, to the customer or in a screenshot.
+    let test_mode = match mode {
+        shared::Mode::Test => {
+            r#"<p id="test-mode" role="note" style="background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;font-weight:600">Test mode: this is not a real payment, and no money moves.</p>"#
+        }
+        shared::Mode::Live => "",
+    };
     let back = match (&order.return_url, done) {
         (Some(url), true) => format!(r#"<p><a href="{}">Return to the shop</a></p>"#, escape(url)),
         _ => String::new(),
@@ -60,7 +67,7 @@ fn render(order: &Order, token: &str) -> String {
 <meta name="referrer" content="no-referrer"><title>{title} · PushGuard Pay</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}}dl{{display:grid;grid-template-columns:auto 1fr;gap:.5rem 1rem}}dt{{color:#57606a}}#status{{font-weight:600}}</style>
 </head><body data-status-url="/pay/{token}/status" data-final="{final_}">
-<h1>{title}</h1>
+{test_mode}<h1>{title}</h1>
 <dl><dt>Amount</dt><dd>{value} {currency}</dd><dt>Quantity</dt><dd>{quantity}</dd><dt>Gateway</dt><dd>{gateway}</dd><dt>Status</dt><dd id="status" data-status="{code}">{status}</dd><dt>Order</dt><dd>{id}</dd></dl>
 {back}<noscript><p>Reload this page to see the latest status.</p></noscript>
 <script>{SCRIPT}</script>
@@ -100,7 +107,7 @@ async fn admit(
     client: &Client,
     token: &str,
     missing: fn() -> Response,
-) -> Result<(Order, Option<Decision>), Response> {
+) -> Result<(Order, shared::Mode, Option<Decision>), Response> {
     let limited = |decision: Decision| {
         let mut response = decision.refusal().into_response();
         decision.write_headers(response.headers_mut());
@@ -109,8 +116,8 @@ async fn admit(
     if let Some(refused) = client.refused(state) {
         return Err(limited(refused));
     }
-    let order = match order_for(state, token).await {
-        Ok(Some(order)) => order,
+    let (order, mode) = match order_for(state, token).await {
+        Ok(Some(found)) => found,
         Ok(None) => return Err(missing()),
         Err(error) => return Err(error.into_response()),
     };
@@ -120,7 +127,7 @@ async fn admit(
         .await;
     match decision {
         Some(decision) if !decision.allowed => Err(limited(decision)),
-        decision => Ok((order, decision)),
+        decision => Ok((order, mode, decision)),
     }
 }
 
@@ -130,11 +137,11 @@ pub async fn show(
     client: Client,
     Path(token): Path<String>,
 ) -> Response {
-    let (order, decision) = match admit(&state, &client, &token, not_found).await {
+    let (order, mode, decision) = match admit(&state, &client, &token, not_found).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
-    let mut response = Html(render(&order, &token)).into_response();
+    let mut response = Html(render(&order, &token, mode)).into_response();
     shared::http::page_headers(&mut response, &CSP);
     if let Some(decision) = decision {
         decision.write_headers(response.headers_mut());
@@ -160,7 +167,7 @@ pub async fn status(
     Path(token): Path<String>,
 ) -> Response {
     let missing = || shared::ApiError::NotFound("Payment").into_response();
-    let (order, decision) = match admit(&state, &client, &token, missing).await {
+    let (order, _, decision) = match admit(&state, &client, &token, missing).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };

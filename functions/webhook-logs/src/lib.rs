@@ -131,11 +131,19 @@ struct SimulateInput {
 }
 
 /// Sends the sample payload of `event` to `url`, signed with the account's webhook secret.
+/// Test mode only: a sample is signed as genuinely as a real event, so in live mode it
+/// would be a live `order:paid` for an order that never was, which a receiver would
+/// fulfil.
 async fn simulate(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
     ApiJson(input): ApiJson<SimulateInput>,
 ) -> ApiResult<Json<TestResult>> {
+    if tenant.mode() == shared::Mode::Live {
+        return Err(ApiError::invalid(
+            "Simulations send samples in test mode only: use a test key",
+        ));
+    }
     state.outbound_permit(&tenant).await?;
     let mut errors = Violations::new();
     let url = WebhookUrl::parse(

@@ -766,6 +766,24 @@ async fn simulate_sends_a_sample_signed_with_the_account_secret() {
     )
     .await;
     assert_eq!(invalid["errors"].as_array().unwrap().len(), 2);
+
+    // A live sample would be a genuinely signed live order:paid that never was.
+    let live = expect(
+        stack
+            .post(
+                "/webhooks/simulate",
+                &acct.live_key,
+                json!({ "url": receiver.url("/live"), "event": "order:paid" }),
+            )
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        live["errors"],
+        json!(["Simulations send samples in test mode only: use a test key"])
+    );
+    assert!(receiver.received("/live").is_empty());
 }
 
 #[tokio::test]

@@ -230,3 +230,40 @@ async fn the_extremes_of_every_numeric_header_and_parameter_get_a_clear_answer()
 fn urlencoding(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+/// A test-mode payment page says so on the page, so it cannot pass for a real one; a
+/// live one does not.
+#[tokio::test]
+async fn a_test_mode_payment_page_says_it_is_not_a_real_payment() {
+    let stack = TestStack::start().await;
+    let acct = stack.account("test-mode-page@example.com").await;
+    for (key, shown) in [(&acct.test_key, true), (&acct.live_key, false)] {
+        let created = expect(
+            stack
+                .post(
+                    "/payments",
+                    key,
+                    serde_json::json!({
+                        "title": "Sticker", "gateway": "Bitcoin", "value": 3.00,
+                        "currency": "USD", "email": "buyer@example.com"
+                    }),
+                )
+                .await,
+            201,
+        )
+        .await;
+        let page = client_from("127.0.0.7")
+            .get(created["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            page.contains(r#"id="test-mode""#) && page.contains("not a real payment"),
+            shown,
+            "{page}"
+        );
+    }
+}
