@@ -259,8 +259,10 @@ impl SigningSecrets {
     }
 }
 
-/// Rotated-out secrets that may still sign at once.
-pub const MAX_RETIRED: usize = 2;
+/// Rotated-out secrets that may still sign at once: enough that concurrent rotations
+/// lose none of the secrets they handed out, few enough that `webhook-signature` stays
+/// under 600 bytes (eleven entries), far below receivers' 8 KiB header limits.
+pub const MAX_RETIRED: usize = 10;
 
 const DEFAULT_GRACE_SECONDS: u64 = 86_400;
 /// The longest a rotated-out secret or rolled key keeps working.
@@ -312,24 +314,26 @@ mod tests {
     }
 
     #[test]
-    fn rotating_again_and_again_keeps_at_most_two_old_secrets_the_newest() {
+    fn rotating_again_and_again_keeps_at_most_ten_old_secrets_the_newest() {
         let mut secrets = SigningSecrets::generate();
         let start = Timestamp::from_millis(1_700_000_000_000);
         let mut currents = vec![secrets.current.clone()];
-        for n in 0..10u64 {
+        for n in 0..30u64 {
             let at = start.plus(Duration::from_secs(n));
             secrets.rotate(at, Duration::from_secs(86_400));
             currents.push(secrets.current.clone());
         }
         assert_eq!(secrets.retired.len(), MAX_RETIRED);
         let signing: Vec<&str> = secrets
-            .signing_at(start.plus(Duration::from_secs(20)))
+            .signing_at(start.plus(Duration::from_secs(40)))
             .collect();
-        // The current one, then the two it replaced most recently.
-        let newest: Vec<&str> = currents.iter().rev().take(3).map(String::as_str).collect();
+        // The current one, then the ten it replaced most recently.
+        let newest: Vec<&str> = currents.iter().rev().take(11).map(String::as_str).collect();
         assert_eq!(signing, newest);
+        let header: usize = signing.iter().map(|s| s.len() + 4).sum();
+        assert!(header < 600, "{header} bytes of webhook-signature at most");
         // No grace: nothing kept.
-        secrets.rotate(start.plus(Duration::from_secs(30)), Duration::ZERO);
+        secrets.rotate(start.plus(Duration::from_secs(50)), Duration::ZERO);
         assert_eq!(
             secrets.retired.len(),
             MAX_RETIRED,

@@ -50,6 +50,9 @@ pub struct Call {
     pub operation: String,
     /// `(action, resource)` pairs IAM must all allow.
     pub needs: Vec<(String, String)>,
+    /// For each need, the partition key values it touches (`dynamodb:LeadingKeys`);
+    /// empty where a call names none (a query, another service).
+    pub leading: Vec<Vec<String>>,
     pub writes: Writes,
 }
 
@@ -71,6 +74,7 @@ impl Call {
             service,
             operation: operation.to_string(),
             needs: Vec::new(),
+            leading: Vec::new(),
             writes: Writes::None,
         };
         match service {
@@ -82,7 +86,7 @@ impl Call {
                     .map(|url| url.rsplit('/').next().unwrap_or_default().to_string())
                     .or_else(|| text(body, "QueueName").map(str::to_string));
                 let resource = queue.map_or_else(|| "*".to_string(), |name| queue_arn(&name));
-                call.needs.push((format!("sqs:{action}"), resource));
+                call.need(format!("sqs:{action}"), resource, Vec::new());
             }
             Service::Kms => {
                 // Decrypt names no key: the ciphertext does, as it does in AWS.
@@ -90,7 +94,7 @@ impl Call {
                     .map(str::to_string)
                     .or_else(|| text(body, "CiphertextBlob").and_then(key_of_ciphertext));
                 let resource = key.map_or_else(|| "*".to_string(), |key| kms_arn(&key));
-                call.needs.push((format!("kms:{operation}"), resource));
+                call.need(format!("kms:{operation}"), resource, Vec::new());
             }
         }
         Ok(call)
@@ -135,8 +139,12 @@ impl Call {
                         other => return Err(Invalid(format!("unknown TransactItem {other}"))),
                     };
                     let table = text(write, "TableName").unwrap_or_default();
-                    self.needs
-                        .push((format!("dynamodb:{action}"), table_arn(table, None)));
+                    let leading = partition_of(table, write, keys).into_iter().collect();
+                    self.need(
+                        format!("dynamodb:{action}"),
+                        table_arn(table, None),
+                        leading,
+                    );
                     let key = item_key(table, write, keys)?;
                     if written.contains(&key) {
                         return Err(Invalid(
@@ -155,45 +163,100 @@ impl Call {
                     .into_iter()
                     .flatten()
                 {
-                    let table = item
-                        .get("Get")
-                        .and_then(|g| text(g, "TableName"))
-                        .unwrap_or_default();
-                    self.needs
-                        .push(("dynamodb:GetItem".into(), table_arn(table, None)));
+                    let get = item.get("Get").unwrap_or(&Value::Null);
+                    let table = text(get, "TableName").unwrap_or_default();
+                    let leading = partition_of(table, get, keys).into_iter().collect();
+                    self.need("dynamodb:GetItem".into(), table_arn(table, None), leading);
                 }
             }
             "BatchGetItem" | "BatchWriteItem" => {
-                for table in body
+                for (table, requests) in body
                     .get("RequestItems")
                     .and_then(Value::as_object)
                     .into_iter()
-                    .flat_map(Map::keys)
+                    .flatten()
                 {
-                    self.needs
-                        .push((format!("dynamodb:{operation}"), table_arn(table, None)));
+                    // Every key the batch names, of gets (`Keys`), puts and deletes.
+                    let named: Vec<&Value> = match requests.get("Keys") {
+                        Some(Value::Array(keys)) => keys.iter().collect(),
+                        _ => requests
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|r| {
+                                r.get("PutRequest")
+                                    .and_then(|p| p.get("Item"))
+                                    .or_else(|| r.get("DeleteRequest").and_then(|d| d.get("Key")))
+                            })
+                            .collect(),
+                    };
+                    let leading = named
+                        .into_iter()
+                        .filter_map(|key| partition_value(table, key, keys))
+                        .collect();
+                    self.need(
+                        format!("dynamodb:{operation}"),
+                        table_arn(table, None),
+                        leading,
+                    );
                 }
             }
             "PutItem" | "UpdateItem" | "DeleteItem" => {
-                self.needs
-                    .push((format!("dynamodb:{operation}"), table_arn(&table, None)));
+                let leading = partition_of(&table, body, keys).into_iter().collect();
+                self.need(
+                    format!("dynamodb:{operation}"),
+                    table_arn(&table, None),
+                    leading,
+                );
                 self.writes = Writes::Single(item_key(&table, body, keys)?);
+            }
+            "GetItem" => {
+                let leading = partition_of(&table, body, keys).into_iter().collect();
+                self.need(
+                    format!("dynamodb:{operation}"),
+                    table_arn(&table, None),
+                    leading,
+                );
             }
             "Query" | "Scan" => {
                 let index = text(body, "IndexName");
-                self.needs
-                    .push((format!("dynamodb:{operation}"), table_arn(&table, index)));
+                self.need(
+                    format!("dynamodb:{operation}"),
+                    table_arn(&table, index),
+                    Vec::new(),
+                );
             }
             _ if !table.is_empty() => {
-                self.needs
-                    .push((format!("dynamodb:{operation}"), table_arn(&table, None)));
+                self.need(
+                    format!("dynamodb:{operation}"),
+                    table_arn(&table, None),
+                    Vec::new(),
+                );
             }
-            _ => self
-                .needs
-                .push((format!("dynamodb:{operation}"), "*".into())),
+            _ => self.need(format!("dynamodb:{operation}"), "*".into(), Vec::new()),
         }
         Ok(())
     }
+
+    fn need(&mut self, action: String, resource: String, leading: Vec<String>) {
+        self.needs.push((action, resource));
+        self.leading.push(leading);
+    }
+}
+
+/// The partition key value a single-item request names (its `Key`, or the `Item` it
+/// puts), as text.
+fn partition_of(table: &str, request: &Value, keys: &KeySchemas) -> Option<String> {
+    let source = request.get("Key").or_else(|| request.get("Item"))?;
+    partition_value(table, source, keys)
+}
+
+/// The partition key value of `key` (a key or an item) in `table`, as text.
+fn partition_value(table: &str, key: &Value, keys: &KeySchemas) -> Option<String> {
+    let name = keys.get(table)?.first()?;
+    let typed = key.get(name)?.as_object()?;
+    let (_, value) = typed.iter().next()?;
+    value.as_str().map(str::to_string)
 }
 
 fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {

@@ -229,6 +229,9 @@ struct Statement {
     effect: Effect,
     actions: Vec<String>,
     resources: Vec<String>,
+    /// `ForAllValues:StringLike` on `dynamodb:LeadingKeys`: every partition key the
+    /// request touches must match one of these (none: no such condition).
+    leading_keys: Option<Vec<String>>,
 }
 
 impl Statement {
@@ -237,16 +240,54 @@ impl Statement {
             effect: Effect::Allow,
             actions: actions.iter().map(|a| a.to_string()).collect(),
             resources,
+            leading_keys: None,
         }
     }
 
-    fn matches(&self, action: &str, resource: &str) -> bool {
+    fn matches(&self, action: &str, resource: &str, leading: &[String]) -> bool {
         self.actions.iter().any(|pattern| {
             wildcard_match(&pattern.to_ascii_lowercase(), &action.to_ascii_lowercase())
         }) && self
             .resources
             .iter()
             .any(|pattern| wildcard_match(pattern, resource))
+            // ForAllValues: true when every value matches, so also when there are none
+            // (a query names no item: grant it with such a condition at your peril).
+            && self.leading_keys.as_ref().is_none_or(|patterns| {
+                leading
+                    .iter()
+                    .all(|key| patterns.iter().any(|p| wildcard_match(p, key)))
+            })
+    }
+}
+
+/// The one condition a role's statement may carry locally: `ForAllValues:StringLike`
+/// on `dynamodb:LeadingKeys`; anything else is refused, not guessed.
+fn leading_keys(condition: &Value, resolver: &Resolver) -> Result<Vec<String>, TemplateError> {
+    let unmodelled = || {
+        err(format!(
+            "Condition {condition:?} is not modelled locally (only ForAllValues:StringLike on dynamodb:LeadingKeys)"
+        ))
+    };
+    let operators = condition.as_mapping().ok_or_else(unmodelled)?;
+    let (Some((operator, tests)), 1) = (operators.iter().next(), operators.len()) else {
+        return Err(unmodelled());
+    };
+    let tests = tests.as_mapping().ok_or_else(unmodelled)?;
+    let (Some((key, values)), 1) = (tests.iter().next(), tests.len()) else {
+        return Err(unmodelled());
+    };
+    if operator.as_str() != Some("ForAllValues:StringLike")
+        || key.as_str() != Some("dynamodb:LeadingKeys")
+    {
+        return Err(unmodelled());
+    }
+    match values {
+        Value::Sequence(list) => list
+            .iter()
+            .map(|v| resolver.resolve(v, &BTreeMap::new()))
+            .collect(),
+        one => Ok(vec![resolver.resolve(one, &BTreeMap::new())?]),
     }
 }
 
@@ -428,11 +469,13 @@ impl Policy {
         Ok(policy)
     }
 
-    pub fn decide(&self, action: &str, resource: &str) -> Decision {
+    /// What the role may do: `action` on `resource`, touching the partition keys
+    /// `leading` (DynamoDB; empty elsewhere).
+    pub fn decide(&self, action: &str, resource: &str, leading: &[String]) -> Decision {
         let matching = || {
             self.statements
                 .iter()
-                .filter(|s| s.matches(action, resource))
+                .filter(|s| s.matches(action, resource, leading))
         };
         if matching().any(|s| s.effect == Effect::Deny) {
             Decision::ExplicitDeny
@@ -468,13 +511,7 @@ impl Policy {
             _ => return Err(err("Statement must be a list or a mapping")),
         };
         for statement in statements {
-            for unsupported in [
-                "NotAction",
-                "NotResource",
-                "Condition",
-                "Principal",
-                "NotPrincipal",
-            ] {
+            for unsupported in ["NotAction", "NotResource", "Principal", "NotPrincipal"] {
                 if statement.get(unsupported).is_some() {
                     return Err(err(format!(
                         "{unsupported} is not modelled locally; write the statement without it"
@@ -496,10 +533,15 @@ impl Policy {
                     None => Err(err(format!("a statement has no {key}"))),
                 }
             };
+            let leading_keys = match statement.get("Condition") {
+                None => None,
+                Some(condition) => Some(leading_keys(condition, resolver)?),
+            };
             self.statements.push(Statement {
                 effect,
                 actions: list("Action")?,
                 resources: list("Resource")?,
+                leading_keys,
             });
         }
         Ok(())
@@ -700,45 +742,52 @@ Resources:
         )
         .unwrap();
         let table = table_arn("p-Things", None);
-        assert_eq!(policy.decide("dynamodb:GetItem", &table), Decision::Allow);
         assert_eq!(
-            policy.decide("DynamoDB:getitem", &table),
+            policy.decide("dynamodb:GetItem", &table, &[]),
+            Decision::Allow
+        );
+        assert_eq!(
+            policy.decide("DynamoDB:getitem", &table, &[]),
             Decision::Allow,
             "actions ignore case"
         );
         assert_eq!(
-            policy.decide("dynamodb:UpdateItem", &table),
+            policy.decide("dynamodb:UpdateItem", &table, &[]),
             Decision::ImplicitDeny
         );
         assert_eq!(
-            policy.decide("dynamodb:PutItem", &table),
+            policy.decide("dynamodb:PutItem", &table, &[]),
             Decision::ExplicitDeny,
             "a deny wins"
         );
         assert_eq!(
-            policy.decide("dynamodb:GetItem", &table_arn("p-Other", None)),
+            policy.decide("dynamodb:GetItem", &table_arn("p-Other", None), &[]),
             Decision::ImplicitDeny
         );
         assert_eq!(
-            policy.decide("dynamodb:Query", &table),
+            policy.decide("dynamodb:Query", &table, &[]),
             Decision::ImplicitDeny,
             "a query on the table is not one on its index"
         );
         assert_eq!(
-            policy.decide("dynamodb:Query", &table_arn("p-Things", Some("by_owner"))),
+            policy.decide(
+                "dynamodb:Query",
+                &table_arn("p-Things", Some("by_owner")),
+                &[]
+            ),
             Decision::Allow
         );
         assert_eq!(
-            policy.decide("sqs:SendMessage", &queue_arn("p-Jobs")),
+            policy.decide("sqs:SendMessage", &queue_arn("p-Jobs"), &[]),
             Decision::Allow
         );
         assert_eq!(
-            policy.decide("sqs:ReceiveMessage", &queue_arn("p-Jobs")),
+            policy.decide("sqs:ReceiveMessage", &queue_arn("p-Jobs"), &[]),
             Decision::Allow,
             "the SQS event source's role"
         );
         assert_eq!(
-            policy.decide("sqs:PurgeQueue", &queue_arn("p-Jobs")),
+            policy.decide("sqs:PurgeQueue", &queue_arn("p-Jobs"), &[]),
             Decision::ImplicitDeny
         );
     }
@@ -773,6 +822,56 @@ Resources:
         assert!(wildcard_match("*", ""));
         assert!(!wildcard_match("table/x", "table/x/index/y"));
         assert!(wildcard_match("table/x*", "table/x/index/y"));
+    }
+
+    #[test]
+    fn a_leading_keys_condition_allows_only_items_whose_partition_keys_match() {
+        let (template, provisioned) = stack();
+        let resolver = Resolver {
+            template: &template,
+            provisioned: &provisioned,
+        };
+        let mut policy = Policy::default();
+        let document: Value = serde_yaml::from_str(
+            r#"
+Statement:
+  - Effect: Allow
+    Action: [dynamodb:GetItem, dynamodb:UpdateItem]
+    Resource: "*"
+    Condition:
+      ForAllValues:StringLike:
+        dynamodb:LeadingKeys: ["rate#*", "sig#*"]
+"#,
+        )
+        .unwrap();
+        policy.add_document(&document, &resolver).unwrap();
+        let table = table_arn("p-Things", None);
+        let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let decide = |k: &[&str]| policy.decide("dynamodb:UpdateItem", &table, &keys(k));
+        assert_eq!(decide(&["rate#api#t"]), Decision::Allow);
+        assert_eq!(decide(&["rate#a", "sig#b"]), Decision::Allow);
+        assert_eq!(decide(&["portal#ps_1"]), Decision::ImplicitDeny);
+        assert_eq!(
+            decide(&["rate#a", "idem#b"]),
+            Decision::ImplicitDeny,
+            "all must match"
+        );
+        for unmodelled in [
+            "{ StringEquals: { aws:SourceIp: 1.2.3.4 } }",
+            "{ ForAllValues:StringLike: { dynamodb:Attributes: [a] } }",
+            "{}",
+        ] {
+            let document: Value = serde_yaml::from_str(&format!(
+                "Statement: [{{ Effect: Allow, Action: '*', Resource: '*', Condition: {unmodelled} }}]"
+            ))
+            .unwrap();
+            assert!(
+                Policy::default()
+                    .add_document(&document, &resolver)
+                    .is_err(),
+                "{unmodelled}"
+            );
+        }
     }
 
     #[test]

@@ -447,8 +447,8 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
             );
         }
     };
-    for (action, resource) in &call.needs {
-        if role.policy.decide(action, resource) != Decision::Allow {
+    for ((action, resource), leading) in call.needs.iter().zip(&call.leading) {
+        if role.policy.decide(action, resource, leading) != Decision::Allow {
             layer.tally.denied.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 function = %role.function,

@@ -94,6 +94,50 @@ async fn a_role_the_key_policy_does_not_name_for_sealing_cannot_make_a_secret() 
     assert_eq!(stack.total("/webhooks/endpoints", &acct.test_key).await, 0);
 }
 
+/// The requests table holds several kinds of short-lived state; each function's role
+/// reaches only its own kinds, by the partition key's prefix (`dynamodb:LeadingKeys`):
+/// no function but the portal's touches a session, none but those that deliver touches
+/// a pace or a lane, and the dispatcher touches nothing else.
+#[tokio::test]
+async fn each_function_reaches_only_its_own_kinds_of_item_in_the_requests_table() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let stack = TestStack::start().await;
+    let table = stack.stack.state.config.tables.requests.clone();
+    let tries = [
+        ("ProductsFunction", "rate#api#x", true),
+        ("ProductsFunction", "idem#x", true),
+        ("ProductsFunction", "pace#x", false),
+        ("ProductsFunction", "lane#x", false),
+        ("ProductsFunction", "portal#x", false),
+        ("WebhookEndpointsFunction", "pace#x", true),
+        ("DispatcherFunction", "pace#x", true),
+        ("DispatcherFunction", "lane#x", true),
+        ("DispatcherFunction", "rate#api#x", false),
+        ("DispatcherFunction", "idem#x", false),
+    ];
+    for (function, id, allowed) in tries {
+        let state = stack.stack.function(function);
+        let db = &state.db;
+        let result = db
+            .client()
+            .update_item()
+            .table_name(&table)
+            .key("id", AttributeValue::S(id.into()))
+            .update_expression("SET touched = :t")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        let denied = result.as_ref().err().and_then(|e| {
+            use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+            e.code().map(|c| c == "AccessDeniedException")
+        });
+        match allowed {
+            true => assert!(result.is_ok(), "{function} on {id}: {result:?}"),
+            false => assert_eq!(denied, Some(true), "{function} on {id}: {result:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn twenty_concurrent_payments_of_one_tenant_all_succeed_and_are_counted_exactly() {
     let stack = Arc::new(TestStack::start_with_faults(&[], FAULTS).await);
