@@ -53,18 +53,20 @@ fn since(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTree
         .collect()
 }
 
+/// A stack whose AWS calls are counted, each client allowed a burst of 5 at 1 a second.
+async fn counted_stack() -> (TestStack, Arc<shared::aws::CallCounter>) {
+    let counter = Arc::new(shared::aws::CallCounter::default());
+    let settings = [
+        ("CLIENT_RATE_LIMIT_PER_SECOND", "1"),
+        ("CLIENT_RATE_LIMIT_BURST", "5"),
+    ];
+    let stack = TestStack::start_counted(&settings, Some(counter.clone()), 2).await;
+    (stack, counter)
+}
+
 #[tokio::test]
 async fn one_caller_flooding_an_accounts_public_keys_does_not_starve_its_receivers() {
-    let counter = Arc::new(shared::aws::CallCounter::default());
-    let stack = TestStack::start_counted(
-        &[
-            ("CLIENT_RATE_LIMIT_PER_SECOND", "1"),
-            ("CLIENT_RATE_LIMIT_BURST", "5"),
-        ],
-        Some(counter.clone()),
-        2,
-    )
-    .await;
+    let (stack, counter) = counted_stack().await;
     let acct = stack.account("public-keys-flood@example.com").await;
     let url = stack.url(&format!("/webhooks/public-keys/{}", acct.id));
 
@@ -103,16 +105,7 @@ async fn one_caller_flooding_an_accounts_public_keys_does_not_starve_its_receive
 
 #[tokio::test]
 async fn made_up_payment_and_portal_tokens_cost_no_write_and_each_client_is_limited() {
-    let counter = Arc::new(shared::aws::CallCounter::default());
-    let stack = TestStack::start_counted(
-        &[
-            ("CLIENT_RATE_LIMIT_PER_SECOND", "1"),
-            ("CLIENT_RATE_LIMIT_BURST", "5"),
-        ],
-        Some(counter.clone()),
-        2,
-    )
-    .await;
+    let (stack, counter) = counted_stack().await;
     let acct = stack.account("public-tokens@example.com").await;
     let base = stack.stack.base_url();
     let guessed_payment = format!("{base}/pay/{}", "x".repeat(43));
