@@ -207,16 +207,74 @@ async fn the_extremes_of_every_numeric_header_and_parameter_get_a_clear_answer()
                 response.text().await.unwrap()
             );
         }
-        let body = format!(r#"{{"scope":"read","expires_in":{value}}}"#);
+        // Numbers in bodies, where a client's number becomes a duration, a rate or a
+        // time: each a 400 or a success, never a 5xx.
+        let number = if value.is_empty() { "null" } else { value };
+        for (path, body) in [
+            (
+                "/portal/sessions",
+                format!(r#"{{"scope":"read","expires_in":{number}}}"#),
+            ),
+            (
+                "/account/webhook-secret/rotate",
+                format!(r#"{{"grace_period_seconds":{number}}}"#),
+            ),
+            (
+                "/webhooks/endpoints",
+                format!(
+                    r#"{{"url":"https://example.com/x{}","events":["*"],"rate_limit":{number}}}"#,
+                    value.len()
+                ),
+            ),
+        ] {
+            let response = stack
+                .request(Method::POST, path, &acct.test_key)
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            assert!(
+                (200..300).contains(&status) || (400..500).contains(&status),
+                "{path} {body}: {status}"
+            );
+        }
+        // Conekta's `limit`, through its dialect.
         let response = stack
-            .request(Method::POST, "/portal/sessions", &acct.test_key)
-            .header("content-type", "application/json")
-            .body(body.clone())
+            .http
+            .get(format!(
+                "{}/webhooks?limit={}",
+                stack.stack.base_url(),
+                urlencoding(value)
+            ))
+            .bearer_auth(&acct.test_key)
             .send()
             .await
             .unwrap();
-        let status = response.status().as_u16();
-        assert!(status == 400 || status == 201, "{body}: {status}");
+        assert!(response.status().as_u16() < 500, "limit {value:?}");
+    }
+    // Key/Sign's signed body carries its own timestamp: the extremes are only late.
+    for timestamp in ["-9223372036854775808", "9223372036854775807"] {
+        let body = format!(r#"{{"timestamp":{timestamp}}}"#);
+        let response = stack
+            .http
+            .post(format!(
+                "{}/api/v1/subscription/webhook",
+                stack.stack.base_url()
+            ))
+            .header("Key", &signing.key)
+            .header("Sign", "00")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("Key/Sign timestamp {timestamp}: no answer: {e}"));
+        assert!(
+            response.status().as_u16() < 500,
+            "Key/Sign timestamp {timestamp}: {}",
+            response.status()
+        );
     }
 }
 
