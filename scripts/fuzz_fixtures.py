@@ -14,7 +14,9 @@ import urllib.request
 
 def call(base, key, method, path, body=None):
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{base}/api/v2{path}", data=data, method=method)
+    # PushGuard's routes by their path under /api/v2; a dialect's by its whole path.
+    full = path if path.startswith("/api/") or path == "/webhooks" else f"/api/v2{path}"
+    request = urllib.request.Request(f"{base}{full}", data=data, method=method)
     request.add_header("Authorization", f"Bearer {key}")
     if data is not None:
         request.add_header("Content-Type", "application/json")
@@ -31,8 +33,11 @@ def main(base, key):
 
     def make(name, method, path, body, field="id"):
         answer = call(base, key, method, path, body)
-        if isinstance(answer, dict) and answer.get(field) is not None:
-            made[name] = answer[field]
+        found = answer
+        for step in field.split("."):
+            found = found.get(step) if isinstance(found, dict) else None
+        if found is not None:
+            made[name] = str(found)
             return answer
         return None
 
@@ -60,6 +65,12 @@ def main(base, key):
     if endpoint:
         make("log", "POST", f"/webhooks/endpoints/{made['endpoint']}/test", {}, field="log_id")
     make("session", "POST", "/portal/sessions", {"scope": "read"})
+    # The seeds' webhook APIs: each sees only the endpoints made through it.
+    make("conekta", "POST", "/webhooks", {"url": "http://127.0.0.1:9/conekta", "synchronous": False})
+    make("pixlpay", "POST", "/api/external/v1/webhooks",
+         {"url": "http://127.0.0.1:9/pixlpay", "events": ["order.created"]}, field="data.id")
+    make("paybyrd", "POST", "/api/v2/webhooks", {"url": "http://127.0.0.1:9/paybyrd"},
+         field="webhookId")
 
     by_path = {
         "/api/v2/products/{id}": {"id": "product"},
@@ -81,6 +92,18 @@ def main(base, key):
         "/pay/{token}/status": {"token": "token"},
         "/portal/deliveries/{id}": {"id": "log"},
         "/portal/deliveries/{id}/retry": {"id": "log"},
+        "/portal/endpoints/{id}": {"id": "endpoint"},
+        "/portal/endpoints/{id}/enable": {"id": "endpoint"},
+        "/portal/endpoints/{id}/disable": {"id": "endpoint"},
+        "/portal/endpoints/{id}/rotate-secret": {"id": "endpoint"},
+        "/portal/endpoints/{id}/test": {"id": "endpoint"},
+        "/webhooks/{id}": {"id": "conekta"},
+        "/webhooks/{id}/test": {"id": "conekta"},
+        "/api/external/v1/webhooks/{id}": {"id": "pixlpay"},
+        "/api/external/v1/webhooks/{id}/test": {"id": "pixlpay"},
+        "/api/v2/webhooks/{id}": {"id": "paybyrd"},
+        "/api/v2/webhooks/{id}/enable": {"id": "paybyrd"},
+        "/api/v2/webhooks/{id}/disable": {"id": "paybyrd"},
     }
     values = {
         path: {param: made[kind] for param, kind in params.items() if kind in made}

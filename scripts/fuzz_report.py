@@ -31,7 +31,8 @@ def main(report_path, openapi_path, known_path):
             method, path, status = line.split()
             sent[(method, path)] += 1
             statuses[(method, path)][status] += 1
-            if status.startswith("2"):
+            # A portal form that did its work answers 303, to the page it changed.
+            if status.startswith("2") or status == "303":
                 reached[(method, path)] += 1
     known = set()
     with open(known_path, encoding="utf-8") as f:
