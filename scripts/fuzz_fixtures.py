@@ -57,9 +57,10 @@ def main(base, key):
              {"order_id": made["order"], "message": "Fine", "score": 5})
     make("query", "POST", "/queries",
          {"title": "Where is my order", "email": "c@example.com", "message": "Hello"})
+    # The type the documented example of POST /events publishes.
     make("event_type", "POST", "/event-types",
-         {"name": "fuzz:thing", "description": "A fuzz fixture"}, field="name")
-    make("event", "POST", "/events", {"type": "fuzz:thing", "payload": {"id": "fuzz-1"}})
+         {"name": "invoice:sent", "description": "An invoice went out"}, field="name")
+    make("event", "POST", "/events", {"type": "invoice:sent", "payload": {"id": "inv_1"}})
     endpoint = make("endpoint", "POST", "/webhooks/endpoints",
                     {"url": "http://127.0.0.1:9/fixture", "events": ["*"]})
     if endpoint:

@@ -3,7 +3,8 @@ what each operation answered.
 
 Deliveries go to whatever URL an endpoint, product or payment names; the fuzzer would
 name any host. Before each call, every string `url` or `webhook_url` in the body is
-pointed at 127.0.0.1:9 (nothing listens: the delivery fails, as it should). Generated
+pointed at a path of its own on 127.0.0.1:9 (nothing listens: the delivery fails, as
+it should). Generated
 request-signature headers are dropped (a random signature is only ever a 401). Three
 cases in four of an operation whose path names an object get the id of one that exists
 (`FUZZ_FIXTURES`, from scripts/fuzz_fixtures.py), and three portal forms in four carry
@@ -47,7 +48,9 @@ def before_call(context, case, kwargs):
     if isinstance(case.body, dict):
         for field in ("url", "webhook_url"):
             if isinstance(case.body.get(field), str):
-                case.body[field] = LOOPBACK
+                # One path per call: a URL is unique per tenant, so one for all would
+                # make every create after the first a 409.
+                case.body[field] = f"{LOOPBACK}/{sum(SEEN.values())}"
     if case.headers:
         for name in list(case.headers):
             if name.lower() in UNSIGNABLE:

@@ -122,6 +122,25 @@ impl Operation {
         self
     }
 
+    /// A required JSON body of type `T`, with an example of a valid one: what the docs
+    /// show and what the API fuzzer sends first (its examples phase).
+    pub fn body_example<T: ToSchema>(mut self, example: serde_json::Value) -> Self {
+        let schema = reference::<T>(&mut self.schemas);
+        self.builder = self.builder.request_body(Some(
+            RequestBodyBuilder::new()
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(schema))
+                        .example(Some(example))
+                        .build(),
+                )
+                .required(Some(Required::True))
+                .build(),
+        ));
+        self
+    }
+
     /// An optional JSON body of type `T` (none means the defaults).
     pub fn optional_body<T: ToSchema>(mut self) -> Self {
         let schema = reference::<T>(&mut self.schemas);

@@ -51,7 +51,9 @@ pub fn routes() -> Routes {
         })
         .post("/api/v2/account/keys", create_key, |op| {
             op.summary("Create an API key")
-                .body::<KeyInput>()
+                .body_example::<KeyInput>(serde_json::json!({
+                    "name": "Catalogue reader", "scopes": ["products:read"]
+                }))
                 .returns::<ApiKeyView>(201, "The key, with `key` (and `signing_secret`) shown once")
         })
         .delete("/api/v2/account/keys/{id}", revoke_key, |op| {

@@ -36,7 +36,9 @@ pub fn routes() -> Routes {
         })
         .post("/api/v2/blacklist-rules", crud::create::<RuleInput>, |op| {
             op.summary("Create a rule")
-                .body::<RuleInput>()
+                .body_example::<RuleInput>(serde_json::json!({
+                    "name": "No orders from ZW", "rule": "country == \"ZW\"", "action_type": "block"
+                }))
                 .returns::<BlacklistRule>(201, "The rule")
         })
         .get(ONE, crud::retrieve::<BlacklistRule>, |op| {

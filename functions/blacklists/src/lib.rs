@@ -41,7 +41,9 @@ pub fn routes() -> Routes {
         })
         .post("/api/v2/blacklists", crud::create::<BlacklistInput>, |op| {
             op.summary("Blacklist an email, IP range or country")
-                .body::<BlacklistInput>()
+                .body_example::<BlacklistInput>(serde_json::json!({
+                    "blacklist_type": 1, "blocked_data": "fraud@example.com"
+                }))
                 .returns::<Blacklist>(201, "The entry")
         })
         .get(ONE, crud::retrieve::<Blacklist>, |op| {

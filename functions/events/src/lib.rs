@@ -38,7 +38,9 @@ pub fn routes() -> Routes {
         })
         .post("/api/v2/events", publish, |op| {
             op.summary("Publish an event of a registered custom type")
-                .body::<PublishInput>()
+                .body_example::<PublishInput>(serde_json::json!({
+                    "type": "invoice:sent", "payload": { "id": "inv_42", "total": "99.00" }
+                }))
                 .returns::<EventView>(202, "The event, pending dispatch")
         })
         .get("/api/v2/events/{id}", retrieve, |op| {

@@ -47,7 +47,10 @@ pub fn routes() -> Routes {
     Routes::new("payments")
         .post("/api/v2/payments", create, |op| {
             op.summary("Create a payment: an order and its hosted page")
-                .body::<PaymentInput>()
+                .body_example::<PaymentInput>(serde_json::json!({
+                    "title": "Consulting", "gateway": "paypal", "value": "25.00",
+                    "currency": "USD", "email": "customer@example.com"
+                }))
                 .returns::<PaymentCreated>(
                     201,
                     "The page's url (with white_label, the order and its url)",

@@ -38,7 +38,9 @@ pub fn routes() -> Routes {
     Routes::new("portal")
         .post("/api/v2/portal/sessions", create, |op| {
             op.summary("Make a portal link")
-                .body::<SessionInput>()
+                .body_example::<SessionInput>(serde_json::json!({
+                    "scope": "read", "expires_in": 3600
+                }))
                 .returns::<SessionCreated>(201, "The link, shown this once")
         })
         .get("/api/v2/portal/sessions", list, |op| {

@@ -44,7 +44,10 @@ pub fn routes() -> Routes {
         })
         .post("/api/v2/products", create, |op| {
             op.summary("Create a product")
-                .body::<ProductInput>()
+                .body_example::<ProductInput>(serde_json::json!({
+                    "title": "Licence key", "price": "9.99", "currency": "USD",
+                    "gateways": ["paypal", "bitcoin"]
+                }))
                 .returns::<Product>(201, "The product")
         })
         .get(ONE, crud::retrieve::<Product>, |op| {

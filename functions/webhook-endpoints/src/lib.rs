@@ -60,7 +60,10 @@ pub fn routes() -> Routes {
         })
         .post(BASE, create, |op| {
             op.summary("Create an endpoint")
-                .body::<EndpointInput>()
+                .body_example::<EndpointInput>(serde_json::json!({
+                    "url": "https://hooks.example.com/pushguard",
+                    "events": ["order:paid", "order:created"]
+                }))
                 .returns::<EndpointView>(201, "The endpoint, with its `secret` shown this once")
         })
         .get(ONE, retrieve, |op| {
@@ -99,7 +102,9 @@ pub fn routes() -> Routes {
         })
         .post("/api/v2/webhooks/endpoints/{id}/recover", recover, |op| {
             op.summary("Re-send every failed delivery since a time")
-                .body::<RecoverInput>()
+                .body_example::<RecoverInput>(serde_json::json!({
+                    "since": "2026-01-01T00:00:00+00:00"
+                }))
                 .returns::<Recovered>(202, "How many deliveries go out again")
         })
         .post("/api/v2/webhooks/endpoints/{id}/unblock", unblock, |op| {

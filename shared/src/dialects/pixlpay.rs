@@ -38,7 +38,10 @@ pub fn routes() -> Routes {
         })
         .post(BASE, create, |op| {
             op.summary("Create a webhook (Pixlpay)")
-                .body::<WebhookInput>()
+                .body_example::<WebhookInput>(serde_json::json!({
+                    "url": "https://yourapp.com/webhooks/pixlpay",
+                    "events": ["order.created", "order.paid", "order.completed"]
+                }))
                 .returns::<WebhookAnswer>(201, "The webhook with its `secret`, shown this once")
         })
         .get(ONE, retrieve, |op| {
