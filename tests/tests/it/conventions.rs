@@ -387,18 +387,15 @@ async fn a_portal_link_and_a_replay_mark_their_idempotency_key_in_the_same_write
         cookie_hash: None,
         opened_at: None,
     };
+    let claim = |id: String, token: &'static str, lease: Duration| async move {
+        let keep = Duration::from_secs(3600);
+        requests::claim_idempotency(db, &id, "fingerprint", token, lease, keep)
+            .await
+            .unwrap()
+    };
     for name in ["portal-link", "replay"] {
         let id = format!("idem#{}#marked#{name}", tenant.partition());
-        let claimed = requests::claim_idempotency(
-            db,
-            &id,
-            "fingerprint",
-            "token",
-            Duration::from_millis(1),
-            Duration::from_secs(3600),
-        )
-        .await
-        .unwrap();
+        let claimed = claim(id.clone(), "token", Duration::from_millis(1)).await;
         assert!(matches!(claimed, Claim::Held));
         let held = HeldKey::new(id.clone(), "token".into());
         // The handler's change, and then the function "dies": no response is kept.
@@ -420,16 +417,7 @@ async fn a_portal_link_and_a_replay_mark_their_idempotency_key_in_the_same_write
         assert!(held.committed(), "{name}: marked by its own write");
         tokio::time::sleep(Duration::from_millis(5)).await;
         // Past the lease, a repeat finds the change made, not a key to take over.
-        let repeat = requests::claim_idempotency(
-            db,
-            &id,
-            "fingerprint",
-            "another",
-            Duration::from_secs(60),
-            Duration::from_secs(3600),
-        )
-        .await
-        .unwrap();
+        let repeat = claim(id.clone(), "another", Duration::from_secs(60)).await;
         assert!(
             matches!(&repeat, Claim::Taken(record) if record.progress == Progress::Committed),
             "{name}: {repeat:?}"

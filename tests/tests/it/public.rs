@@ -64,6 +64,25 @@ async fn counted_stack() -> (TestStack, Arc<shared::aws::CallCounter>) {
     (stack, counter)
 }
 
+/// A new payment's hosted page, made with `key`.
+async fn payment_page(stack: &TestStack, key: &str) -> String {
+    let created = expect(
+        stack
+            .post(
+                "/payments",
+                key,
+                serde_json::json!({
+                    "title": "Sticker", "gateway": "Bitcoin", "value": 3.00,
+                    "currency": "USD", "email": "buyer@example.com"
+                }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    created["url"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn one_caller_flooding_an_accounts_public_keys_does_not_starve_its_receivers() {
     let (stack, counter) = counted_stack().await;
@@ -135,21 +154,7 @@ async fn made_up_payment_and_portal_tokens_cost_no_write_and_each_client_is_limi
     assert_eq!(calls.get("DynamoDB.GetItem"), None, "{calls:?}");
 
     // A real payment's page still opens for another visitor.
-    let created = expect(
-        stack
-            .post(
-                "/payments",
-                &acct.test_key,
-                serde_json::json!({
-                    "title": "Sticker", "gateway": "Bitcoin", "value": 3.00,
-                    "currency": "USD", "email": "buyer@example.com"
-                }),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let page = created["url"].as_str().unwrap();
+    let page = &payment_page(&stack, &acct.test_key).await;
     let visitor = client_from("127.0.0.6");
     assert_eq!(visitor.get(page).send().await.unwrap().status(), 200);
     let status = visitor.get(format!("{page}/status")).send().await.unwrap();
@@ -289,22 +294,8 @@ async fn a_test_mode_payment_page_says_it_is_not_a_real_payment() {
     let stack = TestStack::start().await;
     let acct = stack.account("test-mode-page@example.com").await;
     for (key, shown) in [(&acct.test_key, true), (&acct.live_key, false)] {
-        let created = expect(
-            stack
-                .post(
-                    "/payments",
-                    key,
-                    serde_json::json!({
-                        "title": "Sticker", "gateway": "Bitcoin", "value": 3.00,
-                        "currency": "USD", "email": "buyer@example.com"
-                    }),
-                )
-                .await,
-            201,
-        )
-        .await;
         let page = client_from("127.0.0.7")
-            .get(created["url"].as_str().unwrap())
+            .get(payment_page(&stack, key).await)
             .send()
             .await
             .unwrap()
