@@ -134,12 +134,21 @@ fn template_source(path: &Option<PathBuf>) -> Result<String, BoxError> {
     }
 }
 
-/// Settings the developer set in the environment override the template's defaults.
+/// Settings the developer set in the environment override the template's defaults: those
+/// the template sets, and those the configuration reads with a default of its own.
 fn overrides_from_env(template: &Template) -> Result<BTreeMap<String, String>, BoxError> {
+    overrides(template, |name| std::env::var(name).ok())
+}
+
+fn overrides(
+    template: &Template,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, String>, BoxError> {
     Ok(template
         .environment()?
         .into_keys()
-        .filter_map(|name| std::env::var(&name).ok().map(|value| (name, value)))
+        .chain(shared::config::SETTINGS.iter().map(|name| name.to_string()))
+        .filter_map(|name| lookup(&name).map(|value| (name, value)))
         .collect())
 }
 
@@ -347,5 +356,27 @@ async fn invoke(args: InvokeArgs) -> Result<(), BoxError> {
             println!("{}", serde_json::to_string_pretty(&error)?);
             Err(format!("{logical_id} reported an error").into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A setting the template leaves to the code's default (the portal's rate limit)
+    /// is as much the developer's to change as one it sets; a resource name is not.
+    #[test]
+    fn the_environment_overrides_every_setting_and_nothing_else() {
+        let template = Template::parse(template::BUNDLED).unwrap();
+        let found = overrides(&template, |name| match name {
+            "PORTAL_RATE_LIMIT_PER_SECOND" | "MAX_ENDPOINTS" => Some("0".into()),
+            "HOME" => Some("/root".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            found.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["MAX_ENDPOINTS", "PORTAL_RATE_LIMIT_PER_SECOND"]
+        );
     }
 }

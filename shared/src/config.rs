@@ -89,6 +89,43 @@ pub struct DeliveryConfig {
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
 
+/// The settings read with a default (beside the tables and queues the stack names): what
+/// `pushguard serve` takes from the developer's environment even when template.yaml
+/// does not set them. A test keeps this list equal to what [`Config::from_lookup`] reads.
+pub const SETTINGS: [&str; 31] = [
+    "SLOW_RECEIVER_MS",
+    "MAX_ENDPOINTS",
+    "ALLOW_PRIVATE_TARGETS",
+    "AUTH_CACHE_TTL_SECONDS",
+    "PUBLIC_KEYS_CACHE_SECONDS",
+    "SIGNED_REQUEST_TOLERANCE_SECONDS",
+    "RETRY_SCHEDULE",
+    "RETRY_JITTER",
+    "DELIVERY_TIMEOUT_SECONDS",
+    "DISABLE_AFTER_FAILURES",
+    "DISABLE_AFTER_SECONDS",
+    "MAX_QUEUE_DELAY_SECONDS",
+    "RETENTION_DAYS",
+    "PENDING_EVENT_GRACE_SECONDS",
+    "RETRY_SWEEP_GRACE_SECONDS",
+    "PUBLIC_URL",
+    "SECRETS_KEY_ID",
+    "METRICS_NAMESPACE",
+    "EVENTS_QUEUE_URL",
+    "DELIVERIES_QUEUE_URL",
+    "SLOW_QUEUE_URL",
+    "RATE_LIMIT_PER_SECOND",
+    "RATE_LIMIT_BURST",
+    "OUTBOUND_RATE_LIMIT_PER_SECOND",
+    "OUTBOUND_RATE_LIMIT_BURST",
+    "PAGE_RATE_LIMIT_PER_SECOND",
+    "PAGE_RATE_LIMIT_BURST",
+    "PORTAL_RATE_LIMIT_PER_SECOND",
+    "PORTAL_RATE_LIMIT_BURST",
+    "CLIENT_RATE_LIMIT_PER_SECOND",
+    "CLIENT_RATE_LIMIT_BURST",
+];
+
 impl Config {
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -294,6 +331,26 @@ mod tests {
         );
         pairs.push(("RETRY_SCHEDULE", "soon"));
         assert!(Config::from_lookup(lookup(&pairs)).is_err());
+    }
+
+    /// Every name the configuration reads is a table it requires or one of [`SETTINGS`],
+    /// and every one of those is read: what `pushguard serve` passes on is what counts.
+    #[test]
+    fn the_settings_list_is_what_the_configuration_reads() {
+        let asked = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let given = lookup(&TABLES);
+        Config::from_lookup(|name| {
+            asked.lock().unwrap().insert(name.to_string());
+            given(name)
+        })
+        .unwrap();
+        let tables: std::collections::BTreeSet<String> =
+            TABLES.iter().map(|(name, _)| name.to_string()).collect();
+        let mut read: Vec<String> = asked.into_inner().unwrap().into_iter().collect();
+        read.retain(|name| !tables.contains(name));
+        let mut listed: Vec<String> = SETTINGS.iter().map(|name| name.to_string()).collect();
+        listed.sort();
+        assert_eq!(read, listed);
     }
 
     #[test]
