@@ -52,6 +52,49 @@ mod tests {
     use crate::template::{BUNDLED, Template};
     use std::collections::BTreeSet;
 
+    /// Every link from a create names an operation of the document and fills exactly the
+    /// path parameters it has.
+    #[test]
+    fn every_link_leads_to_an_operation_and_fills_its_path() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut operations = std::collections::BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for operation in item.as_object().unwrap().values() {
+                let params: BTreeSet<String> = path
+                    .split('/')
+                    .filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+                    .map(str::to_string)
+                    .collect();
+                operations.insert(
+                    operation["operationId"].as_str().unwrap().to_string(),
+                    params,
+                );
+            }
+        }
+        let mut links = 0;
+        for item in doc["paths"].as_object().unwrap().values() {
+            for operation in item.as_object().unwrap().values() {
+                for response in operation["responses"].as_object().unwrap().values() {
+                    for (name, link) in response["links"].as_object().into_iter().flatten() {
+                        let target = link["operationId"].as_str().unwrap();
+                        let params: BTreeSet<String> = link["parameters"]
+                            .as_object()
+                            .unwrap()
+                            .keys()
+                            .cloned()
+                            .collect();
+                        assert_eq!(operations.get(target), Some(&params), "link {name}");
+                        links += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            links >= 40,
+            "{links} links: every create links to its object's operations"
+        );
+    }
+
     /// API Gateway routes exactly what each function declares: no route is missing from
     /// template.yaml (a 404 on AWS that passes locally) and none routes to nothing.
     #[test]

@@ -11,6 +11,8 @@ use utoipa::{
     openapi::{
         self, Components, ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, OpenApiBuilder,
         PathItem, PathsBuilder, RefOr, Required, ResponseBuilder, Schema,
+        extensions::Extensions,
+        link::{Link, LinkBuilder},
         path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn},
         request_body::RequestBodyBuilder,
         schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type},
@@ -34,6 +36,31 @@ pub struct Operation {
     also: Vec<u16>,
     /// Its errors' body, when it is not PushGuard's `Error` (a dialect's).
     error_body: Option<RefOr<Schema>>,
+    body: Option<Body>,
+    /// Where its answer names the object it made, and the paths that object is under.
+    creates: Option<Creates>,
+}
+
+/// A request body as declared; built in [`Operation::finish`].
+struct Body {
+    media_type: &'static str,
+    /// The type's name and its own schema (for [`Operation::requiring`]).
+    name: String,
+    schema: RefOr<Schema>,
+    example: Option<serde_json::Value>,
+    required: bool,
+    /// Fields a create needs, though the type (shared with a partial update) has them
+    /// optional.
+    needs: Vec<&'static str>,
+}
+
+/// What [`Operation::creates`] declares: the OpenAPI links from a create to what may
+/// be done with what it made.
+struct Creates {
+    /// The made object's id in the 2xx body, as a JSON pointer (`/id`, `/data/id`).
+    pointer: &'static str,
+    /// The collections it joins: every operation on `{under}/{param}...` gets a link.
+    under: Vec<&'static str>,
 }
 
 fn reference<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
@@ -61,6 +88,8 @@ impl Operation {
             schemas: Vec::new(),
             also: Vec::new(),
             error_body: None,
+            body: None,
+            creates: None,
         };
         if operation.method == Method::DELETE {
             operation.no_content()
@@ -110,46 +139,67 @@ impl Operation {
         self.tag
     }
 
-    /// A required JSON body of type `T`.
-    pub fn body<T: ToSchema>(mut self) -> Self {
+    fn json_body<T: ToSchema>(mut self, required: bool) -> Self {
         let schema = reference::<T>(&mut self.schemas);
-        self.builder = self.builder.request_body(Some(
-            RequestBodyBuilder::new()
-                .content("application/json", json(schema))
-                .required(Some(Required::True))
-                .build(),
-        ));
+        self.body = Some(Body {
+            media_type: "application/json",
+            name: T::name().into_owned(),
+            schema,
+            example: None,
+            required,
+            needs: Vec::new(),
+        });
         self
+    }
+
+    /// A required JSON body of type `T`.
+    pub fn body<T: ToSchema>(self) -> Self {
+        self.json_body::<T>(true)
     }
 
     /// A required JSON body of type `T`, with an example of a valid one: what the docs
     /// show and what the API fuzzer sends first (its examples phase).
-    pub fn body_example<T: ToSchema>(mut self, example: serde_json::Value) -> Self {
-        let schema = reference::<T>(&mut self.schemas);
-        self.builder = self.builder.request_body(Some(
-            RequestBodyBuilder::new()
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(schema))
-                        .example(Some(example))
-                        .build(),
-                )
-                .required(Some(Required::True))
-                .build(),
-        ));
-        self
+    pub fn body_example<T: ToSchema>(self, example: serde_json::Value) -> Self {
+        let mut operation = self.json_body::<T>(true);
+        if let Some(body) = operation.body.as_mut() {
+            body.example = Some(example);
+        }
+        operation
     }
 
     /// An optional JSON body of type `T` (none means the defaults).
-    pub fn optional_body<T: ToSchema>(mut self) -> Self {
-        let schema = reference::<T>(&mut self.schemas);
-        self.builder = self.builder.request_body(Some(
-            RequestBodyBuilder::new()
-                .content("application/json", json(schema))
-                .required(Some(Required::False))
-                .build(),
-        ));
+    pub fn optional_body<T: ToSchema>(self) -> Self {
+        self.json_body::<T>(false)
+    }
+
+    /// The body's `fields` this operation needs, though its type has them optional (the
+    /// type also serves a partial update): the document names the body `New<Type>`,
+    /// the type with these fields required and never null.
+    pub fn requiring(mut self, fields: &[&'static str]) -> Self {
+        let body = self
+            .body
+            .as_mut()
+            .unwrap_or_else(|| panic!("{} {} requires fields of no body", self.method, self.path));
+        body.needs.extend_from_slice(fields);
+        self
+    }
+
+    /// The 2xx answer names the object this operation made at the JSON pointer
+    /// `pointer` (`/id`): the document links it to every operation on `{path}/{param}`
+    /// below this operation's own path (OpenAPI links, which clients and the API
+    /// fuzzer's stateful phase follow).
+    pub fn creates(self, pointer: &'static str) -> Self {
+        let under = self.path;
+        self.creates_under(pointer, &[under])
+    }
+
+    /// As [`Operation::creates`], for an object that lives under other paths (an order
+    /// made by `POST /payments` is also `/orders/{id}`).
+    pub fn creates_under(mut self, pointer: &'static str, under: &[&'static str]) -> Self {
+        self.creates = Some(Creates {
+            pointer,
+            under: under.to_vec(),
+        });
         self
     }
 
@@ -189,21 +239,25 @@ impl Operation {
         }
         self.builder = self.builder.response("200", response.build());
         for (name, about, schema) in [
-            ("page", "Page number, from 1 (not with cursors)", integer(1)),
+            (
+                "page",
+                "Page number, from 1 (not with cursors)",
+                integer(1, None),
+            ),
             (
                 "per_page",
                 "Items per page, 1 to 100 (default 20)",
-                integer(1),
+                integer(1, Some(100)),
             ),
             (
                 "starting_after",
                 "An id: the items just older than it",
-                string(),
+                cursor(),
             ),
             (
                 "ending_before",
                 "An id: the items just newer than it",
-                string(),
+                cursor(),
             ),
         ] {
             self = self.query(name, about, schema);
@@ -231,25 +285,18 @@ impl Operation {
         self
     }
 
-    /// An HTML page (the public payment page).
-    /// A form body (`application/x-www-form-urlencoded`, string fields), as the
-    /// portal's forms send, and the HTML pages such an action answers besides 200.
-    pub fn form(mut self) -> Self {
-        let fields = ObjectBuilder::new()
-            .schema_type(SchemaType::new(Type::Object))
-            .additional_properties(Some(string()))
-            .build();
-        self.builder = self.builder.request_body(Some(
-            RequestBodyBuilder::new()
-                .content(
-                    "application/x-www-form-urlencoded",
-                    ContentBuilder::new()
-                        .schema(Some(RefOr::T(Schema::Object(fields))))
-                        .build(),
-                )
-                .required(Some(Required::True))
-                .build(),
-        ));
+    /// A form body of the fields `T` describes (`application/x-www-form-urlencoded`), as
+    /// the portal's forms send, and the HTML pages such an action answers besides 200.
+    pub fn form<T: ToSchema>(mut self) -> Self {
+        let schema = reference::<T>(&mut self.schemas);
+        self.body = Some(Body {
+            media_type: "application/x-www-form-urlencoded",
+            name: T::name().into_owned(),
+            schema,
+            example: None,
+            required: true,
+            needs: Vec::new(),
+        });
         for (status, description) in [
             ("201", "Created: the page shows what was made"),
             ("303", "Done: on to the page it changed"),
@@ -273,6 +320,7 @@ impl Operation {
         self
     }
 
+    /// An HTML page (the public payment page, the portal's).
     pub fn html(mut self, description: &str) -> Self {
         let page = ContentBuilder::new()
             .schema(Some(RefOr::T(string())))
@@ -308,6 +356,36 @@ impl Operation {
         openapi::path::Operation,
         Vec<(String, RefOr<Schema>)>,
     ) {
+        if let Some(body) = self.body.take() {
+            let schema = if body.needs.is_empty() {
+                body.schema
+            } else {
+                let name = format!("New{}", body.name);
+                let own = self
+                    .schemas
+                    .iter()
+                    .find(|(n, _)| *n == body.name)
+                    .map(|(_, schema)| schema.clone())
+                    .expect("the body's type is among the operation's schemas");
+                self.schemas
+                    .push((name.clone(), requiring(own, &body.needs, &name)));
+                RefOr::Ref(openapi::Ref::from_schema_name(name))
+            };
+            let content = ContentBuilder::new()
+                .schema(Some(schema))
+                .example(body.example)
+                .build();
+            self.builder = self.builder.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content(body.media_type, content)
+                    .required(Some(if body.required {
+                        Required::True
+                    } else {
+                        Required::False
+                    }))
+                    .build(),
+            ));
+        }
         for name in path_parameters(self.path) {
             self.builder = self.builder.parameter(
                 ParameterBuilder::new()
@@ -342,10 +420,20 @@ impl Operation {
                 self.builder = self.builder.parameter(header_parameter(name, about));
             }
             if post {
-                self.builder = self.builder.parameter(header_parameter(
-                    "Idempotency-Key",
-                    "1 to 255 printable ASCII characters; a repeat within 24 hours gets the first response",
-                ));
+                let printable = ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::String))
+                    .pattern(Some("^[ -~]{1,255}$"))
+                    .build();
+                self.builder = self.builder.parameter(
+                    ParameterBuilder::new()
+                        .name("Idempotency-Key")
+                        .parameter_in(ParameterIn::Header)
+                        .required(Required::False)
+                        .description(Some(
+                            "1 to 255 printable ASCII characters; a repeat within 24 hours gets the first response",
+                        ))
+                        .schema(Some(Schema::Object(printable))),
+                );
             }
         }
         // A key that is sent is checked, even on a public route: 401 when it is bad.
@@ -384,6 +472,50 @@ impl Operation {
             self.builder.build(),
             self.schemas,
         )
+    }
+}
+
+/// `schema` (an object's) with `fields` required and never null.
+fn requiring(schema: RefOr<Schema>, fields: &[&str], name: &str) -> RefOr<Schema> {
+    let RefOr::T(Schema::Object(mut object)) = schema else {
+        panic!("{name}: only an object's fields can be required");
+    };
+    for field in fields {
+        let property = object
+            .properties
+            .get_mut(*field)
+            .unwrap_or_else(|| panic!("{name} requires {field}, which its type lacks"));
+        not_null(property);
+        if !object.required.iter().any(|f| f == field) {
+            object.required.push(field.to_string());
+        }
+    }
+    RefOr::T(Schema::Object(object))
+}
+
+/// A property's schema without `null` among what it allows (`Option<T>`'s two shapes:
+/// `type: [T, "null"]`, and `oneOf: [{type: null}, T]` for a referenced `T`).
+fn not_null(property: &mut RefOr<Schema>) {
+    fn strip(types: &mut SchemaType) {
+        if let SchemaType::Array(list) = types {
+            list.retain(|t| *t != Type::Null);
+            if let [only] = list.as_slice() {
+                *types = SchemaType::Type(only.clone());
+            }
+        }
+    }
+    match property {
+        RefOr::T(Schema::Object(object)) => strip(&mut object.schema_type),
+        RefOr::T(Schema::Array(array)) => strip(&mut array.schema_type),
+        RefOr::T(Schema::OneOf(one)) => {
+            one.items.retain(|item| {
+                !matches!(item, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null))
+            });
+            if one.items.len() == 1 {
+                *property = one.items.remove(0);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -485,6 +617,26 @@ fn path_parameters(path: &str) -> Vec<String> {
         .collect()
 }
 
+/// A string that is one of `values`, for parameters.
+pub fn one_of(values: &[&str]) -> Schema {
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .enum_values(Some(values.iter().copied()))
+            .build(),
+    )
+}
+
+/// An id as a cursor takes it: 1 to 255 printable ASCII characters, no spaces.
+fn cursor() -> Schema {
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some("^[!-~]{1,255}$"))
+            .build(),
+    )
+}
+
 /// A string schema, for parameters.
 pub fn string() -> Schema {
     Schema::Object(
@@ -494,11 +646,12 @@ pub fn string() -> Schema {
     )
 }
 
-fn integer(minimum: i64) -> Schema {
+fn integer(minimum: i64, maximum: Option<i64>) -> Schema {
     Schema::Object(
         ObjectBuilder::new()
             .schema_type(SchemaType::new(Type::Integer))
             .minimum(Some(minimum))
+            .maximum(maximum)
             .build(),
     )
 }
@@ -542,14 +695,73 @@ struct ErrorBody {
     errors: Option<Vec<String>>,
 }
 
+/// The links from `operation`'s answer, when it creates something, to every operation
+/// on what it made: `{under}/{param}...`, the parameter taken from the answer's body.
+fn links_of(operation: &Operation, all: &[Operation]) -> Vec<(String, RefOr<Link>)> {
+    let Some(creates) = &operation.creates else {
+        return Vec::new();
+    };
+    let mut links = Vec::new();
+    for under in &creates.under {
+        for target in all {
+            let Some(param) = target
+                .path
+                .strip_prefix(*under)
+                .and_then(|rest| rest.strip_prefix("/{"))
+                .and_then(|rest| rest.split('}').next())
+            else {
+                continue;
+            };
+            let id = operation_id(&target.method, target.path);
+            // utoipa 5.5 writes `Link::operation_id` as `operation_id`, not the spec's
+            // `operationId`: the right name goes in through the (flattened) extensions.
+            let mut named = Extensions::default();
+            named.insert("operationId".into(), id.clone().into());
+            let link = LinkBuilder::new()
+                .extensions(Some(named))
+                .parameter(param, format!("$response.body#{}", creates.pointer))
+                .description(format!(
+                    "{} {} on what this made",
+                    target.method, target.path
+                ))
+                .build();
+            links.push((id, RefOr::T(link)));
+        }
+    }
+    assert!(
+        !links.is_empty(),
+        "{} {} creates under paths with no operations",
+        operation.method,
+        operation.path
+    );
+    links
+}
+
 /// The whole document from every function's operations.
 pub fn document(operations: impl IntoIterator<Item = Operation>) -> OpenApi {
+    let operations: Vec<Operation> = operations.into_iter().collect();
     let mut paths = PathsBuilder::new();
     let mut schemas: Vec<(String, RefOr<Schema>)> = Vec::new();
     let mut tags = std::collections::BTreeSet::new();
-    for operation in operations {
+    let mut links: Vec<_> = operations
+        .iter()
+        .map(|op| links_of(op, &operations))
+        .collect();
+    for (operation, links) in operations.into_iter().zip(links.drain(..)) {
         tags.insert(operation.tag);
-        let (path, method, built, used) = operation.finish();
+        let (path, method, mut built, used) = operation.finish();
+        if !links.is_empty() {
+            let answer = built
+                .responses
+                .responses
+                .iter_mut()
+                .find(|(status, _)| status.starts_with('2'))
+                .map(|(_, response)| response);
+            match answer {
+                Some(RefOr::T(response)) => response.links.extend(links),
+                _ => panic!("{path} creates something but answers no 2xx body"),
+            }
+        }
         paths = paths.path(path, PathItem::new(method, built));
         schemas.extend(used);
     }
@@ -615,6 +827,95 @@ mod tests {
             "postWebhooksEndpointsByIdRotateSecret"
         );
         assert_eq!(path_parameters("/a/{id}/b/{token}"), ["id", "token"]);
+    }
+
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    enum Kind {
+        Plain,
+    }
+
+    /// A body that serves both create and a partial update: every field optional.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    struct Thing {
+        name: Option<String>,
+        kind: Option<Kind>,
+        tags: Option<Vec<String>>,
+        note: Option<String>,
+    }
+
+    fn things() -> serde_json::Value {
+        let operations = [
+            Operation::new(Method::POST, "/api/v2/things", "things")
+                .summary("Make a thing")
+                .body::<Thing>()
+                .requiring(&["name", "kind", "tags"])
+                .creates("/id")
+                .returns::<Thing>(201, "The thing"),
+            Operation::new(Method::PUT, "/api/v2/things/{id}", "things")
+                .summary("Change a thing")
+                .body::<Thing>()
+                .returns::<Thing>(200, "The thing"),
+            Operation::new(Method::POST, "/api/v2/things/{id}/polish", "things")
+                .summary("Polish a thing")
+                .returns::<Thing>(200, "The thing"),
+            Operation::new(Method::GET, "/api/v2/thingamajigs/{id}", "things")
+                .summary("Not under /things")
+                .returns::<Thing>(200, "Another"),
+        ];
+        serde_json::to_value(document(operations)).unwrap()
+    }
+
+    #[test]
+    fn a_create_documents_the_fields_it_needs_as_required_and_never_null() {
+        let doc = things();
+        let schemas = &doc["components"]["schemas"];
+        let new = &schemas["NewThing"];
+        assert_eq!(new["required"], serde_json::json!(["name", "kind", "tags"]));
+        assert_eq!(new["properties"]["name"]["type"], "string");
+        assert_eq!(new["properties"]["tags"]["type"], "array");
+        assert_eq!(
+            new["properties"]["kind"]["$ref"],
+            "#/components/schemas/Kind"
+        );
+        assert_eq!(
+            new["properties"]["note"]["type"],
+            serde_json::json!(["string", "null"])
+        );
+        // The update keeps the type as it is: every field optional.
+        assert!(schemas["Thing"].get("required").is_none());
+        let body = |path: &str, method: &str| {
+            doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+                ["$ref"]
+                .clone()
+        };
+        assert_eq!(
+            body("/api/v2/things", "post"),
+            "#/components/schemas/NewThing"
+        );
+        assert_eq!(
+            body("/api/v2/things/{id}", "put"),
+            "#/components/schemas/Thing"
+        );
+    }
+
+    #[test]
+    fn a_create_links_to_every_operation_on_what_it_made() {
+        let doc = things();
+        let links = doc["paths"]["/api/v2/things"]["post"]["responses"]["201"]["links"]
+            .as_object()
+            .unwrap();
+        assert_eq!(
+            links.keys().collect::<Vec<_>>(),
+            ["postThingsByIdPolish", "putThingsById"],
+            "not to itself, nor to /thingamajigs"
+        );
+        let link = &links["putThingsById"];
+        // The spec's name, whatever utoipa calls the field.
+        assert_eq!(link["operationId"], "putThingsById");
+        assert!(link.get("operation_id").is_none());
+        assert_eq!(link["parameters"]["id"], "$response.body#/id");
     }
 }
 

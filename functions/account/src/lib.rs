@@ -54,6 +54,8 @@ pub fn routes() -> Routes {
                 .body_example::<KeyInput>(serde_json::json!({
                     "name": "Catalogue reader", "scopes": ["products:read"]
                 }))
+                .requiring(&["name", "scopes"])
+                .creates("/id")
                 .returns::<ApiKeyView>(201, "The key, with `key` (and `signing_secret`) shown once")
         })
         .delete("/api/v2/account/keys/{id}", revoke_key, |op| {

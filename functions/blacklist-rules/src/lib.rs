@@ -39,6 +39,8 @@ pub fn routes() -> Routes {
                 .body_example::<RuleInput>(serde_json::json!({
                     "name": "No orders from ZW", "rule": "country == \"ZW\"", "action_type": "block"
                 }))
+                .requiring(&["name", "rule", "action_type"])
+                .creates("/id")
                 .returns::<BlacklistRule>(201, "The rule")
         })
         .get(ONE, crud::retrieve::<BlacklistRule>, |op| {

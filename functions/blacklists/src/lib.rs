@@ -44,6 +44,8 @@ pub fn routes() -> Routes {
                 .body_example::<BlacklistInput>(serde_json::json!({
                     "blacklist_type": 1, "blocked_data": "fraud@example.com"
                 }))
+                .requiring(&["blacklist_type", "blocked_data"])
+                .creates("/id")
                 .returns::<Blacklist>(201, "The entry")
         })
         .get(ONE, crud::retrieve::<Blacklist>, |op| {

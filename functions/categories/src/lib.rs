@@ -38,6 +38,8 @@ pub fn routes() -> Routes {
         .post("/api/v2/categories", create, |op| {
             op.summary("Create a category")
                 .body::<CategoryInput>()
+                .requiring(&["title"])
+                .creates("/id")
                 .returns::<Category>(201, "The category")
         })
         .get(ONE, crud::retrieve::<Category>, |op| {

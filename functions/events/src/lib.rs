@@ -41,6 +41,8 @@ pub fn routes() -> Routes {
                 .body_example::<PublishInput>(serde_json::json!({
                     "type": "invoice:sent", "payload": { "id": "inv_42", "total": "99.00" }
                 }))
+                .requiring(&["type", "payload"])
+                .creates("/id")
                 .returns::<EventView>(202, "The event, pending dispatch")
         })
         .get("/api/v2/events/{id}", retrieve, |op| {
@@ -58,6 +60,8 @@ pub fn routes() -> Routes {
         .post("/api/v2/event-types", register_type, |op| {
             op.summary("Register a custom event type")
                 .body::<TypeInput>()
+                .requiring(&["name"])
+                .creates("/name")
                 .returns::<EventTypeRecord>(201, "The registered type")
         })
         .delete("/api/v2/event-types/{name}", delete_type, |op| {
@@ -227,7 +231,8 @@ async fn list_types(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TypeInput {
-    /// `resource:action`, lower case.
+    /// `resource:action`, lower case; not a catalogue type.
+    #[schema(pattern = "^[a-z][a-z0-9_]*:[a-z][a-z0-9_.]*$", max_length = 100)]
     name: Option<String>,
     description: Option<String>,
 }

@@ -46,6 +46,8 @@ pub fn routes() -> Routes {
         .post("/api/v2/feedback", create_feedback, |op| {
             op.summary("Leave feedback on an order (one per order)")
                 .body::<FeedbackInput>()
+                .requiring(&["order_id", "message", "score"])
+                .creates("/id")
                 .returns::<Feedback>(201, "The feedback")
         })
         .get("/api/v2/feedback/{id}", crud::retrieve::<Feedback>, |op| {
@@ -66,6 +68,8 @@ pub fn routes() -> Routes {
         .post("/api/v2/queries", create_query, |op| {
             op.summary("Open a customer query")
                 .body::<QueryInput>()
+                .requiring(&["title", "email", "message"])
+                .creates("/id")
                 .returns::<Query>(201, "The query")
         })
         .get("/api/v2/queries/{id}", crud::retrieve::<Query>, |op| {

@@ -51,6 +51,8 @@ pub fn routes() -> Routes {
                     "title": "Consulting", "gateway": "paypal", "value": "25.00",
                     "currency": "USD", "email": "customer@example.com"
                 }))
+                .requiring(&["title", "gateway", "value", "currency", "email"])
+                .creates_under("/id", &["/api/v2/payments", "/api/v2/orders"])
                 .returns::<PaymentCreated>(
                     201,
                     "The page's url (with white_label, the order and its url)",

@@ -41,6 +41,8 @@ pub fn routes() -> Routes {
                 .body_example::<SessionInput>(serde_json::json!({
                     "scope": "read", "expires_in": 3600
                 }))
+                .requiring(&["scope"])
+                .creates("/id")
                 .returns::<SessionCreated>(201, "The link, shown this once")
         })
         .get("/api/v2/portal/sessions", list, |op| {
@@ -59,7 +61,11 @@ pub fn routes() -> Routes {
 
 /// The portal's pages: public, the session cookie (or the link's token) is the key.
 pub fn page_routes() -> Routes {
-    use pages::{catalogue, deliveries, endpoints};
+    use pages::{
+        ActionForm, catalogue, deliveries,
+        deliveries::RecoverForm,
+        endpoints::{self, EndpointForm},
+    };
     Routes::new("portal")
         .get("/portal", endpoints::home, |op| {
             page(op, "The tenant's endpoints, each with its last 24 hours")
@@ -75,7 +81,7 @@ pub fn page_routes() -> Routes {
             )
         })
         .post("/portal/endpoints", endpoints::create, |op| {
-            action(op, "Add an endpoint (shows its secret once)")
+            action::<EndpointForm>(op, "Add an endpoint (shows its secret once)")
         })
         .get("/portal/endpoints/new", endpoints::new, |op| {
             page(op, "The form for a new endpoint")
@@ -89,21 +95,21 @@ pub fn page_routes() -> Routes {
             .query("done", "What the last action did", string())
         })
         .post("/portal/endpoints/{id}", endpoints::update, |op| {
-            action(op, "Save an endpoint's edit form")
+            action::<EndpointForm>(op, "Save an endpoint's edit form")
         })
         .post("/portal/endpoints/{id}/enable", endpoints::enable, |op| {
-            action(op, "Enable an endpoint")
+            action::<ActionForm>(op, "Enable an endpoint")
         })
         .post("/portal/endpoints/{id}/disable", endpoints::disable, |op| {
-            action(op, "Disable an endpoint")
+            action::<ActionForm>(op, "Disable an endpoint")
         })
         .post(
             "/portal/endpoints/{id}/rotate-secret",
             endpoints::rotate_secret,
-            |op| action(op, "Rotate an endpoint's secret (shown once)"),
+            |op| action::<ActionForm>(op, "Rotate an endpoint's secret (shown once)"),
         )
         .post("/portal/endpoints/{id}/test", endpoints::test, |op| {
-            action(op, "Send a test ping and show how it went")
+            action::<ActionForm>(op, "Send a test ping and show how it went")
         })
         .get("/portal/deliveries", deliveries::list, |op| {
             page(op, "Deliveries, newest first, filtered")
@@ -118,7 +124,7 @@ pub fn page_routes() -> Routes {
                 .query("recovered", "How many a recovery queued", string())
         })
         .post("/portal/deliveries/recover", deliveries::recover, |op| {
-            action(op, "Re-send an endpoint's failed deliveries since a date")
+            action::<RecoverForm>(op, "Re-send an endpoint's failed deliveries since a date")
         })
         .get("/portal/deliveries/{id}", deliveries::show, |op| {
             page(
@@ -128,7 +134,7 @@ pub fn page_routes() -> Routes {
             .query("done", "What the last action did", string())
         })
         .post("/portal/deliveries/{id}/retry", deliveries::retry, |op| {
-            action(op, "Deliver again now")
+            action::<ActionForm>(op, "Deliver again now")
         })
         .get("/portal/events", catalogue::show, |op| {
             page(op, "The event catalogue and how to verify a signature")
@@ -152,10 +158,10 @@ fn page(op: Operation, summary: &str) -> Operation {
         .html("The page (401 without a live session, 404 for another tenant's object)")
 }
 
-/// A portal form's action: a `manage` session's form with its CSRF token.
-fn action(op: Operation, summary: &str) -> Operation {
+/// A portal form's action: a `manage` session's form `F` with its CSRF token.
+fn action<F: utoipa::ToSchema>(op: Operation, summary: &str) -> Operation {
     op.summary(summary)
-        .form()
+        .form::<F>()
         .html("The result, or 303 to the page it changed (401 without a live session, 403 for a read-only link or a form without the session's CSRF token)")
 }
 

@@ -48,6 +48,8 @@ pub fn routes() -> Routes {
                     "title": "Licence key", "price": "9.99", "currency": "USD",
                     "gateways": ["paypal", "bitcoin"]
                 }))
+                .requiring(&["title", "price", "currency", "gateways"])
+                .creates("/id")
                 .returns::<Product>(201, "The product")
         })
         .get(ONE, crud::retrieve::<Product>, |op| {

@@ -22,7 +22,7 @@ use shared::{
     http::{ApiJson, Client, OptionalJson},
     ids::{AccountId, EndpointId, PathId, kinds},
     manage::{self, EndpointInput},
-    openapi::string,
+    openapi::{one_of, string},
     pagination::PageParams,
     routes::Routes,
     secrets::{self, NewSecret, RotateInput},
@@ -55,7 +55,7 @@ pub fn routes() -> Routes {
                     "Part of the URL as shown (credentials masked)",
                     string(),
                 )
-                .query("enabled", "`true` or `false`", string())
+                .query("enabled", "`true` or `false`", one_of(&["true", "false"]))
                 .query("event", "Subscribed to this event type", string())
         })
         .post(BASE, create, |op| {
@@ -64,6 +64,8 @@ pub fn routes() -> Routes {
                     "url": "https://hooks.example.com/pushguard",
                     "events": ["order:paid", "order:created"]
                 }))
+                .requiring(&["url", "events"])
+                .creates("/id")
                 .returns::<EndpointView>(201, "The endpoint, with its `secret` shown this once")
         })
         .get(ONE, retrieve, |op| {
@@ -98,6 +100,7 @@ pub fn routes() -> Routes {
         )
         .post("/api/v2/webhooks/endpoints/{id}/test", test, |op| {
             op.summary("Send a webhook:ping now")
+                .creates_under("/log_id", &["/api/v2/webhooks/logs"])
                 .returns::<TestResult>(200, "How the delivery went")
         })
         .post("/api/v2/webhooks/endpoints/{id}/recover", recover, |op| {
@@ -120,7 +123,7 @@ pub fn routes() -> Routes {
                 .query(
                     "period",
                     "`24h` (default) or `7d` by hour, `30d` by day",
-                    string(),
+                    one_of(&["24h", "7d", "30d"]),
                 )
                 .returns::<EndpointStats>(200, "Buckets oldest first, and the period's totals")
         })

@@ -51,6 +51,7 @@ pub fn routes() -> Routes {
         .post("/api/v2/webhooks/simulate", simulate, |op| {
             op.summary("Send an event's sample payload to any URL now")
                 .body::<SimulateInput>()
+                .requiring(&["url", "event"])
                 .returns::<TestResult>(200, "How the delivery went")
         })
 }
@@ -127,6 +128,7 @@ struct SimulateInput {
     /// Where to send it.
     url: Option<String>,
     /// A catalogue event type, e.g. `order:paid`.
+    #[schema(value_type = Option<shared::webhooks::EventType>)]
     event: Option<String>,
 }
 

@@ -39,6 +39,8 @@ pub fn routes() -> Routes {
         .post(BASE, create, |op| {
             op.summary("Create Webhook (Conekta)")
                 .body::<WebhookRequest>()
+                .requiring(&["url"])
+                .creates("/id")
                 .returns::<WebhookResponse>(200, "The webhook")
         })
         .get(BASE, list, |op| {

@@ -41,6 +41,8 @@ pub fn routes() -> Routes {
         .post(BASE, create, |op| {
             op.summary("Set up a webhook setting (Paybyrd)")
                 .body::<SettingInput>()
+                .requiring(&["url"])
+                .creates("/webhookId")
                 .returns::<Setting>(201, "The setting, its URL, user and password masked")
         })
         .get(BASE, list, |op| {

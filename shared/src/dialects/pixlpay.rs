@@ -42,6 +42,8 @@ pub fn routes() -> Routes {
                     "url": "https://yourapp.com/webhooks/pixlpay",
                     "events": ["order.created", "order.paid", "order.completed"]
                 }))
+                .requiring(&["url"])
+                .creates("/data/id")
                 .returns::<WebhookAnswer>(201, "The webhook with its `secret`, shown this once")
         })
         .get(ONE, retrieve, |op| {

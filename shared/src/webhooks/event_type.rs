@@ -167,6 +167,20 @@ impl<'de> Deserialize<'de> for EventSelector {
     }
 }
 
+/// In the OpenAPI document: a string, one of the catalogue's names.
+impl utoipa::PartialSchema for EventType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .description(Some("An event type of the catalogue"))
+            .enum_values(Some(EventType::ALL.iter().map(EventType::as_str)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventType {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

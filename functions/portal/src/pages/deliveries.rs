@@ -436,6 +436,19 @@ fn since_of(text: Option<&str>) -> Result<Timestamp, ApiError> {
     manage::recovery_start(full.as_deref())
 }
 
+/// The recovery form as it is sent, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the form; `recover` reads it
+pub struct RecoverForm {
+    /// The session's CSRF token, as the page's form carries it.
+    csrf: String,
+    /// The endpoint's id.
+    endpoint: String,
+    /// A date (from midnight UTC) or an RFC 3339 time, within the logs' retention.
+    #[schema(format = Date)]
+    since: String,
+}
+
 /// `POST /portal/deliveries/recover`: every failed delivery to the endpoint since the
 /// date goes out again; back to its failed deliveries, saying how many.
 pub async fn recover(State(state): State<AppState>, actor: Actor) -> PageResult {

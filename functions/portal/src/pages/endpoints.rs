@@ -308,6 +308,36 @@ async fn endpoint_page(
     ))
 }
 
+/// The endpoint form as a browser sends it (new and edit: every field, the checkbox when
+/// ticked), for the OpenAPI document: the fields `Fields::submitted` reads.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the form; `Fields::submitted` reads it
+pub struct EndpointForm {
+    /// The session's CSRF token, as the page's form carries it.
+    csrf: String,
+    /// Where deliveries go (an edit may send the masked URL back unchanged).
+    #[schema(format = "uri")]
+    url: String,
+    description: String,
+    /// One value per ticked box: catalogue types (as here), `*`, or the tenant's
+    /// registered custom types.
+    #[schema(min_items = 1)]
+    events: Vec<shared::webhooks::EventType>,
+    /// A rule the event's payload must match; empty for none.
+    filter: String,
+    /// One `name: value` per line; empty for none.
+    headers: String,
+    signature_scheme: shared::webhooks::SignatureScheme,
+    /// A checkbox: present (any value) when ticked.
+    legacy_signature: Option<String>,
+    payload: shared::webhooks::PayloadShape,
+    /// Deliveries per second; empty for no limit.
+    #[schema(pattern = "^[0-9]{0,9}$")]
+    rate_limit: String,
+    ordering: shared::webhooks::DeliveryOrder,
+    on_exhausted: shared::webhooks::OnExhausted,
+}
+
 /// An endpoint's editable fields as a form shows them.
 struct Fields {
     url: String,

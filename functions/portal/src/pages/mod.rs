@@ -379,6 +379,15 @@ impl FromRequest<AppState> for Actor {
     }
 }
 
+/// A form that only acts (enable, disable, rotate, test, retry), for the OpenAPI
+/// document: the session's CSRF token, which every form carries.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the form; `Actor` reads it
+pub struct ActionForm {
+    /// The session's CSRF token, as the page's form carries it.
+    csrf: String,
+}
+
 /// A submitted `application/x-www-form-urlencoded` body, repeated names kept.
 pub struct Form(Vec<(String, String)>);
 
