@@ -39,6 +39,10 @@ pub struct Config {
     pub max_endpoints: u32,
     /// Allow plain http and loopback/private webhook targets (local development only).
     pub allow_private_targets: bool,
+    /// The operator's switch (`MAINTENANCE_MODE`): every API route and page answers 503
+    /// "We're temporarily offline for maintenance", with `Retry-After` of this many
+    /// seconds (`MAINTENANCE_RETRY_AFTER_SECONDS`); deliveries go on.
+    pub maintenance: Option<u64>,
     /// How long what a resolved API key stands for stays cached in a warm function
     /// (whether the key still exists is read on every request).
     pub auth_cache_ttl: Duration,
@@ -92,9 +96,11 @@ pub struct ConfigError(String);
 /// The settings read with a default (beside the tables and queues the stack names): what
 /// `pushguard serve` takes from the developer's environment even when template.yaml
 /// does not set them. A test keeps this list equal to what [`Config::from_lookup`] reads.
-pub const SETTINGS: [&str; 31] = [
+pub const SETTINGS: [&str; 33] = [
     "SLOW_RECEIVER_MS",
     "MAX_ENDPOINTS",
+    "MAINTENANCE_MODE",
+    "MAINTENANCE_RETRY_AFTER_SECONDS",
     "ALLOW_PRIVATE_TARGETS",
     "AUTH_CACHE_TTL_SECONDS",
     "PUBLIC_KEYS_CACHE_SECONDS",
@@ -165,6 +171,14 @@ impl Config {
             deliveries_queue_url: lookup("DELIVERIES_QUEUE_URL").filter(|v| !v.is_empty()),
             slow_queue_url: lookup("SLOW_QUEUE_URL").filter(|v| !v.is_empty()),
             max_endpoints: number("MAX_ENDPOINTS", &parsed("MAX_ENDPOINTS", "10")?)?,
+            maintenance: {
+                let retry_after = number(
+                    "MAINTENANCE_RETRY_AFTER_SECONDS",
+                    &parsed("MAINTENANCE_RETRY_AFTER_SECONDS", "300")?,
+                )?;
+                flag("MAINTENANCE_MODE", &parsed("MAINTENANCE_MODE", "false")?)?
+                    .then_some(retry_after)
+            },
             allow_private_targets: flag(
                 "ALLOW_PRIVATE_TARGETS",
                 &parsed("ALLOW_PRIVATE_TARGETS", "false")?,
@@ -351,6 +365,27 @@ mod tests {
         let mut listed: Vec<String> = SETTINGS.iter().map(|name| name.to_string()).collect();
         listed.sort();
         assert_eq!(read, listed);
+    }
+
+    #[test]
+    fn maintenance_is_off_unless_switched_on_and_says_when_to_come_back() {
+        assert_eq!(
+            Config::from_lookup(lookup(&TABLES)).unwrap().maintenance,
+            None
+        );
+        let mut pairs = TABLES.to_vec();
+        pairs.push(("MAINTENANCE_MODE", "true"));
+        assert_eq!(
+            Config::from_lookup(lookup(&pairs)).unwrap().maintenance,
+            Some(300)
+        );
+        pairs.push(("MAINTENANCE_RETRY_AFTER_SECONDS", "60"));
+        assert_eq!(
+            Config::from_lookup(lookup(&pairs)).unwrap().maintenance,
+            Some(60)
+        );
+        pairs.push(("MAINTENANCE_MODE", "soon"));
+        assert!(Config::from_lookup(lookup(&pairs)).is_err());
     }
 
     #[test]

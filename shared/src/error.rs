@@ -48,6 +48,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_seconds: u64 },
     #[error("Service unavailable, try again later")]
     Unavailable,
+    /// The operator's maintenance switch is on (the seed's 503).
+    #[error("We're temporarily offline for maintenance. Please try again later.")]
+    Maintenance { retry_after_seconds: u64 },
     /// Anything unexpected. The cause is logged, never shown.
     #[error("Internal server error")]
     Internal(String),
@@ -77,7 +80,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Maintenance { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -167,6 +170,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         let retry_after = match self {
             ApiError::TooManyRequests {
+                retry_after_seconds,
+            }
+            | ApiError::Maintenance {
                 retry_after_seconds,
             } => Some(retry_after_seconds),
             ApiError::Unavailable => Some(1),

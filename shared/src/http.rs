@@ -7,7 +7,7 @@ use axum::{
     Router,
     body::Bytes,
     extract::{DefaultBodyLimit, FromRequest, Request, State},
-    http::{StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
@@ -145,6 +145,45 @@ async fn authenticate(
     Ok(next.run(request).await)
 }
 
+/// Where the health check is: it answers during maintenance too, and says so.
+pub const HEALTH: &str = "/api/v2/health";
+
+/// The operator's maintenance switch (`MAINTENANCE_MODE`): while it is on, every route
+/// but the health check answers 503 "We're temporarily offline for maintenance" with
+/// `Retry-After`, before authentication, so nothing reads or writes the store; the
+/// public pages answer the same as a page. The delivery functions have no routes:
+/// deliveries already accepted go on.
+pub async fn maintenance(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(retry_after_seconds) = state.config.maintenance else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path();
+    if path == HEALTH {
+        return next.run(request).await;
+    }
+    let refusal = ApiError::Maintenance {
+        retry_after_seconds,
+    };
+    if !(path.starts_with("/pay/") || path == "/portal" || path.starts_with("/portal/")) {
+        return refusal.into_response();
+    }
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Offline for maintenance</title></head>\
+         <body><h1>Offline for maintenance</h1><p>{}</p></body></html>",
+        escape_html(&refusal.to_string())
+    );
+    let mut response = (
+        refusal.status(),
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+    response
+}
+
 /// Takes a token from the caller's `api` bucket (429 when it is empty) and tells the
 /// caller what is left on every response.
 async fn rate_limited(
@@ -202,6 +241,7 @@ pub fn authenticated(routes: Router<AppState>, state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limited))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), maintenance))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }

@@ -573,7 +573,11 @@ const ERRORS: [(u16, &str, &str); 13] = [
         "InternalError",
         "A fault of ours; the message hides its cause",
     ),
-    (503, "Unavailable", "Try again; see `Retry-After`"),
+    (
+        503,
+        "Unavailable",
+        "Try again (or offline for maintenance); see `Retry-After`",
+    ),
 ];
 
 fn http_method(method: &Method) -> HttpMethod {

@@ -33,8 +33,8 @@ const MAX_NAME_LENGTH: usize = 100;
 /// This function's routes and their documentation.
 pub fn routes() -> Routes {
     Routes::new("account")
-        .get("/api/v2/health", health, |op| {
-            op.summary("Whether the API is up")
+        .get(shared::http::HEALTH, health, |op| {
+            op.summary("Whether the API is up, or offline for maintenance")
                 .returns::<Health>(200, "Up")
         })
         .get("/api/v2/openapi.json", openapi, |op| {
@@ -149,8 +149,11 @@ async fn rotate_webhook_keys(
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct Health {
-    /// `ok`
+    /// `ok`, or `maintenance` (with 503) while the operator's switch is on.
     status: &'static str,
+    /// While in maintenance: what every other route answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
 }
 
 /// The OpenAPI document, generated from every function's operations by `pushguard
@@ -165,8 +168,27 @@ async fn openapi() -> Response {
         .into_response()
 }
 
-async fn health() -> Json<Health> {
-    Json(Health { status: "ok" })
+async fn health(State(state): State<AppState>) -> Response {
+    let Some(retry_after_seconds) = state.config.maintenance else {
+        return Json(Health {
+            status: "ok",
+            message: None,
+        })
+        .into_response();
+    };
+    let refusal = ApiError::Maintenance {
+        retry_after_seconds,
+    };
+    let health = Health {
+        status: "maintenance",
+        message: Some(refusal.to_string()),
+    };
+    let mut response = (refusal.status(), Json(health)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(retry_after_seconds),
+    );
+    response
 }
 
 /// The account and the key that asks.

@@ -77,7 +77,13 @@ pub fn page_routes() -> Routes {
 
 /// The payment page as served (each handler limits its visitor, then its token).
 pub fn pages(state: AppState) -> Router {
-    page_routes().router().with_state(state)
+    page_routes()
+        .router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            shared::http::maintenance,
+        ))
+        .with_state(state)
 }
 
 /// What creating a payment answers.

@@ -149,6 +149,10 @@ pub fn pages(state: AppState) -> Router {
             state.clone(),
             pages::limited,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            shared::http::maintenance,
+        ))
         .with_state(state)
 }
 

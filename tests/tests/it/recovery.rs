@@ -316,3 +316,129 @@ async fn a_delivery_whose_fan_out_died_before_its_first_attempt_is_swept_by_the_
     assert_eq!(recorded.status, "succeeded");
     assert_eq!(recorded.retries, 0, "its first attempt");
 }
+
+/// The operator's maintenance switch (the seed's 503): a stack restarted with
+/// `MAINTENANCE_MODE=true`, which is what a stack update of that one parameter does,
+/// answers every route and page 503 with the seed's message and `Retry-After`, before
+/// reading any key; health says so; and a delivery accepted before goes out during it.
+#[tokio::test]
+async fn in_maintenance_every_route_answers_503_and_accepted_deliveries_go_on() {
+    let prefix = format!("maint{}-", ulid::Ulid::new().to_string().to_lowercase());
+    let receiver = Receiver::start().await;
+    receiver.set("/maint", Behaviour::Always(500, None));
+    let first = TestStack::start_on(&prefix, &FAST, |_| {}).await;
+    let acct = first.account("maintenance@example.com").await;
+    let key = acct.test_key.clone();
+    subscribe(&first, &key, &receiver.url("/maint")).await;
+    let order = pay(&first, &key).await;
+    eventually("the first attempt failed", || async {
+        (!receiver.received("/maint").is_empty()).then_some(())
+    })
+    .await;
+    drop(first);
+    let before = receiver.received("/maint").len();
+
+    receiver.set("/maint", Behaviour::Accept);
+    let mut settings = FAST.to_vec();
+    settings.extend([
+        ("MAINTENANCE_MODE", "true"),
+        ("MAINTENANCE_RETRY_AFTER_SECONDS", "120"),
+    ]);
+    let second = TestStack::start_on(&prefix, &settings, |_| {}).await;
+    let base = second.stack.base_url();
+    let offline = "We're temporarily offline for maintenance. Please try again later.";
+    let pay_page = order.url.clone().expect("a hosted page");
+    let path_of = |url: &str| {
+        url.split_once("//")
+            .unwrap()
+            .1
+            .split_once('/')
+            .unwrap()
+            .1
+            .to_string()
+    };
+    let requests = [
+        (
+            reqwest::Method::GET,
+            "/api/v2/products".to_string(),
+            key.as_str(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v2/payments".to_string(),
+            key.as_str(),
+        ),
+        // Not a 401: nothing is read, not even the key.
+        (
+            reqwest::Method::GET,
+            "/api/v2/account".to_string(),
+            "pg_test_unknown",
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/external/v1/webhooks".to_string(),
+            key.as_str(),
+        ),
+        (reqwest::Method::GET, format!("/{}", path_of(&pay_page)), ""),
+        (reqwest::Method::GET, "/portal".to_string(), ""),
+    ];
+    for (method, path, key) in &requests {
+        let response = second
+            .http
+            .request(method.clone(), format!("{base}{path}"))
+            .bearer_auth(key)
+            .json(&json!({ "title": "During maintenance" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503, "{method} {path}");
+        assert_eq!(
+            harness::header(&response, "retry-after").as_deref(),
+            Some("120")
+        );
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains(offline) || text.contains(&offline.replace('\'', "&#39;")),
+            "{method} {path}: {text}"
+        );
+    }
+    let health = second
+        .http
+        .get(format!("{base}/api/v2/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 503);
+    assert_eq!(
+        health.json::<serde_json::Value>().await.unwrap(),
+        json!({ "status": "maintenance", "message": offline })
+    );
+
+    let attempts = eventually(
+        "the accepted delivery went out during maintenance",
+        || async {
+            let attempts = receiver.received("/maint");
+            (attempts.len() > before).then_some(attempts)
+        },
+    )
+    .await;
+    let ids: BTreeSet<&str> = attempts.iter().map(|a| a.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 1, "one delivery, retried: {ids:?}");
+    assert_eq!(attempts[before].json()["id"], order.id.as_str());
+    drop(second);
+    // Switched off again, the API answers as before, and its log says delivered.
+    let third = TestStack::start_on(&prefix, &FAST, |_| {}).await;
+    let order_now = third.api(&key).orders().get(&order.id).await;
+    let logs = third.api(&key).logs().list("").await;
+    let delivered = logs.iter().filter(|l| l.status == "succeeded").count();
+    println!(
+        "maintenance: {} routes and pages answered 503; deliveries: sent 1, attempts {} \
+         ({before} before the switch), delivered {delivered}, duplicated {}, lost {}",
+        requests.len() + 1,
+        attempts.len(),
+        ids.len() - 1,
+        1 - delivered.min(1)
+    );
+    assert_eq!((logs.len(), delivered), (1, 1), "{logs:?}");
+    assert_eq!(order_now.id, order.id);
+}
