@@ -5,7 +5,8 @@ Three cases in four of each operation are made whole the way a client would (the
 keeps what was generated, to show the refusal):
 - a path that names an object gets one that exists (scripts/fuzz_objects.py makes one
   of each kind at start), and a `DELETE` a fresh one, so that every delete can succeed;
-- `/portal/{token}` gets a link never opened (a link opens once), feedback an order of
+- `/portal/{token}` gets a link never opened (a link opens once), the payment page's
+  email form a payment made without an email (it takes one once), feedback an order of
   its own (one feedback per order), a portal form the session's CSRF token
   (`FUZZ_CSRF`), the recovery form an endpoint and today's date (its select and date
   picker);
@@ -61,7 +62,10 @@ def name_objects(case):
     values = dict(fixtures().get(case.path, {}))
     # The documented method: the fuzzer also tries others, to see them refused (405).
     documented = case.operation.method.upper()
-    if documented == "DELETE" or case.path == "/portal/{token}":
+    if (documented, case.path) == ("POST", "/pay/{token}"):
+        # The page's email form: a payment made without one, which takes one email once.
+        params = {"token": "bare_token"}
+    if documented == "DELETE" or case.path == "/portal/{token}" or "bare_token" in params.values():
         for param, kind in params.items():
             made = OBJECTS.fresh(kind)
             if made is not None:

@@ -130,8 +130,12 @@ class Objects:
             endpoint = self.made.get("endpoint") or self.fresh("endpoint")
             answer = endpoint and self.call("POST", f"/webhooks/endpoints/{endpoint}/test", {})
             return answer and answer.get("log_id")
-        if kind == "token":
-            answer = self.call("POST", *RECIPES["order"][1:3])
+        if kind in ("token", "bare_token"):
+            body = dict(RECIPES["order"][2])
+            if kind == "bare_token":
+                # A payment without an email, whose page asks for one (POST /pay/{token}).
+                del body["email"]
+            answer = self.call("POST", "/payments", body)
             url = answer and answer.get("url")
             return url.rstrip("/").rsplit("/", 1)[-1] if isinstance(url, str) else None
         if kind not in RECIPES:

@@ -516,7 +516,7 @@ pub struct Order {
     /// The product's id, or `pay` for a payment without one.
     pub product_id: String,
     pub product_title: Option<String>,
-    pub email: String,
+    pub email: Option<String>,
     /// A decimal string: the unit price times the quantity.
     pub value: String,
     pub usd_value: Option<String>,

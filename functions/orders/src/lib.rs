@@ -198,6 +198,12 @@ async fn change_order(
     };
     let mut change = Change::new(&state.db, tenant);
     let paying = after.status == OrderStatus::Paid && before.value.status != OrderStatus::Paid;
+    if paying && before.value.email.is_none() {
+        return Err(ApiError::Conflict(
+            "The customer has not given an email yet: the payment page asks for it before payment"
+                .into(),
+        ));
+    }
     let mut paid_events = Vec::new();
     if paying {
         after.paid_at = Some(now);

@@ -51,7 +51,7 @@ pub fn routes() -> Routes {
                     "title": "Consulting", "gateway": "paypal", "value": "25.00",
                     "currency": "USD", "email": "customer@example.com"
                 }))
-                .requiring(&["title", "gateway", "value", "currency", "email"])
+                .requiring(&["title", "gateway", "value", "currency"])
                 .creates_under("/id", &["/api/v2/payments", "/api/v2/orders"])
                 .returns::<PaymentCreated>(
                     201,
@@ -68,6 +68,11 @@ pub fn page_routes() -> Routes {
     Routes::new("payments")
         .get("/pay/{token}", page::show, |op| {
             op.summary("The hosted payment page").html("The page")
+        })
+        .post("/pay/{token}", page::give_email, |op| {
+            op.summary("The customer's email, for a payment made without one")
+                .form::<page::EmailForm>()
+                .html("The page again, with what is wrong in the email")
         })
         .get("/pay/{token}/status", page::status, |op| {
             op.summary("What the payment page polls")
@@ -213,13 +218,10 @@ impl PaymentInput {
                 (value, currency)
             }
         };
+        // Optional, as in the seed's example: the payment page then asks the customer.
         let email = text(self.email).map(|e| e.to_ascii_lowercase());
-        match email.as_deref() {
-            None => errors.add("Email can't be blank"),
-            Some(email) if !is_valid_email(email) => {
-                errors.add("Email is not a valid email address")
-            }
-            _ => {}
+        if email.as_deref().is_some_and(|email| !is_valid_email(email)) {
+            errors.add("Email is not a valid email address");
         }
         let ip = text(self.ip_address).and_then(|ip| {
             ip.parse::<IpAddr>()
@@ -266,8 +268,8 @@ impl PaymentInput {
             }
         };
         errors.finish()?;
-        let (Some(title), Some(gateway), Some(value), Some(currency), Some(email)) =
-            (title, gateway, value, currency, email)
+        let (Some(title), Some(gateway), Some(value), Some(currency)) =
+            (title, gateway, value, currency)
         else {
             unreachable!("every missing field was reported");
         };
@@ -374,6 +376,9 @@ async fn create(
     let body = if order.white_label {
         let mut raw = serde_json::to_value(&order).map_err(ApiError::internal)?;
         raw["url"] = Value::String(url);
+        // The seed's white-label answer has it; PushGuard watches no blockchain, so it
+        // is null like the crypto_* fields.
+        raw["confirmations_needed"] = Value::Null;
         raw
     } else {
         json!({ "url": url })
@@ -444,6 +449,74 @@ async fn cancel(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `email`, which the customer gave on the page of `token`'s payment (made without one),
+/// screened as a payment is, now that email blacklists and rules can see it: refused,
+/// the payment is cancelled (the reason comes back, for the merchant's log); flagged,
+/// the order is high risk. Either way `order:updated` tells the merchant.
+async fn give_email(state: &AppState, token: &str, email: &str) -> ApiResult<Option<String>> {
+    let email = email.trim().to_ascii_lowercase();
+    if !is_valid_email(&email) {
+        return Err(ApiError::invalid("Email is not a valid email address"));
+    }
+    let (tenant, before) = by_payment_token(&state.db, token)
+        .await?
+        .ok_or(ApiError::NotFound("Payment"))?;
+    if before.value.email.is_some() {
+        return Err(ApiError::Conflict(
+            "The payment has an email already".into(),
+        ));
+    }
+    if before.value.cancelled_at.is_some() || before.value.status != OrderStatus::NotPaid {
+        return Err(ApiError::Conflict(
+            "The payment can no longer change: it was cancelled or paid".into(),
+        ));
+    }
+    let customer = Customer {
+        email: Some(email.clone()),
+        ip: before
+            .value
+            .ip_address
+            .as_deref()
+            .and_then(|ip| ip.parse().ok()),
+        country: before.value.country_code.clone(),
+    };
+    let now = Timestamp::now();
+    let mut after = Order {
+        email: Some(email),
+        updated_at: now,
+        ..before.value.clone()
+    };
+    let refused = match screening(state, &tenant, &after, &customer).await? {
+        Verdict::Block(reason) => {
+            after.cancelled_at = Some(now);
+            Some(reason)
+        }
+        Verdict::Accept {
+            flagged_by: Some(rule),
+        } => {
+            tracing::info!(order = %after.id, rule, "payment flagged as high risk");
+            after.status = OrderStatus::HighRisk;
+            None
+        }
+        Verdict::Accept { flagged_by: None } => None,
+    };
+    let product = if after.is_product_order() {
+        resources::resolve::<Product>(&state.db, &tenant, &after.product_id).await?
+    } else {
+        None
+    };
+    Change::new(&state.db, &tenant)
+        .update(&before, &after)?
+        .emit(order_event(
+            EventType::OrderUpdated,
+            &after,
+            product.as_ref().map(|p| &p.value),
+        ))
+        .commit(state.outbox())
+        .await?;
+    Ok(refused)
+}
+
 /// The order a page token opens, and the mode it was made in.
 async fn order_for(state: &AppState, token: &str) -> ApiResult<Option<(Order, shared::Mode)>> {
     Ok(by_payment_token(&state.db, token)
@@ -471,8 +544,7 @@ mod tests {
                 "Title can't be blank",
                 "Gateway can't be blank",
                 "Value can't be blank",
-                "Currency can't be blank",
-                "Email can't be blank"
+                "Currency can't be blank"
             ]
         );
     }
@@ -518,12 +590,32 @@ mod tests {
             ("pay", "PayPal", "10.5")
         );
         assert_eq!(
-            (order.email.as_str(), order.country_code.as_deref()),
-            ("ann@example.com", Some("US"))
+            (order.email.as_deref(), order.country_code.as_deref()),
+            (Some("ann@example.com"), Some("US"))
         );
         assert_eq!(order.usd_value.as_ref().map(Amount::as_str), Some("10.5"));
         let context = rule_context(&order, &checkout.customer);
         assert_eq!(context["customer"]["email_domain"], "example.com");
         assert_eq!(context["order"]["value"], 10.5);
+    }
+
+    /// The seed's own example: no email (the payment page asks the customer for it), a
+    /// gateway as the seed writes it, a number for the value, a return URL.
+    #[test]
+    fn the_seeds_payment_example_needs_no_email() {
+        let checkout = PaymentInput {
+            title: Some("PushGuard Pay Example".into()),
+            gateway: Some("Bitcoin".into()),
+            value: Some(json!(10.00)),
+            currency: Some("USD".into()),
+            return_url: Some("https://website.com/return".into()),
+            ..Default::default()
+        }
+        .validate(None, false, Timestamp::now())
+        .unwrap();
+        assert_eq!(checkout.order.email, None);
+        assert_eq!(checkout.order.gateway, "Bitcoin");
+        let context = rule_context(&checkout.order, &checkout.customer);
+        assert_eq!(context["customer"]["email"], Value::Null);
     }
 }

@@ -25,7 +25,7 @@ const SCRIPT: &str = r#"(function(){var b=document.body,s=document.getElementByI
 static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     let hash = STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
     HeaderValue::from_str(&format!(
-        "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; script-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; script-src 'sha256-{hash}'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ))
     .expect("a valid header")
 });
@@ -48,8 +48,20 @@ fn is_final(order: &Order) -> bool {
         )
 }
 
-fn render(order: &Order, token: &str, mode: shared::Mode) -> String {
+fn render(order: &Order, token: &str, mode: shared::Mode, problem: Option<&str>) -> String {
     let done = order.status == OrderStatus::Paid;
+    // A payment made without an email asks the customer for it before payment.
+    let ask = if order.email.is_none() && order.cancelled_at.is_none() && !is_final(order) {
+        let problem = problem.map_or(String::new(), |p| {
+            format!(r#"<p id="problem" role="alert">{}</p>"#, escape(p))
+        });
+        format!(
+            r#"<form method="post" action="/pay/{token}" id="email-form">{problem}<p><label for="email">Your email, for the receipt and what you buy</label><br><input type="email" id="email" name="email" required autocomplete="email" maxlength="254"></p><p><button type="submit">Continue to payment</button></p></form>"#,
+            token = escape(token),
+        )
+    } else {
+        String::new()
+    };
     // A test payment must not pass for a real one, to the customer or in a screenshot.
     let test_mode = match mode {
         shared::Mode::Test => {
@@ -69,7 +81,7 @@ fn render(order: &Order, token: &str, mode: shared::Mode) -> String {
 </head><body data-status-url="/pay/{token}/status" data-final="{final_}">
 {test_mode}<h1>{title}</h1>
 <dl><dt>Amount</dt><dd>{value} {currency}</dd><dt>Quantity</dt><dd>{quantity}</dd><dt>Gateway</dt><dd>{gateway}</dd><dt>Status</dt><dd id="status" data-status="{code}">{status}</dd><dt>Order</dt><dd>{id}</dd></dl>
-{back}<noscript><p>Reload this page to see the latest status.</p></noscript>
+{ask}{back}<noscript><p>Reload this page to see the latest status.</p></noscript>
 <script>{SCRIPT}</script>
 </body></html>"#,
         title = escape(&order.title),
@@ -141,7 +153,59 @@ pub async fn show(
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
-    let mut response = Html(render(&order, &token, mode)).into_response();
+    let mut response = Html(render(&order, &token, mode, None)).into_response();
+    shared::http::page_headers(&mut response, &CSP);
+    if let Some(decision) = decision {
+        decision.write_headers(response.headers_mut());
+    }
+    response
+}
+
+/// The page's email form, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the form; `give_email` reads it
+pub struct EmailForm {
+    #[schema(format = Email)]
+    email: String,
+}
+
+/// `POST /pay/{token}`: the customer's email, for a payment made without one (see
+/// `super::give_email`); back to the page, which shows what became of the payment.
+pub async fn give_email(
+    State(state): State<AppState>,
+    client: Client,
+    Path(token): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let (order, mode, decision) = match admit(&state, &client, &token, not_found).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    let email = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "email")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    let mut response = match super::give_email(&state, &token, &email).await {
+        Ok(refused) => {
+            if let Some(reason) = refused {
+                tracing::info!(order = %order.id, reason, "payment refused once its email was given");
+            }
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            if let Ok(to) = HeaderValue::from_str(&format!("/pay/{token}")) {
+                response.headers_mut().insert(header::LOCATION, to);
+            }
+            response
+        }
+        Err(shared::ApiError::Validation(problems)) => {
+            let page = render(&order, &token, mode, problems.first().map(String::as_str));
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response()
+        }
+        Err(error @ shared::ApiError::Conflict(_)) => {
+            let page = render(&order, &token, mode, None);
+            (error.status(), Html(page)).into_response()
+        }
+        Err(error) => error.into_response(),
+    };
     shared::http::page_headers(&mut response, &CSP);
     if let Some(decision) = decision {
         decision.write_headers(response.headers_mut());

@@ -79,7 +79,10 @@ pub struct Blacklist {
 impl Blacklist {
     fn blocks(&self, customer: &Customer) -> bool {
         match self.blacklist_type {
-            BlacklistType::Email => customer.email.eq_ignore_ascii_case(&self.blocked_data),
+            BlacklistType::Email => customer
+                .email
+                .as_deref()
+                .is_some_and(|email| email.eq_ignore_ascii_case(&self.blocked_data)),
             BlacklistType::Ip => customer
                 .ip
                 .zip(parse_network(&self.blocked_data))
@@ -150,7 +153,9 @@ pub fn rule_order(a: &BlacklistRule, b: &BlacklistRule) -> Ordering {
 /// Who is paying, as screening sees them.
 #[derive(Clone, Debug)]
 pub struct Customer {
-    pub email: String,
+    /// None until the customer gives it (a payment made without one): email blacklists
+    /// and rules then screen again.
+    pub email: Option<String>,
     pub ip: Option<IpAddr>,
     pub country: Option<String>,
 }
@@ -160,11 +165,12 @@ impl Customer {
     pub fn context(&self, order: Value) -> Value {
         let domain = self
             .email
-            .rsplit_once('@')
+            .as_deref()
+            .and_then(|email| email.rsplit_once('@'))
             .map(|(_, d)| d.to_ascii_lowercase());
         json!({
             "customer": {
-                "email": self.email.to_ascii_lowercase(),
+                "email": self.email.as_deref().map(str::to_ascii_lowercase),
                 "email_domain": domain,
                 "ip": self.ip.map(|ip| ip.to_string()),
                 "country": self.country,
@@ -255,7 +261,7 @@ mod tests {
 
     fn customer(email: &str, ip: &str, country: &str) -> Customer {
         Customer {
-            email: email.into(),
+            email: Some(email.into()),
             ip: ip.parse().ok(),
             country: Some(country.into()),
         }

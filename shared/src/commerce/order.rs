@@ -95,7 +95,9 @@ pub struct Order {
     /// The product bought, or `"pay"`.
     pub product_id: String,
     pub product_title: Option<String>,
-    pub email: String,
+    /// The customer's email: null until the customer gives it on the payment page, for
+    /// a payment made without one (the seed's `Payments.create` example).
+    pub email: Option<String>,
     pub ip_address: Option<String>,
     pub country_code: Option<String>,
     pub user_agent: Option<String>,

@@ -1083,3 +1083,174 @@ async fn large_lists_page_by_cursor_and_no_list_request_is_unbounded() {
     )
     .await;
 }
+
+/// The payment page's email form as a browser sends it.
+fn email_form(email: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("email", email)
+        .finish()
+}
+
+/// The seed's own example, `PushGuard::Pay.create(title: 'PushGuard Pay Example',
+/// gateway: 'Bitcoin', value: 10.00, currency: 'USD', return_url: ...)`: no email. The
+/// order waits for one and cannot be paid without it; the payment page asks the
+/// customer; screening by email runs then (a blacklisted email cancels the payment);
+/// the white-label form answers the seed's fields, null where PushGuard has nothing.
+#[tokio::test]
+async fn the_seeds_payment_example_works_as_written_and_its_page_asks_for_the_email() {
+    let stack = stack().await;
+    let receiver = Receiver::start().await;
+    let acct = stack.account("seed-pay@example.com").await;
+    let key = &acct.test_key;
+    subscribe(&stack, key, &receiver, "/all").await;
+    let seed = json!({
+        "title": "PushGuard Pay Example", "gateway": "Bitcoin", "value": 10.00,
+        "currency": "USD", "return_url": "https://website.com/return"
+    });
+    let created = expect(stack.post("/payments", key, seed.clone()).await, 201).await;
+    let url = created["url"].as_str().unwrap().to_string();
+    let order = stack.api(key).orders().list("").await.remove(0);
+    assert_eq!(
+        (order.email.as_deref(), order.gateway.as_str()),
+        (None, "Bitcoin")
+    );
+    let page = stack.http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains(r#"id="email-form""#));
+
+    let paid_too_soon = expect(
+        stack
+            .put(
+                &format!("/orders/{}", order.id),
+                key,
+                json!({ "status": 100 }),
+            )
+            .await,
+        409,
+    )
+    .await;
+    assert!(paid_too_soon["message"].as_str().unwrap().contains("email"));
+    let give = |email: &'static str| {
+        let (http, url) = (stack.http.clone(), url.clone());
+        async move {
+            http.post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(email_form(email))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let bad = give("nobody").await;
+    assert_eq!(bad.status(), 422);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("Email is not a valid email address")
+    );
+    let given = give("Customer@Example.com").await;
+    assert_eq!(given.status(), 303);
+    assert_eq!(
+        header(&given, "location").as_deref(),
+        Some(url.trim_start_matches(&stack.stack.base_url()))
+    );
+    let order = stack.api(key).orders().get(&order.id).await;
+    assert_eq!(order.email.as_deref(), Some("customer@example.com"));
+    assert_eq!(give("other@example.com").await.status(), 409, "given once");
+    let page = stack
+        .http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(r#"id="email-form""#));
+    let updated = eventually("order:updated with the email", || async {
+        receiver.received("/all").into_iter().find(|d| {
+            d.header("x-pushguard-event") == "order:updated"
+                && d.json()["email"] == "customer@example.com"
+        })
+    })
+    .await;
+    assert_eq!(updated.json()["id"], order.id.as_str());
+    let paid = expect(
+        stack
+            .put(
+                &format!("/orders/{}", order.id),
+                key,
+                json!({ "status": 100 }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(paid["status"], 100);
+
+    // A blacklisted email, given on the page, cancels the payment: it was never screened.
+    blacklist(&stack, key, 1, "fraud@example.com").await;
+    let created = expect(stack.post("/payments", key, seed).await, 201).await;
+    let url = created["url"].as_str().unwrap().to_string();
+    let refused = stack
+        .http
+        .post(&url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(email_form("fraud@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 303);
+    let page = stack
+        .http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Cancelled"), "{page}");
+    let orders = stack.api(key).orders().list("").await;
+    let cancelled = orders
+        .iter()
+        .find(|o| o.email.as_deref() == Some("fraud@example.com"))
+        .unwrap();
+    assert!(cancelled.cancelled_at.is_some());
+    assert_eq!(cancelled.status, 0);
+
+    // The white-label form: the raw order with the seed's fields.
+    let raw = expect(
+        stack
+            .post(
+                "/payments",
+                key,
+                json!({ "title": "PushGuard Pay Example", "gateway": "Bitcoin", "value": 10.00, "currency": "USD", "white_label": true }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    for field in [
+        "confirmations_needed",
+        "crypto_address",
+        "crypto_value",
+        "crypto_channel",
+    ] {
+        assert_eq!(
+            raw[field],
+            Value::Null,
+            "{field}: PushGuard watches no blockchain"
+        );
+    }
+    assert_eq!(
+        (raw["usd_value"].clone(), raw["exchange_rate"].clone()),
+        (raw["value"].clone(), json!("1.0"))
+    );
+    assert!(raw["url"].as_str().unwrap().contains("/pay/"));
+    assert_eq!(
+        (raw["product_id"].as_str(), raw["email"].clone()),
+        (Some("pay"), Value::Null)
+    );
+}
