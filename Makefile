@@ -45,6 +45,7 @@ provision: $(VENV)/.installed
 ## Every check CI runs: format, lints, template lint, unit and integration tests, and the
 ## API fuzzer beside them (each on its own moto; each target's output printed whole)
 test: $(VENV)/.installed ruby-tools browser-tools fmt-check clippy cfn-lint moto-check
+	cargo build --bins
 	$(MAKE) --no-print-directory -j2 --output-sync=target unit-and-integration fuzz
 
 ## The emulator wrapper's own check: rollback of cancelled transactions, cost per transaction
@@ -98,7 +99,9 @@ invoke: $(VENV)/.installed
 
 ## schemathesis against the local stack from openapi.json: no 5xx, every status documented
 fuzz: $(VENV)/.fuzz-tools
-	cargo build --bin pushguard
+	# --bins as unit-and-integration builds: one package alone would resolve features
+	# differently and build every dependency again
+	cargo build --bins
 	scripts/fuzz-api
 
 ## Regenerate openapi.json from the code (a test fails when it is stale)
