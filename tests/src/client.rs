@@ -523,6 +523,8 @@ pub struct Order {
     pub quantity: u32,
     pub currency: String,
     pub gateway: String,
+    /// 0 to 100 (`shared::commerce::risk`).
+    pub risk_level: u32,
     /// 0 not paid, 100 paid, 56 refunded, ... (the seed's codes).
     pub status: u16,
     /// The serials sold, one per line.

@@ -21,7 +21,7 @@ use shared::{
     auth::{Scoped, Write, groups},
     commerce::{
         Amount, Blacklist, BlacklistRule, Currency, Customer, Gateway, Order, OrderStatus, Product,
-        Verdict, blacklist::screen, order::PAY_PRODUCT_ID, order_event,
+        Verdict, blacklist::screen, order::PAY_PRODUCT_ID, order_event, risk,
     },
     crud::{self, text},
     error::Violations,
@@ -347,15 +347,9 @@ async fn create(
         state.config.allow_private_targets,
         Timestamp::now(),
     )?;
-    match screening(&state, &tenant, &order, &customer).await? {
-        Verdict::Block(reason) => return Err(ApiError::Refused(reason)),
-        Verdict::Accept {
-            flagged_by: Some(rule),
-        } => {
-            tracing::info!(order = %order.id, rule, "payment flagged as high risk");
-            order.status = OrderStatus::HighRisk;
-        }
-        Verdict::Accept { flagged_by: None } => {}
+    let verdict = screening(&state, &tenant, &order, &customer).await?;
+    if let Some(reason) = judge(&mut order, &customer, verdict, product.as_ref()) {
+        return Err(ApiError::Refused(reason));
     }
     let token = new_payment_token();
     let event = order_event(
@@ -384,6 +378,43 @@ async fn create(
         json!({ "url": url })
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// What screening and the risk level make of `order`: the reason it is refused, or
+/// `None` with its `risk_level` set and, when a `flag` rule matched or the level is
+/// above the product's `max_risk_level`, its status high risk (52). A product with
+/// `vpn_block` refuses an IP in a hosting or VPN network.
+fn judge(
+    order: &mut Order,
+    customer: &Customer,
+    verdict: Verdict,
+    product: Option<&Stored<Product>>,
+) -> Option<String> {
+    let flagged_by = match verdict {
+        Verdict::Block(reason) => return Some(reason),
+        Verdict::Accept { flagged_by } => flagged_by,
+    };
+    let risk = risk::assess(customer, flagged_by.is_some());
+    order.risk_level = risk.level;
+    let product = product.map(|p| &p.value);
+    if product.is_some_and(|p| p.vpn_block) && risk.hosting {
+        return Some(
+            "The payment was blocked: the customer's IP address is in a hosting or VPN network"
+                .into(),
+        );
+    }
+    let above = product.is_some_and(|p| risk.level > p.max_risk_level);
+    if flagged_by.is_some() || above {
+        tracing::info!(
+            order = %order.id,
+            rule = flagged_by.as_deref().unwrap_or("-"),
+            risk = risk.level,
+            reasons = ?risk.reasons,
+            "payment flagged as high risk"
+        );
+        order.status = OrderStatus::HighRisk;
+    }
+    None
 }
 
 /// The tenant's rules and blacklists against this customer.
@@ -486,25 +517,16 @@ async fn give_email(state: &AppState, token: &str, email: &str) -> ApiResult<Opt
         updated_at: now,
         ..before.value.clone()
     };
-    let refused = match screening(state, &tenant, &after, &customer).await? {
-        Verdict::Block(reason) => {
-            after.cancelled_at = Some(now);
-            Some(reason)
-        }
-        Verdict::Accept {
-            flagged_by: Some(rule),
-        } => {
-            tracing::info!(order = %after.id, rule, "payment flagged as high risk");
-            after.status = OrderStatus::HighRisk;
-            None
-        }
-        Verdict::Accept { flagged_by: None } => None,
-    };
     let product = if after.is_product_order() {
         resources::resolve::<Product>(&state.db, &tenant, &after.product_id).await?
     } else {
         None
     };
+    let verdict = screening(state, &tenant, &after, &customer).await?;
+    let refused = judge(&mut after, &customer, verdict, product.as_ref());
+    if refused.is_some() {
+        after.cancelled_at = Some(now);
+    }
     Change::new(&state.db, &tenant)
         .update(&before, &after)?
         .emit(order_event(

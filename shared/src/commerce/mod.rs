@@ -7,6 +7,7 @@ pub mod category;
 pub mod money;
 pub mod order;
 pub mod product;
+pub mod risk;
 pub mod support;
 
 pub use blacklist::{Blacklist, BlacklistRule, BlacklistType, Customer, RuleAction, Verdict};

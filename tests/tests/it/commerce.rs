@@ -1254,3 +1254,67 @@ async fn the_seeds_payment_example_works_as_written_and_its_page_asks_for_the_em
         (Some("pay"), Value::Null)
     );
 }
+
+/// `risk_level`, `max_risk_level` and `vpn_block` act: every order gets a risk level
+/// from the signals PushGuard has, an order above its product's `max_risk_level` is high
+/// risk (52), and a product with `vpn_block` refuses an IP in a hosting network,
+/// creating nothing.
+#[tokio::test]
+async fn the_risk_level_is_computed_and_products_act_on_it() {
+    let stack = stack().await;
+    let acct = stack.account("risk@example.com").await;
+    let key = &acct.test_key;
+    let careful = product(&stack, key, json!({ "max_risk_level": 20 })).await;
+    let lenient = product(&stack, key, json!({ "max_risk_level": 100 })).await;
+    let strict = product(
+        &stack,
+        key,
+        json!({ "vpn_block": true, "max_risk_level": 100 }),
+    )
+    .await;
+    let stack = &stack;
+    let buy = |product: &str, email: &str, ip: &str, country: &str| {
+        let body = json!({
+            "product_id": product, "email": email, "ip_address": ip, "country_code": country,
+            "gateway": "paypal", "white_label": true
+        });
+        async move {
+            let order = expect(stack.post("/payments", key, body).await, 201).await;
+            (
+                order["risk_level"].as_u64().unwrap(),
+                order["status"].as_u64().unwrap(),
+            )
+        }
+    };
+
+    let ordinary = buy(&careful.id, "ann@example.com", "41.117.222.111", "US").await;
+    assert_eq!(ordinary, (0, 0));
+    let disposable = buy(&careful.id, "ann@mailinator.com", "41.117.222.111", "US").await;
+    assert_eq!(disposable, (30, 52), "above 20: high risk");
+    let hosted = buy(&lenient.id, "bob@example.com", "167.99.10.20", "DE").await;
+    assert_eq!(hosted, (40, 0), "counted, not refused");
+    let before = stack.total("/orders", key).await;
+    let mut body = json!({
+        "product_id": strict.id, "email": "bob@example.com", "ip_address": "167.99.10.20",
+        "country_code": "DE", "gateway": "paypal", "white_label": true
+    });
+    let refused = expect(stack.post("/payments", key, body.clone()).await, 403).await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("hosting or VPN"),
+        "{refused}"
+    );
+    body["ip_address"] = json!("41.117.222.111");
+    let allowed = expect(stack.post("/payments", key, body).await, 201).await;
+    assert_eq!(
+        (allowed["risk_level"].clone(), allowed["status"].clone()),
+        (json!(0), json!(0))
+    );
+    assert_eq!(
+        stack.total("/orders", key).await,
+        before + 1,
+        "the refusal made nothing"
+    );
+}
