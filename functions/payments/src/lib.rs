@@ -463,21 +463,36 @@ async fn cancel(
         updated_at: now,
         ..before.value.clone()
     };
-    let product = if after.is_product_order() {
-        resources::resolve::<Product>(&state.db, &tenant, &after.product_id).await?
-    } else {
-        None
+    updated(&state, &tenant, &before, &after, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Writes `after` over `before` with its `order:updated`, in one transaction (the
+/// product, which the event carries, read unless given).
+async fn updated(
+    state: &AppState,
+    tenant: &Tenant,
+    before: &Stored<Order>,
+    after: &Order,
+    product: Option<Option<Stored<Product>>>,
+) -> ApiResult<()> {
+    let product = match product {
+        Some(product) => product,
+        None if after.is_product_order() => {
+            resources::resolve::<Product>(&state.db, tenant, &after.product_id).await?
+        }
+        None => None,
     };
-    Change::new(&state.db, &tenant)
-        .update(&before, &after)?
+    Change::new(&state.db, tenant)
+        .update(before, after)?
         .emit(order_event(
             EventType::OrderUpdated,
-            &after,
+            after,
             product.as_ref().map(|p| &p.value),
         ))
         .commit(state.outbox())
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// `email`, which the customer gave on the page of `token`'s payment (made without one),
@@ -527,15 +542,7 @@ async fn give_email(state: &AppState, token: &str, email: &str) -> ApiResult<Opt
     if refused.is_some() {
         after.cancelled_at = Some(now);
     }
-    Change::new(&state.db, &tenant)
-        .update(&before, &after)?
-        .emit(order_event(
-            EventType::OrderUpdated,
-            &after,
-            product.as_ref().map(|p| &p.value),
-        ))
-        .commit(state.outbox())
-        .await?;
+    updated(state, &tenant, &before, &after, Some(product)).await?;
     Ok(refused)
 }
 

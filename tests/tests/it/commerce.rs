@@ -1118,17 +1118,9 @@ async fn the_seeds_payment_example_works_as_written_and_its_page_asks_for_the_em
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains(r#"id="email-form""#));
 
-    let paid_too_soon = expect(
-        stack
-            .put(
-                &format!("/orders/{}", order.id),
-                key,
-                json!({ "status": 100 }),
-            )
-            .await,
-        409,
-    )
-    .await;
+    let order_path = format!("/orders/{}", order.id);
+    let pay_now = || stack.put(&order_path, key, json!({ "status": 100 }));
+    let paid_too_soon = expect(pay_now().await, 409).await;
     assert!(paid_too_soon["message"].as_str().unwrap().contains("email"));
     let give = |email: &'static str| {
         let (http, url) = (stack.http.clone(), url.clone());
@@ -1176,17 +1168,7 @@ async fn the_seeds_payment_example_works_as_written_and_its_page_asks_for_the_em
     })
     .await;
     assert_eq!(updated.json()["id"], order.id.as_str());
-    let paid = expect(
-        stack
-            .put(
-                &format!("/orders/{}", order.id),
-                key,
-                json!({ "status": 100 }),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let paid = expect(pay_now().await, 200).await;
     assert_eq!(paid["status"], 100);
 
     // A blacklisted email, given on the page, cancels the payment: it was never screened.
