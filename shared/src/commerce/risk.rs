@@ -1,11 +1,13 @@
 //! An order's risk level, 0 to 100, from what PushGuard knows when the customer pays:
 //! the sum of the signals below, capped at 100. It is a screen, not a fraud model:
-//! PushGuard has no geolocation, device or card data, and keeps no per-customer history
-//! (no velocity count): each signal is one a merchant can check by hand.
+//! PushGuard has no geolocation, device or card data; the only history it keeps is how
+//! many payments an IP address and an email made this hour in live mode (hashed,
+//! forgotten after two): each signal is one a merchant can check by hand.
 //!
 //! | signal | points |
 //! |---|---|
 //! | a `flag` rule matched | 50 |
+//! | more than [`VELOCITY`] payments from the same IP or email within the hour | 20 |
 //! | the IP is in a hosting or VPN network (see [`HOSTING`]) | 40 |
 //! | the IP is not a public address (private, loopback, reserved) | 30 |
 //! | the email's domain is a disposable-mail service (see [`DISPOSABLE`]) | 30 |
@@ -96,6 +98,9 @@ static NETWORKS: LazyLock<Vec<IpNet>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Payments from one IP address or email in one hour beyond which each is riskier.
+pub const VELOCITY: u64 = 3;
+
 /// What screening concluded, in points.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assessment {
@@ -107,8 +112,9 @@ pub struct Assessment {
     pub reasons: Vec<&'static str>,
 }
 
-/// `customer`'s risk; `flagged` when a `flag` rule matched.
-pub fn assess(customer: &Customer, flagged: bool) -> Assessment {
+/// `customer`'s risk; `flagged` when a `flag` rule matched, `recent` the most payments
+/// their IP address or email made this hour, this one included.
+pub fn assess(customer: &Customer, flagged: bool, recent: u64) -> Assessment {
     let mut points = 0;
     let mut reasons = Vec::new();
     let mut count = |add: u32, reason: &'static str| {
@@ -117,6 +123,9 @@ pub fn assess(customer: &Customer, flagged: bool) -> Assessment {
     };
     if flagged {
         count(50, "a flag rule matched");
+    }
+    if recent > VELOCITY {
+        count(20, "several payments from this IP or email within the hour");
     }
     let ip = customer.ip.map(crate::validate::canonical_ip);
     let hosting = ip.is_some_and(|ip| NETWORKS.iter().any(|net| net.contains(&ip)));
@@ -165,6 +174,7 @@ mod tests {
         let found = assess(
             &customer(Some("ann@example.com"), Some("41.117.222.111"), Some("US")),
             false,
+            1,
         );
         assert_eq!((found.level, found.hosting), (0, false));
         assert!(found.reasons.is_empty());
@@ -206,13 +216,16 @@ mod tests {
             ),
         ];
         for (who, flagged, level) in cases {
-            assert_eq!(assess(&who, flagged).level, level, "{who:?}");
+            assert_eq!(assess(&who, flagged, 1).level, level, "{who:?}");
         }
+        let ann = customer(Some("ann@example.com"), Some("8.8.8.8"), Some("US"));
+        assert_eq!(assess(&ann, false, VELOCITY).level, 0);
+        assert_eq!(assess(&ann, false, VELOCITY + 1).level, 20);
     }
 
     #[test]
     fn an_ipv4_address_written_as_ipv6_is_the_same_network() {
-        let found = assess(&customer(None, Some("::ffff:167.99.1.2"), None), false);
+        let found = assess(&customer(None, Some("::ffff:167.99.1.2"), None), false, 1);
         assert!(found.hosting);
     }
 

@@ -4,7 +4,9 @@
 //! - `sig#<signature>`: a signed request already seen (the replay cache);
 //! - `idem#<tenant>#<sha256 of the Idempotency-Key>`: an idempotent request, from its
 //!   claim to its stored response;
-//! - `rate#<class>#<subject>`: a rate-limit bucket, as its theoretical arrival time.
+//! - `rate#<class>#<subject>`: a rate-limit bucket, as its theoretical arrival time;
+//! - `vel#<tenant>#<what>#<sha256 of the value>#<hour>`: how many payments one IP address
+//!   or email made in one hour (an order's risk level).
 
 use super::{Db, Item, StoreError, error::Sent, n, s};
 use crate::Timestamp;
@@ -30,6 +32,29 @@ pub async fn claim_signature(
         .sent()
         .await;
     super::conditional(result)
+}
+
+/// Counts one more sighting of `id` (a `vel#` item, forgotten after `forget_after`):
+/// the count so far, this one included. A retried call may count one twice: the count
+/// feeds a risk level, which an extra sighting only raises.
+pub async fn count_sighting(db: &Db, id: &str, forget_after: Timestamp) -> Result<u64, StoreError> {
+    let updated = db
+        .client
+        .update_item()
+        .table_name(&db.tables.requests)
+        .key("id", s(id))
+        .update_expression("ADD seen :one SET expires_at_epoch = :expires")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":expires", n(forget_after.as_epoch_seconds() + 1))
+        .return_values(ReturnValue::UpdatedNew)
+        .sent()
+        .await?;
+    Ok(updated
+        .attributes()
+        .and_then(|item| item.get("seen"))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1))
 }
 
 /// Where an idempotent request stands.

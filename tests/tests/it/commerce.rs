@@ -1299,4 +1299,24 @@ async fn the_risk_level_is_computed_and_products_act_on_it() {
         before + 1,
         "the refusal made nothing"
     );
+
+    // Live mode counts payments per IP address and email (test mode does not, so a
+    // developer can pay from one address all day): the fourth within the hour counts 20
+    // more. The count is per clock hour: start well inside one.
+    let live = &acct.live_key;
+    let anywhere = product(stack, live, json!({ "max_risk_level": 100 })).await;
+    while shared::Timestamp::now().as_epoch_seconds() % 3600 > 3590 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let mut levels = Vec::new();
+    for n in 0..4 {
+        let body = json!({
+            "product_id": anywhere.id, "email": format!("buyer{n}@example.com"),
+            "ip_address": "41.117.222.200", "country_code": "US", "gateway": "paypal",
+            "white_label": true
+        });
+        let order = expect(stack.post("/payments", live, body).await, 201).await;
+        levels.push(order["risk_level"].as_u64().unwrap());
+    }
+    assert_eq!(levels, [0, 0, 0, 20]);
 }
