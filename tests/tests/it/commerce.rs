@@ -1084,11 +1084,32 @@ async fn large_lists_page_by_cursor_and_no_list_request_is_unbounded() {
     .await;
 }
 
-/// The payment page's email form as a browser sends it.
-fn email_form(email: &str) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
+/// Gives `email` on the payment page at `url`, as its form sends it.
+async fn give_email(stack: &TestStack, url: &str, email: &str) -> reqwest::Response {
+    let form = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("email", email)
-        .finish()
+        .finish();
+    stack
+        .http
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The payment page at `url`, as its HTML.
+async fn page_text(stack: &TestStack, url: &str) -> String {
+    stack
+        .http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// The seed's own example, `PushGuard::Pay.create(title: 'PushGuard Pay Example',
@@ -1122,17 +1143,7 @@ async fn the_seeds_payment_example_works_as_written_and_its_page_asks_for_the_em
     let pay_now = || stack.put(&order_path, key, json!({ "status": 100 }));
     let paid_too_soon = expect(pay_now().await, 409).await;
     assert!(paid_too_soon["message"].as_str().unwrap().contains("email"));
-    let give = |email: &'static str| {
-        let (http, url) = (stack.http.clone(), url.clone());
-        async move {
-            http.post(url)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(email_form(email))
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let give = |email| give_email(&stack, &url, email);
     let bad = give("nobody").await;
     assert_eq!(bad.status(), 422);
     assert!(
@@ -1150,15 +1161,7 @@ async fn the_seeds_payment_example_works_as_written_and_its_page_asks_for_the_em
     let order = stack.api(key).orders().get(&order.id).await;
     assert_eq!(order.email.as_deref(), Some("customer@example.com"));
     assert_eq!(give("other@example.com").await.status(), 409, "given once");
-    let page = stack
-        .http
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&stack, &url).await;
     assert!(!page.contains(r#"id="email-form""#));
     let updated = eventually("order:updated with the email", || async {
         receiver.received("/all").into_iter().find(|d| {
@@ -1175,24 +1178,9 @@ async fn the_seeds_payment_example_works_as_written_and_its_page_asks_for_the_em
     blacklist(&stack, key, 1, "fraud@example.com").await;
     let created = expect(stack.post("/payments", key, seed).await, 201).await;
     let url = created["url"].as_str().unwrap().to_string();
-    let refused = stack
-        .http
-        .post(&url)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(email_form("fraud@example.com"))
-        .send()
-        .await
-        .unwrap();
+    let refused = give_email(&stack, &url, "fraud@example.com").await;
     assert_eq!(refused.status(), 303);
-    let page = stack
-        .http
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&stack, &url).await;
     assert!(page.contains("Cancelled"), "{page}");
     let orders = stack.api(key).orders().list("").await;
     let cancelled = orders
