@@ -527,8 +527,10 @@ pub struct Order {
     pub risk_level: u32,
     /// 0 not paid, 100 paid, 56 refunded, ... (the seed's codes).
     pub status: u16,
-    /// The serials sold, one per line.
+    /// The serials sold, one per line, or what a dynamic product's `dynamic_url` answered.
     pub delivered: Option<String>,
+    /// A dynamic product's call to its `dynamic_url` (a webhook log).
+    pub delivery_log_id: Option<String>,
     pub custom: Value,
     pub white_label: bool,
     pub paid_at: Option<String>,

@@ -378,6 +378,8 @@ pub enum Behaviour {
     Redirect,
     /// 200 with a body of this many bytes.
     Huge(usize),
+    /// This status with this body (e.g. a dynamic product's licence key).
+    Answer(u16, Vec<u8>),
     /// 200 with headers of about this many bytes in all (in 3 KB values).
     HugeHeaders(usize),
     /// 200 at once, then a body of one byte every this long, for a minute.
@@ -527,6 +529,9 @@ impl Receiver {
                     (StatusCode::FOUND, [("location", "/redirected")]).into_response()
                 }
                 Behaviour::Huge(size) => (StatusCode::OK, "x".repeat(size)).into_response(),
+                Behaviour::Answer(status, body) => {
+                    (StatusCode::from_u16(status).unwrap(), body).into_response()
+                }
                 Behaviour::Drip(every) => {
                     let drops = futures::stream::unfold(0u32, move |n| async move {
                         (n < 60).then_some(())?;

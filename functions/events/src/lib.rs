@@ -158,8 +158,11 @@ async fn publish(
         }
         Some(name) => {
             match name.parse::<EventType>() {
-                Ok(EventType::WebhookPing) => {
-                    errors.add("Type webhook:ping is sent only by the test route");
+                Ok(event_type) if !event_type.is_subscribable() => {
+                    errors.add(format!(
+                        "Type {event_type} is sent only {}",
+                        event_type.sent_only().unwrap_or_default()
+                    ));
                     None
                 }
                 // A published order:paid would be a genuinely signed trigger of the

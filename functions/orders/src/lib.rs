@@ -3,7 +3,9 @@
 //! `GET /orders` (filters `status`, `product_id`, `email`), `GET /orders/{id}`,
 //! `PUT /orders/{id}` `{status, delivered, custom}`. Every change emits `order:updated`;
 //! becoming paid (100) also takes the product's stock, in the same transaction, never
-//! below zero, and emits `order:paid` (and `product:out_of_stock` when it empties).
+//! below zero, and emits `order:paid` (and `product:out_of_stock` when it empties); a
+//! dynamic product's order also calls its `dynamic_url` (`product:dynamic`), whose
+//! answer the dispatcher writes as `delivered` (`shared::delivery::dynamic`).
 
 use axum::{
     Json, Router,
@@ -18,6 +20,7 @@ use shared::{
     commerce::{Order, OrderStatus, Product, order_event, product_event},
     crud,
     crud::retrying,
+    delivery::dynamic,
     error::Violations,
     http::{ApiJson, nullable},
     ids::OrderId,
@@ -229,6 +232,7 @@ async fn change_order(
                 paid_events.push(product_event(EventType::ProductOutOfStock, &taken));
             }
             change = change.update(product, &taken)?;
+            paid_events.extend(dynamic::call(&mut after, &product.value));
         }
     }
     let product = product.as_ref().map(|p| &p.value);

@@ -293,6 +293,7 @@ impl PaymentInput {
             risk_level: 0,
             status: OrderStatus::NotPaid,
             delivered: None,
+            delivery_log_id: None,
             crypto_value: None,
             crypto_address: None,
             crypto_channel: None,

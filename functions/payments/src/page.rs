@@ -34,18 +34,21 @@ static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
 fn status_text(order: &Order) -> &'static str {
     if order.cancelled_at.is_some() {
         "Cancelled"
+    } else if order.awaits_delivery() {
+        "Paid: your purchase is being prepared"
     } else {
         order.status.describe()
     }
 }
 
-/// Whether the page can stop polling.
+/// Whether the page can stop polling: the status can no longer change, and what was
+/// bought is there (a dynamic product's answer comes after the payment).
 fn is_final(order: &Order) -> bool {
     order.cancelled_at.is_some()
-        || matches!(
+        || (matches!(
             order.status,
             OrderStatus::Paid | OrderStatus::Refunded | OrderStatus::Chargeback
-        )
+        ) && !order.awaits_delivery())
 }
 
 fn render(order: &Order, token: &str, mode: shared::Mode, problem: Option<&str>) -> String {
@@ -69,6 +72,14 @@ fn render(order: &Order, token: &str, mode: shared::Mode, problem: Option<&str>)
         }
         shared::Mode::Live => "",
     };
+    // What was bought (serials, a dynamic product's answer), once paid: the customer's.
+    let delivered = match (&order.delivered, done) {
+        (Some(goods), true) => format!(
+            r#"<h2>Your purchase</h2><pre id="delivered" style="white-space:pre-wrap;word-break:break-all">{}</pre>"#,
+            escape(goods)
+        ),
+        _ => String::new(),
+    };
     let back = match (&order.return_url, done) {
         (Some(url), true) => format!(r#"<p><a href="{}">Return to the shop</a></p>"#, escape(url)),
         _ => String::new(),
@@ -81,7 +92,7 @@ fn render(order: &Order, token: &str, mode: shared::Mode, problem: Option<&str>)
 </head><body data-status-url="/pay/{token}/status" data-final="{final_}">
 {test_mode}<h1>{title}</h1>
 <dl><dt>Amount</dt><dd>{value} {currency}</dd><dt>Quantity</dt><dd>{quantity}</dd><dt>Gateway</dt><dd>{gateway}</dd><dt>Status</dt><dd id="status" data-status="{code}">{status}</dd><dt>Order</dt><dd>{id}</dd></dl>
-{ask}{back}<noscript><p>Reload this page to see the latest status.</p></noscript>
+{ask}{delivered}{back}<noscript><p>Reload this page to see the latest status.</p></noscript>
 <script>{SCRIPT}</script>
 </body></html>"#,
         title = escape(&order.title),
@@ -219,7 +230,8 @@ pub struct PageStatus {
     /// The order's status code.
     status: u16,
     status_text: String,
-    /// Whether the status can no longer change.
+    /// Whether the page shows all it will: the status can no longer change, and what
+    /// was bought is there.
     #[serde(rename = "final")]
     is_final: bool,
 }

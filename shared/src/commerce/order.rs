@@ -109,8 +109,14 @@ pub struct Order {
     pub gateway: String,
     pub risk_level: u32,
     pub status: OrderStatus,
-    /// What was handed over: serials taken from the product, or the merchant's text.
+    /// What was handed over: serials taken from the product, what a dynamic product's
+    /// `dynamic_url` answered, or the merchant's text.
     pub delivered: Option<String>,
+    /// For a dynamic product: the webhook log of the call to its `dynamic_url`, whose
+    /// answer becomes `delivered` (`GET /webhooks/logs/{id}` shows each attempt,
+    /// `POST /webhooks/logs/{id}/retry` tries again). Null for any other order.
+    #[serde(default)]
+    pub delivery_log_id: Option<String>,
     pub crypto_value: Option<String>,
     pub crypto_address: Option<String>,
     pub crypto_channel: Option<String>,
@@ -136,6 +142,14 @@ pub struct Order {
 impl Order {
     pub fn is_product_order(&self) -> bool {
         self.product_id != PAY_PRODUCT_ID
+    }
+
+    /// Whether the customer paid and waits for what a dynamic product's `dynamic_url`
+    /// answers.
+    pub fn awaits_delivery(&self) -> bool {
+        self.status == OrderStatus::Paid
+            && self.delivery_log_id.is_some()
+            && self.delivered.is_none()
     }
 }
 

@@ -6,6 +6,7 @@
 use super::{DeliveryError, DeliveryResult, Engine};
 use super::{
     configs::open_account_secrets,
+    dynamic,
     follow_up::{self, Facts, FollowUp, Streak, Wait},
     lanes::{self, Turn},
     pacing,
@@ -48,10 +49,13 @@ pub const USER_AGENT: &str = concat!("PushGuard-Webhooks/", env!("CARGO_PKG_VERS
 #[derive(Clone, Debug)]
 pub enum Target {
     Endpoint(Box<Endpoint>),
-    /// A product's or payment's `webhook_url`, signed with the account's secret.
+    /// A product's or payment's `webhook_url`, or a dynamic product's `dynamic_url`,
+    /// signed with the account's secret.
     Url {
         url: Url,
         secrets: SigningSecrets,
+        /// Whether its answer fulfils the order (a `dynamic_url`: see [`dynamic`]).
+        fulfils: bool,
     },
 }
 
@@ -106,6 +110,11 @@ impl Target {
     fn has_own_body(&self) -> bool {
         matches!(self, Target::Endpoint(endpoint)
             if endpoint.payload == PayloadShape::Thin || endpoint.dialect != Dialect::PushGuard)
+    }
+
+    /// Whether its answer fulfils the order delivered (a dynamic product's `dynamic_url`).
+    fn fulfils(&self) -> bool {
+        matches!(self, Target::Url { fulfils: true, .. })
     }
 
     /// How deliveries to it are signed: an endpoint's choice; a `webhook_url` with `v1`.
@@ -211,9 +220,11 @@ pub async fn targets(
         let secrets = configs
             .account_secrets(engine.db, engine.keyring, tenant, fresh_since)
             .await?;
+        let fulfils = dynamic::fulfils(&event.event_type);
         targets.extend(urls.into_iter().map(|url| Target::Url {
             url,
             secrets: secrets.clone(),
+            fulfils,
         }));
     }
     Ok(targets)
@@ -619,6 +630,7 @@ pub async fn deliver_again(
         None => Target::Url {
             url: Url::parse(&log.url).map_err(DeliveryError::broken)?,
             secrets: open_account_secrets(engine.db, engine.keyring, tenant).await?,
+            fulfils: dynamic::fulfils(&log.event),
         },
     };
     let body = crate::webhooks::body::delivery_body(&log.payload);
@@ -894,6 +906,14 @@ async fn attempt(
         now: Timestamp::now(),
     };
     let plan = follow_up::plan(&sent.outcome, &facts, engine.settings, rand::random());
+    if target.fulfils()
+        && sent.outcome.succeeded()
+        && let Ok(answer) = dynamic::answer(&sent.outcome)
+    {
+        // Before the attempt is recorded: if this fails, the delivery is still due and
+        // its next attempt fulfils the order.
+        dynamic::fulfil(engine, tenant, &log, answer).await?;
+    }
     let log = match record(engine, tenant, log, target, &sent, &plan, facts.now).await? {
         Recording::Recorded(log) => log,
         Recording::Skipped(log) => return Ok(Attempted::Made(log)),
@@ -1028,6 +1048,9 @@ async fn send(
         }
     };
     outcome.unaccepted = outcome.status.is_some_and(|s| !target.dialect().accepts(s));
+    if target.fulfils() {
+        dynamic::judge(&mut outcome);
+    }
     Ok(Some(Sent {
         at,
         headers,
@@ -1340,6 +1363,7 @@ pub async fn account_target(
     Ok(Target::Url {
         url,
         secrets: open_account_secrets(engine.db, engine.keyring, tenant).await?,
+        fulfils: false,
     })
 }
 

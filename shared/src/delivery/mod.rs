@@ -6,6 +6,7 @@
 
 pub mod configs;
 pub mod dispatch;
+pub mod dynamic;
 pub mod follow_up;
 pub mod lanes;
 pub mod pacing;

@@ -10,6 +10,9 @@ pub enum EventType {
     /// The order is fulfilled: its `delivered` is set (serials sold, or by `PUT`).
     OrderCompleted,
     ProductOutOfStock,
+    /// A dynamic product's order was paid: sent only to the product's `dynamic_url`,
+    /// whose answer becomes the order's `delivered`.
+    ProductDynamic,
     FeedbackCreated,
     FeedbackUpdated,
     QueryCreated,
@@ -20,12 +23,13 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::OrderCreated,
         EventType::OrderUpdated,
         EventType::OrderPaid,
         EventType::OrderCompleted,
         EventType::ProductOutOfStock,
+        EventType::ProductDynamic,
         EventType::FeedbackCreated,
         EventType::FeedbackUpdated,
         EventType::QueryCreated,
@@ -41,6 +45,7 @@ impl EventType {
             EventType::OrderPaid => "order:paid",
             EventType::OrderCompleted => "order:completed",
             EventType::ProductOutOfStock => "product:out_of_stock",
+            EventType::ProductDynamic => "product:dynamic",
             EventType::FeedbackCreated => "feedback:created",
             EventType::FeedbackUpdated => "feedback:updated",
             EventType::QueryCreated => "query:created",
@@ -50,9 +55,20 @@ impl EventType {
         }
     }
 
-    /// Whether an endpoint may list this type in `events` (pings go to whoever is tested).
+    /// Whether an endpoint may list this type in `events`.
     pub fn is_subscribable(&self) -> bool {
-        *self != EventType::WebhookPing
+        self.sent_only().is_none()
+    }
+
+    /// Where a type no endpoint may subscribe to goes instead: pings to whoever is
+    /// tested, a dynamic product's call to its `dynamic_url` (whose answer is the
+    /// customer's).
+    pub fn sent_only(&self) -> Option<&'static str> {
+        match self {
+            EventType::WebhookPing => Some("by the test route"),
+            EventType::ProductDynamic => Some("to a dynamic product's dynamic_url"),
+            _ => None,
+        }
     }
 }
 
@@ -111,7 +127,9 @@ impl EventSelector {
     /// Matches an event by its type name (published events carry names).
     pub fn matches_name(&self, name: &str) -> bool {
         match self {
-            EventSelector::All => name != EventType::WebhookPing.as_str(),
+            EventSelector::All => name
+                .parse::<EventType>()
+                .map_or(true, |event| event.is_subscribable()),
             EventSelector::Only(t) => t.as_str() == name,
             EventSelector::Custom(custom) => custom == name,
         }
@@ -144,8 +162,9 @@ impl FromStr for EventSelector {
         }
         match s.parse::<EventType>() {
             Ok(event) if event.is_subscribable() => Ok(EventSelector::Only(event)),
-            Ok(_) => Err(format!(
-                "Event {s:?} cannot be subscribed to; it is sent only by the test route"
+            Ok(event) => Err(format!(
+                "Event {s:?} cannot be subscribed to; it is sent only {}",
+                event.sent_only().unwrap_or_default()
             )),
             Err(_) if is_custom_name(s) => Ok(EventSelector::Custom(s.to_string())),
             Err(message) => Err(message),
@@ -197,14 +216,19 @@ mod tests {
     fn star_selects_every_subscribable_type() {
         assert!(EventSelector::All.matches(EventType::OrderPaid));
         assert!(!EventSelector::All.matches(EventType::WebhookPing));
+        assert!(!EventSelector::All.matches(EventType::ProductDynamic));
         let only: EventSelector = "order:paid".parse().unwrap();
         assert!(only.matches(EventType::OrderPaid));
         assert!(!only.matches(EventType::OrderCreated));
     }
 
     #[test]
-    fn ping_is_not_subscribable() {
+    fn pings_and_dynamic_product_calls_are_not_subscribable() {
         assert!("webhook:ping".parse::<EventSelector>().is_err());
+        assert_eq!(
+            "product:dynamic".parse::<EventSelector>(),
+            Err("Event \"product:dynamic\" cannot be subscribed to; it is sent only to a dynamic product's dynamic_url".into())
+        );
     }
 
     #[test]

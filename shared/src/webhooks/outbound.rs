@@ -29,6 +29,10 @@ pub struct Attempt {
     pub headers: BTreeMap<String, String>,
     /// The response body (at most 8 KiB), or what went wrong.
     pub body: String,
+    /// Whether the body went on past what was kept.
+    pub body_cut: bool,
+    /// Whether the body kept is not UTF-8 (`body` then holds it with replacements).
+    pub body_binary: bool,
     pub duration_ms: u64,
     /// `Retry-After` of a 429 or 503, in seconds.
     pub retry_after: Option<Duration>,
@@ -163,18 +167,24 @@ impl Outbound {
             .flatten()
             .map(Duration::from_secs);
         let mut body = Vec::new();
-        // Read only what is kept; a huge (or endless) body costs nothing more.
-        while body.len() < MAX_RESPONSE_BYTES {
-            match response.chunk().await {
-                Ok(Some(chunk)) => body
-                    .extend_from_slice(&chunk[..chunk.len().min(MAX_RESPONSE_BYTES - body.len())]),
-                Ok(None) | Err(_) => break,
+        let mut body_cut = false;
+        // Read only what is kept (and one chunk more, to know whether more followed): a
+        // huge (or endless) body costs nothing more.
+        while let Ok(Some(chunk)) = response.chunk().await {
+            let room = MAX_RESPONSE_BYTES - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if chunk.len() > room {
+                body_cut = true;
+                break;
             }
         }
+        let body_binary = std::str::from_utf8(&body).is_err();
         Attempt {
             status: Some(status),
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
+            body_cut,
+            body_binary,
             duration_ms: started.elapsed().as_millis() as u64,
             retry_after,
             failure: None,

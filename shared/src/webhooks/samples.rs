@@ -90,6 +90,11 @@ pub fn payload(event: EventType) -> Value {
             completed
         }
         EventType::ProductOutOfStock => product(),
+        EventType::ProductDynamic => {
+            let mut paid = order(100);
+            paid["delivery_log_id"] = json!("log_01HZX3K4M5N6P7Q8R9S0T1V2W3_5f2b9c0d1e2a");
+            paid
+        }
         EventType::FeedbackCreated => feedback(false),
         EventType::FeedbackUpdated => feedback(true),
         EventType::QueryCreated => query("open"),

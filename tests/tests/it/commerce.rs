@@ -11,17 +11,17 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// Deliveries without waiting: the pending-event sweep runs every second.
-const FAST: [(&str, &str); 3] = [
+pub(crate) const FAST: [(&str, &str); 3] = [
     ("RETRY_SCHEDULE", "1s,1s"),
     ("RETRY_JITTER", "0"),
     ("PENDING_EVENT_GRACE_SECONDS", "1"),
 ];
 
-async fn stack() -> TestStack {
+pub(crate) async fn stack() -> TestStack {
     TestStack::start_with(&FAST).await
 }
 
-async fn product(stack: &TestStack, key: &str, body: Value) -> Product {
+pub(crate) async fn product(stack: &TestStack, key: &str, body: Value) -> Product {
     let mut fields = json!({
         "title": "Example product", "price": "9.99", "currency": "USD",
         "gateways": ["paypal", "bitcoin"]
@@ -34,7 +34,7 @@ async fn product(stack: &TestStack, key: &str, body: Value) -> Product {
 }
 
 /// A white-label payment: its order.
-async fn pay(stack: &TestStack, key: &str, body: Value) -> Order {
+pub(crate) async fn pay(stack: &TestStack, key: &str, body: Value) -> Order {
     let mut fields = json!({
         "title": "Consulting", "gateway": "paypal", "value": "25.00", "currency": "USD",
         "email": "customer@example.com", "white_label": true
@@ -47,7 +47,12 @@ async fn pay(stack: &TestStack, key: &str, body: Value) -> Order {
 }
 
 /// An endpoint subscribed to everything, and its signing secret.
-async fn subscribe(stack: &TestStack, key: &str, receiver: &Receiver, path: &str) -> String {
+pub(crate) async fn subscribe(
+    stack: &TestStack,
+    key: &str,
+    receiver: &Receiver,
+    path: &str,
+) -> String {
     let endpoints = stack.api(key).endpoints();
     let endpoint = endpoints.create_to(&receiver.url(path), &["*"]).await;
     endpoint.secret().to_string()
@@ -63,7 +68,7 @@ fn errors(body: &Value) -> Vec<String> {
 }
 
 /// The types of the deliveries `path` received, in arrival order.
-fn received_types(receiver: &Receiver, path: &str) -> Vec<String> {
+pub(crate) fn received_types(receiver: &Receiver, path: &str) -> Vec<String> {
     receiver
         .received(path)
         .iter()
@@ -1100,7 +1105,7 @@ async fn give_email(stack: &TestStack, url: &str, email: &str) -> reqwest::Respo
 }
 
 /// The payment page at `url`, as its HTML.
-async fn page_text(stack: &TestStack, url: &str) -> String {
+pub(crate) async fn page_text(stack: &TestStack, url: &str) -> String {
     stack
         .http
         .get(url)

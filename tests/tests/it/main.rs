@@ -8,6 +8,7 @@ mod commerce;
 mod conventions;
 mod delivery;
 mod dialects;
+mod dynamic;
 mod endpoints;
 mod fairness;
 mod lambda_binaries;

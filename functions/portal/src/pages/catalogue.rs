@@ -75,11 +75,9 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
         .map(|event| {
             let sample = serde_json::to_string_pretty(&samples::payload(*event))
                 .unwrap_or_default();
-            let note = if event.is_subscribable() {
-                ""
-            } else {
-                r#" <span class="muted">(sent only by a test ping)</span>"#
-            };
+            let note = event.sent_only().map_or(String::new(), |only| {
+                format!(r#" <span class="muted">(sent only {})</span>"#, escape(only))
+            });
             format!(
                 r#"<details id="event-{id}"><summary><code>{name}</code>{note}</summary><pre>{sample}</pre></details>"#,
                 id = event.as_str().replace(':', "-"),
