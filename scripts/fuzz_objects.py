@@ -67,6 +67,8 @@ BY_PATH = {
     "/api/v2/webhooks/public-keys/{account_id}": {"account_id": "account"},
     "/pay/{token}": {"token": "token"},
     "/pay/{token}/status": {"token": "token"},
+    "/pay/{token}/file": {"token": "paid_token"},
+    "/media/images/{id}": {"id": "image"},
     "/portal/{token}": {"token": "link"},
     "/portal/deliveries/{id}": {"id": "log"},
     "/portal/deliveries/{id}/retry": {"id": "log"},
@@ -130,6 +132,37 @@ class Objects:
             endpoint = self.made.get("endpoint") or self.fresh("endpoint")
             answer = endpoint and self.call("POST", f"/webhooks/endpoints/{endpoint}/test", {})
             return answer and answer.get("log_id")
+        if kind in ("image", "file"):
+            # An upload, its bytes PUT where the answer says: its id, to attach.
+            data = b"\x89PNG\r\n\x1a\n" + bytes(56) if kind == "image" else b"PK\x03\x04" + bytes(60)
+            mime = "image/png" if kind == "image" else "application/zip"
+            ticket = self.call("POST", "/uploads",
+                               {"purpose": kind, "filename": f"fuzz.{kind}", "mime_type": mime, "size": len(data)})
+            if not ticket:
+                return None
+            request = urllib.request.Request(ticket["upload_url"], data=data, method="PUT")
+            for name, value in ticket["headers"].items():
+                if name != "content-length":
+                    request.add_header(name, value)
+            try:
+                urllib.request.urlopen(request, timeout=30).close()
+            except urllib.error.HTTPError as error:
+                print(f"fuzz object PUT upload: {error.code}", file=sys.stderr)
+                return None
+            if kind == "file":
+                return ticket["id"]
+            body = dict(RECIPES["product"][2], image=ticket["id"])
+            return (self.call("POST", "/products", body) or {}).get("image", {}).get("id")
+        if kind == "paid_token":
+            # A paid order of a product with a file: its page offers the download.
+            file = self.fresh("file")
+            product = file and self.call("POST", "/products", dict(RECIPES["product"][2], file=file))
+            body = dict(RECIPES["order"][2], product_id=product and product.get("id"),
+                        title=None, value=None, currency=None)
+            order = product and self.call("POST", "/payments", body)
+            if not order or not self.call("PUT", f"/orders/{order['id']}", {"status": 100}):
+                return None
+            return order["url"].rstrip("/").rsplit("/", 1)[-1]
         if kind in ("token", "bare_token"):
             body = dict(RECIPES["order"][2])
             if kind == "bare_token":
@@ -158,7 +191,7 @@ class Objects:
         self.made["account"] = (self.call("GET", "/account") or {}).get("id")
         for kind in ("product", "category", "order", "token", "blacklist", "rule", "feedback",
                      "query", "event_type", "event", "endpoint", "log", "session", "conekta",
-                     "pixlpay", "paybyrd"):
+                     "pixlpay", "paybyrd", "image", "paid_token"):
             made = self.fresh(kind)
             if made is not None:
                 self.made[kind] = made

@@ -172,14 +172,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Provision(args) => {
             let template = Template::parse(&template_source(&args.template)?)?;
             let sdk = shared::aws::for_emulator(&args.aws_endpoint).await;
-            let provisioned = provision::provision(
-                &template,
-                &args.prefix,
-                &aws_sdk_dynamodb::Client::new(&sdk),
-                &aws_sdk_sqs::Client::new(&sdk),
-                &aws_sdk_kms::Client::new(&sdk),
-            )
-            .await?;
+            let provisioned = provision::provision(&template, &args.prefix, &sdk).await?;
             for (logical, name) in &provisioned.tables {
                 println!("table {logical}: {name}");
             }
@@ -188,6 +181,9 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             for (logical, (key_id, _)) in &provisioned.keys {
                 println!("key {logical}: {key_id}");
+            }
+            for (logical, name) in &provisioned.buckets {
+                println!("bucket {logical}: {name}");
             }
             Ok(())
         }

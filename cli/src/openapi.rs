@@ -13,7 +13,11 @@ pub fn http_functions() -> Vec<(&'static str, Routes, Option<Routes>)> {
         ("webhook-endpoints", webhook_endpoints::routes(), None),
         ("webhook-logs", webhook_logs::routes(), None),
         ("events", events::routes(), None),
-        ("products", products::routes(), None),
+        (
+            "products",
+            products::routes(),
+            Some(products::page_routes()),
+        ),
         ("categories", categories::routes(), None),
         ("orders", orders::routes(), None),
         (

@@ -23,6 +23,8 @@ pub struct Provisioned {
     pub queues: BTreeMap<String, (String, String)>,
     /// KMS key id and ARN.
     pub keys: BTreeMap<String, (String, String)>,
+    /// S3 bucket names.
+    pub buckets: BTreeMap<String, String>,
     /// What `AWS::StackName` stands for locally: the prefix without its last `-`.
     pub stack_name: String,
 }
@@ -32,17 +34,31 @@ pub fn physical_name(prefix: &str, logical_id: &str) -> String {
     format!("{prefix}{logical_id}")
 }
 
+/// A bucket's local name: the physical name in the lower case S3 requires.
+pub fn bucket_name(prefix: &str, logical_id: &str) -> String {
+    physical_name(prefix, logical_id).to_ascii_lowercase()
+}
+
 pub async fn provision(
     template: &Template,
     prefix: &str,
-    dynamo: &aws_sdk_dynamodb::Client,
-    sqs: &aws_sdk_sqs::Client,
-    kms: &aws_sdk_kms::Client,
+    sdk: &aws_config::SdkConfig,
 ) -> Result<Provisioned, BoxError> {
+    let dynamo = &aws_sdk_dynamodb::Client::new(sdk);
+    let sqs = &aws_sdk_sqs::Client::new(sdk);
+    let kms = &aws_sdk_kms::Client::new(sdk);
     let mut provisioned = Provisioned {
         stack_name: prefix.trim_end_matches('-').to_string(),
         ..Provisioned::default()
     };
+    for logical_id in template.buckets() {
+        let name = bucket_name(prefix, &logical_id);
+        shared::store::media::Media::new(sdk, &name)
+            .create_bucket()
+            .await
+            .map_err(|e| format!("creating bucket {name}: {e}"))?;
+        provisioned.buckets.insert(logical_id, name);
+    }
     for logical_id in template.kms_keys() {
         let key = kms_key(kms, &key_alias(prefix, &logical_id)).await?;
         provisioned.keys.insert(logical_id, key);
@@ -316,6 +332,7 @@ pub fn resolve(
                 .cloned()
                 .or_else(|| provisioned.queues.get(&id).map(|(url, _)| url.clone()))
                 .or_else(|| provisioned.keys.get(&id).map(|(key_id, _)| key_id.clone()))
+                .or_else(|| provisioned.buckets.get(&id).cloned())
                 .ok_or_else(|| format!("{name}: !Ref {id} names nothing provisioned"))?,
             (_, EnvValue::GetAtt(id, attribute)) => {
                 match (provisioned.queues.get(&id), attribute.as_str()) {

@@ -44,6 +44,7 @@ fn app(functions: &BTreeMap<String, LocalFunction>) -> Router {
         }
         match function.binary.as_str() {
             "payments" => pages = pages.merge(payments::pages(function.state.clone())),
+            "products" => pages = pages.merge(products::pages(function.state.clone())),
             "portal" => pages = pages.merge(portal::pages(function.state.clone())),
             _ => {}
         }
@@ -212,11 +213,7 @@ impl Stack {
     pub async fn start(options: StackOptions) -> Result<Stack, BoxError> {
         let template = Template::parse(&options.template_source)?;
         let sdk = shared::aws::for_emulator(&options.aws_endpoint).await;
-        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let kms = aws_sdk_kms::Client::new(&sdk);
-        let provisioned =
-            provision::provision(&template, &options.prefix, &dynamo, &sqs, &kms).await?;
+        let provisioned = provision::provision(&template, &options.prefix, &sdk).await?;
         let mut overrides = options.overrides.clone();
         // Locally, webhooks go to receivers on this machine.
         overrides

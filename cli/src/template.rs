@@ -303,6 +303,13 @@ impl Template {
             .collect()
     }
 
+    /// The S3 buckets' logical ids.
+    pub fn buckets(&self) -> Vec<String> {
+        self.resources_of("AWS::S3::Bucket")
+            .map(|(logical_id, _)| logical_id)
+            .collect()
+    }
+
     pub fn kms_keys(&self) -> Vec<String> {
         self.resources_of("AWS::KMS::Key")
             .map(|(logical_id, _)| logical_id)

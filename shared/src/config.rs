@@ -64,6 +64,9 @@ pub struct Config {
     pub metrics_namespace: String,
     /// The KMS key webhook signing secrets are sealed under (`SECRETS_KEY_ID`).
     pub secrets_key_id: Option<String>,
+    /// The S3 bucket of images, files and uploads (`MEDIA_BUCKET`; the stack's
+    /// `MediaBucket`). Unset: uploads answer 503.
+    pub media_bucket: Option<String>,
 }
 
 /// How deliveries are made, retried, and when endpoints are disabled.
@@ -96,7 +99,7 @@ pub struct ConfigError(String);
 /// The settings read with a default (beside the tables and queues the stack names): what
 /// `pushguard serve` takes from the developer's environment even when template.yaml
 /// does not set them. A test keeps this list equal to what [`Config::from_lookup`] reads.
-pub const SETTINGS: [&str; 33] = [
+pub const SETTINGS: [&str; 34] = [
     "SLOW_RECEIVER_MS",
     "MAX_ENDPOINTS",
     "MAINTENANCE_MODE",
@@ -116,6 +119,7 @@ pub const SETTINGS: [&str; 33] = [
     "RETRY_SWEEP_GRACE_SECONDS",
     "PUBLIC_URL",
     "SECRETS_KEY_ID",
+    "MEDIA_BUCKET",
     "METRICS_NAMESPACE",
     "EVENTS_QUEUE_URL",
     "DELIVERIES_QUEUE_URL",
@@ -236,6 +240,7 @@ impl Config {
                 .map(|v| v.trim().trim_end_matches('/').to_string())
                 .filter(|v| !v.is_empty()),
             secrets_key_id: lookup("SECRETS_KEY_ID").filter(|v| !v.is_empty()),
+            media_bucket: lookup("MEDIA_BUCKET").filter(|v| !v.is_empty()),
             metrics_namespace: parsed("METRICS_NAMESPACE", "PushGuard")?,
             rate_limits: {
                 let limit = |prefix: &str, per_second: &str, burst: &str| {

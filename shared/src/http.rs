@@ -148,6 +148,18 @@ async fn authenticate(
 /// Where the health check is: it answers during maintenance too, and says so.
 pub const HEALTH: &str = "/api/v2/health";
 
+/// Public pages (the payment page, images' addresses, the portal) as served: outside
+/// the API's conventions and authentication, behind the maintenance switch. Each
+/// handler limits its own visitors.
+pub fn public(pages: axum::Router<AppState>, state: AppState) -> axum::Router {
+    pages
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            maintenance,
+        ))
+        .with_state(state)
+}
+
 /// The operator's maintenance switch (`MAINTENANCE_MODE`): while it is on, every route
 /// but the health check answers 503 "We're temporarily offline for maintenance" with
 /// `Retry-After`, before authentication, so nothing reads or writes the store; the

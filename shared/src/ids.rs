@@ -267,6 +267,7 @@ kinds! {
     Query / QueryId = "qry_", "Query";
     Request / RequestId = "req_", "Request";
     PortalSession / PortalSessionId = "ps_", "Portal session";
+    Upload / UploadId = "upl_", "Upload";
 }
 
 /// A log's id: a ULID (a test ping's log), or its event's ULID and 12 hex digits of

@@ -36,6 +36,7 @@ pub mod telemetry;
 pub mod tenant;
 pub mod time;
 pub mod tls;
+pub mod uploads;
 pub mod validate;
 pub mod webhooks;
 
@@ -165,6 +166,7 @@ mod layers {
                 "openapi",
                 "idempotency",
                 "manage",
+                "uploads",
                 "dialects",
             ],
         ),

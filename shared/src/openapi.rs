@@ -320,6 +320,22 @@ impl Operation {
         self
     }
 
+    /// A `302` to where the thing is (a short-lived presigned URL), in `Location`.
+    pub fn redirects(mut self, description: &str) -> Self {
+        let location = utoipa::openapi::HeaderBuilder::new()
+            .schema(string())
+            .description(Some("Where to fetch it, for a few minutes"))
+            .build();
+        self.builder = self.builder.response(
+            "302",
+            ResponseBuilder::new()
+                .description(description)
+                .header("Location", location)
+                .build(),
+        );
+        self
+    }
+
     /// An HTML page (the public payment page, the portal's).
     pub fn html(mut self, description: &str) -> Self {
         let page = ContentBuilder::new()

@@ -26,6 +26,8 @@ pub struct Services {
     pub delivery_configs: crate::delivery::configs::DeliveryConfigs,
     /// The adapted rates of paced endpoints, as this instance last saw them.
     pub pacing: crate::delivery::pacing::Rates,
+    /// The bucket of images, files and uploads, when the function has one.
+    pub media: Option<crate::store::media::Media>,
 }
 
 impl Services {
@@ -61,6 +63,10 @@ impl Services {
             delivery_configs: Default::default(),
             pacing: Default::default(),
             keyring: crate::keyring::Keyring::new(kms.build(), config.secrets_key_id.clone()),
+            media: config
+                .media_bucket
+                .as_deref()
+                .map(|bucket| crate::store::media::Media::new(sdk, bucket)),
             config,
         })
     }

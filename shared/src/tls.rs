@@ -74,15 +74,30 @@ impl HttpClient for BuiltWhenUsed {
     }
 }
 
-/// The TLS configuration of deliveries: Mozilla's roots, rustls' safe defaults.
-pub fn delivery_config() -> rustls::ClientConfig {
+/// The TLS configuration of the calls PushGuard signs itself (S3, `store::media`):
+/// [`AMAZON_ROOTS`] only, like the SDK's.
+pub fn aws_config() -> rustls::ClientConfig {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
     let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    roots.add_parsable_certificates(
+        CertificateDer::pem_slice_iter(AMAZON_ROOTS.as_bytes()).filter_map(Result::ok),
+    );
+    client_config(roots)
+}
+
+fn client_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
     rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions")
         .with_root_certificates(roots)
         .with_no_client_auth()
+}
+
+/// The TLS configuration of deliveries: Mozilla's roots, rustls' safe defaults.
+pub fn delivery_config() -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    client_config(roots)
 }
 
 #[cfg(test)]

@@ -103,6 +103,9 @@ impl Resolver<'_> {
         if let Some((key_id, _)) = self.provisioned.keys.get(name) {
             return Ok(key_id.clone());
         }
+        if let Some(bucket) = self.provisioned.buckets.get(name) {
+            return Ok(bucket.clone());
+        }
         Err(err(format!("!Ref {name} names nothing provisioned")))
     }
 
@@ -124,6 +127,11 @@ impl Resolver<'_> {
             && attribute == "Arn"
         {
             return Ok(arn.clone());
+        }
+        if let Some(bucket) = self.provisioned.buckets.get(resource)
+            && attribute == "Arn"
+        {
+            return Ok(format!("arn:aws:s3:::{bucket}"));
         }
         Err(err(format!(
             "!GetAtt {resource}.{attribute} is not modelled locally"

@@ -15,6 +15,7 @@
 pub mod calls;
 mod fair;
 pub mod iam;
+pub mod s3;
 
 use crate::{BoxError, provision::Provisioned, template::Template};
 use axum::{
@@ -234,6 +235,8 @@ struct Layer {
     tally: Arc<Tally>,
     /// SQS fair queues, modelled (`fair`).
     fair: fair::FairQueues,
+    /// The buckets' names: a request whose path starts with one is S3's (`s3`).
+    buckets: Vec<String>,
 }
 
 /// A running strict layer. Dropping it stops it.
@@ -306,6 +309,7 @@ impl StrictLayer {
             strictness,
             tally: tally.clone(),
             fair: fair::FairQueues::default(),
+            buckets: provisioned.buckets.values().cloned().collect(),
         });
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -409,6 +413,11 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request too large").into_response(),
     };
     layer.tally.calls.fetch_add(1, Ordering::Relaxed);
+    if !parts.headers.contains_key("x-amz-target")
+        && s3::bucket_of(parts.uri.path(), &layer.buckets).is_some()
+    {
+        return s3::handle(&layer, parts, body).await;
+    }
     let target = parts
         .headers
         .get("x-amz-target")
@@ -629,8 +638,10 @@ async fn forward(
     let bytes = upstream.bytes().await?;
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
+    // A HEAD's body is empty; its length is the object's (S3).
+    let head = parts.method == axum::http::Method::HEAD;
     for (name, value) in &headers {
-        if name != header::CONTENT_LENGTH
+        if (name != header::CONTENT_LENGTH || head)
             && name != header::TRANSFER_ENCODING
             && name != header::CONNECTION
         {

@@ -6,21 +6,22 @@
 use axum::{
     Json, Router,
     extract::State,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use serde_json::Value;
 use shared::{
-    ApiResult, AppState, Tenant, Timestamp,
+    ApiError, ApiResult, AppState, Tenant, Timestamp,
     auth::{Scoped, Write, groups},
-    commerce::{Category, Product},
+    commerce::{Category, Product, media::Purpose},
     crud::{self, text},
     error::Violations,
-    http::ApiJson,
+    http::{ApiJson, nullable},
     ids::CategoryId,
     ids::{PathId, kinds},
     routes::Routes,
     store::resources::{self, Change},
+    uploads::Attachments,
 };
 
 const MAX_TITLE: usize = 255;
@@ -51,9 +52,7 @@ pub fn routes() -> Routes {
                 .body::<CategoryInput>()
                 .returns::<Category>(200, "The category")
         })
-        .delete(ONE, crud::destroy::<Category>, |op| {
-            op.summary("Delete a category")
-        })
+        .delete(ONE, destroy, |op| op.summary("Delete a category"))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -66,6 +65,9 @@ struct CategoryInput {
     title: Option<String>,
     product_ids: Option<Vec<String>>,
     unlisted: Option<bool>,
+    /// An upload id (`upl_...`, purpose image) to attach, or null to remove the image.
+    #[serde(default, deserialize_with = "nullable")]
+    image: Option<Option<String>>,
 }
 
 impl CategoryInput {
@@ -100,7 +102,7 @@ impl CategoryInput {
                 .unwrap_or_else(CategoryId::new),
             title: title.unwrap_or_default(),
             product_ids,
-            image: Value::Null,
+            image: current.and_then(|c| c.image.clone()),
             unlisted: self
                 .unlisted
                 .or(current.map(|c| c.unlisted))
@@ -136,14 +138,27 @@ fn with_product_checks<'a>(mut change: Change<'a>, category: &Category) -> ApiRe
 async fn create(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Categories>>,
-    ApiJson(input): ApiJson<CategoryInput>,
+    headers: HeaderMap,
+    ApiJson(mut input): ApiJson<CategoryInput>,
 ) -> ApiResult<Response> {
+    let image = input.image.take();
     let missing = missing(&state, &tenant, &input).await?;
-    let category = input.apply(None, &missing, Timestamp::now())?;
-    let change = Change::new(&state.db, &tenant).create(&category, None)?;
-    with_product_checks(change, &category)?
-        .commit(state.outbox())
-        .await?;
+    let mut category = input.apply(None, &missing, Timestamp::now())?;
+    let base = shared::http::public_base(&state.config, &headers);
+    let mut attachments = Attachments::new(&state, &tenant, base);
+    let committed = async {
+        category.image = attachments
+            .attach("Image", Purpose::Image, image, None)
+            .await?;
+        let change = Change::new(&state.db, &tenant).create(&category, None)?;
+        with_product_checks(change, &category)?
+            .commit(state.outbox())
+            .await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    attachments.settle(&committed).await;
+    committed?;
     Ok(crud::created(&category))
 }
 
@@ -151,16 +166,48 @@ async fn update(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Categories>>,
     PathId(id): PathId<kinds::Category>,
-    ApiJson(input): ApiJson<CategoryInput>,
+    headers: HeaderMap,
+    ApiJson(mut input): ApiJson<CategoryInput>,
 ) -> ApiResult<Response> {
     let before = crud::find::<Category>(&state, &tenant, &id).await?;
+    let image = input.image.take();
     let missing = missing(&state, &tenant, &input).await?;
-    let after = input.apply(Some(&before.value), &missing, Timestamp::now())?;
-    let change = Change::new(&state.db, &tenant).update(&before, &after)?;
-    with_product_checks(change, &after)?
-        .commit(state.outbox())
-        .await?;
+    let mut after = input.apply(Some(&before.value), &missing, Timestamp::now())?;
+    let base = shared::http::public_base(&state.config, &headers);
+    let mut attachments = Attachments::new(&state, &tenant, base);
+    let committed = async {
+        let current = before.value.image.as_ref();
+        after.image = attachments
+            .attach("Image", Purpose::Image, image, current)
+            .await?;
+        let change = Change::new(&state.db, &tenant).update(&before, &after)?;
+        with_product_checks(change, &after)?
+            .commit(state.outbox())
+            .await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    attachments.settle(&committed).await;
+    committed?;
     Ok(Json(after).into_response())
+}
+
+/// Deletes the category, and its image once the deletion committed.
+async fn destroy(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Categories>>,
+    PathId(id): PathId<kinds::Category>,
+) -> ApiResult<StatusCode> {
+    let found = crud::find::<Category>(&state, &tenant, &id).await?;
+    let mut attachments = Attachments::new(&state, &tenant, String::new());
+    attachments.release(&[&found.value.image]);
+    let committed = Change::new(&state.db, &tenant)
+        .delete(&found)?
+        .commit(state.outbox())
+        .await;
+    attachments.settle(&committed).await;
+    committed?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]
@@ -193,6 +240,7 @@ mod tests {
             title: Some(" Games ".into()),
             product_ids: Some(vec!["prd_a".into(), "prd_a".into()]),
             unlisted: Some(true),
+            image: None,
         };
         let category = input.apply(None, &[], Timestamp::now()).unwrap();
         assert_eq!(

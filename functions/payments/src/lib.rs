@@ -79,17 +79,17 @@ pub fn page_routes() -> Routes {
             op.summary("What the payment page polls")
                 .returns::<page::PageStatus>(200, "The payment's status")
         })
+        .get("/pay/{token}/file", page::file, |op| {
+            op.summary("The file the customer bought, once paid")
+                .redirects("To a download URL that works for five minutes")
+                // An HTML page says why: not paid yet (403), nothing to download (404).
+                .errors(&[403])
+        })
 }
 
 /// The payment page as served (each handler limits its visitor, then its token).
 pub fn pages(state: AppState) -> Router {
-    page_routes()
-        .router()
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            shared::http::maintenance,
-        ))
-        .with_state(state)
+    shared::http::public(page_routes().router(), state)
 }
 
 /// What creating a payment answers.
@@ -588,10 +588,10 @@ async fn give_email(state: &AppState, token: &str, email: &str) -> ApiResult<Opt
 }
 
 /// The order a page token opens, and the mode it was made in.
-async fn order_for(state: &AppState, token: &str) -> ApiResult<Option<(Order, shared::Mode)>> {
+async fn order_for(state: &AppState, token: &str) -> ApiResult<Option<(Order, Tenant)>> {
     Ok(by_payment_token(&state.db, token)
         .await?
-        .map(|(tenant, order)| (order.value, tenant.mode())))
+        .map(|(tenant, order)| (order.value, tenant)))
 }
 
 #[cfg(test)]

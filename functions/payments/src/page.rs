@@ -13,8 +13,10 @@ use sha2::{Digest, Sha256};
 use shared::http::{Client, escape_html as escape};
 use shared::ratelimit::Decision;
 use shared::{
-    AppState,
-    commerce::{Order, OrderStatus},
+    AppState, Tenant,
+    commerce::{Order, OrderStatus, Product, media::StoredObject},
+    store::resources,
+    uploads,
 };
 use std::sync::LazyLock;
 
@@ -51,7 +53,13 @@ fn is_final(order: &Order) -> bool {
         ) && !order.awaits_delivery())
 }
 
-fn render(order: &Order, token: &str, mode: shared::Mode, problem: Option<&str>) -> String {
+fn render(
+    order: &Order,
+    token: &str,
+    mode: shared::Mode,
+    problem: Option<&str>,
+    download: Option<&StoredObject>,
+) -> String {
     let done = order.status == OrderStatus::Paid;
     // A payment made without an email asks the customer for it before payment.
     let ask = if order.email.is_none() && order.cancelled_at.is_none() && !is_final(order) {
@@ -80,6 +88,16 @@ fn render(order: &Order, token: &str, mode: shared::Mode, problem: Option<&str>)
         ),
         _ => String::new(),
     };
+    // A file product's file, for the customer who paid: a link that makes a short-lived one.
+    let download = match (download, done) {
+        (Some(file), true) => format!(
+            r#"<p><a id="download" href="/pay/{token}/file">Download {name}</a> ({size} bytes)</p>"#,
+            token = escape(token),
+            name = escape(&file.metadata.filename),
+            size = file.metadata.size,
+        ),
+        _ => String::new(),
+    };
     let back = match (&order.return_url, done) {
         (Some(url), true) => format!(r#"<p><a href="{}">Return to the shop</a></p>"#, escape(url)),
         _ => String::new(),
@@ -92,7 +110,7 @@ fn render(order: &Order, token: &str, mode: shared::Mode, problem: Option<&str>)
 </head><body data-status-url="/pay/{token}/status" data-final="{final_}">
 {test_mode}<h1>{title}</h1>
 <dl><dt>Amount</dt><dd>{value} {currency}</dd><dt>Quantity</dt><dd>{quantity}</dd><dt>Gateway</dt><dd>{gateway}</dd><dt>Status</dt><dd id="status" data-status="{code}">{status}</dd><dt>Order</dt><dd>{id}</dd></dl>
-{ask}{delivered}{back}<noscript><p>Reload this page to see the latest status.</p></noscript>
+{ask}{delivered}{download}{back}<noscript><p>Reload this page to see the latest status.</p></noscript>
 <script>{SCRIPT}</script>
 </body></html>"#,
         title = escape(&order.title),
@@ -130,7 +148,7 @@ async fn admit(
     client: &Client,
     token: &str,
     missing: fn() -> Response,
-) -> Result<(Order, shared::Mode, Option<Decision>), Response> {
+) -> Result<(Order, Tenant, Option<Decision>), Response> {
     let limited = |decision: Decision| {
         let mut response = decision.refusal().into_response();
         decision.write_headers(response.headers_mut());
@@ -139,7 +157,7 @@ async fn admit(
     if let Some(refused) = client.refused(state) {
         return Err(limited(refused));
     }
-    let (order, mode) = match order_for(state, token).await {
+    let (order, tenant) = match order_for(state, token).await {
         Ok(Some(found)) => found,
         Ok(None) => return Err(missing()),
         Err(error) => return Err(error.into_response()),
@@ -150,7 +168,7 @@ async fn admit(
         .await;
     match decision {
         Some(decision) if !decision.allowed => Err(limited(decision)),
-        decision => Ok((order, mode, decision)),
+        decision => Ok((order, tenant, decision)),
     }
 }
 
@@ -160,11 +178,16 @@ pub async fn show(
     client: Client,
     Path(token): Path<String>,
 ) -> Response {
-    let (order, mode, decision) = match admit(&state, &client, &token, not_found).await {
+    let (order, tenant, decision) = match admit(&state, &client, &token, not_found).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
-    let mut response = Html(render(&order, &token, mode, None)).into_response();
+    let file = match bought_file(&state, &tenant, &order).await {
+        Ok(file) => file,
+        Err(error) => return error.into_response(),
+    };
+    let page = render(&order, &token, tenant.mode(), None, file.as_ref());
+    let mut response = Html(page).into_response();
     shared::http::page_headers(&mut response, &CSP);
     if let Some(decision) = decision {
         decision.write_headers(response.headers_mut());
@@ -188,10 +211,11 @@ pub async fn give_email(
     Path(token): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let (order, mode, decision) = match admit(&state, &client, &token, not_found).await {
+    let (order, tenant, decision) = match admit(&state, &client, &token, not_found).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
+    let mode = tenant.mode();
     let email = url::form_urlencoded::parse(&body)
         .find(|(name, _)| name == "email")
         .map(|(_, value)| value.into_owned())
@@ -208,16 +232,95 @@ pub async fn give_email(
             response
         }
         Err(shared::ApiError::Validation(problems)) => {
-            let page = render(&order, &token, mode, problems.first().map(String::as_str));
+            let problem = problems.first().map(String::as_str);
+            let page = render(&order, &token, mode, problem, None);
             (StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response()
         }
         Err(error @ shared::ApiError::Conflict(_)) => {
-            let page = render(&order, &token, mode, None);
+            let page = render(&order, &token, mode, None, None);
             (error.status(), Html(page)).into_response()
         }
         Err(error) => error.into_response(),
     };
     shared::http::page_headers(&mut response, &CSP);
+    if let Some(decision) = decision {
+        decision.write_headers(response.headers_mut());
+    }
+    response
+}
+
+/// The file of the product `order` bought, once it is paid (one read, of the product).
+async fn bought_file(
+    state: &AppState,
+    tenant: &Tenant,
+    order: &Order,
+) -> shared::ApiResult<Option<StoredObject>> {
+    if order.status != OrderStatus::Paid
+        || order.cancelled_at.is_some()
+        || !order.is_product_order()
+    {
+        return Ok(None);
+    }
+    let product = resources::resolve::<Product>(&state.db, tenant, &order.product_id).await?;
+    Ok(product.and_then(|p| p.value.file))
+}
+
+/// An HTML answer with `status` and one sentence.
+fn plain_page(status: StatusCode, text: &str) -> Response {
+    let page = format!(
+        "<!doctype html><meta charset=\"utf-8\"><title>{text}</title><p>{text}</p>",
+        text = escape(text)
+    );
+    let mut response = (status, Html(page)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, CSP.clone());
+    response
+}
+
+/// `GET /pay/{token}/file`: the file of a file product, for the customer who paid it and
+/// no one else (the token is theirs; the order must be paid), through a download URL
+/// that works for a few minutes.
+pub async fn file(
+    State(state): State<AppState>,
+    client: Client,
+    Path(token): Path<String>,
+) -> Response {
+    let (order, tenant, decision) = match admit(&state, &client, &token, not_found).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    let mut response = if order.status != OrderStatus::Paid || order.cancelled_at.is_some() {
+        plain_page(
+            StatusCode::FORBIDDEN,
+            "The download is for the customer who paid: this payment is not complete.",
+        )
+    } else {
+        match bought_file(&state, &tenant, &order).await {
+            Ok(Some(file)) => match uploads::file_location(&state, &tenant, &file).await {
+                Ok(location) => {
+                    let mut response = StatusCode::FOUND.into_response();
+                    if let Ok(location) = HeaderValue::from_str(&location) {
+                        response.headers_mut().insert(header::LOCATION, location);
+                    }
+                    response
+                        .headers_mut()
+                        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    response
+                }
+                Err(error) => error.into_response(),
+            },
+            Ok(None) => plain_page(
+                StatusCode::NOT_FOUND,
+                "This purchase has no file to download.",
+            ),
+            Err(error) => error.into_response(),
+        }
+    };
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if let Some(decision) = decision {
         decision.write_headers(response.headers_mut());
     }

@@ -143,17 +143,13 @@ pub fn page_routes() -> Routes {
 
 /// The pages as served: each session's bucket limits its requests.
 pub fn pages(state: AppState) -> Router {
-    page_routes()
+    let limited = page_routes()
         .router()
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             pages::limited,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            shared::http::maintenance,
-        ))
-        .with_state(state)
+        ));
+    shared::http::public(limited, state)
 }
 
 /// A portal page: public (the session cookie is the key), HTML.

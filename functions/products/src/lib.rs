@@ -2,30 +2,34 @@
 //!
 //! `GET/POST /products`, `GET/PUT/DELETE /products/{id}`. Stock reaching 0 (by an
 //! update here, or by a paid order) emits `product:out_of_stock`.
+//!
+//! Also the uploads products and categories attach (`POST /uploads`, see
+//! `shared::uploads`) and the public address of their images (`GET /media/images/{id}`).
 
 use axum::{
     Json, Router,
     extract::State,
-    http::StatusCode,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use serde_json::Value;
 use shared::{
-    ApiResult, AppState, Timestamp,
+    ApiError, ApiResult, AppState, Timestamp,
     auth::{Scoped, Write, groups},
     commerce::{
-        Amount, Category, Currency, Gateway, Product, ProductType, Stock, product::serials,
-        product_event,
+        Amount, Category, Currency, Gateway, Product, ProductType, Stock, media::Purpose,
+        product::serials, product_event,
     },
     crud::{self, text},
     error::Violations,
     events::Event,
-    http::{ApiJson, nullable},
+    http::{ApiJson, Client, nullable},
     ids::ProductId,
     ids::{PathId, kinds},
     routes::Routes,
     store::resources::{self, Change, ListFilter},
+    uploads::{self, Attachments, Upload, UploadInput},
     webhooks::{EventType, WebhookUrl},
 };
 
@@ -62,10 +66,36 @@ pub fn routes() -> Routes {
                 .returns::<Product>(200, "The product")
         })
         .delete(ONE, destroy, |op| op.summary("Delete a product"))
+        .post("/api/v2/uploads", upload, |op| {
+            op.summary("Upload an image or a file")
+                .body_example::<UploadInput>(serde_json::json!({
+                    "purpose": "image", "filename": "logo.png", "mime_type": "image/png",
+                    "size": 3463
+                }))
+                .requiring(&["purpose", "filename", "mime_type", "size"])
+                .returns::<Upload>(
+                    201,
+                    "Where to PUT the bytes, with the headers given; then attach the upload by \
+                     its id as a product's image or file, or a category's image",
+                )
+        })
+}
+
+/// The public address of images (outside the API's conventions, like the payment page).
+pub fn page_routes() -> Routes {
+    Routes::new("products").get("/media/images/{id}", image, |op| {
+        op.summary("An image, by the id of its upload (public)")
+            .redirects("To a short-lived URL of the image's bytes")
+    })
+}
+
+/// The public image addresses as served (the handler limits each client).
+pub fn pages(state: AppState) -> Router {
+    shared::http::public(page_routes().router(), state)
 }
 
 pub fn router(state: AppState) -> Router {
-    shared::http::api(routes().router(), state)
+    shared::http::api(routes().router(), state.clone()).merge(pages(state))
 }
 
 /// The body of create and update; every field optional so update can be partial.
@@ -101,6 +131,12 @@ struct ProductInput {
     webhook_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     custom: Option<Option<Value>>,
+    /// An upload id (`upl_...`, purpose image) to attach, or null to remove the image.
+    #[serde(default, deserialize_with = "nullable")]
+    image: Option<Option<String>>,
+    /// An upload id (`upl_...`, purpose file) to attach, or null to remove the file.
+    #[serde(default, deserialize_with = "nullable")]
+    file: Option<Option<String>>,
 }
 
 /// A URL field with webhook URL rules (https, a public host), named `field` in errors.
@@ -302,13 +338,13 @@ impl ProductInput {
             minimum_quantity,
             stock_delimiter,
             stock_amount: None,
-            image: Value::Null,
+            image: current.and_then(|c| c.image.clone()),
             theme: self.theme.or(current.map(|c| c.theme)).unwrap_or(1),
             crypto_confirmations,
             max_risk_level,
             dynamic_url,
             info,
-            file: Value::Null,
+            file: current.and_then(|c| c.file.clone()),
             paypal_email_delivery: self
                 .paypal_email_delivery
                 .or(current.map(|c| c.paypal_email_delivery))
@@ -333,14 +369,25 @@ fn out_of_stock(before: Option<&Product>, after: &Product) -> Option<Event> {
 async fn create(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Products>>,
-    ApiJson(input): ApiJson<ProductInput>,
+    headers: HeaderMap,
+    ApiJson(mut input): ApiJson<ProductInput>,
 ) -> ApiResult<Response> {
-    let product = input.apply(None, state.config.allow_private_targets, Timestamp::now())?;
-    let mut change = Change::new(&state.db, &tenant).create(&product, None)?;
-    if let Some(event) = out_of_stock(None, &product) {
-        change = change.emit(event);
+    let (image, file) = (input.image.take(), input.file.take());
+    let mut product = input.apply(None, state.config.allow_private_targets, Timestamp::now())?;
+    let base = shared::http::public_base(&state.config, &headers);
+    let mut attachments = Attachments::new(&state, &tenant, base);
+    let committed = async {
+        attach(&mut attachments, &mut product, None, (image, file)).await?;
+        let mut change = Change::new(&state.db, &tenant).create(&product, None)?;
+        if let Some(event) = out_of_stock(None, &product) {
+            change = change.emit(event);
+        }
+        change.commit(state.outbox()).await?;
+        Ok::<_, ApiError>(())
     }
-    change.commit(state.outbox()).await?;
+    .await;
+    attachments.settle(&committed).await;
+    committed?;
     Ok(crud::created(&product))
 }
 
@@ -348,20 +395,95 @@ async fn update(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Products>>,
     PathId(id): PathId<kinds::Product>,
-    ApiJson(input): ApiJson<ProductInput>,
+    headers: HeaderMap,
+    ApiJson(mut input): ApiJson<ProductInput>,
 ) -> ApiResult<Response> {
     let before = crud::find::<Product>(&state, &tenant, &id).await?;
-    let after = input.apply(
+    let (image, file) = (input.image.take(), input.file.take());
+    let mut after = input.apply(
         Some(&before.value),
         state.config.allow_private_targets,
         Timestamp::now(),
     )?;
-    let mut change = Change::new(&state.db, &tenant).update(&before, &after)?;
-    if let Some(event) = out_of_stock(Some(&before.value), &after) {
-        change = change.emit(event);
+    let base = shared::http::public_base(&state.config, &headers);
+    let mut attachments = Attachments::new(&state, &tenant, base);
+    let committed = async {
+        attach(
+            &mut attachments,
+            &mut after,
+            Some(&before.value),
+            (image, file),
+        )
+        .await?;
+        let mut change = Change::new(&state.db, &tenant).update(&before, &after)?;
+        if let Some(event) = out_of_stock(Some(&before.value), &after) {
+            change = change.emit(event);
+        }
+        change.commit(state.outbox()).await?;
+        Ok::<_, ApiError>(())
     }
-    change.commit(state.outbox()).await?;
+    .await;
+    attachments.settle(&committed).await;
+    committed?;
     Ok(Json(after).into_response())
+}
+
+/// Attaches the uploads a request names (`wanted`: its image and file) to `product`,
+/// over `current`'s.
+async fn attach(
+    attachments: &mut Attachments<'_>,
+    product: &mut Product,
+    current: Option<&Product>,
+    (image, file): (Option<Option<String>>, Option<Option<String>>),
+) -> ApiResult<()> {
+    let current_image = current.and_then(|c| c.image.as_ref());
+    product.image = attachments
+        .attach("Image", Purpose::Image, image, current_image)
+        .await?;
+    let current_file = current.and_then(|c| c.file.as_ref());
+    product.file = attachments
+        .attach("File", Purpose::File, file, current_file)
+        .await?;
+    Ok(())
+}
+
+/// `POST /uploads`.
+async fn upload(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Products>>,
+    ApiJson(input): ApiJson<UploadInput>,
+) -> ApiResult<Response> {
+    let upload = uploads::create(&state, &tenant, input).await?;
+    Ok((StatusCode::CREATED, Json(upload)).into_response())
+}
+
+/// `GET /media/images/{id}`: public, limited per client like the payment page.
+async fn image(
+    State(state): State<AppState>,
+    client: Client,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    if let Some(refused) = client.refused(&state) {
+        let mut response = refused.refusal().into_response();
+        refused.write_headers(response.headers_mut());
+        return response;
+    }
+    match uploads::image_location(&state, &id).await {
+        Ok(location) => {
+            let mut response = StatusCode::FOUND.into_response();
+            let headers = response.headers_mut();
+            if let Ok(location) = HeaderValue::from_str(&location) {
+                headers.insert(header::LOCATION, location);
+            }
+            // Less than the URL's own lifetime: a cached redirect never leads to an expired URL.
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            );
+            response
+        }
+        Err(error) => error.into_response(),
+    }
 }
 
 /// Deletes the product and takes it out of every category that lists it, atomically.
@@ -385,7 +507,11 @@ async fn destroy(
         after.updated_at = now;
         change = change.update(category, &after)?;
     }
-    change.commit(state.outbox()).await?;
+    let mut attachments = Attachments::new(&state, &tenant, String::new());
+    attachments.release(&[&product.value.image, &product.value.file]);
+    let committed = change.commit(state.outbox()).await;
+    attachments.settle(&committed).await;
+    committed?;
     Ok(StatusCode::NO_CONTENT)
 }
 

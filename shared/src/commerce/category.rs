@@ -2,7 +2,6 @@
 
 use crate::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {
@@ -11,8 +10,8 @@ pub struct Category {
     pub title: String,
     /// Products of the same tenant; checked to exist when saved.
     pub product_ids: Vec<String>,
-    /// Uploads are not part of this API; always null.
-    pub image: Value,
+    /// Its picture (an upload attached as `image`), served to anyone at its `url`.
+    pub image: Option<super::media::StoredObject>,
     pub unlisted: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

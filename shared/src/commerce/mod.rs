@@ -4,6 +4,7 @@
 
 pub mod blacklist;
 pub mod category;
+pub mod media;
 pub mod money;
 pub mod order;
 pub mod product;

@@ -129,15 +129,16 @@ pub struct Product {
     pub minimum_quantity: u32,
     pub stock_delimiter: String,
     pub stock_amount: Option<u64>,
-    /// Uploads are not part of this API; always null.
-    pub image: Value,
+    /// Its picture (an upload attached as `image`), served to anyone at its `url`.
+    pub image: Option<super::media::StoredObject>,
     pub theme: u32,
     pub crypto_confirmations: u32,
     pub max_risk_level: u32,
     pub dynamic_url: Option<String>,
     pub info: Option<String>,
-    /// Uploads are not part of this API; always null.
-    pub file: Value,
+    /// What a file product sells (an upload attached as `file`): its `url` is always
+    /// null; the customer who paid downloads it from the payment page.
+    pub file: Option<super::media::StoredObject>,
     pub paypal_email_delivery: bool,
     pub webhook_url: Option<String>,
     pub custom: Value,
@@ -204,13 +205,13 @@ mod tests {
             minimum_quantity: 1,
             stock_delimiter: ",".into(),
             stock_amount: None,
-            image: Value::Null,
+            image: None,
             theme: 1,
             crypto_confirmations: 1,
             max_risk_level: 30,
             dynamic_url: None,
             info: None,
-            file: Value::Null,
+            file: None,
             paypal_email_delivery: false,
             webhook_url: None,
             custom: json!({}),

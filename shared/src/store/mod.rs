@@ -10,6 +10,7 @@ pub mod event_types;
 pub mod events;
 pub mod lanes;
 pub mod logs;
+pub mod media;
 pub mod orders;
 pub mod pacing;
 mod paging;

@@ -13,6 +13,7 @@ mod endpoints;
 mod fairness;
 mod lambda_binaries;
 mod lambda_events;
+mod media;
 mod ordering;
 mod pacing;
 mod portal;
