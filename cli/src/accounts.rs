@@ -59,6 +59,22 @@ pub async fn create(
     })
 }
 
+/// A new live and a new test key (all scopes) for an existing, open account: how the
+/// owner of a child account, made with none by its parent, gets keys of its own.
+pub async fn new_keys(db: &Db, account_id: &str) -> Result<(ApiKeySecret, ApiKeySecret), ApiError> {
+    let id = shared::ids::AccountId::parse(account_id)
+        .map_err(|_| ApiError::invalid(format!("{account_id:?} is not an account id")))?;
+    let account = accounts::get(db, &id)
+        .await?
+        .filter(|account| account.closed_at.is_none())
+        .ok_or(ApiError::NotFound("Account"))?;
+    let (live, live_key) = ApiKey::generate(&account.id, Mode::Live, full_access("Live key"));
+    let (test, test_key) = ApiKey::generate(&account.id, Mode::Test, full_access("Test key"));
+    api_keys::create(db, &live).await?;
+    api_keys::create(db, &test).await?;
+    Ok((live_key, test_key))
+}
+
 /// Makes sure the demo account exists and returns a test key for it: `fixed_key` if
 /// given (registered if new), else a fresh key, since stored keys cannot be shown again.
 pub async fn ensure_demo(

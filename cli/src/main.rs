@@ -123,6 +123,16 @@ enum AccountCommand {
         #[arg(long, env = "PUSHGUARD_PREFIX", default_value = "pushguard-local-")]
         prefix: String,
     },
+    /// Print a new live and test key of an existing account (shown once): for the owner
+    /// of a child account, which its parent makes with none.
+    Keys {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        aws_endpoint: Option<String>,
+        #[arg(long, env = "PUSHGUARD_PREFIX", default_value = "pushguard-local-")]
+        prefix: String,
+    },
 }
 
 fn template_source(path: &Option<PathBuf>) -> Result<String, BoxError> {
@@ -192,41 +202,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             aws_endpoint,
             prefix,
         }) => {
-            let sdk = match &aws_endpoint {
-                Some(endpoint) => shared::aws::for_emulator(endpoint).await,
-                None => shared::aws::from_env().await,
-            };
-            let table = |variable: &str, logical: &str| {
-                std::env::var(variable).unwrap_or_else(|_| physical_name(&prefix, logical))
-            };
-            let tables = Tables {
-                accounts: table("ACCOUNTS_TABLE", "AccountsTable"),
-                api_keys: table("API_KEYS_TABLE", "ApiKeysTable"),
-                endpoints: table("ENDPOINTS_TABLE", "EndpointsTable"),
-                requests: table("REQUESTS_TABLE", "RequestsTable"),
-                portal_sessions: table("PORTAL_SESSIONS_TABLE", "PortalSessionsTable"),
-                events: table("EVENTS_TABLE", "EventsTable"),
-                webhook_logs: table("WEBHOOK_LOGS_TABLE", "WebhookLogsTable"),
-                products: table("PRODUCTS_TABLE", "ProductsTable"),
-                categories: table("CATEGORIES_TABLE", "CategoriesTable"),
-                orders: table("ORDERS_TABLE", "OrdersTable"),
-                blacklists: table("BLACKLISTS_TABLE", "BlacklistsTable"),
-                blacklist_rules: table("BLACKLIST_RULES_TABLE", "BlacklistRulesTable"),
-                feedback: table("FEEDBACK_TABLE", "FeedbackTable"),
-                queries: table("QUERIES_TABLE", "QueriesTable"),
-            };
-            let db = Db::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
-            // In AWS, the stack's SecretsKeyId output; locally, the key's alias.
-            let key_id = std::env::var("SECRETS_KEY_ID")
-                .unwrap_or_else(|_| provision::key_alias(&prefix, "SecretsKey"));
-            let keyring =
-                shared::keyring::Keyring::new(aws_sdk_kms::Config::new(&sdk), Some(key_id));
+            let (db, keyring) = operator_store(aws_endpoint.as_deref(), &prefix).await;
             let created = accounts::create(&db, &keyring, &email, None)
                 .await
-                .map_err(|e| match e {
-                    shared::ApiError::Validation(messages) => messages.join("; "),
-                    other => other.to_string(),
-                })?;
+                .map_err(operator_error)?;
             println!("account:  {}", created.account.id);
             println!("email:    {}", created.account.email);
             println!("live key: {}", created.live_key.expose());
@@ -234,7 +213,66 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("These keys are shown once; store them now.");
             Ok(())
         }
+        Command::Account(AccountCommand::Keys {
+            account,
+            aws_endpoint,
+            prefix,
+        }) => {
+            let (db, _) = operator_store(aws_endpoint.as_deref(), &prefix).await;
+            let (live, test) = accounts::new_keys(&db, &account)
+                .await
+                .map_err(operator_error)?;
+            println!("account:  {account}");
+            println!("live key: {}", live.expose());
+            println!("test key: {}", test.expose());
+            println!("These keys are shown once; store them now.");
+            Ok(())
+        }
     }
+}
+
+fn operator_error(error: shared::ApiError) -> String {
+    match error {
+        shared::ApiError::Validation(messages) => messages.join("; "),
+        other => other.to_string(),
+    }
+}
+
+/// The tables and keyring an operator command works on: AWS's (the stack's outputs in
+/// the environment) or, with `aws_endpoint`, an emulator's under `prefix`.
+async fn operator_store(
+    aws_endpoint: Option<&str>,
+    prefix: &str,
+) -> (Db, shared::keyring::Keyring) {
+    let sdk = match aws_endpoint {
+        Some(endpoint) => shared::aws::for_emulator(endpoint).await,
+        None => shared::aws::from_env().await,
+    };
+    let table = |variable: &str, logical: &str| {
+        std::env::var(variable).unwrap_or_else(|_| physical_name(prefix, logical))
+    };
+    let tables = Tables {
+        accounts: table("ACCOUNTS_TABLE", "AccountsTable"),
+        api_keys: table("API_KEYS_TABLE", "ApiKeysTable"),
+        endpoints: table("ENDPOINTS_TABLE", "EndpointsTable"),
+        requests: table("REQUESTS_TABLE", "RequestsTable"),
+        portal_sessions: table("PORTAL_SESSIONS_TABLE", "PortalSessionsTable"),
+        events: table("EVENTS_TABLE", "EventsTable"),
+        webhook_logs: table("WEBHOOK_LOGS_TABLE", "WebhookLogsTable"),
+        products: table("PRODUCTS_TABLE", "ProductsTable"),
+        categories: table("CATEGORIES_TABLE", "CategoriesTable"),
+        orders: table("ORDERS_TABLE", "OrdersTable"),
+        blacklists: table("BLACKLISTS_TABLE", "BlacklistsTable"),
+        blacklist_rules: table("BLACKLIST_RULES_TABLE", "BlacklistRulesTable"),
+        feedback: table("FEEDBACK_TABLE", "FeedbackTable"),
+        queries: table("QUERIES_TABLE", "QueriesTable"),
+    };
+    let db = Db::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
+    // In AWS, the stack's SecretsKeyId output; locally, the key's alias.
+    let key_id = std::env::var("SECRETS_KEY_ID")
+        .unwrap_or_else(|_| provision::key_alias(prefix, "SecretsKey"));
+    let keyring = shared::keyring::Keyring::new(aws_sdk_kms::Config::new(&sdk), Some(key_id));
+    (db, keyring)
 }
 
 async fn serve(args: ServeArgs) -> Result<(), BoxError> {

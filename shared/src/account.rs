@@ -31,7 +31,17 @@ pub struct Account {
     pub public_keys_live: Option<SigningSecrets>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_keys_test: Option<SigningSecrets>,
+    /// The holding account this one is a child of (`POST /account/children`): that
+    /// account's keys may act for this one (`X-Child-Company-Id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<AccountId>,
+    /// When its parent closed it: no key acts for it any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
 }
+
+/// The most child accounts one holding account may have.
+pub const MAX_CHILD_ACCOUNTS: u32 = 1_000;
 
 /// The public keys of `keys`, in the same order, with the same ends.
 pub fn published(keys: &SigningSecrets) -> SigningSecrets {
@@ -82,6 +92,8 @@ impl Account {
             id: id.clone(),
             email: email.trim().to_string(),
             created_at: Timestamp::now(),
+            parent_id: None,
+            closed_at: None,
         })
     }
 

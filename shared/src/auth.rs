@@ -46,7 +46,14 @@ pub struct Principal {
     pub signing_secret: Option<RequestSigningSecret>,
     /// Set while a rolled key is in its grace period.
     pub expires_at: Option<Timestamp>,
+    /// The child account the request acts for (`X-Child-Company-Id`, or a Key/Sign
+    /// body's `account`): the tenant is the child's, in the key's mode, with the key's
+    /// scopes. `account_id` stays the key's own, the holding account that acted.
+    pub acting_for: Option<AccountId>,
 }
+
+/// The header a holding account's key names the child it acts for with (Conekta's).
+pub const CHILD_HEADER: &str = "x-child-company-id";
 
 impl Principal {
     /// The tenant to act on, if the key's scopes allow `access`; 403 otherwise.
@@ -58,9 +65,11 @@ impl Principal {
         }
     }
 
-    /// The tenant this key belongs to, for code that checked scopes itself.
+    /// The tenant the request acts on (the child's when it acts for one), for code
+    /// that checked scopes itself.
     pub(crate) fn tenant(&self) -> Tenant {
-        Tenant::new(self.account_id.clone(), self.mode)
+        let account = self.acting_for.as_ref().unwrap_or(&self.account_id);
+        Tenant::new(account.clone(), self.mode)
     }
 
     fn is_expired(&self, now: Timestamp) -> bool {
@@ -217,6 +226,7 @@ impl Authenticator {
             .ok_or(ApiError::Unauthenticated)?;
         let account = store::accounts::get(db, &stored.account_id)
             .await?
+            .filter(|account| account.closed_at.is_none())
             .ok_or(ApiError::Unauthenticated)?;
         // Sealed at rest; opened once per cached principal, only for keys that sign.
         let signing_secret = stored.open_signing_secret(keyring).await?;
@@ -230,6 +240,7 @@ impl Authenticator {
             require_signed: stored.require_signed,
             signing_secret,
             expires_at: stored.expires_at,
+            acting_for: None,
         };
         self.remember(hash, principal.clone());
         live(principal, now)
@@ -296,12 +307,20 @@ pub async fn authenticate(
         return Err(ApiError::Unauthenticated);
     }
     let mut request = request;
+    let mut child = request
+        .headers()
+        .get(CHILD_HEADER)
+        .map(|v| v.to_str().unwrap_or_default().trim().to_string());
     if request.extensions().get::<BodySigned>().is_some() {
         let secret = principal
             .signing_secret
             .as_ref()
             .ok_or(ApiError::Unauthenticated)?;
-        request = verify_body_signature(db, signed_request_tolerance, secret, request).await?;
+        let account;
+        (request, account) =
+            verify_body_signature(db, signed_request_tolerance, secret, request).await?;
+        // The Key/Sign body names the account the request is for.
+        child = child.or(account);
     } else if request.headers().contains_key(SIGN_HEADER) || principal.require_signed {
         // Only a key with a signing secret can sign; the key itself never does.
         let secret = principal
@@ -310,9 +329,36 @@ pub async fn authenticate(
             .ok_or(ApiError::Unauthenticated)?;
         request = verify_signature(db, signed_request_tolerance, secret, request).await?;
     }
-    tracing::Span::current().record("tenant", principal.tenant().partition());
+    let mut principal = principal;
+    if let Some(child) = child.filter(|id| *id != principal.account_id.as_str()) {
+        principal.acting_for = Some(child_of(db, &principal, &child).await?);
+    }
+    let span = tracing::Span::current();
+    span.record("tenant", principal.tenant().partition());
+    if principal.acting_for.is_some() {
+        // Whose key acted, beside the tenant charged.
+        span.record("acting_account", principal.account_id.as_str());
+        crate::metrics::count("ChildAccountRequests", &[], 1);
+    }
     request.extensions_mut().insert(principal);
     Ok(request)
+}
+
+/// The child account `text` names, if it is an open child of the principal's account;
+/// 404 otherwise, the same for "not yours" as for "does not exist" (a sibling, the
+/// parent from a child, another holding's child, an unknown or malformed id).
+async fn child_of(db: &Db, principal: &Principal, text: &str) -> ApiResult<AccountId> {
+    let id = AccountId::parse(text).map_err(|_| ApiError::NotFound("Account"))?;
+    let child = store::accounts::get(db, &id).await?;
+    match child {
+        Some(child)
+            if child.parent_id.as_ref() == Some(&principal.account_id)
+                && child.closed_at.is_none() =>
+        {
+            Ok(child.id)
+        }
+        _ => Err(ApiError::NotFound("Account")),
+    }
 }
 
 /// Whether a client's timestamp (epoch milliseconds, any `i64` it sent) is within
@@ -372,22 +418,27 @@ pub struct BodySigned;
 pub const BODY_SIGN_HEADER: &str = "sign";
 
 /// Checks a [`BodySigned`] request: its `Sign`, the body's `timestamp` within the
-/// window, and that the signature was never seen before.
+/// window, and that the signature was never seen before. Also gives the body's
+/// `account`, the account the request is for.
 async fn verify_body_signature(
     db: &Db,
     tolerance: Duration,
     secret: &RequestSigningSecret,
     request: Request,
-) -> ApiResult<Request> {
+) -> ApiResult<(Request, Option<String>)> {
     let signature = header_string(request.headers(), BODY_SIGN_HEADER)?;
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
-    let sent_at = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
+    let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    let sent_at = json
+        .as_ref()
         .and_then(|body| body.get("timestamp").and_then(serde_json::Value::as_i64))
         .ok_or(ApiError::Unauthenticated)?;
+    let account = json
+        .as_ref()
+        .and_then(|body| body.get("account")?.as_str().map(str::to_string));
     if !on_time(sent_at, Timestamp::now(), tolerance) {
         return Err(ApiError::Unauthenticated);
     }
@@ -403,7 +454,7 @@ async fn verify_body_signature(
     if !store::requests::claim_signature(db, &hex::encode(expected), forget_after).await? {
         return Err(ApiError::Unauthenticated);
     }
-    Ok(Request::from_parts(parts, Body::from(body)))
+    Ok((Request::from_parts(parts, Body::from(body)), account))
 }
 
 fn header_string(headers: &HeaderMap, name: &str) -> ApiResult<String> {

@@ -230,6 +230,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         method = %request.method(),
         route = %route,
         tenant = tracing::field::Empty,
+        acting_account = tracing::field::Empty,
     );
     let started = std::time::Instant::now();
     let response = next.run(request).instrument(span.clone()).await;

@@ -2,7 +2,9 @@
 //!
 //! `GET /health` (public), `GET /account`, `GET/POST /account/keys`,
 //! `DELETE /account/keys/{id}`, `POST /account/keys/{id}/roll`,
-//! `POST /account/webhook-secret/rotate`.
+//! `POST /account/webhook-secret/rotate`, and a holding account's child accounts
+//! (`GET/POST /account/children`, `GET/DELETE /account/children/{id}`), which its keys
+//! act for with `X-Child-Company-Id` (`shared::auth`).
 
 use axum::{
     Json, Router,
@@ -32,7 +34,7 @@ const MAX_NAME_LENGTH: usize = 100;
 
 /// This function's routes and their documentation.
 pub fn routes() -> Routes {
-    Routes::new("account")
+    children_routes(Routes::new("account"))
         .get(shared::http::HEALTH, health, |op| {
             op.summary("Whether the API is up, or offline for maintenance")
                 .returns::<Health>(200, "Up")
@@ -91,6 +93,141 @@ pub fn routes() -> Routes {
 
 pub fn router(state: AppState) -> Router {
     shared::http::api(routes().router(), state)
+}
+
+/// The routes of a holding account's children.
+fn children_routes(routes: Routes) -> Routes {
+    const ONE: &str = "/api/v2/account/children/{id}";
+    routes
+        .post("/api/v2/account/children", create_child, |op| {
+            op.summary("Create a child account")
+                .body_example::<ChildInput>(serde_json::json!({ "email": "shop-2@example.com" }))
+                .requiring(&["email"])
+                .creates("/id")
+                .returns::<ChildAccount>(
+                    201,
+                    "The child account (its keys are its own: none are made here)",
+                )
+        })
+        .get("/api/v2/account/children", list_children, |op| {
+            op.summary("List child accounts")
+                .returns_list::<ChildAccount>("Child accounts, newest first")
+        })
+        .get(ONE, show_child, |op| {
+            op.summary("Retrieve a child account")
+                .returns::<ChildAccount>(200, "The child account")
+        })
+        .delete(ONE, close_child, |op| {
+            op.summary("Close a child account: no key acts for it any more")
+        })
+}
+
+/// A child account as its holding account sees it.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ChildAccount {
+    id: String,
+    email: String,
+    parent_id: String,
+    created_at: Timestamp,
+    /// When it was closed; null while open.
+    closed_at: Option<Timestamp>,
+}
+
+impl ChildAccount {
+    fn of(account: shared::account::Account) -> Self {
+        ChildAccount {
+            id: account.id.into_string(),
+            email: account.email,
+            parent_id: account
+                .parent_id
+                .map(|p| p.into_string())
+                .unwrap_or_default(),
+            created_at: account.created_at,
+            closed_at: account.closed_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ChildInput {
+    /// Its owner's email, unique among accounts.
+    email: Option<String>,
+}
+
+/// `POST /account/children`: a full account (its own secrets, endpoints, quota and
+/// portal) that knows its parent. Refused to a child itself.
+async fn create_child(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Account>>,
+    ApiJson(input): ApiJson<ChildInput>,
+) -> ApiResult<Response> {
+    let email = input.email.as_deref().map(str::trim).unwrap_or_default();
+    if email.is_empty() {
+        return Err(ApiError::invalid("Email can't be blank"));
+    }
+    if !shared::validate::is_valid_email(email) {
+        return Err(ApiError::invalid("Email is not a valid email address"));
+    }
+    let mut child = shared::account::Account::new(email, &state.keyring).await?;
+    child.parent_id = Some(tenant.account_id().clone());
+    accounts::create_child(&state.db, &child, shared::account::MAX_CHILD_ACCOUNTS).await?;
+    Ok((StatusCode::CREATED, Json(ChildAccount::of(child))).into_response())
+}
+
+async fn list_children(
+    State(state): State<AppState>,
+    tenant: Scoped<Read<groups::Account>>,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<PageParams>,
+) -> ApiResult<Response> {
+    let page = params.validate()?;
+    let children = accounts::children(&state.db, tenant.account_id(), page).await?;
+    Ok(children.respond(&uri, |child| ChildAccount::of(child.clone())))
+}
+
+/// The tenant's child `id`; 404 for any other account.
+async fn find_child(
+    state: &AppState,
+    parent: &shared::ids::AccountId,
+    id: &shared::ids::AccountId,
+) -> ApiResult<shared::account::Account> {
+    accounts::get(&state.db, id)
+        .await?
+        .filter(|child| child.parent_id.as_ref() == Some(parent))
+        .ok_or(ApiError::NotFound("Account"))
+}
+
+async fn show_child(
+    State(state): State<AppState>,
+    tenant: Scoped<Read<groups::Account>>,
+    PathId(id): PathId<kinds::Account>,
+) -> ApiResult<Json<ChildAccount>> {
+    let child = find_child(&state, tenant.account_id(), &id).await?;
+    Ok(Json(ChildAccount::of(child)))
+}
+
+async fn close_child(
+    State(state): State<AppState>,
+    tenant: Scoped<Write<groups::Account>>,
+    PathId(id): PathId<kinds::Account>,
+) -> ApiResult<StatusCode> {
+    let child = find_child(&state, tenant.account_id(), &id).await?;
+    if child.closed_at.is_none() {
+        accounts::close_child(&state.db, tenant.account_id(), &id, Timestamp::now()).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// API keys are their own account's: a request acting for a child account neither sees
+/// nor makes nor changes keys (the child's never reach its parent).
+fn own_keys_only(principal: &Principal) -> ApiResult<()> {
+    match principal.acting_for {
+        Some(_) => Err(ApiError::Refused(
+            "API keys belong to their own account: a request acting for a child account (X-Child-Company-Id) cannot list, create or change keys".into(),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// What a key rotation answers: the public half of the new key (the private half is
@@ -194,28 +331,39 @@ async fn health(State(state): State<AppState>) -> Response {
 /// The account and the key that asks.
 #[derive(Serialize, utoipa::ToSchema)]
 struct AccountInfo {
+    /// The account the request acts on: the key's own, or the child it acts for.
     id: String,
     email: String,
     mode: Mode,
+    /// Its holding account, for a child account.
+    parent_id: Option<String>,
     key: KeyInfo,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct KeyInfo {
     id: String,
+    /// The key's own account (the holding account, when the request acts for a child).
+    account_id: String,
     scopes: Vec<Scope>,
 }
 
 async fn show(
+    State(state): State<AppState>,
     Auth(principal): Auth,
-    _account: Scoped<Read<groups::Account>>,
+    tenant: Scoped<Read<groups::Account>>,
 ) -> ApiResult<Json<AccountInfo>> {
+    let account = accounts::get(&state.db, tenant.account_id())
+        .await?
+        .ok_or(ApiError::NotFound("Account"))?;
     Ok(Json(AccountInfo {
-        id: principal.account_id.into_string(),
-        email: principal.email,
+        id: account.id.into_string(),
+        email: account.email,
         mode: principal.mode,
+        parent_id: account.parent_id.map(|p| p.into_string()),
         key: KeyInfo {
             id: principal.key_id.into_string(),
+            account_id: principal.account_id.into_string(),
             scopes: principal.scopes,
         },
     }))
@@ -236,6 +384,7 @@ async fn list_keys(
     OriginalUri(uri): OriginalUri,
     Query(params): Query<PageParams>,
 ) -> ApiResult<Response> {
+    own_keys_only(&principal)?;
     let page = params.validate()?;
     let keys = api_keys::list(
         &state.db,
@@ -263,6 +412,7 @@ async fn create_key(
     _account: Scoped<Write<groups::Account>>,
     ApiJson(input): ApiJson<KeyInput>,
 ) -> ApiResult<Response> {
+    own_keys_only(&principal)?;
     let mut errors = Violations::new();
     let name = input.name.map(|n| n.trim().to_string()).unwrap_or_default();
     if name.is_empty() {
@@ -344,6 +494,7 @@ async fn revoke_key(
     _account: Scoped<Write<groups::Account>>,
     PathId(id): PathId<kinds::ApiKey>,
 ) -> ApiResult<StatusCode> {
+    own_keys_only(&principal)?;
     let versions = manageable_key(&state, &principal, &id).await?;
     api_keys::revoke(&state.db, &versions).await?;
     state.auth.forget(versions.iter().map(|k| &k.key_hash));
@@ -364,6 +515,7 @@ async fn roll_key(
     PathId(id): PathId<kinds::ApiKey>,
     OptionalJson(input): OptionalJson<RollInput>,
 ) -> ApiResult<Response> {
+    own_keys_only(&principal)?;
     let expires_in = input.and_then(|i| i.expires_in).unwrap_or(0);
     if expires_in > secrets::MAX_GRACE_SECONDS {
         return Err(ApiError::invalid(format!(

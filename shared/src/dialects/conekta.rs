@@ -8,7 +8,7 @@
 use super::{Failure, answer, subject};
 use crate::{
     ApiError, ApiResult, AppState, Mode, Tenant,
-    auth::{Principal, Read, Scoped, Write, groups},
+    auth::{Read, Scoped, Write, groups},
     error::Violations,
     http::ApiJson,
     manage,
@@ -16,8 +16,8 @@ use crate::{
     webhooks::{Dialect, Endpoint},
 };
 use axum::{
-    extract::{FromRequestParts, OriginalUri, Path, Query, Request, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    extract::{OriginalUri, Path, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::Next,
     response::Response,
 };
@@ -202,32 +202,6 @@ impl WebhookRequest {
     }
 }
 
-/// `X-Child-Company-Id`: a holding company acts for one of its companies. Until
-/// PushGuard has holding companies, it may only name the caller's own account.
-struct OwnCompany;
-
-impl<S: Send + Sync> FromRequestParts<S> for OwnCompany {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let Some(named) = parts.headers.get("x-child-company-id") else {
-            return Ok(OwnCompany);
-        };
-        let own = parts
-            .extensions
-            .get::<Principal>()
-            .map(|p| p.account_id.to_string());
-        match (named.to_str(), own) {
-            (Ok(named), Some(own)) if named == own => Ok(OwnCompany),
-            _ => Err(ApiError::Refused(
-                "X-Child-Company-Id names no company this key may act for (it may name only the key's own account)".into(),
-            )),
-        }
-    }
-}
-
-impl crate::routes::Requires for OwnCompany {}
-
 async fn all(state: &AppState, tenant: &Tenant) -> ApiResult<Vec<Endpoint>> {
     super::endpoints_of(state, tenant, DIALECT).await
 }
@@ -243,7 +217,6 @@ fn ok(body: impl Serialize) -> Response {
 async fn create(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
-    _: OwnCompany,
     ApiJson(input): ApiJson<WebhookRequest>,
 ) -> ApiResult<Response> {
     let (endpoint, _secret) =
@@ -263,7 +236,6 @@ struct ListParams {
 async fn list(
     State(state): State<AppState>,
     tenant: Scoped<Read<groups::Webhooks>>,
-    _: OwnCompany,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Query(params): Query<ListParams>,
@@ -343,7 +315,6 @@ async fn list(
 async fn retrieve(
     State(state): State<AppState>,
     tenant: Scoped<Read<groups::Webhooks>>,
-    _: OwnCompany,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let endpoint = find(&state, &tenant, &id).await?;
@@ -353,7 +324,6 @@ async fn retrieve(
 async fn update(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
-    _: OwnCompany,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<WebhookRequest>,
 ) -> ApiResult<Response> {
@@ -365,7 +335,6 @@ async fn update(
 async fn destroy(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
-    _: OwnCompany,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let endpoint = find(&state, &tenant, &id).await?;
@@ -376,7 +345,6 @@ async fn destroy(
 async fn test(
     State(state): State<AppState>,
     tenant: Scoped<Write<groups::Webhooks>>,
-    _: OwnCompany,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let endpoint = find(&state, &tenant, &id).await?;

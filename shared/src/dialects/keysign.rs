@@ -8,7 +8,8 @@
 //! (made with `require_signed: true`), header `Sign` the lowercase hex HMAC-SHA256 of
 //! the exact body bytes under that secret, and the body's `timestamp` (unix
 //! milliseconds) within 3 minutes of now; a wrong, stale or replayed signature is a
-//! 401 (`auth::BodySigned`). The body's `account` must be the key's own account.
+//! 401 (`auth::BodySigned`). The body's `account` must be the key's own account, or a
+//! child account it acts for (`auth` reads it, as it reads `X-Child-Company-Id`).
 //!
 //! Answers are the seed's channel object. Its `publicKey` and `secretKey` are the
 //! channel's own pair, which deliveries carry the same way: `Key: <publicKey>` and
@@ -76,7 +77,7 @@ pub fn routes() -> Routes {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelRequest {
-    /// The merchant account the request is for: the key's own.
+    /// The merchant account the request is for: the key's own, or a child account of it.
     account: Option<String>,
     /// Unix milliseconds, within 3 minutes of now (checked with the signature).
     #[allow(dead_code)] // read by the signature check (`auth::BodySigned`)
@@ -88,7 +89,8 @@ pub struct ChannelRequest {
 }
 
 impl ChannelRequest {
-    /// Refused unless `account` names the key's own account (required unless `optional`).
+    /// Refused unless `account` names the tenant the request acts on (required unless
+    /// `optional`): authentication already acted for the child it names, if any.
     fn check_account(&self, tenant: &Tenant, optional: bool) -> ApiResult<()> {
         match self.account.as_deref() {
             None if optional => Ok(()),

@@ -24,7 +24,9 @@ use url::Url;
 /// The media bucket: where it answers and the credentials that sign for it.
 #[derive(Clone, Debug)]
 pub struct Media {
-    http: reqwest::Client,
+    /// Built by the first call: most functions never make one, and a TLS configuration
+    /// is a cold start's work (`tls`).
+    http: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
     bucket: String,
     /// The bucket's base URL, ending in `/`: path style on an emulator
     /// (`{endpoint}/{bucket}/`), virtual-hosted in AWS.
@@ -88,17 +90,8 @@ impl Media {
             Some(endpoint) => format!("{}/{bucket}/", endpoint.trim_end_matches('/')),
             None => format!("https://{bucket}.s3.{region}.amazonaws.com/"),
         };
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(crate::tls::aws_config())
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(3))
-            // A copy of the largest file takes seconds; nothing else comes near.
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("TLS backend initialises");
         Media {
-            http,
+            http: Default::default(),
             bucket: bucket.to_string(),
             base: Url::parse(&base).expect("a bucket URL"),
             region,
@@ -108,6 +101,20 @@ impl Media {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .use_preconfigured_tls(crate::tls::aws_config())
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(3))
+                // A copy of the largest file takes seconds; nothing else comes near.
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("TLS backend initialises")
+        })
     }
 
     fn url(&self, key: &str) -> Url {
@@ -200,7 +207,7 @@ impl Media {
         let (url, headers) = self
             .sign(method.as_str(), self.url(key), headers, None)
             .await?;
-        let mut request = self.http.request(method, url);
+        let mut request = self.http().request(method, url);
         for (name, value) in headers {
             request = request.header(name, value);
         }
@@ -367,7 +374,7 @@ impl Media {
     /// Creates the bucket (locally: what the template declares).
     pub async fn create_bucket(&self) -> Result<(), StoreError> {
         let (url, headers) = self.sign("PUT", self.base.clone(), &[], None).await?;
-        let mut request = self.http.put(url);
+        let mut request = self.http().put(url);
         for (name, value) in headers {
             request = request.header(name, value);
         }

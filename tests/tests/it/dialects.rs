@@ -14,7 +14,7 @@ const FAST: [(&str, &str); 3] = [
 ];
 
 /// A request to `path` as the vendor's client sends it: the local stack as the host.
-fn call(stack: &TestStack, method: Method, path: &str, key: &str) -> RequestBuilder {
+pub(crate) fn call(stack: &TestStack, method: Method, path: &str, key: &str) -> RequestBuilder {
     stack
         .http
         .request(method, format!("{}{path}", stack.stack.base_url()))
@@ -32,7 +32,7 @@ async fn status_of(request: RequestBuilder) -> (u16, Value) {
 }
 
 /// A key of the account with only `scopes`.
-async fn key_with(stack: &TestStack, key: &str, scopes: &[&str]) -> String {
+pub(crate) async fn key_with(stack: &TestStack, key: &str, scopes: &[&str]) -> String {
     let body = json!({ "name": "narrow", "scopes": scopes, "mode": "test" });
     let created = expect(stack.post("/account/keys", key, body).await, 201).await;
     created["key"].as_str().unwrap().to_string()
@@ -357,7 +357,7 @@ async fn a_pixlpay_receiver_verifies_its_deliveries_and_the_test_route_reports()
 const CONEKTA: &str = "application/vnd.conekta-v2.1.0+json";
 
 /// A request as Conekta's generated clients send it.
-fn conekta(stack: &TestStack, method: Method, path: &str, key: &str) -> RequestBuilder {
+pub(crate) fn conekta(stack: &TestStack, method: Method, path: &str, key: &str) -> RequestBuilder {
     call(stack, method, path, key)
         .header("Accept", CONEKTA)
         .header("Accept-Language", "es")
@@ -603,8 +603,9 @@ async fn conekta_lists_page_by_cursor_and_its_errors_are_conektas_in_the_callers
     let (status, error) =
         status_of(api(Method::GET, "/webhooks").header("X-Child-Company-Id", other.id.to_string()))
             .await;
-    assert_eq!(status, 403, "{error}");
-    assert_eq!(error["type"], "authorization_error");
+    // An account that is not the key's child: as if it did not exist (`holding`).
+    assert_eq!(status, 404, "{error}");
+    assert_eq!(error["type"], "resource_not_found_error");
     // Another tenant's webhook is not found, as one that does not exist.
     let (status, _) = status_of(conekta(
         &stack,
@@ -836,7 +837,7 @@ async fn a_paybyrd_receiver_hears_of_status_changes_and_only_200_201_or_202_deli
 }
 
 /// A key that can sign (`require_signed`), and its signing secret.
-async fn signing_key(stack: &TestStack, key: &str) -> (String, String) {
+pub(crate) async fn signing_key(stack: &TestStack, key: &str) -> (String, String) {
     let body = json!({ "name": "keysign", "scopes": ["webhooks:write"], "mode": "test", "require_signed": true });
     let created = expect(stack.post("/account/keys", key, body).await, 201).await;
     (
@@ -845,12 +846,12 @@ async fn signing_key(stack: &TestStack, key: &str) -> (String, String) {
     )
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     shared::Timestamp::now().as_millis()
 }
 
 /// A Key/Sign call: the body's exact bytes signed by Python's hmac (not PushGuard's).
-async fn keysign(
+pub(crate) async fn keysign(
     stack: &TestStack,
     method: Method,
     path: &str,
@@ -1036,7 +1037,10 @@ async fn the_keysign_api_manages_one_channel_per_account_and_refuses_what_is_not
         json!({ "account": other.id.to_string(), "timestamp": now_ms() }),
     )
     .await;
-    assert_eq!(status, 403, "a key acts for its own account only");
+    assert_eq!(
+        status, 404,
+        "a key acts for its own account and its children only"
+    );
     let (status, _) = call(
         Method::POST,
         "/api/v1/subscription/webhook",

@@ -11,6 +11,7 @@ mod dialects;
 mod dynamic;
 mod endpoints;
 mod fairness;
+mod holding;
 mod lambda_binaries;
 mod lambda_events;
 mod media;
