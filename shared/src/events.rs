@@ -40,6 +40,10 @@ pub struct Event {
     /// Its place among the events of its ordering key, given when it commits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<Sequence>,
+    /// For an event of a child account forwarded to its holding account (for the
+    /// endpoints there that receive `children`): the child it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_account: Option<crate::ids::AccountId>,
 }
 
 /// An event's place among the events of one ordering key, in commit order: numbered
@@ -69,6 +73,8 @@ pub struct EventView<'a> {
     pub ordering_key: Option<&'a str>,
     /// Its number among them, in commit order.
     pub sequence: Option<u64>,
+    /// For a child account's event forwarded to its holding account: the child's id.
+    pub from_account: Option<&'a str>,
 }
 
 impl Event {
@@ -85,6 +91,7 @@ impl Event {
             dispatched_at: None,
             ordering_key: None,
             sequence: None,
+            from_account: None,
         }
     }
 
@@ -108,6 +115,7 @@ impl Event {
             dispatched_at: self.dispatched_at,
             ordering_key: self.ordering_key(),
             sequence: self.sequence.as_ref().map(|s| s.number),
+            from_account: self.from_account.as_ref().map(|a| a.as_str()),
         }
     }
 }

@@ -3,8 +3,9 @@
 //! the API would refuse, nor do it differently.
 
 use crate::webhooks::{
-    CustomHeaders, DeliveryOrder, Dialect, Endpoint, EventSelector, EventType, LogStatus,
-    OnExhausted, PayloadShape, SignatureScheme, WebhookLog, WebhookUrl, samples,
+    CustomHeaders, DeliveryOrder, Dialect, Endpoint, EventSelector, EventSource, EventType,
+    LogStatus, OnExhausted, PayloadShape, SignatureScheme, WebhookLog, WebhookUrl, own_events,
+    samples,
 };
 use crate::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
@@ -62,6 +63,9 @@ pub struct EndpointInput {
     /// With ordering: `skip` (the default) lets the next event of a resource go when a
     /// delivery exhausts its retries; `block` holds it until released.
     pub on_exhausted: Option<OnExhausted>,
+    /// Whose events it receives: `["self"]` (the default), `["self", "children"]` or
+    /// `["children"]` (a holding account's child accounts).
+    pub events_from: Option<Vec<EventSource>>,
     /// What the dialect that translated this input found wrong in what it was sent,
     /// reported with every other problem.
     #[serde(skip)]
@@ -82,6 +86,7 @@ struct EndpointFields {
     rate_limit: Option<u32>,
     ordering: DeliveryOrder,
     on_exhausted: OnExhausted,
+    events_from: Vec<EventSource>,
 }
 
 /// The highest `rate_limit`, deliveries per second.
@@ -165,6 +170,15 @@ impl EndpointInput {
                 "Rate limit must be from 1 to {MAX_RATE_LIMIT} deliveries per second"
             ));
         }
+        let mut events_from = match self.events_from {
+            Some(sources) => sources,
+            None => current.map_or_else(own_events, |c| c.events_from.clone()),
+        };
+        events_from.sort();
+        events_from.dedup();
+        if events_from.is_empty() {
+            errors.add("Events from can't be blank: self, children, or both");
+        }
         errors.finish()?;
         Ok(EndpointFields {
             url: url.expect("a missing url was reported"),
@@ -194,6 +208,7 @@ impl EndpointInput {
                 .on_exhausted
                 .or(current.map(|c| c.on_exhausted))
                 .unwrap_or_default(),
+            events_from,
         })
     }
 }
@@ -350,6 +365,7 @@ pub async fn create_as(
         slow_since: None,
         ordering: fields.ordering,
         on_exhausted: fields.on_exhausted,
+        events_from: fields.events_from,
         blocked_keys: Default::default(),
         dialect,
         number,
@@ -388,6 +404,7 @@ pub async fn update(
         rate_limit: fields.rate_limit,
         ordering: fields.ordering,
         on_exhausted: fields.on_exhausted,
+        events_from: fields.events_from,
         updated_at: Timestamp::now(),
         revision: before.revision + 1,
         ..before.clone()

@@ -49,9 +49,32 @@ pub struct DeliveryConfigs {
     /// when: a batch's many cut attempts to one receiver write its mark once, and a slow
     /// `webhook_url`'s next deliveries go to the slow queue for a while.
     found_slow: Mutex<HashMap<(Tenant, String), Instant>>,
+    /// Each account's holding account, if it has one: set when the account is made and
+    /// never changed, so read once per instance (`delivery::children`).
+    parents: Mutex<HashMap<crate::ids::AccountId, Option<crate::ids::AccountId>>>,
 }
 
 impl DeliveryConfigs {
+    /// The holding account of `account`, if it is a child account.
+    pub async fn parent_of(
+        &self,
+        db: &Db,
+        account: &crate::ids::AccountId,
+    ) -> DeliveryResult<Option<crate::ids::AccountId>> {
+        if let Some(known) = self.parents.lock().expect("cache lock").get(account) {
+            return Ok(known.clone());
+        }
+        let parent = crate::store::accounts::get(db, account)
+            .await?
+            .and_then(|a| a.parent_id);
+        let mut parents = self.parents.lock().expect("cache lock");
+        if parents.len() >= MAX_TENANTS {
+            parents.clear();
+        }
+        parents.insert(account.clone(), parent.clone());
+        Ok(parent)
+    }
+
     fn slot(&self, tenant: &Tenant) -> Arc<AsyncMutex<Entry>> {
         let mut tenants = self.tenants.lock().expect("cache lock");
         if tenants.len() >= MAX_TENANTS && !tenants.contains_key(tenant) {

@@ -207,7 +207,10 @@ pub async fn targets(
         .endpoints(engine.db, tenant, fresh_since)
         .await?
         .iter()
-        .filter(|endpoint| endpoint.wants(&event.event_type, &event.payload, engine.rules))
+        .filter(|endpoint| {
+            let from_child = event.from_account.is_some();
+            endpoint.wants(&event.event_type, &event.payload, from_child, engine.rules)
+        })
         .map(|endpoint| Target::Endpoint(Box::new(endpoint.clone())))
         .collect();
     let mut urls: Vec<Url> = event
@@ -296,6 +299,7 @@ async fn prepare(engine: &Engine<'_>, dispatch: Dispatch) -> DeliveryResult<Opti
         return Ok(None); // superseded by a replay, or already done
     }
     let retry_limit = engine.settings.retry_schedule.retry_limit();
+    super::children::forward(engine, &tenant, &event, received).await?;
     let targets = targets(engine, &tenant, &event, received).await?;
     let place = match (event.ordering_key(), &event.sequence) {
         (Some(key), Some(sequence)) => Some(LanePlace {
@@ -333,6 +337,7 @@ async fn prepare(engine: &Engine<'_>, dispatch: Dispatch) -> DeliveryResult<Opti
             {
                 log.lane = place.clone();
             }
+            log.account = event.from_account.as_ref().map(ToString::to_string);
             log
         })
         .collect();
@@ -695,6 +700,10 @@ pub fn delivery_headers(
         ("x-pushguard-event".to_string(), log.event.clone()),
         ("x-pushguard-webhook".to_string(), log.id.to_string()),
     ];
+    if let Some(child) = &log.account {
+        // A child account's event at its holding account's endpoint: whose it is.
+        headers.push(("x-pushguard-account".to_string(), child.clone()));
+    }
     if target.legacy_signature() {
         headers.push((
             "x-pushguard-signature".to_string(),

@@ -4,6 +4,7 @@
 //! uses, not the function's whole state (svix-server's `WorkerContext` is the model),
 //! and fails with a [`DeliveryError`] that keeps its cause.
 
+pub mod children;
 pub mod configs;
 pub mod dispatch;
 pub mod dynamic;

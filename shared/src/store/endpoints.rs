@@ -239,7 +239,7 @@ pub async fn update(
              #filter = :filter, headers = :headers, signature_scheme = :scheme, legacy_signature = :legacy, \
              #payload = :payload, \
              rate_limit = :rate_limit, ordering = :ordering, on_exhausted = :on_exhausted, \
-             updated_at = :updated_at ADD revision :one",
+             events_from = :events_from, updated_at = :updated_at ADD revision :one",
         )
         .condition_expression("revision = :rev")
         .expression_attribute_names("#url", "url")
@@ -248,6 +248,7 @@ pub async fn update(
         .expression_attribute_names("#payload", "payload")
         .expression_attribute_values(":scheme", to_value(&after.signature_scheme)?)
         .expression_attribute_values(":legacy", AttributeValue::Bool(after.legacy_signature))
+        .expression_attribute_values(":events_from", to_value(&after.events_from)?)
         .expression_attribute_values(":payload", to_value(&after.payload)?)
         .expression_attribute_values(":rate_limit", to_value(&after.rate_limit)?)
         .expression_attribute_values(":ordering", to_value(&after.ordering)?)

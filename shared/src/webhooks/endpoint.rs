@@ -67,10 +67,32 @@ pub struct Endpoint {
     /// (Pixlpay): given once, never reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<u64>,
+    /// Whose events it receives: its own account's (`self`, the default) and, for a
+    /// holding account, its child accounts' (`children`).
+    #[serde(default = "own_events")]
+    pub events_from: Vec<EventSource>,
 }
 
 fn on() -> bool {
     true
+}
+
+pub fn own_events() -> Vec<EventSource> {
+    vec![EventSource::Own]
+}
+
+/// An account whose events an endpoint receives.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+pub enum EventSource {
+    /// The endpoint's own account.
+    #[serde(rename = "self")]
+    Own,
+    /// Its child accounts (`POST /account/children`); each delivery names the child in
+    /// `X-PushGuard-Account`.
+    #[serde(rename = "children")]
+    Children,
 }
 
 /// Whether an endpoint receives the events of one resource in order.
@@ -222,20 +244,31 @@ pub struct EndpointView<'a> {
     /// The API it was created through, which decides how its deliveries look:
     /// `pushguard`, `conekta`, `paybyrd`, `pixlpay` or `keysign`.
     pub dialect: Dialect,
+    /// Whose events it receives: `self` (its account's, the default) and `children`
+    /// (its child accounts').
+    pub events_from: &'a [EventSource],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<&'a str>,
 }
 
 impl Endpoint {
-    /// Whether this endpoint should receive an event of `event_type` about `payload`.
-    /// Filters come parsed from `rules`; one that no longer parses matches nothing.
+    /// Whether this endpoint should receive an event of `event_type` about `payload`,
+    /// committed by its own account or (`from_child`) a child of it. Filters come
+    /// parsed from `rules`; one that no longer parses matches nothing.
     pub fn wants(
         &self,
         event_type: &str,
         payload: &serde_json::Value,
+        from_child: bool,
         rules: &crate::rules::RuleCache,
     ) -> bool {
+        let source = if from_child {
+            EventSource::Children
+        } else {
+            EventSource::Own
+        };
         self.enabled
+            && self.events_from.contains(&source)
             && self
                 .events
                 .iter()
@@ -273,6 +306,7 @@ impl Endpoint {
             on_exhausted: self.on_exhausted,
             blocked_resources: self.blocked_keys.iter().map(String::as_str).collect(),
             dialect: self.dialect,
+            events_from: &self.events_from,
             secret: None,
         }
     }

@@ -75,6 +75,10 @@ pub struct WebhookLog {
     /// For an endpoint with ordered delivery: the lane it waits its turn in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lane: Option<LanePlace>,
+    /// The child account whose event it delivers to its holding account's endpoint
+    /// (`events_from: children`): every attempt names it in `X-PushGuard-Account`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// A delivery's place among the deliveries of one resource to one ordered endpoint.
@@ -151,6 +155,8 @@ pub struct WebhookLogView<'a> {
     pub ordering_key: Option<&'a str>,
     /// The event's number among that resource's events.
     pub sequence: Option<u64>,
+    /// The child account whose event it delivers (an endpoint receiving `children`).
+    pub account: Option<&'a str>,
 }
 
 impl WebhookLog {
@@ -185,6 +191,7 @@ impl WebhookLog {
             request_headers: BTreeMap::new(),
             history: Vec::new(),
             lane: None,
+            account: None,
         }
     }
 
@@ -213,6 +220,7 @@ impl WebhookLog {
             history: &self.history,
             ordering_key: self.lane.as_ref().map(|l| l.key.as_str()),
             sequence: self.lane.as_ref().map(|l| l.sequence),
+            account: self.account.as_deref(),
         }
     }
 }

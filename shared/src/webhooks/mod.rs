@@ -16,7 +16,8 @@ mod url;
 
 pub use dialect::Dialect;
 pub use endpoint::{
-    DeliveryOrder, Endpoint, EndpointView, OnExhausted, PayloadShape, SignatureScheme, Throttled,
+    DeliveryOrder, Endpoint, EndpointView, EventSource, OnExhausted, PayloadShape, SignatureScheme,
+    Throttled, own_events,
 };
 pub use event_type::{EventSelector, EventType, is_custom_name, is_event_name};
 pub use headers::CustomHeaders;

@@ -3,7 +3,7 @@
 //! `account`), as the child's tenant with the key's scopes; never for anyone else's.
 
 use super::dialects::{call, conekta, key_with, keysign, now_ms, signing_key};
-use harness::{TestStack, expect, status_and_json};
+use harness::{Receiver, TestStack, expect, status_and_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -271,4 +271,136 @@ async fn the_dialects_act_for_a_child_by_header_and_by_the_key_sign_account() {
     )
     .await;
     assert_eq!(status, 404, "not a child of the key's account");
+}
+
+#[tokio::test]
+async fn a_holding_endpoint_receives_its_childrens_events_when_it_asks_for_them() {
+    let stack = TestStack::start_with(&super::commerce::FAST).await;
+    let receiver = Receiver::start().await;
+    let holding = stack.account("events-holding@example.com").await;
+    let key = &holding.test_key;
+    let shop = child(&stack, key, "events-shop@example.com").await;
+    let sibling = child(&stack, key, "events-sibling@example.com").await;
+    let endpoint = |path: &str, from: Value| json!({ "url": receiver.url(path), "events": ["order:paid"], "events_from": from });
+    let both = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                key,
+                endpoint("/both", json!(["self", "children"])),
+            )
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(both["events_from"], json!(["self", "children"]));
+    let own = expect(
+        stack
+            .post("/webhooks/endpoints", key, endpoint("/own", json!(null)))
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(own["events_from"], json!(["self"]), "the default");
+    let (status, bad) = status_and_json(
+        stack
+            .post("/webhooks/endpoints", key, endpoint("/none", json!([])))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{bad}");
+    let (status, _) = as_child(
+        &stack,
+        key,
+        &sibling,
+        Method::POST,
+        "/webhooks/endpoints",
+        Some(endpoint("/sibling", json!(["self"]))),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // The shop's order is paid: the holding endpoint that asked hears of it, naming the shop.
+    let payment = json!({ "title": "Shop order", "gateway": "paypal", "value": "9.00", "currency": "USD",
+                          "email": "buyer@example.com", "white_label": true });
+    let (_, order) = as_child(
+        &stack,
+        key,
+        &shop,
+        Method::POST,
+        "/payments",
+        Some(payment.clone()),
+    )
+    .await;
+    let path = format!("/orders/{}", order["id"].as_str().unwrap());
+    let (status, _) = as_child(
+        &stack,
+        key,
+        &shop,
+        Method::PUT,
+        &path,
+        Some(json!({ "status": 100 })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let delivered = receiver.wait_for("/both", 1).await;
+    assert_eq!(delivered[0].header("x-pushguard-event"), "order:paid");
+    assert_eq!(delivered[0].header("x-pushguard-account"), shop);
+    assert_eq!(delivered[0].json()["id"], order["id"]);
+
+    // The holding's own order reaches both of its endpoints, without the header.
+    let mine = expect(stack.post("/payments", key, payment).await, 201).await;
+    expect(
+        stack
+            .put(
+                &format!("/orders/{}", mine["id"].as_str().unwrap()),
+                key,
+                json!({ "status": 100 }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let both_now = receiver.wait_for("/both", 2).await;
+    let own_now = receiver.wait_for("/own", 1).await;
+    assert_eq!(both_now[1].header("x-pushguard-account"), "");
+    assert_eq!(own_now[0].json()["id"], mine["id"]);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.received("/own").len(),
+        1,
+        "self only: not the shop's"
+    );
+    assert_eq!(
+        receiver.received("/sibling").len(),
+        0,
+        "a sibling hears nothing of it"
+    );
+
+    // The holding's log and event name the shop; the shop's own event is untouched.
+    let logs = expect(stack.get("/webhooks/logs?event=order:paid", key).await, 200).await;
+    let forwarded: Vec<&Value> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|log| log["account"] == json!(shop))
+        .collect();
+    assert_eq!(forwarded.len(), 1, "{logs}");
+    let event_id = forwarded[0]["event_id"].as_str().unwrap();
+    let event = expect(stack.get(&format!("/events/{event_id}"), key).await, 200).await;
+    assert_eq!(event["from_account"], json!(shop));
+    let (_, in_shop) = as_child(
+        &stack,
+        key,
+        &shop,
+        Method::GET,
+        &format!("/events/{event_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        in_shop["from_account"],
+        Value::Null,
+        "the shop's event is its own"
+    );
 }

@@ -465,6 +465,8 @@ impl Fields {
             rate_limit,
             ordering,
             on_exhausted,
+            // Not on the form: an endpoint keeps whose events it receives.
+            events_from: None,
             problems: Vec::new(),
         })
     }
