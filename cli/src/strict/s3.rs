@@ -217,6 +217,18 @@ pub fn presigned_refusal(
     })
 }
 
+/// Whether `role` may list the bucket `path` is in (`s3:ListBucket`).
+fn may_list(role: &super::Role, path: &str) -> bool {
+    let bucket = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    role.policy
+        .decide("s3:ListBucket", &format!("arn:aws:s3:::{bucket}"), &[])
+        == Decision::Allow
+}
+
 /// Handles a request to one of the buckets: IAM, then a presigned URL's checks, then
 /// the emulator.
 pub(super) async fn handle(layer: &Layer, parts: Parts, body: Bytes) -> Response {
@@ -255,6 +267,7 @@ pub(super) async fn handle(layer: &Layer, parts: Parts, body: Bytes) -> Response
             );
         }
     }
+    let presigned = query.iter().any(|(k, _)| k == "X-Amz-Signature");
     let refusal = presigned_refusal(
         &parts.method,
         &parts.uri,
@@ -268,6 +281,17 @@ pub(super) async fn handle(layer: &Layer, parts: Parts, body: Bytes) -> Response
         return refuse(StatusCode::FORBIDDEN, code, &message);
     }
     match super::forward(layer, &parts, body).await {
+        // As S3: a missing object is a 404 only to a role that may list the bucket. (The
+        // emulator answers a presigned GET of a missing key 403 SignatureDoesNotMatch,
+        // though the signature was checked above: that is a missing key too.)
+        Ok(response)
+            if matches!(parts.method, Method::GET | Method::HEAD)
+                && (response.status() == StatusCode::NOT_FOUND
+                    || response.status() == StatusCode::FORBIDDEN && presigned)
+                && !may_list(role, parts.uri.path()) =>
+        {
+            refuse(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied")
+        }
         Ok(response) => response,
         Err(error) => (
             StatusCode::BAD_GATEWAY,

@@ -282,7 +282,12 @@ impl Media {
             .send("S3 HeadObject", reqwest::Method::HEAD, key, &[])
             .await?;
         let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
+        // S3 answers 403 rather than 404 to a role that may not list the bucket (ours
+        // may not): for a key the role may read, either means there is no object.
+        if matches!(
+            status,
+            reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::FORBIDDEN
+        ) {
             return Ok(None);
         }
         if !status.is_success() {
