@@ -1,5 +1,6 @@
 //! The one error type of the API and how it renders.
 
+use crate::language::{Language, Text};
 use axum::{
     Json,
     http::{HeaderValue, StatusCode, header},
@@ -60,6 +61,32 @@ impl ApiError {
     /// Wraps an unexpected failure; its details go to the log only.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
+    }
+
+    /// What it says to a client reading `language`: the fixed texts in either language
+    /// (`crate::language`); texts that carry values as written.
+    pub fn message(&self, language: Language) -> String {
+        let text = match self {
+            ApiError::Validation(_) => Text::ValidationFailed,
+            ApiError::Unauthenticated => Text::Unauthenticated,
+            ApiError::Forbidden => Text::Forbidden,
+            ApiError::RouteNotFound => Text::RouteNotFound,
+            ApiError::MethodNotAllowed => Text::MethodNotAllowed,
+            ApiError::NotAcceptable => Text::NotAcceptable,
+            ApiError::PayloadTooLarge => Text::PayloadTooLarge,
+            ApiError::UnsupportedMediaType => Text::UnsupportedMediaType,
+            ApiError::TooManyRequests { .. } => Text::TooManyRequests,
+            ApiError::Unavailable => Text::Unavailable,
+            ApiError::Maintenance { .. } => Text::Maintenance,
+            ApiError::Internal(_) => Text::Internal,
+            ApiError::NotFound(kind) => return crate::language::not_found(kind, language),
+            ApiError::BadRequest(text)
+            | ApiError::Refused(text)
+            | ApiError::Conflict(text)
+            | ApiError::ConcurrentChange(text)
+            | ApiError::Unprocessable(text) => return text.clone(),
+        };
+        text.in_language(language).to_string()
     }
 
     /// One validation message as a validation error.
@@ -157,15 +184,16 @@ impl Violations {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let message = self.message(Language::current());
         let body = match &self {
             ApiError::Validation(errors) => {
-                json!({ "message": self.to_string(), "errors": errors })
+                json!({ "message": message, "errors": errors })
             }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
-                json!({ "message": self.to_string() })
+                json!({ "message": message })
             }
-            _ => json!({ "message": self.to_string() }),
+            _ => json!({ "message": message }),
         };
         let mut response = (status, Json(body)).into_response();
         let retry_after = match self {

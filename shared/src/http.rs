@@ -266,8 +266,25 @@ pub fn conventions(routes: Router) -> Router {
         .fallback(route_not_found)
         .layer(middleware::from_fn(negotiate))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(speak))
         // Outermost: a dialect's errors, even these layers' own, leave in its shape.
         .layer(middleware::from_fn(crate::dialects::edge))
+}
+
+/// Answers in the language `Accept-Language` prefers (English by default; see
+/// `crate::language`), and says which in `Content-Language`.
+pub async fn speak(request: Request, next: Next) -> Response {
+    let asked = request
+        .headers()
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let language = crate::language::Language::negotiate(asked, Default::default());
+    let mut response = language.scope(next.run(request)).await;
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_LANGUAGE,
+        axum::http::HeaderValue::from_static(language.tag()),
+    );
+    response
 }
 
 /// A function's router as deployed: its authenticated routes in the API's conventions.

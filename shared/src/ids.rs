@@ -246,6 +246,10 @@ macro_rules! kinds {
 
             #[cfg(test)]
             pub(super) const PREFIXES: &[&str] = &[$($prefix),*];
+
+            /// Every kind's name, as a 404 says it.
+            #[cfg(test)]
+            pub(crate) const NAMES: &[&str] = &[$($name),*];
         }
 
         $(pub type $alias = Id<kinds::$kind>;)*

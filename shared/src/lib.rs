@@ -17,6 +17,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod keyring;
+pub mod language;
 pub mod limits;
 pub mod manage;
 pub mod metrics;
@@ -55,14 +56,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(test)]
 mod layers {
     /// The modules at the bottom of the crate, and what each may use of it.
-    const BOTTOM: [(&str, &str, &[&str]); 7] = [
+    const BOTTOM: [(&str, &str, &[&str]); 8] = [
         ("ids", include_str!("ids.rs"), &[]),
         ("time", include_str!("time.rs"), &[]),
         ("limits", include_str!("limits.rs"), &[]),
         ("scopes", include_str!("scopes.rs"), &[]),
         ("validate", include_str!("validate.rs"), &[]),
         ("tenant", include_str!("tenant.rs"), &["ids"]),
-        ("error", include_str!("error.rs"), &[]),
+        ("language", include_str!("language.rs"), &["ids"]),
+        ("error", include_str!("error.rs"), &["language"]),
     ];
 
     /// The dialects (the seeds' other APIs) are adapters at the very top: they reach
@@ -143,6 +145,7 @@ mod layers {
                 "secrets",
                 "keyring",
                 "schedule",
+                "language",
             ],
         ),
         (

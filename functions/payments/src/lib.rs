@@ -89,7 +89,11 @@ pub fn page_routes() -> Routes {
 
 /// The payment page as served (each handler limits its visitor, then its token).
 pub fn pages(state: AppState) -> Router {
-    shared::http::public(page_routes().router(), state)
+    // The customer reads the page in their browser's language (English or Spanish).
+    let pages = page_routes()
+        .router()
+        .layer(axum::middleware::from_fn(shared::http::speak));
+    shared::http::public(pages, state)
 }
 
 /// What creating a payment answers.

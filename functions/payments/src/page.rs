@@ -11,6 +11,7 @@ use axum::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
 use shared::http::{Client, escape_html as escape};
+use shared::language::{Language, Text};
 use shared::ratelimit::Decision;
 use shared::{
     AppState, Tenant,
@@ -32,14 +33,19 @@ static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     .expect("a valid header")
 });
 
+/// `text` in the language of the page being answered.
+fn say(text: Text) -> &'static str {
+    text.in_language(Language::current())
+}
+
 /// What the customer reads as the payment's state.
 fn status_text(order: &Order) -> &'static str {
     if order.cancelled_at.is_some() {
-        "Cancelled"
+        say(Text::PayCancelled)
     } else if order.awaits_delivery() {
-        "Paid: your purchase is being prepared"
+        say(Text::PayPreparing)
     } else {
-        order.status.describe()
+        order.status.describe_in(Language::current())
     }
 }
 
@@ -67,23 +73,27 @@ fn render(
             format!(r#"<p id="problem" role="alert">{}</p>"#, escape(p))
         });
         format!(
-            r#"<form method="post" action="/pay/{token}" id="email-form">{problem}<p><label for="email">Your email, for the receipt and what you buy</label><br><input type="email" id="email" name="email" required autocomplete="email" maxlength="254"></p><p><button type="submit">Continue to payment</button></p></form>"#,
+            r#"<form method="post" action="/pay/{token}" id="email-form">{problem}<p><label for="email">{label}</label><br><input type="email" id="email" name="email" required autocomplete="email" maxlength="254"></p><p><button type="submit">{go}</button></p></form>"#,
             token = escape(token),
+            label = say(Text::PayEmailLabel),
+            go = say(Text::PayContinue),
         )
     } else {
         String::new()
     };
     // A test payment must not pass for a real one, to the customer or in a screenshot.
     let test_mode = match mode {
-        shared::Mode::Test => {
-            r#"<p id="test-mode" role="note" style="background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;font-weight:600">Test mode: this is not a real payment, and no money moves.</p>"#
-        }
-        shared::Mode::Live => "",
+        shared::Mode::Test => format!(
+            r#"<p id="test-mode" role="note" style="background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;font-weight:600">{}</p>"#,
+            say(Text::PayTestMode)
+        ),
+        shared::Mode::Live => String::new(),
     };
     // What was bought (serials, a dynamic product's answer), once paid: the customer's.
     let delivered = match (&order.delivered, done) {
         (Some(goods), true) => format!(
-            r#"<h2>Your purchase</h2><pre id="delivered" style="white-space:pre-wrap;word-break:break-all">{}</pre>"#,
+            r#"<h2>{}</h2><pre id="delivered" style="white-space:pre-wrap;word-break:break-all">{}</pre>"#,
+            say(Text::PayPurchase),
             escape(goods)
         ),
         _ => String::new(),
@@ -91,26 +101,32 @@ fn render(
     // A file product's file, for the customer who paid: a link that makes a short-lived one.
     let download = match (download, done) {
         (Some(file), true) => format!(
-            r#"<p><a id="download" href="/pay/{token}/file">Download {name}</a> ({size} bytes)</p>"#,
+            r#"<p><a id="download" href="/pay/{token}/file">{verb} {name}</a> ({size} {bytes})</p>"#,
             token = escape(token),
+            verb = say(Text::PayDownload),
+            bytes = say(Text::PayBytes),
             name = escape(&file.metadata.filename),
             size = file.metadata.size,
         ),
         _ => String::new(),
     };
     let back = match (&order.return_url, done) {
-        (Some(url), true) => format!(r#"<p><a href="{}">Return to the shop</a></p>"#, escape(url)),
+        (Some(url), true) => format!(
+            r#"<p><a href="{}">{}</a></p>"#,
+            escape(url),
+            say(Text::PayReturn)
+        ),
         _ => String::new(),
     };
     format!(
         r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>{title} · PushGuard Pay</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}}dl{{display:grid;grid-template-columns:auto 1fr;gap:.5rem 1rem}}dt{{color:#57606a}}#status{{font-weight:600}}</style>
 </head><body data-status-url="/pay/{token}/status" data-final="{final_}">
 {test_mode}<h1>{title}</h1>
-<dl><dt>Amount</dt><dd>{value} {currency}</dd><dt>Quantity</dt><dd>{quantity}</dd><dt>Gateway</dt><dd>{gateway}</dd><dt>Status</dt><dd id="status" data-status="{code}">{status}</dd><dt>Order</dt><dd>{id}</dd></dl>
-{ask}{delivered}{download}{back}<noscript><p>Reload this page to see the latest status.</p></noscript>
+<dl><dt>{amount}</dt><dd>{value} {currency}</dd><dt>{quantity_}</dt><dd>{quantity}</dd><dt>{gateway_}</dt><dd>{gateway}</dd><dt>{status_}</dt><dd id="status" data-status="{code}">{status}</dd><dt>{order_}</dt><dd>{id}</dd></dl>
+{ask}{delivered}{download}{back}<noscript><p>{reload}</p></noscript>
 <script>{SCRIPT}</script>
 </body></html>"#,
         title = escape(&order.title),
@@ -123,19 +139,18 @@ fn render(
         code = order.status.code(),
         status = status_text(order),
         id = escape(&order.id),
+        lang = Language::current().tag(),
+        amount = say(Text::PayAmount),
+        quantity_ = say(Text::PayQuantity),
+        gateway_ = say(Text::PayGateway),
+        status_ = say(Text::PayStatus),
+        order_ = say(Text::PayOrder),
+        reload = say(Text::PayReload),
     )
 }
 
 fn not_found() -> Response {
-    let mut response = (
-        StatusCode::NOT_FOUND,
-        Html("<!doctype html><title>Not found</title><p>This payment does not exist.</p>"),
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_SECURITY_POLICY, CSP.clone());
-    response
+    plain_page(StatusCode::NOT_FOUND, say(Text::PayNotFound))
 }
 
 /// Whether the page's visitor may see `token`'s payment: their own bucket in this
@@ -268,8 +283,9 @@ async fn bought_file(
 /// An HTML answer with `status` and one sentence.
 fn plain_page(status: StatusCode, text: &str) -> Response {
     let page = format!(
-        "<!doctype html><meta charset=\"utf-8\"><title>{text}</title><p>{text}</p>",
-        text = escape(text)
+        "<!doctype html><html lang=\"{lang}\"><meta charset=\"utf-8\"><title>{text}</title><p>{text}</p>",
+        text = escape(text),
+        lang = Language::current().tag()
     );
     let mut response = (status, Html(page)).into_response();
     response
@@ -291,10 +307,7 @@ pub async fn file(
         Err(response) => return response,
     };
     let mut response = if order.status != OrderStatus::Paid || order.cancelled_at.is_some() {
-        plain_page(
-            StatusCode::FORBIDDEN,
-            "The download is for the customer who paid: this payment is not complete.",
-        )
+        plain_page(StatusCode::FORBIDDEN, say(Text::PayNotComplete))
     } else {
         match bought_file(&state, &tenant, &order).await {
             Ok(Some(file)) => match uploads::file_location(&state, &tenant, &file).await {
@@ -310,10 +323,7 @@ pub async fn file(
                 }
                 Err(error) => error.into_response(),
             },
-            Ok(None) => plain_page(
-                StatusCode::NOT_FOUND,
-                "This purchase has no file to download.",
-            ),
+            Ok(None) => plain_page(StatusCode::NOT_FOUND, say(Text::PayNoFile)),
             Err(error) => error.into_response(),
         }
     };

@@ -40,18 +40,25 @@ impl OrderStatus {
             .find(|s| u64::from(s.code()) == code)
     }
 
-    /// What the hosted payment page says.
+    /// What the hosted payment page says (the seed's words), in English.
     pub fn describe(&self) -> &'static str {
-        match self {
-            OrderStatus::NotPaid => "Not paid",
-            OrderStatus::Chargeback => "Chargeback/Reversed",
-            OrderStatus::HighRisk => "High risk",
-            OrderStatus::PartiallyPaid => "Partially paid",
-            OrderStatus::AwaitingConfirmations => "Awaiting Cryptocurrency confirmations",
-            OrderStatus::PendingPaypal => "Pending - PayPal",
-            OrderStatus::Refunded => "Refunded",
-            OrderStatus::Paid => "Successful and completed",
-        }
+        self.describe_in(crate::language::Language::English)
+    }
+
+    /// What the hosted payment page says, in `language`.
+    pub fn describe_in(&self, language: crate::language::Language) -> &'static str {
+        use crate::language::Text;
+        let text = match self {
+            OrderStatus::NotPaid => Text::StatusNotPaid,
+            OrderStatus::Chargeback => Text::StatusChargeback,
+            OrderStatus::HighRisk => Text::StatusHighRisk,
+            OrderStatus::PartiallyPaid => Text::StatusPartiallyPaid,
+            OrderStatus::AwaitingConfirmations => Text::StatusAwaitingConfirmations,
+            OrderStatus::PendingPaypal => Text::StatusPendingPaypal,
+            OrderStatus::Refunded => Text::StatusRefunded,
+            OrderStatus::Paid => Text::StatusPaid,
+        };
+        text.in_language(language)
     }
 
     /// Whether an order may move from `self` to `next`. Paid is final except for the

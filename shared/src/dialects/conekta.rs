@@ -11,6 +11,7 @@ use crate::{
     auth::{Read, Scoped, Write, groups},
     error::Violations,
     http::ApiJson,
+    language::Language,
     manage,
     routes::Routes,
     webhooks::{Dialect, Endpoint},
@@ -352,14 +353,13 @@ async fn test(
     Ok(ok(response(&endpoint, tenant.mode(), false)))
 }
 
-/// Whether the caller reads English (`Accept-Language: en...`); Conekta's default is
-/// Spanish.
+/// Whether the caller prefers English (`Accept-Language`, quality values honoured);
+/// Conekta's default is Spanish.
 fn english(headers: &HeaderMap) -> bool {
-    headers
+    let asked = headers
         .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .is_some_and(|first| first.trim().to_ascii_lowercase().starts_with("en"))
+        .and_then(|v| v.to_str().ok());
+    Language::negotiate(asked, Language::Spanish) == Language::English
 }
 
 /// The Conekta version an `Accept` header asks for, if it names one.
@@ -398,10 +398,16 @@ pub(crate) async fn edge(mut request: Request, next: Next) -> Response {
         }
         None => next.run(request).await,
     };
-    match Failure::of(response).await {
+    let mut response = match Failure::of(response).await {
         Ok(failure) => render(failure, english),
         Err(response) => response,
-    }
+    };
+    // Conekta speaks Spanish unless asked for English, whatever the API's default.
+    let language = if english { "en" } else { "es" };
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(language));
+    response
 }
 
 /// `failure` as Conekta's error object: a `type`, and one detail per problem with its
@@ -521,5 +527,7 @@ mod tests {
         assert!(!english(&with("es")));
         assert!(english(&with("en-US,en;q=0.9")));
         assert!(!english(&with("es-MX, en;q=0.5")));
+        assert!(english(&with("es;q=0.2, en;q=0.8")), "the higher quality");
+        assert!(!english(&with("fr")), "neither: Conekta's Spanish");
     }
 }

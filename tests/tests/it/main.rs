@@ -14,6 +14,7 @@ mod fairness;
 mod holding;
 mod lambda_binaries;
 mod lambda_events;
+mod languages;
 mod media;
 mod ordering;
 mod pacing;
