@@ -404,3 +404,27 @@ async fn a_holding_endpoint_receives_its_childrens_events_when_it_asks_for_them(
         "the shop's event is its own"
     );
 }
+
+#[tokio::test]
+async fn a_child_is_charged_for_what_is_done_for_it() {
+    // A small bucket: three requests, then one a second.
+    let stack =
+        TestStack::start_with(&[("RATE_LIMIT_PER_SECOND", "1"), ("RATE_LIMIT_BURST", "3")]).await;
+    let holding = stack.account("charged-holding@example.com").await;
+    let key = &holding.test_key;
+    let shop = child(&stack, key, "charged-shop@example.com").await;
+    let mut own = Vec::new();
+    for _ in 0..4 {
+        own.push(status_and_json(stack.get("/products", key).await).await.0);
+    }
+    assert_eq!(
+        own.last(),
+        Some(&429),
+        "the holding's own bucket is empty: {own:?}"
+    );
+    let (status, _) = as_child(&stack, key, &shop, Method::GET, "/products", None).await;
+    assert_eq!(
+        status, 200,
+        "acting for the shop draws on the shop's bucket"
+    );
+}
