@@ -148,6 +148,20 @@ async fn authenticate(
 /// Where the health check is: it answers during maintenance too, and says so.
 pub const HEALTH: &str = "/api/v2/health";
 
+/// A `302` to `location` (a short-lived presigned URL), cached as `cache_control` says.
+pub fn redirect(location: &str, cache_control: &'static str) -> Response {
+    let mut response = axum::http::StatusCode::FOUND.into_response();
+    let headers = response.headers_mut();
+    if let Ok(location) = axum::http::HeaderValue::from_str(location) {
+        headers.insert(axum::http::header::LOCATION, location);
+    }
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static(cache_control),
+    );
+    response
+}
+
 /// Public pages (the payment page, images' addresses, the portal) as served: outside
 /// the API's conventions and authentication, behind the maintenance switch. Each
 /// handler limits its own visitors.

@@ -399,6 +399,24 @@ fn key_policy_refusal(layer: &Layer, role: &Role, call: &Call, json: &Value) -> 
     ))
 }
 
+/// Counts and logs a call `role`'s policy does not allow: what AWS answers it.
+fn denied(layer: &Layer, role: &Role, action: &str, resource: &str) -> String {
+    layer.tally.denied.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(
+        function = %role.function,
+        %action,
+        %resource,
+        "AccessDenied: the function's policy in template.yaml does not allow this"
+    );
+    format!(
+        "User: arn:aws:sts::{}:assumed-role/{}Role/{} is not authorized to perform: {action} on resource: {resource} \
+         because no identity-based policy allows the {action} action",
+        iam::ACCOUNT_ID,
+        role.function,
+        role.function
+    )
+}
+
 /// The access key of a SigV4 `Authorization` header.
 fn access_key(headers: &HeaderMap) -> Option<&str> {
     let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -458,20 +476,7 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
     };
     for ((action, resource), leading) in call.needs.iter().zip(&call.leading) {
         if role.policy.decide(action, resource, leading) != Decision::Allow {
-            layer.tally.denied.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                function = %role.function,
-                %action,
-                %resource,
-                "AccessDenied: the function's policy in template.yaml does not allow this"
-            );
-            let message = format!(
-                "User: arn:aws:sts::{}:assumed-role/{}Role/{} is not authorized to perform: {action} on resource: {resource} \
-                 because no identity-based policy allows the {action} action",
-                iam::ACCOUNT_ID,
-                role.function,
-                role.function
-            );
+            let message = denied(&layer, role, action, resource);
             return refuse(
                 service,
                 StatusCode::BAD_REQUEST,

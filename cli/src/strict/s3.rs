@@ -250,21 +250,8 @@ pub(super) async fn handle(layer: &Layer, parts: Parts, body: Bytes) -> Response
     let call = read(&parts.method, parts.uri.path(), &parts.headers);
     for (action, resource) in &call.needs {
         if role.policy.decide(action, resource, &[]) != Decision::Allow {
-            layer.tally.denied.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                function = %role.function,
-                %action,
-                %resource,
-                "AccessDenied: the function's policy in template.yaml does not allow this"
-            );
-            return refuse(
-                StatusCode::FORBIDDEN,
-                "AccessDenied",
-                &format!(
-                    "User: {} is not authorized to perform: {action} on resource: {resource}",
-                    role.arn
-                ),
-            );
+            let message = super::denied(layer, role, action, resource);
+            return refuse(StatusCode::FORBIDDEN, "AccessDenied", &message);
         }
     }
     let presigned = query.iter().any(|(k, _)| k == "X-Amz-Signature");

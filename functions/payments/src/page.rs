@@ -311,16 +311,7 @@ pub async fn file(
     } else {
         match bought_file(&state, &tenant, &order).await {
             Ok(Some(file)) => match uploads::file_location(&state, &tenant, &file).await {
-                Ok(location) => {
-                    let mut response = StatusCode::FOUND.into_response();
-                    if let Ok(location) = HeaderValue::from_str(&location) {
-                        response.headers_mut().insert(header::LOCATION, location);
-                    }
-                    response
-                        .headers_mut()
-                        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                    response
-                }
+                Ok(location) => shared::http::redirect(&location, "no-store"),
                 Err(error) => error.into_response(),
             },
             Ok(None) => plain_page(StatusCode::NOT_FOUND, say(Text::PayNoFile)),

@@ -9,7 +9,7 @@
 use axum::{
     Json, Router,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
@@ -469,19 +469,8 @@ async fn image(
         return response;
     }
     match uploads::image_location(&state, &id).await {
-        Ok(location) => {
-            let mut response = StatusCode::FOUND.into_response();
-            let headers = response.headers_mut();
-            if let Ok(location) = HeaderValue::from_str(&location) {
-                headers.insert(header::LOCATION, location);
-            }
-            // Less than the URL's own lifetime: a cached redirect never leads to an expired URL.
-            headers.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            );
-            response
-        }
+        // Cached for less than the URL's own lifetime: never a redirect to an expired URL.
+        Ok(location) => shared::http::redirect(&location, "public, max-age=300"),
         Err(error) => error.into_response(),
     }
 }
