@@ -1,6 +1,7 @@
 //! The one error type of the API and how it renders.
 
-use crate::language::{Language, Text};
+use crate::language::Language;
+use crate::t;
 use axum::{
     Json,
     http::{HeaderValue, StatusCode, header},
@@ -66,27 +67,33 @@ impl ApiError {
     /// What it says to a client reading `language`: the fixed texts in either language
     /// (`crate::language`); texts that carry values as written.
     pub fn message(&self, language: Language) -> String {
-        let text = match self {
-            ApiError::Validation(_) => Text::ValidationFailed,
-            ApiError::Unauthenticated => Text::Unauthenticated,
-            ApiError::Forbidden => Text::Forbidden,
-            ApiError::RouteNotFound => Text::RouteNotFound,
-            ApiError::MethodNotAllowed => Text::MethodNotAllowed,
-            ApiError::NotAcceptable => Text::NotAcceptable,
-            ApiError::PayloadTooLarge => Text::PayloadTooLarge,
-            ApiError::UnsupportedMediaType => Text::UnsupportedMediaType,
-            ApiError::TooManyRequests { .. } => Text::TooManyRequests,
-            ApiError::Unavailable => Text::Unavailable,
-            ApiError::Maintenance { .. } => Text::Maintenance,
-            ApiError::Internal(_) => Text::Internal,
-            ApiError::NotFound(kind) => return crate::language::not_found(kind, language),
+        match self {
+            ApiError::Validation(_) => t!(language => "Validation failed"),
+            ApiError::Unauthenticated => t!(language => "Unable to authenticate"),
+            ApiError::Forbidden => {
+                t!(language => "You are not authorized to perform this action")
+            }
+            ApiError::RouteNotFound => t!(language => "Route not found"),
+            ApiError::MethodNotAllowed => t!(language => "Method not allowed"),
+            ApiError::NotAcceptable => {
+                t!(language => "Not acceptable: this API only produces application/json")
+            }
+            ApiError::PayloadTooLarge => t!(language => "Request body is larger than 256 KiB"),
+            ApiError::UnsupportedMediaType => {
+                t!(language => "Unsupported media type: send the body as application/json")
+            }
+            ApiError::TooManyRequests { .. } => t!(language => "Too many requests"),
+            ApiError::Unavailable => t!(language => "Service unavailable, try again later"),
+            ApiError::Maintenance { .. } => t!(language =>
+                "We're temporarily offline for maintenance. Please try again later."),
+            ApiError::Internal(_) => t!(language => "Internal server error"),
+            ApiError::NotFound(kind) => crate::language::not_found(kind, language),
             ApiError::BadRequest(text)
             | ApiError::Refused(text)
             | ApiError::Conflict(text)
             | ApiError::ConcurrentChange(text)
-            | ApiError::Unprocessable(text) => return text.clone(),
-        };
-        text.in_language(language).to_string()
+            | ApiError::Unprocessable(text) => text.clone(),
+        }
     }
 
     /// One validation message as a validation error.
@@ -130,27 +137,26 @@ impl Violations {
     /// `min` is above 0, then too short below `min` and too long above `max`.
     pub fn length(&mut self, field: &str, value: Option<&str>, min: usize, max: usize) {
         match value.map(|v| v.chars().count()) {
-            None if min > 0 => self.add(format!("{field} can't be blank")),
-            Some(n) if n < min => self.add(format!(
-                "{field} is too short (minimum is {min} characters)"
+            None if min > 0 => self.add(t!("{field} can't be blank", field)),
+            Some(n) if n < min => self.add(t!(
+                "{field} is too short (minimum is {min} characters)",
+                field,
+                min
             )),
-            Some(n) if n > max => {
-                self.add(format!("{field} is too long (maximum is {max} characters)"))
-            }
+            Some(n) if n > max => self.add(t!(
+                "{field} is too long (maximum is {max} characters)",
+                field,
+                max
+            )),
             _ => {}
         }
-    }
-
-    /// Whether a message mentioning `subject` was already added.
-    pub fn has(&self, subject: &str) -> bool {
-        self.0.iter().any(|m| m.contains(subject))
     }
 
     /// Takes the messages of a validation error (other errors become one message).
     pub fn absorb(&mut self, error: ApiError) {
         match error {
             ApiError::Validation(messages) => self.0.extend(messages),
-            other => self.0.push(other.to_string()),
+            other => self.0.push(other.message(Language::current())),
         }
     }
 

@@ -2,6 +2,7 @@
 //! 256 KiB (413), JSON responses only (406), JSON errors for unknown routes, and
 //! authentication.
 
+use crate::t;
 use crate::{ApiError, AppState, auth};
 use axum::{
     Router,
@@ -30,14 +31,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 .await
                 .map_err(|rejection| match rejection.status() {
                     StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-                    _ => ApiError::BadRequest("Could not read the request body".into()),
+                    _ => ApiError::BadRequest(t!("Could not read the request body")),
                 })?;
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(deserializer)
             .map(ApiJson)
             .map_err(|e| match e.path().to_string().as_str() {
-                "." => ApiError::BadRequest(format!("Invalid JSON body: {}", e.inner())),
-                path => ApiError::BadRequest(format!("Invalid JSON body at {path}: {}", e.inner())),
+                "." => ApiError::BadRequest(t!("Invalid JSON body: {error}", error = e.inner())),
+                path => ApiError::BadRequest(t!(
+                    "Invalid JSON body at {path}: {error}",
+                    path,
+                    error = e.inner()
+                )),
             })
     }
 }
@@ -171,6 +176,8 @@ pub fn public(pages: axum::Router<AppState>, state: AppState) -> axum::Router {
             state.clone(),
             maintenance,
         ))
+        // Whoever opens a page reads it in their browser's language.
+        .layer(middleware::from_fn(speak))
         .with_state(state)
 }
 
@@ -193,10 +200,13 @@ pub async fn maintenance(State(state): State<AppState>, request: Request, next: 
     if !(path.starts_with("/pay/") || path == "/portal" || path.starts_with("/portal/")) {
         return refusal.into_response();
     }
+    let language = crate::language::Language::current();
     let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Offline for maintenance</title></head>\
-         <body><h1>Offline for maintenance</h1><p>{}</p></body></html>",
-        escape_html(&refusal.to_string())
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><h1>{title}</h1><p>{message}</p></body></html>",
+        lang = language.tag(),
+        title = t!("Offline for maintenance"),
+        message = escape_html(&refusal.message(language)),
     );
     let mut response = (
         refusal.status(),

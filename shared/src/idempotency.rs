@@ -12,6 +12,7 @@
 //! A request that failed without changing anything (a validation error, a conflict, a
 //! store that was unavailable) releases the key, so it can be sent again as it is.
 
+use crate::t;
 use crate::{
     ApiError, AppState,
     auth::{self, Principal},
@@ -102,9 +103,9 @@ fn parse_key(value: &HeaderValue) -> Result<String, ApiError> {
         })
         .map(str::to_string)
         .ok_or_else(|| {
-            ApiError::BadRequest(
-                "Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
-            )
+            ApiError::BadRequest(t!(
+                "Idempotency-Key must be 1 to 255 printable ASCII characters"
+            ))
         })
 }
 
@@ -132,11 +133,10 @@ fn answer_repeat(
     caller: &SealingKey,
 ) -> Result<Response, ApiError> {
     if record.fingerprint != fingerprint {
-        return Err(ApiError::Unprocessable(
+        return Err(ApiError::Unprocessable(t!(
             "This Idempotency-Key was used with a different request (another API key, \
              method, path or body); use a new key for a new request"
-                .into(),
-        ));
+        )));
     }
     match (record.progress, &record.response) {
         (Progress::Complete, Some(sealed)) => caller
@@ -144,24 +144,21 @@ fn answer_repeat(
             .and_then(|plain| serde_json::from_slice::<KeptResponse>(&plain).ok())
             .and_then(KeptResponse::into_response)
             .ok_or_else(|| {
-                ApiError::Conflict(
+                ApiError::Conflict(t!(
                     "The response to this Idempotency-Key was kept for an earlier secret of \
                      this API key and cannot be replayed"
-                        .into(),
-                )
+                ))
             }),
         (Progress::Committed, _) if record.lease_until < crate::Timestamp::now() => {
-            Err(ApiError::Conflict(
+            Err(ApiError::Conflict(t!(
                 "The request with this Idempotency-Key made its change, but its response was \
                  lost; retrieve the object instead of sending the request again"
-                    .into(),
-            ))
+            )))
         }
-        _ => Err(ApiError::Conflict(
+        _ => Err(ApiError::Conflict(t!(
             "A request with this Idempotency-Key is still in progress; try again when it \
              has finished"
-                .into(),
-        )),
+        ))),
     }
 }
 

@@ -60,10 +60,10 @@ mod layers {
         ("ids", include_str!("ids.rs"), &[]),
         ("time", include_str!("time.rs"), &[]),
         ("limits", include_str!("limits.rs"), &[]),
-        ("scopes", include_str!("scopes.rs"), &[]),
-        ("validate", include_str!("validate.rs"), &[]),
-        ("tenant", include_str!("tenant.rs"), &["ids"]),
-        ("language", include_str!("language.rs"), &["ids"]),
+        ("scopes", include_str!("scopes.rs"), &["language"]),
+        ("validate", include_str!("validate.rs"), &["language"]),
+        ("tenant", include_str!("tenant.rs"), &["ids", "language"]),
+        ("language", include_str!("language/mod.rs"), &["ids"]),
         ("error", include_str!("error.rs"), &["language"]),
     ];
 
@@ -176,7 +176,8 @@ mod layers {
     ];
 
     /// What the crate root re-exports, by the module it comes from.
-    const ROOT_NAMES: [(&str, &str); 8] = [
+    const ROOT_NAMES: [(&str, &str); 9] = [
+        ("t", "language"),
         ("ApiError", "error"),
         ("ApiResult", "error"),
         ("AppState", "state"),
@@ -336,10 +337,19 @@ mod layers {
     fn bottom_modules_import_nothing_above_them() {
         for (module, source, allowed) in BOTTOM {
             for (at, _) in source.match_indices("crate::") {
+                if source[..at].ends_with('$') {
+                    continue; // a macro's own path (`$crate::`)
+                }
                 let used: String = source[at + 7..]
                     .chars()
                     .take_while(|c| c.is_ascii_lowercase() || *c == '_')
                     .collect();
+                // `crate::t` is the `t!` macro of `language`.
+                let used = if used == "t" {
+                    "language".to_string()
+                } else {
+                    used
+                };
                 assert!(
                     used.is_empty() || allowed.contains(&used.as_str()),
                     "{module} uses crate::{used}, which is above it"

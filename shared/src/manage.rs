@@ -2,6 +2,7 @@
 //! portal session: one implementation behind both, so the portal can never do what
 //! the API would refuse, nor do it differently.
 
+use crate::t;
 use crate::webhooks::{
     CustomHeaders, DeliveryOrder, Dialect, Endpoint, EventSelector, EventSource, EventType,
     LogStatus, OnExhausted, PayloadShape, SignatureScheme, WebhookLog, WebhookUrl, own_events,
@@ -70,6 +71,9 @@ pub struct EndpointInput {
     /// reported with every other problem.
     #[serde(skip)]
     pub problems: Vec<String>,
+    /// Whether the dialect refused every name in `events` (and said why in `problems`).
+    #[serde(skip)]
+    pub events_refused: bool,
 }
 
 /// The validated, client-editable part of an endpoint.
@@ -110,7 +114,7 @@ impl EndpointInput {
                 .ok(),
             (None, Some(current)) => Some(current.url.clone()),
             (None, None) => {
-                errors.add("Url can't be blank");
+                errors.add(t!("Url can't be blank"));
                 None
             }
         };
@@ -119,8 +123,8 @@ impl EndpointInput {
             (None, Some(current)) => current.events.clone(),
             (None, None) => {
                 // Unless the dialect that sent them already said what is wrong with them.
-                if !errors.has("Events") {
-                    errors.add("Events can't be blank");
+                if !self.events_refused {
+                    errors.add(t!("Events can't be blank"));
                 }
                 Vec::new()
             }
@@ -133,8 +137,9 @@ impl EndpointInput {
             .as_ref()
             .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LENGTH)
         {
-            errors.add(format!(
-                "Description is too long (maximum is {MAX_DESCRIPTION_LENGTH} characters)"
+            errors.add(t!(
+                "Description is too long (maximum is {max} characters)",
+                max = MAX_DESCRIPTION_LENGTH
             ));
         }
         let headers = match self.headers {
@@ -159,15 +164,16 @@ impl EndpointInput {
             None => current.and_then(|c| c.filter.clone()),
         };
         if let Some(Err(error)) = filter.as_deref().map(Rule::parse) {
-            errors.add(format!("Filter is invalid: {error}"));
+            errors.add(t!("Filter is invalid: {error}", error));
         }
         let rate_limit = match self.rate_limit {
             Some(limit) => limit,
             None => current.and_then(|c| c.rate_limit),
         };
         if rate_limit.is_some_and(|r| !(1..=MAX_RATE_LIMIT).contains(&r)) {
-            errors.add(format!(
-                "Rate limit must be from 1 to {MAX_RATE_LIMIT} deliveries per second"
+            errors.add(t!(
+                "Rate limit must be from 1 to {max} deliveries per second",
+                max = MAX_RATE_LIMIT
             ));
         }
         let mut events_from = match self.events_from {
@@ -177,7 +183,7 @@ impl EndpointInput {
         events_from.sort();
         events_from.dedup();
         if events_from.is_empty() {
-            errors.add("Events from can't be blank: self, children, or both");
+            errors.add(t!("Events from can't be blank: self, children, or both"));
         }
         errors.finish()?;
         Ok(EndpointFields {
@@ -219,7 +225,7 @@ fn parse_events(
     errors: &mut Violations,
 ) -> Vec<EventSelector> {
     if names.is_empty() {
-        errors.add("Events can't be blank");
+        errors.add(t!("Events can't be blank"));
     }
     let mut events = Vec::with_capacity(names.len());
     let mut seen = std::collections::HashSet::new();
@@ -227,8 +233,9 @@ fn parse_events(
         match name.parse::<EventSelector>() {
             // Each entry once, said once.
             Ok(event) if !seen.insert(event.clone()) => {}
-            Ok(EventSelector::Custom(name)) if unregistered.contains(&name) => errors.add(format!(
-                "Event {name:?} is not registered; register it with POST /event-types"
+            Ok(EventSelector::Custom(name)) if unregistered.contains(&name) => errors.add(t!(
+                "Event {name:?} is not registered; register it with POST /event-types",
+                name
             )),
             Ok(event) => events.push(event),
             Err(message) => errors.add(message),
@@ -251,8 +258,9 @@ async fn unregistered(
 ) -> ApiResult<Vec<String>> {
     let names = input.events.as_deref().unwrap_or_default();
     if names.len() > MAX_EVENTS {
-        return Err(ApiError::invalid(format!(
-            "Events can have at most {MAX_EVENTS} entries"
+        return Err(ApiError::invalid(t!(
+            "Events can have at most {max} entries",
+            max = MAX_EVENTS
         )));
     }
     let mut customs: Vec<String> = names
@@ -491,9 +499,9 @@ pub async fn test(state: &AppState, tenant: &Tenant, id: &EndpointId) -> ApiResu
 pub fn recovery_start(since: Option<&str>) -> ApiResult<Timestamp> {
     match since.map(Timestamp::parse) {
         Some(Some(since)) if since <= Timestamp::now() => Ok(since),
-        Some(Some(_)) => Err(ApiError::invalid("Since must not be in the future")),
-        Some(None) => Err(ApiError::invalid("Since must be an RFC 3339 timestamp")),
-        None => Err(ApiError::invalid("Since can't be blank")),
+        Some(Some(_)) => Err(ApiError::invalid(t!("Since must not be in the future"))),
+        Some(None) => Err(ApiError::invalid(t!("Since must be an RFC 3339 timestamp"))),
+        None => Err(ApiError::invalid(t!("Since can't be blank"))),
     }
 }
 

@@ -10,6 +10,7 @@
 //!
 //! Either way one request evaluates at most [`MAX_EVALUATED`] stored items.
 
+use crate::t;
 use crate::{ApiError, ApiResult};
 use axum::{
     Json,
@@ -59,7 +60,7 @@ impl PageRequest {
             None => 1,
             Some(Ok(n)) if n >= 1 => n,
             Some(_) => {
-                errors.push("Page must be an integer greater than or equal to 1".to_string());
+                errors.push(t!("Page must be an integer greater than or equal to 1"));
                 1
             }
         };
@@ -67,8 +68,9 @@ impl PageRequest {
             None => DEFAULT_PER_PAGE,
             Some(Ok(n)) if (1..=MAX_PER_PAGE).contains(&n) => n,
             Some(_) => {
-                errors.push(format!(
-                    "Per page must be an integer between 1 and {MAX_PER_PAGE}"
+                errors.push(t!(
+                    "Per page must be an integer between 1 and {max}",
+                    max = MAX_PER_PAGE
                 ));
                 DEFAULT_PER_PAGE
             }
@@ -124,13 +126,15 @@ impl PageParams {
                 && value.len() <= MAX_CURSOR_LENGTH
                 && value.bytes().all(|b| b.is_ascii_graphic());
             (!valid).then(|| {
-                format!("{name} must be an id: 1 to {MAX_CURSOR_LENGTH} printable characters")
+                t!(
+                    "{field} must be an id: 1 to {max} printable characters",
+                    field = name,
+                    max = MAX_CURSOR_LENGTH
+                )
             })
         };
         match (&self.starting_after, &self.ending_before) {
-            (Some(_), Some(_)) => {
-                errors.push("Use starting_after or ending_before, not both".to_string())
-            }
+            (Some(_), Some(_)) => errors.push(t!("Use starting_after or ending_before, not both")),
             (Some(id), None) => match cursor("Starting after", id) {
                 Some(message) => errors.push(message),
                 None => request.cursor = Some(Cursor::StartingAfter(id.clone())),
@@ -142,11 +146,14 @@ impl PageParams {
             (None, None) => {}
         }
         if request.cursor.is_some() && self.page.is_some() {
-            errors.push("Page cannot be combined with starting_after or ending_before".into());
+            errors.push(t!(
+                "Page cannot be combined with starting_after or ending_before"
+            ));
         }
         if request.cursor.is_none() && request.offset() >= MAX_OFFSET {
-            errors.push(format!(
-                "Page is too deep: pages reach {MAX_OFFSET} items; list further with starting_after"
+            errors.push(t!(
+                "Page is too deep: pages reach {max} items; list further with starting_after",
+                max = MAX_OFFSET
             ));
         }
         if errors.is_empty() {
@@ -159,9 +166,9 @@ impl PageParams {
     /// For lists kept whole in memory (bounded by a quota): pages only.
     pub fn validate_pages(&self) -> ApiResult<PageRequest> {
         if self.starting_after.is_some() || self.ending_before.is_some() {
-            return Err(ApiError::invalid(
-                "This list is short and is listed by page: use page and per_page",
-            ));
+            return Err(ApiError::invalid(t!(
+                "This list is short and is listed by page: use page and per_page"
+            )));
         }
         self.validate()
     }

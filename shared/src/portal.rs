@@ -10,6 +10,7 @@
 //! or rolling it, ends the session with that version (at once, or when the roll's grace
 //! period ends).
 
+use crate::t;
 use crate::{Tenant, Timestamp, ids::PortalSessionId};
 use rand::{Rng, distr::Alphanumeric};
 use serde::{Deserialize, Serialize};
@@ -163,10 +164,10 @@ pub fn lifetime(expires_in: Option<u64>) -> Result<Duration, String> {
     match expires_in.map(Duration::from_secs) {
         None => Ok(DEFAULT_LIFETIME),
         Some(d) if (MIN_LIFETIME..=MAX_LIFETIME).contains(&d) => Ok(d),
-        Some(_) => Err(format!(
-            "Expires in must be from {} to {} seconds",
-            MIN_LIFETIME.as_secs(),
-            MAX_LIFETIME.as_secs()
+        Some(_) => Err(t!(
+            "Expires in must be from {min} to {max} seconds",
+            min = MIN_LIFETIME.as_secs(),
+            max = MAX_LIFETIME.as_secs()
         )),
     }
 }

@@ -11,6 +11,7 @@
 //! A rule is parsed once (errors carry their position) and evaluated many times, without
 //! allocating; a path that is missing is `null`, never an error.
 
+use crate::t;
 use regex::{Regex, RegexBuilder};
 use serde_json::{Number, Value};
 use std::{cmp::Ordering, fmt};
@@ -43,7 +44,8 @@ pub struct RuleError {
 
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at position {}", self.message, self.position)
+        let (message, position) = (&self.message, self.position);
+        f.write_str(&t!("{message} at position {position}", message, position))
     }
 }
 
@@ -90,7 +92,10 @@ impl Rule {
         if source.len() > MAX_RULE_LENGTH {
             return Err(RuleError {
                 position: MAX_RULE_LENGTH + 1,
-                message: format!("rule is too long (maximum is {MAX_RULE_LENGTH} characters)"),
+                message: t!(
+                    "rule is too long (maximum is {max} characters)",
+                    max = MAX_RULE_LENGTH
+                ),
             });
         }
         check_nesting(source)?;
@@ -123,7 +128,7 @@ impl Rule {
 fn describe(error: &ContextError, rest: &str) -> String {
     // Contexts run from the innermost parser outwards; the innermost says most.
     let expected = error.context().find_map(|c| match c {
-        StrContext::Expected(StrContextValue::Description(d)) => Some(d.to_string()),
+        StrContext::Expected(StrContextValue::Description(d)) => Some(expectation(d)),
         StrContext::Expected(StrContextValue::StringLiteral(s)) => Some(format!("\"{s}\"")),
         StrContext::Expected(StrContextValue::CharLiteral(c)) => Some(format!("'{c}'")),
         _ => None,
@@ -131,18 +136,36 @@ fn describe(error: &ContextError, rest: &str) -> String {
     if let Some(cause) = error.cause() {
         let cause = cause.to_string();
         let last = cause.lines().last().unwrap_or_default();
-        return format!(
-            "invalid regular expression ({})",
-            last.trim().trim_start_matches("error: ")
-        );
+        let cause = last.trim().trim_start_matches("error: ");
+        return t!("invalid regular expression ({cause})", cause);
     }
     let found = match rest.chars().next() {
-        None => "the end of the rule".to_string(),
+        None => t!("the end of the rule"),
         Some(_) => format!("\"{}\"", rest.chars().take(12).collect::<String>()),
     };
     match expected {
-        Some(expected) => format!("expected {expected}, found {found}"),
-        None => format!("unexpected {found}"),
+        Some(expected) => t!("expected {expected}, found {found}", expected, found),
+        None => t!("unexpected {found}", found),
+    }
+}
+
+/// What the parser expected (the descriptions given to [`expected`]), for people.
+fn expectation(description: &str) -> String {
+    match description {
+        "an expression" => t!("an expression"),
+        "a value to compare with" => t!("a value to compare with"),
+        "a closing quote" => t!("a closing quote"),
+        "a regular expression in quotes" => t!("a regular expression in quotes"),
+        "a CIDR range in quotes, or a list of them" => {
+            t!("a CIDR range in quotes, or a list of them")
+        }
+        "an expression after \"or\"" => t!("an expression after \"or\""),
+        "an expression after \"and\"" => t!("an expression after \"and\""),
+        "an expression after \"not\"" => t!("an expression after \"not\""),
+        "digits after \".\"" => t!("digits after \".\""),
+        "an escape: \\\\ \\\" \\' \\n \\t \\r" => t!("an escape: \\\\ \\\" \\' \\n \\t \\r"),
+        // Quoted symbols ("\")\"") read the same in every language.
+        other => other.to_string(),
     }
 }
 
@@ -168,7 +191,10 @@ fn check_nesting(source: &str) -> Result<(), RuleError> {
                     if depth > MAX_NESTING {
                         return Err(RuleError {
                             position: index + 1,
-                            message: format!("nesting is too deep (maximum is {MAX_NESTING})"),
+                            message: t!(
+                                "nesting is too deep (maximum is {max})",
+                                max = MAX_NESTING
+                            ),
                         });
                     }
                 }

@@ -1,6 +1,7 @@
 //! Scopes: which resource groups an API key may read or write. At the bottom of the
 //! crate: keys (`account`), authentication (`auth`) and the store use them.
 
+use crate::t;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::{fmt, marker::PhantomData, str::FromStr};
 
@@ -161,7 +162,10 @@ impl FromStr for Scope {
             return Ok(Scope::All);
         }
         let invalid = || {
-            format!("Scope {s:?} is not valid: use \"*\" or \"<group>:read\" / \"<group>:write\"")
+            t!(
+                "Scope {s:?} is not valid: use \"*\" or \"<group>:read\" / \"<group>:write\"",
+                s
+            )
         };
         let (group, level) = s.split_once(':').ok_or_else(invalid)?;
         let group = *Group::ALL

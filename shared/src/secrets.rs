@@ -1,6 +1,7 @@
 //! Secrets: API keys (shown once, stored as SHA-256 hashes) and webhook signing
 //! secrets (`whsec_` + base64 of 32 random bytes, kept so deliveries can be signed).
 
+use crate::t;
 use crate::{Mode, Timestamp};
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use rand::{Rng, RngCore, distr::Alphanumeric};
@@ -272,8 +273,9 @@ pub const MAX_GRACE_SECONDS: u64 = 7 * 86_400;
 pub fn grace_period(seconds: Option<u64>) -> crate::ApiResult<Duration> {
     let seconds = seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
     if seconds > MAX_GRACE_SECONDS {
-        return Err(crate::ApiError::invalid(format!(
-            "Grace period seconds must be between 0 and {MAX_GRACE_SECONDS}"
+        return Err(crate::ApiError::invalid(t!(
+            "Grace period seconds must be between 0 and {max}",
+            max = MAX_GRACE_SECONDS
         )));
     }
     Ok(Duration::from_secs(seconds))

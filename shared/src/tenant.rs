@@ -2,6 +2,7 @@
 //! every store call needs one, so no code path can read across tenants.
 
 use crate::ids::AccountId;
+use crate::t;
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
@@ -34,7 +35,7 @@ impl FromStr for Mode {
         match s {
             "live" => Ok(Mode::Live),
             "test" => Ok(Mode::Test),
-            other => Err(format!("Mode must be live or test, got {other:?}")),
+            other => Err(t!("Mode must be live or test, got {other:?}", other)),
         }
     }
 }

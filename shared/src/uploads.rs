@@ -7,6 +7,7 @@
 //! bytes), copied to where attached objects live and the upload deleted, so one upload
 //! becomes one object of one product, once. Deleting or replacing it deletes the object.
 
+use crate::t;
 use crate::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
     commerce::media::{
@@ -80,7 +81,7 @@ pub struct Upload {
 pub async fn create(state: &AppState, tenant: &Tenant, input: UploadInput) -> ApiResult<Upload> {
     let mut problems = Vec::new();
     if input.purpose.is_none() {
-        problems.push("Purpose can't be blank (image or file)".to_string());
+        problems.push(t!("Purpose can't be blank (image or file)"));
     }
     let filename = input
         .filename
@@ -88,26 +89,22 @@ pub async fn create(state: &AppState, tenant: &Tenant, input: UploadInput) -> Ap
         .unwrap_or_default()
         .trim()
         .to_string();
-    let mime_type = input.mime_type.clone().unwrap_or_default();
     if input.mime_type.is_none() {
-        problems.push("Mime type can't be blank".into());
+        problems.push(t!("Mime type can't be blank"));
     }
     if input.size.is_none() {
-        problems.push("Size can't be blank".into());
+        problems.push(t!("Size can't be blank"));
     }
-    let size = input.size.unwrap_or(0);
     if let Some(purpose) = input.purpose {
-        problems.extend(
-            purpose
-                .refusals(&filename, &mime_type, size)
-                .into_iter()
-                .filter(|p| input.mime_type.is_some() || !p.starts_with("Mime type"))
-                .filter(|p| input.size.is_some() || !p.starts_with("Size")),
-        );
+        problems.extend(purpose.refusals(&filename, input.mime_type.as_deref(), input.size));
     }
-    let Some(purpose) = input.purpose.filter(|_| problems.is_empty()) else {
+    let (Some(purpose), Some(mime_type), Some(size)) = (input.purpose, input.mime_type, input.size)
+    else {
         return Err(ApiError::Validation(problems));
     };
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
     let media = media(state)?;
     let id = UploadId::new();
     let key = upload_key(tenant, purpose, id.as_str());
@@ -175,33 +172,45 @@ impl<'a> Attachments<'a> {
             Some(Some(id)) => id,
         };
         let id = UploadId::parse(id.trim()).map_err(|_| {
-            ApiError::invalid(format!(
-                "{field} must be the id of an upload (upl_...) from POST /uploads, or null"
+            ApiError::invalid(t!(
+                "{field} must be the id of an upload (upl_...) from POST /uploads, or null",
+                field
             ))
         })?;
         let media = media(self.state)?;
         let upload = upload_key(tenant, purpose, id.as_str());
         let Some(info) = media.head(&upload).await? else {
-            return Err(ApiError::invalid(format!(
-                "{field}: upload {id} was not found as a {} (not uploaded yet, expired, already attached, or made for another purpose)",
-                purpose.as_str()
+            return Err(ApiError::invalid(t!(
+                "{field}: upload {id} was not found as a {purpose} (not uploaded yet, expired, already attached, or made for another purpose)",
+                field,
+                id,
+                purpose = purpose.as_str()
             )));
         };
         let mime_type = info.content_type.clone().unwrap_or_default();
         let filename = info.filename.clone().unwrap_or_else(|| id.to_string());
         let mut problems: Vec<String> = purpose
-            .refusals(&filename, &mime_type, info.size)
+            .refusals(&filename, Some(&mime_type), Some(info.size))
             .into_iter()
-            .map(|p| format!("{field}: {p}"))
+            .map(|problem| t!("{field}: {problem}", field, problem))
             .collect();
         if problems.is_empty() && purpose == Purpose::Image {
             let first = media.first_bytes(&upload, 16).await?;
             let sniffed = sniffed_image_type(&first);
             if sniffed != Some(mime_type.as_str()) {
-                problems.push(format!(
-                    "{field}: the uploaded bytes are not a {mime_type} image{}",
-                    sniffed.map_or(String::new(), |s| format!(" (they are {s})"))
-                ));
+                problems.push(match sniffed {
+                    Some(sniffed) => t!(
+                        "{field}: the uploaded bytes are not a {mime_type} image (they are {sniffed})",
+                        field,
+                        mime_type,
+                        sniffed
+                    ),
+                    None => t!(
+                        "{field}: the uploaded bytes are not a {mime_type} image",
+                        field,
+                        mime_type
+                    ),
+                });
             }
         }
         if !problems.is_empty() {

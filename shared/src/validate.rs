@@ -1,6 +1,7 @@
 //! Validators of plain values, at the bottom of the crate: accounts, blacklists, the
 //! rule language and the handlers all use them.
 
+use crate::t;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -65,8 +66,10 @@ pub fn storable_json(field: &str, value: &serde_json::Value) -> Result<(), Strin
     let mut stack = vec![(value, 1usize)];
     while let Some((value, depth)) = stack.pop() {
         if depth > MAX_JSON_DEPTH {
-            return Err(format!(
-                "{field} is nested deeper than {MAX_JSON_DEPTH} levels"
+            return Err(t!(
+                "{field} is nested deeper than {max} levels",
+                field,
+                max = MAX_JSON_DEPTH
             ));
         }
         match value {
@@ -74,8 +77,11 @@ pub fn storable_json(field: &str, value: &serde_json::Value) -> Result<(), Strin
                 for (key, inner) in map {
                     let length = key.chars().count();
                     if length == 0 || length > MAX_JSON_KEY {
-                        return Err(format!(
-                            "{field} has a key of {length} characters (keys have 1 to {MAX_JSON_KEY})"
+                        return Err(t!(
+                            "{field} has a key of {length} characters (keys have 1 to {max})",
+                            field,
+                            length,
+                            max = MAX_JSON_KEY
                         ));
                     }
                     stack.push((inner, depth + 1));
@@ -85,8 +91,10 @@ pub fn storable_json(field: &str, value: &serde_json::Value) -> Result<(), Strin
             Value::Number(number) => {
                 let magnitude = number.as_f64().map(f64::abs).unwrap_or(0.0);
                 if number.is_f64() && magnitude != 0.0 && !(1e-130..1e126).contains(&magnitude) {
-                    return Err(format!(
-                        "{field} holds the number {number}, outside the range that can be stored (1e-130 to 1e126)"
+                    return Err(t!(
+                        "{field} holds the number {number}, outside the range that can be stored (1e-130 to 1e126)",
+                        field,
+                        number
                     ));
                 }
             }

@@ -13,6 +13,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
+use shared::t;
 use shared::{
     ApiError, ApiResult, AppState, Mode, Timestamp,
     account::{ApiKey, ApiKeyView, KeySpec},
@@ -164,10 +165,10 @@ async fn create_child(
 ) -> ApiResult<Response> {
     let email = input.email.as_deref().map(str::trim).unwrap_or_default();
     if email.is_empty() {
-        return Err(ApiError::invalid("Email can't be blank"));
+        return Err(ApiError::invalid(t!("Email can't be blank")));
     }
     if !shared::validate::is_valid_email(email) {
-        return Err(ApiError::invalid("Email is not a valid email address"));
+        return Err(ApiError::invalid(t!("Email is not a valid email address")));
     }
     let mut child = shared::account::Account::new(email, &state.keyring).await?;
     child.parent_id = Some(tenant.account_id().clone());
@@ -223,9 +224,9 @@ async fn close_child(
 /// nor makes nor changes keys (the child's never reach its parent).
 fn own_keys_only(principal: &Principal) -> ApiResult<()> {
     match principal.acting_for {
-        Some(_) => Err(ApiError::Refused(
-            "API keys belong to their own account: a request acting for a child account (X-Child-Company-Id) cannot list, create or change keys".into(),
-        )),
+        Some(_) => Err(ApiError::Refused(t!(
+            "API keys belong to their own account: a request acting for a child account (X-Child-Company-Id) cannot list, create or change keys"
+        ))),
         None => Ok(()),
     }
 }
@@ -416,16 +417,17 @@ async fn create_key(
     let mut errors = Violations::new();
     let name = input.name.map(|n| n.trim().to_string()).unwrap_or_default();
     if name.is_empty() {
-        errors.add("Name can't be blank");
+        errors.add(t!("Name can't be blank"));
     } else if name.chars().count() > MAX_NAME_LENGTH {
-        errors.add(format!(
-            "Name is too long (maximum is {MAX_NAME_LENGTH} characters)"
+        errors.add(t!(
+            "Name is too long (maximum is {max} characters)",
+            max = MAX_NAME_LENGTH
         ));
     }
     let mut scopes = Vec::new();
     match input.scopes {
-        None => errors.add("Scopes can't be blank"),
-        Some(list) if list.is_empty() => errors.add("Scopes can't be blank"),
+        None => errors.add(t!("Scopes can't be blank")),
+        Some(list) if list.is_empty() => errors.add(t!("Scopes can't be blank")),
         Some(list) => {
             for text in list {
                 match text.parse::<Scope>() {
@@ -518,9 +520,9 @@ async fn roll_key(
     own_keys_only(&principal)?;
     let expires_in = input.and_then(|i| i.expires_in).unwrap_or(0);
     if expires_in > secrets::MAX_GRACE_SECONDS {
-        return Err(ApiError::invalid(format!(
-            "Expires in must be between 0 and {} seconds",
-            secrets::MAX_GRACE_SECONDS
+        return Err(ApiError::invalid(t!(
+            "Expires in must be between 0 and {max} seconds",
+            max = secrets::MAX_GRACE_SECONDS
         )));
     }
     let versions = manageable_key(&state, &principal, &id).await?;

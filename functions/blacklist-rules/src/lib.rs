@@ -9,6 +9,7 @@ use axum::{
     response::Response,
 };
 use serde::Deserialize;
+use shared::t;
 use shared::{
     ApiResult, AppState, Timestamp,
     auth::{Read, Scoped, groups},
@@ -114,19 +115,19 @@ impl Form for RuleInput {
         errors.length("Name", name.as_deref(), 1, MAX_NAME);
         let rule = match (self.rule, current) {
             (Some(source), _) if source.trim().is_empty() => {
-                errors.add("Rule can't be blank");
+                errors.add(t!("Rule can't be blank"));
                 None
             }
             (Some(source), _) => match Rule::parse(&source) {
                 Ok(_) => Some(source),
                 Err(e) => {
-                    errors.add(format!("Rule is invalid: {e}"));
+                    errors.add(t!("Rule is invalid: {e}", e));
                     None
                 }
             },
             (None, Some(c)) => Some(c.rule.clone()),
             (None, None) => {
-                errors.add("Rule can't be blank");
+                errors.add(t!("Rule can't be blank"));
                 None
             }
         };
@@ -134,13 +135,13 @@ impl Form for RuleInput {
             (Some(text), _) => errors.parse::<RuleAction>(Some(&text)),
             (None, Some(c)) => Some(c.action_type),
             (None, None) => {
-                errors.add("Action type can't be blank (block, allow or flag)");
+                errors.add(t!("Action type can't be blank (block, allow or flag)"));
                 None
             }
         };
         let priority = self.priority.or(current.map(|c| c.priority)).unwrap_or(1);
         if priority == 0 {
-            errors.add("Priority must be 1 or more (1 is evaluated first)");
+            errors.add(t!("Priority must be 1 or more (1 is evaluated first)"));
         }
         errors.finish()?;
         let (Some(name), Some(rule), Some(action_type)) = (name, rule, action_type) else {

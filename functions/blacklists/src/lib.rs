@@ -8,6 +8,7 @@ use axum::{
     response::Response,
 };
 use serde::Deserialize;
+use shared::t;
 use shared::{
     ApiResult, AppState, Timestamp,
     auth::{Read, Scoped},
@@ -83,7 +84,7 @@ async fn list(
     if let Some(kind) = params.blacklist_type.as_deref() {
         let kind = kind
             .parse::<u64>()
-            .map_err(|_| "Blacklist type must be 1, 2 or 3".to_string())
+            .map_err(|_| t!("Blacklist type must be 1, 2 or 3"))
             .and_then(BlacklistType::try_from)
             .map_err(shared::ApiError::invalid)?;
         filter = filter.equals_number("blacklist_type", kind as u64);
@@ -112,14 +113,14 @@ impl Form for BlacklistInput {
                 .ok(),
             (None, Some(c)) => Some(c.blacklist_type),
             (None, None) => {
-                errors.add("Blacklist type can't be blank");
+                errors.add(t!("Blacklist type can't be blank"));
                 None
             }
         };
         let data = text(self.blocked_data).or(current.map(|c| c.blocked_data.clone()));
         let blocked_data = match (data, kind) {
             (None, _) => {
-                errors.add("Blocked data can't be blank");
+                errors.add(t!("Blocked data can't be blank"));
                 None
             }
             (Some(data), Some(kind)) => kind.normalise(&data).map_err(|e| errors.add(e)).ok(),

@@ -10,6 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
+use shared::t;
 use shared::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
     auth::{Scoped, Write, groups},
@@ -88,12 +89,13 @@ impl CategoryInput {
         let mut seen = std::collections::HashSet::new();
         product_ids.retain(|id| seen.insert(id.clone()));
         if product_ids.len() > MAX_PRODUCTS {
-            errors.add(format!(
-                "Product ids has too many products (maximum is {MAX_PRODUCTS})"
+            errors.add(t!(
+                "Product ids has too many products (maximum is {max})",
+                max = MAX_PRODUCTS
             ));
         }
         for id in missing {
-            errors.add(format!("Product {id:?} does not exist"));
+            errors.add(t!("Product {id:?} does not exist", id));
         }
         errors.finish()?;
         Ok(Category {

@@ -11,6 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
+use shared::t;
 use shared::{
     ApiError, ApiResult, AppState,
     auth::{Read, Scoped, Write, groups},
@@ -92,7 +93,7 @@ async fn list(
     if let Some(name) = params.event_type.as_deref()
         && !is_event_name(name)
     {
-        errors.add(format!("Type {name:?} is not an event type"));
+        errors.add(t!("Type {name:?} is not an event type", name));
     }
     errors.finish()?;
     let page = events::list(
@@ -153,24 +154,25 @@ async fn publish(
     let mut errors = Violations::new();
     let event_type = match input.event_type.as_deref() {
         None => {
-            errors.add("Type can't be blank");
+            errors.add(t!("Type can't be blank"));
             None
         }
         Some(name) => {
             match name.parse::<EventType>() {
                 Ok(event_type) if !event_type.is_subscribable() => {
-                    errors.add(format!(
-                        "Type {event_type} is sent only {}",
-                        event_type.sent_only().unwrap_or_default()
+                    errors.add(t!(
+                        "Type {event_type} is sent only {where_to}",
+                        event_type,
+                        where_to = event_type.sent_only().unwrap_or_default()
                     ));
                     None
                 }
                 // A published order:paid would be a genuinely signed trigger of the
                 // merchant's fulfilment: catalogue events come from changes only.
                 Ok(event_type) => {
-                    errors.add(format!(
-                        "Type {} is emitted by PushGuard itself when your data changes; publish a custom type you registered",
-                        event_type.as_str()
+                    errors.add(t!(
+                        "Type {event_type} is emitted by PushGuard itself when your data changes; publish a custom type you registered",
+                        event_type = event_type.as_str()
                     ));
                     None
                 }
@@ -178,7 +180,7 @@ async fn publish(
                     match event_types::get(&state.db, &tenant, name).await? {
                         Some(_) => Some(name.to_string()),
                         None => {
-                            errors.add(format!("Type {name:?} is not registered; register it with POST /event-types"));
+                            errors.add(t!("Type {name:?} is not registered; register it with POST /event-types", name));
                             None
                         }
                     }
@@ -196,17 +198,18 @@ async fn publish(
                 errors.add(message);
             }
         }
-        None => errors.add("Payload can't be blank"),
-        Some(_) => errors.add("Payload must be a JSON object"),
+        None => errors.add(t!("Payload can't be blank")),
+        Some(_) => errors.add(t!("Payload must be a JSON object")),
     }
     let ordering_key = input.ordering_key.map(|key| key.trim().to_string());
     match &ordering_key {
-        Some(key) if key.is_empty() => errors.add("Ordering key can't be blank"),
-        Some(key) if key.len() > MAX_ORDERING_KEY => errors.add(format!(
-            "Ordering key is too long (maximum is {MAX_ORDERING_KEY} bytes)"
+        Some(key) if key.is_empty() => errors.add(t!("Ordering key can't be blank")),
+        Some(key) if key.len() > MAX_ORDERING_KEY => errors.add(t!(
+            "Ordering key is too long (maximum is {max} bytes)",
+            max = MAX_ORDERING_KEY
         )),
         Some(key) if key.chars().any(char::is_control) => {
-            errors.add("Ordering key must not contain control characters")
+            errors.add(t!("Ordering key must not contain control characters"))
         }
         _ => {}
     }
@@ -250,12 +253,13 @@ async fn register_type(
     let mut errors = Violations::new();
     let name = input.name.unwrap_or_default();
     if name.is_empty() {
-        errors.add("Name can't be blank");
+        errors.add(t!("Name can't be blank"));
     } else if name.parse::<EventType>().is_ok() {
-        errors.add(format!("Name {name:?} is a catalogue event type"));
+        errors.add(t!("Name {name:?} is a catalogue event type", name));
     } else if !is_custom_name(&name) {
-        errors.add(format!(
-            "Name {name:?} must look like resource:action (lower case, e.g. invoice:sent)"
+        errors.add(t!(
+            "Name {name:?} must look like resource:action (lower case, e.g. invoice:sent)",
+            name
         ));
     }
     let description = input
@@ -266,8 +270,9 @@ async fn register_type(
         .as_ref()
         .is_some_and(|d| d.chars().count() > MAX_TYPE_DESCRIPTION)
     {
-        errors.add(format!(
-            "Description is too long (maximum is {MAX_TYPE_DESCRIPTION} characters)"
+        errors.add(t!(
+            "Description is too long (maximum is {max} characters)",
+            max = MAX_TYPE_DESCRIPTION
         ));
     }
     errors.finish()?;

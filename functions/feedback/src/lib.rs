@@ -11,6 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
+use shared::t;
 use shared::{
     ApiError, ApiResult, AppState, Timestamp,
     auth::{Read, Scoped, Write, groups},
@@ -117,21 +118,21 @@ async fn create_feedback(
     let mut errors = Violations::new();
     let order = match text(input.order_id) {
         None => {
-            errors.add("Order id can't be blank");
+            errors.add(t!("Order id can't be blank"));
             None
         }
         Some(id) => {
             let order = resources::resolve::<Order>(&state.db, &tenant, &id).await?;
             if order.is_none() {
-                errors.add(format!("Order {id:?} does not exist"));
+                errors.add(t!("Order {id:?} does not exist", id));
             }
             order
         }
     };
     let message = message(&mut errors, "Message", input.message);
     match input.score {
-        None => errors.add("Score can't be blank (1 to 5)"),
-        Some(score) if !(1..=5).contains(&score) => errors.add("Score must be between 1 and 5"),
+        None => errors.add(t!("Score can't be blank (1 to 5)")),
+        Some(score) if !(1..=5).contains(&score) => errors.add(t!("Score must be between 1 and 5")),
         _ => {}
     }
     errors.finish()?;
@@ -154,7 +155,7 @@ async fn create_feedback(
         .create_unique(
             &feedback,
             None,
-            shared::store::Rejection::Conflict("This order already has feedback".into()),
+            shared::store::Rejection::Conflict(t!("This order already has feedback")),
         )?
         .emit(event(EventType::FeedbackCreated, &feedback))
         .commit(state.outbox())
@@ -235,8 +236,8 @@ async fn create_query(
     errors.length("Title", title.as_deref(), 1, MAX_TITLE);
     let email = text(input.email).map(|e| e.to_ascii_lowercase());
     match email.as_deref() {
-        None => errors.add("Email can't be blank"),
-        Some(e) if !is_valid_email(e) => errors.add("Email is not a valid email address"),
+        None => errors.add(t!("Email can't be blank")),
+        Some(e) if !is_valid_email(e) => errors.add(t!("Email is not a valid email address")),
         _ => {}
     }
     let first = message(&mut errors, "Message", input.message);
@@ -246,7 +247,7 @@ async fn create_query(
             .await?
             .is_none()
     {
-        errors.add(format!("Order {id:?} does not exist"));
+        errors.add(t!("Order {id:?} does not exist", id));
     }
     errors.finish()?;
     let (Some(title), Some(email), Some(first)) = (title, email, first) else {
@@ -290,9 +291,9 @@ async fn update_query(
 ) -> ApiResult<Response> {
     let status: QueryStatus = match input.status.as_deref() {
         None => {
-            return Err(ApiError::invalid(
-                "Status can't be blank (pending, answered or closed)",
-            ));
+            return Err(ApiError::invalid(t!(
+                "Status can't be blank (pending, answered or closed)"
+            )));
         }
         Some(text) => text.parse().map_err(ApiError::invalid)?,
     };
@@ -331,13 +332,14 @@ async fn reply_to_query(
     errors.finish()?;
     let before = crud::find::<Query>(&state, &tenant, &id).await?;
     if before.value.status == QueryStatus::Closed {
-        return Err(ApiError::Conflict(
-            "The query is closed; reopen it (status pending) to reply".into(),
-        ));
+        return Err(ApiError::Conflict(t!(
+            "The query is closed; reopen it (status pending) to reply"
+        )));
     }
     if before.value.messages.len() >= MAX_MESSAGES {
-        return Err(ApiError::Conflict(format!(
-            "The query has {MAX_MESSAGES} messages, the most it can keep"
+        return Err(ApiError::Conflict(t!(
+            "The query has {max} messages, the most it can keep",
+            max = MAX_MESSAGES
         )));
     }
     let now = Timestamp::now();

@@ -14,6 +14,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::Value;
+use shared::t;
 use shared::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
     auth::{Read, Scoped, Write, groups},
@@ -81,7 +82,7 @@ async fn list(
             .ok()
             .and_then(OrderStatus::from_code)
             .ok_or_else(|| {
-                ApiError::invalid("Status must be one of 0, 51, 52, 53, 54, 55, 56, 100")
+                ApiError::invalid(t!("Status must be one of 0, 51, 52, 53, 54, 55, 56, 100"))
             })?;
         filter = filter.equals_number("status", u64::from(status.code()));
     }
@@ -113,17 +114,18 @@ impl OrderInput {
             Some(code) => match OrderStatus::from_code(code) {
                 Some(next) if before.status.may_become(next) => next,
                 Some(next) => {
-                    errors.add(format!(
-                        "Status cannot change from {} ({}) to {} ({})",
-                        before.status.code(),
-                        before.status.describe(),
-                        next.code(),
-                        next.describe()
+                    let language = shared::language::Language::current();
+                    errors.add(t!(
+                        "Status cannot change from {from} ({from_name}) to {to} ({to_name})",
+                        from = before.status.code(),
+                        from_name = before.status.describe_in(language),
+                        to = next.code(),
+                        to_name = next.describe_in(language)
                     ));
                     before.status
                 }
                 None => {
-                    errors.add("Status must be one of 0, 51, 52, 53, 54, 55, 56, 100");
+                    errors.add(t!("Status must be one of 0, 51, 52, 53, 54, 55, 56, 100"));
                     before.status
                 }
             },
@@ -143,7 +145,7 @@ impl OrderInput {
                 value
             }
             Some(Some(_)) => {
-                errors.add("Custom must be an object");
+                errors.add(t!("Custom must be an object"));
                 Value::Null
             }
         };
@@ -185,9 +187,9 @@ async fn change_order(
 ) -> ApiResult<Order> {
     let before = crud::find::<Order>(state, tenant, id).await?;
     if before.value.cancelled_at.is_some() {
-        return Err(ApiError::Conflict(
-            "The payment of this order was cancelled; the order can no longer change".into(),
-        ));
+        return Err(ApiError::Conflict(t!(
+            "The payment of this order was cancelled; the order can no longer change"
+        )));
     }
     let now = Timestamp::now();
     let mut after = input.apply(&before.value, now)?;
@@ -202,26 +204,25 @@ async fn change_order(
     let mut change = Change::new(&state.db, tenant);
     let paying = after.status == OrderStatus::Paid && before.value.status != OrderStatus::Paid;
     if paying && before.value.email.is_none() {
-        return Err(ApiError::Conflict(
+        return Err(ApiError::Conflict(t!(
             "The customer has not given an email yet: the payment page asks for it before payment"
-                .into(),
-        ));
+        )));
     }
     let mut paid_events = Vec::new();
     if paying {
         after.paid_at = Some(now);
         if before.value.is_product_order() {
             let Some(product) = &product else {
-                return Err(ApiError::Conflict(format!(
-                    "The product {} of this order no longer exists; its stock cannot be taken",
-                    before.value.product_id
+                return Err(ApiError::Conflict(t!(
+                    "The product {id} of this order no longer exists; its stock cannot be taken",
+                    id = before.value.product_id
                 )));
             };
             let Some((mut taken, delivered)) = product.value.take(before.value.quantity) else {
-                return Err(ApiError::Conflict(format!(
-                    "Not enough stock: {} wanted, {} left",
-                    before.value.quantity,
-                    serde_json::to_string(&product.value.stock).unwrap_or_default()
+                return Err(ApiError::Conflict(t!(
+                    "Not enough stock: {wanted} wanted, {left} left",
+                    wanted = before.value.quantity,
+                    left = serde_json::to_string(&product.value.stock).unwrap_or_default()
                 )));
             };
             taken.updated_at = now;

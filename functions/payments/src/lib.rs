@@ -17,6 +17,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use shared::t;
 use shared::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
     auth::{Scoped, Write, groups},
@@ -89,11 +90,7 @@ pub fn page_routes() -> Routes {
 
 /// The payment page as served (each handler limits its visitor, then its token).
 pub fn pages(state: AppState) -> Router {
-    // The customer reads the page in their browser's language (English or Spanish).
-    let pages = page_routes()
-        .router()
-        .layer(axum::middleware::from_fn(shared::http::speak));
-    shared::http::public(pages, state)
+    shared::http::public(page_routes().router(), state)
 }
 
 /// What creating a payment answers.
@@ -145,16 +142,16 @@ impl PaymentInput {
         let mut errors = Violations::new();
         let buying = product.as_ref().map(|p| &p.value);
         if self.product_id.is_some() && buying.is_none() {
-            errors.add(format!(
-                "Product {:?} does not exist",
-                self.product_id.as_deref().unwrap_or_default()
+            errors.add(t!(
+                "Product {id:?} does not exist",
+                id = self.product_id.as_deref().unwrap_or_default()
             ));
         }
         let title = text(self.title).or(buying.map(|p| p.title.clone()));
         errors.length("Title", title.as_deref(), 2, MAX_TITLE);
         let gateway = match self.gateway.as_deref() {
             None => {
-                errors.add("Gateway can't be blank");
+                errors.add(t!("Gateway can't be blank"));
                 None
             }
             Some(name) => name.parse::<Gateway>().map_err(|e| errors.add(e)).ok(),
@@ -162,33 +159,40 @@ impl PaymentInput {
         if let (Some(product), Some(gateway)) = (buying, gateway)
             && !product.gateways.contains(&gateway)
         {
-            errors.add(format!(
-                "Gateway {} is not accepted for this product",
-                gateway.as_str()
+            errors.add(t!(
+                "Gateway {gateway} is not accepted for this product",
+                gateway = gateway.as_str()
             ));
         }
         let quantity = self.quantity.unwrap_or(1);
         if !(1..=MAX_QUANTITY).contains(&quantity) {
-            errors.add(format!("Quantity must be between 1 and {MAX_QUANTITY}"));
+            errors.add(t!(
+                "Quantity must be between 1 and {max}",
+                max = MAX_QUANTITY
+            ));
         }
         let (value, currency) = match buying {
             Some(product) => {
                 if self.value.is_some() || self.currency.is_some() {
-                    errors.add("Value and currency come from the product's price; leave them out when buying a product");
+                    errors.add(t!("Value and currency come from the product's price; leave them out when buying a product"));
                 }
                 if quantity < product.minimum_quantity
                     || product.maximum_quantity.is_some_and(|max| quantity > max)
                 {
-                    errors.add(format!(
-                        "Quantity must be between {} and {} for this product",
-                        product.minimum_quantity,
-                        product
-                            .maximum_quantity
-                            .map_or("any".to_string(), |m| m.to_string())
-                    ));
+                    errors.add(match product.maximum_quantity {
+                        Some(max) => t!(
+                            "Quantity must be between {min} and {max} for this product",
+                            min = product.minimum_quantity,
+                            max
+                        ),
+                        None => t!(
+                            "Quantity must be at least {min} for this product",
+                            min = product.minimum_quantity
+                        ),
+                    });
                 }
                 if !product.stock.covers(quantity) {
-                    errors.add("Not enough stock for this quantity");
+                    errors.add(t!("Not enough stock for this quantity"));
                 }
                 (
                     Some(product.price.times(quantity)),
@@ -198,24 +202,24 @@ impl PaymentInput {
             None => {
                 let value = match self.value {
                     None => {
-                        errors.add("Value can't be blank");
+                        errors.add(t!("Value can't be blank"));
                         None
                     }
                     Some(value) => match Amount::from_json(&value) {
                         Ok(amount) if amount.is_zero() => {
-                            errors.add("Value must be greater than 0");
+                            errors.add(t!("Value must be greater than 0"));
                             None
                         }
                         Ok(amount) => Some(amount),
                         Err(e) => {
-                            errors.add(format!("Value {e}"));
+                            errors.add(t!("Value {e}", e));
                             None
                         }
                     },
                 };
                 let currency = match self.currency.as_deref() {
                     None => {
-                        errors.add("Currency can't be blank");
+                        errors.add(t!("Currency can't be blank"));
                         None
                     }
                     Some(code) => code.parse::<Currency>().map_err(|e| errors.add(e)).ok(),
@@ -226,20 +230,21 @@ impl PaymentInput {
         // Optional, as in the seed's example: the payment page then asks the customer.
         let email = text(self.email).map(|e| e.to_ascii_lowercase());
         if email.as_deref().is_some_and(|email| !is_valid_email(email)) {
-            errors.add("Email is not a valid email address");
+            errors.add(t!("Email is not a valid email address"));
         }
         let ip = text(self.ip_address).and_then(|ip| {
             ip.parse::<IpAddr>()
                 .map(shared::validate::canonical_ip)
-                .map_err(|_| errors.add(format!("Ip address {ip:?} is not an IP address")))
+                .map_err(|_| errors.add(t!("Ip address {ip:?} is not an IP address", ip)))
                 .ok()
         });
         let country = text(self.country_code).and_then(|code| {
             if is_country_code(&code) {
                 Some(code.to_ascii_uppercase())
             } else {
-                errors.add(format!(
-                    "Country code {code:?} is not a two-letter country code"
+                errors.add(t!(
+                    "Country code {code:?} is not a two-letter country code",
+                    code
                 ));
                 None
             }
@@ -249,7 +254,7 @@ impl PaymentInput {
         let return_url = text(self.return_url).and_then(|url| match url::Url::parse(&url) {
             Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => Some(parsed.to_string()),
             _ => {
-                errors.add("Return url must be an absolute http(s) URL");
+                errors.add(t!("Return url must be an absolute http(s) URL"));
                 None
             }
         });
@@ -268,7 +273,7 @@ impl PaymentInput {
                 value
             }
             Some(_) => {
-                errors.add("Custom must be an object");
+                errors.add(t!("Custom must be an object"));
                 Value::Null
             }
         };
@@ -406,10 +411,9 @@ fn judge(
     order.risk_level = risk.level;
     let product = product.map(|p| &p.value);
     if product.is_some_and(|p| p.vpn_block) && risk.hosting {
-        return Some(
+        return Some(t!(
             "The payment was blocked: the customer's IP address is in a hosting or VPN network"
-                .into(),
-        );
+        ));
     }
     let above = product.is_some_and(|p| risk.level > p.max_risk_level);
     if flagged_by.is_some() || above {
@@ -496,9 +500,9 @@ async fn cancel(
         before.value.status,
         OrderStatus::Paid | OrderStatus::Refunded | OrderStatus::Chargeback
     ) {
-        return Err(ApiError::Conflict(
-            "The order is paid; refund it instead of cancelling the payment".into(),
-        ));
+        return Err(ApiError::Conflict(t!(
+            "The order is paid; refund it instead of cancelling the payment"
+        )));
     }
     let now = Timestamp::now();
     let after = Order {
@@ -545,20 +549,18 @@ async fn updated(
 async fn give_email(state: &AppState, token: &str, email: &str) -> ApiResult<Option<String>> {
     let email = email.trim().to_ascii_lowercase();
     if !is_valid_email(&email) {
-        return Err(ApiError::invalid("Email is not a valid email address"));
+        return Err(ApiError::invalid(t!("Email is not a valid email address")));
     }
     let (tenant, before) = by_payment_token(&state.db, token)
         .await?
         .ok_or(ApiError::NotFound("Payment"))?;
     if before.value.email.is_some() {
-        return Err(ApiError::Conflict(
-            "The payment has an email already".into(),
-        ));
+        return Err(ApiError::Conflict(t!("The payment has an email already")));
     }
     if before.value.cancelled_at.is_some() || before.value.status != OrderStatus::NotPaid {
-        return Err(ApiError::Conflict(
-            "The payment can no longer change: it was cancelled or paid".into(),
-        ));
+        return Err(ApiError::Conflict(t!(
+            "The payment can no longer change: it was cancelled or paid"
+        )));
     }
     let customer = Customer {
         email: Some(email.clone()),

@@ -11,8 +11,9 @@ use axum::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
 use shared::http::{Client, escape_html as escape};
-use shared::language::{Language, Text};
+use shared::language::Language;
 use shared::ratelimit::Decision;
+use shared::t;
 use shared::{
     AppState, Tenant,
     commerce::{Order, OrderStatus, Product, media::StoredObject},
@@ -33,17 +34,12 @@ static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     .expect("a valid header")
 });
 
-/// `text` in the language of the page being answered.
-fn say(text: Text) -> &'static str {
-    text.in_language(Language::current())
-}
-
 /// What the customer reads as the payment's state.
-fn status_text(order: &Order) -> &'static str {
+fn status_text(order: &Order) -> String {
     if order.cancelled_at.is_some() {
-        say(Text::PayCancelled)
+        t!("Cancelled")
     } else if order.awaits_delivery() {
-        say(Text::PayPreparing)
+        t!("Paid: your purchase is being prepared")
     } else {
         order.status.describe_in(Language::current())
     }
@@ -75,8 +71,8 @@ fn render(
         format!(
             r#"<form method="post" action="/pay/{token}" id="email-form">{problem}<p><label for="email">{label}</label><br><input type="email" id="email" name="email" required autocomplete="email" maxlength="254"></p><p><button type="submit">{go}</button></p></form>"#,
             token = escape(token),
-            label = say(Text::PayEmailLabel),
-            go = say(Text::PayContinue),
+            label = t!("Your email, for the receipt and what you buy"),
+            go = t!("Continue to payment"),
         )
     } else {
         String::new()
@@ -85,7 +81,7 @@ fn render(
     let test_mode = match mode {
         shared::Mode::Test => format!(
             r#"<p id="test-mode" role="note" style="background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;font-weight:600">{}</p>"#,
-            say(Text::PayTestMode)
+            t!("Test mode: this is not a real payment, and no money moves.")
         ),
         shared::Mode::Live => String::new(),
     };
@@ -93,7 +89,7 @@ fn render(
     let delivered = match (&order.delivered, done) {
         (Some(goods), true) => format!(
             r#"<h2>{}</h2><pre id="delivered" style="white-space:pre-wrap;word-break:break-all">{}</pre>"#,
-            say(Text::PayPurchase),
+            t!("Your purchase"),
             escape(goods)
         ),
         _ => String::new(),
@@ -103,8 +99,8 @@ fn render(
         (Some(file), true) => format!(
             r#"<p><a id="download" href="/pay/{token}/file">{verb} {name}</a> ({size} {bytes})</p>"#,
             token = escape(token),
-            verb = say(Text::PayDownload),
-            bytes = say(Text::PayBytes),
+            verb = t!("Download"),
+            bytes = t!("bytes"),
             name = escape(&file.metadata.filename),
             size = file.metadata.size,
         ),
@@ -114,7 +110,7 @@ fn render(
         (Some(url), true) => format!(
             r#"<p><a href="{}">{}</a></p>"#,
             escape(url),
-            say(Text::PayReturn)
+            t!("Return to the shop")
         ),
         _ => String::new(),
     };
@@ -140,17 +136,17 @@ fn render(
         status = status_text(order),
         id = escape(&order.id),
         lang = Language::current().tag(),
-        amount = say(Text::PayAmount),
-        quantity_ = say(Text::PayQuantity),
-        gateway_ = say(Text::PayGateway),
-        status_ = say(Text::PayStatus),
-        order_ = say(Text::PayOrder),
-        reload = say(Text::PayReload),
+        amount = t!("Amount"),
+        quantity_ = t!("Quantity"),
+        gateway_ = t!("Gateway"),
+        status_ = t!("Status"),
+        order_ = t!("Order"),
+        reload = t!("Reload this page to see the latest status."),
     )
 }
 
 fn not_found() -> Response {
-    plain_page(StatusCode::NOT_FOUND, say(Text::PayNotFound))
+    plain_page(StatusCode::NOT_FOUND, &t!("This payment does not exist."))
 }
 
 /// Whether the page's visitor may see `token`'s payment: their own bucket in this
@@ -307,14 +303,20 @@ pub async fn file(
         Err(response) => return response,
     };
     let mut response = if order.status != OrderStatus::Paid || order.cancelled_at.is_some() {
-        plain_page(StatusCode::FORBIDDEN, say(Text::PayNotComplete))
+        plain_page(
+            StatusCode::FORBIDDEN,
+            &t!("The download is for the customer who paid: this payment is not complete."),
+        )
     } else {
         match bought_file(&state, &tenant, &order).await {
             Ok(Some(file)) => match uploads::file_location(&state, &tenant, &file).await {
                 Ok(location) => shared::http::redirect(&location, "no-store"),
                 Err(error) => error.into_response(),
             },
-            Ok(None) => plain_page(StatusCode::NOT_FOUND, say(Text::PayNoFile)),
+            Ok(None) => plain_page(
+                StatusCode::NOT_FOUND,
+                &t!("This purchase has no file to download."),
+            ),
             Err(error) => error.into_response(),
         }
     };

@@ -21,6 +21,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
+use shared::t;
 use shared::{
     ApiError, ApiResult, AppState, Timestamp,
     auth::{Auth, Read, Scoped, Write, groups},
@@ -202,7 +203,7 @@ async fn create(
         .map_err(|e| errors.add(e))
         .ok();
     if input.scope.is_none() {
-        errors.add("Scope can't be blank");
+        errors.add(t!("Scope can't be blank"));
     }
     errors.finish()?;
     let (Some(lifetime), Some(scope)) = (lifetime, input.scope) else {

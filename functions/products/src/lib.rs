@@ -14,6 +14,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::Value;
+use shared::t;
 use shared::{
     ApiError, ApiResult, AppState, Timestamp,
     auth::{Scoped, Write, groups},
@@ -174,11 +175,11 @@ impl ProductInput {
         errors.length("Description", description.as_deref(), 0, MAX_DESCRIPTION);
         let price = match (self.price, current) {
             (Some(value), _) => Amount::from_json(&value)
-                .map_err(|e| errors.add(format!("Price {e}")))
+                .map_err(|e| errors.add(t!("Price {e}", e)))
                 .ok(),
             (None, Some(c)) => Some(c.price.clone()),
             (None, None) => {
-                errors.add("Price can't be blank");
+                errors.add(t!("Price can't be blank"));
                 None
             }
         };
@@ -186,10 +187,12 @@ impl ProductInput {
             (Some(code), _) => code.parse::<Currency>().map_err(|e| errors.add(e)).ok(),
             (None, Some(c)) => Some(c.currency.clone()),
             (None, None) => {
-                errors.add("Currency can't be blank");
+                errors.add(t!("Currency can't be blank"));
                 None
             }
         };
+        // A name that is not a gateway is reported as such, not as a blank list too.
+        let mut gateways_refused = false;
         let gateways = match (self.gateways, current) {
             (Some(names), _) => {
                 let mut gateways = Vec::new();
@@ -197,7 +200,10 @@ impl ProductInput {
                     match name.parse::<Gateway>() {
                         Ok(g) if !gateways.contains(&g) => gateways.push(g),
                         Ok(_) => {}
-                        Err(e) => errors.add(e),
+                        Err(e) => {
+                            errors.add(e);
+                            gateways_refused = true;
+                        }
                     }
                 }
                 gateways
@@ -205,8 +211,8 @@ impl ProductInput {
             (None, Some(c)) => c.gateways.clone(),
             (None, None) => Vec::new(),
         };
-        if gateways.is_empty() && !errors.has("Gateway") {
-            errors.add("Gateways can't be blank (one or more of paypal, stripe, bitcoin, ethereum, litecoin)");
+        if gateways.is_empty() && !gateways_refused {
+            errors.add(t!("Gateways can't be blank (one or more of paypal, stripe, bitcoin, ethereum, litecoin)"));
         }
         let product_type = match (self.product_type, current) {
             (Some(code), _) => ProductType::try_from(code).map_err(|e| errors.add(e)).ok(),
@@ -218,7 +224,9 @@ impl ProductInput {
             .or(current.map(|c| c.stock_delimiter.clone()))
             .unwrap_or_else(|| ",".into());
         if stock_delimiter.trim().is_empty() || stock_delimiter.chars().count() > 8 {
-            errors.add("Stock delimiter must be 1 to 8 characters, not only spaces");
+            errors.add(t!(
+                "Stock delimiter must be 1 to 8 characters, not only spaces"
+            ));
         }
         let info = match self.info {
             Some(info) => text(info),
@@ -228,13 +236,13 @@ impl ProductInput {
         let serial = product_type == Some(ProductType::Serials);
         let stock = match (self.stock, current) {
             (Some(_), _) if serial => {
-                errors.add(
-                    "Stock of a serials product is the number of serials in info; set info instead",
-                );
+                errors.add(t!(
+                    "Stock of a serials product is the number of serials in info; set info instead"
+                ));
                 None
             }
             (Some(value), _) => serde_json::from_value::<Stock>(value)
-                .map_err(|_| errors.add("Stock must be \"∞\" or a non-negative integer"))
+                .map_err(|_| errors.add(t!("Stock must be \"∞\" or a non-negative integer")))
                 .ok(),
             (None, Some(c)) => Some(c.stock),
             (None, None) => Some(Stock::Unlimited),
@@ -251,43 +259,52 @@ impl ProductInput {
             .or(current.map(|c| c.minimum_quantity))
             .unwrap_or(1);
         if minimum_quantity == 0 {
-            errors.add("Minimum quantity must be at least 1");
+            errors.add(t!("Minimum quantity must be at least 1"));
         }
         let maximum_quantity = match self.maximum_quantity {
             Some(max) => max,
             None => current.and_then(|c| c.maximum_quantity),
         };
         if maximum_quantity.is_some_and(|max| max < minimum_quantity) {
-            errors.add("Maximum quantity must not be less than the minimum quantity");
+            errors.add(t!(
+                "Maximum quantity must not be less than the minimum quantity"
+            ));
         }
         let max_risk_level = self
             .max_risk_level
             .or(current.map(|c| c.max_risk_level))
             .unwrap_or(30);
         if max_risk_level > 100 {
-            errors.add("Max risk level must be between 0 and 100");
+            errors.add(t!("Max risk level must be between 0 and 100"));
         }
         let crypto_confirmations = self
             .crypto_confirmations
             .or(current.map(|c| c.crypto_confirmations))
             .unwrap_or(1);
         if !(1..=100).contains(&crypto_confirmations) {
-            errors.add("Crypto confirmations must be between 1 and 100");
+            errors.add(t!("Crypto confirmations must be between 1 and 100"));
         }
         let seller_note = match self.seller_note {
             Some(note) => text(note),
             None => current.and_then(|c| c.seller_note.clone()),
         };
         errors.length("Seller note", seller_note.as_deref(), 0, MAX_NOTE);
+        // A url given and refused is reported as such, not as a blank one too.
+        let mut dynamic_url_refused = false;
         let dynamic_url = match self.dynamic_url {
-            Some(url) => https_url(&mut errors, "Dynamic url", url, allow_private),
+            Some(url) => {
+                let given = url.as_deref().is_some_and(|u| !u.trim().is_empty());
+                let parsed = https_url(&mut errors, "Dynamic url", url, allow_private);
+                dynamic_url_refused = given && parsed.is_none();
+                parsed
+            }
             None => current.and_then(|c| c.dynamic_url.clone()),
         };
         if product_type == Some(ProductType::Dynamic)
             && dynamic_url.is_none()
-            && !errors.has("Dynamic url")
+            && !dynamic_url_refused
         {
-            errors.add("Dynamic url can't be blank for a dynamic product");
+            errors.add(t!("Dynamic url can't be blank for a dynamic product"));
         }
         let webhook_url = match self.webhook_url {
             Some(url) => https_url(&mut errors, "Webhook url", url, allow_private),
@@ -302,7 +319,7 @@ impl ProductInput {
             }
             Some(None) => Value::Object(Default::default()),
             Some(Some(_)) => {
-                errors.add("Custom must be an object");
+                errors.add(t!("Custom must be an object"));
                 Value::Null
             }
             None => current

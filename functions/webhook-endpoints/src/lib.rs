@@ -14,6 +14,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
+use shared::t;
 use shared::{
     ApiError, ApiResult, AppState, Mode, Timestamp,
     auth::{Read, Scoped, Write, groups},
@@ -294,7 +295,7 @@ async fn list(
         Some("true") => Some(true),
         Some("false") => Some(false),
         Some(_) => {
-            errors.add("Enabled must be true or false");
+            errors.add(t!("Enabled must be true or false"));
             None
         }
     };

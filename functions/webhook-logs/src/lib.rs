@@ -10,6 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
+use shared::t;
 use shared::{
     ApiError, ApiResult, AppState,
     auth::{Read, Scoped, Write, groups},
@@ -81,7 +82,7 @@ async fn list(
     if let Some(name) = params.event.as_deref()
         && !is_event_name(name)
     {
-        errors.add(format!("Event {name:?} is not an event type"));
+        errors.add(t!("Event {name:?} is not an event type", name));
     }
     errors.finish()?;
     let filter = LogFilter {
@@ -142,9 +143,9 @@ async fn simulate(
     ApiJson(input): ApiJson<SimulateInput>,
 ) -> ApiResult<Json<TestResult>> {
     if tenant.mode() == shared::Mode::Live {
-        return Err(ApiError::invalid(
-            "Simulations send samples in test mode only: use a test key",
-        ));
+        return Err(ApiError::invalid(t!(
+            "Simulations send samples in test mode only: use a test key"
+        )));
     }
     state.outbound_permit(&tenant).await?;
     let mut errors = Violations::new();
@@ -155,7 +156,7 @@ async fn simulate(
     .map_err(|e| errors.add(e))
     .ok();
     if input.event.is_none() {
-        errors.add("Event can't be blank");
+        errors.add(t!("Event can't be blank"));
     }
     let event = errors.parse::<EventType>(input.event.as_deref());
     errors.finish()?;

@@ -1,6 +1,7 @@
 //! Blacklists and blacklist rules, and the screening every payment passes before an
 //! order exists.
 
+use crate::t;
 use crate::{
     Timestamp,
     rules::RuleCache,
@@ -27,7 +28,9 @@ impl TryFrom<u64> for BlacklistType {
             1 => Ok(BlacklistType::Email),
             2 => Ok(BlacklistType::Ip),
             3 => Ok(BlacklistType::Country),
-            _ => Err("Blacklist type must be 1 (email), 2 (IP) or 3 (country)".into()),
+            _ => Err(t!(
+                "Blacklist type must be 1 (email), 2 (IP) or 3 (country)"
+            )),
         }
     }
 }
@@ -50,16 +53,22 @@ impl BlacklistType {
         let data = data.trim();
         match self {
             BlacklistType::Email if is_valid_email(data) => Ok(data.to_ascii_lowercase()),
-            BlacklistType::Email => Err(format!("Blocked data {data:?} is not an email address")),
+            BlacklistType::Email => Err(t!("Blocked data {data:?} is not an email address", data)),
             BlacklistType::Ip => parse_network(data)
                 .map(|net| match net.prefix_len() == net.max_prefix_len() {
                     true => net.addr().to_string(),
                     false => net.trunc().to_string(),
                 })
-                .ok_or_else(|| format!("Blocked data {data:?} is not an IP address or CIDR range")),
+                .ok_or_else(|| {
+                    t!(
+                        "Blocked data {data:?} is not an IP address or CIDR range",
+                        data
+                    )
+                }),
             BlacklistType::Country if is_country_code(data) => Ok(data.to_ascii_uppercase()),
-            BlacklistType::Country => Err(format!(
-                "Blocked data {data:?} is not a two-letter country code"
+            BlacklistType::Country => Err(t!(
+                "Blocked data {data:?} is not a two-letter country code",
+                data
             )),
         }
     }
@@ -94,11 +103,12 @@ impl Blacklist {
         }
     }
 
-    fn what(&self) -> &'static str {
+    /// What of the customer's it blocks, as the refusal names it.
+    fn what(&self) -> String {
         match self.blacklist_type {
-            BlacklistType::Email => "email address",
-            BlacklistType::Ip => "IP address",
-            BlacklistType::Country => "country",
+            BlacklistType::Email => t!("email address"),
+            BlacklistType::Ip => t!("IP address"),
+            BlacklistType::Country => t!("country"),
         }
     }
 }
@@ -122,8 +132,9 @@ impl std::str::FromStr for RuleAction {
             "block" => Ok(RuleAction::Block),
             "allow" => Ok(RuleAction::Allow),
             "flag" => Ok(RuleAction::Flag),
-            _ => Err(format!(
-                "Action type {text:?} is not one of block, allow, flag"
+            _ => Err(t!(
+                "Action type {text:?} is not one of block, allow, flag",
+                text
             )),
         }
     }
@@ -211,9 +222,9 @@ pub fn screen(
         }
         match rule.action_type {
             RuleAction::Block => {
-                return Verdict::Block(format!(
-                    "The payment was blocked by the blacklist rule {:?}",
-                    rule.name
+                return Verdict::Block(t!(
+                    "The payment was blocked by the blacklist rule {name:?}",
+                    name = rule.name
                 ));
             }
             RuleAction::Allow => return Verdict::Accept { flagged_by },
@@ -223,9 +234,9 @@ pub fn screen(
         }
     }
     if let Some(entry) = blacklists.iter().find(|b| b.blocks(customer)) {
-        return Verdict::Block(format!(
-            "The payment was blocked: the customer's {} is blacklisted",
-            entry.what()
+        return Verdict::Block(t!(
+            "The payment was blocked: the customer's {what} is blacklisted",
+            what = entry.what()
         ));
     }
     Verdict::Accept { flagged_by }

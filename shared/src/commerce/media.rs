@@ -3,6 +3,7 @@
 //! which uploads may become them, and where their bytes live (`store::media`).
 
 use crate::Tenant;
+use crate::t;
 use serde::{Deserialize, Serialize};
 
 /// What an upload is for.
@@ -77,37 +78,47 @@ impl Purpose {
     }
 
     /// Why an upload of `size` bytes of `mime_type` named `filename` cannot be one of
-    /// these; every reason, in the API's words.
-    pub fn refusals(&self, filename: &str, mime_type: &str, size: u64) -> Vec<String> {
+    /// these; every reason, in the API's words. What is not given is not checked.
+    pub fn refusals(
+        &self,
+        filename: &str,
+        mime_type: Option<&str>,
+        size: Option<u64>,
+    ) -> Vec<String> {
         let mut problems = Vec::new();
         let name = filename.trim();
         if name.is_empty() {
-            problems.push("Filename can't be blank".to_string());
+            problems.push(t!("Filename can't be blank"));
         } else if name.chars().count() > MAX_FILENAME_CHARS {
-            problems.push(format!(
-                "Filename is too long (maximum is {MAX_FILENAME_CHARS} characters)"
+            problems.push(t!(
+                "Filename is too long (maximum is {max} characters)",
+                max = MAX_FILENAME_CHARS
             ));
         } else if name
             .chars()
             .any(|c| c.is_control() || c == '/' || c == '\\')
         {
-            problems.push("Filename must not contain slashes or control characters".into());
-        }
-        if !self.types().contains(&mime_type) {
-            problems.push(format!(
-                "Mime type {mime_type:?} is not accepted for a {}; accepted: {}",
-                self.as_str(),
-                self.types().join(", ")
+            problems.push(t!(
+                "Filename must not contain slashes or control characters"
             ));
         }
-        if size == 0 {
-            problems.push("Size must be at least 1 byte".into());
-        } else if size > self.max_bytes() {
-            problems.push(format!(
-                "Size must be at most {} bytes for a {} ({size} given)",
-                self.max_bytes(),
-                self.as_str()
+        if let Some(mime_type) = mime_type.filter(|m| !self.types().contains(m)) {
+            problems.push(t!(
+                "Mime type {mime_type:?} is not accepted for a {purpose}; accepted: {accepted}",
+                mime_type,
+                purpose = self.as_str(),
+                accepted = self.types().join(", ")
             ));
+        }
+        match size {
+            Some(0) => problems.push(t!("Size must be at least 1 byte")),
+            Some(size) if size > self.max_bytes() => problems.push(t!(
+                "Size must be at most {max} bytes for a {purpose} ({size} given)",
+                max = self.max_bytes(),
+                purpose = self.as_str(),
+                size
+            )),
+            _ => {}
         }
         problems
     }
@@ -194,17 +205,17 @@ mod tests {
     fn uploads_are_checked_for_name_type_and_size_at_once() {
         assert!(
             Purpose::Image
-                .refusals("logo.png", "image/png", 3_463)
+                .refusals("logo.png", Some("image/png"), Some(3_463))
                 .is_empty()
         );
         assert!(
             Purpose::File
-                .refusals("my product.zip", "application/zip", 225_894)
+                .refusals("my product.zip", Some("application/zip"), Some(225_894))
                 .is_empty()
         );
         let two_gb = 2 * 1024 * 1024 * 1024;
         assert_eq!(
-            Purpose::File.refusals("../x", "text/html", two_gb),
+            Purpose::File.refusals("../x", Some("text/html"), Some(two_gb)),
             [
                 "Filename must not contain slashes or control characters".to_string(),
                 format!(
@@ -215,7 +226,9 @@ mod tests {
             ]
         );
         assert_eq!(
-            Purpose::Image.refusals(" ", "image/svg+xml", 0).len(),
+            Purpose::Image
+                .refusals(" ", Some("image/svg+xml"), Some(0))
+                .len(),
             3,
             "blank name, SVG (it can run script), empty"
         );

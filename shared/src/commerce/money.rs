@@ -1,6 +1,7 @@
 //! Prices and payment values as exact decimals, ISO 4217 currencies, and the gateways a
 //! customer can pay with.
 
+use crate::t;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use std::{fmt, str::FromStr};
@@ -26,15 +27,19 @@ impl Amount {
         };
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
-            return Err("must be a decimal number such as \"9.99\"".into());
+            return Err(t!("must be a decimal number such as \"9.99\""));
         }
         let whole = whole.trim_start_matches('0');
         if whole.len() > MAX_WHOLE_DIGITS {
-            return Err(format!("must be less than 10^{MAX_WHOLE_DIGITS}"));
+            return Err(t!(
+                "must be less than 10^{digits}",
+                digits = MAX_WHOLE_DIGITS
+            ));
         }
         if fraction.is_some_and(|f| f.len() > MAX_FRACTION_DIGITS) {
-            return Err(format!(
-                "has more than {MAX_FRACTION_DIGITS} decimal places"
+            return Err(t!(
+                "has more than {places} decimal places",
+                places = MAX_FRACTION_DIGITS
             ));
         }
         let whole = if whole.is_empty() { "0" } else { whole };
@@ -52,7 +57,7 @@ impl Amount {
             Value::Number(number) if number.is_f64() || number.is_u64() => {
                 Amount::parse(&number.to_string())
             }
-            _ => Err("must be a decimal number such as \"9.99\"".into()),
+            _ => Err(t!("must be a decimal number such as \"9.99\"")),
         }
     }
 
@@ -133,7 +138,7 @@ impl FromStr for Currency {
         if ISO_4217.binary_search(&code.as_str()).is_ok() {
             Ok(Currency(code))
         } else {
-            Err(format!("Currency {text:?} is not an ISO 4217 code"))
+            Err(t!("Currency {text:?} is not an ISO 4217 code", text))
         }
     }
 }
@@ -188,9 +193,10 @@ impl FromStr for Gateway {
             .into_iter()
             .find(|g| g.as_str().eq_ignore_ascii_case(text.trim()))
             .ok_or_else(|| {
-                format!(
-                    "Gateway {text:?} is not supported (one of {})",
-                    Gateway::ALL.map(|g| g.as_str()).join(", ")
+                t!(
+                    "Gateway {text:?} is not supported (one of {all})",
+                    text,
+                    all = Gateway::ALL.map(|g| g.as_str()).join(", ")
                 )
             })
     }

@@ -2,6 +2,7 @@
 
 use super::money::{Amount, Currency};
 use crate::Timestamp;
+use crate::t;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use serde_json::Value;
 
@@ -41,24 +42,24 @@ impl OrderStatus {
     }
 
     /// What the hosted payment page says (the seed's words), in English.
-    pub fn describe(&self) -> &'static str {
+    pub fn describe(&self) -> String {
         self.describe_in(crate::language::Language::English)
     }
 
     /// What the hosted payment page says, in `language`.
-    pub fn describe_in(&self, language: crate::language::Language) -> &'static str {
-        use crate::language::Text;
-        let text = match self {
-            OrderStatus::NotPaid => Text::StatusNotPaid,
-            OrderStatus::Chargeback => Text::StatusChargeback,
-            OrderStatus::HighRisk => Text::StatusHighRisk,
-            OrderStatus::PartiallyPaid => Text::StatusPartiallyPaid,
-            OrderStatus::AwaitingConfirmations => Text::StatusAwaitingConfirmations,
-            OrderStatus::PendingPaypal => Text::StatusPendingPaypal,
-            OrderStatus::Refunded => Text::StatusRefunded,
-            OrderStatus::Paid => Text::StatusPaid,
-        };
-        text.in_language(language)
+    pub fn describe_in(&self, language: crate::language::Language) -> String {
+        match self {
+            OrderStatus::NotPaid => t!(language => "Not paid"),
+            OrderStatus::Chargeback => t!(language => "Chargeback/Reversed"),
+            OrderStatus::HighRisk => t!(language => "High risk"),
+            OrderStatus::PartiallyPaid => t!(language => "Partially paid"),
+            OrderStatus::AwaitingConfirmations => {
+                t!(language => "Awaiting Cryptocurrency confirmations")
+            }
+            OrderStatus::PendingPaypal => t!(language => "Pending - PayPal"),
+            OrderStatus::Refunded => t!(language => "Refunded"),
+            OrderStatus::Paid => t!(language => "Successful and completed"),
+        }
     }
 
     /// Whether an order may move from `self` to `next`. Paid is final except for the

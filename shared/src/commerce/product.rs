@@ -2,6 +2,7 @@
 
 use super::money::{Amount, Currency, Gateway};
 use crate::Timestamp;
+use crate::t;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use serde_json::Value;
 use std::fmt;
@@ -48,13 +49,13 @@ impl<'de> Deserialize<'de> for Stock {
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Stock, E> {
                 u64::try_from(v)
                     .map(Stock::Count)
-                    .map_err(|_| E::custom("stock cannot be negative"))
+                    .map_err(|_| E::custom(t!("stock cannot be negative")))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Stock, E> {
                 if v >= 0.0 && v.fract() == 0.0 && v < u64::MAX as f64 {
                     Ok(Stock::Count(v as u64))
                 } else {
-                    Err(E::custom("stock must be a non-negative integer"))
+                    Err(E::custom(t!("stock must be a non-negative integer")))
                 }
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Stock, E> {
@@ -63,7 +64,7 @@ impl<'de> Deserialize<'de> for Stock {
                 } else {
                     v.parse()
                         .map(Stock::Count)
-                        .map_err(|_| E::custom("stock must be \"∞\" or a non-negative integer"))
+                        .map_err(|_| E::custom(t!("stock must be \"∞\" or a non-negative integer")))
                 }
             }
         }
@@ -90,9 +91,9 @@ impl TryFrom<u64> for ProductType {
             2 => Ok(ProductType::Serials),
             3 => Ok(ProductType::Service),
             4 => Ok(ProductType::Dynamic),
-            _ => {
-                Err("Product type must be 1 (file), 2 (serials), 3 (service) or 4 (dynamic)".into())
-            }
+            _ => Err(t!(
+                "Product type must be 1 (file), 2 (serials), 3 (service) or 4 (dynamic)"
+            )),
         }
     }
 }

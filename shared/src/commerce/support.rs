@@ -1,6 +1,7 @@
 //! Feedback on orders and customers' queries: what a merchant answers.
 
 use crate::Timestamp;
+use crate::t;
 use serde::{Deserialize, Serialize};
 
 /// How a customer rated an order.
@@ -63,8 +64,9 @@ impl std::str::FromStr for QueryStatus {
             "pending" => Ok(QueryStatus::Pending),
             "answered" => Ok(QueryStatus::Answered),
             "closed" => Ok(QueryStatus::Closed),
-            _ => Err(format!(
-                "Status {text:?} is not one of pending, answered, closed"
+            _ => Err(t!(
+                "Status {text:?} is not one of pending, answered, closed",
+                text
             )),
         }
     }

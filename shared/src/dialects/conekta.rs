@@ -6,6 +6,7 @@
 //! for English. Deliveries are Conekta's event object (see `webhooks::dialect`).
 
 use super::{Failure, answer, subject};
+use crate::t;
 use crate::{
     ApiError, ApiResult, AppState, Mode, Tenant,
     auth::{Read, Scoped, Write, groups},
@@ -136,7 +137,7 @@ pub struct ConektaErrorDetail {
     /// The field at fault, for validation errors.
     param: Option<String>,
     /// For people: Spanish, or English with `Accept-Language: en`.
-    message: &'static str,
+    message: String,
     /// PushGuard's own words, for the developer.
     debug_message: String,
 }
@@ -186,16 +187,17 @@ impl WebhookRequest {
     fn into_input(self, creating: bool) -> manage::EndpointInput {
         let mut errors = Violations::new();
         if self.synchronous == Some(true) {
-            errors.add("Synchronous webhooks are not offered: PushGuard delivers every event asynchronously, with retries; send synchronous: false");
+            errors.add(t!("Synchronous webhooks are not offered: PushGuard delivers every event asynchronously, with retries; send synchronous: false"));
         }
         let names = self.subscribed_events.or(self.events);
-        let events = match names {
+        let events = match &names {
             None if creating => Some(vec!["*".to_string()]),
             None => None,
-            Some(names) => super::event_types(DIALECT, &names, &mut errors),
+            Some(names) => super::event_types(DIALECT, names, &mut errors),
         };
         manage::EndpointInput {
             url: self.url,
+            events_refused: names.is_some() && events.is_none(),
             events,
             problems: errors.into_messages(),
             ..Default::default()
@@ -248,7 +250,10 @@ async fn list(
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
-                ApiError::invalid(format!("Limit must be a number from 1 to {MAX_LIMIT}"))
+                ApiError::invalid(t!(
+                    "Limit must be a number from 1 to {max}",
+                    max = MAX_LIMIT
+                ))
             })?,
     };
     let mode = tenant.mode();
@@ -353,13 +358,13 @@ async fn test(
     Ok(ok(response(&endpoint, tenant.mode(), false)))
 }
 
-/// Whether the caller prefers English (`Accept-Language`, quality values honoured);
+/// The language the caller prefers (`Accept-Language`, quality values honoured);
 /// Conekta's default is Spanish.
-fn english(headers: &HeaderMap) -> bool {
+fn language(headers: &HeaderMap) -> Language {
     let asked = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
-    Language::negotiate(asked, Language::Spanish) == Language::English
+    Language::negotiate(asked, Language::Spanish)
 }
 
 /// The Conekta version an `Accept` header asks for, if it names one.
@@ -378,7 +383,12 @@ fn requested_version(accept: &str) -> Option<&str> {
 /// version is a 406 naming this one), and every error is Conekta's error object in the
 /// caller's language.
 pub(crate) async fn edge(mut request: Request, next: Next) -> Response {
-    let english = english(request.headers());
+    let language = language(request.headers());
+    // PushGuard's own words go in `debug_message`, in English as Conekta's are (each
+    // detail's `param` is read from them); `message` speaks the caller's language.
+    request
+        .headers_mut()
+        .insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("en"));
     let accept = request
         .headers()
         .get(header::ACCEPT)
@@ -394,83 +404,73 @@ pub(crate) async fn edge(mut request: Request, next: Next) -> Response {
         Some(other) => {
             let message =
                 format!("API version {other} is not supported: send Accept: {MEDIA_TYPE}");
-            return render(Failure::new(ApiError::NotAcceptable, message), english);
+            return render(Failure::new(ApiError::NotAcceptable, message), language);
         }
         None => next.run(request).await,
     };
     let mut response = match Failure::of(response).await {
-        Ok(failure) => render(failure, english),
+        Ok(failure) => render(failure, language),
         Err(response) => response,
     };
     // Conekta speaks Spanish unless asked for English, whatever the API's default.
-    let language = if english { "en" } else { "es" };
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(language));
+    response.headers_mut().insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(language.tag()),
+    );
     response
 }
 
 /// `failure` as Conekta's error object: a `type`, and one detail per problem with its
 /// `param`, a `code`, a `message` for people (Spanish unless English was asked for) and
 /// PushGuard's own words as `debug_message`.
-fn render(failure: Failure, english: bool) -> Response {
-    let (kind, code, es, en) = match failure.status.as_u16() {
+fn render(failure: Failure, language: Language) -> Response {
+    let (kind, code, message) = match failure.status.as_u16() {
         400 | 413 | 415 | 422 => (
             "parameter_validation_error",
             "conekta.errors.parameter_validation",
-            "Los datos enviados no son válidos.",
-            "The data sent is not valid.",
+            t!(language => "The data sent is not valid."),
         ),
         401 => (
             "authentication_error",
             "conekta.errors.authentication.missing_key",
-            "Acceso no autorizado.",
-            "Unauthorized access.",
+            t!(language => "Unauthorized access."),
         ),
         403 => (
             "authorization_error",
             "conekta.errors.authorization.forbidden",
-            "No tienes permiso para realizar esta acción.",
-            "You are not allowed to perform this action.",
+            t!(language => "You are not allowed to perform this action."),
         ),
         404 => (
             "resource_not_found_error",
             "conekta.errors.resource_not_found.entity",
-            "El recurso no ha sido encontrado.",
-            "The resource was not found.",
+            t!(language => "The resource was not found."),
         ),
         406 => (
             "parameter_validation_error",
             "conekta.errors.parameter_validation.accept_header",
-            "La versión de la API solicitada no es compatible.",
-            "The requested API version is not supported.",
+            t!(language => "The requested API version is not supported."),
         ),
         409 => (
             "conflict_error",
             "conekta.errors.conflict",
-            "La solicitud entra en conflicto con el estado actual del recurso.",
-            "The request conflicts with the resource's current state.",
+            t!(language => "The request conflicts with the resource's current state."),
         ),
         429 => (
             "rate_limit_error",
             "conekta.errors.rate_limit",
-            "Demasiadas solicitudes; intenta de nuevo más tarde.",
-            "Too many requests; try again later.",
+            t!(language => "Too many requests; try again later."),
         ),
         405 => (
             "parameter_validation_error",
             "conekta.errors.method_not_allowed",
-            "Método no permitido.",
-            "Method not allowed.",
+            t!(language => "Method not allowed."),
         ),
         _ => (
             "api_error",
             "conekta.errors.api",
-            "Ocurrió un error; intenta de nuevo más tarde.",
-            "Something went wrong; try again later.",
+            t!(language => "Something went wrong; try again later."),
         ),
     };
-    let message = if english { en } else { es };
     let problems: Vec<String> = failure.problems().into_iter().map(String::from).collect();
     let validation = kind == "parameter_validation_error" && failure.status.as_u16() != 406;
     let details = problems
@@ -486,7 +486,7 @@ fn render(failure: Failure, english: bool) -> Response {
                     None => code.to_string(),
                 },
                 param,
-                message,
+                message: message.clone(),
                 debug_message: problem,
             }
         })
@@ -523,11 +523,16 @@ mod tests {
             headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static(value));
             headers
         };
-        assert!(!english(&HeaderMap::new()));
-        assert!(!english(&with("es")));
-        assert!(english(&with("en-US,en;q=0.9")));
-        assert!(!english(&with("es-MX, en;q=0.5")));
-        assert!(english(&with("es;q=0.2, en;q=0.8")), "the higher quality");
-        assert!(!english(&with("fr")), "neither: Conekta's Spanish");
+        let spanish = Language::Spanish;
+        assert_eq!(language(&HeaderMap::new()), spanish);
+        assert_eq!(language(&with("es")), spanish);
+        assert_eq!(language(&with("en-US,en;q=0.9")), Language::English);
+        assert_eq!(language(&with("es-MX, en;q=0.5")), spanish);
+        assert_eq!(
+            language(&with("es;q=0.2, en;q=0.8")),
+            Language::English,
+            "the higher quality"
+        );
+        assert_eq!(language(&with("fr")), spanish, "neither: Conekta's Spanish");
     }
 }

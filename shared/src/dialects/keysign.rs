@@ -16,6 +16,7 @@
 //! `Sign: hex HMAC-SHA256(secretKey, body)`; `api-keys/regenerate` replaces the pair.
 
 use super::{answer, not_found};
+use crate::t;
 use crate::{
     ApiError, ApiResult, AppState, Tenant, Timestamp,
     auth::{BodySigned, Read, Scoped, Write, groups},
@@ -94,11 +95,11 @@ impl ChannelRequest {
     fn check_account(&self, tenant: &Tenant, optional: bool) -> ApiResult<()> {
         match self.account.as_deref() {
             None if optional => Ok(()),
-            None => Err(ApiError::invalid("Account can't be blank")),
+            None => Err(ApiError::invalid(t!("Account can't be blank"))),
             Some(account) if account == tenant.account_id().as_str() => Ok(()),
-            Some(_) => Err(ApiError::Refused(
-                "The account is not the key's: a key acts for its own account only".into(),
-            )),
+            Some(_) => Err(ApiError::Refused(t!(
+                "The account is not the key's: a key acts for its own account only"
+            ))),
         }
     }
 }
@@ -193,13 +194,13 @@ async fn create(
 ) -> ApiResult<Response> {
     input.check_account(&tenant, false)?;
     if current(&state, &tenant).await?.is_some() {
-        return Err(ApiError::Conflict(
-            "The account has a webhook channel already: change it with /webhook/change".into(),
-        ));
+        return Err(ApiError::Conflict(t!(
+            "The account has a webhook channel already: change it with /webhook/change"
+        )));
     }
     let mut problems = Violations::new();
     if input.enabled.is_some() {
-        problems.add("Enabled is set with /webhook/change");
+        problems.add(t!("Enabled is set with /webhook/change"));
     }
     let input = manage::EndpointInput {
         url: input.url,

@@ -17,6 +17,7 @@ pub mod keysign;
 pub mod paybyrd;
 pub mod pixlpay;
 
+use crate::t;
 use crate::{
     ApiError, ApiResult, AppState, Tenant, manage,
     routes::Routes,
@@ -169,9 +170,10 @@ pub(crate) fn event_types(
             ("*", _) => Some("*".to_string()),
             (_, Some(ours)) => Some(ours.to_string()),
             (_, None) => {
-                problems.add(format!(
-                    "Events contains {name:?}, which is not an event: use {}",
-                    dialect.event_names().join(", ")
+                problems.add(t!(
+                    "Events contains {name:?}, which is not an event: use {names}",
+                    name,
+                    names = dialect.event_names().join(", ")
                 ));
                 None
             }

@@ -10,6 +10,7 @@
 //! 200, 201 or 202, in 12 attempts (see `webhooks::dialect`).
 
 use super::answer;
+use crate::t;
 use crate::{
     ApiResult, AppState, Tenant, Timestamp,
     auth::{Read, Scoped, Write, groups},
@@ -120,7 +121,7 @@ impl SettingInput {
                             .set_username(user.as_deref().unwrap_or_default())
                             .and_then(|()| url.set_password(password.as_deref()));
                         if set.is_err() {
-                            problems.push("Url cannot carry a user and password".to_string());
+                            problems.push(t!("Url cannot carry a user and password"));
                         }
                         Some(url.to_string())
                     }

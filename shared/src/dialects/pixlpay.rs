@@ -6,6 +6,8 @@
 //! `X-Pixlpay-Signature` (see `webhooks::dialect`).
 
 use super::{Failure, answer, not_found};
+use crate::language::Language;
+use crate::t;
 use crate::{
     ApiResult, AppState, Tenant, Timestamp,
     auth::{Read, Scoped, Write, groups},
@@ -76,11 +78,11 @@ macro_rules! envelope {
             success: bool,
             data: $data,
             #[serde(skip_serializing_if = "Option::is_none")]
-            message: Option<&'static str>,
+            message: Option<String>,
         }
 
         impl $name {
-            fn answer(status: StatusCode, data: $data, message: Option<&'static str>) -> Response {
+            fn answer(status: StatusCode, data: $data, message: Option<String>) -> Response {
                 answer(status, json!($name { success: true, data, message }))
             }
         }
@@ -107,7 +109,7 @@ pub struct PixlpayError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Deleted {
     success: bool,
-    message: &'static str,
+    message: String,
 }
 
 /// A webhook as Pixlpay shows it.
@@ -149,9 +151,11 @@ impl WebhookInput {
         let mut errors = Violations::new();
         let events = self
             .events
-            .and_then(|names| super::event_types(DIALECT, &names, &mut errors));
+            .as_deref()
+            .and_then(|names| super::event_types(DIALECT, names, &mut errors));
         manage::EndpointInput {
             url: self.url,
+            events_refused: self.events.is_some() && events.is_none(),
             events,
             enabled: self.is_active,
             problems: errors.into_messages(),
@@ -219,7 +223,7 @@ async fn create(
     Ok(WebhookAnswer::answer(
         StatusCode::CREATED,
         view(&endpoint, Some(secret)),
-        Some("Webhook created successfully"),
+        Some(t!("Webhook created successfully")),
     ))
 }
 
@@ -264,7 +268,7 @@ async fn update(
     Ok(WebhookAnswer::answer(
         StatusCode::OK,
         view(&endpoint, None),
-        Some("Webhook updated successfully"),
+        Some(t!("Webhook updated successfully")),
     ))
 }
 
@@ -277,7 +281,7 @@ async fn destroy(
     manage::delete(&state, &tenant, &endpoint).await?;
     let deleted = Deleted {
         success: true,
-        message: "Webhook deleted successfully",
+        message: t!("Webhook deleted successfully"),
     };
     Ok(answer(StatusCode::OK, json!(deleted)))
 }
@@ -291,9 +295,9 @@ async fn test(
     let log = manage::test(&state, &tenant, &endpoint.id).await?;
     let delivered = log.status == LogStatus::Succeeded;
     let message = if delivered {
-        "Test webhook delivered successfully"
+        t!("Test webhook delivered successfully")
     } else {
-        "Test webhook could not be delivered"
+        t!("Test webhook could not be delivered")
     };
     let data = TestView {
         delivered,
@@ -306,6 +310,13 @@ async fn test(
 /// Pixlpay's errors: `{success: false, message, errors}`, and input problems as 422
 /// (the status its documents give an invalid URL or event list).
 pub(crate) async fn edge(request: Request, next: Next) -> Response {
+    let language = Language::negotiate(
+        request
+            .headers()
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+        Language::English,
+    );
     let failure = match Failure::of(next.run(request).await).await {
         Ok(failure) => failure,
         Err(response) => return response,
@@ -315,12 +326,12 @@ pub(crate) async fn edge(request: Request, next: Next) -> Response {
         other => other,
     };
     let message = match failure.status {
-        StatusCode::BAD_REQUEST => "The given data was invalid.".to_string(),
-        StatusCode::UNAUTHORIZED => "Unauthenticated.".to_string(),
+        StatusCode::BAD_REQUEST => t!(language => "The given data was invalid."),
+        StatusCode::UNAUTHORIZED => t!(language => "Unauthenticated."),
         StatusCode::FORBIDDEN => {
-            "This action is unauthorized: the token lacks the required scope.".to_string()
+            t!(language => "This action is unauthorized: the token lacks the required scope.")
         }
-        StatusCode::NOT_FOUND => "Webhook not found.".to_string(),
+        StatusCode::NOT_FOUND => t!(language => "Webhook not found."),
         _ => failure.message.clone(),
     };
     let errors = failure.problems().into_iter().map(String::from).collect();

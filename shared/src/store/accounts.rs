@@ -4,6 +4,7 @@
 //! (`children`), so their number is bounded in the write that adds one.
 
 use super::{Db, Rejection, StoreError, Transaction, error::Sent, from_item, s, to_item};
+use crate::t;
 use crate::{
     account::{Account, ApiKey},
     keyring::SealedSecrets,
@@ -43,8 +44,9 @@ pub async fn create_child(db: &Db, child: &Account, max: u32) -> Result<(), Stor
         .expression_attribute_values(":max", super::n(max))
         .build()
         .map_err(StoreError::internal)?;
-    let refusal = Rejection::Invalid(format!(
-        "A child account cannot have children of its own, and an account has at most {max} children"
+    let refusal = Rejection::Invalid(t!(
+        "A child account cannot have children of its own, and an account has at most {max} children",
+        max
     ));
     create_with(
         db,
@@ -84,19 +86,19 @@ async fn create_with(
     for key in keys {
         transaction = transaction.write(
             super::api_keys::put(db, key)?,
-            Some(Rejection::Conflict("Key already exists".into())),
+            Some(Rejection::Conflict(t!("Key already exists"))),
         );
     }
     transaction
         .write(
             put(to_item(account)?)?,
-            Some(Rejection::Conflict("Account id already exists".into())),
+            Some(Rejection::Conflict(t!("Account id already exists"))),
         )
         .write(
             put(guard)?,
-            Some(Rejection::Conflict(format!(
-                "An account with email {} already exists",
-                account.email
+            Some(Rejection::Conflict(t!(
+                "An account with email {email} already exists",
+                email = account.email
             ))),
         )
         .commit(db)
@@ -203,10 +205,9 @@ pub async fn set_webhook_secret(
     Transaction::new()
         .write(
             TransactWriteItem::builder().update(update).build(),
-            Some(Rejection::Changed(
+            Some(Rejection::Changed(t!(
                 "The account's webhook secret was rotated by another request at the same time; retry"
-                    .into(),
-            )),
+            ))),
         )
         .write(super::endpoints::config_bump(db, &tenant)?, None)
         .commit(db)
@@ -243,10 +244,9 @@ pub async fn set_signing_keys(
     Transaction::new()
         .write(
             TransactWriteItem::builder().update(update).build(),
-            Some(Rejection::Changed(
+            Some(Rejection::Changed(t!(
                 "The account's signing keys were changed by another request at the same time; retry"
-                    .into(),
-            )),
+            ))),
         )
         .write(super::endpoints::config_bump(db, &tenant)?, None)
         .commit(db)

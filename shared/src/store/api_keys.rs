@@ -8,6 +8,7 @@ use super::{
     paging::{Filter, Listing},
     s, to_item,
 };
+use crate::t;
 use crate::{
     Mode, Timestamp,
     account::ApiKey,
@@ -71,7 +72,7 @@ pub async fn create(db: &Db, key: &ApiKey) -> Result<(), StoreError> {
     Transaction::new()
         .write(
             put(db, key)?,
-            Some(Rejection::Conflict("Key already exists".into())),
+            Some(Rejection::Conflict(t!("Key already exists"))),
         )
         .commit(db)
         .await
@@ -167,7 +168,7 @@ pub async fn roll(
     new: &ApiKey,
     expires_at: Option<Timestamp>,
 ) -> Result<(), StoreError> {
-    let conflict = || Rejection::Conflict("The key was changed by another request; retry".into());
+    let conflict = || Rejection::Conflict(t!("The key was changed by another request; retry"));
     let retire = match expires_at {
         None => delete(db, old)?,
         Some(at) => TransactWriteItem::builder()

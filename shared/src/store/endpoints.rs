@@ -11,6 +11,7 @@ use super::{
     paging::{Filter, Listing},
     s, to_value,
 };
+use crate::t;
 use crate::{
     Tenant, Timestamp,
     ids::EndpointId,
@@ -27,11 +28,13 @@ fn url_guard_key(url: &WebhookUrl) -> String {
 }
 
 fn duplicate_url() -> Rejection {
-    Rejection::Conflict("An endpoint with this URL already exists".into())
+    Rejection::Conflict(t!("An endpoint with this URL already exists"))
 }
 
 fn changed_concurrently() -> Rejection {
-    Rejection::Changed("The endpoint was changed by another request at the same time; retry".into())
+    Rejection::Changed(t!(
+        "The endpoint was changed by another request at the same time; retry"
+    ))
 }
 
 fn put_new(table: &str, item: super::Item, key: &str) -> Result<TransactWriteItem, StoreError> {
@@ -127,7 +130,7 @@ pub async fn create(
     Transaction::new()
         .write(
             put_new(table, endpoint_item(&partition, endpoint)?, "pk")?,
-            Some(Rejection::Conflict("Endpoint id already exists".into())),
+            Some(Rejection::Conflict(t!("Endpoint id already exists"))),
         )
         .write(
             put_new(table, url_guard(tenant, endpoint), "pk")?,
@@ -135,8 +138,9 @@ pub async fn create(
         )
         .write(
             total_write(table, &partition, 1, Quota::Limited(Some(u64::from(max))))?,
-            Some(Rejection::Invalid(format!(
-                "Endpoints limit reached (maximum is {max} per account and mode)"
+            Some(Rejection::Invalid(t!(
+                "Endpoints limit reached (maximum is {max} per account and mode)",
+                max
             ))),
         )
         .write(config_bump(db, tenant)?, None)

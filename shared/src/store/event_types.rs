@@ -8,6 +8,7 @@ use super::{
     paging::{Filter, Listing},
     s,
 };
+use crate::t;
 use crate::{
     Tenant, Timestamp,
     pagination::{Page, PageRequest},
@@ -44,9 +45,9 @@ pub async fn create(db: &Db, tenant: &Tenant, record: &EventTypeRecord) -> Resul
         .sent()
         .await;
     result.map(drop).map_err(|e| {
-        e.or_rejection(Rejection::Conflict(format!(
-            "Event type {} is already registered",
-            record.name
+        e.or_rejection(Rejection::Conflict(t!(
+            "Event type {name} is already registered",
+            name = record.name
         )))
     })
 }

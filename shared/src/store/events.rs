@@ -10,6 +10,7 @@ use super::{
     paging::{Filter, Listing, day_of, expiry_epoch, window_start},
     s,
 };
+use crate::t;
 use crate::{
     Tenant, Timestamp,
     events::{Event, EventStatus},
@@ -61,7 +62,7 @@ impl Transaction {
                 .map_err(StoreError::internal)?;
             self = self.write(
                 TransactWriteItem::builder().put(put).build(),
-                Some(Rejection::Conflict("Event id already exists".into())),
+                Some(Rejection::Conflict(t!("Event id already exists"))),
             );
         }
         // One counter write per day: a transaction may touch an item only once.

@@ -6,6 +6,7 @@ use super::{
     Db, Rejection, StoreError, get_keyed,
     resources::{Change, Stored, get},
 };
+use crate::t;
 use crate::{Tenant, commerce::Order};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -57,7 +58,7 @@ impl Change<'_> {
             .map_err(StoreError::internal)?;
         Ok(self.write(
             TransactWriteItem::builder().put(put).build(),
-            Some(Rejection::Conflict("Payment token already exists".into())),
+            Some(Rejection::Conflict(t!("Payment token already exists"))),
         ))
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{Db, Item, Rejection, StoreError, error::Sent, from_item, s};
 use crate::pagination::{Cursor, CursorLinks, MAX_EVALUATED, Page, PageRequest};
+use crate::t;
 use aws_sdk_dynamodb::{operation::query::builders::QueryFluentBuilder, types::Select};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -158,9 +159,10 @@ impl Listing<'_> {
         let mut evaluated = 0u64;
         while to_skip > 0 {
             if evaluated >= MAX_EVALUATED {
-                return Err(StoreError::Rejected(Rejection::Invalid(format!(
-                    "Page is too deep for this filter (more than {MAX_EVALUATED} items to skip); \
-                     list further with starting_after"
+                return Err(StoreError::Rejected(Rejection::Invalid(t!(
+                    "Page is too deep for this filter (more than {max} items to skip); \
+                     list further with starting_after",
+                    max = MAX_EVALUATED
                 ))));
             }
             // Limit bounds the items evaluated, so a filtered count never overshoots.

@@ -10,6 +10,7 @@ use super::{
     paging::{Filter, Listing},
     s, to_item,
 };
+use crate::t;
 use crate::{
     Tenant, Timestamp,
     ids::PortalSessionId,
@@ -38,7 +39,7 @@ pub async fn create(db: &Db, session: &PortalSession) -> Result<(), StoreError> 
     Transaction::new()
         .write(
             TransactWriteItem::builder().put(put).build(),
-            Some(Rejection::Conflict("Portal session already exists".into())),
+            Some(Rejection::Conflict(t!("Portal session already exists"))),
         )
         .commit(db)
         .await

@@ -13,6 +13,7 @@ use super::{
     paging::{Filter, Listing},
     s,
 };
+use crate::t;
 use crate::{
     Tenant,
     commerce::{Blacklist, BlacklistRule, Category, Feedback, Order, Product, Query},
@@ -252,9 +253,9 @@ pub struct Change<'a> {
 }
 
 fn changed_concurrently(name: &str) -> Rejection {
-    Rejection::Changed(format!(
-        "The {} was changed by another request at the same time; retry",
-        name.to_lowercase()
+    Rejection::Changed(t!(
+        "The {kind} was changed by another request at the same time; retry",
+        kind = name.to_lowercase()
     ))
 }
 
@@ -276,7 +277,7 @@ impl<'a> Change<'a> {
 
     /// Creates `value`; with `max`, refuses to pass that many of its kind per tenant.
     pub fn create<R: Resource>(self, value: &R, max: Option<u64>) -> Result<Self, StoreError> {
-        let duplicate = Rejection::Conflict(format!("{} id already exists", R::Kind::NAME));
+        let duplicate = Rejection::Conflict(t!("{kind} id already exists", kind = R::Kind::NAME));
         self.create_unique(value, max, duplicate)
     }
 
@@ -296,9 +297,10 @@ impl<'a> Change<'a> {
             .build()
             .map_err(StoreError::internal)?;
         let limit = max.map(|max| {
-            Rejection::Invalid(format!(
-                "{} limit reached (maximum is {max} per account and mode)",
-                R::Kind::NAME
+            Rejection::Invalid(t!(
+                "{kind} limit reached (maximum is {max} per account and mode)",
+                kind = R::Kind::NAME,
+                max
             ))
         });
         self.transaction = self
@@ -369,9 +371,10 @@ impl<'a> Change<'a> {
             .map_err(StoreError::internal)?;
         self.transaction = self.transaction.write(
             TransactWriteItem::builder().condition_check(check).build(),
-            Some(Rejection::Invalid(format!(
-                "{} {id:?} does not exist (it was deleted meanwhile)",
-                R::Kind::NAME
+            Some(Rejection::Invalid(t!(
+                "{kind} {id:?} does not exist (it was deleted meanwhile)",
+                kind = R::Kind::NAME,
+                id
             ))),
         );
         Ok(self)

@@ -9,6 +9,7 @@ use super::{
     Db,
     error::{RETRIES, RETRYABLE_REASONS, Rejection, StoreError, backoff},
 };
+use crate::t;
 use aws_sdk_dynamodb::{
     operation::transact_write_items::TransactWriteItemsError, types::TransactWriteItem,
 };
@@ -43,9 +44,9 @@ impl Transaction {
         if let Some(held) = &held {
             self = self.write(
                 super::requests::mark_committed(db, held.id(), held.token()),
-                Some(Rejection::Conflict(
-                    "Another request with this Idempotency-Key is in progress".into(),
-                )),
+                Some(Rejection::Conflict(t!(
+                    "Another request with this Idempotency-Key is in progress"
+                ))),
             );
         }
         let mut request = db

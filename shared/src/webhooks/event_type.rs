@@ -1,3 +1,4 @@
+use crate::t;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::{fmt, str::FromStr};
 
@@ -63,10 +64,10 @@ impl EventType {
     /// Where a type no endpoint may subscribe to goes instead: pings to whoever is
     /// tested, a dynamic product's call to its `dynamic_url` (whose answer is the
     /// customer's).
-    pub fn sent_only(&self) -> Option<&'static str> {
+    pub fn sent_only(&self) -> Option<String> {
         match self {
-            EventType::WebhookPing => Some("by the test route"),
-            EventType::ProductDynamic => Some("to a dynamic product's dynamic_url"),
+            EventType::WebhookPing => Some(t!("by the test route")),
+            EventType::ProductDynamic => Some(t!("to a dynamic product's dynamic_url")),
             _ => None,
         }
     }
@@ -84,7 +85,7 @@ impl FromStr for EventType {
         EventType::ALL
             .into_iter()
             .find(|t| t.as_str() == s)
-            .ok_or_else(|| format!("Event {s:?} is not a known event type"))
+            .ok_or_else(|| t!("Event {s:?} is not a known event type", s))
     }
 }
 
@@ -162,9 +163,10 @@ impl FromStr for EventSelector {
         }
         match s.parse::<EventType>() {
             Ok(event) if event.is_subscribable() => Ok(EventSelector::Only(event)),
-            Ok(event) => Err(format!(
-                "Event {s:?} cannot be subscribed to; it is sent only {}",
-                event.sent_only().unwrap_or_default()
+            Ok(event) => Err(t!(
+                "Event {s:?} cannot be subscribed to; it is sent only {where_to}",
+                s,
+                where_to = event.sent_only().unwrap_or_default()
             )),
             Err(_) if is_custom_name(s) => Ok(EventSelector::Custom(s.to_string())),
             Err(message) => Err(message),

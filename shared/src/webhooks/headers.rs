@@ -1,3 +1,4 @@
+use crate::t;
 use axum::http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -32,29 +33,36 @@ impl CustomHeaders {
     pub fn parse(raw: BTreeMap<String, String>) -> Result<Self, Vec<String>> {
         let mut errors = Vec::new();
         if raw.len() > MAX_HEADERS {
-            errors.push(format!("Headers are too many (maximum is {MAX_HEADERS})"));
+            errors.push(t!(
+                "Headers are too many (maximum is {max})",
+                max = MAX_HEADERS
+            ));
         }
         let mut headers = BTreeMap::new();
         for (name, value) in raw {
             let lower = name.to_ascii_lowercase();
             if lower.len() > MAX_NAME_LENGTH || HeaderName::from_bytes(lower.as_bytes()).is_err() {
-                errors.push(format!(
-                    "Header name {:?} is not a valid HTTP header name (up to {MAX_NAME_LENGTH} characters)",
-                    name.chars().take(MAX_NAME_LENGTH).collect::<String>()
+                errors.push(t!(
+                    "Header name {name:?} is not a valid HTTP header name (up to {max} characters)",
+                    name = name.chars().take(MAX_NAME_LENGTH).collect::<String>(),
+                    max = MAX_NAME_LENGTH
                 ));
                 continue;
             }
             if RESERVED.contains(&lower.as_str())
                 || RESERVED_PREFIXES.iter().any(|p| lower.starts_with(p))
             {
-                errors.push(format!(
-                    "Header {name:?} is set by PushGuard and cannot be overridden"
+                errors.push(t!(
+                    "Header {name:?} is set by PushGuard and cannot be overridden",
+                    name
                 ));
                 continue;
             }
             if value.len() > MAX_VALUE_LENGTH || HeaderValue::from_str(&value).is_err() {
-                errors.push(format!(
-                    "Header {name:?} has an invalid value (printable text up to {MAX_VALUE_LENGTH} characters)"
+                errors.push(t!(
+                    "Header {name:?} has an invalid value (printable text up to {max} characters)",
+                    name,
+                    max = MAX_VALUE_LENGTH
                 ));
                 continue;
             }
@@ -101,8 +109,10 @@ pub fn unmask(
             match current.and_then(|c| c.get(&name)) {
                 Some(kept) => Some((name, kept.to_string())),
                 None => {
-                    errors.push(format!(
-                        "Header {name:?} is masked ({MASKED}); send its value"
+                    errors.push(t!(
+                        "Header {name:?} is masked ({masked}); send its value",
+                        name,
+                        masked = MASKED
                     ));
                     None
                 }

@@ -1,3 +1,4 @@
+use crate::t;
 use crate::{
     Timestamp,
     ids::EventId,
@@ -35,8 +36,9 @@ impl std::str::FromStr for LogStatus {
             "retrying" => Ok(LogStatus::Retrying),
             "succeeded" => Ok(LogStatus::Succeeded),
             "failed" => Ok(LogStatus::Failed),
-            _ => Err(format!(
-                "Status must be one of pending, retrying, succeeded, failed; got {s:?}"
+            _ => Err(t!(
+                "Status must be one of pending, retrying, succeeded, failed; got {s:?}",
+                s
             )),
         }
     }

@@ -7,6 +7,7 @@
 //! is within one bucket's width (about 19% of the value) of the exact one.
 
 use super::outbound::{Attempt, Failure};
+use crate::t;
 use crate::{Tenant, Timestamp, ids::EndpointId};
 use serde::Serialize;
 use std::{
@@ -241,7 +242,7 @@ impl std::str::FromStr for Period {
             "24h" => Ok(Period::Day),
             "7d" => Ok(Period::Week),
             "30d" => Ok(Period::Month),
-            _ => Err("Period must be one of 24h, 7d, 30d".into()),
+            _ => Err(t!("Period must be one of 24h, 7d, 30d")),
         }
     }
 }

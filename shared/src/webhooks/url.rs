@@ -1,4 +1,5 @@
 use super::net;
+use crate::t;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
@@ -15,35 +16,43 @@ pub struct WebhookUrl(Url);
 impl WebhookUrl {
     /// Validates `text`; the error is a sentence fit for the `errors` array.
     pub fn parse(text: &str, allow_private: bool) -> Result<Self, String> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err("Url can't be blank".into());
-        }
-        if text.len() > MAX_URL_LENGTH {
-            return Err(format!(
-                "Url is too long (maximum is {MAX_URL_LENGTH} characters)"
-            ));
-        }
-        let url = Url::parse(text).map_err(|e| format!("Url is not a valid URL ({e})"))?;
-        match url.scheme() {
-            "https" => {}
-            "http" if allow_private => {}
-            _ => return Err("Url must use https".into()),
-        }
-        if url.fragment().is_some() {
-            return Err("Url must not contain a fragment".into());
-        }
-        let host = url.host().ok_or("Url must have a host")?;
-        if !allow_private && !is_public_host(&host) {
-            return Err("Url must not point to a private, loopback or link-local address".into());
-        }
-        Ok(WebhookUrl(url))
+        Self::parse_named(text, "Url", allow_private)
     }
 
     /// Like [`WebhookUrl::parse`], for a field with another name (`"Webhook url"`):
     /// the messages name that field.
     pub fn parse_named(text: &str, field: &str, allow_private: bool) -> Result<Self, String> {
-        Self::parse(text, allow_private).map_err(|e| e.replacen("Url", field, 1))
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(t!("{field} can't be blank", field));
+        }
+        if text.len() > MAX_URL_LENGTH {
+            return Err(t!(
+                "{field} is too long (maximum is {max} characters)",
+                field,
+                max = MAX_URL_LENGTH
+            ));
+        }
+        let url = Url::parse(text)
+            .map_err(|error| t!("{field} is not a valid URL ({error})", field, error))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if allow_private => {}
+            _ => return Err(t!("{field} must use https", field)),
+        }
+        if url.fragment().is_some() {
+            return Err(t!("{field} must not contain a fragment", field));
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| t!("{field} must have a host", field))?;
+        if !allow_private && !is_public_host(&host) {
+            return Err(t!(
+                "{field} must not point to a private, loopback or link-local address",
+                field
+            ));
+        }
+        Ok(WebhookUrl(url))
     }
 
     pub fn as_str(&self) -> &str {

@@ -1,7 +1,8 @@
 //! Languages: every answer says its language in `Content-Language`, chosen by the
 //! caller's `Accept-Language` (quality values honoured): the API's fixed messages and
 //! the hosted payment page in English or Spanish; Conekta's dialect in Spanish unless
-//! asked for English. Codes, field names and statuses never change with the language.
+//! asked for English; every validation message, conflict and portal page the same way.
+//! Codes, field names and statuses never change with the language.
 
 use super::commerce::{pay, stack};
 use super::dialects::call;
@@ -167,4 +168,290 @@ async fn the_payment_page_speaks_the_customers_language() {
     let (said, html) = fetch("es", format!("{}/pay/nope", stack.stack.base_url())).await;
     assert_eq!(said, "es");
     assert!(html.contains("Este pago no existe."), "{html}");
+}
+
+/// `method path` with `key` and `body`, reading `language` → status, `Content-Language`,
+/// body.
+async fn send(
+    stack: &TestStack,
+    method: Method,
+    path: &str,
+    key: &str,
+    body: Value,
+    language: &str,
+) -> (u16, String, Value) {
+    let response = call(stack, method, path, key)
+        .header("Accept-Language", language)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let said = response.headers()["content-language"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = status_and_json(response).await;
+    (status, said, body)
+}
+
+fn errors(body: &Value) -> Vec<&str> {
+    body["errors"]
+        .as_array()
+        .map(|errors| errors.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_problem_speaks_the_callers_language_and_names_fields_as_the_api_spells_them() {
+    let stack = stack().await;
+    let receiver = harness::Receiver::start().await;
+    let acct = stack.account("problemas@example.com").await;
+    let key = &acct.test_key;
+
+    // Three problems of one product, each in the caller's words; the fields as the API
+    // spells them, the values as they were sent.
+    let product = json!({ "title": "x", "price": "abc", "gateways": ["cash"] });
+    let (status, said, body) = send(
+        &stack,
+        Method::POST,
+        "/api/v2/products",
+        key,
+        product.clone(),
+        "es",
+    )
+    .await;
+    assert_eq!((status, said.as_str()), (400, "es"));
+    let spanish = errors(&body);
+    for expected in [
+        "El campo title es demasiado corto (el mínimo es de 2 caracteres)",
+        "El campo price debe ser un número decimal, como \"9.99\"",
+        "El método de pago \"cash\" no es compatible (uno de paypal, stripe, bitcoin, ethereum, litecoin)",
+    ] {
+        assert!(spanish.contains(&expected), "{expected} in {spanish:?}");
+    }
+    let (status, said, body) =
+        send(&stack, Method::POST, "/api/v2/products", key, product, "en").await;
+    assert_eq!((status, said.as_str()), (400, "en"));
+    let english = errors(&body);
+    assert_eq!(
+        english.len(),
+        spanish.len(),
+        "one message per problem in both"
+    );
+    for expected in [
+        "Title is too short (minimum is 2 characters)",
+        "Price must be a decimal number such as \"9.99\"",
+        "Gateway \"cash\" is not supported (one of paypal, stripe, bitcoin, ethereum, litecoin)",
+    ] {
+        assert!(english.contains(&expected), "{expected} in {english:?}");
+    }
+
+    // The rule language's parser speaks it too, position and all.
+    let rule = json!({ "name": "ZW", "rule": "country ==", "action_type": "block" });
+    let (status, _, body) = send(
+        &stack,
+        Method::POST,
+        "/api/v2/blacklist-rules",
+        key,
+        rule,
+        "es",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        errors(&body),
+        [
+            "La regla no es válida: se esperaba un valor con el que comparar, pero se encontró el final de la regla en la posición 11"
+        ]
+    );
+
+    // Conflicts and idempotency: the one sentence of a 409 and a 422.
+    let endpoint = json!({ "url": receiver.url("/twice"), "events": ["order:paid"] });
+    let path = "/api/v2/webhooks/endpoints";
+    let (status, _, body) = send(&stack, Method::POST, path, key, endpoint.clone(), "es").await;
+    assert_eq!(status, 201, "{body}");
+    let (status, said, body) = send(&stack, Method::POST, path, key, endpoint, "es").await;
+    assert_eq!((status, said.as_str()), (409, "es"));
+    assert_eq!(body["message"], "Ya existe un endpoint con esta URL");
+    let once = |body: Value| {
+        call(&stack, Method::POST, "/api/v2/products", key)
+            .header("Accept-Language", "es-AR")
+            .header("Idempotency-Key", "una-vez")
+            .json(&body)
+            .send()
+    };
+    let first = once(
+        json!({ "title": "Licencia", "price": "9.99", "currency": "USD", "gateways": ["paypal"] }),
+    );
+    assert_eq!(first.await.unwrap().status(), 201);
+    let again = once(
+        json!({ "title": "Otra", "price": "9.99", "currency": "USD", "gateways": ["paypal"] }),
+    );
+    let (status, body) = status_and_json(again.await.unwrap()).await;
+    assert_eq!(status, 422);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Esta Idempotency-Key se usó con otra solicitud")),
+        "{body}"
+    );
+
+    // A dialect's own words: Pixlpay's (a Laravel app's) in Spanish when asked.
+    let (status, said, body) = send(
+        &stack,
+        Method::POST,
+        "/api/external/v1/webhooks",
+        key,
+        json!({ "url": "ftp://nope", "events": ["order.paid"] }),
+        "es",
+    )
+    .await;
+    assert_eq!((status, said.as_str()), (422, "es"), "{body}");
+    assert_eq!(body["message"], "Los datos proporcionados no son válidos.");
+    assert!(
+        errors(&body)
+            .iter()
+            .any(|e| e.starts_with("El campo url no es una URL válida")
+                || *e == "El campo url debe usar https"),
+        "{body}"
+    );
+}
+
+/// The text a person reads on `html`, outside code, samples and markup: each run of
+/// text between tags.
+fn prose(html: &str) -> Vec<String> {
+    let mut text = html.to_string();
+    for (open, close) in [
+        ("<pre", "</pre>"),
+        ("<code", "</code>"),
+        ("<style", "</style>"),
+        ("<script", "</script>"),
+    ] {
+        while let Some(start) = text.find(open) {
+            let end = text[start..]
+                .find(close)
+                .map_or(text.len(), |end| start + end + close.len());
+            text.replace_range(start..end, " ");
+        }
+    }
+    let mut runs = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('<') {
+        runs.push(rest[..open].trim().to_string());
+        rest = rest[open..]
+            .find('>')
+            .map_or("", |close| &rest[open + close + 1..]);
+    }
+    runs.push(rest.trim().to_string());
+    runs.retain(|run| !run.is_empty());
+    runs
+}
+
+/// The runs of `html`'s prose that read as English: words Spanish never uses.
+fn english_in(html: &str) -> Vec<String> {
+    const ENGLISH: [&str; 16] = [
+        "the", "and", "of", "is", "its", "with", "per", "this", "your", "when", "to", "such",
+        "all", "not", "yet", "any",
+    ];
+    prose(html)
+        .into_iter()
+        .filter(|run| {
+            run.split(|c: char| c.is_whitespace() || c == ',' || c == ':' || c == '(')
+                .any(|word| ENGLISH.contains(&word.to_lowercase().as_str()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_portal_speaks_the_browsers_language_on_every_page() {
+    use super::portal::{Portal, csrf};
+    let stack = stack().await;
+    let receiver = harness::Receiver::start().await;
+    let acct = stack.account("portal-es@example.com").await;
+    let api = stack.api(&acct.test_key);
+    let endpoint = api
+        .endpoints()
+        .create_to(&receiver.url("/es"), &["order:paid"])
+        .await;
+    let ping = api.endpoints().test(endpoint.id.as_str()).await;
+    assert!(ping.delivered);
+    let english = Portal::open(&stack, &acct.test_key, "manage").await;
+    let spanish = Portal::open(&stack, &acct.test_key, "manage")
+        .await
+        .speaking("es-ES,es;q=0.9,en;q=0.5");
+
+    let id = endpoint.id.as_str();
+    let pages = [
+        "/portal".to_string(),
+        format!("/portal/endpoints/{id}"),
+        format!("/portal/endpoints/{id}?period=7d&done=saved"),
+        "/portal/endpoints/new".to_string(),
+        "/portal/deliveries".to_string(),
+        "/portal/deliveries?recovered=2".to_string(),
+        format!("/portal/deliveries/{}?done=retried", ping.log_id),
+        "/portal/events".to_string(),
+        "/portal/endpoints/ep_missing".to_string(),
+        "/portal/deliveries?status=lost".to_string(),
+    ];
+    for path in &pages {
+        let (_, html) = spanish.get(path).await;
+        assert!(html.contains(r#"<html lang="es">"#), "{path}: {html}");
+        let left = english_in(&html);
+        assert!(left.is_empty(), "{path} reads English in Spanish: {left:?}");
+        // The check can fail: the same page in English reads as English.
+        let (_, html) = english.get(path).await;
+        assert!(html.contains(r#"<html lang="en">"#), "{path}");
+        assert!(
+            !english_in(&html).is_empty(),
+            "{path}: no English found in English"
+        );
+    }
+    let (_, home) = spanish.get("/portal").await;
+    for text in [
+        "Entregas",
+        "Tipos de evento",
+        "Añadir un endpoint",
+        "gestión",
+    ] {
+        assert!(home.contains(text), "{text} in {home}");
+    }
+
+    // A form's problems and an action's outcome in Spanish too.
+    let (_, page) = spanish.get(&format!("/portal/endpoints/{id}")).await;
+    let token = csrf(&page);
+    let (status, _, html) = spanish
+        .post(
+            &format!("/portal/endpoints/{id}"),
+            &[
+                ("csrf", token.as_str()),
+                ("url", "https://example.com/x"),
+                ("events", "order:paid"),
+                ("rate_limit", "fast"),
+                ("headers", "no colon here"),
+            ],
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    for text in [
+        "La línea 1 de las cabeceras debe tener la forma nombre: valor",
+        "El límite debe ser un número entero de entregas por segundo",
+        "No se guardó:",
+    ] {
+        assert!(html.contains(text), "{text} in {html}");
+    }
+    let left = english_in(&html);
+    assert!(left.is_empty(), "the refused form reads English: {left:?}");
+    let (status, _, html) = spanish
+        .post(
+            &format!("/portal/endpoints/{id}/test"),
+            &[("csrf", token.as_str())],
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(
+        html.contains("Ping de prueba") && html.contains("Entregado"),
+        "{html}"
+    );
+    let left = english_in(&html);
+    assert!(left.is_empty(), "the test ping reads English: {left:?}");
 }

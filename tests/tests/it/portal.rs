@@ -246,24 +246,44 @@ async fn portal_sessions_are_validated_scoped_and_expire() {
 }
 
 /// A browser holding one portal session's cookie.
-struct Portal {
+pub(crate) struct Portal {
     base: String,
     cookie: String,
+    /// The browser's `Accept-Language`, if it sends one.
+    language: Option<&'static str>,
 }
 
 impl Portal {
     /// Makes a `scope` link with `key` and opens it.
-    async fn open(stack: &TestStack, key: &str, scope: &str) -> Portal {
+    pub(crate) async fn open(stack: &TestStack, key: &str, scope: &str) -> Portal {
         Portal {
             base: stack.stack.base_url(),
             cookie: open_link(&stack.portal_link(key, scope).await).await,
+            language: None,
         }
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let response = browser()
-            .get(format!("{}{path}", self.base))
-            .header(header::COOKIE, &self.cookie)
+    /// The same session, in a browser that asks for `language`.
+    pub(crate) fn speaking(self, language: &'static str) -> Portal {
+        Portal {
+            language: Some(language),
+            ..self
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = browser()
+            .request(method, format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookie);
+        match self.language {
+            Some(language) => request.header(header::ACCEPT_LANGUAGE, language),
+            None => request,
+        }
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .request(reqwest::Method::GET, path)
             .send()
             .await
             .unwrap();
@@ -271,14 +291,17 @@ impl Portal {
     }
 
     /// Submits a form: the status, where it sends the browser on, and the page.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
         let mut body = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in fields {
             body.append_pair(name, value);
         }
-        let response = browser()
-            .post(format!("{}{path}", self.base))
-            .header(header::COOKIE, &self.cookie)
+        let response = self
+            .request(reqwest::Method::POST, path)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body.finish())
             .send()
@@ -294,7 +317,7 @@ impl Portal {
 }
 
 /// The CSRF token a page's forms carry.
-fn csrf(html: &str) -> String {
+pub(crate) fn csrf(html: &str) -> String {
     let at = html.find(r#"name="csrf" value=""#).expect("a form") + 19;
     html[at..at + 32].to_string()
 }
@@ -786,6 +809,7 @@ async fn a_portal_link_ends_with_its_key_version_and_a_tenant_lists_and_revokes_
     let old = Portal {
         base: stack.stack.base_url(),
         cookie: open_link(&link).await,
+        language: None,
     };
     assert_eq!(old.get("/portal").await.0, StatusCode::OK);
 

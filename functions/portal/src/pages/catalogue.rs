@@ -4,6 +4,7 @@
 
 use super::{PageResult, Section, Viewer, page};
 use axum::{extract::State, http::StatusCode};
+use shared::t;
 use shared::{
     AppState,
     http::escape_html as escape,
@@ -76,7 +77,8 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
             let sample = serde_json::to_string_pretty(&samples::payload(*event))
                 .unwrap_or_default();
             let note = event.sent_only().map_or(String::new(), |only| {
-                format!(r#" <span class="muted">(sent only {})</span>"#, escape(only))
+                let note = t!("(sent only {where_to})", where_to = only);
+                format!(r#" <span class="muted">{}</span>"#, escape(&note))
             });
             format!(
                 r#"<details id="event-{id}"><summary><code>{name}</code>{note}</summary><pre>{sample}</pre></details>"#,
@@ -101,30 +103,66 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
             })
             .collect();
         format!(
-            r#"<h3>This account's own types</h3><p class="muted">Published by the merchant with any payload.</p><table id="custom-types"><tbody>{rows}</tbody></table>"#
+            r#"<h3>{}</h3><p class="muted">{}</p><table id="custom-types"><tbody>{rows}</tbody></table>"#,
+            t!("This account's own types"),
+            t!("Published by the merchant with any payload."),
         )
     };
+    let account = escape(viewer.tenant().account_id());
     let body = format!(
-        r#"<h2>Event types</h2><p>Each delivery is a <code>POST</code> whose body is the event's object as JSON. Open a type to see a sample.</p>
+        r#"<h2>{title}</h2><p>{intro}</p>
 <div id="catalogue">{builtin}</div>{own}
-<h2 id="verifying">Verifying a delivery</h2>
-<p>Every delivery is signed with the endpoint's secret (<code>whsec_…</code>, shown once when the endpoint is made or its secret rotated), as <a href="https://www.standardwebhooks.com/">Standard Webhooks</a> specifies. Check the signature over the raw body, before parsing it, and refuse a timestamp more than five minutes off. While a secret is rotated, <code>webhook-signature</code> carries one signature per valid secret: accept any.</p>
-<table><tbody><tr><td><code>webhook-id</code></td><td>the delivery's id: the same on every retry, so a receiver can drop duplicates</td></tr>
-<tr><td><code>webhook-timestamp</code></td><td>when this attempt was signed, in Unix seconds</td></tr>
-<tr><td><code>webhook-signature</code></td><td><code>v1,</code> + base64 HMAC-SHA256 of <code>{{id}}.{{timestamp}}.{{body}}</code></td></tr></tbody></table>
+<h2 id="verifying">{verifying}</h2>
+<p>{signed}</p>
+<table><tbody><tr><td><code>webhook-id</code></td><td>{id_header}</td></tr>
+<tr><td><code>webhook-timestamp</code></td><td>{timestamp_header}</td></tr>
+<tr><td><code>webhook-signature</code></td><td>{signature_header}</td></tr></tbody></table>
 <h3>Python</h3><pre id="verify-python">{python}</pre>
 <h3>Node.js</h3><pre id="verify-node">{node}</pre>
 <h3>Ruby</h3><pre id="verify-ruby">{ruby}</pre>
-<h3 id="v1a">Endpoints signed with ed25519 (<code>v1a</code>)</h3>
-<p>An endpoint set to <code>v1a</code> carries <code>v1a,</code> + base64 ed25519 signatures of the same <code>{{id}}.{{timestamp}}.{{body}}</code>, made with this account's private key; verify them with its public keys (<code>whpk_</code> + base64), published without any key at <a class="url" href="/api/v2/webhooks/public-keys/{account}" id="public-keys">/api/v2/webhooks/public-keys/{account}</a>. No shared secret to leak.</p>"#,
+<h3 id="v1a">{v1a_title}</h3>
+<p>{v1a}</p>"#,
+        title = t!("Event types"),
+        intro = t!(
+            "Each delivery is a {post} whose body is the event's object as JSON. Open a type to see a sample.",
+            post = "<code>POST</code>"
+        ),
+        verifying = t!("Verifying a delivery"),
+        signed = t!(
+            "Every delivery is signed with the endpoint's secret ({prefix}, shown once when the endpoint is made or its secret rotated), as {standard} specifies. Check the signature over the raw body, before parsing it, and refuse a timestamp more than five minutes off. While a secret is rotated, {header} carries one signature per valid secret: accept any.",
+            prefix = "<code>whsec_…</code>",
+            standard = r#"<a href="https://www.standardwebhooks.com/">Standard Webhooks</a>"#,
+            header = "<code>webhook-signature</code>"
+        ),
+        id_header =
+            t!("the delivery's id: the same on every retry, so a receiver can drop duplicates"),
+        timestamp_header = t!("when this attempt was signed, in Unix seconds"),
+        signature_header = t!(
+            "{prefix} + base64 HMAC-SHA256 of {signed}",
+            prefix = "<code>v1,</code>",
+            signed = "<code>{id}.{timestamp}.{body}</code>"
+        ),
+        v1a_title = t!(
+            "Endpoints signed with ed25519 ({scheme})",
+            scheme = "<code>v1a</code>"
+        ),
+        v1a = t!(
+            "An endpoint set to {scheme} carries {prefix} + base64 ed25519 signatures of the same {signed}, made with this account's private key; verify them with its public keys ({key}), published without any key at {link}. No shared secret to leak.",
+            scheme = "<code>v1a</code>",
+            prefix = "<code>v1a,</code>",
+            signed = "<code>{id}.{timestamp}.{body}</code>",
+            key = "<code>whpk_</code> + base64",
+            link = format!(
+                r#"<a class="url" href="/api/v2/webhooks/public-keys/{account}" id="public-keys">/api/v2/webhooks/public-keys/{account}</a>"#
+            )
+        ),
         python = escape(PYTHON),
         node = escape(NODE),
         ruby = escape(RUBY),
-        account = escape(viewer.tenant().account_id()),
     );
     Ok(page(
         StatusCode::OK,
-        "Event types",
+        &t!("Event types"),
         Some(&viewer),
         Section::Events,
         &body,

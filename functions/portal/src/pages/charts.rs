@@ -1,5 +1,6 @@
 //! Charts as inline SVG, drawn on the server: no script, nothing to download.
 
+use shared::t;
 use shared::{Timestamp, webhooks::stats::Tally};
 
 /// Attempts per hour as a line, failures as a second one, in a 120 × 28 SVG.
@@ -91,8 +92,8 @@ pub fn outcome_chart(buckets: &[(Timestamp, Tally)]) -> String {
     let last = buckets.last().map_or_else(Timestamp::now, |(at, _)| *at);
     frame(
         "outcomes",
-        "attempts per hour by outcome",
-        format!("{most} per hour"),
+        &t!("attempts per hour by outcome"),
+        t!("{most} per hour", most),
         inner,
         first,
         last,
@@ -140,7 +141,7 @@ pub fn latency_chart(buckets: &[(Timestamp, Tally)]) -> String {
     let last = buckets.last().map_or_else(Timestamp::now, |(at, _)| *at);
     frame(
         "latency",
-        "latency percentiles per hour",
+        &t!("latency percentiles per hour"),
         format!("{most:.0} ms"),
         inner,
         first,

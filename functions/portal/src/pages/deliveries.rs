@@ -8,6 +8,7 @@ use axum::{
     http::StatusCode,
 };
 use serde::Deserialize;
+use shared::t;
 use shared::{
     ApiError, AppState, Timestamp,
     error::Violations,
@@ -55,19 +56,19 @@ pub async fn list(
     if let Some(name) = event
         && !is_event_name(name)
     {
-        errors.add(format!("Event {name:?} is not an event type"));
+        errors.add(t!("Event {name:?} is not an event type", name));
     }
     let endpoint = given(&params.endpoint);
     if let Some(id) = endpoint
         && id.parse::<EndpointId>().is_err()
     {
-        errors.add(format!("Endpoint {id:?} is not an endpoint id"));
+        errors.add(t!("Endpoint {id:?} is not an endpoint id", id));
     }
     let after = given(&params.after);
     if let Some(id) = after
         && id.parse::<LogId>().is_err()
     {
-        errors.add("After must be a delivery id");
+        errors.add(t!("After must be a delivery id"));
     }
     errors.finish()?;
     let filter = LogFilter {
@@ -103,10 +104,19 @@ pub async fn list(
         .map(|log| row(log, &urls))
         .collect();
     let table = if rows.is_empty() {
-        r#"<div class="empty" id="no-deliveries"><h3>No deliveries match</h3></div>"#.to_string()
+        format!(
+            r#"<div class="empty" id="no-deliveries"><h3>{}</h3></div>"#,
+            t!("No deliveries match")
+        )
     } else {
         format!(
-            r#"<table id="deliveries"><thead><tr><th>Created</th><th>Event</th><th>Endpoint</th><th>Status</th><th>Response</th><th>Attempts</th></tr></thead><tbody>{rows}</tbody></table>"#
+            r#"<table id="deliveries"><thead><tr><th>{created}</th><th>{event}</th><th>{endpoint}</th><th>{status}</th><th>{response}</th><th>{attempts}</th></tr></thead><tbody>{rows}</tbody></table>"#,
+            created = t!("Created"),
+            event = t!("Event"),
+            endpoint = t!("Endpoint"),
+            status = t!("Status"),
+            response = t!("Response"),
+            attempts = t!("Attempts"),
         )
     };
     let older = match page_of_logs.cursors.and_then(|c| c.older) {
@@ -123,17 +133,20 @@ pub async fn list(
             }
             query.append_pair("after", &last);
             format!(
-                r#"<p><a href="/portal/deliveries?{}" id="older">Older deliveries</a></p>"#,
-                escape(&query.finish())
+                r#"<p><a href="/portal/deliveries?{}" id="older">{}</a></p>"#,
+                escape(&query.finish()),
+                t!("Older deliveries")
             )
         }
         None => String::new(),
     };
     let recovered = params.recovered.map_or(String::new(), |n| {
-        format!(
-            r#"<p class="notice" id="notice">{n} failed {} queued to go out again.</p>"#,
-            if n == 1 { "delivery" } else { "deliveries" }
-        )
+        let text = if n == 1 {
+            t!("1 failed delivery queued to go out again.")
+        } else {
+            t!("{n} failed deliveries queued to go out again.", n)
+        };
+        format!(r#"<p class="notice" id="notice">{text}</p>"#)
     });
     let recover = if viewer.can_manage() {
         recover_form(&viewer, &all_endpoints, endpoint)
@@ -141,12 +154,13 @@ pub async fn list(
         String::new()
     };
     let body = format!(
-        r#"<h2>Deliveries</h2>{recovered}{filters}{table}{older}{recover}"#,
+        r#"<h2>{title}</h2>{recovered}{filters}{table}{older}{recover}"#,
+        title = t!("Deliveries"),
         filters = filter_form(&all_endpoints, endpoint, status, event),
     );
     Ok(page(
         StatusCode::OK,
-        "Deliveries",
+        &t!("Deliveries"),
         Some(&viewer),
         Section::Deliveries,
         &body,
@@ -179,11 +193,11 @@ fn filter_form(
     event: Option<&str>,
 ) -> String {
     let statuses: String = [
-        ("", "any status"),
-        ("succeeded", "succeeded"),
-        ("failed", "failed"),
-        ("retrying", "retrying"),
-        ("pending", "pending"),
+        ("", t!("any status")),
+        ("succeeded", t!("succeeded")),
+        ("failed", t!("failed")),
+        ("retrying", t!("retrying")),
+        ("pending", t!("pending")),
     ]
     .iter()
     .map(|(value, label)| {
@@ -197,11 +211,15 @@ fn filter_form(
     .collect();
     format!(
         r#"<form method="get" action="/portal/deliveries" class="filters" id="filters">
-<label>Endpoint <select name="endpoint" id="filter-endpoint">{endpoints}</select></label>
-<label>Status <select name="status" id="filter-status">{statuses}</select></label>
-<label>Event type <input type="text" name="event" id="filter-event" value="{event}" placeholder="order:paid" size="16"></label>
-<button type="submit" id="apply-filters">Show</button></form>"#,
-        endpoints = endpoint_options(all, endpoint, Some("any endpoint")),
+<label>{endpoint_} <select name="endpoint" id="filter-endpoint">{endpoints}</select></label>
+<label>{status_} <select name="status" id="filter-status">{statuses}</select></label>
+<label>{event_type_} <input type="text" name="event" id="filter-event" value="{event}" placeholder="order:paid" size="16"></label>
+<button type="submit" id="apply-filters">{show}</button></form>"#,
+        endpoint_ = t!("Endpoint"),
+        status_ = t!("Status"),
+        event_type_ = t!("Event type"),
+        show = t!("Show"),
+        endpoints = endpoint_options(all, endpoint, Some(&t!("any endpoint"))),
         event = escape(event.unwrap_or_default()),
     )
 }
@@ -212,11 +230,18 @@ fn recover_form(viewer: &Viewer, all: &[Endpoint], endpoint: Option<&str>) -> St
     }
     let week_ago = Timestamp::now().minus(std::time::Duration::from_secs(7 * 86_400));
     let inner = format!(
-        r#"<fieldset><legend>Recover failed deliveries</legend><p class="muted">Every failed delivery to the endpoint created since the date goes out again (up to {max} at a time).</p>
-<div class="filters"><label>Endpoint <select name="endpoint" id="recover-endpoint" required>{endpoints}</select></label>
-<label>Since <input type="date" name="since" id="recover-since" value="{since}" required></label>
-<button type="submit" id="recover">Recover</button></div></fieldset>"#,
-        max = manage::MAX_RECOVER,
+        r#"<fieldset><legend>{legend}</legend><p class="muted">{explained}</p>
+<div class="filters"><label>{endpoint_} <select name="endpoint" id="recover-endpoint" required>{endpoints}</select></label>
+<label>{since_} <input type="date" name="since" id="recover-since" value="{since}" required></label>
+<button type="submit" id="recover">{recover}</button></div></fieldset>"#,
+        legend = t!("Recover failed deliveries"),
+        explained = t!(
+            "Every failed delivery to the endpoint created since the date goes out again (up to {max} at a time).",
+            max = manage::MAX_RECOVER
+        ),
+        endpoint_ = t!("Endpoint"),
+        since_ = t!("Since"),
+        recover = t!("Recover"),
         endpoints = endpoint_options(all, endpoint, None),
         since = &week_ago.to_string()[..10],
     );
@@ -232,16 +257,29 @@ fn status_name(status: LogStatus) -> &'static str {
     }
 }
 
+/// A status as people read it (the API's name in English).
+fn status_label(status: LogStatus) -> String {
+    match status {
+        LogStatus::Pending => t!("pending"),
+        LogStatus::Retrying => t!("retrying"),
+        LogStatus::Succeeded => t!("succeeded"),
+        LogStatus::Failed => t!("failed"),
+    }
+}
+
 fn status_cell(status: LogStatus) -> String {
     let name = status_name(status);
-    format!(r#"<span class="status-{name}">{name}</span>"#)
+    format!(
+        r#"<span class="status-{name}">{}</span>"#,
+        status_label(status)
+    )
 }
 
 fn response_of(log: &WebhookLog) -> String {
     match (log.response_code, log.attempts) {
         (_, 0) => "—".to_string(),
-        (0, _) => "no response".to_string(),
-        (code, _) => format!("{code} in {} ms", log.duration_ms),
+        (0, _) => t!("no response"),
+        (code, _) => t!("{code} in {ms} ms", code, ms = log.duration_ms),
     }
 }
 
@@ -253,7 +291,12 @@ fn row(log: &WebhookLog, urls: &BTreeMap<&str, String>) -> String {
         .and_then(|id| urls.get(id.as_str()).cloned())
         .unwrap_or(view.url);
     format!(
-        r#"<tr data-delivery="{id}" data-status="{status}"><td><a href="/portal/deliveries/{id}">{created}</a></td><td data-label="Event">{event}</td><td class="url" data-label="Endpoint">{target}</td><td data-label="Status">{status_cell}</td><td data-label="Response">{response}</td><td data-label="Attempts">{attempts}</td></tr>"#,
+        r#"<tr data-delivery="{id}" data-status="{status}"><td><a href="/portal/deliveries/{id}">{created}</a></td><td data-label="{event_}">{event}</td><td class="url" data-label="{endpoint_}">{target}</td><td data-label="{status_}">{status_cell}</td><td data-label="{response_}">{response}</td><td data-label="{attempts_}">{attempts}</td></tr>"#,
+        event_ = t!("Event"),
+        endpoint_ = t!("Endpoint"),
+        status_ = t!("Status"),
+        response_ = t!("Response"),
+        attempts_ = t!("Attempts"),
         id = escape(&log.id),
         status = status_name(log.status),
         created = when(log.created_at),
@@ -281,20 +324,27 @@ async fn lookup(
         Err(_) => None,
     };
     found.ok_or_else(|| {
-        let body = r#"<div class="empty" id="not-found"><h2>No such delivery</h2><p><a href="/portal/deliveries">All deliveries</a></p></div>"#;
+        let body = format!(
+            r#"<div class="empty" id="not-found"><h2>{}</h2><p><a href="/portal/deliveries">{}</a></p></div>"#,
+            t!("No such delivery"),
+            t!("All deliveries"),
+        );
         super::PageError(page(
             StatusCode::NOT_FOUND,
-            "Not found",
+            &t!("Not found"),
             Some(viewer),
             Section::Deliveries,
-            body,
+            &body,
         ))
     })
 }
 
 fn header_rows(headers: &BTreeMap<String, String>) -> String {
     if headers.is_empty() {
-        return r#"<tr><td colspan="2" class="muted">none recorded</td></tr>"#.to_string();
+        return format!(
+            r#"<tr><td colspan="2" class="muted">{}</td></tr>"#,
+            t!("none recorded")
+        );
     }
     headers
         .iter()
@@ -324,19 +374,26 @@ pub async fn show(
         .enumerate()
         .map(|(n, attempt)| {
             let outcome = match &attempt.failure {
-                None => r#"<span class="status-succeeded">succeeded</span>"#.to_string(),
+                None => format!(
+                    r#"<span class="status-succeeded">{}</span>"#,
+                    t!("succeeded")
+                ),
                 Some(cause) => format!(
                     r#"<span class="status-failed">{}</span>"#,
                     escape(cause)
                 ),
             };
             let code = if attempt.response_code == 0 {
-                "no response".to_string()
+                t!("no response")
             } else {
                 attempt.response_code.to_string()
             };
             format!(
-                r#"<tr><td>{n}</td><td data-label="Sent">{at}</td><td data-label="Response">{code}</td><td data-label="Took">{ms} ms</td><td data-label="Outcome">{outcome}</td></tr>"#,
+                r#"<tr><td>{n}</td><td data-label="{sent_}">{at}</td><td data-label="{response_}">{code}</td><td data-label="{took_}">{ms} ms</td><td data-label="{outcome_}">{outcome}</td></tr>"#,
+                sent_ = t!("Sent"),
+                response_ = t!("Response"),
+                took_ = t!("Took"),
+                outcome_ = t!("Outcome"),
                 n = n + 1 + (log.attempts as usize).saturating_sub(log.history.len()),
                 at = when(attempt.at),
                 ms = attempt.duration_ms,
@@ -344,10 +401,17 @@ pub async fn show(
         })
         .collect();
     let attempts = if attempts.is_empty() {
-        r#"<p class="muted" id="attempts">No attempt yet.</p>"#.to_string()
+        format!(
+            r#"<p class="muted" id="attempts">{}</p>"#,
+            t!("No attempt yet.")
+        )
     } else {
         format!(
-            r#"<table id="attempts"><thead><tr><th>#</th><th>Sent</th><th>Response</th><th>Took</th><th>Outcome</th></tr></thead><tbody>{attempts}</tbody></table>"#
+            r#"<table id="attempts"><thead><tr><th>#</th><th>{sent}</th><th>{response}</th><th>{took}</th><th>{outcome}</th></tr></thead><tbody>{attempts}</tbody></table>"#,
+            sent = t!("Sent"),
+            response = t!("Response"),
+            took = t!("Took"),
+            outcome = t!("Outcome"),
         )
     };
     let retry = if viewer.can_manage() {
@@ -356,7 +420,7 @@ pub async fn show(
             viewer.button(
                 &format!("/portal/deliveries/{}/retry", log.id),
                 "retry",
-                "Deliver again now",
+                &t!("Deliver again now"),
                 "primary"
             )
         )
@@ -364,34 +428,45 @@ pub async fn show(
         String::new()
     };
     let next = log.next_retry_at.map_or(String::new(), |at| {
-        format!("<dt>Next attempt</dt><dd>{}</dd>", when(at))
+        format!("<dt>{}</dt><dd>{}</dd>", t!("Next attempt"), when(at))
     });
     let endpoint_link = log.endpoint_id.as_ref().map_or(String::new(), |id| {
         format!(
-            r#" · <a href="/portal/endpoints/{0}">Its endpoint</a>"#,
-            escape(id)
+            r#" · <a href="/portal/endpoints/{0}">{1}</a>"#,
+            escape(id),
+            t!("Its endpoint")
         )
     });
     let body = format!(
-        r#"<p><a href="/portal/deliveries">All deliveries</a>{endpoint_link}</p>{notice}<h2>{event} <span class="muted">{id}</span></h2>{retry}
-<dl id="delivery"><dt>Status</dt><dd id="delivery-status">{status}</dd><dt>To</dt><dd class="url">{url}</dd><dt>Created</dt><dd>{created}</dd><dt>Attempts</dt><dd>{count} ({limit} automatic {retries} allowed)</dd>{next}</dl>
-<h3>Attempts</h3>{attempts}
-<h3>Request</h3><p class="muted">The latest attempt's headers and the body, byte for byte as sent.</p>
+        r#"<p><a href="/portal/deliveries">{all}</a>{endpoint_link}</p>{notice}<h2>{event} <span class="muted">{id}</span></h2>{retry}
+<dl id="delivery"><dt>{status_}</dt><dd id="delivery-status">{status}</dd><dt>{to_}</dt><dd class="url">{url}</dd><dt>{created_}</dt><dd>{created}</dd><dt>{attempts_}</dt><dd>{count}</dd>{next}</dl>
+<h3>{attempts_}</h3>{attempts}
+<h3>{request_}</h3><p class="muted">{as_sent}</p>
 <table id="request-headers"><tbody>{request_headers}</tbody></table><pre id="request-body">{body}</pre>
-<h3>Response</h3><dl><dt>Status</dt><dd id="response-code">{code}</dd></dl>
+<h3>{response_}</h3><dl><dt>{status_}</dt><dd id="response-code">{code}</dd></dl>
 <table id="response-headers"><tbody>{response_headers}</tbody></table><pre id="response-body">{response}</pre>"#,
+        all = t!("All deliveries"),
+        status_ = t!("Status"),
+        to_ = t!("To"),
+        created_ = t!("Created"),
+        attempts_ = t!("Attempts"),
+        request_ = t!("Request"),
+        response_ = t!("Response"),
+        as_sent = t!("The latest attempt's headers and the body, byte for byte as sent."),
         notice = notice(params.done.as_deref()),
         event = escape(&log.event),
         id = escape(&log.id),
         status = status_cell(log.status),
         url = escape(&view.url),
         created = when(log.created_at),
-        count = log.attempts,
-        limit = log.retry_limit,
-        retries = if log.retry_limit == 1 {
-            "retry"
+        count = if log.retry_limit == 1 {
+            t!("{count} (1 automatic retry allowed)", count = log.attempts)
         } else {
-            "retries"
+            t!(
+                "{count} ({limit} automatic retries allowed)",
+                count = log.attempts,
+                limit = log.retry_limit
+            )
         },
         request_headers = header_rows(&log.request_headers),
         body = escape(&String::from_utf8_lossy(&delivery_body(&log.payload))),
@@ -401,7 +476,7 @@ pub async fn show(
     );
     Ok(page(
         StatusCode::OK,
-        "Delivery",
+        &t!("Delivery"),
         Some(&viewer),
         Section::Deliveries,
         &body,

@@ -9,6 +9,7 @@ use axum::{
     response::Response,
 };
 use serde::Deserialize;
+use shared::t;
 use shared::{
     ApiError, AppState, Timestamp,
     http::escape_html as escape,
@@ -45,20 +46,32 @@ pub async fn home(State(state): State<AppState>, viewer: Viewer) -> PageResult {
         rows.push_str(&row(endpoint, &buckets, &total));
     }
     let add = if viewer.can_manage() {
-        r#"<p class="actions"><a href="/portal/endpoints/new" id="add-endpoint">Add an endpoint</a></p>"#
+        format!(
+            r#"<p class="actions"><a href="/portal/endpoints/new" id="add-endpoint">{}</a></p>"#,
+            t!("Add an endpoint")
+        )
     } else {
-        ""
+        String::new()
     };
     let body = if endpoints.is_empty() {
-        format!(r#"<div class="empty" id="no-endpoints"><h2>No endpoints yet</h2>{add}</div>"#)
+        format!(
+            r#"<div class="empty" id="no-endpoints"><h2>{}</h2>{add}</div>"#,
+            t!("No endpoints yet")
+        )
     } else {
         format!(
-            r#"<h2>Endpoints</h2>{add}<table id="endpoints"><thead><tr><th>URL</th><th>Events</th><th>State</th><th>Success, 24 h</th><th>p95, 24 h</th><th>Attempts per hour</th></tr></thead><tbody>{rows}</tbody></table>"#
+            r#"<h2>{title}</h2>{add}<table id="endpoints"><thead><tr><th>URL</th><th>{events}</th><th>{state}</th><th>{success}</th><th>{p95}</th><th>{per_hour}</th></tr></thead><tbody>{rows}</tbody></table>"#,
+            title = t!("Endpoints"),
+            events = t!("Events"),
+            state = t!("State"),
+            success = t!("Success, 24 h"),
+            p95 = t!("p95, 24 h"),
+            per_hour = t!("Attempts per hour"),
         )
     };
     Ok(page(
         StatusCode::OK,
-        "Endpoints",
+        &t!("Endpoints"),
         Some(&viewer),
         Section::Endpoints,
         &body,
@@ -72,7 +85,11 @@ fn row(endpoint: &Endpoint, buckets: &[(Timestamp, Tally)], total: &Tally) -> St
         .success_rate
         .map_or("—".to_string(), |r| format!("{:.1}%", r * 100.0));
     format!(
-        r#"<tr data-endpoint="{id}"><td class="url"><a href="/portal/endpoints/{id}">{url}</a></td><td data-label="Events">{events}</td><td data-label="State">{state}</td><td class="rate" data-label="Success, 24 h">{rate}</td><td class="latency" data-label="p95, 24 h">{p95}</td><td>{sparkline}</td></tr>"#,
+        r#"<tr data-endpoint="{id}"><td class="url"><a href="/portal/endpoints/{id}">{url}</a></td><td data-label="{events_}">{events}</td><td data-label="{state_}">{state}</td><td class="rate" data-label="{success_}">{rate}</td><td class="latency" data-label="{p95_}">{p95}</td><td>{sparkline}</td></tr>"#,
+        events_ = t!("Events"),
+        state_ = t!("State"),
+        success_ = t!("Success, 24 h"),
+        p95_ = t!("p95, 24 h"),
         id = escape(view.id),
         url = escape(&view.url),
         events = events_of(&view),
@@ -93,13 +110,14 @@ fn milliseconds(value: Option<f64>) -> String {
 
 /// Its rate limit, and the pace the dispatcher holds it to while its receiver pushes back.
 fn rate_of(endpoint: &Endpoint, (rate, reason): (Option<f64>, Option<String>)) -> String {
-    let own = endpoint.rate_limit.map_or("no limit".to_string(), |limit| {
-        format!("at most {limit} per second")
+    let own = endpoint.rate_limit.map_or(t!("no limit"), |limit| {
+        t!("at most {limit} per second", limit)
     });
     match (rate, reason) {
         (Some(rate), Some(reason)) => format!(
-            r#"{own}; <span class="state-disabled">slowed to {rate:.1} per second</span> <span class="muted">(the receiver answered {})</span>"#,
-            escape(&reason)
+            r#"{own}; <span class="state-disabled">{slowed}</span> <span class="muted">({answered})</span>"#,
+            slowed = t!("slowed to {rate} per second", rate = format!("{rate:.1}")),
+            answered = t!("the receiver answered {reason}", reason = escape(&reason)),
         ),
         _ => own,
     }
@@ -109,13 +127,13 @@ fn rate_of(endpoint: &Endpoint, (rate, reason): (Option<f64>, Option<String>)) -
 /// holds.
 fn ordering_of(endpoint: &Endpoint) -> String {
     if endpoint.ordering == shared::webhooks::DeliveryOrder::None {
-        return "as they come".to_string();
+        return t!("as they come");
     }
     let rule = match endpoint.on_exhausted {
-        shared::webhooks::OnExhausted::Skip => "a failed delivery lets the next one go",
-        shared::webhooks::OnExhausted::Block => "a failed delivery holds its resource",
+        shared::webhooks::OnExhausted::Skip => t!("a failed delivery lets the next one go"),
+        shared::webhooks::OnExhausted::Block => t!("a failed delivery holds its resource"),
     };
-    let mut text = format!("each resource's events in order; {rule}");
+    let mut text = t!("each resource's events in order; {rule}", rule);
     if !endpoint.blocked_keys.is_empty() {
         let keys: Vec<String> = endpoint
             .blocked_keys
@@ -123,8 +141,9 @@ fn ordering_of(endpoint: &Endpoint) -> String {
             .map(|key| format!("<code>{}</code>", escape(key)))
             .collect();
         text.push_str(&format!(
-            r#"<br><span class="state-disabled">held: {}</span> <span class="muted">(retry the failed delivery to release it)</span>"#,
-            keys.join(", ")
+            r#"<br><span class="state-disabled">{}</span> <span class="muted">({})</span>"#,
+            t!("held: {keys}", keys = keys.join(", ")),
+            t!("retry the failed delivery to release it"),
         ));
     }
     text
@@ -138,12 +157,13 @@ fn event_names(endpoint: &Endpoint) -> Vec<String> {
 /// Enabled, disabled, or disabled by errors (and after how many).
 fn state_of(view: &EndpointView<'_>) -> String {
     match (view.enabled, view.blocked_by_error_count) {
-        (true, _) => r#"<span class="state-enabled">enabled</span>"#.to_string(),
+        (true, _) => format!(r#"<span class="state-enabled">{}</span>"#, t!("enabled")),
         (false, true) => format!(
-            r#"<span class="state-disabled">disabled by errors</span><br><span class="muted">{} failures in a row</span>"#,
-            view.error_count
+            r#"<span class="state-disabled">{}</span><br><span class="muted">{}</span>"#,
+            t!("disabled by errors"),
+            t!("{count} failures in a row", count = view.error_count),
         ),
-        (false, false) => r#"<span class="state-disabled">disabled</span>"#.to_string(),
+        (false, false) => format!(r#"<span class="state-disabled">{}</span>"#, t!("disabled")),
     }
 }
 
@@ -160,13 +180,17 @@ async fn lookup(state: &AppState, viewer: &Viewer, id: &str) -> Result<Endpoint,
         Err(_) => None,
     };
     found.ok_or_else(|| {
-        let body = r#"<div class="empty" id="not-found"><h2>No such endpoint</h2><p><a href="/portal">All endpoints</a></p></div>"#;
+        let body = format!(
+            r#"<div class="empty" id="not-found"><h2>{}</h2><p><a href="/portal">{}</a></p></div>"#,
+            t!("No such endpoint"),
+            t!("All endpoints"),
+        );
         super::PageError(page(
             StatusCode::NOT_FOUND,
-            "Not found",
+            &t!("Not found"),
             Some(viewer),
             Section::Endpoints,
-            body,
+            &body,
         ))
     })
 }
@@ -232,34 +256,46 @@ async fn endpoint_page(
     let header_names: Vec<String> = view.headers.keys().map(|name| escape(name)).collect();
     let id = escape(view.id);
     let switch = match period {
-        Period::Day => {
-            format!(
-                r#"24 hours · <a href="/portal/endpoints/{id}?period=7d" id="period-7d">7 days</a>"#
-            )
-        }
+        Period::Day => format!(
+            r#"{day} · <a href="/portal/endpoints/{id}?period=7d" id="period-7d">{week}</a>"#,
+            day = t!("24 hours"),
+            week = t!("7 days"),
+        ),
         _ => format!(
-            r#"<a href="/portal/endpoints/{id}?period=24h" id="period-24h">24 hours</a> · 7 days"#
+            r#"<a href="/portal/endpoints/{id}?period=24h" id="period-24h">{day}</a> · {week}"#,
+            day = t!("24 hours"),
+            week = t!("7 days"),
         ),
     };
     let actions = if viewer.can_manage() {
         let base = format!("/portal/endpoints/{}", view.id);
         let toggle = if view.enabled {
-            viewer.button(&format!("{base}/disable"), "disable", "Disable", "danger")
+            viewer.button(
+                &format!("{base}/disable"),
+                "disable",
+                &t!("Disable"),
+                "danger",
+            )
         } else {
-            viewer.button(&format!("{base}/enable"), "enable", "Enable", "primary")
+            viewer.button(
+                &format!("{base}/enable"),
+                "enable",
+                &t!("Enable"),
+                "primary",
+            )
         };
         format!(
             r#"<div class="actions" id="actions">{}{toggle}{}</div>"#,
             viewer.button(
                 &format!("{base}/test"),
                 "send-test",
-                "Send a test ping",
+                &t!("Send a test ping"),
                 "primary"
             ),
             viewer.button(
                 &format!("{base}/rotate-secret"),
                 "rotate-secret",
-                "Rotate the signing secret",
+                &t!("Rotate the signing secret"),
                 ""
             ),
         )
@@ -267,21 +303,44 @@ async fn endpoint_page(
         String::new()
     };
     let body = format!(
-        r#"<p><a href="/portal">All endpoints</a> · <a href="/portal/deliveries?endpoint={id}" id="endpoint-deliveries">Its deliveries</a></p>{notice}<h2 class="url" id="endpoint-url">{url}</h2>
+        r#"<p><a href="/portal">{all}</a> · <a href="/portal/deliveries?endpoint={id}" id="endpoint-deliveries">{its_deliveries}</a></p>{notice}<h2 class="url" id="endpoint-url">{url}</h2>
 {actions}
-<dl id="endpoint"><dt>Events</dt><dd>{events}</dd><dt>State</dt><dd id="state">{state}</dd><dt>Filter</dt><dd>{filter}</dd><dt>Headers</dt><dd>{headers}</dd><dt>Signatures</dt><dd>{scheme}</dd><dt>Payload</dt><dd>{payload}</dd><dt>Made through</dt><dd id="dialect">{dialect}</dd><dt>Rate</dt><dd id="rate">{rate}</dd><dt>Order</dt><dd id="ordering">{ordering}</dd>
-<dt>Attempts</dt><dd id="attempts">{attempts} ({succeeded} succeeded, {failed} failed)</dd><dt>Latency</dt><dd>p50 {p50} · p95 {p95} · p99 {p99}</dd></dl>
+<dl id="endpoint"><dt>{events_}</dt><dd>{events}</dd><dt>{state_}</dt><dd id="state">{state}</dd><dt>{filter_}</dt><dd>{filter}</dd><dt>{headers_}</dt><dd>{headers}</dd><dt>{signatures_}</dt><dd>{scheme}</dd><dt>{payload_}</dt><dd>{payload}</dd><dt>{made_through_}</dt><dd id="dialect">{dialect}</dd><dt>{rate_}</dt><dd id="rate">{rate}</dd><dt>{order_}</dt><dd id="ordering">{ordering}</dd>
+<dt>{attempts_}</dt><dd id="attempts">{attempts_count}</dd><dt>{latency_}</dt><dd>p50 {p50} · p95 {p95} · p99 {p99}</dd></dl>
 <p id="period">{switch}</p>
-<h3>Attempts per hour</h3><div class="chart">{outcomes}<div class="legend"><span class="ok">■ succeeded</span><span class="bad">■ failed</span></div></div>
-<h3>Latency per hour</h3><div class="chart">{latency}<div class="legend"><span class="p50">— p50</span><span class="p95">— p95</span><span class="p99">— p99</span></div></div>
+<h3>{per_hour_}</h3><div class="chart">{outcomes}<div class="legend"><span class="ok">■ {succeeded_}</span><span class="bad">■ {failed_}</span></div></div>
+<h3>{latency_per_hour_}</h3><div class="chart">{latency}<div class="legend"><span class="p50">— p50</span><span class="p95">— p95</span><span class="p99">— p99</span></div></div>
 {edit}"#,
+        all = t!("All endpoints"),
+        its_deliveries = t!("Its deliveries"),
+        events_ = t!("Events"),
+        state_ = t!("State"),
+        filter_ = t!("Filter"),
+        headers_ = t!("Headers"),
+        signatures_ = t!("Signatures"),
+        payload_ = t!("Payload"),
+        made_through_ = t!("Made through"),
+        rate_ = t!("Rate"),
+        order_ = t!("Delivery order"),
+        attempts_ = t!("Attempts"),
+        attempts_count = t!(
+            "{attempts} ({succeeded} succeeded, {failed} failed)",
+            attempts = summary.attempts,
+            succeeded = summary.succeeded,
+            failed = summary.failed,
+        ),
+        latency_ = t!("Latency"),
+        per_hour_ = t!("Attempts per hour"),
+        succeeded_ = t!("succeeded"),
+        failed_ = t!("failed"),
+        latency_per_hour_ = t!("Latency per hour"),
         notice = top,
         url = escape(&view.url),
         events = events_of(&view),
         state = state_of(&view),
-        filter = view.filter.map_or("none".to_string(), escape),
+        filter = view.filter.map_or(t!("none"), escape),
         headers = if header_names.is_empty() {
-            "none".to_string()
+            t!("none")
         } else {
             header_names.join(", ")
         },
@@ -290,9 +349,6 @@ async fn endpoint_page(
         scheme = view.signature_scheme.as_str(),
         payload = view.payload.as_str(),
         dialect = dialect_of(view.dialect),
-        attempts = summary.attempts,
-        succeeded = summary.succeeded,
-        failed = summary.failed,
         p50 = milliseconds(summary.latency_ms.p50),
         p95 = milliseconds(summary.latency_ms.p95),
         p99 = milliseconds(summary.latency_ms.p99),
@@ -301,7 +357,7 @@ async fn endpoint_page(
     );
     Ok(page(
         status,
-        "Endpoint",
+        &t!("Endpoint"),
         Some(viewer),
         Section::Endpoints,
         &body,
@@ -415,35 +471,32 @@ impl Fields {
                 Some((name, value)) if !name.trim().is_empty() => {
                     headers.insert(name.trim().to_string(), value.trim().to_string());
                 }
-                _ => problems.push(format!(
-                    "Headers line {} must be written as name: value",
-                    n + 1
+                _ => problems.push(t!(
+                    "Headers line {line} must be written as name: value",
+                    line = n + 1
                 )),
             }
         }
-        let signature_scheme = choice(
-            &self.signature_scheme,
-            "Signature scheme must be v1, v1a or both",
-            &mut problems,
-        );
-        let payload = choice(&self.payload, "Payload must be full or thin", &mut problems);
-        let ordering = choice(
-            &self.ordering,
-            "Ordering must be none or resource",
-            &mut problems,
-        );
-        let on_exhausted = choice(
-            &self.on_exhausted,
-            "On exhausted must be skip or block",
-            &mut problems,
-        );
+        let signature_scheme = choice(&self.signature_scheme, &mut problems, || {
+            t!("Signature scheme must be v1, v1a or both")
+        });
+        let payload = choice(&self.payload, &mut problems, || {
+            t!("Payload must be full or thin")
+        });
+        let ordering = choice(&self.ordering, &mut problems, || {
+            t!("Ordering must be none or resource")
+        });
+        let on_exhausted = choice(&self.on_exhausted, &mut problems, || {
+            t!("On exhausted must be skip or block")
+        });
         let rate_limit = match self.rate_limit.as_str() {
             "" => Some(None),
             text => match text.parse::<u32>() {
                 Ok(limit) => Some(Some(limit)),
                 Err(_) => {
-                    problems
-                        .push("Rate limit must be a whole number of deliveries per second".into());
+                    problems.push(t!(
+                        "Rate limit must be a whole number of deliveries per second"
+                    ));
                     None
                 }
             },
@@ -468,19 +521,20 @@ impl Fields {
             // Not on the form: an endpoint keeps whose events it receives.
             events_from: None,
             problems: Vec::new(),
+            events_refused: false,
         })
     }
 }
 
 /// The API an endpoint was made through, which shapes its deliveries.
-fn dialect_of(dialect: shared::webhooks::Dialect) -> &'static str {
+fn dialect_of(dialect: shared::webhooks::Dialect) -> String {
     use shared::webhooks::Dialect;
     match dialect {
-        Dialect::PushGuard => "PushGuard's API",
-        Dialect::Conekta => "Conekta's webhooks API (deliveries are Conekta events)",
-        Dialect::Paybyrd => "Paybyrd's webhook settings (payment status notifications)",
-        Dialect::Pixlpay => "Pixlpay's webhooks API (Pixlpay-signed deliveries)",
-        Dialect::KeySign => "the Key/Sign subscription API (Key and Sign headers)",
+        Dialect::PushGuard => t!("PushGuard's API"),
+        Dialect::Conekta => t!("Conekta's webhooks API (deliveries are Conekta events)"),
+        Dialect::Paybyrd => t!("Paybyrd's webhook settings (payment status notifications)"),
+        Dialect::Pixlpay => t!("Pixlpay's webhooks API (Pixlpay-signed deliveries)"),
+        Dialect::KeySign => t!("the Key/Sign subscription API (Key and Sign headers)"),
     }
 }
 
@@ -488,12 +542,12 @@ fn dialect_of(dialect: shared::webhooks::Dialect) -> &'static str {
 /// form sent anything else.
 fn choice<T: serde::de::DeserializeOwned>(
     value: &str,
-    problem: &str,
     problems: &mut Vec<String>,
+    problem: impl FnOnce() -> String,
 ) -> Option<T> {
     let parsed = serde_json::from_value(serde_json::Value::String(value.to_string())).ok();
     if parsed.is_none() {
-        problems.push(problem.to_string());
+        problems.push(problem());
     }
     parsed
 }
@@ -559,8 +613,17 @@ fn edit_form(
 ) -> String {
     let action = format!("/portal/endpoints/{}", endpoint.id);
     format!(
-        r#"<h3 id="edit">Edit</h3>{}"#,
-        fields_form(viewer, &action, "save", "Save", fields, choices, problems)
+        r#"<h3 id="edit">{}</h3>{}"#,
+        t!("Edit"),
+        fields_form(
+            viewer,
+            &action,
+            "save",
+            &t!("Save"),
+            fields,
+            choices,
+            problems
+        )
     )
 }
 
@@ -589,21 +652,50 @@ fn fields_form(
         .collect();
     let caret = filter_caret(&fields.filter);
     let inner = format!(
-        r#"{errors}<fieldset><legend>Endpoint</legend>
+        r#"{errors}<fieldset><legend>{endpoint_}</legend>
 <label for="url">URL</label><input type="text" id="url" name="url" value="{url}" required>
-<label for="description">Description</label><input type="text" id="description" name="description" value="{description}">
-<p>Events</p><div id="events">{checks}</div>
-<label for="filter">Filter <span class="muted">(optional: a rule on the payload, e.g. <code>value &gt; 10 and currency == 'USD'</code>)</span></label>
+<label for="description">{description_}</label><input type="text" id="description" name="description" value="{description}">
+<p>{events_}</p><div id="events">{checks}</div>
+<label for="filter">{filter_} <span class="muted">({filter_hint})</span></label>
 <textarea id="filter" name="filter" rows="2">{filter}</textarea>{caret}
-<label for="headers">Headers <span class="muted">(one <code>name: value</code> per line; a value shown as <code>****</code> is kept as it is)</span></label>
+<label for="headers">{headers_} <span class="muted">({headers_hint})</span></label>
 <textarea id="headers" name="headers" rows="3">{headers}</textarea>
-<div class="filters"><label>Signatures <select name="signature_scheme" id="signature-scheme">{schemes}</select></label>
-<label class="check"><input type="checkbox" name="legacy_signature" id="legacy-signature" value="on"{legacy}> Also send <code>X-PushGuard-Signature</code> <span class="muted">(body only, replayable: untick once your receiver checks <code>webhook-signature</code>)</span></label>
-<label>Payload <select name="payload" id="payload">{payloads}</select></label>
-<label>Rate limit <input type="text" name="rate_limit" id="rate-limit" value="{rate_limit}" size="6" inputmode="numeric" placeholder="none"> per second</label></div>
-<div class="filters"><label>Order <select name="ordering" id="ordering">{orderings}</select></label>
-<label>When a delivery exhausts its retries <select name="on_exhausted" id="on-exhausted">{exhausted}</select></label></div>
+<div class="filters"><label>{signatures_} <select name="signature_scheme" id="signature-scheme">{schemes}</select></label>
+<label class="check"><input type="checkbox" name="legacy_signature" id="legacy-signature" value="on"{legacy}> {legacy_label} <span class="muted">({legacy_hint})</span></label>
+<label>{payload_} <select name="payload" id="payload">{payloads}</select></label>
+<label>{rate_limit_} <input type="text" name="rate_limit" id="rate-limit" value="{rate_limit}" size="6" inputmode="numeric" placeholder="{none_}"> {per_second_}</label></div>
+<div class="filters"><label>{order_} <select name="ordering" id="ordering">{orderings}</select></label>
+<label>{exhausted_} <select name="on_exhausted" id="on-exhausted">{exhausted}</select></label></div>
 <p><button type="submit" class="primary" id="{button_id}">{button}</button></p></fieldset>"#,
+        endpoint_ = t!("Endpoint"),
+        description_ = t!("Description"),
+        events_ = t!("Events"),
+        filter_ = t!("Filter"),
+        filter_hint = t!(
+            "optional: a rule on the payload, e.g. {example}",
+            example = "<code>value &gt; 10 and currency == 'USD'</code>"
+        ),
+        headers_ = t!("Headers"),
+        headers_hint = t!(
+            "one {line} per line; a value shown as {masked} is kept as it is",
+            line = "<code>name: value</code>",
+            masked = "<code>****</code>"
+        ),
+        signatures_ = t!("Signatures"),
+        legacy_label = t!(
+            "Also send {header}",
+            header = "<code>X-PushGuard-Signature</code>"
+        ),
+        legacy_hint = t!(
+            "body only, replayable: untick once your receiver checks {header}",
+            header = "<code>webhook-signature</code>"
+        ),
+        payload_ = t!("Payload"),
+        rate_limit_ = t!("Rate limit"),
+        none_ = t!("none"),
+        per_second_ = t!("per second"),
+        order_ = t!("Delivery order"),
+        exhausted_ = t!("When a delivery exhausts its retries"),
         errors = errors(problems),
         url = escape(&fields.url),
         description = escape(&fields.description),
@@ -617,30 +709,30 @@ fn fields_form(
         },
         schemes = options(
             &[
-                ("v1", "v1: HMAC with the endpoint's secret"),
-                ("v1a", "v1a: ed25519, the account's public key verifies"),
-                ("both", "both"),
+                ("v1", t!("v1: HMAC with the endpoint's secret")),
+                ("v1a", t!("v1a: ed25519, the account's public key verifies")),
+                ("both", t!("both")),
             ],
             &fields.signature_scheme
         ),
         payloads = options(
             &[
-                ("full", "full: the event's object"),
-                ("thin", "thin: its type and id only"),
+                ("full", t!("full: the event's object")),
+                ("thin", t!("thin: its type and id only")),
             ],
             &fields.payload
         ),
         orderings = options(
             &[
-                ("none", "none: as they come"),
-                ("resource", "resource: each resource's events in order"),
+                ("none", t!("none: as they come")),
+                ("resource", t!("resource: each resource's events in order")),
             ],
             &fields.ordering
         ),
         exhausted = options(
             &[
-                ("skip", "skip: the next one of its resource goes"),
-                ("block", "block: its resource waits"),
+                ("skip", t!("skip: the next one of its resource goes")),
+                ("block", t!("block: its resource waits")),
             ],
             &fields.on_exhausted
         ),
@@ -649,7 +741,7 @@ fn fields_form(
 }
 
 /// `<option>`s of `choices` (value, label), `selected` chosen.
-fn options(choices: &[(&str, &str)], selected: &str) -> String {
+fn options(choices: &[(&str, String)], selected: &str) -> String {
     choices
         .iter()
         .map(|(value, label)| {
@@ -699,14 +791,18 @@ pub async fn update(
                 period: None,
                 done: None,
             };
-            let top = r##"<p class="errors" id="not-saved">Not saved: <a href="#edit">see what to change</a>.</p>"##;
+            let top = format!(
+                r##"<p class="errors" id="not-saved">{} <a href="#edit">{}</a>.</p>"##,
+                t!("Not saved:"),
+                t!("see what to change"),
+            );
             endpoint_page(
                 &state,
                 viewer,
                 &endpoint,
                 &params,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                top,
+                &top,
                 &edit,
             )
             .await
@@ -717,12 +813,14 @@ pub async fn update(
 
 fn new_page(viewer: &Viewer, fields: &Fields, choices: &[String], problems: &[String]) -> String {
     format!(
-        r#"<p><a href="/portal">All endpoints</a></p><h2>Add an endpoint</h2>{}"#,
+        r#"<p><a href="/portal">{}</a></p><h2>{}</h2>{}"#,
+        t!("All endpoints"),
+        t!("Add an endpoint"),
         fields_form(
             viewer,
             "/portal/endpoints",
             "create",
-            "Add the endpoint",
+            &t!("Add the endpoint"),
             fields,
             choices,
             problems
@@ -752,7 +850,7 @@ pub async fn new(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let body = new_page(&viewer, &fields, &choices, &[]);
     Ok(page(
         StatusCode::OK,
-        "Add an endpoint",
+        &t!("Add an endpoint"),
         Some(&viewer),
         Section::Endpoints,
         &body,
@@ -773,7 +871,7 @@ pub async fn create(State(state): State<AppState>, actor: Actor) -> PageResult {
         Ok((endpoint, secret)) => Ok(secret_page(
             viewer,
             &endpoint,
-            "Endpoint added",
+            &t!("Endpoint added"),
             &secret,
             StatusCode::CREATED,
         )),
@@ -782,7 +880,7 @@ pub async fn create(State(state): State<AppState>, actor: Actor) -> PageResult {
             let body = new_page(viewer, &fields, &choices, &problems);
             Ok(page(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "Add an endpoint",
+                &t!("Add an endpoint"),
                 Some(viewer),
                 Section::Endpoints,
                 &body,
@@ -801,8 +899,10 @@ fn secret_page(
     status: StatusCode,
 ) -> Response {
     let body = format!(
-        r#"<h2>{title}</h2><p class="url">{url}</p><p>Its signing secret, shown this once: copy it to the receiver now.</p>
-<p class="secret" id="secret">{secret}</p><p><a href="/portal/endpoints/{id}" id="to-endpoint">Go to the endpoint</a></p>"#,
+        r#"<h2>{title}</h2><p class="url">{url}</p><p>{once}</p>
+<p class="secret" id="secret">{secret}</p><p><a href="/portal/endpoints/{id}" id="to-endpoint">{go}</a></p>"#,
+        once = t!("Its signing secret, shown this once: copy it to the receiver now."),
+        go = t!("Go to the endpoint"),
         title = escape(title),
         url = escape(&endpoint.url.masked()),
         secret = escape(secret),
@@ -850,7 +950,7 @@ pub async fn rotate_secret(
     Ok(secret_page(
         viewer,
         &endpoint,
-        "Signing secret rotated",
+        &t!("Signing secret rotated"),
         &secret,
         StatusCode::OK,
     ))
@@ -866,13 +966,15 @@ pub async fn test(
     let endpoint = lookup(&state, viewer, &id).await?;
     let log = manage::test(&state, viewer.tenant(), &endpoint.id).await?;
     let body = format!(
-        r#"<p><a href="/portal/endpoints/{id}">Back to the endpoint</a></p><h2>Test ping</h2>{result}"#,
+        r#"<p><a href="/portal/endpoints/{id}">{back}</a></p><h2>{title}</h2>{result}"#,
+        back = t!("Back to the endpoint"),
+        title = t!("Test ping"),
         id = escape(&endpoint.id),
         result = test_result(&log),
     );
     Ok(page(
         StatusCode::OK,
-        "Test ping",
+        &t!("Test ping"),
         Some(viewer),
         Section::Endpoints,
         &body,
@@ -881,14 +983,19 @@ pub async fn test(
 
 fn test_result(log: &WebhookLog) -> String {
     let (class, verdict) = if log.status == LogStatus::Succeeded {
-        ("status-succeeded", "Delivered")
+        ("status-succeeded", t!("Delivered"))
     } else {
-        ("status-failed", "Not delivered")
+        ("status-failed", t!("Not delivered"))
     };
     format!(
-        r#"<dl id="test-result"><dt>Result</dt><dd class="{class}" id="test-verdict">{verdict}</dd><dt>Response</dt><dd>{code}</dd><dt>Took</dt><dd>{ms} ms</dd><dt>Sent</dt><dd>{at}</dd><dt>Delivery</dt><dd><a href="/portal/deliveries/{id}" id="test-delivery">{id}</a></dd></dl>"#,
+        r#"<dl id="test-result"><dt>{result_}</dt><dd class="{class}" id="test-verdict">{verdict}</dd><dt>{response_}</dt><dd>{code}</dd><dt>{took_}</dt><dd>{ms} ms</dd><dt>{sent_}</dt><dd>{at}</dd><dt>{delivery_}</dt><dd><a href="/portal/deliveries/{id}" id="test-delivery">{id}</a></dd></dl>"#,
+        result_ = t!("Result"),
+        response_ = t!("Response"),
+        took_ = t!("Took"),
+        sent_ = t!("Sent"),
+        delivery_ = t!("Delivery"),
         code = if log.response_code == 0 {
-            "no response".to_string()
+            t!("no response")
         } else {
             log.response_code.to_string()
         },

@@ -26,6 +26,7 @@ use shared::{
     portal::{PortalScope, PortalSession, PortalToken},
     store::{StoreError, api_keys, portal as sessions},
 };
+use shared::{language::Language, t};
 use std::sync::{Arc, LazyLock};
 
 /// The session cookie: only `/portal` pages see it, no script can read it, and other
@@ -91,9 +92,14 @@ pub fn page(
     body: &str,
 ) -> Response {
     let scope = match viewer.map(|v| v.session.scope) {
-        Some(PortalScope::Read) => r#"<span class="badge" id="scope">read only</span>"#,
-        Some(PortalScope::Manage) => r#"<span class="badge" id="scope">manage</span>"#,
-        None => "",
+        Some(PortalScope::Read) => t!("read only"),
+        Some(PortalScope::Manage) => t!("manage"),
+        None => String::new(),
+    };
+    let scope = if scope.is_empty() {
+        scope
+    } else {
+        format!(r#"<span class="badge" id="scope">{scope}</span>"#)
     };
     // Whose webhooks these are: a browser can hold only one portal at a time.
     let badge = match viewer {
@@ -114,21 +120,23 @@ pub fn page(
         };
         format!(
             "<nav>{}{}{}</nav>",
-            link("/portal", "Endpoints", Section::Endpoints),
-            link("/portal/deliveries", "Deliveries", Section::Deliveries),
-            link("/portal/events", "Event types", Section::Events),
+            link("/portal", &t!("Endpoints"), Section::Endpoints),
+            link("/portal/deliveries", &t!("Deliveries"), Section::Deliveries),
+            link("/portal/events", &t!("Event types"), Section::Events),
         )
     } else {
         String::new()
     };
     let html = format!(
         r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>{title} · PushGuard webhooks</title>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>{title} · {product}</title>
 <style>{STYLE}</style></head>
-<body><header><h1>PushGuard webhooks</h1>{nav}{badge}</header>
+<body><header><h1>{product}</h1>{nav}{badge}</header>
 <main>{body}</main></body></html>"#,
-        title = escape(title)
+        lang = Language::current().tag(),
+        title = escape(title),
+        product = t!("PushGuard webhooks"),
     );
     let mut response = (status, Html(html)).into_response();
     shared::http::page_headers(&mut response, &CSP);
@@ -142,7 +150,7 @@ fn refusal(status: StatusCode, id: &str, message: &str, hint: &str) -> Response 
         escape(message),
         escape(hint)
     );
-    page(status, "Not allowed", None, Section::None, &body)
+    page(status, &t!("Not allowed"), None, Section::None, &body)
 }
 
 fn refused(message: &str) -> Response {
@@ -150,7 +158,7 @@ fn refused(message: &str) -> Response {
         StatusCode::UNAUTHORIZED,
         "refused",
         message,
-        "Ask whoever sent you the link for a new one.",
+        &t!("Ask whoever sent you the link for a new one."),
     )
 }
 
@@ -170,23 +178,22 @@ impl From<ApiError> for PageError {
         let (title, detail) = match &error {
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "portal page failed");
-                ("Something went wrong".to_string(), String::new())
+                (t!("Something went wrong"), String::new())
             }
-            ApiError::Validation(messages) => {
-                ("That did not work".to_string(), messages.join("; "))
-            }
+            ApiError::Validation(messages) => (t!("That did not work"), messages.join("; ")),
             ApiError::TooManyRequests {
                 retry_after_seconds,
             } => (
-                "Too many requests".to_string(),
-                format!("Try again in {retry_after_seconds} s."),
+                error.message(Language::current()),
+                t!("Try again in {retry_after_seconds} s.", retry_after_seconds),
             ),
-            other => (other.to_string(), String::new()),
+            other => (other.message(Language::current()), String::new()),
         };
         let body = format!(
-            r#"<div class="empty" id="error"><h2>{}</h2><p>{}</p><p><a href="/portal">Back to the portal</a></p></div>"#,
+            r#"<div class="empty" id="error"><h2>{}</h2><p>{}</p><p><a href="/portal">{}</a></p></div>"#,
             escape(&title),
-            escape(&detail)
+            escape(&detail),
+            t!("Back to the portal"),
         );
         let mut response = page(status, &title, None, Section::None, &body);
         if let ApiError::TooManyRequests {
@@ -334,7 +341,7 @@ impl FromRequestParts<AppState> for Viewer {
                 None => None,
             },
         };
-        viewer.ok_or_else(|| PageError(refused("Open the portal from its link.")))
+        viewer.ok_or_else(|| PageError(refused(&t!("Open the portal from its link."))))
     }
 }
 
@@ -357,8 +364,8 @@ impl FromRequest<AppState> for Actor {
             return Err(PageError(refusal(
                 StatusCode::FORBIDDEN,
                 "read-only",
-                "This link is read only.",
-                "Ask for a link with the manage scope to change anything.",
+                &t!("This link is read only."),
+                &t!("Ask for a link with the manage scope to change anything."),
             )));
         }
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
@@ -371,8 +378,8 @@ impl FromRequest<AppState> for Actor {
             return Err(PageError(refusal(
                 StatusCode::FORBIDDEN,
                 "forged",
-                "This form did not come from this portal.",
-                "Reload the page and try again.",
+                &t!("This form did not come from this portal."),
+                &t!("Reload the page and try again."),
             )));
         }
         Ok(Actor { viewer, form })
@@ -471,23 +478,33 @@ async fn link_viewer(
 }
 
 fn link_refused() -> Response {
-    refused("This link is not valid: it was opened already, has expired or was revoked.")
+    refused(&t!(
+        "This link is not valid: it was opened already, has expired or was revoked."
+    ))
 }
 
 /// Asks before replacing the session of `current`'s tenant by `next`'s.
 fn confirm_switch(current: &Viewer, next: &Viewer, token: &str) -> Response {
+    let current = escape(&account_name(current.tenant()));
+    let next = escape(&account_name(next.tenant()));
     let body = format!(
-        r#"<div class="empty" id="switch"><h2>Open another account's portal?</h2>
-<p>This browser is looking at the webhooks of <strong id="current-account">{current}</strong>. The link opens those of <strong id="next-account">{next}</strong>, and this browser then leaves the first.</p>
-<form method="post" action="/portal/{token}" class="inline"><button type="submit" class="primary" id="switch-account">Open {next}</button></form>
-<p><a href="/portal" id="stay">Stay with {current}</a></p></div>"#,
-        current = escape(&account_name(current.tenant())),
-        next = escape(&account_name(next.tenant())),
+        r#"<div class="empty" id="switch"><h2>{question}</h2>
+<p>{explained}</p>
+<form method="post" action="/portal/{token}" class="inline"><button type="submit" class="primary" id="switch-account">{open}</button></form>
+<p><a href="/portal" id="stay">{stay}</a></p></div>"#,
+        question = t!("Open another account's portal?"),
+        explained = t!(
+            "This browser is looking at the webhooks of {current}. The link opens those of {next}, and this browser then leaves the first.",
+            current = format!(r#"<strong id="current-account">{current}</strong>"#),
+            next = format!(r#"<strong id="next-account">{next}</strong>"#),
+        ),
+        open = t!("Open {next}", next),
+        stay = t!("Stay with {current}", current),
         token = escape(token),
     );
     let mut response = page(
         StatusCode::OK,
-        "Another account",
+        &t!("Another account"),
         None,
         Section::None,
         &body,
@@ -590,10 +607,10 @@ pub struct Opened(Option<Arc<Viewer>>);
 /// A notice of what the last action did, from a `?done=` the action redirected with.
 pub fn notice(done: Option<&str>) -> String {
     let text = match done {
-        Some("saved") => "Saved.",
-        Some("enabled") => "Enabled: deliveries resume and its failure count is cleared.",
-        Some("disabled") => "Disabled: no deliveries until it is enabled again.",
-        Some("retried") => "Delivered again: the latest attempt is below.",
+        Some("saved") => t!("Saved."),
+        Some("enabled") => t!("Enabled: deliveries resume and its failure count is cleared."),
+        Some("disabled") => t!("Disabled: no deliveries until it is enabled again."),
+        Some("retried") => t!("Delivered again: the latest attempt is below."),
         _ => return String::new(),
     };
     format!(r#"<p class="notice" id="notice">{text}</p>"#)
@@ -609,7 +626,8 @@ pub fn errors(messages: &[String]) -> String {
         .map(|m| format!("<li>{}</li>", escape(m)))
         .collect();
     format!(
-        r#"<div class="errors" id="errors" role="alert"><strong>Not saved:</strong><ul>{items}</ul></div>"#
+        r#"<div class="errors" id="errors" role="alert"><strong>{}</strong><ul>{items}</ul></div>"#,
+        t!("Not saved:")
     )
 }
 
