@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: moto-check fuzz openapi bench bench-calls bench-fairness bench-coldstart bench-delivery bench-requests run test ruby-tools browser-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: moto-check fuzz openapi clients bench bench-calls bench-fairness bench-coldstart bench-delivery bench-requests run test ruby-tools browser-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -106,6 +106,10 @@ fuzz: $(VENV)/.fuzz-tools
 ## Regenerate openapi.json from the code (a test fails when it is stale)
 openapi:
 	cargo run -q --bin pushguard -- openapi > openapi.json
+
+## The client libraries' operation tables, from the OpenAPI document (after make openapi)
+clients:
+	cargo run -q --bin pushguard -- clients
 
 ## Every benchmark, figures printed (see BENCHMARKS.md)
 bench: bench-delivery bench-calls bench-requests bench-coldstart bench-fairness

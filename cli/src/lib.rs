@@ -2,6 +2,7 @@
 //! provisioning from template.yaml, and operator tasks on accounts.
 
 pub mod accounts;
+pub mod clients;
 pub mod lambda;
 pub mod openapi;
 pub mod provision;

@@ -37,6 +37,12 @@ enum Command {
     Account(AccountCommand),
     /// Print the OpenAPI 3.1 document (what openapi.json holds).
     Openapi,
+    /// Write the client libraries' operation tables from the OpenAPI document.
+    Clients {
+        /// The repository's root, where clients/ is.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -177,6 +183,17 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Invoke(args) => invoke(args).await,
         Command::Openapi => {
             print!("{}", pushguard::openapi::json());
+            Ok(())
+        }
+        Command::Clients { root } => {
+            for (path, text) in pushguard::clients::files(&pushguard::clients::document()) {
+                let path = root.join(path);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(&path, text)?;
+                println!("wrote {}", path.display());
+            }
             Ok(())
         }
         Command::Provision(args) => {

@@ -4,6 +4,7 @@
 
 mod account;
 mod browser;
+mod clients;
 mod commerce;
 mod conventions;
 mod delivery;

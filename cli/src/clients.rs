@@ -1,0 +1,590 @@
+//! The client libraries' operation tables, generated from the OpenAPI document: every
+//! operation of PushGuard's own API (`/api/v2/...`) as a resource and a method name,
+//! the way each library exposes it (`PushGuard::Webhooks::Endpoints.list` in Ruby,
+//! `client.webhooks.endpoints.list()` in Python). `pushguard clients` writes them
+//! (`make clients`); a test fails when one differs from what the document says, so a
+//! library can neither miss an operation nor call one the document lacks.
+//!
+//! Left out, on purpose: the public pages (`/pay`, `/portal`, `/media`: a browser's,
+//! not a client's) and the other seeds' dialects (Conekta, Paybyrd, Pixlpay, Key/Sign),
+//! whose merchants keep the clients they have.
+
+use serde_json::Value;
+use std::fmt::Write;
+
+/// The dialects' tags: their merchants use the clients they already have.
+const DIALECTS: [&str; 4] = ["conekta", "paybyrd", "pixlpay", "keysign"];
+
+/// Actions on a whole collection, named by their last segment (`POST .../rotate`).
+const COLLECTION_ACTIONS: [&str; 2] = ["rotate", "simulate"];
+
+/// One operation as the libraries call it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operation {
+    /// The document's `operationId`.
+    pub id: String,
+    /// The resource's path of names, as the URL spells them: `["webhooks", "endpoints"]`.
+    pub resource: Vec<String>,
+    /// `list`, `retrieve`, `create`, `update`, `destroy`, `destroy_all`, or an action
+    /// (`enable`, `rotate_secret`, ...).
+    pub name: String,
+    /// `GET`, `POST`, `PUT` or `DELETE`.
+    pub method: String,
+    /// `/api/v2/webhooks/endpoints/{id}`.
+    pub path: String,
+    /// The path's parameters, in order.
+    pub params: Vec<String>,
+    /// Whether it takes a JSON body.
+    pub body: bool,
+    /// Whether it answers a list (paged by `page`/`per_page`).
+    pub list: bool,
+    /// Whether its list also pages by cursor (`starting_after`, `ending_before`).
+    pub cursors: bool,
+    /// The schema it answers with (`Product`), if the document names one.
+    pub returns: Option<String>,
+    /// The schema its body is (`NewProductInput`), if the document names one.
+    pub takes: Option<String>,
+    pub summary: String,
+}
+
+/// Every operation of PushGuard's own API in `document`, in the document's order.
+pub fn operations(document: &Value) -> Vec<Operation> {
+    let mut found = Vec::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        let Some(rest) = path.strip_prefix("/api/v2/") else {
+            continue;
+        };
+        for method in ["get", "post", "put", "delete"] {
+            let operation = &item[method];
+            if !operation.is_object() || is_dialect(operation) {
+                continue;
+            }
+            found.push(operation_of(path, rest, method, operation));
+        }
+    }
+    found
+}
+
+fn is_dialect(operation: &Value) -> bool {
+    operation["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|tag| tag.as_str().is_some_and(|tag| DIALECTS.contains(&tag)))
+}
+
+fn operation_of(path: &str, rest: &str, method: &str, operation: &Value) -> Operation {
+    let segments: Vec<&str> = rest
+        .split('/')
+        .map(|s| s.trim_end_matches(".json"))
+        .collect();
+    let params: Vec<String> = segments
+        .iter()
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .map(str::to_string)
+        .collect();
+    let first_param = segments.iter().position(|s| s.starts_with('{'));
+    let answer = answer_schema(operation);
+    let list = answer.as_ref().is_some_and(|(_, list)| *list);
+    let (resource, name): (&[&str], String) = match first_param {
+        Some(at) => {
+            let action = segments[at + 1..].join("_").replace('-', "_");
+            let name = match (method, action.is_empty()) {
+                ("get", true) => "retrieve".to_string(),
+                ("put", true) => "update".to_string(),
+                ("delete", true) => "destroy".to_string(),
+                _ => action,
+            };
+            (&segments[..at], name)
+        }
+        None => match segments.split_last() {
+            Some((last, before)) if COLLECTION_ACTIONS.contains(last) => (before, last.to_string()),
+            _ => {
+                let name = match method {
+                    "get" if list => "list",
+                    "get" => "retrieve",
+                    "post" => "create",
+                    "put" => "update",
+                    _ => "destroy_all",
+                };
+                (&segments[..], name.to_string())
+            }
+        },
+    };
+    let query: Vec<&str> = operation["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["in"] == "query")
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    Operation {
+        id: operation["operationId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        resource: resource.iter().map(|s| s.to_string()).collect(),
+        name,
+        method: method.to_uppercase(),
+        path: path.to_string(),
+        params,
+        body: operation["requestBody"].is_object(),
+        list,
+        cursors: list && query.contains(&"starting_after"),
+        returns: answer.map(|(schema, _)| schema),
+        takes: schema_name(&operation["requestBody"]["content"]["application/json"]["schema"]),
+        summary: operation["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+/// The schema a successful answer carries, and whether it is a list of it.
+fn answer_schema(operation: &Value) -> Option<(String, bool)> {
+    let responses = operation["responses"].as_object()?;
+    let success = ["200", "201", "202"]
+        .iter()
+        .find_map(|status| responses.get(*status))?;
+    let schema = &success["content"]["application/json"]["schema"];
+    match schema["type"].as_str() {
+        Some("array") => Some((schema_name(&schema["items"]).unwrap_or_default(), true)),
+        _ => schema_name(schema).map(|name| (name, false)),
+    }
+}
+
+fn schema_name(schema: &Value) -> Option<String> {
+    schema["$ref"]
+        .as_str()?
+        .strip_prefix("#/components/schemas/")
+        .map(str::to_string)
+}
+
+/// `blacklist-rules` as a Ruby constant (`BlacklistRules`).
+pub fn camel(segment: &str) -> String {
+    segment
+        .split(['-', '_'])
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or(String::new(), |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect()
+}
+
+/// `blacklist-rules` as a Python attribute (`blacklist_rules`).
+pub fn snake(segment: &str) -> String {
+    segment.replace('-', "_")
+}
+
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).expect("a string serialises")
+}
+
+const GENERATED: &str =
+    "Generated by `pushguard clients` (make clients) from openapi.json: do not edit.";
+
+/// The Ruby gem's table (`clients/ruby/lib/pushguard/operations.rb`).
+pub fn ruby(operations: &[Operation]) -> String {
+    let mut out = format!(
+        "# {GENERATED}\n\nmodule PushGuard\n  # Every operation of the API: the resource's constants, the method, the route.\n  OPERATIONS = [\n"
+    );
+    for op in operations {
+        let resource: Vec<String> = op.resource.iter().map(|s| camel(s)).collect();
+        let params: Vec<String> = op.params.iter().map(|p| format!(":{p}")).collect();
+        let _ = writeln!(
+            out,
+            "    {{ id: {}, resource: %w[{}], name: :{}, method: :{}, path: {}, params: [{}], body: {}, list: {}, cursors: {}, summary: {} }},",
+            quoted(&op.id),
+            resource.join(" "),
+            op.name,
+            op.method.to_lowercase(),
+            quoted(&op.path),
+            params.join(", "),
+            op.body,
+            op.list,
+            op.cursors,
+            quoted(&op.summary),
+        );
+    }
+    out.push_str("  ].freeze\nend\n");
+    out
+}
+
+/// A resource and what is below it, for the libraries that spell the tree out.
+struct Node<'a> {
+    path: Vec<String>,
+    operations: Vec<&'a Operation>,
+    children: Vec<Node<'a>>,
+}
+
+/// The resources as a tree (`webhooks` holds `endpoints`), in the operations' order.
+fn tree(operations: &[Operation]) -> Node<'_> {
+    fn insert<'a>(node: &mut Node<'a>, rest: &[String], op: &'a Operation) {
+        match rest.split_first() {
+            None => node.operations.push(op),
+            Some((first, rest)) => {
+                let at = match node
+                    .children
+                    .iter()
+                    .position(|c| c.path.last() == Some(first))
+                {
+                    Some(at) => at,
+                    None => {
+                        let mut path = node.path.clone();
+                        path.push(first.clone());
+                        node.children.push(Node {
+                            path,
+                            operations: Vec::new(),
+                            children: Vec::new(),
+                        });
+                        node.children.len() - 1
+                    }
+                };
+                insert(&mut node.children[at], rest, op);
+            }
+        }
+    }
+    let mut root = Node {
+        path: Vec::new(),
+        operations: Vec::new(),
+        children: Vec::new(),
+    };
+    for op in operations {
+        insert(&mut root, &op.resource, op);
+    }
+    root
+}
+
+/// The component schemas the operations answer with or take, and those they name.
+fn schemas_used<'a>(document: &'a Value, operations: &[Operation]) -> Vec<(&'a str, &'a Value)> {
+    let all = document["components"]["schemas"].as_object();
+    let mut wanted: Vec<String> = operations
+        .iter()
+        .flat_map(|op| op.returns.iter().chain(op.takes.iter()))
+        .cloned()
+        .collect();
+    let mut found: Vec<(&str, &Value)> = Vec::new();
+    while let Some(name) = wanted.pop() {
+        if found.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let Some((key, schema)) = all.and_then(|all| all.get_key_value(&name)) else {
+            continue;
+        };
+        collect_refs(schema, &mut wanted);
+        found.push((key.as_str(), schema));
+    }
+    found.sort_by_key(|(name, _)| *name);
+    found
+}
+
+fn collect_refs(schema: &Value, into: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(name) = schema_name(schema) {
+                into.push(name);
+            }
+            map.values().for_each(|v| collect_refs(v, into));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, into)),
+        _ => {}
+    }
+}
+
+/// A JSON schema as a Python annotation.
+fn python_type(schema: &Value) -> String {
+    if let Some(name) = schema_name(schema) {
+        return format!("\"{name}\"");
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let mut types: Vec<String> = options.iter().map(python_type).collect();
+            types.dedup();
+            return union_python(types);
+        }
+    }
+    if let Some(all) = schema["allOf"].as_array().and_then(|all| all.first()) {
+        return python_type(all);
+    }
+    let kinds: Vec<&str> = match &schema["type"] {
+        Value::String(kind) => vec![kind.as_str()],
+        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let types: Vec<String> = kinds
+        .iter()
+        .map(|kind| match *kind {
+            "string" => match schema["enum"].as_array() {
+                Some(values) => format!(
+                    "Literal[{}]",
+                    values
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(quoted)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => "str".to_string(),
+            },
+            "integer" => "int".to_string(),
+            "number" => "float".to_string(),
+            "boolean" => "bool".to_string(),
+            "null" => "None".to_string(),
+            "array" => format!("List[{}]", python_type(&schema["items"])),
+            _ => "Dict[str, Any]".to_string(),
+        })
+        .collect();
+    if types.is_empty() {
+        "Any".to_string()
+    } else {
+        union_python(types)
+    }
+}
+
+fn union_python(types: Vec<String>) -> String {
+    let nullable = types.iter().any(|t| t == "None");
+    let rest: Vec<String> = types.into_iter().filter(|t| t != "None").collect();
+    let inner = match rest.len() {
+        0 => "None".to_string(),
+        1 => rest[0].clone(),
+        _ => format!("Union[{}]", rest.join(", ")),
+    };
+    if nullable && !rest.is_empty() {
+        format!("Optional[{inner}]")
+    } else {
+        inner
+    }
+}
+
+/// The Python package's resources and models (`clients/python/pushguard/_generated.py`).
+pub fn python(document: &Value, operations: &[Operation]) -> String {
+    let mut out = format!(
+        "# {GENERATED}\n\"\"\"The API's operations as resources and methods, and its objects as typed\ndictionaries.\"\"\"\n\nfrom typing import Any, Dict, List, Literal, Optional, TypedDict, Union\n\nfrom ._resource import Page, Resource\n\n"
+    );
+    out.push_str("# Every operation: (method, path, path parameters, takes a body, answers a list).\nOPERATIONS = {\n");
+    for op in operations {
+        let params: Vec<String> = op.params.iter().map(|p| quoted(p)).collect();
+        let _ = writeln!(
+            out,
+            "    {}: ({}, {}, ({}), {}, {}),",
+            quoted(&op.id),
+            quoted(&op.method),
+            quoted(&op.path),
+            params.iter().map(|p| format!("{p},")).collect::<String>(),
+            if op.body { "True" } else { "False" },
+            if op.list { "True" } else { "False" },
+        );
+    }
+    out.push_str("}\n\n");
+    // Objects first (their fields name others in quotes, resolved later), then the
+    // aliases, each after what it names.
+    let mut defined: Vec<&str> = Vec::new();
+    let mut aliases: Vec<(&str, String)> = Vec::new();
+    for (name, schema) in schemas_used(document, operations) {
+        let Some(properties) = schema["properties"].as_object() else {
+            aliases.push((name, python_type(schema)));
+            continue;
+        };
+        let fields: Vec<String> = properties
+            .iter()
+            .map(|(field, schema)| format!("        {}: {},", quoted(field), python_type(schema)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{name} = TypedDict(\n    {},\n    {{\n{}\n    }},\n    total=False,\n)\n",
+            quoted(name),
+            fields.join("\n"),
+        );
+        defined.push(name);
+    }
+    while !aliases.is_empty() {
+        let ready = aliases
+            .iter()
+            .position(|(_, kind)| {
+                !kind.starts_with('"') || defined.contains(&kind.trim_matches('"'))
+            })
+            .unwrap_or(0);
+        let (name, kind) = aliases.remove(ready);
+        let _ = writeln!(out, "{name} = {}\n", kind.trim_matches('"'));
+        defined.push(name);
+    }
+    python_node(&tree(operations), &mut out);
+    out
+}
+
+fn python_class(path: &[String]) -> String {
+    if path.is_empty() {
+        "Resources".to_string()
+    } else {
+        format!("_{}", path.iter().map(|s| camel(s)).collect::<String>())
+    }
+}
+
+fn python_node(node: &Node<'_>, out: &mut String) {
+    for child in &node.children {
+        python_node(child, out);
+    }
+    let class = python_class(&node.path);
+    let title = if node.path.is_empty() {
+        "Every resource of the API.".to_string()
+    } else {
+        format!("`{}`.", node.path.join("/"))
+    };
+    let _ = writeln!(out, "\nclass {class}(Resource):\n    \"\"\"{title}\"\"\"\n");
+    if !node.children.is_empty() {
+        out.push_str(
+            "    def __init__(self, client: Any) -> None:\n        super().__init__(client)\n",
+        );
+        for child in &node.children {
+            let _ = writeln!(
+                out,
+                "        self.{} = {}(client)",
+                snake(child.path.last().expect("a child has a name")),
+                python_class(&child.path)
+            );
+        }
+        out.push('\n');
+    }
+    for op in &node.operations {
+        let args: String = op.params.iter().map(|p| format!(", {p}: str")).collect();
+        let ids = format!(
+            "({})",
+            op.params
+                .iter()
+                .map(|p| format!("{p},"))
+                .collect::<String>()
+        );
+        let answer = op.returns.clone().unwrap_or_else(|| "Any".to_string());
+        let (returns, call) = if op.list {
+            (format!("\"Page[{answer}]\""), "_list")
+        } else if op.returns.is_some() {
+            (format!("\"{answer}\""), "_call")
+        } else {
+            ("Any".to_string(), "_call")
+        };
+        let _ = writeln!(
+            out,
+            "    def {}(self{args}, **params: Any) -> {returns}:\n        \"\"\"{} (`{} {}`).\"\"\"\n        return self.{call}({}, {ids}, params)\n",
+            op.name,
+            op.summary,
+            op.method,
+            op.path,
+            quoted(&op.id),
+        );
+    }
+}
+
+/// Where each library's generated table lives, and what it holds.
+pub fn files(document: &Value) -> Vec<(&'static str, String)> {
+    let operations = operations(document);
+    vec![
+        (
+            "clients/ruby/lib/pushguard/operations.rb",
+            ruby(&operations),
+        ),
+        (
+            "clients/python/pushguard/_generated.py",
+            python(document, &operations),
+        ),
+    ]
+}
+
+/// The document as the CLI builds it.
+pub fn document() -> Value {
+    serde_json::from_str(&crate::openapi::json()).expect("the document is JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by_id<'a>(operations: &'a [Operation], id: &str) -> &'a Operation {
+        operations
+            .iter()
+            .find(|op| op.id == id)
+            .unwrap_or_else(|| panic!("{id}"))
+    }
+
+    #[test]
+    fn every_api_operation_is_a_resource_and_a_method_as_the_seed_names_them() {
+        let operations = operations(&document());
+        let named = |id: &str| {
+            let op = by_id(&operations, id);
+            (op.resource.join("/"), op.name.clone())
+        };
+        for (id, resource, name) in [
+            ("getOrders", "orders", "list"),
+            ("getOrdersById", "orders", "retrieve"),
+            ("postProducts", "products", "create"),
+            ("putProductsById", "products", "update"),
+            ("deleteProductsById", "products", "destroy"),
+            ("getWebhooksEndpoints", "webhooks/endpoints", "list"),
+            (
+                "postWebhooksEndpointsByIdRotateSecret",
+                "webhooks/endpoints",
+                "rotate_secret",
+            ),
+            (
+                "getWebhooksEndpointsByIdStats",
+                "webhooks/endpoints",
+                "stats",
+            ),
+            ("postPayments", "payments", "create"),
+            ("getAccount", "account", "retrieve"),
+            (
+                "postAccountWebhookSecretRotate",
+                "account/webhook-secret",
+                "rotate",
+            ),
+            ("postWebhooksSimulate", "webhooks", "simulate"),
+            ("deletePortalSessions", "portal/sessions", "destroy_all"),
+            (
+                "getWebhooksPublicKeys{accountId}",
+                "webhooks/public-keys",
+                "retrieve",
+            ),
+            ("deleteEventTypesByName", "event-types", "destroy"),
+            ("getOpenapi.json", "openapi", "retrieve"),
+        ] {
+            assert_eq!(named(id), (resource.to_string(), name.to_string()), "{id}");
+        }
+        let orders = by_id(&operations, "getOrders");
+        assert!(orders.list && orders.cursors);
+        assert_eq!(orders.returns.as_deref(), Some("Order"));
+        assert_eq!(
+            by_id(&operations, "postProducts").takes.as_deref(),
+            Some("NewProductInput")
+        );
+        // Two operations never share a name.
+        let mut names: Vec<(String, String)> = operations
+            .iter()
+            .map(|op| (op.resource.join("/"), op.name.clone()))
+            .collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "two operations share a method");
+        // Nothing of the pages or the dialects.
+        assert!(operations.iter().all(|op| op.path.starts_with("/api/v2/")));
+        assert!(
+            !operations.iter().any(|op| op.id == "getWebhooks"),
+            "Paybyrd's"
+        );
+    }
+
+    /// The generated tables are what the document says: a library neither misses an
+    /// operation nor calls one the document lacks.
+    #[test]
+    fn the_libraries_tables_are_generated_from_the_current_document() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for (path, expected) in files(&document()) {
+            let on_disk = std::fs::read_to_string(root.join(path)).unwrap_or_default();
+            assert!(
+                on_disk == expected,
+                "{path} differs from what openapi.json says: run `make clients` and commit it"
+            );
+        }
+    }
+}

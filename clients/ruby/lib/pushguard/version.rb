@@ -1,0 +1,3 @@
+module PushGuard
+  VERSION = "0.1.0"
+end
