@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: moto-check fuzz openapi clients bench bench-calls bench-fairness bench-coldstart bench-delivery bench-requests run test ruby-tools browser-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: moto-check fuzz openapi clients client-tools bench bench-calls bench-fairness bench-coldstart bench-delivery bench-requests run test ruby-tools browser-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -45,11 +45,24 @@ provision: $(VENV)/.installed
 ## Every check CI runs: format, lints, template lint, unit and integration tests, then the
 ## API fuzzer. Not side by side: on 2 cores the fuzzer's load delayed the fairness test's
 ## deliveries past the window it measures (a failure, 2026-12-06).
-test: $(VENV)/.installed ruby-tools browser-tools fmt-check clippy cfn-lint moto-check unit-and-integration fuzz
+test: $(VENV)/.installed ruby-tools browser-tools client-tools fmt-check clippy cfn-lint moto-check unit-and-integration fuzz
 
 ## The emulator wrapper's own check: rollback of cancelled transactions, cost per transaction
 moto-check: $(VENV)/.installed
 	$(VENV)/bin/python scripts/test_moto_isolated.py
+
+## The client libraries' tools: Debian's Ruby (gem), Python's venv and Node.js with npm
+## when missing, and the TypeScript package's pinned compiler (npm ci, from its lock file)
+client-tools: ruby-tools
+	@missing=""; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian's$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@test -d clients/typescript/node_modules/typescript || (cd clients/typescript && npm ci --no-audit --no-fund --silent)
 
 ## Debian's Ruby with ActiveSupport: a test runs the seed's own signature check in it
 ruby-tools:

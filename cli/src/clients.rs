@@ -476,6 +476,226 @@ fn python_node(node: &Node<'_>, out: &mut String) {
     }
 }
 
+/// A JSON schema as a TypeScript type.
+fn typescript_type(schema: &Value) -> String {
+    if let Some(name) = schema_name(schema) {
+        return name;
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let mut types: Vec<String> = options.iter().map(typescript_type).collect();
+            types.dedup();
+            return types.join(" | ");
+        }
+    }
+    if let Some(all) = schema["allOf"].as_array().and_then(|all| all.first()) {
+        return typescript_type(all);
+    }
+    let kinds: Vec<&str> = match &schema["type"] {
+        Value::String(kind) => vec![kind.as_str()],
+        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let types: Vec<String> = kinds
+        .iter()
+        .map(|kind| match *kind {
+            "string" => match schema["enum"].as_array() {
+                Some(values) => values
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(quoted)
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                None => "string".to_string(),
+            },
+            "integer" | "number" => "number".to_string(),
+            "boolean" => "boolean".to_string(),
+            "null" => "null".to_string(),
+            "array" => {
+                let items = typescript_type(&schema["items"]);
+                if items.contains(' ') {
+                    format!("Array<{items}>")
+                } else {
+                    format!("{items}[]")
+                }
+            }
+            _ => match &schema["additionalProperties"] {
+                Value::Object(_) => format!(
+                    "Record<string, {}>",
+                    typescript_type(&schema["additionalProperties"])
+                ),
+                _ => "Record<string, unknown>".to_string(),
+            },
+        })
+        .collect();
+    if types.is_empty() {
+        "unknown".to_string()
+    } else {
+        types.join(" | ")
+    }
+}
+
+/// `rotate_secret` as a TypeScript member (`rotateSecret`).
+fn lower_camel(name: &str) -> String {
+    let camel = camel(name);
+    let mut chars = camel.chars();
+    chars.next().map_or(String::new(), |first| {
+        first.to_lowercase().chain(chars).collect()
+    })
+}
+
+/// A property name as TypeScript writes it: bare when it can be.
+fn typescript_key(name: &str) -> String {
+    let bare = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if bare { name.to_string() } else { quoted(name) }
+}
+
+/// The TypeScript package's resources and models (`clients/typescript/src/generated.ts`).
+pub fn typescript(document: &Value, operations: &[Operation]) -> String {
+    let mut out = format!(
+        "// {GENERATED}\n// The API's operations as resources and methods, and its objects as interfaces.\n\nimport {{ Page, Resource, type Params, type Transport }} from \"./core.js\";\n\n"
+    );
+    out.push_str("/** Every operation: method, path, path parameters, takes a body, answers a list. */\nexport const OPERATIONS = {\n");
+    for op in operations {
+        let params: Vec<String> = op.params.iter().map(|p| quoted(p)).collect();
+        let _ = writeln!(
+            out,
+            "  {}: {{ method: {}, path: {}, params: [{}], body: {}, list: {} }},",
+            quoted(&op.id),
+            quoted(&op.method),
+            quoted(&op.path),
+            params.join(", "),
+            op.body,
+            op.list,
+        );
+    }
+    out.push_str("} as const;\n\nexport type OperationId = keyof typeof OPERATIONS;\n\n");
+    for (name, schema) in schemas_used(document, operations) {
+        let description = schema["description"].as_str().unwrap_or_default();
+        if !description.is_empty() {
+            let _ = writeln!(
+                out,
+                "/** {} */",
+                description.replace("*/", "* /").replace('\n', " ")
+            );
+        }
+        match schema["properties"].as_object() {
+            Some(properties) => {
+                let required: Vec<&str> = schema["required"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let _ = writeln!(out, "export interface {name} {{");
+                for (field, schema) in properties {
+                    let optional = if required.contains(&field.as_str()) {
+                        ""
+                    } else {
+                        "?"
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {}{optional}: {};",
+                        typescript_key(field),
+                        typescript_type(schema)
+                    );
+                }
+                out.push_str("}\n\n");
+            }
+            None => {
+                let _ = writeln!(out, "export type {name} = {};\n", typescript_type(schema));
+            }
+        }
+    }
+    typescript_node(&tree(operations), &mut out);
+    out
+}
+
+fn typescript_class(path: &[String]) -> String {
+    if path.is_empty() {
+        "Resources".to_string()
+    } else {
+        format!("{}Api", path.iter().map(|s| camel(s)).collect::<String>())
+    }
+}
+
+fn typescript_node(node: &Node<'_>, out: &mut String) {
+    for child in &node.children {
+        typescript_node(child, out);
+    }
+    let class = typescript_class(&node.path);
+    let title = if node.path.is_empty() {
+        "Every resource of the API.".to_string()
+    } else {
+        format!("`{}`.", node.path.join("/"))
+    };
+    let _ = writeln!(
+        out,
+        "/** {title} */\nexport class {class} extends Resource {{"
+    );
+    for child in &node.children {
+        let _ = writeln!(
+            out,
+            "  readonly {}: {};",
+            lower_camel(child.path.last().expect("a child has a name")),
+            typescript_class(&child.path)
+        );
+    }
+    if !node.children.is_empty() {
+        out.push_str("\n  constructor(transport: Transport) {\n    super(transport);\n");
+        for child in &node.children {
+            let _ = writeln!(
+                out,
+                "    this.{} = new {}(transport);",
+                lower_camel(child.path.last().expect("a child has a name")),
+                typescript_class(&child.path)
+            );
+        }
+        out.push_str("  }\n");
+    }
+    for op in &node.operations {
+        let ids: Vec<String> = op
+            .params
+            .iter()
+            .map(|p| format!("{}: string", lower_camel(p)))
+            .collect();
+        let id_values: Vec<String> = op.params.iter().map(|p| lower_camel(p)).collect();
+        let body = match (&op.takes, op.body) {
+            (Some(takes), true) if op.name == "create" => format!("params: {takes}"),
+            (Some(takes), true) => format!("params: Partial<{takes}> = {{}}"),
+            _ => "params: Params = {}".to_string(),
+        };
+        let args = ids
+            .iter()
+            .cloned()
+            .chain(std::iter::once(body))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let answer = op.returns.clone().unwrap_or_else(|| "unknown".to_string());
+        let (returns, call) = if op.list {
+            (format!("Page<{answer}>"), "listOf")
+        } else {
+            (answer, "callOf")
+        };
+        let _ = writeln!(
+            out,
+            "\n  /** {} (`{} {}`). */\n  {}({args}): Promise<{returns}> {{\n    return this.{call}({}, [{}], params);\n  }}",
+            op.summary.replace("*/", "* /"),
+            op.method,
+            op.path,
+            lower_camel(&op.name),
+            quoted(&op.id),
+            id_values.join(", "),
+        );
+    }
+    out.push_str("}\n\n");
+}
+
 /// Where each library's generated table lives, and what it holds.
 pub fn files(document: &Value) -> Vec<(&'static str, String)> {
     let operations = operations(document);
@@ -487,6 +707,10 @@ pub fn files(document: &Value) -> Vec<(&'static str, String)> {
         (
             "clients/python/pushguard/_generated.py",
             python(document, &operations),
+        ),
+        (
+            "clients/typescript/src/generated.ts",
+            typescript(document, &operations),
         ),
     ]
 }

@@ -194,3 +194,81 @@ async fn the_python_package_works_against_the_stack_and_installs_from_its_wheel(
     drop(stack);
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[tokio::test]
+async fn the_typescript_package_works_against_the_stack_and_installs_from_its_tarball() {
+    let dir = library("typescript");
+    assert!(
+        dir.join("node_modules/typescript").exists(),
+        "clients/typescript has no node_modules: `make client-tools` (or npm ci there) installs its compiler"
+    );
+    let (stack, env) = live("typescript-package@example.com").await;
+    run(
+        &dir,
+        "node",
+        &["node_modules/typescript/bin/tsc", "-p", "."],
+        &[],
+    )
+    .await;
+    let unit = run(&dir, "node", &["--test", "dist/test/unit.test.js"], &[]).await;
+    let live = run(&dir, "node", &["--test", "dist/test/live.test.js"], &env).await;
+    let summary = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("# pass") || l.starts_with("# fail"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("typescript unit: {}", summary(&unit));
+    println!("typescript live: {}", summary(&live));
+
+    // npm pack (its prepack compiles), then installed into an empty project, offline.
+    let out = scratch("npm");
+    let out_text = out.to_string_lossy().to_string();
+    run(
+        &dir,
+        "npm",
+        &["pack", "--silent", "--pack-destination", &out_text],
+        &[],
+    )
+    .await;
+    let tarball = out.join("pushguard-0.1.0.tgz");
+    assert!(tarball.exists(), "no tarball in {out:?}");
+    let project = out.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("package.json"),
+        r#"{"name":"check","private":true,"type":"module"}"#,
+    )
+    .unwrap();
+    run(
+        &project,
+        "npm",
+        &[
+            "install",
+            "--offline",
+            "--no-audit",
+            "--no-fund",
+            &tarball.to_string_lossy(),
+        ],
+        &[],
+    )
+    .await;
+    let said = run(
+        &project,
+        "node",
+        &[
+            "--input-type=module",
+            "-e",
+            "import { Client } from 'pushguard';\nimport { createRequire } from 'node:module';\nconst client = new Client({ apiKey: process.env.PUSHGUARD_API_KEY, apiEmail: process.env.PUSHGUARD_API_EMAIL, apiBase: process.env.PUSHGUARD_API_BASE });\nconsole.log(createRequire(import.meta.url).resolve('pushguard'));\nconsole.log((await client.account.retrieve()).email);",
+        ],
+        &env,
+    )
+    .await;
+    assert!(
+        said.contains("project/node_modules/pushguard")
+            && said.contains("typescript-package@example.com"),
+        "the installed package, not the checkout, made the call: {said}"
+    );
+    drop(stack);
+    std::fs::remove_dir_all(&out).ok();
+}
