@@ -696,6 +696,201 @@ fn typescript_node(node: &Node<'_>, out: &mut String) {
     out.push_str("}\n\n");
 }
 
+/// Rust's reserved words, which a field takes raw (`r#type`).
+const RUST_KEYWORDS: [&str; 12] = [
+    "type", "ref", "match", "move", "loop", "self", "struct", "enum", "fn", "mod", "use", "where",
+];
+
+/// A JSON schema as a Rust type, and whether null is one of its values.
+fn rust_type(schema: &Value) -> (String, bool) {
+    if let Some(name) = schema_name(schema) {
+        return (name, false);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let nullable = options.iter().any(|o| o["type"] == "null");
+            let rest: Vec<&Value> = options.iter().filter(|o| o["type"] != "null").collect();
+            return match rest.as_slice() {
+                [one] => (rust_type(one).0, nullable),
+                _ => ("serde_json::Value".to_string(), nullable),
+            };
+        }
+    }
+    if let Some(all) = schema["allOf"].as_array().and_then(|all| all.first()) {
+        return rust_type(all);
+    }
+    let kinds: Vec<&str> = match &schema["type"] {
+        Value::String(kind) => vec![kind.as_str()],
+        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let nullable = kinds.contains(&"null");
+    let rest: Vec<&str> = kinds.into_iter().filter(|k| *k != "null").collect();
+    let kind = match rest.as_slice() {
+        ["string"] => "String".to_string(),
+        ["integer"] => "i64".to_string(),
+        ["number"] => "f64".to_string(),
+        ["boolean"] => "bool".to_string(),
+        ["array"] => format!("Vec<{}>", rust_type(&schema["items"]).0),
+        ["object"] => match &schema["additionalProperties"] {
+            Value::Object(_) => format!(
+                "std::collections::BTreeMap<String, {}>",
+                rust_type(&schema["additionalProperties"]).0
+            ),
+            _ => "serde_json::Map<String, serde_json::Value>".to_string(),
+        },
+        _ => "serde_json::Value".to_string(),
+    };
+    (kind, nullable)
+}
+
+/// The Rust crate's resources and models (`clients/rust/src/generated.rs`).
+pub fn rust(document: &Value, operations: &[Operation]) -> String {
+    let mut out = format!(
+        "// {GENERATED}\n//! The API's operations as resources and methods, and its objects as types.\n\n#![allow(clippy::all)]\n\nuse crate::{{Client, Error, Page}};\nuse serde::Serialize;\n\n"
+    );
+    out.push_str("/// Every operation: (id, method, path, path parameters, takes a body, answers a list).\npub const OPERATIONS: &[(&str, &str, &str, &[&str], bool, bool)] = &[\n");
+    for op in operations {
+        let params: Vec<String> = op.params.iter().map(|p| quoted(p)).collect();
+        let _ = writeln!(
+            out,
+            "    ({}, {}, {}, &[{}], {}, {}),",
+            quoted(&op.id),
+            quoted(&op.method),
+            quoted(&op.path),
+            params.join(", "),
+            op.body,
+            op.list,
+        );
+    }
+    out.push_str("];\n\n/// The API's objects.\npub mod models {\n    use serde::{Deserialize, Serialize};\n\n");
+    for (name, schema) in schemas_used(document, operations) {
+        let description = schema["description"].as_str().unwrap_or_default();
+        if !description.is_empty() {
+            for line in description.lines() {
+                let _ = writeln!(out, "    /// {line}");
+            }
+        }
+        let Some(properties) = schema["properties"].as_object() else {
+            let (kind, nullable) = rust_type(schema);
+            let kind = if nullable {
+                format!("Option<{kind}>")
+            } else {
+                kind
+            };
+            let _ = writeln!(out, "    pub type {name} = {kind};\n");
+            continue;
+        };
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let _ = writeln!(
+            out,
+            "    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]\n    pub struct {name} {{"
+        );
+        for (field, schema) in properties {
+            let (kind, nullable) = rust_type(schema);
+            let optional = nullable || !required.contains(&field.as_str());
+            let ident = if RUST_KEYWORDS.contains(&field.as_str()) {
+                format!("r#{field}")
+            } else {
+                field.clone()
+            };
+            if let Some(text) = schema["description"].as_str() {
+                for line in text.lines() {
+                    let _ = writeln!(out, "        /// {line}");
+                }
+            }
+            if optional {
+                let _ = writeln!(
+                    out,
+                    "        #[serde(default, skip_serializing_if = \"Option::is_none\")]\n        pub {ident}: Option<{kind}>,"
+                );
+            } else {
+                let _ = writeln!(out, "        pub {ident}: {kind},");
+            }
+        }
+        out.push_str("        /// Fields this version of the crate does not know.\n        #[serde(flatten)]\n        pub extra: serde_json::Map<String, serde_json::Value>,\n    }\n\n");
+    }
+    out.push_str("}\n\n");
+    rust_node(&tree(operations), &mut out);
+    out
+}
+
+fn rust_struct(path: &[String]) -> String {
+    if path.is_empty() {
+        "Client".to_string()
+    } else {
+        format!("{}Api", path.iter().map(|s| camel(s)).collect::<String>())
+    }
+}
+
+fn rust_node(node: &Node<'_>, out: &mut String) {
+    for child in &node.children {
+        rust_node(child, out);
+    }
+    let name = rust_struct(&node.path);
+    let title = if node.path.is_empty() {
+        "Every resource of the API.".to_string()
+    } else {
+        format!("`{}`.", node.path.join("/"))
+    };
+    if !node.path.is_empty() {
+        let _ = writeln!(
+            out,
+            "/// {title}\n#[derive(Clone, Copy)]\npub struct {name}<'a>(pub(crate) &'a Client);\n"
+        );
+    }
+    let lifetime = if node.path.is_empty() { "" } else { "<'_>" };
+    let _ = writeln!(out, "impl {name}{lifetime} {{");
+    let client = if node.path.is_empty() {
+        "self"
+    } else {
+        "self.0"
+    };
+    for child in &node.children {
+        let _ = writeln!(
+            out,
+            "    pub fn {}(&self) -> {}<'_> {{\n        {}({client})\n    }}\n",
+            snake(child.path.last().expect("a child has a name")),
+            rust_struct(&child.path),
+            rust_struct(&child.path),
+        );
+    }
+    for op in &node.operations {
+        let ids: String = op.params.iter().map(|p| format!("{p}: &str, ")).collect();
+        let id_values = op.params.join(", ");
+        let answer = op
+            .returns
+            .as_ref()
+            .map_or("serde_json::Value".to_string(), |name| {
+                format!("models::{name}")
+            });
+        let (returns, call) = if op.list {
+            (format!("Page<{answer}>"), "list")
+        } else {
+            (answer, "call")
+        };
+        let method = if RUST_KEYWORDS.contains(&op.name.as_str()) {
+            format!("r#{}", op.name)
+        } else {
+            op.name.clone()
+        };
+        let _ = writeln!(
+            out,
+            "    /// {} (`{} {}`).\n    pub async fn {method}(&self, {ids}params: &impl Serialize) -> Result<{returns}, Error> {{\n        {client}.{call}({}, &[{id_values}], params).await\n    }}\n",
+            op.summary,
+            op.method,
+            op.path,
+            quoted(&op.id),
+        );
+    }
+    out.push_str("}\n\n");
+}
+
 /// Where each library's generated table lives, and what it holds.
 pub fn files(document: &Value) -> Vec<(&'static str, String)> {
     let operations = operations(document);
@@ -712,6 +907,7 @@ pub fn files(document: &Value) -> Vec<(&'static str, String)> {
             "clients/typescript/src/generated.ts",
             typescript(document, &operations),
         ),
+        ("clients/rust/src/generated.rs", rust(document, &operations)),
     ]
 }
 

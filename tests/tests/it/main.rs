@@ -6,6 +6,9 @@ mod account;
 mod browser;
 mod clients;
 mod commerce;
+#[allow(dead_code)] // what only the packages' tests use
+#[path = "../common/mod.rs"]
+mod common;
 mod conventions;
 mod delivery;
 mod dialects;
