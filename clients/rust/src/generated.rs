@@ -9,522 +9,81 @@ use serde::Serialize;
 /// Every operation: (id, method, path, path parameters, takes a body, answers a list).
 pub const OPERATIONS: &[(&str, &str, &str, &[&str], bool, bool)] = &[
     ("getAccount", "GET", "/api/v2/account", &[], false, false),
-    (
-        "getAccountChildren",
-        "GET",
-        "/api/v2/account/children",
-        &[],
-        false,
-        true,
-    ),
-    (
-        "postAccountChildren",
-        "POST",
-        "/api/v2/account/children",
-        &[],
-        true,
-        false,
-    ),
-    (
-        "getAccountChildrenById",
-        "GET",
-        "/api/v2/account/children/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "deleteAccountChildrenById",
-        "DELETE",
-        "/api/v2/account/children/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "getAccountKeys",
-        "GET",
-        "/api/v2/account/keys",
-        &[],
-        false,
-        true,
-    ),
-    (
-        "postAccountKeys",
-        "POST",
-        "/api/v2/account/keys",
-        &[],
-        true,
-        false,
-    ),
-    (
-        "deleteAccountKeysById",
-        "DELETE",
-        "/api/v2/account/keys/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "postAccountKeysByIdRoll",
-        "POST",
-        "/api/v2/account/keys/{id}/roll",
-        &["id"],
-        true,
-        false,
-    ),
-    (
-        "postAccountWebhookKeysRotate",
-        "POST",
-        "/api/v2/account/webhook-keys/rotate",
-        &[],
-        true,
-        false,
-    ),
-    (
-        "postAccountWebhookSecretRotate",
-        "POST",
-        "/api/v2/account/webhook-secret/rotate",
-        &[],
-        true,
-        false,
-    ),
-    (
-        "getBlacklistRules",
-        "GET",
-        "/api/v2/blacklist-rules",
-        &[],
-        false,
-        true,
-    ),
-    (
-        "postBlacklistRules",
-        "POST",
-        "/api/v2/blacklist-rules",
-        &[],
-        true,
-        false,
-    ),
-    (
-        "getBlacklistRulesById",
-        "GET",
-        "/api/v2/blacklist-rules/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "putBlacklistRulesById",
-        "PUT",
-        "/api/v2/blacklist-rules/{id}",
-        &["id"],
-        true,
-        false,
-    ),
-    (
-        "deleteBlacklistRulesById",
-        "DELETE",
-        "/api/v2/blacklist-rules/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "getBlacklists",
-        "GET",
-        "/api/v2/blacklists",
-        &[],
-        false,
-        true,
-    ),
-    (
-        "postBlacklists",
-        "POST",
-        "/api/v2/blacklists",
-        &[],
-        true,
-        false,
-    ),
-    (
-        "getBlacklistsById",
-        "GET",
-        "/api/v2/blacklists/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "putBlacklistsById",
-        "PUT",
-        "/api/v2/blacklists/{id}",
-        &["id"],
-        true,
-        false,
-    ),
-    (
-        "deleteBlacklistsById",
-        "DELETE",
-        "/api/v2/blacklists/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "getCategories",
-        "GET",
-        "/api/v2/categories",
-        &[],
-        false,
-        true,
-    ),
-    (
-        "postCategories",
-        "POST",
-        "/api/v2/categories",
-        &[],
-        true,
-        false,
-    ),
-    (
-        "getCategoriesById",
-        "GET",
-        "/api/v2/categories/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "putCategoriesById",
-        "PUT",
-        "/api/v2/categories/{id}",
-        &["id"],
-        true,
-        false,
-    ),
-    (
-        "deleteCategoriesById",
-        "DELETE",
-        "/api/v2/categories/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "getEventTypes",
-        "GET",
-        "/api/v2/event-types",
-        &[],
-        false,
-        true,
-    ),
-    (
-        "postEventTypes",
-        "POST",
-        "/api/v2/event-types",
-        &[],
-        true,
-        false,
-    ),
-    (
-        "deleteEventTypesByName",
-        "DELETE",
-        "/api/v2/event-types/{name}",
-        &["name"],
-        false,
-        false,
-    ),
+    ("getAccountChildren", "GET", "/api/v2/account/children", &[], false, true),
+    ("postAccountChildren", "POST", "/api/v2/account/children", &[], true, false),
+    ("getAccountChildrenById", "GET", "/api/v2/account/children/{id}", &["id"], false, false),
+    ("deleteAccountChildrenById", "DELETE", "/api/v2/account/children/{id}", &["id"], false, false),
+    ("getAccountKeys", "GET", "/api/v2/account/keys", &[], false, true),
+    ("postAccountKeys", "POST", "/api/v2/account/keys", &[], true, false),
+    ("deleteAccountKeysById", "DELETE", "/api/v2/account/keys/{id}", &["id"], false, false),
+    ("postAccountKeysByIdRoll", "POST", "/api/v2/account/keys/{id}/roll", &["id"], true, false),
+    ("postAccountWebhookKeysRotate", "POST", "/api/v2/account/webhook-keys/rotate", &[], true, false),
+    ("postAccountWebhookSecretRotate", "POST", "/api/v2/account/webhook-secret/rotate", &[], true, false),
+    ("getBlacklistRules", "GET", "/api/v2/blacklist-rules", &[], false, true),
+    ("postBlacklistRules", "POST", "/api/v2/blacklist-rules", &[], true, false),
+    ("getBlacklistRulesById", "GET", "/api/v2/blacklist-rules/{id}", &["id"], false, false),
+    ("putBlacklistRulesById", "PUT", "/api/v2/blacklist-rules/{id}", &["id"], true, false),
+    ("deleteBlacklistRulesById", "DELETE", "/api/v2/blacklist-rules/{id}", &["id"], false, false),
+    ("getBlacklists", "GET", "/api/v2/blacklists", &[], false, true),
+    ("postBlacklists", "POST", "/api/v2/blacklists", &[], true, false),
+    ("getBlacklistsById", "GET", "/api/v2/blacklists/{id}", &["id"], false, false),
+    ("putBlacklistsById", "PUT", "/api/v2/blacklists/{id}", &["id"], true, false),
+    ("deleteBlacklistsById", "DELETE", "/api/v2/blacklists/{id}", &["id"], false, false),
+    ("getCategories", "GET", "/api/v2/categories", &[], false, true),
+    ("postCategories", "POST", "/api/v2/categories", &[], true, false),
+    ("getCategoriesById", "GET", "/api/v2/categories/{id}", &["id"], false, false),
+    ("putCategoriesById", "PUT", "/api/v2/categories/{id}", &["id"], true, false),
+    ("deleteCategoriesById", "DELETE", "/api/v2/categories/{id}", &["id"], false, false),
+    ("getEventTypes", "GET", "/api/v2/event-types", &[], false, true),
+    ("postEventTypes", "POST", "/api/v2/event-types", &[], true, false),
+    ("deleteEventTypesByName", "DELETE", "/api/v2/event-types/{name}", &["name"], false, false),
     ("getEvents", "GET", "/api/v2/events", &[], false, true),
     ("postEvents", "POST", "/api/v2/events", &[], true, false),
-    (
-        "getEventsById",
-        "GET",
-        "/api/v2/events/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "postEventsByIdReplay",
-        "POST",
-        "/api/v2/events/{id}/replay",
-        &["id"],
-        false,
-        false,
-    ),
+    ("getEventsById", "GET", "/api/v2/events/{id}", &["id"], false, false),
+    ("postEventsByIdReplay", "POST", "/api/v2/events/{id}/replay", &["id"], false, false),
     ("getFeedback", "GET", "/api/v2/feedback", &[], false, true),
     ("postFeedback", "POST", "/api/v2/feedback", &[], true, false),
-    (
-        "getFeedbackById",
-        "GET",
-        "/api/v2/feedback/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "putFeedbackById",
-        "PUT",
-        "/api/v2/feedback/{id}",
-        &["id"],
-        true,
-        false,
-    ),
+    ("getFeedbackById", "GET", "/api/v2/feedback/{id}", &["id"], false, false),
+    ("putFeedbackById", "PUT", "/api/v2/feedback/{id}", &["id"], true, false),
     ("getHealth", "GET", "/api/v2/health", &[], false, false),
-    (
-        "getOpenapi.json",
-        "GET",
-        "/api/v2/openapi.json",
-        &[],
-        false,
-        false,
-    ),
+    ("getOpenapi.json", "GET", "/api/v2/openapi.json", &[], false, false),
     ("getOrders", "GET", "/api/v2/orders", &[], false, true),
-    (
-        "getOrdersById",
-        "GET",
-        "/api/v2/orders/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "putOrdersById",
-        "PUT",
-        "/api/v2/orders/{id}",
-        &["id"],
-        true,
-        false,
-    ),
+    ("getOrdersById", "GET", "/api/v2/orders/{id}", &["id"], false, false),
+    ("putOrdersById", "PUT", "/api/v2/orders/{id}", &["id"], true, false),
     ("postPayments", "POST", "/api/v2/payments", &[], true, false),
-    (
-        "deletePaymentsById",
-        "DELETE",
-        "/api/v2/payments/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "getPortalSessions",
-        "GET",
-        "/api/v2/portal/sessions",
-        &[],
-        false,
-        true,
-    ),
-    (
-        "postPortalSessions",
-        "POST",
-        "/api/v2/portal/sessions",
-        &[],
-        true,
-        false,
-    ),
-    (
-        "deletePortalSessions",
-        "DELETE",
-        "/api/v2/portal/sessions",
-        &[],
-        false,
-        false,
-    ),
-    (
-        "deletePortalSessionsById",
-        "DELETE",
-        "/api/v2/portal/sessions/{id}",
-        &["id"],
-        false,
-        false,
-    ),
+    ("deletePaymentsById", "DELETE", "/api/v2/payments/{id}", &["id"], false, false),
+    ("getPortalSessions", "GET", "/api/v2/portal/sessions", &[], false, true),
+    ("postPortalSessions", "POST", "/api/v2/portal/sessions", &[], true, false),
+    ("deletePortalSessions", "DELETE", "/api/v2/portal/sessions", &[], false, false),
+    ("deletePortalSessionsById", "DELETE", "/api/v2/portal/sessions/{id}", &["id"], false, false),
     ("getProducts", "GET", "/api/v2/products", &[], false, true),
     ("postProducts", "POST", "/api/v2/products", &[], true, false),
-    (
-        "getProductsById",
-        "GET",
-        "/api/v2/products/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "putProductsById",
-        "PUT",
-        "/api/v2/products/{id}",
-        &["id"],
-        true,
-        false,
-    ),
-    (
-        "deleteProductsById",
-        "DELETE",
-        "/api/v2/products/{id}",
-        &["id"],
-        false,
-        false,
-    ),
+    ("getProductsById", "GET", "/api/v2/products/{id}", &["id"], false, false),
+    ("putProductsById", "PUT", "/api/v2/products/{id}", &["id"], true, false),
+    ("deleteProductsById", "DELETE", "/api/v2/products/{id}", &["id"], false, false),
     ("getQueries", "GET", "/api/v2/queries", &[], false, true),
     ("postQueries", "POST", "/api/v2/queries", &[], true, false),
-    (
-        "getQueriesById",
-        "GET",
-        "/api/v2/queries/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "putQueriesById",
-        "PUT",
-        "/api/v2/queries/{id}",
-        &["id"],
-        true,
-        false,
-    ),
-    (
-        "postQueriesByIdReply",
-        "POST",
-        "/api/v2/queries/{id}/reply",
-        &["id"],
-        true,
-        false,
-    ),
+    ("getQueriesById", "GET", "/api/v2/queries/{id}", &["id"], false, false),
+    ("putQueriesById", "PUT", "/api/v2/queries/{id}", &["id"], true, false),
+    ("postQueriesByIdReply", "POST", "/api/v2/queries/{id}/reply", &["id"], true, false),
     ("postUploads", "POST", "/api/v2/uploads", &[], true, false),
-    (
-        "getWebhooksEndpoints",
-        "GET",
-        "/api/v2/webhooks/endpoints",
-        &[],
-        false,
-        true,
-    ),
-    (
-        "postWebhooksEndpoints",
-        "POST",
-        "/api/v2/webhooks/endpoints",
-        &[],
-        true,
-        false,
-    ),
-    (
-        "getWebhooksEndpointsById",
-        "GET",
-        "/api/v2/webhooks/endpoints/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "putWebhooksEndpointsById",
-        "PUT",
-        "/api/v2/webhooks/endpoints/{id}",
-        &["id"],
-        true,
-        false,
-    ),
-    (
-        "deleteWebhooksEndpointsById",
-        "DELETE",
-        "/api/v2/webhooks/endpoints/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "postWebhooksEndpointsByIdDisable",
-        "POST",
-        "/api/v2/webhooks/endpoints/{id}/disable",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "postWebhooksEndpointsByIdEnable",
-        "POST",
-        "/api/v2/webhooks/endpoints/{id}/enable",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "postWebhooksEndpointsByIdRecover",
-        "POST",
-        "/api/v2/webhooks/endpoints/{id}/recover",
-        &["id"],
-        true,
-        false,
-    ),
-    (
-        "postWebhooksEndpointsByIdRotateSecret",
-        "POST",
-        "/api/v2/webhooks/endpoints/{id}/rotate-secret",
-        &["id"],
-        true,
-        false,
-    ),
-    (
-        "getWebhooksEndpointsByIdStats",
-        "GET",
-        "/api/v2/webhooks/endpoints/{id}/stats",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "postWebhooksEndpointsByIdTest",
-        "POST",
-        "/api/v2/webhooks/endpoints/{id}/test",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "postWebhooksEndpointsByIdUnblock",
-        "POST",
-        "/api/v2/webhooks/endpoints/{id}/unblock",
-        &["id"],
-        true,
-        false,
-    ),
-    (
-        "getWebhooksLogs",
-        "GET",
-        "/api/v2/webhooks/logs",
-        &[],
-        false,
-        true,
-    ),
-    (
-        "getWebhooksLogsById",
-        "GET",
-        "/api/v2/webhooks/logs/{id}",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "postWebhooksLogsByIdRetry",
-        "POST",
-        "/api/v2/webhooks/logs/{id}/retry",
-        &["id"],
-        false,
-        false,
-    ),
-    (
-        "getWebhooksPublicKeys{accountId}",
-        "GET",
-        "/api/v2/webhooks/public-keys/{account_id}",
-        &["account_id"],
-        false,
-        false,
-    ),
-    (
-        "postWebhooksSimulate",
-        "POST",
-        "/api/v2/webhooks/simulate",
-        &[],
-        true,
-        false,
-    ),
+    ("getWebhooksEndpoints", "GET", "/api/v2/webhooks/endpoints", &[], false, true),
+    ("postWebhooksEndpoints", "POST", "/api/v2/webhooks/endpoints", &[], true, false),
+    ("getWebhooksEndpointsById", "GET", "/api/v2/webhooks/endpoints/{id}", &["id"], false, false),
+    ("putWebhooksEndpointsById", "PUT", "/api/v2/webhooks/endpoints/{id}", &["id"], true, false),
+    ("deleteWebhooksEndpointsById", "DELETE", "/api/v2/webhooks/endpoints/{id}", &["id"], false, false),
+    ("postWebhooksEndpointsByIdDisable", "POST", "/api/v2/webhooks/endpoints/{id}/disable", &["id"], false, false),
+    ("postWebhooksEndpointsByIdEnable", "POST", "/api/v2/webhooks/endpoints/{id}/enable", &["id"], false, false),
+    ("postWebhooksEndpointsByIdRecover", "POST", "/api/v2/webhooks/endpoints/{id}/recover", &["id"], true, false),
+    ("postWebhooksEndpointsByIdRotateSecret", "POST", "/api/v2/webhooks/endpoints/{id}/rotate-secret", &["id"], true, false),
+    ("getWebhooksEndpointsByIdStats", "GET", "/api/v2/webhooks/endpoints/{id}/stats", &["id"], false, false),
+    ("postWebhooksEndpointsByIdTest", "POST", "/api/v2/webhooks/endpoints/{id}/test", &["id"], false, false),
+    ("postWebhooksEndpointsByIdUnblock", "POST", "/api/v2/webhooks/endpoints/{id}/unblock", &["id"], true, false),
+    ("getWebhooksLogs", "GET", "/api/v2/webhooks/logs", &[], false, true),
+    ("getWebhooksLogsById", "GET", "/api/v2/webhooks/logs/{id}", &["id"], false, false),
+    ("postWebhooksLogsByIdRetry", "POST", "/api/v2/webhooks/logs/{id}/retry", &["id"], false, false),
+    ("getWebhooksPublicKeys{accountId}", "GET", "/api/v2/webhooks/public-keys/{account_id}", &["account_id"], false, false),
+    ("postWebhooksSimulate", "POST", "/api/v2/webhooks/simulate", &[], true, false),
 ];
 
 /// The API's objects.
@@ -1771,6 +1330,7 @@ pub mod models {
         #[serde(flatten)]
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
+
 }
 
 /// `account/children`.
@@ -1789,24 +1349,15 @@ impl AccountChildrenApi<'_> {
     }
 
     /// Retrieve a child account (`GET /api/v2/account/children/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::ChildAccount, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::ChildAccount, Error> {
         self.0.call("getAccountChildrenById", &[id], params).await
     }
 
     /// Close a child account: no key acts for it any more (`DELETE /api/v2/account/children/{id}`).
-    pub async fn destroy(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<serde_json::Value, Error> {
-        self.0
-            .call("deleteAccountChildrenById", &[id], params)
-            .await
+    pub async fn destroy(&self, id: &str, params: &impl Serialize) -> Result<serde_json::Value, Error> {
+        self.0.call("deleteAccountChildrenById", &[id], params).await
     }
+
 }
 
 /// `account/keys`.
@@ -1825,22 +1376,15 @@ impl AccountKeysApi<'_> {
     }
 
     /// Revoke an API key (`DELETE /api/v2/account/keys/{id}`).
-    pub async fn destroy(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<serde_json::Value, Error> {
+    pub async fn destroy(&self, id: &str, params: &impl Serialize) -> Result<serde_json::Value, Error> {
         self.0.call("deleteAccountKeysById", &[id], params).await
     }
 
     /// Replace a key's secret (`POST /api/v2/account/keys/{id}/roll`).
-    pub async fn roll(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::ApiKeyView, Error> {
+    pub async fn roll(&self, id: &str, params: &impl Serialize) -> Result<models::ApiKeyView, Error> {
         self.0.call("postAccountKeysByIdRoll", &[id], params).await
     }
+
 }
 
 /// `account/webhook-keys`.
@@ -1850,10 +1394,9 @@ pub struct AccountWebhookKeysApi<'a>(pub(crate) &'a Client);
 impl AccountWebhookKeysApi<'_> {
     /// Rotate the ed25519 key that signs v1a deliveries (`POST /api/v2/account/webhook-keys/rotate`).
     pub async fn rotate(&self, params: &impl Serialize) -> Result<models::NewPublicKey, Error> {
-        self.0
-            .call("postAccountWebhookKeysRotate", &[], params)
-            .await
+        self.0.call("postAccountWebhookKeysRotate", &[], params).await
     }
+
 }
 
 /// `account/webhook-secret`.
@@ -1863,10 +1406,9 @@ pub struct AccountWebhookSecretApi<'a>(pub(crate) &'a Client);
 impl AccountWebhookSecretApi<'_> {
     /// Rotate the secret that signs webhook_url deliveries (`POST /api/v2/account/webhook-secret/rotate`).
     pub async fn rotate(&self, params: &impl Serialize) -> Result<models::NewSecret, Error> {
-        self.0
-            .call("postAccountWebhookSecretRotate", &[], params)
-            .await
+        self.0.call("postAccountWebhookSecretRotate", &[], params).await
     }
+
 }
 
 /// `account`.
@@ -1894,6 +1436,7 @@ impl AccountApi<'_> {
     pub async fn retrieve(&self, params: &impl Serialize) -> Result<models::AccountInfo, Error> {
         self.0.call("getAccount", &[], params).await
     }
+
 }
 
 /// `blacklist-rules`.
@@ -1902,10 +1445,7 @@ pub struct BlacklistRulesApi<'a>(pub(crate) &'a Client);
 
 impl BlacklistRulesApi<'_> {
     /// List rules in evaluation order (`GET /api/v2/blacklist-rules`).
-    pub async fn list(
-        &self,
-        params: &impl Serialize,
-    ) -> Result<Page<models::BlacklistRule>, Error> {
+    pub async fn list(&self, params: &impl Serialize) -> Result<Page<models::BlacklistRule>, Error> {
         self.0.list("getBlacklistRules", &[], params).await
     }
 
@@ -1915,31 +1455,20 @@ impl BlacklistRulesApi<'_> {
     }
 
     /// Retrieve a rule (`GET /api/v2/blacklist-rules/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::BlacklistRule, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::BlacklistRule, Error> {
         self.0.call("getBlacklistRulesById", &[id], params).await
     }
 
     /// Update a rule (`PUT /api/v2/blacklist-rules/{id}`).
-    pub async fn update(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::BlacklistRule, Error> {
+    pub async fn update(&self, id: &str, params: &impl Serialize) -> Result<models::BlacklistRule, Error> {
         self.0.call("putBlacklistRulesById", &[id], params).await
     }
 
     /// Delete a rule (`DELETE /api/v2/blacklist-rules/{id}`).
-    pub async fn destroy(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<serde_json::Value, Error> {
+    pub async fn destroy(&self, id: &str, params: &impl Serialize) -> Result<serde_json::Value, Error> {
         self.0.call("deleteBlacklistRulesById", &[id], params).await
     }
+
 }
 
 /// `blacklists`.
@@ -1958,31 +1487,20 @@ impl BlacklistsApi<'_> {
     }
 
     /// Retrieve an entry (`GET /api/v2/blacklists/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Blacklist, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::Blacklist, Error> {
         self.0.call("getBlacklistsById", &[id], params).await
     }
 
     /// Update an entry (`PUT /api/v2/blacklists/{id}`).
-    pub async fn update(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Blacklist, Error> {
+    pub async fn update(&self, id: &str, params: &impl Serialize) -> Result<models::Blacklist, Error> {
         self.0.call("putBlacklistsById", &[id], params).await
     }
 
     /// Delete an entry (`DELETE /api/v2/blacklists/{id}`).
-    pub async fn destroy(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<serde_json::Value, Error> {
+    pub async fn destroy(&self, id: &str, params: &impl Serialize) -> Result<serde_json::Value, Error> {
         self.0.call("deleteBlacklistsById", &[id], params).await
     }
+
 }
 
 /// `categories`.
@@ -2001,31 +1519,20 @@ impl CategoriesApi<'_> {
     }
 
     /// Retrieve a category (`GET /api/v2/categories/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Category, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::Category, Error> {
         self.0.call("getCategoriesById", &[id], params).await
     }
 
     /// Update a category (`PUT /api/v2/categories/{id}`).
-    pub async fn update(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Category, Error> {
+    pub async fn update(&self, id: &str, params: &impl Serialize) -> Result<models::Category, Error> {
         self.0.call("putCategoriesById", &[id], params).await
     }
 
     /// Delete a category (`DELETE /api/v2/categories/{id}`).
-    pub async fn destroy(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<serde_json::Value, Error> {
+    pub async fn destroy(&self, id: &str, params: &impl Serialize) -> Result<serde_json::Value, Error> {
         self.0.call("deleteCategoriesById", &[id], params).await
     }
+
 }
 
 /// `event-types`.
@@ -2034,29 +1541,20 @@ pub struct EventTypesApi<'a>(pub(crate) &'a Client);
 
 impl EventTypesApi<'_> {
     /// List custom event types (`GET /api/v2/event-types`).
-    pub async fn list(
-        &self,
-        params: &impl Serialize,
-    ) -> Result<Page<models::EventTypeDefinition>, Error> {
+    pub async fn list(&self, params: &impl Serialize) -> Result<Page<models::EventTypeDefinition>, Error> {
         self.0.list("getEventTypes", &[], params).await
     }
 
     /// Register a custom event type (`POST /api/v2/event-types`).
-    pub async fn create(
-        &self,
-        params: &impl Serialize,
-    ) -> Result<models::EventTypeDefinition, Error> {
+    pub async fn create(&self, params: &impl Serialize) -> Result<models::EventTypeDefinition, Error> {
         self.0.call("postEventTypes", &[], params).await
     }
 
     /// Remove a custom event type (`DELETE /api/v2/event-types/{name}`).
-    pub async fn destroy(
-        &self,
-        name: &str,
-        params: &impl Serialize,
-    ) -> Result<serde_json::Value, Error> {
+    pub async fn destroy(&self, name: &str, params: &impl Serialize) -> Result<serde_json::Value, Error> {
         self.0.call("deleteEventTypesByName", &[name], params).await
     }
+
 }
 
 /// `events`.
@@ -2075,22 +1573,15 @@ impl EventsApi<'_> {
     }
 
     /// Retrieve an event (`GET /api/v2/events/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::EventView, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::EventView, Error> {
         self.0.call("getEventsById", &[id], params).await
     }
 
     /// Dispatch an event again (`POST /api/v2/events/{id}/replay`).
-    pub async fn replay(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::EventView, Error> {
+    pub async fn replay(&self, id: &str, params: &impl Serialize) -> Result<models::EventView, Error> {
         self.0.call("postEventsByIdReplay", &[id], params).await
     }
+
 }
 
 /// `feedback`.
@@ -2109,22 +1600,15 @@ impl FeedbackApi<'_> {
     }
 
     /// Retrieve feedback (`GET /api/v2/feedback/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Feedback, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::Feedback, Error> {
         self.0.call("getFeedbackById", &[id], params).await
     }
 
     /// Reply to feedback (`PUT /api/v2/feedback/{id}`).
-    pub async fn update(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Feedback, Error> {
+    pub async fn update(&self, id: &str, params: &impl Serialize) -> Result<models::Feedback, Error> {
         self.0.call("putFeedbackById", &[id], params).await
     }
+
 }
 
 /// `health`.
@@ -2136,6 +1620,7 @@ impl HealthApi<'_> {
     pub async fn retrieve(&self, params: &impl Serialize) -> Result<models::Health, Error> {
         self.0.call("getHealth", &[], params).await
     }
+
 }
 
 /// `openapi`.
@@ -2147,6 +1632,7 @@ impl OpenapiApi<'_> {
     pub async fn retrieve(&self, params: &impl Serialize) -> Result<models::Value, Error> {
         self.0.call("getOpenapi.json", &[], params).await
     }
+
 }
 
 /// `orders`.
@@ -2160,11 +1646,7 @@ impl OrdersApi<'_> {
     }
 
     /// Retrieve an order (`GET /api/v2/orders/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Order, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::Order, Error> {
         self.0.call("getOrdersById", &[id], params).await
     }
 
@@ -2172,6 +1654,7 @@ impl OrdersApi<'_> {
     pub async fn update(&self, id: &str, params: &impl Serialize) -> Result<models::Order, Error> {
         self.0.call("putOrdersById", &[id], params).await
     }
+
 }
 
 /// `payments`.
@@ -2185,13 +1668,10 @@ impl PaymentsApi<'_> {
     }
 
     /// Cancel an unpaid payment (`DELETE /api/v2/payments/{id}`).
-    pub async fn destroy(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<serde_json::Value, Error> {
+    pub async fn destroy(&self, id: &str, params: &impl Serialize) -> Result<serde_json::Value, Error> {
         self.0.call("deletePaymentsById", &[id], params).await
     }
+
 }
 
 /// `portal/sessions`.
@@ -2200,10 +1680,7 @@ pub struct PortalSessionsApi<'a>(pub(crate) &'a Client);
 
 impl PortalSessionsApi<'_> {
     /// List portal links (`GET /api/v2/portal/sessions`).
-    pub async fn list(
-        &self,
-        params: &impl Serialize,
-    ) -> Result<Page<models::PortalSessionView>, Error> {
+    pub async fn list(&self, params: &impl Serialize) -> Result<Page<models::PortalSessionView>, Error> {
         self.0.list("getPortalSessions", &[], params).await
     }
 
@@ -2218,13 +1695,10 @@ impl PortalSessionsApi<'_> {
     }
 
     /// Revoke a portal link (`DELETE /api/v2/portal/sessions/{id}`).
-    pub async fn destroy(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<serde_json::Value, Error> {
+    pub async fn destroy(&self, id: &str, params: &impl Serialize) -> Result<serde_json::Value, Error> {
         self.0.call("deletePortalSessionsById", &[id], params).await
     }
+
 }
 
 /// `portal`.
@@ -2235,6 +1709,7 @@ impl PortalApi<'_> {
     pub fn sessions(&self) -> PortalSessionsApi<'_> {
         PortalSessionsApi(self.0)
     }
+
 }
 
 /// `products`.
@@ -2253,31 +1728,20 @@ impl ProductsApi<'_> {
     }
 
     /// Retrieve a product (`GET /api/v2/products/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Product, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::Product, Error> {
         self.0.call("getProductsById", &[id], params).await
     }
 
     /// Update a product (`PUT /api/v2/products/{id}`).
-    pub async fn update(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Product, Error> {
+    pub async fn update(&self, id: &str, params: &impl Serialize) -> Result<models::Product, Error> {
         self.0.call("putProductsById", &[id], params).await
     }
 
     /// Delete a product (`DELETE /api/v2/products/{id}`).
-    pub async fn destroy(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<serde_json::Value, Error> {
+    pub async fn destroy(&self, id: &str, params: &impl Serialize) -> Result<serde_json::Value, Error> {
         self.0.call("deleteProductsById", &[id], params).await
     }
+
 }
 
 /// `queries`.
@@ -2296,11 +1760,7 @@ impl QueriesApi<'_> {
     }
 
     /// Retrieve a query (`GET /api/v2/queries/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Query, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::Query, Error> {
         self.0.call("getQueriesById", &[id], params).await
     }
 
@@ -2313,6 +1773,7 @@ impl QueriesApi<'_> {
     pub async fn reply(&self, id: &str, params: &impl Serialize) -> Result<models::Query, Error> {
         self.0.call("postQueriesByIdReply", &[id], params).await
     }
+
 }
 
 /// `uploads`.
@@ -2324,6 +1785,7 @@ impl UploadsApi<'_> {
     pub async fn create(&self, params: &impl Serialize) -> Result<models::Upload, Error> {
         self.0.call("postUploads", &[], params).await
     }
+
 }
 
 /// `webhooks/endpoints`.
@@ -2342,110 +1804,55 @@ impl WebhooksEndpointsApi<'_> {
     }
 
     /// Retrieve an endpoint (`GET /api/v2/webhooks/endpoints/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::EndpointView, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::EndpointView, Error> {
         self.0.call("getWebhooksEndpointsById", &[id], params).await
     }
 
     /// Update an endpoint (any field) (`PUT /api/v2/webhooks/endpoints/{id}`).
-    pub async fn update(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::EndpointView, Error> {
+    pub async fn update(&self, id: &str, params: &impl Serialize) -> Result<models::EndpointView, Error> {
         self.0.call("putWebhooksEndpointsById", &[id], params).await
     }
 
     /// Delete an endpoint (`DELETE /api/v2/webhooks/endpoints/{id}`).
-    pub async fn destroy(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<serde_json::Value, Error> {
-        self.0
-            .call("deleteWebhooksEndpointsById", &[id], params)
-            .await
+    pub async fn destroy(&self, id: &str, params: &impl Serialize) -> Result<serde_json::Value, Error> {
+        self.0.call("deleteWebhooksEndpointsById", &[id], params).await
     }
 
     /// Disable an endpoint (`POST /api/v2/webhooks/endpoints/{id}/disable`).
-    pub async fn disable(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::EndpointView, Error> {
-        self.0
-            .call("postWebhooksEndpointsByIdDisable", &[id], params)
-            .await
+    pub async fn disable(&self, id: &str, params: &impl Serialize) -> Result<models::EndpointView, Error> {
+        self.0.call("postWebhooksEndpointsByIdDisable", &[id], params).await
     }
 
     /// Enable an endpoint (`POST /api/v2/webhooks/endpoints/{id}/enable`).
-    pub async fn enable(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::EndpointView, Error> {
-        self.0
-            .call("postWebhooksEndpointsByIdEnable", &[id], params)
-            .await
+    pub async fn enable(&self, id: &str, params: &impl Serialize) -> Result<models::EndpointView, Error> {
+        self.0.call("postWebhooksEndpointsByIdEnable", &[id], params).await
     }
 
     /// Re-send every failed delivery since a time (`POST /api/v2/webhooks/endpoints/{id}/recover`).
-    pub async fn recover(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::Recovered, Error> {
-        self.0
-            .call("postWebhooksEndpointsByIdRecover", &[id], params)
-            .await
+    pub async fn recover(&self, id: &str, params: &impl Serialize) -> Result<models::Recovered, Error> {
+        self.0.call("postWebhooksEndpointsByIdRecover", &[id], params).await
     }
 
     /// Rotate an endpoint's signing secret (`POST /api/v2/webhooks/endpoints/{id}/rotate-secret`).
-    pub async fn rotate_secret(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::NewSecret, Error> {
-        self.0
-            .call("postWebhooksEndpointsByIdRotateSecret", &[id], params)
-            .await
+    pub async fn rotate_secret(&self, id: &str, params: &impl Serialize) -> Result<models::NewSecret, Error> {
+        self.0.call("postWebhooksEndpointsByIdRotateSecret", &[id], params).await
     }
 
     /// Delivery statistics: attempts, failures by cause, latency percentiles (`GET /api/v2/webhooks/endpoints/{id}/stats`).
-    pub async fn stats(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::EndpointStats, Error> {
-        self.0
-            .call("getWebhooksEndpointsByIdStats", &[id], params)
-            .await
+    pub async fn stats(&self, id: &str, params: &impl Serialize) -> Result<models::EndpointStats, Error> {
+        self.0.call("getWebhooksEndpointsByIdStats", &[id], params).await
     }
 
     /// Send a webhook:ping now (`POST /api/v2/webhooks/endpoints/{id}/test`).
-    pub async fn test(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::TestResult, Error> {
-        self.0
-            .call("postWebhooksEndpointsByIdTest", &[id], params)
-            .await
+    pub async fn test(&self, id: &str, params: &impl Serialize) -> Result<models::TestResult, Error> {
+        self.0.call("postWebhooksEndpointsByIdTest", &[id], params).await
     }
 
     /// Release resources held by an exhausted ordered delivery (`POST /api/v2/webhooks/endpoints/{id}/unblock`).
-    pub async fn unblock(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::EndpointView, Error> {
-        self.0
-            .call("postWebhooksEndpointsByIdUnblock", &[id], params)
-            .await
+    pub async fn unblock(&self, id: &str, params: &impl Serialize) -> Result<models::EndpointView, Error> {
+        self.0.call("postWebhooksEndpointsByIdUnblock", &[id], params).await
     }
+
 }
 
 /// `webhooks/logs`.
@@ -2454,32 +1861,20 @@ pub struct WebhooksLogsApi<'a>(pub(crate) &'a Client);
 
 impl WebhooksLogsApi<'_> {
     /// List delivery logs (`GET /api/v2/webhooks/logs`).
-    pub async fn list(
-        &self,
-        params: &impl Serialize,
-    ) -> Result<Page<models::WebhookLogView>, Error> {
+    pub async fn list(&self, params: &impl Serialize) -> Result<Page<models::WebhookLogView>, Error> {
         self.0.list("getWebhooksLogs", &[], params).await
     }
 
     /// Retrieve a delivery log (`GET /api/v2/webhooks/logs/{id}`).
-    pub async fn retrieve(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::WebhookLogView, Error> {
+    pub async fn retrieve(&self, id: &str, params: &impl Serialize) -> Result<models::WebhookLogView, Error> {
         self.0.call("getWebhooksLogsById", &[id], params).await
     }
 
     /// Deliver again now (`POST /api/v2/webhooks/logs/{id}/retry`).
-    pub async fn retry(
-        &self,
-        id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::WebhookLogView, Error> {
-        self.0
-            .call("postWebhooksLogsByIdRetry", &[id], params)
-            .await
+    pub async fn retry(&self, id: &str, params: &impl Serialize) -> Result<models::WebhookLogView, Error> {
+        self.0.call("postWebhooksLogsByIdRetry", &[id], params).await
     }
+
 }
 
 /// `webhooks/public-keys`.
@@ -2488,15 +1883,10 @@ pub struct WebhooksPublicKeysApi<'a>(pub(crate) &'a Client);
 
 impl WebhooksPublicKeysApi<'_> {
     /// An account's ed25519 public keys, which verify its v1a signatures (`GET /api/v2/webhooks/public-keys/{account_id}`).
-    pub async fn retrieve(
-        &self,
-        account_id: &str,
-        params: &impl Serialize,
-    ) -> Result<models::PublicKeys, Error> {
-        self.0
-            .call("getWebhooksPublicKeys{accountId}", &[account_id], params)
-            .await
+    pub async fn retrieve(&self, account_id: &str, params: &impl Serialize) -> Result<models::PublicKeys, Error> {
+        self.0.call("getWebhooksPublicKeys{accountId}", &[account_id], params).await
     }
+
 }
 
 /// `webhooks`.
@@ -2520,6 +1910,7 @@ impl WebhooksApi<'_> {
     pub async fn simulate(&self, params: &impl Serialize) -> Result<models::TestResult, Error> {
         self.0.call("postWebhooksSimulate", &[], params).await
     }
+
 }
 
 impl Client {
@@ -2586,4 +1977,6 @@ impl Client {
     pub fn webhooks(&self) -> WebhooksApi<'_> {
         WebhooksApi(self)
     }
+
 }
+

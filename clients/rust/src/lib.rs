@@ -24,6 +24,7 @@
 //! `Retry-After`), sends an `Idempotency-Key` with every POST (the same on its retries),
 //! and answers the API's errors as [`Error::Api`]. [`webhooks`] checks deliveries.
 
+#[rustfmt::skip] // as `pushguard clients` writes it; a test compares the two
 mod generated;
 pub mod webhooks;
 
