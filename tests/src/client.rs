@@ -1,12 +1,13 @@
 //! A typed client for the API, as a merchant's code would hold it: one call per
 //! operation, answers as types, and the expected status checked (with the body shown
-//! when it differs). Tests that are about a status or a raw body use `TestStack`'s
+//! when it differs). Every call goes through the published Rust client
+//! (`pushguard_client`, `clients/rust`): its authentication, URLs and JSON. Tests that are about a status or a raw body use `TestStack`'s
 //! request helpers instead.
 //!
 //! The types are the client's own, read from the JSON a client receives: a field the
 //! API stops sending fails here, whatever the server's types say.
 
-use crate::{TestStack, expect};
+use crate::TestStack;
 use reqwest::Method;
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
@@ -27,7 +28,8 @@ impl TestStack {
 }
 
 impl<'a> Api<'a> {
-    /// `method path` with `body`, asserting `status`; the answer's JSON (Null if empty).
+    /// `method path` with `body` through the published client (`clients/rust`, one try,
+    /// no Idempotency-Key), asserting `status`; the answer's JSON (Null if empty).
     pub async fn call(
         &self,
         method: Method,
@@ -35,11 +37,18 @@ impl<'a> Api<'a> {
         body: Option<Value>,
         status: u16,
     ) -> Value {
-        let mut request = self.stack.request(method, path, self.key);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        expect(request.send().await.unwrap(), status).await
+        let answer = self
+            .stack
+            .client(self.key)
+            .send_raw(method.as_str(), path, body.as_ref())
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert_eq!(
+            answer.status, status,
+            "unexpected status; body: {}",
+            answer.body
+        );
+        answer.body
     }
 
     async fn typed<T: DeserializeOwned>(

@@ -119,6 +119,9 @@ impl TestAccount {
 pub struct TestStack {
     pub stack: Stack,
     pub http: reqwest::Client,
+    /// The published Rust client (`clients/rust`), one per key: the typed calls of
+    /// `client.rs` go through it.
+    clients: std::sync::Mutex<std::collections::HashMap<String, pushguard_client::Client>>,
 }
 
 impl TestStack {
@@ -191,7 +194,11 @@ impl TestStack {
             .use_preconfigured_tls(shared::tls::delivery_config())
             .build()
             .unwrap();
-        TestStack { stack, http }
+        TestStack {
+            stack,
+            http,
+            clients: Default::default(),
+        }
     }
 
     /// A new portal link of `scope` (`read` or `manage`) made with `key`.
@@ -258,6 +265,20 @@ impl TestStack {
     }
 
     /// A request authenticated with `Authorization: Bearer key`.
+    /// The published Rust client with `key`, against this stack.
+    pub fn client(&self, key: &str) -> pushguard_client::Client {
+        let mut clients = self.clients.lock().unwrap();
+        clients
+            .entry(key.to_string())
+            .or_insert_with(|| {
+                let options = pushguard_client::ClientOptions::new(key)
+                    .base(format!("{}/api/v2", self.stack.base_url()))
+                    .max_retries(0);
+                pushguard_client::Client::new(options).expect("a client")
+            })
+            .clone()
+    }
+
     pub fn request(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
         self.anonymous(method, path).bearer_auth(key)
     }

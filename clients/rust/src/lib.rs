@@ -232,6 +232,47 @@ impl Client {
         }
     }
 
+    /// The URL of `path`: below the API's base (`/orders`), or from the host's root
+    /// when it is the API's own (`/api/v2/...`, as a `Link` gives it).
+    fn url_for(&self, path: &str) -> Result<url::Url, Error> {
+        let url = if path.starts_with("/api/") {
+            url::Url::parse(&self.options.api_base).and_then(|base| base.join(path))
+        } else {
+            url::Url::parse(&format!("{}{path}", self.options.api_base))
+        };
+        url.map_err(|e| Error::Usage(e.to_string()))
+    }
+
+    /// One try of `method` on `path` (below the API's base: `/orders/ord_1`) with
+    /// `body`: no retry and no `Idempotency-Key`, and the status, headers and body as they
+    /// came, whatever the status. For what the typed methods do not cover, and for tests.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<RawResponse, Error> {
+        let url = self.url_for(path)?;
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        let text = body.map(serde_json::Value::to_string);
+        let response = self
+            .send_once(&method, &url, text.as_deref(), None)
+            .await
+            .map_err(|e| Error::Connection(e.to_string()))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Error::Connection(e.to_string()))?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body: parse(&bytes),
+        })
+    }
+
     /// `method` on `path` (`/api/v2/...`, as a `Link` gives it): the answer and its headers.
     pub async fn request(
         &self,
@@ -240,9 +281,7 @@ impl Client {
         query: Option<serde_json::Value>,
         body: Option<serde_json::Value>,
     ) -> Result<(serde_json::Value, reqwest::header::HeaderMap), Error> {
-        let mut url = url::Url::parse(&self.options.api_base)
-            .and_then(|base| base.join(path))
-            .map_err(|e| Error::Usage(e.to_string()))?;
+        let mut url = self.url_for(path)?;
         if let Some(serde_json::Value::Object(query)) = query {
             let mut pairs = url.query_pairs_mut();
             for (name, value) in query {
@@ -371,12 +410,7 @@ async fn answer(
         .bytes()
         .await
         .map_err(|e| Error::Connection(e.to_string()))?;
-    let parsed: serde_json::Value = if bytes.is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()))
-    };
+    let parsed = parse(&bytes);
     if status < 400 {
         return Ok((parsed, headers));
     }
@@ -397,6 +431,24 @@ async fn answer(
         retry_after: retry_after(&headers),
         body: parsed,
     })
+}
+
+/// An answer's body: JSON, the text when it is not, null when empty.
+fn parse(bytes: &[u8]) -> serde_json::Value {
+    if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into()))
+    }
+}
+
+/// An answer as it came ([`Client::send_raw`]).
+#[derive(Clone, Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
 }
 
 fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
