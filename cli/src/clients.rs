@@ -178,6 +178,20 @@ pub fn snake(segment: &str) -> String {
     segment.replace('-', "_")
 }
 
+/// One line per operation, as `row` writes it from the operation and its path
+/// parameters quoted.
+fn table(
+    out: &mut String,
+    operations: &[Operation],
+    row: impl Fn(&Operation, &[String]) -> String,
+) {
+    for op in operations {
+        let params: Vec<String> = op.params.iter().map(|p| quoted(p)).collect();
+        out.push_str(&row(op, &params));
+        out.push('\n');
+    }
+}
+
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).expect("a string serialises")
 }
@@ -293,41 +307,64 @@ fn collect_refs(schema: &Value, into: &mut Vec<String>) {
     }
 }
 
-/// A JSON schema as a Python annotation.
-fn python_type(schema: &Value) -> String {
+/// What a schema is, in any language's terms.
+enum Shape<'a> {
+    /// A component schema, by name.
+    Named(String),
+    /// One of these (`oneOf`, `anyOf`).
+    OneOf(&'a [Value]),
+    /// JSON types (`"null"` among them when it may be null); none when it says nothing.
+    Types(Vec<&'a str>),
+}
+
+fn shape(schema: &Value) -> Shape<'_> {
     if let Some(name) = schema_name(schema) {
-        return format!("\"{name}\"");
+        return Shape::Named(name);
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(options) = schema[key].as_array() {
+            return Shape::OneOf(options);
+        }
+    }
+    if let Some(all) = schema["allOf"].as_array().and_then(|all| all.first()) {
+        return shape(all);
+    }
+    Shape::Types(match &schema["type"] {
+        Value::String(kind) => vec![kind.as_str()],
+        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    })
+}
+
+/// The values of a string enum, quoted.
+fn enum_values(schema: &Value) -> Option<Vec<String>> {
+    let values = schema["enum"].as_array()?;
+    Some(
+        values
+            .iter()
+            .filter_map(Value::as_str)
+            .map(quoted)
+            .collect(),
+    )
+}
+
+/// A JSON schema as a Python annotation.
+fn python_type(schema: &Value) -> String {
+    let kinds = match shape(schema) {
+        Shape::Named(name) => return format!("\"{name}\""),
+        Shape::OneOf(options) => {
             let mut types: Vec<String> = options.iter().map(python_type).collect();
             types.dedup();
             return union_python(types);
         }
-    }
-    if let Some(all) = schema["allOf"].as_array().and_then(|all| all.first()) {
-        return python_type(all);
-    }
-    let kinds: Vec<&str> = match &schema["type"] {
-        Value::String(kind) => vec![kind.as_str()],
-        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
+        Shape::Types(kinds) => kinds,
     };
     let types: Vec<String> = kinds
         .iter()
         .map(|kind| match *kind {
-            "string" => match schema["enum"].as_array() {
-                Some(values) => format!(
-                    "Literal[{}]",
-                    values
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(quoted)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                None => "str".to_string(),
-            },
+            "string" => enum_values(schema).map_or("str".to_string(), |values| {
+                format!("Literal[{}]", values.join(", "))
+            }),
             "integer" => "int".to_string(),
             "number" => "float".to_string(),
             "boolean" => "bool".to_string(),
@@ -364,19 +401,18 @@ pub fn python(document: &Value, operations: &[Operation]) -> String {
         "# {GENERATED}\n\"\"\"The API's operations as resources and methods, and its objects as typed\ndictionaries.\"\"\"\n\nfrom typing import Any, Dict, List, Literal, Optional, TypedDict, Union\n\nfrom ._resource import Page, Resource\n\n"
     );
     out.push_str("# Every operation: (method, path, path parameters, takes a body, answers a list).\nOPERATIONS = {\n");
-    for op in operations {
-        let params: Vec<String> = op.params.iter().map(|p| quoted(p)).collect();
-        let _ = writeln!(
-            out,
+    let python_bool = |value: bool| if value { "True" } else { "False" };
+    table(&mut out, operations, |op, params| {
+        format!(
             "    {}: ({}, {}, ({}), {}, {}),",
             quoted(&op.id),
             quoted(&op.method),
             quoted(&op.path),
             params.iter().map(|p| format!("{p},")).collect::<String>(),
-            if op.body { "True" } else { "False" },
-            if op.list { "True" } else { "False" },
-        );
-    }
+            python_bool(op.body),
+            python_bool(op.list),
+        )
+    });
     out.push_str("}\n\n");
     // Objects first (their fields name others in quotes, resolved later), then the
     // aliases, each after what it names.
@@ -478,36 +514,21 @@ fn python_node(node: &Node<'_>, out: &mut String) {
 
 /// A JSON schema as a TypeScript type.
 fn typescript_type(schema: &Value) -> String {
-    if let Some(name) = schema_name(schema) {
-        return name;
-    }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(options) = schema[key].as_array() {
+    let kinds = match shape(schema) {
+        Shape::Named(name) => return name,
+        Shape::OneOf(options) => {
             let mut types: Vec<String> = options.iter().map(typescript_type).collect();
             types.dedup();
             return types.join(" | ");
         }
-    }
-    if let Some(all) = schema["allOf"].as_array().and_then(|all| all.first()) {
-        return typescript_type(all);
-    }
-    let kinds: Vec<&str> = match &schema["type"] {
-        Value::String(kind) => vec![kind.as_str()],
-        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
+        Shape::Types(kinds) => kinds,
     };
     let types: Vec<String> = kinds
         .iter()
         .map(|kind| match *kind {
-            "string" => match schema["enum"].as_array() {
-                Some(values) => values
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(quoted)
-                    .collect::<Vec<_>>()
-                    .join(" | "),
-                None => "string".to_string(),
-            },
+            "string" => {
+                enum_values(schema).map_or("string".to_string(), |values| values.join(" | "))
+            }
             "integer" | "number" => "number".to_string(),
             "boolean" => "boolean".to_string(),
             "null" => "null".to_string(),
@@ -560,10 +581,8 @@ pub fn typescript(document: &Value, operations: &[Operation]) -> String {
         "// {GENERATED}\n// The API's operations as resources and methods, and its objects as interfaces.\n\nimport {{ Page, Resource, type Params, type Transport }} from \"./core.js\";\n\n"
     );
     out.push_str("/** Every operation: method, path, path parameters, takes a body, answers a list. */\nexport const OPERATIONS = {\n");
-    for op in operations {
-        let params: Vec<String> = op.params.iter().map(|p| quoted(p)).collect();
-        let _ = writeln!(
-            out,
+    table(&mut out, operations, |op, params| {
+        format!(
             "  {}: {{ method: {}, path: {}, params: [{}], body: {}, list: {} }},",
             quoted(&op.id),
             quoted(&op.method),
@@ -571,8 +590,8 @@ pub fn typescript(document: &Value, operations: &[Operation]) -> String {
             params.join(", "),
             op.body,
             op.list,
-        );
-    }
+        )
+    });
     out.push_str("} as const;\n\nexport type OperationId = keyof typeof OPERATIONS;\n\n");
     for (name, schema) in schemas_used(document, operations) {
         let description = schema["description"].as_str().unwrap_or_default();
@@ -703,11 +722,9 @@ const RUST_KEYWORDS: [&str; 12] = [
 
 /// A JSON schema as a Rust type, and whether null is one of its values.
 fn rust_type(schema: &Value) -> (String, bool) {
-    if let Some(name) = schema_name(schema) {
-        return (name, false);
-    }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(options) = schema[key].as_array() {
+    let kinds = match shape(schema) {
+        Shape::Named(name) => return (name, false),
+        Shape::OneOf(options) => {
             let nullable = options.iter().any(|o| o["type"] == "null");
             let rest: Vec<&Value> = options.iter().filter(|o| o["type"] != "null").collect();
             return match rest.as_slice() {
@@ -715,14 +732,7 @@ fn rust_type(schema: &Value) -> (String, bool) {
                 _ => ("serde_json::Value".to_string(), nullable),
             };
         }
-    }
-    if let Some(all) = schema["allOf"].as_array().and_then(|all| all.first()) {
-        return rust_type(all);
-    }
-    let kinds: Vec<&str> = match &schema["type"] {
-        Value::String(kind) => vec![kind.as_str()],
-        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
+        Shape::Types(kinds) => kinds,
     };
     let nullable = kinds.contains(&"null");
     let rest: Vec<&str> = kinds.into_iter().filter(|k| *k != "null").collect();
@@ -750,10 +760,8 @@ pub fn rust(document: &Value, operations: &[Operation]) -> String {
         "// {GENERATED}\n//! The API's operations as resources and methods, and its objects as types.\n\n#![allow(clippy::all)]\n\nuse crate::{{Client, Error, Page}};\nuse serde::Serialize;\n\n"
     );
     out.push_str("/// Every operation: (id, method, path, path parameters, takes a body, answers a list).\npub const OPERATIONS: &[(&str, &str, &str, &[&str], bool, bool)] = &[\n");
-    for op in operations {
-        let params: Vec<String> = op.params.iter().map(|p| quoted(p)).collect();
-        let _ = writeln!(
-            out,
+    table(&mut out, operations, |op, params| {
+        format!(
             "    ({}, {}, {}, &[{}], {}, {}),",
             quoted(&op.id),
             quoted(&op.method),
@@ -761,8 +769,8 @@ pub fn rust(document: &Value, operations: &[Operation]) -> String {
             params.join(", "),
             op.body,
             op.list,
-        );
-    }
+        )
+    });
     out.push_str("];\n\n/// The API's objects.\npub mod models {\n    use serde::{Deserialize, Serialize};\n\n");
     for (name, schema) in schemas_used(document, operations) {
         let description = schema["description"].as_str().unwrap_or_default();

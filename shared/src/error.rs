@@ -64,8 +64,9 @@ impl ApiError {
         ApiError::Internal(cause.to_string())
     }
 
-    /// What it says to a client reading `language`: the fixed texts in either language
-    /// (`crate::language`); texts that carry values as written.
+    /// What it says to a client reading `language`: the fixed texts in `language`; the
+    /// texts that carry values as they were made, in the language of the request that
+    /// made them (`t!`).
     pub fn message(&self, language: Language) -> String {
         match self {
             ApiError::Validation(_) => t!(language => "Validation failed"),

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import random
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -91,7 +90,7 @@ class Client(Resources):
             tries += 1
             try:
                 status, headers, raw = self._send(method, url, data, idempotency_key)
-            except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as error:
+            except OSError as error:  # refused, reset, timed out, unreachable (URLError too)
                 if tries > self.max_retries:
                     raise _errors.ConnectionError(f"{method} {path}: {error}") from error
                 time.sleep(_backoff(tries))
