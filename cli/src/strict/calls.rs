@@ -343,27 +343,9 @@ fn storable(item: &Map<String, Value>) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// An item's size as DynamoDB counts it (names plus values; containers add a few bytes).
+/// An item's size as DynamoDB counts it ([`super::capacity::item_size`]).
 pub fn item_size(item: &Map<String, Value>) -> usize {
-    item.iter()
-        .map(|(name, value)| name.len() + value_size(value))
-        .sum()
-}
-
-fn value_size(value: &Value) -> usize {
-    let Some((kind, inner)) = value.as_object().and_then(|o| o.iter().next()) else {
-        return 0;
-    };
-    match (kind.as_str(), inner) {
-        ("S" | "N" | "B", Value::String(s)) => s.len(),
-        ("BOOL" | "NULL", _) => 1,
-        ("SS" | "NS" | "BS", Value::Array(items)) => {
-            items.iter().map(|i| i.as_str().map_or(0, str::len)).sum()
-        }
-        ("L", Value::Array(items)) => 3 + items.iter().map(|i| 1 + value_size(i)).sum::<usize>(),
-        ("M", Value::Object(map)) => 3 + map.len() + item_size(map),
-        _ => 0,
-    }
+    usize::try_from(super::capacity::item_size(item)).unwrap_or(usize::MAX)
 }
 
 /// The key a ciphertext blob was made under. moto's blobs start with the key id (36

@@ -13,6 +13,7 @@
 //! - optionally **faults**: throttling, 500s, and SQS messages visible again at once.
 
 pub mod calls;
+pub mod capacity;
 mod fair;
 pub mod iam;
 pub mod s3;
