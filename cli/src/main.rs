@@ -312,6 +312,7 @@ async fn serve(args: ServeArgs) -> Result<(), BoxError> {
         strictness: Strictness {
             in_flight: std::time::Duration::from_millis(args.transaction_ms),
             faults: args.faults,
+            meter: false,
         },
         visibility_timeout: std::time::Duration::from_secs(60),
         runtime: None,

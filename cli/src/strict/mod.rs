@@ -16,6 +16,7 @@ pub mod calls;
 pub mod capacity;
 mod fair;
 pub mod iam;
+pub mod meter;
 pub mod s3;
 
 use crate::{BoxError, provision::Provisioned, template::Template};
@@ -96,6 +97,9 @@ pub struct Strictness {
     /// How long a transaction's items stay in flight (DynamoDB: tens of milliseconds).
     pub in_flight: Duration,
     pub faults: Faults,
+    /// Charge every DynamoDB call its request units (`meter`): benchmarks do, tests
+    /// leave it off (it reads each written item twice more).
+    pub meter: bool,
 }
 
 impl Default for Strictness {
@@ -103,6 +107,7 @@ impl Default for Strictness {
         Strictness {
             in_flight: Duration::from_millis(20),
             faults: Faults::default(),
+            meter: false,
         }
     }
 }
@@ -238,12 +243,15 @@ struct Layer {
     fair: fair::FairQueues,
     /// The buckets' names: a request whose path starts with one is S3's (`s3`).
     buckets: Vec<String>,
+    meter: Option<Arc<meter::Meter>>,
 }
 
 /// A running strict layer. Dropping it stops it.
 pub struct StrictLayer {
     pub url: String,
     pub tally: Arc<Tally>,
+    /// The request units charged, when metering (`Strictness::meter`).
+    pub meter: Option<Arc<meter::Meter>>,
     task: JoinHandle<()>,
 }
 
@@ -297,6 +305,10 @@ impl StrictLayer {
             }
         }
         let tally = Arc::new(Tally::default());
+        let meter = match strictness.meter {
+            true => Some(Arc::new(meter::Meter::new(template, provisioned)?)),
+            false => None,
+        };
         let layer = Arc::new(Layer {
             upstream: upstream.trim_end_matches('/').to_string(),
             client: reqwest::Client::builder()
@@ -311,6 +323,7 @@ impl StrictLayer {
             tally: tally.clone(),
             fair: fair::FairQueues::default(),
             buckets: provisioned.buckets.values().cloned().collect(),
+            meter: meter.clone(),
         });
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -320,7 +333,12 @@ impl StrictLayer {
                 tracing::error!(%error, "strict layer stopped");
             }
         });
-        Ok(StrictLayer { url, tally, task })
+        Ok(StrictLayer {
+            url,
+            tally,
+            meter,
+            task,
+        })
     }
 }
 
@@ -527,6 +545,14 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
         let response = layer.fair.receive(&layer, &parts.headers, &json).await;
         return redeliver_some(&layer, &parts.headers, &json, response).await;
     }
+    let meter = layer
+        .meter
+        .as_ref()
+        .filter(|_| service == Service::DynamoDb);
+    let touches = meter
+        .map(|m| m.touches(&operation, &json))
+        .unwrap_or_default();
+    let before = images(&layer, &parts, &touches).await;
     let response = match forward(&layer, &parts, body).await {
         Ok(response) => response,
         Err(error) => {
@@ -536,6 +562,19 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
             )
                 .into_response();
         }
+    };
+    let response = match meter {
+        Some(meter) if response.status().is_success() => {
+            let after = images(&layer, &parts, &touches).await;
+            let (head, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            meter.charge_call(&operation, &json, &touches, &before, &after, &answer);
+            Response::from_parts(head, Body::from(bytes))
+        }
+        _ => response,
     };
     if matches!(call.writes, Writes::Transaction(_)) {
         // The items stay in flight for the transaction's duration, as in DynamoDB.
@@ -617,6 +656,37 @@ fn cancelled(busy: &[bool]) -> Response {
         ),
         json!({ "CancellationReasons": reasons }),
     )
+}
+
+/// The items `touches` names as the emulator holds them now (the meter's images): one
+/// strongly consistent read each, with the call's own credentials.
+async fn images(
+    layer: &Layer,
+    parts: &axum::http::request::Parts,
+    touches: &[meter::Touch],
+) -> Vec<Option<capacity::Item>> {
+    let mut images = Vec::with_capacity(touches.len());
+    for touch in touches {
+        let mut read = parts.clone();
+        read.headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("DynamoDB_20120810.GetItem"),
+        );
+        let body = meter::get_item(&touch.table, &touch.key).to_string();
+        let item = match forward(layer, &read, Bytes::from(body)).await {
+            Ok(response) => {
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                serde_json::from_slice::<Value>(&bytes)
+                    .ok()
+                    .and_then(|answer| answer["Item"].as_object().cloned())
+            }
+            Err(_) => None,
+        };
+        images.push(item);
+    }
+    images
 }
 
 async fn forward(

@@ -366,3 +366,79 @@ async fn json_dynamodb_cannot_store_is_a_400_that_changes_nothing_never_a_500() 
     assert_eq!(stack.total("/events", key).await, 0);
     assert_eq!(stack.total("/products", key).await, 0);
 }
+
+#[tokio::test]
+async fn the_meter_charges_each_table_and_index_what_dynamodb_would_for_one_delivery() {
+    let stack = TestStack::start_options(&[], |options| options.strictness.meter = true).await;
+    let meter = stack.stack.strict.meter.clone().expect("metering");
+    let acct = stack.account("meter@example.com").await;
+    let receiver = Receiver::start().await;
+    let body = json!({ "url": receiver.url("/metered"), "events": ["order:created"] });
+    expect(
+        stack
+            .post("/webhooks/endpoints", &acct.test_key, body)
+            .await,
+        201,
+    )
+    .await;
+    let before = meter.charged();
+
+    let order = expect(
+        stack.post("/payments", &acct.test_key, payment()).await,
+        201,
+    )
+    .await;
+    harness::eventually("the log says delivered", || async {
+        let logs = stack.api(&acct.test_key).logs().list("").await;
+        logs.iter()
+            .any(|log| log.status == "succeeded")
+            .then_some(())
+    })
+    .await;
+    let after = meter.charged();
+    let spent: BTreeMap<String, (f64, f64)> = after
+        .iter()
+        .map(|(name, units)| {
+            let was = before.get(name).copied().unwrap_or_default();
+            (
+                name.clone(),
+                (units.read - was.read, units.write - was.write),
+            )
+        })
+        .filter(|(_, (read, write))| *read > 0.0 || *write > 0.0)
+        .collect();
+    let tables = &stack.stack.state.config.tables;
+    // Without the stack's prefix: `WebhookLogsTable/due`.
+    let short = |name: &str| {
+        name.split_once('-')
+            .map_or(name, |(_, rest)| rest)
+            .to_string()
+    };
+    println!("one payment, its order:created delivered once (request units, read / write):");
+    for (name, (read, write)) in &spent {
+        println!("  {:<40} {read:>6.1} {write:>6.1}", short(name));
+    }
+    let (reads, writes) = spent
+        .values()
+        .fold((0.0, 0.0), |(r, w), (read, write)| (r + read, w + write));
+    println!("  total {reads:.1} read, {writes:.1} write (the order's page reads included)");
+
+    let units = |name: &str| spent.get(name).copied().unwrap_or_default();
+    // The log is written when it is made and when it is settled; its entry on the
+    // `due` index (keys only) is put with it, and taken off when it succeeds.
+    assert!(units(&tables.webhook_logs).1 >= 2.0, "{spent:?}");
+    assert_eq!(
+        units(&format!("{}/due", tables.webhook_logs)).1,
+        2.0,
+        "{spent:?}"
+    );
+    // The order and its event are written in one transaction: every item twice.
+    let orders = units(&tables.orders).1;
+    assert!(orders >= 2.0 && orders % 2.0 == 0.0, "{spent:?}");
+    assert!(units(&tables.events).1 >= 2.0, "{spent:?}");
+    assert!(
+        reads > 0.0,
+        "the dispatcher reads what it delivers: {spent:?}"
+    );
+    assert!(order["id"].is_string());
+}

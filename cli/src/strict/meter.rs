@@ -1,0 +1,252 @@
+//! The capacity meter: with `Strictness::meter` on, the layer charges every DynamoDB
+//! call the request units AWS would ([`super::capacity`]), by table and by global
+//! secondary index. Reads are charged from what the answer carries; writes from the
+//! items before and after, which the meter reads from the emulator around the call (so
+//! metering doubles the emulator's reads: benchmarks turn it on, tests leave it off).
+//!
+//! Left out: a query's items its filter dropped (DynamoDB charges them; the answer does
+//! not carry them), `ReturnConsumedCapacity` in answers, and cancelled transactions.
+
+use super::capacity::{self, Index, Item, Projection, TRANSACTION_FACTOR};
+use crate::{provision::Provisioned, template::Template};
+use serde_json::{Map, Value, json};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+};
+
+/// Request units charged.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Units {
+    pub read: f64,
+    pub write: f64,
+}
+
+struct Table {
+    keys: Vec<String>,
+    indexes: Vec<Index>,
+}
+
+/// One item a write touches.
+pub(super) struct Touch {
+    pub table: String,
+    pub key: Item,
+    /// A condition check: read, not written.
+    check: bool,
+}
+
+/// The meter: each table's and index's units so far.
+pub struct Meter {
+    tables: HashMap<String, Table>,
+    charged: Mutex<BTreeMap<String, Units>>,
+}
+
+impl Meter {
+    /// A meter for the tables of `template`, as `provisioned` named them.
+    pub fn new(template: &Template, provisioned: &Provisioned) -> Result<Meter, crate::BoxError> {
+        let mut tables = HashMap::new();
+        for table in template.tables()? {
+            let Some(name) = provisioned.tables.get(&table.logical_id) else {
+                continue;
+            };
+            let indexes = table
+                .indexes
+                .iter()
+                .map(|index| Index {
+                    name: index.name.clone(),
+                    keys: index.keys.iter().map(|k| k.attribute.clone()).collect(),
+                    projection: match index.projection.as_str() {
+                        "KEYS_ONLY" => Projection::KeysOnly,
+                        "INCLUDE" => Projection::Include(index.included.clone()),
+                        _ => Projection::All,
+                    },
+                })
+                .collect();
+            tables.insert(
+                name.clone(),
+                Table {
+                    keys: table.keys.iter().map(|k| k.attribute.clone()).collect(),
+                    indexes,
+                },
+            );
+        }
+        Ok(Meter {
+            tables,
+            charged: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The units charged so far: by table, and by `table/index`.
+    pub fn charged(&self) -> BTreeMap<String, Units> {
+        self.charged.lock().expect("the meter").clone()
+    }
+
+    fn charge(&self, name: String, read: f64, write: f64) {
+        let mut charged = self.charged.lock().expect("the meter");
+        let units = charged.entry(name).or_default();
+        units.read += read;
+        units.write += write;
+    }
+
+    /// The items `operation` (a DynamoDB write) touches; none for a read.
+    pub(super) fn touches(&self, operation: &str, request: &Value) -> Vec<Touch> {
+        let key_of = |table: &str, item: &Map<String, Value>| -> Item {
+            let keys = self
+                .tables
+                .get(table)
+                .map(|t| t.keys.as_slice())
+                .unwrap_or_default();
+            item.iter()
+                .filter(|(name, _)| keys.contains(name))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect()
+        };
+        let one = |body: &Value, check: bool| -> Option<Touch> {
+            let table = body["TableName"].as_str()?.to_string();
+            let key = match body["Item"].as_object() {
+                Some(item) => key_of(&table, item),
+                None => body["Key"].as_object()?.clone(),
+            };
+            Some(Touch { table, key, check })
+        };
+        match operation {
+            "PutItem" | "UpdateItem" | "DeleteItem" => one(request, false).into_iter().collect(),
+            "TransactWriteItems" => request["TransactItems"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|item| {
+                    let (kind, body) = item.as_object()?.iter().next()?;
+                    one(body, kind == "ConditionCheck")
+                })
+                .collect(),
+            "BatchWriteItem" => request["RequestItems"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .flat_map(|(table, requests)| {
+                    requests
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|request| {
+                            let key = match request["PutRequest"]["Item"].as_object() {
+                                Some(item) => key_of(table, item),
+                                None => request["DeleteRequest"]["Key"].as_object()?.clone(),
+                            };
+                            Some(Touch {
+                                table: table.clone(),
+                                key,
+                                check: false,
+                            })
+                        })
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// What a call costs: `before` and `after` are the touched items' images (for
+    /// writes), `answer` the emulator's answer (for reads).
+    pub(super) fn charge_call(
+        &self,
+        operation: &str,
+        request: &Value,
+        touches: &[Touch],
+        before: &[Option<Item>],
+        after: &[Option<Item>],
+        answer: &Value,
+    ) {
+        let consistent = request["ConsistentRead"].as_bool() == Some(true);
+        let size = |item: &Value| item.as_object().map_or(0, capacity::item_size);
+        match operation {
+            "GetItem" => {
+                let table = request["TableName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                self.charge(
+                    table,
+                    capacity::read_units(size(&answer["Item"]), consistent),
+                    0.0,
+                );
+            }
+            "Query" | "Scan" => {
+                let read: u64 = answer["Items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(size)
+                    .sum();
+                let table = request["TableName"].as_str().unwrap_or_default();
+                let name = match request["IndexName"].as_str() {
+                    Some(index) => format!("{table}/{index}"),
+                    None => table.to_string(),
+                };
+                self.charge(name, capacity::read_units(read, consistent), 0.0);
+            }
+            "BatchGetItem" => {
+                for (table, items) in answer["Responses"].as_object().into_iter().flatten() {
+                    let consistent =
+                        request["RequestItems"][table]["ConsistentRead"].as_bool() == Some(true);
+                    for item in items.as_array().into_iter().flatten() {
+                        self.charge(
+                            table.clone(),
+                            capacity::read_units(size(item), consistent),
+                            0.0,
+                        );
+                    }
+                }
+            }
+            "TransactGetItems" => {
+                let requested = request["TransactItems"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let answered = answer["Responses"].as_array().cloned().unwrap_or_default();
+                for (asked, got) in requested
+                    .iter()
+                    .zip(answered.iter().chain(std::iter::repeat(&Value::Null)))
+                {
+                    let table = asked["Get"]["TableName"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let units = capacity::read_units(size(&got["Item"]), true) * TRANSACTION_FACTOR;
+                    self.charge(table, units, 0.0);
+                }
+            }
+            _ => {
+                let factor = if operation == "TransactWriteItems" {
+                    TRANSACTION_FACTOR
+                } else {
+                    1.0
+                };
+                for ((touch, before), after) in touches.iter().zip(before).zip(after) {
+                    let bytes = |item: &Option<Item>| item.as_ref().map_or(0, capacity::item_size);
+                    if touch.check {
+                        let units = capacity::read_units(bytes(before), true) * factor;
+                        self.charge(touch.table.clone(), units, 0.0);
+                        continue;
+                    }
+                    let write = capacity::write_units(bytes(before).max(bytes(after))) * factor;
+                    self.charge(touch.table.clone(), 0.0, write);
+                    let Some(table) = self.tables.get(&touch.table) else {
+                        continue;
+                    };
+                    for index in &table.indexes {
+                        let units = index.write_units(&table.keys, before.as_ref(), after.as_ref());
+                        if units > 0.0 {
+                            self.charge(format!("{}/{}", touch.table, index.name), 0.0, units);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A `GetItem` request for `key` of `table`, strongly consistent.
+pub(super) fn get_item(table: &str, key: &Item) -> Value {
+    json!({ "TableName": table, "Key": key, "ConsistentRead": true })
+}
