@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # The functions' binaries, as template.yaml names them (Metadata.BuildProperties.Binary).
 BINARIES := $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: moto-check fuzz openapi clients client-tools bench bench-calls bench-fairness bench-coldstart bench-delivery bench-requests run test ruby-tools browser-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
+.PHONY: moto-check fuzz openapi clients client-tools bench bench-cost bench-calls bench-fairness bench-coldstart bench-delivery bench-requests run test ruby-tools browser-tools lint fmt fmt-check clippy cfn-lint unit-and-integration provision invoke build sam-validate sam-build deploy clean
 
 ## Python tools (moto's server, cfn-lint), pinned, in .venv/
 $(VENV)/.installed: requirements-dev.txt
@@ -125,7 +125,7 @@ clients:
 	cargo run -q --bin pushguard -- clients
 
 ## Every benchmark, figures printed (see BENCHMARKS.md)
-bench: bench-delivery bench-calls bench-requests bench-coldstart bench-fairness
+bench: bench-delivery bench-calls bench-requests bench-coldstart bench-fairness bench-cost
 
 ## Cold starts: every function's release binary beside a hello-world lambda_http one
 bench-coldstart: $(VENV)/.installed
@@ -145,6 +145,13 @@ bench-calls:
 ## floods 10 slow receivers (BENCH_* settings; figures in seconds, so the dev build serves)
 bench-fairness: $(VENV)/.installed
 	cargo bench -p pushguard-tests --bench fairness --profile $(or $(BENCH_PROFILE),dev)
+
+## What deliveries cost on AWS: request units by table, index and function, SQS, KMS, API
+## Gateway and Lambda requests per delivery and list-price dollars per million, at 1, 5 and
+## 10 endpoints, and what a retried first attempt adds (BENCH_* settings; units do not depend
+## on the build, so the dev build the tests use serves)
+bench-cost: $(VENV)/.installed
+	cargo bench -p pushguard-tests --bench cost --profile $(or $(BENCH_PROFILE),dev)
 
 ## Rate-limiter benchmark: DynamoDB writes per request, paced under the limit and flooding it
 bench-requests: $(VENV)/.installed

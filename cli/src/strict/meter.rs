@@ -35,11 +35,18 @@ pub(super) struct Touch {
     check: bool,
 }
 
-/// The meter: each table's and index's units so far.
+/// The meter: each table's and index's units so far, by the function that spent them,
+/// and the SQS and KMS requests AWS bills.
 pub struct Meter {
     tables: HashMap<String, Table>,
-    charged: Mutex<BTreeMap<String, Units>>,
+    /// By (function, table or `table/index`).
+    charged: Mutex<BTreeMap<(String, String), Units>>,
+    /// Billed requests by (function, `Service.Operation`).
+    requests: Mutex<BTreeMap<(String, String), u64>>,
 }
+
+/// How much one billed SQS request carries: a bigger payload is billed per 64 KB chunk.
+const SQS_CHUNK: usize = 64 * 1024;
 
 impl Meter {
     /// A meter for the tables of `template`, as `provisioned` named them.
@@ -73,19 +80,65 @@ impl Meter {
         Ok(Meter {
             tables,
             charged: Mutex::new(BTreeMap::new()),
+            requests: Mutex::new(BTreeMap::new()),
         })
     }
 
     /// The units charged so far: by table, and by `table/index`.
     pub fn charged(&self) -> BTreeMap<String, Units> {
+        let mut total: BTreeMap<String, Units> = BTreeMap::new();
+        for ((_, name), units) in self.charged_by_function() {
+            let sum = total.entry(name).or_default();
+            sum.read += units.read;
+            sum.write += units.write;
+        }
+        total
+    }
+
+    /// The units charged so far, by (function, table or `table/index`).
+    pub fn charged_by_function(&self) -> BTreeMap<(String, String), Units> {
         self.charged.lock().expect("the meter").clone()
     }
 
-    fn charge(&self, name: String, read: f64, write: f64) {
+    /// The SQS and KMS requests AWS would bill so far, by (function, `Service.Operation`):
+    /// SQS per 64 KB chunk, a receive only when it returned messages (an empty long poll
+    /// is billed too in AWS, but its number is the pollers', not the traffic's).
+    pub fn requests(&self) -> BTreeMap<(String, String), u64> {
+        self.requests.lock().expect("the meter").clone()
+    }
+
+    fn charge(&self, function: &str, name: String, read: f64, write: f64) {
         let mut charged = self.charged.lock().expect("the meter");
-        let units = charged.entry(name).or_default();
+        let units = charged.entry((function.to_string(), name)).or_default();
         units.read += read;
         units.write += write;
+    }
+
+    /// An SQS or KMS call of `function` (`service` `Sqs` or `Kms`), its request's and
+    /// answer's bytes.
+    pub(super) fn count_request(
+        &self,
+        function: &str,
+        service: &str,
+        operation: &str,
+        request_bytes: usize,
+        answer: &Value,
+    ) {
+        let billed = match (service, operation) {
+            ("Sqs", "ReceiveMessage") => {
+                let returned = answer["Messages"].as_array().map_or(0, Vec::len);
+                if returned == 0 {
+                    return;
+                }
+                answer.to_string().len().div_ceil(SQS_CHUNK).max(1)
+            }
+            ("Sqs", _) => request_bytes.div_ceil(SQS_CHUNK).max(1),
+            _ => 1,
+        };
+        let mut requests = self.requests.lock().expect("the meter");
+        *requests
+            .entry((function.to_string(), format!("{service}.{operation}")))
+            .or_default() += billed as u64;
     }
 
     /// The items `operation` (a DynamoDB write) touches; none for a read.
@@ -146,17 +199,16 @@ impl Meter {
         }
     }
 
-    /// What a call costs: `before` and `after` are the touched items' images (for
-    /// writes), `answer` the emulator's answer (for reads).
-    pub(super) fn charge_call(
-        &self,
-        operation: &str,
-        request: &Value,
-        touches: &[Touch],
-        before: &[Option<Item>],
-        after: &[Option<Item>],
-        answer: &Value,
-    ) {
+    /// What `call` of `function` costs.
+    pub(super) fn charge_call(&self, function: &str, call: Metered<'_>) {
+        let Metered {
+            operation,
+            request,
+            touches,
+            before,
+            after,
+            answer,
+        } = call;
         let consistent = request["ConsistentRead"].as_bool() == Some(true);
         let size = |item: &Value| item.as_object().map_or(0, capacity::item_size);
         match operation {
@@ -166,6 +218,7 @@ impl Meter {
                     .unwrap_or_default()
                     .to_string();
                 self.charge(
+                    function,
                     table,
                     capacity::read_units(size(&answer["Item"]), consistent),
                     0.0,
@@ -183,7 +236,7 @@ impl Meter {
                     Some(index) => format!("{table}/{index}"),
                     None => table.to_string(),
                 };
-                self.charge(name, capacity::read_units(read, consistent), 0.0);
+                self.charge(function, name, capacity::read_units(read, consistent), 0.0);
             }
             "BatchGetItem" => {
                 for (table, items) in answer["Responses"].as_object().into_iter().flatten() {
@@ -191,6 +244,7 @@ impl Meter {
                         request["RequestItems"][table]["ConsistentRead"].as_bool() == Some(true);
                     for item in items.as_array().into_iter().flatten() {
                         self.charge(
+                            function,
                             table.clone(),
                             capacity::read_units(size(item), consistent),
                             0.0,
@@ -213,7 +267,7 @@ impl Meter {
                         .unwrap_or_default()
                         .to_string();
                     let units = capacity::read_units(size(&got["Item"]), true) * TRANSACTION_FACTOR;
-                    self.charge(table, units, 0.0);
+                    self.charge(function, table, units, 0.0);
                 }
             }
             _ => {
@@ -226,24 +280,41 @@ impl Meter {
                     let bytes = |item: &Option<Item>| item.as_ref().map_or(0, capacity::item_size);
                     if touch.check {
                         let units = capacity::read_units(bytes(before), true) * factor;
-                        self.charge(touch.table.clone(), units, 0.0);
+                        self.charge(function, touch.table.clone(), units, 0.0);
                         continue;
                     }
                     let write = capacity::write_units(bytes(before).max(bytes(after))) * factor;
-                    self.charge(touch.table.clone(), 0.0, write);
+                    self.charge(function, touch.table.clone(), 0.0, write);
                     let Some(table) = self.tables.get(&touch.table) else {
                         continue;
                     };
                     for index in &table.indexes {
                         let units = index.write_units(&table.keys, before.as_ref(), after.as_ref());
                         if units > 0.0 {
-                            self.charge(format!("{}/{}", touch.table, index.name), 0.0, units);
+                            self.charge(
+                                function,
+                                format!("{}/{}", touch.table, index.name),
+                                0.0,
+                                units,
+                            );
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// A DynamoDB call as the meter charges it.
+pub(super) struct Metered<'a> {
+    pub operation: &'a str,
+    pub request: &'a Value,
+    /// The items it writes ([`Meter::touches`]), and their images before and after.
+    pub touches: &'a [Touch],
+    pub before: &'a [Option<Item>],
+    pub after: &'a [Option<Item>],
+    /// The emulator's answer (what a read read).
+    pub answer: &'a Value,
 }
 
 /// A `GetItem` request for `key` of `table`, strongly consistent.

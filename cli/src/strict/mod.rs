@@ -571,7 +571,34 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
                 .await
                 .unwrap_or_default();
             let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            meter.charge_call(&operation, &json, &touches, &before, &after, &answer);
+            let call = meter::Metered {
+                operation: &operation,
+                request: &json,
+                touches: &touches,
+                before: &before,
+                after: &after,
+                answer: &answer,
+            };
+            meter.charge_call(&role.function, call);
+            Response::from_parts(head, Body::from(bytes))
+        }
+        _ => response,
+    };
+    let response = match layer.meter.as_ref() {
+        Some(meter) if service != Service::DynamoDb && response.status().is_success() => {
+            let (head, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let name = format!("{service:?}");
+            meter.count_request(
+                &role.function,
+                &name,
+                &operation,
+                json.to_string().len(),
+                &answer,
+            );
             Response::from_parts(head, Body::from(bytes))
         }
         _ => response,
