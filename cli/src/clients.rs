@@ -271,6 +271,30 @@ fn tree(operations: &[Operation]) -> Node<'_> {
     root
 }
 
+impl Node<'_> {
+    /// What its generated class says it is.
+    fn title(&self) -> String {
+        if self.path.is_empty() {
+            "Every resource of the API.".to_string()
+        } else {
+            format!("`{}`.", self.path.join("/"))
+        }
+    }
+}
+
+/// A resource's class in a library: `root` for the tree's root, else its path's names
+/// joined (`WebhooksEndpoints`) between `prefix` and `suffix`.
+fn class_name(path: &[String], root: &str, prefix: &str, suffix: &str) -> String {
+    if path.is_empty() {
+        root.to_string()
+    } else {
+        format!(
+            "{prefix}{}{suffix}",
+            path.iter().map(|s| camel(s)).collect::<String>()
+        )
+    }
+}
+
 /// The component schemas the operations answer with or take, and those they name.
 fn schemas_used<'a>(document: &'a Value, operations: &[Operation]) -> Vec<(&'a str, &'a Value)> {
     let all = document["components"]["schemas"].as_object();
@@ -451,11 +475,7 @@ pub fn python(document: &Value, operations: &[Operation]) -> String {
 }
 
 fn python_class(path: &[String]) -> String {
-    if path.is_empty() {
-        "Resources".to_string()
-    } else {
-        format!("_{}", path.iter().map(|s| camel(s)).collect::<String>())
-    }
+    class_name(path, "Resources", "_", "")
 }
 
 fn python_node(node: &Node<'_>, out: &mut String) {
@@ -463,11 +483,7 @@ fn python_node(node: &Node<'_>, out: &mut String) {
         python_node(child, out);
     }
     let class = python_class(&node.path);
-    let title = if node.path.is_empty() {
-        "Every resource of the API.".to_string()
-    } else {
-        format!("`{}`.", node.path.join("/"))
-    };
+    let title = node.title();
     let _ = writeln!(out, "\nclass {class}(Resource):\n    \"\"\"{title}\"\"\"\n");
     if !node.children.is_empty() {
         out.push_str(
@@ -636,11 +652,7 @@ pub fn typescript(document: &Value, operations: &[Operation]) -> String {
 }
 
 fn typescript_class(path: &[String]) -> String {
-    if path.is_empty() {
-        "Resources".to_string()
-    } else {
-        format!("{}Api", path.iter().map(|s| camel(s)).collect::<String>())
-    }
+    class_name(path, "Resources", "", "Api")
 }
 
 fn typescript_node(node: &Node<'_>, out: &mut String) {
@@ -648,11 +660,7 @@ fn typescript_node(node: &Node<'_>, out: &mut String) {
         typescript_node(child, out);
     }
     let class = typescript_class(&node.path);
-    let title = if node.path.is_empty() {
-        "Every resource of the API.".to_string()
-    } else {
-        format!("`{}`.", node.path.join("/"))
-    };
+    let title = node.title();
     let _ = writeln!(
         out,
         "/** {title} */\nexport class {class} extends Resource {{"
@@ -829,11 +837,7 @@ pub fn rust(document: &Value, operations: &[Operation]) -> String {
 }
 
 fn rust_struct(path: &[String]) -> String {
-    if path.is_empty() {
-        "Client".to_string()
-    } else {
-        format!("{}Api", path.iter().map(|s| camel(s)).collect::<String>())
-    }
+    class_name(path, "Client", "", "Api")
 }
 
 fn rust_node(node: &Node<'_>, out: &mut String) {
@@ -841,11 +845,7 @@ fn rust_node(node: &Node<'_>, out: &mut String) {
         rust_node(child, out);
     }
     let name = rust_struct(&node.path);
-    let title = if node.path.is_empty() {
-        "Every resource of the API.".to_string()
-    } else {
-        format!("`{}`.", node.path.join("/"))
-    };
+    let title = node.title();
     if !node.path.is_empty() {
         let _ = writeln!(
             out,

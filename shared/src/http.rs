@@ -298,11 +298,7 @@ pub fn conventions(routes: Router) -> Router {
 /// Answers in the language `Accept-Language` prefers (English by default; see
 /// `crate::language`), and says which in `Content-Language`.
 pub async fn speak(request: Request, next: Next) -> Response {
-    let asked = request
-        .headers()
-        .get(axum::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    let language = crate::language::Language::negotiate(asked, Default::default());
+    let language = crate::language::Language::of_request(request.headers(), Default::default());
     let mut response = language.scope(next.run(request)).await;
     response.headers_mut().insert(
         axum::http::header::CONTENT_LANGUAGE,

@@ -361,10 +361,7 @@ async fn test(
 /// The language the caller prefers (`Accept-Language`, quality values honoured);
 /// Conekta's default is Spanish.
 fn language(headers: &HeaderMap) -> Language {
-    let asked = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    Language::negotiate(asked, Language::Spanish)
+    Language::of_request(headers, Language::Spanish)
 }
 
 /// The Conekta version an `Accept` header asks for, if it names one.

@@ -310,13 +310,7 @@ async fn test(
 /// Pixlpay's errors: `{success: false, message, errors}`, and input problems as 422
 /// (the status its documents give an invalid URL or event list).
 pub(crate) async fn edge(request: Request, next: Next) -> Response {
-    let language = Language::negotiate(
-        request
-            .headers()
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-        Language::English,
-    );
+    let language = Language::of_request(request.headers(), Language::English);
     let failure = match Failure::of(next.run(request).await).await {
         Ok(failure) => failure,
         Err(response) => return response,

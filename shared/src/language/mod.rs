@@ -84,6 +84,14 @@ impl Language {
         }
     }
 
+    /// The language `headers`' `Accept-Language` prefers, else `default`.
+    pub fn of_request(headers: &axum::http::HeaderMap, default: Language) -> Language {
+        let asked = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        Language::negotiate(asked, default)
+    }
+
     /// The language of the request being answered (English outside one).
     pub fn current() -> Language {
         CURRENT.try_with(|language| *language).unwrap_or_default()
