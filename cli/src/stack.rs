@@ -12,6 +12,7 @@ use crate::{
     template::Template,
 };
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use axum::Router;
 use shared::{AppState, Config, Services, secrets::ApiKeySecret};
 use std::{
@@ -85,6 +86,7 @@ async fn poll(
             .receive_message()
             .queue_url(&queue_url)
             .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .wait_time_seconds(1)
             .visibility_timeout(visibility_timeout.as_secs().max(1) as i32)
             .send()
@@ -106,6 +108,14 @@ async fn poll(
             record.message_id = message.message_id.clone();
             record.receipt_handle = message.receipt_handle.clone();
             record.body = message.body.clone();
+            // What Lambda's event source always passes: the dispatcher tells a
+            // redelivery by it.
+            if let Some(attributes) = &message.attributes {
+                record.attributes = attributes
+                    .iter()
+                    .map(|(name, value)| (name.as_str().to_string(), value.clone()))
+                    .collect();
+            }
             batch.records.push(record);
         }
         let response = dispatcher::handle(&state, batch).await;

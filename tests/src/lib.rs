@@ -643,6 +643,34 @@ impl Receiver {
     }
 }
 
+/// A batch of the events queue as Lambda hands it to the dispatcher: a message per
+/// event (carrying it), each with how many times SQS has handed it out
+/// (`ApproximateReceiveCount`: 1 the first time, more for a redelivery).
+pub fn dispatch_batch(
+    tenant: &Tenant,
+    events: &[(&shared::events::Event, u32)],
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    let mut batch = aws_lambda_events::event::sqs::SqsEvent::default();
+    for (event, receive_count) in events {
+        let message = shared::queue::Message::Dispatch {
+            tenant: tenant.clone(),
+            event_id: event.id.clone(),
+            replay: event.replays,
+            event: Some(Box::new((*event).clone())),
+        };
+        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+        record.message_id = Some(format!("m-{}-{receive_count}", event.id));
+        record.body = Some(serde_json::to_string(&message).expect("a message"));
+        record.attributes = [(
+            "ApproximateReceiveCount".to_string(),
+            receive_count.to_string(),
+        )]
+        .into();
+        batch.records.push(record);
+    }
+    batch
+}
+
 /// Polls `check` until it returns `Some`, for state that settles asynchronously.
 pub async fn eventually<T, F: Future<Output = Option<T>>>(
     what: &str,

@@ -3,7 +3,7 @@
 //! each batch with only the messages that failed, so SQS redelivers those alone and,
 //! past `maxReceiveCount`, parks them in the DLQ.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::FutureExt;
 use shared::{
     Services, Tenant,
@@ -31,6 +31,7 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
     let mut dispatches = Vec::new();
     let mut others = Vec::new();
     for record in batch.records {
+        let redelivered = redelivered(&record);
         let id = record.message_id.unwrap_or_default();
         let span = tracing::info_span!(
             "message",
@@ -51,6 +52,7 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
                     replay,
                     event: event.map(|event| *event),
                     received,
+                    redelivered,
                     span,
                 },
             )),
@@ -59,8 +61,13 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
                 log_id,
                 slot_at,
             })) => {
-                let attempts =
-                    attempts(engine, Track::Shared, tenant, vec![log_id], slot_at, stats);
+                let log_ids = vec![log_id];
+                let message = Handed {
+                    track: Track::Shared,
+                    slot_at,
+                    redelivered,
+                };
+                let attempts = attempts(engine, tenant, log_ids, message, stats);
                 others.push((id, attempts.instrument(span).boxed()));
             }
             Some(Ok(Message::Slow {
@@ -68,7 +75,12 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
                 log_ids,
                 slot_at,
             })) => {
-                let attempts = attempts(engine, Track::Slow, tenant, log_ids, slot_at, stats);
+                let message = Handed {
+                    track: Track::Slow,
+                    slot_at,
+                    redelivered,
+                };
+                let attempts = attempts(engine, tenant, log_ids, message, stats);
                 others.push((id, attempts.instrument(span).boxed()));
             }
             // Unreadable now means unreadable forever: fail it so it ends in the DLQ.
@@ -102,22 +114,44 @@ pub async fn handle(state: &Services, batch: SqsEvent) -> SqsBatchResponse {
     response
 }
 
+/// Whether SQS handed `record` out before (`ApproximateReceiveCount` above 1, which
+/// Lambda's SQS event source always sets).
+fn redelivered(record: &SqsMessage) -> bool {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse::<u32>().ok())
+        .is_some_and(|count| count > 1)
+}
+
+/// How a message of the deliveries or the slow queue came.
+struct Handed {
+    track: Track,
+    /// The slot of its paced endpoint it holds, if it holds one.
+    slot_at: Option<i64>,
+    redelivered: bool,
+}
+
 /// The next attempts of the deliveries of a message of the deliveries or the slow
-/// queue, on `track`, after the slot the message holds (if it holds one).
+/// queue, on its track, after the slot the message holds (if it holds one).
 async fn attempts(
     engine: &Engine<'_>,
-    track: Track,
     tenant: Tenant,
     log_ids: Vec<LogId>,
-    slot_at: Option<i64>,
+    message: Handed,
     stats: &Recorder,
 ) -> Result<(), DeliveryError> {
+    let Handed {
+        track,
+        slot_at,
+        redelivered,
+    } = message;
     if let Some(slot_at) = slot_at {
         wait_for_slot(slot_at).await;
     }
     let attempts = log_ids
         .iter()
-        .map(|log_id| retry_delivery(engine, &tenant, log_id, track, slot_at, stats));
+        .map(|log_id| retry_delivery(engine, &tenant, log_id, track, slot_at, redelivered, stats));
     let attempted = shared::concurrency::join_all(attempts).await;
     attempted
         .into_iter()

@@ -242,6 +242,10 @@ pub struct Dispatch {
     pub event: Option<Event>,
     /// When the batch holding the message arrived: the event was committed before.
     pub received: Instant,
+    /// Whether SQS handed the message out before (an earlier run died or failed it):
+    /// then its deliveries go on the due index, in case this run stops too and the
+    /// message ends in the DLQ.
+    pub redelivered: bool,
     /// Where its work is logged (the message's span).
     pub span: tracing::Span,
 }
@@ -251,6 +255,10 @@ struct FanOut {
     tenant: Tenant,
     /// When its batch arrived: what it loaded is as of no earlier.
     received: Instant,
+    /// When the scheduler sweeps a delivery whose first attempt is not recorded by
+    /// then: only for a redelivered message. A first run's deliveries have their
+    /// message: if the run stops, SQS hands it out again.
+    sweep_at: Option<Timestamp>,
     event: Event,
     replay: u32,
     targets: Vec<Target>,
@@ -284,8 +292,10 @@ async fn prepare(engine: &Engine<'_>, dispatch: Dispatch) -> DeliveryResult<Opti
         replay,
         event,
         received,
+        redelivered,
         ..
     } = dispatch;
+    let sweep_at = redelivered.then(|| Timestamp::now().plus(engine.settings.retry_sweep_grace));
     let event = match event {
         Some(event) => event,
         None => match events::get(engine.db, &tenant, &event_id).await? {
@@ -350,6 +360,7 @@ async fn prepare(engine: &Engine<'_>, dispatch: Dispatch) -> DeliveryResult<Opti
     Ok(Some(FanOut {
         tenant,
         received,
+        sweep_at,
         event,
         replay,
         targets,
@@ -377,20 +388,16 @@ pub async fn dispatch_events(
         tracing::Instrument::instrument(prepare(engine, dispatch), span)
     }))
     .await;
-    // A log whose first attempt is never recorded (the function died) is swept.
-    let sweep_at = Timestamp::now().plus(engine.settings.retry_sweep_grace);
     let ready: Vec<&FanOut> = prepared
         .iter()
         .filter_map(|p| p.as_ref().ok()?.as_ref())
         .collect();
-    let mut starts = create_in_order(engine, &ready, sweep_at).await.into_iter();
+    let mut starts = create_in_order(engine, &ready).await.into_iter();
     let mut work = Vec::new();
     for (prepared, span) in prepared.iter().zip(spans) {
         let outcome = match prepared {
             Ok(Some(fan_out)) => match starts.next().expect("one start per fan-out") {
-                Start::Created(created) => {
-                    Some(deliver_all(engine, fan_out, created, sweep_at, stats))
-                }
+                Start::Created(created) => Some(deliver_all(engine, fan_out, created, stats)),
                 Start::Later => {
                     // Its queue message ends here; this one brings it back.
                     let (tenant, event) = (&fan_out.tenant, &fan_out.event);
@@ -447,11 +454,7 @@ async fn gate(engine: &Engine<'_>, fan_out: &FanOut, batch: &[&FanOut]) -> Deliv
 /// Creates the logs of a batch's fan-outs in as few transactions as fit, in rounds: an
 /// ordered event after the event before it when both are in the batch, so that a burst
 /// of one resource's events fans out in one run, in order.
-async fn create_in_order(
-    engine: &Engine<'_>,
-    ready: &[&FanOut],
-    sweep_at: Timestamp,
-) -> Vec<Start> {
+async fn create_in_order(engine: &Engine<'_>, ready: &[&FanOut]) -> Vec<Start> {
     let gates = join_all(ready.iter().map(|f| gate(engine, f, ready))).await;
     let mut starts: Vec<Option<Start>> = Vec::with_capacity(ready.len());
     let mut round = Vec::new();
@@ -477,7 +480,7 @@ async fn create_in_order(
                 tenant: &ready[index].tenant,
                 logs: &ready[index].logs,
                 retention_days: engine.retention_days,
-                sweep_at: Some(sweep_at),
+                sweep_at: ready[index].sweep_at,
                 event: Some((&ready[index].event.id, ready[index].replay)),
             })
             .collect();
@@ -511,7 +514,6 @@ async fn deliver_all(
     engine: &Engine<'_>,
     fan_out: &FanOut,
     created: DeliveryResult<Created>,
-    sweep_at: Timestamp,
     stats: &Recorder,
 ) -> DeliveryResult<()> {
     let created = created?;
@@ -542,16 +544,22 @@ async fn deliver_all(
             } else {
                 body
             };
+            let sweep_at = fan_out.sweep_at;
             let log = if created == Created::All
-                || logs::create(engine.db, tenant, log, retention_days, Some(sweep_at)).await?
+                || logs::create(engine.db, tenant, log, retention_days, sweep_at).await?
             {
                 log.clone()
             } else {
                 match logs::get(engine.db, tenant, &log.id).await? {
-                    // Created by an earlier run that stopped before its first attempt.
+                    // Created by an earlier run that stopped before its first attempt:
+                    // on the due index first, in case this run stops too.
                     Some(existing)
                         if existing.status == LogStatus::Pending && existing.attempts == 0 =>
                     {
+                        let due = Timestamp::now().plus(engine.settings.retry_sweep_grace);
+                        if !logs::defer(engine.db, tenant, &existing, due).await? {
+                            return Ok(Attempted::Made(existing)); // attempted meanwhile
+                        }
                         existing
                     }
                     _ => return Ok(Attempted::Made(log.clone())),
@@ -585,13 +593,17 @@ async fn deliver_all(
 /// Handles one delivery of a message of the deliveries or the slow queue (`track`):
 /// the next attempt of a delivery, or the first of one whose fan-out stopped before
 /// making it (swept by the scheduler) or sent it to the slow queue. `slot_at`: the slot
-/// of its paced endpoint it holds (Unix milliseconds), if it holds one.
+/// of its paced endpoint it holds (Unix milliseconds), if it holds one. `redelivered`:
+/// SQS handed the message out before; a first attempt then goes on the due index
+/// before it is made, in case this run stops too and the message ends in the DLQ (a
+/// retry is there already).
 pub async fn retry_delivery(
     engine: &Engine<'_>,
     tenant: &Tenant,
     log_id: &LogId,
     track: Track,
     slot_at: Option<i64>,
+    redelivered: bool,
     stats: &Recorder,
 ) -> DeliveryResult<()> {
     let Some(log) = logs::get(engine.db, tenant, log_id).await? else {
@@ -600,6 +612,12 @@ pub async fn retry_delivery(
     let first_never_made = log.status == LogStatus::Pending && log.attempts == 0;
     if log.status != LogStatus::Retrying && !first_never_made {
         return Ok(()); // delivered meanwhile (a manual retry), or given up
+    }
+    if redelivered && first_never_made {
+        let due = Timestamp::now().plus(engine.settings.retry_sweep_grace);
+        if !logs::defer(engine.db, tenant, &log, due).await? {
+            return Ok(()); // attempted meanwhile
+        }
     }
     let how = Attempting {
         pace: slot_at.map_or(Pace::Take, Pace::Held),
@@ -1183,7 +1201,8 @@ async fn carry_out(
 }
 
 /// Hands deliveries (one event's at most) to the slow queue, unattempted: their logs
-/// stay as they are, on the due index, in case the message is lost.
+/// stay as they are (the slow queue's message is theirs now; if a run of it stops,
+/// the next puts them on the due index).
 async fn to_slow_queue(engine: &Engine<'_>, tenant: &Tenant, ids: &[LogId]) -> DeliveryResult<()> {
     let sent = engine.queues.slow_attempts(tenant, ids).await;
     sent.map_err(DeliveryError::broken)?;

@@ -1,8 +1,10 @@
 //! The webhook logs table: key (`pk` = tenant, `sk` = log id), per-day counters, and
 //! the sparse `due` index (`due_shard`, `due_at`) holding the deliveries the scheduler
 //! must look at by a time: retries parked for longer than the deliveries queue can
-//! delay them, and until their attempt is recorded, queued retries and new deliveries
-//! (swept if their message or their function is lost).
+//! delay them, and until their attempt is recorded, queued retries, deliveries waiting
+//! for their slot or turn, and those of a message SQS handed out before (swept if that
+//! message ends in the DLQ). A first run's new deliveries are not on it: their message
+//! brings them back if the run stops.
 
 use super::{
     Db, Rejection, StoreError, Transaction,
@@ -477,8 +479,9 @@ pub async fn lease(db: &Db, retry: &DueRetry, until: Timestamp) -> Result<bool, 
     super::conditional(result)
 }
 
-/// Moves a delivery that waits for its paced endpoint's slot on the due index to
-/// `due`, if no attempt was recorded meanwhile (`false` then).
+/// Puts a delivery not attempted yet (again) on the due index by `due`: one that waits
+/// for its slot or turn, or whose message was handed out before; `false` if an attempt
+/// was recorded meanwhile.
 pub async fn defer(
     db: &Db,
     tenant: &Tenant,

@@ -4,7 +4,7 @@
 use harness::{
     Behaviour, Receiver, TestStack,
     client::{Endpoint, Event, Log},
-    eventually, expect, python_hmac_sha512, ruby_seed_signature, verify_standard,
+    dispatch_batch, eventually, expect, python_hmac_sha512, ruby_seed_signature, verify_standard,
 };
 use serde_json::{Value, json};
 use shared::{Mode, Tenant};
@@ -1324,27 +1324,6 @@ async fn a_dispatcher_that_loaded_an_endpoint_before_its_failures_still_ends_the
     .await;
 }
 
-/// An SQS batch of events-queue messages carrying `events`, as Lambda hands it over.
-fn batch_of(
-    tenant: &Tenant,
-    events: &[&shared::events::Event],
-) -> aws_lambda_events::event::sqs::SqsEvent {
-    let mut batch = aws_lambda_events::event::sqs::SqsEvent::default();
-    for event in events {
-        let message = shared::queue::Message::Dispatch {
-            tenant: tenant.clone(),
-            event_id: event.id.clone(),
-            replay: event.replays,
-            event: Some(Box::new((*event).clone())),
-        };
-        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
-        record.message_id = Some(format!("m-{}", event.id));
-        record.body = Some(serde_json::to_string(&message).unwrap());
-        batch.records.push(record);
-    }
-    batch
-}
-
 #[tokio::test]
 async fn a_batch_creates_its_fan_outs_in_one_transaction_and_a_redelivered_event_among_them_is_not_sent_twice()
  {
@@ -1374,10 +1353,14 @@ async fn a_batch_creates_its_fan_outs_in_one_transaction_and_a_redelivered_event
     }
     let dispatcher = &stack.stack.functions["DispatcherFunction"].state;
 
-    let response = dispatcher::handle(dispatcher, batch_of(&tenant, &[&events[0]])).await;
+    let response =
+        dispatcher::handle(dispatcher, dispatch_batch(&tenant, &[(&events[0], 1)])).await;
     assert!(response.batch_item_failures.is_empty());
     // The same event again (an SQS redelivery) in a batch with two new ones.
-    let again = batch_of(&tenant, &[&events[1], &events[0], &events[2]]);
+    let again = dispatch_batch(
+        &tenant,
+        &[(&events[1], 1), (&events[0], 2), (&events[2], 1)],
+    );
     let response = dispatcher::handle(dispatcher, again).await;
     assert!(response.batch_item_failures.is_empty());
     let received = receiver.wait_for("/batch", 3).await;
@@ -1388,7 +1371,10 @@ async fn a_batch_creates_its_fan_outs_in_one_transaction_and_a_redelivered_event
     assert_eq!(orders.len(), 3, "each event once: {orders:?}");
 
     let before = counter.snapshot_of("DispatcherFunction");
-    let fresh = batch_of(&tenant, &[&events[3], &events[4], &events[5]]);
+    let fresh = dispatch_batch(
+        &tenant,
+        &[(&events[3], 1), (&events[4], 1), (&events[5], 1)],
+    );
     let response = dispatcher::handle(dispatcher, fresh).await;
     assert!(response.batch_item_failures.is_empty());
     receiver.wait_for("/batch", 6).await;

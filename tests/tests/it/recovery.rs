@@ -284,8 +284,9 @@ async fn a_delivery_whose_fan_out_died_before_its_first_attempt_is_swept_by_the_
     let receiver = Receiver::start().await;
     let endpoint = subscribe(&stack, key, &receiver.url("/orphan")).await;
     let endpoint_id = endpoint.id.as_str();
-    // What a fan-out leaves when its function dies after creating the logs: a pending
-    // delivery with no attempt and no queue message, due for a sweep.
+    // What a redelivered fan-out leaves when its function dies again after creating the
+    // logs and the message ends in the dead-letter queue: a pending delivery with no
+    // attempt and no queue message, on the due index for a sweep.
     let tenant = acct.tenant(shared::Mode::Test);
     let event_id = shared::ids::EventId::new();
     let log = shared::webhooks::WebhookLog::pending(

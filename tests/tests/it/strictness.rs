@@ -424,12 +424,12 @@ async fn the_meter_charges_each_table_and_index_what_dynamodb_would_for_one_deli
     println!("  total {reads:.1} read, {writes:.1} write (the order's page reads included)");
 
     let units = |name: &str| spent.get(name).copied().unwrap_or_default();
-    // The log is written when it is made and when it is settled; its entry on the
-    // `due` index (keys only) is put with it, and taken off when it succeeds.
+    // The log is written when it is made and when it is settled; a first run's
+    // delivery never touches the `due` index (its message is its safety net).
     assert!(units(&tables.webhook_logs).1 >= 2.0, "{spent:?}");
     assert_eq!(
         units(&format!("{}/due", tables.webhook_logs)).1,
-        2.0,
+        0.0,
         "{spent:?}"
     );
     // The order and its event are written in one transaction: every item twice.
@@ -441,4 +441,45 @@ async fn the_meter_charges_each_table_and_index_what_dynamodb_would_for_one_deli
         "the dispatcher reads what it delivers: {spent:?}"
     );
     assert!(order["id"].is_string());
+}
+
+/// A first run's deliveries stay off the scheduler's `due` index: their message brings
+/// them back if the run stops. A message SQS hands out again (an earlier run died or
+/// failed it) puts its deliveries on the index before attempting them, so they are
+/// swept even if that message then ends in the dead-letter queue: the index entry is
+/// put (1 unit, keys only) and taken off with the success (1 more).
+#[tokio::test]
+async fn only_a_redelivered_fan_out_puts_its_deliveries_on_the_due_index() {
+    let stack = TestStack::start_options(&[], |options| options.strictness.meter = true).await;
+    let meter = stack.stack.strict.meter.clone().expect("metering");
+    let acct = stack.account("redelivered@example.com").await;
+    let receiver = Receiver::start().await;
+    for path in ["/first", "/second"] {
+        let body = json!({ "url": receiver.url(path), "events": ["order:created"] });
+        let made = stack.post("/webhooks/endpoints", &acct.test_key, body);
+        expect(made.await, 201).await;
+    }
+    let tenant = acct.tenant(shared::Mode::Test);
+    let db = &stack.stack.state.db;
+    let due = format!("{}/due", stack.stack.state.config.tables.webhook_logs);
+    let dispatcher = &stack.stack.functions["DispatcherFunction"].state;
+    let mut figures = Vec::new();
+    for (n, receive_count) in [(0, 1), (1, 2), (2, 3)] {
+        // Committed, but handed to the dispatcher only by this test.
+        let mut event =
+            shared::events::Event::new("order:created", json!({ "id": format!("ord_{n}") }));
+        shared::store::events::create(db, &tenant, &mut event, 30)
+            .await
+            .unwrap();
+        let before = meter.charged().get(&due).copied().unwrap_or_default();
+        let batch = harness::dispatch_batch(&tenant, &[(&event, receive_count)]);
+        let response = dispatcher::handle(dispatcher, batch).await;
+        assert!(response.batch_item_failures.is_empty());
+        let after = meter.charged().get(&due).copied().unwrap_or_default();
+        figures.push((receive_count, after.write - before.write));
+    }
+    println!("due index write units per fan-out of 2 deliveries, by receive count: {figures:?}");
+    assert_eq!(figures, vec![(1, 0.0), (2, 4.0), (3, 4.0)]);
+    assert_eq!(receiver.received("/first").len(), 3);
+    assert_eq!(receiver.received("/second").len(), 3);
 }
