@@ -8,7 +8,7 @@
 use crate::{
     BoxError, accounts,
     provision::{self, Provisioned},
-    strict::{LOCAL_SECRET, StrictLayer, Strictness},
+    strict::{LOCAL_SECRET, StrictLayer, Strictness, meter::Meter},
     template::Template,
 };
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -22,7 +22,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 
@@ -36,21 +36,84 @@ fn routes_of(binary: &str) -> Option<Router<AppState>> {
 
 /// Every HTTP function's routes, each with its own state, in the API's conventions: what
 /// API Gateway routes to the functions.
-fn app(functions: &BTreeMap<String, LocalFunction>) -> Router {
+fn app(functions: &BTreeMap<String, LocalFunction>, meter: Option<&Arc<Meter>>) -> Router {
     let mut api = Router::new();
     let mut pages = Router::new();
-    for function in functions.values() {
+    for (logical_id, function) in functions {
+        let invocation = Invocation::of(logical_id, function, meter);
+        let invoked = move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let invocation = invocation.clone();
+            async move { invocation.run(next.run(request)).await }
+        };
         if let Some(routes) = routes_of(&function.binary) {
-            api = api.merge(shared::http::authenticated(routes, function.state.clone()));
+            let routes = shared::http::authenticated(routes, function.state.clone());
+            api = api.merge(routes.layer(axum::middleware::from_fn(invoked.clone())));
         }
-        match function.binary.as_str() {
-            "payments" => pages = pages.merge(payments::pages(function.state.clone())),
-            "products" => pages = pages.merge(products::pages(function.state.clone())),
-            "portal" => pages = pages.merge(portal::pages(function.state.clone())),
-            _ => {}
-        }
+        let state = function.state.clone();
+        let own_pages = match function.binary.as_str() {
+            "payments" => payments::pages(state),
+            "products" => products::pages(state),
+            "portal" => portal::pages(state),
+            _ => continue,
+        };
+        pages = pages.merge(own_pages.layer(axum::middleware::from_fn(invoked)));
     }
     shared::http::conventions(api).merge(pages)
+}
+
+/// One Lambda invocation of a function, as the local stack tells the meter of it
+/// (nothing without a meter): its billed duration, and a span like the Lambda
+/// runtime's (a request id and a trace id on every log line), by which the meter
+/// tells whose log lines are whose.
+#[derive(Clone)]
+struct Invocation {
+    meter: Option<Arc<Meter>>,
+    function: String,
+    memory_mb: u32,
+}
+
+impl Invocation {
+    fn of(logical_id: &str, function: &LocalFunction, meter: Option<&Arc<Meter>>) -> Self {
+        Invocation {
+            meter: meter.cloned(),
+            function: logical_id.to_string(),
+            memory_mb: function.memory_mb,
+        }
+    }
+
+    async fn run<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        use tracing::Instrument;
+        let Some(meter) = &self.meter else {
+            return work.await;
+        };
+        let hex = |n: u128, digits: usize| format!("{n:032x}")[32 - digits..].to_string();
+        let (id, trace): (u128, u128) = (rand::random(), rand::random());
+        let request_id = format!(
+            "{}-{}-{}-{}-{}",
+            hex(id >> 96, 8),
+            hex(id >> 80, 4),
+            hex(id >> 64, 4),
+            hex(id >> 48, 4),
+            hex(id, 12)
+        );
+        let trace_id = format!(
+            "Root=1-{}-{};Parent={};Sampled=1",
+            hex(trace >> 96, 8),
+            hex(trace, 24),
+            hex(id, 16)
+        );
+        let span = tracing::info_span!("Lambda runtime invoke", requestId = %request_id, xrayTraceId = %trace_id);
+        meter.invoking(&self.function, &request_id);
+        let started = Instant::now();
+        let output = work.instrument(span).await;
+        meter.invoked(
+            &self.function,
+            self.memory_mb,
+            &request_id,
+            started.elapsed(),
+        );
+        output
+    }
 }
 
 /// A function of the template, running in this process.
@@ -76,6 +139,7 @@ pub const EVENT_SOURCE: &str = "EventSourceMapping";
 /// to 10, and only the messages not reported as failed are deleted.
 async fn poll(
     state: AppState,
+    invocation: Invocation,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     visibility_timeout: Duration,
@@ -118,7 +182,7 @@ async fn poll(
             }
             batch.records.push(record);
         }
-        let response = dispatcher::handle(&state, batch).await;
+        let response = invocation.run(dispatcher::handle(&state, batch)).await;
         let failed: HashSet<String> = response
             .batch_item_failures
             .into_iter()
@@ -151,12 +215,12 @@ async fn poll(
 }
 
 /// Runs the scheduler every `interval`, as the EventBridge schedule would.
-async fn schedule(state: AppState, interval: Duration) {
+async fn schedule(state: AppState, invocation: Invocation, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(error) = scheduler::run(&state).await {
+        if let Err(error) = invocation.run(scheduler::run(&state)).await {
             tracing::warn!(%error, "scheduler run failed");
         }
     }
@@ -295,7 +359,7 @@ impl Stack {
         let listener = std::net::TcpListener::bind(options.listen)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let router = app(&functions);
+        let router = app(&functions, strict.meter.as_ref());
         let runtime = options
             .runtime
             .clone()
@@ -315,13 +379,15 @@ impl Stack {
             }
         })];
         let failed_messages = Arc::new(AtomicU64::new(0));
-        for function in functions.values().filter(|_| options.event_sources) {
+        for (logical_id, function) in functions.iter().filter(|_| options.event_sources) {
+            let invocation = Invocation::of(logical_id, function, strict.meter.as_ref());
             match function.binary.as_str() {
                 "dispatcher" => {
                     for queue in &function.queues {
                         for _ in 0..options.pollers.max(1) {
                             tasks.push(runtime.spawn(poll(
                                 function.state.clone(),
+                                invocation.clone(),
                                 function.event_source.clone(),
                                 queue.clone(),
                                 options.visibility_timeout,
@@ -330,9 +396,11 @@ impl Stack {
                         }
                     }
                 }
-                "scheduler" => tasks.push(
-                    runtime.spawn(schedule(function.state.clone(), options.scheduler_interval)),
-                ),
+                "scheduler" => tasks.push(runtime.spawn(schedule(
+                    function.state.clone(),
+                    invocation,
+                    options.scheduler_interval,
+                ))),
                 binary if routes_of(binary).is_some() => {}
                 other => {
                     return Err(

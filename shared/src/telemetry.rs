@@ -1,28 +1,37 @@
 //! Logging set-up shared by every binary.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, util::SubscriberInitExt};
 
 /// JSON logs without ANSI colours in Lambda (CloudWatch), readable logs elsewhere.
 /// `RUST_LOG` overrides the default level (info).
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = if in_lambda {
-        builder
-            .json()
-            .with_ansi(false)
-            .without_time()
-            // The runtime's invocation span (its requestId) and ours (route, tenant, or
-            // the SQS message) on every line.
-            .with_current_span(false)
-            .with_span_list(true)
-            .try_init()
-    } else {
-        builder.try_init()
-    };
     // A second init (tests, or serve embedding functions) keeps the first subscriber.
-    drop(result);
+    if in_lambda {
+        drop(lambda_lines(filter, std::io::stdout).try_init());
+    } else {
+        drop(tracing_subscriber::fmt().with_env_filter(filter).try_init());
+    }
+}
+
+/// The log lines a function writes in Lambda, to `writer`: one JSON object per line,
+/// without time (CloudWatch stamps each line) and with the runtime's invocation span
+/// (its requestId) and ours (route, tenant, or the SQS message). The cost benchmark
+/// counts them.
+pub fn lambda_lines<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .json()
+        .with_ansi(false)
+        .without_time()
+        .with_current_span(false)
+        .with_span_list(true)
+        .finish()
 }
 
 /// The function this process runs as (`AWS_LAMBDA_FUNCTION_NAME`; `local` under

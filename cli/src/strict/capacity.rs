@@ -112,7 +112,7 @@ pub struct Index {
 impl Index {
     /// What the index holds of `item` (with the table's `table_keys`), if the item is
     /// in it: only items that have every key attribute of the index are.
-    fn projected(&self, item: &Item, table_keys: &[String]) -> Option<Item> {
+    pub fn projected(&self, item: &Item, table_keys: &[String]) -> Option<Item> {
         if !self.keys.iter().all(|key| item.contains_key(key)) {
             return None;
         }

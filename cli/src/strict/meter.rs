@@ -4,6 +4,11 @@
 //! items before and after, which the meter reads from the emulator around the call (so
 //! metering doubles the emulator's reads: benchmarks turn it on, tests leave it off).
 //!
+//! It also keeps what AWS bills beside requests: the bytes each table and index holds
+//! (what the writes left, with DynamoDB's 100 bytes per item), and, as the local stack
+//! reports them, Lambda invocations with their billed durations and the log bytes each
+//! function writes.
+//!
 //! Left out: a query's items its filter dropped (DynamoDB charges them; the answer does
 //! not carry them), `ReturnConsumedCapacity` in answers, and cancelled transactions.
 
@@ -13,6 +18,7 @@ use serde_json::{Map, Value, json};
 use std::{
     collections::{BTreeMap, HashMap},
     sync::Mutex,
+    time::Duration,
 };
 
 /// Request units charged.
@@ -43,6 +49,46 @@ pub struct Meter {
     charged: Mutex<BTreeMap<(String, String), Units>>,
     /// Billed requests by (function, `Service.Operation`).
     requests: Mutex<BTreeMap<(String, String), u64>>,
+    /// Bytes stored by (table or `table/index`, item key).
+    stored: Mutex<HashMap<(String, String), u64>>,
+    /// Lambda invocations by function, and which function each request id was.
+    invocations: Mutex<Invocations>,
+}
+
+/// What DynamoDB counts per item stored, beside its attributes (and per index entry).
+const ITEM_OVERHEAD: u64 = 100;
+
+/// A function's Lambda invocations: how many, and what they bill.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Invoked {
+    pub count: u64,
+    /// Billed duration: each invocation's rounded up to the millisecond.
+    pub billed_ms: u64,
+    /// Billed duration times memory, in GB-seconds.
+    pub gb_seconds: f64,
+    /// Log bytes: its own lines, and the platform's START, END and REPORT lines.
+    pub log_bytes: u64,
+}
+
+#[derive(Default)]
+struct Invocations {
+    by_function: BTreeMap<String, Invoked>,
+    function_of: HashMap<String, String>,
+}
+
+/// The bytes of the lines Lambda writes for every invocation (text format, tracing
+/// active): START, END, and REPORT with its X-Ray line.
+fn platform_log_bytes(request_id: &str, billed_ms: u64, memory_mb: u32) -> u64 {
+    let lines = [
+        format!("START RequestId: {request_id} Version: $LATEST\n"),
+        format!("END RequestId: {request_id}\n"),
+        format!(
+            "REPORT RequestId: {request_id}\tDuration: {billed_ms}.00 ms\tBilled Duration: {billed_ms} ms\t\
+             Memory Size: {memory_mb} MB\tMax Memory Used: 32 MB\t\n\
+             XRAY TraceId: 1-00000000-000000000000000000000000\tSegmentId: 0000000000000000\tSampled: true\t\n"
+        ),
+    ];
+    lines.iter().map(|line| line.len() as u64).sum()
 }
 
 /// How much one billed SQS request carries: a bigger payload is billed per 64 KB chunk.
@@ -81,7 +127,91 @@ impl Meter {
             tables,
             charged: Mutex::new(BTreeMap::new()),
             requests: Mutex::new(BTreeMap::new()),
+            stored: Mutex::new(HashMap::new()),
+            invocations: Mutex::new(Invocations::default()),
         })
+    }
+
+    /// An invocation of `function` begins as request `request_id`: its log lines are
+    /// counted for it from now.
+    pub fn invoking(&self, function: &str, request_id: &str) {
+        let mut invocations = self.invocations.lock().expect("the meter");
+        invocations
+            .function_of
+            .insert(request_id.to_string(), function.to_string());
+    }
+
+    /// The invocation of `function` (`memory_mb` of memory) as request `request_id`
+    /// ended after `elapsed`.
+    pub fn invoked(&self, function: &str, memory_mb: u32, request_id: &str, elapsed: Duration) {
+        let billed_ms = (elapsed.as_micros() as u64).div_ceil(1_000).max(1);
+        let mut invocations = self.invocations.lock().expect("the meter");
+        let invoked = invocations
+            .by_function
+            .entry(function.to_string())
+            .or_default();
+        invoked.count += 1;
+        invoked.billed_ms += billed_ms;
+        invoked.gb_seconds += billed_ms as f64 / 1_000.0 * f64::from(memory_mb) / 1_024.0;
+        invoked.log_bytes += platform_log_bytes(request_id, billed_ms, memory_mb);
+    }
+
+    /// A log line of `bytes` written during request `request_id` (`None`: outside any
+    /// invocation): counted for its function.
+    pub fn logged(&self, request_id: Option<&str>, bytes: usize) {
+        let mut invocations = self.invocations.lock().expect("the meter");
+        let function = request_id
+            .and_then(|id| invocations.function_of.get(id).cloned())
+            .unwrap_or_else(|| "(outside an invocation)".into());
+        invocations
+            .by_function
+            .entry(function)
+            .or_default()
+            .log_bytes += bytes as u64;
+    }
+
+    /// Lambda invocations so far, by function.
+    pub fn invocations(&self) -> BTreeMap<String, Invoked> {
+        self.invocations
+            .lock()
+            .expect("the meter")
+            .by_function
+            .clone()
+    }
+
+    /// What each table and index holds now of what was written through the layer:
+    /// items and bytes (DynamoDB's per-item 100 bytes included).
+    pub fn stored(&self) -> BTreeMap<String, (u64, u64)> {
+        let mut total: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for ((name, _), bytes) in self.stored.lock().expect("the meter").iter() {
+            let sum = total.entry(name.clone()).or_default();
+            sum.0 += 1;
+            sum.1 += bytes;
+        }
+        total
+    }
+
+    /// Keeps what `after` leaves of `touch`'s item in its table and indexes.
+    fn store(&self, touch: &Touch, table: Option<&Table>, after: Option<&Item>) {
+        let key = serde_json::to_string(&touch.key).unwrap_or_default();
+        let mut stored = self.stored.lock().expect("the meter");
+        let mut keep = |name: String, item: Option<Item>| match item {
+            Some(item) => {
+                stored.insert(
+                    (name, key.clone()),
+                    capacity::item_size(&item) + ITEM_OVERHEAD,
+                );
+            }
+            None => {
+                stored.remove(&(name, key.clone()));
+            }
+        };
+        keep(touch.table.clone(), after.cloned());
+        for index in table.map(|t| t.indexes.as_slice()).unwrap_or_default() {
+            let keys = &table.expect("a table with indexes").keys;
+            let projected = after.and_then(|item| index.projected(item, keys));
+            keep(format!("{}/{}", touch.table, index.name), projected);
+        }
     }
 
     /// The units charged so far: by table, and by `table/index`.
@@ -285,7 +415,9 @@ impl Meter {
                     }
                     let write = capacity::write_units(bytes(before).max(bytes(after))) * factor;
                     self.charge(function, touch.table.clone(), 0.0, write);
-                    let Some(table) = self.tables.get(&touch.table) else {
+                    let table = self.tables.get(&touch.table);
+                    self.store(touch, table, after.as_ref());
+                    let Some(table) = table else {
                         continue;
                     };
                     for index in &table.indexes {
