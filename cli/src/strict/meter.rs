@@ -9,8 +9,12 @@
 //! reports them, Lambda invocations with their billed durations and the log bytes each
 //! function writes.
 //!
-//! Left out: a query's items its filter dropped (DynamoDB charges them; the answer does
-//! not carry them), `ReturnConsumedCapacity` in answers, and cancelled transactions.
+//! A read narrowed by a filter or a projection is charged for what it read before them
+//! (the meter reads that again, unnarrowed), and a request that asks for
+//! `ReturnConsumedCapacity` gets the units in its answer, as from DynamoDB.
+//!
+//! Left out: failed conditional writes and cancelled transactions (the layer answers
+//! those with an error and charges nothing).
 
 use super::capacity::{self, Index, Item, Projection, TRANSACTION_FACTOR};
 use crate::{provision::Provisioned, template::Template};
@@ -329,8 +333,10 @@ impl Meter {
         }
     }
 
-    /// What `call` of `function` costs.
-    pub(super) fn charge_call(&self, function: &str, call: Metered<'_>) {
+    /// Charges `call` of `function` what it costs, and says what that was, by table or
+    /// `table/index` (what DynamoDB's `ConsumedCapacity` reports).
+    pub(super) fn charge_call(&self, function: &str, call: Metered<'_>) -> BTreeMap<String, Units> {
+        let mut bill = Bill::default();
         let Metered {
             operation,
             request,
@@ -338,7 +344,9 @@ impl Meter {
             before,
             after,
             answer,
+            unnarrowed,
         } = call;
+        let read = unnarrowed.unwrap_or(answer);
         let consistent = request["ConsistentRead"].as_bool() == Some(true);
         let size = |item: &Value| item.as_object().map_or(0, capacity::item_size);
         match operation {
@@ -347,15 +355,14 @@ impl Meter {
                     .as_str()
                     .unwrap_or_default()
                     .to_string();
-                self.charge(
-                    function,
+                bill.add(
                     table,
-                    capacity::read_units(size(&answer["Item"]), consistent),
+                    capacity::read_units(size(&read["Item"]), consistent),
                     0.0,
                 );
             }
             "Query" | "Scan" => {
-                let read: u64 = answer["Items"]
+                let read: u64 = read["Items"]
                     .as_array()
                     .into_iter()
                     .flatten()
@@ -366,15 +373,14 @@ impl Meter {
                     Some(index) => format!("{table}/{index}"),
                     None => table.to_string(),
                 };
-                self.charge(function, name, capacity::read_units(read, consistent), 0.0);
+                bill.add(name, capacity::read_units(read, consistent), 0.0);
             }
             "BatchGetItem" => {
                 for (table, items) in answer["Responses"].as_object().into_iter().flatten() {
                     let consistent =
                         request["RequestItems"][table]["ConsistentRead"].as_bool() == Some(true);
                     for item in items.as_array().into_iter().flatten() {
-                        self.charge(
-                            function,
+                        bill.add(
                             table.clone(),
                             capacity::read_units(size(item), consistent),
                             0.0,
@@ -397,7 +403,7 @@ impl Meter {
                         .unwrap_or_default()
                         .to_string();
                     let units = capacity::read_units(size(&got["Item"]), true) * TRANSACTION_FACTOR;
-                    self.charge(function, table, units, 0.0);
+                    bill.add(table, units, 0.0);
                 }
             }
             _ => {
@@ -410,11 +416,11 @@ impl Meter {
                     let bytes = |item: &Option<Item>| item.as_ref().map_or(0, capacity::item_size);
                     if touch.check {
                         let units = capacity::read_units(bytes(before), true) * factor;
-                        self.charge(function, touch.table.clone(), units, 0.0);
+                        bill.add(touch.table.clone(), units, 0.0);
                         continue;
                     }
                     let write = capacity::write_units(bytes(before).max(bytes(after))) * factor;
-                    self.charge(function, touch.table.clone(), 0.0, write);
+                    bill.add(touch.table.clone(), 0.0, write);
                     let table = self.tables.get(&touch.table);
                     self.store(touch, table, after.as_ref());
                     let Some(table) = table else {
@@ -423,17 +429,28 @@ impl Meter {
                     for index in &table.indexes {
                         let units = index.write_units(&table.keys, before.as_ref(), after.as_ref());
                         if units > 0.0 {
-                            self.charge(
-                                function,
-                                format!("{}/{}", touch.table, index.name),
-                                0.0,
-                                units,
-                            );
+                            bill.add(format!("{}/{}", touch.table, index.name), 0.0, units);
                         }
                     }
                 }
             }
         }
+        for (name, units) in &bill.0 {
+            self.charge(function, name.clone(), units.read, units.write);
+        }
+        bill.0
+    }
+}
+
+/// One call's units, by table or `table/index`.
+#[derive(Default)]
+struct Bill(BTreeMap<String, Units>);
+
+impl Bill {
+    fn add(&mut self, name: String, read: f64, write: f64) {
+        let units = self.0.entry(name).or_default();
+        units.read += read;
+        units.write += write;
     }
 }
 
@@ -445,11 +462,221 @@ pub(super) struct Metered<'a> {
     pub touches: &'a [Touch],
     pub before: &'a [Option<Item>],
     pub after: &'a [Option<Item>],
-    /// The emulator's answer (what a read read).
+    /// The emulator's answer.
     pub answer: &'a Value,
+    /// What a narrowed read read before its filter or projection ([`unnarrowed`]).
+    pub unnarrowed: Option<&'a Value>,
 }
 
 /// A `GetItem` request for `key` of `table`, strongly consistent.
 pub(super) fn get_item(table: &str, key: &Item) -> Value {
     json!({ "TableName": table, "Key": key, "ConsistentRead": true })
+}
+
+/// What DynamoDB adds to an answer as `ConsumedCapacity` when the request asks for it
+/// (`ReturnConsumedCapacity`: `TOTAL`, or `INDEXES` for the table's own units and each
+/// global secondary index's beside): one object per table, in a list for the batch and
+/// transaction calls. `None` when not asked.
+pub(super) fn consumed_capacity(
+    operation: &str,
+    request: &Value,
+    bill: &BTreeMap<String, Units>,
+) -> Option<Value> {
+    let indexes = match request["ReturnConsumedCapacity"].as_str() {
+        Some("TOTAL") => false,
+        Some("INDEXES") => true,
+        _ => return None,
+    };
+    let figures = |units: &Units| {
+        json!({
+            "CapacityUnits": units.read + units.write,
+            "ReadCapacityUnits": units.read,
+            "WriteCapacityUnits": units.write,
+        })
+    };
+    // By table: its own units, and each index's.
+    let mut tables: BTreeMap<&str, (Units, BTreeMap<&str, Units>)> = BTreeMap::new();
+    if let Some(table) = request["TableName"].as_str() {
+        tables.entry(table).or_default();
+    }
+    for (name, units) in bill {
+        let (table, index) = match name.split_once('/') {
+            Some((table, index)) => (table, Some(index)),
+            None => (name.as_str(), None),
+        };
+        let (own, by_index) = tables.entry(table).or_default();
+        match index {
+            Some(index) => *by_index.entry(index).or_default() = *units,
+            None => *own = *units,
+        }
+    }
+    let each: Vec<Value> = tables
+        .iter()
+        .map(|(table, (own, by_index))| {
+            let mut total = *own;
+            for units in by_index.values() {
+                total.read += units.read;
+                total.write += units.write;
+            }
+            let mut consumed = figures(&total);
+            consumed["TableName"] = json!(table);
+            if indexes {
+                consumed["Table"] = figures(own);
+                if !by_index.is_empty() {
+                    consumed["GlobalSecondaryIndexes"] = by_index
+                        .iter()
+                        .map(|(index, units)| (index.to_string(), figures(units)))
+                        .collect::<Map<String, Value>>()
+                        .into();
+                }
+            }
+            consumed
+        })
+        .collect();
+    Some(match operation {
+        "BatchGetItem" | "BatchWriteItem" | "TransactGetItems" | "TransactWriteItems" => {
+            Value::Array(each)
+        }
+        _ => each.into_iter().next().unwrap_or(Value::Null),
+    })
+}
+
+/// The read DynamoDB charges for when `request` narrows what it answers: a query or
+/// scan with a filter, a projection or `Select` is charged for every item it read
+/// before them, and a projected `GetItem` for the whole item. The same request without
+/// them (its expression names and values cut to those the key condition uses), to read
+/// what was charged; `None` when the answer carries it already.
+pub(super) fn unnarrowed(operation: &str, request: &Value) -> Option<Value> {
+    let narrowing = [
+        "FilterExpression",
+        "ProjectionExpression",
+        "Select",
+        "AttributesToGet",
+    ];
+    if !matches!(operation, "GetItem" | "Query" | "Scan")
+        || !narrowing.iter().any(|field| request.get(field).is_some())
+    {
+        return None;
+    }
+    let mut full = request.clone();
+    let object = full.as_object_mut()?;
+    for field in narrowing {
+        object.remove(field);
+    }
+    let kept = request["KeyConditionExpression"]
+        .as_str()
+        .unwrap_or_default();
+    for (field, sigil) in [
+        ("ExpressionAttributeNames", '#'),
+        ("ExpressionAttributeValues", ':'),
+    ] {
+        let Some(map) = object.get_mut(field).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        map.retain(|name, _| uses(kept, name, sigil));
+        if map.is_empty() {
+            object.remove(field);
+        }
+    }
+    Some(full)
+}
+
+/// Whether `expression` names `token` (`#name` or `:value`) as a whole word.
+fn uses(expression: &str, token: &str, sigil: char) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    expression.match_indices(token).any(|(at, _)| {
+        let after = expression[at + token.len()..].chars().next();
+        token.starts_with(sigil) && !after.is_some_and(word)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_narrowed_read_is_read_again_whole_with_only_what_its_key_condition_names() {
+        let query = json!({
+            "TableName": "logs",
+            "KeyConditionExpression": "pk = :pk AND begins_with(#sk, :prefix)",
+            "FilterExpression": "#status = :status AND :pkx <> #sk",
+            "ProjectionExpression": "#sk, body",
+            "ExpressionAttributeNames": { "#sk": "sk", "#status": "status" },
+            "ExpressionAttributeValues": {
+                ":pk": { "S": "a" }, ":prefix": { "S": "log_" },
+                ":status": { "S": "failed" }, ":pkx": { "S": "b" },
+            },
+            "Limit": 10,
+        });
+        assert_eq!(
+            unnarrowed("Query", &query),
+            Some(json!({
+                "TableName": "logs",
+                "KeyConditionExpression": "pk = :pk AND begins_with(#sk, :prefix)",
+                "ExpressionAttributeNames": { "#sk": "sk" },
+                "ExpressionAttributeValues": { ":pk": { "S": "a" }, ":prefix": { "S": "log_" } },
+                "Limit": 10,
+            })),
+            ":pkx is not :pk, and the limit (items evaluated) stays"
+        );
+        let scan = json!({ "TableName": "t", "FilterExpression": "#a = :a",
+            "ExpressionAttributeNames": { "#a": "a" }, "ExpressionAttributeValues": { ":a": { "N": "1" } } });
+        assert_eq!(unnarrowed("Scan", &scan), Some(json!({ "TableName": "t" })));
+        let get = json!({ "TableName": "t", "Key": {}, "ProjectionExpression": "#a",
+            "ExpressionAttributeNames": { "#a": "a" } });
+        assert_eq!(
+            unnarrowed("GetItem", &get),
+            Some(json!({ "TableName": "t", "Key": {} }))
+        );
+        assert_eq!(unnarrowed("Query", &json!({ "TableName": "t" })), None);
+        assert_eq!(unnarrowed("PutItem", &get), None);
+    }
+
+    #[test]
+    fn consumed_capacity_is_reported_per_table_with_its_indexes_when_asked() {
+        let units = |read, write| Units { read, write };
+        let bill: BTreeMap<String, Units> = [
+            ("logs".to_string(), units(0.0, 2.0)),
+            ("logs/due".to_string(), units(0.0, 1.0)),
+            ("events".to_string(), units(0.5, 4.0)),
+        ]
+        .into();
+        let put = json!({ "TableName": "logs", "ReturnConsumedCapacity": "INDEXES" });
+        let put_bill: BTreeMap<String, Units> = bill
+            .iter()
+            .filter(|(name, _)| name.starts_with("logs"))
+            .map(|(name, units)| (name.clone(), *units))
+            .collect();
+        assert_eq!(
+            consumed_capacity("PutItem", &put, &put_bill),
+            Some(json!({
+                "TableName": "logs",
+                "CapacityUnits": 3.0, "ReadCapacityUnits": 0.0, "WriteCapacityUnits": 3.0,
+                "Table": { "CapacityUnits": 2.0, "ReadCapacityUnits": 0.0, "WriteCapacityUnits": 2.0 },
+                "GlobalSecondaryIndexes": {
+                    "due": { "CapacityUnits": 1.0, "ReadCapacityUnits": 0.0, "WriteCapacityUnits": 1.0 }
+                },
+            }))
+        );
+        // A read that found nothing is still reported, on the table it asked.
+        let get = json!({ "TableName": "keys", "ReturnConsumedCapacity": "TOTAL" });
+        let empty = BTreeMap::from([("keys".to_string(), units(1.0, 0.0))]);
+        assert_eq!(
+            consumed_capacity("GetItem", &get, &empty),
+            Some(
+                json!({ "TableName": "keys", "CapacityUnits": 1.0, "ReadCapacityUnits": 1.0, "WriteCapacityUnits": 0.0 })
+            )
+        );
+        let transaction = json!({ "ReturnConsumedCapacity": "TOTAL" });
+        assert_eq!(
+            consumed_capacity("TransactWriteItems", &transaction, &bill),
+            Some(json!([
+                { "TableName": "events", "CapacityUnits": 4.5, "ReadCapacityUnits": 0.5, "WriteCapacityUnits": 4.0 },
+                { "TableName": "logs", "CapacityUnits": 3.0, "ReadCapacityUnits": 0.0, "WriteCapacityUnits": 3.0 },
+            ]))
+        );
+        assert_eq!(consumed_capacity("PutItem", &json!({}), &bill), None);
+        let none = json!({ "ReturnConsumedCapacity": "NONE" });
+        assert_eq!(consumed_capacity("PutItem", &none, &bill), None);
+    }
 }

@@ -566,6 +566,10 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
     let response = match meter {
         Some(meter) if response.status().is_success() => {
             let after = images(&layer, &parts, &touches).await;
+            let unnarrowed = match meter::unnarrowed(&operation, &json) {
+                Some(full) => read_again(&layer, &parts, &full).await,
+                None => None,
+            };
             let (head, body) = response.into_parts();
             let bytes = axum::body::to_bytes(body, usize::MAX)
                 .await
@@ -578,9 +582,21 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
                 before: &before,
                 after: &after,
                 answer: &answer,
+                unnarrowed: unnarrowed.as_ref(),
             };
-            meter.charge_call(&role.function, call);
-            Response::from_parts(head, Body::from(bytes))
+            let bill = meter.charge_call(&role.function, call);
+            match meter::consumed_capacity(&operation, &json, &bill) {
+                Some(consumed) => {
+                    let mut answer = answer;
+                    answer["ConsumedCapacity"] = consumed;
+                    let mut head = head;
+                    // The body changed: its length and checksum are the new one's.
+                    head.headers.remove(header::CONTENT_LENGTH);
+                    head.headers.remove("x-amz-crc32");
+                    Response::from_parts(head, Body::from(answer.to_string()))
+                }
+                None => Response::from_parts(head, Body::from(bytes)),
+            }
         }
         _ => response,
     };
@@ -714,6 +730,21 @@ async fn images(
         images.push(item);
     }
     images
+}
+
+/// The answer to `request` (a read of the same operation as `parts`), for the meter.
+async fn read_again(
+    layer: &Layer,
+    parts: &axum::http::request::Parts,
+    request: &Value,
+) -> Option<Value> {
+    let response = forward(layer, parts, Bytes::from(request.to_string()))
+        .await
+        .ok()?;
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 async fn forward(

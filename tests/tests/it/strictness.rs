@@ -483,3 +483,79 @@ async fn only_a_redelivered_fan_out_puts_its_deliveries_on_the_due_index() {
     assert_eq!(receiver.received("/first").len(), 3);
     assert_eq!(receiver.received("/second").len(), 3);
 }
+
+/// DynamoDB's `ReturnConsumedCapacity`, as the metering layer answers it: a put is
+/// charged by its size and by the index it enters, and a query for every item it read,
+/// also those its filter dropped (the answer does not carry them; DynamoDB charges them).
+#[tokio::test]
+async fn a_metered_call_reports_its_consumed_capacity_and_a_filtered_query_pays_for_what_it_read() {
+    use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+    let stack = TestStack::start_options(&[], |options| options.strictness.meter = true).await;
+    // A role that may put and query logs.
+    let sdk = shared::aws::for_local_function(
+        &stack.stack.strict.url,
+        "WebhookEndpointsFunction",
+        pushguard::strict::LOCAL_SECRET,
+    )
+    .await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = &stack.stack.state.config.tables.webhook_logs;
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    let mut puts = Vec::new();
+    for n in 0..3 {
+        // Just under 3 KB each (2,975 bytes), on the `due` index (keys only).
+        let put = dynamodb
+            .put_item()
+            .table_name(table)
+            .item("pk", s("ACCOUNT#acc_consumed#test"))
+            .item("sk", s(&format!("log_{n}")))
+            .item("body", s(&"x".repeat(2_900)))
+            .item("due_shard", s("d1"))
+            .item("due_at", s("2026-12-07T00:00:00Z"))
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+            .send()
+            .await
+            .unwrap();
+        puts.push(put.consumed_capacity.expect("asked for"));
+    }
+    let put = &puts[0];
+    println!("a 3 KB put on the due index: {put:?}");
+    assert_eq!(put.table_name(), Some(table.as_str()));
+    assert_eq!(
+        put.capacity_units(),
+        Some(4.0),
+        "3 for the item, 1 for the index"
+    );
+    assert_eq!(put.table().and_then(|t| t.capacity_units()), Some(3.0));
+    let due = put.global_secondary_indexes().and_then(|i| i.get("due"));
+    assert_eq!(due.and_then(|d| d.capacity_units()), Some(1.0));
+
+    let query = dynamodb
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .filter_expression("attribute_exists(#nothing)")
+        .expression_attribute_names("#nothing", "nothing")
+        .expression_attribute_values(":pk", s("ACCOUNT#acc_consumed#test"))
+        .consistent_read(true)
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await
+        .unwrap();
+    assert!(query.items().is_empty(), "the filter drops every item");
+    let read = query.consumed_capacity.expect("asked for");
+    println!("a consistent query of 3 such items, all filtered out: {read:?}");
+    assert_eq!(
+        read.capacity_units(),
+        Some(3.0),
+        "about 9 KB read: 3 units by 4 KB, though nothing came back"
+    );
+    let metered = stack
+        .stack
+        .strict
+        .meter
+        .as_ref()
+        .expect("metering")
+        .charged();
+    assert_eq!(metered.get(table.as_str()).map(|u| u.read), Some(3.0));
+}
