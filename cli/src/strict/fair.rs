@@ -32,7 +32,11 @@ const LOOK_AHEAD: usize = 100;
 const HOLD: Duration = Duration::from_secs(600);
 
 #[derive(Default)]
-pub struct FairQueues(Mutex<HashMap<String, Arc<tokio::sync::Mutex<Queue>>>>);
+pub struct FairQueues {
+    queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Queue>>>>,
+    /// The layer stopped: what a receive still in progress holds goes back at once.
+    closed: std::sync::atomic::AtomicBool,
+}
 
 #[derive(Default)]
 struct Queue {
@@ -81,7 +85,7 @@ impl Queue {
 
 impl FairQueues {
     fn queue(&self, url: &str) -> Arc<tokio::sync::Mutex<Queue>> {
-        let mut queues = self.0.lock().expect("fair queues lock");
+        let mut queues = self.queues.lock().expect("fair queues lock");
         queues.entry(url.to_string()).or_default().clone()
     }
 
@@ -105,8 +109,40 @@ impl FairQueues {
         }
     }
 
-    /// Answers a `ReceiveMessage` fairly across the queue's message groups.
-    pub async fn receive(&self, layer: &Layer, headers: &HeaderMap, request: &Value) -> Response {
+    /// Stops: the messages held and not handed out, by queue URL (their receipt
+    /// handles), for [`release`]; a receive in progress at this instant releases what
+    /// it holds itself when it ends.
+    pub fn close(&self) -> Vec<(String, Vec<String>)> {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        let queues = self.queues.lock().expect("fair queues lock");
+        queues
+            .iter()
+            .filter_map(|(url, queue)| {
+                let queue = queue.try_lock().ok()?;
+                let receipts: Vec<String> = queue.held.iter().filter_map(receipt).collect();
+                (!receipts.is_empty()).then(|| (url.clone(), receipts))
+            })
+            .collect()
+    }
+
+    /// Answers a `ReceiveMessage` fairly across the queue's message groups, in a task
+    /// of its own: a consumer that goes away mid-receive (its stack dropped) does not
+    /// cut it between moto's answer and the model's note of what it holds.
+    pub async fn receive(layer: Arc<Layer>, headers: HeaderMap, request: Value) -> Response {
+        let receiving = tokio::spawn(async move {
+            let response = layer.fair.receive_here(&layer, &headers, &request).await;
+            if layer.fair.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                release(&layer.client, &layer.upstream, layer.fair.close()).await;
+            }
+            response
+        });
+        match receiving.await {
+            Ok(response) => response,
+            Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+        }
+    }
+
+    async fn receive_here(&self, layer: &Layer, headers: &HeaderMap, request: &Value) -> Response {
         let Some(url) = request.get("QueueUrl").and_then(Value::as_str) else {
             return StatusCode::BAD_REQUEST.into_response();
         };
@@ -250,6 +286,36 @@ async fn call(
         return Err(response);
     }
     Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Makes `held` messages visible again at once in the emulator: what the model held
+/// for no consumer is, on AWS, still in the queue, so a model that stops (its stack
+/// dropped, as a crash test does) must not keep it hidden for [`HOLD`].
+pub(super) async fn release(
+    client: &reqwest::Client,
+    upstream: &str,
+    held: Vec<(String, Vec<String>)>,
+) {
+    for (url, receipts) in held {
+        for chunk in receipts.chunks(10) {
+            let entries: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(n, handle)| json!({ "Id": n.to_string(), "ReceiptHandle": handle, "VisibilityTimeout": 0 }))
+                .collect();
+            let body = json!({ "QueueUrl": url, "Entries": entries });
+            let sent = client
+                .post(format!("{upstream}/"))
+                .header("x-amz-target", "AmazonSQS.ChangeMessageVisibilityBatch")
+                .header(header::CONTENT_TYPE, "application/x-amz-json-1.0")
+                .body(body.to_string())
+                .send()
+                .await;
+            if let Err(error) = sent {
+                tracing::warn!(%error, "releasing held messages of {url}");
+            }
+        }
+    }
 }
 
 #[cfg(test)]

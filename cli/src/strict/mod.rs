@@ -252,12 +252,22 @@ pub struct StrictLayer {
     pub tally: Arc<Tally>,
     /// The request units charged, when metering (`Strictness::meter`).
     pub meter: Option<Arc<meter::Meter>>,
+    layer: Arc<Layer>,
     task: JoinHandle<()>,
 }
 
 impl Drop for StrictLayer {
     fn drop(&mut self) {
         self.task.abort();
+        // The fair queues' held messages are the queue's, not this layer's: visible
+        // again at once, as the stack that stopped never received them.
+        let held = self.layer.fair.close();
+        if !held.is_empty()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let layer = self.layer.clone();
+            runtime.spawn(async move { fair::release(&layer.client, &layer.upstream, held).await });
+        }
     }
 }
 
@@ -327,7 +337,7 @@ impl StrictLayer {
         });
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let app = Router::new().fallback(handle).with_state(layer);
+        let app = Router::new().fallback(handle).with_state(layer.clone());
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "strict layer stopped");
@@ -337,6 +347,7 @@ impl StrictLayer {
             url,
             tally,
             meter,
+            layer,
             task,
         })
     }
@@ -542,7 +553,8 @@ async fn handle(State(layer): State<Arc<Layer>>, request: Request) -> Response {
         },
     };
     if service == Service::Sqs && operation == "ReceiveMessage" {
-        let response = layer.fair.receive(&layer, &parts.headers, &json).await;
+        let response =
+            fair::FairQueues::receive(layer.clone(), parts.headers.clone(), json.clone()).await;
         return redeliver_some(&layer, &parts.headers, &json, response).await;
     }
     let meter = layer
