@@ -383,6 +383,34 @@ impl<'a, T: DeserializeOwned> Collection<'a, T> {
         self.api.typed(Method::GET, &path, None, 200).await
     }
 
+    /// `GET` of `id` → `None` if it is not there (404), as a delivery's log is until
+    /// its first attempt is recorded.
+    pub async fn find(&self, id: &str) -> Option<T> {
+        let path = format!("{}/{id}", self.base);
+        let answer = self
+            .api
+            .stack
+            .client(self.api.key)
+            .send_raw("GET", &path, None)
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        match answer.status {
+            404 => None,
+            200 => Some(
+                serde_json::from_value(answer.body.clone()).unwrap_or_else(|e| {
+                    panic!(
+                        "{path} answered what a client cannot read ({e}): {}",
+                        answer.body
+                    )
+                }),
+            ),
+            other => panic!(
+                "GET {path}: unexpected status {other}; body: {}",
+                answer.body
+            ),
+        }
+    }
+
     /// `PUT` with `changes` → the item after them.
     pub async fn update(&self, id: &str, changes: Value) -> T {
         let path = format!("{}/{id}", self.base);

@@ -259,6 +259,10 @@ struct FanOut {
     /// then: only for a redelivered message. A first run's deliveries have their
     /// message: if the run stops, SQS hands it out again.
     sweep_at: Option<Timestamp>,
+    /// A first run of an unordered fan-out: each log is written once, with its first
+    /// attempt's outcome, and the event is marked and its logs counted after them all
+    /// (`logs::settle`). Otherwise the logs are created first, with the mark.
+    write_once: bool,
     event: Event,
     replay: u32,
     targets: Vec<Target>,
@@ -352,6 +356,7 @@ async fn prepare(engine: &Engine<'_>, dispatch: Dispatch) -> DeliveryResult<Opti
         })
         .collect();
     let ordered = logs.iter().any(|log| log.lane.is_some());
+    let write_once = !redelivered && !ordered;
     let waits_for = event
         .sequence
         .as_ref()
@@ -361,6 +366,7 @@ async fn prepare(engine: &Engine<'_>, dispatch: Dispatch) -> DeliveryResult<Opti
         tenant,
         received,
         sweep_at,
+        write_once,
         event,
         replay,
         targets,
@@ -388,16 +394,22 @@ pub async fn dispatch_events(
         tracing::Instrument::instrument(prepare(engine, dispatch), span)
     }))
     .await;
-    let ready: Vec<&FanOut> = prepared
+    let created_first: Vec<&FanOut> = prepared
         .iter()
         .filter_map(|p| p.as_ref().ok()?.as_ref())
+        .filter(|fan_out| !fan_out.write_once)
         .collect();
-    let mut starts = create_in_order(engine, &ready).await.into_iter();
+    let mut starts = create_in_order(engine, &created_first).await.into_iter();
     let mut work = Vec::new();
     for (prepared, span) in prepared.iter().zip(spans) {
         let outcome = match prepared {
+            Ok(Some(fan_out)) if fan_out.write_once => {
+                Some(deliver_all(engine, fan_out, Ok(None), stats))
+            }
             Ok(Some(fan_out)) => match starts.next().expect("one start per fan-out") {
-                Start::Created(created) => Some(deliver_all(engine, fan_out, created, stats)),
+                Start::Created(created) => {
+                    Some(deliver_all(engine, fan_out, created.map(Some), stats))
+                }
                 Start::Later => {
                     // Its queue message ends here; this one brings it back.
                     let (tenant, event) = (&fan_out.tenant, &fan_out.event);
@@ -419,12 +431,49 @@ pub async fn dispatch_events(
             span,
         ));
     }
-    let delivered = join_all(work).await;
+    let mut delivered = join_all(work).await;
+    settle(engine, &prepared, &mut delivered).await;
     prepared
         .into_iter()
         .zip(delivered)
         .map(|(prepared, delivered)| prepared.map(drop).and(delivered))
         .collect()
+}
+
+/// Marks the events of the batch's write-once fan-outs whose deliveries were all made
+/// or handed on, and counts their logs: together, in as few writes as fit. If that
+/// fails, their messages fail too: SQS hands them out again, and the next run (which
+/// finds their logs) settles them.
+async fn settle(
+    engine: &Engine<'_>,
+    prepared: &[DeliveryResult<Option<FanOut>>],
+    delivered: &mut [DeliveryResult<()>],
+) {
+    let done: Vec<(usize, &FanOut)> = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(index, p)| Some((index, p.as_ref().ok()?.as_ref()?)))
+        .filter(|(index, fan_out)| fan_out.write_once && delivered[*index].is_ok())
+        .collect();
+    if done.is_empty() {
+        return;
+    }
+    let settling: Vec<logs::Settling> = done
+        .iter()
+        .map(|(_, fan_out)| logs::Settling {
+            tenant: &fan_out.tenant,
+            event: &fan_out.event.id,
+            replay: fan_out.replay,
+            logs: &fan_out.logs,
+        })
+        .collect();
+    if let Err(error) = logs::settle(engine.db, &settling).await {
+        tracing::warn!(%error, "fan-outs made but not settled; their messages come back");
+        for (index, _) in done {
+            let failed = crate::store::StoreError::internal(format!("settling: {error}"));
+            delivered[index] = Err(failed.into());
+        }
+    }
 }
 
 /// How long an ordered event whose predecessor is not dispatched yet waits before it
@@ -509,17 +558,18 @@ async fn create_in_order(engine: &Engine<'_>, ready: &[&FanOut]) -> Vec<Start> {
 }
 
 /// Makes the first attempt of each delivery of a fan-out whose logs `created` says
-/// how it found.
+/// how it found (`None`: a write-once fan-out, whose logs are not written yet).
 async fn deliver_all(
     engine: &Engine<'_>,
     fan_out: &FanOut,
-    created: DeliveryResult<Created>,
+    created: DeliveryResult<Option<Created>>,
     stats: &Recorder,
 ) -> DeliveryResult<()> {
     let created = created?;
-    if created == Created::Superseded {
+    if created == Some(Created::Superseded) {
         return Ok(());
     }
+    let unwritten = created.is_none();
     let tenant = &fan_out.tenant;
     let body = crate::webhooks::body::delivery_body(&fan_out.event.payload);
     let retention_days = engine.retention_days;
@@ -531,8 +581,8 @@ async fn deliver_all(
         .zip(&fan_out.logs)
         .partition(|(target, _)| admit(engine, tenant, Track::Shared, target) == Admit::Slow);
     if !slow.is_empty() {
-        let ids: Vec<LogId> = slow.iter().map(|(_, log)| log.id.clone()).collect();
-        to_slow_queue(engine, tenant, &ids).await?;
+        let logs: Vec<&WebhookLog> = slow.iter().map(|(_, log)| *log).collect();
+        hand_to_slow_queue(engine, tenant, &logs, unwritten).await?;
     }
     let deliveries = shared.into_iter().map(|(target, log)| {
         let body = &body;
@@ -545,8 +595,8 @@ async fn deliver_all(
                 body
             };
             let sweep_at = fan_out.sweep_at;
-            let log = if created == Created::All
-                || logs::create(engine.db, tenant, log, retention_days, sweep_at).await?
+            let log = if created != Some(Created::Existing)
+                || logs::put_new(engine.db, tenant, log, retention_days, sweep_at).await?
             {
                 log.clone()
             } else {
@@ -570,6 +620,7 @@ async fn deliver_all(
                 pace: Pace::Take,
                 fresh_since: fan_out.received,
                 track: Track::Shared,
+                unwritten,
             };
             attempt(engine, tenant, log, target, body, how, stats).await
         }
@@ -578,16 +629,46 @@ async fn deliver_all(
     let mut moved = Vec::new();
     for result in results {
         if let Attempted::Moved(log) = result? {
-            moved.push(log.id);
+            moved.push(log);
         }
     }
     if !moved.is_empty() {
-        to_slow_queue(engine, tenant, &moved).await?;
+        let logs: Vec<&WebhookLog> = moved.iter().collect();
+        hand_to_slow_queue(engine, tenant, &logs, unwritten).await?;
     }
-    if created == Created::Existing {
-        events::mark_dispatched(engine.db, tenant, &fan_out.event.id, fan_out.replay).await?;
+    if created == Some(Created::Existing) {
+        // Found made by an earlier run that did not settle them: counted here, all.
+        let settling = logs::Settling {
+            tenant,
+            event: &fan_out.event.id,
+            replay: fan_out.replay,
+            logs: &fan_out.logs,
+        };
+        logs::settle(engine.db, std::slice::from_ref(&settling)).await?;
     }
     Ok(())
+}
+
+/// Hands a fan-out's deliveries to the slow queue unattempted, writing their logs
+/// first (pending, uncounted) if they are not written yet: the slow queue's dispatcher
+/// reads them.
+async fn hand_to_slow_queue(
+    engine: &Engine<'_>,
+    tenant: &Tenant,
+    logs: &[&WebhookLog],
+    unwritten: bool,
+) -> DeliveryResult<()> {
+    if unwritten {
+        let (db, retention_days) = (engine.db, engine.retention_days);
+        let writes = logs
+            .iter()
+            .map(|log| logs::put_new(db, tenant, log, retention_days, None));
+        for written in join_all(writes).await {
+            written?;
+        }
+    }
+    let ids: Vec<LogId> = logs.iter().map(|log| log.id.clone()).collect();
+    to_slow_queue(engine, tenant, &ids).await
 }
 
 /// Handles one delivery of a message of the deliveries or the slow queue (`track`):
@@ -800,6 +881,9 @@ pub struct Attempting {
     pub fresh_since: Instant,
     /// Where it runs, which decides what a slow receiver does to it.
     pub track: Track,
+    /// Its log is not written yet (a first run's fan-out): the attempt's outcome is its
+    /// first write, and a delivery that leaves unattempted writes it pending first.
+    pub unwritten: bool,
 }
 
 impl Attempting {
@@ -810,6 +894,7 @@ impl Attempting {
             pace: Pace::Skip,
             fresh_since: Instant::now(),
             track: Track::Direct,
+            unwritten: false,
         }
     }
 }
@@ -941,7 +1026,17 @@ async fn attempt(
         // its next attempt fulfils the order.
         dynamic::fulfil(engine, tenant, &log, answer).await?;
     }
-    let log = match record(engine, tenant, log, target, &sent, &plan, facts.now).await? {
+    let recorded = record(
+        engine,
+        tenant,
+        log,
+        target,
+        &sent,
+        &plan,
+        facts.now,
+        how.unwritten,
+    );
+    let log = match recorded.await? {
         Recording::Recorded(log) => log,
         Recording::Skipped(log) => return Ok(Attempted::Made(log)),
     };
@@ -1014,6 +1109,9 @@ async fn admission(
             }
         };
         if let Some(slot) = slot.filter(|slot| !slot.wait.is_zero()) {
+            if how.unwritten {
+                logs::put_new(db, tenant, &log, engine.retention_days, None).await?;
+            }
             let deferred = defer(engine, tenant, log, target.lane(), slot).await?;
             return Ok(Admission::Done(Attempted::Made(deferred)));
         }
@@ -1095,7 +1193,9 @@ enum Recording {
 }
 
 /// Writes the attempt and its outcome on the log (one conditional write, on the
-/// attempts it had), with its place on the due index.
+/// attempts it had), with its place on the due index. `unwritten`: the log is not
+/// written yet, and this is its first write (unless another run wrote it meanwhile).
+#[allow(clippy::too_many_arguments)] // the stage's inputs, each used once
 async fn record(
     engine: &Engine<'_>,
     tenant: &Tenant,
@@ -1104,6 +1204,7 @@ async fn record(
     sent: &Sent,
     plan: &FollowUp,
     now: Timestamp,
+    unwritten: bool,
 ) -> DeliveryResult<Recording> {
     let before = log.attempts;
     let outcome = &sent.outcome;
@@ -1128,7 +1229,8 @@ async fn record(
         Next::Retry(_) => LogStatus::Retrying,
     };
     let look_at = due.map(|(_, look_at)| look_at);
-    match logs::record(engine.db, tenant, before, &log, look_at).await {
+    let outcome = write_outcome(engine, tenant, before, &log, look_at, unwritten);
+    match outcome.await {
         Ok(true) => Ok(Recording::Recorded(log)),
         Ok(false) => Ok(Recording::Skipped(log)),
         Err(error) if !error.is_retryable() => {
@@ -1139,12 +1241,29 @@ async fn record(
             log.response = Some("The receiver's response could not be recorded".into());
             log.response_headers.clear();
             log.next_retry_at = None;
-            logs::record(engine.db, tenant, before, &log, None).await?;
+            write_outcome(engine, tenant, before, &log, None, unwritten).await?;
             Box::pin(lanes::ended(engine, tenant, &log, target.on_exhausted())).await?;
             Ok(Recording::Skipped(log))
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Writes `log` with its latest attempt, on the attempts it had before (`false` if
+/// another worker recorded one meanwhile): the log's first write when it is not
+/// written yet (`unwritten`, and no other run wrote it), otherwise an update.
+async fn write_outcome(
+    engine: &Engine<'_>,
+    tenant: &Tenant,
+    before: u32,
+    log: &WebhookLog,
+    due: Option<Timestamp>,
+    unwritten: bool,
+) -> Result<bool, crate::store::StoreError> {
+    if unwritten && logs::put_new(engine.db, tenant, log, engine.retention_days, due).await? {
+        return Ok(true);
+    }
+    logs::record(engine.db, tenant, before, log, due).await
 }
 
 /// The follow-up stage: carries out `plan` for the recorded `log`. `counts`: whether

@@ -133,26 +133,51 @@ pub async fn list(
     listing.fetch(db, page, counter).await
 }
 
-/// Marking a replay of an event dispatched takes it off the pending index; the
-/// condition fails if a newer replay started meanwhile (it stays pending) or the event
-/// is gone.
-const MARK_DISPATCHED: &str =
-    "SET #status = :dispatched, dispatched_at = :now REMOVE pending_shard, pending_since";
+/// Marking a replay of an event dispatched takes it off the pending index and says its
+/// logs are counted (`counted_replay`: the write that marks it counts them, the only
+/// one that does); the condition fails if a newer replay started meanwhile (it stays
+/// pending) or the event is gone.
+const MARK_DISPATCHED: &str = "SET #status = :dispatched, dispatched_at = :now, counted_replay = :replay \
+     REMOVE pending_shard, pending_since";
 const STILL_THIS_REPLAY: &str = "attribute_exists(pk) AND replays = :replay";
+/// ... and, for a write that counts logs made apart from it, that nobody counted them.
+const NOT_COUNTED: &str = "attribute_exists(pk) AND replays = :replay \
+     AND (attribute_not_exists(counted_replay) OR counted_replay <> :replay)";
 
-/// The mark as a write of the transaction that creates the event's logs.
+/// The mark as a write of the transaction that creates the event's logs and counts them.
 pub(crate) fn dispatched_write(
     db: &Db,
     tenant: &Tenant,
     id: &EventId,
     replay: u32,
 ) -> Result<TransactWriteItem, StoreError> {
+    mark_write(db, tenant, id, replay, STILL_THIS_REPLAY)
+}
+
+/// The mark as a write of the transaction that counts logs made before it: it fails
+/// (`Rejection::Changed`) if they were counted already, or a newer replay started.
+pub(crate) fn counting_write(
+    db: &Db,
+    tenant: &Tenant,
+    id: &EventId,
+    replay: u32,
+) -> Result<TransactWriteItem, StoreError> {
+    mark_write(db, tenant, id, replay, NOT_COUNTED)
+}
+
+fn mark_write(
+    db: &Db,
+    tenant: &Tenant,
+    id: &EventId,
+    replay: u32,
+    condition: &str,
+) -> Result<TransactWriteItem, StoreError> {
     let update = Update::builder()
         .table_name(&db.tables.events)
         .key("pk", s(tenant.partition()))
         .key("sk", s(id))
         .update_expression(MARK_DISPATCHED)
-        .condition_expression(STILL_THIS_REPLAY)
+        .condition_expression(condition)
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":dispatched", s("dispatched"))
         .expression_attribute_values(":now", s(Timestamp::now().to_string()))
@@ -162,8 +187,8 @@ pub(crate) fn dispatched_write(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// The mark on its own, when the logs were not created together with it (a
-/// redelivered message): nothing if a newer replay started or the event is gone.
+/// The mark on its own, for an event whose logs were counted already: nothing if a
+/// newer replay started or the event is gone.
 pub async fn mark_dispatched(
     db: &Db,
     tenant: &Tenant,

@@ -287,6 +287,104 @@ pub async fn create(
     Ok(create_all(db, &fan_out).await? == Created::All)
 }
 
+/// Writes a delivery's log where there is none (`false` if there is: another run made
+/// it), without counting it: a fan-out's logs made apart from its event's mark are
+/// counted together when it is settled ([`settle`]). A first run writes each log once,
+/// after its first attempt, outcome and all; one handed to a queue unattempted goes in
+/// pending. `due`: its place on the due index, if it needs one.
+pub async fn put_new(
+    db: &Db,
+    tenant: &Tenant,
+    log: &WebhookLog,
+    retention_days: u32,
+    due: Option<Timestamp>,
+) -> Result<bool, StoreError> {
+    let mut item = keyed_item(&tenant.partition(), &log.id, log)?;
+    item.insert(
+        "expires_at_epoch".into(),
+        n(expiry_epoch(log.created_at, retention_days)),
+    );
+    if let Some(due) = due {
+        item.insert("due_shard".into(), s(due_shard(&log.id)));
+        item.insert("due_at".into(), s(due.to_string()));
+    }
+    let result = db
+        .client
+        .put_item()
+        .table_name(&db.tables.webhook_logs)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .sent()
+        .await;
+    super::conditional(result)
+}
+
+/// A fan-out whose logs all exist: its event's replay, to mark dispatched, and its logs,
+/// to count.
+pub struct Settling<'a> {
+    pub tenant: &'a Tenant,
+    pub event: &'a EventId,
+    pub replay: u32,
+    pub logs: &'a [WebhookLog],
+}
+
+/// The events a transaction settles at most (each a mark, with a day count per tenant).
+const SETTLED_PER_TRANSACTION: usize = 40;
+
+/// Settles fan-outs whose logs were made apart from their events' marks: marks each
+/// event dispatched and counts its logs by day, in as few transactions as fit. An
+/// event's logs are counted once, by the write that marks it counted for its replay
+/// (this one, or the transaction that created them with it): an event counted already,
+/// or replayed since, is only marked, if at all.
+pub async fn settle(db: &Db, fan_outs: &[Settling<'_>]) -> Result<(), StoreError> {
+    for chunk in fan_outs.chunks(SETTLED_PER_TRANSACTION) {
+        if chunk.len() > 1 && settle_together(db, chunk).await.is_ok() {
+            continue;
+        }
+        for fan_out in chunk {
+            match settle_together(db, std::slice::from_ref(fan_out)).await {
+                Ok(()) => {}
+                Err(StoreError::Rejected(_)) => {
+                    super::events::mark_dispatched(
+                        db,
+                        fan_out.tenant,
+                        fan_out.event,
+                        fan_out.replay,
+                    )
+                    .await?;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn settle_together(db: &Db, fan_outs: &[Settling<'_>]) -> Result<(), StoreError> {
+    let mut transaction = Transaction::new();
+    let mut per_day: BTreeMap<(String, String), (Timestamp, u64)> = BTreeMap::new();
+    for fan_out in fan_outs {
+        let mark =
+            super::events::counting_write(db, fan_out.tenant, fan_out.event, fan_out.replay)?;
+        transaction = transaction.write(mark, Some(Rejection::Changed("counted".into())));
+        let partition = fan_out.tenant.partition();
+        for log in fan_out.logs {
+            let day = super::paging::day_of(log.created_at);
+            per_day
+                .entry((partition.clone(), day))
+                .or_insert((log.created_at, 0))
+                .1 += 1;
+        }
+    }
+    for ((partition, _), (at, count)) in per_day {
+        transaction = transaction.write(
+            day_write(&db.tables.webhook_logs, &partition, at, count)?,
+            None,
+        );
+    }
+    transaction.commit(db).await
+}
+
 pub async fn get(db: &Db, tenant: &Tenant, id: &LogId) -> Result<Option<WebhookLog>, StoreError> {
     super::get_keyed(db, &db.tables.webhook_logs, &tenant.partition(), id).await
 }

@@ -35,10 +35,10 @@ async fn pay(stack: &TestStack, key: &str) -> Order {
     stack.api(key).payments().create_white_label(body).await
 }
 
-/// Log `id` once `until` holds for it.
+/// Log `id` once it is written and `until` holds for it.
 async fn log_once(stack: &TestStack, key: &str, id: &str, until: impl Fn(&Log) -> bool) -> Log {
     eventually("the log reaches the awaited status", || async {
-        let log = stack.api(key).logs().get(id).await;
+        let log = stack.api(key).logs().find(id).await?;
         until(&log).then_some(log)
     })
     .await
