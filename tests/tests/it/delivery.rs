@@ -1406,3 +1406,80 @@ async fn a_batch_creates_its_fan_outs_in_one_transaction_and_a_redelivered_event
     }
     assert_eq!(receiver.received("/batch").len(), 6);
 }
+
+/// An event committed by this test and handed to the dispatcher only by it.
+async fn committed(stack: &TestStack, tenant: &Tenant, id: &str) -> shared::events::Event {
+    let mut event = shared::events::Event::new("order:created", json!({ "id": id }));
+    shared::store::events::create(&stack.stack.state.db, tenant, &mut event, 30)
+        .await
+        .unwrap();
+    event
+}
+
+/// An event's logs are counted once (the lists' `X-Total-Count`), whichever run counts
+/// them: the first, which writes each log with its attempt and then settles the fan-out,
+/// or a later one that finds logs an earlier run wrote and never settled (it died
+/// first) and counts them all; a run that finds them counted only marks the event.
+#[tokio::test]
+async fn an_events_logs_are_counted_once_whichever_run_settles_them() {
+    let stack = TestStack::start_with(&FAST).await;
+    let acct = stack.account("counted@example.com").await;
+    let key = &acct.test_key;
+    let receiver = Receiver::start().await;
+    let a = endpoint(&stack, key, &receiver.url("/a"), json!(["order:created"])).await;
+    endpoint(&stack, key, &receiver.url("/b"), json!(["order:created"])).await;
+    let tenant = acct.tenant(Mode::Test);
+    let dispatcher = &stack.stack.functions["DispatcherFunction"].state;
+    let run = |event: &shared::events::Event, receive_count: u32| {
+        let batch = dispatch_batch(&tenant, &[(event, receive_count)]);
+        async move {
+            let response = dispatcher::handle(dispatcher, batch).await;
+            assert!(response.batch_item_failures.is_empty());
+        }
+    };
+
+    let first = committed(&stack, &tenant, "ord_first").await;
+    run(&first, 1).await;
+    assert_eq!(
+        stack.total("/webhooks/logs", key).await,
+        2,
+        "a first run's two"
+    );
+
+    // A run that wrote the log to /a and died before settling: there, not counted.
+    let second = committed(&stack, &tenant, "ord_second").await;
+    let to_a = shared::webhooks::WebhookLog::pending(
+        shared::webhooks::log::delivery_id(&second.id, 0, a.id.as_str()),
+        Some(a.id.parse().unwrap()),
+        receiver.url("/a"),
+        "order:created",
+        Some(second.id.clone()),
+        json!({ "id": "ord_second" }),
+        3,
+    );
+    let db = &stack.stack.state.db;
+    assert!(
+        shared::store::logs::put_new(db, &tenant, &to_a, 30, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        stack.total("/webhooks/logs", key).await,
+        2,
+        "not counted yet"
+    );
+    // Its message comes back: the run finds that log, attempts it, makes the other,
+    // and counts both.
+    run(&second, 2).await;
+    assert_eq!(stack.total("/webhooks/logs", key).await, 4);
+    // And once more: counted already, so only marked; nothing sent again.
+    run(&second, 3).await;
+    assert_eq!(stack.total("/webhooks/logs", key).await, 4);
+    assert_eq!(receiver.received("/a").len(), 2);
+    assert_eq!(receiver.received("/b").len(), 2);
+    let stored = shared::store::events::get(db, &tenant, &second.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, shared::events::EventStatus::Dispatched);
+}
