@@ -334,24 +334,25 @@ const SETTLED_PER_TRANSACTION: usize = 40;
 /// Settles fan-outs whose logs were made apart from their events' marks: marks each
 /// event dispatched and counts its logs by day, in as few transactions as fit. An
 /// event's logs are counted once, by the write that marks it counted for its replay
-/// (this one, or the transaction that created them with it): an event counted already,
-/// or replayed since, is only marked, if at all.
+/// (this one, or the transaction that created them with it): an event counted already
+/// is only marked. One replayed since (or gone) is not marked, but the logs this replay
+/// made are there, so they are counted on their own.
 pub async fn settle(db: &Db, fan_outs: &[Settling<'_>]) -> Result<(), StoreError> {
     for chunk in fan_outs.chunks(SETTLED_PER_TRANSACTION) {
-        if chunk.len() > 1 && settle_together(db, chunk).await.is_ok() {
+        if chunk.len() > 1 && settle_together(db, chunk, true).await.is_ok() {
             continue;
         }
         for fan_out in chunk {
-            match settle_together(db, std::slice::from_ref(fan_out)).await {
+            match settle_together(db, std::slice::from_ref(fan_out), true).await {
                 Ok(()) => {}
                 Err(StoreError::Rejected(_)) => {
-                    super::events::mark_dispatched(
-                        db,
-                        fan_out.tenant,
-                        fan_out.event,
-                        fan_out.replay,
-                    )
-                    .await?;
+                    let (tenant, id, replay) = (fan_out.tenant, fan_out.event, fan_out.replay);
+                    match super::events::get(db, tenant, id).await? {
+                        Some(event) if event.replays == replay => {
+                            super::events::mark_dispatched(db, tenant, id, replay).await?;
+                        }
+                        _ => settle_together(db, std::slice::from_ref(fan_out), false).await?,
+                    }
                 }
                 Err(other) => return Err(other),
             }
@@ -360,13 +361,23 @@ pub async fn settle(db: &Db, fan_outs: &[Settling<'_>]) -> Result<(), StoreError
     Ok(())
 }
 
-async fn settle_together(db: &Db, fan_outs: &[Settling<'_>]) -> Result<(), StoreError> {
+/// One transaction: each fan-out's mark (`marks`) and its logs' day counts.
+async fn settle_together(
+    db: &Db,
+    fan_outs: &[Settling<'_>],
+    marks: bool,
+) -> Result<(), StoreError> {
+    if !marks && fan_outs.iter().all(|fan_out| fan_out.logs.is_empty()) {
+        return Ok(()); // nothing to write
+    }
     let mut transaction = Transaction::new();
     let mut per_day: BTreeMap<(String, String), (Timestamp, u64)> = BTreeMap::new();
     for fan_out in fan_outs {
-        let mark =
-            super::events::counting_write(db, fan_out.tenant, fan_out.event, fan_out.replay)?;
-        transaction = transaction.write(mark, Some(Rejection::Changed("counted".into())));
+        if marks {
+            let (tenant, id, replay) = (fan_out.tenant, fan_out.event, fan_out.replay);
+            let mark = super::events::counting_write(db, tenant, id, replay)?;
+            transaction = transaction.write(mark, Some(Rejection::Changed("counted".into())));
+        }
         let partition = fan_out.tenant.partition();
         for log in fan_out.logs {
             let day = super::paging::day_of(log.created_at);

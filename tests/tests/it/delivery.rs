@@ -1419,7 +1419,8 @@ async fn committed(stack: &TestStack, tenant: &Tenant, id: &str) -> shared::even
 /// An event's logs are counted once (the lists' `X-Total-Count`), whichever run counts
 /// them: the first, which writes each log with its attempt and then settles the fan-out,
 /// or a later one that finds logs an earlier run wrote and never settled (it died
-/// first) and counts them all; a run that finds them counted only marks the event.
+/// first) and counts them all; a run that finds them counted only marks the event; and
+/// a run overtaken by a replay of its event counts what it made without marking it.
 #[tokio::test]
 async fn an_events_logs_are_counted_once_whichever_run_settles_them() {
     let stack = TestStack::start_with(&FAST).await;
@@ -1482,4 +1483,26 @@ async fn an_events_logs_are_counted_once_whichever_run_settles_them() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.status, shared::events::EventStatus::Dispatched);
+
+    // An event replayed while a run of its first dispatch is under way: that run's
+    // deliveries are made and their logs counted, though the event is not marked.
+    let third = committed(&stack, &tenant, "ord_third").await;
+    let replayed = shared::store::events::start_replay(db, &tenant, &third.id)
+        .await
+        .unwrap()
+        .unwrap();
+    run(&third, 1).await;
+    assert_eq!(stack.total("/webhooks/logs", key).await, 6);
+    let stored = shared::store::events::get(db, &tenant, &third.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.status,
+        shared::events::EventStatus::Pending,
+        "the replay's own run marks it"
+    );
+    run(&replayed, 1).await;
+    assert_eq!(stack.total("/webhooks/logs", key).await, 8);
+    assert_eq!(receiver.received("/a").len(), 4);
 }
