@@ -132,7 +132,7 @@ impl FairQueues {
         let receiving = tokio::spawn(async move {
             let response = layer.fair.receive_here(&layer, &headers, &request).await;
             if layer.fair.closed.load(std::sync::atomic::Ordering::SeqCst) {
-                release(&layer.client, &layer.upstream, layer.fair.close()).await;
+                release(&layer, layer.fair.close()).await;
             }
             response
         });
@@ -291,11 +291,7 @@ async fn call(
 /// Makes `held` messages visible again at once in the emulator: what the model held
 /// for no consumer is, on AWS, still in the queue, so a model that stops (its stack
 /// dropped, as a crash test does) must not keep it hidden for [`HOLD`].
-pub(super) async fn release(
-    client: &reqwest::Client,
-    upstream: &str,
-    held: Vec<(String, Vec<String>)>,
-) {
+pub(super) async fn release(layer: &Layer, held: Vec<(String, Vec<String>)>) {
     for (url, receipts) in held {
         for chunk in receipts.chunks(10) {
             let entries: Vec<Value> = chunk
@@ -304,15 +300,15 @@ pub(super) async fn release(
                 .map(|(n, handle)| json!({ "Id": n.to_string(), "ReceiptHandle": handle, "VisibilityTimeout": 0 }))
                 .collect();
             let body = json!({ "QueueUrl": url, "Entries": entries });
-            let sent = client
-                .post(format!("{upstream}/"))
-                .header("x-amz-target", "AmazonSQS.ChangeMessageVisibilityBatch")
-                .header(header::CONTENT_TYPE, "application/x-amz-json-1.0")
-                .body(body.to_string())
-                .send()
-                .await;
-            if let Err(error) = sent {
-                tracing::warn!(%error, "releasing held messages of {url}");
+            let released = call(
+                layer,
+                &HeaderMap::new(),
+                "ChangeMessageVisibilityBatch",
+                &body,
+            )
+            .await;
+            if released.is_err() {
+                tracing::warn!("releasing held messages of {url} failed");
             }
         }
     }

@@ -266,7 +266,7 @@ impl Drop for StrictLayer {
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
             let layer = self.layer.clone();
-            runtime.spawn(async move { fair::release(&layer.client, &layer.upstream, held).await });
+            runtime.spawn(async move { fair::release(&layer, held).await });
         }
     }
 }

@@ -272,6 +272,24 @@ struct FanOut {
     waits_for: Option<EventId>,
 }
 
+impl FanOut {
+    /// What settling it marks and counts.
+    fn settling(&self) -> logs::Settling<'_> {
+        logs::Settling {
+            tenant: &self.tenant,
+            event: &self.event.id,
+            replay: self.replay,
+            logs: &self.logs,
+        }
+    }
+}
+
+/// When the scheduler sweeps a delivery put on the due index now, unless an attempt is
+/// recorded first.
+fn sweep_time(engine: &Engine<'_>) -> Timestamp {
+    Timestamp::now().plus(engine.settings.retry_sweep_grace)
+}
+
 /// When a fan-out may create its logs.
 enum Gate {
     Open,
@@ -299,7 +317,7 @@ async fn prepare(engine: &Engine<'_>, dispatch: Dispatch) -> DeliveryResult<Opti
         redelivered,
         ..
     } = dispatch;
-    let sweep_at = redelivered.then(|| Timestamp::now().plus(engine.settings.retry_sweep_grace));
+    let sweep_at = redelivered.then(|| sweep_time(engine));
     let event = match event {
         Some(event) => event,
         None => match events::get(engine.db, &tenant, &event_id).await? {
@@ -458,15 +476,8 @@ async fn settle(
     if done.is_empty() {
         return;
     }
-    let settling: Vec<logs::Settling> = done
-        .iter()
-        .map(|(_, fan_out)| logs::Settling {
-            tenant: &fan_out.tenant,
-            event: &fan_out.event.id,
-            replay: fan_out.replay,
-            logs: &fan_out.logs,
-        })
-        .collect();
+    let settling: Vec<logs::Settling> =
+        done.iter().map(|(_, fan_out)| fan_out.settling()).collect();
     if let Err(error) = logs::settle(engine.db, &settling).await {
         tracing::warn!(%error, "fan-outs made but not settled; their messages come back");
         for (index, _) in done {
@@ -606,7 +617,7 @@ async fn deliver_all(
                     Some(existing)
                         if existing.status == LogStatus::Pending && existing.attempts == 0 =>
                     {
-                        let due = Timestamp::now().plus(engine.settings.retry_sweep_grace);
+                        let due = sweep_time(engine);
                         if !logs::defer(engine.db, tenant, &existing, due).await? {
                             return Ok(Attempted::Made(existing)); // attempted meanwhile
                         }
@@ -638,13 +649,7 @@ async fn deliver_all(
     }
     if created == Some(Created::Existing) {
         // Found made by an earlier run that did not settle them: counted here, all.
-        let settling = logs::Settling {
-            tenant,
-            event: &fan_out.event.id,
-            replay: fan_out.replay,
-            logs: &fan_out.logs,
-        };
-        logs::settle(engine.db, std::slice::from_ref(&settling)).await?;
+        logs::settle(engine.db, &[fan_out.settling()]).await?;
     }
     Ok(())
 }
@@ -695,7 +700,7 @@ pub async fn retry_delivery(
         return Ok(()); // delivered meanwhile (a manual retry), or given up
     }
     if redelivered && first_never_made {
-        let due = Timestamp::now().plus(engine.settings.retry_sweep_grace);
+        let due = sweep_time(engine);
         if !logs::defer(engine.db, tenant, &log, due).await? {
             return Ok(()); // attempted meanwhile
         }
@@ -1358,7 +1363,7 @@ async fn wait_turn(
     tenant: &Tenant,
     log: WebhookLog,
 ) -> DeliveryResult<WebhookLog> {
-    let due = Timestamp::now().plus(engine.settings.retry_sweep_grace);
+    let due = sweep_time(engine);
     if logs::defer(engine.db, tenant, &log, due).await? {
         metrics::count("DeliveriesWaitingTurn", &[], 1);
     }
