@@ -17,7 +17,7 @@ use crate::{
     ids::EndpointId,
     keyring::SealedSecrets,
     pagination::{Page, PageRequest},
-    webhooks::{Endpoint, EventSelector, WebhookUrl},
+    webhooks::{DeliveryOrder, Endpoint, EventSelector, WebhookUrl},
 };
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
@@ -144,8 +144,26 @@ pub async fn create(
             ))),
         )
         .write(config_bump(db, tenant)?, None)
+        .with_ordered(db, tenant, ordered(endpoint))?
         .commit(db)
         .await
+}
+
+/// What an endpoint adds to its tenant's count of ordered endpoints.
+fn ordered(endpoint: &Endpoint) -> i64 {
+    i64::from(endpoint.ordering == DeliveryOrder::Resource)
+}
+
+impl Transaction {
+    /// Moves the tenant's count of ordered endpoints by `delta`, if it moves: what tells
+    /// a commit whether to number its events (`store::sequences`).
+    fn with_ordered(self, db: &Db, tenant: &Tenant, delta: i64) -> Result<Self, StoreError> {
+        if delta == 0 {
+            return Ok(self);
+        }
+        let write = super::sequences::ordered_endpoints_write(db, tenant, delta)?;
+        Ok(self.write(write, None))
+    }
 }
 
 pub async fn get(
@@ -274,7 +292,8 @@ pub async fn update(
             TransactWriteItem::builder().update(update).build(),
             Some(changed_concurrently()),
         )
-        .write(config_bump(db, tenant)?, None);
+        .write(config_bump(db, tenant)?, None)
+        .with_ordered(db, tenant, ordered(after) - ordered(before))?;
     if before.url.identity() != after.url.identity() {
         transaction = transaction
             .write(
@@ -483,6 +502,7 @@ pub async fn delete(db: &Db, tenant: &Tenant, endpoint: &Endpoint) -> Result<(),
             None,
         )
         .write(config_bump(db, tenant)?, None)
+        .with_ordered(db, tenant, -ordered(endpoint))?
         .commit(db)
         .await
 }

@@ -3,6 +3,11 @@
 //! in the transaction that commits it, on the condition that the sequence is still as
 //! read, so numbers follow commit order without gaps: what ordered delivery needs to
 //! know which event comes next (`delivery::lanes`).
+//!
+//! Only a tenant with an ordered endpoint numbers its events: a sequence costs a read
+//! and two write units per event, which nobody else needs. The count of those endpoints
+//! (`sk` = `#ordered`, beside the sequences) moves in the transaction that creates,
+//! changes or deletes one, and a commit reads it first, consistently.
 
 use super::{
     Db, Item, Rejection, StoreError, Transaction,
@@ -16,10 +21,12 @@ use crate::{
     events::{Event, Sequence},
     ids::EventId,
 };
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use std::collections::BTreeMap;
 
 const PREFIX: &str = "seq#";
+/// The item counting the tenant's endpoints that deliver in order.
+const ORDERED: &str = "#ordered";
 /// What a cancelled commit says when only a sequence moved (another event of the same
 /// key committed first): the caller numbers its events again and retries.
 const MOVED: &str = "an ordering key's sequence moved";
@@ -48,14 +55,54 @@ fn last_of(item: Option<Item>) -> Last {
     }
 }
 
+/// The write that moves the count of `tenant`'s ordered endpoints by `delta`, in the
+/// transaction that makes (`1`), unmakes (`-1`) or deletes (`-1`) one.
+pub(crate) fn ordered_endpoints_write(
+    db: &Db,
+    tenant: &Tenant,
+    delta: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(&db.tables.events)
+        .key("pk", s(tenant.partition()))
+        .key("sk", s(ORDERED))
+        .update_expression("ADD endpoints :delta")
+        .expression_attribute_values(":delta", n(delta))
+        .build()
+        .map_err(StoreError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Whether any endpoint of `tenant` delivers in order, read consistently: an endpoint
+/// made ordered before this read sees every event committed after it numbered.
+async fn ordering_in_use(db: &Db, tenant: &Tenant) -> Result<bool, StoreError> {
+    let item = get_item(db, &db.tables.events, &tenant.partition(), ORDERED).await?;
+    Ok(ordered_count(item.as_ref()) > 0)
+}
+
+fn ordered_count(item: Option<&Item>) -> i64 {
+    item.and_then(|item| item.get("endpoints"))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Numbers `events` after the sequences of their keys as they are now, and returns the
 /// writes that move those sequences on (one per key, conditional on what was read).
+/// Without an ordered endpoint, events are not numbered and nothing is written.
 async fn number(
     db: &Db,
     tenant: &Tenant,
     events: &mut [Event],
     retention_days: u32,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let keyed = events.iter().any(|event| event.ordering_key().is_some());
+    if !keyed || !ordering_in_use(db, tenant).await? {
+        for event in events.iter_mut() {
+            event.sequence = None;
+        }
+        return Ok(Vec::new());
+    }
     let keys: Vec<String> = {
         let mut keys: Vec<String> = events
             .iter()
@@ -169,5 +216,15 @@ mod tests {
         item.insert("last".into(), s("evt_01J0000000000000000000000A"));
         let last = last_of(Some(item));
         assert_eq!(last.number, 7);
+    }
+
+    #[test]
+    fn a_tenant_orders_while_it_counts_an_ordered_endpoint() {
+        assert_eq!(ordered_count(None), 0, "never had one");
+        let mut item = Item::new();
+        item.insert("endpoints".into(), n(2));
+        assert_eq!(ordered_count(Some(&item)), 2);
+        item.insert("endpoints".into(), n(0));
+        assert_eq!(ordered_count(Some(&item)), 0, "had some, deleted them");
     }
 }

@@ -451,6 +451,59 @@ async fn under_conflicts_throttling_and_redeliveries_each_order_still_arrives_in
     assert_eq!(distinct, sent, "none lost");
 }
 
+/// A sequence costs each event a read and two write units that only ordered delivery
+/// needs: events are numbered while the tenant has an ordered endpoint, from its
+/// create or its change to `resource`, and no longer once none is left.
+#[tokio::test]
+async fn events_are_numbered_only_while_an_endpoint_delivers_in_order() {
+    let stack = TestStack::start_with(&FAST).await;
+    let receiver = Receiver::start().await;
+    let key = stack.account("numbered@example.com").await.test_key;
+    stack
+        .register_event_type(&key, TYPE, "A shipment moved")
+        .await;
+    let api = stack.api(&key);
+    let sequence = async || {
+        let event = api
+            .events()
+            .publish_in_order(TYPE, "shp_1", json!({ "at": "Lyon" }))
+            .await;
+        assert_eq!(event.ordering_key.as_deref(), Some("shp_1"));
+        event.sequence
+    };
+    assert_eq!(sequence().await, None, "no endpoint");
+    let plain = api
+        .endpoints()
+        .create_to(&receiver.url("/plain"), &[TYPE])
+        .await;
+    assert_eq!(sequence().await, None, "an endpoint that does not order");
+
+    let ordered =
+        json!({ "url": receiver.url("/plain"), "events": [TYPE], "ordering": "resource" });
+    api.endpoints().update(&plain.id, ordered).await;
+    assert_eq!(sequence().await, Some(1), "numbered from its change on");
+    let second = api
+        .endpoints()
+        .create(json!({ "url": receiver.url("/second"), "events": [TYPE], "ordering": "resource" }))
+        .await;
+    let unordered = json!({ "url": receiver.url("/plain"), "events": [TYPE], "ordering": "none" });
+    api.endpoints().update(&plain.id, unordered).await;
+    assert_eq!(sequence().await, Some(2), "one ordered endpoint is left");
+    api.endpoints().delete(&second.id).await;
+    assert_eq!(sequence().await, None, "none is left");
+
+    let again = json!({ "url": receiver.url("/plain"), "events": [TYPE], "ordering": "resource" });
+    api.endpoints().update(&plain.id, again).await;
+    assert_eq!(
+        sequence().await,
+        Some(3),
+        "the key's sequence goes on where it stopped"
+    );
+    // Numbered or not, every event published while it existed reaches it: five.
+    let received = receiver.wait_for("/plain", 5).await;
+    assert_eq!(received.len(), 5, "each once");
+}
+
 #[test]
 fn in_order_accepts_retries_and_refuses_a_step_out_of_turn() {
     assert!(in_order(&[0, 0, 1, 2], 3));
