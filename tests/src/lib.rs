@@ -319,6 +319,14 @@ impl TestStack {
             .await
     }
 
+    /// Every item of the webhook logs table (logs, groups of logs, day counts).
+    pub async fn webhook_log_items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.items_of(&self.stack.state.config.tables.webhook_logs)
+            .await
+    }
+
     /// Every item of the portal sessions table.
     pub async fn portal_session_items(
         &self,

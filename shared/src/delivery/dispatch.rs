@@ -581,22 +581,30 @@ async fn deliver_all(
         return Ok(());
     }
     let unwritten = created.is_none();
+    let grouping = Grouping::default();
     let tenant = &fan_out.tenant;
     let body = crate::webhooks::body::delivery_body(&fan_out.event.payload);
     let retention_days = engine.retention_days;
+    // Only a redelivered message (the one with a sweep time) can follow a run that
+    // grouped some of its deliveries.
+    let made = match fan_out.sweep_at {
+        Some(_) if created.is_some() => made_before(engine, fan_out).await?,
+        _ => Vec::new(),
+    };
     // Slow receivers' first attempts leave together for the slow queue, which checks
     // each delivery before it makes it.
     let (slow, shared): (Vec<_>, Vec<_>) = fan_out
         .targets
         .iter()
         .zip(&fan_out.logs)
+        .filter(|(_, log)| !made.contains(&log.id))
         .partition(|(target, _)| admit(engine, tenant, Track::Shared, target) == Admit::Slow);
     if !slow.is_empty() {
         let logs: Vec<&WebhookLog> = slow.iter().map(|(_, log)| *log).collect();
         hand_to_slow_queue(engine, tenant, &logs, unwritten).await?;
     }
     let deliveries = shared.into_iter().map(|(target, log)| {
-        let body = &body;
+        let (body, grouping) = (&body, &grouping);
         async move {
             let own;
             let body = if target.has_own_body() {
@@ -631,7 +639,7 @@ async fn deliver_all(
                 pace: Pace::Take,
                 fresh_since: fan_out.received,
                 track: Track::Shared,
-                unwritten,
+                unwritten: unwritten.then_some(grouping),
             };
             attempt(engine, tenant, log, target, body, how, stats).await
         }
@@ -647,11 +655,41 @@ async fn deliver_all(
         let logs: Vec<&WebhookLog> = moved.iter().collect();
         hand_to_slow_queue(engine, tenant, &logs, unwritten).await?;
     }
+    let grouped = grouping.take();
+    if !grouped.is_empty() {
+        let logs: Vec<&WebhookLog> = grouped.iter().collect();
+        let payload = &fan_out.event.payload;
+        logs::put_group(
+            engine.db,
+            tenant,
+            fan_out.replay,
+            &logs,
+            payload,
+            retention_days,
+        )
+        .await?;
+    }
     if created == Some(Created::Existing) {
         // Found made by an earlier run that did not settle them: counted here, all.
         logs::settle(engine.db, &[fan_out.settling()]).await?;
     }
     Ok(())
+}
+
+/// The deliveries of a redelivered fan-out that an earlier run made and kept in the
+/// event's group, whose logs this run found or created pending: each gets the outcome
+/// its group holds, instead of being sent again.
+async fn made_before(engine: &Engine<'_>, fan_out: &FanOut) -> DeliveryResult<Vec<LogId>> {
+    let (db, tenant) = (engine.db, &fan_out.tenant);
+    let kept = logs::grouped_of(db, tenant, &fan_out.event.id, fan_out.replay).await?;
+    let mut made = Vec::with_capacity(kept.len());
+    for log in kept {
+        if fan_out.logs.iter().any(|mine| mine.id == log.id) {
+            logs::record(db, tenant, 0, &log, None).await?;
+            made.push(log.id);
+        }
+    }
+    Ok(made)
 }
 
 /// Hands a fan-out's deliveries to the slow queue unattempted, writing their logs
@@ -721,7 +759,7 @@ pub async fn deliver_again(
     engine: &Engine<'_>,
     tenant: &Tenant,
     log: WebhookLog,
-    how: Attempting,
+    how: Attempting<'_>,
     stats: &Recorder,
 ) -> DeliveryResult<WebhookLog> {
     let target = match &log.endpoint_id {
@@ -874,9 +912,25 @@ fn masked_signatures(value: &str) -> String {
         .join(" ")
 }
 
+/// The first-attempt successes of a fan-out whose logs are not written yet, left by its
+/// attempts to be written together, in one item, once they are all made
+/// (`logs::put_group`): five deliveries then cost one write, not five.
+#[derive(Debug, Default)]
+pub struct Grouping(std::sync::Mutex<Vec<WebhookLog>>);
+
+impl Grouping {
+    fn keep(&self, log: WebhookLog) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(log);
+    }
+
+    fn take(&self) -> Vec<WebhookLog> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 /// How an attempt is made.
 #[derive(Clone, Copy, Debug)]
-pub struct Attempting {
+pub struct Attempting<'a> {
     /// Whether its outcome counts in the endpoint's failure streak and adapts its pace
     /// (not for test pings and simulations).
     pub count_errors: bool,
@@ -887,11 +941,12 @@ pub struct Attempting {
     /// Where it runs, which decides what a slow receiver does to it.
     pub track: Track,
     /// Its log is not written yet (a first run's fan-out): the attempt's outcome is its
-    /// first write, and a delivery that leaves unattempted writes it pending first.
-    pub unwritten: bool,
+    /// first write (a first-attempt success joins the fan-out's [`Grouping`]), and a
+    /// delivery that leaves unattempted writes it pending first.
+    pub unwritten: Option<&'a Grouping>,
 }
 
-impl Attempting {
+impl Attempting<'_> {
     /// A delivery the API was asked to make now: counted, not paced, made here.
     pub fn now() -> Self {
         Attempting {
@@ -899,7 +954,7 @@ impl Attempting {
             pace: Pace::Skip,
             fresh_since: Instant::now(),
             track: Track::Direct,
-            unwritten: false,
+            unwritten: None,
         }
     }
 }
@@ -995,7 +1050,7 @@ async fn attempt(
     log: WebhookLog,
     target: &Target,
     body: &[u8],
-    how: Attempting,
+    how: Attempting<'_>,
     stats: &Recorder,
 ) -> DeliveryResult<Attempted> {
     let log = match admission(engine, tenant, log, target, how).await? {
@@ -1071,7 +1126,7 @@ async fn admission(
     tenant: &Tenant,
     log: WebhookLog,
     target: &Target,
-    how: Attempting,
+    how: Attempting<'_>,
 ) -> DeliveryResult<Admission> {
     if admit(engine, tenant, how.track, target) == Admit::Slow {
         return Ok(Admission::Done(Attempted::Moved(log)));
@@ -1114,7 +1169,7 @@ async fn admission(
             }
         };
         if let Some(slot) = slot.filter(|slot| !slot.wait.is_zero()) {
-            if how.unwritten {
+            if how.unwritten.is_some() {
                 logs::put_new(db, tenant, &log, engine.retention_days, None).await?;
             }
             let deferred = defer(engine, tenant, log, target.lane(), slot).await?;
@@ -1141,7 +1196,7 @@ async fn send(
     log: &WebhookLog,
     target: &Target,
     body: &[u8],
-    how: Attempting,
+    how: Attempting<'_>,
 ) -> DeliveryResult<Option<Sent>> {
     let at = Timestamp::now();
     let secrets = target.secrets(engine, tenant).await?;
@@ -1199,7 +1254,8 @@ enum Recording {
 
 /// Writes the attempt and its outcome on the log (one conditional write, on the
 /// attempts it had), with its place on the due index. `unwritten`: the log is not
-/// written yet, and this is its first write (unless another run wrote it meanwhile).
+/// written yet, and this is its first write (unless another run wrote it meanwhile),
+/// or its place in its fan-out's group.
 #[allow(clippy::too_many_arguments)] // the stage's inputs, each used once
 async fn record(
     engine: &Engine<'_>,
@@ -1209,7 +1265,7 @@ async fn record(
     sent: &Sent,
     plan: &FollowUp,
     now: Timestamp,
-    unwritten: bool,
+    unwritten: Option<&Grouping>,
 ) -> DeliveryResult<Recording> {
     let before = log.attempts;
     let outcome = &sent.outcome;
@@ -1256,17 +1312,24 @@ async fn record(
 
 /// Writes `log` with its latest attempt, on the attempts it had before (`false` if
 /// another worker recorded one meanwhile): the log's first write when it is not
-/// written yet (`unwritten`, and no other run wrote it), otherwise an update.
+/// written yet (`unwritten`, and no other run wrote it; a first-attempt success waits
+/// for its fan-out's group instead), otherwise an update.
 async fn write_outcome(
     engine: &Engine<'_>,
     tenant: &Tenant,
     before: u32,
     log: &WebhookLog,
     due: Option<Timestamp>,
-    unwritten: bool,
+    unwritten: Option<&Grouping>,
 ) -> Result<bool, crate::store::StoreError> {
-    if unwritten && logs::put_new(engine.db, tenant, log, engine.retention_days, due).await? {
-        return Ok(true);
+    if let Some(grouping) = unwritten {
+        if logs::may_join(log) {
+            grouping.keep(log.clone());
+            return Ok(true);
+        }
+        if logs::put_new(engine.db, tenant, log, engine.retention_days, due).await? {
+            return Ok(true);
+        }
     }
     logs::record(engine.db, tenant, before, log, due).await
 }

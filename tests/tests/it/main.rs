@@ -19,6 +19,7 @@ mod holding;
 mod lambda_binaries;
 mod lambda_events;
 mod languages;
+mod log_groups;
 mod media;
 mod ordering;
 mod pacing;

@@ -6,12 +6,18 @@
 //! message ends in the DLQ). A first run's new deliveries are not on it: their message
 //! brings them back if the run stops.
 
+mod group;
+mod reading;
+
+use group::Group;
+pub use group::may_join;
+
 use super::{
     Db, Rejection, StoreError, Transaction,
     counters::{day_write, read_days},
     error::Sent,
     keyed_item, n,
-    paging::{Filter, Listing, expiry_epoch, window_start},
+    paging::{expiry_epoch, window_start},
     s, to_value,
 };
 use crate::{
@@ -299,11 +305,19 @@ pub async fn put_new(
     retention_days: u32,
     due: Option<Timestamp>,
 ) -> Result<bool, StoreError> {
+    let expires = expiry_epoch(log.created_at, retention_days);
+    put_new_expiring(db, tenant, log, expires, due).await
+}
+
+async fn put_new_expiring(
+    db: &Db,
+    tenant: &Tenant,
+    log: &WebhookLog,
+    expires_at_epoch: i64,
+    due: Option<Timestamp>,
+) -> Result<bool, StoreError> {
     let mut item = keyed_item(&tenant.partition(), &log.id, log)?;
-    item.insert(
-        "expires_at_epoch".into(),
-        n(expiry_epoch(log.created_at, retention_days)),
-    );
+    item.insert("expires_at_epoch".into(), n(expires_at_epoch));
     if let Some(due) = due {
         item.insert("due_shard".into(), s(due_shard(&log.id)));
         item.insert("due_at".into(), s(due.to_string()));
@@ -396,8 +410,114 @@ async fn settle_together(
     transaction.commit(db).await
 }
 
+/// Writes a fan-out's first-attempt successes (each one [`may_join`]) in one item, their
+/// group, uncounted (like [`put_new`]: [`settle`] counts them); `payload` is the body
+/// most of them carried. The rest of what could not join it (past the size a group
+/// keeps, or a group another run of the same message wrote first) gets items of its own.
+pub async fn put_group(
+    db: &Db,
+    tenant: &Tenant,
+    replay: u32,
+    logs: &[&WebhookLog],
+    payload: &serde_json::Value,
+    retention_days: u32,
+) -> Result<(), StoreError> {
+    let (mut joining, mut alone) = (Vec::new(), Vec::new());
+    let mut size = 0;
+    for log in logs {
+        size += serde_json::to_vec(log).map_or(usize::MAX, |bytes| bytes.len());
+        match group::may_join(log) && size <= GROUP_BYTES {
+            true => joining.push(*log),
+            false => alone.push(*log),
+        }
+    }
+    if let (Some(first), Some(group)) = (joining.first(), Group::of(&joining, payload))
+        && let Some((prefix, _)) = group::place_of(&first.id)
+    {
+        let sort_key = group::key(prefix.trim_end_matches(group::MARK), replay);
+        let mut item = keyed_item(&tenant.partition(), &sort_key, &group)?;
+        let expires = expiry_epoch(first.created_at, retention_days);
+        item.insert("expires_at_epoch".into(), n(expires));
+        let put = db
+            .client
+            .put_item()
+            .table_name(&db.tables.webhook_logs)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .sent()
+            .await;
+        if !super::conditional(put)? {
+            alone.extend(joining); // another run's group is there: these go alone
+        }
+    }
+    let writes = alone
+        .into_iter()
+        .map(|log| put_new(db, tenant, log, retention_days, None));
+    for written in crate::concurrency::join_all(writes).await {
+        written?;
+    }
+    Ok(())
+}
+
+/// The bytes of logs a group holds at most (DynamoDB's items hold 400 KB).
+const GROUP_BYTES: usize = 256 * 1024;
+
+/// A delivery as its group holds it, with the group's expiry: `None` if no group of its
+/// event holds it.
+async fn grouped(
+    db: &Db,
+    tenant: &Tenant,
+    id: &LogId,
+) -> Result<Option<(WebhookLog, i64)>, StoreError> {
+    let Some((prefix, name)) = group::place_of(id) else {
+        return Ok(None);
+    };
+    let out = db
+        .client
+        .query()
+        .table_name(&db.tables.webhook_logs)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :groups)")
+        .expression_attribute_values(":pk", s(tenant.partition()))
+        .expression_attribute_values(":groups", s(&prefix))
+        .consistent_read(true)
+        .sent()
+        .await?;
+    for item in out.items.unwrap_or_default() {
+        let sort_key = item.get("sk").and_then(|v| v.as_s().ok()).cloned();
+        let expires = item
+            .get("expires_at_epoch")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let group: Group = super::from_item(item)?;
+        if let Some(log) = sort_key.and_then(|key| group.log(&key, name)) {
+            return Ok(Some((log, expires)));
+        }
+    }
+    Ok(None)
+}
+
+/// The logs that replay `replay` of event `event` keeps in its group.
+pub async fn grouped_of(
+    db: &Db,
+    tenant: &Tenant,
+    event: &EventId,
+    replay: u32,
+) -> Result<Vec<WebhookLog>, StoreError> {
+    let event_prefix = format!("{}{}_", LogId::PREFIX, event.unprefixed());
+    let sort_key = group::key(&event_prefix, replay);
+    let table = &db.tables.webhook_logs;
+    let group: Option<Group> = super::get_keyed(db, table, &tenant.partition(), &sort_key).await?;
+    Ok(group.map(|group| group.logs(&sort_key)).unwrap_or_default())
+}
+
+/// A delivery's log: its own item, or else its entry in its fan-out's group.
 pub async fn get(db: &Db, tenant: &Tenant, id: &LogId) -> Result<Option<WebhookLog>, StoreError> {
-    super::get_keyed(db, &db.tables.webhook_logs, &tenant.partition(), id).await
+    let table = &db.tables.webhook_logs;
+    if let Some(log) = super::get_keyed(db, table, &tenant.partition(), id).await? {
+        return Ok(Some(log));
+    }
+    Ok(grouped(db, tenant, id).await?.map(|(log, _)| log))
 }
 
 /// Stores the outcome of an attempt, if no other attempt was recorded meanwhile
@@ -444,7 +564,17 @@ pub async fn record(
             .expression_attribute_values(":shard", s(due_shard(&log.id)))
             .expression_attribute_values(":due", s(due.to_string()));
     }
-    super::conditional(request.sent().await)
+    if super::conditional(request.sent().await)? {
+        return Ok(true);
+    }
+    // A delivery kept in its fan-out's group has no item of its own: its next attempt
+    // makes one, which wins over the entry from then on.
+    match grouped(db, tenant, &log.id).await? {
+        Some((kept, expires)) if kept.attempts == attempts_before => {
+            put_new_expiring(db, tenant, log, expires, due).await
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Narrows a list of logs.
@@ -457,46 +587,30 @@ pub struct LogFilter {
     pub since: Option<Timestamp>,
 }
 
-fn listing<'a>(
+/// What a list of logs reads: the tenant's logs of the retention window (from `since`).
+fn scope<'a>(
     db: &'a Db,
     tenant: &Tenant,
-    filter: &LogFilter,
+    filter: &'a LogFilter,
     retention_days: u32,
-) -> Result<Listing<'a>, StoreError> {
-    let mut conditions = Filter::default();
-    if let Some(endpoint_id) = &filter.endpoint_id {
-        conditions = conditions.clause(
-            "endpoint_id = :endpoint",
-            &[],
-            vec![(":endpoint", s(endpoint_id))],
-        );
-    }
-    if let Some(event) = &filter.event {
-        conditions = conditions.clause(
-            "#event = :event",
-            &[("#event", "event")],
-            vec![(":event", s(event))],
-        );
-    }
-    if let Some(status) = filter.status {
-        conditions = conditions.clause(
-            "#status = :status",
-            &[("#status", "status")],
-            vec![(":status", to_value(&status)?)],
-        );
-    }
+) -> reading::Scope<'a> {
     let window = window_start(Timestamp::now(), retention_days);
     let from = filter.since.map_or(window, |since| since.max(window));
-    Ok(Listing {
-        table: &db.tables.webhook_logs,
-        index: None,
-        partition_attribute: "pk",
+    reading::Scope {
+        db,
         partition: tenant.partition(),
-        sort_attribute: "sk",
-        sort_prefix: LogId::PREFIX,
-        sort_from: Some(LogId::lowest_at(from)),
-        filter: conditions,
-    })
+        from: LogId::lowest_at(from),
+        filter,
+    }
+}
+
+impl LogFilter {
+    fn is_empty(&self) -> bool {
+        self.endpoint_id.is_none()
+            && self.event.is_none()
+            && self.status.is_none()
+            && self.since.is_none()
+    }
 }
 
 /// Logs of the retention window, newest first.
@@ -507,14 +621,36 @@ pub async fn list(
     page: PageRequest,
     retention_days: u32,
 ) -> Result<Page<WebhookLog>, StoreError> {
-    let listing = listing(db, tenant, filter, retention_days)?;
-    let counter = if listing.filter.is_empty() && filter.since.is_none() {
+    let scope = scope(db, tenant, filter, retention_days);
+    if let Some(cursor) = &page.cursor {
+        let (items, links) = reading::cursor_page(&scope, cursor, page.per_page).await?;
+        return Ok(Page {
+            items,
+            total: 0,
+            exact: false,
+            request: page,
+            cursors: Some(links),
+        });
+    }
+    let (total, exact) = if filter.is_empty() {
         let from = window_start(Timestamp::now(), retention_days);
-        Some(read_days(db, &db.tables.webhook_logs, &tenant.partition(), from).await?)
+        let counted = read_days(db, &db.tables.webhook_logs, &tenant.partition(), from).await?;
+        (counted, true)
     } else {
-        None
+        reading::count(&scope).await?
     };
-    listing.fetch(db, page, counter).await
+    let items = if exact && page.offset() >= total {
+        Vec::new()
+    } else {
+        reading::page(&scope, &page).await?
+    };
+    Ok(Page {
+        items,
+        total,
+        exact,
+        request: page,
+        cursors: None,
+    })
 }
 
 /// Every log matching `filter` (for `/recover`), at most `limit`.
@@ -525,8 +661,8 @@ pub async fn all(
     retention_days: u32,
     limit: u32,
 ) -> Result<Vec<WebhookLog>, StoreError> {
-    let listing = listing(db, tenant, filter, retention_days)?;
-    listing.page(db, &PageRequest::first(limit)).await
+    let scope = scope(db, tenant, filter, retention_days);
+    reading::page(&scope, &PageRequest::first(limit)).await
 }
 
 /// A retry the scheduler found due, with the due instant it was found under.
