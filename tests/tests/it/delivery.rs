@@ -457,6 +457,13 @@ async fn a_redelivered_queue_message_sends_nothing_twice_and_a_replay_sends_agai
     let event = publish(&stack, &acct.test_key, "order:paid", json!({ "id": "o" })).await;
     let first = receiver.wait_for("/once", 1).await.remove(0);
     let event_id = event.id.as_str();
+    // SQS hands a message out again only once the run that had it is over (its
+    // visibility timeout outlasts the function's): here, once the event is settled.
+    eventually("the first run settled", || async {
+        let shown = stack.api(&acct.test_key).events().get(event_id).await;
+        (shown.status == "dispatched").then_some(())
+    })
+    .await;
 
     // The same message again, twice in one batch, as an SQS redelivery would bring it.
     let message =
