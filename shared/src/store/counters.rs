@@ -84,10 +84,7 @@ pub(crate) fn on_another_shard(write: &TransactWriteItem) -> TransactWriteItem {
 }
 
 fn count_of(item: &Item) -> i64 {
-    item.get("count")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    super::number(item, "count").unwrap_or(0)
 }
 
 /// The sum of the counters whose sort keys lie from `from` to `to`, read consistently.

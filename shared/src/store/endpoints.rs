@@ -74,9 +74,7 @@ pub async fn config_version(db: &Db, tenant: &Tenant) -> Result<u64, StoreError>
     let item = super::get_item(db, &db.tables.endpoints, &tenant.partition(), CONFIG).await?;
     Ok(item
         .as_ref()
-        .and_then(|item| item.get("version"))
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
+        .and_then(|item| super::number(item, "version"))
         .unwrap_or(0))
 }
 
@@ -528,9 +526,7 @@ pub async fn next_number(db: &Db, tenant: &Tenant) -> Result<u64, StoreError> {
         .await?;
     out.attributes
         .as_ref()
-        .and_then(|item| item.get("number"))
-        .and_then(|value| value.as_n().ok())
-        .and_then(|number| number.parse().ok())
+        .and_then(|item| super::number(item, "number"))
         .ok_or_else(|| StoreError::internal("the serial item returned no number"))
 }
 

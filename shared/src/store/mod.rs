@@ -77,6 +77,11 @@ pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError
     serde_dynamo::from_item(item).map_err(StoreError::internal)
 }
 
+/// A number attribute of `item`, if it is there and reads as a `T`.
+pub(crate) fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
 /// The outcome of a conditional write: `Ok(false)` when its condition failed.
 pub(crate) fn conditional<O>(result: Result<O, StoreError>) -> Result<bool, StoreError> {
     match result {

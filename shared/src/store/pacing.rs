@@ -5,7 +5,7 @@
 //! 1000 s), why (`reason`), when it last went down (`decreased_at`) and when it last
 //! changed either way (`changed_at`). Expired by TTL a week after the last write.
 
-use super::{Db, Item, StoreError, error::Sent, n, s};
+use super::{Db, Item, StoreError, error::Sent, n, number, s};
 use crate::{Tenant, ids::EndpointId};
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
@@ -29,15 +29,11 @@ pub struct Pace {
     pub changed_at: Option<i64>,
 }
 
-fn number(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)?.as_n().ok()?.parse().ok()
-}
-
 impl Pace {
     fn of(item: &Item) -> Self {
         Pace {
             next_at: number(item, "next_at").unwrap_or(0),
-            rate: number(item, "rate_milli").map(|milli| milli as f64 / 1000.0),
+            rate: number::<i64>(item, "rate_milli").map(|milli| milli as f64 / 1000.0),
             reason: item.get("reason").and_then(|v| v.as_s().ok()).cloned(),
             changed_at: number(item, "changed_at"),
         }

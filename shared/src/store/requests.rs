@@ -51,9 +51,7 @@ pub async fn count_sighting(db: &Db, id: &str, forget_after: Timestamp) -> Resul
         .await?;
     Ok(updated
         .attributes()
-        .and_then(|item| item.get("seen"))
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
+        .and_then(|item| super::number(item, "seen"))
         .unwrap_or(1))
 }
 
@@ -163,11 +161,7 @@ pub async fn claim_idempotency(
 
 /// A live record from its item; `None` when it expired.
 fn idempotency_record(item: &Item, now: Timestamp) -> Option<IdempotencyRecord> {
-    let number = |name: &str| {
-        item.get(name)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<i64>().ok())
-    };
+    let number = |name: &str| super::number::<i64>(item, name);
     if number("expires_at_epoch")? < now.as_epoch_seconds() {
         return None;
     }
@@ -290,11 +284,7 @@ pub async fn lease_tokens(
         .expression_attribute_values(":tat", n(now_ms + cost))
         .expression_attribute_values(":expires", expires)
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-    let tat_of = |item: Option<&Item>| {
-        item.and_then(|item| item.get("tat"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<i64>().ok())
-    };
+    let tat_of = |item: Option<&Item>| item.and_then(|item| super::number::<i64>(item, "tat"));
     // Each step fails only because another instance moved the bucket meanwhile.
     for _ in 0..4 {
         match send_lease(request.clone()).await? {

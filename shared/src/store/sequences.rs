@@ -43,11 +43,7 @@ fn last_of(item: Option<Item>) -> Last {
         return Last::default();
     };
     Last {
-        number: item
-            .get("number")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
+        number: super::number(&item, "number").unwrap_or(0),
         event: item
             .get("last")
             .and_then(|v| v.as_s().ok())
@@ -81,9 +77,7 @@ async fn ordering_in_use(db: &Db, tenant: &Tenant) -> Result<bool, StoreError> {
 }
 
 fn ordered_count(item: Option<&Item>) -> i64 {
-    item.and_then(|item| item.get("endpoints"))
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
+    item.and_then(|item| super::number(item, "endpoints"))
         .unwrap_or(0)
 }
 

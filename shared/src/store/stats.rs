@@ -80,10 +80,7 @@ pub async fn add(
 }
 
 fn count(item: &Item, name: &str) -> u64 {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    super::number(item, name).unwrap_or(0)
 }
 
 fn tally_of(item: &Item) -> Tally {

@@ -484,11 +484,7 @@ async fn grouped(
         .await?;
     for item in out.items.unwrap_or_default() {
         let sort_key = item.get("sk").and_then(|v| v.as_s().ok()).cloned();
-        let expires = item
-            .get("expires_at_epoch")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let expires = super::number(&item, "expires_at_epoch").unwrap_or(0);
         let group: Group = super::from_item(item)?;
         if let Some(log) = sort_key.and_then(|key| group.log(&key, name)) {
             return Ok(Some((log, expires)));
