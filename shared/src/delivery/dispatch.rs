@@ -645,6 +645,14 @@ async fn deliver_all(
         }
     });
     let results = join_all(deliveries).await;
+    // What was delivered is written even if another delivery failed here: the
+    // message's next run then finds it made, and sends it no second time.
+    let grouped = grouping.take();
+    if !grouped.is_empty() {
+        let logs: Vec<&WebhookLog> = grouped.iter().collect();
+        let payload = &fan_out.event.payload;
+        logs::put_group(engine.db, tenant, &logs, payload, retention_days).await?;
+    }
     let mut moved = Vec::new();
     for result in results {
         if let Attempted::Moved(log) = result? {
@@ -655,20 +663,6 @@ async fn deliver_all(
         let logs: Vec<&WebhookLog> = moved.iter().collect();
         hand_to_slow_queue(engine, tenant, &logs, unwritten).await?;
     }
-    let grouped = grouping.take();
-    if !grouped.is_empty() {
-        let logs: Vec<&WebhookLog> = grouped.iter().collect();
-        let payload = &fan_out.event.payload;
-        logs::put_group(
-            engine.db,
-            tenant,
-            fan_out.replay,
-            &logs,
-            payload,
-            retention_days,
-        )
-        .await?;
-    }
     if created == Some(Created::Existing) {
         // Found made by an earlier run that did not settle them: counted here, all.
         logs::settle(engine.db, &[fan_out.settling()]).await?;
@@ -677,11 +671,11 @@ async fn deliver_all(
 }
 
 /// The deliveries of a redelivered fan-out that an earlier run made and kept in the
-/// event's group, whose logs this run found or created pending: each gets the outcome
-/// its group holds, instead of being sent again.
+/// event's group (those of this replay: their ids say so), whose logs this run found or
+/// created pending: each gets the outcome its group holds, instead of being sent again.
 async fn made_before(engine: &Engine<'_>, fan_out: &FanOut) -> DeliveryResult<Vec<LogId>> {
     let (db, tenant) = (engine.db, &fan_out.tenant);
-    let kept = logs::grouped_of(db, tenant, &fan_out.event.id, fan_out.replay).await?;
+    let kept = logs::grouped_of(db, tenant, &fan_out.event.id).await?;
     let mut made = Vec::with_capacity(kept.len());
     for log in kept {
         if fan_out.logs.iter().any(|mine| mine.id == log.id) {

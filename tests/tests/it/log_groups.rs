@@ -18,7 +18,7 @@ const FAST: [(&str, &str); 4] = [
 
 const TYPE: &str = "invoice:sent";
 
-/// The sort keys of the logs table's items of one kind: groups (`..._~<replay>`) or
+/// The sort keys of the logs table's items of one kind: groups (`log_<event>_~`) or
 /// deliveries' own logs.
 async fn stored(stack: &TestStack, groups: bool) -> Vec<String> {
     stack
@@ -240,7 +240,7 @@ async fn a_redelivered_message_takes_what_an_earlier_run_grouped_and_sends_it_on
         duration_ms: 3,
         failure: None,
     });
-    shared::store::logs::put_group(db, &tenant, 0, &[&made], &event.payload, 30)
+    shared::store::logs::put_group(db, &tenant, &[&made], &event.payload, 30)
         .await
         .unwrap();
     assert_eq!(stored(&stack, true).await.len(), 1);

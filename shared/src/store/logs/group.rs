@@ -3,10 +3,12 @@
 //!
 //! Five deliveries of an event then cost one write of 2-3 KB instead of five of about
 //! 1 KB, and hold half the bytes: what they share (the event, its payload, most request
-//! headers) is stored once (`docs/costs.md`). The group of replay `r` of an event sits
-//! beside the event's own logs, at `log_<event ulid>_~<r>`, so a listing reads both
-//! together. A delivery that needs more than its first attempt (a retry, a manual one)
-//! gets an item of its own, which wins over its entry here wherever both exist.
+//! headers) is stored once (`docs/costs.md`). An event's group sits beside its own logs,
+//! at `log_<event ulid>_~`, so a listing reads both together, and a delivery's id names
+//! its group (one read finds it). The first run to write it owns it: the successes of
+//! another (a replay's, or a duplicate message's) get items of their own. A delivery
+//! that needs more than its first attempt (a retry, a manual one) gets an item of its
+//! own too, which wins over its entry here wherever both exist.
 
 use crate::{
     Timestamp,
@@ -28,26 +30,17 @@ const OWN_ID: &str = "\u{1}id";
 /// a group stays a few KB however its receivers answer.
 const MAX_ANSWER: usize = 1024;
 
-/// The sort key of the group of replay `replay` of the event whose delivery ids start
-/// with `event_prefix` (`log_<ulid>_`).
-pub(crate) fn key(event_prefix: &str, replay: u32) -> String {
-    format!("{event_prefix}{MARK}{replay}")
-}
-
-/// Where a delivery's group would be: the sort-key prefix of its event's groups
+/// Where a delivery would be kept in a group: its event's group's sort key
 /// (`log_<ulid>_~`) and its entry's name. `None` for a log that is no event's delivery
 /// (a test ping's id has no suffix).
 pub(crate) fn place_of(id: &LogId) -> Option<(String, &str)> {
-    let (event_prefix, entry) = id.rsplit_once('_')?;
-    (event_prefix.len() > LogId::PREFIX.len() + 1)
-        .then(|| (format!("{event_prefix}_{MARK}"), entry))
+    let (event, entry) = id.rsplit_once('_')?;
+    (event.len() > LogId::PREFIX.len() + 1).then(|| (format!("{event}_{MARK}"), entry))
 }
 
 /// Whether a sort key is a group's.
 pub(crate) fn is_group(sort_key: &str) -> bool {
-    sort_key
-        .rsplit_once('_')
-        .is_some_and(|(_, last)| last.starts_with(MARK))
+    sort_key.ends_with(MARK)
 }
 
 /// Whether `log` may be kept in its fan-out's group: an event's delivery that succeeded
@@ -282,9 +275,13 @@ mod tests {
             "what all share is kept once: {:?}",
             group.sent
         );
-        let (prefix, _) = place_of(&logs[0].id).unwrap();
-        let sort_key = key(prefix.trim_end_matches(MARK), 0);
-        assert!(sort_key.starts_with(&prefix) && is_group(&sort_key));
+        let (sort_key, _) = place_of(&logs[0].id).unwrap();
+        assert!(is_group(&sort_key));
+        assert_eq!(
+            place_of(&logs[1].id).unwrap().0,
+            sort_key,
+            "one group an event"
+        );
         assert!(
             !is_group(&logs[0].id),
             "a delivery's own item is not a group"

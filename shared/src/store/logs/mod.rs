@@ -1,4 +1,6 @@
-//! The webhook logs table: key (`pk` = tenant, `sk` = log id), per-day counters, and
+//! The webhook logs table: key (`pk` = tenant, `sk` = log id, or `log_<event ulid>_~`
+//! for the group holding an event's first-attempt successes, see [`group`]),
+//! per-day counters, and
 //! the sparse `due` index (`due_shard`, `due_at`) holding the deliveries the scheduler
 //! must look at by a time: retries parked for longer than the deliveries queue can
 //! delay them, and until their attempt is recorded, queued retries, deliveries waiting
@@ -417,7 +419,6 @@ async fn settle_together(
 pub async fn put_group(
     db: &Db,
     tenant: &Tenant,
-    replay: u32,
     logs: &[&WebhookLog],
     payload: &serde_json::Value,
     retention_days: u32,
@@ -432,9 +433,8 @@ pub async fn put_group(
         }
     }
     if let (Some(first), Some(group)) = (joining.first(), Group::of(&joining, payload))
-        && let Some((prefix, _)) = group::place_of(&first.id)
+        && let Some((sort_key, _)) = group::place_of(&first.id)
     {
-        let sort_key = group::key(prefix.trim_end_matches(group::MARK), replay);
         let mut item = keyed_item(&tenant.partition(), &sort_key, &group)?;
         let expires = expiry_epoch(first.created_at, retention_days);
         item.insert("expires_at_epoch".into(), n(expires));
@@ -447,7 +447,8 @@ pub async fn put_group(
             .sent()
             .await;
         if !super::conditional(put)? {
-            alone.extend(joining); // another run's group is there: these go alone
+            // Another run's group (a replay's, a duplicate message's): these go alone.
+            alone.extend(joining);
         }
     }
     let writes = alone
@@ -462,46 +463,36 @@ pub async fn put_group(
 /// The bytes of logs a group holds at most (DynamoDB's items hold 400 KB).
 const GROUP_BYTES: usize = 256 * 1024;
 
-/// A delivery as its group holds it, with the group's expiry: `None` if no group of its
-/// event holds it.
+/// A delivery as its event's group holds it, with the group's expiry: `None` if the
+/// group does not hold it (or there is none).
 async fn grouped(
     db: &Db,
     tenant: &Tenant,
     id: &LogId,
 ) -> Result<Option<(WebhookLog, i64)>, StoreError> {
-    let Some((prefix, name)) = group::place_of(id) else {
+    let Some((sort_key, name)) = group::place_of(id) else {
         return Ok(None);
     };
-    let out = db
-        .client
-        .query()
-        .table_name(&db.tables.webhook_logs)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :groups)")
-        .expression_attribute_values(":pk", s(tenant.partition()))
-        .expression_attribute_values(":groups", s(&prefix))
-        .consistent_read(true)
-        .sent()
-        .await?;
-    for item in out.items.unwrap_or_default() {
-        let sort_key = item.get("sk").and_then(|v| v.as_s().ok()).cloned();
-        let expires = super::number(&item, "expires_at_epoch").unwrap_or(0);
-        let group: Group = super::from_item(item)?;
-        if let Some(log) = sort_key.and_then(|key| group.log(&key, name)) {
-            return Ok(Some((log, expires)));
-        }
-    }
-    Ok(None)
+    let partition = tenant.partition();
+    let item = super::get_item(db, &db.tables.webhook_logs, &partition, &sort_key);
+    let Some(item) = item.await? else {
+        return Ok(None);
+    };
+    let expires = super::number(&item, "expires_at_epoch").unwrap_or(0);
+    let group: Group = super::from_item(item)?;
+    Ok(group.log(&sort_key, name).map(|log| (log, expires)))
 }
 
-/// The logs that replay `replay` of event `event` keeps in its group.
+/// The logs `event`'s group holds (of the replay whose run wrote it).
 pub async fn grouped_of(
     db: &Db,
     tenant: &Tenant,
     event: &EventId,
-    replay: u32,
 ) -> Result<Vec<WebhookLog>, StoreError> {
-    let event_prefix = format!("{}{}_", LogId::PREFIX, event.unprefixed());
-    let sort_key = group::key(&event_prefix, replay);
+    let any_delivery = crate::webhooks::log::delivery_id(event, 0, "");
+    let Some((sort_key, _)) = group::place_of(&any_delivery) else {
+        return Ok(Vec::new());
+    };
     let table = &db.tables.webhook_logs;
     let group: Option<Group> = super::get_keyed(db, table, &tenant.partition(), &sort_key).await?;
     Ok(group.map(|group| group.logs(&sort_key)).unwrap_or_default())
