@@ -38,6 +38,21 @@ impl Filter {
     pub(crate) fn len(&self) -> usize {
         self.clauses.len()
     }
+
+    /// `query`, narrowed by this filter (if it says anything).
+    pub(crate) fn apply(&self, mut query: QueryFluentBuilder) -> QueryFluentBuilder {
+        if self.is_empty() {
+            return query;
+        }
+        query = query.filter_expression(self.clauses.join(" AND "));
+        for (k, v) in &self.names {
+            query = query.expression_attribute_names(k, v);
+        }
+        for (k, v) in &self.values {
+            query = query.expression_attribute_values(k, v.clone());
+        }
+        query
+    }
 }
 
 /// Items of one partition (optionally one index) whose sort key starts with a prefix.
@@ -95,16 +110,7 @@ impl Listing<'_> {
                         .unwrap_or_else(|| format!("{}~", self.sort_prefix))),
                 ),
         };
-        if !self.filter.is_empty() {
-            query = query.filter_expression(self.filter.clauses.join(" AND "));
-            for (k, v) in &self.filter.names {
-                query = query.expression_attribute_names(k, v);
-            }
-            for (k, v) in &self.filter.values {
-                query = query.expression_attribute_values(k, v.clone());
-            }
-        }
-        query
+        self.filter.apply(query)
     }
 
     /// Every matching item (for sets bounded by a quota).

@@ -174,14 +174,20 @@ async fn a_fan_outs_successes_are_one_item_and_every_read_shows_each_log() {
     }
     assert_eq!(back, listed[..14], "ending_before walks it back");
 
-    // Another attempt of a grouped delivery gives it a log of its own.
-    let grouped = all.iter().find(|log| log["retries"] == 0).unwrap()["id"]
+    // Another attempt of a grouped delivery gives it a log of its own: here one that
+    // fails, so its own log (retrying) and its group entry (succeeded) disagree.
+    let grouped = all
+        .iter()
+        .find(|log| log["endpoint_id"] == endpoints[0].id.as_str())
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
+    receiver.set("/a", Behaviour::FailTimes(100, 500));
     let again = api.logs().retry(&grouped).await;
     assert_eq!(again.retries, 1);
     assert_eq!(again.history.len(), 2, "the grouped attempt, and this one");
+    assert_ne!(again.status, "succeeded");
     let one = expect(
         stack.get(&format!("/webhooks/logs/{grouped}"), &key).await,
         200,
@@ -195,6 +201,24 @@ async fn a_fan_outs_successes_are_one_item_and_every_read_shows_each_log() {
         .find(|log| log["id"] == grouped.as_str())
         .unwrap();
     assert_eq!(shown["retries"], 1, "its own log wins over its entry");
+    // Once its retries have run out, filtered lists see its own log alone.
+    let path = format!("/webhooks/logs/{grouped}");
+    harness::eventually("the retried delivery failed for good", || async {
+        let one = expect(stack.get(&path, &key).await, 200).await;
+        (one["status"] == "failed").then_some(())
+    })
+    .await;
+    let (succeeded, _, _) = page(&stack, &key, "per_page=100&status=succeeded").await;
+    assert!(
+        !ids(&succeeded).contains(&grouped),
+        "its entry does not speak for it in a filtered list either"
+    );
+    assert_eq!(
+        stack.total("/webhooks/logs?status=succeeded", &key).await,
+        14
+    );
+    let (failed, _, _) = page(&stack, &key, "per_page=100&status=failed").await;
+    assert_eq!(ids(&failed), vec![grouped]);
     assert_eq!(stored(&stack, false).await.len(), 4);
 }
 

@@ -415,7 +415,7 @@ async fn settle_together(
 /// Writes a fan-out's first-attempt successes (each one [`may_join`]) in one item, their
 /// group, uncounted (like [`put_new`]: [`settle`] counts them); `payload` is the body
 /// most of them carried. The rest of what could not join it (past the size a group
-/// keeps, or a group another run of the same message wrote first) gets items of its own.
+/// keeps, or a group another run wrote first) gets items of its own.
 pub async fn put_group(
     db: &Db,
     tenant: &Tenant,

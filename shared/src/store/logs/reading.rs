@@ -1,4 +1,4 @@
-//! Lists of logs. An event's logs are its deliveries' own items and its groups' entries
+//! Lists of logs. An event's logs are its deliveries' own items and its group's entries
 //! (`group`), all under one sort-key prefix (`log_<ulid>`): a reader takes each event
 //! whole, lets a delivery's own item win over its group entry, applies the filter to the
 //! logs (a group's entries differ in endpoint), and gives them in id order. Pages and
@@ -6,14 +6,14 @@
 //! [`MAX_EVALUATED`] stored items, as every list's does.
 
 use super::{
-    super::{Db, Item, Rejection, StoreError, error::Sent, from_item, s},
+    super::{Db, Item, Rejection, StoreError, error::Sent, from_item, paging::Filter, s, to_value},
     LogFilter, group,
 };
 use crate::{
     ids::LogId,
     pagination::{Cursor, CursorLinks, MAX_EVALUATED, PageRequest},
     t,
-    webhooks::WebhookLog,
+    webhooks::{LogStatus, WebhookLog},
 };
 use std::collections::{BTreeSet, VecDeque};
 
@@ -26,9 +26,10 @@ fn event_of(key: &str) -> &str {
     key.get(..EVENT_KEY).unwrap_or(key)
 }
 
-/// Above every key of the event `event` (its logs, `<event>_<hex>`, and its groups).
+/// The highest key of the event `event` (its logs are `<event>_<hex>`, its group
+/// `<event>_~`).
 fn above_event(event: &str) -> String {
-    format!("{event}_~~")
+    format!("{event}_~")
 }
 
 /// The highest id a log of event `event` can have: where an oldest-first reader that
@@ -47,6 +48,32 @@ pub(super) struct Scope<'a> {
 }
 
 impl LogFilter {
+    /// The part of the filter DynamoDB applies before an item leaves it: a log item
+    /// must match; a group (`entries`) passes when some entry may, and its entries are
+    /// filtered here ([`LogFilter::keeps`]). A log item that could hide a group entry the
+    /// filter keeps is never held back.
+    fn expression(&self) -> Result<Filter, StoreError> {
+        let mut filter = Filter::default();
+        if let Some(endpoint_id) = &self.endpoint_id {
+            filter = filter.clause(
+                "(endpoint_id = :endpoint OR attribute_exists(entries))",
+                &[],
+                vec![(":endpoint", s(endpoint_id))],
+            );
+        }
+        if let Some(event) = &self.event {
+            let clause = "#event = :event";
+            filter = filter.clause(clause, &[("#event", "event")], vec![(":event", s(event))]);
+        }
+        // Not for `succeeded`: a delivery's own item in another status must still come
+        // to hide its group entry (a grouped delivery retried by hand, and failed).
+        if let Some(status) = self.status.filter(|s| *s != LogStatus::Succeeded) {
+            let value = vec![(":status", to_value(&status)?)];
+            filter = filter.clause("#status = :status", &[("#status", "status")], value);
+        }
+        Ok(filter)
+    }
+
     fn keeps(&self, log: &WebhookLog) -> bool {
         self.endpoint_id
             .as_ref()
@@ -59,6 +86,8 @@ impl LogFilter {
 /// Reads a stretch of sort keys one event at a time.
 struct Reader<'a> {
     scope: &'a Scope<'a>,
+    /// Stored items a query reads at most.
+    batch: i32,
     to: String,
     from: String,
     ascending: bool,
@@ -73,6 +102,7 @@ impl<'a> Reader<'a> {
     fn new(scope: &'a Scope<'a>, from: String, to: String, ascending: bool) -> Self {
         Reader {
             scope,
+            batch: 1_000,
             to,
             from,
             ascending,
@@ -89,13 +119,20 @@ impl<'a> Reader<'a> {
         Self::new(scope, scope.from.clone(), to, false)
     }
 
+    /// Reading at most `items` stored items a query: a page's worth, which each log
+    /// needs at most one of (a group holds several).
+    fn by(mut self, items: u64) -> Self {
+        self.batch = items.clamp(10, 1_000) as i32;
+        self
+    }
+
     /// Reads the next page of items, if there is one.
     async fn fill(&mut self) -> Result<(), StoreError> {
         if self.exhausted {
             return Ok(());
         }
         let scope = self.scope;
-        let out = scope
+        let query = scope
             .db
             .client
             .query()
@@ -105,10 +142,9 @@ impl<'a> Reader<'a> {
             .expression_attribute_values(":from", s(&self.from))
             .expression_attribute_values(":to", s(&self.to))
             .scan_index_forward(self.ascending)
-            .limit(100)
-            .set_exclusive_start_key(self.start.take())
-            .sent()
-            .await?;
+            .limit(self.batch)
+            .set_exclusive_start_key(self.start.take());
+        let out = scope.filter.expression()?.apply(query).sent().await?;
         self.evaluated += out.scanned_count().max(0) as u64;
         self.buffer.extend(out.items.unwrap_or_default());
         self.start = out.last_evaluated_key;
@@ -159,7 +195,7 @@ fn sort_key(item: &Item) -> String {
         .unwrap_or_default()
 }
 
-/// One event's items as logs: its deliveries' own, and its groups' entries that have none.
+/// One event's items as logs: its deliveries' own, and its group's entries that have none.
 fn expand(items: Vec<Item>) -> Result<Vec<WebhookLog>, StoreError> {
     let mut own = Vec::new();
     let mut grouped = Vec::new();
@@ -197,8 +233,8 @@ pub(super) async fn page(
     scope: &Scope<'_>,
     request: &PageRequest,
 ) -> Result<Vec<WebhookLog>, StoreError> {
-    let mut reader = Reader::newest_first(scope);
     let mut to_skip = request.offset();
+    let mut reader = Reader::newest_first(scope).by(to_skip + u64::from(request.per_page) + 2);
     let wanted = request.per_page as usize;
     let mut page = Vec::with_capacity(wanted);
     while let Some((_, logs)) = reader.next_event().await? {
@@ -236,11 +272,15 @@ pub(super) async fn cursor_page(
         // The cursor's whole event is read again: its logs may sit in a group.
         Cursor::StartingAfter(id) => {
             let to = above_event(event_of(id));
-            (Reader::new(scope, scope.from.clone(), to, false), id)
+            let reader = Reader::new(scope, scope.from.clone(), to, false);
+            (reader.by(u64::from(per_page) + 2), id)
         }
         Cursor::EndingBefore(id) => {
             let from = event_of(id).max(scope.from.as_str()).to_string();
-            (Reader::new(scope, from, top, true), id)
+            (
+                Reader::new(scope, from, top, true).by(u64::from(per_page) + 2),
+                id,
+            )
         }
     };
     let beyond = |log: &WebhookLog| match cursor {
@@ -296,7 +336,7 @@ mod tests {
     #[test]
     fn an_events_logs_and_groups_share_its_prefix_and_no_other_events_do() {
         let log = "log_01ARZ3NDEKTSV4RRFFQ69G5FAV_0123456789ab";
-        let group = "log_01ARZ3NDEKTSV4RRFFQ69G5FAV_~12";
+        let group = "log_01ARZ3NDEKTSV4RRFFQ69G5FAV_~";
         let ping = "log_01ARZ3NDEKTSV4RRFFQ69G5FAV";
         let next = "log_01ARZ3NDEKTSV4RRFFQ69G5FAW_0123456789ab";
         assert_eq!(event_of(log), ping);
