@@ -126,6 +126,13 @@ pub fn text(value: Option<String>) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// What a field holds after a write: the value given, else the current one (`None` when
+/// creating and not given). A nullable field (`Option<Option<T>>` given, `Option<T>`
+/// held) merges to `Option<Option<T>>`: flatten it.
+pub fn merge<T: Clone>(given: Option<T>, current: Option<&T>) -> Option<T> {
+    given.or_else(|| current.cloned())
+}
+
 // Where store errors become what a client sees: handlers are the only place they meet.
 impl From<crate::store::StoreError> for ApiError {
     /// What a client sees of a store error: its rejection, 503 when DynamoDB was busy

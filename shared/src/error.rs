@@ -186,7 +186,130 @@ impl Violations {
             Err(ApiError::Validation(self.0))
         }
     }
+
+    /// `value`, or "{field} can't be blank" when it is absent.
+    pub fn require<T>(&mut self, field: &str, value: Option<T>) -> Checked<T> {
+        if value.is_none() {
+            self.add(t!("{field} can't be blank", field));
+        }
+        Checked(value)
+    }
+
+    /// The value of `result`, or its message recorded.
+    pub fn check<T>(&mut self, result: Result<T, String>) -> Checked<T> {
+        Checked(result.map_err(|message| self.add(message)).ok())
+    }
+
+    /// An optional value's check: absent passes as `None`, present must pass `check`.
+    pub fn check_given<T, U>(
+        &mut self,
+        value: Option<T>,
+        check: impl FnOnce(T) -> Result<U, String>,
+    ) -> Checked<Option<U>> {
+        match value.map(check) {
+            None => Checked(Some(None)),
+            Some(result) => self.check(result).map(Some),
+        }
+    }
+
+    /// A text field, trimmed, whose length in characters is checked as by
+    /// [`Violations::length`]: required when `min` is above 0.
+    pub fn text(
+        &mut self,
+        field: &str,
+        value: Option<String>,
+        min: usize,
+        max: usize,
+    ) -> Checked<String> {
+        self.length(field, value.as_deref(), min, max);
+        let fits = |n: usize| (min..=max).contains(&n);
+        Checked(value.filter(|v| fits(v.chars().count())))
+    }
+
+    /// The checked values (a [`Checked`] or a tuple of them) when every check passed,
+    /// else a validation error with every message.
+    pub fn finish_with<C: Checks>(self, checked: C) -> ApiResult<C::Values> {
+        self.finish()?;
+        // A value is withheld only by a check that recorded why: none here means a
+        // `Checked` of another `Violations` was passed in.
+        checked
+            .open()
+            .ok_or_else(|| ApiError::internal("a value failed a check of another Violations"))
+    }
 }
+
+/// A value that passed its checks, or nothing where a check failed and said why in the
+/// [`Violations`] that made it. [`Violations::finish_with`] opens it once every check
+/// passed, so a handler never unwraps what it validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Checked<T>(Option<T>);
+
+impl<T> Checked<T> {
+    /// A value with nothing to check (a default).
+    pub fn valid(value: T) -> Self {
+        Checked(Some(value))
+    }
+
+    /// The value so far, for a check that depends on it (`None`: it failed its own).
+    pub fn peek(&self) -> Option<&T> {
+        self.0.as_ref()
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Checked<U> {
+        Checked(self.0.map(f))
+    }
+
+    /// Withholds the value when `ok` fails, recording `message` (checked values only).
+    pub fn ensure(
+        self,
+        errors: &mut Violations,
+        ok: impl FnOnce(&T) -> bool,
+        message: impl FnOnce(&T) -> String,
+    ) -> Self {
+        match self.0 {
+            Some(value) if !ok(&value) => {
+                errors.add(message(&value));
+                Checked(None)
+            }
+            other => Checked(other),
+        }
+    }
+}
+
+/// What [`Violations::finish_with`] opens: a [`Checked`], or a tuple of them.
+pub trait Checks {
+    type Values;
+    /// Every value, or `None` if any was withheld.
+    fn open(self) -> Option<Self::Values>;
+}
+
+impl<T> Checks for Checked<T> {
+    type Values = T;
+    fn open(self) -> Option<T> {
+        self.0
+    }
+}
+
+macro_rules! checks_for_tuples {
+    ($($name:ident),+) => {
+        impl<$($name: Checks),+> Checks for ($($name,)+) {
+            type Values = ($($name::Values,)+);
+            #[allow(non_snake_case)]
+            fn open(self) -> Option<Self::Values> {
+                let ($($name,)+) = self;
+                Some(($($name.open()?,)+))
+            }
+        }
+    };
+}
+checks_for_tuples!(A, B);
+checks_for_tuples!(A, B, C);
+checks_for_tuples!(A, B, C, D);
+checks_for_tuples!(A, B, C, D, E);
+checks_for_tuples!(A, B, C, D, E, F);
+checks_for_tuples!(A, B, C, D, E, F, G);
+checks_for_tuples!(A, B, C, D, E, F, G, H);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -258,6 +381,55 @@ mod tests {
         let (status, body) = body_of(ApiError::internal("table xyz missing")).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body, json!({ "message": "Internal server error" }));
+    }
+
+    #[test]
+    fn checked_values_are_handed_back_only_when_every_check_passed() {
+        let mut errors = Violations::new();
+        let title = errors.text("Title", Some("Key".into()), 2, 10);
+        let price = errors.check(
+            "9.99"
+                .parse::<u32>()
+                .map_err(|_| "Price is not a number".into()),
+        );
+        let currency = errors.require("Currency", None::<String>);
+        let note = errors.check_given(Some(" x "), |n| Ok::<_, String>(n.trim().to_string()));
+        assert_eq!(title.peek().map(String::as_str), Some("Key"));
+        let Err(ApiError::Validation(messages)) =
+            errors.finish_with((title, price, currency, note))
+        else {
+            panic!("two checks failed");
+        };
+        assert_eq!(
+            messages,
+            ["Price is not a number", "Currency can't be blank"]
+        );
+
+        let mut errors = Violations::new();
+        let title = errors.text("Title", Some("Key".into()), 2, 10);
+        let note = errors.check_given(None::<&str>, |n| Ok::<_, String>(n.to_string()));
+        let quantity =
+            Checked::valid(3).ensure(&mut errors, |q| *q <= 5, |q| format!("{q} is too many"));
+        assert_eq!(
+            errors.finish_with((title, note, quantity)).unwrap(),
+            ("Key".to_string(), None, 3)
+        );
+
+        let mut errors = Violations::new();
+        let quantity =
+            Checked::valid(9).ensure(&mut errors, |q| *q <= 5, |q| format!("{q} is too many"));
+        let short = errors.text("Title", Some("K".into()), 2, 10);
+        assert!(short.peek().is_none() && quantity.peek().is_none());
+        assert!(
+            matches!(errors.finish_with((short, quantity)), Err(ApiError::Validation(m)) if m.len() == 2)
+        );
+
+        // A value withheld by another Violations is an internal error, not a panic.
+        let withheld = Violations::new().require("Title", None::<String>);
+        assert!(matches!(
+            Violations::new().finish_with(withheld),
+            Err(ApiError::Internal(_))
+        ));
     }
 
     #[test]

@@ -104,6 +104,17 @@ pub fn storable_json(field: &str, value: &serde_json::Value) -> Result<(), Strin
     Ok(())
 }
 
+/// A resource's `custom` field as given: an object the store can hold; absent or null
+/// is the empty object.
+pub fn custom(value: Option<serde_json::Value>) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    match value {
+        None | Some(Value::Null) => Ok(Value::Object(Default::default())),
+        Some(value @ Value::Object(_)) => storable_json("Custom", &value).map(|()| value),
+        Some(_) => Err(t!("Custom must be an object")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +151,23 @@ mod tests {
         ] {
             assert_eq!(storable_json("Custom", &fine), Ok(()), "{fine}");
         }
+    }
+
+    #[test]
+    fn custom_is_a_storable_object_and_null_empties_it() {
+        use serde_json::json;
+        assert_eq!(custom(None), Ok(json!({})));
+        assert_eq!(custom(Some(json!(null))), Ok(json!({})));
+        assert_eq!(custom(Some(json!({ "a": 1 }))), Ok(json!({ "a": 1 })));
+        assert_eq!(
+            custom(Some(json!([1]))),
+            Err("Custom must be an object".into())
+        );
+        assert!(
+            custom(Some(json!({ "": 1 })))
+                .unwrap_err()
+                .starts_with("Custom has a key")
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use shared::{
     ApiResult, AppState, Timestamp,
     auth::{Read, Scoped, groups},
     commerce::{BlacklistRule, RuleAction, blacklist::rule_order},
-    crud::{self, Form, text},
-    error::Violations,
+    crud::{self, Form, merge, text},
+    error::{Checked, Violations},
     ids::BlacklistRuleId,
     pagination::{Page, PageParams},
     routes::Routes,
@@ -111,42 +111,32 @@ impl Form for RuleInput {
 
     fn apply(self, current: Option<&BlacklistRule>, now: Timestamp) -> ApiResult<BlacklistRule> {
         let mut errors = Violations::new();
-        let name = text(self.name).or(current.map(|c| c.name.clone()));
-        errors.length("Name", name.as_deref(), 1, MAX_NAME);
-        let rule = match (self.rule, current) {
-            (Some(source), _) if source.trim().is_empty() => {
-                errors.add(t!("Rule can't be blank"));
-                None
-            }
-            (Some(source), _) => match Rule::parse(&source) {
-                Ok(_) => Some(source),
-                Err(e) => {
-                    errors.add(t!("Rule is invalid: {e}", e));
-                    None
-                }
+        let name = errors.text(
+            "Name",
+            merge(text(self.name), current.map(|c| &c.name)),
+            1,
+            MAX_NAME,
+        );
+        let rule = match self.rule {
+            Some(source) if source.trim().is_empty() => errors.require("Rule", None),
+            Some(source) => errors.check(match Rule::parse(&source) {
+                Ok(_) => Ok(source),
+                Err(e) => Err(t!("Rule is invalid: {e}", e)),
+            }),
+            None => errors.require("Rule", current.map(|c| c.rule.clone())),
+        };
+        let action_type = match self.action_type {
+            Some(text) => errors.check(text.parse::<RuleAction>()),
+            None => match current {
+                Some(c) => Checked::valid(c.action_type),
+                None => errors.check(Err(t!("Action type can't be blank (block, allow or flag)"))),
             },
-            (None, Some(c)) => Some(c.rule.clone()),
-            (None, None) => {
-                errors.add(t!("Rule can't be blank"));
-                None
-            }
         };
-        let action_type = match (self.action_type, current) {
-            (Some(text), _) => errors.parse::<RuleAction>(Some(&text)),
-            (None, Some(c)) => Some(c.action_type),
-            (None, None) => {
-                errors.add(t!("Action type can't be blank (block, allow or flag)"));
-                None
-            }
-        };
-        let priority = self.priority.or(current.map(|c| c.priority)).unwrap_or(1);
+        let priority = merge(self.priority, current.map(|c| &c.priority)).unwrap_or(1);
         if priority == 0 {
             errors.add(t!("Priority must be 1 or more (1 is evaluated first)"));
         }
-        errors.finish()?;
-        let (Some(name), Some(rule), Some(action_type)) = (name, rule, action_type) else {
-            unreachable!("reported above");
-        };
+        let (name, rule, action_type) = errors.finish_with((name, rule, action_type))?;
         Ok(BlacklistRule {
             id: current
                 .map(|c| c.id.clone())

@@ -13,7 +13,7 @@ use shared::{
     ApiResult, AppState, Timestamp,
     auth::{Read, Scoped},
     commerce::{Blacklist, BlacklistType},
-    crud::{self, Form, text},
+    crud::{self, Form, merge, text},
     error::Violations,
     http::nullable,
     ids::BlacklistId,
@@ -107,34 +107,22 @@ impl Form for BlacklistInput {
 
     fn apply(self, current: Option<&Blacklist>, now: Timestamp) -> ApiResult<Blacklist> {
         let mut errors = Violations::new();
-        let kind = match (self.blacklist_type, current) {
-            (Some(code), _) => BlacklistType::try_from(code)
-                .map_err(|e| errors.add(e))
-                .ok(),
-            (None, Some(c)) => Some(c.blacklist_type),
-            (None, None) => {
-                errors.add(t!("Blacklist type can't be blank"));
-                None
-            }
+        let kind = match self.blacklist_type {
+            Some(code) => errors.check(BlacklistType::try_from(code)),
+            None => errors.require("Blacklist type", current.map(|c| c.blacklist_type)),
         };
-        let data = text(self.blocked_data).or(current.map(|c| c.blocked_data.clone()));
-        let blocked_data = match (data, kind) {
-            (None, _) => {
-                errors.add(t!("Blocked data can't be blank"));
-                None
-            }
-            (Some(data), Some(kind)) => kind.normalise(&data).map_err(|e| errors.add(e)).ok(),
-            (Some(_), None) => None,
+        let data = errors.require(
+            "Blocked data",
+            merge(text(self.blocked_data), current.map(|c| &c.blocked_data)),
+        );
+        // Data of a refused type is not checked: only the type is reported.
+        let blocked_data = match (data.peek(), kind.peek()) {
+            (Some(data), Some(kind)) => errors.check(kind.normalise(data)),
+            _ => data,
         };
-        let note = match self.note {
-            Some(note) => text(note),
-            None => current.and_then(|c| c.note.clone()),
-        };
+        let note = merge(self.note.map(text), current.map(|c| &c.note)).flatten();
         errors.length("Note", note.as_deref(), 0, MAX_NOTE);
-        errors.finish()?;
-        let (Some(kind), Some(blocked_data)) = (kind, blocked_data) else {
-            unreachable!("reported above");
-        };
+        let (kind, blocked_data) = errors.finish_with((kind, blocked_data))?;
         Ok(Blacklist {
             id: current
                 .map(|c| c.id.clone())

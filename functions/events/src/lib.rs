@@ -145,6 +145,36 @@ struct PublishInput {
     ordering_key: Option<String>,
 }
 
+/// Whether a tenant may publish events of type `name`: a custom type it registered
+/// (catalogue types come from changes only). `Err` says why not.
+async fn publishable(
+    state: &AppState,
+    tenant: &shared::Tenant,
+    name: &str,
+) -> ApiResult<Result<String, String>> {
+    Ok(match name.parse::<EventType>() {
+        Ok(event_type) if !event_type.is_subscribable() => Err(t!(
+            "Type {event_type} is sent only {where_to}",
+            event_type,
+            where_to = event_type.sent_only().unwrap_or_default()
+        )),
+        // A published order:paid would be a genuinely signed trigger of the merchant's
+        // fulfilment: catalogue events come from changes only.
+        Ok(event_type) => Err(t!(
+            "Type {event_type} is emitted by PushGuard itself when your data changes; publish a custom type you registered",
+            event_type = event_type.as_str()
+        )),
+        Err(_) if is_custom_name(name) => match event_types::get(&state.db, tenant, name).await? {
+            Some(_) => Ok(name.to_string()),
+            None => Err(t!(
+                "Type {name:?} is not registered; register it with POST /event-types",
+                name
+            )),
+        },
+        Err(message) => Err(message),
+    })
+}
+
 /// Publishes an event of a catalogue type; it is dispatched like any other.
 async fn publish(
     State(state): State<AppState>,
@@ -153,54 +183,16 @@ async fn publish(
 ) -> ApiResult<Response> {
     let mut errors = Violations::new();
     let event_type = match input.event_type.as_deref() {
-        None => {
-            errors.add(t!("Type can't be blank"));
-            None
-        }
-        Some(name) => {
-            match name.parse::<EventType>() {
-                Ok(event_type) if !event_type.is_subscribable() => {
-                    errors.add(t!(
-                        "Type {event_type} is sent only {where_to}",
-                        event_type,
-                        where_to = event_type.sent_only().unwrap_or_default()
-                    ));
-                    None
-                }
-                // A published order:paid would be a genuinely signed trigger of the
-                // merchant's fulfilment: catalogue events come from changes only.
-                Ok(event_type) => {
-                    errors.add(t!(
-                        "Type {event_type} is emitted by PushGuard itself when your data changes; publish a custom type you registered",
-                        event_type = event_type.as_str()
-                    ));
-                    None
-                }
-                Err(_) if is_custom_name(name) => {
-                    match event_types::get(&state.db, &tenant, name).await? {
-                        Some(_) => Some(name.to_string()),
-                        None => {
-                            errors.add(t!("Type {name:?} is not registered; register it with POST /event-types", name));
-                            None
-                        }
-                    }
-                }
-                Err(message) => {
-                    errors.add(message);
-                    None
-                }
-            }
-        }
+        None => errors.require("Type", None),
+        Some(name) => errors.check(publishable(&state, &tenant, name).await?),
     };
-    match &input.payload {
+    let payload = match input.payload {
         Some(payload @ serde_json::Value::Object(_)) => {
-            if let Err(message) = shared::validate::storable_json("Payload", payload) {
-                errors.add(message);
-            }
+            errors.check(shared::validate::storable_json("Payload", &payload).map(|()| payload))
         }
-        None => errors.add(t!("Payload can't be blank")),
-        Some(_) => errors.add(t!("Payload must be a JSON object")),
-    }
+        None => errors.require("Payload", None),
+        Some(_) => errors.check(Err(t!("Payload must be a JSON object"))),
+    };
     let ordering_key = input.ordering_key.map(|key| key.trim().to_string());
     match &ordering_key {
         Some(key) if key.is_empty() => errors.add(t!("Ordering key can't be blank")),
@@ -213,11 +205,8 @@ async fn publish(
         }
         _ => {}
     }
-    errors.finish()?;
-    let mut event = Event::new(
-        event_type.expect("reported when missing").as_str(),
-        input.payload.expect("checked above"),
-    );
+    let (event_type, payload) = errors.finish_with((event_type, payload))?;
+    let mut event = Event::new(&event_type, payload);
     event.ordering_key = ordering_key;
     events::create(&state.db, &tenant, &mut event, state.config.retention_days).await?;
     state.queues.dispatch(&tenant, &event).await;

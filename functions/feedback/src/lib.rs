@@ -20,7 +20,7 @@ use shared::{
         support::{QueryMessage, Sentiment},
     },
     crud::{self, text},
-    error::Violations,
+    error::{Checked, Violations},
     http::ApiJson,
     ids::QueryId,
     ids::{PathId, kinds},
@@ -94,10 +94,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// A required message of at most [`MAX_MESSAGE`] characters.
-fn message(errors: &mut Violations, field: &str, value: Option<String>) -> Option<String> {
-    let message = text(value);
-    errors.length(field, message.as_deref(), 1, MAX_MESSAGE);
-    message.filter(|m| m.chars().count() <= MAX_MESSAGE)
+fn message(errors: &mut Violations, field: &str, value: Option<String>) -> Checked<String> {
+    errors.text(field, text(value), 1, MAX_MESSAGE)
 }
 
 // ---- feedback ----
@@ -117,28 +115,22 @@ async fn create_feedback(
 ) -> ApiResult<Response> {
     let mut errors = Violations::new();
     let order = match text(input.order_id) {
-        None => {
-            errors.add(t!("Order id can't be blank"));
-            None
-        }
+        None => errors.require("Order id", None),
         Some(id) => {
             let order = resources::resolve::<Order>(&state.db, &tenant, &id).await?;
-            if order.is_none() {
-                errors.add(t!("Order {id:?} does not exist", id));
-            }
-            order
+            errors.check(order.ok_or_else(|| t!("Order {id:?} does not exist", id)))
         }
     };
     let message = message(&mut errors, "Message", input.message);
-    match input.score {
-        None => errors.add(t!("Score can't be blank (1 to 5)")),
-        Some(score) if !(1..=5).contains(&score) => errors.add(t!("Score must be between 1 and 5")),
-        _ => {}
-    }
-    errors.finish()?;
-    let (Some(order), Some(message), Some(score)) = (order, message, input.score) else {
-        unreachable!("reported above");
+    let score = match input.score {
+        None => errors.check(Err(t!("Score can't be blank (1 to 5)"))),
+        Some(score) => Checked::valid(score).ensure(
+            &mut errors,
+            |score| (1..=5).contains(score),
+            |_| t!("Score must be between 1 and 5"),
+        ),
     };
+    let (order, message, score) = errors.finish_with((order, message, score))?;
     let now = Timestamp::now();
     let feedback = Feedback {
         id: Feedback::id_for(&order.value.id),
@@ -178,10 +170,10 @@ async fn reply_to_feedback(
 ) -> ApiResult<Response> {
     let mut errors = Violations::new();
     let reply = message(&mut errors, "Reply", input.reply);
-    errors.finish()?;
+    let reply = errors.finish_with(reply)?;
     let before = crud::find::<Feedback>(&state, &tenant, &id).await?;
     let after = Feedback {
-        reply,
+        reply: Some(reply),
         updated_at: Timestamp::now(),
         ..before.value.clone()
     };
@@ -232,14 +224,14 @@ async fn create_query(
     ApiJson(input): ApiJson<QueryInput>,
 ) -> ApiResult<Response> {
     let mut errors = Violations::new();
-    let title = text(input.title);
-    errors.length("Title", title.as_deref(), 1, MAX_TITLE);
-    let email = text(input.email).map(|e| e.to_ascii_lowercase());
-    match email.as_deref() {
-        None => errors.add(t!("Email can't be blank")),
-        Some(e) if !is_valid_email(e) => errors.add(t!("Email is not a valid email address")),
-        _ => {}
-    }
+    let title = errors.text("Title", text(input.title), 1, MAX_TITLE);
+    let email = errors
+        .require("Email", text(input.email).map(|e| e.to_ascii_lowercase()))
+        .ensure(
+            &mut errors,
+            |email| is_valid_email(email),
+            |_| t!("Email is not a valid email address"),
+        );
     let first = message(&mut errors, "Message", input.message);
     let order_id = text(input.order_id);
     if let Some(id) = &order_id
@@ -249,10 +241,7 @@ async fn create_query(
     {
         errors.add(t!("Order {id:?} does not exist", id));
     }
-    errors.finish()?;
-    let (Some(title), Some(email), Some(first)) = (title, email, first) else {
-        unreachable!("reported above");
-    };
+    let (title, email, first) = errors.finish_with((title, email, first))?;
     let now = Timestamp::now();
     let query = Query {
         id: QueryId::new(),
@@ -329,7 +318,7 @@ async fn reply_to_query(
 ) -> ApiResult<Response> {
     let mut errors = Violations::new();
     let reply = message(&mut errors, "Message", input.message);
-    errors.finish()?;
+    let reply = errors.finish_with(reply)?;
     let before = crud::find::<Query>(&state, &tenant, &id).await?;
     if before.value.status == QueryStatus::Closed {
         return Err(ApiError::Conflict(t!(
@@ -350,7 +339,7 @@ async fn reply_to_query(
     };
     after.messages.push(QueryMessage {
         role: "merchant".into(),
-        message: reply.unwrap_or_default(),
+        message: reply,
         created_at: now,
     });
     Change::new(&state.db, &tenant)
@@ -380,13 +369,16 @@ mod tests {
     #[test]
     fn messages_must_be_present_and_bounded() {
         let mut errors = Violations::new();
-        assert_eq!(message(&mut errors, "Message", Some("  ".into())), None);
         assert_eq!(
-            message(&mut errors, "Reply", Some("x".repeat(MAX_MESSAGE + 1))),
+            message(&mut errors, "Message", Some("  ".into())).peek(),
             None
         );
+        let long = Some("x".repeat(MAX_MESSAGE + 1));
+        assert_eq!(message(&mut errors, "Reply", long).peek(), None);
         assert_eq!(
-            message(&mut errors, "Message", Some(" hi ".into())).as_deref(),
+            message(&mut errors, "Message", Some(" hi ".into()))
+                .peek()
+                .map(String::as_str),
             Some("hi")
         );
         match errors.finish() {

@@ -22,7 +22,7 @@ use shared::{
     crud,
     crud::retrying,
     delivery::dynamic,
-    error::Violations,
+    error::{Checked, Violations},
     http::{ApiJson, nullable},
     ids::OrderId,
     ids::{PathId, kinds},
@@ -136,20 +136,10 @@ impl OrderInput {
         };
         errors.length("Delivered", delivered.as_deref(), 0, MAX_DELIVERED);
         let custom = match self.custom {
-            None => before.custom.clone(),
-            Some(None) => Value::Object(Default::default()),
-            Some(Some(value @ Value::Object(_))) => {
-                if let Err(message) = shared::validate::storable_json("Custom", &value) {
-                    errors.add(message);
-                }
-                value
-            }
-            Some(Some(_)) => {
-                errors.add(t!("Custom must be an object"));
-                Value::Null
-            }
+            None => Checked::valid(before.custom.clone()),
+            Some(given) => errors.check(shared::validate::custom(given)),
         };
-        errors.finish()?;
+        let custom = errors.finish_with(custom)?;
         Ok(Order {
             status,
             delivered,

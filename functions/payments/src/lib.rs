@@ -26,7 +26,7 @@ use shared::{
         Verdict, blacklist::screen, order::PAY_PRODUCT_ID, order_event, risk,
     },
     crud::{self, text},
-    error::Violations,
+    error::{Checked, Violations},
     http::ApiJson,
     ids::OrderId,
     ids::{PathId, kinds},
@@ -147,23 +147,29 @@ impl PaymentInput {
                 id = self.product_id.as_deref().unwrap_or_default()
             ));
         }
-        let title = text(self.title).or(buying.map(|p| p.title.clone()));
-        errors.length("Title", title.as_deref(), 2, MAX_TITLE);
+        let title = errors.text(
+            "Title",
+            text(self.title).or(buying.map(|p| p.title.clone())),
+            2,
+            MAX_TITLE,
+        );
         let gateway = match self.gateway.as_deref() {
-            None => {
-                errors.add(t!("Gateway can't be blank"));
-                None
-            }
-            Some(name) => name.parse::<Gateway>().map_err(|e| errors.add(e)).ok(),
+            None => errors.require("Gateway", None),
+            Some(name) => errors.check(name.parse::<Gateway>()),
         };
-        if let (Some(product), Some(gateway)) = (buying, gateway)
-            && !product.gateways.contains(&gateway)
-        {
-            errors.add(t!(
-                "Gateway {gateway} is not accepted for this product",
-                gateway = gateway.as_str()
-            ));
-        }
+        let gateway = match buying {
+            Some(product) => gateway.ensure(
+                &mut errors,
+                |gateway| product.gateways.contains(gateway),
+                |gateway| {
+                    t!(
+                        "Gateway {gateway} is not accepted for this product",
+                        gateway = gateway.as_str()
+                    )
+                },
+            ),
+            None => gateway,
+        };
         let quantity = self.quantity.unwrap_or(1);
         if !(1..=MAX_QUANTITY).contains(&quantity) {
             errors.add(t!(
@@ -195,34 +201,22 @@ impl PaymentInput {
                     errors.add(t!("Not enough stock for this quantity"));
                 }
                 (
-                    Some(product.price.times(quantity)),
-                    Some(product.currency.clone()),
+                    Checked::valid(product.price.times(quantity)),
+                    Checked::valid(product.currency.clone()),
                 )
             }
             None => {
                 let value = match self.value {
-                    None => {
-                        errors.add(t!("Value can't be blank"));
-                        None
-                    }
-                    Some(value) => match Amount::from_json(&value) {
-                        Ok(amount) if amount.is_zero() => {
-                            errors.add(t!("Value must be greater than 0"));
-                            None
-                        }
-                        Ok(amount) => Some(amount),
-                        Err(e) => {
-                            errors.add(t!("Value {e}", e));
-                            None
-                        }
-                    },
+                    None => errors.require("Value", None),
+                    Some(value) => errors.check(match Amount::from_json(&value) {
+                        Ok(amount) if amount.is_zero() => Err(t!("Value must be greater than 0")),
+                        Ok(amount) => Ok(amount),
+                        Err(e) => Err(t!("Value {e}", e)),
+                    }),
                 };
                 let currency = match self.currency.as_deref() {
-                    None => {
-                        errors.add(t!("Currency can't be blank"));
-                        None
-                    }
-                    Some(code) => code.parse::<Currency>().map_err(|e| errors.add(e)).ok(),
+                    None => errors.require("Currency", None),
+                    Some(code) => errors.check(code.parse::<Currency>()),
                 };
                 (value, currency)
             }
@@ -232,57 +226,43 @@ impl PaymentInput {
         if email.as_deref().is_some_and(|email| !is_valid_email(email)) {
             errors.add(t!("Email is not a valid email address"));
         }
-        let ip = text(self.ip_address).and_then(|ip| {
+        let ip = errors.check_given(text(self.ip_address), |ip| {
             ip.parse::<IpAddr>()
                 .map(shared::validate::canonical_ip)
-                .map_err(|_| errors.add(t!("Ip address {ip:?} is not an IP address", ip)))
-                .ok()
+                .map_err(|_| t!("Ip address {ip:?} is not an IP address", ip))
         });
-        let country = text(self.country_code).and_then(|code| {
+        let country = errors.check_given(text(self.country_code), |code| {
             if is_country_code(&code) {
-                Some(code.to_ascii_uppercase())
+                Ok(code.to_ascii_uppercase())
             } else {
-                errors.add(t!(
+                Err(t!(
                     "Country code {code:?} is not a two-letter country code",
                     code
-                ));
-                None
+                ))
             }
         });
         let user_agent = text(self.user_agent);
         errors.length("User agent", user_agent.as_deref(), 0, MAX_USER_AGENT);
-        let return_url = text(self.return_url).and_then(|url| match url::Url::parse(&url) {
-            Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => Some(parsed.to_string()),
-            _ => {
-                errors.add(t!("Return url must be an absolute http(s) URL"));
-                None
-            }
-        });
-        let webhook_url = text(self.webhook_url).and_then(|url| {
+        let return_url =
+            errors.check_given(text(self.return_url), |url| match url::Url::parse(&url) {
+                Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => Ok(parsed.to_string()),
+                _ => Err(t!("Return url must be an absolute http(s) URL")),
+            });
+        let webhook_url = errors.check_given(text(self.webhook_url), |url| {
             WebhookUrl::parse_named(&url, "Webhook url", allow_private)
                 .map(|url| url.as_url().to_string())
-                .map_err(|e| errors.add(e))
-                .ok()
         });
-        let custom = match self.custom {
-            None | Some(Value::Null) => Value::Object(Default::default()),
-            Some(value @ Value::Object(_)) => {
-                if let Err(message) = shared::validate::storable_json("Custom", &value) {
-                    errors.add(message);
-                }
-                value
-            }
-            Some(_) => {
-                errors.add(t!("Custom must be an object"));
-                Value::Null
-            }
-        };
-        errors.finish()?;
-        let (Some(title), Some(gateway), Some(value), Some(currency)) =
-            (title, gateway, value, currency)
-        else {
-            unreachable!("every missing field was reported");
-        };
+        let custom = errors.check(shared::validate::custom(self.custom));
+        let (title, gateway, value, currency, customer, urls, custom) = errors.finish_with((
+            title,
+            gateway,
+            value,
+            currency,
+            (ip, country),
+            (return_url, webhook_url),
+            custom,
+        ))?;
+        let ((ip, country), (return_url, webhook_url)) = (customer, urls);
         let usd = currency.as_str() == "USD";
         let order = Order {
             id: OrderId::new(),

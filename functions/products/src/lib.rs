@@ -22,8 +22,8 @@ use shared::{
         Amount, Category, Currency, Gateway, Product, ProductType, Stock, media::Purpose,
         product::serials, product_event,
     },
-    crud::{self, text},
-    error::Violations,
+    crud::{self, merge, text},
+    error::{Checked, Violations},
     events::Event,
     http::{ApiJson, Client, nullable},
     ids::ProductId,
@@ -140,17 +140,35 @@ struct ProductInput {
     file: Option<Option<String>>,
 }
 
-/// A URL field with webhook URL rules (https, a public host), named `field` in errors.
+/// A URL field with webhook URL rules (https, a public host), named `field` in errors;
+/// blank is none.
 fn https_url(
     errors: &mut Violations,
     field: &str,
     value: Option<String>,
     allow_private: bool,
-) -> Option<String> {
-    WebhookUrl::parse_named(&text(value)?, field, allow_private)
-        .map(|url| url.as_url().to_string())
-        .map_err(|e| errors.add(e))
-        .ok()
+) -> Checked<Option<String>> {
+    errors.check_given(text(value), |url| {
+        WebhookUrl::parse_named(&url, field, allow_private).map(|url| url.as_url().to_string())
+    })
+}
+
+/// The gateways named, each once; a name that is not a gateway is reported as such (and
+/// not as a blank list too).
+fn gateways(errors: &mut Violations, names: Vec<String>) -> Checked<Vec<Gateway>> {
+    let parsed: Vec<Checked<Gateway>> = names.iter().map(|n| errors.check(n.parse())).collect();
+    let mut gateways = Vec::new();
+    for gateway in parsed.iter().filter_map(Checked::peek) {
+        if !gateways.contains(gateway) {
+            gateways.push(*gateway);
+        }
+    }
+    let all_known = parsed.iter().all(|g| g.peek().is_some());
+    Checked::valid(gateways).ensure(errors, |list| !list.is_empty() || !all_known, no_gateways)
+}
+
+fn no_gateways<T>(_: &T) -> String {
+    t!("Gateways can't be blank (one or more of paypal, stripe, bitcoin, ethereum, litecoin)")
 }
 
 impl ProductInput {
@@ -162,176 +180,119 @@ impl ProductInput {
         now: Timestamp,
     ) -> ApiResult<Product> {
         let mut errors = Violations::new();
-        let title = match (text(self.title), current) {
-            (Some(t), _) => Some(t),
-            (None, Some(c)) => Some(c.title.clone()),
-            (None, None) => None,
-        };
-        errors.length("Title", title.as_deref(), 2, MAX_TITLE);
-        let description = match self.description {
-            Some(d) => text(d),
-            None => current.and_then(|c| c.description.clone()),
-        };
+        let held = |field: fn(&Product) -> &Option<String>| current.map(field);
+        let title = errors.text(
+            "Title",
+            merge(text(self.title), current.map(|c| &c.title)),
+            2,
+            MAX_TITLE,
+        );
+        let description = merge(self.description.map(text), held(|c| &c.description)).flatten();
         errors.length("Description", description.as_deref(), 0, MAX_DESCRIPTION);
-        let price = match (self.price, current) {
-            (Some(value), _) => Amount::from_json(&value)
-                .map_err(|e| errors.add(t!("Price {e}", e)))
-                .ok(),
-            (None, Some(c)) => Some(c.price.clone()),
-            (None, None) => {
-                errors.add(t!("Price can't be blank"));
-                None
-            }
+        let price = match self.price {
+            Some(value) => errors.check(Amount::from_json(&value).map_err(|e| t!("Price {e}", e))),
+            None => errors.require("Price", current.map(|c| c.price.clone())),
         };
-        let currency = match (self.currency, current) {
-            (Some(code), _) => code.parse::<Currency>().map_err(|e| errors.add(e)).ok(),
-            (None, Some(c)) => Some(c.currency.clone()),
-            (None, None) => {
-                errors.add(t!("Currency can't be blank"));
-                None
-            }
+        let currency = match self.currency {
+            Some(code) => errors.check(code.parse::<Currency>()),
+            None => errors.require("Currency", current.map(|c| c.currency.clone())),
         };
-        // A name that is not a gateway is reported as such, not as a blank list too.
-        let mut gateways_refused = false;
-        let gateways = match (self.gateways, current) {
-            (Some(names), _) => {
-                let mut gateways = Vec::new();
-                for name in names {
-                    match name.parse::<Gateway>() {
-                        Ok(g) if !gateways.contains(&g) => gateways.push(g),
-                        Ok(_) => {}
-                        Err(e) => {
-                            errors.add(e);
-                            gateways_refused = true;
-                        }
-                    }
-                }
-                gateways
-            }
-            (None, Some(c)) => c.gateways.clone(),
-            (None, None) => Vec::new(),
+        let gateways =
+            match self.gateways {
+                Some(names) => gateways(&mut errors, names),
+                None => Checked::valid(current.map(|c| c.gateways.clone()).unwrap_or_default())
+                    .ensure(&mut errors, |list| !list.is_empty(), no_gateways),
+            };
+        let product_type = match self.product_type {
+            Some(code) => errors.check(ProductType::try_from(code)),
+            None => Checked::valid(current.map_or(ProductType::File, |c| c.product_type)),
         };
-        if gateways.is_empty() && !gateways_refused {
-            errors.add(t!("Gateways can't be blank (one or more of paypal, stripe, bitcoin, ethereum, litecoin)"));
-        }
-        let product_type = match (self.product_type, current) {
-            (Some(code), _) => ProductType::try_from(code).map_err(|e| errors.add(e)).ok(),
-            (None, Some(c)) => Some(c.product_type),
-            (None, None) => Some(ProductType::File),
-        };
-        let stock_delimiter = self
-            .stock_delimiter
-            .or(current.map(|c| c.stock_delimiter.clone()))
+        let stock_delimiter = merge(self.stock_delimiter, current.map(|c| &c.stock_delimiter))
             .unwrap_or_else(|| ",".into());
         if stock_delimiter.trim().is_empty() || stock_delimiter.chars().count() > 8 {
             errors.add(t!(
                 "Stock delimiter must be 1 to 8 characters, not only spaces"
             ));
         }
-        let info = match self.info {
-            Some(info) => text(info),
-            None => current.and_then(|c| c.info.clone()),
-        };
+        let info = merge(self.info.map(text), held(|c| &c.info)).flatten();
         errors.length("Info", info.as_deref(), 0, MAX_INFO);
-        let serial = product_type == Some(ProductType::Serials);
-        let stock = match (self.stock, current) {
-            (Some(_), _) if serial => {
+        let stock = if product_type.peek() == Some(&ProductType::Serials) {
+            if self.stock.is_some() {
                 errors.add(t!(
                     "Stock of a serials product is the number of serials in info; set info instead"
                 ));
-                None
             }
-            (Some(value), _) => serde_json::from_value::<Stock>(value)
-                .map_err(|_| errors.add(t!("Stock must be \"∞\" or a non-negative integer")))
-                .ok(),
-            (None, Some(c)) => Some(c.stock),
-            (None, None) => Some(Stock::Unlimited),
-        };
-        let stock = if serial {
-            Some(Stock::Count(
-                serials(info.as_deref().unwrap_or_default(), &stock_delimiter).count() as u64,
-            ))
+            let count = serials(info.as_deref().unwrap_or_default(), &stock_delimiter).count();
+            Checked::valid(Stock::Count(count as u64))
         } else {
-            stock
+            match self.stock {
+                Some(value) => errors.check(
+                    serde_json::from_value::<Stock>(value)
+                        .map_err(|_| t!("Stock must be \"∞\" or a non-negative integer")),
+                ),
+                None => Checked::valid(current.map_or(Stock::Unlimited, |c| c.stock)),
+            }
         };
-        let minimum_quantity = self
-            .minimum_quantity
-            .or(current.map(|c| c.minimum_quantity))
-            .unwrap_or(1);
+        let minimum_quantity =
+            merge(self.minimum_quantity, current.map(|c| &c.minimum_quantity)).unwrap_or(1);
         if minimum_quantity == 0 {
             errors.add(t!("Minimum quantity must be at least 1"));
         }
-        let maximum_quantity = match self.maximum_quantity {
-            Some(max) => max,
-            None => current.and_then(|c| c.maximum_quantity),
-        };
+        let maximum_quantity =
+            merge(self.maximum_quantity, current.map(|c| &c.maximum_quantity)).flatten();
         if maximum_quantity.is_some_and(|max| max < minimum_quantity) {
             errors.add(t!(
                 "Maximum quantity must not be less than the minimum quantity"
             ));
         }
-        let max_risk_level = self
-            .max_risk_level
-            .or(current.map(|c| c.max_risk_level))
-            .unwrap_or(30);
+        let max_risk_level =
+            merge(self.max_risk_level, current.map(|c| &c.max_risk_level)).unwrap_or(30);
         if max_risk_level > 100 {
             errors.add(t!("Max risk level must be between 0 and 100"));
         }
-        let crypto_confirmations = self
-            .crypto_confirmations
-            .or(current.map(|c| c.crypto_confirmations))
-            .unwrap_or(1);
+        let crypto_confirmations = merge(
+            self.crypto_confirmations,
+            current.map(|c| &c.crypto_confirmations),
+        )
+        .unwrap_or(1);
         if !(1..=100).contains(&crypto_confirmations) {
             errors.add(t!("Crypto confirmations must be between 1 and 100"));
         }
-        let seller_note = match self.seller_note {
-            Some(note) => text(note),
-            None => current.and_then(|c| c.seller_note.clone()),
-        };
+        let seller_note = merge(self.seller_note.map(text), held(|c| &c.seller_note)).flatten();
         errors.length("Seller note", seller_note.as_deref(), 0, MAX_NOTE);
-        // A url given and refused is reported as such, not as a blank one too.
-        let mut dynamic_url_refused = false;
         let dynamic_url = match self.dynamic_url {
-            Some(url) => {
-                let given = url.as_deref().is_some_and(|u| !u.trim().is_empty());
-                let parsed = https_url(&mut errors, "Dynamic url", url, allow_private);
-                dynamic_url_refused = given && parsed.is_none();
-                parsed
-            }
-            None => current.and_then(|c| c.dynamic_url.clone()),
+            Some(url) => https_url(&mut errors, "Dynamic url", url, allow_private),
+            None => Checked::valid(current.and_then(|c| c.dynamic_url.clone())),
         };
-        if product_type == Some(ProductType::Dynamic)
-            && dynamic_url.is_none()
-            && !dynamic_url_refused
-        {
+        // Reported when none is held, not when the one given was refused.
+        if product_type.peek() == Some(&ProductType::Dynamic) && dynamic_url.peek() == Some(&None) {
             errors.add(t!("Dynamic url can't be blank for a dynamic product"));
         }
         let webhook_url = match self.webhook_url {
             Some(url) => https_url(&mut errors, "Webhook url", url, allow_private),
-            None => current.and_then(|c| c.webhook_url.clone()),
+            None => Checked::valid(current.and_then(|c| c.webhook_url.clone())),
         };
         let custom = match self.custom {
-            Some(Some(value @ Value::Object(_))) => {
-                if let Err(message) = shared::validate::storable_json("Custom", &value) {
-                    errors.add(message);
-                }
-                value
-            }
-            Some(None) => Value::Object(Default::default()),
-            Some(Some(_)) => {
-                errors.add(t!("Custom must be an object"));
-                Value::Null
-            }
-            None => current
-                .map(|c| c.custom.clone())
-                .unwrap_or_else(|| Value::Object(Default::default())),
+            Some(given) => errors.check(shared::validate::custom(given)),
+            None => Checked::valid(
+                current.map_or_else(|| Value::Object(Default::default()), |c| c.custom.clone()),
+            ),
         };
-        errors.finish()?;
-        let (Some(title), Some(price), Some(currency), Some(product_type), Some(stock)) =
-            (title, price, currency, product_type, stock)
-        else {
-            unreachable!("every missing field was reported");
+        let flag = |given: Option<bool>, held: fn(&Product) -> bool| {
+            given.or(current.map(held)).unwrap_or(false)
         };
+        let (title, price, currency, gateways, product_type, stock, urls, custom) = errors
+            .finish_with((
+                title,
+                price,
+                currency,
+                gateways,
+                product_type,
+                stock,
+                (dynamic_url, webhook_url),
+                custom,
+            ))?;
+        let (dynamic_url, webhook_url) = urls;
         Ok(Product {
             id: current.map(|c| c.id.clone()).unwrap_or_else(ProductId::new),
             title,
@@ -341,34 +302,25 @@ impl ProductInput {
             currency,
             product_type,
             gateways,
-            private: self.private.or(current.map(|c| c.private)).unwrap_or(false),
-            unlisted: self
-                .unlisted
-                .or(current.map(|c| c.unlisted))
-                .unwrap_or(false),
-            vpn_block: self
-                .vpn_block
-                .or(current.map(|c| c.vpn_block))
-                .unwrap_or(false),
+            private: flag(self.private, |c| c.private),
+            unlisted: flag(self.unlisted, |c| c.unlisted),
+            vpn_block: flag(self.vpn_block, |c| c.vpn_block),
             seller_note,
             maximum_quantity,
             minimum_quantity,
             stock_delimiter,
             stock_amount: None,
             image: current.and_then(|c| c.image.clone()),
-            theme: self.theme.or(current.map(|c| c.theme)).unwrap_or(1),
+            theme: merge(self.theme, current.map(|c| &c.theme)).unwrap_or(1),
             crypto_confirmations,
             max_risk_level,
             dynamic_url,
             info,
             file: current.and_then(|c| c.file.clone()),
-            paypal_email_delivery: self
-                .paypal_email_delivery
-                .or(current.map(|c| c.paypal_email_delivery))
-                .unwrap_or(false),
+            paypal_email_delivery: flag(self.paypal_email_delivery, |c| c.paypal_email_delivery),
             webhook_url,
             custom,
-            created_at: current.map(|c| c.created_at).unwrap_or(now),
+            created_at: current.map_or(now, |c| c.created_at),
             updated_at: now,
         })
     }
@@ -539,7 +491,8 @@ mod tests {
 
     #[test]
     fn every_missing_field_is_reported_at_once() {
-        let errors = errors(input(json!({})).apply(None, false, Timestamp::now()));
+        let errors =
+            errors(input(Value::Object(Default::default())).apply(None, false, Timestamp::now()));
         assert_eq!(
             errors,
             [

@@ -149,21 +149,15 @@ async fn simulate(
     }
     state.outbound_permit(&tenant).await?;
     let mut errors = Violations::new();
-    let url = WebhookUrl::parse(
+    let url = errors.check(WebhookUrl::parse(
         input.url.as_deref().unwrap_or_default(),
         state.config.allow_private_targets,
-    )
-    .map_err(|e| errors.add(e))
-    .ok();
-    if input.event.is_none() {
-        errors.add(t!("Event can't be blank"));
-    }
-    let event = errors.parse::<EventType>(input.event.as_deref());
-    errors.finish()?;
-    let (url, event) = (
-        url.expect("reported when missing"),
-        event.expect("reported when missing"),
-    );
+    ));
+    let event = match input.event {
+        Some(name) => errors.check(name.parse::<EventType>()),
+        None => errors.require("Event", None),
+    };
+    let (url, event) = errors.finish_with((url, event))?;
     let target = dispatch::account_target(&state.engine(), &tenant, url.as_url().clone()).await?;
     let log = dispatch::deliver_once(
         &state.engine(),

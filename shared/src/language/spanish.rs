@@ -374,7 +374,6 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
         "Se alcanzó el límite de endpoints (el máximo es de {max} por cuenta y modo)",
     ),
     // Events and event types (`functions/events`, `functions/webhook-logs`).
-    ("Type can't be blank", "El campo type no puede estar vacío"),
     (
         "Type {name:?} is not an event type",
         "{name:?} no es un tipo de evento",
@@ -390,10 +389,6 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
     (
         "Type {event_type} is emitted by PushGuard itself when your data changes; publish a custom type you registered",
         "PushGuard emite el tipo {event_type} por sí mismo cuando cambian tus datos; publica un tipo propio que hayas registrado",
-    ),
-    (
-        "Payload can't be blank",
-        "El campo payload no puede estar vacío",
     ),
     (
         "Payload must be a JSON object",
@@ -425,10 +420,6 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
     ),
     ("Event id already exists", "El id del evento ya existe"),
     (
-        "Event can't be blank",
-        "El campo event no puede estar vacío",
-    ),
-    (
         "Event {name:?} is not an event type",
         "{name:?} no es un tipo de evento",
     ),
@@ -437,7 +428,6 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
         "Las simulaciones envían ejemplos solo en modo de prueba: usa una clave de prueba",
     ),
     // The rule language (`rules.rs`, `functions/blacklist-rules`).
-    ("Rule can't be blank", "El campo rule no puede estar vacío"),
     ("Rule is invalid: {e}", "La regla no es válida: {e}"),
     (
         "{message} at position {position}",
@@ -503,20 +493,12 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
     ),
     // Blacklists (`commerce/blacklist.rs`, `functions/blacklists`).
     (
-        "Blacklist type can't be blank",
-        "El campo blacklist_type no puede estar vacío",
-    ),
-    (
         "Blacklist type must be 1, 2 or 3",
         "El campo blacklist_type debe ser 1, 2 o 3",
     ),
     (
         "Blacklist type must be 1 (email), 2 (IP) or 3 (country)",
         "El campo blacklist_type debe ser 1 (correo electrónico), 2 (IP) o 3 (país)",
-    ),
-    (
-        "Blocked data can't be blank",
-        "El campo blocked_data no puede estar vacío",
     ),
     (
         "Blocked data {data:?} is not an email address",
@@ -546,10 +528,6 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
         "El pago se bloqueó: la dirección IP del cliente pertenece a una red de hosting o de VPN",
     ),
     // Products, categories and uploads (`functions/products`, `commerce/`, `uploads.rs`).
-    (
-        "Price can't be blank",
-        "El campo price no puede estar vacío",
-    ),
     ("Price {e}", "El campo price {e}"),
     ("Value {e}", "El campo value {e}"),
     (
@@ -563,10 +541,6 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
     (
         "has more than {places} decimal places",
         "tiene más de {places} decimales",
-    ),
-    (
-        "Currency can't be blank",
-        "El campo currency no puede estar vacío",
     ),
     (
         "Currency {text:?} is not an ISO 4217 code",
@@ -685,10 +659,6 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
         "El producto {id:?} no existe",
     ),
     (
-        "Gateway can't be blank",
-        "El campo gateway no puede estar vacío",
-    ),
-    (
         "Gateway {gateway} is not accepted for this product",
         "Este producto no acepta el método de pago {gateway}",
     ),
@@ -711,10 +681,6 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
     (
         "Not enough stock for this quantity",
         "No hay stock suficiente para esta cantidad",
-    ),
-    (
-        "Value can't be blank",
-        "El campo value no puede estar vacío",
     ),
     (
         "Value must be greater than 0",
@@ -770,10 +736,6 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
         "No hay stock suficiente: se piden {wanted} y quedan {left}",
     ),
     // Feedback and queries (`functions/feedback`, `commerce/support.rs`).
-    (
-        "Order id can't be blank",
-        "El campo order_id no puede estar vacío",
-    ),
     ("Order {id:?} does not exist", "El pedido {id:?} no existe"),
     (
         "Score can't be blank (1 to 5)",
