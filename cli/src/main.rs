@@ -163,7 +163,7 @@ fn overrides(
     Ok(template
         .environment()?
         .into_keys()
-        .chain(shared::config::SETTINGS.iter().map(|name| name.to_string()))
+        .chain(shared::config::Config::settings())
         .filter_map(|name| lookup(&name).map(|value| (name, value)))
         .collect())
 }

@@ -96,45 +96,61 @@ pub struct DeliveryConfig {
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
 
-/// The settings read with a default (beside the tables and queues the stack names): what
-/// `pushguard serve` takes from the developer's environment even when template.yaml
-/// does not set them. A test keeps this list equal to what [`Config::from_lookup`] reads.
-pub const SETTINGS: [&str; 34] = [
-    "SLOW_RECEIVER_MS",
-    "MAX_ENDPOINTS",
-    "MAINTENANCE_MODE",
-    "MAINTENANCE_RETRY_AFTER_SECONDS",
-    "ALLOW_PRIVATE_TARGETS",
-    "AUTH_CACHE_TTL_SECONDS",
-    "PUBLIC_KEYS_CACHE_SECONDS",
-    "SIGNED_REQUEST_TOLERANCE_SECONDS",
-    "RETRY_SCHEDULE",
-    "RETRY_JITTER",
-    "DELIVERY_TIMEOUT_SECONDS",
-    "DISABLE_AFTER_FAILURES",
-    "DISABLE_AFTER_SECONDS",
-    "MAX_QUEUE_DELAY_SECONDS",
-    "RETENTION_DAYS",
-    "PENDING_EVENT_GRACE_SECONDS",
-    "RETRY_SWEEP_GRACE_SECONDS",
-    "PUBLIC_URL",
-    "SECRETS_KEY_ID",
-    "MEDIA_BUCKET",
-    "METRICS_NAMESPACE",
-    "EVENTS_QUEUE_URL",
-    "DELIVERIES_QUEUE_URL",
-    "SLOW_QUEUE_URL",
-    "RATE_LIMIT_PER_SECOND",
-    "RATE_LIMIT_BURST",
-    "OUTBOUND_RATE_LIMIT_PER_SECOND",
-    "OUTBOUND_RATE_LIMIT_BURST",
-    "PAGE_RATE_LIMIT_PER_SECOND",
-    "PAGE_RATE_LIMIT_BURST",
-    "PORTAL_RATE_LIMIT_PER_SECOND",
-    "PORTAL_RATE_LIMIT_BURST",
-    "CLIENT_RATE_LIMIT_PER_SECOND",
-    "CLIENT_RATE_LIMIT_BURST",
-];
+/// Reads names from a lookup, each name written once where it is read: a setting with
+/// its default (`setting("MAX_ENDPOINTS", 10)`), a table the stack must name. It also
+/// keeps the settings it was asked for, so [`Config::settings`] is what is read.
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    /// Listing the settings: a missing table is a placeholder, not an error.
+    listing: bool,
+    asked: std::cell::RefCell<Vec<String>>,
+}
+
+impl Reader<'_> {
+    /// A name's value, `None` when unset or empty.
+    fn optional(&self, name: &str) -> Option<String> {
+        self.asked.borrow_mut().push(name.to_string());
+        (self.lookup)(name).filter(|v| !v.is_empty())
+    }
+
+    /// A value the stack must give (a table's name).
+    fn required(&self, name: &str) -> Result<String, ConfigError> {
+        match (self.lookup)(name).filter(|v| !v.is_empty()) {
+            Some(value) => Ok(value),
+            None if self.listing => Ok(String::new()),
+            None => Err(ConfigError(format!("{name} is not set"))),
+        }
+    }
+
+    /// A number, `default` when unset.
+    fn setting<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(value) => value.trim().parse().map_err(|_| {
+                ConfigError(format!(
+                    "{name} must be a non-negative integer, got {value:?}"
+                ))
+            }),
+        }
+    }
+
+    fn seconds(&self, name: &str, default: u64) -> Result<Duration, ConfigError> {
+        self.setting(name, default).map(Duration::from_secs)
+    }
+
+    fn flag(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        let Some(value) = self.optional(name) else {
+            return Ok(default);
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => Ok(true),
+            "0" | "false" | "no" => Ok(false),
+            _ => Err(ConfigError(format!(
+                "{name} must be true or false, got {value:?}"
+            ))),
+        }
+    }
+}
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -144,140 +160,100 @@ impl Config {
 
     /// Reads the configuration from any name → value lookup (used by `pushguard serve`).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &str| {
-            lookup(name)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| ConfigError(format!("{name} is not set")))
+        Self::read(&Reader {
+            lookup: &lookup,
+            listing: false,
+            asked: Default::default(),
+        })
+    }
+
+    /// The settings read with a default, beside the tables the stack names: what
+    /// `pushguard serve` takes from the developer's environment even when template.yaml
+    /// does not set them.
+    pub fn settings() -> Vec<String> {
+        let reader = Reader {
+            lookup: &|_| None,
+            listing: true,
+            asked: Default::default(),
         };
-        let parsed = |name: &str, default: &str| -> Result<String, ConfigError> {
-            Ok(lookup(name)
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_string()))
-        };
+        Self::read(&reader).expect("every setting has a valid default");
+        reader.asked.into_inner()
+    }
+
+    fn read(env: &Reader<'_>) -> Result<Self, ConfigError> {
         Ok(Config {
             tables: Tables {
-                accounts: required("ACCOUNTS_TABLE")?,
-                api_keys: required("API_KEYS_TABLE")?,
-                endpoints: required("ENDPOINTS_TABLE")?,
-                requests: required("REQUESTS_TABLE")?,
-                events: required("EVENTS_TABLE")?,
-                webhook_logs: required("WEBHOOK_LOGS_TABLE")?,
-                products: required("PRODUCTS_TABLE")?,
-                categories: required("CATEGORIES_TABLE")?,
-                orders: required("ORDERS_TABLE")?,
-                blacklists: required("BLACKLISTS_TABLE")?,
-                blacklist_rules: required("BLACKLIST_RULES_TABLE")?,
-                feedback: required("FEEDBACK_TABLE")?,
-                queries: required("QUERIES_TABLE")?,
-                portal_sessions: required("PORTAL_SESSIONS_TABLE")?,
+                accounts: env.required("ACCOUNTS_TABLE")?,
+                api_keys: env.required("API_KEYS_TABLE")?,
+                endpoints: env.required("ENDPOINTS_TABLE")?,
+                requests: env.required("REQUESTS_TABLE")?,
+                events: env.required("EVENTS_TABLE")?,
+                webhook_logs: env.required("WEBHOOK_LOGS_TABLE")?,
+                products: env.required("PRODUCTS_TABLE")?,
+                categories: env.required("CATEGORIES_TABLE")?,
+                orders: env.required("ORDERS_TABLE")?,
+                blacklists: env.required("BLACKLISTS_TABLE")?,
+                blacklist_rules: env.required("BLACKLIST_RULES_TABLE")?,
+                feedback: env.required("FEEDBACK_TABLE")?,
+                queries: env.required("QUERIES_TABLE")?,
+                portal_sessions: env.required("PORTAL_SESSIONS_TABLE")?,
             },
-            events_queue_url: lookup("EVENTS_QUEUE_URL").filter(|v| !v.is_empty()),
-            deliveries_queue_url: lookup("DELIVERIES_QUEUE_URL").filter(|v| !v.is_empty()),
-            slow_queue_url: lookup("SLOW_QUEUE_URL").filter(|v| !v.is_empty()),
-            max_endpoints: number("MAX_ENDPOINTS", &parsed("MAX_ENDPOINTS", "10")?)?,
+            events_queue_url: env.optional("EVENTS_QUEUE_URL"),
+            deliveries_queue_url: env.optional("DELIVERIES_QUEUE_URL"),
+            slow_queue_url: env.optional("SLOW_QUEUE_URL"),
+            max_endpoints: env.setting("MAX_ENDPOINTS", 10)?,
             maintenance: {
-                let retry_after = number(
-                    "MAINTENANCE_RETRY_AFTER_SECONDS",
-                    &parsed("MAINTENANCE_RETRY_AFTER_SECONDS", "300")?,
-                )?;
-                flag("MAINTENANCE_MODE", &parsed("MAINTENANCE_MODE", "false")?)?
-                    .then_some(retry_after)
+                let retry_after = env.setting("MAINTENANCE_RETRY_AFTER_SECONDS", 300)?;
+                env.flag("MAINTENANCE_MODE", false)?.then_some(retry_after)
             },
-            allow_private_targets: flag(
-                "ALLOW_PRIVATE_TARGETS",
-                &parsed("ALLOW_PRIVATE_TARGETS", "false")?,
-            )?,
-            auth_cache_ttl: Duration::from_secs(number(
-                "AUTH_CACHE_TTL_SECONDS",
-                &parsed("AUTH_CACHE_TTL_SECONDS", "30")?,
-            )?),
-            public_keys_cache: Duration::from_secs(number(
-                "PUBLIC_KEYS_CACHE_SECONDS",
-                &parsed("PUBLIC_KEYS_CACHE_SECONDS", "60")?,
-            )?),
-            signed_request_tolerance: Duration::from_secs(number(
-                "SIGNED_REQUEST_TOLERANCE_SECONDS",
-                &parsed("SIGNED_REQUEST_TOLERANCE_SECONDS", "180")?,
-            )?),
+            allow_private_targets: env.flag("ALLOW_PRIVATE_TARGETS", false)?,
+            auth_cache_ttl: env.seconds("AUTH_CACHE_TTL_SECONDS", 30)?,
+            public_keys_cache: env.seconds("PUBLIC_KEYS_CACHE_SECONDS", 60)?,
+            signed_request_tolerance: env.seconds("SIGNED_REQUEST_TOLERANCE_SECONDS", 180)?,
             delivery: DeliveryConfig {
-                timeout: Duration::from_secs(number(
-                    "DELIVERY_TIMEOUT_SECONDS",
-                    &parsed("DELIVERY_TIMEOUT_SECONDS", "15")?,
-                )?),
+                timeout: env.seconds("DELIVERY_TIMEOUT_SECONDS", 15)?,
                 retry_schedule: crate::schedule::RetrySchedule::parse(
-                    &parsed("RETRY_SCHEDULE", crate::schedule::DEFAULT_SCHEDULE)?,
-                    number("RETRY_JITTER", &parsed("RETRY_JITTER", "0.1")?)?,
+                    &env.optional("RETRY_SCHEDULE")
+                        .unwrap_or_else(|| crate::schedule::DEFAULT_SCHEDULE.to_string()),
+                    env.setting("RETRY_JITTER", 0.1)?,
                 )
                 .map_err(|e| ConfigError(format!("RETRY_SCHEDULE: {e}")))?,
-                disable_after_failures: number(
-                    "DISABLE_AFTER_FAILURES",
-                    &parsed("DISABLE_AFTER_FAILURES", "15")?,
-                )?,
-                disable_after: Duration::from_secs(number(
-                    "DISABLE_AFTER_SECONDS",
-                    &parsed("DISABLE_AFTER_SECONDS", "86400")?,
-                )?),
-                max_queue_delay: Duration::from_secs(number(
-                    "MAX_QUEUE_DELAY_SECONDS",
-                    &parsed("MAX_QUEUE_DELAY_SECONDS", "900")?,
-                )?)
-                .min(Duration::from_secs(900)),
-                retry_sweep_grace: Duration::from_secs(number(
-                    "RETRY_SWEEP_GRACE_SECONDS",
-                    &parsed("RETRY_SWEEP_GRACE_SECONDS", "300")?,
-                )?),
-                slow_after: Duration::from_millis(number(
-                    "SLOW_RECEIVER_MS",
-                    &parsed("SLOW_RECEIVER_MS", "1000")?,
-                )?),
+                disable_after_failures: env.setting("DISABLE_AFTER_FAILURES", 15)?,
+                disable_after: env.seconds("DISABLE_AFTER_SECONDS", 86400)?,
+                max_queue_delay: env
+                    .seconds("MAX_QUEUE_DELAY_SECONDS", 900)?
+                    .min(Duration::from_secs(900)),
+                retry_sweep_grace: env.seconds("RETRY_SWEEP_GRACE_SECONDS", 300)?,
+                slow_after: Duration::from_millis(env.setting("SLOW_RECEIVER_MS", 1000)?),
             },
-            retention_days: number("RETENTION_DAYS", &parsed("RETENTION_DAYS", "30")?)?,
-            pending_event_grace: Duration::from_secs(number(
-                "PENDING_EVENT_GRACE_SECONDS",
-                &parsed("PENDING_EVENT_GRACE_SECONDS", "60")?,
-            )?),
-            public_url: lookup("PUBLIC_URL")
+            retention_days: env.setting("RETENTION_DAYS", 30)?,
+            pending_event_grace: env.seconds("PENDING_EVENT_GRACE_SECONDS", 60)?,
+            public_url: env
+                .optional("PUBLIC_URL")
                 .map(|v| v.trim().trim_end_matches('/').to_string())
                 .filter(|v| !v.is_empty()),
-            secrets_key_id: lookup("SECRETS_KEY_ID").filter(|v| !v.is_empty()),
-            media_bucket: lookup("MEDIA_BUCKET").filter(|v| !v.is_empty()),
-            metrics_namespace: parsed("METRICS_NAMESPACE", "PushGuard")?,
+            secrets_key_id: env.optional("SECRETS_KEY_ID"),
+            media_bucket: env.optional("MEDIA_BUCKET"),
+            metrics_namespace: env
+                .optional("METRICS_NAMESPACE")
+                .unwrap_or_else(|| "PushGuard".into()),
             rate_limits: {
-                let limit = |prefix: &str, per_second: &str, burst: &str| {
-                    let rate = format!("{prefix}RATE_LIMIT_PER_SECOND");
-                    let depth = format!("{prefix}RATE_LIMIT_BURST");
+                let limit = |prefix: &str, per_second: u32, burst: u32| {
                     Ok::<_, ConfigError>(crate::limits::Limit {
-                        per_second: number(&rate, &parsed(&rate, per_second)?)?,
-                        burst: number(&depth, &parsed(&depth, burst)?)?,
+                        per_second: env
+                            .setting(&format!("{prefix}RATE_LIMIT_PER_SECOND"), per_second)?,
+                        burst: env.setting(&format!("{prefix}RATE_LIMIT_BURST"), burst)?,
                     })
                 };
                 crate::limits::RateLimits {
-                    api: limit("", "100", "200")?,
-                    outbound: limit("OUTBOUND_", "5", "20")?,
-                    page: limit("PAGE_", "2", "20")?,
-                    portal: limit("PORTAL_", "5", "60")?,
-                    client: limit("CLIENT_", "20", "100")?,
+                    api: limit("", 100, 200)?,
+                    outbound: limit("OUTBOUND_", 5, 20)?,
+                    page: limit("PAGE_", 2, 20)?,
+                    portal: limit("PORTAL_", 5, 60)?,
+                    client: limit("CLIENT_", 20, 100)?,
                 }
             },
         })
-    }
-}
-
-fn number<T: FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
-    value.trim().parse().map_err(|_| {
-        ConfigError(format!(
-            "{name} must be a non-negative integer, got {value:?}"
-        ))
-    })
-}
-
-fn flag(name: &str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" => Ok(true),
-        "0" | "false" | "no" => Ok(false),
-        _ => Err(ConfigError(format!(
-            "{name} must be true or false, got {value:?}"
-        ))),
     }
 }
 
@@ -352,10 +328,10 @@ mod tests {
         assert!(Config::from_lookup(lookup(&pairs)).is_err());
     }
 
-    /// Every name the configuration reads is a table it requires or one of [`SETTINGS`],
-    /// and every one of those is read: what `pushguard serve` passes on is what counts.
+    /// Every name the configuration reads is a table it requires or one of
+    /// [`Config::settings`]: what `pushguard serve` passes on is what counts.
     #[test]
-    fn the_settings_list_is_what_the_configuration_reads() {
+    fn the_settings_are_every_name_read_but_the_tables() {
         let asked = std::sync::Mutex::new(std::collections::BTreeSet::new());
         let given = lookup(&TABLES);
         Config::from_lookup(|name| {
@@ -363,13 +339,13 @@ mod tests {
             given(name)
         })
         .unwrap();
-        let tables: std::collections::BTreeSet<String> =
-            TABLES.iter().map(|(name, _)| name.to_string()).collect();
         let mut read: Vec<String> = asked.into_inner().unwrap().into_iter().collect();
-        read.retain(|name| !tables.contains(name));
-        let mut listed: Vec<String> = SETTINGS.iter().map(|name| name.to_string()).collect();
-        listed.sort();
-        assert_eq!(read, listed);
+        read.retain(|name| !TABLES.iter().any(|(table, _)| table == name));
+        let mut settings = Config::settings();
+        settings.sort();
+        assert_eq!(read, settings);
+        assert_eq!(settings.len(), 34);
+        assert!(settings.contains(&"PORTAL_RATE_LIMIT_BURST".to_string()));
     }
 
     #[test]
