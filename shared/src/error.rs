@@ -161,16 +161,17 @@ impl Violations {
         }
     }
 
-    /// Parses an optional value, recording why it is invalid; `None` when absent or invalid.
-    pub fn parse<T: std::str::FromStr<Err = String>>(&mut self, text: Option<&str>) -> Option<T> {
-        match text.map(str::parse) {
-            Some(Ok(value)) => Some(value),
-            Some(Err(message)) => {
-                self.add(message);
-                None
-            }
-            None => None,
-        }
+    /// Parses an optional value, recording why it is invalid.
+    pub fn parse<T: std::str::FromStr<Err = String>>(
+        &mut self,
+        text: Option<&str>,
+    ) -> Checked<Option<T>> {
+        self.check_given(text, str::parse)
+    }
+
+    /// The value of a check that reports as an [`ApiError`], its messages recorded.
+    pub fn absorbing<T>(&mut self, result: ApiResult<T>) -> Checked<T> {
+        Checked(result.map_err(|error| self.absorb(error)).ok())
     }
 
     /// The messages added, for a caller that reports them with its own.

@@ -438,10 +438,8 @@ async fn create_key(
             }
         }
     }
-    let mode = errors
-        .parse::<Mode>(input.mode.as_deref())
-        .unwrap_or(principal.mode);
-    errors.finish()?;
+    let mode = errors.parse::<Mode>(input.mode.as_deref());
+    let mode = errors.finish_with(mode)?.unwrap_or(principal.mode);
     let escalates = scopes.iter().any(|s| !s.is_covered_by(&principal.scopes));
     if escalates || manageable_modes(&principal).is_some_and(|m| m != mode) {
         return Err(ApiError::Forbidden);

@@ -89,18 +89,18 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
     let mut errors = Violations::new();
-    let page = params.page.validate().map_err(|e| errors.absorb(e)).ok();
+    let page = errors.absorbing(params.page.validate());
     if let Some(name) = params.event_type.as_deref()
         && !is_event_name(name)
     {
         errors.add(t!("Type {name:?} is not an event type", name));
     }
-    errors.finish()?;
+    let page = errors.finish_with(page)?;
     let page = events::list(
         &state.db,
         &tenant,
         params.event_type.as_deref(),
-        page.unwrap_or_default(),
+        page,
         state.config.retention_days,
     )
     .await?;

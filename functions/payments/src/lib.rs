@@ -278,7 +278,7 @@ impl PaymentInput {
             value,
             quantity,
             currency,
-            gateway: gateway.display_name().to_string(),
+            gateway,
             risk_level: 0,
             status: OrderStatus::NotPaid,
             delivered: None,
@@ -314,7 +314,7 @@ fn rule_context(order: &Order, customer: &Customer) -> Value {
         "value": order.value.approximate(),
         "currency": order.currency.as_str(),
         "quantity": order.quantity,
-        "gateway": order.gateway.to_ascii_lowercase(),
+        "gateway": order.gateway.as_str(),
         "product_id": order.product_id,
     }))
 }
@@ -640,7 +640,7 @@ mod tests {
         assert_eq!(
             (
                 order.product_id.as_str(),
-                order.gateway.as_str(),
+                order.gateway.display_name(),
                 order.value.as_str()
             ),
             ("pay", "PayPal", "10.5")
@@ -670,7 +670,7 @@ mod tests {
         .validate(None, false, Timestamp::now())
         .unwrap();
         assert_eq!(checkout.order.email, None);
-        assert_eq!(checkout.order.gateway, "Bitcoin");
+        assert_eq!(checkout.order.gateway, Gateway::Bitcoin);
         let context = rule_context(&checkout.order, &checkout.customer);
         assert_eq!(context["customer"]["email"], Value::Null);
     }

@@ -131,7 +131,7 @@ fn render(
         value = escape(order.value.as_str()),
         currency = escape(order.currency.as_str()),
         quantity = order.quantity,
-        gateway = escape(&order.gateway),
+        gateway = escape(order.gateway.display_name()),
         code = order.status.code(),
         status = status_text(order),
         id = escape(&order.id),

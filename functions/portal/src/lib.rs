@@ -21,7 +21,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use shared::t;
 use shared::{
     ApiError, ApiResult, AppState, Timestamp,
     auth::{Auth, Read, Scoped, Write, groups},
@@ -199,16 +198,9 @@ async fn create(
     ApiJson(input): ApiJson<SessionInput>,
 ) -> ApiResult<Response> {
     let mut errors = shared::error::Violations::new();
-    let lifetime = portal::lifetime(input.expires_in)
-        .map_err(|e| errors.add(e))
-        .ok();
-    if input.scope.is_none() {
-        errors.add(t!("Scope can't be blank"));
-    }
-    errors.finish()?;
-    let (Some(lifetime), Some(scope)) = (lifetime, input.scope) else {
-        return Err(ApiError::internal("validated input is missing"));
-    };
+    let lifetime = errors.check(portal::lifetime(input.expires_in));
+    let scope = errors.require("Scope", input.scope);
+    let (lifetime, scope) = errors.finish_with((lifetime, scope))?;
     let now = Timestamp::now();
     // A link never outlives the key that made it (a rolled key's grace period).
     let expires_at = match principal.expires_at {

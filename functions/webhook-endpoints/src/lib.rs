@@ -289,24 +289,20 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
     let mut errors = Violations::new();
-    let page = params.page.validate().map_err(|e| errors.absorb(e)).ok();
-    let enabled = match params.enabled.as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => {
-            errors.add(t!("Enabled must be true or false"));
-            None
-        }
-    };
+    let page = errors.absorbing(params.page.validate());
+    let enabled = errors.check_given(params.enabled.as_deref(), |given| match given {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(t!("Enabled must be true or false")),
+    });
     let event = errors.parse::<EventSelector>(params.event.as_deref());
-    errors.finish()?;
+    let (page, enabled, event) = errors.finish_with((page, enabled, event))?;
     let filter = EndpointFilter {
         url: params.url.filter(|u| !u.is_empty()),
         enabled,
         event,
     };
-    let page = store::list(&state.db, &tenant, &filter, page.unwrap_or_default()).await?;
+    let page = store::list(&state.db, &tenant, &filter, page).await?;
     Ok(page.respond(&uri, Endpoint::view))
 }
 

@@ -77,14 +77,14 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
     let mut errors = Violations::new();
-    let page = params.page.validate().map_err(|e| errors.absorb(e)).ok();
+    let page = errors.absorbing(params.page.validate());
     let status = errors.parse::<LogStatus>(params.status.as_deref());
     if let Some(name) = params.event.as_deref()
         && !is_event_name(name)
     {
         errors.add(t!("Event {name:?} is not an event type", name));
     }
-    errors.finish()?;
+    let (page, status) = errors.finish_with((page, status))?;
     let filter = LogFilter {
         endpoint_id: params.endpoint_id.filter(|e| !e.is_empty()),
         event: params.event,
@@ -95,7 +95,7 @@ async fn list(
         &state.db,
         &tenant,
         &filter,
-        page.unwrap_or_default(),
+        page,
         state.config.retention_days,
     )
     .await?;

@@ -208,6 +208,21 @@ impl Serialize for Gateway {
     }
 }
 
+/// A gateway as orders show it, by its [`Gateway::display_name`] (`#[serde(with)]`);
+/// read back from either name.
+pub mod gateway_name {
+    use super::Gateway;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(gateway: &Gateway, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(gateway.display_name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Gateway, D::Error> {
+        Gateway::deserialize(deserializer)
+    }
+}
+
 impl<'de> Deserialize<'de> for Gateway {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
@@ -219,6 +234,27 @@ impl<'de> Deserialize<'de> for Gateway {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn orders_name_a_gateway_as_the_seed_does_and_read_either_name() {
+        #[derive(Serialize, Deserialize)]
+        struct Paid {
+            #[serde(with = "gateway_name")]
+            gateway: Gateway,
+        }
+        let paid = Paid {
+            gateway: Gateway::Paypal,
+        };
+        assert_eq!(
+            serde_json::to_value(&paid).unwrap(),
+            json!({ "gateway": "PayPal" })
+        );
+        for name in ["PayPal", "paypal"] {
+            let read: Paid = serde_json::from_value(json!({ "gateway": name })).unwrap();
+            assert_eq!(read.gateway, Gateway::Paypal);
+        }
+        assert!(serde_json::from_value::<Paid>(json!({ "gateway": "cash" })).is_err());
+    }
 
     #[test]
     fn amounts_keep_their_exact_digits() {

@@ -1,6 +1,6 @@
 //! Orders: what a payment creates, and what its status changes are.
 
-use super::money::{Amount, Currency};
+use super::money::{Amount, Currency, Gateway};
 use crate::Timestamp;
 use crate::t;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
@@ -114,7 +114,9 @@ pub struct Order {
     pub quantity: u32,
     pub currency: Currency,
     /// As the seed shows it: `"PayPal"`, `"Bitcoin"`, ...
-    pub gateway: String,
+    #[serde(with = "super::money::gateway_name")]
+    #[schema(value_type = String, example = "PayPal")]
+    pub gateway: Gateway,
     pub risk_level: u32,
     pub status: OrderStatus,
     /// What was handed over: serials taken from the product, what a dynamic product's

@@ -176,10 +176,6 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
         "El alcance {s:?} no es válido: usa \"*\" o \"<grupo>:read\" / \"<grupo>:write\"",
     ),
     (
-        "Scope can't be blank",
-        "El campo scope no puede estar vacío",
-    ),
-    (
         "Scopes can't be blank",
         "El campo scopes no puede estar vacío",
     ),

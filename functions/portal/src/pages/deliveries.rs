@@ -70,7 +70,7 @@ pub async fn list(
     {
         errors.add(t!("After must be a delivery id"));
     }
-    errors.finish()?;
+    let status = errors.finish_with(status)?;
     let filter = LogFilter {
         endpoint_id: endpoint.map(str::to_string),
         event: event.map(str::to_string),
