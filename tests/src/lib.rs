@@ -310,6 +310,29 @@ impl TestStack {
             .unwrap()
     }
 
+    /// Sends a request the API must refuse (`body`: `None` sends none) and returns the
+    /// error's body, after asserting the status and that the body says why (a
+    /// `message`, as every error of the API has).
+    pub async fn refuses(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: impl Into<Option<Value>>,
+        status: u16,
+    ) -> Value {
+        let mut request = self.request(method.clone(), path, key);
+        if let Some(body) = body.into() {
+            request = request.json(&body);
+        }
+        let body = expect(request.send().await.unwrap(), status).await;
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{method} {path} was refused without a message: {body}"
+        );
+        body
+    }
+
     /// Every item of the requests table (idempotency records, portal sessions, ...),
     /// for tests that check what is kept there and what is not.
     pub async fn requests_items(

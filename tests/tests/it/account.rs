@@ -123,7 +123,9 @@ async fn created_keys_are_shown_once_and_work_with_their_scopes() {
         (status, body["message"].as_str()),
         (403, Some("You are not authorized to perform this action"))
     );
-    expect(stack.get("/account", &key).await, 403).await;
+    stack
+        .refuses(Method::GET, "/account", &key, None, 403)
+        .await;
 
     let listed = expect(stack.get("/account/keys", &acct.test_key).await, 200).await;
     assert!(
@@ -139,17 +141,15 @@ async fn created_keys_are_shown_once_and_work_with_their_scopes() {
 async fn key_creation_reports_every_invalid_field() {
     let stack = TestStack::start().await;
     let acct = stack.account("invalid@example.com").await;
-    let body = expect(
-        stack
-            .post(
-                "/account/keys",
-                &acct.test_key,
-                json!({ "scopes": ["webhooks:admin", "*"], "mode": "prod" }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let body = stack
+        .refuses(
+            Method::POST,
+            "/account/keys",
+            &acct.test_key,
+            json!({ "scopes": ["webhooks:admin", "*"], "mode": "prod" }),
+            400,
+        )
+        .await;
     assert_eq!(body["message"], "Validation failed");
     let errors: Vec<&str> = body["errors"]
         .as_array()
@@ -174,28 +174,24 @@ async fn keys_cannot_grant_more_than_they_hold() {
     )
     .await;
     let limited = limited.key.as_str();
-    expect(
-        stack
-            .post(
-                "/account/keys",
-                limited,
-                json!({ "name": "x", "scopes": ["*"] }),
-            )
-            .await,
-        403,
-    )
-    .await;
-    expect(
-        stack
-            .post(
-                "/account/keys",
-                limited,
-                json!({ "name": "x", "scopes": ["webhooks:read"] }),
-            )
-            .await,
-        403,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::POST,
+            "/account/keys",
+            limited,
+            json!({ "name": "x", "scopes": ["*"] }),
+            403,
+        )
+        .await;
+    stack
+        .refuses(
+            Method::POST,
+            "/account/keys",
+            limited,
+            json!({ "name": "x", "scopes": ["webhooks:read"] }),
+            403,
+        )
+        .await;
     create_key(
         &stack,
         limited,
@@ -208,17 +204,15 @@ async fn keys_cannot_grant_more_than_they_hold() {
 async fn test_keys_cannot_touch_live_keys() {
     let stack = TestStack::start().await;
     let acct = stack.account("modes@example.com").await;
-    expect(
-        stack
-            .post(
-                "/account/keys",
-                &acct.test_key,
-                json!({ "name": "x", "scopes": ["*"], "mode": "live" }),
-            )
-            .await,
-        403,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::POST,
+            "/account/keys",
+            &acct.test_key,
+            json!({ "name": "x", "scopes": ["*"], "mode": "live" }),
+            403,
+        )
+        .await;
     let live = create_key(
         &stack,
         &acct.live_key,
@@ -228,13 +222,15 @@ async fn test_keys_cannot_touch_live_keys() {
     let id = live.id.as_str();
     let test_view = stack.api(&acct.test_key).account().keys().await;
     assert!(test_view.iter().all(|k| k.mode == "test"), "{test_view:?}");
-    expect(
-        stack
-            .delete(&format!("/account/keys/{id}"), &acct.test_key)
-            .await,
-        404,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::DELETE,
+            &format!("/account/keys/{id}"),
+            &acct.test_key,
+            None,
+            404,
+        )
+        .await;
     // A live key may mint test keys.
     let test = create_key(
         &stack,
@@ -258,26 +254,30 @@ async fn revoked_keys_stop_working_and_others_keys_are_invisible() {
     .await;
     let (id, key) = (created.id.as_str(), created.key.as_str());
     expect(stack.get("/account", key).await, 200).await;
-    expect(
-        stack
-            .delete(&format!("/account/keys/{id}"), &other.test_key)
-            .await,
-        404,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::DELETE,
+            &format!("/account/keys/{id}"),
+            &other.test_key,
+            None,
+            404,
+        )
+        .await;
     let response = stack
         .delete(&format!("/account/keys/{id}"), &acct.test_key)
         .await;
     assert_eq!(response.status(), 204);
     assert!(response.bytes().await.unwrap().is_empty());
-    expect(stack.get("/account", key).await, 401).await;
-    expect(
-        stack
-            .delete(&format!("/account/keys/{id}"), &acct.test_key)
-            .await,
-        404,
-    )
-    .await;
+    stack.refuses(Method::GET, "/account", key, None, 401).await;
+    stack
+        .refuses(
+            Method::DELETE,
+            &format!("/account/keys/{id}"),
+            &acct.test_key,
+            None,
+            404,
+        )
+        .await;
 }
 
 /// Every function keeps a warm cache of resolved keys; revoking a key (or rolling it
@@ -307,7 +307,9 @@ async fn a_revoked_or_rolled_key_fails_at_once_on_every_warm_function() {
     warm(revoked.key.clone()).await;
     account.revoke_key(&revoked.id).await;
     for route in routes {
-        expect(stack.get(route, &revoked.key).await, 401).await;
+        stack
+            .refuses(Method::GET, route, &revoked.key, None, 401)
+            .await;
     }
 
     let rolled = account
@@ -316,7 +318,9 @@ async fn a_revoked_or_rolled_key_fails_at_once_on_every_warm_function() {
     warm(rolled.key.clone()).await;
     let successor = account.roll_key(&rolled.id, Some(0)).await;
     for route in routes {
-        expect(stack.get(route, &rolled.key).await, 401).await;
+        stack
+            .refuses(Method::GET, route, &rolled.key, None, 401)
+            .await;
     }
     warm(successor.key.clone()).await;
 }
@@ -350,26 +354,30 @@ async fn rolling_a_key_replaces_it_with_an_optional_grace_period() {
 
     let again = account.roll_key(id, None).await;
     let newest = again.key.as_str();
-    expect(stack.get("/account", &new).await, 401).await;
+    stack
+        .refuses(Method::GET, "/account", &new, None, 401)
+        .await;
     expect(stack.get("/account", newest).await, 200).await;
     // The first one is still inside its hour.
     expect(stack.get("/account", &old).await, 200).await;
 
-    expect(
-        stack
-            .post(
-                &format!("/account/keys/{id}/roll"),
-                &acct.test_key,
-                json!({ "expires_in": 700000 }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::POST,
+            &format!("/account/keys/{id}/roll"),
+            &acct.test_key,
+            json!({ "expires_in": 700000 }),
+            400,
+        )
+        .await;
     // Revoking removes every version.
     account.revoke_key(id).await;
-    expect(stack.get("/account", &old).await, 401).await;
-    expect(stack.get("/account", newest).await, 401).await;
+    stack
+        .refuses(Method::GET, "/account", &old, None, 401)
+        .await;
+    stack
+        .refuses(Method::GET, "/account", newest, None, 401)
+        .await;
 }
 
 /// A request with `key`, signed with `signing_secret` (the client side of the contract).
@@ -510,7 +518,7 @@ async fn keys_that_require_signatures_refuse_unsigned_stale_and_replayed_request
         "the signing secret is shown once"
     );
 
-    expect(stack.get("/account", key).await, 401).await;
+    stack.refuses(Method::GET, "/account", key, None, 401).await;
     let now = now_ms();
     let request = signed(&stack, key, secret, Method::GET, "/account", "", now);
     expect(request.try_clone().unwrap().send().await.unwrap(), 200).await;

@@ -94,12 +94,7 @@ async fn products_are_created_validated_listed_updated_and_destroyed() {
     let id = created.id.as_str();
     let products = stack.api(key).products();
 
-    let invalid = expect(
-        stack
-            .post("/products", key, json!({ "title": "x", "price": "1.2.3", "currency": "XXX", "gateways": ["cash"], "stock": -1 }))
-            .await,
-        400,
-    )
+    let invalid = stack.refuses(Method::POST, "/products", key, json!({ "title": "x", "price": "1.2.3", "currency": "XXX", "gateways": ["cash"], "stock": -1 }), 400)
     .await;
     assert_eq!(invalid["message"], "Validation failed");
     assert_eq!(errors(&invalid).len(), 5, "{invalid}");
@@ -121,7 +116,9 @@ async fn products_are_created_validated_listed_updated_and_destroyed() {
         page[1]["id"], created.id,
         "newest first: the first product is last"
     );
-    expect(stack.get("/products?per_page=0", key).await, 400).await;
+    stack
+        .refuses(Method::GET, "/products?per_page=0", key, None, 400)
+        .await;
 
     let updated = products
         .update(id, json!({ "title": "Renamed", "stock": "∞" }))
@@ -138,37 +135,47 @@ async fn products_are_created_validated_listed_updated_and_destroyed() {
     assert_eq!(products.get(id).await, updated);
 
     let other = stack.account("other-products@example.com").await;
-    expect(
-        stack.get(&format!("/products/{id}"), &other.test_key).await,
-        404,
-    )
-    .await;
-    expect(
-        stack.get(&format!("/products/{id}"), &acct.live_key).await,
-        404,
-    )
-    .await;
-    expect(
-        stack
-            .put(
-                &format!("/products/{id}"),
-                &other.test_key,
-                json!({ "title": "Mine" }),
-            )
-            .await,
-        404,
-    )
-    .await;
-    expect(
-        stack
-            .delete(&format!("/products/{id}"), &other.test_key)
-            .await,
-        404,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::GET,
+            &format!("/products/{id}"),
+            &other.test_key,
+            None,
+            404,
+        )
+        .await;
+    stack
+        .refuses(
+            Method::GET,
+            &format!("/products/{id}"),
+            &acct.live_key,
+            None,
+            404,
+        )
+        .await;
+    stack
+        .refuses(
+            Method::PUT,
+            &format!("/products/{id}"),
+            &other.test_key,
+            json!({ "title": "Mine" }),
+            404,
+        )
+        .await;
+    stack
+        .refuses(
+            Method::DELETE,
+            &format!("/products/{id}"),
+            &other.test_key,
+            None,
+            404,
+        )
+        .await;
 
     products.delete(id).await;
-    expect(stack.get(&format!("/products/{id}"), key).await, 404).await;
+    stack
+        .refuses(Method::GET, &format!("/products/{id}"), key, None, 404)
+        .await;
     assert_eq!(stack.total("/products", key).await, 3);
 }
 
@@ -182,17 +189,15 @@ async fn categories_accept_only_the_tenants_products_and_forget_deleted_ones() {
     let theirs = product(&stack, &other.test_key, json!({})).await;
     let (mine_id, theirs_id) = (mine.id.as_str(), theirs.id.as_str());
 
-    let refused = expect(
-        stack
-            .post(
-                "/categories",
-                key,
-                json!({ "title": "Mixed", "product_ids": [mine_id, theirs_id, "prd_nope"] }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let refused = stack
+        .refuses(
+            Method::POST,
+            "/categories",
+            key,
+            json!({ "title": "Mixed", "product_ids": [mine_id, theirs_id, "prd_nope"] }),
+            400,
+        )
+        .await;
     assert_eq!(
         errors(&refused),
         [
@@ -216,7 +221,9 @@ async fn categories_accept_only_the_tenants_products_and_forget_deleted_ones() {
         ("Updated title", vec![mine_id.to_string()]),
         "a rename keeps the products"
     );
-    expect(stack.get(&path, &other.test_key).await, 404).await;
+    stack
+        .refuses(Method::GET, &path, &other.test_key, None, 404)
+        .await;
 
     stack.api(key).products().delete(mine_id).await;
     let after = categories.get(&category.id).await;
@@ -225,7 +232,7 @@ async fn categories_accept_only_the_tenants_products_and_forget_deleted_ones() {
         "a deleted product leaves its categories"
     );
     categories.delete(&category.id).await;
-    expect(stack.get(&path, key).await, 404).await;
+    stack.refuses(Method::GET, &path, key, None, 404).await;
 }
 
 #[tokio::test]
@@ -367,21 +374,18 @@ async fn white_label_payments_return_the_order_and_bad_payments_change_nothing()
     assert_eq!(order.custom["ref"], "r-1");
     assert!(order.white_label);
 
-    let refused = expect(
-        stack
-            .post("/payments", key, json!({ "gateway": "cash", "value": "-1", "currency": "usd", "email": "x", "ip_address": "1.2.3" }))
-            .await,
-        400,
-    )
+    let refused = stack.refuses(Method::POST, "/payments", key, json!({ "gateway": "cash", "value": "-1", "currency": "usd", "email": "x", "ip_address": "1.2.3" }), 400)
     .await;
     assert_eq!(errors(&refused).len(), 5, "{refused}");
-    expect(
-        stack
-            .post("/payments", key, json!({ "title": "T", "nonsense": 1 }))
-            .await,
-        400,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::POST,
+            "/payments",
+            key,
+            json!({ "title": "T", "nonsense": 1 }),
+            400,
+        )
+        .await;
     assert_eq!(stack.total("/orders", key).await, 1);
     assert_eq!(
         stack.total("/events", key).await,
@@ -407,7 +411,7 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
     assert_eq!(keys.stock, Some(3), "one unit per serial");
     let product_id = keys.id.as_str();
 
-    let refused = expect(stack.post("/payments", key, json!({ "product_id": product_id, "gateway": "stripe", "email": "a@example.com", "quantity": 4 })).await, 400).await;
+    let refused = stack.refuses(Method::POST, "/payments", key, json!({ "product_id": product_id, "gateway": "stripe", "email": "a@example.com", "quantity": 4 }), 400).await;
     assert_eq!(
         errors(&refused),
         [
@@ -492,7 +496,9 @@ async fn paying_takes_stock_delivers_serials_and_emits_updated_paid_and_out_of_s
         again["updated_at"], paid["updated_at"],
         "paying twice changes nothing"
     );
-    let back = expect(stack.put(&path, key, json!({ "status": 0 })).await, 400).await;
+    let back = stack
+        .refuses(Method::PUT, &path, key, json!({ "status": 0 }), 400)
+        .await;
     assert!(errors(&back)[0].starts_with("Status cannot change from 100"));
     let refunded = stack.api(key).orders().set_status(&order.id, 56).await;
     assert_eq!(refunded.status, 56);
@@ -586,7 +592,9 @@ async fn refused_payment(stack: &TestStack, key: &str, body: Value) -> String {
         .as_object_mut()
         .unwrap()
         .extend(body.as_object().unwrap().clone());
-    let refused = expect(stack.post("/payments", key, fields).await, 403).await;
+    let refused = stack
+        .refuses(Method::POST, "/payments", key, fields, 403)
+        .await;
     refused["message"].as_str().unwrap().to_string()
 }
 
@@ -603,32 +611,28 @@ async fn blacklisted_customers_are_refused_before_any_order_exists() {
     let country = blacklist(&stack, key, 3, "zw").await;
     assert_eq!(country.blocked_data, "ZW");
 
-    let invalid = expect(
-        stack
-            .post(
-                "/blacklists",
-                key,
-                json!({ "blacklist_type": 2, "blocked_data": "10.0.0.0/40" }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let invalid = stack
+        .refuses(
+            Method::POST,
+            "/blacklists",
+            key,
+            json!({ "blacklist_type": 2, "blocked_data": "10.0.0.0/40" }),
+            400,
+        )
+        .await;
     assert_eq!(
         errors(&invalid),
         ["Blocked data \"10.0.0.0/40\" is not an IP address or CIDR range"]
     );
-    expect(
-        stack
-            .post(
-                "/blacklists",
-                key,
-                json!({ "blacklist_type": 9, "blocked_data": "x" }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::POST,
+            "/blacklists",
+            key,
+            json!({ "blacklist_type": 9, "blocked_data": "x" }),
+            400,
+        )
+        .await;
 
     assert!(
         refused_payment(&stack, key, json!({ "email": "FRAUD@example.com" }))
@@ -667,7 +671,9 @@ async fn blacklisted_customers_are_refused_before_any_order_exists() {
     );
     let other = stack.account("blacklists-other@example.com").await;
     let path = format!("/blacklists/{}", country.id);
-    expect(stack.get(&path, &other.test_key).await, 404).await;
+    stack
+        .refuses(Method::GET, &path, &other.test_key, None, 404)
+        .await;
     blacklists.delete(&country.id).await;
     pay(&stack, key, json!({ "country_code": "ZW" })).await;
 }
@@ -677,13 +683,15 @@ async fn rules_block_allow_and_flag_in_priority_order() {
     let stack = stack().await;
     let acct = stack.account("rules@example.com").await;
     let key = &acct.test_key;
-    let invalid = expect(
-        stack
-            .post("/blacklist-rules", key, json!({ "name": "broken", "rule": "customer.email contains", "action_type": "block" }))
-            .await,
-        400,
-    )
-    .await;
+    let invalid = stack
+        .refuses(
+            Method::POST,
+            "/blacklist-rules",
+            key,
+            json!({ "name": "broken", "rule": "customer.email contains", "action_type": "block" }),
+            400,
+        )
+        .await;
     assert!(errors(&invalid)[0].ends_with("at position 24"), "{invalid}");
 
     let block = rule(
@@ -745,13 +753,15 @@ async fn rules_block_allow_and_flag_in_priority_order() {
         "disabling keeps the rule"
     );
     pay(&stack, key, json!({ "email": "ann+3@gmail.com" })).await;
-    expect(
-        stack
-            .put(&path, key, json!({ "rule": "order.value >" }))
-            .await,
-        400,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::PUT,
+            &path,
+            key,
+            json!({ "rule": "order.value >" }),
+            400,
+        )
+        .await;
     rules.delete(&allow.id).await;
     assert_eq!(stack.total("/blacklist-rules", key).await, 2);
 }
@@ -776,32 +786,40 @@ async fn a_cancelled_payment_stays_unpaid_and_says_so() {
         .await
         .unwrap();
     assert!(page.contains("Cancelled"));
-    let refused = expect(
-        stack
-            .put(&format!("/orders/{id}"), key, json!({ "status": 100 }))
-            .await,
-        409,
-    )
-    .await;
+    let refused = stack
+        .refuses(
+            Method::PUT,
+            &format!("/orders/{id}"),
+            key,
+            json!({ "status": 100 }),
+            409,
+        )
+        .await;
     assert!(refused["message"].as_str().unwrap().contains("cancelled"));
 
     let paid = pay(&stack, key, json!({})).await;
     let paid_id = paid.id.as_str();
     let paid = stack.api(key).orders().set_status(paid_id, 100).await;
     assert!(paid.paid_at.is_some());
-    expect(
-        stack.delete(&format!("/payments/{paid_id}"), key).await,
-        409,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::DELETE,
+            &format!("/payments/{paid_id}"),
+            key,
+            None,
+            409,
+        )
+        .await;
     let other = stack.account("cancel-other@example.com").await;
-    expect(
-        stack
-            .delete(&format!("/payments/{paid_id}"), &other.test_key)
-            .await,
-        404,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::DELETE,
+            &format!("/payments/{paid_id}"),
+            &other.test_key,
+            None,
+            404,
+        )
+        .await;
     assert_eq!(
         stack.total("/events?type=order:updated", key).await,
         2,
@@ -818,17 +836,15 @@ async fn feedback_and_queries_emit_their_events() {
     let order = pay(&stack, key, json!({})).await;
     subscribe(&stack, key, &receiver, "/all").await;
 
-    let invalid = expect(
-        stack
-            .post(
-                "/feedback",
-                key,
-                json!({ "order_id": "ord_nope", "message": "", "score": 9 }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let invalid = stack
+        .refuses(
+            Method::POST,
+            "/feedback",
+            key,
+            json!({ "order_id": "ord_nope", "message": "", "score": 9 }),
+            400,
+        )
+        .await;
     assert_eq!(errors(&invalid).len(), 3, "{invalid}");
     let api = stack.api(key);
     let feedback = api
@@ -840,17 +856,15 @@ async fn feedback_and_queries_emit_their_events() {
         ("positive", None)
     );
     assert_eq!(feedback.order_id, order.id);
-    expect(
-        stack
-            .post(
-                "/feedback",
-                key,
-                json!({ "order_id": order.id, "message": "Again", "score": 1 }),
-            )
-            .await,
-        409,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::POST,
+            "/feedback",
+            key,
+            json!({ "order_id": order.id, "message": "Again", "score": 1 }),
+            409,
+        )
+        .await;
     let replied = api
         .feedback()
         .update(&feedback.id, json!({ "reply": "Thanks" }))
@@ -942,10 +956,18 @@ async fn commerce_routes_need_their_scopes() {
         .to_string();
     let item = product(&stack, &acct.test_key, json!({})).await;
     assert_eq!(stack.api(&read_only).products().get(&item.id).await, item);
-    expect(stack.post("/products", &read_only, json!({})).await, 403).await;
-    expect(stack.get("/orders", &read_only).await, 403).await;
-    expect(stack.post("/payments", &read_only, json!({})).await, 403).await;
-    expect(stack.get("/blacklists", &read_only).await, 403).await;
+    stack
+        .refuses(Method::POST, "/products", &read_only, json!({}), 403)
+        .await;
+    stack
+        .refuses(Method::GET, "/orders", &read_only, None, 403)
+        .await;
+    stack
+        .refuses(Method::POST, "/payments", &read_only, json!({}), 403)
+        .await;
+    stack
+        .refuses(Method::GET, "/blacklists", &read_only, None, 403)
+        .await;
     expect(
         stack
             .anonymous(Method::GET, "/products")
@@ -1073,20 +1095,32 @@ async fn large_lists_page_by_cursor_and_no_list_request_is_unbounded() {
         "/products?starting_after=".to_string(),
         "/products?page=101&per_page=100".to_string(),
     ] {
-        let body = expect(stack.get(&bad, key).await, 400).await;
+        let body = stack.refuses(Method::GET, &bad, key, None, 400).await;
         assert!(
             !body["errors"].as_array().unwrap().is_empty(),
             "{bad}: {body}"
         );
     }
-    let deep = expect(stack.get("/products?page=101&per_page=100", key).await, 400).await;
+    let deep = stack
+        .refuses(
+            Method::GET,
+            "/products?page=101&per_page=100",
+            key,
+            None,
+            400,
+        )
+        .await;
     assert!(deep.to_string().contains("starting_after"), "{deep}");
     // Blacklist rules (at most 100) list by page only.
-    expect(
-        stack.get("/blacklist-rules?starting_after=x", key).await,
-        400,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::GET,
+            "/blacklist-rules?starting_after=x",
+            key,
+            None,
+            400,
+        )
+        .await;
 }
 
 /// Gives `email` on the payment page at `url`, as its form sends it.
@@ -1273,7 +1307,9 @@ async fn the_risk_level_is_computed_and_products_act_on_it() {
         "product_id": strict.id, "email": "bob@example.com", "ip_address": "167.99.10.20",
         "country_code": "DE", "gateway": "paypal", "white_label": true
     });
-    let refused = expect(stack.post("/payments", key, body.clone()).await, 403).await;
+    let refused = stack
+        .refuses(Method::POST, "/payments", key, body.clone(), 403)
+        .await;
     assert!(
         refused["message"]
             .as_str()

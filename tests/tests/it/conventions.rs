@@ -96,7 +96,9 @@ async fn bodies_must_be_json_and_small() {
 async fn unknown_routes_and_methods_answer_in_json() {
     let stack = TestStack::start().await;
     let acct = stack.account("routes@example.com").await;
-    let body = expect(stack.get("/nope", &acct.test_key).await, 404).await;
+    let body = stack
+        .refuses(Method::GET, "/nope", &acct.test_key, None, 404)
+        .await;
     assert_eq!(body, json!({ "message": "Route not found" }));
     let response = stack
         .request(Method::PATCH, "/webhooks/endpoints", &acct.test_key)

@@ -6,8 +6,9 @@ use super::commerce::{page_text, pay, product, received_types, stack, subscribe}
 use harness::{
     Behaviour, Receiver, TestStack,
     client::{Order, Product},
-    eventually, expect, python_hmac_sha512, status_and_json, verify_standard,
+    eventually, python_hmac_sha512, status_and_json, verify_standard,
 };
+use reqwest::Method;
 use serde_json::{Value, json};
 
 /// A dynamic product whose `dynamic_url` is `receiver`'s `/licence`.
@@ -234,17 +235,15 @@ async fn an_answer_a_customer_cannot_get_leaves_the_order_paid_undelivered_and_r
     );
 
     // Nobody subscribes to the call itself.
-    let refused = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                key,
-                json!({ "url": receiver.url("/sneaky"), "events": ["product:dynamic"] }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let refused = stack
+        .refuses(
+            Method::POST,
+            "/webhooks/endpoints",
+            key,
+            json!({ "url": receiver.url("/sneaky"), "events": ["product:dynamic"] }),
+            400,
+        )
+        .await;
     assert!(
         refused
             .to_string()

@@ -100,34 +100,34 @@ async fn credentials_in_urls_are_masked_everywhere() {
 async fn validation_lists_every_error_and_changes_nothing() {
     let stack = TestStack::start().await;
     let acct = stack.account("validate@example.com").await;
-    let body = expect(
-        stack
-            .post("/webhooks/endpoints", &acct.test_key, json!({}))
-            .await,
-        400,
-    )
-    .await;
+    let body = stack
+        .refuses(
+            Method::POST,
+            "/webhooks/endpoints",
+            &acct.test_key,
+            json!({}),
+            400,
+        )
+        .await;
     assert_eq!(
         body,
         json!({ "message": "Validation failed", "errors": ["Url can't be blank", "Events can't be blank"] })
     );
 
-    let body = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                &acct.test_key,
-                json!({
-                    "url": "ftp://example.com",
-                    "events": ["order:paid", "order:shipped", "webhook:ping"],
-                    "description": "d".repeat(513),
-                    "headers": { "Content-Type": "text/plain", "X-PushGuard-Event": "x" },
-                }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let body = stack
+        .refuses(
+            Method::POST,
+            "/webhooks/endpoints",
+            &acct.test_key,
+            json!({
+                "url": "ftp://example.com",
+                "events": ["order:paid", "order:shipped", "webhook:ping"],
+                "description": "d".repeat(513),
+                "headers": { "Content-Type": "text/plain", "X-PushGuard-Event": "x" },
+            }),
+            400,
+        )
+        .await;
     let errors: Vec<&str> = body["errors"]
         .as_array()
         .unwrap()
@@ -140,41 +140,35 @@ async fn validation_lists_every_error_and_changes_nothing() {
     assert!(errors[2].contains("webhook:ping"));
     assert!(errors[3].starts_with("Description is too long"));
 
-    let empty = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                &acct.test_key,
-                json!({ "url": "https://a.example.com", "events": [] }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let empty = stack
+        .refuses(
+            Method::POST,
+            "/webhooks/endpoints",
+            &acct.test_key,
+            json!({ "url": "https://a.example.com", "events": [] }),
+            400,
+        )
+        .await;
     assert_eq!(empty["errors"], json!(["Events can't be blank"]));
-    let unknown_field = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                &acct.test_key,
-                json!({ "url": "https://a.example.com", "events": ["*"], "evnts": [] }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let unknown_field = stack
+        .refuses(
+            Method::POST,
+            "/webhooks/endpoints",
+            &acct.test_key,
+            json!({ "url": "https://a.example.com", "events": ["*"], "evnts": [] }),
+            400,
+        )
+        .await;
     assert!(unknown_field["message"].as_str().unwrap().contains("evnts"));
-    let wrong_type = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                &acct.test_key,
-                json!({ "url": 5, "events": ["*"] }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let wrong_type = stack
+        .refuses(
+            Method::POST,
+            "/webhooks/endpoints",
+            &acct.test_key,
+            json!({ "url": 5, "events": ["*"] }),
+            400,
+        )
+        .await;
     assert!(
         wrong_type["message"]
             .as_str()
@@ -198,17 +192,15 @@ async fn only_https_and_public_hosts_when_private_targets_are_not_allowed() {
         "https://[::1]/x",
         "https://10.0.0.8/x",
     ] {
-        let body = expect(
-            stack
-                .post(
-                    "/webhooks/endpoints",
-                    &acct.test_key,
-                    json!({ "url": url, "events": ["*"] }),
-                )
-                .await,
-            400,
-        )
-        .await;
+        let body = stack
+            .refuses(
+                Method::POST,
+                "/webhooks/endpoints",
+                &acct.test_key,
+                json!({ "url": url, "events": ["*"] }),
+                400,
+            )
+            .await;
         assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{url}: {body}");
     }
     create(&stack, &acct.test_key, "https://example.com/hook").await;
@@ -227,17 +219,15 @@ async fn urls_are_unique_per_tenant() {
     let acct = stack.account("unique@example.com").await;
     let other = stack.account("unique-other@example.com").await;
     let first = create(&stack, &acct.test_key, "https://example.com/hook").await;
-    let body = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                &acct.test_key,
-                json!({ "url": "https://EXAMPLE.com:443/hook", "events": ["*"] }),
-            )
-            .await,
-        409,
-    )
-    .await;
+    let body = stack
+        .refuses(
+            Method::POST,
+            "/webhooks/endpoints",
+            &acct.test_key,
+            json!({ "url": "https://EXAMPLE.com:443/hook", "events": ["*"] }),
+            409,
+        )
+        .await;
     assert_eq!(body["message"], "An endpoint with this URL already exists");
     // Other tenants (another account, or this account's live mode) may use it.
     create(&stack, &other.test_key, "https://example.com/hook").await;
@@ -245,17 +235,15 @@ async fn urls_are_unique_per_tenant() {
     // Moving another endpoint onto the URL conflicts too; deleting frees it.
     let second = create(&stack, &acct.test_key, "https://example.com/second").await;
     let path = format!("/webhooks/endpoints/{}", id(&second));
-    expect(
-        stack
-            .put(
-                &path,
-                &acct.test_key,
-                json!({ "url": "https://example.com/hook" }),
-            )
-            .await,
-        409,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::PUT,
+            &path,
+            &acct.test_key,
+            json!({ "url": "https://example.com/hook" }),
+            409,
+        )
+        .await;
     assert_eq!(
         expect(stack.get(&path, &acct.test_key).await, 200).await["url"],
         "https://example.com/second"
@@ -296,17 +284,15 @@ async fn the_endpoint_quota_is_enforced_and_freed_by_deletes() {
                 .to_string(),
         );
     }
-    let body = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                &acct.test_key,
-                json!({ "url": "https://example.com/4", "events": ["*"] }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let body = stack
+        .refuses(
+            Method::POST,
+            "/webhooks/endpoints",
+            &acct.test_key,
+            json!({ "url": "https://example.com/4", "events": ["*"] }),
+            400,
+        )
+        .await;
     assert!(
         body["errors"][0].as_str().unwrap().contains("maximum is 3"),
         "{body}"
@@ -355,17 +341,15 @@ async fn update_is_partial_and_validated() {
         (None, 0, false)
     );
 
-    let invalid = expect(
-        stack
-            .put(
-                &path,
-                &acct.test_key,
-                json!({ "url": "https://", "events": [] }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let invalid = stack
+        .refuses(
+            Method::PUT,
+            &path,
+            &acct.test_key,
+            json!({ "url": "https://", "events": [] }),
+            400,
+        )
+        .await;
     assert_eq!(invalid["errors"].as_array().unwrap().len(), 2, "{invalid}");
     assert_eq!(
         endpoints.get(&created.id).await,
@@ -378,17 +362,15 @@ async fn update_is_partial_and_validated() {
 async fn filters_are_parsed_when_saved_and_errors_give_the_position() {
     let stack = TestStack::start().await;
     let acct = stack.account("filter@example.com").await;
-    let body = expect(
-        stack
-            .post(
-                "/webhooks/endpoints",
-                &acct.test_key,
-                json!({ "url": "https://example.com/f", "events": ["*"], "filter": "value > " }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    let body = stack
+        .refuses(
+            Method::POST,
+            "/webhooks/endpoints",
+            &acct.test_key,
+            json!({ "url": "https://example.com/f", "events": ["*"], "filter": "value > " }),
+            400,
+        )
+        .await;
     assert_eq!(
         body["errors"],
         json!([
@@ -403,17 +385,15 @@ async fn filters_are_parsed_when_saved_and_errors_give_the_position() {
         .await;
     assert_eq!(created.filter.as_deref(), Some(filter));
     let path = format!("/webhooks/endpoints/{}", id(&created));
-    expect(
-        stack
-            .put(
-                &path,
-                &acct.test_key,
-                json!({ "filter": "value matches '['" }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::PUT,
+            &path,
+            &acct.test_key,
+            json!({ "filter": "value matches '['" }),
+            400,
+        )
+        .await;
     let endpoints = stack.api(&acct.test_key).endpoints();
     assert_eq!(
         endpoints.get(&created.id).await.filter.as_deref(),
@@ -435,8 +415,12 @@ async fn destroy_removes_the_endpoint() {
     let response = stack.delete(&path, &acct.test_key).await;
     assert_eq!(response.status(), 204);
     assert!(response.bytes().await.unwrap().is_empty());
-    expect(stack.get(&path, &acct.test_key).await, 404).await;
-    expect(stack.delete(&path, &acct.test_key).await, 404).await;
+    stack
+        .refuses(Method::GET, &path, &acct.test_key, None, 404)
+        .await;
+    stack
+        .refuses(Method::DELETE, &path, &acct.test_key, None, 404)
+        .await;
     let listed = stack.get("/webhooks/endpoints", &acct.test_key).await;
     assert_eq!(header(&listed, "x-total-count").as_deref(), Some("0"));
 }
@@ -480,13 +464,15 @@ async fn another_tenants_endpoint_is_indistinguishable_from_a_missing_one() {
         .get(&created.id)
         .await;
     assert_eq!((untouched.enabled, untouched.description), (true, None));
-    expect(
-        stack
-            .get("/webhooks/endpoints/not-an-id", &owner.test_key)
-            .await,
-        404,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::GET,
+            "/webhooks/endpoints/not-an-id",
+            &owner.test_key,
+            None,
+            404,
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -617,28 +603,24 @@ async fn rotating_the_secret_keeps_the_old_one_for_the_grace_period() {
     )
     .await;
     assert_ne!(immediate["secret"], rotated["secret"]);
-    expect(
-        stack
-            .post(
-                &format!("{path}/rotate-secret"),
-                &acct.test_key,
-                json!({ "grace_period_seconds": 604801 }),
-            )
-            .await,
-        400,
-    )
-    .await;
-    let body = expect(
-        stack
-            .post(
-                &format!("{path}/rotate-secret"),
-                &acct.test_key,
-                json!({ "grace_period_seconds": -1 }),
-            )
-            .await,
-        400,
-    )
-    .await;
+    stack
+        .refuses(
+            Method::POST,
+            &format!("{path}/rotate-secret"),
+            &acct.test_key,
+            json!({ "grace_period_seconds": 604801 }),
+            400,
+        )
+        .await;
+    let body = stack
+        .refuses(
+            Method::POST,
+            &format!("{path}/rotate-secret"),
+            &acct.test_key,
+            json!({ "grace_period_seconds": -1 }),
+            400,
+        )
+        .await;
     assert!(
         body["message"]
             .as_str()
@@ -694,13 +676,15 @@ async fn lists_filter_by_url_enabled_and_event() {
     assert_eq!(ids("event=order:paid").await, [id(&all), id(&paid)]);
     assert_eq!(ids("event=query:created&enabled=true").await, [id(&all)]);
 
-    let bad = expect(
-        stack
-            .get("/webhooks/endpoints?enabled=maybe&event=nope&page=0", key)
-            .await,
-        400,
-    )
-    .await;
+    let bad = stack
+        .refuses(
+            Method::GET,
+            "/webhooks/endpoints?enabled=maybe&event=nope&page=0",
+            key,
+            None,
+            400,
+        )
+        .await;
     assert_eq!(bad["errors"].as_array().unwrap().len(), 3, "{bad}");
 }
 
@@ -838,13 +822,15 @@ async fn pagination_totals_and_links_are_exact_across_pages() {
     assert_eq!([first_ids, second_ids].concat(), enabled);
 
     for bad in ["page=0", "per_page=0", "per_page=101", "page=abc"] {
-        expect(
-            stack
-                .get(&format!("/webhooks/endpoints?{bad}"), &acct.test_key)
-                .await,
-            400,
-        )
-        .await;
+        stack
+            .refuses(
+                Method::GET,
+                &format!("/webhooks/endpoints?{bad}"),
+                &acct.test_key,
+                None,
+                400,
+            )
+            .await;
     }
     let default = stack.get("/webhooks/endpoints", &acct.test_key).await;
     assert_eq!(header(&default, "x-total-pages").as_deref(), Some("1"));
