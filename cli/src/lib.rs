@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod clients;
+mod docs;
 pub mod lambda;
 pub mod openapi;
 pub mod provision;

@@ -121,7 +121,7 @@ mod layers {
         }
     }
 
-    /// The layers of the crate, bottom first (README, "Layers of shared/"): a module
+    /// The layers of the crate, bottom first (docs/architecture.md, "The layer table"): a module
     /// uses its own layer and those below it, never one above. A module is placed by
     /// the longest entry its path starts with.
     const LAYERS: [(&str, &[&str]); 6] = [

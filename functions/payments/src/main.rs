@@ -1,7 +1,7 @@
 //! The `payments` Lambda function.
 
 // One thread: an instance serves one invocation at a time on a fraction of a vCPU
-// (256 MB), where a second worker thread only adds wake-ups (README, "Cold starts").
+// (256 MB), where a second worker thread only adds wake-ups (docs/architecture.md, "Benchmarks").
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();

@@ -3,7 +3,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 // One thread: an instance serves one invocation at a time on a fraction of a vCPU
-// (256 MB), where a second worker thread only adds wake-ups (README, "Cold starts").
+// (256 MB), where a second worker thread only adds wake-ups (docs/architecture.md, "Benchmarks").
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();

@@ -140,7 +140,7 @@ pub struct TestView {
 pub struct WebhookInput {
     /// An https URL.
     url: Option<String>,
-    /// Dotted event names (see the README's mapping); `["*"]` for every event.
+    /// Dotted event names (see the mapping in docs/migrating.md); `["*"]` for every event.
     events: Option<Vec<String>>,
     is_active: Option<bool>,
 }
