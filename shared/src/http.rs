@@ -399,18 +399,7 @@ pub fn served_on_loopback(config: &crate::Config, headers: &axum::http::HeaderMa
 
 /// `text` safe inside HTML text and quoted attributes.
 pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::html::escape(text).into_owned()
 }
 
 /// Marks a public HTML page's response: its Content-Security-Policy, never cached,

@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod dialects;
 pub mod error;
 pub mod events;
+pub mod html;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
@@ -56,8 +57,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(test)]
 mod layers {
     /// The modules at the bottom of the crate, and what each may use of it.
-    const BOTTOM: [(&str, &str, &[&str]); 8] = [
+    const BOTTOM: [(&str, &str, &[&str]); 9] = [
         ("ids", include_str!("ids.rs"), &[]),
+        ("html", include_str!("html.rs"), &["html"]), // its macro names itself
         ("time", include_str!("time.rs"), &[]),
         ("limits", include_str!("limits.rs"), &[]),
         ("scopes", include_str!("scopes.rs"), &["language"]),
@@ -129,6 +131,7 @@ mod layers {
             "base",
             &[
                 "ids",
+                "html",
                 "time",
                 "tenant",
                 "scopes",

@@ -1009,3 +1009,49 @@ async fn a_link_opens_once_names_its_account_and_asks_before_leaving_another_ten
         "{listed}"
     );
 }
+
+/// What a merchant or a receiver wrote reaches a page as text, never as markup: the
+/// pages are built by `html!`, which escapes whatever is not markup itself.
+#[tokio::test]
+async fn what_tenants_and_receivers_wrote_is_shown_as_text_never_as_markup() {
+    let stack = TestStack::start().await;
+    let receiver = harness::Receiver::start().await;
+    let acct = stack.account("portal-escaping@example.com").await;
+    let markup = r#"<img src=x onerror="alert(1)">"#;
+    stack
+        .register_event_type(&acct.test_key, "invoice:sent", markup)
+        .await;
+    let filter = format!("description == '{markup}'");
+    let endpoint = expect(
+        stack
+            .post(
+                "/webhooks/endpoints",
+                &acct.test_key,
+                json!({
+                    "url": receiver.url("/hooks"),
+                    "events": ["*"],
+                    "description": markup,
+                    "filter": filter,
+                }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let id = endpoint["id"].as_str().unwrap();
+    let manager = Portal::open(&stack, &acct.test_key, "manage").await;
+    let escaped = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;";
+    for path in [
+        "/portal/events".to_string(),
+        format!("/portal/endpoints/{id}"),
+    ] {
+        let (status, html) = manager.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {html}");
+        assert!(!html.contains("<img"), "{path} holds the markup as markup");
+        assert!(html.contains(escaped), "{path} shows it as text: {html}");
+    }
+    // The edit form gives the description and the filter back as they were written.
+    let (_, html) = manager.get(&format!("/portal/endpoints/{id}")).await;
+    assert!(html.contains(&format!(r#"name="description" value="{escaped}""#)));
+    assert!(html.contains(&format!("description == &#39;{escaped}&#39;</textarea>")));
+}

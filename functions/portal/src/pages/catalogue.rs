@@ -6,8 +6,8 @@ use super::{PageResult, Section, Viewer, page};
 use axum::{extract::State, http::StatusCode};
 use shared::t;
 use shared::{
-    AppState,
-    http::escape_html as escape,
+    AppState, html,
+    html::Html,
     pagination::PageRequest,
     store::event_types,
     webhooks::{EventType, samples},
@@ -71,45 +71,54 @@ end
 /// `GET /portal/events`.
 pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let custom = event_types::list(&state.db, viewer.tenant(), PageRequest::first(100)).await?;
-    let builtin: String = EventType::ALL
+    let builtin: Html = EventType::ALL
         .iter()
         .map(|event| {
             let sample = serde_json::to_string_pretty(&samples::payload(*event))
                 .unwrap_or_default();
-            let note = event.sent_only().map_or(String::new(), |only| {
+            let note = event.sent_only().map_or_else(Html::default, |only| {
                 let note = t!("(sent only {where_to})", where_to = only);
-                format!(r#" <span class="muted">{}</span>"#, escape(&note))
+                html!(r#" <span class="muted">{note}</span>"#, note = note)
             });
-            format!(
+            html!(
                 r#"<details id="event-{id}"><summary><code>{name}</code>{note}</summary><pre>{sample}</pre></details>"#,
                 id = event.as_str().replace(':', "-"),
-                name = escape(event.as_str()),
-                sample = escape(&sample),
+                name = event.as_str(),
+                note = note,
+                sample = sample,
             )
         })
         .collect();
     let own = if custom.items.is_empty() {
-        String::new()
+        Html::default()
     } else {
-        let rows: String = custom
+        let rows: Html = custom
             .items
             .iter()
             .map(|record| {
-                format!(
-                    "<tr><td><code>{}</code></td><td>{}</td></tr>",
-                    escape(&record.name),
-                    escape(record.description.as_deref().unwrap_or_default())
+                html!(
+                    "<tr><td><code>{name}</code></td><td>{description}</td></tr>",
+                    name = record.name,
+                    description = record.description.as_deref().unwrap_or_default(),
                 )
             })
             .collect();
-        format!(
-            r#"<h3>{}</h3><p class="muted">{}</p><table id="custom-types"><tbody>{rows}</tbody></table>"#,
-            t!("This account's own types"),
-            t!("Published by the merchant with any payload."),
+        html!(
+            r#"<h3>{title}</h3><p class="muted">{note}</p><table id="custom-types"><tbody>{rows}</tbody></table>"#,
+            title = t!("This account's own types"),
+            note = t!("Published by the merchant with any payload."),
+            rows = rows,
         )
     };
-    let account = escape(viewer.tenant().account_id());
-    let body = format!(
+    let account = viewer.tenant().account_id();
+    let link = html!(
+        r#"<a class="url" href="/api/v2/webhooks/public-keys/{account}" id="public-keys">/api/v2/webhooks/public-keys/{account}</a>"#,
+        account = account
+    );
+    // Sentences translated around markup: the catalogue's text with literal code spans
+    // and the escaped link.
+    let sentence = Html::from_escaped_parts;
+    let body = html!(
         r#"<h2>{title}</h2><p>{intro}</p>
 <div id="catalogue">{builtin}</div>{own}
 <h2 id="verifying">{verifying}</h2>
@@ -123,42 +132,42 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer) -> PageResult {
 <h3 id="v1a">{v1a_title}</h3>
 <p>{v1a}</p>"#,
         title = t!("Event types"),
-        intro = t!(
+        builtin = builtin,
+        own = own,
+        intro = sentence(t!(
             "Each delivery is a {post} whose body is the event's object as JSON. Open a type to see a sample.",
             post = "<code>POST</code>"
-        ),
+        )),
         verifying = t!("Verifying a delivery"),
-        signed = t!(
+        signed = sentence(t!(
             "Every delivery is signed with the endpoint's secret ({prefix}, shown once when the endpoint is made or its secret rotated), as {standard} specifies. Check the signature over the raw body, before parsing it, and refuse a timestamp more than five minutes off. While a secret is rotated, {header} carries one signature per valid secret: accept any.",
             prefix = "<code>whsec_…</code>",
             standard = r#"<a href="https://www.standardwebhooks.com/">Standard Webhooks</a>"#,
             header = "<code>webhook-signature</code>"
-        ),
+        )),
         id_header =
             t!("the delivery's id: the same on every retry, so a receiver can drop duplicates"),
         timestamp_header = t!("when this attempt was signed, in Unix seconds"),
-        signature_header = t!(
+        signature_header = sentence(t!(
             "{prefix} + base64 HMAC-SHA256 of {signed}",
             prefix = "<code>v1,</code>",
             signed = "<code>{id}.{timestamp}.{body}</code>"
-        ),
-        v1a_title = t!(
+        )),
+        v1a_title = sentence(t!(
             "Endpoints signed with ed25519 ({scheme})",
             scheme = "<code>v1a</code>"
-        ),
-        v1a = t!(
+        )),
+        v1a = sentence(t!(
             "An endpoint set to {scheme} carries {prefix} + base64 ed25519 signatures of the same {signed}, made with this account's private key; verify them with its public keys ({key}), published without any key at {link}. No shared secret to leak.",
             scheme = "<code>v1a</code>",
             prefix = "<code>v1a,</code>",
             signed = "<code>{id}.{timestamp}.{body}</code>",
             key = "<code>whpk_</code> + base64",
-            link = format!(
-                r#"<a class="url" href="/api/v2/webhooks/public-keys/{account}" id="public-keys">/api/v2/webhooks/public-keys/{account}</a>"#
-            )
-        ),
-        python = escape(PYTHON),
-        node = escape(NODE),
-        ruby = escape(RUBY),
+            link = link.as_str()
+        )),
+        python = PYTHON,
+        node = NODE,
+        ruby = RUBY,
     );
     Ok(page(
         StatusCode::OK,

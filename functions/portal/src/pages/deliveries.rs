@@ -12,7 +12,8 @@ use shared::t;
 use shared::{
     ApiError, AppState, Timestamp,
     error::Violations,
-    http::escape_html as escape,
+    html,
+    html::Html,
     ids::{EndpointId, LogId},
     manage,
     pagination::{Cursor, PageRequest},
@@ -98,18 +99,18 @@ pub async fn list(
         .iter()
         .map(|e| (e.id.as_str(), e.url.masked()))
         .collect();
-    let rows: String = page_of_logs
+    let rows: Html = page_of_logs
         .items
         .iter()
         .map(|log| row(log, &urls))
         .collect();
     let table = if rows.is_empty() {
-        format!(
-            r#"<div class="empty" id="no-deliveries"><h3>{}</h3></div>"#,
-            t!("No deliveries match")
+        html!(
+            r#"<div class="empty" id="no-deliveries"><h3>{nothing}</h3></div>"#,
+            nothing = t!("No deliveries match")
         )
     } else {
-        format!(
+        html!(
             r#"<table id="deliveries"><thead><tr><th>{created}</th><th>{event}</th><th>{endpoint}</th><th>{status}</th><th>{response}</th><th>{attempts}</th></tr></thead><tbody>{rows}</tbody></table>"#,
             created = t!("Created"),
             event = t!("Event"),
@@ -117,6 +118,7 @@ pub async fn list(
             status = t!("Status"),
             response = t!("Response"),
             attempts = t!("Attempts"),
+            rows = rows,
         )
     };
     let older = match page_of_logs.cursors.and_then(|c| c.older) {
@@ -132,31 +134,35 @@ pub async fn list(
                 }
             }
             query.append_pair("after", &last);
-            format!(
-                r#"<p><a href="/portal/deliveries?{}" id="older">{}</a></p>"#,
-                escape(&query.finish()),
-                t!("Older deliveries")
+            html!(
+                r#"<p><a href="/portal/deliveries?{query}" id="older">{older}</a></p>"#,
+                query = query.finish(),
+                older = t!("Older deliveries")
             )
         }
-        None => String::new(),
+        None => Html::default(),
     };
-    let recovered = params.recovered.map_or(String::new(), |n| {
+    let recovered = params.recovered.map_or_else(Html::default, |n| {
         let text = if n == 1 {
             t!("1 failed delivery queued to go out again.")
         } else {
             t!("{n} failed deliveries queued to go out again.", n)
         };
-        format!(r#"<p class="notice" id="notice">{text}</p>"#)
+        html!(r#"<p class="notice" id="notice">{text}</p>"#, text = text)
     });
     let recover = if viewer.can_manage() {
         recover_form(&viewer, &all_endpoints, endpoint)
     } else {
-        String::new()
+        Html::default()
     };
-    let body = format!(
+    let body = html!(
         r#"<h2>{title}</h2>{recovered}{filters}{table}{older}{recover}"#,
         title = t!("Deliveries"),
+        recovered = recovered,
         filters = filter_form(&all_endpoints, endpoint, status, event),
+        table = table,
+        older = older,
+        recover = recover,
     );
     Ok(page(
         StatusCode::OK,
@@ -167,23 +173,24 @@ pub async fn list(
     ))
 }
 
-fn endpoint_options(all: &[Endpoint], selected: Option<&str>, any: Option<&str>) -> String {
-    let mut options = any.map_or(String::new(), |label| {
-        format!(r#"<option value="">{label}</option>"#)
+fn endpoint_options(all: &[Endpoint], selected: Option<&str>, any: Option<&str>) -> Html {
+    let mut options = any.map_or_else(Html::default, |label| {
+        html!(r#"<option value="">{label}</option>"#, label = label)
     });
     for endpoint in all {
-        let chosen = if selected == Some(endpoint.id.as_str()) {
-            " selected"
-        } else {
-            ""
-        };
-        options.push_str(&format!(
-            r#"<option value="{}"{chosen}>{}</option>"#,
-            escape(&endpoint.id),
-            escape(&endpoint.url.masked())
+        options.push(&html!(
+            r#"<option value="{id}"{chosen}>{url}</option>"#,
+            id = endpoint.id,
+            chosen = chosen(selected == Some(endpoint.id.as_str())),
+            url = endpoint.url.masked(),
         ));
     }
     options
+}
+
+/// ` selected` for the chosen `<option>`.
+pub(super) fn chosen(is: bool) -> Html {
+    Html::trusted(if is { " selected" } else { "" })
 }
 
 fn filter_form(
@@ -191,8 +198,8 @@ fn filter_form(
     endpoint: Option<&str>,
     status: Option<LogStatus>,
     event: Option<&str>,
-) -> String {
-    let statuses: String = [
+) -> Html {
+    let statuses: Html = [
         ("", t!("any status")),
         ("succeeded", t!("succeeded")),
         ("failed", t!("failed")),
@@ -201,15 +208,19 @@ fn filter_form(
     ]
     .iter()
     .map(|(value, label)| {
-        let chosen = match status {
-            Some(s) if status_name(s) == *value => " selected",
-            None if value.is_empty() => " selected",
-            _ => "",
+        let selected = match status {
+            Some(s) => status_name(s) == *value,
+            None => value.is_empty(),
         };
-        format!(r#"<option value="{value}"{chosen}>{label}</option>"#)
+        html!(
+            r#"<option value="{value}"{chosen}>{label}</option>"#,
+            value = value,
+            chosen = chosen(selected),
+            label = label,
+        )
     })
     .collect();
-    format!(
+    html!(
         r#"<form method="get" action="/portal/deliveries" class="filters" id="filters">
 <label>{endpoint_} <select name="endpoint" id="filter-endpoint">{endpoints}</select></label>
 <label>{status_} <select name="status" id="filter-status">{statuses}</select></label>
@@ -220,16 +231,17 @@ fn filter_form(
         event_type_ = t!("Event type"),
         show = t!("Show"),
         endpoints = endpoint_options(all, endpoint, Some(&t!("any endpoint"))),
-        event = escape(event.unwrap_or_default()),
+        statuses = statuses,
+        event = event.unwrap_or_default(),
     )
 }
 
-fn recover_form(viewer: &Viewer, all: &[Endpoint], endpoint: Option<&str>) -> String {
+fn recover_form(viewer: &Viewer, all: &[Endpoint], endpoint: Option<&str>) -> Html {
     if all.is_empty() {
-        return String::new();
+        return Html::default();
     }
     let week_ago = Timestamp::now().minus(std::time::Duration::from_secs(7 * 86_400));
-    let inner = format!(
+    let inner = html!(
         r#"<fieldset><legend>{legend}</legend><p class="muted">{explained}</p>
 <div class="filters"><label>{endpoint_} <select name="endpoint" id="recover-endpoint" required>{endpoints}</select></label>
 <label>{since_} <input type="date" name="since" id="recover-since" value="{since}" required></label>
@@ -243,7 +255,7 @@ fn recover_form(viewer: &Viewer, all: &[Endpoint], endpoint: Option<&str>) -> St
         since_ = t!("Since"),
         recover = t!("Recover"),
         endpoints = endpoint_options(all, endpoint, None),
-        since = &week_ago.to_string()[..10],
+        since = week_ago.to_string()[..10],
     );
     viewer.form("/portal/deliveries/recover", "", &inner)
 }
@@ -267,11 +279,11 @@ fn status_label(status: LogStatus) -> String {
     }
 }
 
-fn status_cell(status: LogStatus) -> String {
-    let name = status_name(status);
-    format!(
-        r#"<span class="status-{name}">{}</span>"#,
-        status_label(status)
+fn status_cell(status: LogStatus) -> Html {
+    html!(
+        r#"<span class="status-{name}">{label}</span>"#,
+        name = status_name(status),
+        label = status_label(status)
     )
 }
 
@@ -283,25 +295,25 @@ fn response_of(log: &WebhookLog) -> String {
     }
 }
 
-fn row(log: &WebhookLog, urls: &BTreeMap<&str, String>) -> String {
+fn row(log: &WebhookLog, urls: &BTreeMap<&str, String>) -> Html {
     let view = log.view();
     let target = log
         .endpoint_id
         .as_ref()
         .and_then(|id| urls.get(id.as_str()).cloned())
         .unwrap_or(view.url);
-    format!(
+    html!(
         r#"<tr data-delivery="{id}" data-status="{status}"><td><a href="/portal/deliveries/{id}">{created}</a></td><td data-label="{event_}">{event}</td><td class="url" data-label="{endpoint_}">{target}</td><td data-label="{status_}">{status_cell}</td><td data-label="{response_}">{response}</td><td data-label="{attempts_}">{attempts}</td></tr>"#,
         event_ = t!("Event"),
         endpoint_ = t!("Endpoint"),
         status_ = t!("Status"),
         response_ = t!("Response"),
         attempts_ = t!("Attempts"),
-        id = escape(&log.id),
+        id = log.id,
         status = status_name(log.status),
         created = when(log.created_at),
-        event = escape(&log.event),
-        target = escape(&target),
+        event = log.event,
+        target = target,
         status_cell = status_cell(log.status),
         response = response_of(log),
         attempts = log.attempts,
@@ -324,10 +336,10 @@ async fn lookup(
         Err(_) => None,
     };
     found.ok_or_else(|| {
-        let body = format!(
-            r#"<div class="empty" id="not-found"><h2>{}</h2><p><a href="/portal/deliveries">{}</a></p></div>"#,
-            t!("No such delivery"),
-            t!("All deliveries"),
+        let body = html!(
+            r#"<div class="empty" id="not-found"><h2>{nothing}</h2><p><a href="/portal/deliveries">{all}</a></p></div>"#,
+            nothing = t!("No such delivery"),
+            all = t!("All deliveries"),
         );
         super::PageError(page(
             StatusCode::NOT_FOUND,
@@ -339,20 +351,20 @@ async fn lookup(
     })
 }
 
-fn header_rows(headers: &BTreeMap<String, String>) -> String {
+fn header_rows(headers: &BTreeMap<String, String>) -> Html {
     if headers.is_empty() {
-        return format!(
-            r#"<tr><td colspan="2" class="muted">{}</td></tr>"#,
-            t!("none recorded")
+        return html!(
+            r#"<tr><td colspan="2" class="muted">{none}</td></tr>"#,
+            none = t!("none recorded")
         );
     }
     headers
         .iter()
         .map(|(name, value)| {
-            format!(
-                r#"<tr><td>{}</td><td class="url">{}</td></tr>"#,
-                escape(name),
-                escape(value)
+            html!(
+                r#"<tr><td>{name}</td><td class="url">{value}</td></tr>"#,
+                name = name,
+                value = value
             )
         })
         .collect()
@@ -368,27 +380,26 @@ pub async fn show(
 ) -> PageResult {
     let log = lookup(&state, &viewer, &id).await?;
     let view = log.view();
-    let attempts: String = log
+    let attempts: Html = log
         .history
         .iter()
         .enumerate()
         .map(|(n, attempt)| {
             let outcome = match &attempt.failure {
-                None => format!(
-                    r#"<span class="status-succeeded">{}</span>"#,
-                    t!("succeeded")
+                None => html!(
+                    r#"<span class="status-succeeded">{succeeded}</span>"#,
+                    succeeded = t!("succeeded")
                 ),
-                Some(cause) => format!(
-                    r#"<span class="status-failed">{}</span>"#,
-                    escape(cause)
-                ),
+                Some(cause) => {
+                    html!(r#"<span class="status-failed">{cause}</span>"#, cause = cause)
+                }
             };
             let code = if attempt.response_code == 0 {
                 t!("no response")
             } else {
                 attempt.response_code.to_string()
             };
-            format!(
+            html!(
                 r#"<tr><td>{n}</td><td data-label="{sent_}">{at}</td><td data-label="{response_}">{code}</td><td data-label="{took_}">{ms} ms</td><td data-label="{outcome_}">{outcome}</td></tr>"#,
                 sent_ = t!("Sent"),
                 response_ = t!("Response"),
@@ -396,28 +407,31 @@ pub async fn show(
                 outcome_ = t!("Outcome"),
                 n = n + 1 + (log.attempts as usize).saturating_sub(log.history.len()),
                 at = when(attempt.at),
+                code = code,
                 ms = attempt.duration_ms,
+                outcome = outcome,
             )
         })
         .collect();
     let attempts = if attempts.is_empty() {
-        format!(
-            r#"<p class="muted" id="attempts">{}</p>"#,
-            t!("No attempt yet.")
+        html!(
+            r#"<p class="muted" id="attempts">{none}</p>"#,
+            none = t!("No attempt yet.")
         )
     } else {
-        format!(
+        html!(
             r#"<table id="attempts"><thead><tr><th>#</th><th>{sent}</th><th>{response}</th><th>{took}</th><th>{outcome}</th></tr></thead><tbody>{attempts}</tbody></table>"#,
             sent = t!("Sent"),
             response = t!("Response"),
             took = t!("Took"),
             outcome = t!("Outcome"),
+            attempts = attempts,
         )
     };
     let retry = if viewer.can_manage() {
-        format!(
-            r#"<div class="actions">{}</div>"#,
-            viewer.button(
+        html!(
+            r#"<div class="actions">{button}</div>"#,
+            button = viewer.button(
                 &format!("/portal/deliveries/{}/retry", log.id),
                 "retry",
                 &t!("Deliver again now"),
@@ -425,19 +439,23 @@ pub async fn show(
             )
         )
     } else {
-        String::new()
+        Html::default()
     };
-    let next = log.next_retry_at.map_or(String::new(), |at| {
-        format!("<dt>{}</dt><dd>{}</dd>", t!("Next attempt"), when(at))
-    });
-    let endpoint_link = log.endpoint_id.as_ref().map_or(String::new(), |id| {
-        format!(
-            r#" · <a href="/portal/endpoints/{0}">{1}</a>"#,
-            escape(id),
-            t!("Its endpoint")
+    let next = log.next_retry_at.map_or_else(Html::default, |at| {
+        html!(
+            "<dt>{next}</dt><dd>{at}</dd>",
+            next = t!("Next attempt"),
+            at = when(at)
         )
     });
-    let body = format!(
+    let endpoint_link = log.endpoint_id.as_ref().map_or_else(Html::default, |id| {
+        html!(
+            r#" · <a href="/portal/endpoints/{id}">{its}</a>"#,
+            id = id,
+            its = t!("Its endpoint")
+        )
+    });
+    let body = html!(
         r#"<p><a href="/portal/deliveries">{all}</a>{endpoint_link}</p>{notice}<h2>{event} <span class="muted">{id}</span></h2>{retry}
 <dl id="delivery"><dt>{status_}</dt><dd id="delivery-status">{status}</dd><dt>{to_}</dt><dd class="url">{url}</dd><dt>{created_}</dt><dd>{created}</dd><dt>{attempts_}</dt><dd>{count}</dd>{next}</dl>
 <h3>{attempts_}</h3>{attempts}
@@ -453,11 +471,15 @@ pub async fn show(
         request_ = t!("Request"),
         response_ = t!("Response"),
         as_sent = t!("The latest attempt's headers and the body, byte for byte as sent."),
+        endpoint_link = endpoint_link,
         notice = notice(params.done.as_deref()),
-        event = escape(&log.event),
-        id = escape(&log.id),
+        retry = retry,
+        next = next,
+        attempts = attempts,
+        event = log.event,
+        id = log.id,
         status = status_cell(log.status),
-        url = escape(&view.url),
+        url = view.url,
         created = when(log.created_at),
         count = if log.retry_limit == 1 {
             t!("{count} (1 automatic retry allowed)", count = log.attempts)
@@ -469,10 +491,10 @@ pub async fn show(
             )
         },
         request_headers = header_rows(&log.request_headers),
-        body = escape(&String::from_utf8_lossy(&delivery_body(&log.payload))),
+        body = String::from_utf8_lossy(&delivery_body(&log.payload)),
         code = response_of(&log),
         response_headers = header_rows(&log.response_headers),
-        response = escape(log.response.as_deref().unwrap_or_default()),
+        response = log.response.as_deref().unwrap_or_default(),
     );
     Ok(page(
         StatusCode::OK,

@@ -15,13 +15,13 @@ use axum::{
     extract::{FromRequest, FromRequestParts, Path, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     middleware::Next,
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
 use shared::{
-    ApiError, AppState, Timestamp,
-    http::escape_html as escape,
+    ApiError, AppState, Timestamp, html,
+    html::Html,
     ids::ApiKeyId,
     portal::{PortalScope, PortalSession, PortalToken},
     store::{StoreError, api_keys, portal as sessions},
@@ -89,66 +89,78 @@ pub fn page(
     title: &str,
     viewer: Option<&Viewer>,
     section: Section,
-    body: &str,
+    body: &Html,
 ) -> Response {
     let scope = match viewer.map(|v| v.session.scope) {
-        Some(PortalScope::Read) => t!("read only"),
-        Some(PortalScope::Manage) => t!("manage"),
-        None => String::new(),
+        Some(PortalScope::Read) => Some(t!("read only")),
+        Some(PortalScope::Manage) => Some(t!("manage")),
+        None => None,
     };
-    let scope = if scope.is_empty() {
-        scope
-    } else {
-        format!(r#"<span class="badge" id="scope">{scope}</span>"#)
-    };
+    let scope = scope.map_or_else(Html::default, |scope| {
+        html!(
+            r#"<span class="badge" id="scope">{scope}</span>"#,
+            scope = scope
+        )
+    });
     // Whose webhooks these are: a browser can hold only one portal at a time.
     let badge = match viewer {
-        Some(viewer) => format!(
-            r#"<span class="badge" id="account">{}</span>{scope}"#,
-            escape(&account_name(viewer.tenant()))
+        Some(viewer) => html!(
+            r#"<span class="badge" id="account">{account}</span>{scope}"#,
+            account = account_name(viewer.tenant()),
+            scope = scope,
         ),
-        None => String::new(),
+        None => Html::default(),
     };
     let nav = if viewer.is_some() {
-        let link = |href: &str, name: &str, this: Section| {
+        let link = |href: &'static str, name: String, this: Section| {
             let current = if this == section {
-                r#" aria-current="page""#
+                Html::trusted(r#" aria-current="page""#)
             } else {
-                ""
+                Html::default()
             };
-            format!(r#"<a href="{href}"{current}>{name}</a>"#)
+            html!(
+                r#"<a href="{href}"{current}>{name}</a>"#,
+                href = href,
+                current = current,
+                name = name
+            )
         };
-        format!(
-            "<nav>{}{}{}</nav>",
-            link("/portal", &t!("Endpoints"), Section::Endpoints),
-            link("/portal/deliveries", &t!("Deliveries"), Section::Deliveries),
-            link("/portal/events", &t!("Event types"), Section::Events),
+        html!(
+            "<nav>{endpoints}{deliveries}{events}</nav>",
+            endpoints = link("/portal", t!("Endpoints"), Section::Endpoints),
+            deliveries = link("/portal/deliveries", t!("Deliveries"), Section::Deliveries),
+            events = link("/portal/events", t!("Event types"), Section::Events),
         )
     } else {
-        String::new()
+        Html::default()
     };
-    let html = format!(
+    let document = html!(
         r#"<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>{title} · {product}</title>
-<style>{STYLE}</style></head>
+<style>{style}</style></head>
 <body><header><h1>{product}</h1>{nav}{badge}</header>
 <main>{body}</main></body></html>"#,
         lang = Language::current().tag(),
-        title = escape(title),
+        title = title,
         product = t!("PushGuard webhooks"),
+        style = Html::trusted(STYLE),
+        nav = nav,
+        badge = badge,
+        body = body,
     );
-    let mut response = (status, Html(html)).into_response();
+    let mut response = (status, axum::response::Html(document.into_string())).into_response();
     shared::http::page_headers(&mut response, &CSP);
     response
 }
 
 /// A page that only says why the request was refused.
 fn refusal(status: StatusCode, id: &str, message: &str, hint: &str) -> Response {
-    let body = format!(
-        r#"<div class="empty" id="{id}"><h2>{}</h2><p class="muted">{}</p></div>"#,
-        escape(message),
-        escape(hint)
+    let body = html!(
+        r#"<div class="empty" id="{id}"><h2>{message}</h2><p class="muted">{hint}</p></div>"#,
+        id = id,
+        message = message,
+        hint = hint,
     );
     page(status, &t!("Not allowed"), None, Section::None, &body)
 }
@@ -189,11 +201,11 @@ impl From<ApiError> for PageError {
             ),
             other => (other.message(Language::current()), String::new()),
         };
-        let body = format!(
-            r#"<div class="empty" id="error"><h2>{}</h2><p>{}</p><p><a href="/portal">{}</a></p></div>"#,
-            escape(&title),
-            escape(&detail),
-            t!("Back to the portal"),
+        let body = html!(
+            r#"<div class="empty" id="error"><h2>{title}</h2><p>{detail}</p><p><a href="/portal">{back}</a></p></div>"#,
+            title = title,
+            detail = detail,
+            back = t!("Back to the portal"),
         );
         let mut response = page(status, &title, None, Section::None, &body);
         if let ApiError::TooManyRequests {
@@ -305,24 +317,25 @@ impl Viewer {
 
     /// A form posting to `action` with this session's CSRF token; `inner` is its fields
     /// and buttons.
-    pub fn form(&self, action: &str, class: &str, inner: &str) -> String {
-        format!(
-            r#"<form method="post" action="{}" class="{class}"><input type="hidden" name="csrf" value="{}">{inner}</form>"#,
-            escape(action),
-            self.csrf()
+    pub fn form(&self, action: &str, class: &str, inner: &Html) -> Html {
+        html!(
+            r#"<form method="post" action="{action}" class="{class}"><input type="hidden" name="csrf" value="{csrf}">{inner}</form>"#,
+            action = action,
+            class = class,
+            csrf = self.csrf(),
+            inner = inner,
         )
     }
 
     /// A one-button form (enable, retry, …).
-    pub fn button(&self, action: &str, id: &str, label: &str, class: &str) -> String {
-        self.form(
-            action,
-            "inline",
-            &format!(
-                r#"<button type="submit" id="{id}" class="{class}">{}</button>"#,
-                escape(label)
-            ),
-        )
+    pub fn button(&self, action: &str, id: &str, label: &str, class: &str) -> Html {
+        let button = html!(
+            r#"<button type="submit" id="{id}" class="{class}">{label}</button>"#,
+            id = id,
+            class = class,
+            label = label,
+        );
+        self.form(action, "inline", &button)
     }
 }
 
@@ -485,22 +498,28 @@ fn link_refused() -> Response {
 
 /// Asks before replacing the session of `current`'s tenant by `next`'s.
 fn confirm_switch(current: &Viewer, next: &Viewer, token: &str) -> Response {
-    let current = escape(&account_name(current.tenant()));
-    let next = escape(&account_name(next.tenant()));
-    let body = format!(
+    let (current, next) = (account_name(current.tenant()), account_name(next.tenant()));
+    // The sentence is translated around two names in bold: markup put together from
+    // escaped names and the catalogue's own text.
+    let explained = Html::from_escaped_parts(t!(
+        "This browser is looking at the webhooks of {current}. The link opens those of {next}, and this browser then leaves the first.",
+        current = html!(
+            r#"<strong id="current-account">{name}</strong>"#,
+            name = current
+        )
+        .into_string(),
+        next = html!(r#"<strong id="next-account">{name}</strong>"#, name = next).into_string(),
+    ));
+    let body = html!(
         r#"<div class="empty" id="switch"><h2>{question}</h2>
 <p>{explained}</p>
 <form method="post" action="/portal/{token}" class="inline"><button type="submit" class="primary" id="switch-account">{open}</button></form>
 <p><a href="/portal" id="stay">{stay}</a></p></div>"#,
         question = t!("Open another account's portal?"),
-        explained = t!(
-            "This browser is looking at the webhooks of {current}. The link opens those of {next}, and this browser then leaves the first.",
-            current = format!(r#"<strong id="current-account">{current}</strong>"#),
-            next = format!(r#"<strong id="next-account">{next}</strong>"#),
-        ),
+        explained = explained,
         open = t!("Open {next}", next),
         stay = t!("Stay with {current}", current),
-        token = escape(token),
+        token = token,
     );
     let mut response = page(
         StatusCode::OK,
@@ -605,29 +624,30 @@ fn too_many(decision: shared::ratelimit::Decision) -> Response {
 pub struct Opened(Option<Arc<Viewer>>);
 
 /// A notice of what the last action did, from a `?done=` the action redirected with.
-pub fn notice(done: Option<&str>) -> String {
+pub fn notice(done: Option<&str>) -> Html {
     let text = match done {
         Some("saved") => t!("Saved."),
         Some("enabled") => t!("Enabled: deliveries resume and its failure count is cleared."),
         Some("disabled") => t!("Disabled: no deliveries until it is enabled again."),
         Some("retried") => t!("Delivered again: the latest attempt is below."),
-        _ => return String::new(),
+        _ => return Html::default(),
     };
-    format!(r#"<p class="notice" id="notice">{text}</p>"#)
+    html!(r#"<p class="notice" id="notice">{text}</p>"#, text = text)
 }
 
 /// Validation messages as a list, for a form shown again.
-pub fn errors(messages: &[String]) -> String {
+pub fn errors(messages: &[String]) -> Html {
     if messages.is_empty() {
-        return String::new();
+        return Html::default();
     }
-    let items: String = messages
+    let items: Html = messages
         .iter()
-        .map(|m| format!("<li>{}</li>", escape(m)))
+        .map(|m| html!("<li>{message}</li>", message = m))
         .collect();
-    format!(
-        r#"<div class="errors" id="errors" role="alert"><strong>{}</strong><ul>{items}</ul></div>"#,
-        t!("Not saved:")
+    html!(
+        r#"<div class="errors" id="errors" role="alert"><strong>{title}</strong><ul>{items}</ul></div>"#,
+        title = t!("Not saved:"),
+        items = items,
     )
 }
 
