@@ -201,17 +201,17 @@ pub async fn maintenance(State(state): State<AppState>, request: Request, next: 
         return refusal.into_response();
     }
     let language = crate::language::Language::current();
-    let page = format!(
+    let page = crate::html!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
          <body><h1>{title}</h1><p>{message}</p></body></html>",
         lang = language.tag(),
         title = t!("Offline for maintenance"),
-        message = escape_html(&refusal.message(language)),
+        message = refusal.message(language),
     );
     let mut response = (
         refusal.status(),
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page,
+        page.into_string(),
     )
         .into_response();
     response
@@ -397,10 +397,6 @@ pub fn served_on_loopback(config: &crate::Config, headers: &axum::http::HeaderMa
     base.scheme() == "http" && loopback
 }
 
-/// `text` safe inside HTML text and quoted attributes.
-pub fn escape_html(text: &str) -> String {
-    crate::html::escape(text).into_owned()
-}
 
 /// Marks a public HTML page's response: its Content-Security-Policy, never cached,
 /// never sniffed as another type, and no referrer sent from it (its URL may hold a token).

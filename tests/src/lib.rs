@@ -810,7 +810,7 @@ print(any(verifies(k, base64.b64decode(e)) for k in keys for e in entries))
     }
 }
 
-/// Text as it reads in HTML that `shared::http::escape_html` wrote.
+/// Text as it reads in HTML that `shared::html` escaped.
 pub fn unescape_html(text: &str) -> String {
     text.replace("&lt;", "<")
         .replace("&gt;", ">")

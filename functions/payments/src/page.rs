@@ -10,7 +10,7 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
-use shared::http::{Client, escape_html as escape};
+use shared::http::Client;
 use shared::language::Language;
 use shared::ratelimit::Decision;
 use shared::t;
@@ -20,6 +20,7 @@ use shared::{
     store::resources,
     uploads,
 };
+use shared::{html, html::Html as Markup};
 use std::sync::LazyLock;
 
 /// Polls the status every 5 s and updates the page until the status is final.
@@ -61,60 +62,61 @@ fn render(
     mode: shared::Mode,
     problem: Option<&str>,
     download: Option<&StoredObject>,
-) -> String {
+) -> Markup {
     let done = order.status == OrderStatus::Paid;
     // A payment made without an email asks the customer for it before payment.
     let ask = if order.email.is_none() && order.cancelled_at.is_none() && !is_final(order) {
-        let problem = problem.map_or(String::new(), |p| {
-            format!(r#"<p id="problem" role="alert">{}</p>"#, escape(p))
+        let problem = problem.map_or_else(Markup::default, |p| {
+            html!(r#"<p id="problem" role="alert">{problem}</p>"#, problem = p)
         });
-        format!(
+        html!(
             r#"<form method="post" action="/pay/{token}" id="email-form">{problem}<p><label for="email">{label}</label><br><input type="email" id="email" name="email" required autocomplete="email" maxlength="254"></p><p><button type="submit">{go}</button></p></form>"#,
-            token = escape(token),
+            token = token,
+            problem = problem,
             label = t!("Your email, for the receipt and what you buy"),
             go = t!("Continue to payment"),
         )
     } else {
-        String::new()
+        Markup::default()
     };
     // A test payment must not pass for a real one, to the customer or in a screenshot.
     let test_mode = match mode {
-        shared::Mode::Test => format!(
-            r#"<p id="test-mode" role="note" style="background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;font-weight:600">{}</p>"#,
-            t!("Test mode: this is not a real payment, and no money moves.")
+        shared::Mode::Test => html!(
+            r#"<p id="test-mode" role="note" style="background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem;font-weight:600">{note}</p>"#,
+            note = t!("Test mode: this is not a real payment, and no money moves.")
         ),
-        shared::Mode::Live => String::new(),
+        shared::Mode::Live => Markup::default(),
     };
     // What was bought (serials, a dynamic product's answer), once paid: the customer's.
     let delivered = match (&order.delivered, done) {
-        (Some(goods), true) => format!(
-            r#"<h2>{}</h2><pre id="delivered" style="white-space:pre-wrap;word-break:break-all">{}</pre>"#,
-            t!("Your purchase"),
-            escape(goods)
+        (Some(goods), true) => html!(
+            r#"<h2>{yours}</h2><pre id="delivered" style="white-space:pre-wrap;word-break:break-all">{goods}</pre>"#,
+            yours = t!("Your purchase"),
+            goods = goods,
         ),
-        _ => String::new(),
+        _ => Markup::default(),
     };
     // A file product's file, for the customer who paid: a link that makes a short-lived one.
     let download = match (download, done) {
-        (Some(file), true) => format!(
+        (Some(file), true) => html!(
             r#"<p><a id="download" href="/pay/{token}/file">{verb} {name}</a> ({size} {bytes})</p>"#,
-            token = escape(token),
+            token = token,
             verb = t!("Download"),
             bytes = t!("bytes"),
-            name = escape(&file.metadata.filename),
+            name = file.metadata.filename,
             size = file.metadata.size,
         ),
-        _ => String::new(),
+        _ => Markup::default(),
     };
     let back = match (&order.return_url, done) {
-        (Some(url), true) => format!(
-            r#"<p><a href="{}">{}</a></p>"#,
-            escape(url),
-            t!("Return to the shop")
+        (Some(url), true) => html!(
+            r#"<p><a href="{url}">{back}</a></p>"#,
+            url = url,
+            back = t!("Return to the shop")
         ),
-        _ => String::new(),
+        _ => Markup::default(),
     };
-    format!(
+    html!(
         r#"<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>{title} · PushGuard Pay</title>
@@ -123,18 +125,24 @@ fn render(
 {test_mode}<h1>{title}</h1>
 <dl><dt>{amount}</dt><dd>{value} {currency}</dd><dt>{quantity_}</dt><dd>{quantity}</dd><dt>{gateway_}</dt><dd>{gateway}</dd><dt>{status_}</dt><dd id="status" data-status="{code}">{status}</dd><dt>{order_}</dt><dd>{id}</dd></dl>
 {ask}{delivered}{download}{back}<noscript><p>{reload}</p></noscript>
-<script>{SCRIPT}</script>
+<script>{script}</script>
 </body></html>"#,
-        title = escape(&order.title),
-        token = escape(token),
+        title = order.title,
+        token = token,
         final_ = is_final(order),
-        value = escape(order.value.as_str()),
-        currency = escape(order.currency.as_str()),
+        test_mode = test_mode,
+        ask = ask,
+        delivered = delivered,
+        download = download,
+        back = back,
+        script = Markup::trusted(SCRIPT),
+        value = order.value.as_str(),
+        currency = order.currency.as_str(),
         quantity = order.quantity,
-        gateway = escape(order.gateway.display_name()),
+        gateway = order.gateway.display_name(),
         code = order.status.code(),
         status = status_text(order),
-        id = escape(&order.id),
+        id = order.id,
         lang = Language::current().tag(),
         amount = t!("Amount"),
         quantity_ = t!("Quantity"),
@@ -198,7 +206,7 @@ pub async fn show(
         Err(error) => return error.into_response(),
     };
     let page = render(&order, &token, tenant.mode(), None, file.as_ref());
-    let mut response = Html(page).into_response();
+    let mut response = Html(page.into_string()).into_response();
     shared::http::page_headers(&mut response, &CSP);
     if let Some(decision) = decision {
         decision.write_headers(response.headers_mut());
@@ -245,11 +253,11 @@ pub async fn give_email(
         Err(shared::ApiError::Validation(problems)) => {
             let problem = problems.first().map(String::as_str);
             let page = render(&order, &token, mode, problem, None);
-            (StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response()
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response()
         }
         Err(error @ shared::ApiError::Conflict(_)) => {
             let page = render(&order, &token, mode, None, None);
-            (error.status(), Html(page)).into_response()
+            (error.status(), Html(page.into_string())).into_response()
         }
         Err(error) => error.into_response(),
     };
@@ -278,12 +286,12 @@ async fn bought_file(
 
 /// An HTML answer with `status` and one sentence.
 fn plain_page(status: StatusCode, text: &str) -> Response {
-    let page = format!(
+    let page = html!(
         "<!doctype html><html lang=\"{lang}\"><meta charset=\"utf-8\"><title>{text}</title><p>{text}</p>",
-        text = escape(text),
+        text = text,
         lang = Language::current().tag()
     );
-    let mut response = (status, Html(page)).into_response();
+    let mut response = (status, Html(page.into_string())).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_SECURITY_POLICY, CSP.clone());
@@ -374,10 +382,34 @@ mod tests {
 
     #[test]
     fn text_from_the_merchant_is_escaped() {
-        assert_eq!(
-            escape(r#"<script>"a" & 'b'</script>"#),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
+        let page = plain_page(StatusCode::OK, r#"<script>"a" & 'b'</script>"#);
+        let csp = page.headers()[header::CONTENT_SECURITY_POLICY].clone();
+        assert_eq!(csp, *CSP);
+        let order = crate::PaymentInput {
+            title: Some("<b>Bold</b> & co".into()),
+            gateway: Some("paypal".into()),
+            value: Some(serde_json::json!("1.00")),
+            currency: Some("USD".into()),
+            ..Default::default()
+        }
+        .validate(None, false, shared::Timestamp::now())
+        .unwrap()
+        .order;
+        let html = render(
+            &order,
+            "tok<en>",
+            shared::Mode::Live,
+            Some("<i>no</i>"),
+            None,
         );
+        let html = html.as_str();
+        assert!(html.contains("<title>&lt;b&gt;Bold&lt;/b&gt; &amp; co · PushGuard Pay"));
+        assert!(html.contains(r#"data-status-url="/pay/tok&lt;en&gt;/status""#));
+        assert!(
+            html.contains(&format!("<script>{SCRIPT}</script>")),
+            "the script as it is"
+        );
+        assert!(!html.contains("<b>") && !html.contains("<i>"));
     }
 
     #[test]

@@ -501,7 +501,7 @@ async fn a_manage_link_edits_tests_and_retries_through_forms_that_a_read_link_an
     let body = String::from_utf8(ping.body.clone()).unwrap();
     assert_eq!(
         element(&html, "request-body"),
-        shared::http::escape_html(&body),
+        shared::html::escape(&body),
         "byte for byte"
     );
     assert!(html.contains(r#"<table id="attempts">"#));
