@@ -19,7 +19,7 @@ pub enum EventStatus {
 pub struct Event {
     pub id: EventId,
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: crate::webhooks::EventName,
     /// The resource object the deliveries carry as their body.
     pub payload: Value,
     pub status: EventStatus,
@@ -79,7 +79,7 @@ pub struct EventView<'a> {
 
 impl Event {
     /// A new pending event of `event_type` about `payload`.
-    pub fn new(event_type: impl Into<String>, payload: Value) -> Self {
+    pub fn new(event_type: impl Into<crate::webhooks::EventName>, payload: Value) -> Self {
         Event {
             id: EventId::new(),
             event_type: event_type.into(),
@@ -107,7 +107,7 @@ impl Event {
     pub fn view(&self) -> EventView<'_> {
         EventView {
             id: &self.id,
-            event_type: &self.event_type,
+            event_type: self.event_type.as_str(),
             payload: &self.payload,
             status: self.status,
             replays: self.replays,

@@ -397,7 +397,6 @@ pub fn served_on_loopback(config: &crate::Config, headers: &axum::http::HeaderMa
     base.scheme() == "http" && loopback
 }
 
-
 /// Marks a public HTML page's response: its Content-Security-Policy, never cached,
 /// never sniffed as another type, and no referrer sent from it (its URL may hold a token).
 pub fn page_headers(response: &mut axum::response::Response, csp: &axum::http::HeaderValue) {

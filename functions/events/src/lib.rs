@@ -26,7 +26,7 @@ use shared::{
         event_types::{self, EventTypeRecord},
         events,
     },
-    webhooks::{EventType, is_custom_name, is_event_name},
+    webhooks::{EventName, EventType, is_custom_name, is_event_name},
 };
 
 /// This function's routes and their documentation.
@@ -151,7 +151,7 @@ async fn publishable(
     state: &AppState,
     tenant: &shared::Tenant,
     name: &str,
-) -> ApiResult<Result<String, String>> {
+) -> ApiResult<Result<EventName, String>> {
     Ok(match name.parse::<EventType>() {
         Ok(event_type) if !event_type.is_subscribable() => Err(t!(
             "Type {event_type} is sent only {where_to}",
@@ -165,7 +165,7 @@ async fn publishable(
             event_type = event_type.as_str()
         )),
         Err(_) if is_custom_name(name) => match event_types::get(&state.db, tenant, name).await? {
-            Some(_) => Ok(name.to_string()),
+            Some(_) => Ok(EventName::Custom(name.to_string())),
             None => Err(t!(
                 "Type {name:?} is not registered; register it with POST /event-types",
                 name
@@ -206,7 +206,7 @@ async fn publish(
         _ => {}
     }
     let (event_type, payload) = errors.finish_with((event_type, payload))?;
-    let mut event = Event::new(&event_type, payload);
+    let mut event = Event::new(event_type, payload);
     event.ordering_key = ordering_key;
     events::create(&state.db, &tenant, &mut event, state.config.retention_days).await?;
     state.queues.dispatch(&tenant, &event).await;

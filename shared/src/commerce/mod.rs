@@ -23,7 +23,7 @@ use crate::{events::Event, webhooks::EventType};
 /// An event about `resource`, carrying it as the payload.
 pub fn event<T: serde::Serialize>(event_type: EventType, resource: &T) -> Event {
     Event::new(
-        event_type.as_str(),
+        event_type,
         serde_json::to_value(resource).unwrap_or_default(),
     )
 }

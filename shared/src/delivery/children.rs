@@ -45,9 +45,14 @@ pub async fn forward(
         .configs
         .endpoints(engine.db, &holding, fresh_since)
         .await?;
-    let wanted = endpoints
-        .iter()
-        .any(|endpoint| endpoint.wants(&event.event_type, &event.payload, true, engine.rules));
+    let wanted = endpoints.iter().any(|endpoint| {
+        endpoint.wants(
+            event.event_type.as_str(),
+            &event.payload,
+            true,
+            engine.rules,
+        )
+    });
     if !wanted {
         return Ok(());
     }

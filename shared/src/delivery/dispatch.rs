@@ -209,7 +209,12 @@ pub async fn targets(
         .iter()
         .filter(|endpoint| {
             let from_child = event.from_account.is_some();
-            endpoint.wants(&event.event_type, &event.payload, from_child, engine.rules)
+            endpoint.wants(
+                event.event_type.as_str(),
+                &event.payload,
+                from_child,
+                engine.rules,
+            )
         })
         .map(|endpoint| Target::Endpoint(Box::new(endpoint.clone())))
         .collect();
@@ -223,7 +228,7 @@ pub async fn targets(
         let secrets = configs
             .account_secrets(engine.db, engine.keyring, tenant, fresh_since)
             .await?;
-        let fulfils = dynamic::fulfils(&event.event_type);
+        let fulfils = dynamic::fulfils(event.event_type.as_str());
         targets.extend(urls.into_iter().map(|url| Target::Url {
             url,
             secrets: secrets.clone(),
@@ -348,7 +353,7 @@ async fn prepare(engine: &Engine<'_>, dispatch: Dispatch) -> DeliveryResult<Opti
             let payload = target.payload(&Delivery {
                 id: &id,
                 event_id: Some(&event.id),
-                event_type: &event.event_type,
+                event_type: event.event_type.as_str(),
                 created_at: event.created_at,
                 payload: &event.payload,
                 mode: tenant.mode(),
@@ -359,7 +364,7 @@ async fn prepare(engine: &Engine<'_>, dispatch: Dispatch) -> DeliveryResult<Opti
                 id,
                 target.endpoint_id(),
                 target.url().to_string(),
-                &event.event_type,
+                event.event_type.as_str(),
                 Some(event.id.clone()),
                 payload,
                 target.dialect().retry_limit().unwrap_or(retry_limit),

@@ -33,7 +33,7 @@ pub fn call(order: &mut Order, product: &Product) -> Option<Event> {
         return None;
     }
     let url = Url::parse(product.dynamic_url.as_deref()?).ok()?;
-    let mut event = Event::new(EventType::ProductDynamic.as_str(), serde_json::Value::Null);
+    let mut event = Event::new(EventType::ProductDynamic, serde_json::Value::Null);
     // The id the fan-out gives the delivery of this event's first run to this URL.
     order.delivery_log_id = Some(delivery_id(&event.id, 0, url.as_str()).to_string());
     event.payload = serde_json::to_value(&*order).unwrap_or_default();

@@ -89,6 +89,87 @@ impl FromStr for EventType {
     }
 }
 
+/// An event's type as an event carries it: a catalogue type, or the name of a custom
+/// type a tenant registered (`invoice:sent`). Stored and shown as its name; the API
+/// checks a custom name's shape and registration where it enters (`POST /events`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EventName {
+    Catalogue(EventType),
+    Custom(String),
+}
+
+impl EventName {
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventName::Catalogue(event_type) => event_type.as_str(),
+            EventName::Custom(name) => name,
+        }
+    }
+
+    /// The catalogue type, for an event PushGuard emitted.
+    pub fn catalogue(&self) -> Option<EventType> {
+        match self {
+            EventName::Catalogue(event_type) => Some(*event_type),
+            EventName::Custom(_) => None,
+        }
+    }
+}
+
+impl From<EventType> for EventName {
+    fn from(event_type: EventType) -> Self {
+        EventName::Catalogue(event_type)
+    }
+}
+
+/// A stored or checked name: a catalogue type's name is that type.
+impl From<&str> for EventName {
+    fn from(name: &str) -> Self {
+        name.parse::<EventType>().map_or_else(
+            |_| EventName::Custom(name.to_string()),
+            EventName::Catalogue,
+        )
+    }
+}
+
+impl From<String> for EventName {
+    fn from(name: String) -> Self {
+        match name.parse::<EventType>() {
+            Ok(event_type) => EventName::Catalogue(event_type),
+            Err(_) => EventName::Custom(name),
+        }
+    }
+}
+
+impl PartialEq<str> for EventName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for EventName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for EventName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EventName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(EventName::from)
+    }
+}
+
 /// Whether `name` has the shape of a custom event type: `^[a-z][a-z0-9_]*:[a-z][a-z0-9_.]*$`.
 pub fn is_custom_name(name: &str) -> bool {
     let Some((resource, action)) = name.split_once(':') else {
@@ -205,6 +286,21 @@ impl utoipa::ToSchema for EventType {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_events_name_is_its_catalogue_type_or_a_custom_name_and_reads_back_as_written() {
+        let paid = EventName::from("order:paid");
+        assert_eq!(paid, EventName::Catalogue(EventType::OrderPaid));
+        assert_eq!(paid.catalogue(), Some(EventType::OrderPaid));
+        let sent = EventName::from("invoice:sent".to_string());
+        assert_eq!(sent, EventName::Custom("invoice:sent".into()));
+        assert_eq!(sent.catalogue(), None);
+        for name in [paid, sent] {
+            let json = serde_json::to_value(&name).unwrap();
+            assert_eq!(json, serde_json::json!(name.as_str()));
+            assert_eq!(serde_json::from_value::<EventName>(json).unwrap(), name);
+        }
+    }
 
     #[test]
     fn every_type_round_trips_through_its_name() {

@@ -19,7 +19,7 @@ pub use endpoint::{
     DeliveryOrder, Endpoint, EndpointView, EventSource, OnExhausted, PayloadShape, SignatureScheme,
     Throttled, own_events,
 };
-pub use event_type::{EventSelector, EventType, is_custom_name, is_event_name};
+pub use event_type::{EventName, EventSelector, EventType, is_custom_name, is_event_name};
 pub use headers::CustomHeaders;
 pub use log::{LogStatus, WebhookLog, WebhookLogView};
 pub use url::WebhookUrl;
