@@ -2,7 +2,7 @@
 //! event type; one delivery as it was sent and answered, attempt by attempt; and (with
 //! a `manage` link) retrying one, or recovering every failed one since a date.
 
-use super::{Actor, PageResult, Section, Viewer, notice, page, see_other, when};
+use super::{Actor, PageResult, Section, Viewer, chosen, notice, page, see_other, when};
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
@@ -186,11 +186,6 @@ fn endpoint_options(all: &[Endpoint], selected: Option<&str>, any: Option<&str>)
         ));
     }
     options
-}
-
-/// ` selected` for the chosen `<option>`.
-pub(super) fn chosen(is: bool) -> Html {
-    Html::trusted(if is { " selected" } else { "" })
 }
 
 fn filter_form(

@@ -651,6 +651,16 @@ pub fn errors(messages: &[String]) -> Html {
     )
 }
 
+/// ` selected` for the chosen `<option>`.
+pub fn chosen(is: bool) -> Html {
+    Html::trusted(if is { " selected" } else { "" })
+}
+
+/// ` checked` for a ticked checkbox.
+pub fn checked(is: bool) -> Html {
+    Html::trusted(if is { " checked" } else { "" })
+}
+
 /// A time as the portal shows it: `2026-12-02 07:15:03 UTC`.
 pub fn when(at: Timestamp) -> String {
     let text = at.to_string();

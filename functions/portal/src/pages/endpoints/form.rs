@@ -1,7 +1,7 @@
 //! The endpoint form: its fields as shown and as sent, and the API input they make.
 
 use super::views::event_names;
-use crate::pages::{Form, PageError, Viewer, deliveries::chosen, errors};
+use crate::pages::{Form, PageError, Viewer, checked, chosen, errors};
 use shared::t;
 use shared::{
     ApiError, AppState, html,
@@ -390,11 +390,6 @@ fn fields_form(
         ),
     );
     viewer.form(action, "", &inner)
-}
-
-/// ` checked` for a ticked checkbox.
-fn checked(is: bool) -> Html {
-    Html::trusted(if is { " checked" } else { "" })
 }
 
 /// `<option>`s of `choices` (value, label), `selected` chosen.
